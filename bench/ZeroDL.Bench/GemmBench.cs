@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using ZeroDL.Kernels;
+
+namespace ZeroDL.Bench;
+
+/// <summary>
+/// GFLOP/s of <see cref="Gemm"/> on the square 1024³ product and the shapes the book's networks multiply.
+/// Each shape: warm-up, then repeated timed batches of calls; the median batch is reported.
+/// </summary>
+internal static class GemmBench
+{
+    public static readonly (string Name, int M, int K, int N, bool TA, bool TB)[] Shapes =
+    [
+        ("1024x1024x1024", 1024, 1024, 1024, false, false),
+        ("144x256x256", 144, 256, 256, false, false),
+        ("144x256x2048", 144, 256, 2048, false, false),
+        ("100x784x50", 100, 784, 50, false, false),
+        ("100x4320x100", 100, 4320, 100, false, false),
+        ("25600x288x32", 25600, 288, 32, false, false),
+        ("6400x576x64", 6400, 576, 64, false, false),
+    ];
+
+    public static void Run(int threads, double secondsPerShape)
+    {
+        Gemm.MaxThreads = threads;
+        Console.WriteLine($"# ZeroDL GEMM, kernel {Gemm.KernelName}, threads {threads}");
+        Console.WriteLine("shape (MxKxN)\tGFLOP/s");
+        foreach (var s in Shapes)
+        {
+            double gflops = Measure(s.M, s.K, s.N, s.TA, s.TB, secondsPerShape);
+            Console.WriteLine($"{s.Name}\t{gflops:F1}");
+        }
+    }
+
+    public static double Measure(int m, int k, int n, bool ta, bool tb, double seconds)
+    {
+        var rng = new Random(1);
+        var a = new float[m * k];
+        var b = new float[k * n];
+        var c = new float[m * n];
+        for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble() - 0.5f;
+        for (int i = 0; i < b.Length; i++) b[i] = (float)rng.NextDouble() - 0.5f;
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        double flop = 2.0 * m * n * k;
+        // Calls per batch so that one batch takes about 50 ms.
+        var sw = Stopwatch.StartNew();
+        int calls = 0;
+        while (sw.Elapsed.TotalMilliseconds < 200) { Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n); calls++; }
+        int perBatch = Math.Max(1, (int)(calls * 50 / sw.Elapsed.TotalMilliseconds));
+        var rates = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < seconds || rates.Count < 5)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < perBatch; i++) Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n);
+            double dt = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            rates.Add(flop * perBatch / dt / 1e9);
+        }
+        rates.Sort();
+        return rates[rates.Count / 2];
+    }
+}

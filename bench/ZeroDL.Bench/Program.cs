@@ -1,0 +1,27 @@
+using ZeroDL.Bench;
+
+// Usage: ZeroDL.Bench gemm [--threads N] [--seconds S]
+//        ZeroDL.Bench twolayer [--iterations N]
+var argList = args.ToList();
+string verb = argList.Count > 0 ? argList[0] : "gemm";
+int threads = IntOption("--threads", Environment.ProcessorCount);
+double seconds = IntOption("--seconds", 2);
+
+switch (verb)
+{
+    case "gemm":
+        GemmBench.Run(threads, seconds);
+        return 0;
+    case "twolayer":
+        ZeroDL.Kernels.Gemm.MaxThreads = threads;
+        return TwoLayerBench.Run(IntOption("--iterations", 10000));
+    default:
+        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm or twolayer");
+        return 2;
+}
+
+int IntOption(string name, int fallback)
+{
+    int i = argList.IndexOf(name);
+    return i >= 0 && i + 1 < argList.Count && int.TryParse(argList[i + 1], out int v) ? v : fallback;
+}

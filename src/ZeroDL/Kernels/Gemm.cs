@@ -1,0 +1,150 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace ZeroDL.Kernels;
+
+/// <summary>
+/// General matrix multiply, row-major: <c>C = op(A)·op(B)</c> (or <c>C += op(A)·op(B)</c> with
+/// <c>accumulate</c>), where op(X) is X or Xᵀ. A is m×k after op, B is k×n after op, C is m×n.
+/// float32 runs the packed SIMD kernel (<see cref="Sgemm"/>), split over threads above
+/// <see cref="ParallelThreshold"/>; other types run a simple row-by-row vectorised loop.
+/// <see cref="GemmReference"/> is the naive triple loop the tests compare against.
+/// </summary>
+public static class Gemm
+{
+    /// <summary>Products with fewer multiply-adds than this (m·n·k) run on the calling thread.</summary>
+    public static long ParallelThreshold { get; set; } = 1L << 18;
+
+    /// <summary>How many threads one product may use (the library's one level of parallelism).</summary>
+    public static int MaxThreads
+    {
+        get => s_maxThreads;
+        set => s_maxThreads = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), "threads must be at least 1");
+    }
+    private static int s_maxThreads = Environment.ProcessorCount;
+
+    /// <summary>The micro-kernel this CPU uses for float32.</summary>
+    public static string KernelName => Sgemm.KernelName;
+
+    public static void Multiply<T>(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (typeof(T) == typeof(float))
+            MultiplyFloat(transA, transB, m, n, k, MemoryMarshal.Cast<T, float>(a), lda,
+                MemoryMarshal.Cast<T, float>(b), ldb, MemoryMarshal.Cast<T, float>(c), ldc, accumulate);
+        else
+            MultiplyRows(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    }
+
+    /// <summary>Matrix product of 2-D tensors (any tensor is seen as rows × rest): c = op(a)·op(b).</summary>
+    public static void MatMul<T>(Tensor<T> a, Tensor<T> b, Tensor<T> c, bool transA = false, bool transB = false, bool accumulate = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int ar = a.Rows, ac = a.RowLength, br = b.Rows, bc = b.RowLength;
+        int m = transA ? ac : ar, k = transA ? ar : ac;
+        int kb = transB ? bc : br, n = transB ? br : bc;
+        if (k != kb)
+            throw new ArgumentException($"matmul: inner dimensions differ: {a.ShapeText}{(transA ? "ᵀ" : "")} · {b.ShapeText}{(transB ? "ᵀ" : "")}");
+        if (c.Rows != m || c.RowLength != n)
+            throw new ArgumentException($"matmul: result {c.ShapeText} does not fit ({m}, {n}) from {a.ShapeText} · {b.ShapeText}");
+        Multiply(transA, transB, m, n, k, a.ReadOnlySpan, ac, b.ReadOnlySpan, bc, c.Span, n, accumulate);
+    }
+
+    /// <summary>Returns a new tensor op(a)·op(b).</summary>
+    public static Tensor<T> MatMul<T>(Tensor<T> a, Tensor<T> b, bool transA = false, bool transB = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int m = transA ? a.RowLength : a.Rows;
+        int n = transB ? b.Rows : b.RowLength;
+        var c = new Tensor<T>(m, n);
+        MatMul(a, b, c, transA, transB);
+        return c;
+    }
+
+    private static unsafe void MultiplyFloat(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+    {
+        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
+        {
+            long work = (long)m * n * k;
+            int threads = work < ParallelThreshold ? 1 : Math.Min(MaxThreads, Environment.ProcessorCount);
+            if (threads <= 1)
+            {
+                Sgemm.Serial(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+                return;
+            }
+            // Split the larger of m and n into one contiguous slab per thread, each a whole product on its own.
+            nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
+            bool splitRows = m >= n;
+            int extent = splitRows ? m : n;
+            int align = splitRows ? 12 : 32;
+            int chunk = (extent + threads - 1) / threads;
+            chunk = (chunk + align - 1) / align * align;
+            int parts = (extent + chunk - 1) / chunk;
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
+            {
+                int start = part * chunk, len = Math.Min(chunk, extent - start);
+                float* a0 = (float*)ia, b0 = (float*)ib, c0 = (float*)ic;
+                if (splitRows)
+                {
+                    float* aPart = transA ? a0 + start : a0 + (long)start * lda;
+                    Sgemm.Serial(transA, transB, len, n, k, aPart, lda, b0, ldb, c0 + (long)start * ldc, ldc, accumulate);
+                }
+                else
+                {
+                    float* bPart = transB ? b0 + (long)start * ldb : b0 + start;
+                    Sgemm.Serial(transA, transB, m, len, k, a0, lda, bPart, ldb, c0 + start, ldc, accumulate);
+                }
+            });
+        }
+    }
+
+    /// <summary>Generic path (float64 and others): C[i,:] (+)= Σ_p op(A)[i,p] · op(B)[p,:], with op(B) made contiguous first.</summary>
+    private static void MultiplyRows<T>(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T[]? bt = null;
+        if (transB)
+        {
+            bt = new T[k * n];
+            for (int j = 0; j < n; j++)
+                for (int p = 0; p < k; p++) bt[p * n + j] = b[j * ldb + p];
+            b = bt;
+            ldb = n;
+        }
+        for (int i = 0; i < m; i++)
+        {
+            var crow = c.Slice(i * ldc, n);
+            if (!accumulate) crow.Clear();
+            for (int p = 0; p < k; p++)
+            {
+                T aip = transA ? a[p * lda + i] : a[i * lda + p];
+                if (aip == T.Zero) continue;
+                TP.MultiplyAdd(b.Slice(p * ldb, n), aip, crow, crow);
+            }
+        }
+    }
+
+    internal static void Validate(bool transA, bool transB, int m, int n, int k, int aLen, int lda, int bLen, int ldb, int cLen, int ldc)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"gemm: negative size m={m} n={n} k={k}");
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        Check("A", aRows, aCols, aLen, lda);
+        Check("B", bRows, bCols, bLen, ldb);
+        Check("C", m, n, cLen, ldc);
+
+        static void Check(string name, int rows, int cols, int length, int ld)
+        {
+            if (rows == 0 || cols == 0) return;
+            if (ld < cols) throw new ArgumentException($"gemm: leading dimension {ld} of {name} is less than its {cols} columns");
+            long needed = (long)(rows - 1) * ld + cols;
+            if (length < needed)
+                throw new ArgumentException($"gemm: {name} holds {length} elements but ({rows}, {cols}) with leading dimension {ld} needs {needed}");
+        }
+    }
+}

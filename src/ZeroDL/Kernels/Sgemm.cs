@@ -1,0 +1,205 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace ZeroDL.Kernels;
+
+/// <summary>
+/// Single-precision GEMM in the BLIS style: C (m×n) = op(A) (m×k) · op(B) (k×n), optionally added to C.
+/// Loops, outermost first: columns of C in blocks of NC; k in blocks of KC (B block packed into NR-wide
+/// panels, kept in L3/L2); rows of C in blocks of MC (A block packed into MR-high panels, kept in L2);
+/// then an MR×NR register tile per micro-kernel call (one B panel stays in L1 across the row panels).
+/// Transposition is handled entirely by the packing routines, so op(A) and op(B) cost the same.
+/// Ragged edges are packed with zeros and the micro-kernel writes them through a small scratch tile.
+/// </summary>
+internal static unsafe partial class Sgemm
+{
+    private const int KC = 256, MC = 144, NC = 2048;
+
+    private static readonly bool UseAvx512 = Vector512.IsHardwareAccelerated && Avx512F.IsSupportedSafe();
+    private static readonly bool UseAvx2 = !UseAvx512 && Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+
+    /// <summary>Which micro-kernel this machine runs: "avx512 12x32", "avx2 6x16" or "scalar".</summary>
+    public static string KernelName => UseAvx512 ? "avx512 12x32" : UseAvx2 ? "avx2 6x16" : "scalar";
+    public static bool HasSimdKernel => UseAvx512 || UseAvx2;
+    private static int MR => UseAvx512 ? 12 : 6;
+    private static int NR => UseAvx512 ? 32 : 16;
+
+    /// <summary>Per-thread packing buffers, 64-byte aligned, allocated once per thread and kept.</summary>
+    private sealed class PackBuffers
+    {
+        public readonly float* A = (float*)NativeMemory.AlignedAlloc((nuint)(MC * KC * sizeof(float)), 64);
+        public readonly float* B = (float*)NativeMemory.AlignedAlloc((nuint)(KC * (NC + 32) * sizeof(float)), 64);
+        public readonly float* Tile = (float*)NativeMemory.AlignedAlloc((nuint)(12 * 32 * sizeof(float)), 64);
+        ~PackBuffers()
+        {
+            NativeMemory.AlignedFree(A);
+            NativeMemory.AlignedFree(B);
+            NativeMemory.AlignedFree(Tile);
+        }
+    }
+
+    [ThreadStatic] private static PackBuffers? t_buffers;
+
+    /// <summary>Runs the whole product on the calling thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Serial(bool transA, bool transB, int m, int n, int k,
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (!accumulate) for (int i = 0; i < m; i++) new Span<float>(c + (long)i * ldc, n).Clear();
+            return;
+        }
+        var buffers = t_buffers ??= new PackBuffers();
+        int mr = MR, nr = NR;
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                PackB(transB, b, ldb, pc, jc, kc, nc, nr, buffers.B);
+                bool acc = accumulate || pc > 0;
+                for (int ic = 0; ic < m; ic += MC)
+                {
+                    int mc = Math.Min(MC, m - ic);
+                    PackA(transA, a, lda, ic, pc, mc, kc, mr, buffers.A);
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int nValid = Math.Min(nr, nc - jr);
+                        float* bPanel = buffers.B + (long)jr * kc;
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            int mValid = Math.Min(mr, mc - ir);
+                            float* aPanel = buffers.A + (long)ir * kc;
+                            float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
+                            if (mValid == mr && nValid == nr)
+                                Kernel(kc, aPanel, bPanel, cTile, ldc, acc);
+                            else
+                                EdgeTile(kc, aPanel, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel(int kc, float* a, float* b, float* c, int ldc, bool acc)
+    {
+        if (UseAvx512) Kernel12x32Avx512(kc, a, b, c, ldc, acc);
+        else if (UseAvx2) Kernel6x16Avx2(kc, a, b, c, ldc, acc);
+        else KernelScalar(kc, a, b, c, ldc, acc, MR, NR);
+    }
+
+    private static void EdgeTile(int kc, float* a, float* b, float* c, int ldc, bool acc, int mValid, int nValid, float* tile, int nr)
+    {
+        Kernel(kc, a, b, tile, nr, false);
+        for (int i = 0; i < mValid; i++)
+        {
+            float* src = tile + i * nr;
+            float* dst = c + (long)i * ldc;
+            if (acc) for (int j = 0; j < nValid; j++) dst[j] += src[j];
+            else for (int j = 0; j < nValid; j++) dst[j] = src[j];
+        }
+    }
+
+    private static void KernelScalar(int kc, float* a, float* b, float* c, int ldc, bool acc, int mr, int nr)
+    {
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nr; j++)
+            {
+                float s = 0;
+                for (int p = 0; p < kc; p++) s += a[p * mr + i] * b[p * nr + j];
+                c[i * ldc + j] = acc ? c[i * ldc + j] + s : s;
+            }
+    }
+
+    /// <summary>Packs op(A)[ic.., pc..] (mc×kc) into panels of MR rows: panel[p*MR + i]; short panels are zero-padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackA(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, int mr, float* dst)
+    {
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            float* panel = dst + (long)ir * kc;
+            if (!transA)
+            {
+                for (int i = 0; i < rows; i++)
+                {
+                    float* src = a + (long)(ic + ir + i) * lda + pc;
+                    for (int p = 0; p < kc; p++) panel[p * mr + i] = src[p];
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = a + (long)(pc + p) * lda + ic + ir;
+                    float* row = panel + p * mr;
+                    for (int i = 0; i < rows; i++) row[i] = src[i];
+                }
+            }
+            if (rows < mr)
+                for (int p = 0; p < kc; p++)
+                    for (int i = rows; i < mr; i++) panel[p * mr + i] = 0f;
+        }
+    }
+
+    /// <summary>Packs op(B)[pc.., jc..] (kc×nc) into panels of NR columns: panel[p*NR + j]; short panels are zero-padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackB(bool transB, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* dst)
+    {
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            float* panel = dst + (long)jr * kc;
+            if (!transB)
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = b + (long)(pc + p) * ldb + jc + jr;
+                    float* row = panel + p * nr;
+                    if (cols == nr)
+                    {
+                        if (nr == 32)
+                        {
+                            Vector512.Store(Vector512.Load(src), row);
+                            Vector512.Store(Vector512.Load(src + 16), row + 16);
+                        }
+                        else
+                        {
+                            Vector256.Store(Vector256.Load(src), row);
+                            Vector256.Store(Vector256.Load(src + 8), row + 8);
+                        }
+                    }
+                    else
+                    {
+                        int j = 0;
+                        for (; j < cols; j++) row[j] = src[j];
+                        for (; j < nr; j++) row[j] = 0f;
+                    }
+                }
+            }
+            else
+            {
+                for (int j = 0; j < cols; j++)
+                {
+                    float* src = b + (long)(jc + jr + j) * ldb + pc;
+                    for (int p = 0; p < kc; p++) panel[p * nr + j] = src[p];
+                }
+                if (cols < nr)
+                    for (int p = 0; p < kc; p++)
+                        for (int j = cols; j < nr; j++) panel[p * nr + j] = 0f;
+            }
+        }
+    }
+}
+
+internal static class Avx512F
+{
+    /// <summary>True when the CPU has AVX-512F (Vector512 may be "accelerated" only through emulation otherwise).</summary>
+    public static bool IsSupportedSafe() => System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+}

@@ -1,0 +1,54 @@
+using System.Numerics;
+
+namespace ZeroDL.Layers;
+
+/// <summary>
+/// A layer of a network: <see cref="Forward"/> maps a batch (first axis = batch) to a batch, caching only what
+/// <see cref="Backward"/> needs; <see cref="Backward"/> maps ∂L/∂output to ∂L/∂input and fills the gradients of
+/// its <see cref="Parameters"/>. Layers own their output buffers and reuse them across batches, so a returned
+/// tensor is valid until the layer's next call.
+/// </summary>
+public interface ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Short lower-case name of the layer type, used in parameter names ("affine", "relu", …).</summary>
+    string Kind { get; }
+    Tensor<T> Forward(Tensor<T> x, bool training);
+    Tensor<T> Backward(Tensor<T> dout);
+    /// <summary>Trainable parameters with their gradients (empty for parameter-free layers).</summary>
+    IReadOnlyList<Parameter<T>> Parameters { get; }
+    /// <summary>Non-trainable state that must be saved with the model (e.g. BatchNorm running statistics).</summary>
+    IReadOnlyList<(string Name, Tensor<T> Value)> State { get; }
+}
+
+/// <summary>A trainable tensor, its gradient, and its name within the layer ("W", "b", "gamma", …).</summary>
+public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public Parameter(string name, Tensor<T> value, bool isWeight)
+    {
+        Name = name;
+        Value = value;
+        Grad = new Tensor<T>(value.Shape);
+        IsWeight = isWeight;
+    }
+
+    public string Name { get; }
+    public Tensor<T> Value { get; }
+    public Tensor<T> Grad { get; }
+    /// <summary>True for weight matrices, the only parameters weight decay applies to (as in the book).</summary>
+    public bool IsWeight { get; }
+}
+
+/// <summary>Base for layers without parameters or state.</summary>
+public abstract class StatelessLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public abstract string Kind { get; }
+    public abstract Tensor<T> Forward(Tensor<T> x, bool training);
+    public abstract Tensor<T> Backward(Tensor<T> dout);
+    public IReadOnlyList<Parameter<T>> Parameters => [];
+    public IReadOnlyList<(string Name, Tensor<T> Value)> State => [];
+
+    protected static void RequireForward(object? cached, string kind)
+    {
+        if (cached is null) throw new InvalidOperationException($"{kind}: Backward called before Forward");
+    }
+}

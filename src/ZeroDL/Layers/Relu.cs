@@ -1,0 +1,30 @@
+using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace ZeroDL.Layers;
+
+/// <summary>ReLU (book ch. 5.5.1): y = max(0, x); the gradient passes where x &gt; 0 and is 0 elsewhere.</summary>
+public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private Tensor<T>? _x, _y, _dx;
+
+    public override string Kind => "relu";
+
+    public override Tensor<T> Forward(Tensor<T> x, bool training)
+    {
+        _x = x;
+        _y = Tensor<T>.Reuse(_y, x.Shape);
+        TP.Max(x.ReadOnlySpan, T.Zero, _y.Span);
+        return _y;
+    }
+
+    public override Tensor<T> Backward(Tensor<T> dout)
+    {
+        RequireForward(_x, Kind);
+        _x!.RequireSameShape(dout, "relu backward (x vs dout)");
+        _dx = Tensor<T>.Reuse(_dx, dout.Shape);
+        var x = _x.ReadOnlySpan; var d = dout.ReadOnlySpan; var dx = _dx.Span;
+        for (int i = 0; i < dx.Length; i++) dx[i] = x[i] > T.Zero ? d[i] : T.Zero;
+        return _dx;
+    }
+}
