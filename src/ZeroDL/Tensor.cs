@@ -225,3 +225,37 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
         return offset;
     }
 }
+
+/// <summary>Row-wise copies used for mini-batching (no per-batch allocation when a buffer is passed back in).</summary>
+public static class TensorRows
+{
+    /// <summary>Copies rows <paramref name="indices"/> of <paramref name="source"/> (first axis) into a reusable buffer.</summary>
+    public static Tensor<T> Gather<T>(Tensor<T> source, ReadOnlySpan<int> indices, Tensor<T>? buffer) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var shape = (int[])source.Shape.Clone();
+        shape[0] = indices.Length;
+        var result = Tensor<T>.Reuse(buffer, shape);
+        int len = source.RowLength;
+        var src = source.ReadOnlySpan; var dst = result.Span;
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int r = indices[i];
+            if ((uint)r >= (uint)source.Rows) throw new IndexOutOfRangeException($"row {r} outside tensor of shape {source.ShapeText}");
+            src.Slice(r * len, len).CopyTo(dst.Slice(i * len, len));
+        }
+        return result;
+    }
+
+    /// <summary>Copies the contiguous rows [start, start + count) into a reusable buffer.</summary>
+    public static Tensor<T> Slice<T>(Tensor<T> source, int start, int count, Tensor<T>? buffer) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (start < 0 || count < 0 || start + count > source.Rows)
+            throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) outside tensor of shape {source.ShapeText}");
+        var shape = (int[])source.Shape.Clone();
+        shape[0] = count;
+        var result = Tensor<T>.Reuse(buffer, shape);
+        int len = source.RowLength;
+        source.ReadOnlySpan.Slice(start * len, count * len).CopyTo(result.Span);
+        return result;
+    }
+}

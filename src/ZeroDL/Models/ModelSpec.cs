@@ -1,0 +1,70 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ZeroDL.Models;
+
+/// <summary>
+/// The architecture of a model, enough to rebuild it: stored in a model file's metadata so that a file
+/// describes itself. Kinds: "twolayer" (the book's TwoLayerNet), "mlp" (MultiLayerNet), "mlp-bn"
+/// (MultiLayerNetExtend: BatchNorm and/or Dropout).
+/// </summary>
+public sealed record ModelSpec
+{
+    public string Kind { get; init; } = "mlp";
+    public int InputSize { get; init; } = 784;
+    public int[] HiddenSizes { get; init; } = [100];
+    public int OutputSize { get; init; } = 10;
+    /// <summary>relu, sigmoid or tanh.</summary>
+    public string Activation { get; init; } = "relu";
+    /// <summary>he, xavier or a number (the book's weight_init_std).</summary>
+    public string WeightInit { get; init; } = "he";
+    /// <summary>λ of the L2 penalty 0.5·λ·ΣW² (weights only).</summary>
+    public double WeightDecay { get; init; }
+    public bool BatchNorm { get; init; }
+    /// <summary>Dropout ratio after each hidden activation (0 = none).</summary>
+    public double Dropout { get; init; }
+    /// <summary>classic (the book's) or inverted.</summary>
+    public string DropoutMode { get; init; } = "classic";
+
+    public static readonly string[] Kinds = ["twolayer", "mlp", "mlp-bn"];
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public static ModelSpec FromJson(string json)
+    {
+        ModelSpec? spec;
+        try { spec = JsonSerializer.Deserialize<ModelSpec>(json, JsonOptions); }
+        catch (JsonException e) { throw new FormatException($"model architecture is not valid JSON: {e.Message}"); }
+        return (spec ?? throw new FormatException("model architecture is empty")).Validated();
+    }
+
+    /// <summary>Throws <see cref="FormatException"/> naming the first field that is out of range.</summary>
+    public ModelSpec Validated()
+    {
+        if (Array.IndexOf(Kinds, Kind) < 0) throw new FormatException($"unknown model kind '{Kind}' (known: {string.Join(", ", Kinds)})");
+        if (InputSize <= 0 || OutputSize <= 0) throw new FormatException($"input and output sizes must be positive (got {InputSize}, {OutputSize})");
+        if (HiddenSizes is null || HiddenSizes.Length == 0 || HiddenSizes.Any(h => h <= 0))
+            throw new FormatException("hidden sizes must be one or more positive numbers");
+        if (Activation is not ("relu" or "sigmoid" or "tanh")) throw new FormatException($"activation '{Activation}' is not relu, sigmoid or tanh");
+        ZeroDL.WeightInit.Parse(WeightInit);
+        if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new FormatException($"weight decay must be ≥ 0 (got {WeightDecay})");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new FormatException($"dropout ratio must be in [0, 1) (got {Dropout})");
+        Layers.Dropout<float>.ParseMode(DropoutMode);
+        return this;
+    }
+
+    public string Describe()
+    {
+        var parts = new List<string> { $"{Kind} {InputSize}-{string.Join("-", HiddenSizes)}-{OutputSize}", Activation, $"init {WeightInit}" };
+        if (BatchNorm) parts.Add("batchnorm");
+        if (Dropout > 0) parts.Add($"dropout {Dropout} ({DropoutMode})");
+        if (WeightDecay > 0) parts.Add($"weight decay {WeightDecay}");
+        return string.Join(", ", parts);
+    }
+}

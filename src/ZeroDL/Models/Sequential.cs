@@ -1,0 +1,133 @@
+using System.Numerics;
+using ZeroDL.Layers;
+
+namespace ZeroDL.Models;
+
+/// <summary>
+/// A chain of layers ending in softmax-with-loss, with optional L2 weight decay (book ch. 6.4.2):
+/// loss = data loss + 0.5·λ·ΣW² over weight matrices, and ∂/∂W gains λ·W. Every parameter gets a stable
+/// name "kindN.param" (affine1.W, batchnorm1.gamma, …) numbered per layer kind in order.
+/// </summary>
+public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly List<ILayer<T>> _layers;
+    private readonly List<string> _layerNames = [];
+    private Tensor<T>? _batchBuffer;
+
+    public Sequential(IEnumerable<ILayer<T>> layers, double weightDecay = 0, ModelSpec? spec = null)
+    {
+        _layers = [.. layers];
+        if (_layers.Count == 0) throw new ArgumentException("a network needs at least one layer");
+        var counts = new Dictionary<string, int>();
+        foreach (var layer in _layers)
+        {
+            counts[layer.Kind] = counts.GetValueOrDefault(layer.Kind) + 1;
+            _layerNames.Add($"{layer.Kind}{counts[layer.Kind]}");
+        }
+        WeightDecay = weightDecay;
+        Spec = spec;
+    }
+
+    public IReadOnlyList<ILayer<T>> Layers => _layers;
+    public SoftmaxWithLoss<T> LossLayer { get; } = new();
+    public double WeightDecay { get; }
+    /// <summary>The architecture this network was built from, when it was built by <see cref="Networks"/>.</summary>
+    public ModelSpec? Spec { get; }
+
+    /// <summary>Every trainable parameter with its full name, in layer order.</summary>
+    public IEnumerable<(string Name, Parameter<T> Parameter)> NamedParameters()
+    {
+        for (int i = 0; i < _layers.Count; i++)
+            foreach (var p in _layers[i].Parameters) yield return ($"{_layerNames[i]}.{p.Name}", p);
+    }
+
+    /// <summary>Every tensor a model file holds: parameters, then state such as running statistics.</summary>
+    public IEnumerable<(string Name, Tensor<T> Value)> NamedTensors()
+    {
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            foreach (var p in _layers[i].Parameters) yield return ($"{_layerNames[i]}.{p.Name}", p.Value);
+            foreach (var (name, value) in _layers[i].State) yield return ($"{_layerNames[i]}.{name}", value);
+        }
+    }
+
+    public IEnumerable<Parameter<T>> Parameters => _layers.SelectMany(l => l.Parameters);
+
+    /// <summary>Scores (logits) for a batch. The returned tensor is the last layer's buffer: copy it to keep it.</summary>
+    public Tensor<T> Predict(Tensor<T> x, bool training = false)
+    {
+        foreach (var layer in _layers) x = layer.Forward(x, training);
+        return x;
+    }
+
+    /// <summary>Loss of a batch against integer labels, including the weight-decay term.</summary>
+    public double Loss(Tensor<T> x, ReadOnlySpan<int> labels, bool training = true) =>
+        LossLayer.Forward(Predict(x, training), labels) + WeightDecayLoss();
+
+    public double Loss(Tensor<T> x, Tensor<T> oneHot, bool training = true) =>
+        LossLayer.Forward(Predict(x, training), oneHot) + WeightDecayLoss();
+
+    /// <summary>Forward and backward on a batch: fills every parameter's gradient and returns the loss.</summary>
+    public double Gradient(Tensor<T> x, ReadOnlySpan<int> labels)
+    {
+        double loss = Loss(x, labels, training: true);
+        Backward();
+        return loss;
+    }
+
+    public double Gradient(Tensor<T> x, Tensor<T> oneHot)
+    {
+        double loss = Loss(x, oneHot, training: true);
+        Backward();
+        return loss;
+    }
+
+    private void Backward()
+    {
+        var d = LossLayer.Backward(1.0);
+        for (int i = _layers.Count - 1; i >= 0; i--) d = _layers[i].Backward(d);
+        if (WeightDecay > 0)
+        {
+            T lambda = T.CreateTruncating(WeightDecay);
+            foreach (var p in Parameters)
+                if (p.IsWeight) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(p.Value.ReadOnlySpan, lambda, p.Grad.ReadOnlySpan, p.Grad.Span);
+        }
+    }
+
+    /// <summary>0.5·λ·ΣW² over weight matrices (0 without weight decay).</summary>
+    public double WeightDecayLoss()
+    {
+        if (WeightDecay == 0) return 0;
+        double sum = 0;
+        foreach (var p in Parameters)
+            if (p.IsWeight) sum += double.CreateTruncating(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(p.Value.ReadOnlySpan));
+        return 0.5 * WeightDecay * sum;
+    }
+
+    /// <summary>Predicted class of every row of <paramref name="x"/>, computed in batches (inference mode).</summary>
+    public int[] PredictLabels(Tensor<T> x, int batchSize = 1000)
+    {
+        var result = new int[x.Rows];
+        for (int start = 0; start < x.Rows; start += batchSize)
+        {
+            int count = Math.Min(batchSize, x.Rows - start);
+            _batchBuffer = TensorRows.Slice(x, start, count, _batchBuffer);
+            Predict(_batchBuffer).ArgMaxRows().CopyTo(result, start);
+        }
+        return result;
+    }
+
+    /// <summary>Class probabilities (softmax of the scores) of every row, in inference mode.</summary>
+    public Tensor<T> PredictProbabilities(Tensor<T> x) => Functions.Softmax.Apply(Predict(x));
+
+    /// <summary>Fraction of rows whose predicted class equals the label.</summary>
+    public double Accuracy(Tensor<T> x, ReadOnlySpan<int> labels, int batchSize = 1000)
+    {
+        if (labels.Length != x.Rows) throw new ArgumentException($"{labels.Length} labels for {x.Rows} samples");
+        if (labels.Length == 0) return 0;
+        var predicted = PredictLabels(x, batchSize);
+        int correct = 0;
+        for (int i = 0; i < predicted.Length; i++) if (predicted[i] == labels[i]) correct++;
+        return (double)correct / labels.Length;
+    }
+}

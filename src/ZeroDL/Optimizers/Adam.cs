@@ -1,0 +1,39 @@
+using System.Numerics;
+
+namespace ZeroDL.Optimizers;
+
+/// <summary>
+/// Adam in the book's form: t ← t + 1; η_t = η·√(1 − β2^t)/(1 − β1^t) (bias correction folded into the
+/// learning rate); m ← m + (1 − β1)(g − m); v ← v + (1 − β2)(g² − v); W ← W − η_t·m/(√v + 1e-7).
+/// </summary>
+public sealed class Adam<T>(double learningRate = 0.001, double beta1 = 0.9, double beta2 = 0.999) : Optimizer<T>(learningRate) where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private double _lrT;
+
+    public double Beta1 { get; } = beta1;
+    public double Beta2 { get; } = beta2;
+    /// <summary>Steps taken so far.</summary>
+    public int Iteration { get; private set; }
+    public override string Name => "adam";
+    protected override int StateSlots => 2;
+
+    protected override void BeginStep()
+    {
+        Iteration++;
+        _lrT = LearningRate * Math.Sqrt(1.0 - Math.Pow(Beta2, Iteration)) / (1.0 - Math.Pow(Beta1, Iteration));
+    }
+
+    protected override void Update(Span<T> param, ReadOnlySpan<T> grad, T[][] state)
+    {
+        var m = state[0]; var v = state[1];
+        T lrT = T.CreateTruncating(_lrT), eps = T.CreateTruncating(1e-7);
+        T b1 = T.CreateTruncating(1 - Beta1), b2 = T.CreateTruncating(1 - Beta2);
+        for (int i = 0; i < param.Length; i++)
+        {
+            T g = grad[i];
+            m[i] += b1 * (g - m[i]);
+            v[i] += b2 * (g * g - v[i]);
+            param[i] -= lrT * m[i] / (T.Sqrt(v[i]) + eps);
+        }
+    }
+}

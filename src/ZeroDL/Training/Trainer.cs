@@ -1,0 +1,132 @@
+using ZeroDL.Data;
+using ZeroDL.Models;
+using ZeroDL.Optimizers;
+
+namespace ZeroDL.Training;
+
+/// <summary>Settings of a training run. Either <see cref="Epochs"/> or <see cref="Iterations"/> (if set) ends it.</summary>
+public sealed record TrainerOptions
+{
+    public int Epochs { get; init; } = 10;
+    /// <summary>When set, the run stops after this many mini-batches (the book's iters_num); epochs are still marked.</summary>
+    public int? Iterations { get; init; }
+    public int BatchSize { get; init; } = 100;
+    /// <summary>false (default): each epoch visits every sample once in a new random order. true: the book's np.random.choice with replacement.</summary>
+    public bool SampleWithReplacement { get; init; }
+    /// <summary>How many training and test samples the per-epoch evaluation uses (0 = all).</summary>
+    public int EvaluationSamples { get; init; }
+    public int Seed { get; init; } = 1;
+
+    public void Validate()
+    {
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "batch size must be at least 1");
+        if (Iterations is null && Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "epochs must be at least 1");
+        if (Iterations is < 1) throw new ArgumentOutOfRangeException(nameof(Iterations), Iterations, "iterations must be at least 1");
+        if (EvaluationSamples < 0) throw new ArgumentOutOfRangeException(nameof(EvaluationSamples), EvaluationSamples, "evaluation samples must be ≥ 0");
+    }
+}
+
+public sealed record EpochResult(int Epoch, int Iteration, double TrainAccuracy, double TestAccuracy, double MeanLoss, TimeSpan Elapsed);
+
+/// <summary>What a run produced: the loss of every mini-batch and the accuracies at every epoch end.</summary>
+public sealed class TrainingHistory
+{
+    public List<double> Loss { get; } = [];
+    public List<EpochResult> Epochs { get; } = [];
+    public bool Cancelled { get; internal set; }
+    public TimeSpan Elapsed { get; internal set; }
+    public double FinalTestAccuracy => Epochs.Count > 0 ? Epochs[^1].TestAccuracy : double.NaN;
+
+    /// <summary>CSV with one row per epoch: epoch,iteration,loss,train_acc,test_acc,seconds.</summary>
+    public string EpochsCsv()
+    {
+        var sb = new System.Text.StringBuilder("epoch,iteration,mean_loss,train_accuracy,test_accuracy,seconds\n");
+        foreach (var e in Epochs)
+            sb.Append(System.FormattableString.Invariant($"{e.Epoch},{e.Iteration},{e.MeanLoss:R},{e.TrainAccuracy:R},{e.TestAccuracy:R},{e.Elapsed.TotalSeconds:F3}\n"));
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// Mini-batch training (book ch. 4.5 / 6): sample a batch, compute the gradient by backprop, let the
+/// optimizer step, and at every epoch end measure train and test accuracy. Raises events and prints nothing.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly Sequential<float> _net;
+    private readonly Optimizer<float> _optimizer;
+    private readonly Dataset _train, _test;
+    private readonly TrainerOptions _options;
+
+    public Trainer(Sequential<float> net, Optimizer<float> optimizer, Dataset train, Dataset test, TrainerOptions options)
+    {
+        options.Validate();
+        if (train.Count == 0) throw new ArgumentException("training set is empty");
+        _net = net; _optimizer = optimizer; _train = train; _test = test; _options = options;
+    }
+
+    /// <summary>After every mini-batch: (iteration counted from 1, its loss).</summary>
+    public event Action<int, double>? BatchCompleted;
+    /// <summary>After every epoch's evaluation.</summary>
+    public event Action<EpochResult>? EpochCompleted;
+
+    /// <summary>Mini-batches per epoch: ⌈N / batch⌉ without replacement, max(N / batch, 1) with (as the book).</summary>
+    public int IterationsPerEpoch => _options.SampleWithReplacement
+        ? Math.Max(_train.Count / _options.BatchSize, 1)
+        : (_train.Count + _options.BatchSize - 1) / _options.BatchSize;
+
+    public int TotalIterations => _options.Iterations ?? _options.Epochs * IterationsPerEpoch;
+
+    public TrainingHistory Train(CancellationToken cancel = default)
+    {
+        var history = new TrainingHistory();
+        var rng = new Rng(_options.Seed);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int batch = Math.Min(_options.BatchSize, _train.Count);
+        int perEpoch = IterationsPerEpoch, total = TotalIterations;
+        int[] order = rng.Permutation(_train.Count);
+        int[] indices = new int[batch];
+        int[] labels = new int[batch];
+        Tensor<float>? x = null;
+        var evalTrain = _options.EvaluationSamples > 0 ? _train.Take(_options.EvaluationSamples) : _train;
+        var evalTest = _options.EvaluationSamples > 0 ? _test.Take(_options.EvaluationSamples) : _test;
+        double epochLoss = 0;
+        int epochBatches = 0, epoch = 0;
+        for (int iter = 1; iter <= total; iter++)
+        {
+            if (cancel.IsCancellationRequested) { history.Cancelled = true; break; }
+            int position = (iter - 1) % perEpoch;
+            int count = batch;
+            if (_options.SampleWithReplacement)
+                for (int i = 0; i < batch; i++) indices[i] = rng.Next(_train.Count);
+            else
+            {
+                if (position == 0 && iter > 1) rng.Shuffle(order);
+                int start = position * batch;
+                count = Math.Min(batch, _train.Count - start);
+                Array.Copy(order, start, indices, 0, count);
+            }
+            var idx = indices.AsSpan(0, count);
+            x = TensorRows.Gather(_train.Images, idx, x);
+            for (int i = 0; i < count; i++) labels[i] = _train.Labels[idx[i]];
+            double loss = _net.Gradient(x, labels.AsSpan(0, count));
+            _optimizer.Step(_net.Parameters);
+            history.Loss.Add(loss);
+            epochLoss += loss; epochBatches++;
+            BatchCompleted?.Invoke(iter, loss);
+            if (iter % perEpoch == 0 || iter == total)
+            {
+                epoch++;
+                var result = new EpochResult(epoch, iter,
+                    _net.Accuracy(evalTrain.Images, evalTrain.Labels),
+                    evalTest.Count > 0 ? _net.Accuracy(evalTest.Images, evalTest.Labels) : double.NaN,
+                    epochLoss / Math.Max(1, epochBatches), clock.Elapsed);
+                history.Epochs.Add(result);
+                EpochCompleted?.Invoke(result);
+                epochLoss = 0; epochBatches = 0;
+            }
+        }
+        history.Elapsed = clock.Elapsed;
+        return history;
+    }
+}
