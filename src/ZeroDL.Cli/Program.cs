@@ -1,1 +1,38 @@
-﻿Console.WriteLine("Hello, World!");
+using System.CommandLine;
+using System.CommandLine.Help;
+using ZeroDL.Cli;
+using ZeroDL.Data;
+
+// zerodl: train, evaluate and query ZeroDL models from the command line.
+// Exit codes: 0 success, 1 a file is missing/unreadable/invalid, 2 a bad argument, 130 interrupted.
+// A plain Command named "zerodl" (not RootCommand, which takes the executable's name) so help says "zerodl".
+var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: train, evaluate and query models on MNIST.")
+{
+    new HelpOption(),
+    new VersionOption(),
+    TrainCommand.Create(),
+    EvaluateCommand.Create(),
+    PredictCommand.Create(),
+};
+
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"zerodl: {parsed.Errors[0].Message}");
+    Console.Error.WriteLine($"Run '{Cli.CommandPath(parsed)} --help' for usage.");
+    return Cli.UsageError;
+}
+try
+{
+    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (UsageException e)
+{
+    Console.Error.WriteLine($"zerodl: {e.Message}");
+    return Cli.UsageError;
+}
+catch (DataFormatException e)
+{
+    Console.Error.WriteLine($"zerodl: {e.Message}");
+    return Cli.FileError;
+}

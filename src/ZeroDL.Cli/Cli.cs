@@ -1,0 +1,52 @@
+using System.CommandLine;
+using System.Globalization;
+
+namespace ZeroDL.Cli;
+
+/// <summary>A bad command-line value: reported in one line with exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+internal static class Cli
+{
+    public const int Success = 0, FileError = 1, UsageError = 2, Interrupted = 130;
+
+    public static string CommandPath(ParseResult parsed)
+    {
+        var names = new List<string>();
+        for (var r = parsed.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Insert(0, r.Command.Name);
+        return string.Join(' ', names);
+    }
+
+    /// <summary>Parses "0", "3..7", "1,5,9" (and mixtures) into indices, each checked against <paramref name="count"/>.</summary>
+    public static List<int> ParseIndices(string text, int count)
+    {
+        var result = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var range = part.Split("..");
+            if (range.Length > 2 || !TryIndex(range[0], out int from) || !TryIndex(range[^1], out int to) || to < from)
+                throw new UsageException($"--index '{part}' is not an index or a range like 0..9");
+            if (to >= count) throw new UsageException($"--index {to} is outside the test set (0..{count - 1})");
+            if (to - from > 100_000) throw new UsageException($"--index range '{part}' is too long");
+            for (int i = from; i <= to; i++) result.Add(i);
+        }
+        if (result.Count == 0) throw new UsageException("--index names no image");
+        return result;
+
+        static bool TryIndex(string s, out int v) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out v);
+    }
+
+    public static int[] ParseSizes(string text, string option)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var sizes = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out sizes[i]) || sizes[i] < 1 || sizes[i] > 65536)
+                throw new UsageException($"{option} '{text}' must be a comma-separated list of sizes between 1 and 65536, e.g. 512,512");
+        if (sizes.Length == 0) throw new UsageException($"{option} needs at least one size");
+        return sizes;
+    }
+
+    public static string Percent(double accuracy) => (accuracy * 100).ToString("F2", CultureInfo.InvariantCulture) + " %";
+}

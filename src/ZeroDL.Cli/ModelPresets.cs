@@ -1,0 +1,30 @@
+using ZeroDL.Models;
+
+namespace ZeroDL.Cli;
+
+/// <summary>A model the CLI can train by name, with the training settings it is known to work with.</summary>
+internal sealed record ModelPreset(string Name, string Summary, ModelSpec Spec, string Optimizer, double LearningRate, int BatchSize, int Epochs, int? Iterations);
+
+internal static class ModelPresets
+{
+    public const string Default = "dense";
+
+    public static readonly ModelPreset[] All =
+    [
+        new("dense", "the default: 784-512-512-10 ReLU with BatchNorm and inverted dropout 0.2, Adam (≥ 98 % test)",
+            new ModelSpec { Kind = "mlp-bn", HiddenSizes = [512, 512], Activation = "relu", WeightInit = "he", BatchNorm = true, Dropout = 0.2, DropoutMode = "inverted" },
+            "adam", 0.001, 100, 12, null),
+        new("twolayer", "the book's ch. 5 TwoLayerNet 784-50-10, SGD lr 0.1, 10,000 iterations",
+            Networks.TwoLayerNetSpec(), "sgd", 0.1, 100, 17, 10000),
+        new("mlp", "the book's MultiLayerNet: 5 hidden layers of 100 ReLU units, He init",
+            new ModelSpec { Kind = "mlp", HiddenSizes = [100, 100, 100, 100, 100], Activation = "relu", WeightInit = "he" },
+            "adam", 0.001, 100, 10, null),
+        new("mlp-bn", "the book's MultiLayerNetExtend: as mlp, with BatchNorm (add --dropout for dropout)",
+            new ModelSpec { Kind = "mlp-bn", HiddenSizes = [100, 100, 100, 100, 100], Activation = "relu", WeightInit = "he", BatchNorm = true },
+            "adam", 0.001, 100, 10, null),
+    ];
+
+    public static ModelPreset Find(string name) =>
+        All.FirstOrDefault(p => p.Name == name.Trim().ToLowerInvariant())
+        ?? throw new UsageException($"unknown --model '{name}': use one of {string.Join(", ", All.Select(p => p.Name))}");
+}

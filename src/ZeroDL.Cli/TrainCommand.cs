@@ -1,0 +1,149 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using ZeroDL.Data;
+using ZeroDL.Kernels;
+using ZeroDL.Models;
+using ZeroDL.Optimizers;
+using ZeroDL.Serialization;
+using ZeroDL.Training;
+
+namespace ZeroDL.Cli;
+
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model to train: " + string.Join("; ", ModelPresets.All.Select(p => $"{p.Name} = {p.Summary}")), DefaultValueFactory = _ => ModelPresets.Default };
+        var hidden = new Option<string?>("--hidden") { Description = "Hidden layer sizes, e.g. 512,512 (overrides the model's)" };
+        var activation = new Option<string?>("--activation") { Description = "relu, sigmoid or tanh (overrides the model's)" };
+        var init = new Option<string?>("--init") { Description = "Weight init: he, xavier or a standard deviation such as 0.01" };
+        var epochs = new Option<int?>("--epochs") { Description = "Passes over the training data" };
+        var iterations = new Option<int?>("--iterations") { Description = "Stop after this many mini-batches instead (the book's iters_num)" };
+        var batchSize = new Option<int?>("--batch-size") { Description = "Mini-batch size" };
+        var optimizer = new Option<string?>("--optimizer") { Description = "sgd, momentum, nesterov, adagrad, rmsprop or adam" };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate" };
+        var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay λ (loss + 0.5·λ·ΣW²)" };
+        var dropout = new Option<double?>("--dropout") { Description = "Dropout ratio after each hidden layer (turns the model into mlp-bn)" };
+        var dropoutMode = new Option<string?>("--dropout-mode") { Description = "classic (the book's) or inverted" };
+        var batchnorm = new Option<bool?>("--batchnorm") { Description = "Add BatchNorm after each hidden Affine (true/false)" };
+        var seed = new Option<int>("--seed") { Description = "Seed of every random choice (weights, shuffling, dropout)", DefaultValueFactory = _ => 1 };
+        var output = new Option<string?>("--out") { Description = "Model file to write (safetensors); a .history.csv is written beside it. Default models/<model>.safetensors" };
+        var evalSamples = new Option<int>("--eval-samples") { Description = "Samples of each split evaluated per epoch (0 = all)", DefaultValueFactory = _ => 0 };
+        var trainSamples = new Option<int>("--train-samples") { Description = "Train on the first N training images only (0 = all 60,000)", DefaultValueFactory = _ => 0 };
+        var replacement = new Option<bool>("--with-replacement") { Description = "Sample mini-batches with replacement, as the book's code does" };
+        var threads = new Option<int>("--threads") { Description = "Threads for matrix products", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
+
+        var command = new Command("train", "Train a model on MNIST, print per-epoch accuracy and the final test accuracy, and save it.")
+        {
+            model, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
+            batchnorm, seed, output, evalSamples, trainSamples, replacement, threads, data,
+        };
+        command.SetAction(async (parse, cancel) =>
+        {
+            var preset = ModelPresets.Find(parse.GetValue(model)!);
+            var spec = preset.Spec;
+            if (parse.GetValue(hidden) is string h) spec = spec with { HiddenSizes = Cli.ParseSizes(h, "--hidden") };
+            if (parse.GetValue(activation) is string a) spec = spec with { Activation = a.Trim().ToLowerInvariant() };
+            if (parse.GetValue(init) is string i) spec = spec with { WeightInit = i };
+            if (parse.GetValue(weightDecay) is double wd) spec = spec with { WeightDecay = wd };
+            if (parse.GetValue(dropout) is double d) spec = spec with { Kind = "mlp-bn", Dropout = d };
+            if (parse.GetValue(dropoutMode) is string dm) spec = spec with { DropoutMode = dm.Trim().ToLowerInvariant() };
+            if (parse.GetValue(batchnorm) is bool bn) spec = spec with { Kind = bn || spec.Dropout > 0 ? "mlp-bn" : spec.Kind == "mlp-bn" ? "mlp" : spec.Kind, BatchNorm = bn };
+            try { spec = spec.Validated(); }
+            catch (FormatException e) { throw new UsageException(e.Message); }
+
+            int? ep = parse.GetValue(epochs);
+            int? iters = parse.GetValue(iterations) ?? (ep is null ? preset.Iterations : null);
+            var options = new TrainerOptions
+            {
+                Epochs = ep ?? preset.Epochs,
+                Iterations = iters,
+                BatchSize = parse.GetValue(batchSize) ?? preset.BatchSize,
+                SampleWithReplacement = parse.GetValue(replacement),
+                EvaluationSamples = parse.GetValue(evalSamples),
+                Seed = parse.GetValue(seed),
+            };
+            try { options.Validate(); }
+            catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
+            int threadCount = parse.GetValue(threads);
+            if (threadCount < 1) throw new UsageException("--threads must be at least 1");
+            Gemm.MaxThreads = threadCount;
+            int trainCount = parse.GetValue(trainSamples);
+            if (trainCount < 0) throw new UsageException("--train-samples must be ≥ 0");
+
+            string optimizerName = parse.GetValue(optimizer) ?? preset.Optimizer;
+            double learningRate = parse.GetValue(lr) ?? (parse.GetValue(optimizer) is null ? preset.LearningRate : DefaultRate(optimizerName));
+            Optimizer<float> opt;
+            try { opt = Optimizer<float>.Create(optimizerName, learningRate); }
+            catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
+
+            string outPath = parse.GetValue(output) ?? Path.Combine("models", preset.Name + ".safetensors");
+            string historyPath = Path.ChangeExtension(outPath, null) + ".history.csv";
+
+            var (train, test) = Mnist.Load(directory: parse.GetValue(data));
+            if (trainCount > 0) train = train.Take(trainCount);
+            var net = Networks.Build<float>(spec, options.Seed);
+            var trainer = new Trainer(net, opt, train, test, options);
+            var settings = new Dictionary<string, string>
+            {
+                ["model"] = preset.Name, ["optimizer"] = opt.Name, ["learning_rate"] = learningRate.ToString("R", CultureInfo.InvariantCulture),
+                ["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture), ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
+                ["iterations"] = trainer.TotalIterations.ToString(CultureInfo.InvariantCulture), ["train_samples"] = train.Count.ToString(CultureInfo.InvariantCulture),
+            };
+
+            Console.WriteLine($"Training {preset.Name}: {spec.Describe()}");
+            Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Gemm.MaxThreads} thread(s), GEMM {Gemm.KernelName}");
+            trainer.EpochCompleted += e =>
+            {
+                // A checkpoint per epoch, written atomically: an interrupted run keeps its last finished epoch.
+                settings["epochs_completed"] = e.Epoch.ToString(CultureInfo.InvariantCulture);
+                ModelFile.Save(net, outPath, settings);
+            };
+
+            TrainingHistory history;
+            if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
+                history = await RunWithProgress(trainer, cancel);
+            else
+            {
+                trainer.EpochCompleted += e => Console.WriteLine(EpochLine(e));
+                history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
+            }
+            AtomicFile.WriteAllText(historyPath, history.EpochsCsv());
+            if (history.Cancelled)
+            {
+                Console.WriteLine($"Interrupted after {history.Loss.Count} iterations; the model of the last finished epoch is in {outPath}");
+                return Cli.Interrupted;
+            }
+            Console.WriteLine($"Test accuracy: {Cli.Percent(history.FinalTestAccuracy)} ({history.Elapsed.TotalSeconds:F1} s of training)");
+            Console.WriteLine($"Saved {outPath} and {historyPath}");
+            return Cli.Success;
+        });
+        return command;
+    }
+
+    private static double DefaultRate(string optimizer) => optimizer.Trim().ToLowerInvariant() == "adam" ? 0.001 : 0.01;
+
+    private static string EpochLine(EpochResult e) => string.Create(CultureInfo.InvariantCulture,
+        $"epoch {e.Epoch,3}  iter {e.Iteration,6}  loss {e.MeanLoss:F4}  train {Cli.Percent(e.TrainAccuracy)}  test {Cli.Percent(e.TestAccuracy)}  {e.Elapsed.TotalSeconds:F1} s");
+
+    private static async Task<TrainingHistory> RunWithProgress(Trainer trainer, CancellationToken cancel)
+    {
+        TrainingHistory? history = null;
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask("training", maxValue: trainer.TotalIterations);
+                trainer.BatchCompleted += (iter, loss) =>
+                {
+                    task.Value = iter;
+                    if (iter % 50 == 0) task.Description = string.Create(CultureInfo.InvariantCulture, $"loss {loss:F4}");
+                };
+                trainer.EpochCompleted += e => AnsiConsole.MarkupLine(Markup.Escape(EpochLine(e)));
+                history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
+            });
+        return history!;
+    }
+}
