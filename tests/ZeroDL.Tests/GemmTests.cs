@@ -1,0 +1,121 @@
+using ZeroDL.Kernels;
+
+namespace ZeroDL.Tests;
+
+public class GemmTests
+{
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 1, 1, 1 }, { 1, 7, 1 }, { 2, 3, 5 }, { 7, 11, 13 }, { 13, 17, 31 }, { 6, 16, 8 }, { 12, 32, 16 },
+        { 31, 37, 41 }, { 33, 65, 17 }, { 100, 50, 784 }, { 97, 101, 257 }, { 145, 33, 300 }, { 3, 200, 1 }, { 200, 3, 2 },
+        { 150, 70, 600 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Float_matches_reference_for_every_transpose(int m, int n, int k)
+    {
+        var rng = new Random(m * 1000 + n * 10 + k);
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
+                    var c = RandomArray(rng, m * n); var expected = (float[])c.Clone();
+                    int lda = ta ? m : k, ldb = tb ? k : n;
+                    Gemm.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, c, n, accumulate);
+                    GemmReference.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, expected, n, accumulate);
+                    // float32 sums of k products of values in [-1, 1]: error grows like sqrt(k)·eps.
+                    Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * Math.Max(1, k),
+                        $"m={m} n={n} k={k} transA={ta} transB={tb} accumulate={accumulate}");
+                }
+    }
+
+    [Fact]
+    public void Respects_leading_dimensions_larger_than_the_width()
+    {
+        var rng = new Random(5);
+        int m = 19, n = 23, k = 29, lda = 40, ldb = 31, ldc = 50;
+        var a = RandomArray(rng, m * lda); var b = RandomArray(rng, k * ldb);
+        var c = new float[m * ldc]; var expected = new float[m * ldc];
+        Array.Fill(c, 7f); Array.Fill(expected, 7f);
+        Gemm.Multiply<float>(false, false, m, n, k, a, lda, b, ldb, c, ldc);
+        GemmReference.Multiply<float>(false, false, m, n, k, a, lda, b, ldb, expected, ldc);
+        Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-4, "strided");
+        Assert.Equal(7f, c[n]); // padding between rows is untouched
+    }
+
+    [Fact]
+    public void Multithreaded_split_matches_single_thread_bit_for_bit()
+    {
+        var rng = new Random(9);
+        int m = 300, n = 200, k = 150;
+        var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
+        var one = new float[m * n]; var two = new float[m * n];
+        int saved = Gemm.MaxThreads; long threshold = Gemm.ParallelThreshold;
+        try
+        {
+            Gemm.ParallelThreshold = 0;
+            Gemm.MaxThreads = 1;
+            Gemm.Multiply<float>(false, false, m, n, k, a, k, b, n, one, n);
+            Gemm.MaxThreads = 2;
+            Gemm.Multiply<float>(false, false, m, n, k, a, k, b, n, two, n);
+            Gemm.Multiply<float>(false, false, n, m, k, b, k, a, m, new float[n * m], m); // split over columns too
+        }
+        finally { Gemm.MaxThreads = saved; Gemm.ParallelThreshold = threshold; }
+        Assert.Equal(one, two);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(5, 7, 3)]
+    [InlineData(17, 9, 33)]
+    public void Double_matches_reference(int m, int n, int k)
+    {
+        var rng = new Random(3);
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            {
+                var a = Enumerable.Range(0, m * k).Select(_ => rng.NextDouble() - 0.5).ToArray();
+                var b = Enumerable.Range(0, k * n).Select(_ => rng.NextDouble() - 0.5).ToArray();
+                var c = new double[m * n]; var expected = new double[m * n];
+                Gemm.Multiply<double>(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n);
+                GemmReference.Multiply<double>(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, expected, n);
+                Check.AllClose(expected, c, 1e-12, $"double m={m} n={n} k={k} {ta} {tb}");
+            }
+    }
+
+    [Fact]
+    public void Zero_inner_dimension_gives_zeros_or_leaves_c()
+    {
+        var c = new float[] { 1, 2, 3, 4 };
+        Gemm.Multiply<float>(false, false, 2, 2, 0, [], 0, [], 2, c, 2, accumulate: true);
+        Assert.Equal(new float[] { 1, 2, 3, 4 }, c);
+        Gemm.Multiply<float>(false, false, 2, 2, 0, [], 0, [], 2, c, 2);
+        Assert.Equal(new float[4], c);
+    }
+
+    [Fact]
+    public void Too_short_buffers_are_refused_with_the_sizes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(false, false, 3, 3, 3, new float[8], 3, new float[9], 3, new float[9], 3));
+        Assert.Contains("A holds 8 elements", e.Message);
+    }
+
+    [Fact]
+    public void MatMul_names_both_shapes_on_mismatch()
+    {
+        var a = new Tensor<float>(2, 3);
+        var b = new Tensor<float>(4, 5);
+        var e = Assert.Throws<ArgumentException>(() => Gemm.MatMul(a, b));
+        Assert.Contains("(2, 3)", e.Message);
+        Assert.Contains("(4, 5)", e.Message);
+    }
+
+    private static float[] RandomArray(Random rng, int n)
+    {
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+        return a;
+    }
+}
