@@ -1,0 +1,110 @@
+using ZeroDL.Layers;
+using ZeroDL.Models;
+
+namespace ZeroDL.Tests;
+
+public class NetworkTests
+{
+    private static (Tensor<double> X, int[] T) Batch(int n, int features, int classes, int seed)
+    {
+        var rng = new Rng(seed);
+        var x = new Tensor<double>(n, features);
+        for (int i = 0; i < x.Size; i++) x.Data[i] = rng.NextDouble();
+        var t = Enumerable.Range(0, n).Select(_ => rng.Next(classes)).ToArray();
+        return (x, t);
+    }
+
+    [Fact]
+    public void TwoLayerNet_gradient_check_as_in_the_book()
+    {
+        var net = Networks.TwoLayerNet<double>(784, 50, 10, seed: 1);
+        var (x, t) = Batch(3, 784, 10, 2);
+        var diffs = GradientCheck.Run(net, x, t);
+        Assert.Equal(["affine1.W", "affine1.b", "affine2.W", "affine2.b"], diffs.Select(d => d.Name));
+        // With no epsilon inside the log, backprop and central differences agree to ≤ 1e-9 (the book reports ~1e-10..1e-13).
+        Assert.All(diffs, d => Assert.True(d.MeanAbsDiff <= 1e-9, $"{d.Name}: {d.MeanAbsDiff:E2}"));
+    }
+
+    [Theory]
+    [InlineData("relu")]
+    [InlineData("sigmoid")]
+    [InlineData("tanh")]
+    public void MultiLayerNet_with_weight_decay_gradient_check(string activation)
+    {
+        var spec = new ModelSpec { Kind = "mlp", InputSize = 12, HiddenSizes = [8, 7], OutputSize = 4, Activation = activation, WeightInit = "xavier", WeightDecay = 0.1 };
+        var net = Networks.Build<double>(spec, seed: 3);
+        var (x, t) = Batch(5, 12, 4, 4);
+        Assert.All(GradientCheck.Run(net, x, t), d => Assert.True(d.MeanAbsDiff <= 1e-9, $"{activation} {d.Name}: {d.MeanAbsDiff:E2}"));
+    }
+
+    [Fact]
+    public void MultiLayerNetExtend_with_batchnorm_gradient_check_and_layer_order()
+    {
+        var spec = new ModelSpec { Kind = "mlp-bn", InputSize = 10, HiddenSizes = [6, 5], OutputSize = 3, BatchNorm = true, Dropout = 0.3 };
+        var net = Networks.Build<double>(spec, seed: 5);
+        Assert.Equal(["affine", "batchnorm", "relu", "dropout", "affine", "batchnorm", "relu", "dropout", "affine"], net.Layers.Select(l => l.Kind));
+        // Gradient check without dropout (its mask changes on every forward pass).
+        var checkable = Networks.Build<double>(spec with { Dropout = 0 }, seed: 5);
+        var (x, t) = Batch(6, 10, 3, 6);
+        var diffs = GradientCheck.Run(checkable, x, t);
+        Assert.Contains(diffs, d => d.Name == "batchnorm1.gamma");
+        Assert.All(diffs, d => Assert.True(d.MeanAbsDiff <= 1e-9, $"{d.Name}: {d.MeanAbsDiff:E2}"));
+    }
+
+    [Fact]
+    public void Weight_decay_adds_half_lambda_sum_of_squares_of_weights_only()
+    {
+        var spec = new ModelSpec { Kind = "mlp", InputSize = 3, HiddenSizes = [2], OutputSize = 2, WeightDecay = 0.5 };
+        var net = Networks.Build<double>(spec, 1);
+        foreach (var (name, p) in net.NamedParameters()) p.Value.Span.Fill(name.EndsWith(".b") ? 10 : 1);
+        // W1 has 6 ones, W2 has 4 ones: 0.5·0.5·10 = 2.5; biases are not decayed.
+        Assert.Equal(2.5, net.WeightDecayLoss(), 12);
+    }
+
+    [Fact]
+    public void Books_two_by_three_softmax_net_golden()
+    {
+        var w = Tensor<double>.From(new[,] { { 0.47355232, 0.9977393, 0.84668094 }, { 0.85557411, 0.03563661, 0.69422093 } });
+        var affine = new Affine<double>(w, new Tensor<double>(3));
+        var net = new Sequential<double>([affine]);
+        var x = Tensor<double>.From([0.6, 0.9], 1, 2);
+        Check.AllClose([1.05414809, 0.63071653, 1.1328074], net.Predict(x).ToDoubleArray(), 1e-8, "scores");
+        var oneHot = Tensor<double>.From([0.0, 0, 1], 1, 3);
+        net.LossLayer.LogEpsilon = 1e-7; // the book's cross_entropy_error
+        Check.Close(0.928068, net.Gradient(x, oneHot), 1e-6, "loss");
+        Check.AllClose([0.21924757, 0.14356243, -0.36281, 0.32887136, 0.21534364, -0.544215], affine.W.Grad.ToDoubleArray(), 1e-6, "dW");
+    }
+
+    [Fact]
+    public void Same_seed_same_weights_other_seed_other_weights()
+    {
+        var spec = new ModelSpec { Kind = "mlp", InputSize = 20, HiddenSizes = [10], OutputSize = 3 };
+        var a = Networks.Build<float>(spec, 42).NamedTensors().First().Value.ToDoubleArray();
+        var b = Networks.Build<float>(spec, 42).NamedTensors().First().Value.ToDoubleArray();
+        var c = Networks.Build<float>(spec, 43).NamedTensors().First().Value.ToDoubleArray();
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+    }
+
+    [Theory]
+    [InlineData("he", 784, 0.0505)]
+    [InlineData("xavier", 784, 0.0357)]
+    [InlineData("0.01", 784, 0.01)]
+    public void Init_scales_by_fan_in(string scheme, int fanIn, double expectedStd)
+    {
+        Assert.Equal(expectedStd, WeightInit.Parse(scheme).StdFor(fanIn), 4);
+        var w = Init.Normal<double>(WeightInit.Parse(scheme).StdFor(fanIn), new Rng(1), fanIn, 100).ToDoubleArray();
+        double std = Math.Sqrt(w.Select(v => v * v).Average());
+        Check.Close(expectedStd, std, expectedStd * 0.02, "sample std");
+    }
+
+    [Fact]
+    public void Bad_specs_are_refused_by_field()
+    {
+        Assert.Contains("activation", Assert.Throws<FormatException>(() => new ModelSpec { Activation = "gelu" }.Validated()).Message);
+        Assert.Contains("hidden", Assert.Throws<FormatException>(() => new ModelSpec { HiddenSizes = [] }.Validated()).Message);
+        Assert.Contains("dropout", Assert.Throws<FormatException>(() => new ModelSpec { Dropout = 1.5 }.Validated()).Message);
+        Assert.Throws<FormatException>(() => WeightInit.Parse("-1"));
+        Assert.Throws<FormatException>(() => ModelSpec.FromJson("{not json"));
+    }
+}
