@@ -15,7 +15,8 @@ public sealed record NpyArray(string Dtype, int[] Shape, double[] Data)
 
 /// <summary>
 /// Reader for NumPy's .npy (format versions 1–3) and .npz (a ZIP of .npy, stored or deflated). Accepts
-/// little-endian float32, float64, int32, int64 and uint8 in C order; anything else is refused by name.
+/// little-endian float32, float64, int32, int64 and uint8, in C or Fortran order (the book's sample_weight
+/// stores some arrays in Fortran order; they are reordered to C order); anything else is refused by name.
 /// </summary>
 public static partial class Npy
 {
@@ -45,8 +46,6 @@ public static partial class Npy
         var shapeMatch = ShapePattern().Match(header);
         if (!descr.Success || !fortran.Success || !shapeMatch.Success)
             throw DataFormatException.For(source, $"malformed .npy header: {header.Trim()}");
-        if (fortran.Groups[1].Value == "True")
-            throw DataFormatException.For(source, "Fortran-order arrays are not supported (save with C order)");
         var shape = ParseShape(shapeMatch.Groups[1].Value, source);
         string dtype = descr.Groups[1].Value;
         int itemSize = dtype switch
@@ -75,7 +74,23 @@ public static partial class Npy
                 _ => span[i],
             };
         }
+        if (fortran.Groups[1].Value == "True" && shape.Length > 1) data = FortranToC(data, shape);
         return new NpyArray(dtype, shape, data);
+    }
+
+    /// <summary>Reorders column-major (Fortran) data to row-major: the first index varies fastest in the source.</summary>
+    private static double[] FortranToC(double[] data, int[] shape)
+    {
+        var result = new double[data.Length];
+        var index = new int[shape.Length];
+        for (int f = 0; f < data.Length; f++)
+        {
+            int c = 0;
+            for (int d = 0; d < shape.Length; d++) c = c * shape[d] + index[d];
+            result[c] = data[f];
+            for (int d = 0; d < shape.Length && ++index[d] == shape[d]; d++) index[d] = 0;
+        }
+        return result;
     }
 
     public static NpyArray ReadFile(string path) => Read(ReadBytes(path), path);

@@ -1,0 +1,46 @@
+using ZeroDL.Data;
+using ZeroDL.Models;
+
+namespace ZeroDL.Serialization;
+
+/// <summary>
+/// Weights saved by the book's NumPy code (W1, b1, W2, b2, …; Affine W as (in, out)) loaded into ZeroDL networks.
+/// </summary>
+public static class BookWeights
+{
+    /// <summary>
+    /// Copies W1/b1 … Wn/bn of <paramref name="arrays"/> into the network's affine1 … affine n, checking names and shapes.
+    /// </summary>
+    public static void CopyDense(Sequential<float> net, IReadOnlyDictionary<string, NpyArray> arrays, string source)
+    {
+        int i = 0;
+        foreach (var (name, p) in net.NamedParameters())
+        {
+            if (!name.StartsWith("affine", StringComparison.Ordinal)) continue;
+            string layer = name[6..name.IndexOf('.')];
+            string key = (name.EndsWith(".W", StringComparison.Ordinal) ? "W" : "b") + layer;
+            if (!arrays.TryGetValue(key, out var array)) throw DataFormatException.For(source, $"array '{key}' is missing");
+            if (!p.Value.SameShape(array.Shape))
+                throw DataFormatException.For(source, $"array '{key}' has shape ({string.Join(", ", array.Shape)}), the network needs {p.Value.ShapeText}");
+            for (int k = 0; k < array.Data.Length; k++) p.Value.Data[k] = (float)array.Data[k];
+            i++;
+        }
+        if (i == 0) throw DataFormatException.For(source, "the network has no affine layers to fill");
+    }
+
+    /// <summary>
+    /// The book's ch. 3 inference network from sample_weight: Affine → sigmoid → Affine → sigmoid → Affine
+    /// (→ softmax), with layer sizes read from W1, W2, W3.
+    /// </summary>
+    public static Sequential<float> LoadSampleWeightNetwork(string npzPath)
+    {
+        var arrays = Npy.ReadNpz(npzPath);
+        int[] Shape(string key) => arrays.TryGetValue(key, out var a) && a.Shape.Length == 2 ? a.Shape
+            : throw DataFormatException.For(npzPath, $"array '{key}' is missing or not a matrix");
+        int[] w1 = Shape("W1"), w2 = Shape("W2"), w3 = Shape("W3");
+        var spec = new ModelSpec { Kind = "mlp", InputSize = w1[0], HiddenSizes = [w1[1], w2[1]], OutputSize = w3[1], Activation = "sigmoid", WeightInit = "0.01" };
+        var net = Networks.Build<float>(spec, seed: 0);
+        CopyDense(net, arrays, npzPath);
+        return net;
+    }
+}
