@@ -18,7 +18,9 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
-    Console.Error.WriteLine($"zerodl: {parsed.Errors[0].Message}");
+    // One line: System.CommandLine lists allowed values on separate lines.
+    string message = System.Text.RegularExpressions.Regex.Replace(parsed.Errors[0].Message, @"\s*\n\s*", " ");
+    Console.Error.WriteLine($"zerodl: {message}");
     Console.Error.WriteLine($"Run '{Cli.CommandPath(parsed)} --help' for usage.");
     return Cli.UsageError;
 }

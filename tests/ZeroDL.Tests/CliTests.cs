@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace ZeroDL.Tests;
+
+/// <summary>The zerodl command run as a user runs it: a separate process, its exit code and its output.</summary>
+public class CliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(300_000), "zerodl did not finish in 5 minutes");
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void Help_lists_the_verbs_and_every_verb_has_help()
+    {
+        var (code, output, _) = Run("--help");
+        Assert.Equal(0, code);
+        Assert.Contains("train", output); Assert.Contains("evaluate", output); Assert.Contains("predict", output);
+        foreach (var verb in new[] { "train", "evaluate", "predict" })
+        {
+            var (c, o, _) = Run(verb, "--help");
+            Assert.Equal(0, c);
+            Assert.Contains("--model", o);
+        }
+    }
+
+    [Theory]
+    [InlineData("train", "--epochs", "abc")]
+    [InlineData("train", "--no-such-option")]
+    [InlineData("train", "--model", "resnet")]
+    [InlineData("train", "--optimizer", "adamw")]
+    [InlineData("train", "--batch-size", "0")]
+    [InlineData("train", "--hidden", "10,x")]
+    [InlineData("evaluate")]
+    [InlineData("evaluate", "--model", "m.safetensors", "--split", "validation")]
+    [InlineData("frobnicate")]
+    public void Bad_arguments_exit_2_with_a_short_message(params string[] args)
+    {
+        var (code, _, err) = Run(args);
+        Assert.Equal(2, code);
+        Assert.StartsWith("zerodl: ", err);
+        Assert.DoesNotContain("   at ", err); // no stack trace
+        Assert.True(err.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length <= 2, err);
+    }
+
+    [Fact]
+    public void Missing_or_invalid_model_file_exits_1_naming_the_path()
+    {
+        var (code, _, err) = Run("evaluate", "--model", "no/such/model.safetensors");
+        Assert.Equal(1, code);
+        Assert.Contains("no/such/model.safetensors", err);
+        Assert.Contains("not found", err);
+        string junk = Path.Combine(TestPaths.NewTempDirectory(), "junk.safetensors");
+        File.WriteAllText(junk, "this is not a model");
+        (code, _, err) = Run("predict", "--model", junk, "--index", "0");
+        Assert.Equal(1, code);
+        Assert.Contains(junk, err);
+        Assert.DoesNotContain("   at ", err);
+    }
+
+    [Fact]
+    public void Train_evaluate_predict_round_trip()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string model = Path.Combine(dir, "tiny.safetensors");
+        var (code, output, err) = Run("train", "--model", "twolayer", "--iterations", "300", "--train-samples", "3000", "--eval-samples", "1000", "--out", model, "--seed", "4");
+        Assert.True(code == 0, err);
+        Assert.Contains("Test accuracy:", output);
+        Assert.Contains("epoch", output);
+        Assert.True(File.Exists(model));
+        Assert.True(File.Exists(Path.Combine(dir, "tiny.history.csv")));
+
+        (code, output, err) = Run("evaluate", "--model", model);
+        Assert.True(code == 0, err);
+        Assert.Matches(@"test accuracy: \d+\.\d\d % \(\d+ of 10000 correct\)", output);
+        Assert.Contains("Confusion matrix", output);
+
+        (code, output, err) = Run("predict", "--model", model, "--index", "0..2");
+        Assert.True(code == 0, err);
+        var lines = output.Trim().Split('\n');
+        Assert.Equal(3, lines.Length);
+        Assert.Matches(@"^\[0\] 7 == \d: [ox]  top-3: ", lines[0]);
+        Assert.Matches(@"^\[1\] 2 == \d: [ox]", lines[1]);
+
+        // A PGM file of test image 0 (a 7) gives the same answer as --index 0.
+        var (_, test) = Data.Mnist.Load(directory: TestPaths.Mnist);
+        string pgm = Path.Combine(dir, "seven.pgm");
+        var pixels = test.Images.ReadOnlySpan[..784].ToArray().Select(v => (byte)Math.Round(v * 255)).ToArray();
+        File.WriteAllBytes(pgm, Encoding.ASCII.GetBytes("P5 28 28 255\n").Concat(pixels).ToArray());
+        (code, output, err) = Run("predict", "--model", model, "--image", pgm);
+        Assert.True(code == 0, err);
+        string expected = lines[0].Split(' ')[3].TrimEnd(':');
+        Assert.StartsWith($"{pgm}: {expected}", output);
+
+        string wrongSize = Path.Combine(dir, "big.pgm");
+        File.WriteAllText(wrongSize, "P2 3 3 255 0 0 0 0 0 0 0 0 0");
+        (code, _, err) = Run("predict", "--model", model, "--image", wrongSize);
+        Assert.Equal(1, code);
+        Assert.Contains("28×28", err);
+
+        (code, _, err) = Run("predict", "--model", model, "--index", "10000");
+        Assert.Equal(2, code);
+        Assert.Contains("outside the test set", err);
+    }
+}

@@ -1,0 +1,98 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+using ZeroDL.Data;
+using ZeroDL.Imaging;
+
+namespace ZeroDL.Tests;
+
+public class ImageTests
+{
+    /// <summary>Builds a PNG from raw filtered scanlines (each row: a filter byte then pixels).</summary>
+    internal static byte[] Png(int width, int height, int colorType, byte[] scanlines, int bitDepth = 8, bool corruptCrc = false)
+    {
+        var ms = new MemoryStream();
+        ms.Write(ZeroDL.Imaging.Png.Signature);
+        var ihdr = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
+        ihdr[8] = (byte)bitDepth; ihdr[9] = (byte)colorType;
+        Chunk(ms, "IHDR", ihdr, false);
+        var z = new MemoryStream();
+        using (var zs = new ZLibStream(z, CompressionLevel.Optimal, leaveOpen: true)) zs.Write(scanlines);
+        Chunk(ms, "IDAT", z.ToArray(), corruptCrc);
+        Chunk(ms, "IEND", [], false);
+        return ms.ToArray();
+    }
+
+    private static void Chunk(Stream s, string type, byte[] data, bool corrupt)
+    {
+        var len = new byte[4]; BinaryPrimitives.WriteInt32BigEndian(len, data.Length); s.Write(len);
+        var body = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+        s.Write(body);
+        var crc = new byte[4]; BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32.Compute(body) ^ (corrupt ? 1u : 0u)); s.Write(crc);
+    }
+
+    [Fact]
+    public void Crc32_known_value() => Assert.Equal(0xCBF43926u, Crc32.Compute(Encoding.ASCII.GetBytes("123456789")));
+
+    [Fact]
+    public void Decodes_gray_rgb_and_rgba_with_every_filter()
+    {
+        // 3×5 gray with rows filtered None, Sub, Up, Average, Paeth; the decoded rows must all be 10, 20, 30.
+        byte[] rows =
+        [
+            0, 10, 20, 30,
+            1, 10, 10, 10,
+            2, 0, 0, 0,
+            3, 5, 5, 5,     // Average: raw = target − ⌊(left + up)/2⌋ = 10 − 5, 20 − 15, 30 − 25
+            4, 0, 0, 0,     // Paeth: the predictor picks up (10, 20, 30) exactly
+        ];
+        var img = ZeroDL.Imaging.Png.Decode(Png(3, 5, 0, rows), "t.png");
+        for (int y = 0; y < 5; y++)
+            Assert.Equal(new[] { 10 / 255f, 20 / 255f, 30 / 255f }, img.Pixels.Skip(y * 3).Take(3).ToArray());
+        var rgb = ZeroDL.Imaging.Png.Decode(Png(1, 1, 2, [0, 255, 0, 0]), "rgb.png");
+        Assert.Equal(0.299f, rgb.Pixels[0], 5);
+        var rgba = ZeroDL.Imaging.Png.Decode(Png(2, 1, 6, [0, 0, 0, 0, 0, 0, 0, 0, 255]), "rgba.png");
+        Assert.Equal(1f, rgba.Pixels[0]); // fully transparent over white
+        Assert.Equal(0f, rgba.Pixels[1]); // opaque black
+    }
+
+    [Fact]
+    public void Corrupt_pngs_give_clear_errors()
+    {
+        var good = Png(2, 2, 0, [0, 1, 2, 0, 3, 4]);
+        Assert.Contains("CRC", Assert.Throws<DataFormatException>(() => ZeroDL.Imaging.Png.Decode(Png(2, 2, 0, [0, 1, 2, 0, 3, 4], corruptCrc: true), "c.png")).Message);
+        Assert.Contains("truncated", Assert.Throws<DataFormatException>(() => ZeroDL.Imaging.Png.Decode(good[..30], "t.png")).Message);
+        Assert.Contains("image data", Assert.Throws<DataFormatException>(() => ZeroDL.Imaging.Png.Decode(Png(2, 3, 0, [0, 1, 2, 0, 3, 4]), "short.png")).Message);
+        Assert.Contains("filter type 9", Assert.Throws<DataFormatException>(() => ZeroDL.Imaging.Png.Decode(Png(2, 2, 0, [9, 1, 2, 0, 3, 4]), "f.png")).Message);
+        Assert.Contains("not supported", Assert.Throws<DataFormatException>(() => ZeroDL.Imaging.Png.Decode(Png(2, 2, 0, [0, 0, 0, 0], bitDepth: 1), "b.png")).Message);
+        Assert.Contains("larger than", Assert.Throws<DataFormatException>(() => ZeroDL.Imaging.Png.Decode(Png(100000, 100000, 0, [0]), "huge.png")).Message);
+    }
+
+    [Fact]
+    public void Pgm_binary_and_ascii_with_comments()
+    {
+        var p5 = Encoding.ASCII.GetBytes("P5\n# a comment\n2 1\n255\n").Concat(new byte[] { 0, 255 }).ToArray();
+        Assert.Equal(new[] { 0f, 1f }, Pgm.Decode(p5, "a.pgm").Pixels);
+        var p2 = Encoding.ASCII.GetBytes("P2 2 2 15\n0 15\n# c\n 3 15\n");
+        Assert.Equal(new[] { 0f, 1f, 0.2f, 1f }, Pgm.Decode(p2, "b.pgm").Pixels);
+        Assert.Contains("truncated", Assert.Throws<DataFormatException>(() => Pgm.Decode(Encoding.ASCII.GetBytes("P5 4 4 255\n12"), "c.pgm")).Message);
+        Assert.Contains("exceeds", Assert.Throws<DataFormatException>(() => Pgm.Decode(Encoding.ASCII.GetBytes("P2 1 1 9 12"), "d.pgm")).Message);
+        Assert.Contains("width", Assert.Throws<DataFormatException>(() => Pgm.Decode(Encoding.ASCII.GetBytes("P5 x 1 255\n"), "e.pgm")).Message);
+    }
+
+    [Fact]
+    public void Load_detects_the_format_by_content_and_inverts_dark_on_light()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string path = Path.Combine(dir, "digit.bin");
+        File.WriteAllBytes(path, Encoding.ASCII.GetBytes("P5 2 1 255\n").Concat(new byte[] { 255, 200 }).ToArray());
+        var img = GrayImage.Load(path);
+        Assert.Equal(2, img.Width);
+        var inverted = img.AsLightOnDark();
+        Assert.Equal(0f, inverted.Pixels[0]);
+        File.WriteAllText(path, "GIF89a");
+        Assert.Contains("not a PNG or PGM", Assert.Throws<DataFormatException>(() => GrayImage.Load(path)).Message);
+    }
+}

@@ -1,0 +1,81 @@
+using ZeroDL.Models;
+using ZeroDL.Optimizers;
+using ZeroDL.Training;
+
+namespace ZeroDL.Tests;
+
+public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
+{
+    [Fact]
+    public void Small_end_to_end_run_on_5000_images_reaches_90_percent()
+    {
+        var train = mnist.Data.Train.Take(5000);
+        var test = mnist.Data.Test;
+        var net = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
+        var trainer = new Trainer(net, new Sgd<float>(0.1), train, test, new TrainerOptions { Epochs = 15, BatchSize = 100, Seed = 1 });
+        int batches = 0, epochs = 0;
+        trainer.BatchCompleted += (_, _) => batches++;
+        trainer.EpochCompleted += _ => epochs++;
+        var history = trainer.Train();
+        Assert.Equal(15 * 50, batches);
+        Assert.Equal(15, epochs);
+        Assert.Equal(750, history.Loss.Count);
+        Assert.True(history.Loss.Take(10).Average() > history.Loss.TakeLast(10).Average() * 3, "loss falls");
+        Assert.True(history.FinalTestAccuracy >= 0.90, $"test accuracy {history.FinalTestAccuracy:P2} < 90 %");
+        Assert.Equal(history.FinalTestAccuracy, net.Accuracy(test.Images, test.Labels));
+    }
+
+    [Fact]
+    public void Iterations_mode_and_sampling_with_replacement_follow_the_book()
+    {
+        var train = mnist.Data.Train.Take(1000);
+        var net = Networks.TwoLayerNet<float>(784, 20, 10, seed: 2);
+        var options = new TrainerOptions { Iterations = 25, BatchSize = 100, SampleWithReplacement = true, EvaluationSamples = 200 };
+        var trainer = new Trainer(net, new Sgd<float>(0.1), train, mnist.Data.Test, options);
+        Assert.Equal(10, trainer.IterationsPerEpoch); // max(1000 / 100, 1)
+        var history = trainer.Train();
+        Assert.Equal(25, history.Loss.Count);
+        Assert.Equal([10, 20, 25], history.Epochs.Select(e => e.Iteration)); // an epoch mark every 10 iterations, and at the end
+    }
+
+    [Fact]
+    public void Same_seed_same_history_and_partial_last_batch()
+    {
+        TrainingHistory Run() => new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, seed: 3), new Adam<float>(),
+            mnist.Data.Train.Take(250), mnist.Data.Test.Take(100), new TrainerOptions { Epochs = 2, BatchSize = 100, Seed = 9 }).Train();
+        var a = Run(); var b = Run();
+        Assert.Equal(a.Loss, b.Loss);
+        Assert.Equal(6, a.Loss.Count); // ⌈250 / 100⌉ = 3 batches per epoch, the last one of 50
+    }
+
+    [Fact]
+    public void Cancellation_stops_between_batches()
+    {
+        using var cts = new CancellationTokenSource();
+        var trainer = new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, 1), new Sgd<float>(0.1), mnist.Data.Train.Take(1000), mnist.Data.Test.Take(100),
+            new TrainerOptions { Epochs = 5 });
+        trainer.BatchCompleted += (i, _) => { if (i == 7) cts.Cancel(); };
+        var history = trainer.Train(cts.Token);
+        Assert.True(history.Cancelled);
+        Assert.Equal(7, history.Loss.Count);
+    }
+
+    [Fact]
+    public void Epoch_csv_has_a_header_and_a_row_per_epoch()
+    {
+        var history = new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, 1), new Sgd<float>(0.1), mnist.Data.Train.Take(300), mnist.Data.Test.Take(100),
+            new TrainerOptions { Epochs = 2 }).Train();
+        var lines = history.EpochsCsv().TrimEnd().Split('\n');
+        Assert.Equal("epoch,iteration,mean_loss,train_accuracy,test_accuracy,seconds", lines[0]);
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("2,6,", lines[2]);
+    }
+
+    [Fact]
+    public void Invalid_options_are_refused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { BatchSize = 0 }.Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { Epochs = 0 }.Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { Iterations = 0 }.Validate());
+    }
+}
