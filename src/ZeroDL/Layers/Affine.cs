@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using ZeroDL.Kernels;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
@@ -11,6 +12,7 @@ namespace ZeroDL.Layers;
 public sealed class Affine<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private Tensor<T>? _x, _y, _dx;
+    private bool _sparseInput;
 
     public Affine(Tensor<T> w, Tensor<T> b)
     {
@@ -32,6 +34,12 @@ public sealed class Affine<T> : ILayer<T> where T : unmanaged, IFloatingPointIee
     public IReadOnlyList<Parameter<T>> Parameters => [W, B];
     public IReadOnlyList<(string Name, Tensor<T> Value)> State => [];
 
+    /// <summary>
+    /// When true (default), float32 input that is mostly zeros (MNIST pixels, ReLU outputs) is multiplied by the
+    /// sparse kernel, which skips the zeros; set false to always use the dense GEMM.
+    /// </summary>
+    public bool UseSparseInput { get; set; } = true;
+
     public Tensor<T> Forward(Tensor<T> x, bool training)
     {
         if (x.RowLength != InputSize)
@@ -39,7 +47,12 @@ public sealed class Affine<T> : ILayer<T> where T : unmanaged, IFloatingPointIee
         _x = x;
         int n = x.Rows;
         _y = Tensor<T>.Reuse(_y, n, OutputSize);
-        Gemm.Multiply(false, false, n, OutputSize, InputSize, x.ReadOnlySpan, InputSize, W.Value.ReadOnlySpan, OutputSize, _y.Span, OutputSize);
+        _sparseInput = typeof(T) == typeof(float) && UseSparseInput && OutputSize >= 8
+            && SparseGemm.Density(MemoryMarshal.Cast<T, float>(x.ReadOnlySpan)) <= SparseGemm.DensityThreshold;
+        if (_sparseInput)
+            SparseGemm.Multiply(false, n, OutputSize, InputSize, AsFloat(x.ReadOnlySpan), InputSize, AsFloat(W.Value.ReadOnlySpan), OutputSize, AsFloat(_y.Span), OutputSize);
+        else
+            Gemm.Multiply(false, false, n, OutputSize, InputSize, x.ReadOnlySpan, InputSize, W.Value.ReadOnlySpan, OutputSize, _y.Span, OutputSize);
         var bias = B.Value.ReadOnlySpan;
         var y = _y.Span;
         for (int r = 0; r < n; r++)
@@ -50,20 +63,36 @@ public sealed class Affine<T> : ILayer<T> where T : unmanaged, IFloatingPointIee
         return _y;
     }
 
+    /// <summary>dx = dout·Wᵀ (in the input's shape), and the parameter gradients (see <see cref="BackwardParameters"/>).</summary>
     public Tensor<T> Backward(Tensor<T> dout)
+    {
+        BackwardParameters(dout);
+        var x = _x!;
+        _dx = Tensor<T>.Reuse(_dx, x.Shape);
+        Gemm.Multiply(false, true, x.Rows, InputSize, OutputSize, dout.ReadOnlySpan, OutputSize, W.Value.ReadOnlySpan, OutputSize, _dx.Span, InputSize);
+        return _dx;
+    }
+
+    /// <summary>
+    /// dW = xᵀ·dout and db = Σ_rows dout only, without dx: what the first layer of a network needs, since
+    /// nothing consumes the gradient with respect to the data.
+    /// </summary>
+    public void BackwardParameters(Tensor<T> dout)
     {
         var x = _x ?? throw new InvalidOperationException("affine: Backward called before Forward");
         int n = x.Rows;
         if (dout.Rows != n || dout.RowLength != OutputSize)
             throw new ArgumentException($"affine: dout {dout.ShapeText} does not match output ({n}, {OutputSize})");
-        _dx = Tensor<T>.Reuse(_dx, x.Shape);
-        // dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_rows dout
-        Gemm.Multiply(false, true, n, InputSize, OutputSize, dout.ReadOnlySpan, OutputSize, W.Value.ReadOnlySpan, OutputSize, _dx.Span, InputSize);
-        Gemm.Multiply(true, false, InputSize, OutputSize, n, x.ReadOnlySpan, InputSize, dout.ReadOnlySpan, OutputSize, W.Grad.Span, OutputSize);
+        if (_sparseInput)
+            SparseGemm.Multiply(true, InputSize, OutputSize, n, AsFloat(x.ReadOnlySpan), InputSize, AsFloat(dout.ReadOnlySpan), OutputSize, AsFloat(W.Grad.Span), OutputSize);
+        else
+            Gemm.Multiply(true, false, InputSize, OutputSize, n, x.ReadOnlySpan, InputSize, dout.ReadOnlySpan, OutputSize, W.Grad.Span, OutputSize);
         var db = B.Grad.Span;
         db.Clear();
         var d = dout.ReadOnlySpan;
         for (int r = 0; r < n; r++) TP.Add(db, d.Slice(r * OutputSize, OutputSize), db);
-        return _dx;
     }
+
+    private static ReadOnlySpan<float> AsFloat(ReadOnlySpan<T> s) => MemoryMarshal.Cast<T, float>(s);
+    private static Span<float> AsFloat(Span<T> s) => MemoryMarshal.Cast<T, float>(s);
 }

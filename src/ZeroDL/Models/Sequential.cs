@@ -85,7 +85,10 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     private void Backward()
     {
         var d = LossLayer.Backward(1.0);
-        for (int i = _layers.Count - 1; i >= 0; i--) d = _layers[i].Backward(d);
+        for (int i = _layers.Count - 1; i >= 1; i--) d = _layers[i].Backward(d);
+        // Nothing uses the gradient with respect to the input data: a first Affine skips computing it.
+        if (_layers[0] is Affine<T> first) first.BackwardParameters(d);
+        else _layers[0].Backward(d);
         if (WeightDecay > 0)
         {
             T lambda = T.CreateTruncating(WeightDecay);

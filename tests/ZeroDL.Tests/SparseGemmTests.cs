@@ -1,0 +1,80 @@
+using ZeroDL.Kernels;
+using ZeroDL.Layers;
+
+namespace ZeroDL.Tests;
+
+public class SparseGemmTests
+{
+    private static float[] SparseRandom(Random rng, int count, double density)
+    {
+        var a = new float[count];
+        for (int i = 0; i < count; i++) a[i] = rng.NextDouble() < density ? (float)(rng.NextDouble() * 2 - 1) : 0f;
+        return a;
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1, 0.5)]
+    [InlineData(3, 7, 5, 0.3)]
+    [InlineData(100, 50, 784, 0.19)]
+    [InlineData(17, 64, 33, 0.2)]
+    [InlineData(9, 65, 40, 0.2)]
+    [InlineData(20, 130, 17, 0.1)]
+    [InlineData(5, 13, 100, 0.0)]
+    [InlineData(31, 8, 11, 1.0)]
+    public void Matches_reference_for_both_layouts_and_accumulate(int m, int n, int k, double density)
+    {
+        var rng = new Random(m + 31 * n + 7 * k);
+        foreach (bool transA in new[] { false, true })
+            foreach (bool accumulate in new[] { false, true })
+            {
+                var a = SparseRandom(rng, m * k, density);
+                var b = SparseRandom(rng, k * n, 1.0);
+                var c = SparseRandom(rng, m * n, 1.0);
+                var expected = (float[])c.Clone();
+                int lda = transA ? m : k;
+                SparseGemm.Multiply(transA, m, n, k, a, lda, b, n, c, n, accumulate);
+                GemmReference.Multiply<float>(transA, false, m, n, k, a, lda, b, n, expected, n, accumulate);
+                Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * Math.Max(1, k),
+                    $"m={m} n={n} k={k} transA={transA} accumulate={accumulate}");
+            }
+    }
+
+    [Fact]
+    public void Strided_b_and_c_and_two_threads()
+    {
+        var rng = new Random(11);
+        int m = 300, n = 45, k = 200, ldb = 50, ldc = 60;
+        var a = SparseRandom(rng, m * k, 0.2);
+        var b = SparseRandom(rng, k * ldb, 1.0);
+        var c = new float[m * ldc]; var expected = new float[m * ldc];
+        long saved = Gemm.ParallelThreshold;
+        try
+        {
+            Gemm.ParallelThreshold = 0;
+            SparseGemm.Multiply(false, m, n, k, a, k, b, ldb, c, ldc);
+        }
+        finally { Gemm.ParallelThreshold = saved; }
+        GemmReference.Multiply<float>(false, false, m, n, k, a, k, b, ldb, expected, ldc);
+        Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-4, "strided");
+    }
+
+    [Fact]
+    public void Density_counts_non_zeros()
+    {
+        Assert.Equal(0.25, SparseGemm.Density([0f, 1f, 0f, 0f, 0f, 0f, 2f, 0f, 0f, 0f, 0f, 3f]));
+        Assert.Equal(0.0, SparseGemm.Density([]));
+    }
+
+    [Fact]
+    public void Affine_gives_the_same_result_with_and_without_the_sparse_path()
+    {
+        var rng = new Random(4);
+        var x = new Tensor<float>(SparseRandom(rng, 64 * 100, 0.15), 64, 100);
+        var dout = new Tensor<float>(SparseRandom(rng, 64 * 30, 1.0), 64, 30);
+        var sparse = new Affine<float>(100, 30, 0.1, new Rng(1));
+        var dense = new Affine<float>(100, 30, 0.1, new Rng(1)) { UseSparseInput = false };
+        Check.AllClose(dense.Forward(x, true).Clone(), sparse.Forward(x, true), 1e-5, "y");
+        Check.AllClose(dense.Backward(dout).Clone(), sparse.Backward(dout), 1e-5, "dx");
+        Check.AllClose(dense.W.Grad, sparse.W.Grad, 1e-5, "dW");
+    }
+}
