@@ -99,7 +99,7 @@ internal static class TrainCommand
             {
                 // A checkpoint per epoch, written atomically: an interrupted run keeps its last finished epoch.
                 settings["epochs_completed"] = e.Epoch.ToString(CultureInfo.InvariantCulture);
-                ModelFile.Save(net, outPath, settings);
+                ModelFile.Save(trainer.EvaluatedModel, outPath, settings);
             };
 
             TrainingHistory history;

@@ -24,6 +24,31 @@ public static class Gemm
     }
     private static int s_maxThreads = Environment.ProcessorCount;
 
+    [ThreadStatic] private static int t_threadLimit;
+
+    /// <summary>
+    /// Threads a product started on the calling thread may use: <see cref="MaxThreads"/>, lowered by
+    /// <see cref="LimitThreadsOnThisThread"/>, never more than the machine's processors.
+    /// </summary>
+    public static int EffectiveThreads => Math.Min(t_threadLimit > 0 ? Math.Min(s_maxThreads, t_threadLimit) : s_maxThreads, Environment.ProcessorCount);
+
+    /// <summary>
+    /// Caps the threads of products started on this thread until the returned scope is disposed — for work that
+    /// runs beside other work (background evaluation, one request of a server) and must not oversubscribe the cores.
+    /// </summary>
+    public static IDisposable LimitThreadsOnThisThread(int threads)
+    {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), "threads must be at least 1");
+        var scope = new ThreadLimitScope(t_threadLimit);
+        t_threadLimit = threads;
+        return scope;
+    }
+
+    private sealed class ThreadLimitScope(int previous) : IDisposable
+    {
+        public void Dispose() => t_threadLimit = previous;
+    }
+
     /// <summary>The micro-kernel this CPU uses for float32.</summary>
     public static string KernelName => Sgemm.KernelName;
 
@@ -70,7 +95,7 @@ public static class Gemm
         fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
         {
             long work = (long)m * n * k;
-            int threads = work < ParallelThreshold ? 1 : Math.Min(MaxThreads, Environment.ProcessorCount);
+            int threads = work < ParallelThreshold ? 1 : EffectiveThreads;
             if (threads <= 1)
             {
                 Sgemm.Serial(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);

@@ -13,6 +13,7 @@ public sealed class Affine<T> : ILayer<T> where T : unmanaged, IFloatingPointIee
 {
     private Tensor<T>? _x, _y, _dx;
     private bool _sparseInput;
+    private SparseMatrix? _xSparse;
 
     public Affine(Tensor<T> w, Tensor<T> b)
     {
@@ -50,7 +51,12 @@ public sealed class Affine<T> : ILayer<T> where T : unmanaged, IFloatingPointIee
         _sparseInput = typeof(T) == typeof(float) && UseSparseInput && OutputSize >= 8
             && SparseGemm.Density(MemoryMarshal.Cast<T, float>(x.ReadOnlySpan)) <= SparseGemm.DensityThreshold;
         if (_sparseInput)
-            SparseGemm.Multiply(false, n, OutputSize, InputSize, AsFloat(x.ReadOnlySpan), InputSize, AsFloat(W.Value.ReadOnlySpan), OutputSize, AsFloat(_y.Span), OutputSize);
+        {
+            // Keep the compressed input: the backward pass needs its transpose for dW.
+            _xSparse ??= new SparseMatrix();
+            _xSparse.CompressRows(AsFloat(x.ReadOnlySpan), n, InputSize, InputSize);
+            _xSparse.Multiply(AsFloat(W.Value.ReadOnlySpan), OutputSize, OutputSize, AsFloat(_y.Span), OutputSize);
+        }
         else
             Gemm.Multiply(false, false, n, OutputSize, InputSize, x.ReadOnlySpan, InputSize, W.Value.ReadOnlySpan, OutputSize, _y.Span, OutputSize);
         var bias = B.Value.ReadOnlySpan;
@@ -84,7 +90,9 @@ public sealed class Affine<T> : ILayer<T> where T : unmanaged, IFloatingPointIee
         if (dout.Rows != n || dout.RowLength != OutputSize)
             throw new ArgumentException($"affine: dout {dout.ShapeText} does not match output ({n}, {OutputSize})");
         if (_sparseInput)
-            SparseGemm.Multiply(true, InputSize, OutputSize, n, AsFloat(x.ReadOnlySpan), InputSize, AsFloat(dout.ReadOnlySpan), OutputSize, AsFloat(W.Grad.Span), OutputSize);
+        {
+            _xSparse!.MultiplyTransposed(AsFloat(dout.ReadOnlySpan), OutputSize, OutputSize, AsFloat(W.Grad.Span), OutputSize);
+        }
         else
             Gemm.Multiply(true, false, InputSize, OutputSize, n, x.ReadOnlySpan, InputSize, dout.ReadOnlySpan, OutputSize, W.Grad.Span, OutputSize);
         var db = B.Grad.Span;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ZeroDL.Layers;
@@ -24,7 +25,14 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
         _x!.RequireSameShape(dout, "relu backward (x vs dout)");
         _dx = Tensor<T>.Reuse(_dx, dout.Shape);
         var x = _x.ReadOnlySpan; var d = dout.ReadOnlySpan; var dx = _dx.Span;
-        for (int i = 0; i < dx.Length; i++) dx[i] = x[i] > T.Zero ? d[i] : T.Zero;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var xv = MemoryMarshal.Cast<T, Vector<T>>(x); var dv = MemoryMarshal.Cast<T, Vector<T>>(d); var ov = MemoryMarshal.Cast<T, Vector<T>>(dx);
+            for (int v = 0; v < ov.Length; v++) ov[v] = Vector.ConditionalSelect(Vector.GreaterThan(xv[v], Vector<T>.Zero), dv[v], Vector<T>.Zero);
+            i = ov.Length * Vector<T>.Count;
+        }
+        for (; i < dx.Length; i++) dx[i] = x[i] > T.Zero ? d[i] : T.Zero;
         return _dx;
     }
 }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using ZeroDL.Functions;
+using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ZeroDL.Layers;
 
@@ -27,7 +28,6 @@ public sealed class SoftmaxWithLoss<T> where T : unmanaged, IFloatingPointIeee75
         if (labels.Length != n)
             throw new ArgumentException($"softmax-with-loss: {labels.Length} labels for a batch of {n} ({x.ShapeText})");
         _y = Tensor<T>.Reuse(_y, n, classes);
-        Softmax.Rows(x.ReadOnlySpan, _y.Span, classes);
         if (_labels is null || _labels.Length < n) _labels = new int[n];
         labels.CopyTo(_labels);
         _labelCount = n;
@@ -38,7 +38,16 @@ public sealed class SoftmaxWithLoss<T> where T : unmanaged, IFloatingPointIeee75
             int label = labels[r];
             if ((uint)label >= (uint)classes)
                 throw new ArgumentException($"softmax-with-loss: label {label} at row {r} outside 0..{classes - 1}");
-            sum += RowLoss(x.ReadOnlySpan.Slice(r * classes, classes), _y.ReadOnlySpan.Slice(r * classes, classes), label);
+            var xr = x.ReadOnlySpan.Slice(r * classes, classes);
+            var yr = _y.Span.Slice(r * classes, classes);
+            // One pass gives both the softmax and the exact loss log Σe^(x−max) − (x[label] − max).
+            T max = TP.Max(xr);
+            TP.Subtract(xr, max, yr);
+            double shifted = double.CreateTruncating(yr[label]);
+            TP.Exp(yr, yr);
+            T total = TP.Sum<T>(yr);
+            TP.Divide(yr, total, yr);
+            sum += LogEpsilon > 0 ? -Math.Log(double.CreateTruncating(yr[label]) + LogEpsilon) : Math.Log(double.CreateTruncating(total)) - shifted;
         }
         return sum / n;
     }

@@ -51,6 +51,23 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
 
+    /// <summary>A new network of the same architecture (requires <see cref="Spec"/>), with its own buffers.</summary>
+    public Sequential<T> CloneArchitecture() =>
+        Networks.Build<T>(Spec ?? throw new InvalidOperationException("only networks built from a ModelSpec can be cloned"), seed: 0);
+
+    /// <summary>Copies every parameter and state tensor (running statistics) from a network of the same architecture.</summary>
+    public void CopyStateFrom(Sequential<T> source)
+    {
+        using var mine = NamedTensors().GetEnumerator();
+        foreach (var (name, value) in source.NamedTensors())
+        {
+            if (!mine.MoveNext() || mine.Current.Name != name || !mine.Current.Value.SameShape(value.Shape))
+                throw new ArgumentException($"cannot copy '{name}' {value.ShapeText}: the networks differ in architecture");
+            value.ReadOnlySpan.CopyTo(mine.Current.Value.Span);
+        }
+        if (mine.MoveNext()) throw new ArgumentException("cannot copy state: the networks differ in architecture");
+    }
+
     public IEnumerable<Parameter<T>> Parameters => _layers.SelectMany(l => l.Parameters);
 
     /// <summary>Scores (logits) for a batch. The returned tensor is the last layer's buffer: copy it to keep it.</summary>

@@ -16,6 +16,10 @@ public sealed record TrainerOptions
     /// <summary>How many training and test samples the per-epoch evaluation uses (0 = all).</summary>
     public int EvaluationSamples { get; init; }
     public int Seed { get; init; } = 1;
+    /// <summary>Gather the next mini-batches on a background thread while the current one trains (more than one core only).</summary>
+    public bool BackgroundLoading { get; init; } = true;
+    /// <summary>Evaluate a snapshot of each epoch's weights on a background thread while training goes on (more than one core only).</summary>
+    public bool BackgroundEvaluation { get; init; } = true;
 
     public void Validate()
     {
@@ -63,11 +67,12 @@ public sealed class Trainer
         options.Validate();
         if (train.Count == 0) throw new ArgumentException("training set is empty");
         _net = net; _optimizer = optimizer; _train = train; _test = test; _options = options;
+        EvaluatedModel = net;
     }
 
     /// <summary>After every mini-batch: (iteration counted from 1, its loss).</summary>
     public event Action<int, double>? BatchCompleted;
-    /// <summary>After every epoch's evaluation.</summary>
+    /// <summary>After every epoch's evaluation, in epoch order (from a background thread when evaluation runs there).</summary>
     public event Action<EpochResult>? EpochCompleted;
 
     /// <summary>Mini-batches per epoch: ⌈N / batch⌉ without replacement, max(N / batch, 1) with (as the book).</summary>
@@ -77,56 +82,78 @@ public sealed class Trainer
 
     public int TotalIterations => _options.Iterations ?? _options.Epochs * IterationsPerEpoch;
 
+    /// <summary>
+    /// The network whose accuracies the latest <see cref="EpochCompleted"/> reported: a snapshot taken at that
+    /// epoch's end when evaluation runs in the background, else the trained network itself. Stable while the
+    /// event's handlers run (a checkpoint saved from it is the epoch's model).
+    /// </summary>
+    public Sequential<float> EvaluatedModel { get; private set; }
+
     public TrainingHistory Train(CancellationToken cancel = default)
     {
         var history = new TrainingHistory();
-        var rng = new Rng(_options.Seed);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        int batch = Math.Min(_options.BatchSize, _train.Count);
         int perEpoch = IterationsPerEpoch, total = TotalIterations;
-        int[] order = rng.Permutation(_train.Count);
-        int[] indices = new int[batch];
-        int[] labels = new int[batch];
-        Tensor<float>? x = null;
+        bool multicore = Environment.ProcessorCount > 1;
+        using var loader = new BatchLoader(_train, _options.BatchSize, _options.SampleWithReplacement, perEpoch, total, new Rng(_options.Seed),
+            background: _options.BackgroundLoading && multicore);
         var evalTrain = _options.EvaluationSamples > 0 ? _train.Take(_options.EvaluationSamples) : _train;
         var evalTest = _options.EvaluationSamples > 0 ? _test.Take(_options.EvaluationSamples) : _test;
+        Sequential<float>? snapshot = _options.BackgroundEvaluation && multicore && _net.Spec is not null ? _net.CloneArchitecture() : null;
+        Task? pending = null;
         double epochLoss = 0;
         int epochBatches = 0, epoch = 0;
-        for (int iter = 1; iter <= total; iter++)
+        try
         {
-            if (cancel.IsCancellationRequested) { history.Cancelled = true; break; }
-            int position = (iter - 1) % perEpoch;
-            int count = batch;
-            if (_options.SampleWithReplacement)
-                for (int i = 0; i < batch; i++) indices[i] = rng.Next(_train.Count);
-            else
+            for (int iter = 1; iter <= total; iter++)
             {
-                if (position == 0 && iter > 1) rng.Shuffle(order);
-                int start = position * batch;
-                count = Math.Min(batch, _train.Count - start);
-                Array.Copy(order, start, indices, 0, count);
+                if (cancel.IsCancellationRequested) { history.Cancelled = true; break; }
+                var batch = loader.Next();
+                double loss = _net.Gradient(batch.Images, batch.LabelSpan);
+                loader.Release(batch);
+                _optimizer.Step(_net.Parameters);
+                history.Loss.Add(loss);
+                epochLoss += loss; epochBatches++;
+                BatchCompleted?.Invoke(iter, loss);
+                if (iter % perEpoch == 0 || iter == total)
+                {
+                    epoch++;
+                    int e = epoch, it = iter;
+                    double meanLoss = epochLoss / Math.Max(1, epochBatches);
+                    var elapsed = clock.Elapsed;
+                    epochLoss = 0; epochBatches = 0;
+                    pending?.GetAwaiter().GetResult();
+                    if (snapshot is null)
+                    {
+                        Evaluate(_net, e, it, meanLoss, elapsed);
+                        continue;
+                    }
+                    // Evaluate a copy of this epoch's weights on the other core while training goes on.
+                    snapshot.CopyStateFrom(_net);
+                    pending = Task.Run(() =>
+                    {
+                        using var limit = Kernels.Gemm.LimitThreadsOnThisThread(1);
+                        Evaluate(snapshot, e, it, meanLoss, elapsed);
+                    });
+                }
             }
-            var idx = indices.AsSpan(0, count);
-            x = TensorRows.Gather(_train.Images, idx, x);
-            for (int i = 0; i < count; i++) labels[i] = _train.Labels[idx[i]];
-            double loss = _net.Gradient(x, labels.AsSpan(0, count));
-            _optimizer.Step(_net.Parameters);
-            history.Loss.Add(loss);
-            epochLoss += loss; epochBatches++;
-            BatchCompleted?.Invoke(iter, loss);
-            if (iter % perEpoch == 0 || iter == total)
-            {
-                epoch++;
-                var result = new EpochResult(epoch, iter,
-                    _net.Accuracy(evalTrain.Images, evalTrain.Labels),
-                    evalTest.Count > 0 ? _net.Accuracy(evalTest.Images, evalTest.Labels) : double.NaN,
-                    epochLoss / Math.Max(1, epochBatches), clock.Elapsed);
-                history.Epochs.Add(result);
-                EpochCompleted?.Invoke(result);
-                epochLoss = 0; epochBatches = 0;
-            }
+        }
+        finally
+        {
+            pending?.GetAwaiter().GetResult();
         }
         history.Elapsed = clock.Elapsed;
         return history;
+
+        void Evaluate(Sequential<float> model, int e, int it, double meanLoss, TimeSpan elapsed)
+        {
+            var result = new EpochResult(e, it,
+                model.Accuracy(evalTrain.Images, evalTrain.Labels),
+                evalTest.Count > 0 ? model.Accuracy(evalTest.Images, evalTest.Labels) : double.NaN,
+                meanLoss, elapsed);
+            lock (history) history.Epochs.Add(result);
+            EvaluatedModel = model;
+            EpochCompleted?.Invoke(result);
+        }
     }
 }

@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+using ZeroDL.Data;
+
+namespace ZeroDL.Training;
+
+/// <summary>One mini-batch: the images gathered into a reusable tensor and their labels.</summary>
+public sealed class Batch
+{
+    public Tensor<float> Images { get; internal set; } = new(0, 1);
+    public int[] Labels { get; internal set; } = [];
+    public int Count { get; internal set; }
+    /// <summary>The training iteration this batch is for, counted from 1.</summary>
+    public int Iteration { get; internal set; }
+    public ReadOnlySpan<int> LabelSpan => Labels.AsSpan(0, Count);
+}
+
+/// <summary>
+/// Produces the mini-batches of a run in order: shuffled without replacement per epoch (a new permutation each
+/// epoch) or drawn with replacement as the book's code does. With <c>background</c> the next batches are
+/// gathered on a separate thread while the current one trains; the sequence of batches is the same either way.
+/// Batches come from a small pool and go back to it with <see cref="Release"/>, so nothing is allocated per batch.
+/// </summary>
+public sealed class BatchLoader : IDisposable
+{
+    private const int Prefetch = 2;
+    private readonly Dataset _data;
+    private readonly int _batchSize, _perEpoch, _total;
+    private readonly bool _withReplacement;
+    private readonly Rng _rng;
+    private readonly int[] _order;
+    private readonly int[] _indices;
+    private readonly BlockingCollection<Batch>? _ready, _free;
+    private readonly Thread? _producer;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Batch _single = new();
+    private Exception? _failure;
+    private int _produced;
+
+    public BatchLoader(Dataset data, int batchSize, bool withReplacement, int iterationsPerEpoch, int totalIterations, Rng rng, bool background)
+    {
+        _data = data;
+        _batchSize = Math.Min(batchSize, data.Count);
+        _withReplacement = withReplacement;
+        _perEpoch = iterationsPerEpoch;
+        _total = totalIterations;
+        _rng = rng;
+        _order = rng.Permutation(data.Count);
+        _indices = new int[_batchSize];
+        if (!background) return;
+        _ready = new BlockingCollection<Batch>(Prefetch);
+        _free = new BlockingCollection<Batch>(Prefetch + 1);
+        for (int i = 0; i < Prefetch + 1; i++) _free.Add(new Batch());
+        _producer = new Thread(Produce) { IsBackground = true, Name = "ZeroDL batch loader" };
+        _producer.Start();
+    }
+
+    /// <summary>The batch of the next iteration (blocks until it is ready). Call <see cref="Release"/> when done with it.</summary>
+    public Batch Next()
+    {
+        if (_ready is null)
+        {
+            Fill(_single, ++_produced);
+            return _single;
+        }
+        try { return _ready.Take(_stop.Token); }
+        catch (InvalidOperationException) when (_failure is not null) { throw new InvalidOperationException("batch loader failed: " + _failure.Message, _failure); }
+    }
+
+    public void Release(Batch batch)
+    {
+        if (_free is not null && !ReferenceEquals(batch, _single)) _free.Add(batch);
+    }
+
+    private void Produce()
+    {
+        try
+        {
+            for (int iter = 1; iter <= _total; iter++)
+            {
+                var batch = _free!.Take(_stop.Token);
+                Fill(batch, iter);
+                _ready!.Add(batch, _stop.Token);
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception e) { _failure = e; }
+        finally { _ready!.CompleteAdding(); }
+    }
+
+    private void Fill(Batch batch, int iteration)
+    {
+        int position = (iteration - 1) % _perEpoch;
+        int count = _batchSize;
+        if (_withReplacement)
+            for (int i = 0; i < count; i++) _indices[i] = _rng.Next(_data.Count);
+        else
+        {
+            if (position == 0 && iteration > 1) _rng.Shuffle(_order);
+            int start = position * _batchSize;
+            count = Math.Min(_batchSize, _data.Count - start);
+            Array.Copy(_order, start, _indices, 0, count);
+        }
+        var idx = _indices.AsSpan(0, count);
+        batch.Images = TensorRows.Gather(_data.Images, idx, batch.Images.Size == 0 ? null : batch.Images);
+        if (batch.Labels.Length < _batchSize) batch.Labels = new int[_batchSize];
+        for (int i = 0; i < count; i++) batch.Labels[i] = _data.Labels[idx[i]];
+        batch.Count = count;
+        batch.Iteration = iteration;
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _producer?.Join();
+        _stop.Dispose();
+    }
+}
