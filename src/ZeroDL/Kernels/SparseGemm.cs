@@ -296,12 +296,14 @@ public sealed class SparseMatrix
     /// (8 accumulators) and the rest in one pass of exactly as many vectors as remain, so each row's list of
     /// non-zeros is read once per 64 columns. A ragged last vector is written through a scratch buffer.
     /// </summary>
+    internal static int ChunkColumns = 64;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RowsKernel(int r0, int r1, int n, int* start, int* index, float* value, float* b, int ldb, float* c, int ldc, bool accumulate)
     {
-        for (int j = 0; j < n; j += 64)
+        for (int j = 0; j < n; j += ChunkColumns)
         {
-            int width = Math.Min(64, n - j);
+            int width = Math.Min(ChunkColumns, n - j);
             bool ragged = width % 8 != 0 && Avx.IsSupported;
             var mask = LaneMask(width - (width - 1) / 8 * 8);
             switch ((width + 7) / 8 * 2 + (ragged ? 1 : 0))

@@ -48,15 +48,16 @@ public sealed class Affine<T> : ILayer<T> where T : unmanaged, IFloatingPointIee
         _x = x;
         int n = x.Rows;
         _y = Tensor<T>.Reuse(_y, n, OutputSize);
-        _sparseInput = typeof(T) == typeof(float) && UseSparseInput && OutputSize >= 8
-            && SparseGemm.Density(MemoryMarshal.Cast<T, float>(x.ReadOnlySpan)) <= SparseGemm.DensityThreshold;
-        if (_sparseInput)
+        _sparseInput = false;
+        if (typeof(T) == typeof(float) && UseSparseInput && OutputSize >= 8)
         {
-            // Keep the compressed input: the backward pass needs its transpose for dW.
+            // Compress first and decide from the count: the compressed form is what both passes use.
             _xSparse ??= new SparseMatrix();
             _xSparse.CompressRows(AsFloat(x.ReadOnlySpan), n, InputSize, InputSize);
-            _xSparse.Multiply(AsFloat(W.Value.ReadOnlySpan), OutputSize, OutputSize, AsFloat(_y.Span), OutputSize);
+            _sparseInput = _xSparse.NonZeros <= SparseGemm.DensityThreshold * x.Size;
         }
+        if (_sparseInput)
+            _xSparse!.Multiply(AsFloat(W.Value.ReadOnlySpan), OutputSize, OutputSize, AsFloat(_y.Span), OutputSize);
         else
             Gemm.Multiply(false, false, n, OutputSize, InputSize, x.ReadOnlySpan, InputSize, W.Value.ReadOnlySpan, OutputSize, _y.Span, OutputSize);
         var bias = B.Value.ReadOnlySpan;
