@@ -1,4 +1,5 @@
 using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ZeroDL.Layers;
 
@@ -20,6 +21,8 @@ public enum BatchNormMode
 public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private Tensor<T>? _xn, _y, _dx;
+    private T[]? _mean, _invStd, _shift;
+    private double[]? _sumD, _sumDXn;
     private double[] _std;
     private int _n, _spatial;
 
@@ -70,44 +73,91 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         _n = n; _spatial = spatial;
         _xn = Tensor<T>.Reuse(_xn, x.Shape);
         _y = Tensor<T>.Reuse(_y, x.Shape);
-        var xs = x.ReadOnlySpan; var xn = _xn.Span; var y = _y.Span;
-        var gamma = Gamma.Value.ReadOnlySpan; var beta = Beta.Value.ReadOnlySpan;
-        var rm = RunningMean.Span; var rv = RunningVar.Span;
-        double count = (double)n * spatial;
+        var mean = Scratch(ref _mean, channels); var invStd = Scratch(ref _invStd, channels);
+        if (training)
+        {
+            BatchStatistics(x.ReadOnlySpan, n, channels, spatial, mean, invStd); // invStd holds the variance here
+            var rm = RunningMean.Span; var rv = RunningVar.Span;
+            T m = T.CreateTruncating(Momentum), oneMinus = T.CreateTruncating(1 - Momentum);
+            for (int c = 0; c < channels; c++)
+            {
+                rm[c] = m * rm[c] + oneMinus * mean[c];
+                rv[c] = m * rv[c] + oneMinus * invStd[c];
+            }
+        }
+        else
+        {
+            RunningMean.ReadOnlySpan.CopyTo(mean);
+            RunningVar.ReadOnlySpan.CopyTo(invStd);
+        }
+        T eps = T.CreateTruncating(Epsilon);
         for (int c = 0; c < channels; c++)
         {
-            double mean, variance;
-            if (training)
-            {
-                double sum = 0;
-                for (int i = 0; i < n; i++)
-                    for (int s = 0; s < spatial; s++) sum += double.CreateTruncating(xs[(i * channels + c) * spatial + s]);
-                mean = sum / count;
-                double sq = 0;
-                for (int i = 0; i < n; i++)
-                    for (int s = 0; s < spatial; s++) { double d = double.CreateTruncating(xs[(i * channels + c) * spatial + s]) - mean; sq += d * d; }
-                variance = sq / count;
-                rm[c] = T.CreateTruncating(Momentum * double.CreateTruncating(rm[c]) + (1 - Momentum) * mean);
-                rv[c] = T.CreateTruncating(Momentum * double.CreateTruncating(rv[c]) + (1 - Momentum) * variance);
-            }
-            else
-            {
-                mean = double.CreateTruncating(rm[c]);
-                variance = double.CreateTruncating(rv[c]);
-            }
-            double std = Math.Sqrt(variance + Epsilon);
-            _std[c] = std;
-            T tMean = T.CreateTruncating(mean), tInv = T.CreateTruncating(1.0 / std);
+            T std = T.Sqrt(invStd[c] + eps);
+            _std[c] = double.CreateTruncating(std);
+            invStd[c] = T.One / std;
+        }
+        var xs = x.ReadOnlySpan; var xn = _xn.Span; var y = _y.Span;
+        var gamma = Gamma.Value.ReadOnlySpan; var beta = Beta.Value.ReadOnlySpan;
+        if (spatial == 1)
+        {
+            // Dense / per-activation: every row is a vector over the channels.
             for (int i = 0; i < n; i++)
-                for (int s = 0; s < spatial; s++)
+            {
+                var xr = xs.Slice(i * channels, channels); var nr = xn.Slice(i * channels, channels); var yr = y.Slice(i * channels, channels);
+                TP.Subtract(xr, mean, nr);
+                TP.Multiply(nr, invStd, nr);
+                TP.MultiplyAdd(nr, gamma, beta, yr);
+            }
+        }
+        else
+        {
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < channels; c++)
                 {
-                    int idx = (i * channels + c) * spatial + s;
-                    T v = (xs[idx] - tMean) * tInv;
-                    xn[idx] = v;
-                    y[idx] = gamma[c] * v + beta[c];
+                    int o = (i * channels + c) * spatial;
+                    var nr = xn.Slice(o, spatial);
+                    TP.Subtract(xs.Slice(o, spatial), mean[c], nr);
+                    TP.Multiply(nr, invStd[c], nr);
+                    var yr = y.Slice(o, spatial);
+                    TP.Multiply(nr, gamma[c], yr);
+                    TP.Add(yr, beta[c], yr);
                 }
         }
         return _y;
+    }
+
+    /// <summary>Per-channel mean and biased variance of x seen as (n, channels, spatial): two passes (the mean, then Σ(x − mean)²).</summary>
+    private void BatchStatistics(ReadOnlySpan<T> xs, int n, int channels, int spatial, Span<T> mean, Span<T> variance)
+    {
+        T count = T.CreateTruncating((double)n * spatial);
+        mean.Clear(); variance.Clear();
+        var tmp = Scratch(ref _shift, Math.Max(channels, spatial));
+        if (spatial == 1)
+        {
+            for (int i = 0; i < n; i++) TP.Add(mean, xs.Slice(i * channels, channels), mean);
+            TP.Divide(mean, count, mean);
+            var diff = tmp[..channels];
+            for (int i = 0; i < n; i++)
+            {
+                TP.Subtract(xs.Slice(i * channels, channels), mean, diff);
+                TP.MultiplyAdd(diff, diff, variance, variance);
+            }
+        }
+        else
+        {
+            var diff = tmp[..spatial];
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < channels; c++) mean[c] += TP.Sum(xs.Slice((i * channels + c) * spatial, spatial));
+            TP.Divide(mean, count, mean);
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < channels; c++)
+                {
+                    TP.Subtract(xs.Slice((i * channels + c) * spatial, spatial), mean[c], diff);
+                    variance[c] += TP.SumOfSquares<T>(diff);
+                }
+        }
+        TP.Divide(variance, count, variance);
     }
 
     /// <summary>dx = γ/(σ·M) · (M·dout − Σdout − x̂·Σ(dout·x̂)), M = elements per channel; dγ = Σ dout·x̂, dβ = Σ dout.</summary>
@@ -119,29 +169,77 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         _dx = Tensor<T>.Reuse(_dx, dout.Shape);
         var d = dout.ReadOnlySpan; var xn = xnT.ReadOnlySpan; var dx = _dx.Span;
         var gamma = Gamma.Value.ReadOnlySpan; var dgamma = Gamma.Grad.Span; var dbeta = Beta.Grad.Span;
+        var sumD = ScratchDouble(ref _sumD, channels); var sumDXn = ScratchDouble(ref _sumDXn, channels);
+        sumD.Clear(); sumDXn.Clear();
         double count = (double)n * spatial;
+        if (spatial == 1)
+        {
+            // Row-wise in T, then one conversion per channel.
+            var rowSum = Scratch(ref _mean, channels); var rowSumX = Scratch(ref _invStd, channels); var tmp = Scratch(ref _shift, channels);
+            rowSum.Clear(); rowSumX.Clear();
+            for (int i = 0; i < n; i++)
+            {
+                var dr = d.Slice(i * channels, channels);
+                TP.Add(rowSum, dr, rowSum);
+                TP.Multiply(dr, xn.Slice(i * channels, channels), tmp);
+                TP.Add(rowSumX, tmp, rowSumX);
+            }
+            for (int c = 0; c < channels; c++) { sumD[c] = double.CreateTruncating(rowSum[c]); sumDXn[c] = double.CreateTruncating(rowSumX[c]); }
+        }
+        else
+        {
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < channels; c++)
+                {
+                    int o = (i * channels + c) * spatial;
+                    sumD[c] += double.CreateTruncating(TP.Sum(d.Slice(o, spatial)));
+                    sumDXn[c] += double.CreateTruncating(TP.Dot(d.Slice(o, spatial), xn.Slice(o, spatial)));
+                }
+        }
+        // dx = scale·(M·d − ΣD − x̂·ΣDX̂) with scale = γ/(σM), written as a·d + b + e·x̂ per channel.
+        var aCoef = Scratch(ref _mean, channels); var bCoef = Scratch(ref _invStd, channels); var eCoef = Scratch(ref _shift, channels);
         for (int c = 0; c < channels; c++)
         {
-            double sumD = 0, sumDXn = 0;
-            for (int i = 0; i < n; i++)
-                for (int s = 0; s < spatial; s++)
-                {
-                    int idx = (i * channels + c) * spatial + s;
-                    double dv = double.CreateTruncating(d[idx]);
-                    sumD += dv;
-                    sumDXn += dv * double.CreateTruncating(xn[idx]);
-                }
-            dbeta[c] = T.CreateTruncating(sumD);
-            dgamma[c] = T.CreateTruncating(sumDXn);
+            dbeta[c] = T.CreateTruncating(sumD[c]);
+            dgamma[c] = T.CreateTruncating(sumDXn[c]);
             double scale = double.CreateTruncating(gamma[c]) / (_std[c] * count);
+            aCoef[c] = T.CreateTruncating(scale * count);
+            bCoef[c] = T.CreateTruncating(-scale * sumD[c]);
+            eCoef[c] = T.CreateTruncating(-scale * sumDXn[c]);
+        }
+        if (spatial == 1)
+        {
             for (int i = 0; i < n; i++)
-                for (int s = 0; s < spatial; s++)
+            {
+                var dxr = dx.Slice(i * channels, channels);
+                TP.MultiplyAdd(d.Slice(i * channels, channels), aCoef, bCoef, dxr);
+                TP.MultiplyAdd(xn.Slice(i * channels, channels), eCoef, dxr, dxr);
+            }
+        }
+        else
+        {
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < channels; c++)
                 {
-                    int idx = (i * channels + c) * spatial + s;
-                    double v = count * double.CreateTruncating(d[idx]) - sumD - double.CreateTruncating(xn[idx]) * sumDXn;
-                    dx[idx] = T.CreateTruncating(scale * v);
+                    int o = (i * channels + c) * spatial;
+                    var dxr = dx.Slice(o, spatial);
+                    TP.Multiply(d.Slice(o, spatial), aCoef[c], dxr);
+                    TP.Add(dxr, bCoef[c], dxr);
+                    TP.MultiplyAdd(xn.Slice(o, spatial), eCoef[c], dxr, dxr);
                 }
         }
         return _dx;
+    }
+
+    private static Span<T> Scratch(ref T[]? buffer, int length)
+    {
+        if (buffer is null || buffer.Length < length) buffer = new T[length];
+        return buffer.AsSpan(0, length);
+    }
+
+    private static Span<double> ScratchDouble(ref double[]? buffer, int length)
+    {
+        if (buffer is null || buffer.Length < length) buffer = new double[length];
+        return buffer.AsSpan(0, length);
     }
 }

@@ -44,8 +44,7 @@ public sealed class Dropout<T> : StatelessLayer<T> where T : unmanaged, IFloatin
         {
             _mask = Tensor<T>.Reuse(_mask, x.Shape);
             T keep = Mode == DropoutMode.Inverted ? T.CreateTruncating(1.0 / (1.0 - Ratio)) : T.One;
-            var m = _mask.Span;
-            for (int i = 0; i < m.Length; i++) m[i] = _rng.NextDouble() > Ratio ? keep : T.Zero;
+            _rng.FillDropoutMask(_mask.Span, Ratio, keep);
             TP.Multiply(x.ReadOnlySpan, _mask.ReadOnlySpan, _y.Span);
         }
         else if (Mode == DropoutMode.Classic)

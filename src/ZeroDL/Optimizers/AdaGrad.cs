@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace ZeroDL.Optimizers;
 
@@ -12,7 +13,19 @@ public sealed class AdaGrad<T>(double learningRate = 0.01) : Optimizer<T>(learni
     {
         var h = state[0];
         T lr = T.CreateTruncating(LearningRate), eps = T.CreateTruncating(1e-7);
-        for (int i = 0; i < param.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var pv = MemoryMarshal.Cast<T, Vector<T>>(param); var gv = MemoryMarshal.Cast<T, Vector<T>>(grad); var hv = MemoryMarshal.Cast<T, Vector<T>>(h.AsSpan());
+            Vector<T> lrv = new(lr), epsv = new(eps);
+            for (int k = 0; k < pv.Length; k++)
+            {
+                hv[k] += gv[k] * gv[k];
+                pv[k] -= lrv * gv[k] / (Vector.SquareRoot(hv[k]) + epsv);
+            }
+            i = pv.Length * Vector<T>.Count;
+        }
+        for (; i < param.Length; i++)
         {
             h[i] += grad[i] * grad[i];
             param[i] -= lr * grad[i] / (T.Sqrt(h[i]) + eps);

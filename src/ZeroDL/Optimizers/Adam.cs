@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace ZeroDL.Optimizers;
 
@@ -28,7 +29,22 @@ public sealed class Adam<T>(double learningRate = 0.001, double beta1 = 0.9, dou
         var m = state[0]; var v = state[1];
         T lrT = T.CreateTruncating(_lrT), eps = T.CreateTruncating(1e-7);
         T b1 = T.CreateTruncating(1 - Beta1), b2 = T.CreateTruncating(1 - Beta2);
-        for (int i = 0; i < param.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var pv = MemoryMarshal.Cast<T, Vector<T>>(param); var gv = MemoryMarshal.Cast<T, Vector<T>>(grad);
+            var mv = MemoryMarshal.Cast<T, Vector<T>>(m.AsSpan()); var vv = MemoryMarshal.Cast<T, Vector<T>>(v.AsSpan());
+            Vector<T> lrv = new(lrT), epsv = new(eps), b1v = new(b1), b2v = new(b2);
+            for (int k = 0; k < pv.Length; k++)
+            {
+                var g = gv[k];
+                mv[k] += b1v * (g - mv[k]);
+                vv[k] += b2v * (g * g - vv[k]);
+                pv[k] -= lrv * mv[k] / (Vector.SquareRoot(vv[k]) + epsv);
+            }
+            i = pv.Length * Vector<T>.Count;
+        }
+        for (; i < param.Length; i++)
         {
             T g = grad[i];
             m[i] += b1 * (g - m[i]);

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace ZeroDL.Optimizers;
 
@@ -16,7 +17,19 @@ public sealed class Nesterov<T>(double learningRate = 0.01, double momentum = 0.
     {
         var v = state[0];
         T a = T.CreateTruncating(MomentumCoefficient), lr = T.CreateTruncating(LearningRate);
-        for (int i = 0; i < param.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var pv = MemoryMarshal.Cast<T, Vector<T>>(param); var gv = MemoryMarshal.Cast<T, Vector<T>>(grad); var vv = MemoryMarshal.Cast<T, Vector<T>>(v.AsSpan());
+            Vector<T> av = new(a), lrv = new(lr), a2 = new(a * a), step = new((T.One + a) * lr);
+            for (int k = 0; k < pv.Length; k++)
+            {
+                vv[k] = av * vv[k] - lrv * gv[k];
+                pv[k] += a2 * vv[k] - step * gv[k];
+            }
+            i = pv.Length * Vector<T>.Count;
+        }
+        for (; i < param.Length; i++)
         {
             v[i] = a * v[i] - lr * grad[i];
             param[i] += a * a * v[i] - (T.One + a) * lr * grad[i];

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace ZeroDL.Optimizers;
 
@@ -14,7 +15,19 @@ public sealed class RmsProp<T>(double learningRate = 0.01, double decayRate = 0.
         var h = state[0];
         T lr = T.CreateTruncating(LearningRate), eps = T.CreateTruncating(1e-7);
         T rho = T.CreateTruncating(DecayRate), oneMinusRho = T.CreateTruncating(1 - DecayRate);
-        for (int i = 0; i < param.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var pv = MemoryMarshal.Cast<T, Vector<T>>(param); var gv = MemoryMarshal.Cast<T, Vector<T>>(grad); var hv = MemoryMarshal.Cast<T, Vector<T>>(h.AsSpan());
+            Vector<T> lrv = new(lr), epsv = new(eps), rhov = new(rho), omr = new(oneMinusRho);
+            for (int k = 0; k < pv.Length; k++)
+            {
+                hv[k] = rhov * hv[k] + omr * gv[k] * gv[k];
+                pv[k] -= lrv * gv[k] / (Vector.SquareRoot(hv[k]) + epsv);
+            }
+            i = pv.Length * Vector<T>.Count;
+        }
+        for (; i < param.Length; i++)
         {
             h[i] = rho * h[i] + oneMinusRho * grad[i] * grad[i];
             param[i] -= lr * grad[i] / (T.Sqrt(h[i]) + eps);
