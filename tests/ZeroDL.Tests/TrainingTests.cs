@@ -49,6 +49,38 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     }
 
     [Fact]
+    public void Background_loading_and_evaluation_give_the_same_history_as_foreground()
+    {
+        TrainingHistory Run(bool background)
+        {
+            var spec = new ModelSpec { Kind = "mlp-bn", HiddenSizes = [20], BatchNorm = true, Dropout = 0.1 };
+            var trainer = new Trainer(Networks.Build<float>(spec, 5), new Adam<float>(), mnist.Data.Train.Take(900), mnist.Data.Test.Take(300),
+                new TrainerOptions { Epochs = 3, BatchSize = 64, Seed = 2, BackgroundLoading = background, BackgroundEvaluation = background });
+            var reported = new List<int>();
+            trainer.EpochCompleted += e => { lock (reported) reported.Add(e.Epoch); };
+            var h = trainer.Train();
+            Assert.Equal([1, 2, 3], reported); // in epoch order, every epoch once
+            return h;
+        }
+        var fg = Run(false); var bg = Run(true);
+        Assert.Equal(fg.Loss, bg.Loss);
+        Assert.Equal(fg.Epochs.Select(e => (e.TrainAccuracy, e.TestAccuracy)), bg.Epochs.Select(e => (e.TrainAccuracy, e.TestAccuracy)));
+    }
+
+    [Fact]
+    public void Evaluated_model_is_the_epoch_snapshot_with_the_reported_accuracy()
+    {
+        var net = Networks.TwoLayerNet<float>(784, 10, 10, 1);
+        var test = mnist.Data.Test.Take(500);
+        var trainer = new Trainer(net, new Sgd<float>(0.1), mnist.Data.Train.Take(500), test, new TrainerOptions { Epochs = 2, BatchSize = 50 });
+        var checks = new List<(double Reported, double Recomputed)>();
+        trainer.EpochCompleted += e => checks.Add((e.TestAccuracy, trainer.EvaluatedModel.Accuracy(test.Images, test.Labels)));
+        trainer.Train();
+        Assert.Equal(2, checks.Count);
+        Assert.All(checks, c => Assert.Equal(c.Reported, c.Recomputed));
+    }
+
+    [Fact]
     public void Cancellation_stops_between_batches()
     {
         using var cts = new CancellationTokenSource();

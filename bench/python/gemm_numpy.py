@@ -1,0 +1,35 @@
+"""GFLOP/s of NumPy's float32 matmul (OpenBLAS) on the shapes bench/ZeroDL.Bench measures: a warm-up of
+about 0.2 s, then repeated timed batches of calls for about 2 s; the median batch is printed."""
+import time
+
+import numpy as np
+
+SHAPES = [("1024x1024x1024", 1024, 1024, 1024), ("100x784x50", 100, 784, 50), ("100x4320x100", 100, 4320, 100),
+          ("25600x288x32", 25600, 288, 32), ("6400x576x64", 6400, 576, 64)]
+
+
+def measure(m, k, n, seconds=2.0):
+    rng = np.random.default_rng(1)
+    a = (rng.random((m, k), dtype=np.float32) - 0.5)
+    b = (rng.random((k, n), dtype=np.float32) - 0.5)
+    c = np.empty((m, n), np.float32)
+    start = time.perf_counter(); calls = 0
+    while time.perf_counter() - start < 0.2:
+        np.matmul(a, b, out=c); calls += 1
+    per_batch = max(1, int(calls * 0.05 / (time.perf_counter() - start)))
+    rates = []
+    begin = time.perf_counter()
+    while time.perf_counter() - begin < seconds or len(rates) < 5:
+        t = time.perf_counter()
+        for _ in range(per_batch):
+            np.matmul(a, b, out=c)
+        rates.append(2.0 * m * n * k * per_batch / (time.perf_counter() - t) / 1e9)
+    rates.sort()
+    return rates[len(rates) // 2]
+
+
+if __name__ == "__main__":
+    print("# NumPy", np.__version__)
+    print("shape (MxKxN)\tGFLOP/s")
+    for name, m, k, n in SHAPES:
+        print(f"{name}\t{measure(m, k, n):.1f}")

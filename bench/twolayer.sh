@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The book's ch. 5 run (TwoLayerNet 784-50-10, SGD lr 0.1, batch 100, 10,000 iterations, accuracy on the full
+# train and test sets every epoch) in ZeroDL and, where python3 with numpy is installed, the same run written in
+# the book's NumPy style, alternating RUNS times (default 3). Prints each run's training-loop seconds, the
+# medians and the ratio.   Usage: bench/twolayer.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
+py=$(command -v /usr/bin/python3 || command -v python3 || true)
+have_numpy=0
+if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=1; fi
+ours=(); theirs=()
+for i in $(seq "$runs"); do
+  out=$(dotnet bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll twolayer)
+  s=$(echo "$out" | awk '/^seconds/ {print $2}'); acc=$(echo "$out" | awk '/^test_accuracy/ {print $2}')
+  ours+=("$s"); echo "ZeroDL run $i: ${s} s, test accuracy ${acc}"
+  if [ "$have_numpy" = 1 ]; then
+    out=$("$py" bench/python/twolayer_numpy.py)
+    s=$(echo "$out" | awk '/^seconds/ {print $2}'); acc=$(echo "$out" | awk '/^test_accuracy/ {print $2}')
+    theirs+=("$s"); echo "NumPy  run $i: ${s} s, test accuracy ${acc}"
+  fi
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+m1=$(median "${ours[@]}")
+echo "ZeroDL median: ${m1} s"
+if [ "$have_numpy" = 1 ]; then
+  m2=$(median "${theirs[@]}")
+  echo "NumPy median:  ${m2} s"
+  awk -v a="$m1" -v b="$m2" 'BEGIN {printf "ZeroDL is %.2fx as fast as NumPy\n", b / a}'
+fi
