@@ -28,6 +28,20 @@ public class MnistTests(MnistFixture fixture) : IClassFixture<MnistFixture>
     }
 
     [Fact]
+    public void Batches_gathered_from_the_stored_bytes_equal_the_float_images_bit_for_bit()
+    {
+        var test = fixture.Data.Test;
+        int[] indices = [9999, 0, 17, 17, 4242];
+        var batch = test.GatherImages(indices, null);
+        Assert.Equal(new[] { 5, 784 }, batch.Shape);
+        for (int i = 0; i < indices.Length; i++)
+            Assert.Equal(test.Images.ReadOnlySpan.Slice(indices[i] * 784, 784).ToArray(), batch.ReadOnlySpan.Slice(i * 784, 784).ToArray());
+        var subset = test.Take(100);
+        Assert.Equal(subset.Images.ReadOnlySpan.Slice(99 * 784, 784).ToArray(), subset.GatherImages([99], null).ReadOnlySpan.ToArray());
+        Assert.Throws<IndexOutOfRangeException>(() => subset.GatherImages([100], null));
+    }
+
+    [Fact]
     public void Unflattened_and_unnormalised_shapes()
     {
         var (_, test) = Mnist.Load(normalize: false, flatten: false, directory: TestPaths.Mnist);

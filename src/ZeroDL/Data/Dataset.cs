@@ -14,6 +14,13 @@ public sealed class Dataset
 
     public Tensor<float> Images { get; }
     public int[] Labels { get; }
+
+    /// <summary>
+    /// The images as the bytes they were stored as, when the dataset came from IDX (Images = Pixels × scale).
+    /// Mini-batches are gathered from these: a quarter of the memory traffic of gathering floats.
+    /// </summary>
+    private byte[]? _pixels;
+    private float _pixelScale;
     public int Classes { get; }
     public int Count => Labels.Length;
 
@@ -29,7 +36,9 @@ public sealed class Dataset
     public Dataset Take(int count)
     {
         count = Math.Clamp(count, 0, Count);
-        return new Dataset(TensorRows.Slice(Images, 0, count, null), Labels[..count], Classes);
+        var subset = new Dataset(TensorRows.Slice(Images, 0, count, null), Labels[..count], Classes);
+        if (_pixels is not null) subset.SetPixels(_pixels[..(count * Images.RowLength)], _pixelScale);
+        return subset;
     }
 
     /// <summary>The samples at <paramref name="indices"/> (copied), in that order.</summary>
@@ -37,7 +46,35 @@ public sealed class Dataset
     {
         var labels = new int[indices.Length];
         for (int i = 0; i < indices.Length; i++) labels[i] = Labels[indices[i]];
-        return new Dataset(TensorRows.Gather(Images, indices, null), labels, Classes);
+        return new Dataset(GatherImages(indices, null), labels, Classes);
+    }
+
+    private void SetPixels(byte[] pixels, float scale)
+    {
+        if (pixels.Length != Images.Size) throw new ArgumentException($"{pixels.Length} pixels for images {Images.ShapeText}");
+        _pixels = pixels;
+        _pixelScale = scale;
+    }
+
+    /// <summary>
+    /// Copies the images at <paramref name="indices"/> into a reusable tensor (first axis = batch): from the stored
+    /// bytes when the dataset has them (converted exactly as <see cref="Images"/> was), else from <see cref="Images"/>.
+    /// </summary>
+    public Tensor<float> GatherImages(ReadOnlySpan<int> indices, Tensor<float>? buffer)
+    {
+        if (_pixels is null) return TensorRows.Gather(Images, indices, buffer);
+        var shape = (int[])Images.Shape.Clone();
+        shape[0] = indices.Length;
+        var result = Tensor<float>.Reuse(buffer, shape);
+        int len = Images.RowLength;
+        var dst = result.Span;
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int r = indices[i];
+            if ((uint)r >= (uint)Count) throw new IndexOutOfRangeException($"sample {r} outside a dataset of {Count}");
+            PixelConversion.ToFloat(_pixels.AsSpan(r * len, len), _pixelScale, dst.Slice(i * len, len));
+        }
+        return result;
     }
 
     /// <summary>
@@ -49,11 +86,13 @@ public sealed class Dataset
         int n = images.Dimensions[0], rows = images.Dimensions[1], cols = images.Dimensions[2];
         var data = new float[images.Data.Length];
         float scale = normalize ? 1f / 255f : 1f;
-        for (int i = 0; i < data.Length; i++) data[i] = images.Data[i] * scale;
+        PixelConversion.ToFloat(images.Data, scale, data);
         var tensor = flatten ? new Tensor<float>(data, n, rows * cols) : new Tensor<float>(data, n, 1, rows, cols);
         var intLabels = new int[labels.Data.Length];
         for (int i = 0; i < intLabels.Length; i++) intLabels[i] = labels.Data[i];
-        return new Dataset(tensor, intLabels, classes);
+        var dataset = new Dataset(tensor, intLabels, classes);
+        dataset.SetPixels(images.Data, scale);
+        return dataset;
     }
 
     /// <summary>
@@ -79,5 +118,28 @@ public sealed class Dataset
             if (File.Exists(path)) return path;
         }
         return Path.Combine(directory, baseName + ".gz");
+    }
+}
+
+/// <summary>bytes → float32 × scale, 8 at a time where AVX2 is available; the same values as the scalar loop.</summary>
+internal static class PixelConversion
+{
+    public static unsafe void ToFloat(ReadOnlySpan<byte> source, float scale, Span<float> destination)
+    {
+        if (destination.Length < source.Length) throw new ArgumentException("destination too short");
+        int i = 0;
+        fixed (byte* src = source) fixed (float* dst = destination)
+        {
+            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            {
+                var s = System.Runtime.Intrinsics.Vector256.Create(scale);
+                for (; i + 8 <= source.Length; i += 8)
+                {
+                    var ints = System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int32(src + i);
+                    System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.X86.Avx.ConvertToVector256Single(ints) * s, dst + i);
+                }
+            }
+            for (; i < source.Length; i++) dst[i] = src[i] * scale;
+        }
     }
 }

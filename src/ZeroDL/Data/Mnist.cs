@@ -33,8 +33,10 @@ public static class Mnist
                 throw DataFormatException.For(imagesPath, $"MNIST images are 28×28, this file has {img.Dimensions[1]}×{img.Dimensions[2]}");
             return Dataset.FromIdx(img, lab, normalize, flatten);
         }
-        var train = Load(TrainImages, TrainLabels);
+        // The two splits are independent files: read, verify and decode them at the same time.
+        var trainTask = Task.Run(() => Load(TrainImages, TrainLabels));
         var test = Load(TestImages, TestLabels);
+        var train = trainTask.GetAwaiter().GetResult();
         if (train.Count != 60000) throw DataFormatException.For(Path.Combine(directory, TrainImages), $"wrong count: MNIST has 60000 training images, this file has {train.Count}");
         if (test.Count != 10000) throw DataFormatException.For(Path.Combine(directory, TestImages), $"wrong count: MNIST has 10000 test images, this file has {test.Count}");
         return (train, test);

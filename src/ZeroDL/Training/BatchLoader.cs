@@ -101,7 +101,7 @@ public sealed class BatchLoader : IDisposable
             Array.Copy(_order, start, _indices, 0, count);
         }
         var idx = _indices.AsSpan(0, count);
-        batch.Images = TensorRows.Gather(_data.Images, idx, batch.Images.Size == 0 ? null : batch.Images);
+        batch.Images = _data.GatherImages(idx, batch.Images.Size == 0 ? null : batch.Images);
         if (batch.Labels.Length < _batchSize) batch.Labels = new int[_batchSize];
         for (int i = 0; i < count; i++) batch.Labels[i] = _data.Labels[idx[i]];
         batch.Count = count;
