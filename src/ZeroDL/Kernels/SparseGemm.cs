@@ -256,7 +256,7 @@ public sealed class SparseMatrix
                     {
                         var v = Vector256.Load(row + p);
                         uint mask = ~Vector256.Equals(v, Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFF;
-                        if (mask == 0) continue;
+                        // No branch on an empty block: whether a block of pixels is empty is unpredictable.
                         var perm = Vector256.Load(table + mask * 8);
                         Avx2.PermuteVar8x32(v, perm).Store(value + q);
                         Avx2.PermuteVar8x32(lanes + Vector256.Create(p), perm).Store(index + q);
