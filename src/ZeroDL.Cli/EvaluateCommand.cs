@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using ZeroDL.Data;
 using ZeroDL.Kernels;
+using ZeroDL.Training;
 
 namespace ZeroDL.Cli;
 
@@ -22,7 +23,7 @@ internal static class EvaluateCommand
             var loaded = ModelLoading.Load(parse.GetValue(model)!);
             var (train, test) = Mnist.Load(directory: parse.GetValue(data));
             var set = parse.GetValue(split) == "train" ? train : test;
-            var predicted = loaded.Network.PredictLabels(set.Images);
+            var predicted = loaded.Network.PredictLabels(set);
             var confusion = new int[set.Classes, set.Classes];
             int correct = 0;
             for (int i = 0; i < predicted.Length; i++)

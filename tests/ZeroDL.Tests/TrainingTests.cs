@@ -81,6 +81,16 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     }
 
     [Fact]
+    public void Dataset_evaluation_equals_tensor_evaluation()
+    {
+        var net = Networks.TwoLayerNet<float>(784, 30, 10, 3);
+        new Trainer(net, new Sgd<float>(0.1), mnist.Data.Train.Take(2000), mnist.Data.Test.Take(100), new TrainerOptions { Epochs = 1 }).Train();
+        var test = mnist.Data.Test.Take(2500);
+        Assert.Equal(net.PredictLabels(test.Images, 700), net.PredictLabels(test, 300));
+        Assert.Equal(net.Accuracy(test.Images, test.Labels), net.Accuracy(test));
+    }
+
+    [Fact]
     public void Cancellation_stops_between_batches()
     {
         using var cts = new CancellationTokenSource();

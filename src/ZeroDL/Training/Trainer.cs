@@ -148,8 +148,8 @@ public sealed class Trainer
         void Evaluate(Sequential<float> model, int e, int it, double meanLoss, TimeSpan elapsed)
         {
             var result = new EpochResult(e, it,
-                model.Accuracy(evalTrain.Images, evalTrain.Labels),
-                evalTest.Count > 0 ? model.Accuracy(evalTest.Images, evalTest.Labels) : double.NaN,
+                model.Accuracy(evalTrain),
+                evalTest.Count > 0 ? model.Accuracy(evalTest) : double.NaN,
                 meanLoss, elapsed);
             lock (history) history.Epochs.Add(result);
             EvaluatedModel = model;

@@ -1,0 +1,39 @@
+using ZeroDL.Data;
+using ZeroDL.Models;
+
+namespace ZeroDL.Training;
+
+/// <summary>
+/// Predictions and accuracy of a network over a whole <see cref="Dataset"/>, in batches gathered from the
+/// dataset's stored bytes where it has them (a quarter of the memory traffic of copying float rows).
+/// </summary>
+public static class Evaluation
+{
+    [ThreadStatic] private static Tensor<float>? t_batch;
+    [ThreadStatic] private static int[]? t_indices;
+
+    public static int[] PredictLabels(this Sequential<float> net, Dataset data, int batchSize = 1000)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be at least 1");
+        var result = new int[data.Count];
+        var indices = t_indices is { } ix && ix.Length >= batchSize ? ix : t_indices = new int[batchSize];
+        for (int start = 0; start < data.Count; start += batchSize)
+        {
+            int count = Math.Min(batchSize, data.Count - start);
+            for (int i = 0; i < count; i++) indices[i] = start + i;
+            t_batch = data.GatherImages(indices.AsSpan(0, count), t_batch);
+            net.Predict(t_batch).ArgMaxRows().CopyTo(result, start);
+        }
+        return result;
+    }
+
+    /// <summary>Fraction of the dataset's samples whose predicted class equals the label (0 for an empty set).</summary>
+    public static double Accuracy(this Sequential<float> net, Dataset data, int batchSize = 1000)
+    {
+        if (data.Count == 0) return 0;
+        var predicted = net.PredictLabels(data, batchSize);
+        int correct = 0;
+        for (int i = 0; i < predicted.Length; i++) if (predicted[i] == data.Labels[i]) correct++;
+        return (double)correct / data.Count;
+    }
+}
