@@ -13,8 +13,11 @@ namespace ZeroDL.Kernels;
 /// </summary>
 public static class Gemm
 {
-    /// <summary>Products with fewer multiply-adds than this (m·n·k) run on the calling thread.</summary>
-    public static long ParallelThreshold { get; set; } = 1L << 18;
+    /// <summary>
+    /// Products with fewer multiply-adds than this (m·n·k, default 2^23 ≈ 8 M, about a quarter of a millisecond)
+    /// run on the calling thread: below it, handing work to a second thread costs more than it saves.
+    /// </summary>
+    public static long ParallelThreshold { get; set; } = 1L << 23;
 
     /// <summary>How many threads one product may use (the library's one level of parallelism).</summary>
     public static int MaxThreads

@@ -100,7 +100,7 @@ public sealed class SparseMatrix
         fixed (float* pb = b) fixed (float* pc = c) fixed (int* pi = _index) fixed (float* pv = _value) fixed (int* ps = _start)
         {
             long work = (long)NonZeros * n;
-            int threads = work < Gemm.ParallelThreshold / 4 ? 1 : Gemm.EffectiveThreads;
+            int threads = work < Gemm.ParallelThreshold ? 1 : Gemm.EffectiveThreads;
             if (threads <= 1 || m < 2)
             {
                 RowsKernel(0, m, n, ps, pi, pv, pb, ldb, pc, ldc, accumulate);
