@@ -114,3 +114,19 @@ public class FunctionTests
         return t;
     }
 }
+
+public class PerceptronTests
+{
+    [Theory]
+    [InlineData(0, 0, 0, 1, 0, 0)]
+    [InlineData(1, 0, 0, 1, 1, 1)]
+    [InlineData(0, 1, 0, 1, 1, 1)]
+    [InlineData(1, 1, 1, 0, 1, 0)]
+    public void Gates_have_the_truth_tables_of_the_book(int x1, int x2, int and, int nand, int or, int xor)
+    {
+        Assert.Equal(and, Functions.Perceptron.And(x1, x2));
+        Assert.Equal(nand, Functions.Perceptron.Nand(x1, x2));
+        Assert.Equal(or, Functions.Perceptron.Or(x1, x2));
+        Assert.Equal(xor, Functions.Perceptron.Xor(x1, x2));
+    }
+}
