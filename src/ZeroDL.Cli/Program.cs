@@ -26,7 +26,9 @@ if (parsed.Errors.Count > 0)
 }
 try
 {
-    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    // Ctrl+C cancels the action's token; training stops after the current mini-batch and its epoch's
+    // evaluation, which may take a few seconds, before the process exits with 130.
+    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });
 }
 catch (UsageException e)
 {

@@ -68,6 +68,36 @@ public class CliTests
     }
 
     [Fact]
+    public void Ctrl_c_stops_training_and_keeps_the_last_finished_epoch()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // SIGINT is sent with kill(1)
+        string model = Path.Combine(TestPaths.NewTempDirectory(), "interrupted.safetensors");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"), "train", "--model", "twolayer", "--epochs", "1000",
+                     "--train-samples", "2000", "--eval-samples", "500", "--out", model })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var lines = new List<string>();
+        string? line;
+        while ((line = p.StandardOutput.ReadLine()) is not null)
+        {
+            lines.Add(line);
+            if (line.StartsWith("epoch   2", StringComparison.Ordinal)) break;
+        }
+        if (line is null) Assert.Fail("training printed no second epoch: " + string.Join("\n", lines) + p.StandardError.ReadToEnd());
+        Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
+        var stderr = p.StandardError.ReadToEndAsync();
+        string rest = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(60_000), "zerodl did not stop after SIGINT");
+        Assert.Equal(130, p.ExitCode);
+        Assert.Contains("Interrupted after", rest);
+        var loaded = Serialization.ModelFile.Load(model);
+        Assert.Equal("twolayer", loaded.Spec.Kind);
+        int epochs = int.Parse(System.Text.Json.JsonDocument.Parse(loaded.Metadata["training"]).RootElement.GetProperty("epochs_completed").GetString()!);
+        Assert.True(epochs >= 2, $"checkpoint holds {epochs} epochs");
+    }
+
+    [Fact]
     public void Train_evaluate_predict_round_trip()
     {
         string dir = TestPaths.NewTempDirectory();
