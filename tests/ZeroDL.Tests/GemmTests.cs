@@ -31,6 +31,32 @@ public class GemmTests
                 }
     }
 
+    [Theory]
+    [InlineData("avx512")]
+    [InlineData("avx2")]
+    [InlineData("scalar")]
+    public void Every_micro_kernel_matches_reference_even_where_the_cpu_lacks_it(string kernel)
+    {
+        // A kernel the CPU cannot run natively still runs, through .NET's software Vector512/Vector256.
+        var rng = new Random(77);
+        try
+        {
+            ZeroDL.Kernels.Sgemm.ForceKernel(kernel);
+            foreach (var (m, n, k) in new[] { (1, 1, 1), (13, 33, 7), (25, 65, 300), (12, 32, 16), (37, 19, 258) })
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                    {
+                        var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
+                        var c = RandomArray(rng, m * n); var expected = (float[])c.Clone();
+                        Gemm.Multiply<float>(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n, accumulate: true);
+                        GemmReference.Multiply<float>(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, expected, n, accumulate: true);
+                        Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k,
+                            $"{kernel} m={m} n={n} k={k} {ta} {tb}");
+                    }
+        }
+        finally { ZeroDL.Kernels.Sgemm.ForceKernel(null); }
+    }
+
     [Fact]
     public void Respects_leading_dimensions_larger_than_the_width()
     {

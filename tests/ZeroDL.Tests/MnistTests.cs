@@ -44,8 +44,11 @@ public class MnistTests(MnistFixture fixture) : IClassFixture<MnistFixture>
     [Fact]
     public void Unflattened_and_unnormalised_shapes()
     {
-        var (_, test) = Mnist.Load(normalize: false, flatten: false, directory: TestPaths.Mnist);
+        var (_, test) = Mnist.Load(normalize: false, flatten: false, oneHot: true, directory: TestPaths.Mnist);
         Assert.Equal(new[] { 10000, 1, 28, 28 }, test.Images.Shape);
+        Assert.NotNull(test.OneHotLabels);
+        Assert.Equal(1f, test.OneHotLabels![0, 7]);
+        Assert.Null(fixture.Data.Test.OneHotLabels);
         Assert.Equal(255f, test.Images.ReadOnlySpan.ToArray().Max());
         Assert.Equal(fixture.Data.Test.Images[0, 200] * 255f, test.Images.Data[200], 3);
     }

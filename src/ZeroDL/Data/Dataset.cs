@@ -24,6 +24,16 @@ public sealed class Dataset
     public int Classes { get; }
     public int Count => Labels.Length;
 
+    /// <summary>The labels as one-hot rows (Count × Classes) when loaded with one-hot labels (the book's one_hot_label=True), else null.</summary>
+    public Tensor<float>? OneHotLabels { get; private set; }
+
+    /// <summary>Computes and keeps <see cref="OneHotLabels"/>; returns this dataset.</summary>
+    public Dataset WithOneHotLabels()
+    {
+        OneHotLabels ??= OneHot();
+        return this;
+    }
+
     /// <summary>Labels as one-hot rows (Count × Classes).</summary>
     public Tensor<float> OneHot()
     {

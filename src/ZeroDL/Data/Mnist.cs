@@ -16,8 +16,8 @@ public static class Mnist
 
     /// <summary>
     /// Loads MNIST. <paramref name="normalize"/>: pixels/255 as float32 (else 0…255); <paramref name="flatten"/>:
-    /// N×784 (else N×1×28×28); labels are integers and <see cref="Dataset.OneHot"/> gives one-hot rows
-    /// (<paramref name="oneHot"/> is kept for the book's signature and precomputes nothing extra).
+    /// N×784 (else N×1×28×28); <see cref="Dataset.Labels"/> are integers, and with <paramref name="oneHot"/>
+    /// <see cref="Dataset.OneHotLabels"/> holds them as one-hot rows too.
     /// </summary>
     public static (Dataset Train, Dataset Test) Load(bool normalize = true, bool flatten = true, bool oneHot = false, string? directory = null)
     {
@@ -37,6 +37,7 @@ public static class Mnist
         var trainTask = Task.Run(() => Load(TrainImages, TrainLabels));
         var test = Load(TestImages, TestLabels);
         var train = trainTask.GetAwaiter().GetResult();
+        if (oneHot) { train.WithOneHotLabels(); test.WithOneHotLabels(); }
         if (train.Count != 60000) throw DataFormatException.For(Path.Combine(directory, TrainImages), $"wrong count: MNIST has 60000 training images, this file has {train.Count}");
         if (test.Count != 10000) throw DataFormatException.For(Path.Combine(directory, TestImages), $"wrong count: MNIST has 10000 test images, this file has {test.Count}");
         return (train, test);

@@ -16,14 +16,32 @@ internal static unsafe partial class Sgemm
 {
     private const int KC = 256, MC = 144, NC = 2048;
 
-    private static readonly bool UseAvx512 = Vector512.IsHardwareAccelerated && Avx512F.IsSupportedSafe();
-    private static readonly bool UseAvx2 = !UseAvx512 && Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+    private static readonly bool HasAvx512 = Vector512.IsHardwareAccelerated && Avx512F.IsSupportedSafe();
+    private static readonly bool HasAvx2 = Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+    private enum KernelKind { Scalar, Avx2, Avx512 }
+    private static volatile KernelKind s_kernel = HasAvx512 ? KernelKind.Avx512 : HasAvx2 ? KernelKind.Avx2 : KernelKind.Scalar;
 
-    /// <summary>Which micro-kernel this machine runs: "avx512 12x32", "avx2 6x16" or "scalar".</summary>
-    public static string KernelName => UseAvx512 ? "avx512 12x32" : UseAvx2 ? "avx2 6x16" : "scalar";
-    public static bool HasSimdKernel => UseAvx512 || UseAvx2;
-    private static int MR => UseAvx512 ? 12 : 6;
-    private static int NR => UseAvx512 ? 32 : 16;
+    /// <summary>
+    /// Selects the micro-kernel: "avx512", "avx2", "scalar", or null for the best this CPU runs. Tests use it to
+    /// check every kernel against the reference: a kernel whose instructions the CPU lacks still computes
+    /// correctly through .NET's software fallback for Vector512/Vector256, only slowly. Not thread-safe.
+    /// </summary>
+    internal static void ForceKernel(string? kernel)
+    {
+        s_kernel = kernel switch
+        {
+            null => HasAvx512 ? KernelKind.Avx512 : HasAvx2 ? KernelKind.Avx2 : KernelKind.Scalar,
+            "avx512" => KernelKind.Avx512,
+            "avx2" => KernelKind.Avx2,
+            "scalar" => KernelKind.Scalar,
+            _ => throw new ArgumentException($"unknown kernel '{kernel}'"),
+        };
+    }
+
+    /// <summary>Which micro-kernel runs: "avx512 12x32", "avx2 6x16" or "scalar 6x16".</summary>
+    public static string KernelName => s_kernel switch { KernelKind.Avx512 => "avx512 12x32", KernelKind.Avx2 => "avx2 6x16", _ => "scalar 6x16" };
+    private static int MR(KernelKind k) => k == KernelKind.Avx512 ? 12 : 6;
+    private static int NR(KernelKind k) => k == KernelKind.Avx512 ? 32 : 16;
 
     /// <summary>Per-thread packing buffers, 64-byte aligned, allocated once per thread and kept.</summary>
     private sealed class PackBuffers
@@ -53,7 +71,8 @@ internal static unsafe partial class Sgemm
             return;
         }
         var buffers = t_buffers ??= new PackBuffers();
-        int mr = MR, nr = NR;
+        var kind = s_kernel; // read once: packing and kernel must agree on the tile shape for the whole product
+        int mr = MR(kind), nr = NR(kind);
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
@@ -76,9 +95,9 @@ internal static unsafe partial class Sgemm
                             float* aPanel = buffers.A + (long)ir * kc;
                             float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
                             if (mValid == mr && nValid == nr)
-                                Kernel(kc, aPanel, bPanel, cTile, ldc, acc);
+                                Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
                             else
-                                EdgeTile(kc, aPanel, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
+                                EdgeTile(kind, kc, aPanel, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
                         }
                     }
                 }
@@ -87,16 +106,16 @@ internal static unsafe partial class Sgemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(int kc, float* a, float* b, float* c, int ldc, bool acc)
+    private static void Kernel(KernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool acc)
     {
-        if (UseAvx512) Kernel12x32Avx512(kc, a, b, c, ldc, acc);
-        else if (UseAvx2) Kernel6x16Avx2(kc, a, b, c, ldc, acc);
-        else KernelScalar(kc, a, b, c, ldc, acc, MR, NR);
+        if (kind == KernelKind.Avx512) Kernel12x32Avx512(kc, a, b, c, ldc, acc);
+        else if (kind == KernelKind.Avx2) Kernel6x16Avx2(kc, a, b, c, ldc, acc);
+        else KernelScalar(kc, a, b, c, ldc, acc, MR(kind), NR(kind));
     }
 
-    private static void EdgeTile(int kc, float* a, float* b, float* c, int ldc, bool acc, int mValid, int nValid, float* tile, int nr)
+    private static void EdgeTile(KernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool acc, int mValid, int nValid, float* tile, int nr)
     {
-        Kernel(kc, a, b, tile, nr, false);
+        Kernel(kind, kc, a, b, tile, nr, false);
         for (int i = 0; i < mValid; i++)
         {
             float* src = tile + i * nr;
