@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ZeroDL.Serialization;
 using System.Text;
 using ZeroDL.Data;
 using ZeroDL.Kernels;
@@ -20,7 +21,7 @@ internal static class EvaluateCommand
         {
             if (parse.GetValue(threads) < 1) throw new UsageException("--threads must be at least 1");
             Gemm.MaxThreads = parse.GetValue(threads);
-            var loaded = ModelLoading.Load(parse.GetValue(model)!);
+            var loaded = ModelFile.Load(parse.GetValue(model)!);
             var (train, test) = Mnist.Load(directory: parse.GetValue(data));
             var set = parse.GetValue(split) == "train" ? train : test;
             var predicted = loaded.Network.PredictLabels(set);

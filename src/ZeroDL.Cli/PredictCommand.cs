@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ZeroDL.Serialization;
 using System.Globalization;
 using ZeroDL.Data;
 using ZeroDL.Imaging;
@@ -19,7 +20,7 @@ internal static class PredictCommand
             string? indexText = parse.GetValue(index);
             string[] images = parse.GetValue(image) ?? [];
             if (indexText is null && images.Length == 0) throw new UsageException("give --index N (MNIST test images) or --image FILE");
-            var loaded = ModelLoading.Load(parse.GetValue(model)!);
+            var loaded = ModelFile.Load(parse.GetValue(model)!);
             var net = loaded.Network;
             if (indexText is not null)
             {

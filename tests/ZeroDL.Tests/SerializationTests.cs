@@ -146,6 +146,14 @@ public class SerializationTests(MnistFixture mnist) : IClassFixture<MnistFixture
     }
 
     [Fact]
+    public void A_directory_or_missing_path_is_refused_by_name()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        Assert.Contains("is a directory", Assert.Throws<DataFormatException>(() => ModelFile.Load(dir)).Message);
+        Assert.Contains("no such directory", Assert.Throws<DataFormatException>(() => ModelFile.Load(Path.Combine(dir, "a", "b.safetensors"))).Message);
+    }
+
+    [Fact]
     public void Atomic_write_leaves_the_old_file_when_writing_fails()
     {
         string path = Path.Combine(TestPaths.NewTempDirectory(), "keep.txt");

@@ -26,11 +26,7 @@ public static class Idx
     /// <summary>Reads a file, inflating it when it starts with the gzip magic.</summary>
     public static byte[] ReadAllBytes(string path)
     {
-        byte[] raw;
-        try { raw = File.ReadAllBytes(path); }
-        catch (FileNotFoundException) { throw DataFormatException.For(path, "file not found"); }
-        catch (DirectoryNotFoundException) { throw DataFormatException.For(path, "file not found (no such directory)"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw DataFormatException.For(path, $"cannot read: {e.Message}", e); }
+        byte[] raw = DataFile.ReadAllBytes(path);
         if (raw.Length >= 2 && raw[0] == 0x1f && raw[1] == 0x8b)
         {
             try

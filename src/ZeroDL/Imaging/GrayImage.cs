@@ -14,11 +14,7 @@ public sealed record GrayImage(int Width, int Height, float[] Pixels)
     /// <summary>Reads a PNG or PGM (P2/P5) file, chosen by its first bytes, not its name.</summary>
     public static GrayImage Load(string path)
     {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (FileNotFoundException) { throw DataFormatException.For(path, "file not found"); }
-        catch (DirectoryNotFoundException) { throw DataFormatException.For(path, "file not found (no such directory)"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw DataFormatException.For(path, $"cannot read: {e.Message}", e); }
+        byte[] bytes = DataFile.ReadAllBytes(path);
         if (bytes.Length >= 8 && bytes.AsSpan(0, 8).SequenceEqual(Png.Signature)) return Png.Decode(bytes, path);
         if (bytes.Length >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '2')) return Pgm.Decode(bytes, path);
         throw DataFormatException.For(path, "not a PNG or PGM (P2/P5) image");

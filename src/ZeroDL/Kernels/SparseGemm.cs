@@ -83,19 +83,7 @@ public sealed class SparseMatrix
             throw new ArgumentException($"sparse multiply: B ({b.Length} elements, ld {ldb}) or C ({c.Length}, ld {ldc}) too small for ({Rows}×{Columns})·({Columns}×{n})");
         if (Rows == 0 || n == 0) return;
         int k = Columns;
-        // Without AVX masked loads, give the kernel B with its row length padded to whole 8-float vectors.
-        int npad = (n + 7) & ~7;
-        if (!Avx.IsSupported && npad != ldb)
-        {
-            Ensure(ref _padded, (long)k * npad);
-            for (int p = 0; p < k; p++)
-            {
-                b.Slice(p * ldb, n).CopyTo(_padded.AsSpan(p * npad, n));
-                _padded.AsSpan(p * npad + n, npad - n).Clear();
-            }
-            b = _padded.AsSpan(0, k * npad);
-            ldb = npad;
-        }
+        PadWithoutMaskedLoads(ref b, ref ldb, k, n);
         int m = Rows;
         fixed (float* pb = b) fixed (float* pc = c) fixed (int* pi = _index) fixed (float* pv = _value) fixed (int* ps = _start)
         {
@@ -117,6 +105,24 @@ public sealed class SparseMatrix
     }
 
     /// <summary>
+    /// Without AVX masked loads the kernels read whole 8-float vectors only: then B (rows×n) is copied with its
+    /// rows padded to a multiple of 8. With AVX the last, ragged vector of a row is read with a masked load.
+    /// </summary>
+    private void PadWithoutMaskedLoads(ref ReadOnlySpan<float> b, ref int ldb, int rows, int n)
+    {
+        int npad = (n + 7) & ~7;
+        if (Avx.IsSupported || npad == ldb) return;
+        Ensure(ref _padded, (long)rows * npad);
+        for (int p = 0; p < rows; p++)
+        {
+            b.Slice(p * ldb, n).CopyTo(_padded.AsSpan(p * npad, n));
+            _padded.AsSpan(p * npad + n, npad - n).Clear();
+        }
+        b = _padded.AsSpan(0, rows * npad);
+        ldb = npad;
+    }
+
+    /// <summary>
     /// C (Columns×n) = thisᵀ·B (or += with <paramref name="accumulate"/>), B Rows×n: for each row p of this matrix,
     /// B's row p is held in registers and scattered into the C rows its non-zero columns name. This is how the
     /// weight gradient xᵀ·dout of a layer with sparse input is formed without transposing anything.
@@ -129,19 +135,7 @@ public sealed class SparseMatrix
             for (int r = 0; r < Columns; r++) c.Slice(r * ldc, n).Clear();
         if (Rows == 0 || n == 0) return;
         int m = Rows;
-        // Without AVX masked loads, B's rows are padded to whole vectors so that every register load is a full one.
-        int npad = (n + 7) & ~7;
-        if (!Avx.IsSupported && npad != ldb)
-        {
-            Ensure(ref _padded, (long)m * npad);
-            for (int p = 0; p < m; p++)
-            {
-                b.Slice(p * ldb, n).CopyTo(_padded.AsSpan(p * npad, n));
-                _padded.AsSpan(p * npad + n, npad - n).Clear();
-            }
-            b = _padded.AsSpan(0, m * npad);
-            ldb = npad;
-        }
+        PadWithoutMaskedLoads(ref b, ref ldb, m, n);
         fixed (float* pb = b) fixed (float* pc = c) fixed (int* pi = _index) fixed (float* pv = _value) fixed (int* ps = _start)
         {
             for (int j = 0; j < n; j += 64)

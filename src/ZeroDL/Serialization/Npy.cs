@@ -93,12 +93,12 @@ public static partial class Npy
         return result;
     }
 
-    public static NpyArray ReadFile(string path) => Read(ReadBytes(path), path);
+    public static NpyArray ReadFile(string path) => Read(DataFile.ReadAllBytes(path), path);
 
     /// <summary>Every array of an .npz file, by name without the ".npy" suffix.</summary>
     public static Dictionary<string, NpyArray> ReadNpz(string path)
     {
-        var bytes = ReadBytes(path);
+        var bytes = DataFile.ReadAllBytes(path);
         var result = new Dictionary<string, NpyArray>(StringComparer.Ordinal);
         try
         {
@@ -117,14 +117,6 @@ public static partial class Npy
         catch (InvalidDataException e) { throw DataFormatException.For(path, $"not a readable .npz (zip) file: {e.Message}", e); }
         catch (NotSupportedException e) { throw DataFormatException.For(path, $"unsupported zip entry: {e.Message}", e); }
         return result;
-    }
-
-    private static byte[] ReadBytes(string path)
-    {
-        try { return File.ReadAllBytes(path); }
-        catch (FileNotFoundException) { throw DataFormatException.For(path, "file not found"); }
-        catch (DirectoryNotFoundException) { throw DataFormatException.For(path, "file not found (no such directory)"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw DataFormatException.For(path, $"cannot read: {e.Message}", e); }
     }
 
     private static int[] ParseShape(string text, string source)

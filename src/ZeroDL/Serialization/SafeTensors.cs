@@ -67,12 +67,7 @@ public static class SafeTensors
 
     public static (Dictionary<string, StoredTensor> Tensors, Dictionary<string, string> Metadata) Read(string path)
     {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (FileNotFoundException) { throw DataFormatException.For(path, "file not found"); }
-        catch (DirectoryNotFoundException) { throw DataFormatException.For(path, "file not found (no such directory)"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw DataFormatException.For(path, $"cannot read: {e.Message}", e); }
-        return Parse(bytes, path);
+        return Parse(DataFile.ReadAllBytes(path), path);
     }
 
     public static (Dictionary<string, StoredTensor> Tensors, Dictionary<string, string> Metadata) Parse(byte[] bytes, string source)
