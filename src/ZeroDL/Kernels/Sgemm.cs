@@ -16,7 +16,7 @@ internal static unsafe partial class Sgemm
 {
     private const int KC = 256, MC = 144, NC = 2048;
 
-    private static readonly bool HasAvx512 = Vector512.IsHardwareAccelerated && Avx512F.IsSupportedSafe();
+    private static readonly bool HasAvx512 = Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
     private static readonly bool HasAvx2 = Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported;
     private enum KernelKind { Scalar, Avx2, Avx512 }
     private static volatile KernelKind s_kernel = HasAvx512 ? KernelKind.Avx512 : HasAvx2 ? KernelKind.Avx2 : KernelKind.Scalar;
@@ -215,10 +215,4 @@ internal static unsafe partial class Sgemm
             }
         }
     }
-}
-
-internal static class Avx512F
-{
-    /// <summary>True when the CPU has AVX-512F (Vector512 may be "accelerated" only through emulation otherwise).</summary>
-    public static bool IsSupportedSafe() => System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
 }

@@ -285,12 +285,14 @@ public sealed class SparseMatrix
     private static Vector256<float> LaneMask(int lanes) =>
         Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(lanes)).AsSingle();
 
+    /// <summary>Columns per pass of <see cref="RowsKernel"/>: 64 (eight vector accumulators) measured best.</summary>
+    private const int ChunkColumns = 64;
+
     /// <summary>
-    /// Rows r0..r1 of C. B's rows are padded to whole vectors (ldb a multiple of 8). Columns go 64 at a time
-    /// (8 accumulators) and the rest in one pass of exactly as many vectors as remain, so each row's list of
-    /// non-zeros is read once per 64 columns. A ragged last vector is written through a scratch buffer.
+    /// Rows r0..r1 of C. Columns go 64 at a time (8 accumulators) and the rest in one pass of exactly as many
+    /// vectors as remain, so each row's list of non-zeros is read once per 64 columns. A ragged last vector of B
+    /// is read with a masked load (or B was padded) and written to C through a scratch buffer.
     /// </summary>
-    internal static int ChunkColumns = 64;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RowsKernel(int r0, int r1, int n, int* start, int* index, float* value, float* b, int ldb, float* c, int ldc, bool accumulate)
