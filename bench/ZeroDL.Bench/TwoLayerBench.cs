@@ -19,11 +19,15 @@ internal static class TwoLayerBench
         var net = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
         var options = new TrainerOptions { Iterations = iterations, BatchSize = 100, SampleWithReplacement = true, Seed = 1 };
         var trainer = new Trainer(net, new Sgd<float>(0.1), train, test, options);
+        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         var history = trainer.Train();
         double seconds = clock.Elapsed.TotalSeconds;
         Console.WriteLine($"test_accuracy {history.FinalTestAccuracy:F4}");
         Console.WriteLine($"seconds {seconds:F2}");
+        Console.WriteLine($"gc_collections gen0 {GC.CollectionCount(0) - gen0} gen1 {GC.CollectionCount(1) - gen1} gen2 {GC.CollectionCount(2) - gen2}");
+        Console.WriteLine($"allocated_mib {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1048576.0:F1}");
         return 0;
     }
 }

@@ -3,7 +3,7 @@ using ZeroDL.Models;
 
 namespace ZeroDL.Tests;
 
-public class NetworkTests
+public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static (Tensor<double> X, int[] T) Batch(int n, int features, int classes, int seed)
     {
@@ -20,6 +20,7 @@ public class NetworkTests
         var net = Networks.TwoLayerNet<double>(784, 50, 10, seed: 1);
         var (x, t) = Batch(3, 784, 10, 2);
         var diffs = GradientCheck.Run(net, x, t);
+        foreach (var (name, diff) in diffs) output.WriteLine($"{name}: mean |backprop − numerical| = {diff:E2}");
         Assert.Equal(["affine1.W", "affine1.b", "affine2.W", "affine2.b"], diffs.Select(d => d.Name));
         // With no epsilon inside the log, backprop and central differences agree to ≤ 1e-9 (the book reports ~1e-10..1e-13).
         Assert.All(diffs, d => Assert.True(d.MeanAbsDiff <= 1e-9, $"{d.Name}: {d.MeanAbsDiff:E2}"));
