@@ -6,6 +6,9 @@ namespace ZeroDL.Tests;
 /// <summary>The zerodl command run as a user runs it: a separate process, its exit code and its output.</summary>
 public class CliTests
 {
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     private static (int Code, string Out, string Err) Run(params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll");
@@ -70,7 +73,7 @@ public class CliTests
     [Fact]
     public void Ctrl_c_stops_training_and_keeps_the_last_finished_epoch()
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // SIGINT is sent with kill(1)
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // SIGINT is a POSIX signal
         string model = Path.Combine(TestPaths.NewTempDirectory(), "interrupted.safetensors");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"), "train", "--model", "twolayer", "--epochs", "1000",
@@ -85,7 +88,7 @@ public class CliTests
             if (line.StartsWith("epoch   2", StringComparison.Ordinal)) break;
         }
         if (line is null) Assert.Fail("training printed no second epoch: " + string.Join("\n", lines) + p.StandardError.ReadToEnd());
-        Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
+        Assert.Equal(0, SendSignal(p.Id, 2)); // SIGINT, as Ctrl+C sends
         var stderr = p.StandardError.ReadToEndAsync();
         string rest = p.StandardOutput.ReadToEnd();
         Assert.True(p.WaitForExit(60_000), "zerodl did not stop after SIGINT");
