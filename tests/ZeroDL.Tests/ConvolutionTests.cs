@@ -1,0 +1,139 @@
+using ZeroDL.Functions;
+using ZeroDL.Kernels;
+using ZeroDL.Layers;
+using ZeroDL.Serialization;
+
+namespace ZeroDL.Tests;
+
+public class ConvolutionTests
+{
+    private static Tensor<double> Random(Rng rng, params int[] shape)
+    {
+        var t = new Tensor<double>(shape);
+        for (int i = 0; i < t.Size; i++) t.Data[i] = rng.NextGaussian();
+        return t;
+    }
+
+    /// <summary>The definition: y[n,f,oy,ox] = b[f] + Σ_c,ky,kx W[f,c,ky,kx]·x[n,c,oy·s+ky−p, ox·s+kx−p] (0 outside).</summary>
+    private static Tensor<double> NaiveConvolution(Tensor<double> x, Tensor<double> w, Tensor<double> b, int stride, int pad)
+    {
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], fn = w.Shape[0], kh = w.Shape[2], kw = w.Shape[3];
+        int oh = (h + 2 * pad - kh) / stride + 1, ow = (wd + 2 * pad - kw) / stride + 1;
+        var y = new Tensor<double>(n, fn, oh, ow);
+        for (int i = 0; i < n; i++)
+            for (int f = 0; f < fn; f++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                    {
+                        double s = b[f];
+                        for (int ch = 0; ch < c; ch++)
+                            for (int ky = 0; ky < kh; ky++)
+                                for (int kx = 0; kx < kw; kx++)
+                                {
+                                    int yy = oy * stride + ky - pad, xx = ox * stride + kx - pad;
+                                    if (yy >= 0 && yy < h && xx >= 0 && xx < wd) s += w[f, ch, ky, kx] * x[i, ch, yy, xx];
+                                }
+                        y[i, f, oy, ox] = s;
+                    }
+        return y;
+    }
+
+    [Theory]
+    [InlineData(2, 3, 7, 6, 4, 3, 3, 1, 1)]
+    [InlineData(1, 1, 10, 10, 10, 3, 3, 1, 0)]
+    [InlineData(2, 2, 9, 9, 5, 5, 5, 2, 2)]
+    [InlineData(1, 2, 7, 5, 3, 2, 3, 2, 1)]
+    public void Forward_matches_the_definition_and_backward_matches_central_differences(int n, int c, int h, int w, int fn, int kh, int kw, int stride, int pad)
+    {
+        var rng = new Rng(n * 100 + h);
+        var x = Random(rng, n, c, h, w);
+        var layer = new Convolution<double>(Random(rng, fn, c, kh, kw), Random(rng, fn), stride, pad);
+        var y = layer.Forward(x, true).Clone();
+        Check.AllClose(NaiveConvolution(x, layer.W.Value, layer.B.Value, stride, pad), y, 1e-12, "y");
+        var g = Random(rng, y.Shape);
+        var dx = layer.Backward(g).Clone();
+        var dW = layer.W.Grad.Clone(); var db = layer.B.Grad.Clone();
+        double Loss(Tensor<double> _)
+        {
+            var out1 = layer.Forward(x, true);
+            double s = 0;
+            for (int i = 0; i < g.Size; i++) s += g.Data[i] * out1.Data[i];
+            return s;
+        }
+        Check.AllClose(NumericalDiff.Gradient(Loss, x), dx, 1e-7, "dx");
+        Check.AllClose(NumericalDiff.Gradient(Loss, layer.W.Value), dW, 1e-7, "dW");
+        Check.AllClose(NumericalDiff.Gradient(Loss, layer.B.Value), db, 1e-7, "db");
+    }
+
+    [Fact]
+    public void Im2col_layout_is_the_books()
+    {
+        // x (1, 1, 3, 3) = 1..9, 2×2 windows, stride 1: rows (y, x) of windows, columns (ky, kx).
+        var x = Enumerable.Range(1, 9).Select(v => (double)v).ToArray();
+        var col = new double[4 * 4];
+        Im2Col.Forward<double>(x, 1, 1, 3, 3, 2, 2, 1, 0, col);
+        Assert.Equal(new double[] { 1, 2, 4, 5, 2, 3, 5, 6, 4, 5, 7, 8, 5, 6, 8, 9 }, col);
+        var back = new double[9];
+        Im2Col.Backward<double>(col, 1, 1, 3, 3, 2, 2, 1, 0, back);
+        Assert.Equal(new double[] { 1, 4, 3, 8, 20, 12, 7, 16, 9 }, back); // each pixel times the windows covering it
+    }
+
+    [Fact]
+    public void MaxPooling_backward_matches_central_differences_and_padding_is_never_chosen()
+    {
+        var rng = new Rng(9);
+        var x = Random(rng, 2, 3, 7, 6);
+        foreach (var (k, s, p) in new[] { (2, 2, 0), (3, 2, 1), (2, 1, 0) })
+        {
+            var layer = new MaxPooling<double>(k, k, s, p);
+            var y = layer.Forward(x, true).Clone();
+            var g = Random(rng, y.Shape);
+            var dx = layer.Backward(g).Clone();
+            double Loss(Tensor<double> _) { var o = layer.Forward(x, true); double t = 0; for (int i = 0; i < g.Size; i++) t += g.Data[i] * o.Data[i]; return t; }
+            Check.AllClose(NumericalDiff.Gradient(Loss, x), dx, 1e-7, $"pool {k}/{s}/{p} dx");
+        }
+        var negative = Tensor<double>.Full(-5.0, 1, 1, 2, 2);
+        var padded = new MaxPooling<double>(2, 2, 2, 1).Forward(negative, false);
+        Assert.All(padded.ToDoubleArray(), v => Assert.Equal(-5.0, v)); // the book's zero padding would give 0 here
+    }
+
+    [Fact]
+    public void Bad_shapes_are_refused_with_both_shapes()
+    {
+        var conv = new Convolution<float>(new Tensor<float>(4, 3, 3, 3), new Tensor<float>(4));
+        var e = Assert.Throws<ArgumentException>(() => conv.Forward(new Tensor<float>(1, 2, 8, 8), false));
+        Assert.Contains("(1, 2, 8, 8)", e.Message); Assert.Contains("(4, 3, 3, 3)", e.Message);
+        Assert.Throws<ArgumentException>(() => conv.Forward(new Tensor<float>(1, 3, 2, 2), false));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MaxPooling<float>(2, 2, 2, 2));
+    }
+
+    private static Dictionary<string, NpyArray> Case(string name) => Npy.ReadNpz(Path.Combine(TestPaths.TorchParity, name + ".npz"));
+
+    [Theory]
+    [InlineData("conv_0", 1, 0)]
+    [InlineData("conv_1", 1, 1)]
+    [InlineData("conv_2", 2, 2)]
+    [InlineData("conv_3", 1, 2)]
+    [InlineData("conv_4", 2, 1)]
+    public void Convolution_matches_torch(string name, int stride, int pad)
+    {
+        var c = Case(name);
+        var layer = new Convolution<double>(c["W"].ToTensor<double>(), c["b"].ToTensor<double>(), stride, pad);
+        Check.AllClose(c["y"].ToTensor<double>(), layer.Forward(c["x"].ToTensor<double>(), true), 1e-10, "y");
+        Check.AllClose(c["dx"].ToTensor<double>(), layer.Backward(c["dout"].ToTensor<double>()), 1e-10, "dx");
+        Check.AllClose(c["dW"].ToTensor<double>(), layer.W.Grad, 1e-10, "dW");
+        Check.AllClose(c["db"].ToTensor<double>(), layer.B.Grad, 1e-10, "db");
+    }
+
+    [Theory]
+    [InlineData("maxpool_0", 2, 2, 0)]
+    [InlineData("maxpool_1", 3, 2, 1)]
+    [InlineData("maxpool_2", 2, 1, 0)]
+    public void MaxPooling_matches_torch(string name, int kernel, int stride, int pad)
+    {
+        var c = Case(name);
+        var layer = new MaxPooling<double>(kernel, kernel, stride, pad);
+        Check.AllClose(c["y"].ToTensor<double>(), layer.Forward(c["x"].ToTensor<double>(), true), 1e-12, "y");
+        Check.AllClose(c["dx"].ToTensor<double>(), layer.Backward(c["dout"].ToTensor<double>()), 1e-12, "dx");
+    }
+}
