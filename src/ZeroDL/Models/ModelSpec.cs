@@ -6,7 +6,8 @@ namespace ZeroDL.Models;
 /// <summary>
 /// The architecture of a model, enough to rebuild it: stored in a model file's metadata so that a file
 /// describes itself. Kinds: "twolayer" (the book's TwoLayerNet), "mlp" (MultiLayerNet), "mlp-bn"
-/// (MultiLayerNetExtend: BatchNorm and/or Dropout).
+/// (MultiLayerNetExtend: BatchNorm and/or Dropout), "deepconv" (the book's DeepConvNet on 1×28×28 input; its
+/// hidden size is HiddenSizes[0] and its dropout ratio <see cref="Dropout"/>).
 /// </summary>
 public sealed record ModelSpec
 {
@@ -26,7 +27,7 @@ public sealed record ModelSpec
     /// <summary>classic (the book's) or inverted.</summary>
     public string DropoutMode { get; init; } = "classic";
 
-    public static readonly string[] Kinds = ["twolayer", "mlp", "mlp-bn"];
+    public static readonly string[] Kinds = ["twolayer", "mlp", "mlp-bn", "deepconv"];
 
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -56,6 +57,8 @@ public sealed record ModelSpec
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new FormatException($"weight decay must be ≥ 0 (got {WeightDecay})");
         if (!(Dropout >= 0 && Dropout < 1)) throw new FormatException($"dropout ratio must be in [0, 1) (got {Dropout})");
         Layers.Dropout<float>.ParseMode(DropoutMode);
+        if (Kind == "deepconv" && (InputSize != 784 || HiddenSizes.Length != 1))
+            throw new FormatException("deepconv takes 1×28×28 input (input size 784) and one hidden size");
         return this;
     }
 

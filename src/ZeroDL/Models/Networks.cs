@@ -26,6 +26,7 @@ public static class Networks
     public static Sequential<T> Build<T>(ModelSpec spec, int seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         spec = spec.Validated();
+        if (spec.Kind == "deepconv") return BuildDeepConvNet<T>(spec, seed);
         var rng = new Rng(seed);
         var init = WeightInit.Parse(spec.WeightInit);
         var dropoutMode = Dropout<T>.ParseMode(spec.DropoutMode);
@@ -41,6 +42,44 @@ public static class Networks
             fanIn = hidden;
         }
         layers.Add(new Affine<T>(fanIn, spec.OutputSize, init.StdFor(fanIn), rng));
+        return new Sequential<T>(layers, spec.WeightDecay, spec);
+    }
+
+    /// <summary>The book's DeepConvNet (ch. 8.1) with its dropout ratio 0.5 and the book's classic dropout rule.</summary>
+    public static ModelSpec DeepConvNetSpec(int hiddenSize = 50, double dropout = 0.5, string dropoutMode = "classic") => new()
+    {
+        Kind = "deepconv", InputSize = 784, HiddenSizes = [hiddenSize], OutputSize = 10, Activation = "relu",
+        WeightInit = "he", Dropout = dropout, DropoutMode = dropoutMode,
+    };
+
+    /// <summary>
+    /// DeepConvNet: conv3×3-16 p1 → ReLU → conv3×3-16 p1 → ReLU → pool 2×2 s2 → conv3×3-32 p1 → ReLU →
+    /// conv3×3-32 p2 → ReLU → pool → conv3×3-64 p1 → ReLU → conv3×3-64 p1 → ReLU → pool → Affine(1024→hidden) →
+    /// ReLU → Dropout → Affine(hidden→10) → Dropout, with He init from each layer's fan-in (in·3·3 for the
+    /// convolutions, 64·4·4 and hidden for the Affine layers) as the book's code does.
+    /// </summary>
+    private static Sequential<T> BuildDeepConvNet<T>(ModelSpec spec, int seed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(seed);
+        var mode = Dropout<T>.ParseMode(spec.DropoutMode);
+        int hidden = spec.HiddenSizes[0];
+        var layers = new List<ILayer<T>>();
+        int channels = 1;
+        void Conv(int filters, int pad)
+        {
+            double std = Math.Sqrt(2.0 / (channels * 9));
+            layers.Add(new Convolution<T>(Init.Normal<T>(std, rng, filters, channels, 3, 3), new Tensor<T>(filters), stride: 1, pad: pad));
+            layers.Add(new Relu<T>());
+            channels = filters;
+        }
+        Conv(16, 1); Conv(16, 1); layers.Add(new MaxPooling<T>(2, 2, 2));
+        Conv(32, 1); Conv(32, 2); layers.Add(new MaxPooling<T>(2, 2, 2));
+        Conv(64, 1); Conv(64, 1); layers.Add(new MaxPooling<T>(2, 2, 2));
+        layers.Add(new Affine<T>(64 * 4 * 4, hidden, Math.Sqrt(2.0 / (64 * 4 * 4)), rng));
+        layers.Add(new Relu<T>());
+        if (spec.Dropout > 0) layers.Add(new Dropout<T>(spec.Dropout, mode, rng.Fork()));
+        layers.Add(new Affine<T>(hidden, spec.OutputSize, Math.Sqrt(2.0 / hidden), rng));
+        if (spec.Dropout > 0) layers.Add(new Dropout<T>(spec.Dropout, mode, rng.Fork()));
         return new Sequential<T>(layers, spec.WeightDecay, spec);
     }
 

@@ -29,6 +29,34 @@ public static class BookWeights
     }
 
     /// <summary>
+    /// The book's trained DeepConvNet: W1…W6 (out, in, 3, 3) into conv1…conv6, W7 (1024, hidden) and W8 (hidden, 10)
+    /// into affine1 and affine2, b1…b8 likewise; float64 values are rounded to float32. Dropout is the book's
+    /// classic rule, which these weights were trained for.
+    /// </summary>
+    public static Sequential<float> LoadDeepConvNet(string npzPath)
+    {
+        var arrays = Npy.ReadNpz(npzPath);
+        if (!arrays.TryGetValue("W7", out var w7) || w7.Shape.Length != 2)
+            throw DataFormatException.For(npzPath, "array 'W7' is missing or not a matrix");
+        var net = Networks.Build<float>(Networks.DeepConvNetSpec(hiddenSize: w7.Shape[1]), seed: 0);
+        int conv = 0, affine = 0;
+        foreach (var layer in net.Layers)
+        {
+            int index = layer switch { Layers.Convolution<float> => ++conv, Layers.Affine<float> => 6 + ++affine, _ => 0 };
+            if (index == 0) continue;
+            foreach (var p in layer.Parameters)
+            {
+                string key = (p.Name == "W" ? "W" : "b") + index;
+                if (!arrays.TryGetValue(key, out var array)) throw DataFormatException.For(npzPath, $"array '{key}' is missing");
+                if (!p.Value.SameShape(array.Shape))
+                    throw DataFormatException.For(npzPath, $"array '{key}' has shape ({string.Join(", ", array.Shape)}), the network needs {p.Value.ShapeText}");
+                for (int k = 0; k < array.Data.Length; k++) p.Value.Data[k] = (float)array.Data[k];
+            }
+        }
+        return net;
+    }
+
+    /// <summary>
     /// The book's ch. 3 inference network from sample_weight: Affine → sigmoid → Affine → sigmoid → Affine
     /// (→ softmax), with layer sizes read from W1, W2, W3.
     /// </summary>
