@@ -66,6 +66,19 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void Inference_in_blocks_equals_the_training_pass_and_refuses_backward()
+    {
+        var rng = new Rng(21);
+        var x = Random(rng, 5, 3, 30, 30); // 4,500 im2col rows: several blocks and a ragged last one
+        var layer = new Convolution<double>(Random(rng, 7, 3, 5, 5), Random(rng, 7), stride: 1, pad: 2);
+        var trained = layer.Forward(x, training: true).Clone();
+        var inferred = layer.Forward(x, training: false);
+        Assert.Equal(trained.ToDoubleArray(), inferred.ToDoubleArray());
+        var e = Assert.Throws<InvalidOperationException>(() => layer.Backward(inferred));
+        Assert.Contains("training-mode Forward", e.Message);
+    }
+
+    [Fact]
     public void Im2col_layout_is_the_books()
     {
         // x (1, 1, 3, 3) = 1..9, 2×2 windows, stride 1: rows (y, x) of windows, columns (ky, kx).

@@ -28,36 +28,50 @@ public static class Im2Col
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int oh = ConvShape.OutputSize(h, kh, stride, pad), ow = ConvShape.OutputSize(w, kw, stride, pad);
+        Rows(x, n, c, h, w, kh, kw, stride, pad, 0, n * oh * ow, col);
+    }
+
+    /// <summary>
+    /// Rows [rowStart, rowStart + rowCount) of the im2col matrix into <paramref name="col"/> — so a convolution can
+    /// work through the matrix a cache-sized block at a time instead of materialising all of it.
+    /// </summary>
+    public static void Rows<T>(ReadOnlySpan<T> x, int n, int c, int h, int w, int kh, int kw, int stride, int pad,
+        int rowStart, int rowCount, Span<T> col)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int oh = ConvShape.OutputSize(h, kh, stride, pad), ow = ConvShape.OutputSize(w, kw, stride, pad);
         int rowLength = c * kh * kw;
-        if (col.Length < (long)n * oh * ow * rowLength) throw new ArgumentException("im2col: output buffer too small");
-        for (int i = 0; i < n; i++)
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++)
+        if (rowStart < 0 || rowCount < 0 || rowStart + rowCount > n * oh * ow)
+            throw new ArgumentOutOfRangeException(nameof(rowStart), $"im2col rows [{rowStart}, {rowStart + rowCount}) outside 0..{n * oh * ow}");
+        if (col.Length < (long)rowCount * rowLength) throw new ArgumentException("im2col: output buffer too small");
+        for (int rr = 0; rr < rowCount; rr++)
+        {
+            int rowIndex = rowStart + rr;
+            int i = rowIndex / (oh * ow), rem = rowIndex % (oh * ow), oy = rem / ow, ox = rem % ow;
+            var row = col.Slice(rr * rowLength, rowLength);
+            int q = 0;
+            for (int ch = 0; ch < c; ch++)
+            {
+                var plane = x.Slice((i * c + ch) * h * w, h * w);
+                for (int ky = 0; ky < kh; ky++)
                 {
-                    var row = col.Slice(((i * oh + oy) * ow + ox) * rowLength, rowLength);
-                    int q = 0;
-                    for (int ch = 0; ch < c; ch++)
+                    int y = oy * stride + ky - pad;
+                    if ((uint)y >= (uint)h) { row.Slice(q, kw).Clear(); q += kw; continue; }
+                    int x0 = ox * stride - pad;
+                    if (x0 >= 0 && x0 + kw <= w)
                     {
-                        var plane = x.Slice((i * c + ch) * h * w, h * w);
-                        for (int ky = 0; ky < kh; ky++)
-                        {
-                            int y = oy * stride + ky - pad;
-                            if ((uint)y >= (uint)h) { row.Slice(q, kw).Clear(); q += kw; continue; }
-                            int x0 = ox * stride - pad;
-                            if (x0 >= 0 && x0 + kw <= w)
-                            {
-                                plane.Slice(y * w + x0, kw).CopyTo(row.Slice(q, kw));
-                                q += kw;
-                            }
-                            else
-                                for (int kx = 0; kx < kw; kx++, q++)
-                                {
-                                    int xx = x0 + kx;
-                                    row[q] = (uint)xx < (uint)w ? plane[y * w + xx] : T.Zero;
-                                }
-                        }
+                        plane.Slice(y * w + x0, kw).CopyTo(row.Slice(q, kw));
+                        q += kw;
                     }
+                    else
+                        for (int kx = 0; kx < kw; kx++, q++)
+                        {
+                            int xx = x0 + kx;
+                            row[q] = (uint)xx < (uint)w ? plane[y * w + xx] : T.Zero;
+                        }
                 }
+            }
+        }
     }
 
     /// <summary>dx (cleared first) += the rows of <paramref name="col"/> scattered back to their input positions.</summary>

@@ -179,4 +179,72 @@ internal static partial class Sgemm
         c5_0.Store(c + 5 * ldc + 0);
         c5_1.Store(c + 5 * ldc + 8);
     }
+
+    /// <summary>
+    /// The 6×16 AVX2 tile reading A in place (6 rows, leading dimension lda) instead of from a packed panel:
+    /// for thin products (n ≤ 64) packing A costs as much as the arithmetic it feeds.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x16Avx2Direct(int kc, float* a, int lda, float* b, float* c, int ldc, bool accumulate)
+    {
+        float* a0 = a + 0 * (long)lda; float* a1 = a + 1 * (long)lda; float* a2 = a + 2 * (long)lda; float* a3 = a + 3 * (long)lda; float* a4 = a + 4 * (long)lda; float* a5 = a + 5 * (long)lda;
+        var c0_0 = Vector256<float>.Zero; var c0_1 = Vector256<float>.Zero;
+        var c1_0 = Vector256<float>.Zero; var c1_1 = Vector256<float>.Zero;
+        var c2_0 = Vector256<float>.Zero; var c2_1 = Vector256<float>.Zero;
+        var c3_0 = Vector256<float>.Zero; var c3_1 = Vector256<float>.Zero;
+        var c4_0 = Vector256<float>.Zero; var c4_1 = Vector256<float>.Zero;
+        var c5_0 = Vector256<float>.Zero; var c5_1 = Vector256<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b + 0);
+            var b1 = Vector256.Load(b + 8);
+            var a0v = Vector256.Create(a0[p]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0v, b0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0v, b1, c0_1);
+            var a1v = Vector256.Create(a1[p]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1v, b0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1v, b1, c1_1);
+            var a2v = Vector256.Create(a2[p]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2v, b0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2v, b1, c2_1);
+            var a3v = Vector256.Create(a3[p]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3v, b0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3v, b1, c3_1);
+            var a4v = Vector256.Create(a4[p]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4v, b0, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4v, b1, c4_1);
+            var a5v = Vector256.Create(a5[p]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5v, b0, c5_0);
+            c5_1 = Vector256.FusedMultiplyAdd(a5v, b1, c5_1);
+            b += 16;
+        }
+        if (accumulate)
+        {
+            c0_0 += Vector256.Load(c + 0 * ldc + 0);
+            c0_1 += Vector256.Load(c + 0 * ldc + 8);
+            c1_0 += Vector256.Load(c + 1 * ldc + 0);
+            c1_1 += Vector256.Load(c + 1 * ldc + 8);
+            c2_0 += Vector256.Load(c + 2 * ldc + 0);
+            c2_1 += Vector256.Load(c + 2 * ldc + 8);
+            c3_0 += Vector256.Load(c + 3 * ldc + 0);
+            c3_1 += Vector256.Load(c + 3 * ldc + 8);
+            c4_0 += Vector256.Load(c + 4 * ldc + 0);
+            c4_1 += Vector256.Load(c + 4 * ldc + 8);
+            c5_0 += Vector256.Load(c + 5 * ldc + 0);
+            c5_1 += Vector256.Load(c + 5 * ldc + 8);
+        }
+        c0_0.Store(c + 0 * ldc + 0);
+        c0_1.Store(c + 0 * ldc + 8);
+        c1_0.Store(c + 1 * ldc + 0);
+        c1_1.Store(c + 1 * ldc + 8);
+        c2_0.Store(c + 2 * ldc + 0);
+        c2_1.Store(c + 2 * ldc + 8);
+        c3_0.Store(c + 3 * ldc + 0);
+        c3_1.Store(c + 3 * ldc + 8);
+        c4_0.Store(c + 4 * ldc + 0);
+        c4_1.Store(c + 4 * ldc + 8);
+        c5_0.Store(c + 5 * ldc + 0);
+        c5_1.Store(c + 5 * ldc + 8);
+    }
+
 }

@@ -81,9 +81,16 @@ internal static unsafe partial class Sgemm
                 int kc = Math.Min(KC, k - pc);
                 PackB(transB, b, ldb, pc, jc, kc, nc, nr, buffers.B);
                 bool acc = accumulate || pc > 0;
+                // Thin products: read A rows in place rather than packing them (AVX2 kernel only).
+                bool direct = !transA && kind == KernelKind.Avx2 && n <= DirectMaxColumns;
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
+                    if (direct)
+                    {
+                        DirectBlock(a, lda, ic, pc, mc, kc, nc, jc, c, ldc, acc, buffers);
+                        continue;
+                    }
                     PackA(transA, a, lda, ic, pc, mc, kc, mr, buffers.A);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
@@ -100,6 +107,44 @@ internal static unsafe partial class Sgemm
                                 EdgeTile(kind, kc, aPanel, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>Products at most this wide take the unpacked-A path (<see cref="Kernel6x16Avx2Direct"/>).</summary>
+    private const int DirectMaxColumns = 64;
+
+    /// <summary>One MC-row block of C against the packed B block, A read in place; ragged rows go through a packed panel.</summary>
+    private static void DirectBlock(float* a, int lda, int ic, int pc, int mc, int kc, int nc, int jc, float* c, int ldc, bool acc, PackBuffers buffers)
+    {
+        const int mr = 6, nr = 16;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int nValid = Math.Min(nr, nc - jr);
+            float* bPanel = buffers.B + (long)jr * kc;
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int mValid = Math.Min(mr, mc - ir);
+                float* aRows = a + (long)(ic + ir) * lda + pc;
+                float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
+                if (mValid == mr && nValid == nr)
+                    Kernel6x16Avx2Direct(kc, aRows, lda, bPanel, cTile, ldc, acc);
+                else if (mValid == mr)
+                {
+                    Kernel6x16Avx2Direct(kc, aRows, lda, bPanel, buffers.Tile, nr, false);
+                    for (int i = 0; i < mr; i++)
+                    {
+                        float* src = buffers.Tile + i * nr;
+                        float* dst = cTile + (long)i * ldc;
+                        if (acc) for (int j = 0; j < nValid; j++) dst[j] += src[j];
+                        else for (int j = 0; j < nValid; j++) dst[j] = src[j];
+                    }
+                }
+                else
+                {
+                    PackA(false, a, lda, ic + ir, pc, mValid, kc, mr, buffers.A);
+                    EdgeTile(KernelKind.Avx2, kc, buffers.A, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
                 }
             }
         }

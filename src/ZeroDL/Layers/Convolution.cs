@@ -11,7 +11,10 @@ namespace ZeroDL.Layers;
 /// </summary>
 public sealed class Convolution<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _col, _out2d, _y, _dout2d, _dcol, _dx;
+    private Tensor<T>? _col, _out2d, _y, _dout2d, _dcol, _dx, _block;
+
+    /// <summary>Elements of the im2col block an inference pass works on (about 128 KiB of float32: L2-resident).</summary>
+    private const int InferenceBlockElements = 32 * 1024;
     private int[]? _inputShape;
 
     public Convolution(Tensor<T> w, Tensor<T> b, int stride = 1, int pad = 0)
@@ -45,10 +48,27 @@ public sealed class Convolution<T> : ILayer<T> where T : unmanaged, IFloatingPoi
         int oh = ConvShape.OutputSize(h, KernelHeight, Stride, Pad), ow = ConvShape.OutputSize(w, KernelWidth, Stride, Pad);
         int rows = n * oh * ow, k = Channels * KernelHeight * KernelWidth, fn = Filters;
         _inputShape = x.Shape;
-        _col = Tensor<T>.Reuse(_col, rows, k);
-        Im2Col.Forward(x.ReadOnlySpan, n, Channels, h, w, KernelHeight, KernelWidth, Stride, Pad, _col.Span);
         _out2d = Tensor<T>.Reuse(_out2d, rows, fn);
-        Gemm.Multiply(false, true, rows, fn, k, _col.ReadOnlySpan, k, W.Value.ReadOnlySpan, k, _out2d.Span, fn);
+        if (training)
+        {
+            // Backward needs the whole im2col matrix for dW.
+            _col = Tensor<T>.Reuse(_col, rows, k);
+            Im2Col.Forward(x.ReadOnlySpan, n, Channels, h, w, KernelHeight, KernelWidth, Stride, Pad, _col.Span);
+            Gemm.Multiply(false, true, rows, fn, k, _col.ReadOnlySpan, k, W.Value.ReadOnlySpan, k, _out2d.Span, fn);
+        }
+        else
+        {
+            // Inference: a cache-sized block of im2col rows at a time, never the whole matrix.
+            int block = Math.Max(1, Math.Min(rows, InferenceBlockElements / Math.Max(1, k)));
+            _block = Tensor<T>.Reuse(_block, block, k);
+            for (int r0 = 0; r0 < rows; r0 += block)
+            {
+                int count = Math.Min(block, rows - r0);
+                Im2Col.Rows(x.ReadOnlySpan, n, Channels, h, w, KernelHeight, KernelWidth, Stride, Pad, r0, count, _block.Span);
+                Gemm.Multiply(false, true, count, fn, k, _block.ReadOnlySpan, k, W.Value.ReadOnlySpan, k, _out2d.Span.Slice(r0 * fn), fn);
+            }
+            _inputShape = null; // no backward through an inference pass
+        }
         // (n, y, x, f) + b → (n, f, y, x)
         _y = Tensor<T>.Reuse(_y, n, fn, oh, ow);
         var src = _out2d.ReadOnlySpan; var dst = _y.Span; var bias = B.Value.ReadOnlySpan;
@@ -64,7 +84,7 @@ public sealed class Convolution<T> : ILayer<T> where T : unmanaged, IFloatingPoi
 
     public Tensor<T> Backward(Tensor<T> dout)
     {
-        var shape = _inputShape ?? throw new InvalidOperationException("convolution: Backward called before Forward");
+        var shape = _inputShape ?? throw new InvalidOperationException("convolution: Backward needs a training-mode Forward first");
         _y!.RequireSameShape(dout, "convolution backward (y vs dout)");
         int n = shape[0], h = shape[2], w = shape[3], fn = Filters;
         int oh = dout.Shape[2], ow = dout.Shape[3], plane = oh * ow;
