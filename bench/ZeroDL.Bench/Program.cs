@@ -1,7 +1,8 @@
 using ZeroDL.Bench;
 
 // Usage: ZeroDL.Bench gemm [--threads N] [--seconds S]
-//        ZeroDL.Bench twolayer [--iterations N]
+//        ZeroDL.Bench twolayer [--iterations N] [--threads N]
+//        ZeroDL.Bench deepconv-inference [--threads N]
 var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
 int threads = IntOption("--threads", Environment.ProcessorCount);
@@ -12,11 +13,14 @@ switch (verb)
     case "gemm":
         GemmBench.Run(threads, seconds);
         return 0;
+    case "deepconv-inference":
+        ZeroDL.Kernels.Gemm.MaxThreads = threads;
+        return InferenceBench.Run();
     case "twolayer":
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
         return TwoLayerBench.Run(IntOption("--iterations", 10000));
     default:
-        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm or twolayer");
+        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, twolayer or deepconv-inference");
         return 2;
 }
 
