@@ -3,6 +3,7 @@ using ZeroDL.Serialization;
 using System.Globalization;
 using ZeroDL.Data;
 using ZeroDL.Imaging;
+using ZeroDL.Training;
 
 namespace ZeroDL.Cli;
 
@@ -27,7 +28,7 @@ internal static class PredictCommand
                 var (_, test) = Mnist.Load(directory: parse.GetValue(data));
                 var indices = Cli.ParseIndices(indexText, test.Count);
                 var batch = test.Select(indices.ToArray());
-                var probabilities = net.PredictProbabilities(batch.Images);
+                var probabilities = net.PredictProbabilities(Evaluation.AsInput(net, batch.Images));
                 for (int r = 0; r < indices.Count; r++)
                 {
                     var row = probabilities.ReadOnlySpan.Slice(r * 10, 10);
@@ -42,7 +43,7 @@ internal static class PredictCommand
                 if (img.Width != 28 || img.Height != 28)
                     throw DataFormatException.For(path, $"image is {img.Width}×{img.Height}; predict takes 28×28 digit images as in MNIST");
                 var x = new Tensor<float>(img.AsLightOnDark().Pixels, 1, 784);
-                var row = net.PredictProbabilities(x).ReadOnlySpan;
+                var row = net.PredictProbabilities(Evaluation.AsInput(net, x)).ReadOnlySpan;
                 Console.WriteLine($"{path}: {System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row)}  {Top3(row)}");
             }
             return Cli.Success;

@@ -13,6 +13,7 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
     TrainCommand.Create(),
     EvaluateCommand.Create(),
     PredictCommand.Create(),
+    ImportCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

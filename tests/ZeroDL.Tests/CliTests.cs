@@ -28,7 +28,7 @@ public class CliTests
         var (code, output, _) = Run("--help");
         Assert.Equal(0, code);
         Assert.Contains("train", output); Assert.Contains("evaluate", output); Assert.Contains("predict", output);
-        foreach (var verb in new[] { "train", "evaluate", "predict" })
+        foreach (var verb in new[] { "train", "evaluate", "predict", "import" })
         {
             var (c, o, _) = Run(verb, "--help");
             Assert.Equal(0, c);
@@ -98,6 +98,21 @@ public class CliTests
         Assert.Equal("twolayer", loaded.Spec.Kind);
         int epochs = int.Parse(System.Text.Json.JsonDocument.Parse(loaded.Metadata["training"]).RootElement.GetProperty("epochs_completed").GetString()!);
         Assert.True(epochs >= 2, $"checkpoint holds {epochs} epochs");
+    }
+
+    [Fact]
+    public void Import_the_books_weights_then_evaluate()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string model = Path.Combine(dir, "sample.safetensors");
+        var (code, output, err) = Run("import", "--from", Path.Combine("data", "reference", "sample_weight.npz"), "--model", "sample", "--out", model);
+        Assert.True(code == 0, err);
+        (code, output, err) = Run("evaluate", "--model", model);
+        Assert.True(code == 0, err);
+        Assert.Contains("(9352 of 10000 correct)", output);
+        (code, _, err) = Run("import", "--from", Path.Combine("data", "reference", "sample_weight.npz"), "--model", "deepconv", "--out", model);
+        Assert.Equal(1, code);
+        Assert.Contains("W7", err);
     }
 
     [Fact]

@@ -27,6 +27,10 @@ public sealed record ModelSpec
     /// <summary>classic (the book's) or inverted.</summary>
     public string DropoutMode { get; init; } = "classic";
 
+    /// <summary>The shape of one input sample the network expects: (784) for the dense kinds, (1, 28, 28) for deepconv.</summary>
+    [JsonIgnore]
+    public int[] SampleShape => Kind == "deepconv" ? [1, 28, 28] : [InputSize];
+
     public static readonly string[] Kinds = ["twolayer", "mlp", "mlp-bn", "deepconv"];
 
     private static readonly JsonSerializerOptions JsonOptions = new()

@@ -22,9 +22,18 @@ public static class Evaluation
             int count = Math.Min(batchSize, data.Count - start);
             for (int i = 0; i < count; i++) indices[i] = start + i;
             t_batch = data.GatherImages(indices.AsSpan(0, count), t_batch);
-            net.Predict(t_batch).ArgMaxRows().CopyTo(result, start);
+            net.Predict(AsInput(net, t_batch)).ArgMaxRows().CopyTo(result, start);
         }
         return result;
+    }
+
+    /// <summary>The batch viewed in the sample shape the network's architecture expects (e.g. N×1×28×28 for a CNN).</summary>
+    public static Tensor<float> AsInput(Sequential<float> net, Tensor<float> batch)
+    {
+        if (net.Spec is null) return batch;
+        var sample = net.Spec.SampleShape;
+        if (batch.Rank == sample.Length + 1 && batch.Shape.AsSpan(1).SequenceEqual(sample)) return batch;
+        return batch.Reshape([batch.Rows, .. sample]);
     }
 
     /// <summary>Fraction of the dataset's samples whose predicted class equals the label (0 for an empty set).</summary>

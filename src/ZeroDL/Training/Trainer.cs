@@ -109,7 +109,7 @@ public sealed class Trainer
             {
                 if (cancel.IsCancellationRequested) { history.Cancelled = true; break; }
                 var batch = loader.Next();
-                double loss = _net.Gradient(batch.Images, batch.LabelSpan);
+                double loss = _net.Gradient(Evaluation.AsInput(_net, batch.Images), batch.LabelSpan);
                 loader.Release(batch);
                 _optimizer.Step(_net.Parameters);
                 history.Loss.Add(loss);
