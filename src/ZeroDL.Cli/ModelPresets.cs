@@ -19,6 +19,8 @@ internal static class ModelPresets
         new("mlp", "the book's MultiLayerNet: 5 hidden layers of 100 ReLU units, He init",
             new ModelSpec { Kind = "mlp", HiddenSizes = [100, 100, 100, 100, 100], Activation = "relu", WeightInit = "he" },
             "adam", 0.001, 100, 10, null),
+        new("deepconv", "the book's DeepConvNet (6 conv layers, classic dropout 0.5), Adam 0.001, 20 epochs — slow on a CPU of 2 cores",
+            Networks.DeepConvNetSpec(), "adam", 0.001, 100, 20, null),
         new("mlp-bn", "the book's MultiLayerNetExtend: as mlp, with BatchNorm (add --dropout for dropout)",
             new ModelSpec { Kind = "mlp-bn", HiddenSizes = [100, 100, 100, 100, 100], Activation = "relu", WeightInit = "he", BatchNorm = true },
             "adam", 0.001, 100, 10, null),

@@ -48,9 +48,14 @@ internal static class TrainCommand
             if (parse.GetValue(activation) is string a) spec = spec with { Activation = a.Trim().ToLowerInvariant() };
             if (parse.GetValue(init) is string i) spec = spec with { WeightInit = i };
             if (parse.GetValue(weightDecay) is double wd) spec = spec with { WeightDecay = wd };
-            if (parse.GetValue(dropout) is double d) spec = spec with { Kind = "mlp-bn", Dropout = d };
+            bool dense = spec.Kind is "twolayer" or "mlp" or "mlp-bn";
+            if (parse.GetValue(dropout) is double d) spec = spec with { Kind = dense ? "mlp-bn" : spec.Kind, Dropout = d };
             if (parse.GetValue(dropoutMode) is string dm) spec = spec with { DropoutMode = dm.Trim().ToLowerInvariant() };
-            if (parse.GetValue(batchnorm) is bool bn) spec = spec with { Kind = bn || spec.Dropout > 0 ? "mlp-bn" : spec.Kind == "mlp-bn" ? "mlp" : spec.Kind, BatchNorm = bn };
+            if (parse.GetValue(batchnorm) is bool bn)
+            {
+                if (!dense) throw new UsageException($"--batchnorm applies to the dense models, not {spec.Kind}");
+                spec = spec with { Kind = bn || spec.Dropout > 0 ? "mlp-bn" : spec.Kind == "mlp-bn" ? "mlp" : spec.Kind, BatchNorm = bn };
+            }
             try { spec = spec.Validated(); }
             catch (FormatException e) { throw new UsageException(e.Message); }
 

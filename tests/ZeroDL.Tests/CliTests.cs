@@ -43,6 +43,8 @@ public class CliTests
     [InlineData("train", "--optimizer", "adamw")]
     [InlineData("train", "--batch-size", "0")]
     [InlineData("train", "--hidden", "10,x")]
+    [InlineData("train", "--model", "deepconv", "--batchnorm", "true")]
+    [InlineData("train", "--model", "deepconv", "--activation", "tanh")]
     [InlineData("evaluate")]
     [InlineData("evaluate", "--model", "m.safetensors", "--split", "validation")]
     [InlineData("frobnicate")]
@@ -98,6 +100,18 @@ public class CliTests
         Assert.Equal("twolayer", loaded.Spec.Kind);
         int epochs = int.Parse(System.Text.Json.JsonDocument.Parse(loaded.Metadata["training"]).RootElement.GetProperty("epochs_completed").GetString()!);
         Assert.True(epochs >= 2, $"checkpoint holds {epochs} epochs");
+    }
+
+    [Fact]
+    public void DeepConvNet_trains_from_the_command_line()
+    {
+        string model = Path.Combine(TestPaths.NewTempDirectory(), "dc.safetensors");
+        var (code, output, err) = Run("train", "--model", "deepconv", "--iterations", "4", "--batch-size", "20", "--train-samples", "200",
+            "--eval-samples", "100", "--out", model);
+        Assert.True(code == 0, err + output);
+        Assert.Contains("deepconv", output);
+        Assert.Contains("Test accuracy:", output);
+        Assert.Equal("deepconv", Serialization.ModelFile.Load(model).Spec.Kind);
     }
 
     [Fact]

@@ -61,8 +61,8 @@ public sealed record ModelSpec
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new FormatException($"weight decay must be ≥ 0 (got {WeightDecay})");
         if (!(Dropout >= 0 && Dropout < 1)) throw new FormatException($"dropout ratio must be in [0, 1) (got {Dropout})");
         Layers.Dropout<float>.ParseMode(DropoutMode);
-        if (Kind == "deepconv" && (InputSize != 784 || HiddenSizes.Length != 1))
-            throw new FormatException("deepconv takes 1×28×28 input (input size 784) and one hidden size");
+        if (Kind == "deepconv" && (InputSize != 784 || HiddenSizes.Length != 1 || Activation != "relu" || BatchNorm))
+            throw new FormatException("deepconv takes 1×28×28 input (input size 784), one hidden size, ReLU and no BatchNorm");
         return this;
     }
 
