@@ -112,6 +112,22 @@ public class GemmTests
     }
 
     [Fact]
+    public void Thread_limit_applies_to_the_calling_thread_only_and_is_restored()
+    {
+        int before = Gemm.EffectiveThreads;
+        int other = -1;
+        using (Gemm.LimitThreadsOnThisThread(1))
+        {
+            Assert.Equal(1, Gemm.EffectiveThreads);
+            var t = new Thread(() => other = Gemm.EffectiveThreads);
+            t.Start(); t.Join();
+        }
+        Assert.Equal(Math.Min(Gemm.MaxThreads, Environment.ProcessorCount), other);
+        Assert.Equal(before, Gemm.EffectiveThreads);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.LimitThreadsOnThisThread(0));
+    }
+
+    [Fact]
     public void Zero_inner_dimension_gives_zeros_or_leaves_c()
     {
         var c = new float[] { 1, 2, 3, 4 };

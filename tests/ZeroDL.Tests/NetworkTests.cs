@@ -100,6 +100,21 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void Clone_and_copy_state_reproduce_predictions_and_refuse_other_architectures()
+    {
+        var spec = new ModelSpec { Kind = "mlp-bn", InputSize = 12, HiddenSizes = [8], OutputSize = 3, BatchNorm = true };
+        var net = Networks.Build<double>(spec, 1);
+        var (x, t) = Batch(6, 12, 3, 2);
+        net.Gradient(x, t); // running statistics move away from their initial values
+        var copy = net.CloneArchitecture();
+        Assert.NotEqual(net.Predict(x).Clone().ToDoubleArray(), copy.Predict(x).ToDoubleArray());
+        copy.CopyStateFrom(net);
+        Assert.Equal(net.Predict(x).Clone().ToDoubleArray(), copy.Predict(x).ToDoubleArray());
+        var other = Networks.Build<double>(spec with { HiddenSizes = [9] }, 1);
+        Assert.Contains("differ in architecture", Assert.Throws<ArgumentException>(() => other.CopyStateFrom(net)).Message);
+    }
+
+    [Fact]
     public void Bad_specs_are_refused_by_field()
     {
         Assert.Contains("activation", Assert.Throws<FormatException>(() => new ModelSpec { Activation = "gelu" }.Validated()).Message);

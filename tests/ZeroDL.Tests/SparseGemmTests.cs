@@ -76,5 +76,13 @@ public class SparseGemmTests
         Check.AllClose(dense.Forward(x, true).Clone(), sparse.Forward(x, true), 1e-5, "y");
         Check.AllClose(dense.Backward(dout).Clone(), sparse.Backward(dout), 1e-5, "dx");
         Check.AllClose(dense.W.Grad, sparse.W.Grad, 1e-5, "dW");
+        // Alternating dense and sparse inputs on the same layer: each pass takes the right path.
+        var denseInput = new Tensor<float>(SparseRandom(rng, 64 * 100, 1.0), 64, 100);
+        foreach (var input in new[] { denseInput, x, denseInput, x })
+        {
+            Check.AllClose(dense.Forward(input, true).Clone(), sparse.Forward(input, true), 1e-5, "y");
+            Check.AllClose(dense.Backward(dout).Clone(), sparse.Backward(dout), 1e-5, "dx");
+            Check.AllClose(dense.W.Grad, sparse.W.Grad, 1e-5, "dW");
+        }
     }
 }

@@ -14,6 +14,7 @@ public sealed class Affine<T> : ILayer<T> where T : unmanaged, IFloatingPointIee
     private Tensor<T>? _x, _y, _dx;
     private bool _sparseInput;
     private SparseMatrix? _xSparse;
+    private bool _lastInputDense;
 
     public Affine(Tensor<T> w, Tensor<T> b)
     {
@@ -51,10 +52,17 @@ public sealed class Affine<T> : ILayer<T> where T : unmanaged, IFloatingPointIee
         _sparseInput = false;
         if (typeof(T) == typeof(float) && UseSparseInput && OutputSize >= 8)
         {
-            // Compress first and decide from the count: the compressed form is what both passes use.
-            _xSparse ??= new SparseMatrix();
-            _xSparse.CompressRows(AsFloat(x.ReadOnlySpan), n, InputSize, InputSize);
-            _sparseInput = _xSparse.NonZeros <= SparseGemm.DensityThreshold * x.Size;
+            // A layer whose last input was dense (hidden activations usually are) first counts the zeros, which
+            // writes nothing; otherwise it compresses straight away and decides from the count, since the
+            // compressed form is what both passes then use.
+            var input = AsFloat(x.ReadOnlySpan);
+            if (!_lastInputDense || SparseGemm.Density(input) <= SparseGemm.DensityThreshold)
+            {
+                _xSparse ??= new SparseMatrix();
+                _xSparse.CompressRows(input, n, InputSize, InputSize);
+                _sparseInput = _xSparse.NonZeros <= SparseGemm.DensityThreshold * x.Size;
+            }
+            _lastInputDense = !_sparseInput;
         }
         if (_sparseInput)
             _xSparse!.Multiply(AsFloat(W.Value.ReadOnlySpan), OutputSize, OutputSize, AsFloat(_y.Span), OutputSize);
