@@ -3,6 +3,7 @@ using ZeroDL.Bench;
 // Usage: ZeroDL.Bench gemm [--threads N] [--seconds S]
 //        ZeroDL.Bench twolayer [--iterations N] [--threads N]
 //        ZeroDL.Bench deepconv-inference [--threads N]
+//        ZeroDL.Bench convnet-train [--model simpleconv|deepconv|deepconv-bn] [--iterations N] [--threads N] [--profile]
 var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
 int threads = IntOption("--threads", Environment.ProcessorCount);
@@ -19,8 +20,13 @@ switch (verb)
     case "twolayer":
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
         return TwoLayerBench.Run(IntOption("--iterations", 10000));
+    case "conv-parts":
+        return ConvPartsBench.Run();
+    case "convnet-train":
+        ZeroDL.Kernels.Gemm.MaxThreads = threads;
+        return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
     default:
-        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, twolayer or deepconv-inference");
+        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, twolayer, deepconv-inference or convnet-train");
         return 2;
 }
 
@@ -28,4 +34,10 @@ int IntOption(string name, int fallback)
 {
     int i = argList.IndexOf(name);
     return i >= 0 && i + 1 < argList.Count && int.TryParse(argList[i + 1], out int v) ? v : fallback;
+}
+
+string StringOption(string name, string fallback)
+{
+    int i = argList.IndexOf(name);
+    return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback;
 }

@@ -70,12 +70,45 @@ public class ConvolutionTests
     {
         var rng = new Rng(21);
         var x = Random(rng, 5, 3, 30, 30); // 4,500 im2col rows: several blocks and a ragged last one
-        var layer = new Convolution<double>(Random(rng, 7, 3, 5, 5), Random(rng, 7), stride: 1, pad: 2);
+        var layer = new Convolution<double>(Random(rng, 7, 3, 5, 5), Random(rng, 7), stride: 1, pad: 2) { InferenceBlockElements = 150_000 };
         var trained = layer.Forward(x, training: true).Clone();
         var inferred = layer.Forward(x, training: false);
         Assert.Equal(trained.ToDoubleArray(), inferred.ToDoubleArray());
         var e = Assert.Throws<InvalidOperationException>(() => layer.Backward(inferred));
         Assert.Contains("training-mode Forward", e.Message);
+    }
+
+    [Theory]
+    [InlineData(2, 3, 7, 6, 3, 3, 1, 1)]
+    [InlineData(3, 2, 9, 8, 5, 5, 2, 2)]
+    [InlineData(1, 2, 7, 5, 2, 3, 2, 1)]
+    [InlineData(2, 1, 5, 5, 3, 3, 3, 0)]
+    [InlineData(1, 1, 4, 4, 3, 3, 1, 3)]    // padding wider than the image reaches: whole rows of zeros
+    [InlineData(40, 3, 16, 16, 3, 3, 1, 1)] // large enough to split the images over threads
+    public void Channel_major_im2col_is_the_books_transposed_and_col2im_its_adjoint(int n, int c, int h, int w, int kh, int kw, int stride, int pad)
+    {
+        var rng = new Rng(n * 7 + h);
+        var x = Random(rng, n, c, h, w).Data;
+        int oh = ConvShape.OutputSize(h, kh, stride, pad), ow = ConvShape.OutputSize(w, kw, stride, pad);
+        int rows = n * oh * ow, k = c * kh * kw;
+        var col = new double[rows * k];
+        Im2Col.Forward<double>(x, n, c, h, w, kh, kw, stride, pad, col);
+        var colT = new double[rows * k];
+        colT.AsSpan().Fill(double.NaN); // every element must be written
+        Im2ColChannelMajor.Forward<double>(x, n, c, h, w, kh, kw, stride, pad, colT);
+        for (int r = 0; r < rows; r++)
+            for (int q = 0; q < k; q++)
+                Assert.Equal(col[r * k + q], colT[q * rows + r]);
+
+        var dcolT = Random(rng, k, rows).Data;
+        var dcol = new double[rows * k];
+        for (int r = 0; r < rows; r++)
+            for (int q = 0; q < k; q++) dcol[r * k + q] = dcolT[q * rows + r];
+        var expected = new double[x.Length]; var actual = new double[x.Length];
+        actual.AsSpan().Fill(double.NaN); // overwritten, not accumulated into
+        Im2Col.Backward<double>(dcol, n, c, h, w, kh, kw, stride, pad, expected);
+        Im2ColChannelMajor.Backward<double>(dcolT, n, c, h, w, kh, kw, stride, pad, actual);
+        for (int i = 0; i < x.Length; i++) Assert.Equal(expected[i], actual[i], tolerance: 1e-12); // summation order differs
     }
 
     [Fact]

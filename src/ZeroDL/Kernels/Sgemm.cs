@@ -79,8 +79,15 @@ internal static unsafe partial class Sgemm
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
-                PackB(transB, b, ldb, pc, jc, kc, nc, nr, buffers.B);
                 bool acc = accumulate || pc > 0;
+                // Products with few rows: packing B would cost about as much as the arithmetic it feeds, so
+                // whole 16-column strips of a row-major B are read in place (AVX2 kernel only).
+                if (!transB && kind == KernelKind.Avx2 && m <= DirectBMaxRows)
+                {
+                    DirectBBlock(transA, a, lda, b, ldb, m, pc, kc, nc, jc, c, ldc, acc, buffers);
+                    continue;
+                }
+                PackB(transB, b, ldb, pc, jc, kc, nc, nr, buffers.B);
                 // Thin products: read A rows in place rather than packing them (AVX2 kernel only).
                 bool direct = !transA && kind == KernelKind.Avx2 && n <= DirectMaxColumns;
                 for (int ic = 0; ic < m; ic += MC)
@@ -112,6 +119,45 @@ internal static unsafe partial class Sgemm
         }
     }
 
+    /// <summary>Products with at most this many rows take the unpacked-B path (<see cref="DirectBBlock"/>).</summary>
+    private const int DirectBMaxRows = 48;
+
+    /// <summary>
+    /// All m (≤ <see cref="DirectBMaxRows"/>) rows of C for one kc×nc block: A packed once, full 16-column strips of B
+    /// read in place by the kernel, the ragged last strip packed and written through the scratch tile.
+    /// </summary>
+    private static void DirectBBlock(bool transA, float* a, int lda, float* b, int ldb, int m, int pc, int kc, int nc, int jc,
+        float* c, int ldc, bool acc, PackBuffers buffers)
+    {
+        const int mr = 6, nr = 16;
+        PackA(transA, a, lda, 0, pc, m, kc, mr, buffers.A);
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int nValid = Math.Min(nr, nc - jr);
+            float* bStrip = b + (long)pc * ldb + jc + jr;
+            long bStride = ldb;
+            if (nValid < nr)
+            {
+                PackB(false, b, ldb, pc, jc + jr, kc, nValid, nr, buffers.B);
+                bStrip = buffers.B;
+                bStride = nr;
+            }
+            for (int ir = 0; ir < m; ir += mr)
+            {
+                int mValid = Math.Min(mr, m - ir);
+                float* aPanel = buffers.A + (long)ir * kc;
+                float* cTile = c + (long)ir * ldc + jc + jr;
+                if (mValid == mr && nValid == nr)
+                {
+                    Kernel6x16Avx2(kc, aPanel, bStrip, bStride, cTile, ldc, acc);
+                    continue;
+                }
+                Kernel6x16Avx2(kc, aPanel, bStrip, bStride, buffers.Tile, nr, false);
+                WriteTile(buffers.Tile, nr, cTile, ldc, mValid, nValid, acc);
+            }
+        }
+    }
+
     /// <summary>Products at most this wide take the unpacked-A path (<see cref="Kernel6x16Avx2Direct"/>).</summary>
     private const int DirectMaxColumns = 64;
 
@@ -133,13 +179,7 @@ internal static unsafe partial class Sgemm
                 else if (mValid == mr)
                 {
                     Kernel6x16Avx2Direct(kc, aRows, lda, bPanel, buffers.Tile, nr, false);
-                    for (int i = 0; i < mr; i++)
-                    {
-                        float* src = buffers.Tile + i * nr;
-                        float* dst = cTile + (long)i * ldc;
-                        if (acc) for (int j = 0; j < nValid; j++) dst[j] += src[j];
-                        else for (int j = 0; j < nValid; j++) dst[j] = src[j];
-                    }
+                    WriteTile(buffers.Tile, nr, cTile, ldc, mr, nValid, acc);
                 }
                 else
                 {
@@ -154,19 +194,25 @@ internal static unsafe partial class Sgemm
     private static void Kernel(KernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool acc)
     {
         if (kind == KernelKind.Avx512) Kernel12x32Avx512(kc, a, b, c, ldc, acc);
-        else if (kind == KernelKind.Avx2) Kernel6x16Avx2(kc, a, b, c, ldc, acc);
+        else if (kind == KernelKind.Avx2) Kernel6x16Avx2(kc, a, b, 16, c, ldc, acc);
         else KernelScalar(kc, a, b, c, ldc, acc, MR(kind), NR(kind));
     }
 
     private static void EdgeTile(KernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool acc, int mValid, int nValid, float* tile, int nr)
     {
         Kernel(kind, kc, a, b, tile, nr, false);
-        for (int i = 0; i < mValid; i++)
+        WriteTile(tile, nr, c, ldc, mValid, nValid, acc);
+    }
+
+    /// <summary>Stores (or adds) the valid rows × cols corner of a scratch tile into C.</summary>
+    private static void WriteTile(float* tile, int nr, float* c, int ldc, int rows, int cols, bool acc)
+    {
+        for (int i = 0; i < rows; i++)
         {
             float* src = tile + i * nr;
             float* dst = c + (long)i * ldc;
-            if (acc) for (int j = 0; j < nValid; j++) dst[j] += src[j];
-            else for (int j = 0; j < nValid; j++) dst[j] = src[j];
+            if (acc) for (int j = 0; j < cols; j++) dst[j] += src[j];
+            else for (int j = 0; j < cols; j++) dst[j] = src[j];
         }
     }
 

@@ -9,7 +9,7 @@ namespace ZeroDL.Layers;
 /// Fully connected layer y = x·W + b (book ch. 5.6), W of shape (in, out). Input of any rank is flattened to
 /// (N, in) as the book's Affine does for 4-D tensors; Backward returns dx in the input's original shape.
 /// </summary>
-public sealed class Affine<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private Tensor<T>? _x, _y, _dx;
     private bool _sparseInput;

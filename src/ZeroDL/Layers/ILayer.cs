@@ -52,3 +52,12 @@ public abstract class StatelessLayer<T> : ILayer<T> where T : unmanaged, IFloati
         if (cached is null) throw new InvalidOperationException($"{kind}: Backward called before Forward");
     }
 }
+
+/// <summary>
+/// A layer that can skip computing ∂L/∂input when it is the first of a network (nothing uses the gradient with
+/// respect to the data), filling only its parameters' gradients.
+/// </summary>
+public interface IFirstLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    void BackwardParameters(Tensor<T> dout);
+}

@@ -6,8 +6,10 @@ namespace ZeroDL.Models;
 /// <summary>
 /// The architecture of a model, enough to rebuild it: stored in a model file's metadata so that a file
 /// describes itself. Kinds: "twolayer" (the book's TwoLayerNet), "mlp" (MultiLayerNet), "mlp-bn"
-/// (MultiLayerNetExtend: BatchNorm and/or Dropout), "deepconv" (the book's DeepConvNet on 1×28×28 input; its
-/// hidden size is HiddenSizes[0] and its dropout ratio <see cref="Dropout"/>).
+/// (MultiLayerNetExtend: BatchNorm and/or Dropout), "simpleconv" (the book's SimpleConvNet, ch. 7.5: 30 filters
+/// 5×5 on 1×28×28 input, hidden size HiddenSizes[0]) and "deepconv" (the book's DeepConvNet, ch. 8.1: hidden size
+/// HiddenSizes[0], dropout ratio <see cref="Dropout"/>; with <see cref="BatchNorm"/> a per-channel BatchNorm
+/// follows each convolution, our variant).
 /// </summary>
 public sealed record ModelSpec
 {
@@ -27,11 +29,15 @@ public sealed record ModelSpec
     /// <summary>classic (the book's) or inverted.</summary>
     public string DropoutMode { get; init; } = "classic";
 
-    /// <summary>The shape of one input sample the network expects: (784) for the dense kinds, (1, 28, 28) for deepconv.</summary>
+    /// <summary>True for the kinds that take images (N, 1, 28, 28) rather than flat vectors.</summary>
     [JsonIgnore]
-    public int[] SampleShape => Kind == "deepconv" ? [1, 28, 28] : [InputSize];
+    public bool IsConvolutional => Kind is "simpleconv" or "deepconv";
 
-    public static readonly string[] Kinds = ["twolayer", "mlp", "mlp-bn", "deepconv"];
+    /// <summary>The shape of one input sample the network expects: (784) for the dense kinds, (1, 28, 28) for the convolutional ones.</summary>
+    [JsonIgnore]
+    public int[] SampleShape => IsConvolutional ? [1, 28, 28] : [InputSize];
+
+    public static readonly string[] Kinds = ["twolayer", "mlp", "mlp-bn", "simpleconv", "deepconv"];
 
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -61,8 +67,10 @@ public sealed record ModelSpec
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new FormatException($"weight decay must be ≥ 0 (got {WeightDecay})");
         if (!(Dropout >= 0 && Dropout < 1)) throw new FormatException($"dropout ratio must be in [0, 1) (got {Dropout})");
         Layers.Dropout<float>.ParseMode(DropoutMode);
-        if (Kind == "deepconv" && (InputSize != 784 || HiddenSizes.Length != 1 || Activation != "relu" || BatchNorm))
-            throw new FormatException("deepconv takes 1×28×28 input (input size 784), one hidden size, ReLU and no BatchNorm");
+        if (Kind == "deepconv" && (InputSize != 784 || HiddenSizes.Length != 1 || Activation != "relu"))
+            throw new FormatException("deepconv takes 1×28×28 input (input size 784), one hidden size and ReLU");
+        if (Kind == "simpleconv" && (InputSize != 784 || HiddenSizes.Length != 1 || BatchNorm || Dropout > 0))
+            throw new FormatException("simpleconv takes 1×28×28 input (input size 784), one hidden size, no BatchNorm and no dropout");
         return this;
     }
 

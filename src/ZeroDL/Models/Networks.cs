@@ -27,6 +27,7 @@ public static class Networks
     {
         spec = spec.Validated();
         if (spec.Kind == "deepconv") return BuildDeepConvNet<T>(spec, seed);
+        if (spec.Kind == "simpleconv") return BuildSimpleConvNet<T>(spec, seed);
         var rng = new Rng(seed);
         var init = WeightInit.Parse(spec.WeightInit);
         var dropoutMode = Dropout<T>.ParseMode(spec.DropoutMode);
@@ -45,6 +46,37 @@ public static class Networks
         return new Sequential<T>(layers, spec.WeightDecay, spec);
     }
 
+    /// <summary>The book's SimpleConvNet (ch. 7.5) with its weight_init_std 0.01 and hidden size 100.</summary>
+    public static ModelSpec SimpleConvNetSpec(int hiddenSize = 100, string weightInit = "0.01") => new()
+    {
+        Kind = "simpleconv", InputSize = 784, HiddenSizes = [hiddenSize], OutputSize = 10, Activation = "relu", WeightInit = weightInit,
+    };
+
+    /// <summary>The number, size and stride of SimpleConvNet's filters (the book's conv_param).</summary>
+    public const int SimpleConvFilters = 30, SimpleConvFilterSize = 5;
+
+    /// <summary>
+    /// SimpleConvNet: conv 5×5-30 (stride 1, pad 0) → activation → pool 2×2 s2 → Affine(30·12·12 → hidden) →
+    /// activation → Affine(hidden → 10). Weights are drawn with the spec's init for each layer's fan-in (a fixed
+    /// std such as the book's 0.01 applies to all three).
+    /// </summary>
+    private static Sequential<T> BuildSimpleConvNet<T>(ModelSpec spec, int seed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(seed);
+        var init = WeightInit.Parse(spec.WeightInit);
+        int hidden = spec.HiddenSizes[0], k = SimpleConvFilterSize, filters = SimpleConvFilters;
+        int pooled = filters * 12 * 12;
+        return new Sequential<T>(
+        [
+            new Convolution<T>(Init.Normal<T>(init.StdFor(k * k), rng, filters, 1, k, k), new Tensor<T>(filters)),
+            Activation<T>(spec.Activation),
+            new MaxPooling<T>(2, 2, 2),
+            new Affine<T>(pooled, hidden, init.StdFor(pooled), rng),
+            Activation<T>(spec.Activation),
+            new Affine<T>(hidden, spec.OutputSize, init.StdFor(hidden), rng),
+        ], spec.WeightDecay, spec);
+    }
+
     /// <summary>The book's DeepConvNet (ch. 8.1) with its dropout ratio 0.5 and the book's classic dropout rule.</summary>
     public static ModelSpec DeepConvNetSpec(int hiddenSize = 50, double dropout = 0.5, string dropoutMode = "classic") => new()
     {
@@ -56,7 +88,8 @@ public static class Networks
     /// DeepConvNet: conv3×3-16 p1 → ReLU → conv3×3-16 p1 → ReLU → pool 2×2 s2 → conv3×3-32 p1 → ReLU →
     /// conv3×3-32 p2 → ReLU → pool → conv3×3-64 p1 → ReLU → conv3×3-64 p1 → ReLU → pool → Affine(1024→hidden) →
     /// ReLU → Dropout → Affine(hidden→10) → Dropout, with He init from each layer's fan-in (in·3·3 for the
-    /// convolutions, 64·4·4 and hidden for the Affine layers) as the book's code does.
+    /// convolutions, 64·4·4 and hidden for the Affine layers) as the book's code does. With spec.BatchNorm (our
+    /// variant, not the book's) a per-channel BatchNorm sits between each convolution and its ReLU.
     /// </summary>
     private static Sequential<T> BuildDeepConvNet<T>(ModelSpec spec, int seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -69,6 +102,7 @@ public static class Networks
         {
             double std = Math.Sqrt(2.0 / (channels * 9));
             layers.Add(new Convolution<T>(Init.Normal<T>(std, rng, filters, channels, 3, 3), new Tensor<T>(filters), stride: 1, pad: pad));
+            if (spec.BatchNorm) layers.Add(new BatchNormalization<T>(filters, BatchNormMode.PerChannel));
             layers.Add(new Relu<T>());
             channels = filters;
         }

@@ -34,6 +34,9 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The architecture this network was built from, when it was built by <see cref="Networks"/>.</summary>
     public ModelSpec? Spec { get; }
 
+    /// <summary>Each layer's name ("conv1", "relu2", …) in order: the prefix of its parameters' names.</summary>
+    public IReadOnlyList<string> NamedLayers() => _layerNames;
+
     /// <summary>Every trainable parameter with its full name, in layer order.</summary>
     public IEnumerable<(string Name, Parameter<T> Parameter)> NamedParameters()
     {
@@ -103,8 +106,8 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         var d = LossLayer.Backward(1.0);
         for (int i = _layers.Count - 1; i >= 1; i--) d = _layers[i].Backward(d);
-        // Nothing uses the gradient with respect to the input data: a first Affine skips computing it.
-        if (_layers[0] is Affine<T> first) first.BackwardParameters(d);
+        // Nothing uses the gradient with respect to the input data: a first Affine or Convolution skips computing it.
+        if (_layers[0] is IFirstLayer<T> first) first.BackwardParameters(d);
         else _layers[0].Backward(d);
         if (WeightDecay > 0)
         {

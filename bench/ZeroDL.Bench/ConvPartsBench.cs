@@ -1,0 +1,35 @@
+using System.Diagnostics;
+using ZeroDL.Kernels;
+
+namespace ZeroDL.Bench;
+
+/// <summary>Times the pieces of one convolution layer's training step (im2col, the three products, col2im) for DeepConvNet's shapes.</summary>
+internal static class ConvPartsBench
+{
+    public static int Run()
+    {
+        foreach (var (c, h, fn, pad) in new[] { (16, 28, 16, 1), (32, 14, 32, 2), (64, 8, 64, 1) })
+        {
+            int n = 100, w = h, k = c * 9, oh = h + 2 * pad - 2, cols = n * oh * oh;
+            var x = new float[n * c * h * w]; var colT = new float[cols * k]; var wt = new float[fn * k]; var outT = new float[cols * fn];
+            var rng = new Random(1); for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
+            for (int i = 0; i < wt.Length; i++) wt[i] = (float)rng.NextDouble();
+            Console.WriteLine($"# conv {c}x{h}x{w} -> {fn}, pad {pad}: M={fn} N={cols} K={k}");
+            void Time(string name, double flop, Action a)
+            {
+                a(); var s = Stopwatch.StartNew(); for (int r = 0; r < 10; r++) a();
+                double ms = s.Elapsed.TotalMilliseconds / 10;
+                Console.WriteLine($"{name,-28} {ms,7:F2} ms {(flop > 0 ? $"{flop / ms / 1e6,6:F1} GFLOP/s" : "")}");
+            }
+            double flops = 2.0 * fn * cols * k;
+            Time("im2col (channel-major)", 0, () => Im2ColChannelMajor.Forward<float>(x, n, c, h, w, 3, 3, 1, pad, colT));
+            Time("W*colT (NN)", flops, () => Gemm.Multiply(false, false, fn, cols, k, wt, k, colT, cols, outT, cols));
+            Time("dW = doutT*colT^T (NT)", flops, () => Gemm.Multiply(false, true, fn, k, cols, outT, cols, colT, cols, wt, k));
+            var dWt = new float[k * fn];
+            Time("dW^T = colT*doutT^T (NT)", flops, () => Gemm.Multiply(false, true, k, fn, cols, colT, cols, outT, cols, dWt, fn));
+            Time("dcolT = W^T*doutT (TN)", flops, () => Gemm.Multiply(true, false, k, cols, fn, wt, k, outT, cols, colT, cols));
+            Time("col2im (channel-major)", 0, () => Im2ColChannelMajor.Backward<float>(colT, n, c, h, w, 3, 3, 1, pad, x));
+        }
+        return 0;
+    }
+}
