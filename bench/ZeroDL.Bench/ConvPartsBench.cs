@@ -8,6 +8,15 @@ internal static class ConvPartsBench
 {
     public static int Run()
     {
+        {
+            var pool = new ZeroDL.Layers.MaxPooling<float>(2, 2, 2);
+            var px = new Tensor<float>(100, 30, 24, 24);
+            var r = new Random(2); for (int i = 0; i < px.Size; i++) px.Data[i] = (float)r.NextDouble();
+            pool.Forward(px, true);
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < 20; i++) pool.Forward(px, true);
+            Console.WriteLine($"pool 100x30x24x24 forward {sw.Elapsed.TotalMilliseconds / 20:F2} ms");
+        }
         foreach (var (c, h, fn, pad) in new[] { (16, 28, 16, 1), (32, 14, 32, 2), (64, 8, 64, 1) })
         {
             int n = 100, w = h, k = c * 9, oh = h + 2 * pad - 2, cols = n * oh * oh;

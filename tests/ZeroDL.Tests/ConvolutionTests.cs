@@ -66,15 +66,23 @@ public class ConvolutionTests
     }
 
     [Fact]
-    public void Inference_in_blocks_equals_the_training_pass_and_refuses_backward()
+    public void Chunks_and_workers_do_not_change_the_result_and_inference_refuses_backward()
     {
         var rng = new Rng(21);
-        var x = Random(rng, 5, 3, 30, 30); // 4,500 im2col rows: several blocks and a ragged last one
-        var layer = new Convolution<double>(Random(rng, 7, 3, 5, 5), Random(rng, 7), stride: 1, pad: 2) { InferenceBlockElements = 150_000 };
-        var trained = layer.Forward(x, training: true).Clone();
-        var inferred = layer.Forward(x, training: false);
-        Assert.Equal(trained.ToDoubleArray(), inferred.ToDoubleArray());
-        var e = Assert.Throws<InvalidOperationException>(() => layer.Backward(inferred));
+        var x = Random(rng, 7, 3, 30, 30);
+        var w = Random(rng, 7, 3, 5, 5); var b = Random(rng, 7);
+        var whole = new Convolution<double>(w.Clone(), b.Clone(), stride: 1, pad: 2);
+        // 67,500 column elements per image: chunks of 2 images, the last one ragged, split over the cores.
+        var chunked = new Convolution<double>(w.Clone(), b.Clone(), stride: 1, pad: 2) { ChunkElements = 150_000, WorkerCount = 2 };
+        var expected = whole.Forward(x, training: true);
+        var actual = chunked.Forward(x, training: true);
+        Check.AllClose(expected, actual, 1e-12, "y");
+        var g = Random(rng, expected.Shape);
+        Check.AllClose(whole.Backward(g), chunked.Backward(g), 1e-12, "dx");
+        Check.AllClose(whole.W.Grad, chunked.W.Grad, 1e-12, "dW");
+        Check.AllClose(whole.B.Grad, chunked.B.Grad, 1e-12, "db");
+        Check.AllClose(expected, chunked.Forward(x, training: false), 1e-12, "inference");
+        var e = Assert.Throws<InvalidOperationException>(() => chunked.Backward(g));
         Assert.Contains("training-mode Forward", e.Message);
     }
 
@@ -141,6 +149,23 @@ public class ConvolutionTests
         var negative = Tensor<double>.Full(-5.0, 1, 1, 2, 2);
         var padded = new MaxPooling<double>(2, 2, 2, 1).Forward(negative, false);
         Assert.All(padded.ToDoubleArray(), v => Assert.Equal(-5.0, v)); // the book's zero padding would give 0 here
+    }
+
+    [Theory]
+    [InlineData(2, 2, 0)] // the unrolled 2×2 path
+    [InlineData(3, 3, 1)] // the general path, with padding
+    public void MaxPooling_propagates_NaN_and_breaks_ties_to_the_first(int pool, int stride, int pad)
+    {
+        var x = Tensor<double>.Full(1.0, 1, 1, 6, 6); // all ties: the first position of each window wins
+        x[0, 0, 1, 1] = double.NaN;
+        var layer = new MaxPooling<double>(pool, pool, stride, pad);
+        var y = layer.Forward(x, training: true);
+        Assert.True(double.IsNaN(y[0, 0, 0, 0]), "a NaN in the window must come out");
+        Assert.Equal(1.0, y[0, 0, y.Shape[2] - 1, y.Shape[3] - 1]);
+        var dx = layer.Backward(Tensor<double>.Full(1.0, y.Shape));
+        Assert.Equal(1.0, dx[0, 0, 1, 1]); // the NaN's position took the first window's gradient
+        int firstOfLast = (y.Shape[2] - 1) * stride - pad;
+        Assert.Equal(1.0, dx[0, 0, firstOfLast, firstOfLast]);
     }
 
     [Fact]

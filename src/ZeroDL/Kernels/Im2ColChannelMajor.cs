@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
@@ -74,6 +75,7 @@ public static class Im2ColChannelMajor
             t => { int i0 = t * chunk, i1 = Math.Min(g.N, i0 + chunk); if (i0 < i1) work(i0, i1); });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardImages<T>(ReadOnlySpan<T> x, Geometry g, Span<T> colT, int i0, int i1) where T : unmanaged, IFloatingPointIeee754<T>
     {
         long columns = g.Columns;
@@ -102,6 +104,7 @@ public static class Im2ColChannelMajor
                 }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardImages<T>(ReadOnlySpan<T> colT, Geometry g, Span<T> dx, int i0, int i1) where T : unmanaged, IFloatingPointIeee754<T>
     {
         long columns = g.Columns;

@@ -126,6 +126,7 @@ internal static unsafe partial class Sgemm
     /// All m (≤ <see cref="DirectBMaxRows"/>) rows of C for one kc×nc block: A packed once, full 16-column strips of B
     /// read in place by the kernel, the ragged last strip packed and written through the scratch tile.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectBBlock(bool transA, float* a, int lda, float* b, int ldb, int m, int pc, int kc, int nc, int jc,
         float* c, int ldc, bool acc, PackBuffers buffers)
     {
@@ -162,6 +163,7 @@ internal static unsafe partial class Sgemm
     private const int DirectMaxColumns = 64;
 
     /// <summary>One MC-row block of C against the packed B block, A read in place; ragged rows go through a packed panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectBlock(float* a, int lda, int ic, int pc, int mc, int kc, int nc, int jc, float* c, int ldc, bool acc, PackBuffers buffers)
     {
         const int mr = 6, nr = 16;
@@ -198,6 +200,7 @@ internal static unsafe partial class Sgemm
         else KernelScalar(kc, a, b, c, ldc, acc, MR(kind), NR(kind));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EdgeTile(KernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool acc, int mValid, int nValid, float* tile, int nr)
     {
         Kernel(kind, kc, a, b, tile, nr, false);
@@ -205,6 +208,7 @@ internal static unsafe partial class Sgemm
     }
 
     /// <summary>Stores (or adds) the valid rows × cols corner of a scratch tile into C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteTile(float* tile, int nr, float* c, int ldc, int rows, int cols, bool acc)
     {
         for (int i = 0; i < rows; i++)

@@ -6,19 +6,24 @@ namespace ZeroDL.Layers;
 
 /// <summary>
 /// Convolution (book ch. 7.4.3) on (N, C, H, W) input with filters W (FN, C, FH, FW) and bias b (FN), any stride
-/// and padding. The book writes it as im2col, one product col·Wᵀ and a reorder to (N, FN, OH, OW); we compute the
+/// and padding. The book writes it as im2col, one product col·Wᵀ and a reorder to (N, FN, OH, OW). We compute the
 /// same product transposed, W·colT, with the channel-major column matrix colT = colᵀ
-/// (<see cref="Im2ColChannelMajor"/>): its rows are shifted copies of input rows, and the product comes out as
-/// (FN, N·OH·OW), a copy of contiguous planes away from NCHW. Backward: db = Σ dout, dW = (colT·doutTᵀ)ᵀ,
+/// (<see cref="Im2ColChannelMajor"/>), whose rows are shifted copies of input rows and whose product comes out as
+/// (FN, images·OH·OW), a copy of whole planes away from NCHW. Backward: db = Σ dout, dW = (colT·doutTᵀ)ᵀ,
 /// dx = col2im(Wᵀ·doutT).
+/// <para>
+/// The batch is worked through in chunks of whole images whose column matrix is about
+/// <see cref="ChunkElements"/> elements (a MiB of float32, so it stays in cache between being written and being
+/// multiplied), the chunks dealt out in a fixed order to one worker per core; each worker has its own buffers and
+/// its own partial dW and db, added up in worker order, so results do not depend on timing. Backward recomputes
+/// each chunk's column matrix from a copy of the input instead of keeping the whole matrix from Forward.
+/// </para>
 /// </summary>
 public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _colT, _outT, _y, _doutT, _dcolT, _dx, _dWt;
-    private int[]? _inputShape;
-
-    /// <summary>Elements of the column matrix an inference pass works on at a time (4 MiB of float32), whole images per block.</summary>
-    internal int InferenceBlockElements { get; set; } = 1 << 20;
+    private Tensor<T>? _x, _y, _dx;
+    private Worker[] _workers = [];
+    private bool _trained;
 
     public Convolution(Tensor<T> w, Tensor<T> b, int stride = 1, int pad = 0)
     {
@@ -43,71 +48,146 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     public IReadOnlyList<Parameter<T>> Parameters => [W, B];
     public IReadOnlyList<(string Name, Tensor<T> Value)> State => [];
 
+    /// <summary>Target size of one chunk's column matrix, in elements (at least one whole image per chunk).</summary>
+    internal int ChunkElements { get; set; } = 1 << 18;
+
+    /// <summary>Fixes the number of workers (tests use it to exercise the split on small inputs); null = one per core for large work.</summary>
+    internal int? WorkerCount { get; set; }
+
     private int TapCount => Channels * KernelHeight * KernelWidth;
+
+    /// <summary>One worker's buffers: its chunk's column matrix, product, and partial parameter gradients.</summary>
+    private sealed class Worker
+    {
+        public T[] ColT = [], OutT = [], DcolT = [], DWt = [], Db = [];
+
+        public static T[] Ensure(ref T[] buffer, int length)
+        {
+            if (buffer.Length < length) buffer = new T[length];
+            return buffer;
+        }
+    }
+
+    /// <summary>The shape of one pass: input and output sizes, chunking and worker count.</summary>
+    private readonly record struct Plan(int N, int H, int W, int OH, int OW, int K, int ImagesPerChunk, int Workers)
+    {
+        public int Plane => OH * OW;
+        public int Chunks => (N + ImagesPerChunk - 1) / ImagesPerChunk;
+    }
+
+    private Plan MakePlan(int[] shape)
+    {
+        int n = shape[0], h = shape[2], w = shape[3];
+        int oh = ConvShape.OutputSize(h, KernelHeight, Stride, Pad), ow = ConvShape.OutputSize(w, KernelWidth, Stride, Pad);
+        int k = TapCount, plane = oh * ow;
+        int perChunk = Math.Clamp(ChunkElements / Math.Max(1, k * plane), 1, Math.Max(1, n));
+        int chunks = (n + perChunk - 1) / perChunk;
+        long work = (long)n * plane * k * Filters;
+        int workers = WorkerCount ?? (work < Gemm.ParallelThreshold ? 1 : Gemm.EffectiveThreads);
+        workers = Math.Max(1, Math.Min(workers, chunks));
+        if (_workers.Length < workers) Array.Resize(ref _workers, workers);
+        for (int t = 0; t < workers; t++) _workers[t] ??= new Worker();
+        return new Plan(n, h, w, oh, ow, k, perChunk, workers);
+    }
+
+    /// <summary>Runs <paramref name="work"/>(worker, first image, image count) for every chunk: chunk c on worker c mod workers.</summary>
+    private static void ForChunks(Plan plan, Action<int, int, int> work)
+    {
+        void Run(int t)
+        {
+            using var _ = Gemm.LimitThreadsOnThisThread(1); // the workers are the parallelism
+            for (int c = t; c < plan.Chunks; c += plan.Workers)
+            {
+                int i0 = c * plan.ImagesPerChunk;
+                work(t, i0, Math.Min(plan.ImagesPerChunk, plan.N - i0));
+            }
+        }
+        if (plan.Workers == 1) Run(0);
+        else Parallel.For(0, plan.Workers, new ParallelOptions { MaxDegreeOfParallelism = plan.Workers }, Run);
+    }
 
     public Tensor<T> Forward(Tensor<T> x, bool training)
     {
         if (x.Rank != 4 || x.Shape[1] != Channels)
             throw new ArgumentException($"convolution: input {x.ShapeText} is not (N, {Channels}, H, W) for filters {W.Value.ShapeText}");
-        int n = x.Shape[0], h = x.Shape[2], w = x.Shape[3];
-        int oh = ConvShape.OutputSize(h, KernelHeight, Stride, Pad), ow = ConvShape.OutputSize(w, KernelWidth, Stride, Pad);
-        int plane = oh * ow, k = TapCount;
-        _y = Tensor<T>.Reuse(_y, n, Filters, oh, ow);
-        // Training keeps the whole column matrix for dW; inference works through blocks of whole images.
-        int block = training ? n : Math.Clamp(InferenceBlockElements / Math.Max(1, k * plane), 1, n);
-        _inputShape = training ? x.Shape : null;
-        _colT = Tensor<T>.Reuse(_colT, k, block * plane);
-        _outT = Tensor<T>.Reuse(_outT, Filters, block * plane);
-        int imageSize = Channels * h * w;
-        for (int i0 = 0; i0 < n; i0 += block)
+        var plan = MakePlan(x.Shape);
+        _y = Tensor<T>.Reuse(_y, plan.N, Filters, plan.OH, plan.OW);
+        if (training)
         {
-            int count = Math.Min(block, n - i0), columns = count * plane;
-            var colT = _colT.Span.Slice(0, k * columns);
-            var outT = _outT.Span.Slice(0, Filters * columns);
-            Im2ColChannelMajor.Forward(x.ReadOnlySpan.Slice(i0 * imageSize, count * imageSize), count, Channels, h, w,
+            _x = Tensor<T>.Reuse(_x, x.Shape); // Backward recomputes the column matrix from this copy
+            x.ReadOnlySpan.CopyTo(_x.Span);
+        }
+        _trained = training;
+        var input = x.Data; var output = _y.Data;
+        var weights = W.Value.Data; var bias = B.Value.Data;
+        ForChunks(plan, (t, i0, count) =>
+        {
+            var worker = _workers[t];
+            int columns = count * plan.Plane, k = plan.K, plane = plan.Plane, imageSize = Channels * plan.H * plan.W;
+            var colT = Worker.Ensure(ref worker.ColT, k * columns).AsSpan(0, k * columns);
+            var outT = Worker.Ensure(ref worker.OutT, Filters * columns).AsSpan(0, Filters * columns);
+            Im2ColChannelMajor.Forward<T>(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W,
                 KernelHeight, KernelWidth, Stride, Pad, colT);
-            Gemm.Multiply(false, false, Filters, columns, k, W.Value.ReadOnlySpan, k, colT, columns, outT, columns);
+            Gemm.Multiply<T>(false, false, Filters, columns, k, weights.AsSpan(0, Filters * k), k, colT, columns, outT, columns);
             // (f, i, p) + b[f] → (i, f, p)
-            var y = _y.Span; var bias = B.Value.ReadOnlySpan;
             for (int f = 0; f < Filters; f++)
                 for (int i = 0; i < count; i++)
-                    TP.Add(outT.Slice(f * columns + i * plane, plane), bias[f], y.Slice(((i0 + i) * Filters + f) * plane, plane));
-        }
+                    TP.Add(outT.Slice(f * columns + i * plane, plane), bias[f], output.AsSpan(((i0 + i) * Filters + f) * plane, plane));
+        });
         return _y;
     }
 
-    public Tensor<T> Backward(Tensor<T> dout)
-    {
-        BackwardParameters(dout);
-        var shape = _inputShape!;
-        int n = shape[0], h = shape[2], w = shape[3], columns = dout.Shape[0] * dout.Shape[2] * dout.Shape[3], k = TapCount;
-        _dcolT = Tensor<T>.Reuse(_dcolT, k, columns);
-        Gemm.Multiply(true, false, k, columns, Filters, W.Value.ReadOnlySpan, k, _doutT!.ReadOnlySpan, columns, _dcolT.Span, columns);
-        _dx = Tensor<T>.Reuse(_dx, shape);
-        Im2ColChannelMajor.Backward(_dcolT.ReadOnlySpan, n, Channels, h, w, KernelHeight, KernelWidth, Stride, Pad, _dx.Span);
-        return _dx;
-    }
+    public Tensor<T> Backward(Tensor<T> dout) => BackwardCore(dout, inputGradient: true)!;
 
     /// <summary>The gradients of W and b only — all a network's first layer needs, since nothing uses ∂L/∂input.</summary>
-    public void BackwardParameters(Tensor<T> dout)
+    public void BackwardParameters(Tensor<T> dout) => BackwardCore(dout, inputGradient: false);
+
+    private Tensor<T>? BackwardCore(Tensor<T> dout, bool inputGradient)
     {
-        var shape = _inputShape ?? throw new InvalidOperationException("convolution: Backward needs a training-mode Forward first");
+        if (!_trained || _x is null) throw new InvalidOperationException("convolution: Backward needs a training-mode Forward first");
         _y!.RequireSameShape(dout, "convolution backward (y vs dout)");
-        int n = shape[0], plane = dout.Shape[2] * dout.Shape[3], columns = n * plane, k = TapCount;
-        // (i, f, p) → (f, i, p), and db[f] = Σ over i and p.
-        _doutT = Tensor<T>.Reuse(_doutT, Filters, columns);
-        var d = dout.ReadOnlySpan; var dT = _doutT.Span; var db = B.Grad.Span;
-        for (int f = 0; f < Filters; f++)
+        var plan = MakePlan(_x.Shape);
+        if (inputGradient) _dx = Tensor<T>.Reuse(_dx, _x.Shape);
+        var input = _x.Data; var d = dout.Data; var weights = W.Value.Data;
+        var dxData = inputGradient ? _dx!.Data : null;
+        for (int t = 0; t < plan.Workers; t++)
         {
-            for (int i = 0; i < n; i++) d.Slice((i * Filters + f) * plane, plane).CopyTo(dT.Slice(f * columns + i * plane, plane));
-            db[f] = TP.Sum(dT.Slice(f * columns, columns));
+            Worker.Ensure(ref _workers[t].DWt, plan.K * Filters).AsSpan(0, plan.K * Filters).Clear();
+            Worker.Ensure(ref _workers[t].Db, Filters).AsSpan(0, Filters).Clear();
         }
-        // dWᵀ (k × FN) = colT · doutTᵀ, then transposed: with few filters this orientation is a thin product
-        // whose long rows the GEMM reads in place, about three times faster than doutT · colTᵀ.
-        _dWt = Tensor<T>.Reuse(_dWt, k, Filters);
-        Gemm.Multiply(false, true, k, Filters, columns, _colT!.ReadOnlySpan, columns, _doutT.ReadOnlySpan, columns, _dWt.Span, Filters);
-        var dWt = _dWt.ReadOnlySpan; var dW = W.Grad.Span;
-        for (int q = 0; q < k; q++)
-            for (int f = 0; f < Filters; f++) dW[f * k + q] = dWt[q * Filters + f];
+        ForChunks(plan, (t, i0, count) =>
+        {
+            var worker = _workers[t];
+            int columns = count * plan.Plane, k = plan.K, plane = plan.Plane, imageSize = Channels * plan.H * plan.W;
+            // (i, f, p) → doutT (f, i, p), and db[f] += its row sum
+            var doutT = Worker.Ensure(ref worker.OutT, Filters * columns).AsSpan(0, Filters * columns);
+            for (int f = 0; f < Filters; f++)
+            {
+                for (int i = 0; i < count; i++)
+                    d.AsSpan(((i0 + i) * Filters + f) * plane, plane).CopyTo(doutT.Slice(f * columns + i * plane, plane));
+                worker.Db[f] += TP.Sum(doutT.Slice(f * columns, columns));
+            }
+            var colT = Worker.Ensure(ref worker.ColT, k * columns).AsSpan(0, k * columns);
+            Im2ColChannelMajor.Forward<T>(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W,
+                KernelHeight, KernelWidth, Stride, Pad, colT);
+            // dWᵀ (k × FN) += colT · doutTᵀ: a thin product whose long rows the GEMM reads in place.
+            Gemm.Multiply<T>(false, true, k, Filters, columns, colT, columns, doutT, columns, worker.DWt.AsSpan(0, k * Filters), Filters, accumulate: true);
+            if (dxData is null) return;
+            var dcolT = Worker.Ensure(ref worker.DcolT, k * columns).AsSpan(0, k * columns);
+            Gemm.Multiply<T>(true, false, k, columns, Filters, weights.AsSpan(0, Filters * k), k, doutT, columns, dcolT, columns);
+            Im2ColChannelMajor.Backward<T>(dcolT, count, Channels, plan.H, plan.W, KernelHeight, KernelWidth, Stride, Pad,
+                dxData.AsSpan(i0 * imageSize, count * imageSize));
+        });
+        // Partial sums in worker order; dW = dWᵀ transposed.
+        var dW = W.Grad.Span; var db = B.Grad.Span;
+        dW.Clear(); db.Clear();
+        for (int t = 0; t < plan.Workers; t++)
+        {
+            var dWt = _workers[t].DWt;
+            for (int q = 0; q < plan.K; q++)
+                for (int f = 0; f < Filters; f++) dW[f * plan.K + q] += dWt[q * Filters + f];
+            TP.Add(db, _workers[t].Db.AsSpan(0, Filters), db);
+        }
+        return inputGradient ? _dx : null;
     }
 }

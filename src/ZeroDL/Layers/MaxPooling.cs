@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using ZeroDL.Kernels;
 
@@ -37,33 +38,83 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
         _inputShape = x.Shape;
         _y = Tensor<T>.Reuse(_y, n, c, oh, ow);
         if (_argmax.Length < _y.Size) _argmax = new int[_y.Size];
-        var xs = x.ReadOnlySpan; var y = _y.Span;
-        int o = 0;
-        for (int plane = 0; plane < n * c; plane++)
+        var input = x.Data; var output = _y.Data; var argmax = _argmax;
+        int planes = n * c;
+        void Planes(int p0, int p1)
         {
-            int baseIndex = plane * h * w;
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++, o++)
-                {
-                    T best = T.NegativeInfinity;
-                    int at = -1;
-                    for (int ky = 0; ky < PoolHeight; ky++)
-                    {
-                        int yy = oy * Stride + ky - Pad;
-                        if ((uint)yy >= (uint)h) continue;
-                        for (int kx = 0; kx < PoolWidth; kx++)
-                        {
-                            int xx = ox * Stride + kx - Pad;
-                            if ((uint)xx >= (uint)w) continue;
-                            int idx = baseIndex + yy * w + xx;
-                            if (at < 0 || xs[idx] > best || T.IsNaN(xs[idx])) { best = xs[idx]; at = idx; }
-                        }
-                    }
-                    y[o] = best;
-                    _argmax[o] = at;
-                }
+            for (int plane = p0; plane < p1; plane++)
+                PoolPlane(input.AsSpan(plane * h * w, h * w), h, w, oh, ow,
+                    output.AsSpan(plane * oh * ow, oh * ow), argmax.AsSpan(plane * oh * ow, oh * ow), plane * h * w);
+        }
+        int threads = (long)x.Size < ParallelElements ? 1 : Math.Min(Gemm.EffectiveThreads, planes);
+        if (threads <= 1) Planes(0, planes);
+        else
+        {
+            int chunk = (planes + threads - 1) / threads;
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                t => Planes(t * chunk, Math.Min(planes, (t + 1) * chunk)));
         }
         return _y;
+    }
+
+    /// <summary>Below this many input elements one thread pools the whole batch.</summary>
+    private const long ParallelElements = 1 << 17;
+
+    /// <summary>One (H, W) plane: each window's maximum and the flat index (offset by <paramref name="baseIndex"/>) of the input that won.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PoolPlane(ReadOnlySpan<T> x, int h, int w, int oh, int ow, Span<T> y, Span<int> argmax, int baseIndex)
+    {
+        if (Pad == 0 && PoolHeight == 2 && PoolWidth == 2)
+        {
+            PoolPlane2x2(x, w, oh, ow, y, argmax, baseIndex);
+            return;
+        }
+        int o = 0;
+        for (int oy = 0; oy < oh; oy++)
+        {
+            int y0 = oy * Stride - Pad;
+            int ky0 = Math.Max(0, -y0), ky1 = Math.Min(PoolHeight, h - y0);
+            for (int ox = 0; ox < ow; ox++, o++)
+            {
+                int x0 = ox * Stride - Pad;
+                int kx0 = Math.Max(0, -x0), kx1 = Math.Min(PoolWidth, w - x0);
+                // Padding positions are −∞: only the window's part inside the image competes. NaN wins (propagates).
+                int at = (y0 + ky0) * w + x0 + kx0;
+                T best = x[at];
+                for (int ky = ky0; ky < ky1; ky++)
+                {
+                    int row = (y0 + ky) * w + x0;
+                    for (int kx = kx0; kx < kx1; kx++)
+                    {
+                        T v = x[row + kx];
+                        if (v > best || (T.IsNaN(v) && !T.IsNaN(best))) { best = v; at = row + kx; }
+                    }
+                }
+                y[o] = best;
+                argmax[o] = baseIndex + at;
+            }
+        }
+    }
+
+    /// <summary>The common 2×2 window without padding (the book's every pooling layer), unrolled; same tie and NaN rules.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PoolPlane2x2(ReadOnlySpan<T> x, int w, int oh, int ow, Span<T> y, Span<int> argmax, int baseIndex)
+    {
+        int o = 0;
+        for (int oy = 0; oy < oh; oy++)
+        {
+            int top = oy * Stride * w;
+            for (int ox = 0; ox < ow; ox++, o++)
+            {
+                int a = top + ox * Stride, b = a + 1, c = a + w, d = c + 1;
+                T va = x[a], vb = x[b], vc = x[c], vd = x[d];
+                if (vb > va || (T.IsNaN(vb) && !T.IsNaN(va))) { va = vb; a = b; }
+                if (vc > va || (T.IsNaN(vc) && !T.IsNaN(va))) { va = vc; a = c; }
+                if (vd > va || (T.IsNaN(vd) && !T.IsNaN(va))) { va = vd; a = d; }
+                y[o] = va;
+                argmax[o] = baseIndex + a;
+            }
+        }
     }
 
     public override Tensor<T> Backward(Tensor<T> dout)
