@@ -48,5 +48,13 @@ internal static class Cli
         return sizes;
     }
 
+    /// <summary>f16 or f32 (the --dtype of train and convert).</summary>
+    public static ZeroDL.Serialization.StoredType ParseStoredType(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "f16" or "float16" or "half" => ZeroDL.Serialization.StoredType.F16,
+        "f32" or "float32" => ZeroDL.Serialization.StoredType.F32,
+        _ => throw new UsageException($"unknown --dtype '{text}': use f16 or f32"),
+    };
+
     public static string Percent(double accuracy) => (accuracy * 100).ToString("F2", CultureInfo.InvariantCulture) + " %";
 }

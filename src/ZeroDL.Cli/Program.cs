@@ -14,6 +14,9 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
     EvaluateCommand.Create(),
     PredictCommand.Create(),
     ImportCommand.Create(),
+    ConvertCommand.Create(),
+    MisclassifiedCommand.Create(),
+    FiltersCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

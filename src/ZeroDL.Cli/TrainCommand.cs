@@ -26,7 +26,7 @@ internal static class TrainCommand
         var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay λ (loss + 0.5·λ·ΣW²)" };
         var dropout = new Option<double?>("--dropout") { Description = "Dropout ratio after each hidden layer (turns the model into mlp-bn)" };
         var dropoutMode = new Option<string?>("--dropout-mode") { Description = "classic (the book's) or inverted" };
-        var batchnorm = new Option<bool?>("--batchnorm") { Description = "Add BatchNorm after each hidden Affine (true/false)" };
+        var batchnorm = new Option<bool?>("--batchnorm") { Description = "Add BatchNorm after each hidden Affine, or for deepconv a per-channel BatchNorm after each convolution (true/false)" };
         var seed = new Option<int>("--seed") { Description = "Seed of every random choice (weights, shuffling, dropout)", DefaultValueFactory = _ => 1 };
         var output = new Option<string?>("--out") { Description = "Model file to write (safetensors); a .history.csv is written beside it. Default models/<model>.safetensors" };
         var evalSamples = new Option<int>("--eval-samples") { Description = "Samples of each split evaluated per epoch (0 = all)", DefaultValueFactory = _ => 0 };
@@ -34,11 +34,21 @@ internal static class TrainCommand
         var replacement = new Option<bool>("--with-replacement") { Description = "Sample mini-batches with replacement, as the book's code does" };
         var threads = new Option<int>("--threads") { Description = "Threads for matrix products", DefaultValueFactory = _ => Environment.ProcessorCount };
         var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
+        var dtype = new Option<string>("--dtype") { Description = "How the model file stores weights: f32, or f16 for half the size (training itself is float32)", DefaultValueFactory = _ => "f32" };
+        dtype.AcceptOnlyFromAmong("f32", "f16");
+        var defaults = new AugmentationOptions();
+        var augment = new Option<bool>("--augment") { Description = $"Distort every training batch at random (book ch. 8.2.3): {defaults.Describe()} unless set below" };
+        var shift = new Option<double?>("--shift") { Description = "Augmentation: largest shift in pixels (implies --augment; 0 = none)" };
+        var rotate = new Option<double?>("--rotate") { Description = "Augmentation: largest rotation in degrees (implies --augment; 0 = none)" };
+        var scale = new Option<double?>("--scale") { Description = "Augmentation: largest relative scaling, e.g. 0.1 for ±10 % (implies --augment; 0 = none)" };
+        var elastic = new Option<double?>("--elastic") { Description = "Augmentation: elastic distortion strength α (implies --augment; 0 = none)" };
+        var elasticSigma = new Option<double?>("--elastic-sigma") { Description = "Augmentation: smoothness σ of the elastic field in pixels (implies --augment)" };
 
         var command = new Command("train", "Train a model on MNIST, print per-epoch accuracy and the final test accuracy, and save it.")
         {
             model, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
             batchnorm, seed, output, evalSamples, trainSamples, replacement, threads, data,
+            augment, shift, rotate, scale, elastic, elasticSigma, dtype,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -53,11 +63,26 @@ internal static class TrainCommand
             if (parse.GetValue(dropoutMode) is string dm) spec = spec with { DropoutMode = dm.Trim().ToLowerInvariant() };
             if (parse.GetValue(batchnorm) is bool bn)
             {
-                if (!dense) throw new UsageException($"--batchnorm applies to the dense models, not {spec.Kind}");
-                spec = spec with { Kind = bn || spec.Dropout > 0 ? "mlp-bn" : spec.Kind == "mlp-bn" ? "mlp" : spec.Kind, BatchNorm = bn };
+                if (spec.Kind == "deepconv") spec = spec with { BatchNorm = bn }; // per-channel BatchNorm after each convolution
+                else if (!dense) throw new UsageException($"--batchnorm applies to the dense models and deepconv, not {spec.Kind}");
+                else spec = spec with { Kind = bn || spec.Dropout > 0 ? "mlp-bn" : spec.Kind == "mlp-bn" ? "mlp" : spec.Kind, BatchNorm = bn };
             }
             try { spec = spec.Validated(); }
             catch (FormatException e) { throw new UsageException(e.Message); }
+
+            AugmentationOptions? augmentation = null;
+            if (parse.GetValue(augment) || parse.GetValue(shift) is not null || parse.GetValue(rotate) is not null || parse.GetValue(scale) is not null
+                || parse.GetValue(elastic) is not null || parse.GetValue(elasticSigma) is not null)
+            {
+                augmentation = new AugmentationOptions
+                {
+                    Shift = parse.GetValue(shift) ?? defaults.Shift, Rotation = parse.GetValue(rotate) ?? defaults.Rotation,
+                    Scale = parse.GetValue(scale) ?? defaults.Scale, ElasticAlpha = parse.GetValue(elastic) ?? defaults.ElasticAlpha,
+                    ElasticSigma = parse.GetValue(elasticSigma) ?? defaults.ElasticSigma,
+                };
+                try { augmentation.Validated(); }
+                catch (ArgumentOutOfRangeException e) { throw new UsageException("augmentation: " + e.Message.Split(" (Parameter")[0]); }
+            }
 
             int? ep = parse.GetValue(epochs);
             int? iters = parse.GetValue(iterations) ?? (ep is null ? preset.Iterations : null);
@@ -69,6 +94,7 @@ internal static class TrainCommand
                 SampleWithReplacement = parse.GetValue(replacement),
                 EvaluationSamples = parse.GetValue(evalSamples),
                 Seed = parse.GetValue(seed),
+                Augmentation = augmentation,
             };
             try { options.Validate(); }
             catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
@@ -84,6 +110,7 @@ internal static class TrainCommand
             try { opt = Optimizer<float>.Create(optimizerName, learningRate); }
             catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
 
+            var storedType = Cli.ParseStoredType(parse.GetValue(dtype)!);
             string outPath = parse.GetValue(output) ?? Path.Combine("models", preset.Name + ".safetensors");
             string historyPath = Path.ChangeExtension(outPath, null) + ".history.csv";
 
@@ -98,13 +125,15 @@ internal static class TrainCommand
                 ["iterations"] = trainer.TotalIterations.ToString(CultureInfo.InvariantCulture), ["train_samples"] = train.Count.ToString(CultureInfo.InvariantCulture),
             };
 
+            if (augmentation is not null) settings["augmentation"] = augmentation.Describe();
             Console.WriteLine($"Training {preset.Name}: {spec.Describe()}");
+            if (augmentation is not null) Console.WriteLine($"  augmentation: {augmentation.Describe()}");
             Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Gemm.MaxThreads} thread(s), GEMM {Gemm.KernelName}");
             trainer.EpochCompleted += e =>
             {
                 // A checkpoint per epoch, written atomically: an interrupted run keeps its last finished epoch.
                 settings["epochs_completed"] = e.Epoch.ToString(CultureInfo.InvariantCulture);
-                ModelFile.Save(trainer.EvaluatedModel, outPath, settings);
+                ModelFile.Save(trainer.EvaluatedModel, outPath, settings, storedType);
             };
 
             TrainingHistory history;

@@ -43,11 +43,18 @@ public class CliTests
     [InlineData("train", "--optimizer", "adamw")]
     [InlineData("train", "--batch-size", "0")]
     [InlineData("train", "--hidden", "10,x")]
-    [InlineData("train", "--model", "deepconv", "--batchnorm", "true")]
+    [InlineData("train", "--model", "simpleconv", "--batchnorm", "true")]
+    [InlineData("train", "--model", "simpleconv", "--dropout", "0.5")]
     [InlineData("train", "--model", "deepconv", "--activation", "tanh")]
     [InlineData("evaluate")]
     [InlineData("evaluate", "--model", "m.safetensors", "--split", "validation")]
     [InlineData("frobnicate")]
+    [InlineData("filters")]
+    [InlineData("filters", "--random", "resnet")]
+    [InlineData("convert", "--model", "a.safetensors", "--out", "b.safetensors", "--dtype", "f8")]
+    [InlineData("misclassified", "--model", "a.safetensors", "--count", "0")]
+    [InlineData("train", "--rotate", "-5")]
+    [InlineData("train", "--elastic-sigma", "0")]
     public void Bad_arguments_exit_2_with_a_short_message(params string[] args)
     {
         var (code, _, err) = Run(args);
@@ -127,6 +134,40 @@ public class CliTests
         (code, _, err) = Run("import", "--from", Path.Combine("data", "reference", "sample_weight.npz"), "--model", "deepconv", "--out", model);
         Assert.Equal(1, code);
         Assert.Contains("W7", err);
+    }
+
+    [Fact]
+    public void Books_DeepConvNet_as_float16_file_is_half_the_size_and_as_accurate_with_its_figures()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string model = Path.Combine(dir, "dc.safetensors"), half = Path.Combine(dir, "dc16.safetensors");
+        var (code, output, err) = Run("import", "--from", Path.Combine("data", "reference", "deep_convnet_2016.npz"), "--model", "deepconv", "--out", model);
+        Assert.True(code == 0, err);
+        (code, output, err) = Run("convert", "--model", model, "--out", half, "--dtype", "f16");
+        Assert.True(code == 0, err);
+        long full = new FileInfo(model).Length, small = new FileInfo(half).Length;
+        Assert.InRange(small, full * 0.45, full * 0.55);
+        (code, output, err) = Run("evaluate", "--model", half);
+        Assert.True(code == 0, err);
+        Assert.Contains("(9935 of 10000 correct)", output); // the same count as float32: within 0.05 points
+
+        (code, output, err) = Run("misclassified", "--model", half, "--out", Path.Combine(dir, "wrong.png"));
+        Assert.True(code == 0, err);
+        Assert.Contains("65 of 10000 test images misclassified", output);
+        Assert.Contains("indices: 445 449 450 582 726", output); // the book's list starts so
+        var csv = File.ReadAllLines(Path.Combine(dir, "wrong.csv"));
+        Assert.Equal(66, csv.Length);
+        Assert.Equal("445,6,0", csv[1]);
+        var png = ZeroDL.Imaging.GrayImage.Load(Path.Combine(dir, "wrong.png"));
+        Assert.True(png.Width > 5 * 28 * 4 && png.Height > 4 * 28 * 4, $"{png.Width}×{png.Height}");
+
+        (code, output, err) = Run("filters", "--model", half, "--out", Path.Combine(dir, "filters.png"));
+        Assert.True(code == 0, err);
+        Assert.Contains("16 filters of 3×3", output);
+        (code, output, err) = Run("filters", "--random", "simpleconv", "--out", Path.Combine(dir, "random.png"));
+        Assert.True(code == 0, err);
+        Assert.Contains("30 filters of 5×5", output);
+        Assert.True(ZeroDL.Imaging.GrayImage.Load(Path.Combine(dir, "random.png")).Width > 8 * 5 * 4);
     }
 
     [Fact]

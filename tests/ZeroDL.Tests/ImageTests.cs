@@ -95,4 +95,47 @@ public class ImageTests
         File.WriteAllText(path, "GIF89a");
         Assert.Contains("not a PNG or PGM", Assert.Throws<DataFormatException>(() => GrayImage.Load(path)).Message);
     }
+
+    [Fact]
+    public void Encoder_output_decodes_to_the_same_pixels_gray_and_rgb()
+    {
+        var gray = new byte[7 * 5];
+        for (int i = 0; i < gray.Length; i++) gray[i] = (byte)(i * 7);
+        var decoded = ZeroDL.Imaging.Png.Decode(PngEncoder.Encode(7, 5, 1, gray), "gray.png");
+        Assert.Equal((7, 5), (decoded.Width, decoded.Height));
+        Assert.Equal(gray.Select(b => b / 255f), decoded.Pixels);
+
+        var rgb = new byte[3 * 2 * 3];
+        rgb[0] = 255; // a red pixel, then black ones
+        decoded = ZeroDL.Imaging.Png.Decode(PngEncoder.Encode(3, 2, 3, rgb), "rgb.png");
+        Assert.Equal(0.299f, decoded.Pixels[0], 5); // the decoder's luma of pure red
+        Assert.Equal(0f, decoded.Pixels[1]);
+    }
+
+    [Fact]
+    public void Encoder_refuses_bad_sizes_with_a_reason()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => PngEncoder.Encode(0, 5, 1, []));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PngEncoder.Encode(2, 2, 4, new byte[16]));
+        var e = Assert.Throws<ArgumentException>(() => PngEncoder.Encode(2, 2, 1, new byte[3]));
+        Assert.Contains("need 4 bytes", e.Message);
+    }
+
+    [Fact]
+    public void Image_grid_places_tiles_and_captions()
+    {
+        var ink = Enumerable.Repeat(1f, 4).ToArray();
+        var cells = Enumerable.Range(0, 5).Select(i => new GridCell(ink, 2, 2) { Inverted = true, Caption = [(i.ToString(), ImageGrid.Red)] }).ToList();
+        var canvas = ImageGrid.Build(cells, columns: 3, zoom: 2, margin: 1);
+        // 3 columns of 4-pixel tiles with 1-pixel margins; 2 rows of tile (4) + caption (5 font rows + 2) + margin.
+        Assert.Equal(1 + 3 * (4 + 1), canvas.Width);
+        Assert.Equal(1 + 2 * (4 + 7 + 1), canvas.Height);
+        int Pixel(int x, int y) => canvas.Pixels[(y * canvas.Width + x) * 3];
+        Assert.Equal(0, Pixel(1, 1));   // full ink, inverted: black
+        Assert.Equal(0, Pixel(4, 4));   // the tile's last pixel
+        Assert.Equal(255, Pixel(5, 5)); // the margin after it is white
+        Assert.Equal(255, Pixel(canvas.Width - 2, 13)); // second row's third column is empty (5 tiles)
+        var red = Enumerable.Range(0, canvas.Width * canvas.Height).Count(p => canvas.Pixels[p * 3] == 200 && canvas.Pixels[p * 3 + 1] == 0);
+        Assert.True(red > 0, "captions are drawn in their colour");
+    }
 }

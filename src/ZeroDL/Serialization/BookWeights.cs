@@ -36,30 +36,44 @@ public static class BookWeights
     public static Sequential<float> LoadDeepConvNet(string npzPath)
     {
         var arrays = Npy.ReadNpz(npzPath);
-        if (!arrays.TryGetValue("W7", out var w7) || w7.Shape.Length != 2)
-            throw DataFormatException.For(npzPath, "array 'W7' is missing or not a matrix");
-        var net = Networks.Build<float>(Networks.DeepConvNetSpec(hiddenSize: w7.Shape[1]), seed: 0);
-        int conv = 0, affine = 0;
+        int hidden = MatrixShape(arrays, "W7", npzPath)[1];
+        return CopyNumbered(Networks.Build<float>(Networks.DeepConvNetSpec(hiddenSize: hidden), seed: 0), arrays, npzPath);
+    }
+
+    /// <summary>
+    /// The book's SimpleConvNet (ch. 7.5) from its params.pkl saved as .npz: W1 (30, 1, 5, 5), b1, W2 (4320, hidden),
+    /// b2, W3 (hidden, 10), b3.
+    /// </summary>
+    public static Sequential<float> LoadSimpleConvNet(string npzPath)
+    {
+        var arrays = Npy.ReadNpz(npzPath);
+        int hidden = MatrixShape(arrays, "W2", npzPath)[1];
+        return CopyNumbered(Networks.Build<float>(Networks.SimpleConvNetSpec(hiddenSize: hidden), seed: 0), arrays, npzPath);
+    }
+
+    private static int[] MatrixShape(IReadOnlyDictionary<string, NpyArray> arrays, string key, string source) =>
+        arrays.TryGetValue(key, out var a) && a.Shape.Length == 2 ? a.Shape : throw DataFormatException.For(source, $"array '{key}' is missing or not a matrix");
+
+    /// <summary>Fills the network's convolution and Affine layers, numbered 1, 2, … in layer order, from W1, b1, W2, b2, … (the book's naming).</summary>
+    private static Sequential<float> CopyNumbered(Sequential<float> net, IReadOnlyDictionary<string, NpyArray> arrays, string source)
+    {
+        int index = 0;
         foreach (var layer in net.Layers)
         {
-            int index = layer switch { Layers.Convolution<float> => ++conv, Layers.Affine<float> => 6 + ++affine, _ => 0 };
-            if (index == 0) continue;
+            if (layer is not (Layers.Convolution<float> or Layers.Affine<float>)) continue;
+            index++;
             foreach (var p in layer.Parameters)
             {
                 string key = (p.Name == "W" ? "W" : "b") + index;
-                if (!arrays.TryGetValue(key, out var array)) throw DataFormatException.For(npzPath, $"array '{key}' is missing");
+                if (!arrays.TryGetValue(key, out var array)) throw DataFormatException.For(source, $"array '{key}' is missing");
                 if (!p.Value.SameShape(array.Shape))
-                    throw DataFormatException.For(npzPath, $"array '{key}' has shape ({string.Join(", ", array.Shape)}), the network needs {p.Value.ShapeText}");
+                    throw DataFormatException.For(source, $"array '{key}' has shape ({string.Join(", ", array.Shape)}), the network needs {p.Value.ShapeText}");
                 for (int k = 0; k < array.Data.Length; k++) p.Value.Data[k] = (float)array.Data[k];
             }
         }
         return net;
     }
 
-    /// <summary>
-    /// The book's ch. 3 inference network from sample_weight: Affine → sigmoid → Affine → sigmoid → Affine
-    /// (→ softmax), with layer sizes read from W1, W2, W3.
-    /// </summary>
     public static Sequential<float> LoadSampleWeightNetwork(string npzPath)
     {
         var arrays = Npy.ReadNpz(npzPath);

@@ -33,11 +33,15 @@ public sealed class BatchLoader : IDisposable
     private readonly Thread? _producer;
     private readonly CancellationTokenSource _stop = new();
     private readonly Batch _single = new();
+    private readonly Augmenter? _augmenter;
     private Exception? _failure;
     private int _produced;
 
-    public BatchLoader(Dataset data, int batchSize, bool withReplacement, int iterationsPerEpoch, int totalIterations, Rng rng, bool background)
+    /// <param name="augmenter">When given, every batch is distorted after gathering (on the loader's thread in the background mode), image keys = position in the run.</param>
+    public BatchLoader(Dataset data, int batchSize, bool withReplacement, int iterationsPerEpoch, int totalIterations, Rng rng, bool background,
+        Augmenter? augmenter = null)
     {
+        _augmenter = augmenter;
         _data = data;
         _batchSize = Math.Min(batchSize, data.Count);
         _withReplacement = withReplacement;
@@ -102,6 +106,7 @@ public sealed class BatchLoader : IDisposable
         }
         var idx = _indices.AsSpan(0, count);
         batch.Images = _data.GatherImages(idx, batch.Images.Size == 0 ? null : batch.Images);
+        _augmenter?.Apply(batch.Images.Span, count, (long)(iteration - 1) * _batchSize);
         if (batch.Labels.Length < _batchSize) batch.Labels = new int[_batchSize];
         for (int i = 0; i < count; i++) batch.Labels[i] = _data.Labels[idx[i]];
         batch.Count = count;

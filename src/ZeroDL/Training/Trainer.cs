@@ -20,6 +20,8 @@ public sealed record TrainerOptions
     public bool BackgroundLoading { get; init; } = true;
     /// <summary>Evaluate a snapshot of each epoch's weights on a background thread while training goes on (more than one core only).</summary>
     public bool BackgroundEvaluation { get; init; } = true;
+    /// <summary>Random distortions applied to every training batch (null = none); evaluation always sees the images as they are.</summary>
+    public AugmentationOptions? Augmentation { get; init; }
 
     public void Validate()
     {
@@ -27,6 +29,7 @@ public sealed record TrainerOptions
         if (Iterations is null && Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "epochs must be at least 1");
         if (Iterations is < 1) throw new ArgumentOutOfRangeException(nameof(Iterations), Iterations, "iterations must be at least 1");
         if (EvaluationSamples < 0) throw new ArgumentOutOfRangeException(nameof(EvaluationSamples), EvaluationSamples, "evaluation samples must be ≥ 0");
+        Augmentation?.Validated();
     }
 }
 
@@ -95,8 +98,16 @@ public sealed class Trainer
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int perEpoch = IterationsPerEpoch, total = TotalIterations;
         bool multicore = Environment.ProcessorCount > 1;
+        Augmenter? augmenter = null;
+        if (_options.Augmentation is not null)
+        {
+            int side = (int)Math.Round(Math.Sqrt(_train.Images.RowLength));
+            if (side * side != _train.Images.RowLength)
+                throw new ArgumentException($"augmentation needs square images; samples have {_train.Images.RowLength} values");
+            augmenter = new Augmenter(_options.Augmentation, _options.Seed, side);
+        }
         using var loader = new BatchLoader(_train, _options.BatchSize, _options.SampleWithReplacement, perEpoch, total, new Rng(_options.Seed),
-            background: _options.BackgroundLoading && multicore);
+            background: _options.BackgroundLoading && multicore, augmenter);
         var evalTrain = _options.EvaluationSamples > 0 ? _train.Take(_options.EvaluationSamples) : _train;
         var evalTest = _options.EvaluationSamples > 0 ? _test.Take(_options.EvaluationSamples) : _test;
         Sequential<float>? snapshot = _options.BackgroundEvaluation && multicore && _net.Spec is not null ? _net.CloneArchitecture() : null;

@@ -1,0 +1,62 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using ZeroDL.Data;
+using ZeroDL.Imaging;
+using ZeroDL.Serialization;
+using ZeroDL.Training;
+
+namespace ZeroDL.Cli;
+
+/// <summary>The book's ch. 8 figure of misclassified test digits: a PNG grid with label and prediction under each, and a CSV of all of them.</summary>
+internal static class MisclassifiedCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model file (safetensors)", Required = true };
+        var output = new Option<string?>("--out") { Description = "PNG to write (default: <model>.misclassified.png); a .csv of every misclassified image is written beside it" };
+        var count = new Option<int>("--count") { Description = "Images in the figure (the book shows 20)", DefaultValueFactory = _ => 20 };
+        var columns = new Option<int>("--columns") { Description = "Images per row of the figure", DefaultValueFactory = _ => 5 };
+        var split = new Option<string>("--split") { Description = "test or train", DefaultValueFactory = _ => "test" };
+        split.AcceptOnlyFromAmong("test", "train");
+        var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
+        var command = new Command("misclassified", "Find the images a model gets wrong: print their count and indices, draw the first ones as a PNG grid captioned index: label > prediction.")
+        {
+            model, output, count, columns, split, data,
+        };
+        command.SetAction(parse =>
+        {
+            int shown = parse.GetValue(count), perRow = parse.GetValue(columns);
+            if (shown < 1 || perRow < 1) throw new UsageException("--count and --columns must be at least 1");
+            string modelPath = parse.GetValue(model)!;
+            string pngPath = parse.GetValue(output) ?? Path.ChangeExtension(modelPath, null) + ".misclassified.png";
+            string csvPath = Path.ChangeExtension(pngPath, ".csv");
+            var loaded = ModelFile.Load(modelPath);
+            var (train, test) = Mnist.Load(directory: parse.GetValue(data));
+            var set = parse.GetValue(split) == "train" ? train : test;
+            var predicted = loaded.Network.PredictLabels(set);
+            var wrong = Enumerable.Range(0, set.Count).Where(i => predicted[i] != set.Labels[i]).ToList();
+
+            Console.WriteLine($"{wrong.Count} of {set.Count} {parse.GetValue(split)} images misclassified ({Cli.Percent((double)(set.Count - wrong.Count) / set.Count)} correct)");
+            Console.WriteLine("indices: " + string.Join(" ", wrong));
+            var csv = new StringBuilder("index,label,predicted\n");
+            foreach (int i in wrong) csv.Append(CultureInfo.InvariantCulture, $"{i},{set.Labels[i]},{predicted[i]}\n");
+            AtomicFile.WriteAllText(csvPath, csv.ToString());
+            if (wrong.Count == 0)
+            {
+                Console.WriteLine($"Nothing to draw; wrote {csvPath}");
+                return Cli.Success;
+            }
+            var cells = wrong.Take(shown).Select(i => new GridCell(set.Images.ReadOnlySpan.Slice(i * 784, 784).ToArray(), 28, 28)
+            {
+                Inverted = true,
+                Caption = [(i.ToString(CultureInfo.InvariantCulture) + ":", ImageGrid.Gray), (set.Labels[i].ToString(CultureInfo.InvariantCulture), ImageGrid.Green),
+                           (">", ImageGrid.Gray), (predicted[i].ToString(CultureInfo.InvariantCulture), ImageGrid.Red)],
+            }).ToList();
+            ImageGrid.Build(cells, perRow, zoom: 4).SavePng(pngPath);
+            Console.WriteLine($"Wrote {pngPath} (first {cells.Count}, captioned index: label > prediction) and {csvPath}");
+            return Cli.Success;
+        });
+        return command;
+    }
+}

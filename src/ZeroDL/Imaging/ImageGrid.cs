@@ -1,0 +1,43 @@
+namespace ZeroDL.Imaging;
+
+/// <summary>One tile of an <see cref="ImageGrid"/>: a grayscale image, how to map its values to gray, and an optional caption in coloured pieces.</summary>
+public sealed record GridCell(float[] Pixels, int Width, int Height)
+{
+    public float Low { get; init; }
+    public float High { get; init; } = 1;
+    /// <summary>Draw high values dark (the book's figures use matplotlib's gray_r for digits and filters).</summary>
+    public bool Inverted { get; init; }
+    public IReadOnlyList<(string Text, (byte R, byte G, byte B) Color)> Caption { get; init; } = [];
+}
+
+/// <summary>Lays images out in rows and columns, each enlarged and captioned underneath, as the book's figures of digits and filters.</summary>
+public static class ImageGrid
+{
+    public static readonly (byte R, byte G, byte B) White = (255, 255, 255), Black = (0, 0, 0), Green = (0, 120, 0), Red = (200, 0, 0), Gray = (110, 110, 110);
+
+    public static Canvas Build(IReadOnlyList<GridCell> cells, int columns, int zoom = 4, int margin = 6)
+    {
+        if (cells.Count == 0) throw new ArgumentException("an image grid needs at least one image");
+        if (columns < 1 || zoom < 1 || margin < 0) throw new ArgumentOutOfRangeException(nameof(columns), "columns and zoom must be at least 1, margin at least 0");
+        columns = Math.Min(columns, cells.Count);
+        int rows = (cells.Count + columns - 1) / columns;
+        int tileWidth = cells.Max(c => c.Width) * zoom, tileHeight = cells.Max(c => c.Height) * zoom;
+        int textZoom = Math.Max(1, zoom / 2);
+        bool captions = cells.Any(c => c.Caption.Count > 0);
+        int captionHeight = captions ? 5 * textZoom + margin / 2 + 2 : 0;
+        var canvas = new Canvas(margin + columns * (tileWidth + margin), margin + rows * (tileHeight + captionHeight + margin), White);
+        for (int i = 0; i < cells.Count; i++)
+        {
+            var cell = cells[i];
+            int x = margin + i % columns * (tileWidth + margin), y = margin + i / columns * (tileHeight + captionHeight + margin);
+            canvas.DrawGray(cell.Pixels, cell.Width, cell.Height, x, y, zoom, cell.Low, cell.High, cell.Inverted);
+            int textX = x;
+            foreach (var (text, color) in cell.Caption)
+            {
+                canvas.DrawText(text, textX, y + tileHeight + margin / 2 + 2, textZoom, color);
+                textX += Canvas.TextWidth(text, textZoom) + textZoom;
+            }
+        }
+        return canvas;
+    }
+}
