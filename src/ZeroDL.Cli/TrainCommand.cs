@@ -34,6 +34,8 @@ internal static class TrainCommand
         var replacement = new Option<bool>("--with-replacement") { Description = "Sample mini-batches with replacement, as the book's code does" };
         var threads = new Option<int>("--threads") { Description = "Threads for matrix products", DefaultValueFactory = _ => Environment.ProcessorCount };
         var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
+        var schedule = new Option<string>("--schedule") { Description = "Learning rate over the run: constant (the book's) or cosine (decays to 0 by the last batch)", DefaultValueFactory = _ => "constant" };
+        schedule.AcceptOnlyFromAmong("constant", "cosine");
         var dtype = new Option<string>("--dtype") { Description = "How the model file stores weights: f32, or f16 for half the size (training itself is float32)", DefaultValueFactory = _ => "f32" };
         dtype.AcceptOnlyFromAmong("f32", "f16");
         var defaults = new AugmentationOptions();
@@ -48,7 +50,7 @@ internal static class TrainCommand
         {
             model, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
             batchnorm, seed, output, evalSamples, trainSamples, replacement, threads, data,
-            augment, shift, rotate, scale, elastic, elasticSigma, dtype,
+            augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -95,6 +97,7 @@ internal static class TrainCommand
                 EvaluationSamples = parse.GetValue(evalSamples),
                 Seed = parse.GetValue(seed),
                 Augmentation = augmentation,
+                Schedule = parse.GetValue(schedule)!,
             };
             try { options.Validate(); }
             catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
@@ -126,9 +129,10 @@ internal static class TrainCommand
             };
 
             if (augmentation is not null) settings["augmentation"] = augmentation.Describe();
+            settings["schedule"] = options.Schedule;
             Console.WriteLine($"Training {preset.Name}: {spec.Describe()}");
             if (augmentation is not null) Console.WriteLine($"  augmentation: {augmentation.Describe()}");
-            Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Gemm.MaxThreads} thread(s), GEMM {Gemm.KernelName}");
+            Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule == "cosine" ? " (cosine decay)" : "")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Gemm.MaxThreads} thread(s), GEMM {Gemm.KernelName}");
             trainer.EpochCompleted += e =>
             {
                 // A checkpoint per epoch, written atomically: an interrupted run keeps its last finished epoch.

@@ -38,6 +38,40 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal([10, 20, 25], history.Epochs.Select(e => e.Iteration)); // an epoch mark every 10 iterations, and at the end
     }
 
+    private sealed class RecordingSgd(double rate) : Optimizer<float>(rate)
+    {
+        public List<double> Rates { get; } = [];
+        public override string Name => "recording";
+        protected override int StateSlots => 0;
+        public override void Step(IEnumerable<Layers.Parameter<float>> parameters) { Rates.Add(LearningRate); base.Step(parameters); }
+        protected override void Update(Span<float> param, ReadOnlySpan<float> grad, float[][] state) { }
+    }
+
+    [Fact]
+    public void Cosine_schedule_decays_the_rate_to_zero_and_restores_it_after()
+    {
+        var optimizer = new RecordingSgd(0.2);
+        var options = new TrainerOptions { Iterations = 10, BatchSize = 50, Schedule = "cosine", EvaluationSamples = 50 };
+        new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, seed: 1), optimizer, mnist.Data.Train.Take(200), mnist.Data.Test.Take(50), options).Train();
+        Assert.Equal(10, optimizer.Rates.Count);
+        Assert.Equal(0.2, optimizer.Rates[0], 12);
+        Assert.Equal(0.1, optimizer.Rates[5], 12);                               // halfway: ½(1 + cos(π/2))
+        Assert.Equal(0.2 * 0.5 * (1 + Math.Cos(Math.PI * 9 / 10)), optimizer.Rates[9], 12);
+        Assert.True(optimizer.Rates.Zip(optimizer.Rates.Skip(1)).All(p => p.Second < p.First), "strictly decreasing");
+        Assert.Equal(0.2, optimizer.LearningRate); // the optimizer's own rate is back
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { Schedule = "step" }.Validate());
+    }
+
+    [Fact]
+    public void Augmented_training_is_reproducible_and_differs_from_plain()
+    {
+        TrainingHistory Run(Data.AugmentationOptions? augmentation) => new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, seed: 3), new Adam<float>(),
+            mnist.Data.Train.Take(300), mnist.Data.Test.Take(100), new TrainerOptions { Epochs = 2, BatchSize = 100, Seed = 9, Augmentation = augmentation }).Train();
+        var augmented = Run(new Data.AugmentationOptions());
+        Assert.Equal(augmented.Loss, Run(new Data.AugmentationOptions()).Loss);
+        Assert.NotEqual(augmented.Loss, Run(null).Loss);
+    }
+
     [Fact]
     public void Same_seed_same_history_and_partial_last_batch()
     {

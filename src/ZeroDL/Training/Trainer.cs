@@ -20,6 +20,8 @@ public sealed record TrainerOptions
     public bool BackgroundLoading { get; init; } = true;
     /// <summary>Evaluate a snapshot of each epoch's weights on a background thread while training goes on (more than one core only).</summary>
     public bool BackgroundEvaluation { get; init; } = true;
+    /// <summary>"constant" (the book's) or "cosine": the learning rate follows lr·½(1 + cos(π·t/T)) from the optimizer's rate down to 0 over the run.</summary>
+    public string Schedule { get; init; } = "constant";
     /// <summary>Random distortions applied to every training batch (null = none); evaluation always sees the images as they are.</summary>
     public AugmentationOptions? Augmentation { get; init; }
 
@@ -30,6 +32,7 @@ public sealed record TrainerOptions
         if (Iterations is < 1) throw new ArgumentOutOfRangeException(nameof(Iterations), Iterations, "iterations must be at least 1");
         if (EvaluationSamples < 0) throw new ArgumentOutOfRangeException(nameof(EvaluationSamples), EvaluationSamples, "evaluation samples must be ≥ 0");
         Augmentation?.Validated();
+        if (Schedule is not ("constant" or "cosine")) throw new ArgumentOutOfRangeException(nameof(Schedule), Schedule, $"unknown schedule '{Schedule}': use constant or cosine");
     }
 }
 
@@ -112,7 +115,7 @@ public sealed class Trainer
         var evalTest = _options.EvaluationSamples > 0 ? _test.Take(_options.EvaluationSamples) : _test;
         Sequential<float>? snapshot = _options.BackgroundEvaluation && multicore && _net.Spec is not null ? _net.CloneArchitecture() : null;
         Task? pending = null;
-        double epochLoss = 0;
+        double epochLoss = 0, baseRate = _optimizer.LearningRate;
         int epochBatches = 0, epoch = 0;
         try
         {
@@ -122,6 +125,7 @@ public sealed class Trainer
                 var batch = loader.Next();
                 double loss = _net.Gradient(Evaluation.AsInput(_net, batch.Images), batch.LabelSpan);
                 loader.Release(batch);
+                if (_options.Schedule == "cosine") _optimizer.LearningRate = baseRate * 0.5 * (1 + Math.Cos(Math.PI * (iter - 1) / total));
                 _optimizer.Step(_net.Parameters);
                 history.Loss.Add(loss);
                 epochLoss += loss; epochBatches++;
@@ -152,6 +156,7 @@ public sealed class Trainer
         finally
         {
             pending?.GetAwaiter().GetResult();
+            _optimizer.LearningRate = baseRate;
         }
         history.Elapsed = clock.Elapsed;
         return history;
