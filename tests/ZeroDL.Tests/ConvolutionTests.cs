@@ -120,6 +120,41 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void Books_ch07_gradient_check_conv_pool_flatten_affine()
+    {
+        // The book's gradient_check for SimpleConvNet: input 1×1×10×10, 10 filters 3×3, hidden 10, output 10.
+        var rng = new Rng(7);
+        var net = new Models.Sequential<double>(
+        [
+            new Convolution<double>(Init.Normal<double>(0.3, rng, 10, 1, 3, 3), new Tensor<double>(10)),
+            new Relu<double>(),
+            new MaxPooling<double>(2, 2, 2),
+            new Flatten<double>(),
+            new Affine<double>(10 * 4 * 4, 10, 0.3, rng),
+            new Relu<double>(),
+            new Affine<double>(10, 10, 0.3, rng),
+        ]);
+        var x = new Tensor<double>(1, 1, 10, 10);
+        for (int i = 0; i < x.Size; i++) x.Data[i] = rng.NextDouble();
+        var diffs = Models.GradientCheck.Run(net, x, [1]);
+        Assert.Equal(["conv1.W", "conv1.b", "affine1.W", "affine1.b", "affine2.W", "affine2.b"], diffs.Select(d => d.Name));
+        Assert.All(diffs, d => Assert.True(d.MeanAbsDiff <= 1e-9, $"{d.Name}: {d.MeanAbsDiff:E2}"));
+    }
+
+    [Fact]
+    public void Flatten_is_a_view_both_ways()
+    {
+        var x = Random(new Rng(1), 2, 3, 4, 5);
+        var flatten = new Flatten<double>();
+        var y = flatten.Forward(x, true);
+        Assert.Equal([2, 60], y.Shape);
+        Assert.Same(x.Data, y.Data);
+        var dx = flatten.Backward(y);
+        Assert.Equal([2, 3, 4, 5], dx.Shape);
+        Assert.Throws<ArgumentException>(() => flatten.Backward(new Tensor<double>(2, 59)));
+    }
+
+    [Fact]
     public void Im2col_layout_is_the_books()
     {
         // x (1, 1, 3, 3) = 1..9, 2×2 windows, stride 1: rows (y, x) of windows, columns (ky, kx).
