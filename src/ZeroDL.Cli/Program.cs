@@ -17,6 +17,7 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
     ConvertCommand.Create(),
     MisclassifiedCommand.Create(),
     FiltersCommand.Create(),
+    ExperimentCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

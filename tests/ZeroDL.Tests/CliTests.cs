@@ -50,6 +50,7 @@ public class CliTests
     [InlineData("evaluate", "--model", "m.safetensors", "--split", "validation")]
     [InlineData("frobnicate")]
     [InlineData("filters")]
+    [InlineData("experiment", "no-such-experiment")]
     [InlineData("filters", "--random", "resnet")]
     [InlineData("convert", "--model", "a.safetensors", "--out", "b.safetensors", "--dtype", "f8")]
     [InlineData("misclassified", "--model", "a.safetensors", "--count", "0")]
@@ -168,6 +169,19 @@ public class CliTests
         Assert.True(code == 0, err);
         Assert.Contains("30 filters of 5×5", output);
         Assert.True(ZeroDL.Imaging.GrayImage.Load(Path.Combine(dir, "random.png")).Width > 8 * 5 * 4);
+    }
+
+    [Fact]
+    public void Experiment_list_and_run_write_runs_folder_and_index()
+    {
+        var (code, output, err) = Run("experiment", "list");
+        Assert.True(code == 0, err);
+        Assert.Contains("optimizers-2d", output);
+        string root = TestPaths.NewTempDirectory();
+        (code, output, err) = Run("experiment", "gradient", "--quick", "--out", root);
+        Assert.True(code == 0, err);
+        Assert.True(File.Exists(Path.Combine(root, "gradient", "summary.md")));
+        Assert.Contains("gradient/descent.svg", File.ReadAllText(Path.Combine(root, "index.html")));
     }
 
     [Fact]

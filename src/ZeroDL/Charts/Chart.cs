@@ -40,13 +40,13 @@ public sealed class Chart
         svg.Raw($"<g class=\"chart\" data-title=\"{Svg.Escape(Title)}\">\n");
         if (Title.Length > 0) svg.Text(left + width / 2, top + 18, Title, "middle", " font-size=\"14\" font-weight=\"bold\"");
         // Grid, ticks and tick labels.
-        foreach (double t in Axis.Ticks(x0, x1, X.Log))
+        foreach (double t in Axis.Ticks(x0, x1, X.Log, (int)Math.Clamp(pw / 70, 3, 8)))
         {
             double x = Sx(t);
             svg.Line(x, py, x, py + ph, "#e6e6e6").Line(x, py + ph, x, py + ph + 4, "#333");
             svg.Text(x, py + ph + 16, Axis.TickLabel(t, X.Log), "middle", " font-size=\"10\"");
         }
-        foreach (double t in Axis.Ticks(y0, y1, Y.Log, 5))
+        foreach (double t in Axis.Ticks(y0, y1, Y.Log, (int)Math.Clamp(ph / 45, 3, 6)))
         {
             double y = Sy(t);
             svg.Line(px, y, px + pw, y, "#e6e6e6").Line(px - 4, y, px, y, "#333");
@@ -56,7 +56,7 @@ public sealed class Chart
         svg.Raw($"<g clip-path=\"url(#clip{ClipId(left, top)})\">\n");
         if (Contour is not null) DrawContour(svg, Contour, Sx, Sy);
         int colorIndex = 0;
-        var legend = new List<(string Name, string Color, bool Dashed)>();
+        var legend = new List<(string Name, string Color, bool Dashed, bool Dot)>();
         foreach (var h in Histograms)
         {
             string color = h.Color ?? Palette[colorIndex++ % Palette.Length];
@@ -67,7 +67,7 @@ public sealed class Chart
                 double xa = Sx(h.Min + b * binWidth), xb = Sx(h.Min + (b + 1) * binWidth), yTop = Sy(counts[b]);
                 svg.Rect(xa, yTop, xb - xa - 0.5, py + ph - yTop, color, " fill-opacity=\"0.75\"");
             }
-            legend.Add((h.Name, color, false));
+            legend.Add((h.Name, color, false, false));
         }
         foreach (var s in Series)
         {
@@ -79,7 +79,7 @@ public sealed class Chart
             if (s.Markers || s.ScatterOnly)
                 foreach (var (x, y) in points.Where(p => double.IsFinite(p.Item1))) svg.Circle(x, y, s.ScatterOnly ? 3 : 2.2, color);
             svg.Raw("</g>\n");
-            if (s.Name.Length > 0) legend.Add((s.Name, color, s.Dashed));
+            if (s.Name.Length > 0) legend.Add((s.Name, color, s.Dashed, s.ScatterOnly));
         }
         svg.Raw("</g>\n");
         // Frame, axis labels, legend.
@@ -93,7 +93,8 @@ public sealed class Chart
             for (int i = 0; i < legend.Count; i++)
             {
                 double y = ly + 14 + 16 * i;
-                svg.Line(lx + 5, y - 4, lx + 20, y - 4, legend[i].Color, 2.5, legend[i].Dashed ? " stroke-dasharray=\"4 2\"" : "");
+                if (legend[i].Dot) svg.Circle(lx + 12.5, y - 4, 3.5, legend[i].Color);
+                else svg.Line(lx + 5, y - 4, lx + 20, y - 4, legend[i].Color, 2.5, legend[i].Dashed ? " stroke-dasharray=\"4 2\"" : "");
                 svg.Text(lx + 24, y, legend[i].Name, "start", " font-size=\"11\"");
             }
         }

@@ -1,0 +1,99 @@
+using System.Xml.Linq;
+using ZeroDL.Experiments;
+
+namespace ZeroDL.Tests;
+
+/// <summary>Each experiment at --quick size: its files exist and parse, and the book's result holds in its figures.</summary>
+public class ExperimentTests
+{
+    private static (ExperimentResult Result, string Directory) Run(string name)
+    {
+        string root = TestPaths.NewTempDirectory();
+        var (result, _, files) = ExperimentCatalog.Run(ExperimentCatalog.Find(name), root, quick: true, mnistDirectory: TestPaths.Mnist);
+        string dir = Path.Combine(root, name);
+        Assert.Contains("summary.md", files);
+        foreach (var file in files)
+        {
+            Assert.True(new FileInfo(Path.Combine(dir, file)).Length > 0, file);
+            if (file.EndsWith(".svg")) XDocument.Load(Path.Combine(dir, file)); // well-formed
+        }
+        Assert.Contains(files, f => f.EndsWith(".csv"));
+        Assert.Contains(files, f => f.EndsWith(".svg") || f.EndsWith(".png"));
+        return (result, dir);
+    }
+
+    [Fact]
+    public void Gates_follow_their_truth_tables_and_xor_needs_two_layers()
+    {
+        var (r, dir) = Run("gates");
+        foreach (var gate in new[] { "AND", "NAND", "OR", "XOR" }) Assert.Equal(4, r.Figures[gate + "_correct"]);
+        Assert.Equal(["x1,x2,AND,NAND,OR,XOR", "0,0,0,1,0,0", "1,0,0,1,1,1", "0,1,0,1,1,1", "1,1,1,0,1,0"], File.ReadAllLines(Path.Combine(dir, "truth_tables.csv")));
+    }
+
+    [Fact]
+    public void Activations_take_the_books_values()
+    {
+        var f = Run("activations").Result.Figures;
+        Assert.Equal(0.5, f["sigmoid_0"]);
+        Check.Close(0.73105858, f["sigmoid_1"], 1e-8);
+        Assert.Equal(0, f["relu_-1"]); Assert.Equal(2, f["relu_2"]);
+        Assert.Equal(0, f["step_0"]); Assert.Equal(1, f["step_1"]);
+        Check.Close(Math.Tanh(1), f["tanh_1"], 1e-15);
+    }
+
+    [Fact]
+    public void Numerical_diff_reproduces_the_books_values_and_the_rounding_failure()
+    {
+        var f = Run("numerical-diff").Result.Figures;
+        Assert.Equal(0.1999999999990898, f["central_h1e-4"]);
+        Assert.Equal(0.2999999999986347, f["central_at_10"]);
+        Assert.Equal(0, f["derivative_h1e-50"]); // 5 + 1e-50 == 5
+        Assert.Equal(0.2, f["error_forward_h1e-50"], 15);
+        Assert.InRange(f["best_h_forward"], 1e-10, 1e-5); // truncation and rounding balance in between
+    }
+
+    [Fact]
+    public void Gradient_descent_with_three_learning_rates_as_in_the_book()
+    {
+        var f = Run("gradient").Result.Figures;
+        Check.Close(-6.1e-10, f["lr0.1_x0"], 0.02e-10); Check.Close(8.1e-10, f["lr0.1_x1"], 0.05e-10);
+        Check.Close(-2.59e13, f["lr10_x0"], 0.01e13); Check.Close(-1.30e12, f["lr10_x1"], 0.01e12);
+        Check.Close(-2.99999994, f["lr1E-10_x0"], 1e-8); Check.Close(3.99999992, f["lr1E-10_x1"], 1e-8);
+    }
+
+    [Fact]
+    public void Sgd_zigzags_where_the_others_do_not()
+    {
+        var f = Run("optimizers-2d").Result.Figures;
+        var names = Optimizers2DExperiment.Optimizers.Select(o => o.Name).ToList();
+        Assert.All(names, n => Assert.True(f[n + "_final_distance"] < Math.Sqrt(53), $"{n} got closer to the minimum"));
+        Assert.True(f["sgd_y_sign_changes"] >= 20, $"SGD y sign changes {f["sgd_y_sign_changes"]}");
+        Assert.All(names.Where(n => n != "sgd"), n => Assert.True(f[n + "_y_sign_changes"] <= 5, $"{n}: {f[n + "_y_sign_changes"]}"));
+    }
+
+    [Fact]
+    public void Weight_init_histograms_show_saturation_collapse_and_the_right_init()
+    {
+        var f = Run("weight-init-histograms").Result.Figures;
+        Assert.True(f["sigmoid_std1_layer5_saturated"] > 0.5, "std 1: sigmoid outputs pile up at 0 and 1");
+        Assert.True(f["sigmoid_std0.01_layer5_std"] < 0.02, "std 0.01: all near 0.5");
+        Assert.True(f["sigmoid_Xavier_layer5_std"] > 0.05 && f["sigmoid_Xavier_layer5_saturated"] < 0.05, "Xavier: spread, not saturated");
+        Assert.True(f["relu_std0.01_layer5_std"] < 1e-4, "ReLU with std 0.01 collapses towards 0");
+        double ratio = f["relu_He_layer5_std"] / f["relu_He_layer1_std"];
+        Assert.InRange(ratio, 0.33, 3); // He keeps the spread layer after layer
+    }
+
+    [Fact]
+    public void Index_shows_every_experiment_run_and_unknown_names_are_refused()
+    {
+        string root = TestPaths.NewTempDirectory();
+        ExperimentCatalog.Run(ExperimentCatalog.Find("gates"), root, quick: true);
+        ExperimentCatalog.Run(ExperimentCatalog.Find("activations"), root, quick: true);
+        ExperimentCatalog.WriteIndex(root);
+        string html = File.ReadAllText(Path.Combine(root, "index.html"));
+        Assert.Contains("<img src=\"gates/gates.svg\"", html);
+        Assert.Contains("activations/activations.svg", html);
+        Assert.DoesNotContain("optimizers-2d", html);
+        Assert.Throws<ArgumentException>(() => ExperimentCatalog.Find("nope"));
+    }
+}
