@@ -84,6 +84,38 @@ public class ExperimentTests
     }
 
     [Fact]
+    public void Plain_sgd_is_the_slowest_optimizer_on_mnist()
+    {
+        var f = Run("optimizers-mnist").Result.Figures;
+        foreach (var name in new[] { "momentum", "nesterov", "adagrad", "rmsprop", "adam" })
+            Assert.True(f["sgd_final_loss"] > f[name + "_final_loss"], $"sgd {f["sgd_final_loss"]:F3} vs {name} {f[name + "_final_loss"]:F3}");
+    }
+
+    [Fact]
+    public void Small_weights_do_not_learn_and_he_learns_fastest()
+    {
+        var f = Run("weight-init-mnist").Result.Figures;
+        Assert.True(f["std0.01_final_loss"] > 2.2, $"std 0.01 loss {f["std0.01_final_loss"]:F3} should stay near ln 10");
+        Assert.True(f["He_final_loss"] < f["Xavier_final_loss"] && f["Xavier_final_loss"] < f["std0.01_final_loss"]);
+    }
+
+    [Fact]
+    public void Batchnorm_learns_at_most_weight_scales()
+    {
+        var f = Run("batchnorm").Result.Figures;
+        Assert.True(f["bn_better_count"] >= 10, $"BatchNorm better at only {f["bn_better_count"]} of 16 scales");
+    }
+
+    [Fact]
+    public void Unregularised_net_overfits_300_samples_and_regularisation_narrows_the_gap()
+    {
+        var f = Run("overfitting").Result.Figures;
+        Assert.True(f["none_train"] > 0.95, $"train accuracy {f["none_train"]:F3}");
+        Assert.True(f["none_gap"] > 0.2, $"gap {f["none_gap"]:F3}");
+        Assert.True(f["weight_gap"] < f["none_gap"] && f["dropout_gap"] < f["none_gap"]);
+    }
+
+    [Fact]
     public void Index_shows_every_experiment_run_and_unknown_names_are_refused()
     {
         string root = TestPaths.NewTempDirectory();

@@ -16,6 +16,10 @@ public static class ExperimentCatalog
         new GradientExperiment(),
         new Optimizers2DExperiment(),
         new WeightInitHistogramsExperiment(),
+        new OptimizersMnistExperiment(),
+        new WeightInitMnistExperiment(),
+        new BatchNormExperiment(),
+        new OverfittingExperiment(),
     ];
 
     public static Experiment Find(string name) =>
