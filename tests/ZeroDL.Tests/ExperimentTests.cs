@@ -116,6 +116,40 @@ public class ExperimentTests
     }
 
     [Fact]
+    public void Backprop_agrees_with_the_numerical_gradient_and_is_far_faster()
+    {
+        var f = Run("numerical-vs-backprop").Result.Figures;
+        foreach (var name in new[] { "affine1.W", "affine1.b", "affine2.W", "affine2.b" }) Assert.True(f[name] <= 1e-9, $"{name}: {f[name]:E2}");
+        Assert.True(f["speedup"] > 100, $"backprop only {f["speedup"]:F0}× faster");
+    }
+
+    [Fact]
+    public void Float16_weights_halve_the_file_and_keep_the_accuracy()
+    {
+        var f = Run("half-precision").Result.Figures;
+        Assert.InRange(f["float16_bytes"] / f["float32_bytes"], 0.45, 0.55);
+        Assert.True(Math.Abs(f["float16_accuracy"] - f["float32_accuracy"]) <= 0.0005, $"{f["float16_accuracy"]} vs {f["float32_accuracy"]}");
+    }
+
+    [Fact]
+    public void Misclassified_are_the_books_indices()
+    {
+        var (r, dir) = Run("misclassified");
+        Assert.Equal(16, r.Figures["misclassified"]); // the book's 65 misclassified test images include 16 among the first 2,000
+        var indices = File.ReadAllLines(Path.Combine(dir, "misclassified.csv")).Skip(1).Select(l => int.Parse(l.Split(',')[0]));
+        Assert.Equal([445, 449, 450, 582, 726, 900, 947, 1014, 1182, 1226, 1232, 1260, 1393, 1527, 1621, 1901], indices);
+    }
+
+    [Fact]
+    public void Trained_filters_are_smoother_than_random_ones()
+    {
+        var f = Run("conv-filters").Result.Figures;
+        Assert.InRange(f["roughness_before"], 1.6, 2.4); // independent values: 2
+        Assert.True(f["roughness_after"] < 0.8 * f["roughness_before"], $"roughness {f["roughness_before"]:F2} → {f["roughness_after"]:F2}");
+        Assert.True(f["test_accuracy"] > 0.9, $"test accuracy {f["test_accuracy"]:P1}");
+    }
+
+    [Fact]
     public void Index_shows_every_experiment_run_and_unknown_names_are_refused()
     {
         string root = TestPaths.NewTempDirectory();

@@ -14,12 +14,16 @@ public static class ExperimentCatalog
         new ActivationsExperiment(),
         new NumericalDiffExperiment(),
         new GradientExperiment(),
+        new NumericalVsBackpropExperiment(),
         new Optimizers2DExperiment(),
-        new WeightInitHistogramsExperiment(),
         new OptimizersMnistExperiment(),
+        new WeightInitHistogramsExperiment(),
         new WeightInitMnistExperiment(),
         new BatchNormExperiment(),
         new OverfittingExperiment(),
+        new ConvFiltersExperiment(),
+        new MisclassifiedExperiment(),
+        new HalfPrecisionExperiment(),
     ];
 
     public static Experiment Find(string name) =>
