@@ -150,6 +150,14 @@ public class ExperimentTests
     }
 
     [Fact]
+    public void Augmentation_helps_a_small_training_set()
+    {
+        var (r, dir) = Run("augmentation");
+        Assert.True(r.Figures["augmented_test"] > r.Figures["plain_test"], $"augmented {r.Figures["augmented_test"]:P2} vs plain {r.Figures["plain_test"]:P2}");
+        Assert.True(File.Exists(Path.Combine(dir, "augmented_samples.png")));
+    }
+
+    [Fact]
     public void Index_shows_every_experiment_run_and_unknown_names_are_refused()
     {
         string root = TestPaths.NewTempDirectory();

@@ -24,6 +24,7 @@ public static class ExperimentCatalog
         new ConvFiltersExperiment(),
         new MisclassifiedExperiment(),
         new HalfPrecisionExperiment(),
+        new AugmentationExperiment(),
     ];
 
     public static Experiment Find(string name) =>
