@@ -158,6 +158,16 @@ public class ExperimentTests
     }
 
     [Fact]
+    public void Depth_and_cross_entropy_each_beat_the_learners_linear_squared_error_rule()
+    {
+        var f = Run("linear-vs-deep").Result.Figures;
+        Assert.True(f["deep_squared"] > f["linear_squared"], $"deep {f["deep_squared"]:P1} vs linear {f["linear_squared"]:P1} (squared error)");
+        Assert.True(f["deep_crossentropy"] > f["linear_crossentropy"], $"deep {f["deep_crossentropy"]:P1} vs linear {f["linear_crossentropy"]:P1} (cross-entropy)");
+        Assert.True(f["linear_crossentropy"] > f["linear_squared"]);
+        Assert.InRange(f["linear_squared"], 0.6, 0.9); // the learner's 80 %, give or take
+    }
+
+    [Fact]
     public void Index_shows_every_experiment_run_and_unknown_names_are_refused()
     {
         string root = TestPaths.NewTempDirectory();

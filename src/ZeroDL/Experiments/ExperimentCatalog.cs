@@ -14,6 +14,7 @@ public static class ExperimentCatalog
         new ActivationsExperiment(),
         new NumericalDiffExperiment(),
         new GradientExperiment(),
+        new LinearVsDeepExperiment(),
         new NumericalVsBackpropExperiment(),
         new Optimizers2DExperiment(),
         new OptimizersMnistExperiment(),
