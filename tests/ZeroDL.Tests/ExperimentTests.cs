@@ -168,6 +168,15 @@ public class ExperimentTests
     }
 
     [Fact]
+    public void Online_learns_most_per_epoch_and_mini_batches_are_cheapest_per_epoch()
+    {
+        var f = Run("batch-modes").Result.Figures;
+        Assert.True(f["online_loss_after_2_epochs"] < f["mini-batch_loss_after_2_epochs"]);
+        Assert.True(f["mini-batch_loss_after_2_epochs"] < f["full_loss_after_2_epochs"]);
+        Assert.True(f["mini-batch_seconds_per_epoch"] < f["online_seconds_per_epoch"], "batch 1 pays per-step overhead 100 times as often");
+    }
+
+    [Fact]
     public void Index_shows_every_experiment_run_and_unknown_names_are_refused()
     {
         string root = TestPaths.NewTempDirectory();

@@ -15,6 +15,7 @@ public static class ExperimentCatalog
         new NumericalDiffExperiment(),
         new GradientExperiment(),
         new LinearVsDeepExperiment(),
+        new BatchModesExperiment(),
         new NumericalVsBackpropExperiment(),
         new Optimizers2DExperiment(),
         new OptimizersMnistExperiment(),
