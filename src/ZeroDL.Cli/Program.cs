@@ -18,6 +18,7 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
     MisclassifiedCommand.Create(),
     FiltersCommand.Create(),
     ExperimentCommand.Create(),
+    TuneCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

@@ -177,6 +177,19 @@ public class ExperimentTests
     }
 
     [Fact]
+    public void Random_and_bayesian_search_find_the_high_learning_rates_a_coarse_grid_misses()
+    {
+        var f = Run("tuning").Result.Figures;
+        foreach (var method in new[] { "random", "bayes" })
+        {
+            Assert.True(f[method + "_best"] > 0.2, $"{method} best validation accuracy {f[method + "_best"]:P1}");
+            Assert.True(f[method + "_best_log10_lr"] > -3.5, $"{method}'s best learning rate 10^{f[method + "_best_log10_lr"]:F1}");
+        }
+        // 10 grid points are only 4 learning rates, the highest 10^−2.5: both other methods beat it at this budget.
+        Assert.True(f["bayes_best"] > f["grid_best"] && f["random_best"] > f["grid_best"], $"grid {f["grid_best"]:P1}, random {f["random_best"]:P1}, bayes {f["bayes_best"]:P1}");
+    }
+
+    [Fact]
     public void Index_shows_every_experiment_run_and_unknown_names_are_refused()
     {
         string root = TestPaths.NewTempDirectory();

@@ -23,6 +23,7 @@ public static class ExperimentCatalog
         new WeightInitMnistExperiment(),
         new BatchNormExperiment(),
         new OverfittingExperiment(),
+        new TuningExperiment(),
         new ConvFiltersExperiment(),
         new MisclassifiedExperiment(),
         new HalfPrecisionExperiment(),

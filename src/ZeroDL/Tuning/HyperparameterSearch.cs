@@ -1,0 +1,153 @@
+using System.Globalization;
+using ZeroDL.Data;
+using ZeroDL.Kernels;
+using ZeroDL.Models;
+using ZeroDL.Optimizers;
+using ZeroDL.Training;
+
+namespace ZeroDL.Tuning;
+
+/// <summary>One evaluated setting: learning rate, weight decay, and the validation (and train) accuracy it reached.</summary>
+public sealed record Trial(int Index, double LearningRate, double WeightDecay, double ValidationAccuracy, double TrainAccuracy);
+
+/// <summary>Settings of a search (book ch. 6.5: 500 training images, 20 % held out for validation, 50 epochs, SGD).</summary>
+public sealed record SearchOptions
+{
+    /// <summary>grid, random or bayes.</summary>
+    public string Method { get; init; } = "random";
+    public int Trials { get; init; } = 30;
+    public int TrainingSamples { get; init; } = 500;
+    public double ValidationFraction { get; init; } = 0.2;
+    public int Epochs { get; init; } = 50;
+    public double LearningRateMin { get; init; } = 1e-6;
+    public double LearningRateMax { get; init; } = 1e-2;
+    public double WeightDecayMin { get; init; } = 1e-8;
+    public double WeightDecayMax { get; init; } = 1e-4;
+    public int Seed { get; init; } = 1;
+    /// <summary>Trials trained at the same time (one core each).</summary>
+    public int Parallelism { get; init; } = Environment.ProcessorCount;
+    /// <summary>Bayes: random trials before the Gaussian process takes over.</summary>
+    public int InitialRandomTrials { get; init; } = 5;
+
+    public static readonly string[] Methods = ["grid", "random", "bayes"];
+
+    public SearchOptions Validated()
+    {
+        if (Array.IndexOf(Methods, Method) < 0) throw new ArgumentOutOfRangeException(nameof(Method), Method, $"unknown method '{Method}': use grid, random or bayes");
+        if (Trials < 1 || Epochs < 1 || Parallelism < 1) throw new ArgumentOutOfRangeException(nameof(Trials), "trials, epochs and parallelism must be at least 1");
+        if (TrainingSamples < 10) throw new ArgumentOutOfRangeException(nameof(TrainingSamples), TrainingSamples, "need at least 10 training samples");
+        if (!(ValidationFraction > 0 && ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "validation fraction must be in (0, 1)");
+        if (!(LearningRateMin > 0 && LearningRateMax > LearningRateMin && WeightDecayMin > 0 && WeightDecayMax > WeightDecayMin))
+            throw new ArgumentOutOfRangeException(nameof(LearningRateMin), "ranges must be positive with max > min (they are searched on a log scale)");
+        return this;
+    }
+}
+
+/// <summary>
+/// Hyper-parameter search over the learning rate and weight decay of the book's ch. 6.5 network (6 hidden ReLU
+/// layers of 100, SGD, batch 100), on a log scale, by grid, random or Bayesian search (Gaussian process + expected
+/// improvement). The validation set is held out of the training data after a seeded shuffle; the test set is never
+/// touched. Trials run in parallel, each on one core; every trial's randomness comes from its own seed, so the
+/// result does not depend on scheduling.
+/// </summary>
+public static class HyperparameterSearch
+{
+    public static IReadOnlyList<Trial> Run(Dataset trainingData, SearchOptions options, Action<Trial>? onTrial = null)
+    {
+        options = options.Validated();
+        var (train, validation) = Split(trainingData, options);
+        var trials = new List<Trial>();
+        var rng = new Rng(options.Seed);
+        var grid = options.Method == "grid" ? GridPoints(options.Trials) : null;
+        while (trials.Count < options.Trials)
+        {
+            int batch = Math.Min(options.Parallelism, options.Trials - trials.Count);
+            var points = new List<double[]>();
+            for (int b = 0; b < batch; b++)
+                points.Add(options.Method switch
+                {
+                    "grid" => grid![trials.Count + b],
+                    "bayes" when trials.Count >= options.InitialRandomTrials => ProposeBayes(trials, points, options, rng),
+                    _ => [rng.NextDouble(), rng.NextDouble()],
+                });
+            var results = new Trial[batch];
+            int first = trials.Count;
+            Parallel.For(0, batch, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism }, b =>
+            {
+                using var limit = Gemm.LimitThreadsOnThisThread(1);
+                results[b] = Evaluate(first + b, points[b], train, validation, options);
+            });
+            foreach (var t in results) { trials.Add(t); onTrial?.Invoke(t); }
+        }
+        return trials;
+    }
+
+    /// <summary>Seeded shuffle of the first TrainingSamples images, the last ValidationFraction of them held out.</summary>
+    public static (Dataset Train, Dataset Validation) Split(Dataset data, SearchOptions options)
+    {
+        int n = Math.Min(options.TrainingSamples, data.Count);
+        var order = new Rng(options.Seed).Permutation(n);
+        int validationCount = Math.Max(1, (int)(n * options.ValidationFraction));
+        return (data.Select(order.AsSpan(0, n - validationCount)), data.Select(order.AsSpan(n - validationCount)));
+    }
+
+    /// <summary>A point of the unit box → (learning rate, weight decay) on the log scale of the ranges.</summary>
+    public static (double LearningRate, double WeightDecay) FromUnit(double[] p, SearchOptions o) =>
+        (Math.Exp(Math.Log(o.LearningRateMin) + p[0] * (Math.Log(o.LearningRateMax) - Math.Log(o.LearningRateMin))),
+         Math.Exp(Math.Log(o.WeightDecayMin) + p[1] * (Math.Log(o.WeightDecayMax) - Math.Log(o.WeightDecayMin))));
+
+    public static double[] ToUnit(double learningRate, double weightDecay, SearchOptions o) =>
+        [(Math.Log(learningRate) - Math.Log(o.LearningRateMin)) / (Math.Log(o.LearningRateMax) - Math.Log(o.LearningRateMin)),
+         (Math.Log(weightDecay) - Math.Log(o.WeightDecayMin)) / (Math.Log(o.WeightDecayMax) - Math.Log(o.WeightDecayMin))];
+
+    /// <summary>A √N × ⌈N/√N⌉ grid over the unit box, cell centres, in row order (the first N points).</summary>
+    private static List<double[]> GridPoints(int count)
+    {
+        int columns = (int)Math.Ceiling(Math.Sqrt(count)), rows = (count + columns - 1) / columns;
+        var points = new List<double[]>();
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++) points.Add([(c + 0.5) / columns, (r + 0.5) / rows]);
+        return points;
+    }
+
+    /// <summary>
+    /// The candidate of highest expected improvement under a Gaussian process fitted to the trials so far; points
+    /// already proposed in this batch count as observed at the GP's mean ("kriging believer"), so a batch spreads out.
+    /// </summary>
+    private static double[] ProposeBayes(List<Trial> trials, List<double[]> pending, SearchOptions options, Rng rng)
+    {
+        var x = trials.Select(t => ToUnit(t.LearningRate, t.WeightDecay, options)).ToList();
+        var y = trials.Select(t => t.ValidationAccuracy).ToList();
+        if (pending.Count > 0)
+        {
+            var gp0 = new GaussianProcess(x, y);
+            foreach (var p in pending) { x.Add(p); y.Add(gp0.Predict(p).Mean); }
+        }
+        var gp = new GaussianProcess(x, y);
+        double best = y.Max();
+        double[] bestPoint = [rng.NextDouble(), rng.NextDouble()];
+        double bestEi = double.NegativeInfinity;
+        for (int i = 0; i < 2000; i++)
+        {
+            double[] candidate = [rng.NextDouble(), rng.NextDouble()];
+            double ei = gp.ExpectedImprovement(candidate, best);
+            if (ei > bestEi) { bestEi = ei; bestPoint = candidate; }
+        }
+        return bestPoint;
+    }
+
+    private static Trial Evaluate(int index, double[] point, Dataset train, Dataset validation, SearchOptions options)
+    {
+        var (lr, wd) = FromUnit(point, options);
+        var spec = new ModelSpec { Kind = "mlp", HiddenSizes = [100, 100, 100, 100, 100, 100], WeightInit = "he", WeightDecay = wd };
+        int seed = options.Seed * 7919 + index;
+        var net = Networks.Build<float>(spec, seed);
+        var trainerOptions = new TrainerOptions { Epochs = options.Epochs, BatchSize = 100, Seed = seed, BackgroundEvaluation = false, BackgroundLoading = false };
+        var history = new Trainer(net, new Sgd<float>(lr), train, validation, trainerOptions).Train();
+        var last = history.Epochs[^1];
+        return new Trial(index, lr, wd, last.TestAccuracy, last.TrainAccuracy);
+    }
+
+    public static string Describe(Trial t) => string.Create(CultureInfo.InvariantCulture,
+        $"#{t.Index + 1}: lr {t.LearningRate:0.###e0}, weight decay {t.WeightDecay:0.###e0} → validation {t.ValidationAccuracy:P1}, train {t.TrainAccuracy:P1}");
+}
