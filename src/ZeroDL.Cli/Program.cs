@@ -19,6 +19,7 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
     FiltersCommand.Create(),
     ExperimentCommand.Create(),
     TuneCommand.Create(),
+    ServeCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

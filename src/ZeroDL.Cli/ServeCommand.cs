@@ -1,0 +1,42 @@
+using System.CommandLine;
+using ZeroDL.Web;
+
+namespace ZeroDL.Cli;
+
+/// <summary>zerodl serve: the web app (draw a digit, the network answers) on 127.0.0.1.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string[]>("--model") { Description = "Model file(s) to serve (default: every model in --models, newest first)", AllowMultipleArgumentsPerToken = true };
+        var models = new Option<string>("--models") { Description = "Folder of model files", DefaultValueFactory = _ => "models" };
+        var port = new Option<int>("--port") { Description = "Port on 127.0.0.1", DefaultValueFactory = _ => 5000 };
+        var urls = new Option<string?>("--urls") { Description = "Where to listen instead, e.g. http://0.0.0.0:8080 (reachable from other machines)" };
+        var command = new Command("serve", "Serve the web app: draw a digit and a trained network answers, with a JSON API (POST /api/predict, GET /api/models).")
+        {
+            model, models, port, urls,
+        };
+        command.SetAction(async (parse, cancel) =>
+        {
+            int p = parse.GetValue(port);
+            if (p is < 1 or > 65535) throw new UsageException("--port must be between 1 and 65535");
+            var files = parse.GetValue(model) ?? [];
+            foreach (var f in files) if (!File.Exists(f)) throw new UsageException($"--model {f}: file not found");
+            string address = parse.GetValue(urls) ?? $"http://127.0.0.1:{p}";
+            var options = new WebServerOptions { ModelDirectory = parse.GetValue(models)!, ModelFiles = files };
+            var app = WebServer.Create(options, ["--urls", address]);
+            var store = new ModelStore(options.ModelDirectory, options.ModelFiles);
+            var available = store.List();
+            Console.WriteLine(available.Count == 0
+                ? $"No model in {options.ModelDirectory}/ yet: train one with `zerodl train` (or pass --model FILE); the page will say so."
+                : $"Models: {string.Join(", ", available.Select(m => m.Name))} (default {available[0].Name})");
+            Console.WriteLine($"Open {address}/ — Ctrl+C stops the server.");
+            await app.StartAsync(cancel);
+            try { await Task.Delay(Timeout.Infinite, cancel); }
+            catch (OperationCanceledException) { }
+            await app.StopAsync(CancellationToken.None);
+            return Cli.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using ZeroDL.Models;
+using ZeroDL.Serialization;
+
+namespace ZeroDL.Web;
+
+/// <summary>What the models page and GET /api/models show about one model file.</summary>
+public sealed record ModelInfo(string Name, string Kind, string Description, string StoredType, long Bytes, DateTime Modified);
+
+/// <summary>
+/// The model files the server can use: every *.safetensors in its folder, newest first, plus files added by name.
+/// A network's layers keep their buffers between calls, so each model keeps a small pool of copies and a request
+/// borrows one: concurrent requests never share a network, and nothing is loaded twice.
+/// </summary>
+public sealed class ModelStore
+{
+    private readonly string _directory;
+    private readonly ConcurrentDictionary<string, string> _extra = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Pool>> _pools = new(StringComparer.Ordinal);
+
+    public ModelStore(string directory, IEnumerable<string>? files = null)
+    {
+        _directory = directory;
+        foreach (var f in files ?? []) Add(f);
+    }
+
+    /// <summary>Makes a model file available under its file name (without extension); returns that name.</summary>
+    public string Add(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"model file not found: {path}", path);
+        string name = Path.GetFileNameWithoutExtension(path);
+        _extra[name] = Path.GetFullPath(path);
+        _pools.TryRemove(name, out _);
+        return name;
+    }
+
+    private Dictionary<string, string> Files()
+    {
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (Directory.Exists(_directory))
+            foreach (var f in Directory.EnumerateFiles(_directory, "*.safetensors")) files[Path.GetFileNameWithoutExtension(f)] = f;
+        foreach (var (name, path) in _extra) files[name] = path;
+        return files;
+    }
+
+    public IReadOnlyList<ModelInfo> List()
+    {
+        var list = new List<ModelInfo>();
+        foreach (var (name, path) in Files())
+        {
+            var info = new FileInfo(path);
+            try
+            {
+                var (spec, type) = Describe(path);
+                list.Add(new ModelInfo(name, spec.Kind, spec.Describe(), type, info.Length, info.LastWriteTimeUtc));
+            }
+            catch (Exception e) when (e is Data.DataFormatException or IOException) { } // an unreadable file is not offered
+        }
+        return [.. list.OrderByDescending(m => m.Modified).ThenBy(m => m.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The newest model, or null when there is none.</summary>
+    public string? Default => List().FirstOrDefault()?.Name;
+
+    private static (ModelSpec Spec, string Type) Describe(string path)
+    {
+        var loaded = ModelFile.Load(path);
+        return (loaded.Spec, loaded.StoredType.ToString());
+    }
+
+    /// <summary>Runs <paramref name="work"/> with a network of the named model to itself; null when no such model exists.</summary>
+    public T? With<T>(string name, Func<Sequential<float>, T> work) where T : class
+    {
+        if (!Files().TryGetValue(name, out var path)) return null;
+        var pool = _pools.GetOrAdd(name, _ => new Lazy<Pool>(() => new Pool(ModelFile.Load(path).Network))).Value;
+        var net = pool.Rent();
+        try { return work(net); }
+        finally { pool.Return(net); }
+    }
+
+    private sealed class Pool(Sequential<float> first)
+    {
+        private readonly ConcurrentBag<Sequential<float>> _free = [first];
+
+        public Sequential<float> Rent()
+        {
+            if (_free.TryTake(out var net)) return net;
+            var copy = first.CloneArchitecture();
+            copy.CopyStateFrom(first); // first is only read here; its weights never change
+            return copy;
+        }
+
+        public void Return(Sequential<float> net) => _free.Add(net);
+    }
+}

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using ZeroDL.Imaging;
+using ZeroDL.Kernels;
+using ZeroDL.Models;
+
+namespace ZeroDL.Web;
+
+/// <summary>The answer to a prediction request: the label, the ten probabilities, and the 28×28 image the network saw.</summary>
+public sealed record PredictionResult(string Model, int Label, float[] Probabilities, float[] Image, bool Preprocessed, bool Empty);
+
+/// <summary>A request the client got wrong: becomes a 4xx with a JSON error message.</summary>
+public sealed class BadRequestException(int status, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+}
+
+/// <summary>Turns a PNG upload or JSON pixels into the network's input and runs it.</summary>
+public static class Prediction
+{
+    /// <summary>A PNG of any size: decoded to gray and prepared as MNIST prepares its digits.</summary>
+    public static float[] FromPng(byte[] body, out bool empty)
+    {
+        if (body.Length == 0) throw new BadRequestException(400, "the request body is empty: send a PNG image or JSON");
+        if (body.Length < 8 || !body.AsSpan(0, 8).SequenceEqual(Png.Signature)) throw new BadRequestException(415, "the body is not a PNG image");
+        GrayImage image;
+        try { image = Png.Decode(body, "upload"); }
+        catch (Data.DataFormatException e) { throw new BadRequestException(400, e.Message.Replace("upload: ", "")); }
+        var prepared = MnistPreprocessing.Prepare(image);
+        empty = prepared.Empty;
+        return prepared.Pixels;
+    }
+
+    /// <summary>
+    /// JSON {"pixels": [784 numbers]} or {"image": [[28 numbers] × 28]}, values in [0, 1], light ink on dark as MNIST;
+    /// optional "preprocess": true to apply the MNIST recipe (for drawings), "model": a model name.
+    /// </summary>
+    public static (float[] Pixels, bool Preprocess, string? Model) FromJson(byte[] body)
+    {
+        if (body.Length == 0) throw new BadRequestException(400, "the request body is empty: send a PNG image or JSON");
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(body); }
+        catch (JsonException e) { throw new BadRequestException(400, "invalid JSON: " + e.Message); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new BadRequestException(400, "the JSON must be an object with \"pixels\" (784 numbers) or \"image\" (28×28)");
+            bool preprocess = root.TryGetProperty("preprocess", out var p) && p.ValueKind == JsonValueKind.True;
+            string? model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+            var values = new List<float>(784);
+            if (root.TryGetProperty("pixels", out var pixels))
+            {
+                if (pixels.ValueKind != JsonValueKind.Array) throw new BadRequestException(400, "\"pixels\" must be an array of 784 numbers");
+                foreach (var v in pixels.EnumerateArray()) values.Add(Number(v));
+            }
+            else if (root.TryGetProperty("image", out var image))
+            {
+                if (image.ValueKind != JsonValueKind.Array || image.GetArrayLength() != 28)
+                    throw new BadRequestException(400, "\"image\" must be 28 rows of 28 numbers");
+                foreach (var row in image.EnumerateArray())
+                {
+                    if (row.ValueKind != JsonValueKind.Array || row.GetArrayLength() != 28) throw new BadRequestException(400, "\"image\" must be 28 rows of 28 numbers");
+                    foreach (var v in row.EnumerateArray()) values.Add(Number(v));
+                }
+            }
+            else throw new BadRequestException(400, "the JSON needs \"pixels\" (784 numbers) or \"image\" (28×28)");
+            if (values.Count != 784) throw new BadRequestException(400, $"expected 784 pixel values (28×28), got {values.Count}");
+            return ([.. values], preprocess, model);
+        }
+
+        static float Number(JsonElement v)
+        {
+            if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || !double.IsFinite(d))
+                throw new BadRequestException(400, "pixel values must be numbers");
+            if (d < 0 || d > 1) throw new BadRequestException(400, $"pixel values must be in [0, 1] (got {d})");
+            return (float)d;
+        }
+    }
+
+    /// <summary>Softmax probabilities of the network for one 28×28 image, computed on the calling thread only.</summary>
+    public static PredictionResult Run(Sequential<float> net, string model, float[] pixels, bool preprocessed, bool empty)
+    {
+        using var oneCore = Gemm.LimitThreadsOnThisThread(1); // requests are the parallelism: one core each
+        var shape = new[] { 1 }.Concat(net.Spec?.SampleShape ?? [784]).ToArray();
+        var probabilities = net.PredictProbabilities(Tensor<float>.FromArray(pixels, shape)).ReadOnlySpan.ToArray();
+        int label = 0;
+        for (int i = 1; i < probabilities.Length; i++) if (probabilities[i] > probabilities[label]) label = i;
+        return new PredictionResult(model, label, probabilities, pixels, preprocessed, empty);
+    }
+}

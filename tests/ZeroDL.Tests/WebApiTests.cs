@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using ZeroDL.Imaging;
+using ZeroDL.Serialization;
+using ZeroDL.Web;
+
+namespace ZeroDL.Tests;
+
+/// <summary>The web app in-process (TestServer): one server with the book's DeepConvNet as its only model.</summary>
+public sealed class WebFixture : IAsyncLifetime
+{
+    public string ModelDirectory { get; } = TestPaths.NewTempDirectory();
+    public WebApplication App { get; private set; } = null!;
+    public HttpClient Client { get; private set; } = null!;
+    public Models.Sequential<float> Network { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Network = BookWeights.LoadDeepConvNet(Path.Combine(TestPaths.Reference, "deep_convnet_2016.npz"));
+        ModelFile.Save(Network, Path.Combine(ModelDirectory, "book-deepconv.safetensors"));
+        App = WebServer.Create(new WebServerOptions { ModelDirectory = ModelDirectory }, configure: b => b.WebHost.UseTestServer());
+        await App.StartAsync();
+        Client = App.GetTestClient();
+    }
+
+    public async Task DisposeAsync() => await App.DisposeAsync();
+}
+
+public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<WebFixture>, IClassFixture<MnistFixture>
+{
+    private record Answer(string Model, int Label, float[] Probabilities, float[] Image, bool Preprocessed, bool Empty);
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private async Task<(HttpStatusCode Status, string Body)> Post(HttpContent content, string query = "")
+    {
+        var response = await web.Client.PostAsync("/api/predict" + query, content);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private static HttpContent JsonBody(string json) => new StringContent(json, Encoding.UTF8, "application/json");
+    private static HttpContent PngBody(byte[] bytes) { var c = new ByteArrayContent(bytes); c.Headers.ContentType = new("image/png"); return c; }
+
+    [Fact]
+    public async Task Predictions_for_mnist_test_images_equal_the_libraries_and_the_cli()
+    {
+        var images = TensorRows.Slice(mnist.Data.Test.Images, 0, 30, null);
+        var expected = web.Network.PredictLabels(images.Reshape(30, 1, 28, 28));
+        for (int i = 0; i < 30; i++)
+        {
+            var pixels = images.ReadOnlySpan.Slice(i * 784, 784).ToArray();
+            var (status, body) = await Post(JsonBody(JsonSerializer.Serialize(new { pixels })));
+            Assert.Equal(HttpStatusCode.OK, status);
+            var answer = JsonSerializer.Deserialize<Answer>(body, Json)!;
+            Assert.Equal(expected[i], answer.Label);
+            Assert.Equal("book-deepconv", answer.Model);
+            Assert.Equal(1.0, answer.Probabilities.Sum(), 4);
+            Assert.Equal(pixels, answer.Image); // no preprocessing unless asked
+        }
+        // The 28×28 form gives the same answer as the flat one.
+        var rows = Enumerable.Range(0, 28).Select(r => images.ReadOnlySpan.Slice(r * 28, 28).ToArray()).ToArray();
+        var (s2, b2) = await Post(JsonBody(JsonSerializer.Serialize(new { image = rows })));
+        Assert.Equal(HttpStatusCode.OK, s2);
+        Assert.Equal(expected[0], JsonSerializer.Deserialize<Answer>(b2, Json)!.Label);
+    }
+
+    [Fact]
+    public async Task A_drawn_png_is_prepared_like_mnist_and_recognised()
+    {
+        // A dark "1" on white paper, far from centred and much larger than MNIST's digits.
+        int w = 300, h = 240;
+        var gray = Enumerable.Repeat((byte)255, w * h).ToArray();
+        for (int y = 40; y < 200; y++) for (int x = 200; x < 214; x++) gray[y * w + x] = 0;
+        var (status, body) = await Post(PngBody(PngEncoder.Encode(w, h, 1, gray)));
+        Assert.Equal(HttpStatusCode.OK, status);
+        var answer = JsonSerializer.Deserialize<Answer>(body, Json)!;
+        Assert.Equal(1, answer.Label);
+        Assert.True(answer.Preprocessed);
+        Assert.Equal(784, answer.Image.Length);
+        // A blank page is reported as empty rather than guessed at.
+        (status, body) = await Post(PngBody(PngEncoder.Encode(w, h, 1, Enumerable.Repeat((byte)255, w * h).ToArray())));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True(JsonSerializer.Deserialize<Answer>(body, Json)!.Empty);
+    }
+
+    public static TheoryData<string, string, string, int, string> BadInputs => new()
+    {
+        { "not an image", "image/png", "hello, I am text", 415, "not a PNG" },
+        { "empty body", "application/json", "", 400, "empty" },
+        { "invalid JSON", "application/json", "{\"pixels\": [0, 0", 400, "invalid JSON" },
+        { "JSON not an object", "application/json", "[1, 2, 3]", 400, "object" },
+        { "wrong length", "application/json", "{\"pixels\": [" + string.Join(",", Enumerable.Repeat("0", 783)) + "]}", 400, "784" },
+        { "wrong rows", "application/json", "{\"image\": [[0]]}", 400, "28 rows" },
+        { "out of range", "application/json", "{\"pixels\": [" + string.Join(",", Enumerable.Repeat("0", 783)) + ", 1.5]}", 400, "[0, 1]" },
+        { "not numbers", "application/json", "{\"pixels\": [" + string.Join(",", Enumerable.Repeat("\"a\"", 784)) + "]}", 400, "numbers" },
+        { "no pixels", "application/json", "{\"picture\": 1}", 400, "needs" },
+        { "unknown model", "application/json", "{\"model\": \"nope\", \"pixels\": [" + string.Join(",", Enumerable.Repeat("0", 784)) + "]}", 404, "unknown model" },
+        { "wrong content type", "text/plain", "0,0,0", 415, "PNG" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public async Task Bad_input_gets_a_4xx_with_a_json_error(string what, string contentType, string body, int status, string message)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.ContentType = new(contentType);
+        var (code, text) = await Post(content);
+        Assert.True((int)code == status, $"{what}: {(int)code} {text}");
+        var error = JsonDocument.Parse(text).RootElement.GetProperty("error").GetString()!;
+        Assert.Contains(message, error);
+    }
+
+    [Fact]
+    public async Task Corrupt_pngs_and_oversized_bodies_are_refused()
+    {
+        var png = PngEncoder.Encode(4, 4, 1, new byte[16]);
+        var corrupt = (byte[])png.Clone();
+        corrupt[^20] ^= 0xFF; // inside IDAT: CRC mismatch
+        var (code, text) = await Post(PngBody(corrupt));
+        Assert.Equal(HttpStatusCode.BadRequest, code);
+        Assert.Contains("CRC", text);
+        var truncated = png.AsSpan(0, 30).ToArray();
+        (code, text) = await Post(PngBody(truncated));
+        Assert.Equal(HttpStatusCode.BadRequest, code);
+        (code, text) = await Post(PngBody(new byte[(1 << 20) + 1]));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, code);
+        Assert.Contains("larger than", text);
+    }
+
+    [Fact]
+    public async Task Models_are_listed_and_the_page_is_served()
+    {
+        var models = await web.Client.GetFromJsonAsync<JsonElement>("/api/models");
+        Assert.Equal("book-deepconv", models[0].GetProperty("name").GetString());
+        Assert.Equal("deepconv", models[0].GetProperty("kind").GetString());
+        var page = await web.Client.GetStringAsync("/");
+        Assert.Contains("<canvas id=\"pad\"", page);
+        Assert.Contains("draw.js", await web.Client.GetStringAsync("/index.html"));
+        var missing = await web.Client.GetAsync("/api/nothing");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("error", await missing.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_get_the_same_answers_as_serial_ones()
+    {
+        var images = TensorRows.Slice(mnist.Data.Test.Images, 100, 16, null);
+        var expected = web.Network.PredictLabels(images.Reshape(16, 1, 28, 28));
+        var tasks = Enumerable.Range(0, 64).Select(async k =>
+        {
+            var pixels = images.ReadOnlySpan.Slice(k % 16 * 784, 784).ToArray();
+            var response = await web.Client.PostAsync("/api/predict", JsonBody(JsonSerializer.Serialize(new { pixels })));
+            return (k, JsonSerializer.Deserialize<Answer>(await response.Content.ReadAsStringAsync(), Json)!.Label);
+        });
+        foreach (var (k, label) in await Task.WhenAll(tasks)) Assert.Equal(expected[k % 16], label);
+    }
+}
