@@ -1,0 +1,63 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using ZeroDL.Serialization;
+using ZeroDL.Web;
+
+namespace ZeroDL.Tests;
+
+/// <summary>A test that needs Debian's Chromium; skipped, with the reason, where it is not installed.</summary>
+public sealed class ChromiumFactAttribute : FactAttribute
+{
+    public const string Chromium = "/usr/bin/chromium";
+
+    public ChromiumFactAttribute()
+    {
+        if (!File.Exists(Chromium)) Skip = $"Chromium is not installed at {Chromium} (apt-get install chromium); the browser test needs it";
+    }
+}
+
+public class BrowserTests
+{
+    private static readonly string[] ChromiumArgs =
+        ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+    /// <summary>Draws a 7 with mouse moves on the Draw page of a real server and reads the network's answer from the page.</summary>
+    [ChromiumFact]
+    public async Task Drawing_a_seven_on_the_page_gets_the_answer_seven()
+    {
+        string models = TestPaths.NewTempDirectory();
+        ModelFile.Save(BookWeights.LoadDeepConvNet(Path.Combine(TestPaths.Reference, "deep_convnet_2016.npz")), Path.Combine(models, "book-deepconv.safetensors"));
+        await using var app = WebServer.Create(new WebServerOptions { ModelDirectory = models }, ["--urls", "http://127.0.0.1:0"]);
+        await app.StartAsync();
+        string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumFactAttribute.Chromium, Headless = true, Args = ChromiumArgs });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1000, Height = 720 } });
+        await page.GotoAsync(url + "/");
+        await page.WaitForFunctionAsync("document.querySelectorAll('#model option').length > 0");
+        var box = (await page.Locator("#pad").BoundingBoxAsync())!;
+        async Task Stroke(params (float X, float Y)[] points)
+        {
+            await page.Mouse.MoveAsync(box.X + points[0].X, box.Y + points[0].Y);
+            await page.Mouse.DownAsync();
+            for (int i = 1; i < points.Length; i++)
+                await page.Mouse.MoveAsync(box.X + points[i].X, box.Y + points[i].Y, new() { Steps = 12 });
+            await page.Mouse.UpAsync();
+        }
+        await Stroke((70, 60), (210, 60), (120, 240));
+        await page.WaitForFunctionAsync("document.getElementById('answer').textContent === '7'", null, new() { Timeout = 15000 });
+        Assert.Equal("7", await page.Locator("#answer").TextContentAsync());
+        Assert.Equal(10, await page.Locator("#bars .bar").CountAsync());
+        string shot = Path.Combine(TestPaths.NewTempDirectory(), "draw.png");
+        await page.ScreenshotAsync(new() { Path = shot });
+        Assert.True(new FileInfo(shot).Length > 10_000);
+        Console.WriteLine($"screenshot: {shot}");
+        // Clear empties the answer.
+        await page.ClickAsync("#clear");
+        Assert.Equal("…", await page.Locator("#answer").TextContentAsync());
+    }
+}
