@@ -11,10 +11,12 @@ internal static class ServeCommand
         var model = new Option<string[]>("--model") { Description = "Model file(s) to serve (default: every model in --models, newest first)", AllowMultipleArgumentsPerToken = true };
         var models = new Option<string>("--models") { Description = "Folder of model files", DefaultValueFactory = _ => "models" };
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1", DefaultValueFactory = _ => 5000 };
+        var runs = new Option<string>("--runs") { Description = "Folder of experiment results shown on the Experiments page", DefaultValueFactory = _ => "runs" };
+        var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
         var urls = new Option<string?>("--urls") { Description = "Where to listen instead, e.g. http://0.0.0.0:8080 (reachable from other machines)" };
         var command = new Command("serve", "Serve the web app: draw a digit and a trained network answers, with a JSON API (POST /api/predict, GET /api/models).")
         {
-            model, models, port, urls,
+            model, models, port, urls, runs, data,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -23,7 +25,10 @@ internal static class ServeCommand
             var files = parse.GetValue(model) ?? [];
             foreach (var f in files) if (!File.Exists(f)) throw new UsageException($"--model {f}: file not found");
             string address = parse.GetValue(urls) ?? $"http://127.0.0.1:{p}";
-            var options = new WebServerOptions { ModelDirectory = parse.GetValue(models)!, ModelFiles = files };
+            var options = new WebServerOptions
+            {
+                ModelDirectory = parse.GetValue(models)!, ModelFiles = files, RunsDirectory = parse.GetValue(runs)!, MnistDirectory = parse.GetValue(data),
+            };
             var app = WebServer.Create(options, ["--urls", address]);
             var store = new ModelStore(options.ModelDirectory, options.ModelFiles);
             var available = store.List();

@@ -54,7 +54,9 @@ internal static class TrainCommand
         };
         command.SetAction(async (parse, cancel) =>
         {
-            var preset = ModelPresets.Find(parse.GetValue(model)!);
+            ModelPreset preset;
+            try { preset = ModelPresets.Find(parse.GetValue(model)!); }
+            catch (ArgumentException e) { throw new UsageException(e.Message.Replace("unknown model", "unknown --model")); }
             var spec = preset.Spec;
             if (parse.GetValue(hidden) is string h) spec = spec with { HiddenSizes = Cli.ParseSizes(h, "--hidden") };
             if (parse.GetValue(activation) is string a) spec = spec with { Activation = a.Trim().ToLowerInvariant() };

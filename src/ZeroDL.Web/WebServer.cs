@@ -19,6 +19,8 @@ public sealed record WebServerOptions
     public IReadOnlyList<string> ModelFiles { get; init; } = [];
     /// <summary>Folder of experiment results (runs/, written by zerodl experiment), shown when present.</summary>
     public string RunsDirectory { get; init; } = "runs";
+    /// <summary>Folder with the MNIST files (null = the bundled data/mnist).</summary>
+    public string? MnistDirectory { get; init; }
     /// <summary>Largest request body accepted.</summary>
     public long MaxBodyBytes { get; init; } = 1 << 20;
 }
@@ -35,7 +37,10 @@ public static class WebServer
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
-        builder.Services.AddSingleton(new ModelStore(options.ModelDirectory, options.ModelFiles));
+        var store = new ModelStore(options.ModelDirectory, options.ModelFiles);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(new TrainingRuns(options.ModelDirectory, options.MnistDirectory));
+        builder.Services.AddSingleton(new Explorer(store, options.MnistDirectory));
         configure?.Invoke(builder);
         var app = builder.Build();
 
@@ -88,8 +93,64 @@ public static class WebServer
                 ?? throw new BadRequestException(404, $"unknown model '{model}'");
             return Results.Json(result);
         });
+        app.MapGet("/api/presets", () => Results.Json(Models.ModelPresets.All.Select(p => new { p.Name, p.Summary, p.Optimizer, p.LearningRate, p.Epochs, Description = p.Spec.Describe() })));
+        app.MapPost("/api/train", async (HttpContext context, TrainingRuns runs) =>
+        {
+            var body = await ReadBody(context, options.MaxBodyBytes);
+            TrainingRequest? request;
+            try { request = body.Length == 0 ? new TrainingRequest() : JsonSerializer.Deserialize<TrainingRequest>(body, JsonSerializerOptions.Web); }
+            catch (JsonException e) { throw new BadRequestException(400, "invalid JSON: " + e.Message); }
+            var run = runs.Start(request ?? new TrainingRequest());
+            return Results.Json(new { run.Id, run.ModelName, events = $"/api/train/{run.Id}/events" }, statusCode: 202);
+        });
+        app.MapGet("/api/train", (TrainingRuns runs) => Results.Json(runs.All.Select(r => new { r.Id, r.Status, r.ModelName, r.Request })));
+        app.MapPost("/api/train/{id}/cancel", (string id, TrainingRuns runs) =>
+        {
+            var run = runs.Find(id) ?? throw new BadRequestException(404, $"no training run '{id}'");
+            run.RequestCancel();
+            return Results.Json(new { run.Id, run.Status });
+        });
+        app.MapGet("/api/train/{id}/events", async (string id, HttpContext context, TrainingRuns runs) =>
+        {
+            var run = runs.Find(id) ?? throw new BadRequestException(404, $"no training run '{id}'");
+            context.Response.ContentType = "text/event-stream";
+            context.Response.Headers.CacheControl = "no-cache";
+            int sent = 0;
+            while (!context.RequestAborted.IsCancellationRequested)
+            {
+                var (events, changed, finished) = run.Read(sent);
+                foreach (var e in events) await context.Response.WriteAsync($"data: {e}\n\n", context.RequestAborted);
+                sent += events.Count;
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+                if (finished && events.Count == 0) break;
+                if (!finished) await Task.WhenAny(changed, Task.Delay(15000, context.RequestAborted)).ContinueWith(_ => { });
+            }
+        });
+        app.MapGet("/api/explore", (string? model, ModelStore models, Explorer explorer) =>
+        {
+            string name = model ?? models.Default ?? throw new BadRequestException(404, "no model is available: train one first");
+            return Results.Json(explorer.For(name) ?? throw new BadRequestException(404, $"unknown model '{name}'"));
+        });
+        app.MapGet("/api/mnist/test/{index:int}.png", (int index, Explorer explorer) => Results.File(explorer.Png(index), "image/png"));
+        app.MapGet("/api/experiments", () => Results.Json(Experiments(options.RunsDirectory)));
+        if (Directory.Exists(options.RunsDirectory))
+            app.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(Path.GetFullPath(options.RunsDirectory)), RequestPath = "/runs" });
         app.MapFallback("/api/{**rest}", () => Results.Json(new { error = "no such API endpoint" }, statusCode: 404));
         return app;
+    }
+
+    /// <summary>Experiments written by zerodl experiment under <paramref name="runs"/>: name, figures (URLs under /runs/) and summary.</summary>
+    private static IEnumerable<object> Experiments(string runs)
+    {
+        if (!Directory.Exists(runs)) yield break;
+        foreach (var experiment in ZeroDL.Experiments.ExperimentCatalog.All)
+        {
+            string dir = Path.Combine(runs, experiment.Name), summary = Path.Combine(dir, "summary.md");
+            if (!File.Exists(summary)) continue;
+            var figures = Directory.EnumerateFiles(dir).Select(Path.GetFileName).Where(f => f!.EndsWith(".svg") || f.EndsWith(".png")).Order()
+                .Select(f => $"/runs/{experiment.Name}/{f}").ToList();
+            yield return new { experiment.Name, experiment.Title, experiment.Chapter, Figures = figures, Summary = File.ReadAllText(summary) };
+        }
     }
 
     /// <summary>The whole body, refused with 413 above the limit (also when the client sends no Content-Length).</summary>

@@ -14,6 +14,7 @@ namespace ZeroDL.Tests;
 public sealed class WebFixture : IAsyncLifetime
 {
     public string ModelDirectory { get; } = TestPaths.NewTempDirectory();
+    public string RunsDirectory { get; } = TestPaths.NewTempDirectory();
     public WebApplication App { get; private set; } = null!;
     public HttpClient Client { get; private set; } = null!;
     public Models.Sequential<float> Network { get; private set; } = null!;
@@ -22,7 +23,9 @@ public sealed class WebFixture : IAsyncLifetime
     {
         Network = BookWeights.LoadDeepConvNet(Path.Combine(TestPaths.Reference, "deep_convnet_2016.npz"));
         ModelFile.Save(Network, Path.Combine(ModelDirectory, "book-deepconv.safetensors"));
-        App = WebServer.Create(new WebServerOptions { ModelDirectory = ModelDirectory }, configure: b => b.WebHost.UseTestServer());
+        ZeroDL.Experiments.ExperimentCatalog.Run(ZeroDL.Experiments.ExperimentCatalog.Find("gates"), RunsDirectory, quick: true);
+        App = WebServer.Create(new WebServerOptions { ModelDirectory = ModelDirectory, RunsDirectory = RunsDirectory, MnistDirectory = TestPaths.Mnist },
+            configure: b => b.WebHost.UseTestServer());
         await App.StartAsync();
         Client = App.GetTestClient();
     }
@@ -157,5 +160,88 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
             return (k, JsonSerializer.Deserialize<Answer>(await response.Content.ReadAsStringAsync(), Json)!.Label);
         });
         foreach (var (k, label) in await Task.WhenAll(tasks)) Assert.Equal(expected[k % 16], label);
+    }
+
+    [Fact]
+    public async Task Every_page_and_the_vendored_chart_library_are_served()
+    {
+        foreach (var page in new[] { "/index.html", "/explore.html", "/train.html", "/experiments.html", "/lib/uplot/uPlot.iife.min.js", "/draw.js", "/train.js" })
+        {
+            var response = await web.Client.GetAsync(page);
+            Assert.True(response.IsSuccessStatusCode, page);
+        }
+        Assert.DoesNotContain("http", (await web.Client.GetStringAsync("/train.html")).Replace("http-equiv", "")); // no CDN: works offline
+    }
+
+    [Fact]
+    public async Task Explore_gives_the_confusion_matrix_and_the_images_behind_it()
+    {
+        var result = await web.Client.GetFromJsonAsync<JsonElement>("/api/explore");
+        var confusion = result.GetProperty("confusion").EnumerateArray().Select(r => r.EnumerateArray().Select(c => c.GetInt32()).ToArray()).ToArray();
+        Assert.Equal(10000, confusion.Sum(r => r.Sum()));
+        Assert.Equal(9935, Enumerable.Range(0, 10).Sum(i => confusion[i][i])); // the book's DeepConvNet
+        Assert.Equal(0.9935, result.GetProperty("accuracy").GetDouble(), 10);
+        var png = await web.Client.GetByteArrayAsync("/api/mnist/test/445.png");
+        var image = Png.Decode(png, "445.png");
+        Assert.Equal((28, 28), (image.Width, image.Height));
+        Assert.Equal(HttpStatusCode.NotFound, (await web.Client.GetAsync("/api/mnist/test/10000.png")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await web.Client.GetAsync("/api/explore?model=nope")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Experiments_written_by_zerodl_experiment_are_listed_with_their_figures()
+    {
+        var list = await web.Client.GetFromJsonAsync<JsonElement>("/api/experiments");
+        var gates = list.EnumerateArray().Single();
+        Assert.Equal("gates", gates.GetProperty("name").GetString());
+        string figure = gates.GetProperty("figures")[0].GetString()!;
+        Assert.Equal("/runs/gates/gates.svg", figure);
+        Assert.Contains("<svg", await web.Client.GetStringAsync(figure));
+    }
+
+    [Fact]
+    public async Task A_training_run_streams_its_events_and_its_model_becomes_selectable()
+    {
+        // A server of its own: the run adds a model, which would change the shared server's default.
+        await using var app = WebServer.Create(new WebServerOptions { ModelDirectory = TestPaths.NewTempDirectory(), MnistDirectory = TestPaths.Mnist },
+            configure: b => b.WebHost.UseTestServer());
+        await app.StartAsync();
+        var client = app.GetTestClient();
+        var bad = await client.PostAsync("/api/train", JsonBody("{\"model\": \"resnet\"}"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsync("/api/train", JsonBody("{\"epochs\": 0}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsync("/api/train", JsonBody("{nope"))).StatusCode);
+
+        var start = await client.PostAsync("/api/train", JsonBody("{\"model\": \"mlp\", \"epochs\": 2, \"trainSamples\": 2000, \"evalSamples\": 500}"));
+        Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+        var started = JsonDocument.Parse(await start.Content.ReadAsStringAsync()).RootElement;
+        string id = started.GetProperty("id").GetString()!, modelName = started.GetProperty("modelName").GetString()!;
+        var second = await client.PostAsync("/api/train", JsonBody("{\"model\": \"twolayer\"}"));
+        Assert.True(second.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.Accepted); // 409 while the first still runs
+        if (second.StatusCode == HttpStatusCode.Accepted) // the first finished already: stop the second
+            await client.PostAsync($"/api/train/{JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()}/cancel", null);
+
+        using var stream = await client.GetStreamAsync($"/api/train/{id}/events");
+        using var reader = new StreamReader(stream);
+        var events = new List<JsonElement>();
+        var timeout = Task.Delay(TimeSpan.FromMinutes(3));
+        while (true)
+        {
+            var line = reader.ReadLineAsync();
+            Assert.NotSame(timeout, await Task.WhenAny(line, timeout));
+            if (line.Result is null) break;
+            if (line.Result.StartsWith("data: ")) events.Add(JsonDocument.Parse(line.Result[6..]).RootElement);
+        }
+        var types = events.Select(e => e.GetProperty("type").GetString()).ToList();
+        Assert.Equal("start", types[0]);
+        Assert.Equal("done", types[^1]);
+        Assert.Equal(2, types.Count(t => t == "epoch"));
+        Assert.Contains("batch", types);
+        Assert.Equal("done", events[^1].GetProperty("status").GetString());
+        double accuracy = events[^1].GetProperty("testAccuracy").GetDouble();
+        Assert.True(accuracy > 0.75, $"test accuracy {accuracy}");
+        var models = await client.GetFromJsonAsync<JsonElement>("/api/models");
+        Assert.Contains(models.EnumerateArray(), m => m.GetProperty("name").GetString() == modelName);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/train/999/events")).StatusCode);
     }
 }

@@ -1,11 +1,9 @@
-using ZeroDL.Models;
+namespace ZeroDL.Models;
 
-namespace ZeroDL.Cli;
+/// <summary>A model the CLI and the web app can train by name, with the training settings it is known to work with.</summary>
+public sealed record ModelPreset(string Name, string Summary, ModelSpec Spec, string Optimizer, double LearningRate, int BatchSize, int Epochs, int? Iterations);
 
-/// <summary>A model the CLI can train by name, with the training settings it is known to work with.</summary>
-internal sealed record ModelPreset(string Name, string Summary, ModelSpec Spec, string Optimizer, double LearningRate, int BatchSize, int Epochs, int? Iterations);
-
-internal static class ModelPresets
+public static class ModelPresets
 {
     public const string Default = "dense";
 
@@ -30,5 +28,5 @@ internal static class ModelPresets
 
     public static ModelPreset Find(string name) =>
         All.FirstOrDefault(p => p.Name == name.Trim().ToLowerInvariant())
-        ?? throw new UsageException($"unknown --model '{name}': use one of {string.Join(", ", All.Select(p => p.Name))}");
+        ?? throw new ArgumentException($"unknown model '{name}': use one of {string.Join(", ", All.Select(p => p.Name))}");
 }
