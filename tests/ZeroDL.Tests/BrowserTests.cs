@@ -24,6 +24,50 @@ public class BrowserTests
     private static readonly string[] ChromiumArgs =
         ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
+    /// <summary>Where screenshots go: ZERODL_SCREENSHOTS if set (docs/screenshots is made so), else a temporary folder.</summary>
+    private static string ScreenshotDirectory => Environment.GetEnvironmentVariable("ZERODL_SCREENSHOTS") is { Length: > 0 } dir
+        ? Directory.CreateDirectory(dir).FullName : TestPaths.NewTempDirectory();
+
+    /// <summary>The Explore, Train and Experiments pages in a real browser: each shows its content, and a short run trains live.</summary>
+    [ChromiumFact]
+    public async Task Explore_train_and_experiments_pages_work_in_a_browser()
+    {
+        string models = TestPaths.NewTempDirectory(), runs = TestPaths.NewTempDirectory();
+        ModelFile.Save(BookWeights.LoadDeepConvNet(Path.Combine(TestPaths.Reference, "deep_convnet_2016.npz")), Path.Combine(models, "book-deepconv.safetensors"));
+        foreach (var name in new[] { "optimizers-2d", "weight-init-histograms" })
+            ZeroDL.Experiments.ExperimentCatalog.Run(ZeroDL.Experiments.ExperimentCatalog.Find(name), runs, quick: true);
+        await using var app = WebServer.Create(new WebServerOptions { ModelDirectory = models, RunsDirectory = runs, MnistDirectory = TestPaths.Mnist },
+            ["--urls", "http://127.0.0.1:0"]);
+        await app.StartAsync();
+        string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumFactAttribute.Chromium, Headless = true, Args = ChromiumArgs });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        string shots = ScreenshotDirectory;
+
+        await page.GotoAsync(url + "/explore.html");
+        await page.WaitForFunctionAsync("document.querySelectorAll('#confusion td').length === 100", null, new() { Timeout = 60000 });
+        Assert.Contains("99.35 %", await page.Locator("#summary").TextContentAsync());
+        await page.Locator("#confusion tr").Nth(7).Locator("td").Nth(2).ClickAsync(); // label 6, predicted 1 … any off-diagonal cell
+        await page.Locator("#wrong").CheckAsync();
+        await page.Locator("#confusion tr").Nth(1).Locator("td").Nth(6).ClickAsync(); // label 0, predicted 6
+        Assert.Contains("label 0, predicted 6", await page.Locator("#filter").TextContentAsync());
+        await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "explore.png") });
+
+        await page.GotoAsync(url + "/train.html");
+        await page.WaitForFunctionAsync("document.querySelectorAll('#preset option').length > 0");
+        await page.SelectOptionAsync("#preset", "twolayer");
+        await page.ClickAsync("#start");
+        await page.WaitForFunctionAsync("document.getElementById('info').textContent.includes('Done')", null, new() { Timeout = 120000 });
+        Assert.Contains("saved as model web-twolayer", await page.Locator("#info").TextContentAsync());
+        await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "train.png") });
+
+        await page.GotoAsync(url + "/experiments.html");
+        await page.WaitForFunctionAsync("document.querySelectorAll('.figure img').length >= 4");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "experiments.png"), FullPage = false });
+        Assert.Equal(2, await page.Locator(".figure h3").CountAsync());
+    }
+
     /// <summary>Draws a 7 with mouse moves on the Draw page of a real server and reads the network's answer from the page.</summary>
     [ChromiumFact]
     public async Task Drawing_a_seven_on_the_page_gets_the_answer_seven()
@@ -52,7 +96,7 @@ public class BrowserTests
         await page.WaitForFunctionAsync("document.getElementById('answer').textContent === '7'", null, new() { Timeout = 15000 });
         Assert.Equal("7", await page.Locator("#answer").TextContentAsync());
         Assert.Equal(10, await page.Locator("#bars .bar").CountAsync());
-        string shot = Path.Combine(TestPaths.NewTempDirectory(), "draw.png");
+        string shot = Path.Combine(ScreenshotDirectory, "draw.png");
         await page.ScreenshotAsync(new() { Path = shot });
         Assert.True(new FileInfo(shot).Length > 10_000);
         Console.WriteLine($"screenshot: {shot}");
