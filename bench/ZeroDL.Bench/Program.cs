@@ -3,6 +3,7 @@ using ZeroDL.Bench;
 // Usage: ZeroDL.Bench gemm [--threads N] [--seconds S]
 //        ZeroDL.Bench twolayer [--iterations N] [--threads N]
 //        ZeroDL.Bench deepconv-inference [--threads N]
+//        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
 //        ZeroDL.Bench convnet-train [--model simpleconv|deepconv|deepconv-bn] [--iterations N] [--threads N] [--profile]
 var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
@@ -20,13 +21,15 @@ switch (verb)
     case "twolayer":
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
         return TwoLayerBench.Run(IntOption("--iterations", 10000));
+    case "web-load":
+        return await WebLoadBench.Run(StringOption("--model", ""), IntOption("--clients", 8), IntOption("--seconds", 10));
     case "conv-parts":
         return ConvPartsBench.Run();
     case "convnet-train":
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
         return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
     default:
-        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, twolayer, deepconv-inference or convnet-train");
+        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, twolayer, deepconv-inference, convnet-train or web-load");
         return 2;
 }
 

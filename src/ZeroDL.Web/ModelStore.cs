@@ -17,6 +17,7 @@ public sealed class ModelStore
     private readonly string _directory;
     private readonly ConcurrentDictionary<string, string> _extra = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Pool>> _pools = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Path, DateTime Modified, long Bytes), (string Kind, string Description, string Type)?> _descriptions = new();
 
     public ModelStore(string directory, IEnumerable<string>? files = null)
     {
@@ -30,7 +31,6 @@ public sealed class ModelStore
         if (!File.Exists(path)) throw new FileNotFoundException($"model file not found: {path}", path);
         string name = Path.GetFileNameWithoutExtension(path);
         _extra[name] = Path.GetFullPath(path);
-        _pools.TryRemove(name, out _);
         return name;
     }
 
@@ -49,12 +49,9 @@ public sealed class ModelStore
         foreach (var (name, path) in Files())
         {
             var info = new FileInfo(path);
-            try
-            {
-                var (spec, type) = Describe(path);
-                list.Add(new ModelInfo(name, spec.Kind, spec.Describe(), type, info.Length, info.LastWriteTimeUtc));
-            }
-            catch (Exception e) when (e is Data.DataFormatException or IOException) { } // an unreadable file is not offered
+            // Reading a model file is not free: describe each version of each file once.
+            var described = _descriptions.GetOrAdd((path, info.LastWriteTimeUtc, info.Length), _ => Describe(path));
+            if (described is { } d) list.Add(new ModelInfo(name, d.Kind, d.Description, d.Type, info.Length, info.LastWriteTimeUtc));
         }
         return [.. list.OrderByDescending(m => m.Modified).ThenBy(m => m.Name, StringComparer.Ordinal)];
     }
@@ -62,17 +59,24 @@ public sealed class ModelStore
     /// <summary>The newest model, or null when there is none.</summary>
     public string? Default => List().FirstOrDefault()?.Name;
 
-    private static (ModelSpec Spec, string Type) Describe(string path)
+    /// <summary>Kind, description and stored type of a model file; null for a file that cannot be read (it is not offered).</summary>
+    private static (string Kind, string Description, string Type)? Describe(string path)
     {
-        var loaded = ModelFile.Load(path);
-        return (loaded.Spec, loaded.StoredType.ToString());
+        try
+        {
+            var loaded = ModelFile.Load(path);
+            return (loaded.Spec.Kind, loaded.Spec.Describe(), loaded.StoredType.ToString());
+        }
+        catch (Exception e) when (e is Data.DataFormatException or IOException) { return null; }
     }
 
     /// <summary>Runs <paramref name="work"/> with a network of the named model to itself; null when no such model exists.</summary>
     public T? With<T>(string name, Func<Sequential<float>, T> work) where T : class
     {
         if (!Files().TryGetValue(name, out var path)) return null;
-        var pool = _pools.GetOrAdd(name, _ => new Lazy<Pool>(() => new Pool(ModelFile.Load(path).Network))).Value;
+        var info = new FileInfo(path);
+        var key = $"{name}|{info.LastWriteTimeUtc.Ticks}|{info.Length}"; // a retrained file gets a fresh pool
+        var pool = _pools.GetOrAdd(key, _ => new Lazy<Pool>(() => new Pool(ModelFile.Load(path).Network))).Value;
         var net = pool.Rent();
         try { return work(net); }
         finally { pool.Return(net); }
