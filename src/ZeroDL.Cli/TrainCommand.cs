@@ -27,6 +27,8 @@ internal static class TrainCommand
         var dropout = new Option<double?>("--dropout") { Description = "Dropout ratio after each hidden layer (turns the model into mlp-bn)" };
         var dropoutMode = new Option<string?>("--dropout-mode") { Description = "classic (the book's) or inverted" };
         var batchnorm = new Option<bool?>("--batchnorm") { Description = "Add BatchNorm after each hidden Affine, or for deepconv a per-channel BatchNorm after each convolution (true/false)" };
+        var batchnormMode = new Option<string?>("--batchnorm-mode") { Description = "For deepconv with --batchnorm: per-channel (PyTorch's BatchNorm2d, the default) or per-activation (the book's rule)" };
+        batchnormMode.AcceptOnlyFromAmong("per-channel", "per-activation");
         var seed = new Option<int>("--seed") { Description = "Seed of every random choice (weights, shuffling, dropout)", DefaultValueFactory = _ => 1 };
         var output = new Option<string?>("--out") { Description = "Model file to write (safetensors); a .history.csv is written beside it. Default models/<model>.safetensors" };
         var evalSamples = new Option<int>("--eval-samples") { Description = "Samples of each split evaluated per epoch (0 = all)", DefaultValueFactory = _ => 0 };
@@ -49,7 +51,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a model on MNIST, print per-epoch accuracy and the final test accuracy, and save it.")
         {
             model, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
-            batchnorm, seed, output, evalSamples, trainSamples, replacement, threads, data,
+            batchnorm, batchnormMode, seed, output, evalSamples, trainSamples, replacement, threads, data,
             augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule,
         };
         command.SetAction(async (parse, cancel) =>
@@ -71,6 +73,7 @@ internal static class TrainCommand
                 else if (!dense) throw new UsageException($"--batchnorm applies to the dense models and deepconv, not {spec.Kind}");
                 else spec = spec with { Kind = bn || spec.Dropout > 0 ? "mlp-bn" : spec.Kind == "mlp-bn" ? "mlp" : spec.Kind, BatchNorm = bn };
             }
+            if (parse.GetValue(batchnormMode) is string bm) spec = spec with { BatchNormMode = bm };
             try { spec = spec.Validated(); }
             catch (FormatException e) { throw new UsageException(e.Message); }
 

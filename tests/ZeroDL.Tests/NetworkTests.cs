@@ -123,4 +123,20 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Throws<FormatException>(() => WeightInit.Parse("-1"));
         Assert.Throws<FormatException>(() => ModelSpec.FromJson("{not json"));
     }
+
+    [Theory]
+    [InlineData("per-channel", new[] { 16, 16, 32, 32, 64, 64 })]
+    [InlineData("per-activation", new[] { 16 * 28 * 28, 16 * 28 * 28, 32 * 14 * 14, 32 * 16 * 16, 64 * 8 * 8, 64 * 8 * 8 })]
+    public void DeepConvNet_batchnorm_mode_is_chosen_by_name(string mode, int[] features)
+    {
+        var spec = Networks.DeepConvNetSpec() with { BatchNorm = true, BatchNormMode = mode };
+        var net = Networks.Build<float>(spec, seed: 1);
+        var norms = net.Layers.OfType<Layers.BatchNormalization<float>>().ToList();
+        Assert.Equal(features, norms.Select(n => n.Features));
+        Assert.All(norms, n => Assert.Equal(Layers.BatchNormalization<float>.ParseMode(mode), n.Mode));
+        var y = net.Predict(new Tensor<float>(2, 1, 28, 28), training: true); // shapes fit end to end
+        Assert.Equal([2, 10], y.Shape);
+        Assert.Throws<FormatException>(() => (spec with { BatchNormMode = "per-pixel" }).Validated());
+        Assert.Equal(mode, ModelSpec.FromJson(spec.ToJson()).BatchNormMode); // stored in model files
+    }
 }

@@ -41,6 +41,16 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     }
 
     public string Kind => "batchnorm";
+
+    /// <summary>"per-channel" (PyTorch's BatchNorm2d) or "per-activation" (the book's), as the CLI and model files name them.</summary>
+    public static BatchNormMode ParseMode(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "per-channel" or "channel" => BatchNormMode.PerChannel,
+        "per-activation" or "activation" => BatchNormMode.PerActivation,
+        _ => throw new FormatException($"batch norm mode '{text}' is not per-channel or per-activation"),
+    };
+
+    public static string ModeName(BatchNormMode mode) => mode == BatchNormMode.PerChannel ? "per-channel" : "per-activation";
     public int Features { get; }
     public BatchNormMode Mode { get; }
     public double Momentum { get; }

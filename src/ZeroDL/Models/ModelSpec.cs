@@ -24,6 +24,9 @@ public sealed record ModelSpec
     /// <summary>λ of the L2 penalty 0.5·λ·ΣW² (weights only).</summary>
     public double WeightDecay { get; init; }
     public bool BatchNorm { get; init; }
+    /// <summary>For convolutional kinds: "per-channel" (one mean and variance per channel, PyTorch's BatchNorm2d) or
+    /// "per-activation" (the book's rule: every activation its own). Dense input is the same either way.</summary>
+    public string BatchNormMode { get; init; } = "per-channel";
     /// <summary>Dropout ratio after each hidden activation (0 = none).</summary>
     public double Dropout { get; init; }
     /// <summary>classic (the book's) or inverted.</summary>
@@ -67,6 +70,8 @@ public sealed record ModelSpec
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new FormatException($"weight decay must be ≥ 0 (got {WeightDecay})");
         if (!(Dropout >= 0 && Dropout < 1)) throw new FormatException($"dropout ratio must be in [0, 1) (got {Dropout})");
         Layers.Dropout<float>.ParseMode(DropoutMode);
+        try { Layers.BatchNormalization<float>.ParseMode(BatchNormMode); }
+        catch (FormatException) { throw new FormatException($"batch norm mode '{BatchNormMode}' is not per-channel or per-activation"); }
         if (Kind == "deepconv" && (InputSize != 784 || HiddenSizes.Length != 1 || Activation != "relu"))
             throw new FormatException("deepconv takes 1×28×28 input (input size 784), one hidden size and ReLU");
         if (Kind == "simpleconv" && (InputSize != 784 || HiddenSizes.Length != 1 || BatchNorm || Dropout > 0))
@@ -77,7 +82,7 @@ public sealed record ModelSpec
     public string Describe()
     {
         var parts = new List<string> { $"{Kind} {InputSize}-{string.Join("-", HiddenSizes)}-{OutputSize}", Activation, $"init {WeightInit}" };
-        if (BatchNorm) parts.Add("batchnorm");
+        if (BatchNorm) parts.Add(IsConvolutional ? $"batchnorm ({BatchNormMode})" : "batchnorm");
         if (Dropout > 0) parts.Add($"dropout {Dropout} ({DropoutMode})");
         if (WeightDecay > 0) parts.Add($"weight decay {WeightDecay}");
         return string.Join(", ", parts);

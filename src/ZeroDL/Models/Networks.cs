@@ -89,7 +89,8 @@ public static class Networks
     /// conv3×3-32 p2 → ReLU → pool → conv3×3-64 p1 → ReLU → conv3×3-64 p1 → ReLU → pool → Affine(1024→hidden) →
     /// ReLU → Dropout → Affine(hidden→10) → Dropout, with He init from each layer's fan-in (in·3·3 for the
     /// convolutions, 64·4·4 and hidden for the Affine layers) as the book's code does. With spec.BatchNorm (our
-    /// variant, not the book's) a per-channel BatchNorm sits between each convolution and its ReLU.
+    /// variant, not the book's) a BatchNorm sits between each convolution and its ReLU, per channel or (the book's
+    /// rule for 4-D input) per activation, as spec.BatchNormMode names it.
     /// </summary>
     private static Sequential<T> BuildDeepConvNet<T>(ModelSpec spec, int seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -97,18 +98,22 @@ public static class Networks
         var mode = Dropout<T>.ParseMode(spec.DropoutMode);
         int hidden = spec.HiddenSizes[0];
         var layers = new List<ILayer<T>>();
-        int channels = 1;
+        int channels = 1, side = 28;
         void Conv(int filters, int pad)
         {
             double std = Math.Sqrt(2.0 / (channels * 9));
+            side = side + 2 * pad - 2;
             layers.Add(new Convolution<T>(Init.Normal<T>(std, rng, filters, channels, 3, 3), new Tensor<T>(filters), stride: 1, pad: pad));
-            if (spec.BatchNorm) layers.Add(new BatchNormalization<T>(filters, BatchNormMode.PerChannel));
+            if (spec.BatchNorm) layers.Add(spec.BatchNormMode == "per-channel"
+                ? new BatchNormalization<T>(filters, BatchNormMode.PerChannel)
+                : new BatchNormalization<T>(filters * side * side, BatchNormMode.PerActivation));
             layers.Add(new Relu<T>());
             channels = filters;
         }
-        Conv(16, 1); Conv(16, 1); layers.Add(new MaxPooling<T>(2, 2, 2));
-        Conv(32, 1); Conv(32, 2); layers.Add(new MaxPooling<T>(2, 2, 2));
-        Conv(64, 1); Conv(64, 1); layers.Add(new MaxPooling<T>(2, 2, 2));
+        void Pool() { layers.Add(new MaxPooling<T>(2, 2, 2)); side /= 2; }
+        Conv(16, 1); Conv(16, 1); Pool();
+        Conv(32, 1); Conv(32, 2); Pool();
+        Conv(64, 1); Conv(64, 1); Pool();
         layers.Add(new Affine<T>(64 * 4 * 4, hidden, Math.Sqrt(2.0 / (64 * 4 * 4)), rng));
         layers.Add(new Relu<T>());
         if (spec.Dropout > 0) layers.Add(new Dropout<T>(spec.Dropout, mode, rng.Fork()));
