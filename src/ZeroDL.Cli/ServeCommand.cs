@@ -28,12 +28,13 @@ internal static class ServeCommand
             var options = new WebServerOptions
             {
                 ModelDirectory = parse.GetValue(models)!, ModelFiles = files, RunsDirectory = parse.GetValue(runs)!, MnistDirectory = parse.GetValue(data),
+                TrainWhenEmpty = true,
             };
             var app = WebServer.Create(options, ["--urls", address]);
             var store = new ModelStore(options.ModelDirectory, options.ModelFiles);
             var available = store.List();
             Console.WriteLine(available.Count == 0
-                ? $"No model in {options.ModelDirectory}/ yet: train one with `zerodl train` (or pass --model FILE); the page will say so."
+                ? $"No model in {options.ModelDirectory}/ yet: training the default one now (progress on the page; the first epoch makes it usable)."
                 : $"Models: {string.Join(", ", available.Select(m => m.Name))} (default {available[0].Name})");
             Console.WriteLine($"Open {address}/ — Ctrl+C stops the server.");
             await app.StartAsync(cancel);

@@ -21,6 +21,8 @@ public sealed record WebServerOptions
     public string RunsDirectory { get; init; } = "runs";
     /// <summary>Folder with the MNIST files (null = the bundled data/mnist).</summary>
     public string? MnistDirectory { get; init; }
+    /// <summary>With no model at all, start training the default model at once (its progress shows on the Draw page).</summary>
+    public bool TrainWhenEmpty { get; init; }
     /// <summary>Largest request body accepted.</summary>
     public long MaxBodyBytes { get; init; } = 1 << 20;
 }
@@ -39,10 +41,14 @@ public static class WebServer
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
         var store = new ModelStore(options.ModelDirectory, options.ModelFiles);
         builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton(new TrainingRuns(options.ModelDirectory, options.MnistDirectory));
+        var training = new TrainingRuns(options.ModelDirectory, options.MnistDirectory);
+        builder.Services.AddSingleton(training);
         builder.Services.AddSingleton(new Explorer(store, options.MnistDirectory));
         configure?.Invoke(builder);
         var app = builder.Build();
+        if (options.TrainWhenEmpty && store.Default is null)
+            app.Lifetime.ApplicationStarted.Register(() =>
+                training.Start(new TrainingRequest(Epochs: Models.ModelPresets.Find(Models.ModelPresets.Default).Epochs, EvalSamples: 10000)));
 
         app.UseExceptionHandler(errors => errors.Run(async context =>
         {

@@ -244,4 +244,19 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
         Assert.Contains(models.EnumerateArray(), m => m.GetProperty("name").GetString() == modelName);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/train/999/events")).StatusCode);
     }
+
+    [Fact]
+    public async Task With_no_model_the_server_trains_the_default_one_first()
+    {
+        await using var app = WebServer.Create(new WebServerOptions { ModelDirectory = TestPaths.NewTempDirectory(), MnistDirectory = TestPaths.Mnist, TrainWhenEmpty = true },
+            configure: b => b.WebHost.UseTestServer());
+        await app.StartAsync();
+        var client = app.GetTestClient();
+        var runs = await client.GetFromJsonAsync<JsonElement>("/api/train");
+        var run = runs.EnumerateArray().Single();
+        Assert.Equal("dense", run.GetProperty("request").GetProperty("model").GetString());
+        await client.PostAsync($"/api/train/{run.GetProperty("id").GetString()}/cancel", null); // the test needs only the start
+        var predict = await client.PostAsync("/api/predict", JsonBody("{\"pixels\": [" + string.Join(",", Enumerable.Repeat("0", 784)) + "]}"));
+        Assert.True(predict.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.OK); // 404 "no model" until an epoch has finished
+    }
 }

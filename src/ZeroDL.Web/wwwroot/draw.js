@@ -109,10 +109,30 @@ async function loadModels() {
       option.textContent = `${m.name} (${m.kind})`;
       select.appendChild(option);
     }
-    if (!models.length) status('No model yet: train one with zerodl train, or start zerodl serve --model FILE.');
+    if (!models.length) await followTraining();
   } catch (err) {
     status('could not list the models: ' + err);
   }
+}
+
+// With no model yet the server may be training the default one: show its progress, offer the model when ready.
+async function followTraining() {
+  const runs = await (await fetch('api/train')).json();
+  const run = runs.find(r => r.status === 'running');
+  if (!run) { status('No model yet: train one on the Train page or with zerodl train, or start zerodl serve --model FILE.'); return; }
+  const note = document.getElementById('status');
+  note.textContent = 'No model yet — training the default one now…';
+  const source = new EventSource(`api/train/${run.id}/events`);
+  source.onmessage = async m => {
+    const e = JSON.parse(m.data);
+    if (e.type === 'batch') note.textContent = `Training the default model: iteration ${e.iteration}, loss ${e.loss.toFixed(3)}…`;
+    if (e.type === 'epoch') {
+      note.textContent = `Training the default model: epoch ${e.epoch} done, test ${(e.testAccuracy * 100).toFixed(2)} % — you can draw now.`;
+      const select = document.getElementById('model');
+      if (!select.options.length) select.add(new Option(`${e.savedAs} (training)`, e.savedAs));
+    }
+    if (e.type === 'done') { source.close(); note.textContent = e.status === 'done' ? '' : 'training ' + e.status; }
+  };
 }
 
 redraw();
