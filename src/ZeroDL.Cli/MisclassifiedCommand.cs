@@ -47,14 +47,9 @@ internal static class MisclassifiedCommand
                 Console.WriteLine($"Nothing to draw; wrote {csvPath}");
                 return Cli.Success;
             }
-            var cells = wrong.Take(shown).Select(i => new GridCell(set.Images.ReadOnlySpan.Slice(i * 784, 784).ToArray(), 28, 28)
-            {
-                Inverted = true,
-                Caption = [(i.ToString(CultureInfo.InvariantCulture) + ":", ImageGrid.Gray), (set.Labels[i].ToString(CultureInfo.InvariantCulture), ImageGrid.Green),
-                           (">", ImageGrid.Gray), (predicted[i].ToString(CultureInfo.InvariantCulture), ImageGrid.Red)],
-            }).ToList();
-            ImageGrid.Build(cells, perRow, zoom: 4).SavePng(pngPath);
-            Console.WriteLine($"Wrote {pngPath} (first {cells.Count}, captioned index: label > prediction) and {csvPath}");
+            var shownIndices = wrong.Take(shown).ToList();
+            ImageGrid.Misclassified(set, predicted, shownIndices, perRow).SavePng(pngPath);
+            Console.WriteLine($"Wrote {pngPath} (first {shownIndices.Count}, captioned index: label > prediction) and {csvPath}");
             return Cli.Success;
         });
         return command;

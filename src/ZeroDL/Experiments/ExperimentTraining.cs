@@ -26,7 +26,7 @@ internal static class ExperimentTraining
         return [.. new Trainer(net, optimizer, train, train.Take(1), options).Train().Loss];
     }
 
-    /// <summary>Train and test accuracy after each epoch (test on the first <paramref name="testSamples"/>).</summary>
+    /// <summary>Train and test accuracy after each epoch, optionally with augmented training batches.</summary>
     public static (double[] Train, double[] Test) Accuracies(Sequential<float> net, Optimizer<float> optimizer, Dataset train, Dataset test, int epochs,
         int batchSize, int seed, Augmenter? augmenter = null)
     {

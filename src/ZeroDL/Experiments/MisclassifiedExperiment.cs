@@ -19,18 +19,13 @@ public sealed class MisclassifiedExperiment : Experiment
         var predicted = net.PredictLabels(test);
         var wrong = Enumerable.Range(0, test.Count).Where(i => predicted[i] != test.Labels[i]).ToList();
         context.WriteCsv("misclassified.csv", "index,label,predicted", wrong.Select(i => new object[] { i, test.Labels[i], predicted[i] }));
-        var cells = wrong.Take(20).Select(i => new GridCell(test.Images.ReadOnlySpan.Slice(i * 784, 784).ToArray(), 28, 28)
-        {
-            Inverted = true,
-            Caption = [(i.ToString(CultureInfo.InvariantCulture) + ":", ImageGrid.Gray), (test.Labels[i].ToString(CultureInfo.InvariantCulture), ImageGrid.Green),
-                       (">", ImageGrid.Gray), (predicted[i].ToString(CultureInfo.InvariantCulture), ImageGrid.Red)],
-        }).ToList();
-        if (cells.Count > 0) context.SaveCanvas("misclassified.png", ImageGrid.Build(cells, 5, zoom: 3));
+        var shown = wrong.Take(20).ToList();
+        if (shown.Count > 0) context.SaveCanvas("misclassified.png", ImageGrid.Misclassified(test, predicted, shown, 5, zoom: 3));
         var figures = new Dictionary<string, double> { ["misclassified"] = wrong.Count, ["images"] = test.Count, ["accuracy"] = 1 - (double)wrong.Count / test.Count };
         string summary = $"""
             The book's trained DeepConvNet (data/reference/deep_convnet_2016.npz) misclassifies {wrong.Count} of {test.Count} test
             images ({ExperimentContext.G(figures["accuracy"] * 100, 4)} % correct). `misclassified.png` shows the first
-            {cells.Count}, captioned index: label > prediction (the book's figure 8-4); all are in `misclassified.csv`.
+            {shown.Count}, captioned index: label > prediction (the book's figure 8-4); all are in `misclassified.csv`.
             Many are hard for people too — a 6 whose loop is open, a 3 that is nearly a 5.
 
             Indices: {string.Join(" ", wrong)}

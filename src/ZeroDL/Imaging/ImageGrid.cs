@@ -15,6 +15,21 @@ public static class ImageGrid
 {
     public static readonly (byte R, byte G, byte B) White = (255, 255, 255), Black = (0, 0, 0), Green = (0, 120, 0), Red = (200, 0, 0), Gray = (110, 110, 110);
 
+    /// <summary>
+    /// The book's figure of misclassified digits: the images at <paramref name="indices"/> of a dataset of 28×28 digits,
+    /// dark ink on white, each captioned "index: label > prediction" (label green, prediction red).
+    /// </summary>
+    public static Canvas Misclassified(Data.Dataset data, IReadOnlyList<int> predicted, IEnumerable<int> indices, int columns = 5, int zoom = 4)
+    {
+        static string Text(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var cells = indices.Select(i => new GridCell(data.Images.ReadOnlySpan.Slice(i * 784, 784).ToArray(), 28, 28)
+        {
+            Inverted = true,
+            Caption = [(Text(i) + ":", Gray), (Text(data.Labels[i]), Green), (">", Gray), (Text(predicted[i]), Red)],
+        }).ToList();
+        return Build(cells, columns, zoom);
+    }
+
     public static Canvas Build(IReadOnlyList<GridCell> cells, int columns, int zoom = 4, int margin = 6)
     {
         if (cells.Count == 0) throw new ArgumentException("an image grid needs at least one image");

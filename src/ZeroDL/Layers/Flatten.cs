@@ -22,9 +22,9 @@ public sealed class Flatten<T> : StatelessLayer<T> where T : unmanaged, IFloatin
 
     public override Tensor<T> Backward(Tensor<T> dout)
     {
-        RequireForward(_inputShape, Kind);
-        if (dout.Size != _inputShape!.Aggregate(1, (a, b) => a * b))
-            throw new ArgumentException($"flatten backward: dout {dout.ShapeText} does not match the input {Tensor<T>.ShapeString(_inputShape)}");
-        return dout.Reshape(_inputShape);
+        var shape = _inputShape ?? throw new InvalidOperationException($"{Kind}: Backward called before Forward");
+        if (dout.Size != shape.Aggregate(1, (a, b) => a * b))
+            throw new ArgumentException($"flatten backward: dout {dout.ShapeText} does not match the input {Tensor<T>.ShapeString(shape)}");
+        return dout.Reshape(shape);
     }
 }

@@ -37,7 +37,11 @@ public sealed class BatchLoader : IDisposable
     private Exception? _failure;
     private int _produced;
 
-    /// <param name="augmenter">When given, every batch is distorted after gathering (on the loader's thread in the background mode), image keys = position in the run.</param>
+    /// <summary>
+    /// Batches of <paramref name="batchSize"/> from <paramref name="data"/> for <paramref name="totalIterations"/> iterations;
+    /// an <paramref name="augmenter"/>, when given, distorts every batch after gathering (on the loader's thread in the
+    /// background mode), keyed by each image's position in the run.
+    /// </summary>
     public BatchLoader(Dataset data, int batchSize, bool withReplacement, int iterationsPerEpoch, int totalIterations, Rng rng, bool background,
         Augmenter? augmenter = null)
     {
