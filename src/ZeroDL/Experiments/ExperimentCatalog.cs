@@ -43,7 +43,7 @@ public static class ExperimentCatalog
         double seconds = clock.Elapsed.TotalSeconds;
         var md = new StringBuilder($"# {experiment.Name}: {experiment.Title} (book ch. {experiment.Chapter})\n\n");
         md.Append(result.Summary.TrimEnd()).Append("\n\n");
-        md.Append(quick ? "Run with --quick (reduced size). " : "").Append($"Seed {seed}; {ExperimentContext.G(seconds, 3)} s.\n\n");
+        md.Append(quick ? "Run with --quick (reduced size). " : "").Append($"Seed {seed}; {seconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s.\n\n");
         md.Append("Files: ").AppendJoin(", ", context.Files.Select(f => $"`{f}`")).Append('\n');
         context.Write("summary.md", md.ToString());
         return (result, seconds, context.Files);
