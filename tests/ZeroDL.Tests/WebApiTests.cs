@@ -259,4 +259,22 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
         var predict = await client.PostAsync("/api/predict", JsonBody("{\"pixels\": [" + string.Join(",", Enumerable.Repeat("0", 784)) + "]}"));
         Assert.True(predict.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.OK); // 404 "no model" until an epoch has finished
     }
+
+    [Fact]
+    public async Task Api_answers_equal_the_zerodl_predict_commands()
+    {
+        string model = Path.Combine(web.ModelDirectory, "book-deepconv.safetensors");
+        var (code, output, err) = CliTests.Run("predict", "--model", model, "--index", "0..39");
+        Assert.True(code == 0, err);
+        // Lines "[i] label == predicted: o|x  top 3"
+        var cli = output.Split('\n').Where(l => l.StartsWith('[')).Select(l => int.Parse(l.Split("== ")[1].Split(':')[0])).ToArray();
+        Assert.Equal(40, cli.Length);
+        for (int i = 0; i < 40; i++)
+        {
+            var pixels = mnist.Data.Test.Images.ReadOnlySpan.Slice(i * 784, 784).ToArray();
+            var (status, body) = await Post(JsonBody(JsonSerializer.Serialize(new { pixels })));
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal(cli[i], JsonSerializer.Deserialize<Answer>(body, Json)!.Label);
+        }
+    }
 }
