@@ -1,4 +1,5 @@
 using System.Globalization;
+using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ZeroDL.Data;
 
@@ -48,7 +49,7 @@ public sealed class Augmenter
 {
     private readonly AugmentationOptions _options;
     private readonly int _seed, _side;
-    private readonly float[] _kernel, _source, _dx, _dy, _scratch;
+    private readonly float[] _kernel, _source, _dx, _dy, _scratch, _padded, _accumulator, _term;
 
     public Augmenter(AugmentationOptions options, int seed, int side = 28)
     {
@@ -62,6 +63,8 @@ public sealed class Augmenter
         double sum = 0;
         for (int i = -radius; i <= radius; i++) sum += _kernel[i + radius] = (float)Math.Exp(-i * i / (2 * options.ElasticSigma * options.ElasticSigma));
         for (int i = 0; i < _kernel.Length; i++) _kernel[i] = (float)(_kernel[i] / sum);
+        int padded = (side + 2 * radius) * Math.Max(side, side + 2 * radius);
+        _padded = new float[padded]; _accumulator = new float[padded]; _term = new float[padded];
     }
 
     public AugmentationOptions Options => _options;
@@ -119,26 +122,41 @@ public sealed class Augmenter
         return top * (1 - fy) + bottom * fy;
     }
 
-    /// <summary>Uniform(−1, 1) per pixel, Gaussian-smoothed (separable, edges clamped), times α.</summary>
+    /// <summary>
+    /// Uniform(−1, 1) per pixel, Gaussian-smoothed (separable, edges clamped), times α. Each pass pads the field with
+    /// its edge values and then adds kernel[k]·(the field shifted by k) for k in order, over the whole field at once
+    /// (vectorised; the same sums in the same order as the per-pixel loop, so the same values).
+    /// </summary>
     private void ElasticField(Rng rng, float[] field, float[] scratch)
     {
-        int n = _side, radius = _kernel.Length / 2;
+        int n = _side, radius = _kernel.Length / 2, wide = n + 2 * radius;
         for (int i = 0; i < field.Length; i++) field[i] = (float)(2 * rng.NextDouble() - 1);
+        // Horizontal: rows padded to n + 2r; output (y, x) = Σ_k kernel[k]·padded[y][x + k].
+        var padded = _padded;
         for (int y = 0; y < n; y++)
-            for (int x = 0; x < n; x++)
-            {
-                float s = 0;
-                for (int k = -radius; k <= radius; k++) s += _kernel[k + radius] * field[y * n + Math.Clamp(x + k, 0, n - 1)];
-                scratch[y * n + x] = s;
-            }
-        float alpha = (float)_options.ElasticAlpha;
-        for (int y = 0; y < n; y++)
-            for (int x = 0; x < n; x++)
-            {
-                float s = 0;
-                for (int k = -radius; k <= radius; k++) s += _kernel[k + radius] * scratch[Math.Clamp(y + k, 0, n - 1) * n + x];
-                field[y * n + x] = alpha * s;
-            }
+            for (int x = 0; x < wide; x++) padded[y * wide + x] = field[y * n + Math.Clamp(x - radius, 0, n - 1)];
+        int span = (n - 1) * wide + n; // from row 0's first output to row n−1's last
+        var acc = _accumulator.AsSpan(0, span);
+        var term = _term.AsSpan(0, span);
+        acc.Clear();
+        for (int k = 0; k < _kernel.Length; k++)
+        {
+            TP.Multiply(padded.AsSpan(k, span), _kernel[k], term);
+            TP.Add(acc, term, acc);
+        }
+        for (int y = 0; y < n; y++) acc.Slice(y * wide, n).CopyTo(scratch.AsSpan(y * n, n));
+        // Vertical: rows of scratch padded above and below; output (y, x) = Σ_k kernel[k]·scratch[clamp(y + k − r)][x].
+        var column = _padded.AsSpan(0, (n + 2 * radius) * n);
+        for (int y = 0; y < n + 2 * radius; y++) scratch.AsSpan(Math.Clamp(y - radius, 0, n - 1) * n, n).CopyTo(column.Slice(y * n, n));
+        acc = _accumulator.AsSpan(0, n * n);
+        term = _term.AsSpan(0, n * n);
+        acc.Clear();
+        for (int k = 0; k < _kernel.Length; k++)
+        {
+            TP.Multiply(column.Slice(k * n, n * n), _kernel[k], term);
+            TP.Add(acc, term, acc);
+        }
+        TP.Multiply(acc, (float)_options.ElasticAlpha, field);
     }
 
     /// <summary>A 64-bit mix (splitmix64 finaliser) of the seed and the image key.</summary>
