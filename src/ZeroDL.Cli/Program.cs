@@ -20,6 +20,7 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
     ExperimentCommand.Create(),
     TuneCommand.Create(),
     ServeCommand.Create(),
+    BenchCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

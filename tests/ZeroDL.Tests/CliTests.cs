@@ -58,6 +58,8 @@ public class CliTests
     [InlineData("evaluate", "--model", "m.safetensors", "--split", "validation")]
     [InlineData("frobnicate")]
     [InlineData("filters")]
+    [InlineData("bench", "--iterations", "0")]
+    [InlineData("bench", "--model", "resnet")]
     [InlineData("experiment", "no-such-experiment")]
     [InlineData("filters", "--random", "resnet")]
     [InlineData("convert", "--model", "a.safetensors", "--out", "b.safetensors", "--dtype", "f8")]
@@ -178,6 +180,15 @@ public class CliTests
         Assert.True(code == 0, err);
         Assert.Contains("30 filters of 5×5", output);
         Assert.True(ZeroDL.Imaging.GrayImage.Load(Path.Combine(dir, "random.png")).Width > 8 * 5 * 4);
+    }
+
+    [Fact]
+    public void Bench_profile_lists_every_layer()
+    {
+        var (code, output, err) = Run("bench", "--model", "simpleconv", "--iterations", "2", "--profile");
+        Assert.True(code == 0, err);
+        Assert.Contains("ms per mini-batch", output);
+        foreach (var layer in new[] { "conv1", "relu1", "pool1", "affine1", "relu2", "affine2" }) Assert.Contains(layer, output);
     }
 
     [Fact]

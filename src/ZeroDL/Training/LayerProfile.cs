@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using ZeroDL.Data;
+using ZeroDL.Models;
+using ZeroDL.Optimizers;
+
+namespace ZeroDL.Training;
+
+/// <summary>One layer's share of a training step: mean forward and backward milliseconds per iteration.</summary>
+public sealed record LayerTiming(string Layer, double ForwardMs, double BackwardMs);
+
+/// <summary>Where a training step spends its time: seconds per iteration and each layer's forward and backward.</summary>
+public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, IReadOnlyList<LayerTiming> Layers)
+{
+    /// <summary>
+    /// Trains <paramref name="iterations"/> mini-batches (after 3 untimed warm-up ones) of shuffled training images,
+    /// timing every layer's Forward and Backward; the optimizer step is counted in the total only.
+    /// </summary>
+    public static LayerProfile Measure(Sequential<float> net, Optimizer<float> optimizer, Dataset train, int iterations, int batchSize = 100, int seed = 1)
+    {
+        if (iterations < 1) throw new ArgumentOutOfRangeException(nameof(iterations), iterations, "iterations must be at least 1");
+        const int warmup = 3;
+        var layers = net.Layers;
+        var forward = new double[layers.Count];
+        var backward = new double[layers.Count];
+        using var loader = new BatchLoader(train, batchSize, false, Math.Max(1, train.Count / batchSize), warmup + iterations, new Rng(seed), background: false);
+        double loss = 0;
+        var total = new Stopwatch();
+        for (int it = 0; it < warmup + iterations; it++)
+        {
+            bool timed = it >= warmup;
+            var batch = loader.Next();
+            if (timed) total.Start();
+            var x = Evaluation.AsInput(net, batch.Images);
+            for (int i = 0; i < layers.Count; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                x = layers[i].Forward(x, training: true);
+                if (timed) forward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            }
+            loss = net.LossLayer.Forward(x, batch.LabelSpan) + net.WeightDecayLoss();
+            var d = net.LossLayer.Backward(1.0);
+            for (int i = layers.Count - 1; i >= 0; i--)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                d = layers[i].Backward(d);
+                if (timed) backward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            }
+            optimizer.Step(net.Parameters);
+            if (timed) total.Stop();
+        }
+        var names = net.NamedLayers();
+        return new LayerProfile(total.Elapsed.TotalSeconds / iterations, loss,
+            [.. Enumerable.Range(0, layers.Count).Select(i => new LayerTiming(names[i], forward[i] / iterations, backward[i] / iterations))]);
+    }
+}
