@@ -5,6 +5,7 @@ using ZeroDL.Bench;
 //        ZeroDL.Bench deepconv-inference [--threads N]
 //        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
 //        ZeroDL.Bench convnet-train [--model simpleconv|deepconv|deepconv-bn] [--iterations N] [--threads N] [--profile]
+//        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
 var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
 int threads = IntOption("--threads", Environment.ProcessorCount);
