@@ -31,13 +31,13 @@ internal static class ServeCommand
                 TrainWhenEmpty = true,
             };
             var app = WebServer.Create(options, ["--urls", address]);
-            var store = new ModelStore(options.ModelDirectory, options.ModelFiles);
+            await app.StartAsync(cancel); // listening before we say so
+            var store = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<ModelStore>(app.Services);
             var available = store.List();
             Console.WriteLine(available.Count == 0
                 ? $"No model in {options.ModelDirectory}/ yet: training the default one now (progress on the page; the first epoch makes it usable)."
                 : $"Models: {string.Join(", ", available.Select(m => m.Name))} (default {available[0].Name})");
             Console.WriteLine($"Open {address}/ — Ctrl+C stops the server.");
-            await app.StartAsync(cancel);
             try { await Task.Delay(Timeout.Infinite, cancel); }
             catch (OperationCanceledException) { }
             await app.StopAsync(CancellationToken.None);

@@ -208,6 +208,55 @@ public class CliTests
     }
 
     [Fact]
+    public void Train_options_augment_schedule_and_dtype_reach_the_model_file()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string half = Path.Combine(dir, "half.safetensors"), full = Path.Combine(dir, "full.safetensors");
+        var (code, output, err) = Run("train", "--model", "mlp", "--iterations", "30", "--train-samples", "1000", "--eval-samples", "200",
+            "--augment", "--rotate", "5", "--schedule", "cosine", "--dtype", "f16", "--out", half);
+        Assert.True(code == 0, err);
+        Assert.Contains("augmentation: shift ±2 px, rotation ±5°", output);
+        Assert.Contains("(cosine decay)", output);
+        var loaded = Serialization.ModelFile.Load(half);
+        Assert.Equal(Serialization.StoredType.F16, loaded.StoredType);
+        var training = System.Text.Json.JsonDocument.Parse(loaded.Metadata["training"]).RootElement;
+        Assert.Equal("cosine", training.GetProperty("schedule").GetString());
+        Assert.Contains("rotation ±5°", training.GetProperty("augmentation").GetString());
+        (code, _, err) = Run("train", "--model", "mlp", "--iterations", "30", "--train-samples", "1000", "--eval-samples", "200", "--out", full);
+        Assert.True(code == 0, err);
+        Assert.InRange(new FileInfo(half).Length, new FileInfo(full).Length * 0.45, new FileInfo(full).Length * 0.55);
+    }
+
+    [Fact]
+    public void Serve_answers_on_loopback_until_stopped()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string model = Path.Combine(dir, "sample.safetensors");
+        var (code, _, err) = Run("import", "--from", Path.Combine("data", "reference", "sample_weight.npz"), "--model", "sample", "--out", model);
+        Assert.True(code == 0, err);
+        int port = 20000 + Environment.ProcessId % 20000;
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"), "serve", "--model", model, "--port", port.ToString() })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        try
+        {
+            string? line = p.StandardOutput.ReadLine();
+            Assert.Contains("Models: sample", line);
+            Assert.Contains($"http://127.0.0.1:{port}/", p.StandardOutput.ReadLine());
+            using var http = new HttpClient();
+            string models = http.GetStringAsync($"http://127.0.0.1:{port}/api/models").Result;
+            Assert.Contains("\"name\":\"sample\"", models);
+            Assert.Contains("<canvas id=\"pad\"", http.GetStringAsync($"http://127.0.0.1:{port}/").Result);
+        }
+        finally
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit(10_000);
+        }
+    }
+
+    [Fact]
     public void Bench_profile_lists_every_layer()
     {
         var (code, output, err) = Run("bench", "--model", "simpleconv", "--iterations", "2", "--profile");
