@@ -80,6 +80,7 @@ public class CliTests
     [InlineData("frobnicate")]
     [InlineData("filters")]
     [InlineData("bench", "--iterations", "0")]
+    [InlineData("train", "--model", "deepconv", "--batchnorm", "true", "--batchnorm-mode", "per-pixel")]
     [InlineData("bench", "--model", "resnet")]
     [InlineData("experiment", "no-such-experiment")]
     [InlineData("filters", "--random", "resnet")]
