@@ -5,6 +5,7 @@ using ZeroDL.Bench;
 //        ZeroDL.Bench deepconv-inference [--threads N]
 //        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
 //        ZeroDL.Bench convnet-train [--model simpleconv|deepconv|deepconv-bn] [--iterations N] [--threads N] [--profile]
+//        ZeroDL.Bench augment [--batches N]   (the default augmentation of batches of 100 images, one thread)
 //        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
 var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
@@ -24,13 +25,15 @@ switch (verb)
         return TwoLayerBench.Run(IntOption("--iterations", 10000));
     case "web-load":
         return await WebLoadBench.Run(StringOption("--model", ""), IntOption("--clients", 8), IntOption("--seconds", 10));
+    case "augment":
+        return AugmentBench.Run(IntOption("--batches", 200));
     case "conv-parts":
         return ConvPartsBench.Run();
     case "convnet-train":
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
         return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
     default:
-        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, twolayer, deepconv-inference, convnet-train or web-load");
+        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, twolayer, deepconv-inference, convnet-train, conv-parts, augment or web-load");
         return 2;
 }
 

@@ -29,6 +29,7 @@ internal static class TrainCommand
         var batchnorm = new Option<bool?>("--batchnorm") { Description = "Add BatchNorm after each hidden Affine, or for deepconv a per-channel BatchNorm after each convolution (true/false)" };
         var batchnormMode = new Option<string?>("--batchnorm-mode") { Description = "For deepconv with --batchnorm: per-channel (PyTorch's BatchNorm2d, the default) or per-activation (the book's rule)" };
         batchnormMode.AcceptOnlyFromAmong("per-channel", "per-activation");
+        var outputDropout = new Option<bool?>("--output-dropout") { Description = "For deepconv: keep the book's Dropout after the output layer (true) or drop it, leaving only the hidden layer's (false)" };
         var seed = new Option<int>("--seed") { Description = "Seed of every random choice (weights, shuffling, dropout)", DefaultValueFactory = _ => 1 };
         var output = new Option<string?>("--out") { Description = "Model file to write (safetensors); a .history.csv is written beside it. Default models/<model>.safetensors" };
         var evalSamples = new Option<int>("--eval-samples") { Description = "Samples of each split evaluated per epoch (0 = all)", DefaultValueFactory = _ => 0 };
@@ -36,7 +37,7 @@ internal static class TrainCommand
         var replacement = new Option<bool>("--with-replacement") { Description = "Sample mini-batches with replacement, as the book's code does" };
         var threads = new Option<int>("--threads") { Description = "Threads for matrix products", DefaultValueFactory = _ => Environment.ProcessorCount };
         var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
-        var schedule = new Option<string>("--schedule") { Description = "Learning rate over the run: constant (the book's) or cosine (decays to 0 by the last batch)", DefaultValueFactory = _ => "constant" };
+        var schedule = new Option<string?>("--schedule") { Description = "Learning rate over the run: constant (the book's; the default except where the model names cosine) or cosine (decays to 0 by the last batch)" };
         schedule.AcceptOnlyFromAmong("constant", "cosine");
         var dtype = new Option<string>("--dtype") { Description = "How the model file stores weights: f32, or f16 for half the size (training itself is float32)", DefaultValueFactory = _ => "f32" };
         dtype.AcceptOnlyFromAmong("f32", "f16");
@@ -51,7 +52,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a model on MNIST, print per-epoch accuracy and the final test accuracy, and save it.")
         {
             model, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
-            batchnorm, batchnormMode, seed, output, evalSamples, trainSamples, replacement, threads, data,
+            batchnorm, batchnormMode, outputDropout, seed, output, evalSamples, trainSamples, replacement, threads, data,
             augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule,
         };
         command.SetAction(async (parse, cancel) =>
@@ -74,11 +75,16 @@ internal static class TrainCommand
                 else spec = spec with { Kind = bn || spec.Dropout > 0 ? "mlp-bn" : spec.Kind == "mlp-bn" ? "mlp" : spec.Kind, BatchNorm = bn };
             }
             if (parse.GetValue(batchnormMode) is string bm) spec = spec with { BatchNormMode = bm };
+            if (parse.GetValue(outputDropout) is bool od)
+            {
+                if (spec.Kind != "deepconv") throw new UsageException($"--output-dropout applies to deepconv, not {spec.Kind}");
+                spec = spec with { OutputDropout = od };
+            }
             try { spec = spec.Validated(); }
             catch (FormatException e) { throw new UsageException(e.Message); }
 
             AugmentationOptions? augmentation = null;
-            if (parse.GetValue(augment) || parse.GetValue(shift) is not null || parse.GetValue(rotate) is not null || parse.GetValue(scale) is not null
+            if (parse.GetValue(augment) || preset.Augment || parse.GetValue(shift) is not null || parse.GetValue(rotate) is not null || parse.GetValue(scale) is not null
                 || parse.GetValue(elastic) is not null || parse.GetValue(elasticSigma) is not null)
             {
                 augmentation = new AugmentationOptions
@@ -102,7 +108,7 @@ internal static class TrainCommand
                 EvaluationSamples = parse.GetValue(evalSamples),
                 Seed = parse.GetValue(seed),
                 Augmentation = augmentation,
-                Schedule = parse.GetValue(schedule)!,
+                Schedule = parse.GetValue(schedule) ?? preset.Schedule,
             };
             try { options.Validate(); }
             catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }

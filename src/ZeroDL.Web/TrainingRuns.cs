@@ -91,7 +91,8 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory)
             var options = new TrainerOptions
             {
                 Epochs = request.Epochs, BatchSize = preset.BatchSize, Seed = request.Seed, EvaluationSamples = request.EvalSamples,
-                Augmentation = request.Augment ? new AugmentationOptions() : null,
+                Augmentation = request.Augment || preset.Augment ? new AugmentationOptions() : null,
+                Schedule = preset.Schedule,
             };
             var net = Networks.Build<float>(preset.Spec, request.Seed);
             var trainer = new Trainer(net, optimizer, train, test, options);

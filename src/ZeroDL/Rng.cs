@@ -54,6 +54,27 @@ public sealed class Rng
         }
     }
 
+    /// <summary>
+    /// Fills <paramref name="values"/> with uniform draws in [low, high): value i is (float)(low + (high − low)·u) for
+    /// the i-th <see cref="NextDouble"/> u — the same numbers as calling NextDouble in a loop, with the generator's
+    /// state kept in registers.
+    /// </summary>
+    public void FillUniform(Span<float> values, double low, double high)
+    {
+        ulong s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
+        double width = high - low;
+        for (int i = 0; i < values.Length; i++)
+        {
+            ulong result = ulong.RotateLeft(s1 * 5, 7) * 9;
+            ulong t = s1 << 17;
+            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
+            s2 ^= t;
+            s3 = ulong.RotateLeft(s3, 45);
+            values[i] = (float)(low + width * ((result >> 11) * (1.0 / (1UL << 53))));
+        }
+        _s0 = s0; _s1 = s1; _s2 = s2; _s3 = s3;
+    }
+
     /// <summary>Fills <paramref name="mask"/> with <paramref name="keep"/> where a uniform draw exceeds <paramref name="ratio"/>, else 0 (a dropout mask).</summary>
     public void FillDropoutMask<T>(Span<T> mask, double ratio, T keep) where T : unmanaged, System.Numerics.INumberBase<T>
     {

@@ -83,3 +83,64 @@ public class AugmentationTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         }
     }
 }
+
+public class AugmentationKernelTests
+{
+    [Theory]
+    [InlineData(1, 0.5)]
+    [InlineData(7, 1.0)]
+    [InlineData(13, 2.5)]
+    [InlineData(28, 4.0)]
+    [InlineData(33, 3.0)]
+    [InlineData(40, 6.0)]
+    public void Fast_smoothing_equals_the_per_pixel_reference_bit_for_bit(int side, double sigma)
+    {
+        var rng = new Rng(side);
+        var field = new float[side * side];
+        rng.FillUniform(field, -1, 1);
+        var expected = (float[])field.Clone();
+        var smoothing = new GaussianSmoothing(sigma, side);
+        smoothing.Apply(field, 3f);
+        smoothing.ApplyReference(expected, 3f);
+        Assert.Equal(expected, field);
+        Assert.Equal(1.0, smoothing.Kernel.ToArray().Sum(k => (double)k), 5);
+    }
+
+    [Fact]
+    public void Smoothing_a_constant_field_keeps_it_and_a_wrong_size_is_refused()
+    {
+        var smoothing = new GaussianSmoothing(2, 10);
+        var field = Enumerable.Repeat(0.5f, 100).ToArray();
+        smoothing.Apply(field);
+        Assert.All(field, v => Assert.Equal(0.5f, v, 5));
+        var e = Assert.Throws<ArgumentException>(() => smoothing.Apply(new float[99]));
+        Assert.Contains("10×10", e.Message);
+    }
+
+    [Fact]
+    public void FillUniform_gives_the_same_numbers_as_NextDouble()
+    {
+        var a = new Rng(42); var b = new Rng(42);
+        var values = new float[1001];
+        a.FillUniform(values, -1, 1);
+        for (int i = 0; i < values.Length; i++) Assert.Equal((float)(2 * b.NextDouble() - 1), values[i]);
+        Assert.Equal(b.NextUInt64(), a.NextUInt64()); // and leaves the generator where the loop would
+    }
+
+    [Theory]
+    [InlineData(28, 2, 10, 0.1, 10, 4)]
+    [InlineData(28, 0, 0, 0, 34, 2)]
+    [InlineData(16, 3, 30, 0.3, 20, 1.5)]
+    [InlineData(41, 1, 5, 0.05, 8, 5)]
+    public void Fast_augmentation_equals_the_plain_reference_bit_for_bit(int side, double shift, double rotation, double scale, double alpha, double sigma)
+    {
+        var options = new AugmentationOptions { Shift = shift, Rotation = rotation, Scale = scale, ElasticAlpha = alpha, ElasticSigma = sigma };
+        var rng = new Rng(side);
+        var images = new float[6 * side * side];
+        rng.FillUniform(images, 0, 1);
+        var expected = (float[])images.Clone();
+        new Augmenter(options, seed: 9, side).Apply(images, 6, 1000);
+        new Augmenter(options, seed: 9, side).ApplyReference(expected, 6, 1000);
+        Assert.Equal(expected, images);
+    }
+}

@@ -87,6 +87,7 @@ public class CliTests
     [InlineData("convert", "--model", "a.safetensors", "--out", "b.safetensors", "--dtype", "f8")]
     [InlineData("misclassified", "--model", "a.safetensors", "--count", "0")]
     [InlineData("train", "--rotate", "-5")]
+    [InlineData("train", "--model", "simpleconv", "--output-dropout", "false")]
     [InlineData("train", "--elastic-sigma", "0")]
     public void Bad_arguments_exit_2_with_a_short_message(params string[] args)
     {

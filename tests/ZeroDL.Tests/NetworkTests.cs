@@ -139,4 +139,22 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Throws<FormatException>(() => (spec with { BatchNormMode = "per-pixel" }).Validated());
         Assert.Equal(mode, ModelSpec.FromJson(spec.ToJson()).BatchNormMode); // stored in model files
     }
+
+    [Fact]
+    public void DeepConvNet_output_dropout_can_be_left_out_and_older_files_keep_the_books_two()
+    {
+        var book = Networks.Build<float>(Networks.DeepConvNetSpec(), seed: 1);
+        var variant = ModelPresets.Find("deepconv-aug").Spec;
+        var net = Networks.Build<float>(variant, seed: 1);
+        Assert.IsType<Layers.Dropout<float>>(book.Layers[^1]);      // the book: Affine → Dropout at the end
+        Assert.IsType<Layers.Affine<float>>(net.Layers[^1]);        // the variant ends with the output Affine
+        Assert.Single(net.Layers.OfType<Layers.Dropout<float>>());
+        Assert.False(ModelSpec.FromJson(variant.ToJson()).OutputDropout);
+        var older = Networks.DeepConvNetSpec().ToJson().Replace(",\"output_dropout\":true", "");
+        Assert.DoesNotContain("output_dropout", older);
+        Assert.True(ModelSpec.FromJson(older).OutputDropout);      // files written before the field existed
+        Assert.Contains("hidden layer only", variant.Describe());
+        var y = net.Predict(new Tensor<float>(2, 1, 28, 28), training: true);
+        Assert.Equal([2, 10], y.Shape);
+    }
 }

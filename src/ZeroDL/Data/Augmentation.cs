@@ -1,5 +1,4 @@
 using System.Globalization;
-using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ZeroDL.Data;
 
@@ -49,7 +48,8 @@ public sealed class Augmenter
 {
     private readonly AugmentationOptions _options;
     private readonly int _seed, _side;
-    private readonly float[] _kernel, _source, _dx, _dy, _scratch, _padded, _accumulator, _term;
+    private readonly float[] _source, _dx, _dy;
+    private readonly GaussianSmoothing _smoothing;
 
     public Augmenter(AugmentationOptions options, int seed, int side = 28)
     {
@@ -57,32 +57,32 @@ public sealed class Augmenter
         if (side < 2) throw new ArgumentOutOfRangeException(nameof(side), side, "images must be at least 2×2");
         _seed = seed;
         _side = side;
-        _source = new float[side * side]; _dx = new float[side * side]; _dy = new float[side * side]; _scratch = new float[side * side];
-        int radius = (int)Math.Ceiling(2 * options.ElasticSigma);
-        _kernel = new float[2 * radius + 1];
-        double sum = 0;
-        for (int i = -radius; i <= radius; i++) sum += _kernel[i + radius] = (float)Math.Exp(-i * i / (2 * options.ElasticSigma * options.ElasticSigma));
-        for (int i = 0; i < _kernel.Length; i++) _kernel[i] = (float)(_kernel[i] / sum);
-        int padded = (side + 2 * radius) * Math.Max(side, side + 2 * radius);
-        _padded = new float[padded]; _accumulator = new float[padded]; _term = new float[padded];
+        _source = new float[(side + 2) * (side + 2)]; // the image inside a border of zeros
+        _dx = new float[side * side]; _dy = new float[side * side];
+        _smoothing = new GaussianSmoothing(options.ElasticSigma, side);
     }
 
     public AugmentationOptions Options => _options;
 
     /// <summary>Distorts <paramref name="count"/> images stored one per row of side² values; image i uses key firstKey + i.</summary>
-    public void Apply(Span<float> images, int count, long firstKey)
+    public void Apply(Span<float> images, int count, long firstKey) => Apply(images, count, firstKey, reference: false);
+
+    /// <summary>The same distortions computed the plain way (per-pixel smoothing, bounds-checked sampling), for tests.</summary>
+    internal void ApplyReference(Span<float> images, int count, long firstKey) => Apply(images, count, firstKey, reference: true);
+
+    private void Apply(Span<float> images, int count, long firstKey, bool reference)
     {
         int size = _side * _side;
         if (images.Length < (long)count * size) throw new ArgumentException($"{count} images of {_side}×{_side} need {count * size} values, got {images.Length}");
         for (int i = 0; i < count; i++)
         {
             var image = images.Slice(i * size, size);
-            image.CopyTo(_source);
-            Distort(_source, image, firstKey + i, _dx, _dy, _scratch);
+            for (int y = 0; y < _side; y++) image.Slice(y * _side, _side).CopyTo(_source.AsSpan((y + 1) * (_side + 2) + 1, _side));
+            Distort(_source, image, firstKey + i, _dx, _dy, reference);
         }
     }
 
-    private void Distort(float[] source, Span<float> target, long key, float[] dx, float[] dy, float[] scratch)
+    private void Distort(float[] source, Span<float> target, long key, float[] dx, float[] dy, bool reference)
     {
         var rng = new Rng(unchecked((int)Hash(_seed, key)));
         double Uniform() => 2 * rng.NextDouble() - 1;
@@ -92,8 +92,8 @@ public sealed class Augmenter
         bool elastic = _options.ElasticAlpha > 0;
         if (elastic)
         {
-            ElasticField(rng, dx, scratch);
-            ElasticField(rng, dy, scratch);
+            ElasticField(rng, dx, reference);
+            ElasticField(rng, dy, reference);
         }
         // Inverse map: rotate by −angle and divide by the scale.
         double cos = Math.Cos(angle) / scale, sin = Math.Sin(angle) / scale;
@@ -105,58 +105,48 @@ public sealed class Augmenter
                 double u = x - centre - tx, v = y - centre - ty;
                 double sx = cos * u + sin * v + centre, sy = -sin * u + cos * v + centre;
                 if (elastic) { sx += dx[y * n + x]; sy += dy[y * n + x]; }
-                target[y * n + x] = Sample(source, sx, sy);
+                target[y * n + x] = reference ? SampleReference(source, sx, sy) : Sample(source, sx, sy);
             }
     }
 
-    /// <summary>Bilinear sample at (x, y); positions outside the image read as 0.</summary>
-    private float Sample(float[] image, double x, double y)
+    /// <summary>Bilinear sample at (x, y) of an image stored with a border of zeros one pixel wide (side + 2 on
+    /// each axis), so positions outside the image read as 0 without a test per neighbour.</summary>
+    private float Sample(float[] bordered, double x, double y)
     {
-        int n = _side;
+        int n = _side, w = n + 2;
         if (!(x > -1 && x < n && y > -1 && y < n)) return 0f; // also NaN-safe
         int x0 = (int)Math.Floor(x), y0 = (int)Math.Floor(y);
         float fx = (float)(x - x0), fy = (float)(y - y0);
-        float Pixel(int px, int py) => (uint)px < (uint)n && (uint)py < (uint)n ? image[py * n + px] : 0f;
+        int i = (y0 + 1) * w + x0 + 1;
+        float top = bordered[i] * (1 - fx) + bordered[i + 1] * fx;
+        float bottom = bordered[i + w] * (1 - fx) + bordered[i + w + 1] * fx;
+        return top * (1 - fy) + bottom * fy;
+    }
+
+    /// <summary>The plain form of <see cref="Sample"/>: a bounds test per neighbour.</summary>
+    private float SampleReference(float[] bordered, double x, double y)
+    {
+        int n = _side;
+        if (!(x > -1 && x < n && y > -1 && y < n)) return 0f;
+        int x0 = (int)Math.Floor(x), y0 = (int)Math.Floor(y);
+        float fx = (float)(x - x0), fy = (float)(y - y0);
+        float Pixel(int px, int py) => (uint)px < (uint)n && (uint)py < (uint)n ? bordered[(py + 1) * (n + 2) + px + 1] : 0f;
         float top = Pixel(x0, y0) * (1 - fx) + Pixel(x0 + 1, y0) * fx;
         float bottom = Pixel(x0, y0 + 1) * (1 - fx) + Pixel(x0 + 1, y0 + 1) * fx;
         return top * (1 - fy) + bottom * fy;
     }
 
-    /// <summary>
-    /// Uniform(−1, 1) per pixel, Gaussian-smoothed (separable, edges clamped), times α. Each pass pads the field with
-    /// its edge values and then adds kernel[k]·(the field shifted by k) for k in order, over the whole field at once
-    /// (vectorised; the same sums in the same order as the per-pixel loop, so the same values).
-    /// </summary>
-    private void ElasticField(Rng rng, float[] field, float[] scratch)
+    /// <summary>Uniform(−1, 1) per pixel, Gaussian-smoothed (separable, edges clamped; <see cref="GaussianSmoothing"/>), times α.</summary>
+    private void ElasticField(Rng rng, float[] field, bool reference)
     {
-        int n = _side, radius = _kernel.Length / 2, wide = n + 2 * radius;
-        for (int i = 0; i < field.Length; i++) field[i] = (float)(2 * rng.NextDouble() - 1);
-        // Horizontal: rows padded to n + 2r; output (y, x) = Σ_k kernel[k]·padded[y][x + k].
-        var padded = _padded;
-        for (int y = 0; y < n; y++)
-            for (int x = 0; x < wide; x++) padded[y * wide + x] = field[y * n + Math.Clamp(x - radius, 0, n - 1)];
-        int span = (n - 1) * wide + n; // from row 0's first output to row n−1's last
-        var acc = _accumulator.AsSpan(0, span);
-        var term = _term.AsSpan(0, span);
-        acc.Clear();
-        for (int k = 0; k < _kernel.Length; k++)
+        if (reference)
         {
-            TP.Multiply(padded.AsSpan(k, span), _kernel[k], term);
-            TP.Add(acc, term, acc);
+            for (int i = 0; i < field.Length; i++) field[i] = (float)(2 * rng.NextDouble() - 1);
+            _smoothing.ApplyReference(field, (float)_options.ElasticAlpha);
+            return;
         }
-        for (int y = 0; y < n; y++) acc.Slice(y * wide, n).CopyTo(scratch.AsSpan(y * n, n));
-        // Vertical: rows of scratch padded above and below; output (y, x) = Σ_k kernel[k]·scratch[clamp(y + k − r)][x].
-        var column = _padded.AsSpan(0, (n + 2 * radius) * n);
-        for (int y = 0; y < n + 2 * radius; y++) scratch.AsSpan(Math.Clamp(y - radius, 0, n - 1) * n, n).CopyTo(column.Slice(y * n, n));
-        acc = _accumulator.AsSpan(0, n * n);
-        term = _term.AsSpan(0, n * n);
-        acc.Clear();
-        for (int k = 0; k < _kernel.Length; k++)
-        {
-            TP.Multiply(column.Slice(k * n, n * n), _kernel[k], term);
-            TP.Add(acc, term, acc);
-        }
-        TP.Multiply(acc, (float)_options.ElasticAlpha, field);
+        rng.FillUniform(field, -1, 1);
+        _smoothing.Apply(field, (float)_options.ElasticAlpha);
     }
 
     /// <summary>A 64-bit mix (splitmix64 finaliser) of the seed and the image key.</summary>

@@ -1,7 +1,9 @@
 namespace ZeroDL.Models;
 
-/// <summary>A model the CLI and the web app can train by name, with the training settings it is known to work with.</summary>
-public sealed record ModelPreset(string Name, string Summary, ModelSpec Spec, string Optimizer, double LearningRate, int BatchSize, int Epochs, int? Iterations);
+/// <summary>A model the CLI and the web app can train by name, with the training settings it is known to work with
+/// (Augment: train on distorted images with the default <see cref="Data.AugmentationOptions"/>; Schedule: constant or cosine).</summary>
+public sealed record ModelPreset(string Name, string Summary, ModelSpec Spec, string Optimizer, double LearningRate, int BatchSize, int Epochs, int? Iterations,
+    bool Augment = false, string Schedule = "constant");
 
 public static class ModelPresets
 {
@@ -21,6 +23,9 @@ public static class ModelPresets
             Networks.SimpleConvNetSpec(), "adam", 0.001, 100, 20, null),
         new("deepconv", "the book's DeepConvNet (6 conv layers, classic dropout 0.5), Adam 0.001, 20 epochs",
             Networks.DeepConvNetSpec(), "adam", 0.001, 100, 20, null),
+        new("deepconv-aug", "DeepConvNet with per-channel BatchNorm after each convolution and inverted dropout 0.5 on the hidden layer only, trained on augmented data (--augment defaults) with Adam 0.001 decaying to 0 (cosine), 20 epochs",
+            Networks.DeepConvNetSpec(dropoutMode: "inverted") with { BatchNorm = true, BatchNormMode = "per-channel", OutputDropout = false },
+            "adam", 0.001, 100, 20, null, Augment: true, Schedule: "cosine"),
         new("mlp-bn", "the book's MultiLayerNetExtend: as mlp, with BatchNorm (add --dropout for dropout)",
             new ModelSpec { Kind = "mlp-bn", HiddenSizes = [100, 100, 100, 100, 100], Activation = "relu", WeightInit = "he", BatchNorm = true },
             "adam", 0.001, 100, 10, null),

@@ -31,6 +31,10 @@ public sealed record ModelSpec
     public double Dropout { get; init; }
     /// <summary>classic (the book's) or inverted.</summary>
     public string DropoutMode { get; init; } = "classic";
+    /// <summary>deepconv only: whether a Dropout also follows the output Affine, as in the book's DeepConvNet (true, the
+    /// default) or only the hidden layer has one (false: our variant; dropping half the class scores in training
+    /// holds the network back once the data is augmented).</summary>
+    public bool OutputDropout { get; init; } = true;
 
     /// <summary>True for the kinds that take images (N, 1, 28, 28) rather than flat vectors.</summary>
     [JsonIgnore]
@@ -83,7 +87,7 @@ public sealed record ModelSpec
     {
         var parts = new List<string> { $"{Kind} {InputSize}-{string.Join("-", HiddenSizes)}-{OutputSize}", Activation, $"init {WeightInit}" };
         if (BatchNorm) parts.Add(IsConvolutional ? $"batchnorm ({BatchNormMode})" : "batchnorm");
-        if (Dropout > 0) parts.Add($"dropout {Dropout} ({DropoutMode})");
+        if (Dropout > 0) parts.Add($"dropout {Dropout} ({DropoutMode}{(Kind == "deepconv" && !OutputDropout ? ", hidden layer only" : "")})");
         if (WeightDecay > 0) parts.Add($"weight decay {WeightDecay}");
         return string.Join(", ", parts);
     }

@@ -87,7 +87,7 @@ public static class Networks
     /// <summary>
     /// DeepConvNet: conv3×3-16 p1 → ReLU → conv3×3-16 p1 → ReLU → pool 2×2 s2 → conv3×3-32 p1 → ReLU →
     /// conv3×3-32 p2 → ReLU → pool → conv3×3-64 p1 → ReLU → conv3×3-64 p1 → ReLU → pool → Affine(1024→hidden) →
-    /// ReLU → Dropout → Affine(hidden→10) → Dropout, with He init from each layer's fan-in (in·3·3 for the
+    /// ReLU → Dropout → Affine(hidden→10) → Dropout (the last one left out when spec.OutputDropout is false), with He init from each layer's fan-in (in·3·3 for the
     /// convolutions, 64·4·4 and hidden for the Affine layers) as the book's code does. With spec.BatchNorm (our
     /// variant, not the book's) a BatchNorm sits between each convolution and its ReLU, per channel or (the book's
     /// rule for 4-D input) per activation, as spec.BatchNormMode names it.
@@ -118,7 +118,7 @@ public static class Networks
         layers.Add(new Relu<T>());
         if (spec.Dropout > 0) layers.Add(new Dropout<T>(spec.Dropout, mode, rng.Fork()));
         layers.Add(new Affine<T>(hidden, spec.OutputSize, Math.Sqrt(2.0 / hidden), rng));
-        if (spec.Dropout > 0) layers.Add(new Dropout<T>(spec.Dropout, mode, rng.Fork()));
+        if (spec.Dropout > 0 && spec.OutputDropout) layers.Add(new Dropout<T>(spec.Dropout, mode, rng.Fork()));
         return new Sequential<T>(layers, spec.WeightDecay, spec);
     }
 
