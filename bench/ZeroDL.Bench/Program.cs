@@ -1,11 +1,12 @@
 using ZeroDL.Bench;
 
 // Usage: ZeroDL.Bench gemm [--threads N] [--seconds S]
-//        ZeroDL.Bench twolayer [--iterations N] [--threads N]
+//        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval]
 //        ZeroDL.Bench deepconv-inference [--threads N]
 //        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
 //        ZeroDL.Bench convnet-train [--model simpleconv|deepconv|deepconv-bn] [--iterations N] [--threads N] [--profile]
 //        ZeroDL.Bench augment [--batches N]   (the default augmentation of batches of 100 images, one thread)
+//        ZeroDL.Bench sparse [--rounds N]    (the first layer's sparse kernels on MNIST batches, variants alternating)
 //        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
 var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
@@ -22,9 +23,11 @@ switch (verb)
         return InferenceBench.Run();
     case "twolayer":
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
-        return TwoLayerBench.Run(IntOption("--iterations", 10000));
+        return TwoLayerBench.Run(IntOption("--iterations", 10000), IntOption("--eval-samples", 0), !argList.Contains("--foreground-eval"));
     case "web-load":
         return await WebLoadBench.Run(StringOption("--model", ""), IntOption("--clients", 8), IntOption("--seconds", 10));
+    case "sparse":
+        return SparseBench.Run(IntOption("--rounds", 2000));
     case "augment":
         return AugmentBench.Run(IntOption("--batches", 200));
     case "conv-parts":
@@ -33,7 +36,7 @@ switch (verb)
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
         return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
     default:
-        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, twolayer, deepconv-inference, convnet-train, conv-parts, augment or web-load");
+        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, twolayer, deepconv-inference, convnet-train, conv-parts, augment, sparse or web-load");
         return 2;
 }
 

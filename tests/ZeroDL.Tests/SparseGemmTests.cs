@@ -39,6 +39,33 @@ public class SparseGemmTests
             }
     }
 
+    [Theory]
+    [InlineData(100, 50, 784, 50, 50)]   // the first layer's weight gradient: C rows end inside a vector
+    [InlineData(7, 8, 30, 8, 8)]
+    [InlineData(13, 130, 21, 131, 140)]  // several 64-column chunks, the last ragged; strided B and C
+    [InlineData(4, 3, 9, 5, 3)]
+    [InlineData(0, 5, 6, 5, 5)]          // no rows: C is cleared (or kept when accumulating)
+    public void Scattered_transpose_product_matches_reference_and_leaves_the_rest_of_C_alone(int rows, int n, int columns, int ldb, int ldc)
+    {
+        var rng = new Random(rows * 7 + n);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            var a = SparseRandom(rng, rows * columns, 0.2);
+            var b = SparseRandom(rng, Math.Max(rows, 1) * ldb, 1.0);
+            var c = SparseRandom(rng, columns * ldc, 1.0);
+            var expected = (float[])c.Clone();
+            var sparse = new SparseMatrix();
+            sparse.CompressRows(a, rows, columns, columns);
+            sparse.MultiplyTransposed(b, n, ldb, c, ldc, accumulate);
+            // C (columns×n) = Aᵀ·B with A rows×columns.
+            GemmReference.Multiply<float>(true, false, columns, n, rows, a, columns, b, ldb, expected, ldc, accumulate);
+            for (int r = 0; r < columns; r++)
+                for (int j = n; j < ldc; j++) Assert.Equal(expected[r * ldc + j], c[r * ldc + j]); // outside the product: untouched
+            Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * Math.Max(1, rows),
+                $"rows={rows} n={n} columns={columns} accumulate={accumulate}");
+        }
+    }
+
     [Fact]
     public void Strided_b_and_c_and_two_threads()
     {

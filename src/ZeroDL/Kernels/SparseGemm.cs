@@ -17,6 +17,7 @@ public sealed class SparseMatrix
     private float[] _value = [];
     private int[] _fill = [];
     private float[] _padded = [];
+    private float[] _cPadded = [];
 
     public int Rows { get; private set; }
     public int Columns { get; private set; }
@@ -131,11 +132,40 @@ public sealed class SparseMatrix
     {
         if (n < 0 || ldb < n || ldc < n || (Rows > 0 && (long)(Rows - 1) * ldb + n > b.Length) || (Columns > 0 && (long)(Columns - 1) * ldc + n > c.Length))
             throw new ArgumentException($"sparse multiply: B ({b.Length} elements, ld {ldb}) or C ({c.Length}, ld {ldc}) too small for ({Columns}×{Rows})·({Rows}×{n})");
-        if (!accumulate)
-            for (int r = 0; r < Columns; r++) c.Slice(r * ldc, n).Clear();
-        if (Rows == 0 || n == 0) return;
+        if (Rows == 0 || n == 0 || Columns == 0)
+        {
+            if (!accumulate) for (int r = 0; r < Columns; r++) c.Slice(r * ldc, n).Clear();
+            return;
+        }
         int m = Rows;
         PadWithoutMaskedLoads(ref b, ref ldb, m, n);
+        // C's rows are updated a whole vector at a time: when they end inside a vector, the work goes to a copy of C
+        // with rows padded to whole vectors (B's padding lanes are read as zeros), copied back at the end.
+        int npad = (n + 7) & ~7;
+        var target = c;
+        int ldt = ldc;
+        if (npad != n)
+        {
+            Ensure(ref _cPadded, (long)Columns * npad);
+            target = _cPadded.AsSpan(0, Columns * npad);
+            ldt = npad;
+            for (int r = 0; r < Columns; r++)
+            {
+                var row = target.Slice(r * npad, npad);
+                if (accumulate) { c.Slice(r * ldc, n).CopyTo(row); row.Slice(n).Clear(); }
+                else row.Clear();
+            }
+        }
+        else if (!accumulate)
+            for (int r = 0; r < Columns; r++) c.Slice(r * ldc, n).Clear();
+        ScatterAll(b, n, ldb, target, ldt);
+        if (npad != n)
+            for (int r = 0; r < Columns; r++) target.Slice(r * npad, n).CopyTo(c.Slice(r * ldc, n));
+    }
+
+    private unsafe void ScatterAll(ReadOnlySpan<float> b, int n, int ldb, Span<float> c, int ldc)
+    {
+        int m = Rows;
         fixed (float* pb = b) fixed (float* pc = c) fixed (int* pi = _index) fixed (float* pv = _value) fixed (int* ps = _start)
         {
             for (int j = 0; j < n; j += 64)
@@ -166,13 +196,17 @@ public sealed class SparseMatrix
         }
     }
 
+    /// <summary>
+    /// C[index, j..j+width) += value · B[p, j..j+width) for every entry (p, index, value): B's row p is held in
+    /// registers while it is scattered. C's rows must hold whole vectors (the caller pads them).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ScatterChunk<TW, TR>(int m, int j, int width, Vector256<float> mask, int* start, int* index, float* value, float* b, int ldb, float* c, int ldc)
         where TW : struct, IWidth where TR : struct, IRagged
     {
-        int tail = width - (TW.Vectors - 1) * 8; // lanes used in the last vector, 1..8
         for (int p = 0; p < m; p++)
         {
+            int q = start[p], qEnd = start[p + 1];
             float* brow = b + (long)p * ldb + j;
             var d0 = TR.Value && TW.Vectors == 1 ? Avx.MaskLoad(brow, mask) : Vector256.Load(brow);
             var d1 = TW.Vectors > 1 ? (TR.Value && TW.Vectors == 2 ? Avx.MaskLoad(brow + 8, mask) : Vector256.Load(brow + 8)) : default;
@@ -182,8 +216,7 @@ public sealed class SparseMatrix
             var d5 = TW.Vectors > 5 ? (TR.Value && TW.Vectors == 6 ? Avx.MaskLoad(brow + 40, mask) : Vector256.Load(brow + 40)) : default;
             var d6 = TW.Vectors > 6 ? (TR.Value && TW.Vectors == 7 ? Avx.MaskLoad(brow + 48, mask) : Vector256.Load(brow + 48)) : default;
             var d7 = TW.Vectors > 7 ? (TR.Value && TW.Vectors == 8 ? Avx.MaskLoad(brow + 56, mask) : Vector256.Load(brow + 56)) : default;
-            int q1 = start[p + 1];
-            for (int q = start[p]; q < q1; q++)
+            for (; q < qEnd; q++)
             {
                 var v = Vector256.Create(value[q]);
                 float* crow = c + (long)index[q] * ldc + j;
@@ -195,15 +228,9 @@ public sealed class SparseMatrix
                 if (TW.Vectors > 6) Vector256.FusedMultiplyAdd(v, d5, Vector256.Load(crow + 40)).Store(crow + 40);
                 if (TW.Vectors > 7) Vector256.FusedMultiplyAdd(v, d6, Vector256.Load(crow + 48)).Store(crow + 48);
                 if (TW.Vectors > 8) Vector256.FusedMultiplyAdd(v, d7, Vector256.Load(crow + 56)).Store(crow + 56);
-                // The last vector: whole when it is full, lane by lane when C's row ends inside it.
                 float* last = crow + (TW.Vectors - 1) * 8;
                 var dl = TW.Vectors switch { 1 => d0, 2 => d1, 3 => d2, 4 => d3, 5 => d4, 6 => d5, 7 => d6, _ => d7 };
-                if (tail == 8) Vector256.FusedMultiplyAdd(v, dl, Vector256.Load(last)).Store(last);
-                else
-                {
-                    float s = value[q];
-                    for (int t = 0; t < tail; t++) last[t] += s * dl.GetElement(t);
-                }
+                Vector256.FusedMultiplyAdd(v, dl, Vector256.Load(last)).Store(last); // C's rows are padded to whole vectors
             }
         }
     }
