@@ -31,6 +31,8 @@ internal static class ConvTrainBench
         Console.WriteLine($"last_loss {result.LastLoss:F4}");
         Console.WriteLine($"seconds_per_iteration {result.SecondsPerIteration:F4}");
         Console.WriteLine($"seconds_per_epoch {result.SecondsPerIteration * train.Count / 100:F1}");
+        Console.WriteLine($"allocated_bytes_per_iteration {result.AllocatedBytesPerIteration}");
+        Console.WriteLine($"peak_resident_mib {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}");
         Console.WriteLine($"gc_collections_per_epoch gen0 {(GC.CollectionCount(0) - gen0) * 600.0 / iterations:F1} gen2 {(GC.CollectionCount(2) - gen2) * 600.0 / iterations:F1}");
         if (profile)
         {

@@ -39,7 +39,7 @@ public static class Gemm
     /// Caps the threads of products started on this thread until the returned scope is disposed — for work that
     /// runs beside other work (background evaluation, one request of a server) and must not oversubscribe the cores.
     /// </summary>
-    public static IDisposable LimitThreadsOnThisThread(int threads)
+    public static ThreadLimitScope LimitThreadsOnThisThread(int threads)
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), "threads must be at least 1");
         var scope = new ThreadLimitScope(t_threadLimit);
@@ -47,7 +47,8 @@ public static class Gemm
         return scope;
     }
 
-    private sealed class ThreadLimitScope(int previous) : IDisposable
+    /// <summary>Restores the thread's previous limit when disposed (a struct: taking a limit allocates nothing).</summary>
+    public readonly struct ThreadLimitScope(int previous) : IDisposable
     {
         public void Dispose() => t_threadLimit = previous;
     }
@@ -104,30 +105,40 @@ public static class Gemm
                 Sgemm.Serial(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
                 return;
             }
-            // Split the larger of m and n into one contiguous slab per thread, each a whole product on its own.
-            nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
-            bool splitRows = m >= n;
-            int extent = splitRows ? m : n;
-            int align = splitRows ? 12 : 32;
-            int chunk = (extent + threads - 1) / threads;
-            chunk = (chunk + align - 1) / align * align;
-            int parts = (extent + chunk - 1) / chunk;
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
-            {
-                int start = part * chunk, len = Math.Min(chunk, extent - start);
-                float* a0 = (float*)ia, b0 = (float*)ib, c0 = (float*)ic;
-                if (splitRows)
-                {
-                    float* aPart = transA ? a0 + start : a0 + (long)start * lda;
-                    Sgemm.Serial(transA, transB, len, n, k, aPart, lda, b0, ldb, c0 + (long)start * ldc, ldc, accumulate);
-                }
-                else
-                {
-                    float* bPart = transB ? b0 + (long)start * ldb : b0 + start;
-                    Sgemm.Serial(transA, transB, m, len, k, a0, lda, bPart, ldb, c0 + start, ldc, accumulate);
-                }
-            });
+            MultiplyFloatParallel(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
         }
+    }
+
+    /// <summary>
+    /// The threaded part of <see cref="MultiplyFloat"/>, a method of its own so that the closure it hands the
+    /// workers is allocated only when there are threads to hand it to.
+    /// </summary>
+    private static unsafe void MultiplyFloatParallel(bool transA, bool transB, int m, int n, int k,
+        float* pa, int lda, float* pb, int ldb, float* pc, int ldc, bool accumulate, int threads)
+    {
+        // Split the larger of m and n into one contiguous slab per thread, each a whole product on its own.
+        nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
+        bool splitRows = m >= n;
+        int extent = splitRows ? m : n;
+        int align = splitRows ? 12 : 32;
+        int chunk = (extent + threads - 1) / threads;
+        chunk = (chunk + align - 1) / align * align;
+        int parts = (extent + chunk - 1) / chunk;
+        WorkerPool.For(parts, threads, part =>
+        {
+            int start = part * chunk, len = Math.Min(chunk, extent - start);
+            float* a0 = (float*)ia, b0 = (float*)ib, c0 = (float*)ic;
+            if (splitRows)
+            {
+                float* aPart = transA ? a0 + start : a0 + (long)start * lda;
+                Sgemm.Serial(transA, transB, len, n, k, aPart, lda, b0, ldb, c0 + (long)start * ldc, ldc, accumulate);
+            }
+            else
+            {
+                float* bPart = transB ? b0 + (long)start * ldb : b0 + start;
+                Sgemm.Serial(transA, transB, m, len, k, a0, lda, bPart, ldb, c0 + start, ldc, accumulate);
+            }
+        });
     }
 
     /// <summary>Generic path (float64 and others): C[i,:] (+)= Σ_p op(A)[i,p] · op(B)[p,:], with op(B) made contiguous first.</summary>

@@ -25,6 +25,7 @@ public static class Im2ColChannelMajor
         var g = new Geometry(n, c, h, w, kh, kw, stride, pad);
         if (x.Length < (long)n * c * h * w) throw new ArgumentException($"im2col: input holds {x.Length} elements, not {n}×{c}×{h}×{w}");
         if (colT.Length < g.ColumnElements) throw new ArgumentException("im2col: column buffer too small");
+        if (Threads(g) <= 1) { ForwardImages(x, g, colT, 0, n); return; }
         fixed (T* px = x) fixed (T* pc = colT)
         {
             nint ix = (nint)px, ic = (nint)pc;
@@ -40,6 +41,7 @@ public static class Im2ColChannelMajor
         var g = new Geometry(n, c, h, w, kh, kw, stride, pad);
         if (colT.Length < g.ColumnElements) throw new ArgumentException("col2im: column buffer too small");
         if (dx.Length < (long)n * c * h * w) throw new ArgumentException($"col2im: output holds {dx.Length} elements, not {n}×{c}×{h}×{w}");
+        if (Threads(g) <= 1) { BackwardImages(colT, g, dx, 0, n); return; }
         fixed (T* pc = colT) fixed (T* pd = dx)
         {
             nint ic = (nint)pc, id = (nint)pd;
@@ -66,12 +68,14 @@ public static class Im2ColChannelMajor
         }
     }
 
+    private static int Threads(Geometry g) => g.ColumnElements < ParallelElements ? 1 : Math.Min(Gemm.EffectiveThreads, g.N);
+
     private static void ForImages(Geometry g, Action<int, int> work)
     {
-        int threads = g.ColumnElements < ParallelElements ? 1 : Math.Min(Gemm.EffectiveThreads, g.N);
+        int threads = Threads(g);
         if (threads <= 1) { work(0, g.N); return; }
         int chunk = (g.N + threads - 1) / threads;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
+        WorkerPool.For(threads, threads,
             t => { int i0 = t * chunk, i1 = Math.Min(g.N, i0 + chunk); if (i0 < i1) work(i0, i1); });
     }
 

@@ -95,14 +95,20 @@ public sealed class SparseMatrix
                 RowsKernel(0, m, n, ps, pi, pv, pb, ldb, pc, ldc, accumulate);
                 return;
             }
-            nint ib = (nint)pb, ic = (nint)pc, ii = (nint)pi, iv = (nint)pv, istart = (nint)ps;
-            int chunk = (m + threads - 1) / threads;
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-            {
-                int r0 = t * chunk, r1 = Math.Min(m, r0 + chunk);
-                if (r0 < r1) RowsKernel(r0, r1, n, (int*)istart, (int*)ii, (float*)iv, (float*)ib, ldb, (float*)ic, ldc, accumulate);
-            });
+            RowsParallel(m, n, ps, pi, pv, pb, ldb, pc, ldc, accumulate, threads);
         }
+    }
+
+    /// <summary>Rows split over threads; a method of its own so that its closure is allocated only when it runs.</summary>
+    private static unsafe void RowsParallel(int m, int n, int* ps, int* pi, float* pv, float* pb, int ldb, float* pc, int ldc, bool accumulate, int threads)
+    {
+        nint ib = (nint)pb, ic = (nint)pc, ii = (nint)pi, iv = (nint)pv, istart = (nint)ps;
+        int chunk = (m + threads - 1) / threads;
+        WorkerPool.For(threads, threads, t =>
+        {
+            int r0 = t * chunk, r1 = Math.Min(m, r0 + chunk);
+            if (r0 < r1) RowsKernel(r0, r1, n, (int*)istart, (int*)ii, (float*)iv, (float*)ib, ldb, (float*)ic, ldc, accumulate);
+        });
     }
 
     /// <summary>

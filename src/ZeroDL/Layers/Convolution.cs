@@ -103,7 +103,7 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
             }
         }
         if (plan.Workers == 1) Run(0);
-        else Parallel.For(0, plan.Workers, new ParallelOptions { MaxDegreeOfParallelism = plan.Workers }, Run);
+        else WorkerPool.For(plan.Workers, plan.Workers, Run);
     }
 
     public Tensor<T> Forward(Tensor<T> x, bool training)

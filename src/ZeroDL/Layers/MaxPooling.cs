@@ -51,8 +51,7 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
         else
         {
             int chunk = (planes + threads - 1) / threads;
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
-                t => Planes(t * chunk, Math.Min(planes, (t + 1) * chunk)));
+            WorkerPool.For(threads, threads, t => Planes(t * chunk, Math.Min(planes, (t + 1) * chunk)));
         }
         return _y;
     }

@@ -8,8 +8,11 @@ namespace ZeroDL.Training;
 /// <summary>One layer's share of a training step: mean forward and backward milliseconds per iteration.</summary>
 public sealed record LayerTiming(string Layer, double ForwardMs, double BackwardMs);
 
-/// <summary>Where a training step spends its time: seconds per iteration and each layer's forward and backward.</summary>
-public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, IReadOnlyList<LayerTiming> Layers)
+/// <summary>
+/// Where a training step spends its time: seconds per iteration, each layer's forward and backward, and the managed
+/// bytes allocated per timed iteration on any thread (the goal is none: every buffer is reused).
+/// </summary>
+public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, IReadOnlyList<LayerTiming> Layers, long AllocatedBytesPerIteration)
 {
     /// <summary>
     /// Trains <paramref name="iterations"/> mini-batches (after 3 untimed warm-up ones) of shuffled training images,
@@ -25,9 +28,11 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
         using var loader = new BatchLoader(train, batchSize, false, Math.Max(1, train.Count / batchSize), warmup + iterations, new Rng(seed), background: false);
         double loss = 0;
         var total = new Stopwatch();
+        long allocatedBefore = 0;
         for (int it = 0; it < warmup + iterations; it++)
         {
             bool timed = it >= warmup;
+            if (it == warmup) allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             var batch = loader.Next();
             if (timed) total.Start();
             var x = Evaluation.AsInput(net, batch.Images);
@@ -48,8 +53,10 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
             optimizer.Step(net.Parameters);
             if (timed) total.Stop();
         }
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         var names = net.NamedLayers();
         return new LayerProfile(total.Elapsed.TotalSeconds / iterations, loss,
-            [.. Enumerable.Range(0, layers.Count).Select(i => new LayerTiming(names[i], forward[i] / iterations, backward[i] / iterations))]);
+            [.. Enumerable.Range(0, layers.Count).Select(i => new LayerTiming(names[i], forward[i] / iterations, backward[i] / iterations))],
+            allocated / iterations);
     }
 }
