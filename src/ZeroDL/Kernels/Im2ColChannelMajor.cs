@@ -19,13 +19,19 @@ public static class Im2ColChannelMajor
     private const long ParallelElements = 1 << 18;
 
     /// <summary>colT = the channel-major im2col matrix of (N, C, H, W) input <paramref name="x"/>.</summary>
-    public static unsafe void Forward<T>(ReadOnlySpan<T> x, int n, int c, int h, int w, int kh, int kw, int stride, int pad, Span<T> colT)
+    public static void Forward<T>(ReadOnlySpan<T> x, int n, int c, int h, int w, int kh, int kw, int stride, int pad, Span<T> colT)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var g = new Geometry(n, c, h, w, kh, kw, stride, pad);
         if (x.Length < (long)n * c * h * w) throw new ArgumentException($"im2col: input holds {x.Length} elements, not {n}×{c}×{h}×{w}");
         if (colT.Length < g.ColumnElements) throw new ArgumentException("im2col: column buffer too small");
-        if (Threads(g) <= 1) { ForwardImages(x, g, colT, 0, n); return; }
+        if (Threads(g) <= 1) ForwardImages(x, g, colT, 0, n);
+        else ForwardParallel(x, g, colT);
+    }
+
+    // The threaded paths are methods of their own so that their closures are allocated only when they run.
+    private static unsafe void ForwardParallel<T>(ReadOnlySpan<T> x, Geometry g, Span<T> colT) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         fixed (T* px = x) fixed (T* pc = colT)
         {
             nint ix = (nint)px, ic = (nint)pc;
@@ -35,13 +41,18 @@ public static class Im2ColChannelMajor
     }
 
     /// <summary>dx = col2im(colT): every column-matrix entry added back onto the input position it was read from (dx is overwritten).</summary>
-    public static unsafe void Backward<T>(ReadOnlySpan<T> colT, int n, int c, int h, int w, int kh, int kw, int stride, int pad, Span<T> dx)
+    public static void Backward<T>(ReadOnlySpan<T> colT, int n, int c, int h, int w, int kh, int kw, int stride, int pad, Span<T> dx)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var g = new Geometry(n, c, h, w, kh, kw, stride, pad);
         if (colT.Length < g.ColumnElements) throw new ArgumentException("col2im: column buffer too small");
         if (dx.Length < (long)n * c * h * w) throw new ArgumentException($"col2im: output holds {dx.Length} elements, not {n}×{c}×{h}×{w}");
-        if (Threads(g) <= 1) { BackwardImages(colT, g, dx, 0, n); return; }
+        if (Threads(g) <= 1) BackwardImages(colT, g, dx, 0, n);
+        else BackwardParallel(colT, g, dx);
+    }
+
+    private static unsafe void BackwardParallel<T>(ReadOnlySpan<T> colT, Geometry g, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         fixed (T* pc = colT) fixed (T* pd = dx)
         {
             nint ic = (nint)pc, id = (nint)pd;
