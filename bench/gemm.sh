@@ -10,7 +10,8 @@ ours=$(dotnet bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll gemm --thr
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
 theirs=""
 if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then
-  theirs=$(OPENBLAS_NUM_THREADS=$threads "$py" bench/python/gemm_numpy.py)
+  # The peer runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they can force slower kernels); ours keeps the environment.
+  theirs=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py)
 fi
 echo "$ours" | head -n 1
 [ -n "$theirs" ] && echo "$theirs" | head -n 1

@@ -16,7 +16,7 @@ for i in $(seq "$runs"); do
   s=$(echo "$out" | awk '/^seconds/ {print $2}'); acc=$(echo "$out" | awk '/^test_accuracy/ {print $2}')
   ours+=("$s"); echo "ZeroDL run $i: ${s} s, test accuracy ${acc}"
   if [ "$have_numpy" = 1 ]; then
-    out=$("$py" bench/python/twolayer_numpy.py)
+    out=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" bench/python/twolayer_numpy.py)
     s=$(echo "$out" | awk '/^seconds/ {print $2}'); acc=$(echo "$out" | awk '/^test_accuracy/ {print $2}')
     theirs+=("$s"); echo "NumPy  run $i: ${s} s, test accuracy ${acc}"
   fi

@@ -5,7 +5,8 @@ namespace ZeroDL.Bench;
 
 /// <summary>
 /// GFLOP/s of <see cref="Gemm"/> on the square 1024³ product and the shapes the book's networks multiply.
-/// Each shape: warm-up, then repeated timed batches of calls; the median batch is reported.
+/// Each shape: warm-up, then repeated timed batches of calls; the median batch is reported. "At" / "Bt" mark
+/// products with the first / second operand stored transposed, as backward passes multiply.
 /// </summary>
 internal static class GemmBench
 {
@@ -16,6 +17,11 @@ internal static class GemmBench
         ("100x4320x100", 100, 4320, 100, false, false),
         ("25600x288x32", 25600, 288, 32, false, false),
         ("6400x576x64", 6400, 576, 64, false, false),
+        ("57600x25x30", 57600, 25, 30, false, false),       // SimpleConvNet's convolution in the book's layout
+        ("784x100x50 At", 784, 100, 50, true, false),        // TwoLayerNet's dW1 = xᵀ·dout
+        ("100x50x784 Bt", 100, 50, 784, false, true),        // its dx = dout·W1ᵀ
+        ("288x25600x32 At", 288, 25600, 32, true, false),    // a DeepConvNet convolution's dW = colᵀ·dout
+        ("25600x32x288 Bt", 25600, 32, 288, false, true),    // and its dcol = dout·Wᵀ
     ];
 
     public static void Run(int threads, double secondsPerShape)

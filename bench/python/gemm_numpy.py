@@ -4,14 +4,20 @@ import time
 
 import numpy as np
 
-SHAPES = [("1024x1024x1024", 1024, 1024, 1024), ("100x784x50", 100, 784, 50), ("100x4320x100", 100, 4320, 100),
-          ("25600x288x32", 25600, 288, 32), ("6400x576x64", 6400, 576, 64)]
+SHAPES = [("1024x1024x1024", 1024, 1024, 1024, False, False), ("100x784x50", 100, 784, 50, False, False),
+          ("100x4320x100", 100, 4320, 100, False, False), ("25600x288x32", 25600, 288, 32, False, False),
+          ("6400x576x64", 6400, 576, 64, False, False), ("57600x25x30", 57600, 25, 30, False, False),
+          ("784x100x50 At", 784, 100, 50, True, False), ("100x50x784 Bt", 100, 50, 784, False, True),
+          ("288x25600x32 At", 288, 25600, 32, True, False), ("25600x32x288 Bt", 25600, 32, 288, False, True)]
 
 
-def measure(m, k, n, seconds=2.0):
+def measure(m, k, n, ta, tb, seconds=2.0):
+    """"At" / "Bt": the operand is stored transposed and multiplied through a transposed view, as backward does."""
     rng = np.random.default_rng(1)
-    a = (rng.random((m, k), dtype=np.float32) - 0.5)
-    b = (rng.random((k, n), dtype=np.float32) - 0.5)
+    a = (rng.random((k, m) if ta else (m, k), dtype=np.float32) - 0.5)
+    b = (rng.random((n, k) if tb else (k, n), dtype=np.float32) - 0.5)
+    a = a.T if ta else a
+    b = b.T if tb else b
     c = np.empty((m, n), np.float32)
     start = time.perf_counter(); calls = 0
     while time.perf_counter() - start < 0.2:
@@ -31,5 +37,5 @@ def measure(m, k, n, seconds=2.0):
 if __name__ == "__main__":
     print("# NumPy", np.__version__)
     print("shape (MxKxN)\tGFLOP/s")
-    for name, m, k, n in SHAPES:
-        print(f"{name}\t{measure(m, k, n):.1f}")
+    for name, m, k, n, ta, tb in SHAPES:
+        print(f"{name}\t{measure(m, k, n, ta, tb):.1f}")

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every row of the README's benchmark table, one after the other, with the peers (NumPy, PyTorch from Debian's
+# python3-numpy / python3-torch) where they are installed. Takes about 25 minutes on a 2-core machine; run it on a
+# quiet machine and compare ratios, not absolute times.   Usage: bench/all.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+section() { printf '\n== %s\n' "$1"; }
+section "SGEMM, 1 thread";  bench/gemm.sh --threads 1
+section "SGEMM, 2 threads"; bench/gemm.sh --threads 2
+section "The book's ch. 5 run (TwoLayerNet, 10,000 iterations)"; bench/twolayer.sh 3
+section "CNN training, one epoch extrapolated from 60 mini-batches"; bench/convnet.sh 3 60
+section "Augmentation's cost"; bench/augment.sh 3 100
+section "The book's DeepConvNet, inference on the 10,000 test images"
+dotnet run -c Release --project bench/ZeroDL.Bench -- deepconv-inference --threads 2
+dotnet run -c Release --project bench/ZeroDL.Bench -- deepconv-inference --threads 1
+section "Web app under load (the book's DeepConvNet weights)"
+model=$(mktemp -d)/deepconv.safetensors
+dotnet run -c Release --project src/ZeroDL.Cli -- import --from data/reference/deep_convnet_2016.npz --model deepconv --out "$model"
+dotnet run -c Release --project bench/ZeroDL.Bench -- web-load --model "$model" --clients 8 --seconds 10
+section "Training-step profile and memory (DeepConvNet)"
+dotnet run -c Release --project bench/ZeroDL.Bench -- convnet-train --model deepconv --iterations 30 --profile
