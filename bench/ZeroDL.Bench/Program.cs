@@ -5,7 +5,7 @@ using ZeroDL.Bench;
 //        ZeroDL.Bench deepconv-inference [--threads N]
 //        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
 //        ZeroDL.Bench convnet-train [--model simpleconv|deepconv|deepconv-bn] [--iterations N] [--threads N] [--profile]
-//        ZeroDL.Bench augment [--batches N]   (the default augmentation of batches of 100 images, one thread)
+//        ZeroDL.Bench augment [--batches N] [--without-elastic]   (the default augmentation of batches of 100 images, one thread)
 //        ZeroDL.Bench sparse [--rounds N]    (the first layer's sparse kernels on MNIST batches, variants alternating)
 //        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
 var argList = args.ToList();
@@ -29,7 +29,7 @@ switch (verb)
     case "sparse":
         return SparseBench.Run(IntOption("--rounds", 2000));
     case "augment":
-        return AugmentBench.Run(IntOption("--batches", 200));
+        return AugmentBench.Run(IntOption("--batches", 200), argList.Contains("--without-elastic"));
     case "conv-parts":
         return ConvPartsBench.Run();
     case "convnet-train":
