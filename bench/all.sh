@@ -10,9 +10,7 @@ section "SGEMM, 2 threads"; bench/gemm.sh --threads 2
 section "The book's ch. 5 run (TwoLayerNet, 10,000 iterations)"; bench/twolayer.sh 3
 section "CNN training, one epoch extrapolated from 60 mini-batches"; bench/convnet.sh 3 60
 section "Augmentation's cost"; bench/augment.sh 3 100
-section "The book's DeepConvNet, inference on the 10,000 test images"
-dotnet run -c Release --project bench/ZeroDL.Bench -- deepconv-inference --threads 2
-dotnet run -c Release --project bench/ZeroDL.Bench -- deepconv-inference --threads 1
+section "The book's DeepConvNet, inference on the 10,000 test images and batch-1 latency"; bench/inference.sh 3 2
 section "Web app under load (the book's DeepConvNet weights)"
 model=$(mktemp -d)/deepconv.safetensors
 dotnet run -c Release --project src/ZeroDL.Cli -- import --from data/reference/deep_convnet_2016.npz --model deepconv --out "$model"
