@@ -230,6 +230,24 @@ public class CliTests
     }
 
     [Fact]
+    public void The_deepconv_aug_preset_trains_with_its_augmentation_schedule_and_single_dropout()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string path = Path.Combine(dir, "aug.safetensors");
+        var (code, output, err) = Run("train", "--model", "deepconv-aug", "--iterations", "2", "--batch-size", "20", "--train-samples", "200",
+            "--eval-samples", "50", "--out", path);
+        Assert.True(code == 0, err);
+        Assert.Contains("dropout 0.5 (inverted, hidden layer only)", output);
+        Assert.Contains("augmentation: shift ±2 px", output);
+        Assert.Contains("(cosine decay)", output);
+        var loaded = Serialization.ModelFile.Load(path);
+        Assert.False(loaded.Spec.OutputDropout);
+        Assert.True(loaded.Spec.BatchNorm);
+        var training = System.Text.Json.JsonDocument.Parse(loaded.Metadata["training"]).RootElement;
+        Assert.Equal("cosine", training.GetProperty("schedule").GetString());
+    }
+
+    [Fact]
     public void Serve_answers_on_loopback_until_stopped()
     {
         string dir = TestPaths.NewTempDirectory();
