@@ -2,7 +2,8 @@
 # Training speed of the book's CNNs, side by side: SimpleConvNet and DeepConvNet, Adam 0.001, batch 100, a fixed
 # number of iterations after warm-up, in ZeroDL and — where python3 with torch is installed (Debian package
 # python3-torch) — the same network in PyTorch, alternating RUNS times (default 3). Prints each run's seconds per
-# epoch (60,000 images, extrapolated from the timed iterations), the medians and the ratio ZeroDL / PyTorch.
+# epoch (60,000 images, extrapolated from the timed iterations) and peak resident memory, the medians and the ratio
+# ZeroDL / PyTorch.
 # Usage: bench/convnet.sh [RUNS] [ITERATIONS] [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,12 +16,13 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? 
 for model in simpleconv deepconv; do
   ours=(); theirs=()
   for i in $(seq "$runs"); do
-    s=$(dotnet bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll convnet-train --model "$model" --iterations "$iterations" --threads "$threads" \
-        | awk '/^seconds_per_epoch/ {print $2}')
-    ours+=("$s"); echo "$model ZeroDL  run $i: ${s} s/epoch"
+    out=$(dotnet bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll convnet-train --model "$model" --iterations "$iterations" --threads "$threads")
+    s=$(echo "$out" | awk '/^seconds_per_epoch/ {print $2}')
+    ours+=("$s"); echo "$model ZeroDL  run $i: ${s} s/epoch, peak resident $(echo "$out" | awk '/^peak_resident_mib/ {print $2}') MiB"
     if [ "$have_torch" = 1 ]; then
-      s=$(cd bench/python && "$py" convnet_torch.py "$model" "$iterations" "$threads" | awk '/^seconds_per_epoch/ {print $2}')
-      theirs+=("$s"); echo "$model PyTorch run $i: ${s} s/epoch"
+      out=$(cd bench/python && "$py" convnet_torch.py "$model" "$iterations" "$threads")
+      s=$(echo "$out" | awk '/^seconds_per_epoch/ {print $2}')
+      theirs+=("$s"); echo "$model PyTorch run $i: ${s} s/epoch, peak resident $(echo "$out" | awk '/^peak_resident_mib/ {print $2}') MiB"
     fi
   done
   m1=$(median "${ours[@]}")

@@ -1,7 +1,9 @@
 """The book's SimpleConvNet or DeepConvNet in PyTorch, trained as ZeroDL's convnet-train bench trains it: Adam
 0.001, mini-batches of 100 from a shuffled MNIST training set, a few warm-up iterations, then a timed fixed
-number. Prints seconds_per_iteration and seconds_per_epoch (60,000 images) in the bench's format.
+number. Prints seconds_per_iteration, seconds_per_epoch (60,000 images) and the peak resident memory in the
+bench's format.
 Usage: convnet_torch.py simpleconv|deepconv [ITERATIONS] [THREADS]"""
+import resource
 import sys
 import time
 
@@ -61,6 +63,7 @@ def main():
     print(f"last_loss {loss.item():.4f}")
     print(f"seconds_per_iteration {seconds / iterations:.4f}")
     print(f"seconds_per_epoch {seconds / iterations * 600:.1f}")
+    print(f"peak_resident_mib {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
 
 
 if __name__ == "__main__":
