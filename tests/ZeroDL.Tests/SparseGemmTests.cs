@@ -113,3 +113,42 @@ public class SparseGemmTests
         }
     }
 }
+
+public class SparseCompressionTests(MnistFixture mnist) : IClassFixture<MnistFixture>
+{
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 5)]
+    [InlineData(7, 33)]
+    [InlineData(10, 784)]
+    [InlineData(4, 64)]
+    public void Compressing_bytes_gives_the_matrix_of_their_floats(int rows, int columns)
+    {
+        var rng = new Random(rows * 100 + columns);
+        var bytes = new byte[rows * columns];
+        for (int i = 0; i < bytes.Length; i++) bytes[i] = rng.NextDouble() < 0.3 ? (byte)rng.Next(1, 256) : (byte)0;
+        const float scale = 1f / 255f;
+        var floats = bytes.Select(b => b * scale).ToArray();
+        var expected = new SparseMatrix(); expected.CompressRows(floats, rows, columns, columns);
+        var actual = new SparseMatrix(); actual.CompressBytes(bytes, rows, columns, scale);
+        Assert.Equal(expected.NonZeros, actual.NonZeros);
+        Assert.Equal(expected.Start.ToArray(), actual.Start.ToArray());
+        Assert.Equal(expected.Index.ToArray(), actual.Index.ToArray());
+        Assert.Equal(expected.Value.ToArray(), actual.Value.ToArray());
+        Assert.Throws<ArgumentException>(() => actual.CompressBytes(bytes, rows + 1, columns, scale));
+    }
+
+    [Fact]
+    public void Evaluation_from_compressed_bytes_predicts_what_the_network_predicts_on_floats()
+    {
+        var test = mnist.Data.Test.Take(2500);
+        var net = ZeroDL.Models.Networks.TwoLayerNet<float>(784, 50, 10, seed: 3);
+        var fast = ZeroDL.Training.Evaluation.PredictLabels(net, test, batchSize: 1000);  // from the stored bytes
+        var plain = net.PredictLabels(test.Images, batchSize: 1000);                       // from the float images
+        Assert.Equal(plain, fast);
+        Assert.True(test.TryCompressImages(0, 10, new SparseMatrix()));
+        var copy = new ZeroDL.Data.Dataset(test.Images, test.Labels, 10);                  // no stored bytes
+        Assert.False(copy.TryCompressImages(0, 10, new SparseMatrix()));
+        Assert.Equal(plain, ZeroDL.Training.Evaluation.PredictLabels(net, copy, batchSize: 1000));
+    }
+}

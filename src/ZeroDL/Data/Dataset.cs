@@ -67,6 +67,19 @@ public sealed class Dataset
     }
 
     /// <summary>
+    /// Compresses images start … start + count − 1 (flattened) into <paramref name="target"/> straight from the stored
+    /// bytes, with the values <see cref="Images"/> holds. False when the dataset has no stored bytes.
+    /// </summary>
+    public bool TryCompressImages(int start, int count, Kernels.SparseMatrix target)
+    {
+        if (_pixels is null) return false;
+        if (start < 0 || count < 0 || start + count > Count) throw new ArgumentOutOfRangeException(nameof(count), $"images {start}..{start + count} outside a dataset of {Count}");
+        int len = Images.RowLength;
+        target.CompressBytes(_pixels.AsSpan(start * len, count * len), count, len, _pixelScale);
+        return true;
+    }
+
+    /// <summary>
     /// Copies the images at <paramref name="indices"/> into a reusable tensor (first axis = batch): from the stored
     /// bytes when the dataset has them (converted exactly as <see cref="Images"/> was), else from <see cref="Images"/>.
     /// </summary>

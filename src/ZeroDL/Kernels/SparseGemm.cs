@@ -45,6 +45,50 @@ public sealed class SparseMatrix
             NonZeros = Compress(pa, rows, columns, lda, ps, pi, pv);
     }
 
+    /// <summary>
+    /// Compresses the row-major rows×columns bytes <paramref name="a"/> as the floats byte·<paramref name="scale"/>
+    /// (the values <c>(float)b * scale</c>, as pixels are converted), 8 at a time as <see cref="Compress"/> packs
+    /// floats. The same matrix as converting to floats and <see cref="CompressRows"/>,
+    /// from a quarter of the memory and without writing the floats.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public unsafe void CompressBytes(ReadOnlySpan<byte> a, int rows, int columns, float scale)
+    {
+        if (rows < 0 || columns < 0 || (long)rows * columns > a.Length)
+            throw new ArgumentException($"sparse compress: {a.Length} bytes do not hold ({rows}, {columns})");
+        Rows = rows; Columns = columns;
+        Ensure(ref _start, rows + 1L);
+        Ensure(ref _index, (long)rows * columns + 8);
+        Ensure(ref _value, (long)rows * columns + 8);
+        int q = 0;
+        fixed (byte* pa = a) fixed (int* start = _start) fixed (int* index = _index) fixed (float* value = _value) fixed (int* table = CompactTable)
+        {
+            var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+            var s = Vector256.Create(scale);
+            for (int r = 0; r < rows; r++)
+            {
+                start[r] = q;
+                byte* row = pa + (long)r * columns;
+                int p = 0;
+                if (Avx2.IsSupported)
+                    // 8 bytes at a time: widened to floats, and packed as in Compress (no branch per block).
+                    for (; p + 8 <= columns; p += 8)
+                    {
+                        var v = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + p)) * s;
+                        uint mask = ~Vector256.Equals(v, Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFF;
+                        var perm = Vector256.Load(table + mask * 8);
+                        Avx2.PermuteVar8x32(v, perm).Store(value + q);
+                        Avx2.PermuteVar8x32(lanes + Vector256.Create(p), perm).Store(index + q);
+                        q += System.Numerics.BitOperations.PopCount(mask);
+                    }
+                for (; p < columns; p++)
+                    if (row[p] != 0) { index[q] = p; value[q] = row[p] * scale; q++; }
+            }
+            start[rows] = q;
+        }
+        NonZeros = q;
+    }
+
     /// <summary>Makes this matrix the transpose of <paramref name="source"/> (a counting sort of its pairs by column).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public unsafe void TransposeOf(SparseMatrix source)

@@ -78,6 +78,27 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
         return _y;
     }
 
+    /// <summary>
+    /// Inference on input already compressed (rows × InputSize): y = x·W + b by the sparse kernel, exactly what
+    /// <see cref="Forward"/> computes for that input when it takes its sparse path. Leaves the training state alone.
+    /// </summary>
+    public Tensor<T> ForwardCompressed(SparseMatrix x)
+    {
+        if (typeof(T) != typeof(float)) throw new NotSupportedException("affine: compressed input is float32 only");
+        if (x.Columns != InputSize) throw new ArgumentException($"affine: compressed input has {x.Columns} features per sample, W {W.Value.ShapeText} expects {InputSize}");
+        int n = x.Rows;
+        _y = Tensor<T>.Reuse(_y, n, OutputSize);
+        x.Multiply(AsFloat(W.Value.ReadOnlySpan), OutputSize, OutputSize, AsFloat(_y.Span), OutputSize);
+        var bias = B.Value.ReadOnlySpan;
+        var y = _y.Span;
+        for (int r = 0; r < n; r++)
+        {
+            var row = y.Slice(r * OutputSize, OutputSize);
+            TP.Add(row, bias, row);
+        }
+        return _y;
+    }
+
     /// <summary>dx = dout·Wᵀ (in the input's shape), and the parameter gradients (see <see cref="BackwardParameters"/>).</summary>
     public Tensor<T> Backward(Tensor<T> dout)
     {
