@@ -283,6 +283,10 @@ public class CliTests
         Assert.True(code == 0, err);
         Assert.Contains("ms per mini-batch", output);
         foreach (var layer in new[] { "conv1", "relu1", "pool1", "affine1", "relu2", "affine2" }) Assert.Contains(layer, output);
+        // Training reuses its buffers: a few closures per layer call at most (about 2 KB here; 17 KB before the worker pool).
+        var allocated = System.Text.RegularExpressions.Regex.Match(output, @"([\d,]+) bytes allocated per mini-batch");
+        Assert.True(allocated.Success, output);
+        Assert.InRange(long.Parse(allocated.Groups[1].Value.Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture), 0, 8192);
     }
 
     [Fact]
