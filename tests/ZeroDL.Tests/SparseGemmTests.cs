@@ -138,6 +138,42 @@ public class SparseCompressionTests(MnistFixture mnist) : IClassFixture<MnistFix
         Assert.Throws<ArgumentException>(() => actual.CompressBytes(bytes, rows + 1, columns, scale));
     }
 
+    [Theory]
+    [InlineData(784)]
+    [InlineData(100)]
+    [InlineData(70)]
+    public void Rows_with_empty_runs_compress_to_exactly_their_non_zeros(int columns)
+    {
+        // Image-like rows: long zero margins, a block of ink, -0.0 (counted as zero) and lone values near the ends.
+        var rng = new Random(columns);
+        const int rows = 6;
+        var bytes = new byte[rows * columns];
+        for (int r = 0; r < rows; r++)
+        {
+            int from = rng.Next(columns / 2), to = Math.Min(columns, from + rng.Next(1, 40));
+            for (int j = from; j < to; j++) bytes[r * columns + j] = (byte)rng.Next(0, 256);
+            bytes[r * columns + columns - 1] = (byte)(r % 2 == 0 ? 7 : 0);
+        }
+        const float scale = 1f / 255f;
+        var floats = bytes.Select(b => b * scale).ToArray(); // as pixels are converted
+        floats[3] = -0f;
+        var expectedIndex = new List<int>(); var expectedValue = new List<float>(); var expectedStart = new List<int> { 0 };
+        for (int r = 0; r < rows; r++)
+        {
+            for (int j = 0; j < columns; j++)
+                if (floats[r * columns + j] != 0f) { expectedIndex.Add(j); expectedValue.Add(floats[r * columns + j]); }
+            expectedStart.Add(expectedIndex.Count);
+        }
+        var fromFloats = new SparseMatrix(); fromFloats.CompressRows(floats, rows, columns, columns);
+        var fromBytes = new SparseMatrix(); fromBytes.CompressBytes(bytes, rows, columns, scale);
+        foreach (var m in new[] { fromFloats, fromBytes })
+        {
+            Assert.Equal(expectedStart, m.Start.ToArray());
+            Assert.Equal(expectedIndex, m.Index.ToArray());
+            Assert.Equal(expectedValue, m.Value.ToArray());
+        }
+    }
+
     [Fact]
     public void Evaluation_from_compressed_bytes_predicts_what_the_network_predicts_on_floats()
     {

@@ -71,16 +71,16 @@ public sealed class SparseMatrix
                 byte* row = pa + (long)r * columns;
                 int p = 0;
                 if (Avx2.IsSupported)
-                    // 8 bytes at a time: widened to floats, and packed as in Compress (no branch per block).
-                    for (; p + 8 <= columns; p += 8)
+                {
+                    // 32 bytes at a time: skipped at once when all are zero (an image's margins), else 8 at a time,
+                    // widened to floats and packed as in Compress (no branch per block).
+                    for (; p + 32 <= columns; p += 32)
                     {
-                        var v = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + p)) * s;
-                        uint mask = ~Vector256.Equals(v, Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFF;
-                        var perm = Vector256.Load(table + mask * 8);
-                        Avx2.PermuteVar8x32(v, perm).Store(value + q);
-                        Avx2.PermuteVar8x32(lanes + Vector256.Create(p), perm).Store(index + q);
-                        q += System.Numerics.BitOperations.PopCount(mask);
+                        if (Vector256.Load(row + p) == Vector256<byte>.Zero) continue;
+                        for (int b = p; b < p + 32; b += 8) q = PackBytes(row, b, q, s, index, value, table, lanes);
                     }
+                    for (; p + 8 <= columns; p += 8) q = PackBytes(row, p, q, s, index, value, table, lanes);
+                }
                 for (; p < columns; p++)
                     if (row[p] != 0) { index[q] = p; value[q] = row[p] * scale; q++; }
             }
@@ -303,10 +303,35 @@ public sealed class SparseMatrix
         return table;
     }
 
+    /// <summary>The bytes row[p .. p + 8) as floats × scale, their non-zeros appended at q as <see cref="PackBlock"/> does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe int PackBytes(byte* row, int p, int q, Vector256<float> scale, int* index, float* value, int* table, Vector256<int> lanes)
+    {
+        var v = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + p)) * scale;
+        uint mask = ~Vector256.Equals(v, Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFF;
+        var perm = Vector256.Load(table + mask * 8);
+        Avx2.PermuteVar8x32(v, perm).Store(value + q);
+        Avx2.PermuteVar8x32(lanes + Vector256.Create(p), perm).Store(index + q);
+        return q + System.Numerics.BitOperations.PopCount(mask);
+    }
+
+    /// <summary>The non-zeros of row[p .. p + 8) appended at q: compare, pack by the table's permutation, store all 8 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe int PackBlock(float* row, int p, int q, int* index, float* value, int* table, Vector256<int> lanes)
+    {
+        var v = Vector256.Load(row + p);
+        uint mask = ~Vector256.Equals(v, Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFF;
+        var perm = Vector256.Load(table + mask * 8);
+        Avx2.PermuteVar8x32(v, perm).Store(value + q);
+        Avx2.PermuteVar8x32(lanes + Vector256.Create(p), perm).Store(index + q);
+        return q + System.Numerics.BitOperations.PopCount(mask);
+    }
+
     /// <summary>
     /// Non-zeros of each row, 8 at a time: a vector compare gives the mask of non-zero lanes, a table
     /// permutation packs them to the front, and all 8 lanes are stored while the write position advances by the
-    /// mask's population count — no branch per element. index/value need 8 spare slots.
+    /// mask's population count — no branch per element (whether one block of 8 is empty is unpredictable; whether
+    /// a run of 32 is, at an image's margins, is not, so those are tested first). index/value need 8 spare slots.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int Compress(float* a, int m, int k, int lda, int* start, int* index, float* value)
@@ -323,16 +348,16 @@ public sealed class SparseMatrix
                 int p = 0;
                 if (avx2)
                 {
-                    for (; p + 8 <= k; p += 8)
+                    // 32 values at a time: skipped at once when their bits are all zero (+0.0; images have empty
+                    // margins, so this branch is predictable), else packed 8 at a time, then the last whole blocks.
+                    for (; p + 32 <= k; p += 32)
                     {
-                        var v = Vector256.Load(row + p);
-                        uint mask = ~Vector256.Equals(v, Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFF;
-                        // No branch on an empty block: whether a block of pixels is empty is unpredictable.
-                        var perm = Vector256.Load(table + mask * 8);
-                        Avx2.PermuteVar8x32(v, perm).Store(value + q);
-                        Avx2.PermuteVar8x32(lanes + Vector256.Create(p), perm).Store(index + q);
-                        q += System.Numerics.BitOperations.PopCount(mask);
+                        if ((Vector256.Load(row + p) | Vector256.Load(row + p + 8) | Vector256.Load(row + p + 16)
+                            | Vector256.Load(row + p + 24)).AsUInt32() == Vector256<uint>.Zero)
+                            continue;
+                        for (int b = p; b < p + 32; b += 8) q = PackBlock(row, b, q, index, value, table, lanes);
                     }
+                    for (; p + 8 <= k; p += 8) q = PackBlock(row, p, q, index, value, table, lanes);
                 }
                 for (; p < k; p++)
                     if (row[p] != 0f) { index[q] = p; value[q] = row[p]; q++; }
