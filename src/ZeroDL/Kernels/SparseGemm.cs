@@ -77,9 +77,9 @@ public sealed class SparseMatrix
                     for (; p + 32 <= columns; p += 32)
                     {
                         if (Vector256.Load(row + p) == Vector256<byte>.Zero) continue;
-                        for (int b = p; b < p + 32; b += 8) q = PackBytes(row, b, q, s, index, value, table, lanes);
+                        for (int b = p; b < p + 32; b += 8) q = PackBlock(LoadBytes(row, b, s), b, q, index, value, table, lanes);
                     }
-                    for (; p + 8 <= columns; p += 8) q = PackBytes(row, p, q, s, index, value, table, lanes);
+                    for (; p + 8 <= columns; p += 8) q = PackBlock(LoadBytes(row, p, s), p, q, index, value, table, lanes);
                 }
                 for (; p < columns; p++)
                     if (row[p] != 0) { index[q] = p; value[q] = row[p] * scale; q++; }
@@ -303,11 +303,13 @@ public sealed class SparseMatrix
         return table;
     }
 
-    /// <summary>The bytes row[p .. p + 8) as floats × scale, their non-zeros appended at q as <see cref="PackBlock"/> does.</summary>
+    /// <summary>
+    /// The non-zeros of <paramref name="v"/> (the values of columns p … p + 7) appended at q: compare, pack by the
+    /// table's permutation, store all 8 lanes; returns the new q.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe int PackBytes(byte* row, int p, int q, Vector256<float> scale, int* index, float* value, int* table, Vector256<int> lanes)
+    private static unsafe int PackBlock(Vector256<float> v, int p, int q, int* index, float* value, int* table, Vector256<int> lanes)
     {
-        var v = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + p)) * scale;
         uint mask = ~Vector256.Equals(v, Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFF;
         var perm = Vector256.Load(table + mask * 8);
         Avx2.PermuteVar8x32(v, perm).Store(value + q);
@@ -315,17 +317,10 @@ public sealed class SparseMatrix
         return q + System.Numerics.BitOperations.PopCount(mask);
     }
 
-    /// <summary>The non-zeros of row[p .. p + 8) appended at q: compare, pack by the table's permutation, store all 8 lanes.</summary>
+    /// <summary>Bytes row[p … p + 8) as floats × scale.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe int PackBlock(float* row, int p, int q, int* index, float* value, int* table, Vector256<int> lanes)
-    {
-        var v = Vector256.Load(row + p);
-        uint mask = ~Vector256.Equals(v, Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFF;
-        var perm = Vector256.Load(table + mask * 8);
-        Avx2.PermuteVar8x32(v, perm).Store(value + q);
-        Avx2.PermuteVar8x32(lanes + Vector256.Create(p), perm).Store(index + q);
-        return q + System.Numerics.BitOperations.PopCount(mask);
-    }
+    private static unsafe Vector256<float> LoadBytes(byte* row, int p, Vector256<float> scale) =>
+        Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + p)) * scale;
 
     /// <summary>
     /// Non-zeros of each row, 8 at a time: a vector compare gives the mask of non-zero lanes, a table
@@ -355,9 +350,9 @@ public sealed class SparseMatrix
                         if ((Vector256.Load(row + p) | Vector256.Load(row + p + 8) | Vector256.Load(row + p + 16)
                             | Vector256.Load(row + p + 24)).AsUInt32() == Vector256<uint>.Zero)
                             continue;
-                        for (int b = p; b < p + 32; b += 8) q = PackBlock(row, b, q, index, value, table, lanes);
+                        for (int b = p; b < p + 32; b += 8) q = PackBlock(Vector256.Load(row + b), b, q, index, value, table, lanes);
                     }
-                    for (; p + 8 <= k; p += 8) q = PackBlock(row, p, q, index, value, table, lanes);
+                    for (; p + 8 <= k; p += 8) q = PackBlock(Vector256.Load(row + p), p, q, index, value, table, lanes);
                 }
                 for (; p < k; p++)
                     if (row[p] != 0f) { index[q] = p; value[q] = row[p]; q++; }

@@ -68,13 +68,7 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
             _xSparse!.Multiply(AsFloat(W.Value.ReadOnlySpan), OutputSize, OutputSize, AsFloat(_y.Span), OutputSize);
         else
             Gemm.Multiply(false, false, n, OutputSize, InputSize, x.ReadOnlySpan, InputSize, W.Value.ReadOnlySpan, OutputSize, _y.Span, OutputSize);
-        var bias = B.Value.ReadOnlySpan;
-        var y = _y.Span;
-        for (int r = 0; r < n; r++)
-        {
-            var row = y.Slice(r * OutputSize, OutputSize);
-            TP.Add(row, bias, row);
-        }
+        AddBias(n);
         return _y;
     }
 
@@ -89,14 +83,19 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
         int n = x.Rows;
         _y = Tensor<T>.Reuse(_y, n, OutputSize);
         x.Multiply(AsFloat(W.Value.ReadOnlySpan), OutputSize, OutputSize, AsFloat(_y.Span), OutputSize);
+        AddBias(n);
+        return _y;
+    }
+
+    private void AddBias(int rows)
+    {
         var bias = B.Value.ReadOnlySpan;
-        var y = _y.Span;
-        for (int r = 0; r < n; r++)
+        var y = _y!.Span;
+        for (int r = 0; r < rows; r++)
         {
             var row = y.Slice(r * OutputSize, OutputSize);
             TP.Add(row, bias, row);
         }
-        return _y;
     }
 
     /// <summary>dx = dout·Wᵀ (in the input's shape), and the parameter gradients (see <see cref="BackwardParameters"/>).</summary>
