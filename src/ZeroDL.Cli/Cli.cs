@@ -10,6 +10,19 @@ internal static class Cli
 {
     public const int Success = 0, FileError = 1, UsageError = 2, Interrupted = 130;
 
+    /// <summary>
+    /// "Cannot parse argument 'abc' for option '--epochs' as expected type 'System.Nullable`1[System.Int32]'" reads,
+    /// for a person, "… for option '--epochs': expected a whole number".
+    /// </summary>
+    public static string PlainTypeNames(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @" as expected type '(?:System\.Nullable`1\[)?System\.(\w+)\]?'\.?", m => ": expected " + m.Groups[1].Value switch
+        {
+            "Int32" or "Int64" => "a whole number",
+            "Double" or "Single" => "a number",
+            "Boolean" => "true or false",
+            var other => "a value of type " + other,
+        });
+
     public static string CommandPath(ParseResult parsed)
     {
         var names = new List<string>();

@@ -28,6 +28,7 @@ if (parsed.Errors.Count > 0)
 {
     // One line: System.CommandLine lists allowed values on separate lines.
     string message = System.Text.RegularExpressions.Regex.Replace(parsed.Errors[0].Message, @"\s*\n\s*", " ");
+    message = Cli.PlainTypeNames(message);
     Console.Error.WriteLine($"zerodl: {message}");
     Console.Error.WriteLine($"Run '{Cli.CommandPath(parsed)} --help' for usage.");
     return Cli.UsageError;

@@ -87,6 +87,8 @@ public class CliTests
     [InlineData("convert", "--model", "a.safetensors", "--out", "b.safetensors", "--dtype", "f8")]
     [InlineData("misclassified", "--model", "a.safetensors", "--count", "0")]
     [InlineData("train", "--rotate", "-5")]
+    [InlineData("train", "--epochs", "abc")]
+    [InlineData("train", "--lr", "fast")]
     [InlineData("train", "--model", "simpleconv", "--output-dropout", "false")]
     [InlineData("train", "--elastic-sigma", "0")]
     public void Bad_arguments_exit_2_with_a_short_message(params string[] args)
@@ -94,6 +96,7 @@ public class CliTests
         var (code, _, err) = Run(args);
         Assert.Equal(2, code);
         Assert.StartsWith("zerodl: ", err);
+        Assert.DoesNotContain("System.", err); // no .NET type names
         Assert.DoesNotContain("   at ", err); // no stack trace
         Assert.True(err.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length <= 2, err);
     }
