@@ -47,7 +47,9 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
             for (int i = layers.Count - 1; i >= 0; i--)
             {
                 long t0 = Stopwatch.GetTimestamp();
-                d = layers[i].Backward(d);
+                // As the network's own backward does: the first layer computes its parameters' gradients only.
+                if (i == 0 && layers[0] is Layers.IFirstLayer<float> first) first.BackwardParameters(d);
+                else d = layers[i].Backward(d);
                 if (timed) backward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             }
             optimizer.Step(net.Parameters);
