@@ -1,7 +1,7 @@
 using ZeroDL.Bench;
 
 // Usage: ZeroDL.Bench gemm [--threads N] [--seconds S]
-//        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval]
+//        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
 //        ZeroDL.Bench deepconv-inference [--threads N]
 //        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
 //        ZeroDL.Bench convnet-train [--model simpleconv|deepconv|deepconv-bn] [--iterations N] [--threads N] [--profile]
@@ -23,7 +23,8 @@ switch (verb)
         return InferenceBench.Run();
     case "twolayer":
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
-        return TwoLayerBench.Run(IntOption("--iterations", 10000), IntOption("--eval-samples", 0), !argList.Contains("--foreground-eval"));
+        return TwoLayerBench.Run(IntOption("--iterations", 10000), IntOption("--eval-samples", 0), !argList.Contains("--foreground-eval"),
+            compressedInput: !argList.Contains("--float-batches"));
     case "web-load":
         return await WebLoadBench.Run(StringOption("--model", ""), IntOption("--clients", 8), IntOption("--seconds", 10));
     case "sparse":

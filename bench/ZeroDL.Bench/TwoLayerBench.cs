@@ -15,11 +15,12 @@ internal static class TwoLayerBench
 {
     /// <param name="evaluationSamples">Samples of each split evaluated per epoch (0 = all, as the book; a few to time training alone).</param>
     /// <param name="backgroundEvaluation">Evaluate on a second thread while training goes on (false: in turn, as the book).</param>
-    public static int Run(int iterations, int evaluationSamples, bool backgroundEvaluation)
+    /// <param name="compressedInput">Mini-batches compressed from the stored bytes on the training thread (false: gathered as floats on a loader thread).</param>
+    public static int Run(int iterations, int evaluationSamples, bool backgroundEvaluation, bool compressedInput)
     {
         var (train, test) = Mnist.Load();
         var net = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
-        var options = new TrainerOptions { Iterations = iterations, BatchSize = 100, SampleWithReplacement = true, Seed = 1, EvaluationSamples = evaluationSamples, BackgroundEvaluation = backgroundEvaluation };
+        var options = new TrainerOptions { Iterations = iterations, BatchSize = 100, SampleWithReplacement = true, Seed = 1, EvaluationSamples = evaluationSamples, BackgroundEvaluation = backgroundEvaluation, CompressedInput = compressedInput };
         var trainer = new Trainer(net, new Sgd<float>(0.1), train, test, options);
         int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
         long allocated = GC.GetTotalAllocatedBytes(precise: true);

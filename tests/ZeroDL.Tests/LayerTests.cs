@@ -57,6 +57,35 @@ public class LayerTests
     }
 
     [Fact]
+    public void Affine_on_a_compressed_batch_gives_the_outputs_and_gradients_of_its_dense_batch()
+    {
+        var rng = new Rng(12);
+        var x = new Tensor<float>(7, 40);
+        for (int i = 0; i < x.Size; i++) x.Data[i] = rng.NextDouble() < 0.2 ? (float)rng.NextDouble() : 0f;
+        var w = new Tensor<float>(40, 13); rng.FillUniform(w.Data, -1, 1);
+        var b = new Tensor<float>(13); rng.FillUniform(b.Data, -1, 1);
+        var dout = new Tensor<float>(7, 13); rng.FillUniform(dout.Data, -1, 1);
+        var dense = new Affine<float>(w, b);
+        var y = dense.Forward(x, training: true).ReadOnlySpan.ToArray();
+        var dx = dense.Backward(dout).ReadOnlySpan.ToArray();
+        var compressed = new ZeroDL.Kernels.SparseMatrix();
+        compressed.CompressRows(x.ReadOnlySpan, 7, 40, 40);
+        var sparse = new Affine<float>(w, b);
+        Assert.Equal(y, sparse.ForwardCompressed(compressed, training: true).ReadOnlySpan.ToArray());
+        var sparseDx = sparse.Backward(dout);
+        Assert.Equal([7, 40], sparseDx.Shape);
+        Assert.Equal(dx, sparseDx.ReadOnlySpan.ToArray());
+        Assert.Equal(dense.W.Grad.ReadOnlySpan.ToArray(), sparse.W.Grad.ReadOnlySpan.ToArray());
+        Assert.Equal(dense.B.Grad.ReadOnlySpan.ToArray(), sparse.B.Grad.ReadOnlySpan.ToArray());
+        // Inference on a compressed batch leaves the training state alone: backward still refers to the batch above.
+        var other = new ZeroDL.Kernels.SparseMatrix();
+        other.CompressRows(new float[3 * 40], 3, 40, 40);
+        sparse.ForwardCompressed(other);
+        Assert.Equal([7, 40], sparse.Backward(dout).Shape);
+        Assert.Throws<ArgumentException>(() => sparse.Backward(new Tensor<float>(3, 13)));
+    }
+
+    [Fact]
     public void Relu_sigmoid_tanh_backward_match_numerical()
     {
         var rng = new Rng(3);

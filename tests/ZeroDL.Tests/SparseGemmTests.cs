@@ -187,4 +187,46 @@ public class SparseCompressionTests(MnistFixture mnist) : IClassFixture<MnistFix
         Assert.False(copy.TryCompressImages(0, 10, new SparseMatrix()));
         Assert.Equal(plain, ZeroDL.Training.Evaluation.PredictLabels(net, copy, batchSize: 1000));
     }
+    [Theory]
+    [InlineData(1, 784)]
+    [InlineData(9, 37)]
+    [InlineData(25, 64)]
+    public void Compressing_listed_rows_equals_compressing_them_gathered(int rows, int columns)
+    {
+        var rng = new Random(rows + columns);
+        const int stored = 40;
+        var bytes = new byte[stored * columns];
+        for (int i = 0; i < bytes.Length; i++) bytes[i] = rng.NextDouble() < 0.25 ? (byte)rng.Next(1, 256) : (byte)0;
+        var pick = Enumerable.Range(0, rows).Select(_ => rng.Next(stored)).ToArray();
+        pick[0] = stored - 1; // the last stored row, and (for rows > 1) repeats are allowed
+        var gathered = pick.SelectMany(r => bytes.Skip(r * columns).Take(columns)).ToArray();
+        const float scale = 1f / 255f;
+        var expected = new SparseMatrix(); expected.CompressBytes(gathered, rows, columns, scale);
+        var actual = new SparseMatrix(); actual.CompressByteRows(bytes, pick, columns, scale);
+        Assert.Equal((rows, columns), (actual.Rows, actual.Columns));
+        Assert.Equal(expected.Start.ToArray(), actual.Start.ToArray());
+        Assert.Equal(expected.Index.ToArray(), actual.Index.ToArray());
+        Assert.Equal(expected.Value.ToArray(), actual.Value.ToArray());
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => actual.CompressByteRows(bytes, [0, stored], columns, scale));
+        Assert.Contains($"row {stored} outside {stored} rows", error.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => actual.CompressByteRows(bytes, [-1], columns, scale));
+    }
+
+    [Fact]
+    public void A_dataset_compresses_a_gathered_batch_as_the_layer_would_compress_its_floats()
+    {
+        var train = mnist.Data.Train;
+        int[] indices = [59999, 0, 17, 17, 31415];
+        var compressed = new SparseMatrix();
+        Assert.True(train.TryCompressImages(indices, compressed));
+        var floats = train.GatherImages(indices, null);
+        var expected = new SparseMatrix(); expected.CompressRows(floats.ReadOnlySpan, indices.Length, 784, 784);
+        Assert.Equal(expected.Start.ToArray(), compressed.Start.ToArray());
+        Assert.Equal(expected.Index.ToArray(), compressed.Index.ToArray());
+        Assert.Equal(expected.Value.ToArray(), compressed.Value.ToArray());
+        Assert.Throws<IndexOutOfRangeException>(() => train.TryCompressImages([60000], compressed));
+        Assert.False(new ZeroDL.Data.Dataset(floats, [0, 1, 2, 3, 4]).TryCompressImages([0], compressed)); // no stored bytes
+        Assert.InRange(train.Density, 0.18, 0.20); // MNIST: about 19 % of the pixels are ink
+        Assert.Equal(0.4, new ZeroDL.Data.Dataset(new Tensor<float>([0f, 1f, 0f, 2f, 0f], 1, 5), [0]).Density, 12);
+    }
 }

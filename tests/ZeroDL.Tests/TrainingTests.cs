@@ -101,6 +101,45 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal(fg.Epochs.Select(e => (e.TrainAccuracy, e.TestAccuracy)), bg.Epochs.Select(e => (e.TrainAccuracy, e.TestAccuracy)));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Compressed_batches_train_exactly_as_float_batches(bool withReplacement)
+    {
+        (TrainingHistory, Sequential<float>, Trainer) Run(bool compressed)
+        {
+            var net = Networks.TwoLayerNet<float>(784, 50, 10, seed: 4);
+            var trainer = new Trainer(net, new Sgd<float>(0.1), mnist.Data.Train.Take(3000), mnist.Data.Test.Take(500),
+                new TrainerOptions { Iterations = 90, BatchSize = 50, SampleWithReplacement = withReplacement, Seed = 3, CompressedInput = compressed });
+            return (trainer.Train(), net, trainer);
+        }
+        var (h1, net1, t1) = Run(true);
+        var (h2, net2, t2) = Run(false);
+        Assert.True(t1.CompressesBatches);
+        Assert.False(t2.CompressesBatches);
+        Assert.Equal(h2.Loss, h1.Loss);
+        Assert.Equal(h2.Epochs.Select(e => e.TestAccuracy), h1.Epochs.Select(e => e.TestAccuracy));
+        foreach (var (a, b) in net1.Parameters.Zip(net2.Parameters))
+            Assert.True(a.Value.ReadOnlySpan.SequenceEqual(b.Value.ReadOnlySpan), $"{a.Name} differs");
+    }
+
+    [Fact]
+    public void Batches_go_compressed_only_to_a_first_layer_that_takes_them()
+    {
+        var train = mnist.Data.Train.Take(200);
+        var test = mnist.Data.Test.Take(100);
+        bool Compresses(Sequential<float> net, Data.Dataset data, TrainerOptions? options = null) =>
+            new Trainer(net, new Sgd<float>(0.1), data, test, options ?? new TrainerOptions()).CompressesBatches;
+        Assert.True(Compresses(Networks.Build<float>(new ModelSpec { Kind = "mlp", HiddenSizes = [30] }, 1), train));
+        Assert.False(Compresses(Networks.TwoLayerNet<float>(784, 50, 10, seed: 1), train, new TrainerOptions { Augmentation = new Data.AugmentationOptions() }));
+        Assert.False(Compresses(Networks.Build<float>(ModelPresets.Find("simpleconv").Spec, 1), train));
+        var noBytes = new Data.Dataset(train.Images, train.Labels);
+        Assert.False(Compresses(Networks.TwoLayerNet<float>(784, 50, 10, seed: 1), noBytes));
+        var denseFirst = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
+        ((Layers.Affine<float>)denseFirst.Layers[0]).UseSparseInput = false;
+        Assert.False(Compresses(denseFirst, train));
+    }
+
     [Fact]
     public void Evaluated_model_is_the_epoch_snapshot_with_the_reported_accuracy()
     {

@@ -80,6 +80,39 @@ public sealed class Dataset
     }
 
     /// <summary>
+    /// Compresses the images at <paramref name="indices"/> (flattened, in that order) into <paramref name="target"/>
+    /// straight from the stored bytes — a mini-batch gathered and compressed at once, the values those of
+    /// <see cref="GatherImages"/>. False when the dataset has no stored bytes.
+    /// </summary>
+    public bool TryCompressImages(ReadOnlySpan<int> indices, Kernels.SparseMatrix target)
+    {
+        if (_pixels is null) return false;
+        foreach (int r in indices)
+            if ((uint)r >= (uint)Count) throw new IndexOutOfRangeException($"sample {r} outside a dataset of {Count}");
+        int len = Images.RowLength;
+        PixelConversion.Prefetch(_pixels, indices, len);
+        target.CompressByteRows(_pixels, indices, len, _pixelScale);
+        return true;
+    }
+
+    /// <summary>Whether the images are also held as the bytes they were stored as (datasets read from IDX).</summary>
+    public bool HasStoredPixels => _pixels is not null;
+
+    private double? _density;
+
+    /// <summary>Fraction of non-zero values over all images (computed once).</summary>
+    public double Density => _density ??= ComputeDensity();
+
+    private double ComputeDensity()
+    {
+        if (Images.Size == 0) return 0;
+        long nonZeros = 0;
+        if (_pixels is not null) nonZeros = _pixels.Length - System.MemoryExtensions.Count(_pixels.AsSpan(), (byte)0);
+        else nonZeros = Images.Size - System.MemoryExtensions.Count(Images.ReadOnlySpan, 0f);
+        return (double)nonZeros / Images.Size;
+    }
+
+    /// <summary>
     /// Copies the images at <paramref name="indices"/> into a reusable tensor (first axis = batch): from the stored
     /// bytes when the dataset has them (converted exactly as <see cref="Images"/> was), else from <see cref="Images"/>.
     /// </summary>

@@ -51,42 +51,78 @@ public sealed class SparseMatrix
     /// floats. The same matrix as converting to floats and <see cref="CompressRows"/>,
     /// from a quarter of the memory and without writing the floats.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public unsafe void CompressBytes(ReadOnlySpan<byte> a, int rows, int columns, float scale)
     {
         if (rows < 0 || columns < 0 || (long)rows * columns > a.Length)
             throw new ArgumentException($"sparse compress: {a.Length} bytes do not hold ({rows}, {columns})");
-        Rows = rows; Columns = columns;
-        Ensure(ref _start, rows + 1L);
-        Ensure(ref _index, (long)rows * columns + 8);
-        Ensure(ref _value, (long)rows * columns + 8);
+        PrepareRows(rows, columns);
         int q = 0;
         fixed (byte* pa = a) fixed (int* start = _start) fixed (int* index = _index) fixed (float* value = _value) fixed (int* table = CompactTable)
         {
-            var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-            var s = Vector256.Create(scale);
             for (int r = 0; r < rows; r++)
             {
                 start[r] = q;
-                byte* row = pa + (long)r * columns;
-                int p = 0;
-                if (Avx2.IsSupported)
-                {
-                    // 32 bytes at a time: skipped at once when all are zero (an image's margins), else 8 at a time,
-                    // widened to floats and packed as in Compress (no branch per block).
-                    for (; p + 32 <= columns; p += 32)
-                    {
-                        if (Vector256.Load(row + p) == Vector256<byte>.Zero) continue;
-                        for (int b = p; b < p + 32; b += 8) q = PackBlock(LoadBytes(row, b, s), b, q, index, value, table, lanes);
-                    }
-                    for (; p + 8 <= columns; p += 8) q = PackBlock(LoadBytes(row, p, s), p, q, index, value, table, lanes);
-                }
-                for (; p < columns; p++)
-                    if (row[p] != 0) { index[q] = p; value[q] = row[p] * scale; q++; }
+                q = CompressByteRow(pa + (long)r * columns, columns, scale, q, index, value, table);
             }
             start[rows] = q;
         }
         NonZeros = q;
+    }
+
+    /// <summary>
+    /// Like <see cref="CompressBytes"/> for the rows <paramref name="rows"/>[0], [1], … of the row-major byte matrix
+    /// <paramref name="source"/> (rows of <paramref name="columns"/> bytes), in that order: a mini-batch gathered and
+    /// compressed in one pass, straight from a dataset's stored pixels.
+    /// </summary>
+    public unsafe void CompressByteRows(ReadOnlySpan<byte> source, ReadOnlySpan<int> rows, int columns, float scale)
+    {
+        if (columns < 0) throw new ArgumentException($"sparse compress: {columns} columns");
+        long available = columns == 0 ? long.MaxValue : source.Length / columns;
+        foreach (int r in rows)
+            if (r < 0 || r >= available) throw new ArgumentOutOfRangeException(nameof(rows), $"sparse compress: row {r} outside {available} rows of {columns} bytes");
+        PrepareRows(rows.Length, columns);
+        int q = 0;
+        fixed (byte* pa = source) fixed (int* start = _start) fixed (int* index = _index) fixed (float* value = _value) fixed (int* table = CompactTable)
+        {
+            for (int i = 0; i < rows.Length; i++)
+            {
+                start[i] = q;
+                q = CompressByteRow(pa + (long)rows[i] * columns, columns, scale, q, index, value, table);
+            }
+            start[rows.Length] = q;
+        }
+        NonZeros = q;
+    }
+
+    private void PrepareRows(int rows, int columns)
+    {
+        Rows = rows; Columns = columns;
+        Ensure(ref _start, rows + 1L);
+        Ensure(ref _index, (long)rows * columns + 8);
+        Ensure(ref _value, (long)rows * columns + 8);
+    }
+
+    /// <summary>Appends the non-zeros of one row of bytes at q; returns the new q.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe int CompressByteRow(byte* row, int columns, float scale, int q, int* index, float* value, int* table)
+    {
+        int p = 0;
+        if (Avx2.IsSupported)
+        {
+            var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+            var s = Vector256.Create(scale);
+            // 32 bytes at a time: skipped at once when all are zero (an image's margins), else 8 at a time,
+            // widened to floats and packed as in Compress (no branch per block).
+            for (; p + 32 <= columns; p += 32)
+            {
+                if (Vector256.Load(row + p) == Vector256<byte>.Zero) continue;
+                for (int b = p; b < p + 32; b += 8) q = PackBlock(LoadBytes(row, b, s), b, q, index, value, table, lanes);
+            }
+            for (; p + 8 <= columns; p += 8) q = PackBlock(LoadBytes(row, p, s), p, q, index, value, table, lanes);
+        }
+        for (; p < columns; p++)
+            if (row[p] != 0) { index[q] = p; value[q] = row[p] * scale; q++; }
+        return q;
     }
 
     /// <summary>Makes this matrix the transpose of <paramref name="source"/> (a counting sort of its pairs by column).</summary>

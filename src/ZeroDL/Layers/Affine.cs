@@ -12,8 +12,11 @@ namespace ZeroDL.Layers;
 public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private Tensor<T>? _x, _y, _dx;
+    private int[]? _inputShape;
     private bool _sparseInput;
     private SparseMatrix? _xSparse;
+    /// <summary>The compressed input the backward pass uses: the layer's own buffer, or a batch given already compressed.</summary>
+    private SparseMatrix? _sparse;
     private bool _lastInputDense;
 
     public Affine(Tensor<T> w, Tensor<T> b)
@@ -47,6 +50,7 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
         if (x.RowLength != InputSize)
             throw new ArgumentException($"affine: input {x.ShapeText} has {x.RowLength} features per sample, W {W.Value.ShapeText} expects {InputSize}");
         _x = x;
+        _inputShape = x.Shape;
         int n = x.Rows;
         _y = Tensor<T>.Reuse(_y, n, OutputSize);
         _sparseInput = false;
@@ -64,6 +68,7 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
             }
             _lastInputDense = !_sparseInput;
         }
+        _sparse = _sparseInput ? _xSparse : null;
         if (_sparseInput)
             _xSparse!.Multiply(AsFloat(W.Value.ReadOnlySpan), OutputSize, OutputSize, AsFloat(_y.Span), OutputSize);
         else
@@ -73,14 +78,23 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
     }
 
     /// <summary>
-    /// Inference on input already compressed (rows × InputSize): y = x·W + b by the sparse kernel, exactly what
-    /// <see cref="Forward"/> computes for that input when it takes its sparse path. Leaves the training state alone.
+    /// y = x·W + b for input already compressed (rows × InputSize), by the sparse kernel: exactly what
+    /// <see cref="Forward"/> computes for that input when it takes its sparse path. With <paramref name="training"/>
+    /// the layer keeps <paramref name="x"/> (which must not change until the backward pass) for the weight
+    /// gradient, as the book's layer keeps its input; without, it leaves the training state alone.
     /// </summary>
-    public Tensor<T> ForwardCompressed(SparseMatrix x)
+    public Tensor<T> ForwardCompressed(SparseMatrix x, bool training = false)
     {
         if (typeof(T) != typeof(float)) throw new NotSupportedException("affine: compressed input is float32 only");
         if (x.Columns != InputSize) throw new ArgumentException($"affine: compressed input has {x.Columns} features per sample, W {W.Value.ShapeText} expects {InputSize}");
         int n = x.Rows;
+        if (training)
+        {
+            _x = null;
+            _inputShape = [n, InputSize];
+            _sparseInput = true;
+            _sparse = x;
+        }
         _y = Tensor<T>.Reuse(_y, n, OutputSize);
         x.Multiply(AsFloat(W.Value.ReadOnlySpan), OutputSize, OutputSize, AsFloat(_y.Span), OutputSize);
         AddBias(n);
@@ -102,9 +116,8 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
     public Tensor<T> Backward(Tensor<T> dout)
     {
         BackwardParameters(dout);
-        var x = _x!;
-        _dx = Tensor<T>.Reuse(_dx, x.Shape);
-        Gemm.Multiply(false, true, x.Rows, InputSize, OutputSize, dout.ReadOnlySpan, OutputSize, W.Value.ReadOnlySpan, OutputSize, _dx.Span, InputSize);
+        _dx = Tensor<T>.Reuse(_dx, _inputShape!);
+        Gemm.Multiply(false, true, _dx.Rows, InputSize, OutputSize, dout.ReadOnlySpan, OutputSize, W.Value.ReadOnlySpan, OutputSize, _dx.Span, InputSize);
         return _dx;
     }
 
@@ -114,16 +127,14 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
     /// </summary>
     public void BackwardParameters(Tensor<T> dout)
     {
-        var x = _x ?? throw new InvalidOperationException("affine: Backward called before Forward");
-        int n = x.Rows;
+        var shape = _inputShape ?? throw new InvalidOperationException("affine: Backward called before Forward");
+        int n = shape[0];
         if (dout.Rows != n || dout.RowLength != OutputSize)
             throw new ArgumentException($"affine: dout {dout.ShapeText} does not match output ({n}, {OutputSize})");
         if (_sparseInput)
-        {
-            _xSparse!.MultiplyTransposed(AsFloat(dout.ReadOnlySpan), OutputSize, OutputSize, AsFloat(W.Grad.Span), OutputSize);
-        }
+            _sparse!.MultiplyTransposed(AsFloat(dout.ReadOnlySpan), OutputSize, OutputSize, AsFloat(W.Grad.Span), OutputSize);
         else
-            Gemm.Multiply(true, false, InputSize, OutputSize, n, x.ReadOnlySpan, InputSize, dout.ReadOnlySpan, OutputSize, W.Grad.Span, OutputSize);
+            Gemm.Multiply(true, false, InputSize, OutputSize, n, _x!.ReadOnlySpan, InputSize, dout.ReadOnlySpan, OutputSize, W.Grad.Span, OutputSize);
         var db = B.Grad.Span;
         db.Clear();
         var d = dout.ReadOnlySpan;

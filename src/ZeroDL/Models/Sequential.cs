@@ -102,6 +102,22 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         return loss;
     }
 
+    /// <summary>
+    /// <see cref="Gradient(Tensor{T}, ReadOnlySpan{int})"/> for a batch given already compressed (rows × features),
+    /// for a network whose first layer is a float32 <see cref="Layers.Affine{T}"/>: the same loss and gradients as
+    /// the dense batch the layer would have compressed itself. <paramref name="x"/> must not change until this returns.
+    /// </summary>
+    public double Gradient(Kernels.SparseMatrix x, ReadOnlySpan<int> labels)
+    {
+        if (_layers.Count == 0 || _layers[0] is not Layers.Affine<T> first || typeof(T) != typeof(float))
+            throw new InvalidOperationException("a compressed batch needs a float32 network whose first layer is an Affine");
+        var y = first.ForwardCompressed(x, training: true);
+        for (int i = 1; i < _layers.Count; i++) y = _layers[i].Forward(y, training: true);
+        double loss = LossLayer.Forward(y, labels) + WeightDecayLoss();
+        Backward();
+        return loss;
+    }
+
     private void Backward()
     {
         var d = LossLayer.Backward(1.0);

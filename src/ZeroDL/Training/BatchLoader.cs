@@ -8,10 +8,13 @@ public sealed class Batch
 {
     public Tensor<float> Images { get; internal set; } = new(0, 1);
     public int[] Labels { get; internal set; } = [];
+    /// <summary>Which samples of the dataset the batch holds, in order.</summary>
+    public int[] Indices { get; internal set; } = [];
     public int Count { get; internal set; }
     /// <summary>The training iteration this batch is for, counted from 1.</summary>
     public int Iteration { get; internal set; }
     public ReadOnlySpan<int> LabelSpan => Labels.AsSpan(0, Count);
+    public ReadOnlySpan<int> IndexSpan => Indices.AsSpan(0, Count);
 }
 
 /// <summary>
@@ -34,18 +37,22 @@ public sealed class BatchLoader : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Batch _single = new();
     private readonly Augmenter? _augmenter;
+    private readonly bool _gatherImages;
     private Exception? _failure;
     private int _produced;
 
     /// <summary>
     /// Batches of <paramref name="batchSize"/> from <paramref name="data"/> for <paramref name="totalIterations"/> iterations;
     /// an <paramref name="augmenter"/>, when given, distorts every batch after gathering (on the loader's thread in the
-    /// background mode), keyed by each image's position in the run.
+    /// background mode), keyed by each image's position in the run. With <paramref name="gatherImages"/> false the
+    /// batches carry only indices and labels (the images stay empty), for a consumer that reads the samples itself.
     /// </summary>
     public BatchLoader(Dataset data, int batchSize, bool withReplacement, int iterationsPerEpoch, int totalIterations, Rng rng, bool background,
-        Augmenter? augmenter = null)
+        Augmenter? augmenter = null, bool gatherImages = true)
     {
+        if (!gatherImages && augmenter is not null) throw new ArgumentException("augmentation needs the images gathered");
         _augmenter = augmenter;
+        _gatherImages = gatherImages;
         _data = data;
         _batchSize = Math.Min(batchSize, data.Count);
         _withReplacement = withReplacement;
@@ -109,9 +116,14 @@ public sealed class BatchLoader : IDisposable
             Array.Copy(_order, start, _indices, 0, count);
         }
         var idx = _indices.AsSpan(0, count);
-        batch.Images = _data.GatherImages(idx, batch.Images.Size == 0 ? null : batch.Images);
-        _augmenter?.Apply(batch.Images.Span, count, (long)(iteration - 1) * _batchSize);
+        if (_gatherImages)
+        {
+            batch.Images = _data.GatherImages(idx, batch.Images.Size == 0 ? null : batch.Images);
+            _augmenter?.Apply(batch.Images.Span, count, (long)(iteration - 1) * _batchSize);
+        }
         if (batch.Labels.Length < _batchSize) batch.Labels = new int[_batchSize];
+        if (batch.Indices.Length < _batchSize) batch.Indices = new int[_batchSize];
+        idx.CopyTo(batch.Indices);
         for (int i = 0; i < count; i++) batch.Labels[i] = _data.Labels[idx[i]];
         batch.Count = count;
         batch.Iteration = iteration;
