@@ -123,6 +123,31 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
             Assert.True(a.Value.ReadOnlySpan.SequenceEqual(b.Value.ReadOnlySpan), $"{a.Name} differs");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Index_only_loader_draws_the_same_batches_and_shows_the_next_one(bool withReplacement)
+    {
+        var data = mnist.Data.Train.Take(250);
+        const int perEpoch = 3, total = 7; // 250 / 100 → a partial last batch without replacement
+        using var gathering = new BatchLoader(data, 100, withReplacement, perEpoch, total, new Rng(9), background: false);
+        using var indexOnly = new BatchLoader(data, 100, withReplacement, perEpoch, total, new Rng(9), background: false, gatherImages: false);
+        int[]? announced = null;
+        for (int i = 1; i <= total; i++)
+        {
+            var expected = gathering.Next();
+            var actual = indexOnly.Next();
+            Assert.Equal(expected.IndexSpan.ToArray(), actual.IndexSpan.ToArray());
+            Assert.Equal(expected.LabelSpan.ToArray(), actual.LabelSpan.ToArray());
+            Assert.Equal(0, actual.Images.Size);
+            if (announced is not null) Assert.Equal(announced, actual.IndexSpan.ToArray());
+            announced = indexOnly.Upcoming.ToArray();
+            Assert.Equal(i == total, announced.Length == 0);
+            gathering.Release(expected); indexOnly.Release(actual);
+        }
+        Assert.Throws<ArgumentException>(() => new BatchLoader(data, 10, false, 25, 25, new Rng(1), false, new Data.Augmenter(new Data.AugmentationOptions(), 1, 28), gatherImages: false));
+    }
+
     [Fact]
     public void Batches_go_compressed_only_to_a_first_layer_that_takes_them()
     {

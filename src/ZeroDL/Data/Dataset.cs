@@ -82,17 +82,30 @@ public sealed class Dataset
     /// <summary>
     /// Compresses the images at <paramref name="indices"/> (flattened, in that order) into <paramref name="target"/>
     /// straight from the stored bytes — a mini-batch gathered and compressed at once, the values those of
-    /// <see cref="GatherImages"/>. False when the dataset has no stored bytes.
+    /// <see cref="GatherImages"/>. False when the dataset has no stored bytes. The rows are prefetched first unless
+    /// <paramref name="prefetched"/> says the caller already asked for them (<see cref="PrefetchImages"/>).
     /// </summary>
-    public bool TryCompressImages(ReadOnlySpan<int> indices, Kernels.SparseMatrix target)
+    public bool TryCompressImages(ReadOnlySpan<int> indices, Kernels.SparseMatrix target, bool prefetched = false)
     {
         if (_pixels is null) return false;
         foreach (int r in indices)
             if ((uint)r >= (uint)Count) throw new IndexOutOfRangeException($"sample {r} outside a dataset of {Count}");
         int len = Images.RowLength;
-        PixelConversion.Prefetch(_pixels, indices, len);
+        if (!prefetched) PixelConversion.Prefetch(_pixels, indices, len);
         target.CompressByteRows(_pixels, indices, len, _pixelScale);
         return true;
+    }
+
+    /// <summary>
+    /// Asks the memory system for the stored bytes of the images at <paramref name="indices"/> without waiting for
+    /// them, so that reading them later (the next mini-batch) finds them in cache. Does nothing without stored bytes.
+    /// </summary>
+    public void PrefetchImages(ReadOnlySpan<int> indices)
+    {
+        if (_pixels is null) return;
+        foreach (int r in indices)
+            if ((uint)r >= (uint)Count) throw new IndexOutOfRangeException($"sample {r} outside a dataset of {Count}");
+        PixelConversion.Prefetch(_pixels, indices, Images.RowLength);
     }
 
     /// <summary>Whether the images are also held as the bytes they were stored as (datasets read from IDX).</summary>

@@ -35,7 +35,9 @@ public sealed class BatchLoader : IDisposable
     private readonly BlockingCollection<Batch>? _ready, _free;
     private readonly Thread? _producer;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Batch _single = new();
+    private Batch _single = new();
+    /// <summary>Without gathering: the batch after the one last returned, drawn one step early so its samples can be prefetched.</summary>
+    private Batch? _ahead;
     private readonly Augmenter? _augmenter;
     private readonly bool _gatherImages;
     private Exception? _failure;
@@ -74,12 +76,26 @@ public sealed class BatchLoader : IDisposable
     {
         if (_ready is null)
         {
-            Fill(_single, ++_produced);
+            if (_gatherImages)
+            {
+                Fill(_single, ++_produced);
+                return _single;
+            }
+            // Indices only: keep one batch ahead (the same sequence, drawn a step earlier) for Upcoming.
+            if (_ahead is null) { _ahead = new Batch(); Fill(_single, ++_produced); }
+            else (_single, _ahead) = (_ahead, _single);
+            if (_produced < _total) Fill(_ahead, ++_produced); else _ahead.Count = 0;
             return _single;
         }
         try { return _ready.Take(_stop.Token); }
         catch (InvalidOperationException) when (_failure is not null) { throw new InvalidOperationException("batch loader failed: " + _failure.Message, _failure); }
     }
+
+    /// <summary>
+    /// When the loader does not gather images and runs in the caller's thread: the indices of the batch after the
+    /// one <see cref="Next"/> returned last (empty after the last), so the caller can prefetch those samples.
+    /// </summary>
+    public ReadOnlySpan<int> Upcoming => _ahead is null ? [] : _ahead.IndexSpan;
 
     public void Release(Batch batch)
     {

@@ -146,9 +146,13 @@ public sealed class Trainer
                 double loss;
                 if (sparseBatch is null)
                     loss = _net.Gradient(Evaluation.AsInput(_net, batch.Images), batch.LabelSpan);
-                else if (_train.TryCompressImages(batch.IndexSpan, sparseBatch)
+                else if (_train.TryCompressImages(batch.IndexSpan, sparseBatch, prefetched: iter > 1)
                          && sparseBatch.NonZeros <= Kernels.SparseGemm.DensityThreshold * sparseBatch.Rows * compressed!.InputSize)
+                {
+                    // The next batch's images are random rows of a large array: request them now, read them next step.
+                    _train.PrefetchImages(loader.Upcoming);
                     loss = _net.Gradient(sparseBatch, batch.LabelSpan);
+                }
                 else
                 {
                     // A batch denser than the sparse kernel's threshold goes the dense way, as the layer would send it.
