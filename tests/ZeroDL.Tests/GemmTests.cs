@@ -48,13 +48,59 @@ public class GemmTests
                     {
                         var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
                         var c = RandomArray(rng, m * n); var expected = (float[])c.Clone();
-                        Gemm.Multiply<float>(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n, accumulate: true);
+                        Packed(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n, accumulate: true); // not the small-product path
                         GemmReference.Multiply<float>(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, expected, n, accumulate: true);
                         Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k,
                             $"{kernel} m={m} n={n} k={k} {ta} {tb}");
                     }
         }
         finally { ZeroDL.Kernels.Sgemm.ForceKernel(null); }
+    }
+
+    private static unsafe void Packed(bool ta, bool tb, int m, int n, int k, float[] a, int lda, float[] b, int ldb, float[] c, int ldc, bool accumulate)
+    {
+        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
+            Sgemm.Serial(ta, tb, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+    }
+
+    private static unsafe void Small(bool ta, bool tb, int m, int n, int k, float[] a, int lda, float[] b, int ldb, float[] c, int ldc, bool accumulate)
+    {
+        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
+            SmallGemm.Multiply(ta, tb, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(100, 10, 50)]   // a last layer's forward
+    [InlineData(100, 50, 10)]   // its input gradient
+    [InlineData(50, 10, 100)]   // its weight gradient
+    [InlineData(7, 8, 3)]
+    [InlineData(9, 9, 17)]
+    [InlineData(3, 64, 5)]
+    [InlineData(2, 63, 40)]
+    public void Small_product_kernel_matches_reference_and_the_packed_kernel(int m, int n, int k)
+    {
+        var rng = new Random(m * 7 + n * 3 + k);
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    // Leading dimensions wider than the matrices, and a C row gap that must stay untouched.
+                    int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 5;
+                    var a = RandomArray(rng, (ta ? k : m) * lda); var b = RandomArray(rng, (tb ? n : k) * ldb);
+                    var c = RandomArray(rng, m * ldc); var expected = (float[])c.Clone(); var packed = (float[])c.Clone();
+                    Small(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+                    GemmReference.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, expected, ldc, accumulate);
+                    Packed(ta, tb, m, n, k, a, lda, b, ldb, packed, ldc, accumulate);
+                    string what = $"m={m} n={n} k={k} transA={ta} transB={tb} accumulate={accumulate}";
+                    Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k, what);
+                    Check.AllClose(packed.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k, what);
+                    for (int i = 0; i < m; i++)
+                        for (int j = n; j < ldc && i * ldc + j < c.Length; j++) Assert.Equal(expected[i * ldc + j], c[i * ldc + j]);
+                }
+        Assert.True(SmallGemm.Applies(100, 10, 50));
+        Assert.False(SmallGemm.Applies(100, 65, 5));        // rows of C wider than 8 vectors
+        Assert.False(SmallGemm.Applies(100, 50, 784));      // too much work: the packed kernel pays
     }
 
     [Fact]

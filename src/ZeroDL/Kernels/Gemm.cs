@@ -98,6 +98,12 @@ public static class Gemm
     {
         fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
         {
+            // Small products (a network's last layers) skip packing: see SmallGemm.
+            if (SmallGemm.Applies(m, n, k))
+            {
+                SmallGemm.Multiply(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+                return;
+            }
             long work = (long)m * n * k;
             int threads = work < ParallelThreshold ? 1 : EffectiveThreads;
             if (threads <= 1)
