@@ -65,6 +65,36 @@ public class ConvolutionTests
         Check.AllClose(NumericalDiff.Gradient(Loss, layer.B.Value), db, 1e-7, "db");
     }
 
+    [Theory]
+    [InlineData(3, 1, 28, 28, 16, 3, 3, 1)]   // DeepConvNet's shapes: 16, 32 and 64 filters (whole 4-filter tiles)
+    [InlineData(2, 16, 14, 14, 32, 3, 3, 2)]
+    [InlineData(1, 32, 7, 7, 64, 3, 3, 1)]
+    [InlineData(2, 1, 28, 28, 30, 5, 5, 0)]   // SimpleConvNet: 30 filters, the last tile half empty
+    [InlineData(2, 3, 5, 9, 7, 2, 3, 0)]      // non-square, even kernel, ragged everything
+    [InlineData(1, 2, 1, 1, 3, 3, 3, 1)]      // a single pixel, all padding around it
+    [InlineData(1, 4, 6, 6, 5, 1, 1, 0)]      // 1×1 filters
+    [InlineData(2, 3, 4, 4, 2, 3, 3, 3)]      // padding wider than the filter reach
+    public void Shifted_window_forward_matches_the_definition(int n, int c, int h, int w, int fn, int kh, int kw, int pad)
+    {
+        var rng = new Rng(n * 1000 + c * 100 + h + fn);
+        var x = new Tensor<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
+        var wt = new Tensor<float>(fn, c, kh, kw); rng.FillUniform(wt.Data, -1, 1);
+        var b = new Tensor<float>(fn); rng.FillUniform(b.Data, -1, 1);
+        var shifted = new Convolution<float>(wt, b, 1, pad);
+        var im2col = new Convolution<float>(wt, b, 1, pad) { UseShiftedWindows = false };
+        var actual = shifted.Forward(x, training: false).Clone();
+        var plain = im2col.Forward(x, training: false);
+        var exact = NaiveConvolution(x.Cast<double>(), wt.Cast<double>(), b.Cast<double>(), 1, pad);
+        double tolerance = 1e-5 * Math.Sqrt(c * kh * kw) + 1e-6;
+        Check.AllClose(exact, actual.Cast<double>(), tolerance, "shifted vs definition");
+        Check.AllClose(plain.Cast<double>(), actual.Cast<double>(), tolerance, "shifted vs im2col");
+        // Training mode takes the same path and the backward pass still gets its input.
+        Check.AllClose(plain.Cast<double>(), shifted.Forward(x, training: true).Cast<double>(), tolerance, "training forward");
+        var g = new Tensor<float>(actual.Shape); rng.FillUniform(g.Data, -1, 1);
+        im2col.Forward(x, training: true);
+        Check.AllClose(im2col.Backward(g).Cast<double>(), shifted.Backward(g).Cast<double>(), 1e-5, "dx");
+    }
+
     [Fact]
     public void Chunks_and_workers_do_not_change_the_result_and_inference_refuses_backward()
     {

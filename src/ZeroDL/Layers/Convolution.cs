@@ -120,6 +120,11 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         _trained = training;
         var input = x.Data; var output = _y.Data;
         var weights = W.Value.Data; var bias = B.Value.Data;
+        if (typeof(T) == typeof(float) && UseShiftedWindows && ShiftedConvolution.Applies(Stride))
+        {
+            ForwardShifted(plan, (float[])(object)input, (float[])(object)output, (float[])(object)weights, (float[])(object)bias);
+            return _y;
+        }
         ForChunks(plan, (t, i0, count) =>
         {
             var worker = _workers[t];
@@ -135,6 +140,28 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
                     TP.Add(outT.Slice(f * columns + i * plane, plane), bias[f], output.AsSpan(((i0 + i) * Filters + f) * plane, plane));
         });
         return _y;
+    }
+
+    /// <summary>
+    /// Stride 1 on AVX2: each image is convolved from a zero-padded copy through shifted windows
+    /// (<see cref="ShiftedConvolution"/>), without a column matrix; false always takes the im2col product (tests
+    /// compare the two).
+    /// </summary>
+    internal bool UseShiftedWindows { get; set; } = true;
+
+    private float[] _packedFilters = [];
+
+    private void ForwardShifted(Plan plan, float[] input, float[] output, float[] weights, float[] bias)
+    {
+        ShiftedConvolution.PackFilters(weights, Filters, plan.K, ref _packedFilters);
+        var packed = _packedFilters;
+        int imageSize = Channels * plan.H * plan.W, outputSize = Filters * plan.Plane;
+        ForChunks(plan, (t, i0, count) =>
+        {
+            for (int i = i0; i < i0 + count; i++)
+                ShiftedConvolution.ForwardImage(input.AsSpan(i * imageSize, imageSize), Channels, plan.H, plan.W, packed, bias,
+                    Filters, KernelHeight, KernelWidth, Pad, output.AsSpan(i * outputSize, outputSize));
+        });
     }
 
     public Tensor<T> Backward(Tensor<T> dout) => BackwardCore(dout, inputGradient: true)!;
