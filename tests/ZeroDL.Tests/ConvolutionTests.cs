@@ -74,7 +74,7 @@ public class ConvolutionTests
     [InlineData(1, 2, 1, 1, 3, 3, 3, 1)]      // a single pixel, all padding around it
     [InlineData(1, 4, 6, 6, 5, 1, 1, 0)]      // 1×1 filters
     [InlineData(2, 3, 4, 4, 2, 3, 3, 3)]      // padding wider than the filter reach
-    public void Shifted_window_forward_matches_the_definition(int n, int c, int h, int w, int fn, int kh, int kw, int pad)
+    public void Shifted_window_convolution_matches_the_definition_and_the_im2col_gradients(int n, int c, int h, int w, int fn, int kh, int kw, int pad)
     {
         var rng = new Rng(n * 1000 + c * 100 + h + fn);
         var x = new Tensor<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
@@ -88,11 +88,19 @@ public class ConvolutionTests
         double tolerance = 1e-5 * Math.Sqrt(c * kh * kw) + 1e-6;
         Check.AllClose(exact, actual.Cast<double>(), tolerance, "shifted vs definition");
         Check.AllClose(plain.Cast<double>(), actual.Cast<double>(), tolerance, "shifted vs im2col");
-        // Training mode takes the same path and the backward pass still gets its input.
+        // Training: the same forward, and the backward pass (dx by the flipped filters where they apply, dW by
+        // correlating dout with the padded input) gives the im2col path's gradients.
         Check.AllClose(plain.Cast<double>(), shifted.Forward(x, training: true).Cast<double>(), tolerance, "training forward");
         var g = new Tensor<float>(actual.Shape); rng.FillUniform(g.Data, -1, 1);
         im2col.Forward(x, training: true);
-        Check.AllClose(im2col.Backward(g).Cast<double>(), shifted.Backward(g).Cast<double>(), 1e-5, "dx");
+        double gradTolerance = 1e-5 * Math.Sqrt(n * actual.Shape[2] * actual.Shape[3] * fn) + 1e-6;
+        Check.AllClose(im2col.Backward(g).Cast<double>(), shifted.Backward(g).Cast<double>(), gradTolerance, "dx");
+        Check.AllClose(im2col.W.Grad.Cast<double>(), shifted.W.Grad.Cast<double>(), gradTolerance, "dW");
+        Check.AllClose(im2col.B.Grad.Cast<double>(), shifted.B.Grad.Cast<double>(), gradTolerance, "db");
+        // As a first layer (no input gradient) the weight gradient alone, whatever the filter shape.
+        shifted.W.Grad.Span.Clear();
+        shifted.BackwardParameters(g);
+        Check.AllClose(im2col.W.Grad.Cast<double>(), shifted.W.Grad.Cast<double>(), gradTolerance, "dW without dx");
     }
 
     [Fact]

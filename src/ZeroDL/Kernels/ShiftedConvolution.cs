@@ -79,14 +79,7 @@ internal static unsafe class ShiftedConvolution
         var grid = Ensure(ref buffers.Grid, panels * MR * columns);
         var offsets = Ensure(ref buffers.Offsets, k);
 
-        // Zero-padded planes (the border and the slack stay zero) and the offset of every tap.
-        padded.AsSpan(0, c * plane + slack).Clear();
-        for (int ch = 0; ch < c; ch++)
-            for (int r = 0; r < h; r++)
-                x.Slice((ch * h + r) * w, w).CopyTo(padded.AsSpan(ch * plane + (r + pad) * wp + pad, w));
-        for (int ch = 0, q = 0; ch < c; ch++)
-            for (int ky = 0; ky < kh; ky++)
-                for (int kx = 0; kx < kw; kx++) offsets[q++] = ch * plane + ky * wp + kx;
+        PadAndIndex(x, c, h, w, kh, kw, pad, slack, padded, offsets);
 
         fixed (float* px = padded) fixed (float* pw = packed) fixed (float* pg = grid) fixed (int* po = offsets)
         {
@@ -101,6 +94,126 @@ internal static unsafe class ShiftedConvolution
             for (int r = 0; r < oh; r++)
                 System.Numerics.Tensors.TensorPrimitives.Add(grid.AsSpan(f * columns + r * wp, ow), b, y.Slice((f * oh + r) * ow, ow));
         }
+    }
+
+    /// <summary>
+    /// Copies the image into zero-padded planes (the border and <paramref name="slack"/> floats after the last plane
+    /// zero) and writes the offset of every tap (c, ky, kx) in the padded planes.
+    /// </summary>
+    private static void PadAndIndex(ReadOnlySpan<float> x, int c, int h, int w, int kh, int kw, int pad, int slack, float[] padded, int[] offsets)
+    {
+        int hp = h + 2 * pad, wp = w + 2 * pad, plane = hp * wp;
+        padded.AsSpan(0, c * plane + slack).Clear();
+        for (int ch = 0; ch < c; ch++)
+            for (int r = 0; r < h; r++)
+                x.Slice((ch * h + r) * w, w).CopyTo(padded.AsSpan(ch * plane + (r + pad) * wp + pad, w));
+        for (int ch = 0, q = 0; ch < c; ch++)
+            for (int ky = 0; ky < kh; ky++)
+                for (int kx = 0; kx < kw; kx++) offsets[q++] = ch * plane + ky * wp + kx;
+    }
+
+    /// <summary>
+    /// Whether the input gradient can go this way too: it is the convolution of dout with the filters flipped and
+    /// channels swapped, padded by KH − 1 − pad on every side, which needs square filters and pad ≤ KH − 1.
+    /// </summary>
+    public static bool AppliesToInputGradient(int kh, int kw, int pad) => kh == kw && pad <= kh - 1;
+
+    /// <summary>
+    /// The filters for the input gradient, packed as <see cref="PackFilters"/> does: W'[c, f, ky, kx] = W[f, c, KH−1−ky, KW−1−kx].
+    /// </summary>
+    public static void PackFlippedFilters(ReadOnlySpan<float> weights, int filters, int c, int kh, int kw, ref float[] flipped, ref float[] packed)
+    {
+        int taps = kh * kw;
+        var wt = Ensure(ref flipped, c * filters * taps);
+        for (int f = 0; f < filters; f++)
+            for (int ch = 0; ch < c; ch++)
+                for (int t = 0; t < taps; t++)
+                    wt[(ch * filters + f) * taps + (taps - 1 - t)] = weights[(f * c + ch) * taps + t];
+        PackFilters(wt.AsSpan(0, c * filters * taps), c, filters * taps, ref packed);
+    }
+
+    /// <summary>
+    /// dx (C × H × W, one image) = the input gradient of the convolution for dout (F × OH × OW), from filters packed by
+    /// <see cref="PackFlippedFilters"/>: a convolution of dout, padded by KH − 1 − pad.
+    /// </summary>
+    public static void InputGradientImage(ReadOnlySpan<float> dout, int filters, int oh, int ow, ReadOnlySpan<float> packedFlipped,
+        ReadOnlySpan<float> zeroBias, int c, int kh, int kw, int pad, Span<float> dx) =>
+        ForwardImage(dout, filters, oh, ow, packedFlipped, zeroBias, c, kh, kw, kh - 1 - pad, dx);
+
+    /// <summary>
+    /// dWᵀ (K × F, K = C·KH·KW, row = tap) += the weight gradient of one image: dW[f, (c, ky, kx)] =
+    /// Σ_{y, x} dout[f, y, x] · xpad[c, y + ky, x + kx], with dout laid on the padded grid (zero in the dropped
+    /// columns) and every tap read through its offset. Tiles of 4 filters × 3 taps, 8 grid positions a step.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightGradientImage(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int c, int h, int w, int filters, int kh, int kw, int pad,
+        Span<float> dWt)
+    {
+        int hp = h + 2 * pad, wp = w + 2 * pad;
+        int oh = hp - kh + 1, ow = wp - kw + 1;
+        int k = c * kh * kw;
+        if (x.Length < c * h * w || dout.Length < filters * oh * ow || dWt.Length < k * filters)
+            throw new ArgumentException("shifted convolution: a buffer is too small for the geometry");
+        int columns = (oh * wp + NR - 1) / NR * NR;
+        int slack = columns + (kh - 1) * wp + kw;
+        int panels = (filters + MR - 1) / MR, tapGroups = (k + 2) / 3;
+        var buffers = t_buffers ??= new Buffers();
+        var padded = Ensure(ref buffers.Padded, c * hp * wp + slack);
+        var grid = Ensure(ref buffers.Grid, panels * MR * columns);
+        var offsets = Ensure(ref buffers.Offsets, tapGroups * 3);
+        PadAndIndex(x, c, h, w, kh, kw, pad, slack, padded, offsets);
+        for (int q = k; q < tapGroups * 3; q++) offsets[q] = 0; // a dummy tap completing the last group
+        // dout on the grid: row f, position y·Wp + x; zero in the dropped columns and the rows past F.
+        grid.AsSpan(0, panels * MR * columns).Clear();
+        for (int f = 0; f < filters; f++)
+            for (int r = 0; r < oh; r++)
+                dout.Slice((f * oh + r) * ow, ow).CopyTo(grid.AsSpan(f * columns + r * wp, ow));
+        float* sums = stackalloc float[12];
+        fixed (float* px = padded) fixed (float* pg = grid) fixed (int* po = offsets) fixed (float* pd = dWt)
+        {
+            for (int panel = 0; panel < panels; panel++)
+                for (int g = 0; g < tapGroups; g++)
+                {
+                    CorrelateTile(columns / 8, pg + (long)panel * MR * columns, columns, px + po[3 * g], px + po[3 * g + 1], px + po[3 * g + 2], sums);
+                    for (int t = 0; t < 3; t++)
+                    {
+                        int q = 3 * g + t;
+                        if (q >= k) break;
+                        for (int i = 0; i < MR; i++)
+                        {
+                            int f = panel * MR + i;
+                            if (f < filters) pd[q * filters + f] += sums[i * 3 + t];
+                        }
+                    }
+                }
+        }
+    }
+
+    /// <summary>sums[i·3 + t] = Σ_j d[i·ldd + j] · x_t[j] over steps·8 positions, for 4 rows of d and 3 tap windows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CorrelateTile(int steps, float* d, int ldd, float* x0, float* x1, float* x2, float* sums)
+    {
+        Vector256<float> s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;
+        Vector256<float> s20 = default, s21 = default, s22 = default, s30 = default, s31 = default, s32 = default;
+        float* d1 = d + ldd, d2 = d1 + ldd, d3 = d2 + ldd;
+        for (int s = 0, j = 0; s < steps; s++, j += 8)
+        {
+            var a = Vector256.Load(x0 + j);
+            var b = Vector256.Load(x1 + j);
+            var e = Vector256.Load(x2 + j);
+            var v = Vector256.Load(d + j);
+            s00 = Vector256.FusedMultiplyAdd(v, a, s00); s01 = Vector256.FusedMultiplyAdd(v, b, s01); s02 = Vector256.FusedMultiplyAdd(v, e, s02);
+            v = Vector256.Load(d1 + j);
+            s10 = Vector256.FusedMultiplyAdd(v, a, s10); s11 = Vector256.FusedMultiplyAdd(v, b, s11); s12 = Vector256.FusedMultiplyAdd(v, e, s12);
+            v = Vector256.Load(d2 + j);
+            s20 = Vector256.FusedMultiplyAdd(v, a, s20); s21 = Vector256.FusedMultiplyAdd(v, b, s21); s22 = Vector256.FusedMultiplyAdd(v, e, s22);
+            v = Vector256.Load(d3 + j);
+            s30 = Vector256.FusedMultiplyAdd(v, a, s30); s31 = Vector256.FusedMultiplyAdd(v, b, s31); s32 = Vector256.FusedMultiplyAdd(v, e, s32);
+        }
+        sums[0] = Vector256.Sum(s00); sums[1] = Vector256.Sum(s01); sums[2] = Vector256.Sum(s02);
+        sums[3] = Vector256.Sum(s10); sums[4] = Vector256.Sum(s11); sums[5] = Vector256.Sum(s12);
+        sums[6] = Vector256.Sum(s20); sums[7] = Vector256.Sum(s21); sums[8] = Vector256.Sum(s22);
+        sums[9] = Vector256.Sum(s30); sums[10] = Vector256.Sum(s31); sums[11] = Vector256.Sum(s32);
     }
 
     /// <summary>C (4 × 24, leading dimension ldc) = A panel (k × 4) · B, B's row p being the 24 floats at b + offsets[p].</summary>

@@ -164,6 +164,39 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         });
     }
 
+    private float[] _flippedFilters = [], _packedFlipped = [], _zeroBias = [];
+
+    /// <summary>
+    /// The backward pass image by image through shifted windows: dWᵀ += the correlation of dout with the padded
+    /// input, db += Σ dout, and dx = dout convolved with the flipped filters (see <see cref="ShiftedConvolution"/>).
+    /// </summary>
+    private void BackwardShifted(Plan plan, float[] input, float[] dout, float[] weights, float[]? dx)
+    {
+        if (dx is not null)
+        {
+            ShiftedConvolution.PackFlippedFilters(weights, Filters, Channels, KernelHeight, KernelWidth, ref _flippedFilters, ref _packedFlipped);
+            if (_zeroBias.Length < Channels) _zeroBias = new float[Channels];
+        }
+        var packed = _packedFlipped; var zero = _zeroBias;
+        int imageSize = Channels * plan.H * plan.W, outputSize = Filters * plan.Plane;
+        ForChunks(plan, (t, i0, count) =>
+        {
+            var worker = _workers[t];
+            var dWt = (float[])(object)worker.DWt;
+            var db = (float[])(object)worker.Db;
+            for (int i = i0; i < i0 + count; i++)
+            {
+                var image = input.AsSpan(i * imageSize, imageSize);
+                var d = dout.AsSpan(i * outputSize, outputSize);
+                for (int f = 0; f < Filters; f++) db[f] += TP.Sum(d.Slice(f * plan.Plane, plan.Plane));
+                ShiftedConvolution.WeightGradientImage(image, d, Channels, plan.H, plan.W, Filters, KernelHeight, KernelWidth, Pad, dWt);
+                if (dx is not null)
+                    ShiftedConvolution.InputGradientImage(d, Filters, plan.OH, plan.OW, packed, zero, Channels, KernelHeight, KernelWidth, Pad,
+                        dx.AsSpan(i * imageSize, imageSize));
+            }
+        });
+    }
+
     public Tensor<T> Backward(Tensor<T> dout) => BackwardCore(dout, inputGradient: true)!;
 
     /// <summary>The gradients of W and b only — all a network's first layer needs, since nothing uses ∂L/∂input.</summary>
@@ -182,7 +215,10 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
             Worker.Ensure(ref _workers[t].DWt, plan.K * Filters).AsSpan(0, plan.K * Filters).Clear();
             Worker.Ensure(ref _workers[t].Db, Filters).AsSpan(0, Filters).Clear();
         }
-        ForChunks(plan, (t, i0, count) =>
+        if (typeof(T) == typeof(float) && UseShiftedWindows && ShiftedConvolution.Applies(Stride)
+            && (!inputGradient || ShiftedConvolution.AppliesToInputGradient(KernelHeight, KernelWidth, Pad)))
+            BackwardShifted(plan, (float[])(object)input, (float[])(object)d, (float[])(object)weights, (float[]?)(object?)dxData);
+        else ForChunks(plan, (t, i0, count) =>
         {
             var worker = _workers[t];
             int columns = count * plan.Plane, k = plan.K, plane = plan.Plane, imageSize = Channels * plan.H * plan.W;
