@@ -101,6 +101,14 @@ public class ConvolutionTests
         shifted.W.Grad.Span.Clear();
         shifted.BackwardParameters(g);
         Check.AllClose(im2col.W.Grad.Cast<double>(), shifted.W.Grad.Cast<double>(), gradTolerance, "dW without dx");
+        // Several images side by side on one grid, in chunks (the last one short) over two workers.
+        var batch = new Tensor<float>(5, c, h, w); rng.FillUniform(batch.Data, -1, 1);
+        var chunked = new Convolution<float>(wt, b, 1, pad) { ChunkElements = 2 * c * kh * kw * h * w, WorkerCount = 2 };
+        im2col.Forward(batch, training: true);
+        var gb = new Tensor<float>(5, fn, actual.Shape[2], actual.Shape[3]); rng.FillUniform(gb.Data, -1, 1);
+        Check.AllClose(im2col.Forward(batch, training: true).Cast<double>(), chunked.Forward(batch, training: true).Cast<double>(), tolerance, "chunked forward");
+        Check.AllClose(im2col.Backward(gb).Cast<double>(), chunked.Backward(gb).Cast<double>(), 3 * gradTolerance, "chunked dx");
+        Check.AllClose(im2col.W.Grad.Cast<double>(), chunked.W.Grad.Cast<double>(), 3 * gradTolerance, "chunked dW");
     }
 
     [Fact]

@@ -6,12 +6,14 @@ using System.Runtime.Intrinsics.X86;
 namespace ZeroDL.Kernels;
 
 /// <summary>
-/// Stride-1 convolution of one image without a column matrix. The image is copied once into a zero-padded plane
-/// per channel, Hp × Wp (Wp = W + 2·pad), and the output is computed on that padded grid: output position
-/// j = y·Wp + x takes, for filter tap (c, ky, kx), the value at j + ky·Wp + kx of channel c's plane. So row (c, ky, kx)
+/// Stride-1 convolution without a column matrix. The images are copied once into zero-padded planes, Hp × Wp
+/// (Wp = W + 2·pad), laid out channel by channel with the images of a batch side by side, and the output is
+/// computed on that padded grid: grid position j = i·Hp·Wp + y·Wp + x (image i) takes, for filter tap (c, ky, kx),
+/// the value at j + ky·Wp + kx of channel c's run of planes. So row (c, ky, kx)
 /// of the im2col matrix is just the padded plane read from a fixed offset, and the convolution is a GEMM
 /// W (F × C·KH·KW) · B whose B rows are addressed through a table of offsets — nothing is copied per tap. Columns
-/// x ≥ OW of the grid are computed and dropped (Wp − OW of every Wp); the valid ones are exactly those of im2col.
+/// x ≥ OW and rows y ≥ OH of the grid are computed and dropped; the valid ones are exactly those of im2col. Laying
+/// the images side by side makes the products long even where planes are small (7×7 in DeepConvNet's last block).
 /// <para>The tile is 4 filters × 24 positions (12 AVX2 accumulators, 3 loads of B and 4 broadcasts per tap), so
 /// 16, 32 and 64 filters take whole tiles; other counts run their last rows through a zero-padded panel.
 /// <see cref="Im2ColChannelMajor"/> with <see cref="Gemm"/> is the plain version the tests compare against.</para>
@@ -56,12 +58,15 @@ internal static unsafe class ShiftedConvolution
                 }
     }
 
+    /// <summary>Grid positions of a batch: up to the last valid row of the last image, in whole tiles.</summary>
+    private static int GridColumns(int images, int plane, int oh, int wp) => ((images - 1) * plane + oh * wp + NR - 1) / NR * NR;
+
     /// <summary>
-    /// y (F × OH × OW, one image) = conv(x (C × H × W), filters packed by <see cref="PackFilters"/>) + bias,
+    /// y (images × F × OH × OW) = conv(x (images × C × H × W), filters packed by <see cref="PackFilters"/>) + bias,
     /// stride 1, padding <paramref name="pad"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ForwardImage(ReadOnlySpan<float> x, int c, int h, int w, ReadOnlySpan<float> packed, ReadOnlySpan<float> bias,
+    public static void Forward(ReadOnlySpan<float> x, int images, int c, int h, int w, ReadOnlySpan<float> packed, ReadOnlySpan<float> bias,
         int filters, int kh, int kw, int pad, Span<float> y)
     {
         int hp = h + 2 * pad, wp = w + 2 * pad;
@@ -69,17 +74,17 @@ internal static unsafe class ShiftedConvolution
         int k = c * kh * kw;
         int panels = (filters + MR - 1) / MR;
         if (oh < 1 || ow < 1) throw new ArgumentException($"a {kh}×{kw} filter does not fit a {h}×{w} input with padding {pad}");
-        if (x.Length < c * h * w || packed.Length < panels * MR * k || bias.Length < filters || y.Length < filters * oh * ow)
+        if (images < 1 || x.Length < images * c * h * w || packed.Length < panels * MR * k || bias.Length < filters || y.Length < images * filters * oh * ow)
             throw new ArgumentException("shifted convolution: a buffer is too small for the geometry");
-        int columns = (oh * wp + NR - 1) / NR * NR;             // grid positions, whole tiles
         int plane = hp * wp;
-        int slack = columns + (kh - 1) * wp + kw;                 // the last tiles read past the last plane
+        int columns = GridColumns(images, plane, oh, wp);
+        int slack = NR + kw;                                      // the last tile reads a little past the last plane
         var buffers = t_buffers ??= new Buffers();
-        var padded = Ensure(ref buffers.Padded, c * plane + slack);
+        var padded = Ensure(ref buffers.Padded, c * images * plane + slack);
         var grid = Ensure(ref buffers.Grid, panels * MR * columns);
         var offsets = Ensure(ref buffers.Offsets, k);
 
-        PadAndIndex(x, c, h, w, kh, kw, pad, slack, padded, offsets);
+        PadAndIndex(x, images, c, h, w, kh, kw, pad, slack, padded, offsets);
 
         fixed (float* px = padded) fixed (float* pw = packed) fixed (float* pg = grid) fixed (int* po = offsets)
         {
@@ -87,29 +92,31 @@ internal static unsafe class ShiftedConvolution
                 for (int panel = 0; panel < panels; panel++)
                     Kernel4x24(k, pw + (long)panel * k * MR, px + j, po, pg + (long)panel * MR * columns + j, columns);
         }
-        // Valid grid columns, plus the bias, into (F, OH, OW).
-        for (int f = 0; f < filters; f++)
-        {
-            float b = bias[f];
-            for (int r = 0; r < oh; r++)
-                System.Numerics.Tensors.TensorPrimitives.Add(grid.AsSpan(f * columns + r * wp, ow), b, y.Slice((f * oh + r) * ow, ow));
-        }
+        // Valid grid positions, plus the bias, into (images, F, OH, OW).
+        for (int i = 0; i < images; i++)
+            for (int f = 0; f < filters; f++)
+            {
+                float b = bias[f];
+                for (int r = 0; r < oh; r++)
+                    System.Numerics.Tensors.TensorPrimitives.Add(grid.AsSpan(f * columns + i * plane + r * wp, ow), b, y.Slice(((i * filters + f) * oh + r) * ow, ow));
+            }
     }
 
     /// <summary>
     /// Copies the image into zero-padded planes (the border and <paramref name="slack"/> floats after the last plane
     /// zero) and writes the offset of every tap (c, ky, kx) in the padded planes.
     /// </summary>
-    private static void PadAndIndex(ReadOnlySpan<float> x, int c, int h, int w, int kh, int kw, int pad, int slack, float[] padded, int[] offsets)
+    private static void PadAndIndex(ReadOnlySpan<float> x, int images, int c, int h, int w, int kh, int kw, int pad, int slack, float[] padded, int[] offsets)
     {
         int hp = h + 2 * pad, wp = w + 2 * pad, plane = hp * wp;
-        padded.AsSpan(0, c * plane + slack).Clear();
+        padded.AsSpan(0, c * images * plane + slack).Clear();
         for (int ch = 0; ch < c; ch++)
-            for (int r = 0; r < h; r++)
-                x.Slice((ch * h + r) * w, w).CopyTo(padded.AsSpan(ch * plane + (r + pad) * wp + pad, w));
+            for (int i = 0; i < images; i++)
+                for (int r = 0; r < h; r++)
+                    x.Slice(((i * c + ch) * h + r) * w, w).CopyTo(padded.AsSpan((ch * images + i) * plane + (r + pad) * wp + pad, w));
         for (int ch = 0, q = 0; ch < c; ch++)
             for (int ky = 0; ky < kh; ky++)
-                for (int kx = 0; kx < kw; kx++) offsets[q++] = ch * plane + ky * wp + kx;
+                for (int kx = 0; kx < kw; kx++) offsets[q++] = ch * images * plane + ky * wp + kx;
     }
 
     /// <summary>
@@ -133,41 +140,43 @@ internal static unsafe class ShiftedConvolution
     }
 
     /// <summary>
-    /// dx (C × H × W, one image) = the input gradient of the convolution for dout (F × OH × OW), from filters packed by
-    /// <see cref="PackFlippedFilters"/>: a convolution of dout, padded by KH − 1 − pad.
+    /// dx (images × C × H × W) = the input gradient of the convolution for dout (images × F × OH × OW), from filters
+    /// packed by <see cref="PackFlippedFilters"/>: a convolution of dout, padded by KH − 1 − pad.
     /// </summary>
-    public static void InputGradientImage(ReadOnlySpan<float> dout, int filters, int oh, int ow, ReadOnlySpan<float> packedFlipped,
+    public static void InputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, ReadOnlySpan<float> packedFlipped,
         ReadOnlySpan<float> zeroBias, int c, int kh, int kw, int pad, Span<float> dx) =>
-        ForwardImage(dout, filters, oh, ow, packedFlipped, zeroBias, c, kh, kw, kh - 1 - pad, dx);
+        Forward(dout, images, filters, oh, ow, packedFlipped, zeroBias, c, kh, kw, kh - 1 - pad, dx);
 
     /// <summary>
-    /// dWᵀ (K × F, K = C·KH·KW, row = tap) += the weight gradient of one image: dW[f, (c, ky, kx)] =
-    /// Σ_{y, x} dout[f, y, x] · xpad[c, y + ky, x + kx], with dout laid on the padded grid (zero in the dropped
-    /// columns) and every tap read through its offset. Tiles of 4 filters × 3 taps, 8 grid positions a step.
+    /// dWᵀ (K × F, K = C·KH·KW, row = tap) += the weight gradient of a batch: dW[f, (c, ky, kx)] =
+    /// Σ_{i, y, x} dout[i, f, y, x] · xpad[i, c, y + ky, x + kx], with dout laid on the padded grid (zero at the
+    /// dropped positions) and every tap read through its offset. Tiles of 4 filters × 3 taps, 8 grid positions a step.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void WeightGradientImage(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int c, int h, int w, int filters, int kh, int kw, int pad,
+    public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int images, int c, int h, int w, int filters, int kh, int kw, int pad,
         Span<float> dWt)
     {
         int hp = h + 2 * pad, wp = w + 2 * pad;
         int oh = hp - kh + 1, ow = wp - kw + 1;
         int k = c * kh * kw;
-        if (x.Length < c * h * w || dout.Length < filters * oh * ow || dWt.Length < k * filters)
+        if (images < 1 || x.Length < images * c * h * w || dout.Length < images * filters * oh * ow || dWt.Length < k * filters)
             throw new ArgumentException("shifted convolution: a buffer is too small for the geometry");
-        int columns = (oh * wp + NR - 1) / NR * NR;
-        int slack = columns + (kh - 1) * wp + kw;
+        int plane = hp * wp;
+        int columns = GridColumns(images, plane, oh, wp);
+        int slack = NR + kw;
         int panels = (filters + MR - 1) / MR, tapGroups = (k + 2) / 3;
         var buffers = t_buffers ??= new Buffers();
-        var padded = Ensure(ref buffers.Padded, c * hp * wp + slack);
+        var padded = Ensure(ref buffers.Padded, c * images * plane + slack);
         var grid = Ensure(ref buffers.Grid, panels * MR * columns);
         var offsets = Ensure(ref buffers.Offsets, tapGroups * 3);
-        PadAndIndex(x, c, h, w, kh, kw, pad, slack, padded, offsets);
+        PadAndIndex(x, images, c, h, w, kh, kw, pad, slack, padded, offsets);
         for (int q = k; q < tapGroups * 3; q++) offsets[q] = 0; // a dummy tap completing the last group
-        // dout on the grid: row f, position y·Wp + x; zero in the dropped columns and the rows past F.
+        // dout on the grid: row f, position i·plane + y·Wp + x; zero at the dropped positions and in the rows past F.
         grid.AsSpan(0, panels * MR * columns).Clear();
-        for (int f = 0; f < filters; f++)
-            for (int r = 0; r < oh; r++)
-                dout.Slice((f * oh + r) * ow, ow).CopyTo(grid.AsSpan(f * columns + r * wp, ow));
+        for (int i = 0; i < images; i++)
+            for (int f = 0; f < filters; f++)
+                for (int r = 0; r < oh; r++)
+                    dout.Slice(((i * filters + f) * oh + r) * ow, ow).CopyTo(grid.AsSpan(f * columns + i * plane + r * wp, ow));
         float* sums = stackalloc float[12];
         fixed (float* px = padded) fixed (float* pg = grid) fixed (int* po = offsets) fixed (float* pd = dWt)
         {

@@ -157,11 +157,8 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         var packed = _packedFilters;
         int imageSize = Channels * plan.H * plan.W, outputSize = Filters * plan.Plane;
         ForChunks(plan, (t, i0, count) =>
-        {
-            for (int i = i0; i < i0 + count; i++)
-                ShiftedConvolution.ForwardImage(input.AsSpan(i * imageSize, imageSize), Channels, plan.H, plan.W, packed, bias,
-                    Filters, KernelHeight, KernelWidth, Pad, output.AsSpan(i * outputSize, outputSize));
-        });
+            ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W, packed, bias,
+                Filters, KernelHeight, KernelWidth, Pad, output.AsSpan(i0 * outputSize, count * outputSize)));
     }
 
     private float[] _flippedFilters = [], _packedFlipped = [], _zeroBias = [];
@@ -184,16 +181,14 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
             var worker = _workers[t];
             var dWt = (float[])(object)worker.DWt;
             var db = (float[])(object)worker.Db;
-            for (int i = i0; i < i0 + count; i++)
-            {
-                var image = input.AsSpan(i * imageSize, imageSize);
-                var d = dout.AsSpan(i * outputSize, outputSize);
-                for (int f = 0; f < Filters; f++) db[f] += TP.Sum(d.Slice(f * plan.Plane, plan.Plane));
-                ShiftedConvolution.WeightGradientImage(image, d, Channels, plan.H, plan.W, Filters, KernelHeight, KernelWidth, Pad, dWt);
-                if (dx is not null)
-                    ShiftedConvolution.InputGradientImage(d, Filters, plan.OH, plan.OW, packed, zero, Channels, KernelHeight, KernelWidth, Pad,
-                        dx.AsSpan(i * imageSize, imageSize));
-            }
+            var images = input.AsSpan(i0 * imageSize, count * imageSize);
+            var d = dout.AsSpan(i0 * outputSize, count * outputSize);
+            for (int i = 0; i < count; i++)
+                for (int f = 0; f < Filters; f++) db[f] += TP.Sum(d.Slice((i * Filters + f) * plan.Plane, plan.Plane));
+            ShiftedConvolution.WeightGradient(images, d, count, Channels, plan.H, plan.W, Filters, KernelHeight, KernelWidth, Pad, dWt);
+            if (dx is not null)
+                ShiftedConvolution.InputGradient(d, count, Filters, plan.OH, plan.OW, packed, zero, Channels, KernelHeight, KernelWidth, Pad,
+                    dx.AsSpan(i0 * imageSize, count * imageSize));
         });
     }
 
