@@ -98,7 +98,12 @@ internal static unsafe class ShiftedConvolution
             {
                 float b = bias[f];
                 for (int r = 0; r < oh; r++)
-                    System.Numerics.Tensors.TensorPrimitives.Add(grid.AsSpan(f * columns + i * plane + r * wp, ow), b, y.Slice(((i * filters + f) * oh + r) * ow, ow));
+                {
+                    var src = grid.AsSpan(f * columns + i * plane + r * wp, ow);
+                    var dst = y.Slice(((i * filters + f) * oh + r) * ow, ow);
+                    if (ow >= 16) System.Numerics.Tensors.TensorPrimitives.Add(src, b, dst);
+                    else for (int t = 0; t < ow; t++) dst[t] = src[t] + b; // short rows (7×7 planes): no call per row
+                }
             }
     }
 
