@@ -38,6 +38,13 @@ internal static class ConvPartsBench
             Time("dW^T = colT*doutT^T (NT)", flops, () => Gemm.Multiply(false, true, k, fn, cols, colT, cols, outT, cols, dWt, fn));
             Time("dcolT = W^T*doutT (TN)", flops, () => Gemm.Multiply(true, false, k, cols, fn, wt, k, outT, cols, colT, cols));
             Time("col2im (channel-major)", 0, () => Im2ColChannelMajor.Backward<float>(colT, n, c, h, w, 3, 3, 1, pad, x));
+            // The layer's own passes (shifted windows for stride 1), one worker, GFLOP/s counted on the valid outputs.
+            var layer = new ZeroDL.Layers.Convolution<float>(new Tensor<float>(wt, fn, c, 3, 3), new Tensor<float>(fn), 1, pad) { WorkerCount = 1 };
+            var xt = new Tensor<float>(x, n, c, h, w);
+            var dout = new Tensor<float>(n, fn, h + 2 * pad - 2, w + 2 * pad - 2);
+            for (int i = 0; i < dout.Size; i++) dout.Data[i] = (float)rng.NextDouble() - 0.5f;
+            Time("layer forward, 1 worker", flops, () => layer.Forward(xt, training: true));
+            Time("layer backward, 1 worker", 2 * flops, () => layer.Backward(dout));
         }
         return 0;
     }
