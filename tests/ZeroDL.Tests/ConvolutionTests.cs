@@ -112,6 +112,26 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void Weights_changed_in_place_between_calls_are_used_by_the_next_forward()
+    {
+        // The layer keeps its filters packed between calls while they do not change; any change must show.
+        var rng = new Rng(31);
+        var x = new Tensor<float>(2, 3, 9, 9); rng.FillUniform(x.Data, -1, 1);
+        var w = new Tensor<float>(5, 3, 3, 3); rng.FillUniform(w.Data, -1, 1);
+        var layer = new Convolution<float>(w, new Tensor<float>(5), 1, 1);
+        var first = layer.Forward(x, training: false).Clone();
+        Assert.Equal(first.Data, layer.Forward(x, training: false).Data);
+        foreach (float value in new[] { 0.5f, -0f, float.NaN })
+        {
+            layer.W.Value.Data[7] = value; // in place, as an optimizer step or a loaded file writes
+            var expected = new Convolution<float>(layer.W.Value.Clone(), new Tensor<float>(5), 1, 1) { UseShiftedWindows = false }.Forward(x, training: false);
+            var actual = layer.Forward(x, training: false);
+            for (int i = 0; i < actual.Size; i++)
+                Assert.True(Math.Abs(expected.Data[i] - actual.Data[i]) < 1e-5 || (float.IsNaN(expected.Data[i]) && float.IsNaN(actual.Data[i])), $"{value}: element {i}");
+        }
+    }
+
+    [Fact]
     public void Chunks_and_workers_do_not_change_the_result_and_inference_refuses_backward()
     {
         var rng = new Rng(21);

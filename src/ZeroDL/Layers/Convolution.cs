@@ -150,10 +150,23 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     internal bool UseShiftedWindows { get; set; } = true;
 
     private float[] _packedFilters = [];
+    /// <summary>The filters <see cref="_packedFilters"/> was packed from: inference with unchanged weights packs once.</summary>
+    private float[] _packedFrom = [];
+    private bool _packedValid;
 
     private void ForwardShifted(Plan plan, float[] input, float[] output, float[] weights, float[] bias)
     {
-        ShiftedConvolution.PackFilters(weights, Filters, plan.K, ref _packedFilters);
+        // Packing costs about as much as a small image's convolution: repack only when the weights changed (a
+        // comparison is several times cheaper than the packing; in training it stops at the first difference).
+        int size = Filters * plan.K;
+        if (!_packedValid || !System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(weights.AsSpan(0, size))
+                .SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(_packedFrom.AsSpan(0, size)))) // bit for bit
+        {
+            ShiftedConvolution.PackFilters(weights, Filters, plan.K, ref _packedFilters);
+            if (_packedFrom.Length < size) _packedFrom = new float[size];
+            weights.AsSpan(0, size).CopyTo(_packedFrom);
+            _packedValid = true;
+        }
         var packed = _packedFilters;
         int imageSize = Channels * plan.H * plan.W, outputSize = Filters * plan.Plane;
         ForChunks(plan, (t, i0, count) =>
