@@ -269,6 +269,35 @@ public class ConvolutionTests
         Assert.Equal(1.0, dx[0, 0, firstOfLast, firstOfLast]);
     }
 
+    [Theory]
+    [InlineData(28, 28)]
+    [InlineData(14, 14)]
+    [InlineData(8, 8)]
+    [InlineData(7, 9)]
+    [InlineData(2, 34)]
+    [InlineData(5, 17)]
+    public void Vectorised_2x2_pooling_picks_the_same_maxima_and_positions_as_the_plain_loop(int h, int w)
+    {
+        // float32 takes the eight-windows-at-a-time path; float64 the plain loop. Ties (ReLU zeros), NaN and ±∞ included.
+        var rng = new Rng(h * 100 + w);
+        var x = new Tensor<float>(2, 3, h, w);
+        for (int i = 0; i < x.Size; i++)
+        {
+            double u = rng.NextDouble();
+            x.Data[i] = u < 0.4 ? 0f : u < 0.43 ? float.NaN : u < 0.45 ? float.NegativeInfinity : u < 0.47 ? float.PositiveInfinity : (float)rng.NextGaussian();
+        }
+        var fast = new MaxPooling<float>(2, 2, 2);
+        var plain = new MaxPooling<double>(2, 2, 2);
+        var y = fast.Forward(x, training: true);
+        var expected = plain.Forward(x.Cast<double>(), training: true);
+        Assert.Equal(expected.Shape, y.Shape);
+        for (int i = 0; i < y.Size; i++)
+            Assert.True(expected.Data[i].Equals((double)y.Data[i]), $"output {i}: {y.Data[i]} vs {expected.Data[i]}");
+        var dout = new Tensor<float>(y.Shape);
+        for (int i = 0; i < dout.Size; i++) dout.Data[i] = i + 1; // each output's gradient names it: dx shows which input won
+        Assert.Equal(plain.Backward(dout.Cast<double>()).Data.Take(x.Size), fast.Backward(dout).Data.Take(x.Size).Select(v => (double)v));
+    }
+
     [Fact]
     public void Bad_shapes_are_refused_with_both_shapes()
     {

@@ -1,4 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Numerics;
 using ZeroDL.Kernels;
 
@@ -65,7 +68,10 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
     {
         if (Pad == 0 && PoolHeight == 2 && PoolWidth == 2)
         {
-            PoolPlane2x2(x, w, oh, ow, y, argmax, baseIndex);
+            if (typeof(T) == typeof(float) && Stride == 2 && Avx2.IsSupported)
+                PoolPlane2x2Stride2(MemoryMarshal.Cast<T, float>(x), w, oh, ow, MemoryMarshal.Cast<T, float>(y), argmax, baseIndex);
+            else
+                PoolPlane2x2(x, w, oh, ow, y, argmax, baseIndex);
             return;
         }
         int o = 0;
@@ -113,6 +119,80 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
                 y[o] = va;
                 argmax[o] = baseIndex + a;
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="PoolPlane2x2"/> for float32 with stride 2, eight windows at a time: the two input rows are split
+    /// into their even and odd columns, and the four candidates compared in the same order with the same rules
+    /// (a later one wins only if larger, or NaN against a number), so the maxima and indices are identical.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void PoolPlane2x2Stride2(ReadOnlySpan<float> x, int w, int oh, int ow, Span<float> y, Span<int> argmax, int baseIndex)
+    {
+        float* bestLanes = stackalloc float[8];
+        int* atLanes = stackalloc int[8];
+        fixed (float* px = x) fixed (float* py = y) fixed (int* pa = argmax)
+        {
+            var step = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+            for (int oy = 0; oy < oh; oy++)
+            {
+                float* top = px + oy * 2 * w, bottom = top + w;
+                float* yrow = py + oy * ow;
+                int* arow = pa + oy * ow;
+                int ox = 0;
+                // Eight windows read 16 floats of each row — past a short row's end into the next, whose windows
+                // are dropped — as long as the reads stay inside the plane.
+                for (; ox < ow && (oy * 2 + 1) * w + 2 * ox + 16 <= x.Length; ox += 8)
+                {
+                    var (va, vb) = EvenOdd(top + 2 * ox);
+                    var (vc, vd) = EvenOdd(bottom + 2 * ox);
+                    var ia = step + Vector256.Create(baseIndex + oy * 2 * w + 2 * ox);
+                    var ib = ia + Vector256<int>.One;
+                    var ic = ia + Vector256.Create(w);
+                    var id = ic + Vector256<int>.One;
+                    Take(ref va, ref ia, vb, ib);
+                    Take(ref va, ref ia, vc, ic);
+                    Take(ref va, ref ia, vd, id);
+                    if (ox + 8 <= ow)
+                    {
+                        va.Store(yrow + ox);
+                        ia.Store(arow + ox);
+                        continue;
+                    }
+                    va.Store(bestLanes);
+                    ia.Store(atLanes);
+                    for (int t = 0; t < ow - ox; t++) { yrow[ox + t] = bestLanes[t]; arow[ox + t] = atLanes[t]; }
+                }
+                for (; ox < ow; ox++)
+                {
+                    int a = oy * 2 * w + 2 * ox, b = a + 1, c = a + w, d = c + 1;
+                    float va = px[a], vb = px[b], vc = px[c], vd = px[d];
+                    if (vb > va || (float.IsNaN(vb) && !float.IsNaN(va))) { va = vb; a = b; }
+                    if (vc > va || (float.IsNaN(vc) && !float.IsNaN(va))) { va = vc; a = c; }
+                    if (vd > va || (float.IsNaN(vd) && !float.IsNaN(va))) { va = vd; a = d; }
+                    yrow[ox] = va;
+                    arow[ox] = baseIndex + a;
+                }
+            }
+        }
+
+        // 16 consecutive floats → (even columns, odd columns), each in order.
+        static (Vector256<float> Even, Vector256<float> Odd) EvenOdd(float* p)
+        {
+            var lo = Vector256.Load(p);
+            var hi = Vector256.Load(p + 8);
+            var even = Avx.Shuffle(lo, hi, 0b10_00_10_00); // lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6
+            var odd = Avx.Shuffle(lo, hi, 0b11_01_11_01);
+            return (Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle(), Avx2.Permute4x64(odd.AsDouble(), 0b11_01_10_00).AsSingle());
+        }
+
+        // The candidate wins where it is larger, or NaN against a number.
+        static void Take(ref Vector256<float> best, ref Vector256<int> at, Vector256<float> v, Vector256<int> index)
+        {
+            var wins = Vector256.GreaterThan(v, best) | (~Vector256.Equals(v, v) & Vector256.Equals(best, best));
+            best = Vector256.ConditionalSelect(wins, v, best);
+            at = Vector256.ConditionalSelect(wins.AsInt32(), index, at);
         }
     }
 
