@@ -44,6 +44,7 @@ public class SparseGemmTests
     [InlineData(7, 8, 30, 8, 8)]
     [InlineData(13, 130, 21, 131, 140)]  // several 64-column chunks, the last ragged; strided B and C
     [InlineData(4, 3, 9, 5, 3)]
+    [InlineData(6, 60, 17, 61, 64)]      // the last of 8 vectors ragged, C wider than the product
     [InlineData(0, 5, 6, 5, 5)]          // no rows: C is cleared (or kept when accumulating)
     public void Scattered_transpose_product_matches_reference_and_leaves_the_rest_of_C_alone(int rows, int n, int columns, int ldb, int ldc)
     {
