@@ -29,8 +29,8 @@ internal static unsafe class SmallGemm
         int npad = (n + 7) & ~7;
         if (!transB)
         {
-            if (n % 8 == 0) Dispatch<Whole>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-            else Dispatch<Ragged>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+            if (n % 8 == 0) Dispatch<WholeVectors>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+            else Dispatch<RaggedEdge>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
             return;
         }
         var buffer = t_b is { } existing && existing.Length >= k * npad ? existing : t_b = new float[Math.Max(k * npad, 1024)];
@@ -43,45 +43,32 @@ internal static unsafe class SmallGemm
                 for (int j = 0; j < n; j++) row[j] = b[(long)j * ldb + p];
                 for (int j = n; j < npad; j++) row[j] = 0f;
             }
-            Dispatch<Whole>(transA, m, n, k, a, lda, pb, npad, c, ldc, accumulate);
+            Dispatch<WholeVectors>(transA, m, n, k, a, lda, pb, npad, c, ldc, accumulate);
         }
     }
 
     private static void Dispatch<TR>(bool transA, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
-        where TR : struct, IRagged
+        where TR : struct, IRaggedEdge
     {
         switch ((n + 7) / 8)
         {
-            case 1: Rows<W1, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
-            case 2: Rows<W2, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
-            case 3: Rows<W3, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
-            case 4: Rows<W4, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
-            case 5: Rows<W5, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
-            case 6: Rows<W6, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
-            case 7: Rows<W7, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
-            default: Rows<W8, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case 1: Rows<V1, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case 2: Rows<V2, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case 3: Rows<V3, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case 4: Rows<V4, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case 5: Rows<V5, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case 6: Rows<V6, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case 7: Rows<V7, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            default: Rows<V8, TR>(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
         }
     }
 
-    /// <summary>Whether B's rows end inside their last vector (read with a masked load) or fill it.</summary>
-    private interface IRagged { static abstract bool Value { get; } }
-    private struct Ragged : IRagged { public static bool Value => true; }
-    private struct Whole : IRagged { public static bool Value => false; }
 
     /// <summary>Vector <paramref name="v"/> (0-based) of a B row of a kernel <typeparamref name="TW"/> vectors wide: the last one masked when ragged.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> LoadB<TW, TR>(float* row, int v, Vector256<float> mask) where TW : struct, IWidth where TR : struct, IRagged =>
+    private static Vector256<float> LoadB<TW, TR>(float* row, int v, Vector256<float> mask) where TW : struct, IVectorCount where TR : struct, IRaggedEdge =>
         TR.Value && v == TW.Vectors - 1 ? Avx.MaskLoad(row + v * 8, mask) : Vector256.Load(row + v * 8);
 
-    private interface IWidth { static abstract int Vectors { get; } }
-    private struct W1 : IWidth { public static int Vectors => 1; }
-    private struct W2 : IWidth { public static int Vectors => 2; }
-    private struct W3 : IWidth { public static int Vectors => 3; }
-    private struct W4 : IWidth { public static int Vectors => 4; }
-    private struct W5 : IWidth { public static int Vectors => 5; }
-    private struct W6 : IWidth { public static int Vectors => 6; }
-    private struct W7 : IWidth { public static int Vectors => 7; }
-    private struct W8 : IWidth { public static int Vectors => 8; }
 
     /// <summary>
     /// Rows of C. Each multiply-add chain waits for the previous one (4 cycles), so a row of one or two vectors
@@ -89,7 +76,7 @@ internal static unsafe class SmallGemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<TW, TR>(bool transA, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
-        where TW : struct, IWidth where TR : struct, IRagged
+        where TW : struct, IVectorCount where TR : struct, IRaggedEdge
     {
         float* scratch = stackalloc float[8];
         var mask = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(n - (n - 1) / 8 * 8)).AsSingle();
@@ -121,13 +108,13 @@ internal static unsafe class SmallGemm
                     }
                 }
                 float* crow = c + (long)i * ldc;
-                Put(s00, crow, n, accumulate, scratch); if (TW.Vectors > 1) Put(s01, crow + 8, n - 8, accumulate, scratch);
+                VectorRows.Put(s00, crow, n, accumulate, scratch); if (TW.Vectors > 1) VectorRows.Put(s01, crow + 8, n - 8, accumulate, scratch);
                 crow += ldc;
-                Put(s10, crow, n, accumulate, scratch); if (TW.Vectors > 1) Put(s11, crow + 8, n - 8, accumulate, scratch);
+                VectorRows.Put(s10, crow, n, accumulate, scratch); if (TW.Vectors > 1) VectorRows.Put(s11, crow + 8, n - 8, accumulate, scratch);
                 crow += ldc;
-                Put(s20, crow, n, accumulate, scratch); if (TW.Vectors > 1) Put(s21, crow + 8, n - 8, accumulate, scratch);
+                VectorRows.Put(s20, crow, n, accumulate, scratch); if (TW.Vectors > 1) VectorRows.Put(s21, crow + 8, n - 8, accumulate, scratch);
                 crow += ldc;
-                Put(s30, crow, n, accumulate, scratch); if (TW.Vectors > 1) Put(s31, crow + 8, n - 8, accumulate, scratch);
+                VectorRows.Put(s30, crow, n, accumulate, scratch); if (TW.Vectors > 1) VectorRows.Put(s31, crow + 8, n - 8, accumulate, scratch);
             }
         for (; i < m; i++)
         {
@@ -147,28 +134,15 @@ internal static unsafe class SmallGemm
                 if (TW.Vectors > 7) s7 = Vector256.FusedMultiplyAdd(v, LoadB<TW, TR>(brow, 7, mask), s7);
             }
             float* crow = c + (long)i * ldc;
-            Put(s0, crow, n, accumulate, scratch);
-            if (TW.Vectors > 1) Put(s1, crow + 8, n - 8, accumulate, scratch);
-            if (TW.Vectors > 2) Put(s2, crow + 16, n - 16, accumulate, scratch);
-            if (TW.Vectors > 3) Put(s3, crow + 24, n - 24, accumulate, scratch);
-            if (TW.Vectors > 4) Put(s4, crow + 32, n - 32, accumulate, scratch);
-            if (TW.Vectors > 5) Put(s5, crow + 40, n - 40, accumulate, scratch);
-            if (TW.Vectors > 6) Put(s6, crow + 48, n - 48, accumulate, scratch);
-            if (TW.Vectors > 7) Put(s7, crow + 56, n - 56, accumulate, scratch);
+            VectorRows.Put(s0, crow, n, accumulate, scratch);
+            if (TW.Vectors > 1) VectorRows.Put(s1, crow + 8, n - 8, accumulate, scratch);
+            if (TW.Vectors > 2) VectorRows.Put(s2, crow + 16, n - 16, accumulate, scratch);
+            if (TW.Vectors > 3) VectorRows.Put(s3, crow + 24, n - 24, accumulate, scratch);
+            if (TW.Vectors > 4) VectorRows.Put(s4, crow + 32, n - 32, accumulate, scratch);
+            if (TW.Vectors > 5) VectorRows.Put(s5, crow + 40, n - 40, accumulate, scratch);
+            if (TW.Vectors > 6) VectorRows.Put(s6, crow + 48, n - 48, accumulate, scratch);
+            if (TW.Vectors > 7) VectorRows.Put(s7, crow + 56, n - 56, accumulate, scratch);
         }
     }
 
-    /// <summary>Writes (or adds) the first min(count, 8) lanes of <paramref name="v"/> at <paramref name="dst"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(Vector256<float> v, float* dst, int count, bool accumulate, float* scratch)
-    {
-        if (count >= 8)
-        {
-            if (accumulate) v += Vector256.Load(dst);
-            v.Store(dst);
-            return;
-        }
-        v.Store(scratch);
-        for (int t = 0; t < count; t++) dst[t] = accumulate ? dst[t] + scratch[t] : scratch[t];
-    }
 }

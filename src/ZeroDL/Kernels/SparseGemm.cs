@@ -258,25 +258,25 @@ public sealed class SparseMatrix
             {
                 int width = Math.Min(64, n - j);
                 bool ragged = width % 8 != 0 && Avx.IsSupported;
-                var mask = LaneMask(width - (width - 1) / 8 * 8);
+                var mask = VectorRows.LaneMask(width - (width - 1) / 8 * 8);
                 switch ((width + 7) / 8 * 2 + (ragged ? 1 : 0))
                 {
-                    case 2: ScatterChunk<W1, Whole>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 3: ScatterChunk<W1, Ragged>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 4: ScatterChunk<W2, Whole>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 5: ScatterChunk<W2, Ragged>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 6: ScatterChunk<W3, Whole>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 7: ScatterChunk<W3, Ragged>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 8: ScatterChunk<W4, Whole>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 9: ScatterChunk<W4, Ragged>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 10: ScatterChunk<W5, Whole>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 11: ScatterChunk<W5, Ragged>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 12: ScatterChunk<W6, Whole>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 13: ScatterChunk<W6, Ragged>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 14: ScatterChunk<W7, Whole>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 15: ScatterChunk<W7, Ragged>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 16: ScatterChunk<W8, Whole>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
-                    case 17: ScatterChunk<W8, Ragged>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 2: ScatterChunk<V1, WholeVectors>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 3: ScatterChunk<V1, RaggedEdge>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 4: ScatterChunk<V2, WholeVectors>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 5: ScatterChunk<V2, RaggedEdge>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 6: ScatterChunk<V3, WholeVectors>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 7: ScatterChunk<V3, RaggedEdge>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 8: ScatterChunk<V4, WholeVectors>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 9: ScatterChunk<V4, RaggedEdge>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 10: ScatterChunk<V5, WholeVectors>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 11: ScatterChunk<V5, RaggedEdge>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 12: ScatterChunk<V6, WholeVectors>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 13: ScatterChunk<V6, RaggedEdge>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 14: ScatterChunk<V7, WholeVectors>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 15: ScatterChunk<V7, RaggedEdge>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 16: ScatterChunk<V8, WholeVectors>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
+                    case 17: ScatterChunk<V8, RaggedEdge>(m, j, width, mask, ps, pi, pv, pb, ldb, pc, ldc); break;
                 }
             }
         }
@@ -288,7 +288,7 @@ public sealed class SparseMatrix
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ScatterChunk<TW, TR>(int m, int j, int width, Vector256<float> mask, int* start, int* index, float* value, float* b, int ldb, float* c, int ldc)
-        where TW : struct, IWidth where TR : struct, IRagged
+        where TW : struct, IVectorCount where TR : struct, IRaggedEdge
     {
         for (int p = 0; p < m; p++)
         {
@@ -398,25 +398,8 @@ public sealed class SparseMatrix
         return q;
     }
 
-    /// <summary>Vector count of a kernel instantiation; a struct per width so the JIT folds every test on it.</summary>
-    private interface IWidth { static abstract int Vectors { get; } }
-    private struct W1 : IWidth { public static int Vectors => 1; }
-    private struct W2 : IWidth { public static int Vectors => 2; }
-    private struct W3 : IWidth { public static int Vectors => 3; }
-    private struct W4 : IWidth { public static int Vectors => 4; }
-    private struct W5 : IWidth { public static int Vectors => 5; }
-    private struct W6 : IWidth { public static int Vectors => 6; }
-    private struct W7 : IWidth { public static int Vectors => 7; }
-    private struct W8 : IWidth { public static int Vectors => 8; }
 
-    /// <summary>Whether B's rows end inside the last vector of a chunk (it is then read with a masked load).</summary>
-    private interface IRagged { static abstract bool Value { get; } }
-    private struct Ragged : IRagged { public static bool Value => true; }
-    private struct Whole : IRagged { public static bool Value => false; }
 
-    /// <summary>Lane mask of the first <paramref name="lanes"/> lanes (1..8).</summary>
-    private static Vector256<float> LaneMask(int lanes) =>
-        Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(lanes)).AsSingle();
 
     /// <summary>Columns per pass of <see cref="RowsKernel"/>: 64 (eight vector accumulators) measured best.</summary>
     private const int ChunkColumns = 64;
@@ -434,32 +417,32 @@ public sealed class SparseMatrix
         {
             int width = Math.Min(ChunkColumns, n - j);
             bool ragged = width % 8 != 0 && Avx.IsSupported;
-            var mask = LaneMask(width - (width - 1) / 8 * 8);
+            var mask = VectorRows.LaneMask(width - (width - 1) / 8 * 8);
             switch ((width + 7) / 8 * 2 + (ragged ? 1 : 0))
             {
-                case 2: Chunk<W1, Whole>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 3: Chunk<W1, Ragged>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 4: Chunk<W2, Whole>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 5: Chunk<W2, Ragged>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 6: Chunk<W3, Whole>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 7: Chunk<W3, Ragged>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 8: Chunk<W4, Whole>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 9: Chunk<W4, Ragged>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 10: Chunk<W5, Whole>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 11: Chunk<W5, Ragged>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 12: Chunk<W6, Whole>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 13: Chunk<W6, Ragged>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 14: Chunk<W7, Whole>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 15: Chunk<W7, Ragged>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 16: Chunk<W8, Whole>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
-                case 17: Chunk<W8, Ragged>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 2: Chunk<V1, WholeVectors>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 3: Chunk<V1, RaggedEdge>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 4: Chunk<V2, WholeVectors>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 5: Chunk<V2, RaggedEdge>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 6: Chunk<V3, WholeVectors>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 7: Chunk<V3, RaggedEdge>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 8: Chunk<V4, WholeVectors>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 9: Chunk<V4, RaggedEdge>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 10: Chunk<V5, WholeVectors>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 11: Chunk<V5, RaggedEdge>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 12: Chunk<V6, WholeVectors>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 13: Chunk<V6, RaggedEdge>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 14: Chunk<V7, WholeVectors>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 15: Chunk<V7, RaggedEdge>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 16: Chunk<V8, WholeVectors>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
+                case 17: Chunk<V8, RaggedEdge>(r0, r1, j, width, mask, start, index, value, b, ldb, c, ldc, accumulate); break;
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Chunk<TW, TR>(int r0, int r1, int j, int width, Vector256<float> mask, int* start, int* index, float* value, float* b, int ldb, float* c, int ldc, bool accumulate)
-        where TW : struct, IWidth where TR : struct, IRagged
+        where TW : struct, IVectorCount where TR : struct, IRaggedEdge
     {
         float* scratch = stackalloc float[8];
         for (int r = r0; r < r1; r++)
@@ -480,30 +463,17 @@ public sealed class SparseMatrix
                 if (TW.Vectors > 7) s7 = Vector256.FusedMultiplyAdd(v, TR.Value && TW.Vectors == 8 ? Avx.MaskLoad(brow + 56, mask) : Vector256.Load(brow + 56), s7);
             }
             float* crow = c + (long)r * ldc + j;
-            Put(s0, crow, width, accumulate, scratch);
-            if (TW.Vectors > 1) Put(s1, crow + 8, width - 8, accumulate, scratch);
-            if (TW.Vectors > 2) Put(s2, crow + 16, width - 16, accumulate, scratch);
-            if (TW.Vectors > 3) Put(s3, crow + 24, width - 24, accumulate, scratch);
-            if (TW.Vectors > 4) Put(s4, crow + 32, width - 32, accumulate, scratch);
-            if (TW.Vectors > 5) Put(s5, crow + 40, width - 40, accumulate, scratch);
-            if (TW.Vectors > 6) Put(s6, crow + 48, width - 48, accumulate, scratch);
-            if (TW.Vectors > 7) Put(s7, crow + 56, width - 56, accumulate, scratch);
+            VectorRows.Put(s0, crow, width, accumulate, scratch);
+            if (TW.Vectors > 1) VectorRows.Put(s1, crow + 8, width - 8, accumulate, scratch);
+            if (TW.Vectors > 2) VectorRows.Put(s2, crow + 16, width - 16, accumulate, scratch);
+            if (TW.Vectors > 3) VectorRows.Put(s3, crow + 24, width - 24, accumulate, scratch);
+            if (TW.Vectors > 4) VectorRows.Put(s4, crow + 32, width - 32, accumulate, scratch);
+            if (TW.Vectors > 5) VectorRows.Put(s5, crow + 40, width - 40, accumulate, scratch);
+            if (TW.Vectors > 6) VectorRows.Put(s6, crow + 48, width - 48, accumulate, scratch);
+            if (TW.Vectors > 7) VectorRows.Put(s7, crow + 56, width - 56, accumulate, scratch);
         }
     }
 
-    /// <summary>Writes (or adds) the first min(count, 8) lanes of <paramref name="v"/> at <paramref name="dst"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Put(Vector256<float> v, float* dst, int count, bool accumulate, float* scratch)
-    {
-        if (count >= 8)
-        {
-            if (accumulate) v += Vector256.Load(dst);
-            v.Store(dst);
-            return;
-        }
-        v.Store(scratch);
-        for (int t = 0; t < count; t++) dst[t] = accumulate ? dst[t] + scratch[t] : scratch[t];
-    }
 
 }
 
