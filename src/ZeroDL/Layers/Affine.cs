@@ -105,9 +105,10 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
     {
         var bias = B.Value.ReadOnlySpan;
         var y = _y!.Span;
+        int outputs = bias.Length;
         for (int r = 0; r < rows; r++)
         {
-            var row = y.Slice(r * OutputSize, OutputSize);
+            var row = y.Slice(r * outputs, outputs);
             TP.Add(row, bias, row);
         }
     }
@@ -138,7 +139,8 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
         var db = B.Grad.Span;
         db.Clear();
         var d = dout.ReadOnlySpan;
-        for (int r = 0; r < n; r++) TP.Add(db, d.Slice(r * OutputSize, OutputSize), db);
+        int outputs = db.Length;
+        for (int r = 0; r < n; r++) TP.Add(db, d.Slice(r * outputs, outputs), db);
     }
 
     private static ReadOnlySpan<float> AsFloat(ReadOnlySpan<T> s) => MemoryMarshal.Cast<T, float>(s);
