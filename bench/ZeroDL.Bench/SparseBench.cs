@@ -7,7 +7,7 @@ namespace ZeroDL.Bench;
 /// <summary>
 /// The sparse kernels of the first layer of the book's ch. 5 network, on batches of 100 MNIST training images:
 /// compress (from the float batch, or from the stored bytes), y = x·W (100×784 · 784×50), and the weight gradient xᵀ·dout scattered (the layer's way) or
-/// gathered after a transpose. Variants alternate within one process; medians in microseconds.
+/// gathered after a transpose (also timed apart). Variants alternate within one process; medians in microseconds.
 /// </summary>
 internal static class SparseBench
 {
@@ -21,7 +21,7 @@ internal static class SparseBench
         var y = new float[m * n]; var dw = new float[k * n];
         var x = new SparseMatrix(); var xT = new SparseMatrix();
         Tensor<float>? floats = null;
-        var names = new[] { "compress floats", "compress bytes", "forward x·W", "dW = xᵀ·dout scattered", "dW transpose + gather" };
+        var names = new[] { "compress floats", "compress bytes", "forward x·W", "dW = xᵀ·dout scattered", "dW transpose + gather", "  (transpose alone)", "  (gather alone)" };
         var times = names.Select(_ => new List<double>()).ToArray();
         for (int round = -20; round < rounds; round++)
         {
@@ -37,6 +37,8 @@ internal static class SparseBench
                     case 2: x.Multiply(w, n, n, y, n); break;
                     case 3: x.MultiplyTransposed(dout, n, n, dw, n); break;
                     case 4: xT.TransposeOf(x); xT.Multiply(dout, n, n, dw, n); break;
+                    case 5: xT.TransposeOf(x); break;
+                    case 6: xT.Multiply(dout, n, n, dw, n); break;
                 }
                 if (round >= 0) times[v].Add(clock.Elapsed.TotalMicroseconds);
             }
