@@ -17,7 +17,23 @@ public sealed class SparseMatrix
     private float[] _value = [];
     private int[] _fill = [];
     private float[] _padded = [];
+    /// <summary>The padded copy of C, on the pinned heap so that its start can be aligned to 32 bytes (see <see cref="AlignedPadded"/>).</summary>
     private float[] _cPadded = [];
+
+    /// <summary>
+    /// <paramref name="length"/> floats of the padded copy of C starting at a 32-byte boundary: with rows of whole
+    /// vectors, every vector load and store of the scatter then stays inside one cache line (a managed array
+    /// starts wherever the heap puts it, and a vector straddling two lines costs two accesses).
+    /// </summary>
+    private unsafe Span<float> AlignedPadded(int length)
+    {
+        if (_cPadded.Length < length + 8) _cPadded = GC.AllocateArray<float>(Math.Max(length + 8, _cPadded.Length * 3 / 2), pinned: true);
+        fixed (float* p = _cPadded)
+        {
+            int skip = (int)((32 - ((nuint)p & 31)) & 31) / sizeof(float);
+            return _cPadded.AsSpan(skip, length);
+        }
+    }
 
     public int Rows { get; private set; }
     public int Columns { get; private set; }
@@ -232,8 +248,7 @@ public sealed class SparseMatrix
         int ldt = ldc;
         if (npad != n)
         {
-            Ensure(ref _cPadded, (long)Columns * npad);
-            target = _cPadded.AsSpan(0, Columns * npad);
+            target = AlignedPadded(Columns * npad);
             ldt = npad;
             for (int r = 0; r < Columns; r++)
             {
