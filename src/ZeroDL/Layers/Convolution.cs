@@ -10,7 +10,9 @@ namespace ZeroDL.Layers;
 /// same product transposed, W·colT, with the channel-major column matrix colT = colᵀ
 /// (<see cref="Im2ColChannelMajor"/>), whose rows are shifted copies of input rows and whose product comes out as
 /// (FN, images·OH·OW), a copy of whole planes away from NCHW. Backward: db = Σ dout, dW = (colT·doutTᵀ)ᵀ,
-/// dx = col2im(Wᵀ·doutT).
+/// dx = col2im(Wᵀ·doutT). With stride 1 on AVX2 (every network in the book) the layer skips the column matrix
+/// altogether and convolves through shifted windows of a zero-padded copy (<see cref="ShiftedConvolution"/>); the
+/// im2col product above stays for other strides and as the reference the tests compare against.
 /// <para>
 /// The batch is worked through in chunks of whole images whose column matrix is about
 /// <see cref="ChunkElements"/> elements (a MiB of float32, so it stays in cache between being written and being
@@ -143,9 +145,9 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     }
 
     /// <summary>
-    /// Stride 1 on AVX2: each image is convolved from a zero-padded copy through shifted windows
-    /// (<see cref="ShiftedConvolution"/>), without a column matrix; false always takes the im2col product (tests
-    /// compare the two).
+    /// Stride 1 on AVX2: each chunk of images is convolved from a zero-padded copy through shifted windows
+    /// (<see cref="ShiftedConvolution"/>), without a column matrix, forward and backward; false always takes the
+    /// im2col product (tests compare the two).
     /// </summary>
     internal bool UseShiftedWindows { get; set; } = true;
 
@@ -177,7 +179,7 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     private float[] _flippedFilters = [], _packedFlipped = [], _zeroBias = [];
 
     /// <summary>
-    /// The backward pass image by image through shifted windows: dWᵀ += the correlation of dout with the padded
+    /// The backward pass chunk by chunk through shifted windows: dWᵀ += the correlation of dout with the padded
     /// input, db += Σ dout, and dx = dout convolved with the flipped filters (see <see cref="ShiftedConvolution"/>).
     /// </summary>
     private void BackwardShifted(Plan plan, float[] input, float[] dout, float[] weights, float[]? dx)
