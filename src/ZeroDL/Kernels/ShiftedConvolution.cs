@@ -58,6 +58,14 @@ internal static unsafe class ShiftedConvolution
                 }
     }
 
+    /// <summary>
+    /// Floats per row of a padded plane. A row is its left padding and its values; its right padding is the next
+    /// row's left padding (zeros either way), which works when every output still fits a row: pad + 1 ≤ KW (so
+    /// OW ≤ W + pad). Otherwise rows carry both paddings. Fewer grid columns are then computed and dropped
+    /// (28 → 29 instead of 30 wide; 7 → 8 instead of 9).
+    /// </summary>
+    private static int PaddedWidth(int w, int kw, int pad) => pad + 1 <= kw ? w + pad : w + 2 * pad;
+
     /// <summary>Grid positions of a batch: up to the last valid row of the last image, in whole tiles.</summary>
     private static int GridColumns(int images, int plane, int oh, int wp) => ((images - 1) * plane + oh * wp + NR - 1) / NR * NR;
 
@@ -69,8 +77,8 @@ internal static unsafe class ShiftedConvolution
     public static void Forward(ReadOnlySpan<float> x, int images, int c, int h, int w, ReadOnlySpan<float> packed, ReadOnlySpan<float> bias,
         int filters, int kh, int kw, int pad, Span<float> y)
     {
-        int hp = h + 2 * pad, wp = w + 2 * pad;
-        int oh = hp - kh + 1, ow = wp - kw + 1;
+        int hp = h + 2 * pad, wp = PaddedWidth(w, kw, pad);
+        int oh = hp - kh + 1, ow = w + 2 * pad - kw + 1;
         int k = c * kh * kw;
         int panels = (filters + MR - 1) / MR;
         if (oh < 1 || ow < 1) throw new ArgumentException($"a {kh}×{kw} filter does not fit a {h}×{w} input with padding {pad}");
@@ -113,7 +121,7 @@ internal static unsafe class ShiftedConvolution
     /// </summary>
     private static void PadAndIndex(ReadOnlySpan<float> x, int images, int c, int h, int w, int kh, int kw, int pad, int slack, float[] padded, int[] offsets)
     {
-        int hp = h + 2 * pad, wp = w + 2 * pad, plane = hp * wp;
+        int hp = h + 2 * pad, wp = PaddedWidth(w, kw, pad), plane = hp * wp;
         padded.AsSpan(0, c * images * plane + slack).Clear();
         for (int ch = 0; ch < c; ch++)
             for (int i = 0; i < images; i++)
@@ -161,8 +169,8 @@ internal static unsafe class ShiftedConvolution
     public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int images, int c, int h, int w, int filters, int kh, int kw, int pad,
         Span<float> dWt)
     {
-        int hp = h + 2 * pad, wp = w + 2 * pad;
-        int oh = hp - kh + 1, ow = wp - kw + 1;
+        int hp = h + 2 * pad, wp = PaddedWidth(w, kw, pad);
+        int oh = hp - kh + 1, ow = w + 2 * pad - kw + 1;
         int k = c * kh * kw;
         if (images < 1 || x.Length < images * c * h * w || dout.Length < images * filters * oh * ow || dWt.Length < k * filters)
             throw new ArgumentException("shifted convolution: a buffer is too small for the geometry");
