@@ -15,7 +15,8 @@ namespace ZeroDL.Kernels;
 /// x ≥ OW and rows y ≥ OH of the grid are computed and dropped; the valid ones are exactly those of im2col. Laying
 /// the images side by side makes the products long even where planes are small (7×7 in DeepConvNet's last block).
 /// <para>The tile is 4 filters × 24 positions (12 AVX2 accumulators, 3 loads of B and 4 broadcasts per tap), so
-/// 16, 32 and 64 filters take whole tiles; other counts run their last rows through a zero-padded panel.
+/// 16, 32 and 64 filters take whole tiles; other counts run their last rows through a zero-padded panel; the
+/// last 8 or 16 grid positions go through a 4×8 tile.
 /// <see cref="Im2ColChannelMajor"/> with <see cref="Gemm"/> is the plain version the tests compare against.</para>
 /// </summary>
 internal static unsafe class ShiftedConvolution
@@ -66,8 +67,8 @@ internal static unsafe class ShiftedConvolution
     /// </summary>
     private static int PaddedWidth(int w, int kw, int pad) => pad + 1 <= kw ? w + pad : w + 2 * pad;
 
-    /// <summary>Grid positions of a batch: up to the last valid row of the last image, in whole tiles.</summary>
-    private static int GridColumns(int images, int plane, int oh, int wp) => ((images - 1) * plane + oh * wp + NR - 1) / NR * NR;
+    /// <summary>Grid positions of a batch: up to the last valid row of the last image, in whole vectors.</summary>
+    private static int GridColumns(int images, int plane, int oh, int wp) => ((images - 1) * plane + oh * wp + 7) / 8 * 8;
 
     /// <summary>
     /// y (images × F × OH × OW) = conv(x (images × C × H × W), filters packed by <see cref="PackFilters"/>) + bias,
@@ -86,7 +87,7 @@ internal static unsafe class ShiftedConvolution
             throw new ArgumentException("shifted convolution: a buffer is too small for the geometry");
         int plane = hp * wp;
         int columns = GridColumns(images, plane, oh, wp);
-        int slack = NR + kw;                                      // the last tile reads a little past the last plane
+        int slack = NR + kw;                                      // the last vectors read a little past the last plane
         var buffers = t_buffers ??= new Buffers();
         var padded = Ensure(ref buffers.Padded, c * images * plane + slack);
         var grid = Ensure(ref buffers.Grid, panels * MR * columns);
@@ -96,9 +97,14 @@ internal static unsafe class ShiftedConvolution
 
         fixed (float* px = padded) fixed (float* pw = packed) fixed (float* pg = grid) fixed (int* po = offsets)
         {
-            for (int j = 0; j < columns; j += NR)
+            int j = 0;
+            for (; j + NR <= columns; j += NR)
                 for (int panel = 0; panel < panels; panel++)
                     Kernel4x24(k, pw + (long)panel * k * MR, px + j, po, pg + (long)panel * MR * columns + j, columns);
+            // The last 8 or 16 positions a vector at a time (a small image's grid is only a few tiles long).
+            for (; j < columns; j += 8)
+                for (int panel = 0; panel < panels; panel++)
+                    Kernel4x8(k, pw + (long)panel * k * MR, px + j, po, pg + (long)panel * MR * columns + j, columns);
         }
         // Valid grid positions, plus the bias, into (images, F, OH, OW).
         for (int i = 0; i < images; i++)
@@ -236,6 +242,23 @@ internal static unsafe class ShiftedConvolution
         sums[3] = Vector256.Sum(s10); sums[4] = Vector256.Sum(s11); sums[5] = Vector256.Sum(s12);
         sums[6] = Vector256.Sum(s20); sums[7] = Vector256.Sum(s21); sums[8] = Vector256.Sum(s22);
         sums[9] = Vector256.Sum(s30); sums[10] = Vector256.Sum(s31); sums[11] = Vector256.Sum(s32);
+    }
+
+    /// <summary>C (4 × 8, leading dimension ldc) = A panel (k × 4) · B, B's row p being the 8 floats at b + offsets[p]: the tail of a grid.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel4x8(int k, float* a, float* b, int* offsets, float* c, int ldc)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int p = 0; p < k; p++)
+        {
+            var v = Vector256.Load(b + offsets[p]);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), v, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[1]), v, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2]), v, c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3]), v, c3);
+            a += MR;
+        }
+        c0.Store(c); c1.Store(c + ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc);
     }
 
     /// <summary>C (4 × 24, leading dimension ldc) = A panel (k × 4) · B, B's row p being the 24 floats at b + offsets[p].</summary>
