@@ -149,6 +149,22 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     }
 
     [Fact]
+    public void A_compressed_batch_is_refused_by_a_network_that_cannot_take_it_and_bad_prefetches_are_refused()
+    {
+        var train = mnist.Data.Train.Take(50);
+        var batch = new Kernels.SparseMatrix();
+        Assert.True(train.TryCompressImages([0, 1, 2], batch));
+        var cnn = Networks.Build<float>(ModelPresets.Find("simpleconv").Spec, 1);
+        var e = Assert.Throws<InvalidOperationException>(() => cnn.Gradient(batch, [1, 2, 3]));
+        Assert.Contains("first layer is an Affine", e.Message);
+        var dense = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
+        Assert.True(double.IsFinite(dense.Gradient(batch, [train.Labels[0], train.Labels[1], train.Labels[2]])));
+        train.PrefetchImages([0, 49]); // a hint: nothing to observe but that it accepts valid rows
+        Assert.Throws<IndexOutOfRangeException>(() => train.PrefetchImages([50]));
+        Assert.Throws<IndexOutOfRangeException>(() => train.PrefetchImages([-1]));
+    }
+
+    [Fact]
     public void Batches_go_compressed_only_to_a_first_layer_that_takes_them()
     {
         var train = mnist.Data.Train.Take(200);
