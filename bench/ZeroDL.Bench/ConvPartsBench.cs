@@ -43,8 +43,45 @@ internal static class ConvPartsBench
             var xt = new Tensor<float>(x, n, c, h, w);
             var dout = new Tensor<float>(n, fn, h + 2 * pad - 2, w + 2 * pad - 2);
             for (int i = 0; i < dout.Size; i++) dout.Data[i] = (float)rng.NextDouble() - 0.5f;
+            float[] packed = [];
+            ShiftedConvolution.PackFilters(wt, fn, k, ref packed);
+            var bias = new float[fn];
+            Time("shifted forward kernel", flops, () => ShiftedConvolution.Forward(x, n, c, h, w, packed, bias, fn, 3, 3, pad, outT));
+            Time("shifted dW kernel", flops, () => ShiftedConvolution.WeightGradient(x, outT, n, c, h, w, fn, 3, 3, pad, dWt));
             Time("layer forward, 1 worker", flops, () => layer.Forward(xt, training: true));
             Time("layer backward, 1 worker", 2 * flops, () => layer.Backward(dout));
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// The layer's passes through the shifted windows and through Winograd, alternating in one process, medians
+    /// (one worker): DeepConvNet's 3×3 shapes at batch 100, and at batch 1 as inference sees them.
+    /// </summary>
+    public static int CompareWinograd()
+    {
+        foreach (var (c, h, fn, pad, n) in new[] { (16, 28, 16, 1, 100), (16, 14, 32, 1, 100), (32, 14, 32, 2, 100), (32, 8, 64, 1, 100), (64, 8, 64, 1, 100), (64, 8, 64, 1, 1), (32, 7, 64, 1, 1) })
+        {
+            var rng = new Random(1);
+            var wt = new Tensor<float>(fn, c, 3, 3); for (int i = 0; i < wt.Size; i++) wt.Data[i] = (float)rng.NextDouble() - 0.5f;
+            var x = new Tensor<float>(n, c, h, h); for (int i = 0; i < x.Size; i++) x.Data[i] = (float)rng.NextDouble();
+            var layers = new[] { false, true }.Select(w => new ZeroDL.Layers.Convolution<float>(wt.Clone(), new Tensor<float>(fn), 1, pad) { WorkerCount = 1, UseWinograd = w }).ToArray();
+            var y = layers[0].Forward(x, training: true);
+            var dout = new Tensor<float>(y.Shape); for (int i = 0; i < dout.Size; i++) dout.Data[i] = (float)rng.NextDouble() - 0.5f;
+            var times = new List<double>[4]; for (int i = 0; i < 4; i++) times[i] = new();
+            int reps = n == 1 ? 2000 : 15;
+            for (int rep = 0; rep < reps; rep++)
+                for (int v = 0; v < 2; v++)
+                {
+                    var s = Stopwatch.StartNew();
+                    layers[v].Forward(x, training: true);
+                    times[v].Add(s.Elapsed.TotalMilliseconds);
+                    s.Restart();
+                    layers[v].Backward(dout);
+                    times[2 + v].Add(s.Elapsed.TotalMilliseconds);
+                }
+            double Med(List<double> l) { l.Sort(); return l[l.Count / 2]; }
+            Console.WriteLine($"conv {n}x{c}x{h}x{h} -> {fn} pad {pad}: forward shifted {Med(times[0]):F3} winograd {Med(times[1]):F3} ms; backward shifted {Med(times[2]):F3} winograd {Med(times[3]):F3} ms");
         }
         return 0;
     }

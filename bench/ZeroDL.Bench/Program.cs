@@ -8,6 +8,7 @@ using ZeroDL.Bench;
 //        ZeroDL.Bench augment [--batches N] [--without-elastic]   (the default augmentation of batches of 100 images, one thread)
 //        ZeroDL.Bench sparse [--rounds N]    (the first layer's sparse kernels on MNIST batches, variants alternating)
 //        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
+//        ZeroDL.Bench winograd        (each 3×3 convolution's passes, shifted windows vs Winograd, alternating)
 var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
 int threads = IntOption("--threads", Environment.ProcessorCount);
@@ -33,11 +34,13 @@ switch (verb)
         return AugmentBench.Run(IntOption("--batches", 200), argList.Contains("--without-elastic"));
     case "conv-parts":
         return ConvPartsBench.Run();
+    case "winograd":
+        return ConvPartsBench.CompareWinograd();
     case "convnet-train":
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
         return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
     default:
-        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, twolayer, deepconv-inference, convnet-train, conv-parts, augment, sparse or web-load");
+        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, augment, sparse or web-load");
         return 2;
 }
 

@@ -80,8 +80,8 @@ public class ConvolutionTests
         var x = new Tensor<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
         var wt = new Tensor<float>(fn, c, kh, kw); rng.FillUniform(wt.Data, -1, 1);
         var b = new Tensor<float>(fn); rng.FillUniform(b.Data, -1, 1);
-        var shifted = new Convolution<float>(wt, b, 1, pad);
-        var im2col = new Convolution<float>(wt, b, 1, pad) { UseShiftedWindows = false };
+        var shifted = new Convolution<float>(wt, b, 1, pad) { UseWinograd = false };
+        var im2col = new Convolution<float>(wt, b, 1, pad) { UseShiftedWindows = false, UseWinograd = false };
         var actual = shifted.Forward(x, training: false).Clone();
         var plain = im2col.Forward(x, training: false);
         var exact = NaiveConvolution(x.Cast<double>(), wt.Cast<double>(), b.Cast<double>(), 1, pad);
@@ -103,7 +103,7 @@ public class ConvolutionTests
         Check.AllClose(im2col.W.Grad.Cast<double>(), shifted.W.Grad.Cast<double>(), gradTolerance, "dW without dx");
         // Several images side by side on one grid, in chunks (the last one short) over two workers.
         var batch = new Tensor<float>(5, c, h, w); rng.FillUniform(batch.Data, -1, 1);
-        var chunked = new Convolution<float>(wt, b, 1, pad) { ChunkElements = 2 * c * kh * kw * h * w, WorkerCount = 2 };
+        var chunked = new Convolution<float>(wt, b, 1, pad) { ChunkElements = 2 * c * kh * kw * h * w, WorkerCount = 2, UseWinograd = false };
         im2col.Forward(batch, training: true);
         var gb = new Tensor<float>(5, fn, actual.Shape[2], actual.Shape[3]); rng.FillUniform(gb.Data, -1, 1);
         Check.AllClose(im2col.Forward(batch, training: true).Cast<double>(), chunked.Forward(batch, training: true).Cast<double>(), tolerance, "chunked forward");
@@ -111,20 +111,74 @@ public class ConvolutionTests
         Check.AllClose(im2col.W.Grad.Cast<double>(), chunked.W.Grad.Cast<double>(), 3 * gradTolerance, "chunked dW");
     }
 
-    [Fact]
-    public void Weights_changed_in_place_between_calls_are_used_by_the_next_forward()
+    [Theory]
+    [InlineData(2, 8, 6, 6, 8, 1)]      // the fewest channels that take the path, even outputs
+    [InlineData(3, 9, 7, 5, 10, 1)]     // odd outputs both ways (tiles cropped), 10 filters (a ragged panel), non-square
+    [InlineData(1, 16, 14, 14, 32, 2)]  // DeepConvNet's pad 2: 16×16 out, dx padded by 0
+    [InlineData(2, 12, 5, 9, 6, 0)]     // no padding: dx padded by 2
+    [InlineData(1, 8, 1, 1, 8, 1)]      // a single pixel: one tile, three quarters cropped
+    [InlineData(2, 64, 8, 8, 64, 1)]    // DeepConvNet's last block
+    [InlineData(1, 8, 30, 3, 9, 1)]     // tall and narrow: 2 tiles a row, every vector spilling
+    public void Winograd_convolution_matches_the_definition_and_the_im2col_gradients(int n, int c, int h, int w, int fn, int pad)
     {
-        // The layer keeps its filters packed between calls while they do not change; any change must show.
+        var rng = new Rng(n * 7919 + c * 31 + h * 7 + w + fn);
+        var x = new Tensor<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
+        var wt = new Tensor<float>(fn, c, 3, 3); rng.FillUniform(wt.Data, -1, 1);
+        var b = new Tensor<float>(fn); rng.FillUniform(b.Data, -1, 1);
+        var winograd = new Convolution<float>(wt, b, 1, pad);
+        var im2col = new Convolution<float>(wt, b, 1, pad) { UseShiftedWindows = false, UseWinograd = false };
+        var exact = NaiveConvolution(x.Cast<double>(), wt.Cast<double>(), b.Cast<double>(), 1, pad);
+        // The transforms add a few roundings per product (coefficients ½ and sums of up to 9 terms).
+        double tolerance = 4e-5 * Math.Sqrt(c * 9) + 1e-6;
+        Check.AllClose(exact, winograd.Forward(x, training: false).Cast<double>(), tolerance, "winograd vs definition");
+        var y = winograd.Forward(x, training: true).Clone();
+        Check.AllClose(im2col.Forward(x, training: true).Cast<double>(), y.Cast<double>(), tolerance, "winograd vs im2col");
+        var g = new Tensor<float>(y.Shape); rng.FillUniform(g.Data, -1, 1);
+        double gradTolerance = 4e-5 * Math.Sqrt(n * y.Shape[2] * y.Shape[3] * fn) + 1e-6;
+        Check.AllClose(im2col.Backward(g).Cast<double>(), winograd.Backward(g).Cast<double>(), gradTolerance, "dx");
+        Check.AllClose(im2col.W.Grad.Cast<double>(), winograd.W.Grad.Cast<double>(), gradTolerance, "dW");
+        Check.AllClose(im2col.B.Grad.Cast<double>(), winograd.B.Grad.Cast<double>(), gradTolerance, "db");
+        // Several images in chunks (the last one short) over two workers: every image's tiles in its own place.
+        var batch = new Tensor<float>(5, c, h, w); rng.FillUniform(batch.Data, -1, 1);
+        var chunked = new Convolution<float>(wt, b, 1, pad) { ChunkElements = 2 * c * 9 * h * w, WorkerCount = 2 };
+        var gb = new Tensor<float>(5, fn, y.Shape[2], y.Shape[3]); rng.FillUniform(gb.Data, -1, 1);
+        Check.AllClose(im2col.Forward(batch, training: true).Cast<double>(), chunked.Forward(batch, training: true).Cast<double>(), tolerance, "chunked forward");
+        Check.AllClose(im2col.Backward(gb).Cast<double>(), chunked.Backward(gb).Cast<double>(), 3 * gradTolerance, "chunked dx");
+    }
+
+    [Fact]
+    public void Winograd_kernel_on_few_channels_and_a_large_bias_matches_the_definition()
+    {
+        // The layer sends fewer than 8 channels elsewhere; the kernel itself must not care. One channel, three
+        // filters, a 3×3 input with padding 2 (5×5 out: odd, cropped), and a bias far from the products.
+        var rng = new Rng(77);
+        var x = new Tensor<float>(2, 1, 3, 3); rng.FillUniform(x.Data, -1, 1);
+        var wt = new Tensor<float>(3, 1, 3, 3); rng.FillUniform(wt.Data, -1, 1);
+        var b = new Tensor<float>(new float[] { 100f, -3f, 0.25f }, 3);
+        float[] u = [];
+        WinogradConvolution.TransformFilters(wt.Data, 3, 1, ref u);
+        var y = new Tensor<float>(2, 3, 5, 5);
+        WinogradConvolution.Forward(x.Data, 2, 1, 3, 3, u, b.Data, 3, 2, y.Data);
+        Check.AllClose(NaiveConvolution(x.Cast<double>(), wt.Cast<double>(), b.Cast<double>(), 1, 2), y.Cast<double>(), 1e-4, "y");
+        Assert.Throws<ArgumentException>(() => WinogradConvolution.Forward(x.Data, 3, 1, 3, 3, u, b.Data, 3, 2, y.Data)); // 3 images in a 2-image buffer
+    }
+
+    [Theory]
+    [InlineData(3)] // shifted windows (packed filters)
+    [InlineData(8)] // Winograd (transformed filters)
+    public void Weights_changed_in_place_between_calls_are_used_by_the_next_forward(int channels)
+    {
+        // The layer keeps its filters packed or transformed between calls while they do not change; any change must show.
         var rng = new Rng(31);
-        var x = new Tensor<float>(2, 3, 9, 9); rng.FillUniform(x.Data, -1, 1);
-        var w = new Tensor<float>(5, 3, 3, 3); rng.FillUniform(w.Data, -1, 1);
+        var x = new Tensor<float>(2, channels, 9, 9); rng.FillUniform(x.Data, -1, 1);
+        var w = new Tensor<float>(5, channels, 3, 3); rng.FillUniform(w.Data, -1, 1);
         var layer = new Convolution<float>(w, new Tensor<float>(5), 1, 1);
         var first = layer.Forward(x, training: false).Clone();
         Assert.Equal(first.Data, layer.Forward(x, training: false).Data);
         foreach (float value in new[] { 0.5f, -0f, float.NaN })
         {
             layer.W.Value.Data[7] = value; // in place, as an optimizer step or a loaded file writes
-            var expected = new Convolution<float>(layer.W.Value.Clone(), new Tensor<float>(5), 1, 1) { UseShiftedWindows = false }.Forward(x, training: false);
+            var expected = new Convolution<float>(layer.W.Value.Clone(), new Tensor<float>(5), 1, 1) { UseShiftedWindows = false, UseWinograd = false }.Forward(x, training: false);
             var actual = layer.Forward(x, training: false);
             for (int i = 0; i < actual.Size; i++)
                 Assert.True(Math.Abs(expected.Data[i] - actual.Data[i]) < 1e-5 || (float.IsNaN(expected.Data[i]) && float.IsNaN(actual.Data[i])), $"{value}: element {i}");

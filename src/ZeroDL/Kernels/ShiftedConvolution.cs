@@ -21,7 +21,7 @@ namespace ZeroDL.Kernels;
 /// </summary>
 internal static unsafe class ShiftedConvolution
 {
-    private const int MR = 4, NR = 24;
+    internal const int MR = 4, NR = 24;
 
     /// <summary>Whether this CPU and geometry can take this path (AVX2 + FMA, stride 1).</summary>
     public static bool Applies(int stride) => stride == 1 && Avx2.IsSupported && Fma.IsSupported;
@@ -96,16 +96,7 @@ internal static unsafe class ShiftedConvolution
         PadAndIndex(x, images, c, h, w, kh, kw, pad, slack, padded, offsets);
 
         fixed (float* px = padded) fixed (float* pw = packed) fixed (float* pg = grid) fixed (int* po = offsets)
-        {
-            int j = 0;
-            for (; j + NR <= columns; j += NR)
-                for (int panel = 0; panel < panels; panel++)
-                    Kernel4x24(k, pw + (long)panel * k * MR, px + j, po, pg + (long)panel * MR * columns + j, columns);
-            // The last 8 or 16 positions a vector at a time (a small image's grid is only a few tiles long).
-            for (; j < columns; j += 8)
-                for (int panel = 0; panel < panels; panel++)
-                    Kernel4x8(k, pw + (long)panel * k * MR, px + j, po, pg + (long)panel * MR * columns + j, columns);
-        }
+            MultiplyPanels(k, pw, panels, px, po, columns, pg);
         // Valid grid positions, plus the bias, into (images, F, OH, OW).
         for (int i = 0; i < images; i++)
             for (int f = 0; f < filters; f++)
@@ -119,6 +110,22 @@ internal static unsafe class ShiftedConvolution
                     else for (int t = 0; t < ow; t++) dst[t] = src[t] + b; // short rows (7×7 planes): no call per row
                 }
             }
+    }
+
+    /// <summary>
+    /// C (panels·4 × columns, row-major) = A · B for A packed by <see cref="PackFilters"/> (k × 4 per panel) and B's
+    /// row p the <paramref name="columns"/> floats at b + offsets[p]; columns a multiple of 8. Tiles of 24 columns,
+    /// the last 8 or 16 a vector at a time (a small image's grid is only a few tiles long).
+    /// </summary>
+    internal static void MultiplyPanels(int k, float* packed, int panels, float* b, int* offsets, int columns, float* c)
+    {
+        int j = 0;
+        for (; j + NR <= columns; j += NR)
+            for (int panel = 0; panel < panels; panel++)
+                Kernel4x24(k, packed + (long)panel * k * MR, b + j, offsets, c + (long)panel * MR * columns + j, columns);
+        for (; j < columns; j += 8)
+            for (int panel = 0; panel < panels; panel++)
+                Kernel4x8(k, packed + (long)panel * k * MR, b + j, offsets, c + (long)panel * MR * columns + j, columns);
     }
 
     /// <summary>

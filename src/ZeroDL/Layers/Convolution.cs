@@ -122,6 +122,11 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         _trained = training;
         var input = x.Data; var output = _y.Data;
         var weights = W.Value.Data; var bias = B.Value.Data;
+        if (typeof(T) == typeof(float) && WinogradForward)
+        {
+            ForwardWinograd(plan, (float[])(object)input, (float[])(object)output, (float[])(object)weights, (float[])(object)bias);
+            return _y;
+        }
         if (typeof(T) == typeof(float) && UseShiftedWindows && ShiftedConvolution.Applies(Stride))
         {
             ForwardShifted(plan, (float[])(object)input, (float[])(object)output, (float[])(object)weights, (float[])(object)bias);
@@ -151,25 +156,64 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     /// </summary>
     internal bool UseShiftedWindows { get; set; } = true;
 
-    private float[] _packedFilters = [];
-    /// <summary>The filters <see cref="_packedFilters"/> was packed from: inference with unchanged weights packs once.</summary>
-    private float[] _packedFrom = [];
-    private bool _packedValid;
+    /// <summary>
+    /// 3×3 filters, stride 1: the convolution by Winograd's F(2×2, 3×3) (<see cref="WinogradConvolution"/>), forward
+    /// and for the input gradient, where the summed dimension (input channels forward, filters for dx) is at least
+    /// <see cref="WinogradMinimumChannels"/>; false always takes the shifted windows (tests compare the two).
+    /// </summary>
+    internal bool UseWinograd { get; set; } = true;
+
+    /// <summary>
+    /// Below this many summed channels the transforms cost more than the products they save (the first layer of a
+    /// network, on one channel, stays on the shifted windows).
+    /// </summary>
+    internal const int WinogradMinimumChannels = 8;
+
+    private bool WinogradForward => UseWinograd && WinogradConvolution.Applies(KernelHeight, KernelWidth, Stride) && Channels >= WinogradMinimumChannels;
+
+    private bool WinogradInputGradient => UseWinograd && WinogradConvolution.Applies(KernelHeight, KernelWidth, Stride)
+        && WinogradConvolution.AppliesToInputGradient(Pad) && Filters >= WinogradMinimumChannels;
+
+    /// <summary>The forms the forward filters are kept in between calls.</summary>
+    private enum FilterForm { None, Packed, Winograd }
+
+    private float[] _preparedFilters = [];
+    /// <summary>The filters <see cref="_preparedFilters"/> was made from: inference with unchanged weights prepares once.</summary>
+    private float[] _preparedFrom = [];
+    private FilterForm _preparedForm;
+
+    /// <summary>
+    /// The filters packed for the shifted windows or transformed for Winograd. Preparing costs about as much as a
+    /// small image's convolution: redo it only when the weights changed (a comparison is several times cheaper
+    /// than the packing; in training it stops at the first difference).
+    /// </summary>
+    private float[] PreparedFilters(float[] weights, FilterForm form)
+    {
+        int size = Filters * TapCount;
+        if (_preparedForm != form || !System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(weights.AsSpan(0, size))
+                .SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(_preparedFrom.AsSpan(0, size)))) // bit for bit
+        {
+            if (form == FilterForm.Winograd) WinogradConvolution.TransformFilters(weights, Filters, Channels, ref _preparedFilters);
+            else ShiftedConvolution.PackFilters(weights, Filters, TapCount, ref _preparedFilters);
+            if (_preparedFrom.Length < size) _preparedFrom = new float[size];
+            weights.AsSpan(0, size).CopyTo(_preparedFrom);
+            _preparedForm = form;
+        }
+        return _preparedFilters;
+    }
+
+    private void ForwardWinograd(Plan plan, float[] input, float[] output, float[] weights, float[] bias)
+    {
+        var transformed = PreparedFilters(weights, FilterForm.Winograd);
+        int imageSize = Channels * plan.H * plan.W, outputSize = Filters * plan.Plane;
+        ForChunks(plan, (t, i0, count) =>
+            WinogradConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W, transformed, bias,
+                Filters, Pad, output.AsSpan(i0 * outputSize, count * outputSize)));
+    }
 
     private void ForwardShifted(Plan plan, float[] input, float[] output, float[] weights, float[] bias)
     {
-        // Packing costs about as much as a small image's convolution: repack only when the weights changed (a
-        // comparison is several times cheaper than the packing; in training it stops at the first difference).
-        int size = Filters * plan.K;
-        if (!_packedValid || !System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(weights.AsSpan(0, size))
-                .SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(_packedFrom.AsSpan(0, size)))) // bit for bit
-        {
-            ShiftedConvolution.PackFilters(weights, Filters, plan.K, ref _packedFilters);
-            if (_packedFrom.Length < size) _packedFrom = new float[size];
-            weights.AsSpan(0, size).CopyTo(_packedFrom);
-            _packedValid = true;
-        }
-        var packed = _packedFilters;
+        var packed = PreparedFilters(weights, FilterForm.Packed);
         int imageSize = Channels * plan.H * plan.W, outputSize = Filters * plan.Plane;
         ForChunks(plan, (t, i0, count) =>
             ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W, packed, bias,
@@ -184,9 +228,11 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     /// </summary>
     private void BackwardShifted(Plan plan, float[] input, float[] dout, float[] weights, float[]? dx)
     {
+        bool winograd = dx is not null && WinogradInputGradient;
         if (dx is not null)
         {
-            ShiftedConvolution.PackFlippedFilters(weights, Filters, Channels, KernelHeight, KernelWidth, ref _flippedFilters, ref _packedFlipped);
+            if (winograd) WinogradConvolution.TransformFlippedFilters(weights, Filters, Channels, ref _flippedFilters, ref _packedFlipped);
+            else ShiftedConvolution.PackFlippedFilters(weights, Filters, Channels, KernelHeight, KernelWidth, ref _flippedFilters, ref _packedFlipped);
             if (_zeroBias.Length < Channels) _zeroBias = new float[Channels];
         }
         var packed = _packedFlipped; var zero = _zeroBias;
@@ -201,7 +247,10 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
             for (int i = 0; i < count; i++)
                 for (int f = 0; f < Filters; f++) db[f] += TP.Sum(d.Slice((i * Filters + f) * plan.Plane, plan.Plane));
             ShiftedConvolution.WeightGradient(images, d, count, Channels, plan.H, plan.W, Filters, KernelHeight, KernelWidth, Pad, dWt);
-            if (dx is not null)
+            if (dx is null) return;
+            if (winograd)
+                WinogradConvolution.InputGradient(d, count, Filters, plan.OH, plan.OW, packed, zero, Channels, Pad, dx.AsSpan(i0 * imageSize, count * imageSize));
+            else
                 ShiftedConvolution.InputGradient(d, count, Filters, plan.OH, plan.OW, packed, zero, Channels, KernelHeight, KernelWidth, Pad,
                     dx.AsSpan(i0 * imageSize, count * imageSize));
         });
