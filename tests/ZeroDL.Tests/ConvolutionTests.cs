@@ -144,6 +144,8 @@ public class ConvolutionTests
         var gb = new Tensor<float>(5, fn, y.Shape[2], y.Shape[3]); rng.FillUniform(gb.Data, -1, 1);
         Check.AllClose(im2col.Forward(batch, training: true).Cast<double>(), chunked.Forward(batch, training: true).Cast<double>(), tolerance, "chunked forward");
         Check.AllClose(im2col.Backward(gb).Cast<double>(), chunked.Backward(gb).Cast<double>(), 3 * gradTolerance, "chunked dx");
+        Check.AllClose(im2col.W.Grad.Cast<double>(), chunked.W.Grad.Cast<double>(), 3 * gradTolerance, "chunked dW (summed per worker in the transformed domain)");
+        Check.AllClose(im2col.B.Grad.Cast<double>(), chunked.B.Grad.Cast<double>(), 3 * gradTolerance, "chunked db");
     }
 
     [Fact]

@@ -145,6 +145,127 @@ internal static unsafe class WinogradConvolution
         Forward(dout, images, filters, oh, ow, transformedFlipped, zeroBias, c, 2 - pad, dx);
 
     /// <summary>
+    /// dU[ξ] (F × C, row-major) += Σ_tiles (A dY Aᵀ)[ξ] · (Bᵀ d B)[ξ] for a batch: the weight gradient in the
+    /// transformed domain (the adjoint of the forward pass: M = U ⊙ V gives dU = dM · Vᵀ, dM = A dY Aᵀ). V is
+    /// recomputed from the input as the forward pass computes it; the 16 products have the tiles as their long
+    /// inner dimension. <see cref="WeightGradientFromTransformed"/> brings dU back to 3×3 filters.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int images, int c, int h, int w, int filters, int pad,
+        Span<float> dU)
+    {
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
+        if (images < 1 || x.Length < images * c * h * w || dout.Length < images * filters * oh * ow || dU.Length < Positions * filters * c)
+            throw new ArgumentException("winograd convolution: a buffer is too small for the geometry");
+        int tilesY = (oh + 1) / 2, tilesX = (ow + 1) / 2, perImage = tilesY * tilesX, used = images * perImage;
+        int tiles = (used + Lanes - 1) / Lanes * Lanes;
+        var buffers = t_buffers ??= new Buffers();
+        long vBlock = (long)c * tiles + Lanes, mBlock = (long)filters * tiles + Lanes;
+        var v = Ensure(ref buffers.V, Positions * vBlock);
+        var m = Ensure(ref buffers.M, Positions * mBlock);
+        TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        TransformOutputGradient(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
+        for (int xi = 0; xi < Positions; xi++)
+            Gemm.Multiply<float>(false, true, filters, c, used, m.AsSpan((int)(xi * mBlock), filters * tiles), tiles,
+                v.AsSpan((int)(xi * vBlock), c * tiles), tiles, dU.Slice(xi * filters * c, filters * c), c, accumulate: true);
+    }
+
+    /// <summary>
+    /// dWᵀ (K × F, row = tap c·9 + ky·3 + kx) += Gᵀ dU G for every filter and channel: the weight gradient of the
+    /// 3×3 filters from its transformed form (<see cref="WeightGradient"/>).
+    /// </summary>
+    public static void WeightGradientFromTransformed(ReadOnlySpan<float> dU, int filters, int c, Span<float> dWt)
+    {
+        if (dU.Length < Positions * filters * c || dWt.Length < 9 * c * filters) throw new ArgumentException("winograd convolution: a buffer is too small");
+        int block = filters * c;
+        Span<float> rows = stackalloc float[12];
+        for (int f = 0; f < filters; f++)
+            for (int ch = 0; ch < c; ch++)
+            {
+                int at = f * c + ch;
+                for (int b = 0; b < 4; b++) // Gᵀ dU: 3 × 4
+                {
+                    float u0 = dU[b * block + at], u1 = dU[(4 + b) * block + at], u2 = dU[(8 + b) * block + at], u3 = dU[(12 + b) * block + at];
+                    rows[b] = u0 + 0.5f * (u1 + u2);
+                    rows[4 + b] = 0.5f * (u1 - u2);
+                    rows[8 + b] = 0.5f * (u1 + u2) + u3;
+                }
+                for (int ky = 0; ky < 3; ky++) // (Gᵀ dU) G: 3 × 3
+                {
+                    float z0 = rows[4 * ky], z1 = rows[4 * ky + 1], z2 = rows[4 * ky + 2], z3 = rows[4 * ky + 3];
+                    int q = (ch * 9 + ky * 3) * filters + f;
+                    dWt[q] += z0 + 0.5f * (z1 + z2);
+                    dWt[q + filters] += 0.5f * (z1 - z2);
+                    dWt[q + 2 * filters] += 0.5f * (z1 + z2) + z3;
+                }
+            }
+    }
+
+    /// <summary>
+    /// dM[ξ][f][tile] = A dY Aᵀ for every 2×2 tile dY of dout (zero past OH and OW). A dY: rows y0, y0 + y1,
+    /// y0 − y1, −y1; then each row (p, q) becomes p, p + q, p − q, −q.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformOutputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
+        float[] m, long mBlock, Buffers buffers)
+    {
+        int perImage = tilesY * tilesX;
+        int rounded = (perImage + Lanes - 1) / Lanes * Lanes;
+        int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 2 + 2 * Lanes;
+        var split = Ensure(ref buffers.Out, 4L * (rounded + Lanes));
+        var srow = Ensure(ref buffers.PaddedRow, rowLength);
+        srow.AsSpan(0, rowLength).Clear();
+        fixed (float* pd = dout) fixed (float* pm = m) fixed (float* ps = split) fixed (float* pr = srow)
+        {
+            // One image's dY split four ways over its tiles: top-left, top-right, bottom-left, bottom-right.
+            float* y00 = ps, y01 = ps + rounded + Lanes, y10 = y01 + rounded + Lanes, y11 = y10 + rounded + Lanes;
+            // Filter by filter, image by image: an image's last vector spills into the next image's tiles, or past
+            // the last image into the slack, both written later.
+            for (int f = 0; f < filters; f++)
+                for (int i = 0; i < images; i++)
+                {
+                    float* plane = pd + ((long)i * filters + f) * oh * ow;
+                    for (int ty = 0; ty < tilesY; ty++)
+                        for (int half = 0; half < 2; half++)
+                        {
+                            int row = 2 * ty + half;
+                            // The row, zero past OW (the scratch row's tail stays 0), split into even and odd columns.
+                            if (row < oh) Copy(plane + (long)row * ow, pr, ow);
+                            else Clear(pr, ow);
+                            float* even = (half == 0 ? y00 : y10) + ty * tilesX, odd = (half == 0 ? y01 : y11) + ty * tilesX;
+                            for (int j = 0; j < tilesX; j += Lanes)
+                            {
+                                var (e, o) = Deinterleave(pr + 2 * j);
+                                e.Store(even + j);
+                                o.Store(odd + j);
+                            }
+                        }
+                    float* dst = pm + (long)f * tiles + (long)i * perImage;
+                    for (int t = 0; t < perImage; t += Lanes)
+                    {
+                        var a00 = Vector256.Load(y00 + t); var a01 = Vector256.Load(y01 + t);
+                        var a10 = Vector256.Load(y10 + t); var a11 = Vector256.Load(y11 + t);
+                        StoreRow(a00, a01, dst + t, mBlock);                                  // ξ = 0 … 3
+                        StoreRow(a00 + a10, a01 + a11, dst + 4 * mBlock + t, mBlock);           // ξ = 4 … 7
+                        StoreRow(a00 - a10, a01 - a11, dst + 8 * mBlock + t, mBlock);           // ξ = 8 … 11
+                        StoreRow(-a10, -a11, dst + 12 * mBlock + t, mBlock);                    // ξ = 12 … 15
+                    }
+                }
+        }
+    }
+
+    /// <summary>A row (p, q) of A dY times Aᵀ: p, p + q, p − q, −q, at stride <paramref name="stride"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(Vector256<float> p, Vector256<float> q, float* dst, long stride)
+    {
+        p.Store(dst);
+        (p + q).Store(dst + stride);
+        (p - q).Store(dst + 2 * stride);
+        (-q).Store(dst + 3 * stride);
+    }
+
+    /// <summary>
     /// V[ξ][c][tile] = Bᵀ d B for every tile's 4×4 window d. Per image and channel: each padded row r is first
     /// transformed along x (d B, four values per tile), stored by row parity so that rows r and r + 2 of all the
     /// image's tiles are one vector apart; then the four rows of every tile are combined (Bᵀ ·) a vector of tiles at a time.
