@@ -37,6 +37,20 @@ internal static class InferenceBench
             }
             latencies.Sort();
             Console.WriteLine($"batch1_latency_ms_median {latencies[latencies.Count / 2]:F3}");
+            // Where the batch-1 time goes: each layer's forward pass, mean over the same 2,000 images (layer by layer).
+            var names = net.NamedLayers();
+            var seconds1 = new double[net.Layers.Count];
+            for (int i = 0; i < 2000; i++)
+            {
+                var x = TensorRows.Slice(test.Images, i, 1, null).Reshape(1, 1, 28, 28);
+                for (int l = 0; l < net.Layers.Count; l++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    x = net.Layers[l].Forward(x, training: false);
+                    seconds1[l] += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                }
+            }
+            Console.WriteLine("batch1_layer_us " + string.Join(" ", names.Select((n, l) => $"{n}={seconds1[l] / 2000 * 1e6:F0}")));
         }
         return 0;
     }

@@ -18,12 +18,14 @@ namespace ZeroDL.Kernels;
 /// tile: M_ξ (F × tiles) = U_ξ (F × C) · V_ξ (C × tiles), run by the shifted convolution's product kernel
 /// (<see cref="ShiftedConvolution.MultiplyPanels"/>: U packed once per set of weights, V read in place). So the arithmetic is 2.25×
 /// smaller than the direct convolution's, and the transforms (additions only) are linear in C + F, not C·F.
-/// <para>Layouts: U is [ξ][f][c], V is [ξ][c][tile], M is [ξ][f][tile], tiles numbered image by image, row by row.
+/// <para>Layouts: U is [ξ][4-filter panel][c][4], V is [ξ][c][tile], M is [ξ][f][tile], tiles numbered image by
+/// image, row by row, each product row rounded up to whole vectors.
 /// The transforms run 8 tiles at a time over a whole image's tiles; where an image's tile count is not a multiple
 /// of 8 the last vector spills into tiles written later, or into slack at the end of each block, so there are no
 /// scalar tails. The input gradient is the same convolution of dout with the filters flipped and channels swapped,
-/// padded by 2 − pad. <see cref="Im2ColChannelMajor"/> with <see cref="Gemm"/> is the plain version the tests
-/// compare against.</para>
+/// padded by 2 − pad. The weight gradient is the adjoint: dU_ξ = dM_ξ · V_ξᵀ summed over the tiles, with
+/// dM = A dY Aᵀ, and dW = Gᵀ dU G. <see cref="Im2ColChannelMajor"/> with <see cref="Gemm"/> is the plain version
+/// the tests compare against.</para>
 /// </summary>
 internal static unsafe class WinogradConvolution
 {

@@ -11,7 +11,8 @@ namespace ZeroDL.Layers;
 /// (<see cref="Im2ColChannelMajor"/>), whose rows are shifted copies of input rows and whose product comes out as
 /// (FN, images·OH·OW), a copy of whole planes away from NCHW. Backward: db = Σ dout, dW = (colT·doutTᵀ)ᵀ,
 /// dx = col2im(Wᵀ·doutT). With stride 1 on AVX2 (every network in the book) the layer skips the column matrix
-/// altogether and convolves through shifted windows of a zero-padded copy (<see cref="ShiftedConvolution"/>); the
+/// altogether and convolves through shifted windows of a zero-padded copy (<see cref="ShiftedConvolution"/>), and
+/// 3×3 filters on at least 8 channels go through Winograd's F(2×2, 3×3) (<see cref="WinogradConvolution"/>); the
 /// im2col product above stays for other strides and as the reference the tests compare against.
 /// <para>
 /// The batch is worked through in chunks of whole images whose column matrix is about
