@@ -154,6 +154,8 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.DoesNotContain("output_dropout", older);
         Assert.True(ModelSpec.FromJson(older).OutputDropout);      // files written before the field existed
         Assert.Contains("hidden layer only", variant.Describe());
+        Assert.StartsWith("deepconv 1×28×28 → conv 3×3 16, 16", variant.Describe()); // the layers, not a dense net's sizes
+        Assert.StartsWith("simpleconv 1×28×28 → conv 30×5×5 → pool → 100-10", Networks.SimpleConvNetSpec().Describe());
         var y = net.Predict(new Tensor<float>(2, 1, 28, 28), training: true);
         Assert.Equal([2, 10], y.Shape);
     }

@@ -85,7 +85,13 @@ public sealed record ModelSpec
 
     public string Describe()
     {
-        var parts = new List<string> { $"{Kind} {InputSize}-{string.Join("-", HiddenSizes)}-{OutputSize}", Activation, $"init {WeightInit}" };
+        string layers = Kind switch
+        {
+            "simpleconv" => $"1×28×28 → conv {Networks.SimpleConvFilters}×{Networks.SimpleConvFilterSize}×{Networks.SimpleConvFilterSize} → pool → {string.Join("-", HiddenSizes)}-{OutputSize}",
+            "deepconv" => $"1×28×28 → conv 3×3 16, 16 → pool → 32, 32 → pool → 64, 64 → pool → {string.Join("-", HiddenSizes)}-{OutputSize}",
+            _ => $"{InputSize}-{string.Join("-", HiddenSizes)}-{OutputSize}",
+        };
+        var parts = new List<string> { $"{Kind} {layers}", Activation, $"init {WeightInit}" };
         if (BatchNorm) parts.Add(IsConvolutional ? $"batchnorm ({BatchNormMode})" : "batchnorm");
         if (Dropout > 0) parts.Add($"dropout {Dropout} ({DropoutMode}{(Kind == "deepconv" && !OutputDropout ? ", hidden layer only" : "")})");
         if (WeightDecay > 0) parts.Add($"weight decay {WeightDecay}");
