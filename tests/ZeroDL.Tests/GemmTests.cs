@@ -104,6 +104,25 @@ public class GemmTests
     }
 
     [Fact]
+    public void Packing_respects_leading_dimensions_for_every_transpose()
+    {
+        // The packing routines read op(A) and op(B) in 8×8 (and 6×8) blocks transposed in registers; strided
+        // operands, a k split over two blocks (256 + 45) and ragged panels must all land where the plain loops put them.
+        var rng = new Random(15);
+        int m = 37, n = 41, k = 301;
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            {
+                int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 5;
+                var a = RandomArray(rng, (ta ? k : m) * lda); var b = RandomArray(rng, (tb ? n : k) * ldb);
+                var c = RandomArray(rng, m * n); var expected = (float[])c.Clone();
+                Packed(ta, tb, m, n, k, a, lda, b, ldb, c, n, accumulate: true);
+                GemmReference.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, expected, n, accumulate: true);
+                Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k, $"transA={ta} transB={tb}");
+            }
+    }
+
+    [Fact]
     public void Respects_leading_dimensions_larger_than_the_width()
     {
         var rng = new Random(5);

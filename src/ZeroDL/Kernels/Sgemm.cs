@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ZeroDL.Kernels;
 
@@ -98,7 +99,7 @@ internal static unsafe partial class Sgemm
                         DirectBlock(a, lda, ic, pc, mc, kc, nc, jc, c, ldc, acc, buffers);
                         continue;
                     }
-                    PackA(transA, a, lda, ic, pc, mc, kc, mr, buffers.A);
+                    PackA(transA, a, lda, m, ic, pc, mc, kc, mr, buffers.A);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int nValid = Math.Min(nr, nc - jr);
@@ -131,7 +132,7 @@ internal static unsafe partial class Sgemm
         float* c, int ldc, bool acc, PackBuffers buffers)
     {
         const int mr = 6, nr = 16;
-        PackA(transA, a, lda, 0, pc, m, kc, mr, buffers.A);
+        PackA(transA, a, lda, m, 0, pc, m, kc, mr, buffers.A);
         for (int jr = 0; jr < nc; jr += nr)
         {
             int nValid = Math.Min(nr, nc - jr);
@@ -185,7 +186,7 @@ internal static unsafe partial class Sgemm
                 }
                 else
                 {
-                    PackA(false, a, lda, ic + ir, pc, mValid, kc, mr, buffers.A);
+                    PackA(false, a, lda, ic + ir + mValid, ic + ir, pc, mValid, kc, mr, buffers.A);
                     EdgeTile(KernelKind.Avx2, kc, buffers.A, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
                 }
             }
@@ -231,9 +232,9 @@ internal static unsafe partial class Sgemm
             }
     }
 
-    /// <summary>Packs op(A)[ic.., pc..] (mc×kc) into panels of MR rows: panel[p*MR + i]; short panels are zero-padded.</summary>
+    /// <summary>Packs op(A)[ic.., pc..] (mc×kc of op(A)'s m rows) into panels of MR rows: panel[p*MR + i]; short panels are zero-padded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackA(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, int mr, float* dst)
+    private static void PackA(bool transA, float* a, int lda, int m, int ic, int pc, int mc, int kc, int mr, float* dst)
     {
         for (int ir = 0; ir < mc; ir += mr)
         {
@@ -241,15 +242,28 @@ internal static unsafe partial class Sgemm
             float* panel = dst + (long)ir * kc;
             if (!transA)
             {
+                int p0 = 0;
+                // Whole 6-row panels, 8 columns of A at a time, through an 8×8 transpose in registers (the AVX2
+                // tile); each output row is stored 8 wide, its last 2 floats overwritten by the next row, so the
+                // last block of a panel (whose spill would leave it) goes the plain way.
+                if (rows == 6 && mr == 6 && Avx2.IsSupported)
+                    for (; p0 + 8 < kc; p0 += 8)
+                        Transpose6x8(a + (long)(ic + ir) * lda + pc + p0, lda, panel + p0 * 6);
                 for (int i = 0; i < rows; i++)
                 {
                     float* src = a + (long)(ic + ir + i) * lda + pc;
-                    for (int p = 0; p < kc; p++) panel[p * mr + i] = src[p];
+                    for (int p = p0; p < kc; p++) panel[p * mr + i] = src[p];
                 }
             }
             else
             {
-                for (int p = 0; p < kc; p++)
+                int p = 0;
+                // op(A) = Aᵀ: a panel row is 6 consecutive floats of A. Copied 8 at a time while the 2 extra floats
+                // are inside A (the last 2 stored land on the next row, which rewrites them).
+                if (rows == 6 && mr == 6 && Avx2.IsSupported && ic + ir + 8 <= m)
+                    for (; p + 1 < kc; p++)
+                        Vector256.Load(a + (long)(pc + p) * lda + ic + ir).Store(panel + p * 6);
+                for (; p < kc; p++)
                 {
                     float* src = a + (long)(pc + p) * lda + ic + ir;
                     float* row = panel + p * mr;
@@ -299,15 +313,73 @@ internal static unsafe partial class Sgemm
             }
             else
             {
+                // op(B) = Bᵀ: column j of the panel is row jc + jr + j of B. Blocks of 8 columns × 8 rows through an
+                // 8×8 transpose in registers; the ragged rest the plain way.
+                int j0 = 0, pEnd = 0;
+                if (Avx2.IsSupported)
+                {
+                    pEnd = kc / 8 * 8;
+                    for (; j0 + 8 <= cols; j0 += 8)
+                        for (int p = 0; p < pEnd; p += 8)
+                            Transpose8x8(b + (long)(jc + jr + j0) * ldb + pc + p, ldb, panel + p * nr + j0, nr);
+                }
                 for (int j = 0; j < cols; j++)
                 {
                     float* src = b + (long)(jc + jr + j) * ldb + pc;
-                    for (int p = 0; p < kc; p++) panel[p * nr + j] = src[p];
+                    for (int p = j < j0 ? pEnd : 0; p < kc; p++) panel[p * nr + j] = src[p];
                 }
                 if (cols < nr)
                     for (int p = 0; p < kc; p++)
                         for (int j = cols; j < nr; j++) panel[p * nr + j] = 0f;
             }
         }
+    }
+
+    /// <summary>dst[q·dstStride + i] = src[i·srcStride + q] for i, q &lt; 8: an 8×8 block transposed in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
+    {
+        var r0 = Vector256.Load(src); var r1 = Vector256.Load(src + srcStride);
+        var r2 = Vector256.Load(src + 2 * srcStride); var r3 = Vector256.Load(src + 3 * srcStride);
+        var r4 = Vector256.Load(src + 4 * srcStride); var r5 = Vector256.Load(src + 5 * srcStride);
+        var r6 = Vector256.Load(src + 6 * srcStride); var r7 = Vector256.Load(src + 7 * srcStride);
+        Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        r0.Store(dst); r1.Store(dst + dstStride); r2.Store(dst + 2 * dstStride); r3.Store(dst + 3 * dstStride);
+        r4.Store(dst + 4 * dstStride); r5.Store(dst + 5 * dstStride); r6.Store(dst + 6 * dstStride); r7.Store(dst + 7 * dstStride);
+    }
+
+    /// <summary>
+    /// dst[q·6 + i] = src[i·srcStride + q] for 6 rows i and 8 columns q, each output row stored 8 wide: its last 2
+    /// floats land on the next row's first 2 (rewritten by it), and the 8th row's on the 2 floats after the block.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose6x8(float* src, long srcStride, float* dst)
+    {
+        var r0 = Vector256.Load(src); var r1 = Vector256.Load(src + srcStride);
+        var r2 = Vector256.Load(src + 2 * srcStride); var r3 = Vector256.Load(src + 3 * srcStride);
+        var r4 = Vector256.Load(src + 4 * srcStride); var r5 = Vector256.Load(src + 5 * srcStride);
+        Vector256<float> r6 = default, r7 = default;
+        Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        r0.Store(dst); r1.Store(dst + 6); r2.Store(dst + 12); r3.Store(dst + 18);
+        r4.Store(dst + 24); r5.Store(dst + 30); r6.Store(dst + 36); r7.Store(dst + 42);
+    }
+
+    /// <summary>Transposes 8 rows of 8 floats in registers (unpack, shuffle, then swap 128-bit halves).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
+        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
+    {
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0b01_00_01_00); var u1 = Avx.Shuffle(t0, t2, 0b11_10_11_10);
+        var u2 = Avx.Shuffle(t1, t3, 0b01_00_01_00); var u3 = Avx.Shuffle(t1, t3, 0b11_10_11_10);
+        var u4 = Avx.Shuffle(t4, t6, 0b01_00_01_00); var u5 = Avx.Shuffle(t4, t6, 0b11_10_11_10);
+        var u6 = Avx.Shuffle(t5, t7, 0b01_00_01_00); var u7 = Avx.Shuffle(t5, t7, 0b11_10_11_10);
+        r0 = Avx.Permute2x128(u0, u4, 0x20); r1 = Avx.Permute2x128(u1, u5, 0x20);
+        r2 = Avx.Permute2x128(u2, u6, 0x20); r3 = Avx.Permute2x128(u3, u7, 0x20);
+        r4 = Avx.Permute2x128(u0, u4, 0x31); r5 = Avx.Permute2x128(u1, u5, 0x31);
+        r6 = Avx.Permute2x128(u2, u6, 0x31); r7 = Avx.Permute2x128(u3, u7, 0x31);
     }
 }
