@@ -16,7 +16,7 @@ namespace ZeroDL.Kernels;
 /// the images side by side makes the products long even where planes are small (7×7 in DeepConvNet's last block).
 /// <para>The tile is 4 filters × 24 positions (12 AVX2 accumulators, 3 loads of B and 4 broadcasts per tap), so
 /// 16, 32 and 64 filters take whole tiles; other counts run their last rows through a zero-padded panel; the
-/// last 8 or 16 grid positions go through a 4×8 tile.
+/// last 16 grid positions through a 4×16 tile and the last 8 through a 4×8 one.
 /// <see cref="Im2ColChannelMajor"/> with <see cref="Gemm"/> is the plain version the tests compare against.</para>
 /// </summary>
 internal static unsafe class ShiftedConvolution
@@ -115,7 +115,7 @@ internal static unsafe class ShiftedConvolution
     /// <summary>
     /// C (panels·4 × columns, row-major) = A · B for A packed by <see cref="PackFilters"/> (k × 4 per panel) and B's
     /// row p the <paramref name="columns"/> floats at b + offsets[p]; columns a multiple of 8. Tiles of 24 columns,
-    /// the last 8 or 16 a vector at a time (a small image's grid is only a few tiles long).
+    /// then a tile of 16 and one of 8 for the rest (a small image's grid is only a few tiles long).
     /// </summary>
     internal static void MultiplyPanels(int k, float* packed, int panels, float* b, int* offsets, int columns, float* c)
     {
@@ -123,7 +123,13 @@ internal static unsafe class ShiftedConvolution
         for (; j + NR <= columns; j += NR)
             for (int panel = 0; panel < panels; panel++)
                 Kernel4x24(k, packed + (long)panel * k * MR, b + j, offsets, c + (long)panel * MR * columns + j, columns);
-        for (; j < columns; j += 8)
+        if (j + 16 <= columns)
+        {
+            for (int panel = 0; panel < panels; panel++)
+                Kernel4x16(k, packed + (long)panel * k * MR, b + j, offsets, c + (long)panel * MR * columns + j, columns);
+            j += 16;
+        }
+        if (j < columns)
             for (int panel = 0; panel < panels; panel++)
                 Kernel4x8(k, packed + (long)panel * k * MR, b + j, offsets, c + (long)panel * MR * columns + j, columns);
     }
@@ -266,6 +272,37 @@ internal static unsafe class ShiftedConvolution
             a += MR;
         }
         c0.Store(c); c1.Store(c + ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc);
+    }
+
+    /// <summary>C (4 × 16, leading dimension ldc) = A panel (k × 4) · B, B's row p being the 16 floats at b + offsets[p].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel4x16(int k, float* a, float* b, int* offsets, float* c, int ldc)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        for (int p = 0; p < k; p++)
+        {
+            float* row = b + offsets[p];
+            var b0 = Vector256.Load(row);
+            var b1 = Vector256.Load(row + 8);
+            var a0 = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
+            a += MR;
+        }
+        c00.Store(c); c01.Store(c + 8); c += ldc;
+        c10.Store(c); c11.Store(c + 8); c += ldc;
+        c20.Store(c); c21.Store(c + 8); c += ldc;
+        c30.Store(c); c31.Store(c + 8);
     }
 
     /// <summary>C (4 × 24, leading dimension ldc) = A panel (k × 4) · B, B's row p being the 24 floats at b + offsets[p].</summary>
