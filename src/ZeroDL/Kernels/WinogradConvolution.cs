@@ -59,6 +59,7 @@ internal static unsafe class WinogradConvolution
     /// U[ξ] = (G g Gᵀ)[ξ] for every filter g = w[f, c] (F × C × 3 × 3), each U[ξ] (F × C) packed as the product
     /// kernel reads it: panels of 4 filters, channel-major ([ξ][panel][c][4]), the rows past F zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per training step: no slow first calls
     public static void TransformFilters(ReadOnlySpan<float> weights, int filters, int c, ref float[] transformed)
     {
         if (weights.Length < filters * c * 9) throw new ArgumentException("winograd convolution: the filter buffer is too small");
@@ -96,6 +97,7 @@ internal static unsafe class WinogradConvolution
     /// The filters for the input gradient, transformed: W'[c, f, ky, kx] = W[f, c, 2 − ky, 2 − kx], then as
     /// <see cref="TransformFilters"/> with C filters of F channels.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformFlippedFilters(ReadOnlySpan<float> weights, int filters, int c, ref float[] flipped, ref float[] transformed)
     {
         if (weights.Length < filters * c * 9) throw new ArgumentException("winograd convolution: the filter buffer is too small");
@@ -177,6 +179,7 @@ internal static unsafe class WinogradConvolution
     /// dWᵀ (K × F, row = tap c·9 + ky·3 + kx) += Gᵀ dU G for every filter and channel: the weight gradient of the
     /// 3×3 filters from its transformed form (<see cref="WeightGradient"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGradientFromTransformed(ReadOnlySpan<float> dU, int filters, int c, Span<float> dWt)
     {
         if (dU.Length < Positions * filters * c || dWt.Length < 9 * c * filters) throw new ArgumentException("winograd convolution: a buffer is too small");
@@ -238,7 +241,7 @@ internal static unsafe class WinogradConvolution
                             float* even = (half == 0 ? y00 : y10) + ty * tilesX, odd = (half == 0 ? y01 : y11) + ty * tilesX;
                             for (int j = 0; j < tilesX; j += Lanes)
                             {
-                                var (e, o) = Deinterleave(pr + 2 * j);
+                                var (e, o) = VectorShuffles.Deinterleave(pr + 2 * j);
                                 e.Store(even + j);
                                 o.Store(odd + j);
                             }
@@ -303,8 +306,8 @@ internal static unsafe class WinogradConvolution
                         float* r1 = r0 + rowBlock, r2 = r1 + rowBlock, r3 = r2 + rowBlock;
                         for (int j = 0; j < tilesX; j += Lanes)
                         {
-                            var (d0, d1) = Deinterleave(pp + 2 * j);
-                            var (d2, d3) = Deinterleave(pp + 2 * j + 2);
+                            var (d0, d1) = VectorShuffles.Deinterleave(pp + 2 * j);
+                            var (d2, d3) = VectorShuffles.Deinterleave(pp + 2 * j + 2);
                             (d0 - d2).Store(r0 + j);
                             (d1 + d2).Store(r1 + j);
                             (d2 - d1).Store(r2 + j);
@@ -329,26 +332,6 @@ internal static unsafe class WinogradConvolution
                     }
                 }
         }
-    }
-
-    /// <summary>The even and the odd elements of the 16 floats at <paramref name="p"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(float* p)
-    {
-        var a = Vector256.Load(p); var b = Vector256.Load(p + Lanes);
-        var even = Avx.Shuffle(a, b, 0b10_00_10_00); // a0 a2 b0 b2 | a4 a6 b4 b6
-        var odd = Avx.Shuffle(a, b, 0b11_01_11_01);
-        return (Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle(), Avx2.Permute4x64(odd.AsDouble(), 0b11_01_10_00).AsSingle());
-    }
-
-    /// <summary>Stores [e0 o0 e1 o1 … e7 o7] at <paramref name="p"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreInterleaved(Vector256<float> even, Vector256<float> odd, float* p)
-    {
-        var lo = Avx.UnpackLow(even, odd);   // e0 o0 e1 o1 | e4 o4 e5 o5
-        var hi = Avx.UnpackHigh(even, odd);  // e2 o2 e3 o3 | e6 o6 e7 o7
-        Avx.Permute2x128(lo, hi, 0x20).Store(p);
-        Avx.Permute2x128(lo, hi, 0x31).Store(p + Lanes);
     }
 
     /// <summary>
@@ -384,8 +367,8 @@ internal static unsafe class WinogradConvolution
                         // Aᵀ · (rows), then · A (columns).
                         var s00 = m00 + m10 + m20; var s01 = m01 + m11 + m21; var s02 = m02 + m12 + m22; var s03 = m03 + m13 + m23;
                         var s10 = m10 - m20 - m30; var s11 = m11 - m21 - m31; var s12 = m12 - m22 - m32; var s13 = m13 - m23 - m33;
-                        StoreInterleaved(s00 + s01 + s02 + b, s01 - s02 - s03 + b, top + 2 * t);
-                        StoreInterleaved(s10 + s11 + s12 + b, s11 - s12 - s13 + b, bottom + 2 * t);
+                        VectorShuffles.StoreInterleaved(s00 + s01 + s02 + b, s01 - s02 - s03 + b, top + 2 * t);
+                        VectorShuffles.StoreInterleaved(s10 + s11 + s12 + b, s11 - s12 - s13 + b, bottom + 2 * t);
                     }
                     float* plane = py + ((long)i * filters + f) * oh * ow;
                     for (int ty = 0; ty < tilesY; ty++)

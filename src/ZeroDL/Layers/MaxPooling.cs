@@ -145,8 +145,8 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
                 // are dropped — as long as the reads stay inside the plane.
                 for (; ox < ow && (oy * 2 + 1) * w + 2 * ox + 16 <= x.Length; ox += 8)
                 {
-                    var (va, vb) = EvenOdd(top + 2 * ox);
-                    var (vc, vd) = EvenOdd(bottom + 2 * ox);
+                    var (va, vb) = VectorShuffles.Deinterleave(top + 2 * ox);
+                    var (vc, vd) = VectorShuffles.Deinterleave(bottom + 2 * ox);
                     var ia = step + Vector256.Create(baseIndex + oy * 2 * w + 2 * ox);
                     var ib = ia + Vector256<int>.One;
                     var ic = ia + Vector256.Create(w);
@@ -175,16 +175,6 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
                     arow[ox] = baseIndex + a;
                 }
             }
-        }
-
-        // 16 consecutive floats → (even columns, odd columns), each in order.
-        static (Vector256<float> Even, Vector256<float> Odd) EvenOdd(float* p)
-        {
-            var lo = Vector256.Load(p);
-            var hi = Vector256.Load(p + 8);
-            var even = Avx.Shuffle(lo, hi, 0b10_00_10_00); // lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6
-            var odd = Avx.Shuffle(lo, hi, 0b11_01_11_01);
-            return (Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle(), Avx2.Permute4x64(odd.AsDouble(), 0b11_01_10_00).AsSingle());
         }
 
         // The candidate wins where it is larger, or NaN against a number.
