@@ -149,6 +149,35 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void Winograd_keeps_a_nan_pixel_to_the_outputs_whose_windows_hold_it()
+    {
+        // The transforms mix a 4×4 window, but each output's sums use only its own 3×3: a NaN or infinite pixel must
+        // spoil exactly the outputs the direct convolution spoils (forward and dx), and no neighbour in the same
+        // tile. (Where the direct sum is ±∞ the transform may give NaN instead — ∞ − ∞ — still not finite.)
+        var rng = new Rng(5);
+        var x = new Tensor<float>(2, 8, 9, 7); rng.FillUniform(x.Data, -1, 1);
+        x[1, 3, 4, 3] = float.NaN;
+        x[0, 0, 0, 6] = float.PositiveInfinity;
+        var wt = new Tensor<float>(8, 8, 3, 3); rng.FillUniform(wt.Data, 0.1f, 1); // no zero weights: 0·∞ would be NaN either way
+        var winograd = new Convolution<float>(wt, new Tensor<float>(8), 1, 1);
+        var plain = new Convolution<float>(wt, new Tensor<float>(8), 1, 1) { UseShiftedWindows = false, UseWinograd = false };
+        var y = winograd.Forward(x, training: true).Clone();
+        var expected = plain.Forward(x, training: true);
+        for (int i = 0; i < y.Size; i++)
+            Assert.True(float.IsFinite(y.Data[i]) == float.IsFinite(expected.Data[i]) && (!float.IsNaN(expected.Data[i]) || float.IsNaN(y.Data[i])),
+                $"output {i}: winograd {y.Data[i]}, direct {expected.Data[i]}");
+        Assert.Contains(y.Data, float.IsNaN);
+        var g = new Tensor<float>(y.Shape); rng.FillUniform(g.Data, -1, 1);
+        g[0, 2, 5, 5] = float.NaN;
+        var dx = winograd.Backward(g).Clone();
+        var dxExpected = plain.Backward(g);
+        for (int i = 0; i < dx.Size; i++)
+            Assert.True(float.IsFinite(dx.Data[i]) == float.IsFinite(dxExpected.Data[i]) && (!float.IsNaN(dxExpected.Data[i]) || float.IsNaN(dx.Data[i])),
+                $"dx {i}: winograd {dx.Data[i]}, direct {dxExpected.Data[i]}");
+        Assert.Contains(dx.Data, float.IsNaN);
+    }
+
+    [Fact]
     public void Winograd_kernel_on_few_channels_and_a_large_bias_matches_the_definition()
     {
         // The layer sends fewer than 8 channels elsewhere; the kernel itself must not care. One channel, three
