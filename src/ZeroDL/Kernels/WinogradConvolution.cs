@@ -46,6 +46,17 @@ internal static unsafe class WinogradConvolution
 
     [ThreadStatic] private static Buffers? t_buffers;
 
+    /// <summary>
+    /// A pinned buffer of at least <paramref name="length"/> floats, returned from its first 32-byte boundary: every
+    /// product row starts a whole number of vectors in, so the product kernel's loads and stores are aligned.
+    /// </summary>
+    private static float* Aligned(ref float[] buffer, long length)
+    {
+        if (buffer.Length < length + Lanes) buffer = GC.AllocateArray<float>(checked((int)(length + Lanes)), pinned: true);
+        var start = (nint)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(buffer));
+        return (float*)((start + 31) & ~(nint)31);
+    }
+
     private static float[] Ensure(ref float[] buffer, long length)
     {
         if (buffer.Length < length) buffer = new float[checked((int)length)]; // zeroed: the slack the last vectors read stays 0
@@ -128,15 +139,15 @@ internal static unsafe class WinogradConvolution
         var buffers = t_buffers ??= new Buffers();
         // Each block (ξ) of V and M is followed by a vector of slack that the last image's spill may write or read.
         long vBlock = (long)c * tiles + Lanes, mBlock = (long)panels * ShiftedConvolution.MR * tiles + Lanes;
-        var v = Ensure(ref buffers.V, Positions * vBlock);
-        var m = Ensure(ref buffers.M, Positions * mBlock);
+        float* v = Aligned(ref buffers.V, Positions * vBlock);
+        float* m = Aligned(ref buffers.M, Positions * mBlock);
         if (buffers.Offsets.Length < c) buffers.Offsets = new int[c];
         var offsets = buffers.Offsets;
         for (int p = 0; p < c; p++) offsets[p] = p * tiles;
         TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
-        fixed (float* pu = transformed) fixed (float* pv = v) fixed (float* pm = m) fixed (int* po = offsets)
+        fixed (float* pu = transformed) fixed (int* po = offsets)
             for (int xi = 0; xi < Positions; xi++)
-                ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * ShiftedConvolution.MR * c, panels, pv + xi * vBlock, po, tiles, pm + xi * mBlock);
+                ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * ShiftedConvolution.MR * c, panels, v + xi * vBlock, po, tiles, m + xi * mBlock);
         TransformOutput(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers);
     }
 
@@ -166,13 +177,13 @@ internal static unsafe class WinogradConvolution
         int tiles = (used + Lanes - 1) / Lanes * Lanes;
         var buffers = t_buffers ??= new Buffers();
         long vBlock = (long)c * tiles + Lanes, mBlock = (long)filters * tiles + Lanes;
-        var v = Ensure(ref buffers.V, Positions * vBlock);
-        var m = Ensure(ref buffers.M, Positions * mBlock);
+        float* v = Aligned(ref buffers.V, Positions * vBlock);
+        float* m = Aligned(ref buffers.M, Positions * mBlock);
         TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
         TransformOutputGradient(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
         for (int xi = 0; xi < Positions; xi++)
-            Gemm.Multiply<float>(false, true, filters, c, used, m.AsSpan((int)(xi * mBlock), filters * tiles), tiles,
-                v.AsSpan((int)(xi * vBlock), c * tiles), tiles, dU.Slice(xi * filters * c, filters * c), c, accumulate: true);
+            Gemm.Multiply<float>(false, true, filters, c, used, new ReadOnlySpan<float>(m + xi * mBlock, filters * tiles), tiles,
+                new ReadOnlySpan<float>(v + xi * vBlock, c * tiles), tiles, dU.Slice(xi * filters * c, filters * c), c, accumulate: true);
     }
 
     /// <summary>
@@ -213,7 +224,7 @@ internal static unsafe class WinogradConvolution
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformOutputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
-        float[] m, long mBlock, Buffers buffers)
+        float* pm, long mBlock, Buffers buffers)
     {
         int perImage = tilesY * tilesX;
         int rounded = (perImage + Lanes - 1) / Lanes * Lanes;
@@ -221,7 +232,7 @@ internal static unsafe class WinogradConvolution
         var split = Ensure(ref buffers.Out, 4L * (rounded + Lanes));
         var srow = Ensure(ref buffers.PaddedRow, rowLength);
         srow.AsSpan(0, rowLength).Clear();
-        fixed (float* pd = dout) fixed (float* pm = m) fixed (float* ps = split) fixed (float* pr = srow)
+        fixed (float* pd = dout) fixed (float* ps = split) fixed (float* pr = srow)
         {
             // One image's dY split four ways over its tiles: top-left, top-right, bottom-left, bottom-right.
             float* y00 = ps, y01 = ps + rounded + Lanes, y10 = y01 + rounded + Lanes, y11 = y10 + rounded + Lanes;
@@ -277,7 +288,7 @@ internal static unsafe class WinogradConvolution
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformInput(ReadOnlySpan<float> x, int images, int c, int h, int w, int pad, int tilesY, int tilesX, int tiles,
-        float[] v, long vBlock, Buffers buffers)
+        float* pv, long vBlock, Buffers buffers)
     {
         int perImage = tilesY * tilesX;
         int hp = 2 * tilesY + 2, wp = 2 * tilesX + 2;
@@ -288,7 +299,7 @@ internal static unsafe class WinogradConvolution
         var rows = Ensure(ref buffers.Rows, 8L * rowBlock);
         var prow = Ensure(ref buffers.PaddedRow, rowLength);
         prow.AsSpan(0, rowLength).Clear();
-        fixed (float* px = x) fixed (float* pv = v) fixed (float* pr = rows) fixed (float* pp = prow)
+        fixed (float* px = x) fixed (float* pr = rows) fixed (float* pp = prow)
         {
             for (int ch = 0; ch < c; ch++)
                 for (int i = 0; i < images; i++)
@@ -339,13 +350,13 @@ internal static unsafe class WinogradConvolution
     /// then the outputs go to their places (the last row or column dropped where OH or OW is odd).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutput(float[] m, long mBlock, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
+    private static void TransformOutput(float* pm, long mBlock, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
         ReadOnlySpan<float> bias, Span<float> y, Buffers buffers)
     {
         int perImage = tilesY * tilesX;
         int rounded = (perImage + Lanes - 1) / Lanes * Lanes;
         var outs = Ensure(ref buffers.Out, 4L * rounded);
-        fixed (float* pm = m) fixed (float* py = y) fixed (float* po = outs)
+        fixed (float* py = y) fixed (float* po = outs)
         {
             // The image's output rows 2ty and 2ty + 1 as 2·tilesX floats each, tile row after tile row.
             float* top = po, bottom = po + 2 * rounded;
