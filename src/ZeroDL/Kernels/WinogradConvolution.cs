@@ -392,20 +392,32 @@ internal static unsafe class WinogradConvolution
         }
     }
 
+    /// <summary>Zeroes a short row; from 8 floats on, the last vector overlaps the one before instead of a scalar tail.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Clear(float* dst, int count)
     {
-        int k = 0;
-        for (; k + Lanes <= count; k += Lanes) Vector256<float>.Zero.Store(dst + k);
-        for (; k < count; k++) dst[k] = 0f;
+        if (count < Lanes)
+        {
+            for (int k = 0; k < count; k++) dst[k] = 0f;
+            return;
+        }
+        for (int k = 0; k < count - Lanes; k += Lanes) Vector256<float>.Zero.Store(dst + k);
+        Vector256<float>.Zero.Store(dst + count - Lanes);
     }
 
-    /// <summary>A short row copy (8 to 28 floats in the book's networks) without a call per row.</summary>
+    /// <summary>
+    /// A short row copy (8 to 28 floats in the book's networks) without a call per row; from 8 floats on, the last
+    /// vector overlaps the one before instead of a scalar tail (the rows never overlap each other).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy(float* src, float* dst, int count)
     {
-        int k = 0;
-        for (; k + Lanes <= count; k += Lanes) Vector256.Load(src + k).Store(dst + k);
-        for (; k < count; k++) dst[k] = src[k];
+        if (count < Lanes)
+        {
+            for (int k = 0; k < count; k++) dst[k] = src[k];
+            return;
+        }
+        for (int k = 0; k < count - Lanes; k += Lanes) Vector256.Load(src + k).Store(dst + k);
+        Vector256.Load(src + count - Lanes).Store(dst + count - Lanes);
     }
 }
