@@ -165,7 +165,11 @@ internal static class TrainCommand
                 Console.WriteLine($"Interrupted after {history.Loss.Count} iterations; the model of the last finished epoch is in {outPath}");
                 return Cli.Interrupted;
             }
-            Console.WriteLine($"Test accuracy: {Cli.Percent(history.FinalTestAccuracy)} ({history.Elapsed.TotalSeconds:F1} s of training)");
+            // With --eval-samples the epochs were scored on the first N test images; the final figure is always the
+            // whole test set (the saved model, as `zerodl evaluate` would score it).
+            double accuracy = options.EvaluationSamples > 0 && options.EvaluationSamples < test.Count
+                ? trainer.EvaluatedModel.Accuracy(test) : history.FinalTestAccuracy;
+            Console.WriteLine($"Test accuracy: {Cli.Percent(accuracy)} ({(int)Math.Round(accuracy * test.Count)} of {test.Count} test images; {history.Elapsed.TotalSeconds:F1} s of training)");
             Console.WriteLine($"Saved {outPath} and {historyPath}");
             return Cli.Success;
         });
