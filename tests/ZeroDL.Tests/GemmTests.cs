@@ -136,6 +136,33 @@ public class GemmTests
         Assert.Equal(7f, c[n]); // padding between rows is untouched
     }
 
+    [Theory]
+    [InlineData(300, 200, 301, 2)]   // two K blocks (256 + 45), ragged panels on both sides
+    [InlineData(1001, 97, 40, 2)]    // rows split unevenly, more than one MC block per thread
+    [InlineData(49, 2100, 7, 3)]     // just past the direct-B rows, two NC blocks, three parts on two cores
+    public void Threads_sharing_one_packed_B_match_one_thread_bit_for_bit(int m, int n, int k, int threads)
+    {
+        // The threaded path packs B once per K block between the threads and splits the rows of C; it must give
+        // exactly the single-thread product, for every transpose and with accumulation.
+        var rng = new Random(m + n + k);
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            {
+                var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
+                var start = RandomArray(rng, m * n);
+                var one = (float[])start.Clone(); var shared = (float[])start.Clone();
+                int lda = ta ? m : k, ldb = tb ? k : n;
+                Assert.True(Sgemm.SharesB(ta, m, n));
+                Packed(ta, tb, m, n, k, a, lda, b, ldb, one, n, accumulate: true);
+                unsafe
+                {
+                    fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = shared)
+                        Sgemm.SharedB(ta, tb, m, n, k, pa, lda, pb, ldb, pc, n, accumulate: true, threads);
+                }
+                Assert.Equal(one, shared);
+            }
+    }
+
     [Fact]
     public void Multithreaded_split_matches_single_thread_bit_for_bit()
     {

@@ -119,10 +119,19 @@ public static class Gemm
     /// The threaded part of <see cref="MultiplyFloat"/>, a method of its own so that the closure it hands the
     /// workers is allocated only when there are threads to hand it to.
     /// </summary>
+    /// <summary>Whether large threaded products share their packed B (false: every thread its own slab; benchmarks compare).</summary>
+    internal static bool UseSharedB { get; set; } = true;
+
     private static unsafe void MultiplyFloatParallel(bool transA, bool transB, int m, int n, int k,
         float* pa, int lda, float* pb, int ldb, float* pc, int ldc, bool accumulate, int threads)
     {
-        // Split the larger of m and n into one contiguous slab per thread, each a whole product on its own.
+        // Large packed products share one packed B between the threads; others split the larger of m and n into
+        // one contiguous slab per thread, each a whole product on its own.
+        if (Sgemm.SharesB(transA, m, n) && UseSharedB)
+        {
+            Sgemm.SharedB(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
+            return;
+        }
         nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
         bool splitRows = m >= n;
         int extent = splitRows ? m : n;

@@ -99,26 +99,91 @@ internal static unsafe partial class Sgemm
                         DirectBlock(a, lda, ic, pc, mc, kc, nc, jc, c, ldc, acc, buffers);
                         continue;
                     }
-                    PackA(transA, a, lda, m, ic, pc, mc, kc, mr, buffers.A);
-                    for (int jr = 0; jr < nc; jr += nr)
-                    {
-                        int nValid = Math.Min(nr, nc - jr);
-                        float* bPanel = buffers.B + (long)jr * kc;
-                        for (int ir = 0; ir < mc; ir += mr)
-                        {
-                            int mValid = Math.Min(mr, mc - ir);
-                            float* aPanel = buffers.A + (long)ir * kc;
-                            float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
-                            if (mValid == mr && nValid == nr)
-                                Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
-                            else
-                                EdgeTile(kind, kc, aPanel, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
-                        }
-                    }
+                    MacroKernel(kind, transA, a, lda, m, ic, mc, pc, kc, jc, nc, buffers.B, c, ldc, acc, buffers);
                 }
             }
         }
     }
+
+    /// <summary>
+    /// One MC-row block of C (rows ic…, columns jc…) += its A block (packed here) times a packed B block (kc × nc):
+    /// the register tiles, one B panel at a time kept in L1 across the A panels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MacroKernel(KernelKind kind, bool transA, float* a, int lda, int m, int ic, int mc, int pc, int kc, int jc, int nc,
+        float* packedB, float* c, int ldc, bool acc, PackBuffers buffers)
+    {
+        int mr = MR(kind), nr = NR(kind);
+        PackA(transA, a, lda, m, ic, pc, mc, kc, mr, buffers.A);
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int nValid = Math.Min(nr, nc - jr);
+            float* bPanel = packedB + (long)jr * kc;
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int mValid = Math.Min(mr, mc - ir);
+                float* aPanel = buffers.A + (long)ir * kc;
+                float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
+                if (mValid == mr && nValid == nr)
+                    Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
+                else
+                    EdgeTile(kind, kc, aPanel, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
+            }
+        }
+    }
+
+    /// <summary>Whether <see cref="SharedB"/> takes the product: the packed path of <see cref="Serial"/> (no in-place A or B).</summary>
+    public static bool SharesB(bool transA, int m, int n) => m > DirectBMaxRows && (transA || n > DirectMaxColumns);
+
+    /// <summary>
+    /// A large product on <paramref name="threads"/> threads that share one packed B block, as BLIS does: for every
+    /// K block the threads first pack B's panels between them, then each multiplies its own contiguous rows of C
+    /// against the whole block. Splitting C into slabs instead would have every thread pack all of B. The same tiles
+    /// and the same order over K as <see cref="Serial"/>, so the result is bit for bit the same.
+    /// </summary>
+    public static void SharedB(bool transA, bool transB, int m, int n, int k,
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads)
+    {
+        var kind = s_kernel;
+        int mr = MR(kind), nr = NR(kind);
+        var owner = t_shared ??= new SharedBuffer();
+        float* shared = owner.Data;
+        int rowsPerThread = ((m + threads - 1) / threads + mr - 1) / mr * mr;
+        nint pa = (nint)a, pb = (nint)b, pcc = (nint)c, ps = (nint)shared;
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            int panels = (nc + nr - 1) / nr;
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                bool acc = accumulate || pc > 0;
+                int jc0 = jc, pc0 = pc;
+                WorkerPool.For(threads, threads, t =>
+                {
+                    int first = panels * t / threads, last = panels * (t + 1) / threads;
+                    if (first < last)
+                        PackB(transB, (float*)pb, ldb, pc0, jc0 + first * nr, kc, Math.Min(nc, last * nr) - first * nr, nr, (float*)ps + (long)first * nr * kc);
+                });
+                WorkerPool.For(threads, threads, t =>
+                {
+                    var buffers = t_buffers ??= new PackBuffers();
+                    int start = t * rowsPerThread, end = Math.Min(m, start + rowsPerThread);
+                    for (int ic = start; ic < end; ic += MC)
+                        MacroKernel(kind, transA, (float*)pa, lda, m, ic, Math.Min(MC, end - ic), pc0, kc, jc0, nc, (float*)ps, (float*)pcc, ldc, acc, buffers);
+                });
+            }
+        }
+    }
+
+    /// <summary>The calling thread's packed B block for <see cref="SharedB"/> (read by the helpers while the call lasts).</summary>
+    private sealed class SharedBuffer
+    {
+        public readonly float* Data = (float*)NativeMemory.AlignedAlloc((nuint)(KC * (NC + 32) * sizeof(float)), 64);
+        ~SharedBuffer() => NativeMemory.AlignedFree(Data);
+    }
+
+    [ThreadStatic] private static SharedBuffer? t_shared;
 
     /// <summary>Products with at most this many rows take the unpacked-B path (<see cref="DirectBBlock"/>).</summary>
     private const int DirectBMaxRows = 48;
