@@ -233,10 +233,11 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     private float[] _flippedFilters = [], _packedFlipped = [], _zeroBias = [];
 
     /// <summary>
-    /// The backward pass chunk by chunk through shifted windows: dWᵀ += the correlation of dout with the padded
-    /// input, db += Σ dout, and dx = dout convolved with the flipped filters (see <see cref="ShiftedConvolution"/>).
+    /// The stride-1 backward pass chunk by chunk, without a column matrix: db += Σ dout; dWᵀ += the correlation of
+    /// dout with the padded input (<see cref="ShiftedConvolution"/>) or, for wide 3×3 layers, Winograd's adjoint;
+    /// dx = dout convolved with the flipped filters, by Winograd where the forward pass goes that way.
     /// </summary>
-    private void BackwardShifted(Plan plan, float[] input, float[] dout, float[] weights, float[]? dx)
+    private void BackwardStrideOne(Plan plan, float[] input, float[] dout, float[] weights, float[]? dx)
     {
         bool winograd = dx is not null && WinogradInputGradient;
         if (dx is not null)
@@ -298,7 +299,7 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         }
         if (typeof(T) == typeof(float) && UseShiftedWindows && ShiftedConvolution.Applies(Stride)
             && (!inputGradient || ShiftedConvolution.AppliesToInputGradient(KernelHeight, KernelWidth, Pad)))
-            BackwardShifted(plan, (float[])(object)input, (float[])(object)d, (float[])(object)weights, (float[]?)(object?)dxData);
+            BackwardStrideOne(plan, (float[])(object)input, (float[])(object)d, (float[])(object)weights, (float[]?)(object?)dxData);
         else ForChunks(plan, (t, i0, count) =>
         {
             var worker = _workers[t];
