@@ -32,8 +32,8 @@ internal static unsafe class WinogradConvolution
 {
     private const int Positions = 16, Lanes = 8;
 
-    /// <summary>Whether this geometry can take this path: 3×3 filters, stride 1, and AVX2.</summary>
-    public static bool Applies(int kh, int kw, int stride) => kh == 3 && kw == 3 && stride == 1 && Avx2.IsSupported;
+    /// <summary>Whether this geometry can take this path: 3×3 filters, stride 1, and AVX2 with FMA (the product kernel's).</summary>
+    public static bool Applies(int kh, int kw, int stride) => kh == 3 && kw == 3 && stride == 1 && Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>Whether the input gradient can go this way too: it is padded by 2 − pad, so pad ≤ 2.</summary>
     public static bool AppliesToInputGradient(int pad) => pad <= 2;
