@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 section() { printf '\n== %s\n' "$1"; }
 section "SGEMM, 1 thread";  bench/gemm.sh --threads 1
 section "SGEMM, 2 threads"; bench/gemm.sh --threads 2
-section "The book's ch. 5 run (TwoLayerNet, 10,000 iterations)"; bench/twolayer.sh 3
+section "The book's ch. 5 run (TwoLayerNet, 10,000 iterations), against NumPy and PyTorch"; bench/twolayer.sh 3 --torch
 section "CNN training, one epoch extrapolated from 60 mini-batches"; bench/convnet.sh 3 60
 section "Augmentation's cost"; bench/augment.sh 3 100
 section "The book's DeepConvNet, inference on the 10,000 test images and batch-1 latency"; bench/inference.sh 3 2
