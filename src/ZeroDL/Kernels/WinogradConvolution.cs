@@ -75,9 +75,13 @@ internal static unsafe class WinogradConvolution
 
     [ThreadStatic] private static Buffers? t_buffers;
 
+    /// <summary>
+    /// A scratch buffer of at least <paramref name="length"/> floats, kept between calls. What the last vectors read
+    /// past a row's tiles (slack, or what an earlier call left there) only reaches lanes that are dropped.
+    /// </summary>
     private static float[] Ensure(ref float[] buffer, long length)
     {
-        if (buffer.Length < length) buffer = new float[checked((int)length)]; // zeroed: the slack the last vectors read stays 0
+        if (buffer.Length < length) buffer = new float[checked((int)length)];
         return buffer;
     }
 
