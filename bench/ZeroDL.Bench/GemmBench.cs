@@ -24,13 +24,14 @@ internal static class GemmBench
         ("25600x32x288 Bt", 25600, 32, 288, false, true),    // and its dcol = dout·Wᵀ
     ];
 
-    public static void Run(int threads, double secondsPerShape)
+    public static void Run(int threads, double secondsPerShape, string only = "")
     {
         Gemm.MaxThreads = threads;
         Console.WriteLine($"# ZeroDL GEMM, kernel {Gemm.KernelName}, threads {threads}");
         Console.WriteLine("shape (MxKxN)\tGFLOP/s");
         foreach (var s in Shapes)
         {
+            if (!s.Name.StartsWith(only, StringComparison.Ordinal)) continue;
             double gflops = Measure(s.M, s.K, s.N, s.TA, s.TB, secondsPerShape);
             Console.WriteLine($"{s.Name}\t{gflops:F1}");
         }
@@ -62,5 +63,37 @@ internal static class GemmBench
         }
         rates.Sort();
         return rates[rates.Count / 2];
+    }
+
+    /// <summary>
+    /// An A/B of one internal switch (<paramref name="flag"/>: "shared-b", threaded products sharing one packed B
+    /// against a slab per thread) on every shape: the two settings alternate in short timed batches, so that a
+    /// noisy machine slows both alike; the medians and their ratio are printed.
+    /// </summary>
+    public static int CompareSwitch(string flag, int threads, int rounds, string only)
+    {
+        Action<bool> set = flag switch
+        {
+            "shared-b" => on => Gemm.UseSharedB = on,
+            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b"),
+        };
+        Gemm.MaxThreads = threads;
+        Console.WriteLine($"# ZeroDL GEMM, {flag} off vs on, threads {threads}, {rounds} alternating rounds");
+        Console.WriteLine("shape (MxKxN)\toff GFLOP/s\ton GFLOP/s\ton/off");
+        foreach (var s in Shapes)
+        {
+            if (!s.Name.StartsWith(only, StringComparison.Ordinal)) continue;
+            var off = new List<double>(); var on = new List<double>();
+            for (int r = 0; r < rounds; r++)
+            {
+                set(false); off.Add(Measure(s.M, s.K, s.N, s.TA, s.TB, 0.2));
+                set(true); on.Add(Measure(s.M, s.K, s.N, s.TA, s.TB, 0.2));
+            }
+            off.Sort(); on.Sort();
+            double a = off[rounds / 2], b = on[rounds / 2];
+            Console.WriteLine($"{s.Name}\t{a:F1}\t{b:F1}\t{b / a:F2}");
+        }
+        set(true);
+        return 0;
     }
 }

@@ -1,6 +1,7 @@
 using ZeroDL.Bench;
 
-// Usage: ZeroDL.Bench gemm [--threads N] [--seconds S]
+// Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--only SHAPE_PREFIX]
+//        ZeroDL.Bench gemm-ab [--switch shared-b] [--threads N] [--rounds R] [--only SHAPE_PREFIX]   (an internal switch off vs on, alternating)
 //        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
 //        ZeroDL.Bench deepconv-inference [--threads N]
 //        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
@@ -13,12 +14,16 @@ var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
 int threads = IntOption("--threads", Environment.ProcessorCount);
 double seconds = IntOption("--seconds", 2);
+// Any verb: --parallel-threshold N sets Gemm.ParallelThreshold (multiply-adds below which a product stays on one thread).
+if (IntOption("--parallel-threshold", 0) is > 0 and int threshold) ZeroDL.Kernels.Gemm.ParallelThreshold = threshold;
 
 switch (verb)
 {
     case "gemm":
-        GemmBench.Run(threads, seconds);
+        GemmBench.Run(threads, seconds, StringOption("--only", ""));
         return 0;
+    case "gemm-ab":
+        return GemmBench.CompareSwitch(StringOption("--switch", "shared-b"), threads, IntOption("--rounds", 7), StringOption("--only", ""));
     case "deepconv-inference":
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
         return InferenceBench.Run();
@@ -40,7 +45,7 @@ switch (verb)
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
         return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
     default:
-        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, augment, sparse or web-load");
+        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, gemm-ab, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, augment, sparse or web-load");
         return 2;
 }
 

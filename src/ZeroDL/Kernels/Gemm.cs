@@ -14,10 +14,11 @@ namespace ZeroDL.Kernels;
 public static class Gemm
 {
     /// <summary>
-    /// Products with fewer multiply-adds than this (m·n·k, default 2^23 ≈ 8 M, about a quarter of a millisecond)
-    /// run on the calling thread: below it, handing work to a second thread costs more than it saves.
+    /// Products with fewer multiply-adds than this (m·n·k, default 2^20 ≈ 1 M, some 30–50 µs on one thread)
+    /// run on the calling thread: below it, handing work to a second thread costs about what it saves. (At 2^23,
+    /// the dense layers' 100×784×50 products ran on one thread at half the rate two give them.)
     /// </summary>
-    public static long ParallelThreshold { get; set; } = 1L << 23;
+    public static long ParallelThreshold { get; set; } = 1L << 20;
 
     /// <summary>How many threads one product may use (the library's one level of parallelism).</summary>
     public static int MaxThreads
@@ -115,19 +116,19 @@ public static class Gemm
         }
     }
 
+    /// <summary>Whether large threaded products share their packed B (false: every thread its own slab; benchmarks compare).</summary>
+    internal static bool UseSharedB { get; set; } = true;
+
     /// <summary>
     /// The threaded part of <see cref="MultiplyFloat"/>, a method of its own so that the closure it hands the
     /// workers is allocated only when there are threads to hand it to.
     /// </summary>
-    /// <summary>Whether large threaded products share their packed B (false: every thread its own slab; benchmarks compare).</summary>
-    internal static bool UseSharedB { get; set; } = true;
-
     private static unsafe void MultiplyFloatParallel(bool transA, bool transB, int m, int n, int k,
         float* pa, int lda, float* pb, int ldb, float* pc, int ldc, bool accumulate, int threads)
     {
         // Large packed products share one packed B between the threads; others split the larger of m and n into
         // one contiguous slab per thread, each a whole product on its own.
-        if (Sgemm.SharesB(transA, m, n) && UseSharedB)
+        if (Sgemm.SharesB(m, n, k) && UseSharedB)
         {
             Sgemm.SharedB(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
             return;
@@ -135,7 +136,7 @@ public static class Gemm
         nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
         bool splitRows = m >= n;
         int extent = splitRows ? m : n;
-        int align = splitRows ? 12 : 32;
+        int align = splitRows ? Sgemm.RowTile : 32;
         int chunk = (extent + threads - 1) / threads;
         chunk = (chunk + align - 1) / align * align;
         int parts = (extent + chunk - 1) / chunk;

@@ -73,13 +73,13 @@ internal static unsafe partial class Sgemm
         }
         var buffers = t_buffers ??= new PackBuffers();
         var kind = s_kernel; // read once: packing and kernel must agree on the tile shape for the whole product
-        int mr = MR(kind), nr = NR(kind);
+        int mr = MR(kind), nr = NR(kind), kStep = KBlock(k);
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
-            for (int pc = 0; pc < k; pc += KC)
+            for (int pc = 0; pc < k; pc += kStep)
             {
-                int kc = Math.Min(KC, k - pc);
+                int kc = Math.Min(kStep, k - pc);
                 bool acc = accumulate || pc > 0;
                 // Products with few rows: packing B would cost about as much as the arithmetic it feeds, so
                 // whole 16-column strips of a row-major B are read in place (AVX2 kernel only).
@@ -88,15 +88,16 @@ internal static unsafe partial class Sgemm
                     DirectBBlock(transA, a, lda, b, ldb, m, pc, kc, nc, jc, c, ldc, acc, buffers);
                     continue;
                 }
-                PackB(transB, b, ldb, pc, jc, kc, nc, nr, buffers.B);
-                // Thin products: read A rows in place rather than packing them (AVX2 kernel only).
+                // Thin products: read A rows in place rather than packing them (AVX2 kernel only). B stays packed:
+                // read in place too, its strips ran 10–20 % slower on 6400×576×64.
                 bool direct = !transA && kind == KernelKind.Avx2 && n <= DirectMaxColumns;
+                PackB(transB, b, ldb, pc, jc, kc, nc, nr, buffers.B);
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
                     if (direct)
                     {
-                        DirectBlock(a, lda, ic, pc, mc, kc, nc, jc, c, ldc, acc, buffers);
+                        DirectBlock(a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers);
                         continue;
                     }
                     MacroKernel(kind, transA, a, lda, m, ic, mc, pc, kc, jc, nc, buffers.B, c, ldc, acc, buffers);
@@ -104,6 +105,20 @@ internal static unsafe partial class Sgemm
             }
         }
     }
+
+    /// <summary>
+    /// The depth of k blocks for a product of depth k: k split into ⌈k / KC⌉ blocks of equal depth, rounded up to
+    /// whole 8-column steps of the packing, rather than KC-deep blocks and a short last one (784 = 3·256 + 16 would
+    /// end on a block whose 16 steps barely pay for loading and storing the C tiles).
+    /// </summary>
+    internal static int KBlock(int k)
+    {
+        int blocks = (k + KC - 1) / KC;
+        return Math.Min(KC, ((k + blocks - 1) / blocks + 7) & ~7);
+    }
+
+    /// <summary>Rows of the register tile the active kernel computes (a threaded split keeps slabs in whole tiles).</summary>
+    public static int RowTile => MR(s_kernel);
 
     /// <summary>
     /// One MC-row block of C (rows ic…, columns jc…) += its A block (packed here) times a packed B block (kc × nc):
@@ -132,14 +147,21 @@ internal static unsafe partial class Sgemm
         }
     }
 
-    /// <summary>Whether <see cref="SharedB"/> takes the product: the packed path of <see cref="Serial"/> (no in-place A or B).</summary>
-    public static bool SharesB(bool transA, int m, int n) => m > DirectBMaxRows && (transA || n > DirectMaxColumns);
+    /// <summary>
+    /// Whether a threaded product shares its packed B (<see cref="SharedB"/>) rather than giving every thread a slab
+    /// of rows and all of B to pack: when B is packed at all (more than <see cref="DirectBMaxRows"/> rows) and big
+    /// enough (2^16 floats, tens of µs to pack) for halving its packing to beat the threads' extra meeting. Below it,
+    /// alternating A/B runs (bench gemm-ab) found the two within ±5 % on the dense layers' products.
+    /// </summary>
+    public static bool SharesB(int m, int n, int k) => m > DirectBMaxRows && (long)k * n >= 1 << 16;
 
     /// <summary>
-    /// A large product on <paramref name="threads"/> threads that share one packed B block, as BLIS does: for every
-    /// K block the threads first pack B's panels between them, then each multiplies its own contiguous rows of C
-    /// against the whole block. Splitting C into slabs instead would have every thread pack all of B. The same tiles
-    /// and the same order over K as <see cref="Serial"/>, so the result is bit for bit the same.
+    /// A product on <paramref name="threads"/> threads that share one packed B, as BLIS does: the threads first pack
+    /// B's panels between them, then each multiplies its own contiguous rows of C against all of it. Splitting C
+    /// into slabs instead would have every thread pack all of B. When the whole of B fits the shared buffer
+    /// (k × n up to about half a million floats: every dense layer here) it is packed at once, so the threads
+    /// meet twice per call; otherwise once per K block. The same tiles and the same order over K as
+    /// <see cref="Serial"/>, so the result is bit for bit the same.
     /// </summary>
     public static void SharedB(bool transA, bool transB, int m, int n, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads)
@@ -147,39 +169,57 @@ internal static unsafe partial class Sgemm
         var kind = s_kernel;
         int mr = MR(kind), nr = NR(kind);
         var owner = t_shared ??= new SharedBuffer();
-        float* shared = owner.Data;
-        int rowsPerThread = ((m + threads - 1) / threads + mr - 1) / mr * mr;
-        nint pa = (nint)a, pb = (nint)b, pcc = (nint)c, ps = (nint)shared;
+        int rowsPerThread = ((m + threads - 1) / threads + mr - 1) / mr * mr, kStep = KBlock(k);
+        bool direct = !transA && kind == KernelKind.Avx2 && n <= DirectMaxColumns;
+        nint pa = (nint)a, pb = (nint)b, pcc = (nint)c, ps = (nint)owner.Data;
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
-            int panels = (nc + nr - 1) / nr;
-            for (int pc = 0; pc < k; pc += KC)
+            int panels = (nc + nr - 1) / nr, width = panels * nr;
+            // K blocks packed per meeting: all of them when they fit, else one (a K block of an NC block always fits).
+            int kGroup = (long)k * width <= SharedFloats ? k : kStep;
+            for (int pg = 0; pg < k; pg += kGroup)
             {
-                int kc = Math.Min(KC, k - pc);
-                bool acc = accumulate || pc > 0;
-                int jc0 = jc, pc0 = pc;
+                int jc0 = jc, pg0 = pg, pgEnd = Math.Min(k, pg + kGroup);
                 WorkerPool.For(threads, threads, t =>
                 {
                     int first = panels * t / threads, last = panels * (t + 1) / threads;
-                    if (first < last)
-                        PackB(transB, (float*)pb, ldb, pc0, jc0 + first * nr, kc, Math.Min(nc, last * nr) - first * nr, nr, (float*)ps + (long)first * nr * kc);
+                    if (first >= last) return;
+                    for (int pc = pg0; pc < pgEnd; pc += kStep)
+                    {
+                        int kc = Math.Min(kStep, k - pc);
+                        float* block = (float*)ps + (long)(pc - pg0) * width;
+                        PackB(transB, (float*)pb, ldb, pc, jc0 + first * nr, kc, Math.Min(nc, last * nr) - first * nr, nr, block + (long)first * nr * kc);
+                    }
                 });
                 WorkerPool.For(threads, threads, t =>
                 {
                     var buffers = t_buffers ??= new PackBuffers();
                     int start = t * rowsPerThread, end = Math.Min(m, start + rowsPerThread);
-                    for (int ic = start; ic < end; ic += MC)
-                        MacroKernel(kind, transA, (float*)pa, lda, m, ic, Math.Min(MC, end - ic), pc0, kc, jc0, nc, (float*)ps, (float*)pcc, ldc, acc, buffers);
+                    for (int pc = pg0; pc < pgEnd; pc += kStep)
+                    {
+                        int kc = Math.Min(kStep, k - pc);
+                        bool acc = accumulate || pc > 0;
+                        float* block = (float*)ps + (long)(pc - pg0) * width;
+                        for (int ic = start; ic < end; ic += MC)
+                        {
+                            int mc = Math.Min(MC, end - ic);
+                            if (direct) DirectBlock((float*)pa, lda, ic, pc, mc, kc, nc, jc0, block, (float*)pcc, ldc, acc, buffers);
+                            else MacroKernel(kind, transA, (float*)pa, lda, m, ic, mc, pc, kc, jc0, nc, block, (float*)pcc, ldc, acc, buffers);
+                        }
+                    }
                 });
             }
         }
     }
 
+    /// <summary>Floats in the shared packed-B buffer: one K block of an NC block of columns.</summary>
+    private const int SharedFloats = KC * (NC + 32);
+
     /// <summary>The calling thread's packed B block for <see cref="SharedB"/> (read by the helpers while the call lasts).</summary>
     private sealed class SharedBuffer
     {
-        public readonly float* Data = (float*)NativeMemory.AlignedAlloc((nuint)(KC * (NC + 32) * sizeof(float)), 64);
+        public readonly float* Data = (float*)NativeMemory.AlignedAlloc((nuint)(SharedFloats * sizeof(float)), 64);
         ~SharedBuffer() => NativeMemory.AlignedFree(Data);
     }
 
@@ -228,15 +268,18 @@ internal static unsafe partial class Sgemm
     /// <summary>Products at most this wide take the unpacked-A path (<see cref="Kernel6x16Avx2Direct"/>).</summary>
     private const int DirectMaxColumns = 64;
 
-    /// <summary>One MC-row block of C against the packed B block, A read in place; ragged rows go through a packed panel.</summary>
+    /// <summary>
+    /// Rows ic … ic+mc of C against a packed B block, A read in place. Ragged rows are formed by the last whole
+    /// tile of rows (see below).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DirectBlock(float* a, int lda, int ic, int pc, int mc, int kc, int nc, int jc, float* c, int ldc, bool acc, PackBuffers buffers)
+    private static void DirectBlock(float* a, int lda, int ic, int pc, int mc, int kc, int nc, int jc, float* packedB, float* c, int ldc, bool acc, PackBuffers buffers)
     {
         const int mr = 6, nr = 16;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int nValid = Math.Min(nr, nc - jr);
-            float* bPanel = buffers.B + (long)jr * kc;
+            float* bPanel = packedB + (long)jr * kc;
             for (int ir = 0; ir < mc; ir += mr)
             {
                 int mValid = Math.Min(mr, mc - ir);
@@ -248,6 +291,14 @@ internal static unsafe partial class Sgemm
                 {
                     Kernel6x16Avx2Direct(kc, aRows, lda, bPanel, buffers.Tile, nr, false);
                     WriteTile(buffers.Tile, nr, cTile, ldc, mr, nValid, acc);
+                }
+                else if (ic + ir + mValid >= mr)
+                {
+                    // The last mr rows of the product, some already computed: the tile is formed again in
+                    // scratch and only its new rows are written (no packing of the ragged rows).
+                    int back = mr - mValid;
+                    Kernel6x16Avx2Direct(kc, aRows - (long)back * lda, lda, bPanel, buffers.Tile, nr, false);
+                    WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
                 }
                 else
                 {
@@ -368,6 +419,12 @@ internal static unsafe partial class Sgemm
                             Vector256.Store(Vector256.Load(src + 8), row + 8);
                         }
                     }
+                    else if (Avx2.IsSupported)
+                    {
+                        // The ragged panel: masked loads read only the valid columns and give zeros for the rest.
+                        for (int v = 0; v < nr; v += 8)
+                            Avx.MaskLoad(src + v, ColumnMask(cols - v)).Store(row + v);
+                    }
                     else
                     {
                         int j = 0;
@@ -399,6 +456,11 @@ internal static unsafe partial class Sgemm
             }
         }
     }
+
+    /// <summary>A load mask whose first <paramref name="valid"/> lanes (clamped to 0…8) are set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ColumnMask(int valid) =>
+        Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(valid)).AsSingle();
 
     /// <summary>dst[q·dstStride + i] = src[i·srcStride + q] for i, q &lt; 8: an 8×8 block transposed in registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
