@@ -8,7 +8,7 @@ public class GemmTests
     {
         { 1, 1, 1 }, { 1, 7, 1 }, { 2, 3, 5 }, { 7, 11, 13 }, { 13, 17, 31 }, { 6, 16, 8 }, { 12, 32, 16 },
         { 31, 37, 41 }, { 33, 65, 17 }, { 100, 50, 784 }, { 97, 101, 257 }, { 145, 33, 300 }, { 3, 200, 1 }, { 200, 3, 2 },
-        { 150, 70, 600 },
+        { 150, 70, 600 }, { 40, 20, 9 }, { 70, 35, 33 }, { 37, 66, 1 },
     };
 
     [Theory]
@@ -120,6 +120,47 @@ public class GemmTests
                 GemmReference.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, expected, n, accumulate: true);
                 Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k, $"transA={ta} transB={tb}");
             }
+    }
+
+    [Theory]
+    [InlineData(100, 50, 13)]    // A read in place, 2 narrow columns, a masked last slice of k
+    [InlineData(100, 50, 784)]   // the dense layer's product, k over several blocks
+    [InlineData(45, 36, 21)]     // few rows (B read in place), 4 narrow columns
+    [InlineData(70, 100, 30)]    // packed panels and 4 narrow columns
+    public void Values_between_rows_never_reach_the_product(int m, int n, int k)
+    {
+        // Operands with leading dimensions wider than their rows, the gaps filled with NaN: kernels that read whole
+        // vectors past a row's end (masked or into slack) must never let them into C, on one thread or two.
+        var rng = new Random(m + n + k);
+        int saved = Gemm.MaxThreads; long threshold = Gemm.ParallelThreshold;
+        try
+        {
+            Gemm.ParallelThreshold = 0;
+            foreach (int threads in new[] { 1, 2 })
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                    {
+                        Gemm.MaxThreads = threads;
+                        int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
+                        int lda = aCols + 5, ldb = bCols + 3;
+                        var a = WithNaNGaps(rng, aRows, aCols, lda); var b = WithNaNGaps(rng, bRows, bCols, ldb);
+                        var c = new float[m * n]; var expected = new float[m * n];
+                        Gemm.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, c, n);
+                        GemmReference.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, expected, n);
+                        Assert.All(c, v => Assert.True(float.IsFinite(v)));
+                        Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k,
+                            $"m={m} n={n} k={k} transA={ta} transB={tb} threads={threads}");
+                    }
+        }
+        finally { Gemm.MaxThreads = saved; Gemm.ParallelThreshold = threshold; }
+
+        static float[] WithNaNGaps(Random rng, int rows, int cols, int ld)
+        {
+            var x = new float[rows * ld];
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < ld; j++) x[r * ld + j] = j < cols ? (float)rng.NextDouble() * 2 - 1 : float.NaN;
+            return x;
+        }
     }
 
     [Fact]

@@ -73,6 +73,12 @@ internal static unsafe partial class Sgemm
         }
         var buffers = t_buffers ??= new PackBuffers();
         var kind = s_kernel; // read once: packing and kernel must agree on the tile shape for the whole product
+        int narrow = NarrowColumns(kind, n);
+        if (narrow > 0)
+        {
+            n -= narrow;
+            NarrowColumnsProduct(transA, transB, 0, m, narrow, n, k, a, lda, b, ldb, c, ldc, accumulate);
+        }
         int mr = MR(kind), nr = NR(kind), kStep = KBlock(k);
         for (int jc = 0; jc < n; jc += NC)
         {
@@ -167,7 +173,8 @@ internal static unsafe partial class Sgemm
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads)
     {
         var kind = s_kernel;
-        int mr = MR(kind), nr = NR(kind);
+        int mr = MR(kind), nr = NR(kind), narrow = NarrowColumns(kind, n);
+        n -= narrow; // the last few columns: each thread its rows' share, after its panels
         var owner = t_shared ??= new SharedBuffer();
         int rowsPerThread = ((m + threads - 1) / threads + mr - 1) / mr * mr, kStep = KBlock(k);
         bool direct = !transA && kind == KernelKind.Avx2 && n <= DirectMaxColumns;
@@ -208,6 +215,8 @@ internal static unsafe partial class Sgemm
                             else MacroKernel(kind, transA, (float*)pa, lda, m, ic, mc, pc, kc, jc0, nc, block, (float*)pcc, ldc, acc, buffers);
                         }
                     }
+                    if (narrow > 0 && jc0 + NC >= n && pgEnd == k && start < end)
+                        NarrowColumnsProduct(transA, transB, start, end, narrow, n, k, (float*)pa, lda, (float*)pb, ldb, (float*)pcc, ldc, accumulate);
                 });
             }
         }
