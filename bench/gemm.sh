@@ -1,23 +1,42 @@
 #!/usr/bin/env bash
-# GEMM GFLOP/s of ZeroDL and, where python3 with numpy is installed, of NumPy/OpenBLAS on the same shapes,
-# measured in one run, with the ratio ZeroDL / NumPy.   Usage: bench/gemm.sh [--threads N]
+# GEMM GFLOP/s of ZeroDL and, where python3 with numpy is installed, of NumPy/OpenBLAS on the same shapes:
+# ROUNDS alternating rounds (ZeroDL, NumPy, ZeroDL, …), the median per shape, and the ratio ZeroDL / NumPy of the
+# medians.   Usage: bench/gemm.sh [--threads N] [--rounds R]   (defaults: all cores, 3 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=$(nproc)
-if [ "${1:-}" = "--threads" ]; then threads=$2; fi
+threads=$(nproc); rounds=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) threads=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    *) echo "usage: bench/gemm.sh [--threads N] [--rounds R]" >&2; exit 2 ;;
+  esac
+done
 dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
-ours=$(dotnet bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll gemm --threads "$threads")
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
-theirs=""
-if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then
-  # The peer runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they can force slower kernels); ours keeps the environment.
-  theirs=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py)
-fi
-echo "$ours" | head -n 1
-[ -n "$theirs" ] && echo "$theirs" | head -n 1
+have_numpy=false
+if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
+ours=$(mktemp); theirs=$(mktemp); trap 'rm -f "$ours" "$theirs"' EXIT
+for _ in $(seq "$rounds"); do
+  dotnet bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll gemm --threads "$threads" >>"$ours"
+  if $have_numpy; then
+    # The peer runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they can force slower kernels); ours keeps the environment.
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py >>"$theirs"
+  fi
+done
+grep -m1 '^# ZeroDL' "$ours"
+$have_numpy && grep -m1 '^# NumPy' "$theirs"
+echo "# $rounds alternating rounds, medians"
+# Median of each shape's rates in a file of "shape<TAB>rate" lines (header lines start with '#' or 'shape').
+median() { awk -F'\t' '!/^#/ && !/^shape/ {print $1 "\t" $2}' "$1" | sort -t$'\t' -k1,1 -k2,2g |
+  awk -F'\t' '{v[$1] = v[$1] " " $2; n[$1]++} END {for (s in v) {split(substr(v[s], 2), a, " "); print s "\t" a[int((n[s] + 1) / 2)]}}'; }
 printf '%-16s %10s %10s %8s\n' "shape MxKxN" "ZeroDL" "NumPy" "ratio"
-echo "$ours" | tail -n +3 | while IFS=$'\t' read -r shape rate; do
-  np=$(echo "$theirs" | awk -F'\t' -v s="$shape" '$1 == s {print $2}')
+ours_med=$(median "$ours"); theirs_med=""
+$have_numpy && theirs_med=$(median "$theirs")
+# In the bench's order of shapes.
+awk -F'\t' '!/^#/ && !/^shape/ && !seen[$1]++ {print $1}' "$ours" | while read -r shape; do
+  rate=$(echo "$ours_med" | awk -F'\t' -v s="$shape" '$1 == s {print $2}')
+  np=$(echo "$theirs_med" | awk -F'\t' -v s="$shape" '$1 == s {print $2}')
   if [ -n "$np" ]; then
     printf '%-16s %10s %10s %8s\n' "$shape" "$rate" "$np" "$(awk -v a="$rate" -v b="$np" 'BEGIN {printf "%.2f", a / b}')"
   else
