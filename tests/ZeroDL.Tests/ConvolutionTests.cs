@@ -384,6 +384,43 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void Relu_and_pooling_split_over_two_threads_match_one_thread_exactly()
+    {
+        // A batch big enough (≥ 2^17 elements) for the memory-bound passes to be split over the cores, with an odd
+        // element count so that the split's last range is ragged; overlapping pooling windows (3×3, stride 2)
+        // make the routed gradients add up within a plane.
+        var rng = new Rng(31);
+        var x = new Tensor<float>(7, 5, 61, 67);
+        rng.FillUniform(x.Data, -1, 1);
+        var dout = new Tensor<float>(x.Shape); rng.FillUniform(dout.Data, -1, 1);
+        (float[] Y, float[] Dx, float[] PoolY, float[] PoolDx) Run(int threads)
+        {
+            int saved = ZeroDL.Kernels.Gemm.MaxThreads;
+            try
+            {
+                ZeroDL.Kernels.Gemm.MaxThreads = threads;
+                var relu = new Relu<float>();
+                var y = relu.Forward(x, training: true).Data.Take(x.Size).ToArray();
+                var dx = relu.Backward(dout).Data.Take(x.Size).ToArray();
+                var pool = new MaxPooling<float>(3, 3, 2, 1);
+                var py = pool.Forward(x, training: true);
+                var pdout = new Tensor<float>(py.Shape); new Rng(77).FillUniform(pdout.Data, -1, 1);
+                return (y, dx, py.Data.Take(py.Size).ToArray(), pool.Backward(pdout).Data.Take(x.Size).ToArray());
+            }
+            finally { ZeroDL.Kernels.Gemm.MaxThreads = saved; }
+        }
+        var one = Run(1);
+        var two = Run(2);
+        Assert.True(x.Size >= ZeroDL.Kernels.ParallelRanges.MinimumElements);
+        Assert.Equal(one.Y, two.Y);
+        Assert.Equal(one.Dx, two.Dx);
+        Assert.Equal(one.PoolY, two.PoolY);
+        Assert.Equal(one.PoolDx, two.PoolDx);
+        Assert.Equal(x.Data.Take(x.Size).Select(v => Math.Max(v, 0f)), one.Y);
+        Assert.Contains(one.PoolDx, v => v != 0f);
+    }
+
+    [Fact]
     public void Bad_shapes_are_refused_with_both_shapes()
     {
         var conv = new Convolution<float>(new Tensor<float>(4, 3, 3, 3), new Tensor<float>(4));

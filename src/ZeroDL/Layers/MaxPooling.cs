@@ -49,18 +49,9 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
                 PoolPlane(input.AsSpan(plane * h * w, h * w), h, w, oh, ow,
                     output.AsSpan(plane * oh * ow, oh * ow), argmax.AsSpan(plane * oh * ow, oh * ow), plane * h * w);
         }
-        int threads = (long)x.Size < ParallelElements ? 1 : Math.Min(Gemm.EffectiveThreads, planes);
-        if (threads <= 1) Planes(0, planes);
-        else
-        {
-            int chunk = (planes + threads - 1) / threads;
-            WorkerPool.For(threads, threads, t => Planes(t * chunk, Math.Min(planes, (t + 1) * chunk)));
-        }
+        ParallelRanges.For(planes, x.Size, 1, Planes);
         return _y;
     }
-
-    /// <summary>Below this many input elements one thread pools the whole batch.</summary>
-    private const long ParallelElements = 1 << 17;
 
     /// <summary>One (H, W) plane: each window's maximum and the flat index (offset by <paramref name="baseIndex"/>) of the input that won.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -191,10 +182,15 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
         RequireForward(_inputShape, Kind);
         _y!.RequireSameShape(dout, "max pooling backward (y vs dout)");
         _dx = Tensor<T>.Reuse(_dx, _inputShape!);
-        var dx = _dx.Span;
-        dx.Clear();
-        var d = dout.ReadOnlySpan;
-        for (int o = 0; o < d.Length; o++) dx[_argmax[o]] += d[o];
+        // Plane by plane (a window never leaves its plane, so neither does its winner): the planes are split over
+        // the cores, each clearing its part of dx and routing its gradients into it.
+        int planes = _inputShape![0] * _inputShape[1], inPlane = _inputShape[2] * _inputShape[3], outPlane = _y.Shape[2] * _y.Shape[3];
+        T[] dx = _dx.Data, d = dout.Data; int[] argmax = _argmax;
+        ParallelRanges.For(planes, (long)planes * (inPlane + outPlane), 1, (p0, p1) =>
+        {
+            dx.AsSpan(p0 * inPlane, (p1 - p0) * inPlane).Clear();
+            for (int o = p0 * outPlane, end = p1 * outPlane; o < end; o++) dx[argmax[o]] += d[o];
+        });
         return _dx;
     }
 }

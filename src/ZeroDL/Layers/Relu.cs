@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using ZeroDL.Kernels;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ZeroDL.Layers;
@@ -15,7 +16,9 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
     {
         _x = x;
         _y = Tensor<T>.Reuse(_y, x.Shape);
-        TP.Max(x.ReadOnlySpan, T.Zero, _y.Span);
+        T[] input = x.Data, output = _y.Data;
+        // A batch's activations are split over the cores: the pass is bound by memory traffic (ParallelRanges).
+        ParallelRanges.For(x.Size, x.Size, 64, (start, end) => TP.Max(input.AsSpan(start, end - start), T.Zero, output.AsSpan(start, end - start)));
         return _y;
     }
 
@@ -24,7 +27,15 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
         RequireForward(_x, Kind);
         _x!.RequireSameShape(dout, "relu backward (x vs dout)");
         _dx = Tensor<T>.Reuse(_dx, dout.Shape);
-        var x = _x.ReadOnlySpan; var d = dout.ReadOnlySpan; var dx = _dx.Span;
+        T[] x = _x.Data, d = dout.Data, dx = _dx.Data;
+        ParallelRanges.For(dout.Size, 2L * dout.Size, 64, (start, end) =>
+            Gate(x.AsSpan(start, end - start), d.AsSpan(start, end - start), dx.AsSpan(start, end - start)));
+        return _dx;
+    }
+
+    /// <summary>dx = d where x &gt; 0, else 0 (NaN in x gives 0: NaN &gt; 0 is false).</summary>
+    private static void Gate(ReadOnlySpan<T> x, ReadOnlySpan<T> d, Span<T> dx)
+    {
         int i = 0;
         if (Vector.IsHardwareAccelerated)
         {
@@ -33,6 +44,5 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
             i = ov.Length * Vector<T>.Count;
         }
         for (; i < dx.Length; i++) dx[i] = x[i] > T.Zero ? d[i] : T.Zero;
-        return _dx;
     }
 }
