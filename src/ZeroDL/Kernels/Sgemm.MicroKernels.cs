@@ -119,11 +119,13 @@ internal static partial class Sgemm
     }
 
     /// <summary>
-    /// The 6×16 AVX2 tile: A from a packed panel, B from a packed panel (<paramref name="bStride"/> = 16) or read in
-    /// place from a row-major B (<paramref name="bStride"/> = ldb), which products with few rows prefer.
+    /// The 6×16 AVX2 tile: A from a packed panel (<paramref name="aStride"/> = 6) or read in place from a transposed
+    /// A (<paramref name="aStride"/> = lda: A's row p holds the tile's 6 values for step p); B from a packed panel
+    /// (<paramref name="bStride"/> = 16) or read in place from a row-major B (<paramref name="bStride"/> = ldb),
+    /// which products with few rows prefer.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x16Avx2(int kc, float* a, float* b, long bStride, float* c, int ldc, bool accumulate)
+    private static unsafe void Kernel6x16Avx2(int kc, float* a, long aStride, float* b, long bStride, float* c, int ldc, bool accumulate)
     {
         var c0_0 = Vector256<float>.Zero; var c0_1 = Vector256<float>.Zero;
         var c1_0 = Vector256<float>.Zero; var c1_1 = Vector256<float>.Zero;
@@ -153,7 +155,7 @@ internal static partial class Sgemm
             var a5 = Vector256.Create(a[5]);
             c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0);
             c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
-            a += 6; b += bStride;
+            a += aStride; b += bStride;
         }
         if (accumulate)
         {

@@ -94,16 +94,16 @@ internal static unsafe partial class Sgemm
                     DirectBBlock(transA, a, lda, b, ldb, m, pc, kc, nc, jc, c, ldc, acc, buffers);
                     continue;
                 }
-                // Thin products: read A rows in place rather than packing them (AVX2 kernel only). B stays packed:
-                // read in place too, its strips ran 10–20 % slower on 6400×576×64.
-                bool direct = !transA && kind == KernelKind.Avx2 && n <= DirectMaxColumns;
+                // Thin products: read A in place rather than packing it (AVX2 kernel only). B stays packed: read in
+                // place too, its strips ran 10–20 % slower on 6400×576×64.
+                bool direct = ReadsAInPlace(kind, transA, n);
                 PackB(transB, b, ldb, pc, jc, kc, nc, nr, buffers.B);
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
                     if (direct)
                     {
-                        DirectBlock(a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers);
+                        DirectBlock(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers);
                         continue;
                     }
                     MacroKernel(kind, transA, a, lda, m, ic, mc, pc, kc, jc, nc, buffers.B, c, ldc, acc, buffers);
@@ -177,7 +177,7 @@ internal static unsafe partial class Sgemm
         n -= narrow; // the last few columns: each thread its rows' share, after its panels
         var owner = t_shared ??= new SharedBuffer();
         int rowsPerThread = ((m + threads - 1) / threads + mr - 1) / mr * mr, kStep = KBlock(k);
-        bool direct = !transA && kind == KernelKind.Avx2 && n <= DirectMaxColumns;
+        bool direct = ReadsAInPlace(kind, transA, n);
         nint pa = (nint)a, pb = (nint)b, pcc = (nint)c, ps = (nint)owner.Data;
         for (int jc = 0; jc < n; jc += NC)
         {
@@ -211,7 +211,7 @@ internal static unsafe partial class Sgemm
                         for (int ic = start; ic < end; ic += MC)
                         {
                             int mc = Math.Min(MC, end - ic);
-                            if (direct) DirectBlock((float*)pa, lda, ic, pc, mc, kc, nc, jc0, block, (float*)pcc, ldc, acc, buffers);
+                            if (direct) DirectBlock(transA, (float*)pa, lda, ic, pc, mc, kc, nc, jc0, block, (float*)pcc, ldc, acc, buffers);
                             else MacroKernel(kind, transA, (float*)pa, lda, m, ic, mc, pc, kc, jc0, nc, block, (float*)pcc, ldc, acc, buffers);
                         }
                     }
@@ -265,10 +265,10 @@ internal static unsafe partial class Sgemm
                 float* cTile = c + (long)ir * ldc + jc + jr;
                 if (mValid == mr && nValid == nr)
                 {
-                    Kernel6x16Avx2(kc, aPanel, bStrip, bStride, cTile, ldc, acc);
+                    Kernel6x16Avx2(kc, aPanel, 6, bStrip, bStride, cTile, ldc, acc);
                     continue;
                 }
-                Kernel6x16Avx2(kc, aPanel, bStrip, bStride, buffers.Tile, nr, false);
+                Kernel6x16Avx2(kc, aPanel, 6, bStrip, bStride, buffers.Tile, nr, false);
                 WriteTile(buffers.Tile, nr, cTile, ldc, mValid, nValid, acc);
             }
         }
@@ -277,12 +277,22 @@ internal static unsafe partial class Sgemm
     /// <summary>Products at most this wide take the unpacked-A path (<see cref="Kernel6x16Avx2Direct"/>).</summary>
     private const int DirectMaxColumns = 64;
 
+    /// <summary>Whether thin products (n ≤ <see cref="DirectMaxColumns"/>) read A in place: AVX2 only; Aᵀ only while <see cref="UseTransposedAInPlace"/>.</summary>
+    private static bool ReadsAInPlace(KernelKind kind, bool transA, int n) =>
+        kind == KernelKind.Avx2 && n <= DirectMaxColumns && (!transA || UseTransposedAInPlace);
+
+    /// <summary>Whether a thin product with A stored transposed reads it in place (false: packs it; benchmarks compare).</summary>
+    internal static bool UseTransposedAInPlace { get; set; } = true;
+
     /// <summary>
-    /// Rows ic … ic+mc of C against a packed B block, A read in place. Ragged rows are formed by the last whole
-    /// tile of rows (see below).
+    /// Rows ic … ic+mc of C against a packed B block, A read in place: six of its rows at a time, or with
+    /// <paramref name="transA"/> six consecutive floats of each of its rows pc … pc+kc (a thin product's A is then
+    /// the large operand, streamed once from memory rather than packed first). Ragged rows are formed by the last
+    /// whole tile of rows (see below).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DirectBlock(float* a, int lda, int ic, int pc, int mc, int kc, int nc, int jc, float* packedB, float* c, int ldc, bool acc, PackBuffers buffers)
+    private static void DirectBlock(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, int nc, int jc, float* packedB,
+        float* c, int ldc, bool acc, PackBuffers buffers)
     {
         const int mr = 6, nr = 16;
         for (int jr = 0; jr < nc; jr += nr)
@@ -292,28 +302,24 @@ internal static unsafe partial class Sgemm
             for (int ir = 0; ir < mc; ir += mr)
             {
                 int mValid = Math.Min(mr, mc - ir);
-                float* aRows = a + (long)(ic + ir) * lda + pc;
                 float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
-                if (mValid == mr && nValid == nr)
-                    Kernel6x16Avx2Direct(kc, aRows, lda, bPanel, cTile, ldc, acc);
-                else if (mValid == mr)
+                int back = mValid == mr ? 0 : mr - mValid;
+                if (mValid < mr && ic + ir + mValid < mr)
                 {
-                    Kernel6x16Avx2Direct(kc, aRows, lda, bPanel, buffers.Tile, nr, false);
-                    WriteTile(buffers.Tile, nr, cTile, ldc, mr, nValid, acc);
-                }
-                else if (ic + ir + mValid >= mr)
-                {
-                    // The last mr rows of the product, some already computed: the tile is formed again in
-                    // scratch and only its new rows are written (no packing of the ragged rows).
-                    int back = mr - mValid;
-                    Kernel6x16Avx2Direct(kc, aRows - (long)back * lda, lda, bPanel, buffers.Tile, nr, false);
-                    WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
-                }
-                else
-                {
-                    PackA(false, a, lda, ic + ir + mValid, ic + ir, pc, mValid, kc, mr, buffers.A);
+                    // Fewer than 6 rows in the whole product: a packed, zero-padded panel.
+                    PackA(transA, a, lda, ic + ir + mValid, ic + ir, pc, mValid, kc, mr, buffers.A);
                     EdgeTile(KernelKind.Avx2, kc, buffers.A, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
+                    continue;
                 }
+                // A ragged last tile is formed from the product's last 6 rows, some already computed; only its new
+                // rows are written (no packing of the ragged rows).
+                int row = ic + ir - back;
+                bool whole = back == 0 && nValid == nr;
+                float* dst = whole ? cTile : buffers.Tile;
+                int ld = whole ? ldc : nr;
+                if (transA) Kernel6x16Avx2(kc, a + (long)pc * lda + row, lda, bPanel, nr, dst, ld, whole && acc);
+                else Kernel6x16Avx2Direct(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
+                if (!whole) WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
             }
         }
     }
@@ -322,7 +328,7 @@ internal static unsafe partial class Sgemm
     private static void Kernel(KernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool acc)
     {
         if (kind == KernelKind.Avx512) Kernel12x32Avx512(kc, a, b, c, ldc, acc);
-        else if (kind == KernelKind.Avx2) Kernel6x16Avx2(kc, a, b, 16, c, ldc, acc);
+        else if (kind == KernelKind.Avx2) Kernel6x16Avx2(kc, a, 6, b, 16, c, ldc, acc);
         else KernelScalar(kc, a, b, c, ldc, acc, MR(kind), NR(kind));
     }
 
