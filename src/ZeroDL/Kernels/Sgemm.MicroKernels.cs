@@ -188,7 +188,7 @@ internal static partial class Sgemm
 
     /// <summary>
     /// The 6×16 AVX2 tile reading A in place (6 rows, leading dimension lda) instead of from a packed panel:
-    /// for thin products (n ≤ 64) packing A costs as much as the arithmetic it feeds.
+    /// for thin products (up to <see cref="DirectMaxColumns"/> columns) packing A costs about as much as it saves.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel6x16Avx2Direct(int kc, float* a, int lda, float* b, float* c, int ldc, bool accumulate)
