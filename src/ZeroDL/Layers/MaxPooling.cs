@@ -14,9 +14,12 @@ namespace ZeroDL.Layers;
 /// </summary>
 public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _y, _dx;
+    private Tensor<T>? _y, _dx, _x, _dout;
     private int[] _argmax = [];
     private int[]? _inputShape;
+    private (int H, int W, int OH, int OW) _plane;
+    // Made once: the passes hand them to ParallelRanges every mini-batch without allocating.
+    private readonly Action<int, int> _forwardPlanes, _backwardPlanes;
 
     public MaxPooling(int poolHeight, int poolWidth, int stride = 1, int pad = 0)
     {
@@ -25,6 +28,30 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
         if (pad >= poolHeight || pad >= poolWidth)
             throw new ArgumentOutOfRangeException(nameof(pad), $"padding {pad} must be smaller than the pool {poolHeight}×{poolWidth} (a window of padding only has no maximum)");
         PoolHeight = poolHeight; PoolWidth = poolWidth; Stride = stride; Pad = pad;
+        _forwardPlanes = ForwardPlanes;
+        _backwardPlanes = BackwardPlanes;
+    }
+
+    /// <summary>Pools planes p0 … p1 of the current input into <see cref="_y"/>, recording each window's winner.</summary>
+    private void ForwardPlanes(int p0, int p1)
+    {
+        var (h, w, oh, ow) = _plane;
+        T[] input = _x!.Data, output = _y!.Data; int[] argmax = _argmax;
+        for (int plane = p0; plane < p1; plane++)
+            PoolPlane(input.AsSpan(plane * h * w, h * w), h, w, oh, ow,
+                output.AsSpan(plane * oh * ow, oh * ow), argmax.AsSpan(plane * oh * ow, oh * ow), plane * h * w);
+    }
+
+    /// <summary>
+    /// Planes p0 … p1 of dx: cleared, then each output's gradient routed to its window's winner (a window never
+    /// leaves its plane, so neither does its winner: the planes can be split over the cores).
+    /// </summary>
+    private void BackwardPlanes(int p0, int p1)
+    {
+        int inPlane = _plane.H * _plane.W, outPlane = _plane.OH * _plane.OW;
+        T[] dx = _dx!.Data, d = _dout!.Data; int[] argmax = _argmax;
+        dx.AsSpan(p0 * inPlane, (p1 - p0) * inPlane).Clear();
+        for (int o = p0 * outPlane, end = p1 * outPlane; o < end; o++) dx[argmax[o]] += d[o];
     }
 
     public override string Kind => "pool";
@@ -41,15 +68,10 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
         _inputShape = x.Shape;
         _y = Tensor<T>.Reuse(_y, n, c, oh, ow);
         if (_argmax.Length < _y.Size) _argmax = new int[_y.Size];
-        var input = x.Data; var output = _y.Data; var argmax = _argmax;
+        _x = x; _plane = (h, w, oh, ow);
         int planes = n * c;
-        void Planes(int p0, int p1)
-        {
-            for (int plane = p0; plane < p1; plane++)
-                PoolPlane(input.AsSpan(plane * h * w, h * w), h, w, oh, ow,
-                    output.AsSpan(plane * oh * ow, oh * ow), argmax.AsSpan(plane * oh * ow, oh * ow), plane * h * w);
-        }
-        ParallelRanges.For(planes, x.Size, 1, Planes);
+        try { ParallelRanges.For(planes, x.Size, 1, _forwardPlanes); }
+        finally { _x = null; }
         return _y;
     }
 
@@ -182,15 +204,10 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
         RequireForward(_inputShape, Kind);
         _y!.RequireSameShape(dout, "max pooling backward (y vs dout)");
         _dx = Tensor<T>.Reuse(_dx, _inputShape!);
-        // Plane by plane (a window never leaves its plane, so neither does its winner): the planes are split over
-        // the cores, each clearing its part of dx and routing its gradients into it.
         int planes = _inputShape![0] * _inputShape[1], inPlane = _inputShape[2] * _inputShape[3], outPlane = _y.Shape[2] * _y.Shape[3];
-        T[] dx = _dx.Data, d = dout.Data; int[] argmax = _argmax;
-        ParallelRanges.For(planes, (long)planes * (inPlane + outPlane), 1, (p0, p1) =>
-        {
-            dx.AsSpan(p0 * inPlane, (p1 - p0) * inPlane).Clear();
-            for (int o = p0 * outPlane, end = p1 * outPlane; o < end; o++) dx[argmax[o]] += d[o];
-        });
+        _dout = dout;
+        try { ParallelRanges.For(planes, (long)planes * (inPlane + outPlane), 1, _backwardPlanes); }
+        finally { _dout = null; }
         return _dx;
     }
 }

@@ -8,7 +8,16 @@ namespace ZeroDL.Layers;
 /// <summary>ReLU (book ch. 5.5.1): y = max(0, x); the gradient passes where x &gt; 0 and is 0 elsewhere.</summary>
 public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _x, _y, _dx;
+    private Tensor<T>? _x, _y, _dx, _dout;
+    private readonly Action<int, int> _forwardRange, _backwardRange;
+
+    public Relu()
+    {
+        // Made once: the passes hand them to ParallelRanges every mini-batch without allocating.
+        _forwardRange = (start, end) => TP.Max(_x!.Data.AsSpan(start, end - start), T.Zero, _y!.Data.AsSpan(start, end - start));
+        _backwardRange = (start, end) =>
+            Gate(_x!.Data.AsSpan(start, end - start), _dout!.Data.AsSpan(start, end - start), _dx!.Data.AsSpan(start, end - start));
+    }
 
     public override string Kind => "relu";
 
@@ -16,9 +25,8 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
     {
         _x = x;
         _y = Tensor<T>.Reuse(_y, x.Shape);
-        T[] input = x.Data, output = _y.Data;
         // A batch's activations are split over the cores: the pass is bound by memory traffic (ParallelRanges).
-        ParallelRanges.For(x.Size, x.Size, 64, (start, end) => TP.Max(input.AsSpan(start, end - start), T.Zero, output.AsSpan(start, end - start)));
+        ParallelRanges.For(x.Size, x.Size, 64, _forwardRange);
         return _y;
     }
 
@@ -27,9 +35,9 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
         RequireForward(_x, Kind);
         _x!.RequireSameShape(dout, "relu backward (x vs dout)");
         _dx = Tensor<T>.Reuse(_dx, dout.Shape);
-        T[] x = _x.Data, d = dout.Data, dx = _dx.Data;
-        ParallelRanges.For(dout.Size, 2L * dout.Size, 64, (start, end) =>
-            Gate(x.AsSpan(start, end - start), d.AsSpan(start, end - start), dx.AsSpan(start, end - start)));
+        _dout = dout;
+        try { ParallelRanges.For(dout.Size, 2L * dout.Size, 64, _backwardRange); }
+        finally { _dout = null; }
         return _dx;
     }
 
