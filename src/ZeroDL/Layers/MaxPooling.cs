@@ -46,6 +46,7 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
     /// Planes p0 … p1 of dx: cleared, then each output's gradient routed to its window's winner (a window never
     /// leaves its plane, so neither does its winner: the planes can be split over the cores).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardPlanes(int p0, int p1)
     {
         int inPlane = _plane.H * _plane.W, outPlane = _plane.OH * _plane.OW;

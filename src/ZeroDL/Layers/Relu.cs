@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using ZeroDL.Kernels;
@@ -42,6 +43,7 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
     }
 
     /// <summary>dx = d where x &gt; 0, else 0 (NaN in x gives 0: NaN &gt; 0 is false).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gate(ReadOnlySpan<T> x, ReadOnlySpan<T> d, Span<T> dx)
     {
         int i = 0;
