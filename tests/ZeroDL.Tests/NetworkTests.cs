@@ -100,6 +100,54 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_convolution_followed_by_relu_rectifies_its_own_output_with_the_same_numbers()
+    {
+        // Sequential wires every Convolution → ReLU pair so that the convolution applies max(0, ·) chunk by chunk
+        // and the ReLU hands its input on. Scores, loss and every gradient must equal those of the layers run
+        // apart, bit for bit: the book's DeepConvNet (shifted windows for conv1, Winograd for the rest) and a
+        // stride-2 convolution (the im2col path).
+        // Two builds of each network with the same seed (the same weights and dropout masks): one as wired, one
+        // with the pairs taken apart.
+        Func<Sequential<float>> deep = () => Networks.Build<float>(Networks.DeepConvNetSpec(), seed: 4);
+        Func<Sequential<float>> strided = () => new Sequential<float>([
+            new Layers.Convolution<float>(RandomTensor(new Rng(5), 6, 1, 3, 3), new Tensor<float>(6), stride: 2, pad: 1),
+            new Layers.Relu<float>(), new Layers.Flatten<float>(),
+            new Layers.Affine<float>(RandomTensor(new Rng(6), 6 * 14 * 14, 10), new Tensor<float>(10))]);
+        var rng = new Rng(7);
+        var x = new Tensor<float>(3, 1, 28, 28); rng.FillUniform(x.Data, -1, 1);
+        x.Data[5] = float.NaN; // a NaN pixel: both ways must give the same NaNs and zeros
+        int[] labels = [3, 1, 4];
+        foreach (var build in new[] { deep, strided })
+        {
+            var (fusedScores, fused) = Run(build(), apart: false);
+            var (apartScores, apartGrads) = Run(build(), apart: true);
+            Assert.Equal(apartScores, fusedScores);
+            for (int i = 0; i < fused.Count; i++) Assert.Equal(apartGrads[i], fused[i]);
+        }
+
+        (float[] Scores, List<float[]> Gradients) Run(Sequential<float> net, bool apart)
+        {
+            var pairs = net.Layers.Zip(net.Layers.Skip(1)).Where(p => p.First is Layers.Convolution<float> && p.Second is Layers.Relu<float>).ToList();
+            Assert.NotEmpty(pairs);
+            Assert.All(pairs, p => Assert.True(((Layers.Convolution<float>)p.First).RectifiesOutput && ((Layers.Relu<float>)p.Second).InputIsRectified));
+            foreach (var (conv, relu) in pairs)
+            {
+                ((Layers.Convolution<float>)conv).RectifiesOutput = !apart;
+                ((Layers.Relu<float>)relu).InputIsRectified = !apart;
+            }
+            float[] scores = net.Predict(x).Clone().Data;
+            net.Gradient(x, labels);
+            return (scores, net.Parameters.Select(p => p.Grad.Data.ToArray()).ToList());
+        }
+
+        static Tensor<float> RandomTensor(Rng rng, params int[] shape)
+        {
+            var t = new Tensor<float>(shape); rng.FillUniform(t.Data, -0.5, 0.5);
+            return t;
+        }
+    }
+
+    [Fact]
     public void Clone_and_copy_state_reproduce_predictions_and_refuse_other_architectures()
     {
         var spec = new ModelSpec { Kind = "mlp-bn", InputSize = 12, HiddenSizes = [8], OutputSize = 3, BatchNorm = true };

@@ -146,8 +146,19 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
             for (int f = 0; f < Filters; f++)
                 for (int i = 0; i < count; i++)
                     TP.Add(outT.Slice(f * columns + i * plane, plane), bias[f], output.AsSpan(((i0 + i) * Filters + f) * plane, plane));
+            if (RectifiesOutput)
+            {
+                var chunk = output.AsSpan(i0 * Filters * plane, count * Filters * plane);
+                TP.Max(chunk, T.Zero, chunk);
+            }
         });
         return _y;
+    }
+
+    /// <summary>With <see cref="RectifiesOutput"/>: a chunk's outputs become max(0, ·), by the same function the ReLU layer uses.</summary>
+    private void Rectify(Span<float> chunk)
+    {
+        if (RectifiesOutput) TP.Max(chunk, 0f, chunk);
     }
 
     /// <summary>
@@ -163,6 +174,14 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     /// <see cref="WinogradMinimumChannels"/>; false always takes the shifted windows (tests compare the two).
     /// </summary>
     internal bool UseWinograd { get; set; } = true;
+
+    /// <summary>
+    /// Whether the output comes out rectified, max(0, ·), each chunk of images while it is still in cache: set by
+    /// <see cref="Models.Sequential{T}"/> when a ReLU follows (which then passes its input on), saving the ReLU's
+    /// own pass over the whole batch. The ReLU's backward gates on this output as it would on its own: x &gt; 0
+    /// exactly where max(0, x) &gt; 0.
+    /// </summary>
+    internal bool RectifiesOutput { get; set; }
 
     /// <summary>
     /// Below this many summed channels the transforms cost more than the products they save (the first layer of a
@@ -217,8 +236,11 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         var transformed = PreparedFilters(weights, FilterForm.Winograd);
         int imageSize = Channels * plan.H * plan.W, outputSize = Filters * plan.Plane;
         ForChunks(plan, (t, i0, count) =>
+        {
             WinogradConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W, transformed, bias,
-                Filters, Pad, output.AsSpan(i0 * outputSize, count * outputSize)));
+                Filters, Pad, output.AsSpan(i0 * outputSize, count * outputSize));
+            Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
+        });
     }
 
     private void ForwardShifted(Plan plan, float[] input, float[] output, float[] weights, float[] bias)
@@ -226,8 +248,11 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         var packed = PreparedFilters(weights, FilterForm.Packed);
         int imageSize = Channels * plan.H * plan.W, outputSize = Filters * plan.Plane;
         ForChunks(plan, (t, i0, count) =>
+        {
             ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W, packed, bias,
-                Filters, KernelHeight, KernelWidth, Pad, output.AsSpan(i0 * outputSize, count * outputSize)));
+                Filters, KernelHeight, KernelWidth, Pad, output.AsSpan(i0 * outputSize, count * outputSize));
+            Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
+        });
     }
 
     private float[] _flippedFilters = [], _packedFlipped = [], _zeroBias = [];

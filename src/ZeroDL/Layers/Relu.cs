@@ -22,9 +22,16 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
 
     public override string Kind => "relu";
 
+    /// <summary>
+    /// Whether the input arrives rectified already (a convolution with <see cref="Convolution{T}.RectifiesOutput"/>
+    /// before it, wired by <see cref="Models.Sequential{T}"/>): the forward pass then hands the input on as its output.
+    /// </summary>
+    internal bool InputIsRectified { get; set; }
+
     public override Tensor<T> Forward(Tensor<T> x, bool training)
     {
         _x = x;
+        if (InputIsRectified) return x;
         _y = Tensor<T>.Reuse(_y, x.Shape);
         // A batch's activations are split over the cores: the pass is bound by memory traffic (ParallelRanges).
         ParallelRanges.For(x.Size, x.Size, 64, _forwardRange);
