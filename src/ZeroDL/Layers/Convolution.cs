@@ -109,8 +109,16 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         else WorkerPool.For(plan.Workers, plan.Workers, Run);
     }
 
-    public Tensor<T> Forward(Tensor<T> x, bool training)
+    public Tensor<T> Forward(Tensor<T> x, bool training) => Forward(x, training, rectify: false);
+
+    /// <summary>
+    /// The forward pass, with <paramref name="rectify"/> giving max(0, output): each chunk of images rectified while it
+    /// is still in cache, so that a ReLU after this layer need not pass over the batch again
+    /// (<see cref="Models.Sequential{T}"/> does this; <see cref="Relu{T}.ForwardRectified"/> takes the result).
+    /// </summary>
+    internal Tensor<T> Forward(Tensor<T> x, bool training, bool rectify)
     {
+        _rectify = rectify;
         if (x.Rank != 4 || x.Shape[1] != Channels)
             throw new ArgumentException($"convolution: input {x.ShapeText} is not (N, {Channels}, H, W) for filters {W.Value.ShapeText}");
         var plan = MakePlan(x.Shape);
@@ -146,7 +154,7 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
             for (int f = 0; f < Filters; f++)
                 for (int i = 0; i < count; i++)
                     TP.Add(outT.Slice(f * columns + i * plane, plane), bias[f], output.AsSpan(((i0 + i) * Filters + f) * plane, plane));
-            if (RectifiesOutput)
+            if (_rectify)
             {
                 var chunk = output.AsSpan(i0 * Filters * plane, count * Filters * plane);
                 TP.Max(chunk, T.Zero, chunk);
@@ -155,10 +163,13 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         return _y;
     }
 
-    /// <summary>With <see cref="RectifiesOutput"/>: a chunk's outputs become max(0, ·), by the same function the ReLU layer uses.</summary>
+    /// <summary>Whether the current forward pass rectifies its output (see the internal Forward overload).</summary>
+    private bool _rectify;
+
+    /// <summary>When the pass rectifies: a chunk's outputs become max(0, ·), by the same function the ReLU layer uses.</summary>
     private void Rectify(Span<float> chunk)
     {
-        if (RectifiesOutput) TP.Max(chunk, 0f, chunk);
+        if (_rectify) TP.Max(chunk, 0f, chunk);
     }
 
     /// <summary>
@@ -175,13 +186,6 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     /// </summary>
     internal bool UseWinograd { get; set; } = true;
 
-    /// <summary>
-    /// Whether the output comes out rectified, max(0, ·), each chunk of images while it is still in cache: set by
-    /// <see cref="Models.Sequential{T}"/> when a ReLU follows (which then passes its input on), saving the ReLU's
-    /// own pass over the whole batch. The ReLU's backward gates on this output as it would on its own: x &gt; 0
-    /// exactly where max(0, x) &gt; 0.
-    /// </summary>
-    internal bool RectifiesOutput { get; set; }
 
     /// <summary>
     /// Below this many summed channels the transforms cost more than the products they save (the first layer of a

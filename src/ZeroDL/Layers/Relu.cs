@@ -23,15 +23,19 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
     public override string Kind => "relu";
 
     /// <summary>
-    /// Whether the input arrives rectified already (a convolution with <see cref="Convolution{T}.RectifiesOutput"/>
-    /// before it, wired by <see cref="Models.Sequential{T}"/>): the forward pass then hands the input on as its output.
+    /// The forward pass for an input the layer before has rectified already (a convolution asked to by
+    /// <see cref="Models.Sequential{T}"/>): the input is its own output, kept for the backward pass, which gates on
+    /// it as it would on the raw input (x &gt; 0 exactly where max(0, x) &gt; 0).
     /// </summary>
-    internal bool InputIsRectified { get; set; }
+    internal Tensor<T> ForwardRectified(Tensor<T> rectified)
+    {
+        _x = rectified;
+        return rectified;
+    }
 
     public override Tensor<T> Forward(Tensor<T> x, bool training)
     {
         _x = x;
-        if (InputIsRectified) return x;
         _y = Tensor<T>.Reuse(_y, x.Shape);
         // A batch's activations are split over the cores: the pass is bound by memory traffic (ParallelRanges).
         ParallelRanges.For(x.Size, x.Size, 64, _forwardRange);

@@ -26,14 +26,29 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
         WeightDecay = weightDecay;
         Spec = spec;
-        // A convolution followed by a ReLU rectifies its own output, chunk by chunk while in cache, and the ReLU
-        // passes it on: one pass over the batch's activations fewer, the same numbers.
-        for (int i = 0; i + 1 < _layers.Count; i++)
-            if (_layers[i] is Convolution<T> conv && _layers[i + 1] is Relu<T> relu)
-            {
-                conv.RectifiesOutput = true;
-                relu.InputIsRectified = true;
-            }
+        _rectifiedByPrevious = new bool[_layers.Count];
+        for (int i = 1; i < _layers.Count; i++) _rectifiedByPrevious[i] = _layers[i - 1] is Convolution<T> && _layers[i] is Relu<T>;
+    }
+
+    /// <summary>Layers that are a ReLU right after a convolution: see <see cref="ForwardLayer"/>.</summary>
+    private readonly bool[] _rectifiedByPrevious;
+
+    /// <summary>Whether the network folds its Convolution → ReLU pairs (false: every layer on its own; tests compare).</summary>
+    internal bool FoldsReluIntoConvolution { get; set; } = true;
+
+    /// <summary>
+    /// Layer <paramref name="i"/>'s forward pass as the network runs it: a convolution followed by a ReLU rectifies its
+    /// own output, chunk by chunk while in cache, and the ReLU takes it as it is — one pass over the batch's
+    /// activations fewer, the same numbers. Layers called on their own keep their plain meaning.
+    /// </summary>
+    internal Tensor<T> ForwardLayer(int i, Tensor<T> x, bool training)
+    {
+        if (FoldsReluIntoConvolution)
+        {
+            if (i + 1 < _layers.Count && _rectifiedByPrevious[i + 1]) return ((Convolution<T>)_layers[i]).Forward(x, training, rectify: true);
+            if (_rectifiedByPrevious[i]) return ((Relu<T>)_layers[i]).ForwardRectified(x);
+        }
+        return _layers[i].Forward(x, training);
     }
 
     public IReadOnlyList<ILayer<T>> Layers => _layers;
@@ -84,7 +99,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Scores (logits) for a batch. The returned tensor is the last layer's buffer: copy it to keep it.</summary>
     public Tensor<T> Predict(Tensor<T> x, bool training = false)
     {
-        foreach (var layer in _layers) x = layer.Forward(x, training);
+        for (int i = 0; i < _layers.Count; i++) x = ForwardLayer(i, x, training);
         return x;
     }
 
