@@ -135,7 +135,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (_layers.Count == 0 || _layers[0] is not Layers.Affine<T> first || typeof(T) != typeof(float))
             throw new InvalidOperationException("a compressed batch needs a float32 network whose first layer is an Affine");
         var y = first.ForwardCompressed(x, training: true);
-        for (int i = 1; i < _layers.Count; i++) y = _layers[i].Forward(y, training: true);
+        for (int i = 1; i < _layers.Count; i++) y = ForwardLayer(i, y, training: true);
         double loss = LossLayer.Forward(y, labels) + WeightDecayLoss();
         Backward();
         return loss;

@@ -47,7 +47,7 @@ public static class Evaluation
             if (!data.TryCompressImages(start, count, compressed)) return false;
             if (compressed.NonZeros > Kernels.SparseGemm.DensityThreshold * count * first.InputSize) return false;
             var y = first.ForwardCompressed(compressed);
-            for (int i = 1; i < net.Layers.Count; i++) y = net.Layers[i].Forward(y, training: false);
+            for (int i = 1; i < net.Layers.Count; i++) y = net.ForwardLayer(i, y, training: false);
             y.ArgMaxRows().CopyTo(result, start);
         }
         return true;
