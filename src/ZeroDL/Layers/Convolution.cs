@@ -186,7 +186,6 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     /// </summary>
     internal bool UseWinograd { get; set; } = true;
 
-
     /// <summary>
     /// Below this many summed channels the transforms cost more than the products they save (the first layer of a
     /// network, on one channel, stays on the shifted windows).
