@@ -35,8 +35,12 @@ internal static unsafe partial class Sgemm
     private static void NarrowColumnsProduct(bool transA, bool transB, int i0, int i1, int r, int col0, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool acc)
     {
-        int kpad = (k + 7) & ~7, width = r <= 2 ? 2 : 4;
-        var buffer = t_narrowB is { } existing && existing.Length >= width * kpad ? existing : t_narrowB = new float[Math.Max(width * kpad, 1024)];
+        int width = r <= 2 ? 2 : 4;
+        long need = (long)width * (((long)k + 7) & ~7L);
+        if (need > Array.MaxLength)
+            throw new ArgumentException($"gemm: an inner dimension of {k} is too long for the narrow-column kernels' buffer");
+        int kpad = (k + 7) & ~7;
+        var buffer = t_narrowB is { } existing && existing.Length >= need ? existing : t_narrowB = new float[Math.Max((int)need, 1024)];
         fixed (float* bt = buffer)
         {
             for (int j = 0; j < width; j++)
