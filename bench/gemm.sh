@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GEMM GFLOP/s of ZeroDL and, where python3 with numpy is installed, of NumPy/OpenBLAS on the same shapes:
 # ROUNDS alternating rounds (ZeroDL, NumPy, ZeroDL, …), the median per shape, and the ratio ZeroDL / NumPy of the
-# medians.   Usage: bench/gemm.sh [--threads N] [--rounds R]   (defaults: all cores, 3 rounds)
+# medians; and the machine's FMA limit on as many threads (register-only multiply-adds, measured every round).
+# Usage: bench/gemm.sh [--threads N] [--rounds R]   (defaults: all cores, 3 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=$(nproc); rounds=3
@@ -16,9 +17,11 @@ dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
 have_numpy=false
 if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
-ours=$(mktemp); theirs=$(mktemp); trap 'rm -f "$ours" "$theirs"' EXIT
+ours=$(mktemp); theirs=$(mktemp); limit=$(mktemp); trap 'rm -f "$ours" "$theirs" "$limit"' EXIT
+bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 for _ in $(seq "$rounds"); do
-  dotnet bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll gemm --threads "$threads" >>"$ours"
+  dotnet "$bench" fma-peak --threads "$threads" | awk -F'\t' -v t="threads $threads" '$1 == t {print $2}' >>"$limit"
+  dotnet "$bench" gemm --threads "$threads" >>"$ours"
   if $have_numpy; then
     # The peer runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they can force slower kernels); ours keeps the environment.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py >>"$theirs"
@@ -27,19 +30,22 @@ done
 grep -m1 '^# ZeroDL' "$ours"
 $have_numpy && grep -m1 '^# NumPy' "$theirs"
 echo "# $rounds alternating rounds, medians"
+peak=$(sort -g "$limit" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+echo "# FMA limit on $threads thread(s): $peak GFLOP/s (register-only multiply-adds); 'of limit' = ZeroDL / that"
 # Median of each shape's rates in a file of "shape<TAB>rate" lines (header lines start with '#' or 'shape').
 median() { awk -F'\t' '!/^#/ && !/^shape/ {print $1 "\t" $2}' "$1" | sort -t$'\t' -k1,1 -k2,2g |
   awk -F'\t' '{v[$1] = v[$1] " " $2; n[$1]++} END {for (s in v) {split(substr(v[s], 2), a, " "); print s "\t" a[int((n[s] + 1) / 2)]}}'; }
-printf '%-16s %10s %10s %8s\n' "shape MxKxN" "ZeroDL" "NumPy" "ratio"
+printf '%-16s %10s %10s %8s %9s\n' "shape MxKxN" "ZeroDL" "NumPy" "ratio" "of limit"
 ours_med=$(median "$ours"); theirs_med=""
 $have_numpy && theirs_med=$(median "$theirs")
 # In the bench's order of shapes.
 awk -F'\t' '!/^#/ && !/^shape/ && !seen[$1]++ {print $1}' "$ours" | while read -r shape; do
   rate=$(echo "$ours_med" | awk -F'\t' -v s="$shape" '$1 == s {print $2}')
   np=$(echo "$theirs_med" | awk -F'\t' -v s="$shape" '$1 == s {print $2}')
+  share=$(awk -v a="$rate" -v b="$peak" 'BEGIN {printf "%.2f", a / b}')
   if [ -n "$np" ]; then
-    printf '%-16s %10s %10s %8s\n' "$shape" "$rate" "$np" "$(awk -v a="$rate" -v b="$np" 'BEGIN {printf "%.2f", a / b}')"
+    printf '%-16s %10s %10s %8s %9s\n' "$shape" "$rate" "$np" "$(awk -v a="$rate" -v b="$np" 'BEGIN {printf "%.2f", a / b}')" "$share"
   else
-    printf '%-16s %10s %10s %8s\n' "$shape" "$rate" "-" "-"
+    printf '%-16s %10s %10s %8s %9s\n' "$shape" "$rate" "-" "-" "$share"
   fi
 done

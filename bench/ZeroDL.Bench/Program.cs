@@ -1,6 +1,7 @@
 using ZeroDL.Bench;
 
 // Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--only SHAPE_PREFIX]
+//        ZeroDL.Bench fma-peak [--threads N] [--seconds S]   (the FMA limit: register-only multiply-adds on 1 … N threads)
 //        ZeroDL.Bench gemm-ab [--switch shared-b|transposed-a-in-place|a-in-place-to-96] [--threads N] [--rounds R] [--only SHAPE_PREFIX]   (an internal switch off vs on, alternating)
 //        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
 //        ZeroDL.Bench deepconv-inference [--threads N]
@@ -22,6 +23,8 @@ switch (verb)
     case "gemm":
         GemmBench.Run(threads, seconds, StringOption("--only", ""));
         return 0;
+    case "fma-peak":
+        return FmaPeakBench.Run(threads, IntOption("--seconds", 1));
     case "gemm-ab":
         return GemmBench.CompareSwitch(StringOption("--switch", "shared-b"), threads, IntOption("--rounds", 7), StringOption("--only", ""));
     case "deepconv-inference":
@@ -45,7 +48,7 @@ switch (verb)
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
         return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
     default:
-        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, gemm-ab, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, augment, sparse or web-load");
+        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, fma-peak, gemm-ab, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, augment, sparse or web-load");
         return 2;
 }
 
