@@ -15,7 +15,7 @@ internal static class BenchCommand
         var model = new Option<string>("--model") { Description = "Model to time: " + string.Join(", ", ModelPresets.All.Select(p => p.Name)), DefaultValueFactory = _ => "deepconv" };
         var iterations = new Option<int>("--iterations") { Description = "Timed mini-batches (after 3 untimed ones)", DefaultValueFactory = _ => 30 };
         var batchSize = new Option<int>("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 100 };
-        var profile = new Option<bool>("--profile") { Description = "Print each layer's forward and backward milliseconds per iteration" };
+        var profile = new Option<bool>("--profile") { Description = "Print each layer's forward and backward milliseconds and allocated bytes per iteration" };
         var threads = new Option<int>("--threads") { Description = "Threads for matrix products", DefaultValueFactory = _ => Environment.ProcessorCount };
         var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
         var command = new Command("bench", "Time training steps of a model: seconds per mini-batch and per epoch, and with --profile where each layer's time goes.")
@@ -39,9 +39,9 @@ internal static class BenchCommand
             {
                 double sum = result.Layers.Sum(l => l.ForwardMs + l.BackwardMs);
                 Console.WriteLine();
-                Console.WriteLine("layer          forward ms  backward ms   share");
+                Console.WriteLine("layer          forward ms  backward ms   share   bytes fwd   bytes bwd");
                 foreach (var l in result.Layers)
-                    Console.WriteLine($"{l.Layer,-14} {l.ForwardMs,10:F2}  {l.BackwardMs,11:F2}  {(l.ForwardMs + l.BackwardMs) / sum,6:P0}");
+                    Console.WriteLine($"{l.Layer,-14} {l.ForwardMs,10:F2}  {l.BackwardMs,11:F2}  {(l.ForwardMs + l.BackwardMs) / sum,6:P0}  {l.ForwardBytes,10}  {l.BackwardBytes,10}");
                 Console.WriteLine($"{"optimizer etc.",-14} {result.SecondsPerIteration * 1000 - sum,10:F2}");
             }
             return Cli.Success;

@@ -162,17 +162,27 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// Returns <paramref name="buffer"/> reshaped to <paramref name="shape"/> when its backing array is large
-    /// enough, otherwise a new tensor: the way layers keep one buffer across mini-batches.
+    /// enough, otherwise a new tensor: the way layers keep one buffer across mini-batches. The shape is a span, so
+    /// a call with the buffer's own shape (every mini-batch after the first) allocates nothing.
     /// </summary>
-    public static Tensor<T> Reuse(Tensor<T>? buffer, params int[] shape)
+    public static Tensor<T> Reuse(Tensor<T>? buffer, params ReadOnlySpan<int> shape)
     {
         int size = CheckedSize(shape);
         if (buffer is not null)
         {
             if (buffer.SameShape(shape)) return buffer;
-            if (buffer.Data.Length >= size) return new Tensor<T>(buffer.Data, shape);
+            if (buffer.Data.Length >= size) return new Tensor<T>(buffer.Data, shape.ToArray());
         }
-        return new Tensor<T>(shape);
+        return new Tensor<T>(shape.ToArray());
+    }
+
+    /// <summary><see cref="Reuse"/> for <paramref name="shape"/> with its first axis set to <paramref name="rows"/>.</summary>
+    internal static Tensor<T> ReuseWithRows(Tensor<T>? buffer, ReadOnlySpan<int> shape, int rows)
+    {
+        Span<int> resized = shape.Length <= 8 ? stackalloc int[shape.Length] : new int[shape.Length];
+        shape.CopyTo(resized);
+        resized[0] = rows;
+        return Reuse(buffer, resized);
     }
 
     public override string ToString()
@@ -232,9 +242,7 @@ public static class TensorRows
     /// <summary>Copies rows <paramref name="indices"/> of <paramref name="source"/> (first axis) into a reusable buffer.</summary>
     public static Tensor<T> Gather<T>(Tensor<T> source, ReadOnlySpan<int> indices, Tensor<T>? buffer) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var shape = (int[])source.Shape.Clone();
-        shape[0] = indices.Length;
-        var result = Tensor<T>.Reuse(buffer, shape);
+        var result = Tensor<T>.ReuseWithRows(buffer, source.Shape, indices.Length);
         int len = source.RowLength;
         var src = source.ReadOnlySpan; var dst = result.Span;
         for (int i = 0; i < indices.Length; i++)
@@ -251,9 +259,7 @@ public static class TensorRows
     {
         if (start < 0 || count < 0 || start + count > source.Rows)
             throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) outside tensor of shape {source.ShapeText}");
-        var shape = (int[])source.Shape.Clone();
-        shape[0] = count;
-        var result = Tensor<T>.Reuse(buffer, shape);
+        var result = Tensor<T>.ReuseWithRows(buffer, source.Shape, count);
         int len = source.RowLength;
         source.ReadOnlySpan.Slice(start * len, count * len).CopyTo(result.Span);
         return result;

@@ -164,6 +164,40 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Throws<IndexOutOfRangeException>(() => train.PrefetchImages([-1]));
     }
 
+    /// <summary>
+    /// Once warm, a training step allocates nothing on the calling thread: not in any layer's forward or backward (threaded
+    /// GEMM and convolution passes included), nor in the loss, the optimizer or the batch's reshaping. Every preset, and a
+    /// stride-2 convolution (the im2col path) built by hand.
+    /// </summary>
+    [Theory]
+    [InlineData("dense")]
+    [InlineData("twolayer")]
+    [InlineData("simpleconv")]
+    [InlineData("deepconv")]
+    [InlineData("deepconv-aug")]
+    [InlineData("stride-2")]
+    public void A_warm_training_step_allocates_nothing(string model)
+    {
+        var train = mnist.Data.Train.Take(600);
+        Sequential<float> net;
+        if (model == "stride-2")
+        {
+            var rng = new Rng(4);
+            net = new Sequential<float>(
+            [
+                new Layers.Convolution<float>(Init.Normal<float>(0.1, rng, 8, 1, 3, 3), new Tensor<float>(8), stride: 2, pad: 1),
+                new Layers.Relu<float>(),
+                new Layers.MaxPooling<float>(2, 2, 2),
+                new Layers.Affine<float>(8 * 7 * 7, 10, 0.1, rng),
+            ], spec: Networks.SimpleConvNetSpec()); // the spec's only use here: (1, 28, 28) samples
+        }
+        else net = Networks.Build<float>(ModelPresets.Find(model).Spec, seed: 1);
+        var profile = LayerProfile.Measure(net, new Adam<float>(), train, iterations: 3, batchSize: 100);
+        var layers = string.Join(", ", profile.Layers.Where(l => l.ForwardBytes + l.BackwardBytes > 0).Select(l => $"{l.Layer} {l.ForwardBytes}+{l.BackwardBytes}"));
+        Assert.True(profile.CallerBytesPerIteration == 0, $"{model}: {profile.CallerBytesPerIteration} bytes per step; layers: {layers}");
+        Assert.True(double.IsFinite(profile.LastLoss));
+    }
+
     [Fact]
     public void Batches_go_compressed_only_to_a_first_layer_that_takes_them()
     {

@@ -133,9 +133,7 @@ public sealed class Dataset
     public Tensor<float> GatherImages(ReadOnlySpan<int> indices, Tensor<float>? buffer)
     {
         if (_pixels is null) return TensorRows.Gather(Images, indices, buffer);
-        var shape = (int[])Images.Shape.Clone();
-        shape[0] = indices.Length;
-        var result = Tensor<float>.Reuse(buffer, shape);
+        var result = Tensor<float>.ReuseWithRows(buffer, Images.Shape, indices.Length);
         int len = Images.RowLength;
         var dst = result.Span;
         foreach (int r in indices)

@@ -119,10 +119,7 @@ public static class Gemm
     /// <summary>Whether large threaded products share their packed B (false: every thread its own slab; benchmarks compare).</summary>
     internal static bool UseSharedB { get; set; } = true;
 
-    /// <summary>
-    /// The threaded part of <see cref="MultiplyFloat"/>, a method of its own so that the closure it hands the
-    /// workers is allocated only when there are threads to hand it to.
-    /// </summary>
+    /// <summary>The threaded part of <see cref="MultiplyFloat"/>.</summary>
     private static unsafe void MultiplyFloatParallel(bool transA, bool transB, int m, int n, int k,
         float* pa, int lda, float* pb, int ldb, float* pc, int ldc, bool accumulate, int threads)
     {
@@ -133,29 +130,49 @@ public static class Gemm
             Sgemm.SharedB(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
             return;
         }
-        nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
-        bool splitRows = m >= n;
-        int extent = splitRows ? m : n;
-        int align = splitRows ? Sgemm.RowTile : 32;
-        int chunk = (extent + threads - 1) / threads;
-        chunk = (chunk + align - 1) / align * align;
-        int parts = (extent + chunk - 1) / chunk;
-        WorkerPool.For(parts, threads, part =>
+        var job = t_slabJob ??= new SlabJob();
+        job.TransA = transA; job.TransB = transB; job.Accumulate = accumulate;
+        job.M = m; job.N = n; job.K = k;
+        job.A = pa; job.Lda = lda; job.B = pb; job.Ldb = ldb; job.C = pc; job.Ldc = ldc;
+        job.SplitRows = m >= n;
+        job.Extent = job.SplitRows ? m : n;
+        int align = job.SplitRows ? Sgemm.RowTile : 32;
+        int chunk = (job.Extent + threads - 1) / threads;
+        job.Chunk = (chunk + align - 1) / align * align;
+        int parts = (job.Extent + job.Chunk - 1) / job.Chunk;
+        WorkerPool.For(parts, threads, job.Run);
+    }
+
+    /// <summary>
+    /// A threaded product split into slabs of rows (or of columns, when n &gt; m), each a whole serial product. Kept per
+    /// calling thread with its delegate, so that a threaded call hands the worker pool no new closure.
+    /// </summary>
+    private sealed unsafe class SlabJob
+    {
+        public bool TransA, TransB, Accumulate, SplitRows;
+        public int M, N, K, Lda, Ldb, Ldc, Extent, Chunk;
+        public float* A, B, C;
+        public readonly Action<int> Run;
+
+        public SlabJob() => Run = Part;
+
+        private void Part(int part)
         {
-            int start = part * chunk, len = Math.Min(chunk, extent - start);
-            float* a0 = (float*)ia, b0 = (float*)ib, c0 = (float*)ic;
-            if (splitRows)
+            int start = part * Chunk, len = Math.Min(Chunk, Extent - start);
+            if (SplitRows)
             {
-                float* aPart = transA ? a0 + start : a0 + (long)start * lda;
-                Sgemm.Serial(transA, transB, len, n, k, aPart, lda, b0, ldb, c0 + (long)start * ldc, ldc, accumulate);
+                float* aPart = TransA ? A + start : A + (long)start * Lda;
+                Sgemm.Serial(TransA, TransB, len, N, K, aPart, Lda, B, Ldb, C + (long)start * Ldc, Ldc, Accumulate);
             }
             else
             {
-                float* bPart = transB ? b0 + (long)start * ldb : b0 + start;
-                Sgemm.Serial(transA, transB, m, len, k, a0, lda, bPart, ldb, c0 + start, ldc, accumulate);
+                float* bPart = TransB ? B + (long)start * Ldb : B + start;
+                Sgemm.Serial(TransA, TransB, M, len, K, A, Lda, bPart, Ldb, C + start, Ldc, Accumulate);
             }
-        });
+        }
     }
+
+    [ThreadStatic] private static SlabJob? t_slabJob;
 
     /// <summary>Generic path (float64 and others): C[i,:] (+)= Σ_p op(A)[i,p] · op(B)[p,:], with op(B) made contiguous first.</summary>
     private static void MultiplyRows<T>(bool transA, bool transB, int m, int n, int k,

@@ -174,65 +174,95 @@ internal static unsafe partial class Sgemm
     {
         var kind = s_kernel;
         int mr = MR(kind), nr = NR(kind), narrow = NarrowColumns(kind, n);
-        n -= narrow; // the last few columns: each thread its rows' share, after its panels
-        var owner = t_shared ??= new SharedBuffer();
-        int rowsPerThread = ((m + threads - 1) / threads + mr - 1) / mr * mr, kStep = KBlock(k);
-        bool direct = ReadsAInPlace(kind, transA, n);
-        nint pa = (nint)a, pb = (nint)b, pcc = (nint)c, ps = (nint)owner.Data;
-        for (int jc = 0; jc < n; jc += NC)
+        var job = t_sharedJob ??= new SharedBJob();
+        job.Kind = kind; job.TransA = transA; job.TransB = transB; job.Accumulate = accumulate;
+        job.M = m; job.N = n - narrow; job.K = k; job.Narrow = narrow; job.Nr = nr; job.Threads = threads;
+        job.A = a; job.Lda = lda; job.B = b; job.Ldb = ldb; job.C = c; job.Ldc = ldc;
+        job.RowsPerThread = ((m + threads - 1) / threads + mr - 1) / mr * mr;
+        job.KStep = KBlock(k);
+        job.Direct = ReadsAInPlace(kind, transA, job.N);
+        for (int jc = 0; jc < job.N; jc += NC)
         {
-            int nc = Math.Min(NC, n - jc);
-            int panels = (nc + nr - 1) / nr, width = panels * nr;
+            job.Jc = jc;
+            job.Nc = Math.Min(NC, job.N - jc);
+            job.Panels = (job.Nc + nr - 1) / nr;
+            int width = job.Panels * nr;
             // K blocks packed per meeting: all of them when they fit, else one (a K block of an NC block always fits).
-            int kGroup = (long)k * width <= SharedFloats ? k : kStep;
+            int kGroup = (long)k * width <= SharedFloats ? k : job.KStep;
             for (int pg = 0; pg < k; pg += kGroup)
             {
-                int jc0 = jc, pg0 = pg, pgEnd = Math.Min(k, pg + kGroup);
-                WorkerPool.For(threads, threads, t =>
-                {
-                    int first = panels * t / threads, last = panels * (t + 1) / threads;
-                    if (first >= last) return;
-                    for (int pc = pg0; pc < pgEnd; pc += kStep)
-                    {
-                        int kc = Math.Min(kStep, k - pc);
-                        float* block = (float*)ps + (long)(pc - pg0) * width;
-                        PackB(transB, (float*)pb, ldb, pc, jc0 + first * nr, kc, Math.Min(nc, last * nr) - first * nr, nr, block + (long)first * nr * kc);
-                    }
-                });
-                WorkerPool.For(threads, threads, t =>
-                {
-                    var buffers = t_buffers ??= new PackBuffers();
-                    int start = t * rowsPerThread, end = Math.Min(m, start + rowsPerThread);
-                    for (int pc = pg0; pc < pgEnd; pc += kStep)
-                    {
-                        int kc = Math.Min(kStep, k - pc);
-                        bool acc = accumulate || pc > 0;
-                        float* block = (float*)ps + (long)(pc - pg0) * width;
-                        for (int ic = start; ic < end; ic += MC)
-                        {
-                            int mc = Math.Min(MC, end - ic);
-                            if (direct) DirectBlock(transA, (float*)pa, lda, ic, pc, mc, kc, nc, jc0, block, (float*)pcc, ldc, acc, buffers);
-                            else MacroKernel(kind, transA, (float*)pa, lda, m, ic, mc, pc, kc, jc0, nc, block, (float*)pcc, ldc, acc, buffers);
-                        }
-                    }
-                    if (narrow > 0 && jc0 + NC >= n && pgEnd == k && start < end)
-                        NarrowColumnsProduct(transA, transB, start, end, narrow, n, k, (float*)pa, lda, (float*)pb, ldb, (float*)pcc, ldc, accumulate);
-                });
+                job.Pg = pg;
+                job.PgEnd = Math.Min(k, pg + kGroup);
+                job.Width = width;
+                WorkerPool.For(threads, threads, job.PackPart);
+                WorkerPool.For(threads, threads, job.MultiplyPart);
             }
         }
     }
 
+    /// <summary>
+    /// One <see cref="SharedB"/> call's operands and its current block of B, kept per calling thread with the two
+    /// delegates the threads run, so that a threaded product hands the worker pool no new closure.
+    /// </summary>
+    private sealed class SharedBJob
+    {
+        public KernelKind Kind;
+        public bool TransA, TransB, Accumulate, Direct;
+        public int M, N, K, Narrow, Nr, Threads, RowsPerThread, KStep, Lda, Ldb, Ldc;
+        public float* A, B, C;
+        /// <summary>The block being worked: columns [Jc, Jc + Nc) in Panels panels of Width floats a row, K rows [Pg, PgEnd).</summary>
+        public int Jc, Nc, Panels, Width, Pg, PgEnd;
+        public readonly float* Shared = (float*)NativeMemory.AlignedAlloc((nuint)(SharedFloats * sizeof(float)), 64);
+        public readonly Action<int> PackPart, MultiplyPart;
+
+        public SharedBJob()
+        {
+            PackPart = Pack;
+            MultiplyPart = Multiply;
+        }
+
+        ~SharedBJob() => NativeMemory.AlignedFree(Shared);
+
+        /// <summary>Thread <paramref name="t"/> packs its share of the block's panels, for every K block of the group.</summary>
+        private void Pack(int t)
+        {
+            int first = Panels * t / Threads, last = Panels * (t + 1) / Threads;
+            if (first >= last) return;
+            for (int pc = Pg; pc < PgEnd; pc += KStep)
+            {
+                int kc = Math.Min(KStep, K - pc);
+                float* block = Shared + (long)(pc - Pg) * Width;
+                PackB(TransB, B, Ldb, pc, Jc + first * Nr, kc, Math.Min(Nc, last * Nr) - first * Nr, Nr, block + (long)first * Nr * kc);
+            }
+        }
+
+        /// <summary>Thread <paramref name="t"/> multiplies its own rows of C against the whole packed block.</summary>
+        private void Multiply(int t)
+        {
+            var buffers = t_buffers ??= new PackBuffers();
+            int start = t * RowsPerThread, end = Math.Min(M, start + RowsPerThread);
+            for (int pc = Pg; pc < PgEnd; pc += KStep)
+            {
+                int kc = Math.Min(KStep, K - pc);
+                bool acc = Accumulate || pc > 0;
+                float* block = Shared + (long)(pc - Pg) * Width;
+                for (int ic = start; ic < end; ic += MC)
+                {
+                    int mc = Math.Min(MC, end - ic);
+                    if (Direct) DirectBlock(TransA, A, Lda, ic, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers);
+                    else MacroKernel(Kind, TransA, A, Lda, M, ic, mc, pc, kc, Jc, Nc, block, C, Ldc, acc, buffers);
+                }
+            }
+            if (Narrow > 0 && Jc + NC >= N && PgEnd == K && start < end)
+                NarrowColumnsProduct(TransA, TransB, start, end, Narrow, N, K, A, Lda, B, Ldb, C, Ldc, Accumulate);
+        }
+    }
+
+    [ThreadStatic] private static SharedBJob? t_sharedJob;
+
     /// <summary>Floats in the shared packed-B buffer: one K block of an NC block of columns.</summary>
     private const int SharedFloats = KC * (NC + 32);
 
-    /// <summary>The calling thread's packed B block for <see cref="SharedB"/> (read by the helpers while the call lasts).</summary>
-    private sealed class SharedBuffer
-    {
-        public readonly float* Data = (float*)NativeMemory.AlignedAlloc((nuint)(SharedFloats * sizeof(float)), 64);
-        ~SharedBuffer() => NativeMemory.AlignedFree(Data);
-    }
-
-    [ThreadStatic] private static SharedBuffer? t_shared;
 
     /// <summary>Products with at most this many rows take the unpacked-B path (<see cref="DirectBBlock"/>).</summary>
     private const int DirectBMaxRows = 48;

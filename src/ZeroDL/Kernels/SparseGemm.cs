@@ -195,17 +195,35 @@ public sealed class SparseMatrix
         }
     }
 
-    /// <summary>Rows split over threads; a method of its own so that its closure is allocated only when it runs.</summary>
+    /// <summary>Rows split over threads, one contiguous range each.</summary>
     private static unsafe void RowsParallel(int m, int n, int* ps, int* pi, float* pv, float* pb, int ldb, float* pc, int ldc, bool accumulate, int threads)
     {
-        nint ib = (nint)pb, ic = (nint)pc, ii = (nint)pi, iv = (nint)pv, istart = (nint)ps;
-        int chunk = (m + threads - 1) / threads;
-        WorkerPool.For(threads, threads, t =>
-        {
-            int r0 = t * chunk, r1 = Math.Min(m, r0 + chunk);
-            if (r0 < r1) RowsKernel(r0, r1, n, (int*)istart, (int*)ii, (float*)iv, (float*)ib, ldb, (float*)ic, ldc, accumulate);
-        });
+        var job = t_rowsJob ??= new RowsJob();
+        job.M = m; job.N = n; job.Start = ps; job.Index = pi; job.Value = pv; job.B = pb; job.Ldb = ldb; job.C = pc; job.Ldc = ldc;
+        job.Accumulate = accumulate;
+        job.Chunk = (m + threads - 1) / threads;
+        WorkerPool.For(threads, threads, job.Run);
     }
+
+    /// <summary>One threaded product's operands, kept per calling thread with its delegate, so that a call allocates nothing.</summary>
+    private sealed unsafe class RowsJob
+    {
+        public int M, N, Ldb, Ldc, Chunk;
+        public bool Accumulate;
+        public int* Start, Index;
+        public float* Value, B, C;
+        public readonly Action<int> Run;
+
+        public RowsJob() => Run = Part;
+
+        private void Part(int t)
+        {
+            int r0 = t * Chunk, r1 = Math.Min(M, r0 + Chunk);
+            if (r0 < r1) RowsKernel(r0, r1, N, Start, Index, Value, B, Ldb, C, Ldc, Accumulate);
+        }
+    }
+
+    [ThreadStatic] private static RowsJob? t_rowsJob;
 
     /// <summary>
     /// Without AVX masked loads the kernels read whole 8-float vectors only: then B (rows×n) is copied with its

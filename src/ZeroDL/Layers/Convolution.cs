@@ -37,6 +37,12 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         B = new Parameter<T>("b", b, isWeight: false);
         Stride = stride;
         Pad = pad;
+        _runWorker = RunWorker;
+        _forwardIm2ColChunk = ForwardIm2ColChunk;
+        _forwardWinogradChunk = ForwardWinogradChunk;
+        _forwardShiftedChunk = ForwardShiftedChunk;
+        _backwardStrideOneChunk = BackwardStrideOneChunk;
+        _backwardIm2ColChunk = BackwardIm2ColChunk;
     }
 
     public string Kind => "conv";
@@ -93,20 +99,55 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         return new Plan(n, h, w, oh, ow, k, perChunk, workers);
     }
 
-    /// <summary>Runs <paramref name="work"/>(worker, first image, image count) for every chunk: chunk c on worker c mod workers.</summary>
-    private static void ForChunks(Plan plan, Action<int, int, int> work)
+    /// <summary>
+    /// The pass in progress, read by the chunk methods below (<see cref="ForwardIm2ColChunk"/> and the rest). It lives in
+    /// a field, and the methods' delegates are made once per layer, so that a pass hands the worker pool no closure
+    /// and allocates nothing.
+    /// </summary>
+    private struct Pass
     {
-        void Run(int t)
+        public Plan Plan;
+        public Action<int, int, int>? Work;
+        public T[] Input, Output, Dout;
+        public T[]? Dx;
+        /// <summary>The filters as the fast paths take them: packed, transformed, or flipped (backward).</summary>
+        public float[] Filters;
+        /// <summary>Backward: dx by Winograd, and dW by Winograd.</summary>
+        public bool WinogradInput, WinogradWeights;
+    }
+
+    private Pass _pass;
+    private readonly Action<int> _runWorker;
+    private readonly Action<int, int, int> _forwardIm2ColChunk, _forwardWinogradChunk, _forwardShiftedChunk,
+        _backwardStrideOneChunk, _backwardIm2ColChunk;
+
+    /// <summary>Runs <paramref name="work"/>(worker, first image, image count) for every chunk: chunk c on worker c mod workers.</summary>
+    private void ForChunks(Plan plan, Action<int, int, int> work)
+    {
+        _pass.Plan = plan;
+        _pass.Work = work;
+        try
         {
-            using var _ = Gemm.LimitThreadsOnThisThread(1); // the workers are the parallelism
-            for (int c = t; c < plan.Chunks; c += plan.Workers)
-            {
-                int i0 = c * plan.ImagesPerChunk;
-                work(t, i0, Math.Min(plan.ImagesPerChunk, plan.N - i0));
-            }
+            if (plan.Workers == 1) RunWorker(0);
+            else WorkerPool.For(plan.Workers, plan.Workers, _runWorker);
         }
-        if (plan.Workers == 1) Run(0);
-        else WorkerPool.For(plan.Workers, plan.Workers, Run);
+        finally
+        {
+            _pass = default; // drop the pass's arrays
+        }
+    }
+
+    /// <summary>Worker <paramref name="t"/>'s share of a pass: chunks t, t + workers, ….</summary>
+    private void RunWorker(int t)
+    {
+        using var _ = Gemm.LimitThreadsOnThisThread(1); // the workers are the parallelism
+        var plan = _pass.Plan;
+        var work = _pass.Work!;
+        for (int c = t; c < plan.Chunks; c += plan.Workers)
+        {
+            int i0 = c * plan.ImagesPerChunk;
+            work(t, i0, Math.Min(plan.ImagesPerChunk, plan.N - i0));
+        }
     }
 
     public Tensor<T> Forward(Tensor<T> x, bool training) => Forward(x, training, rectify: false);
@@ -129,38 +170,43 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
             x.ReadOnlySpan.CopyTo(_x.Span);
         }
         _trained = training;
-        var input = x.Data; var output = _y.Data;
-        var weights = W.Value.Data; var bias = B.Value.Data;
+        _pass.Input = x.Data;
+        _pass.Output = _y.Data;
         if (typeof(T) == typeof(float) && WinogradForward)
         {
-            ForwardWinograd(plan, (float[])(object)input, (float[])(object)output, (float[])(object)weights, (float[])(object)bias);
-            return _y;
+            _pass.Filters = PreparedFilters((float[])(object)W.Value.Data, FilterForm.Winograd);
+            ForChunks(plan, _forwardWinogradChunk);
         }
-        if (typeof(T) == typeof(float) && UseShiftedWindows && ShiftedConvolution.Applies(Stride))
+        else if (typeof(T) == typeof(float) && UseShiftedWindows && ShiftedConvolution.Applies(Stride))
         {
-            ForwardShifted(plan, (float[])(object)input, (float[])(object)output, (float[])(object)weights, (float[])(object)bias);
-            return _y;
+            _pass.Filters = PreparedFilters((float[])(object)W.Value.Data, FilterForm.Packed);
+            ForChunks(plan, _forwardShiftedChunk);
         }
-        ForChunks(plan, (t, i0, count) =>
-        {
-            var worker = _workers[t];
-            int columns = count * plan.Plane, k = plan.K, plane = plan.Plane, imageSize = Channels * plan.H * plan.W;
-            var colT = Worker.Ensure(ref worker.ColT, k * columns).AsSpan(0, k * columns);
-            var outT = Worker.Ensure(ref worker.OutT, Filters * columns).AsSpan(0, Filters * columns);
-            Im2ColChannelMajor.Forward<T>(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W,
-                KernelHeight, KernelWidth, Stride, Pad, colT);
-            Gemm.Multiply<T>(false, false, Filters, columns, k, weights.AsSpan(0, Filters * k), k, colT, columns, outT, columns);
-            // (f, i, p) + b[f] → (i, f, p)
-            for (int f = 0; f < Filters; f++)
-                for (int i = 0; i < count; i++)
-                    TP.Add(outT.Slice(f * columns + i * plane, plane), bias[f], output.AsSpan(((i0 + i) * Filters + f) * plane, plane));
-            if (_rectify)
-            {
-                var chunk = output.AsSpan(i0 * Filters * plane, count * Filters * plane);
-                TP.Max(chunk, T.Zero, chunk);
-            }
-        });
+        else ForChunks(plan, _forwardIm2ColChunk);
         return _y;
+    }
+
+    /// <summary>The im2col forward pass of one chunk: colT, W·colT, + b and the reorder to (N, FN, OH, OW).</summary>
+    private void ForwardIm2ColChunk(int t, int i0, int count)
+    {
+        var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
+        var weights = W.Value.Data; var bias = B.Value.Data;
+        var worker = _workers[t];
+        int columns = count * plan.Plane, k = plan.K, plane = plan.Plane, imageSize = Channels * plan.H * plan.W;
+        var colT = Worker.Ensure(ref worker.ColT, k * columns).AsSpan(0, k * columns);
+        var outT = Worker.Ensure(ref worker.OutT, Filters * columns).AsSpan(0, Filters * columns);
+        Im2ColChannelMajor.Forward<T>(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W,
+            KernelHeight, KernelWidth, Stride, Pad, colT);
+        Gemm.Multiply<T>(false, false, Filters, columns, k, weights.AsSpan(0, Filters * k), k, colT, columns, outT, columns);
+        // (f, i, p) + b[f] → (i, f, p)
+        for (int f = 0; f < Filters; f++)
+            for (int i = 0; i < count; i++)
+                TP.Add(outT.Slice(f * columns + i * plane, plane), bias[f], output.AsSpan(((i0 + i) * Filters + f) * plane, plane));
+        if (_rectify)
+        {
+            var chunk = output.AsSpan(i0 * Filters * plane, count * Filters * plane);
+            TP.Max(chunk, T.Zero, chunk);
+        }
     }
 
     /// <summary>Whether the current forward pass rectifies its output (see the internal Forward overload).</summary>
@@ -234,28 +280,24 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         return _preparedFilters;
     }
 
-    private void ForwardWinograd(Plan plan, float[] input, float[] output, float[] weights, float[] bias)
+    /// <summary>The Winograd forward pass of one chunk (float32), with the filters transformed in <see cref="Pass.Filters"/>.</summary>
+    private void ForwardWinogradChunk(int t, int i0, int count)
     {
-        var transformed = PreparedFilters(weights, FilterForm.Winograd);
+        var plan = _pass.Plan; var input = (float[])(object)_pass.Input; var output = (float[])(object)_pass.Output;
         int imageSize = Channels * plan.H * plan.W, outputSize = Filters * plan.Plane;
-        ForChunks(plan, (t, i0, count) =>
-        {
-            WinogradConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W, transformed, bias,
-                Filters, Pad, output.AsSpan(i0 * outputSize, count * outputSize));
-            Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
-        });
+        WinogradConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W, _pass.Filters,
+            (float[])(object)B.Value.Data, Filters, Pad, output.AsSpan(i0 * outputSize, count * outputSize));
+        Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
     }
 
-    private void ForwardShifted(Plan plan, float[] input, float[] output, float[] weights, float[] bias)
+    /// <summary>The shifted-window forward pass of one chunk (float32), with the filters packed in <see cref="Pass.Filters"/>.</summary>
+    private void ForwardShiftedChunk(int t, int i0, int count)
     {
-        var packed = PreparedFilters(weights, FilterForm.Packed);
+        var plan = _pass.Plan; var input = (float[])(object)_pass.Input; var output = (float[])(object)_pass.Output;
         int imageSize = Channels * plan.H * plan.W, outputSize = Filters * plan.Plane;
-        ForChunks(plan, (t, i0, count) =>
-        {
-            ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W, packed, bias,
-                Filters, KernelHeight, KernelWidth, Pad, output.AsSpan(i0 * outputSize, count * outputSize));
-            Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
-        });
+        ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W, _pass.Filters,
+            (float[])(object)B.Value.Data, Filters, KernelHeight, KernelWidth, Pad, output.AsSpan(i0 * outputSize, count * outputSize));
+        Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
     }
 
     private float[] _flippedFilters = [], _packedFlipped = [], _zeroBias = [];
@@ -274,37 +316,47 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
             else ShiftedConvolution.PackFlippedFilters(weights, Filters, Channels, KernelHeight, KernelWidth, ref _flippedFilters, ref _packedFlipped);
             if (_zeroBias.Length < Channels) _zeroBias = new float[Channels];
         }
-        var packed = _packedFlipped; var zero = _zeroBias;
-        int imageSize = Channels * plan.H * plan.W, outputSize = Filters * plan.Plane;
         // dW by Winograd where the forward pass goes that way and the products are wide enough: summed per worker in
         // the transformed domain, brought back to 3×3 filters once at the end.
         bool winogradWeights = WinogradWeightGradient;
         int transformedSize = 16 * Filters * Channels;
         if (winogradWeights)
             for (int t = 0; t < plan.Workers; t++) Worker.Ensure(ref _workers[t].DU, transformedSize).AsSpan(0, transformedSize).Clear();
-        ForChunks(plan, (t, i0, count) =>
-        {
-            var worker = _workers[t];
-            var dWt = (float[])(object)worker.DWt;
-            var db = (float[])(object)worker.Db;
-            var images = input.AsSpan(i0 * imageSize, count * imageSize);
-            var d = dout.AsSpan(i0 * outputSize, count * outputSize);
-            for (int i = 0; i < count; i++)
-                for (int f = 0; f < Filters; f++) db[f] += TP.Sum(d.Slice((i * Filters + f) * plan.Plane, plan.Plane));
-            if (winogradWeights)
-                WinogradConvolution.WeightGradient(images, d, count, Channels, plan.H, plan.W, Filters, Pad, (float[])(object)worker.DU);
-            else
-                ShiftedConvolution.WeightGradient(images, d, count, Channels, plan.H, plan.W, Filters, KernelHeight, KernelWidth, Pad, dWt);
-            if (dx is null) return;
-            if (winograd)
-                WinogradConvolution.InputGradient(d, count, Filters, plan.OH, plan.OW, packed, zero, Channels, Pad, dx.AsSpan(i0 * imageSize, count * imageSize));
-            else
-                ShiftedConvolution.InputGradient(d, count, Filters, plan.OH, plan.OW, packed, zero, Channels, KernelHeight, KernelWidth, Pad,
-                    dx.AsSpan(i0 * imageSize, count * imageSize));
-        });
+        _pass.Input = (T[])(object)input;
+        _pass.Dout = (T[])(object)dout;
+        _pass.Dx = (T[]?)(object?)dx;
+        _pass.Filters = _packedFlipped;
+        _pass.WinogradInput = winograd;
+        _pass.WinogradWeights = winogradWeights;
+        ForChunks(plan, _backwardStrideOneChunk);
         if (winogradWeights)
             for (int t = 0; t < plan.Workers; t++)
                 WinogradConvolution.WeightGradientFromTransformed((float[])(object)_workers[t].DU, Filters, Channels, (float[])(object)_workers[t].DWt);
+    }
+
+    /// <summary>One chunk of <see cref="BackwardStrideOne"/>: its db and dW contributions to the worker's sums, and its dx.</summary>
+    private void BackwardStrideOneChunk(int t, int i0, int count)
+    {
+        var plan = _pass.Plan;
+        var input = (float[])(object)_pass.Input; var dout = (float[])(object)_pass.Dout; var dx = (float[]?)(object?)_pass.Dx;
+        int imageSize = Channels * plan.H * plan.W, outputSize = Filters * plan.Plane;
+        var worker = _workers[t];
+        var dWt = (float[])(object)worker.DWt;
+        var db = (float[])(object)worker.Db;
+        var images = input.AsSpan(i0 * imageSize, count * imageSize);
+        var d = dout.AsSpan(i0 * outputSize, count * outputSize);
+        for (int i = 0; i < count; i++)
+            for (int f = 0; f < Filters; f++) db[f] += TP.Sum(d.Slice((i * Filters + f) * plan.Plane, plan.Plane));
+        if (_pass.WinogradWeights)
+            WinogradConvolution.WeightGradient(images, d, count, Channels, plan.H, plan.W, Filters, Pad, (float[])(object)worker.DU);
+        else
+            ShiftedConvolution.WeightGradient(images, d, count, Channels, plan.H, plan.W, Filters, KernelHeight, KernelWidth, Pad, dWt);
+        if (dx is null) return;
+        if (_pass.WinogradInput)
+            WinogradConvolution.InputGradient(d, count, Filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, Channels, Pad, dx.AsSpan(i0 * imageSize, count * imageSize));
+        else
+            ShiftedConvolution.InputGradient(d, count, Filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, Channels, KernelHeight, KernelWidth, Pad,
+                dx.AsSpan(i0 * imageSize, count * imageSize));
     }
 
     public Tensor<T> Backward(Tensor<T> dout) => BackwardCore(dout, inputGradient: true)!;
@@ -328,29 +380,13 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         if (typeof(T) == typeof(float) && UseShiftedWindows && ShiftedConvolution.Applies(Stride)
             && (!inputGradient || ShiftedConvolution.AppliesToInputGradient(KernelHeight, KernelWidth, Pad)))
             BackwardStrideOne(plan, (float[])(object)input, (float[])(object)d, (float[])(object)weights, (float[]?)(object?)dxData);
-        else ForChunks(plan, (t, i0, count) =>
+        else
         {
-            var worker = _workers[t];
-            int columns = count * plan.Plane, k = plan.K, plane = plan.Plane, imageSize = Channels * plan.H * plan.W;
-            // (i, f, p) → doutT (f, i, p), and db[f] += its row sum
-            var doutT = Worker.Ensure(ref worker.OutT, Filters * columns).AsSpan(0, Filters * columns);
-            for (int f = 0; f < Filters; f++)
-            {
-                for (int i = 0; i < count; i++)
-                    d.AsSpan(((i0 + i) * Filters + f) * plane, plane).CopyTo(doutT.Slice(f * columns + i * plane, plane));
-                worker.Db[f] += TP.Sum(doutT.Slice(f * columns, columns));
-            }
-            var colT = Worker.Ensure(ref worker.ColT, k * columns).AsSpan(0, k * columns);
-            Im2ColChannelMajor.Forward<T>(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W,
-                KernelHeight, KernelWidth, Stride, Pad, colT);
-            // dWᵀ (k × FN) += colT · doutTᵀ: a thin product whose long rows the GEMM reads in place.
-            Gemm.Multiply<T>(false, true, k, Filters, columns, colT, columns, doutT, columns, worker.DWt.AsSpan(0, k * Filters), Filters, accumulate: true);
-            if (dxData is null) return;
-            var dcolT = Worker.Ensure(ref worker.DcolT, k * columns).AsSpan(0, k * columns);
-            Gemm.Multiply<T>(true, false, k, columns, Filters, weights.AsSpan(0, Filters * k), k, doutT, columns, dcolT, columns);
-            Im2ColChannelMajor.Backward<T>(dcolT, count, Channels, plan.H, plan.W, KernelHeight, KernelWidth, Stride, Pad,
-                dxData.AsSpan(i0 * imageSize, count * imageSize));
-        });
+            _pass.Input = input;
+            _pass.Dout = d;
+            _pass.Dx = dxData;
+            ForChunks(plan, _backwardIm2ColChunk);
+        }
         // Partial sums in worker order; dW = dWᵀ transposed.
         var dW = W.Grad.Span; var db = B.Grad.Span;
         dW.Clear(); db.Clear();
@@ -366,5 +402,32 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
             TP.Add(db, _workers[t].Db.AsSpan(0, filters), db);
         }
         return inputGradient ? _dx : null;
+    }
+
+    /// <summary>One chunk of the im2col backward pass: doutT and db, dWᵀ += colT·doutTᵀ, and dx = col2im(Wᵀ·doutT).</summary>
+    private void BackwardIm2ColChunk(int t, int i0, int count)
+    {
+        var plan = _pass.Plan; var input = _pass.Input; var d = _pass.Dout; var dxData = _pass.Dx;
+        var weights = W.Value.Data;
+        var worker = _workers[t];
+        int columns = count * plan.Plane, k = plan.K, plane = plan.Plane, imageSize = Channels * plan.H * plan.W;
+        // (i, f, p) → doutT (f, i, p), and db[f] += its row sum
+        var doutT = Worker.Ensure(ref worker.OutT, Filters * columns).AsSpan(0, Filters * columns);
+        for (int f = 0; f < Filters; f++)
+        {
+            for (int i = 0; i < count; i++)
+                d.AsSpan(((i0 + i) * Filters + f) * plane, plane).CopyTo(doutT.Slice(f * columns + i * plane, plane));
+            worker.Db[f] += TP.Sum(doutT.Slice(f * columns, columns));
+        }
+        var colT = Worker.Ensure(ref worker.ColT, k * columns).AsSpan(0, k * columns);
+        Im2ColChannelMajor.Forward<T>(input.AsSpan(i0 * imageSize, count * imageSize), count, Channels, plan.H, plan.W,
+            KernelHeight, KernelWidth, Stride, Pad, colT);
+        // dWᵀ (k × FN) += colT · doutTᵀ: a thin product whose long rows the GEMM reads in place.
+        Gemm.Multiply<T>(false, true, k, Filters, columns, colT, columns, doutT, columns, worker.DWt.AsSpan(0, k * Filters), Filters, accumulate: true);
+        if (dxData is null) return;
+        var dcolT = Worker.Ensure(ref worker.DcolT, k * columns).AsSpan(0, k * columns);
+        Gemm.Multiply<T>(true, false, k, columns, Filters, weights.AsSpan(0, Filters * k), k, doutT, columns, dcolT, columns);
+        Im2ColChannelMajor.Backward<T>(dcolT, count, Channels, plan.H, plan.W, KernelHeight, KernelWidth, Stride, Pad,
+            dxData.AsSpan(i0 * imageSize, count * imageSize));
     }
 }

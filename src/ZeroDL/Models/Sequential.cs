@@ -26,6 +26,8 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
         WeightDecay = weightDecay;
         Spec = spec;
+        _sampleShape = spec?.SampleShape;
+        _parameters = [.. _layers.SelectMany(l => l.Parameters)];
         _rectifiedByPrevious = new bool[_layers.Count];
         for (int i = 1; i < _layers.Count; i++) _rectifiedByPrevious[i] = _layers[i - 1] is Convolution<T> && _layers[i] is Relu<T>;
     }
@@ -94,7 +96,26 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (mine.MoveNext()) throw new ArgumentException("cannot copy state: the networks differ in architecture");
     }
 
-    public IEnumerable<Parameter<T>> Parameters => _layers.SelectMany(l => l.Parameters);
+    /// <summary>
+    /// <paramref name="batch"/> viewed in the sample shape of <see cref="Spec"/> (as it is without a spec). The view is
+    /// kept: the same batch buffer viewed again (every mini-batch of a training run) allocates nothing.
+    /// </summary>
+    internal Tensor<T> InSampleShape(Tensor<T> batch)
+    {
+        var sample = _sampleShape;
+        if (sample is null || batch.Rank == sample.Length + 1 && batch.Shape.AsSpan(1).SequenceEqual(sample)) return batch;
+        if (_sampleView is { } view && ReferenceEquals(view.Data, batch.Data) && view.Size == batch.Size && view.Shape[0] == batch.Rows)
+            return view;
+        return _sampleView = batch.Reshape([batch.Rows, .. sample]);
+    }
+
+    private readonly int[]? _sampleShape;
+    private Tensor<T>? _sampleView;
+
+    /// <summary>Every layer's parameters in order, listed once when the network is built (a layer's parameters are fixed objects).</summary>
+    public IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    private readonly Parameter<T>[] _parameters;
 
     /// <summary>Scores (logits) for a batch. The returned tensor is the last layer's buffer: copy it to keep it.</summary>
     public Tensor<T> Predict(Tensor<T> x, bool training = false)
@@ -151,7 +172,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (WeightDecay > 0)
         {
             T lambda = T.CreateTruncating(WeightDecay);
-            foreach (var p in Parameters)
+            foreach (var p in _parameters)
                 if (p.IsWeight) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(p.Value.ReadOnlySpan, lambda, p.Grad.ReadOnlySpan, p.Grad.Span);
         }
     }
@@ -161,7 +182,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (WeightDecay == 0) return 0;
         double sum = 0;
-        foreach (var p in Parameters)
+        foreach (var p in _parameters)
             if (p.IsWeight) sum += double.CreateTruncating(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(p.Value.ReadOnlySpan));
         return 0.5 * WeightDecay * sum;
     }

@@ -25,16 +25,21 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public virtual void Step(IEnumerable<Parameter<T>> parameters)
     {
         BeginStep();
-        foreach (var p in parameters)
+        if (parameters is IReadOnlyList<Parameter<T>> list) // a network's list: indexed, so a step allocates nothing
+            for (int i = 0; i < list.Count; i++) Update(list[i]);
+        else
+            foreach (var p in parameters) Update(p);
+    }
+
+    private void Update(Parameter<T> p)
+    {
+        if (!_state.TryGetValue(p, out var state))
         {
-            if (!_state.TryGetValue(p, out var state))
-            {
-                state = new T[StateSlots][];
-                for (int i = 0; i < state.Length; i++) state[i] = new T[p.Value.Size];
-                _state[p] = state;
-            }
-            Update(p.Value.Span, p.Grad.ReadOnlySpan, state);
+            state = new T[StateSlots][];
+            for (int i = 0; i < state.Length; i++) state[i] = new T[p.Value.Size];
+            _state[p] = state;
         }
+        Update(p.Value.Span, p.Grad.ReadOnlySpan, state);
     }
 
     /// <summary>Called once per step before the parameters are updated (Adam counts its steps here).</summary>

@@ -54,13 +54,7 @@ public static class Evaluation
     }
 
     /// <summary>The batch viewed in the sample shape the network's architecture expects (e.g. N×1×28×28 for a CNN).</summary>
-    public static Tensor<float> AsInput(Sequential<float> net, Tensor<float> batch)
-    {
-        if (net.Spec is null) return batch;
-        var sample = net.Spec.SampleShape;
-        if (batch.Rank == sample.Length + 1 && batch.Shape.AsSpan(1).SequenceEqual(sample)) return batch;
-        return batch.Reshape([batch.Rows, .. sample]);
-    }
+    public static Tensor<float> AsInput(Sequential<float> net, Tensor<float> batch) => net.InSampleShape(batch);
 
     /// <summary>Fraction of the dataset's samples whose predicted class equals the label (0 for an empty set).</summary>
     public static double Accuracy(this Sequential<float> net, Dataset data, int batchSize = 1000)

@@ -5,14 +5,20 @@ using ZeroDL.Optimizers;
 
 namespace ZeroDL.Training;
 
-/// <summary>One layer's share of a training step: mean forward and backward milliseconds per iteration.</summary>
-public sealed record LayerTiming(string Layer, double ForwardMs, double BackwardMs);
+/// <summary>
+/// One layer's share of a training step: mean forward and backward milliseconds per iteration, and the managed bytes
+/// its forward and backward allocate per iteration on the calling thread (a closure handed to the worker pool counts
+/// here; a helper thread's own allocations count only in the step's total).
+/// </summary>
+public sealed record LayerTiming(string Layer, double ForwardMs, double BackwardMs, long ForwardBytes = 0, long BackwardBytes = 0);
 
 /// <summary>
 /// Where a training step spends its time: seconds per iteration, each layer's forward and backward, and the managed
-/// bytes allocated per timed iteration on any thread (the goal is none: every buffer is reused).
+/// bytes allocated per timed iteration, on any thread and on the calling thread alone (the goal is none: every buffer
+/// is reused; the calling thread's count is the one other work in the process cannot disturb).
 /// </summary>
-public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, IReadOnlyList<LayerTiming> Layers, long AllocatedBytesPerIteration)
+public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, IReadOnlyList<LayerTiming> Layers, long AllocatedBytesPerIteration,
+    long CallerBytesPerIteration = 0)
 {
     /// <summary>
     /// Trains <paramref name="iterations"/> mini-batches (after 3 untimed warm-up ones) of shuffled training images,
@@ -25,40 +31,56 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
         var layers = net.Layers;
         var forward = new double[layers.Count];
         var backward = new double[layers.Count];
+        var forwardBytes = new long[layers.Count];
+        var backwardBytes = new long[layers.Count];
         using var loader = new BatchLoader(train, batchSize, false, Math.Max(1, train.Count / batchSize), warmup + iterations, new Rng(seed), background: false);
         double loss = 0;
         var total = new Stopwatch();
-        long allocatedBefore = 0;
+        long allocatedBefore = 0, callerBefore = 0;
         for (int it = 0; it < warmup + iterations; it++)
         {
             bool timed = it >= warmup;
-            if (it == warmup) allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            if (it == warmup)
+            {
+                allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+                callerBefore = GC.GetAllocatedBytesForCurrentThread();
+            }
             var batch = loader.Next();
             if (timed) total.Start();
             var x = Evaluation.AsInput(net, batch.Images);
             for (int i = 0; i < layers.Count; i++)
             {
-                long t0 = Stopwatch.GetTimestamp();
+                long b0 = GC.GetAllocatedBytesForCurrentThread(), t0 = Stopwatch.GetTimestamp();
                 x = net.ForwardLayer(i, x, training: true); // as the network runs it (a ReLU after a convolution folded in)
-                if (timed) forward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                if (timed)
+                {
+                    forward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                    forwardBytes[i] += GC.GetAllocatedBytesForCurrentThread() - b0;
+                }
             }
             loss = net.LossLayer.Forward(x, batch.LabelSpan) + net.WeightDecayLoss();
             var d = net.LossLayer.Backward(1.0);
             for (int i = layers.Count - 1; i >= 0; i--)
             {
-                long t0 = Stopwatch.GetTimestamp();
+                long b0 = GC.GetAllocatedBytesForCurrentThread(), t0 = Stopwatch.GetTimestamp();
                 // As the network's own backward does: the first layer computes its parameters' gradients only.
                 if (i == 0 && layers[0] is Layers.IFirstLayer<float> first) first.BackwardParameters(d);
                 else d = layers[i].Backward(d);
-                if (timed) backward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                if (timed)
+                {
+                    backward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                    backwardBytes[i] += GC.GetAllocatedBytesForCurrentThread() - b0;
+                }
             }
             optimizer.Step(net.Parameters);
             if (timed) total.Stop();
         }
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        long caller = GC.GetAllocatedBytesForCurrentThread() - callerBefore;
         var names = net.NamedLayers();
         return new LayerProfile(total.Elapsed.TotalSeconds / iterations, loss,
-            [.. Enumerable.Range(0, layers.Count).Select(i => new LayerTiming(names[i], forward[i] / iterations, backward[i] / iterations))],
-            allocated / iterations);
+            [.. Enumerable.Range(0, layers.Count).Select(i => new LayerTiming(names[i], forward[i] / iterations, backward[i] / iterations,
+                forwardBytes[i] / iterations, backwardBytes[i] / iterations))],
+            allocated / iterations, caller / iterations);
     }
 }
