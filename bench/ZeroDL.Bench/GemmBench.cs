@@ -68,7 +68,8 @@ internal static class GemmBench
     /// <summary>
     /// An A/B of one internal switch (<paramref name="flag"/>: "shared-b", threaded products sharing one packed B
     /// against a slab per thread; "transposed-a-in-place", thin products reading a transposed A in place against
-    /// packing it; "a-in-place-to-96", products up to 96 columns reading A in place against up to 64) on every shape: the two settings alternate in short timed batches, so that a
+    /// packing it; "a-in-place-to-96", products up to 96 columns reading A in place against up to 64; "prefetch-c", the packed
+    /// kernel prefetching its C tile against not) on every shape: the two settings alternate in short timed batches, so that a
     /// noisy machine slows both alike; the medians and their ratio are printed.
     /// </summary>
     public static int CompareSwitch(string flag, int threads, int rounds, string only)
@@ -78,7 +79,8 @@ internal static class GemmBench
             "shared-b" => on => Gemm.UseSharedB = on,
             "transposed-a-in-place" => on => Sgemm.UseTransposedAInPlace = on,
             "a-in-place-to-96" => on => Sgemm.DirectMaxColumns = on ? 96 : 64,
-            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place or a-in-place-to-96"),
+            "prefetch-c" => on => Sgemm.PrefetchesC = on,
+            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96 or prefetch-c"),
         };
         Gemm.MaxThreads = threads;
         Console.WriteLine($"# ZeroDL GEMM, {flag} off vs on, threads {threads}, {rounds} alternating rounds");
