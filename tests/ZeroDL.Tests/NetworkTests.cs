@@ -103,26 +103,35 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     public void A_convolution_followed_by_relu_rectifies_its_own_output_with_the_same_numbers()
     {
         // Sequential runs every Convolution → ReLU pair so that the convolution applies max(0, ·) chunk by chunk
-        // and the ReLU takes its input as it is. Scores, loss and every gradient must equal those of the layers run
-        // apart, bit for bit: the book's DeepConvNet (shifted windows for conv1, Winograd for the rest) and a
-        // stride-2 convolution (the im2col path).
+        // and the ReLU takes its input as it is; backward, the ReLU passes the gradient on and the convolution gates
+        // it. Scores, loss and every gradient must equal those of the layers run apart, bit for bit: the book's
+        // DeepConvNet (shifted windows for conv1, Winograd for the rest) and two stride-2 convolutions (the im2col
+        // path, the second one passing a gradient back to the first).
         // Two builds of each network with the same seed (the same weights and dropout masks): one as wired, one
         // with the pairs taken apart.
         Func<Sequential<float>> deep = () => Networks.Build<float>(Networks.DeepConvNetSpec(), seed: 4);
         Func<Sequential<float>> strided = () => new Sequential<float>([
             new Layers.Convolution<float>(RandomTensor(new Rng(5), 6, 1, 3, 3), new Tensor<float>(6), stride: 2, pad: 1),
+            new Layers.Relu<float>(),
+            new Layers.Convolution<float>(RandomTensor(new Rng(8), 4, 6, 3, 3), new Tensor<float>(4), stride: 2, pad: 1),
             new Layers.Relu<float>(), new Layers.Flatten<float>(),
-            new Layers.Affine<float>(RandomTensor(new Rng(6), 6 * 14 * 14, 10), new Tensor<float>(10))]);
+            new Layers.Affine<float>(RandomTensor(new Rng(6), 4 * 7 * 7, 10), new Tensor<float>(10))]);
         var rng = new Rng(7);
         var x = new Tensor<float>(3, 1, 28, 28); rng.FillUniform(x.Data, -1, 1);
-        x.Data[5] = float.NaN; // a NaN pixel: both ways must give the same NaNs and zeros
         int[] labels = [3, 1, 4];
-        foreach (var build in new[] { deep, strided })
+        // Clean input first: a NaN reaches every weight gradient (0 · NaN), which would hide any difference there.
+        foreach (bool withNaN in new[] { false, true })
         {
-            var (fusedScores, fused) = Run(build(), apart: false);
-            var (apartScores, apartGrads) = Run(build(), apart: true);
-            Assert.Equal(apartScores, fusedScores);
-            for (int i = 0; i < fused.Count; i++) Assert.Equal(apartGrads[i], fused[i]);
+            if (withNaN) x.Data[5] = float.NaN; // a NaN pixel: both ways must give the same NaNs and zeros
+            foreach (var build in new[] { deep, strided })
+            {
+                var (fusedScores, fused) = Run(build(), apart: false);
+                var (apartScores, apartGrads) = Run(build(), apart: true);
+                Assert.Equal(apartScores, fusedScores);
+                Assert.Equal(withNaN, fusedScores.Any(float.IsNaN));
+                if (!withNaN) Assert.All(fused, g => Assert.DoesNotContain(g, float.IsNaN));
+                for (int i = 0; i < fused.Count; i++) Assert.Equal(apartGrads[i], fused[i]);
+            }
         }
 
         (float[] Scores, List<float[]> Gradients) Run(Sequential<float> net, bool apart)

@@ -68,7 +68,7 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     /// <summary>One worker's buffers: its chunk's column matrix, product, and partial parameter gradients.</summary>
     private sealed class Worker
     {
-        public T[] ColT = [], OutT = [], DcolT = [], DWt = [], Db = [], DU = [];
+        public T[] ColT = [], OutT = [], DcolT = [], DWt = [], Db = [], DU = [], Gated = [];
 
         public static T[] Ensure(ref T[] buffer, int length)
         {
@@ -114,6 +114,8 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         public float[] Filters;
         /// <summary>Backward: dx by Winograd, and dW by Winograd.</summary>
         public bool WinogradInput, WinogradWeights;
+        /// <summary>Backward: dout is first gated by this layer's output (a ReLU after it folded in; see <see cref="BackwardGated"/>).</summary>
+        public bool Gate;
     }
 
     private Pass _pass;
@@ -344,7 +346,13 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         var dWt = (float[])(object)worker.DWt;
         var db = (float[])(object)worker.Db;
         var images = input.AsSpan(i0 * imageSize, count * imageSize);
-        var d = dout.AsSpan(i0 * outputSize, count * outputSize);
+        ReadOnlySpan<float> d = dout.AsSpan(i0 * outputSize, count * outputSize);
+        if (_pass.Gate)
+        {
+            var gated = ((float[])(object)Worker.Ensure(ref worker.Gated, count * outputSize)).AsSpan(0, count * outputSize);
+            Relu<float>.Gate(((float[])(object)_y!.Data).AsSpan(i0 * outputSize, count * outputSize), d, gated);
+            d = gated;
+        }
         for (int i = 0; i < count; i++)
             for (int f = 0; f < Filters; f++) db[f] += TP.Sum(d.Slice((i * Filters + f) * plan.Plane, plan.Plane));
         if (_pass.WinogradWeights)
@@ -359,12 +367,20 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
                 dx.AsSpan(i0 * imageSize, count * imageSize));
     }
 
-    public Tensor<T> Backward(Tensor<T> dout) => BackwardCore(dout, inputGradient: true)!;
+    public Tensor<T> Backward(Tensor<T> dout) => BackwardCore(dout, inputGradient: true, gate: false)!;
 
     /// <summary>The gradients of W and b only — all a network's first layer needs, since nothing uses ∂L/∂input.</summary>
-    public void BackwardParameters(Tensor<T> dout) => BackwardCore(dout, inputGradient: false);
+    public void BackwardParameters(Tensor<T> dout) => BackwardCore(dout, inputGradient: false, gate: false);
 
-    private Tensor<T>? BackwardCore(Tensor<T> dout, bool inputGradient)
+    /// <summary>
+    /// The backward pass of this layer and the ReLU after it together: <paramref name="dout"/> is the gradient at the
+    /// ReLU's output, gated (passed where this layer's output is &gt; 0, else 0, by the ReLU's own function) chunk by
+    /// chunk while in cache, instead of in a pass of the ReLU's over the whole batch. Either way of running the forward
+    /// pass leaves the same mask: max(0, y) &gt; 0 exactly where y &gt; 0. Null without <paramref name="inputGradient"/>.
+    /// </summary>
+    internal Tensor<T>? BackwardGated(Tensor<T> dout, bool inputGradient) => BackwardCore(dout, inputGradient, gate: true);
+
+    private Tensor<T>? BackwardCore(Tensor<T> dout, bool inputGradient, bool gate)
     {
         if (!_trained || _x is null) throw new InvalidOperationException("convolution: Backward needs a training-mode Forward first");
         _y!.RequireSameShape(dout, "convolution backward (y vs dout)");
@@ -379,12 +395,16 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         }
         if (typeof(T) == typeof(float) && UseShiftedWindows && ShiftedConvolution.Applies(Stride)
             && (!inputGradient || ShiftedConvolution.AppliesToInputGradient(KernelHeight, KernelWidth, Pad)))
+        {
+            _pass.Gate = gate;
             BackwardStrideOne(plan, (float[])(object)input, (float[])(object)d, (float[])(object)weights, (float[]?)(object?)dxData);
+        }
         else
         {
             _pass.Input = input;
             _pass.Dout = d;
             _pass.Dx = dxData;
+            _pass.Gate = gate;
             ForChunks(plan, _backwardIm2ColChunk);
         }
         // Partial sums in worker order; dW = dWᵀ transposed.
@@ -416,7 +436,11 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         for (int f = 0; f < Filters; f++)
         {
             for (int i = 0; i < count; i++)
-                d.AsSpan(((i0 + i) * Filters + f) * plane, plane).CopyTo(doutT.Slice(f * columns + i * plane, plane));
+            {
+                int at = ((i0 + i) * Filters + f) * plane;
+                if (_pass.Gate) Relu<T>.Gate(_y!.Data.AsSpan(at, plane), d.AsSpan(at, plane), doutT.Slice(f * columns + i * plane, plane));
+                else d.AsSpan(at, plane).CopyTo(doutT.Slice(f * columns + i * plane, plane));
+            }
             worker.Db[f] += TP.Sum(doutT.Slice(f * columns, columns));
         }
         var colT = Worker.Ensure(ref worker.ColT, k * columns).AsSpan(0, k * columns);

@@ -25,7 +25,8 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
     /// <summary>
     /// The forward pass for an input the layer before has rectified already (a convolution asked to by
     /// <see cref="Models.Sequential{T}"/>): the input is its own output, kept for the backward pass, which gates on
-    /// it as it would on the raw input (x &gt; 0 exactly where max(0, x) &gt; 0).
+    /// it as it would on the raw input (x &gt; 0 exactly where max(0, x) &gt; 0). The network's own backward pass
+    /// skips this layer and has the convolution gate the gradient instead.
     /// </summary>
     internal Tensor<T> ForwardRectified(Tensor<T> rectified)
     {
@@ -55,7 +56,7 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
 
     /// <summary>dx = d where x &gt; 0, else 0 (NaN in x gives 0: NaN &gt; 0 is false).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gate(ReadOnlySpan<T> x, ReadOnlySpan<T> d, Span<T> dx)
+    internal static void Gate(ReadOnlySpan<T> x, ReadOnlySpan<T> d, Span<T> dx)
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated)

@@ -53,6 +53,29 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         return _layers[i].Forward(x, training);
     }
 
+    /// <summary>
+    /// Layer <paramref name="i"/>'s backward pass as the network runs it, the mirror of <see cref="ForwardLayer"/>: a ReLU
+    /// after a convolution passes the gradient on as it is, and the convolution gates it chunk by chunk
+    /// (<see cref="Convolution{T}.BackwardGated"/>) — the same numbers, one pass over the batch fewer. The first layer
+    /// computes its parameters' gradients only when it can (<see cref="IFirstLayer{T}"/>): nothing uses the gradient
+    /// with respect to the data; the tensor returned is then <paramref name="d"/>.
+    /// </summary>
+    internal Tensor<T> BackwardLayer(int i, Tensor<T> d)
+    {
+        var layer = _layers[i];
+        if (FoldsReluIntoConvolution)
+        {
+            if (_rectifiedByPrevious[i]) return d;
+            if (i + 1 < _layers.Count && _rectifiedByPrevious[i + 1]) return ((Convolution<T>)layer).BackwardGated(d, inputGradient: i > 0) ?? d;
+        }
+        if (i == 0 && layer is IFirstLayer<T> first)
+        {
+            first.BackwardParameters(d);
+            return d;
+        }
+        return layer.Backward(d);
+    }
+
     public IReadOnlyList<ILayer<T>> Layers => _layers;
     public SoftmaxWithLoss<T> LossLayer { get; } = new();
     public double WeightDecay { get; }
@@ -165,10 +188,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     private void Backward()
     {
         var d = LossLayer.Backward(1.0);
-        for (int i = _layers.Count - 1; i >= 1; i--) d = _layers[i].Backward(d);
-        // Nothing uses the gradient with respect to the input data: a first Affine or Convolution skips computing it.
-        if (_layers[0] is IFirstLayer<T> first) first.BackwardParameters(d);
-        else _layers[0].Backward(d);
+        for (int i = _layers.Count - 1; i >= 0; i--) d = BackwardLayer(i, d);
         if (WeightDecay > 0)
         {
             T lambda = T.CreateTruncating(WeightDecay);

@@ -63,9 +63,7 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
             for (int i = layers.Count - 1; i >= 0; i--)
             {
                 long b0 = GC.GetAllocatedBytesForCurrentThread(), t0 = Stopwatch.GetTimestamp();
-                // As the network's own backward does: the first layer computes its parameters' gradients only.
-                if (i == 0 && layers[0] is Layers.IFirstLayer<float> first) first.BackwardParameters(d);
-                else d = layers[i].Backward(d);
+                d = net.BackwardLayer(i, d); // as the network runs it (a ReLU after a convolution folded in)
                 if (timed)
                 {
                     backward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
