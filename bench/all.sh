@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every row of the README's benchmark table, one after the other, with the peers (NumPy, PyTorch from Debian's
-# python3-numpy / python3-torch) where they are installed. Takes about 30 minutes on a 2-core machine; run it on a
+# python3-numpy / python3-torch) where they are installed, and the two training runs the README times. Takes about 35 minutes on a 2-core machine; run it on a
 # quiet machine and compare ratios, not absolute times.   Usage: bench/all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,3 +17,8 @@ dotnet run -c Release --project src/ZeroDL.Cli -- import --from data/reference/d
 dotnet run -c Release --project bench/ZeroDL.Bench -- web-load --model "$model" --clients 8 --seconds 10
 section "Training-step profile and memory (DeepConvNet)"
 dotnet run -c Release --project bench/ZeroDL.Bench -- convnet-train --model deepconv --iterations 30 --profile
+section "Default zerodl train (dense, 12 epochs)"
+dotnet run -c Release --project src/ZeroDL.Cli -- train --out "$(dirname "$model")/dense.safetensors"
+section "DeepConvNet to 99 % (the training-results table's 2-epoch recipe)"
+dotnet run -c Release --project src/ZeroDL.Cli -- train --model deepconv --output-dropout false --schedule cosine --lr 0.003 --epochs 2 \
+  --eval-samples 1000 --out "$(dirname "$model")/deepconv99.safetensors"
