@@ -12,6 +12,34 @@ public class MnistFixture
 public class MnistTests(MnistFixture fixture) : IClassFixture<MnistFixture>
 {
     [Fact]
+    public void A_dataset_read_from_idx_makes_its_float_images_only_when_asked()
+    {
+        // Its own copy: the shared fixture's tensors are made by other tests.
+        var (train, test) = Mnist.Load(directory: TestPaths.Mnist);
+        var subset = train.Take(300);
+        Assert.Equal(784, train.SampleLength);
+        Assert.Equal(784, subset.SampleLength);
+        // Training a CNN (dense and augmented batches, background evaluation) and evaluating gather from the bytes.
+        var net = Models.Networks.Build<float>(Models.ModelPresets.Find("simpleconv").Spec, 1);
+        new Training.Trainer(net, new Optimizers.Adam<float>(), subset, test.Take(200), new Training.TrainerOptions { Epochs = 1, BatchSize = 100 }).Train();
+        var dense = Models.Networks.Build<float>(Models.ModelPresets.Find("dense").Spec, 1);
+        new Training.Trainer(dense, new Optimizers.Adam<float>(), subset, test.Take(200),
+            new Training.TrainerOptions { Epochs = 1, BatchSize = 100, Augmentation = new AugmentationOptions() }).Train();
+        Assert.InRange(Training.Evaluation.Accuracy(net, test), 0.1, 1.0);
+        Assert.False(train.HasFloatImages || subset.HasFloatImages || test.HasFloatImages, "a float copy of the images was made");
+        // Made on request: once, whichever thread asks first, with the values the batches were gathered with.
+        var seen = new Tensor<float>[4];
+        Parallel.For(0, seen.Length, i => seen[i] = subset.Images);
+        Assert.All(seen, t => Assert.Same(seen[0], t));
+        Assert.Equal(new[] { 300, 784 }, subset.Images.Shape);
+        var gathered = subset.GatherImages([0, 299], null);
+        Assert.Equal(gathered.Data[..784], subset.Images.Data[..784]);
+        Assert.Equal(gathered.Data[784..], subset.Images.Data[(299 * 784)..]);
+        Assert.Equal(train.Images.Data[..(300 * 784)], subset.Images.Data);
+        Assert.Equal(train.Images.Data[..(5 * 784)], train.Take(5).Images.Data);
+    }
+
+    [Fact]
     public void Loads_with_the_books_semantics()
     {
         var (train, test) = fixture.Data;

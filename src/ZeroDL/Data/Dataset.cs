@@ -7,20 +7,66 @@ public sealed class Dataset
     {
         if (images.Rows != labels.Length)
             throw new ArgumentException($"dataset: {labels.Length} labels for {images.Rows} images {images.ShapeText}");
-        Images = images;
+        _images = images;
+        _shape = (int[])images.Shape.Clone();
+        SampleLength = images.RowLength;
         Labels = labels;
         Classes = classes;
     }
 
-    public Tensor<float> Images { get; }
+    /// <summary>A dataset of stored bytes (images = pixels × scale, in <paramref name="shape"/>), its float32 tensor made on first use.</summary>
+    private Dataset(byte[] pixels, float scale, int[] shape, int[] labels, int classes)
+    {
+        int size = Tensor<float>.CheckedSize(shape);
+        if (shape.Length < 2 || shape[0] != labels.Length || pixels.Length != size)
+            throw new ArgumentException($"dataset: {pixels.Length} pixels and {labels.Length} labels for images {Tensor<float>.ShapeString(shape)}");
+        _shape = shape;
+        SampleLength = Tensor<float>.CheckedSize(shape.AsSpan(1));
+        _pixels = pixels;
+        _pixelScale = scale;
+        Labels = labels;
+        Classes = classes;
+    }
+
+    private Tensor<float>? _images;
+    private readonly int[] _shape;
+    private readonly object _imagesLock = new();
+
+    /// <summary>
+    /// The images as float32, first axis = sample. A dataset read from IDX holds its bytes and makes this tensor from
+    /// them on first use (as many floats as pixels, four times their memory): training and evaluation gather their
+    /// mini-batches from the bytes, so a run that never asks for the whole tensor never holds it (for MNIST, 220 MB).
+    /// </summary>
+    public Tensor<float> Images => Volatile.Read(ref _images) ?? MakeImages();
+
+    private Tensor<float> MakeImages()
+    {
+        lock (_imagesLock)
+        {
+            if (_images is null)
+            {
+                var data = new float[_pixels!.Length];
+                PixelConversion.ToFloat(_pixels, _pixelScale, data);
+                Volatile.Write(ref _images, new Tensor<float>(data, (int[])_shape.Clone()));
+            }
+            return _images!;
+        }
+    }
+
+    /// <summary>Whether <see cref="Images"/> has been made (always, for a dataset built from a tensor).</summary>
+    internal bool HasFloatImages => Volatile.Read(ref _images) is not null;
+
+    /// <summary>Values per sample (784 for MNIST), known without making <see cref="Images"/>.</summary>
+    public int SampleLength { get; }
+
     public int[] Labels { get; }
 
     /// <summary>
     /// The images as the bytes they were stored as, when the dataset came from IDX (Images = Pixels × scale).
     /// Mini-batches are gathered from these: a quarter of the memory traffic of gathering floats.
     /// </summary>
-    private byte[]? _pixels;
-    private float _pixelScale;
+    private readonly byte[]? _pixels;
+    private readonly float _pixelScale;
     public int Classes { get; }
     public int Count => Labels.Length;
 
@@ -42,13 +88,19 @@ public sealed class Dataset
         return t;
     }
 
-    /// <summary>The first <paramref name="count"/> samples (copied).</summary>
+    /// <summary>The first <paramref name="count"/> samples (copied; the stored bytes only, where the dataset has them).</summary>
     public Dataset Take(int count)
     {
         count = Math.Clamp(count, 0, Count);
-        var subset = new Dataset(TensorRows.Slice(Images, 0, count, null), Labels[..count], Classes);
-        if (_pixels is not null) subset.SetPixels(_pixels[..(count * Images.RowLength)], _pixelScale);
-        return subset;
+        if (_pixels is not null) return new Dataset(_pixels[..(count * SampleLength)], _pixelScale, ShapeWithRows(count), Labels[..count], Classes);
+        return new Dataset(TensorRows.Slice(Images, 0, count, null), Labels[..count], Classes);
+    }
+
+    private int[] ShapeWithRows(int rows)
+    {
+        var shape = (int[])_shape.Clone();
+        shape[0] = rows;
+        return shape;
     }
 
     /// <summary>The samples at <paramref name="indices"/> (copied), in that order.</summary>
@@ -59,13 +111,6 @@ public sealed class Dataset
         return new Dataset(GatherImages(indices, null), labels, Classes);
     }
 
-    private void SetPixels(byte[] pixels, float scale)
-    {
-        if (pixels.Length != Images.Size) throw new ArgumentException($"{pixels.Length} pixels for images {Images.ShapeText}");
-        _pixels = pixels;
-        _pixelScale = scale;
-    }
-
     /// <summary>
     /// Compresses images start … start + count − 1 (flattened) into <paramref name="target"/> straight from the stored
     /// bytes, with the values <see cref="Images"/> holds. False when the dataset has no stored bytes.
@@ -74,7 +119,7 @@ public sealed class Dataset
     {
         if (_pixels is null) return false;
         if (start < 0 || count < 0 || start + count > Count) throw new ArgumentOutOfRangeException(nameof(count), $"images {start}..{start + count} outside a dataset of {Count}");
-        int len = Images.RowLength;
+        int len = SampleLength;
         target.CompressBytes(_pixels.AsSpan(start * len, count * len), count, len, _pixelScale);
         return true;
     }
@@ -90,7 +135,7 @@ public sealed class Dataset
         if (_pixels is null) return false;
         foreach (int r in indices)
             if ((uint)r >= (uint)Count) throw new IndexOutOfRangeException($"sample {r} outside a dataset of {Count}");
-        int len = Images.RowLength;
+        int len = SampleLength;
         if (!prefetched) PixelConversion.Prefetch(_pixels, indices, len);
         target.CompressByteRows(_pixels, indices, len, _pixelScale);
         return true;
@@ -106,7 +151,7 @@ public sealed class Dataset
         foreach (int r in indices)
             if ((uint)r >= (uint)Count) throw new IndexOutOfRangeException($"sample {r} outside a dataset of {Count}");
         // Into L2, not L1: a batch's rows (about 80 KB for MNIST) would not survive a training step in L1.
-        PixelConversion.Prefetch(_pixels, indices, Images.RowLength, intoL2Only: true);
+        PixelConversion.Prefetch(_pixels, indices, SampleLength, intoL2Only: true);
     }
 
     /// <summary>Whether the images are also held as the bytes they were stored as (datasets read from IDX).</summary>
@@ -119,11 +164,12 @@ public sealed class Dataset
 
     private double ComputeDensity()
     {
-        if (Images.Size == 0) return 0;
-        long nonZeros = 0;
-        if (_pixels is not null) nonZeros = _pixels.Length - System.MemoryExtensions.Count(_pixels.AsSpan(), (byte)0);
-        else nonZeros = Images.Size - System.MemoryExtensions.Count(Images.ReadOnlySpan, 0f);
-        return (double)nonZeros / Images.Size;
+        long size = (long)Count * SampleLength;
+        if (size == 0) return 0;
+        long nonZeros = _pixels is not null
+            ? _pixels.Length - System.MemoryExtensions.Count(_pixels.AsSpan(), (byte)0)
+            : size - System.MemoryExtensions.Count(Images.ReadOnlySpan, 0f);
+        return (double)nonZeros / size;
     }
 
     /// <summary>
@@ -133,8 +179,8 @@ public sealed class Dataset
     public Tensor<float> GatherImages(ReadOnlySpan<int> indices, Tensor<float>? buffer)
     {
         if (_pixels is null) return TensorRows.Gather(Images, indices, buffer);
-        var result = Tensor<float>.ReuseWithRows(buffer, Images.Shape, indices.Length);
-        int len = Images.RowLength;
+        var result = Tensor<float>.ReuseWithRows(buffer, _shape, indices.Length);
+        int len = SampleLength;
         var dst = result.Span;
         foreach (int r in indices)
             if ((uint)r >= (uint)Count) throw new IndexOutOfRangeException($"sample {r} outside a dataset of {Count}");
@@ -152,15 +198,11 @@ public sealed class Dataset
     public static Dataset FromIdx(IdxArray images, IdxArray labels, bool normalize, bool flatten, int classes = 10)
     {
         int n = images.Dimensions[0], rows = images.Dimensions[1], cols = images.Dimensions[2];
-        var data = new float[images.Data.Length];
         float scale = normalize ? 1f / 255f : 1f;
-        PixelConversion.ToFloat(images.Data, scale, data);
-        var tensor = flatten ? new Tensor<float>(data, n, rows * cols) : new Tensor<float>(data, n, 1, rows, cols);
+        int[] shape = flatten ? [n, rows * cols] : [n, 1, rows, cols];
         var intLabels = new int[labels.Data.Length];
         for (int i = 0; i < intLabels.Length; i++) intLabels[i] = labels.Data[i];
-        var dataset = new Dataset(tensor, intLabels, classes);
-        dataset.SetPixels(images.Data, scale);
-        return dataset;
+        return new Dataset(images.Data, scale, shape, intLabels, classes);
     }
 
     /// <summary>

@@ -108,7 +108,7 @@ public sealed class Trainer
     /// <summary>The network's first layer when mini-batches can go to it compressed (see <see cref="TrainerOptions.CompressedInput"/>), else null.</summary>
     private Layers.Affine<float>? CompressedInputLayer() =>
         _options.CompressedInput && _net.Layers.Count > 0 && _net.Layers[0] is Layers.Affine<float> { UseSparseInput: true, OutputSize: >= 8 } first
-        && _net.Spec is not { IsConvolutional: true } && _train.HasStoredPixels && _train.Images.RowLength == first.InputSize
+        && _net.Spec is not { IsConvolutional: true } && _train.HasStoredPixels && _train.SampleLength == first.InputSize
         && _train.Density <= Kernels.SparseGemm.DensityThreshold
             ? first : null;
 
@@ -121,9 +121,9 @@ public sealed class Trainer
         Augmenter? augmenter = null;
         if (_options.Augmentation is not null)
         {
-            int side = (int)Math.Round(Math.Sqrt(_train.Images.RowLength));
-            if (side * side != _train.Images.RowLength)
-                throw new ArgumentException($"augmentation needs square images; samples have {_train.Images.RowLength} values");
+            int side = (int)Math.Round(Math.Sqrt(_train.SampleLength));
+            if (side * side != _train.SampleLength)
+                throw new ArgumentException($"augmentation needs square images; samples have {_train.SampleLength} values");
             augmenter = new Augmenter(_options.Augmentation, _options.Seed, side);
         }
         var compressed = augmenter is null ? CompressedInputLayer() : null;
