@@ -22,3 +22,5 @@ dotnet run -c Release --project src/ZeroDL.Cli -- train --out "$(dirname "$model
 section "DeepConvNet to 99 % (the training-results table's 2-epoch recipe)"
 dotnet run -c Release --project src/ZeroDL.Cli -- train --model deepconv --output-dropout false --schedule cosine --lr 0.003 --epochs 2 \
   --eval-samples 1000 --out "$(dirname "$model")/deepconv99.safetensors"
+section "Cold start (a fresh process's first training steps)"
+dotnet run -c Release --project bench/ZeroDL.Bench -- cold-start --model deepconv --iterations 60

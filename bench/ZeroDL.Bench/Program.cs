@@ -11,6 +11,7 @@ using ZeroDL.Bench;
 //        ZeroDL.Bench sparse [--rounds N]    (the first layer's sparse kernels on MNIST batches, variants alternating)
 //        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
 //        ZeroDL.Bench winograd        (each 3×3 convolution's passes, shifted windows vs Winograd, alternating)
+//        ZeroDL.Bench cold-start [--model NAME] [--iterations N]   (a fresh process's first training steps against its steady state)
 var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
 int threads = IntOption("--threads", Environment.ProcessorCount);
@@ -44,11 +45,14 @@ switch (verb)
         return ConvPartsBench.Run();
     case "winograd":
         return ConvPartsBench.CompareWinograd();
+    case "cold-start":
+        ZeroDL.Kernels.Gemm.MaxThreads = threads;
+        return ColdStartBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60));
     case "convnet-train":
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
         return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
     default:
-        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, fma-peak, gemm-ab, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, augment, sparse or web-load");
+        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, fma-peak, gemm-ab, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, cold-start, augment, sparse or web-load");
         return 2;
 }
 
