@@ -24,7 +24,7 @@ internal static class TrainCommand
         var optimizer = new Option<string?>("--optimizer") { Description = "sgd, momentum, nesterov, adagrad, rmsprop or adam" };
         var lr = new Option<double?>("--lr") { Description = "Learning rate" };
         var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay λ (loss + 0.5·λ·ΣW²)" };
-        var dropout = new Option<double?>("--dropout") { Description = "Dropout ratio after each hidden layer (turns the model into mlp-bn)" };
+        var dropout = new Option<double?>("--dropout") { Description = "Dropout ratio after each hidden layer (a dense model becomes mlp-bn; deepconv keeps its layers)" };
         var dropoutMode = new Option<string?>("--dropout-mode") { Description = "classic (the book's) or inverted" };
         var batchnorm = new Option<bool?>("--batchnorm") { Description = "Add BatchNorm after each hidden Affine, or for deepconv a per-channel BatchNorm after each convolution (true/false)" };
         var batchnormMode = new Option<string?>("--batchnorm-mode") { Description = "For deepconv with --batchnorm: per-channel (PyTorch's BatchNorm2d, the default) or per-activation (the book's rule)" };
