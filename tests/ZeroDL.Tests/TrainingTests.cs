@@ -172,9 +172,12 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     [Theory]
     [InlineData("dense")]
     [InlineData("twolayer")]
+    [InlineData("mlp")]
+    [InlineData("mlp-bn")]
     [InlineData("simpleconv")]
     [InlineData("deepconv")]
     [InlineData("deepconv-aug")]
+    [InlineData("deepconv-fast")]
     [InlineData("stride-2")]
     public void A_warm_training_step_allocates_nothing(string model)
     {

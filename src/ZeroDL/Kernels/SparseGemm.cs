@@ -35,6 +35,16 @@ public sealed class SparseMatrix
         }
     }
 
+    /// <summary>
+    /// Sizes the buffer <see cref="MultiplyTransposed"/> needs for products with <paramref name="n"/> columns, so that
+    /// the first such product (a layer's backward pass after its input turned sparse mid-training) allocates nothing.
+    /// </summary>
+    internal void ReserveTransposedProduct(int n)
+    {
+        int npad = (n + 7) & ~7;
+        if (npad != n) AlignedPadded(Columns * npad);
+    }
+
     public int Rows { get; private set; }
     public int Columns { get; private set; }
     public int NonZeros { get; private set; }

@@ -62,8 +62,13 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
             var input = AsFloat(x.ReadOnlySpan);
             if (!_lastInputDense || SparseGemm.Density(input) <= SparseGemm.DensityThreshold)
             {
-                _xSparse ??= new SparseMatrix();
-                _xSparse.CompressRows(input, n, InputSize, InputSize);
+                if (_xSparse is null)
+                {
+                    _xSparse = new SparseMatrix();
+                    _xSparse.CompressRows(input, n, InputSize, InputSize);
+                    _xSparse.ReserveTransposedProduct(OutputSize); // the backward pass's first sparse product then allocates nothing
+                }
+                else _xSparse.CompressRows(input, n, InputSize, InputSize);
                 _sparseInput = _xSparse.NonZeros <= SparseGemm.DensityThreshold * x.Size;
             }
             _lastInputDense = !_sparseInput;
