@@ -20,7 +20,7 @@ dotnet run -c Release --project bench/ZeroDL.Bench -- convnet-train --model deep
 section "Default zerodl train (dense, 12 epochs)"
 dotnet run -c Release --project src/ZeroDL.Cli -- train --out "$(dirname "$model")/dense.safetensors"
 section "DeepConvNet to 99 % (the training-results table's 2-epoch recipe)"
-dotnet run -c Release --project src/ZeroDL.Cli -- train --model deepconv --output-dropout false --schedule cosine --lr 0.003 --epochs 2 \
+dotnet run -c Release --project src/ZeroDL.Cli -- train --model deepconv-fast \
   --eval-samples 1000 --out "$(dirname "$model")/deepconv99.safetensors"
 section "Cold start (a fresh process's first training steps)"
 dotnet run -c Release --project bench/ZeroDL.Bench -- cold-start --model deepconv --iterations 60
