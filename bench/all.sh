@@ -23,6 +23,6 @@ section "DeepConvNet to 99 % (the training-results table's 2-epoch recipe)"
 dotnet run -c Release --project src/ZeroDL.Cli -- train --model deepconv-fast \
   --eval-samples 1000 --out "$(dirname "$model")/deepconv99.safetensors"
 section "Cold start (a fresh process's first training steps)"
-# The built program, not `dotnet run`: right after a build its servers still use the cores for a while.
+# The built program, not `dotnet run`: started with its build step, the first steps measured 1.8-1.9x slower.
 dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 dotnet bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll cold-start --model deepconv --iterations 60
