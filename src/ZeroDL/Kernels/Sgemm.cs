@@ -186,14 +186,13 @@ internal static unsafe partial class Sgemm
             job.Jc = jc;
             job.Nc = Math.Min(NC, job.N - jc);
             job.Panels = (job.Nc + nr - 1) / nr;
-            int width = job.Panels * nr;
+            job.Width = job.Panels * nr;
             // K blocks packed per meeting: all of them when they fit, else one (a K block of an NC block always fits).
-            int kGroup = (long)k * width <= SharedFloats ? k : job.KStep;
+            int kGroup = (long)k * job.Width <= SharedFloats ? k : job.KStep;
             for (int pg = 0; pg < k; pg += kGroup)
             {
                 job.Pg = pg;
                 job.PgEnd = Math.Min(k, pg + kGroup);
-                job.Width = width;
                 WorkerPool.For(threads, threads, job.PackPart);
                 WorkerPool.For(threads, threads, job.MultiplyPart);
             }
@@ -262,7 +261,6 @@ internal static unsafe partial class Sgemm
 
     /// <summary>Floats in the shared packed-B buffer: one K block of an NC block of columns.</summary>
     private const int SharedFloats = KC * (NC + 32);
-
 
     /// <summary>Products with at most this many rows take the unpacked-B path (<see cref="DirectBBlock"/>).</summary>
     private const int DirectBMaxRows = 48;
