@@ -69,7 +69,8 @@ internal static class GemmBench
     /// An A/B of one internal switch (<paramref name="flag"/>: "shared-b", threaded products sharing one packed B
     /// against a slab per thread; "transposed-a-in-place", thin products reading a transposed A in place against
     /// packing it; "a-in-place-to-96", products up to 96 columns reading A in place against up to 64; "prefetch-c", the packed
-    /// kernel prefetching its C tile against not) on every shape: the two settings alternate in short timed batches, so that a
+    /// kernel prefetching its C tile against not; "in-place-deep-k", the in-place-A path's
+    /// K blocks up to 576 deep against 256) on every shape: the two settings alternate in short timed batches, so that a
     /// noisy machine slows both alike; the medians and their ratio are printed.
     /// </summary>
     public static int CompareSwitch(string flag, int threads, int rounds, string only)
@@ -80,7 +81,8 @@ internal static class GemmBench
             "transposed-a-in-place" => on => Sgemm.UseTransposedAInPlace = on,
             "a-in-place-to-96" => on => Sgemm.DirectMaxColumns = on ? 96 : 64,
             "prefetch-c" => on => Sgemm.PrefetchesC = on,
-            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96 or prefetch-c"),
+            "in-place-deep-k" => on => Sgemm.UseInPlaceDeepK = on,
+            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c or in-place-deep-k"),
         };
         Gemm.MaxThreads = threads;
         Console.WriteLine($"# ZeroDL GEMM, {flag} off vs on, threads {threads}, {rounds} alternating rounds");

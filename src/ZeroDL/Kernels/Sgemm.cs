@@ -79,7 +79,9 @@ internal static unsafe partial class Sgemm
             n -= narrow;
             NarrowColumnsProduct(transA, transB, 0, m, narrow, n, k, a, lda, b, ldb, c, ldc, accumulate);
         }
-        int mr = MR(kind), nr = NR(kind), kStep = KBlock(k);
+        bool direct = ReadsAInPlace(kind, transA, n);
+        bool directB = !transB && kind == KernelKind.Avx2 && m <= DirectBMaxRows;
+        int mr = MR(kind), nr = NR(kind), kStep = KBlock(k, direct && !directB ? InPlaceKBlockLimit(transA) : KC);
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
@@ -89,14 +91,13 @@ internal static unsafe partial class Sgemm
                 bool acc = accumulate || pc > 0;
                 // Products with few rows: packing B would cost about as much as the arithmetic it feeds, so
                 // whole 16-column strips of a row-major B are read in place (AVX2 kernel only).
-                if (!transB && kind == KernelKind.Avx2 && m <= DirectBMaxRows)
+                if (directB)
                 {
                     DirectBBlock(transA, a, lda, b, ldb, m, pc, kc, nc, jc, c, ldc, acc, buffers);
                     continue;
                 }
                 // Thin products: read A in place rather than packing it (AVX2 kernel only). B stays packed: read in
                 // place too, its strips ran 10–20 % slower on 6400×576×64.
-                bool direct = ReadsAInPlace(kind, transA, n);
                 PackB(transB, b, ldb, pc, jc, kc, nc, nr, buffers.B);
                 for (int ic = 0; ic < m; ic += MC)
                 {
@@ -117,10 +118,10 @@ internal static unsafe partial class Sgemm
     /// whole 8-column steps of the packing, rather than KC-deep blocks and a short last one (784 = 3·256 + 16 would
     /// end on a block whose 16 steps barely pay for loading and storing the C tiles).
     /// </summary>
-    internal static int KBlock(int k)
+    internal static int KBlock(int k, int limit = KC)
     {
-        int blocks = (k + KC - 1) / KC;
-        return Math.Min(KC, ((k + blocks - 1) / blocks + 7) & ~7);
+        int blocks = (k + limit - 1) / limit;
+        return Math.Min(limit, ((k + blocks - 1) / blocks + 7) & ~7);
     }
 
     /// <summary>Rows of the register tile the active kernel computes (a threaded split keeps slabs in whole tiles).</summary>
@@ -179,8 +180,8 @@ internal static unsafe partial class Sgemm
         job.M = m; job.N = n - narrow; job.K = k; job.Narrow = narrow; job.Nr = nr; job.Threads = threads;
         job.A = a; job.Lda = lda; job.B = b; job.Ldb = ldb; job.C = c; job.Ldc = ldc;
         job.RowsPerThread = ((m + threads - 1) / threads + mr - 1) / mr * mr;
-        job.KStep = KBlock(k);
         job.Direct = ReadsAInPlace(kind, transA, job.N);
+        job.KStep = KBlock(k, job.Direct ? InPlaceKBlockLimit(transA) : KC);
         for (int jc = 0; jc < job.N; jc += NC)
         {
             job.Jc = jc;
@@ -308,6 +309,20 @@ internal static unsafe partial class Sgemm
     /// faster (100×4320×100, bench gemm-ab --switch a-in-place-to-96), at 128 even (0.97–1.14 on four shapes).
     /// </summary>
     internal static int DirectMaxColumns { get; set; } = 96;
+
+    /// <summary>
+    /// The deepest K block when A is read in place with its rows contiguous: 576 rather than <see cref="KC"/>, so that
+    /// 25600×288×32 runs as one K block (each 6-row tile of A then one sequential stream, and C written once instead of
+    /// stored and reloaded) and 6400×576×64 as one rather than three (bench gemm-ab --switch in-place-deep-k, 2 threads:
+    /// +21–37 % and +4–13 %; 1 thread +41 % and +20 %). A transposed A read in place keeps <see cref="KC"/>: at 576 its
+    /// 288×25600×32 ran 1–5 % slower.
+    /// </summary>
+    private const int InPlaceKC = 576;
+
+    /// <summary>Whether the in-place-A path takes the deep K blocks of <see cref="InPlaceKC"/> (false: <see cref="KC"/>; benchmarks compare).</summary>
+    internal static bool UseInPlaceDeepK { get; set; } = true;
+
+    private static int InPlaceKBlockLimit(bool transA) => !transA && UseInPlaceDeepK ? InPlaceKC : KC;
 
     /// <summary>Whether thin products (n ≤ <see cref="DirectMaxColumns"/>) read A in place: AVX2 only; Aᵀ only while <see cref="UseTransposedAInPlace"/>.</summary>
     private static bool ReadsAInPlace(KernelKind kind, bool transA, int n) =>
