@@ -70,7 +70,8 @@ internal static class GemmBench
     /// against a slab per thread; "transposed-a-in-place", thin products reading a transposed A in place against
     /// packing it; "a-in-place-to-96", products up to 96 columns reading A in place against up to 64; "prefetch-c", the packed
     /// kernel prefetching its C tile against not; "in-place-deep-k", the in-place-A path's
-    /// K blocks up to 576 deep against 256) on every shape: the two settings alternate in short timed batches, so that a
+    /// K blocks up to 576 deep against 256; "row-edges", ragged rows by the 4- and 2-row kernels and threads split
+    /// on even rows, against whole 6-row tiles) on every shape: the two settings alternate in short timed batches, so that a
     /// noisy machine slows both alike; the medians and their ratio are printed.
     /// </summary>
     public static int CompareSwitch(string flag, int threads, int rounds, string only)
@@ -82,7 +83,8 @@ internal static class GemmBench
             "a-in-place-to-96" => on => Sgemm.DirectMaxColumns = on ? 96 : 64,
             "prefetch-c" => on => Sgemm.PrefetchesC = on,
             "in-place-deep-k" => on => Sgemm.UseInPlaceDeepK = on,
-            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c or in-place-deep-k"),
+            "row-edges" => on => Sgemm.UsesRowEdgeKernels = on,
+            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c, in-place-deep-k or row-edges"),
         };
         Gemm.MaxThreads = threads;
         Console.WriteLine($"# ZeroDL GEMM, {flag} off vs on, threads {threads}, {rounds} alternating rounds");

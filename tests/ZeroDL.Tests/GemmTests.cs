@@ -206,25 +206,32 @@ public class GemmTests
             }
     }
 
-    [Fact]
-    public void Multithreaded_split_matches_single_thread_bit_for_bit()
+    [Theory]
+    [InlineData(300, 200, 150)]   // packed A and B
+    [InlineData(100, 50, 784)]    // A read in place: 50 + 50 rows, each thread ending on 2 rows that one thread computes in a 6-row tile
+    [InlineData(98, 40, 33)]      // 50 + 48 rows: the second part takes the unpacked-B path
+    public void Multithreaded_split_matches_single_thread_bit_for_bit(int m, int n, int k)
     {
         var rng = new Random(9);
-        int m = 300, n = 200, k = 150;
         var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
         var one = new float[m * n]; var two = new float[m * n];
+        // The same product transposed (Cᵀ = Bᵀ·Aᵀ, n × m): wider than tall, so it is split over columns.
+        var oneT = new float[n * m]; var twoT = new float[n * m];
         int saved = Gemm.MaxThreads; long threshold = Gemm.ParallelThreshold;
         try
         {
             Gemm.ParallelThreshold = 0;
             Gemm.MaxThreads = 1;
             Gemm.Multiply<float>(false, false, m, n, k, a, k, b, n, one, n);
+            Gemm.Multiply<float>(true, true, n, m, k, b, n, a, k, oneT, m);
             Gemm.MaxThreads = 2;
             Gemm.Multiply<float>(false, false, m, n, k, a, k, b, n, two, n);
-            Gemm.Multiply<float>(false, false, n, m, k, b, k, a, m, new float[n * m], m); // split over columns too
+            Gemm.Multiply<float>(true, true, n, m, k, b, n, a, k, twoT, m);
         }
         finally { Gemm.MaxThreads = saved; Gemm.ParallelThreshold = threshold; }
         Assert.Equal(one, two);
+        Assert.Equal(oneT, twoT);
+        Assert.NotEqual(0f, one.Select(Math.Abs).Max());
     }
 
     [Theory]

@@ -136,7 +136,7 @@ public static class Gemm
         job.A = pa; job.Lda = lda; job.B = pb; job.Ldb = ldb; job.C = pc; job.Ldc = ldc;
         job.SplitRows = m >= n;
         job.Extent = job.SplitRows ? m : n;
-        int align = job.SplitRows ? Sgemm.RowTile : 32;
+        int align = job.SplitRows ? Sgemm.RowSplit : 32;
         int chunk = (job.Extent + threads - 1) / threads;
         job.Chunk = (chunk + align - 1) / align * align;
         int parts = (job.Extent + job.Chunk - 1) / job.Chunk;

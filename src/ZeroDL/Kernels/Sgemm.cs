@@ -124,8 +124,12 @@ internal static unsafe partial class Sgemm
         return Math.Min(limit, ((k + blocks - 1) / blocks + 7) & ~7);
     }
 
-    /// <summary>Rows of the register tile the active kernel computes (a threaded split keeps slabs in whole tiles).</summary>
-    public static int RowTile => MR(s_kernel);
+    /// <summary>
+    /// The multiple of rows a threaded split gives each thread: 2 with the AVX2 kernel, whose 4- and 2-row edge
+    /// kernels compute ragged rows at their own cost (100 rows split 50 + 50 rather than 54 + 46, 8⅓ tiles each
+    /// rather than 9 and 8); whole register tiles otherwise.
+    /// </summary>
+    public static int RowSplit => s_kernel == KernelKind.Avx2 && UsesRowEdgeKernels ? 2 : MR(s_kernel);
 
     /// <summary>
     /// One MC-row block of C (rows ic…, columns jc…) += its A block (packed here) times a packed B block (kc × nc):
@@ -179,7 +183,8 @@ internal static unsafe partial class Sgemm
         job.Kind = kind; job.TransA = transA; job.TransB = transB; job.Accumulate = accumulate;
         job.M = m; job.N = n - narrow; job.K = k; job.Narrow = narrow; job.Nr = nr; job.Threads = threads;
         job.A = a; job.Lda = lda; job.B = b; job.Ldb = ldb; job.C = c; job.Ldc = ldc;
-        job.RowsPerThread = ((m + threads - 1) / threads + mr - 1) / mr * mr;
+        int split = RowSplit;
+        job.RowsPerThread = ((m + threads - 1) / threads + split - 1) / split * split;
         job.Direct = ReadsAInPlace(kind, transA, job.N);
         job.KStep = KBlock(k, job.Direct ? InPlaceKBlockLimit(transA) : KC);
         for (int jc = 0; jc < job.N; jc += NC)
@@ -297,7 +302,8 @@ internal static unsafe partial class Sgemm
                     Kernel6x16Avx2(kc, aPanel, 6, bStrip, bStride, cTile, ldc, acc);
                     continue;
                 }
-                Kernel6x16Avx2(kc, aPanel, 6, bStrip, bStride, buffers.Tile, nr, false);
+                if (mValid <= 4 && UsesRowEdgeKernels) RowEdgeKernel(mValid, kc, aPanel, 1, 6, bStrip, bStride, buffers.Tile, nr, false);
+                else Kernel6x16Avx2(kc, aPanel, 6, bStrip, bStride, buffers.Tile, nr, false);
                 WriteTile(buffers.Tile, nr, cTile, ldc, mValid, nValid, acc);
             }
         }
@@ -358,8 +364,19 @@ internal static unsafe partial class Sgemm
                     EdgeTile(KernelKind.Avx2, kc, buffers.A, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
                     continue;
                 }
-                // A ragged last tile is formed from the product's last 6 rows, some already computed; only its new
-                // rows are written (no packing of the ragged rows).
+                // Ragged rows: 4 or 2 rows (3 or 1 with one row before them recomputed) by the edge kernels.
+                int rows = mValid <= 2 ? 2 : 4, before = rows - mValid;
+                if (mValid <= 4 && UsesRowEdgeKernels && ic + ir >= before)
+                {
+                    int first = ic + ir - before;
+                    bool exact = before == 0 && nValid == nr;
+                    if (transA) RowEdgeKernel(rows, kc, a + (long)pc * lda + first, 1, lda, bPanel, nr, exact ? cTile : buffers.Tile, exact ? ldc : nr, exact && acc);
+                    else RowEdgeKernel(rows, kc, a + (long)first * lda + pc, lda, 1, bPanel, nr, exact ? cTile : buffers.Tile, exact ? ldc : nr, exact && acc);
+                    if (!exact) WriteTile(buffers.Tile + before * nr, nr, cTile, ldc, mValid, nValid, acc);
+                    continue;
+                }
+                // Otherwise a ragged last tile is formed from the product's last 6 rows, some already computed; only
+                // its new rows are written (no packing of the ragged rows).
                 int row = ic + ir - back;
                 bool whole = back == 0 && nValid == nr;
                 float* dst = whole ? cTile : buffers.Tile;
@@ -382,7 +399,8 @@ internal static unsafe partial class Sgemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EdgeTile(KernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool acc, int mValid, int nValid, float* tile, int nr)
     {
-        Kernel(kind, kc, a, b, tile, nr, false);
+        if (kind == KernelKind.Avx2 && mValid <= 4 && UsesRowEdgeKernels) RowEdgeKernel(mValid, kc, a, 1, 6, b, 16, tile, nr, false);
+        else Kernel(kind, kc, a, b, tile, nr, false);
         WriteTile(tile, nr, c, ldc, mValid, nValid, acc);
     }
 

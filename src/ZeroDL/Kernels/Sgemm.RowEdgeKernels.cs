@@ -1,0 +1,114 @@
+// Register tiles of 4 and 2 rows by 16 columns for the ragged rows of a product computed by the 6×16 AVX2 kernel.
+// A product of 100 rows is 16 whole tiles and 4 rows more; split over two threads it is 50 rows each, 8 tiles and 2
+// rows. Computing those rows as a whole 6-row tile costs a full tile for 2 rows, and a two-thread split that keeps
+// whole tiles (54 and 46 rows) leaves one thread 9 tiles and the other 8. These kernels cost what the rows are
+// (4 rows take 8 multiply-adds per step instead of 12; 2 rows take 4, at half the rate).
+//
+// A is read at a[i·rowStride + p·kStride] for row i and step p, which covers all three layouts the 6×16 paths use:
+// a packed panel (rowStride 1, kStride 6), rows of A read in place (lda, 1) and a transposed A read in place (1, lda).
+// B is a packed 16-wide panel (bStride 16) or a row-major B read in place (bStride ldb).
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace ZeroDL.Kernels;
+
+internal static partial class Sgemm
+{
+    /// <summary>Whether ragged rows of the AVX2 paths use the 4- and 2-row kernels (false: a 6-row tile; benchmarks compare).</summary>
+    internal static bool UsesRowEdgeKernels { get; set; } = true;
+
+    /// <summary>
+    /// Rows 0 … <paramref name="rows"/> of a 16-column tile (rows ≤ 4): the 2-row kernel for 1–2 rows, the 4-row kernel
+    /// for 3–4. A 1- or 3-row call computes one row more, which must exist in A (a zero-padded panel row, or a row
+    /// read in place); callers write only the rows they asked for.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void RowEdgeKernel(int rows, int kc, float* a, long rowStride, long kStride, float* b, long bStride, float* c, int ldc, bool accumulate)
+    {
+        if (rows <= 2) Kernel2x16Avx2(kc, a, rowStride, kStride, b, bStride, c, ldc, accumulate);
+        else Kernel4x16Avx2(kc, a, rowStride, kStride, b, bStride, c, ldc, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel4x16Avx2(int kc, float* a, long rowStride, long kStride, float* b, long bStride, float* c, int ldc, bool accumulate)
+    {
+        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride;
+        var c0_0 = Vector256<float>.Zero; var c0_1 = Vector256<float>.Zero;
+        var c1_0 = Vector256<float>.Zero; var c1_1 = Vector256<float>.Zero;
+        var c2_0 = Vector256<float>.Zero; var c2_1 = Vector256<float>.Zero;
+        var c3_0 = Vector256<float>.Zero; var c3_1 = Vector256<float>.Zero;
+        long off = 0;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b + 0);
+            var b1 = Vector256.Load(b + 8);
+            var a0v = Vector256.Create(a0[off]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0v, b0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0v, b1, c0_1);
+            var a1v = Vector256.Create(a1[off]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1v, b0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1v, b1, c1_1);
+            var a2v = Vector256.Create(a2[off]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2v, b0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2v, b1, c2_1);
+            var a3v = Vector256.Create(a3[off]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3v, b0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3v, b1, c3_1);
+            off += kStride; b += bStride;
+        }
+        if (accumulate)
+        {
+            c0_0 += Vector256.Load(c + 0 * ldc + 0);
+            c0_1 += Vector256.Load(c + 0 * ldc + 8);
+            c1_0 += Vector256.Load(c + 1 * ldc + 0);
+            c1_1 += Vector256.Load(c + 1 * ldc + 8);
+            c2_0 += Vector256.Load(c + 2 * ldc + 0);
+            c2_1 += Vector256.Load(c + 2 * ldc + 8);
+            c3_0 += Vector256.Load(c + 3 * ldc + 0);
+            c3_1 += Vector256.Load(c + 3 * ldc + 8);
+        }
+        c0_0.Store(c + 0 * ldc + 0);
+        c0_1.Store(c + 0 * ldc + 8);
+        c1_0.Store(c + 1 * ldc + 0);
+        c1_1.Store(c + 1 * ldc + 8);
+        c2_0.Store(c + 2 * ldc + 0);
+        c2_1.Store(c + 2 * ldc + 8);
+        c3_0.Store(c + 3 * ldc + 0);
+        c3_1.Store(c + 3 * ldc + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel2x16Avx2(int kc, float* a, long rowStride, long kStride, float* b, long bStride, float* c, int ldc, bool accumulate)
+    {
+        // Each element is summed over p in order, as the 6-row kernel sums it, so that a row gives the same bits
+        // whichever kernel computes it (a product split over threads matches one thread exactly). Four chains of
+        // multiply-adds run at half the FMA rate; these tiles are a small part of any product.
+        float* a0 = a, a1 = a + rowStride;
+        var c0_0 = Vector256<float>.Zero; var c0_1 = Vector256<float>.Zero;
+        var c1_0 = Vector256<float>.Zero; var c1_1 = Vector256<float>.Zero;
+        long off = 0;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b + 0);
+            var b1 = Vector256.Load(b + 8);
+            var a0v = Vector256.Create(a0[off]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0v, b0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0v, b1, c0_1);
+            var a1v = Vector256.Create(a1[off]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1v, b0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1v, b1, c1_1);
+            off += kStride; b += bStride;
+        }
+        if (accumulate)
+        {
+            c0_0 += Vector256.Load(c + 0 * ldc + 0);
+            c0_1 += Vector256.Load(c + 0 * ldc + 8);
+            c1_0 += Vector256.Load(c + 1 * ldc + 0);
+            c1_1 += Vector256.Load(c + 1 * ldc + 8);
+        }
+        c0_0.Store(c + 0 * ldc + 0);
+        c0_1.Store(c + 0 * ldc + 8);
+        c1_0.Store(c + 1 * ldc + 0);
+        c1_1.Store(c + 1 * ldc + 8);
+    }
+}
