@@ -24,12 +24,30 @@ internal static class GemmBench
         ("25600x32x288 Bt", 25600, 32, 288, false, true),    // and its dcol = dout·Wᵀ
     ];
 
-    public static void Run(int threads, double secondsPerShape, string only = "")
+    /// <summary>
+    /// The shapes to time: <see cref="Shapes"/>, or those given as "MxKxN" with an optional " At" / " Bt" (or "At" /
+    /// "Bt" right after N), comma-separated, e.g. "100x512x512,512x100x512At".
+    /// </summary>
+    public static (string Name, int M, int K, int N, bool TA, bool TB)[] Select(string custom)
+    {
+        if (custom.Length == 0) return Shapes;
+        return custom.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(text =>
+        {
+            string t = text.Replace(" ", "");
+            bool ta = t.EndsWith("At", StringComparison.Ordinal), tb = t.EndsWith("Bt", StringComparison.Ordinal);
+            var dims = (ta || tb ? t[..^2] : t).Split('x');
+            if (dims.Length != 3 || !dims.All(d => int.TryParse(d, out int v) && v > 0))
+                throw new ArgumentException($"--shape '{text}': expected MxKxN, optionally followed by At or Bt");
+            return ($"{dims[0]}x{dims[1]}x{dims[2]}{(ta ? " At" : tb ? " Bt" : "")}", int.Parse(dims[0]), int.Parse(dims[1]), int.Parse(dims[2]), ta, tb);
+        }).ToArray();
+    }
+
+    public static void Run(int threads, double secondsPerShape, string only = "", string custom = "")
     {
         Gemm.MaxThreads = threads;
         Console.WriteLine($"# ZeroDL GEMM, kernel {Gemm.KernelName}, threads {threads}");
         Console.WriteLine("shape (MxKxN)\tGFLOP/s");
-        foreach (var s in Shapes)
+        foreach (var s in Select(custom))
         {
             if (!s.Name.StartsWith(only, StringComparison.Ordinal)) continue;
             double gflops = Measure(s.M, s.K, s.N, s.TA, s.TB, secondsPerShape);
@@ -74,7 +92,7 @@ internal static class GemmBench
     /// on even rows, against whole 6-row tiles) on every shape: the two settings alternate in short timed batches, so that a
     /// noisy machine slows both alike; the medians and their ratio are printed.
     /// </summary>
-    public static int CompareSwitch(string flag, int threads, int rounds, string only)
+    public static int CompareSwitch(string flag, int threads, int rounds, string only, string custom = "")
     {
         Action<bool> set = flag switch
         {
@@ -89,7 +107,7 @@ internal static class GemmBench
         Gemm.MaxThreads = threads;
         Console.WriteLine($"# ZeroDL GEMM, {flag} off vs on, threads {threads}, {rounds} alternating rounds");
         Console.WriteLine("shape (MxKxN)\toff GFLOP/s\ton GFLOP/s\ton/off");
-        foreach (var s in Shapes)
+        foreach (var s in Select(custom))
         {
             if (!s.Name.StartsWith(only, StringComparison.Ordinal)) continue;
             var off = new List<double>(); var on = new List<double>();

@@ -1,8 +1,8 @@
 using ZeroDL.Bench;
 
-// Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--only SHAPE_PREFIX]
+// Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--only SHAPE_PREFIX] [--shape MxKxN[At|Bt],…]
 //        ZeroDL.Bench fma-peak [--threads N] [--seconds S]   (the FMA limit: register-only multiply-adds on 1 … N threads)
-//        ZeroDL.Bench gemm-ab [--switch shared-b|transposed-a-in-place|a-in-place-to-96|prefetch-c|in-place-deep-k|row-edges] [--threads N] [--rounds R] [--only SHAPE_PREFIX]   (an internal switch off vs on, alternating)
+//        ZeroDL.Bench gemm-ab [--switch shared-b|transposed-a-in-place|a-in-place-to-96|prefetch-c|in-place-deep-k|row-edges] [--threads N] [--rounds R] [--only SHAPE_PREFIX] [--shape …]   (an internal switch off vs on, alternating)
 //        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
 //        ZeroDL.Bench deepconv-inference [--threads N]
 //        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
@@ -22,12 +22,12 @@ if (IntOption("--parallel-threshold", 0) is > 0 and int threshold) ZeroDL.Kernel
 switch (verb)
 {
     case "gemm":
-        GemmBench.Run(threads, seconds, StringOption("--only", ""));
+        GemmBench.Run(threads, seconds, StringOption("--only", ""), StringOption("--shape", ""));
         return 0;
     case "fma-peak":
         return FmaPeakBench.Run(threads, IntOption("--seconds", 1));
     case "gemm-ab":
-        return GemmBench.CompareSwitch(StringOption("--switch", "shared-b"), threads, IntOption("--rounds", 7), StringOption("--only", ""));
+        return GemmBench.CompareSwitch(StringOption("--switch", "shared-b"), threads, IntOption("--rounds", 7), StringOption("--only", ""), StringOption("--shape", ""));
     case "deepconv-inference":
         ZeroDL.Kernels.Gemm.MaxThreads = threads;
         return InferenceBench.Run();
