@@ -22,7 +22,8 @@ public sealed class TrainingRun
     public required string Id { get; init; }
     public required TrainingRequest Request { get; init; }
     public required string ModelName { get; init; }
-    public string Status { get; internal set; } = "running";
+    /// <summary>"running", then "done", "cancelled" or "failed" — set by <see cref="Finish"/> only, together with the last event.</summary>
+    public string Status { get; private set; } = "running";
     internal CancellationTokenSource Cancel { get; } = new();
 
     /// <summary>Asks the run to stop after its current mini-batch.</summary>
@@ -36,6 +37,20 @@ public sealed class TrainingRun
             var changed = _changed;
             _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
             changed.SetResult();
+        }
+    }
+
+    /// <summary>
+    /// Ends the run: its status and its last event change together, under the lock <see cref="Read"/> takes, so that a
+    /// reader told the run has finished already holds that last event. (Setting the status first let an event stream
+    /// see the run finished, find no new event, and close before the "done" event was written.)
+    /// </summary>
+    internal void Finish(string status, object payload)
+    {
+        lock (_events)
+        {
+            Status = status;
+            Publish(payload);
         }
     }
 
@@ -108,13 +123,12 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory)
                 run.Publish(new { type = "epoch", epoch = e.Epoch, iteration = e.Iteration, loss = e.MeanLoss, trainAccuracy = e.TrainAccuracy, testAccuracy = e.TestAccuracy, seconds = e.Elapsed.TotalSeconds, savedAs = run.ModelName });
             };
             var history = trainer.Train(run.Cancel.Token);
-            run.Status = history.Cancelled ? "cancelled" : "done";
-            run.Publish(new { type = "done", status = run.Status, testAccuracy = history.FinalTestAccuracy, seconds = history.Elapsed.TotalSeconds, model = history.Epochs.Count > 0 ? run.ModelName : null });
+            string status = history.Cancelled ? "cancelled" : "done";
+            run.Finish(status, new { type = "done", status, testAccuracy = history.FinalTestAccuracy, seconds = history.Elapsed.TotalSeconds, model = history.Epochs.Count > 0 ? run.ModelName : null });
         }
         catch (Exception e)
         {
-            run.Status = "failed";
-            run.Publish(new { type = "done", status = "failed", error = e.Message });
+            run.Finish("failed", new { type = "done", status = "failed", error = e.Message });
         }
     }
 }

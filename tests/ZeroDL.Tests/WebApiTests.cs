@@ -200,6 +200,37 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
     }
 
     [Fact]
+    public void A_run_reported_finished_already_holds_its_last_event()
+    {
+        // The event stream closes once the run reads as finished with nothing new, so by then the "done" event must be
+        // among the events. A reader races a writer that publishes an epoch and finishes, many times over. (When the
+        // status was set before the last event was published, a stream once closed after the epoch.)
+        for (int round = 0; round < 3000; round++)
+        {
+            var run = new TrainingRun { Id = "1", Request = new TrainingRequest(), ModelName = "m" };
+            using var go = new ManualResetEventSlim();
+            var writer = Task.Run(() =>
+            {
+                go.Wait();
+                run.Publish(new { type = "epoch" });
+                run.Finish("done", new { type = "done", status = "done" });
+            });
+            var seen = new List<string>();
+            go.Set();
+            while (true)
+            {
+                var (events, _, finished) = run.Read(seen.Count);
+                seen.AddRange(events);
+                if (finished && events.Count == 0) break;
+            }
+            writer.Wait();
+            Assert.Equal("done", run.Status);
+            Assert.Equal(2, seen.Count);
+            Assert.Equal("done", JsonDocument.Parse(seen[^1]).RootElement.GetProperty("type").GetString());
+        }
+    }
+
+    [Fact]
     public async Task A_training_run_streams_its_events_and_its_model_becomes_selectable()
     {
         // A server of its own: the run adds a model, which would change the shared server's default.
