@@ -11,7 +11,8 @@ namespace ZeroDL.Kernels;
 /// panels, kept in L3/L2); rows of C in blocks of MC (A block packed into MR-high panels, kept in L2);
 /// then an MR×NR register tile per micro-kernel call (one B panel stays in L1 across the row panels).
 /// Transposition is handled entirely by the packing routines, so op(A) and op(B) cost the same.
-/// Ragged edges are packed with zeros and the micro-kernel writes them through a small scratch tile.
+/// Ragged edges are packed with zeros and the micro-kernel writes them through a small scratch tile; with the AVX2
+/// kernel, ragged rows take the 4- and 2-row kernels of Sgemm.RowEdgeKernels.cs instead of a whole 6-row tile.
 /// </summary>
 internal static unsafe partial class Sgemm
 {
@@ -81,7 +82,7 @@ internal static unsafe partial class Sgemm
         }
         bool direct = ReadsAInPlace(kind, transA, n);
         bool directB = !transB && kind == KernelKind.Avx2 && m <= DirectBMaxRows;
-        int mr = MR(kind), nr = NR(kind), kStep = KBlock(k, direct && !directB ? InPlaceKBlockLimit(transA) : KC);
+        int nr = NR(kind), kStep = KBlock(k, direct && !directB ? InPlaceKBlockLimit(transA) : KC);
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
@@ -178,7 +179,7 @@ internal static unsafe partial class Sgemm
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads)
     {
         var kind = s_kernel;
-        int mr = MR(kind), nr = NR(kind), narrow = NarrowColumns(kind, n);
+        int nr = NR(kind), narrow = NarrowColumns(kind, n);
         var job = t_sharedJob ??= new SharedBJob();
         job.Kind = kind; job.TransA = transA; job.TransB = transB; job.Accumulate = accumulate;
         job.M = m; job.N = n - narrow; job.K = k; job.Narrow = narrow; job.Nr = nr; job.Threads = threads;
