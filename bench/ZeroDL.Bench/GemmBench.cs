@@ -44,10 +44,11 @@ internal static class GemmBench
 
     public static void Run(int threads, double secondsPerShape, string only = "", string custom = "")
     {
+        var shapes = Select(custom);
         Gemm.MaxThreads = threads;
         Console.WriteLine($"# ZeroDL GEMM, kernel {Gemm.KernelName}, threads {threads}");
         Console.WriteLine("shape (MxKxN)\tGFLOP/s");
-        foreach (var s in Select(custom))
+        foreach (var s in shapes)
         {
             if (!s.Name.StartsWith(only, StringComparison.Ordinal)) continue;
             double gflops = Measure(s.M, s.K, s.N, s.TA, s.TB, secondsPerShape);
@@ -104,10 +105,11 @@ internal static class GemmBench
             "row-edges" => on => Sgemm.UsesRowEdgeKernels = on,
             _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c, in-place-deep-k or row-edges"),
         };
+        var shapes = Select(custom);
         Gemm.MaxThreads = threads;
         Console.WriteLine($"# ZeroDL GEMM, {flag} off vs on, threads {threads}, {rounds} alternating rounds");
         Console.WriteLine("shape (MxKxN)\toff GFLOP/s\ton GFLOP/s\ton/off");
-        foreach (var s in Select(custom))
+        foreach (var s in shapes)
         {
             if (!s.Name.StartsWith(only, StringComparison.Ordinal)) continue;
             var off = new List<double>(); var on = new List<double>();

@@ -19,41 +19,50 @@ double seconds = IntOption("--seconds", 2);
 // Any verb: --parallel-threshold N sets Gemm.ParallelThreshold (multiply-adds below which a product stays on one thread).
 if (IntOption("--parallel-threshold", 0) is > 0 and int threshold) ZeroDL.Kernels.Gemm.ParallelThreshold = threshold;
 
-switch (verb)
+try
 {
-    case "gemm":
-        GemmBench.Run(threads, seconds, StringOption("--only", ""), StringOption("--shape", ""));
-        return 0;
-    case "fma-peak":
-        return FmaPeakBench.Run(threads, IntOption("--seconds", 1));
-    case "gemm-ab":
-        return GemmBench.CompareSwitch(StringOption("--switch", "shared-b"), threads, IntOption("--rounds", 7), StringOption("--only", ""), StringOption("--shape", ""));
-    case "deepconv-inference":
-        ZeroDL.Kernels.Gemm.MaxThreads = threads;
-        return InferenceBench.Run();
-    case "twolayer":
-        ZeroDL.Kernels.Gemm.MaxThreads = threads;
-        return TwoLayerBench.Run(IntOption("--iterations", 10000), IntOption("--eval-samples", 0), !argList.Contains("--foreground-eval"),
-            compressedInput: !argList.Contains("--float-batches"));
-    case "web-load":
-        return await WebLoadBench.Run(StringOption("--model", ""), IntOption("--clients", 8), IntOption("--seconds", 10));
-    case "sparse":
-        return SparseBench.Run(IntOption("--rounds", 2000));
-    case "augment":
-        return AugmentBench.Run(IntOption("--batches", 200), argList.Contains("--without-elastic"));
-    case "conv-parts":
-        return ConvPartsBench.Run();
-    case "winograd":
-        return ConvPartsBench.CompareWinograd();
-    case "cold-start":
-        ZeroDL.Kernels.Gemm.MaxThreads = threads;
-        return ColdStartBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60));
-    case "convnet-train":
-        ZeroDL.Kernels.Gemm.MaxThreads = threads;
-        return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
-    default:
-        Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, fma-peak, gemm-ab, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, cold-start, augment, sparse or web-load");
-        return 2;
+    switch (verb)
+    {
+        case "gemm":
+            GemmBench.Run(threads, seconds, StringOption("--only", ""), StringOption("--shape", ""));
+            return 0;
+        case "fma-peak":
+            return FmaPeakBench.Run(threads, IntOption("--seconds", 1));
+        case "gemm-ab":
+            return GemmBench.CompareSwitch(StringOption("--switch", "shared-b"), threads, IntOption("--rounds", 7), StringOption("--only", ""), StringOption("--shape", ""));
+        case "deepconv-inference":
+            ZeroDL.Kernels.Gemm.MaxThreads = threads;
+            return InferenceBench.Run();
+        case "twolayer":
+            ZeroDL.Kernels.Gemm.MaxThreads = threads;
+            return TwoLayerBench.Run(IntOption("--iterations", 10000), IntOption("--eval-samples", 0), !argList.Contains("--foreground-eval"),
+                compressedInput: !argList.Contains("--float-batches"));
+        case "web-load":
+            return await WebLoadBench.Run(StringOption("--model", ""), IntOption("--clients", 8), IntOption("--seconds", 10));
+        case "sparse":
+            return SparseBench.Run(IntOption("--rounds", 2000));
+        case "augment":
+            return AugmentBench.Run(IntOption("--batches", 200), argList.Contains("--without-elastic"));
+        case "conv-parts":
+            return ConvPartsBench.Run();
+        case "winograd":
+            return ConvPartsBench.CompareWinograd();
+        case "cold-start":
+            ZeroDL.Kernels.Gemm.MaxThreads = threads;
+            return ColdStartBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60));
+        case "convnet-train":
+            ZeroDL.Kernels.Gemm.MaxThreads = threads;
+            return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
+        default:
+            Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, fma-peak, gemm-ab, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, cold-start, augment, sparse or web-load");
+            return 2;
+    }
+}
+catch (ArgumentException e)
+{
+    // A bad option value (a shape, a switch name): the message, not a stack trace.
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
 }
 
 int IntOption(string name, int fallback)
