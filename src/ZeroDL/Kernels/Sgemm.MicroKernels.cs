@@ -118,6 +118,24 @@ internal static partial class Sgemm
         c11_1.Store(c + 11 * ldc + 16);
     }
 
+    /// <summary>
+    /// Whether the 6×16 kernel prefetches a transposed A read in place <see cref="PrefetchSteps"/> steps ahead (false:
+    /// benchmarks compare). Each step's 6 values then lie a row of A apart, a stride the hardware prefetcher follows
+    /// poorly: 288×25600×32 Aᵀ ran 11–16 % faster with it and 784×100×50 Aᵀ 2–8 % (gemm-ab --switch prefetch-a,
+    /// 2 threads, 11–15 rounds, alike at 8, 16 and 32 steps). On packed panels the same prefetch cost 1024³ 2–3 %, so
+    /// there it is left out.
+    /// </summary>
+    internal static bool PrefetchesA { get; set; } = true;
+
+    /// <summary>How many k steps ahead the kernel prefetches A.</summary>
+    private const int PrefetchSteps = 16;
+
+    /// <summary>The 6×16 kernel's A is a packed panel (6 floats a step, in sequence).</summary>
+    private struct PackedA;
+
+    /// <summary>The 6×16 kernel's A is a transposed A read in place (a row of A a step), prefetched ahead.</summary>
+    private struct StridedA;
+
     /// <summary>Whether the packed 6×16 kernel prefetches its C tile (false: benchmarks compare).</summary>
     internal static bool PrefetchesC { get; set; } = true;
 
@@ -145,9 +163,13 @@ internal static partial class Sgemm
     /// which products with few rows prefer.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x16Avx2(int kc, float* a, long aStride, float* b, long bStride, float* c, int ldc, bool accumulate)
+    private static unsafe void Kernel6x16Avx2<TA>(int kc, float* a, long aStride, float* b, long bStride, float* c, int ldc, bool accumulate)
+        where TA : struct
     {
         if (PrefetchesC) PrefetchTile6x16(c, ldc);
+        // Strided A only: prefetching never faults, so past the end of A it is harmless; switched off, it asks for
+        // A's own line. The JIT compiles each TA apart, so the packed kernel carries no prefetch at all.
+        long prefetchA = PrefetchesA ? PrefetchSteps * aStride : 0;
         var c0_0 = Vector256<float>.Zero; var c0_1 = Vector256<float>.Zero;
         var c1_0 = Vector256<float>.Zero; var c1_1 = Vector256<float>.Zero;
         var c2_0 = Vector256<float>.Zero; var c2_1 = Vector256<float>.Zero;
@@ -176,6 +198,7 @@ internal static partial class Sgemm
             var a5 = Vector256.Create(a[5]);
             c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0);
             c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
+            if (typeof(TA) == typeof(StridedA) && System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch0(a + prefetchA);
             a += aStride; b += bStride;
         }
         if (accumulate)

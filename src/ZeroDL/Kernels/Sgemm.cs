@@ -300,11 +300,11 @@ internal static unsafe partial class Sgemm
                 float* cTile = c + (long)ir * ldc + jc + jr;
                 if (mValid == mr && nValid == nr)
                 {
-                    Kernel6x16Avx2(kc, aPanel, 6, bStrip, bStride, cTile, ldc, acc);
+                    Kernel6x16Avx2<PackedA>(kc, aPanel, 6, bStrip, bStride, cTile, ldc, acc);
                     continue;
                 }
                 if (mValid <= 4 && UsesRowEdgeKernels) RowEdgeKernel(mValid, kc, aPanel, 1, 6, bStrip, bStride, buffers.Tile, nr, false);
-                else Kernel6x16Avx2(kc, aPanel, 6, bStrip, bStride, buffers.Tile, nr, false);
+                else Kernel6x16Avx2<PackedA>(kc, aPanel, 6, bStrip, bStride, buffers.Tile, nr, false);
                 WriteTile(buffers.Tile, nr, cTile, ldc, mValid, nValid, acc);
             }
         }
@@ -382,7 +382,7 @@ internal static unsafe partial class Sgemm
                 bool whole = back == 0 && nValid == nr;
                 float* dst = whole ? cTile : buffers.Tile;
                 int ld = whole ? ldc : nr;
-                if (transA) Kernel6x16Avx2(kc, a + (long)pc * lda + row, lda, bPanel, nr, dst, ld, whole && acc);
+                if (transA) Kernel6x16Avx2<StridedA>(kc, a + (long)pc * lda + row, lda, bPanel, nr, dst, ld, whole && acc);
                 else Kernel6x16Avx2Direct(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
                 if (!whole) WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
             }
@@ -393,7 +393,7 @@ internal static unsafe partial class Sgemm
     private static void Kernel(KernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool acc)
     {
         if (kind == KernelKind.Avx512) Kernel12x32Avx512(kc, a, b, c, ldc, acc);
-        else if (kind == KernelKind.Avx2) Kernel6x16Avx2(kc, a, 6, b, 16, c, ldc, acc);
+        else if (kind == KernelKind.Avx2) Kernel6x16Avx2<PackedA>(kc, a, 6, b, 16, c, ldc, acc);
         else KernelScalar(kc, a, b, c, ldc, acc, MR(kind), NR(kind));
     }
 
