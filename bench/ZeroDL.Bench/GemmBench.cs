@@ -90,7 +90,8 @@ internal static class GemmBench
     /// packing it; "a-in-place-to-96", products up to 96 columns reading A in place against up to 64; "prefetch-c", the packed
     /// kernel prefetching its C tile against not; "in-place-deep-k", the in-place-A path's
     /// K blocks up to 576 deep against 256; "row-edges", ragged rows by the 4- and 2-row kernels and threads split
-    /// on even rows, against whole 6-row tiles; "prefetch-a", the 6×16 kernel prefetching A ahead against not) on every shape: the two settings alternate in short timed batches, so that a
+    /// on even rows, against whole 6-row tiles; "prefetch-a", the 6×16 kernel prefetching A ahead against not;
+    /// "many-k-blocks", a thin shared-B product packing as many K blocks per meeting as fit against one) on every shape: the two settings alternate in short timed batches, so that a
     /// noisy machine slows both alike; the medians and their ratio are printed.
     /// </summary>
     public static int CompareSwitch(string flag, int threads, int rounds, string only, string custom = "")
@@ -103,8 +104,9 @@ internal static class GemmBench
             "prefetch-c" => on => Sgemm.PrefetchesC = on,
             "in-place-deep-k" => on => Sgemm.UseInPlaceDeepK = on,
             "row-edges" => on => Sgemm.UsesRowEdgeKernels = on,
+            "many-k-blocks" => on => Sgemm.PacksManyKBlocks = on,
             "prefetch-a" => on => Sgemm.PrefetchesA = on,
-            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c, in-place-deep-k, row-edges or prefetch-a"),
+            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c, in-place-deep-k, row-edges, prefetch-a or many-k-blocks"),
         };
         var shapes = Select(custom);
         Gemm.MaxThreads = threads;

@@ -2,7 +2,7 @@ using ZeroDL.Bench;
 
 // Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--only SHAPE_PREFIX] [--shape MxKxN[At|Bt],…]
 //        ZeroDL.Bench fma-peak [--threads N] [--seconds S]   (the FMA limit: register-only multiply-adds on 1 … N threads)
-//        ZeroDL.Bench gemm-ab [--switch shared-b|transposed-a-in-place|a-in-place-to-96|prefetch-c|in-place-deep-k|row-edges|prefetch-a] [--threads N] [--rounds R] [--only SHAPE_PREFIX] [--shape …]   (an internal switch off vs on, alternating)
+//        ZeroDL.Bench gemm-ab [--switch shared-b|transposed-a-in-place|a-in-place-to-96|prefetch-c|in-place-deep-k|row-edges|prefetch-a|many-k-blocks] [--threads N] [--rounds R] [--only SHAPE_PREFIX] [--shape …]   (an internal switch off vs on, alternating)
 //        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
 //        ZeroDL.Bench deepconv-inference [--threads N]
 //        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]

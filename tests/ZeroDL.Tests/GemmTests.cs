@@ -184,6 +184,7 @@ public class GemmTests
     [InlineData(49, 2100, 7, 3)]     // just past the direct-B rows, two NC blocks, three parts on two cores
     [InlineData(100, 50, 784, 2)]    // a dense layer: A read in place (unless transposed), 4 K blocks, ragged rows per thread
     [InlineData(60, 2100, 301, 2)]   // the first NC block too big to pack whole (one K block per meeting), the second whole
+    [InlineData(100, 32, 17000, 2)]  // thin and too deep to pack whole: as many K blocks per meeting as fit, then the rest
     public void Threads_sharing_one_packed_B_match_one_thread_bit_for_bit(int m, int n, int k, int threads)
     {
         // The threaded path packs B between the threads (all of it, or one K block at a time) and splits the rows of
