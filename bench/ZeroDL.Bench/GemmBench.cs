@@ -56,15 +56,45 @@ internal static class GemmBench
         }
     }
 
-    public static double Measure(int m, int k, int n, bool ta, bool tb, double seconds)
+    /// <summary>
+    /// A fixed amount of work for a cycle count: each given shape warmed up for about 0.2 s, then exactly
+    /// <paramref name="calls"/> calls with perf's counters switched on (<see cref="PerfCounting"/>); the GFLOP/s of
+    /// those calls is printed. bench/gemm-cycles.sh divides the shape's FLOPs by the cycles perf counted.
+    /// </summary>
+    public static int RunCalls(int threads, int calls, string custom)
+    {
+        if (custom.Length == 0) throw new ArgumentException("gemm-calls needs --shape MxKxN[At|Bt]");
+        if (calls < 1) throw new ArgumentException($"--calls {calls}: expected a positive number of calls");
+        var shapes = Select(custom);
+        if (shapes.Length != 1) throw new ArgumentException("gemm-calls times one shape at a time (perf counts the whole run)");
+        var s = shapes[0];
+        Gemm.MaxThreads = threads;
+        var (a, b, c, lda, ldb) = Operands(s.M, s.K, s.N, s.TA, s.TB);
+        var warm = Stopwatch.StartNew();
+        while (warm.Elapsed.TotalMilliseconds < 200) Gemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, a, lda, b, ldb, c, s.N);
+        PerfCounting.Enable();
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < calls; i++) Gemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, a, lda, b, ldb, c, s.N);
+        double seconds = sw.Elapsed.TotalSeconds;
+        PerfCounting.Disable();
+        Console.WriteLine($"{s.Name}\t{2.0 * s.M * s.N * s.K * calls / seconds / 1e9:F1}");
+        return 0;
+    }
+
+    /// <summary>Random operands of an m×k by k×n product (op(A) / op(B) stored transposed when ta / tb), and C.</summary>
+    private static (float[] A, float[] B, float[] C, int Lda, int Ldb) Operands(int m, int k, int n, bool ta, bool tb)
     {
         var rng = new Random(1);
         var a = new float[m * k];
         var b = new float[k * n];
-        var c = new float[m * n];
         for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble() - 0.5f;
         for (int i = 0; i < b.Length; i++) b[i] = (float)rng.NextDouble() - 0.5f;
-        int lda = ta ? m : k, ldb = tb ? k : n;
+        return (a, b, new float[m * n], ta ? m : k, tb ? k : n);
+    }
+
+    public static double Measure(int m, int k, int n, bool ta, bool tb, double seconds)
+    {
+        var (a, b, c, lda, ldb) = Operands(m, k, n, ta, tb);
         double flop = 2.0 * m * n * k;
         // Calls per batch so that one batch takes about 50 ms.
         var sw = Stopwatch.StartNew();

@@ -1,6 +1,7 @@
 using ZeroDL.Bench;
 
 // Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--only SHAPE_PREFIX] [--shape MxKxN[At|Bt],…]
+//        ZeroDL.Bench gemm-calls --shape MxKxN[At|Bt] --calls N [--threads N]   (warm-up, then N calls with perf's counters on: bench/gemm-cycles.sh)
 //        ZeroDL.Bench fma-peak [--threads N] [--seconds S]   (the FMA limit: register-only multiply-adds on 1 … N threads)
 //        ZeroDL.Bench gemm-ab [--switch shared-b|transposed-a-in-place|a-in-place-to-96|prefetch-c|in-place-deep-k|row-edges|prefetch-a|many-k-blocks] [--threads N] [--rounds R] [--only SHAPE_PREFIX] [--shape …]   (an internal switch off vs on, alternating)
 //        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
@@ -26,6 +27,8 @@ try
         case "gemm":
             GemmBench.Run(threads, seconds, StringOption("--only", ""), StringOption("--shape", ""));
             return 0;
+        case "gemm-calls":
+            return GemmBench.RunCalls(threads, IntOption("--calls", 0), StringOption("--shape", ""));
         case "fma-peak":
             return FmaPeakBench.Run(threads, IntOption("--seconds", 1));
         case "gemm-ab":
@@ -54,7 +57,7 @@ try
             ZeroDL.Kernels.Gemm.MaxThreads = threads;
             return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
         default:
-            Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, fma-peak, gemm-ab, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, cold-start, augment, sparse or web-load");
+            Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, gemm-calls, fma-peak, gemm-ab, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, cold-start, augment, sparse or web-load");
             return 2;
     }
 }

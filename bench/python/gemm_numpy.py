@@ -1,5 +1,10 @@
 """GFLOP/s of NumPy's float32 matmul (OpenBLAS) on the shapes bench/ZeroDL.Bench measures: a warm-up of
-about 0.2 s, then repeated timed batches of calls for about 2 s; the median batch is printed."""
+about 0.2 s, then repeated timed batches of calls for about 2 s; the median batch is printed.
+
+With --shape MxKxN[At|Bt] --calls N (as bench/gemm-cycles.sh runs it under perf stat): a warm-up of about 0.2 s,
+then exactly N calls with perf's counters switched on through the fifos named by PERF_CTL_FIFO and PERF_ACK_FIFO."""
+import os
+import sys
 import time
 
 import numpy as np
@@ -11,14 +16,16 @@ SHAPES = [("1024x1024x1024", 1024, 1024, 1024, False, False), ("100x784x50", 100
           ("288x25600x32 At", 288, 25600, 32, True, False), ("25600x32x288 Bt", 25600, 32, 288, False, True)]
 
 
-def measure(m, k, n, ta, tb, seconds=2.0):
+def operands(m, k, n, ta, tb):
     """"At" / "Bt": the operand is stored transposed and multiplied through a transposed view, as backward does."""
     rng = np.random.default_rng(1)
     a = (rng.random((k, m) if ta else (m, k), dtype=np.float32) - 0.5)
     b = (rng.random((n, k) if tb else (k, n), dtype=np.float32) - 0.5)
-    a = a.T if ta else a
-    b = b.T if tb else b
-    c = np.empty((m, n), np.float32)
+    return (a.T if ta else a), (b.T if tb else b), np.empty((m, n), np.float32)
+
+
+def measure(m, k, n, ta, tb, seconds=2.0):
+    a, b, c = operands(m, k, n, ta, tb)
     start = time.perf_counter(); calls = 0
     while time.perf_counter() - start < 0.2:
         np.matmul(a, b, out=c); calls += 1
@@ -34,7 +41,39 @@ def measure(m, k, n, ta, tb, seconds=2.0):
     return rates[len(rates) // 2]
 
 
+def perf_counting(command):
+    """Switches perf stat's counters ("enable" / "disable") when it runs this with --control fifos; else nothing."""
+    control, ack = os.environ.get("PERF_CTL_FIFO"), os.environ.get("PERF_ACK_FIFO")
+    if not control:
+        return
+    with open(control, "w") as f:
+        f.write(command + "\n")
+    if ack:
+        with open(ack) as f:
+            f.readline()  # perf keeps the fifo open: one line, not to the end
+
+
+def fixed_calls(shape, calls):
+    text = shape.replace(" ", "")
+    ta, tb = text.endswith("At"), text.endswith("Bt")
+    m, k, n = (int(d) for d in (text[:-2] if ta or tb else text).split("x"))
+    a, b, c = operands(m, k, n, ta, tb)
+    start = time.perf_counter()
+    while time.perf_counter() - start < 0.2:
+        np.matmul(a, b, out=c)
+    perf_counting("enable")
+    t = time.perf_counter()
+    for _ in range(calls):
+        np.matmul(a, b, out=c)
+    seconds = time.perf_counter() - t
+    perf_counting("disable")
+    print(f"{shape}\t{2.0 * m * n * k * calls / seconds / 1e9:.1f}")
+
+
 if __name__ == "__main__":
+    if "--calls" in sys.argv:
+        fixed_calls(sys.argv[sys.argv.index("--shape") + 1], int(sys.argv[sys.argv.index("--calls") + 1]))
+        sys.exit(0)
     print("# NumPy", np.__version__)
     print("shape (MxKxN)\tGFLOP/s")
     for name, m, k, n, ta, tb in SHAPES:
