@@ -5,17 +5,20 @@
 # still where bench/gemm.sh's GFLOP/s swing with the load. What it does not see: time a thread spends waiting
 # off the core. With several threads it is the work's CPU cost, not its wall time, so gemm.sh stays the
 # measure of speed and this one its check.
-# Usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape "MxKxN[At|Bt],…"]   (defaults: 1 thread, 3 rounds, the bench's shapes)
+# With --switch NAME (a switch of `ZeroDL.Bench gemm-ab`), the two columns are ZeroDL with that switch off and on.
+# Usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape "MxKxN[At|Bt],…"] [--switch NAME]
+#        (defaults: 1 thread, 3 rounds, the bench's shapes, ZeroDL against NumPy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=1; rounds=3
+threads=1; rounds=3; switch=""
 shapes="1024x1024x1024,100x784x50,100x4320x100,25600x288x32,6400x576x64,57600x25x30,784x100x50At,100x50x784Bt,288x25600x32At,25600x32x288Bt"
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --shape) shapes=$2; shift 2 ;;
-    *) echo "usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape \"MxKxN[At|Bt],…\"]" >&2; exit 2 ;;
+    --switch) switch=$2; shift 2 ;;
+    *) echo "usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape \"MxKxN[At|Bt],…\"] [--switch NAME]" >&2; exit 2 ;;
   esac
 done
 if ! command -v perf >/dev/null || ! perf stat -x, -e cycles:u true 2>&1 | grep -q '^[0-9]*,,cycles'; then
@@ -25,7 +28,7 @@ fi
 dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
 have_numpy=false
-if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
+if [ -z "$switch" ] && [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 mkfifo "$work/ctl" "$work/ack"
@@ -36,9 +39,15 @@ cycles() {
   awk -F, '$3 == "cycles:u" {print $1}' "$work/stat"
 }
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-echo "# ZeroDL GEMM$($have_numpy && echo " and NumPy $("$py" -c 'import numpy; print(numpy.__version__)')"), threads $threads, $rounds alternating rounds, medians"
+if [ -n "$switch" ]; then
+  echo "# ZeroDL GEMM, switch $switch off against on, threads $threads, $rounds alternating rounds, medians"
+  header=("off" "on" "on/off")
+else
+  echo "# ZeroDL GEMM$($have_numpy && echo " and NumPy $("$py" -c 'import numpy; print(numpy.__version__)')"), threads $threads, $rounds alternating rounds, medians"
+  header=("ZeroDL" "NumPy" "ratio")
+fi
 echo "# FLOP per cycle: user-mode cycles of all threads (an AVX2 core with two FMA units tops out at 32, an AVX-512 one at 64)"
-printf '%-18s %7s %8s %8s %8s\n' "shape MxKxN" "calls" "ZeroDL" "NumPy" "ratio"
+printf '%-18s %7s %8s %8s %8s\n' "shape MxKxN" "calls" "${header[@]}"
 IFS=',' read -ra list <<<"$shapes"
 for shape in "${list[@]}"; do
   dims=${shape%At}; dims=${dims%Bt}
@@ -47,6 +56,11 @@ for shape in "${list[@]}"; do
   calls=$(awk -v f="$flop" 'BEGIN {c = int(6e10 / f); print c < 3 ? 3 : c}')
   : >"$work/ours"; : >"$work/theirs"
   for _ in $(seq "$rounds"); do
+    if [ -n "$switch" ]; then
+      cycles dotnet "$bench" gemm-calls --threads "$threads" --shape "$shape" --calls "$calls" --switch "$switch=off" >>"$work/ours"
+      cycles dotnet "$bench" gemm-calls --threads "$threads" --shape "$shape" --calls "$calls" --switch "$switch=on" >>"$work/theirs"
+      continue
+    fi
     cycles dotnet "$bench" gemm-calls --threads "$threads" --shape "$shape" --calls "$calls" >>"$work/ours"
     if $have_numpy; then
       # The peer runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they can force slower kernels); ours keeps the environment.
@@ -55,9 +69,9 @@ for shape in "${list[@]}"; do
     fi
   done
   ours=$(median <"$work/ours" | awk -v f="$flop" -v c="$calls" '{printf "%.2f", f * c / $1}')
-  if $have_numpy; then
+  if $have_numpy || [ -n "$switch" ]; then
     theirs=$(median <"$work/theirs" | awk -v f="$flop" -v c="$calls" '{printf "%.2f", f * c / $1}')
-    printf '%-18s %7s %8s %8s %8s\n' "$shape" "$calls" "$ours" "$theirs" "$(awk -v a="$ours" -v b="$theirs" 'BEGIN {printf "%.2f", a / b}')"
+    printf '%-18s %7s %8s %8s %8s\n' "$shape" "$calls" "$ours" "$theirs" "$(awk -v a="$ours" -v b="$theirs" -v s="$switch" 'BEGIN {printf "%.2f", s == "" ? a / b : b / a}')"
   else
     printf '%-18s %7s %8s %8s %8s\n' "$shape" "$calls" "$ours" "-" "-"
   fi

@@ -61,8 +61,16 @@ internal static class GemmBench
     /// <paramref name="calls"/> calls with perf's counters switched on (<see cref="PerfCounting"/>); the GFLOP/s of
     /// those calls is printed. bench/gemm-cycles.sh divides the shape's FLOPs by the cycles perf counted.
     /// </summary>
-    public static int RunCalls(int threads, int calls, string custom)
+    public static int RunCalls(int threads, int calls, string custom, string switchSetting = "")
     {
+        if (switchSetting.Length > 0)
+        {
+            // NAME=on or NAME=off: an internal switch set for the whole run (bench/gemm-cycles.sh --switch NAME).
+            var parts = switchSetting.Split('=');
+            if (parts.Length != 2 || parts[1] is not ("on" or "off"))
+                throw new ArgumentException($"--switch '{switchSetting}': expected NAME=on or NAME=off");
+            Switch(parts[0])(parts[1] == "on");
+        }
         if (custom.Length == 0) throw new ArgumentException("gemm-calls needs --shape MxKxN[At|Bt]");
         if (calls < 1) throw new ArgumentException($"--calls {calls}: expected a positive number of calls");
         var shapes = Select(custom);
@@ -90,6 +98,24 @@ internal static class GemmBench
         for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble() - 0.5f;
         for (int i = 0; i < b.Length; i++) b[i] = (float)rng.NextDouble() - 0.5f;
         return (a, b, new float[m * n], ta ? m : k, tb ? k : n);
+    }
+
+    /// <summary>The setter of an internal switch by its bench name (see <see cref="CompareSwitch"/>).</summary>
+    public static Action<bool> Switch(string flag)
+    {
+        return flag switch
+        {
+            "shared-b" => on => Gemm.UseSharedB = on,
+            "transposed-a-in-place" => on => Sgemm.UseTransposedAInPlace = on,
+            "a-in-place-to-96" => on => Sgemm.DirectMaxColumns = on ? 96 : 64,
+            "prefetch-c" => on => Sgemm.PrefetchesC = on,
+            "in-place-deep-k" => on => Sgemm.UseInPlaceDeepK = on,
+            "row-edges" => on => Sgemm.UsesRowEdgeKernels = on,
+            "many-k-blocks" => on => Sgemm.PacksManyKBlocks = on,
+            "prefetch-a" => on => Sgemm.PrefetchesA = on,
+            "prefetch-rows" => on => Sgemm.PrefetchesNextRows = on,
+            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c, in-place-deep-k, row-edges, prefetch-a, prefetch-rows or many-k-blocks"),
+        };
     }
 
     public static double Measure(int m, int k, int n, bool ta, bool tb, double seconds)
@@ -120,24 +146,14 @@ internal static class GemmBench
     /// packing it; "a-in-place-to-96", products up to 96 columns reading A in place against up to 64; "prefetch-c", the packed
     /// kernel prefetching its C tile against not; "in-place-deep-k", the in-place-A path's
     /// K blocks up to 576 deep against 256; "row-edges", ragged rows by the 4- and 2-row kernels and threads split
-    /// on even rows, against whole 6-row tiles; "prefetch-a", the 6×16 kernel prefetching A ahead against not;
+    /// on even rows, against whole 6-row tiles; "prefetch-a", the 6×16 kernel prefetching A ahead against not; "prefetch-rows", a tall thin product with A read
+    /// in place asking for the next 6 rows ahead against not;
     /// "many-k-blocks", a thin shared-B product packing as many K blocks per meeting as fit against one) on every shape: the two settings alternate in short timed batches, so that a
     /// noisy machine slows both alike; the medians and their ratio are printed.
     /// </summary>
     public static int CompareSwitch(string flag, int threads, int rounds, string only, string custom = "")
     {
-        Action<bool> set = flag switch
-        {
-            "shared-b" => on => Gemm.UseSharedB = on,
-            "transposed-a-in-place" => on => Sgemm.UseTransposedAInPlace = on,
-            "a-in-place-to-96" => on => Sgemm.DirectMaxColumns = on ? 96 : 64,
-            "prefetch-c" => on => Sgemm.PrefetchesC = on,
-            "in-place-deep-k" => on => Sgemm.UseInPlaceDeepK = on,
-            "row-edges" => on => Sgemm.UsesRowEdgeKernels = on,
-            "many-k-blocks" => on => Sgemm.PacksManyKBlocks = on,
-            "prefetch-a" => on => Sgemm.PrefetchesA = on,
-            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c, in-place-deep-k, row-edges, prefetch-a or many-k-blocks"),
-        };
+        var set = Switch(flag);
         var shapes = Select(custom);
         Gemm.MaxThreads = threads;
         Console.WriteLine($"# ZeroDL GEMM, {flag} off vs on, threads {threads}, {rounds} alternating rounds");

@@ -10,6 +10,7 @@ public class GemmTests
         { 31, 37, 41 }, { 33, 65, 17 }, { 100, 50, 784 }, { 97, 101, 257 }, { 145, 33, 300 }, { 3, 200, 1 }, { 200, 3, 2 },
         { 150, 70, 600 }, { 40, 20, 9 }, { 70, 35, 33 }, { 37, 66, 1 },
         { 120, 64, 576 }, { 130, 48, 577 }, // A read in place: one K block as deep as it goes, and just past it (two)
+        { 4100, 20, 256 },                  // A read in place and streamed: its next rows asked for ahead
     };
 
     [Theory]

@@ -105,7 +105,7 @@ internal static unsafe partial class Sgemm
                     int mc = Math.Min(MC, m - ic);
                     if (direct)
                     {
-                        DirectBlock(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers);
+                        DirectBlock(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers, StreamsA(m, n, k));
                         continue;
                     }
                     MacroKernel(kind, transA, a, lda, m, ic, mc, pc, kc, jc, nc, buffers.B, c, ldc, acc, buffers);
@@ -259,7 +259,7 @@ internal static unsafe partial class Sgemm
                 for (int ic = start; ic < end; ic += MC)
                 {
                     int mc = Math.Min(MC, end - ic);
-                    if (Direct) DirectBlock(TransA, A, Lda, ic, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers);
+                    if (Direct) DirectBlock(TransA, A, Lda, ic, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsA(M, N, K));
                     else MacroKernel(Kind, TransA, A, Lda, M, ic, mc, pc, kc, Jc, Nc, block, C, Ldc, acc, buffers);
                 }
             }
@@ -353,7 +353,7 @@ internal static unsafe partial class Sgemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectBlock(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, int nc, int jc, float* packedB,
-        float* c, int ldc, bool acc, PackBuffers buffers)
+        float* c, int ldc, bool acc, PackBuffers buffers, bool prefetchRows)
     {
         const int mr = 6, nr = 16;
         for (int jr = 0; jr < nc; jr += nr)
@@ -390,9 +390,40 @@ internal static unsafe partial class Sgemm
                 float* dst = whole ? cTile : buffers.Tile;
                 int ld = whole ? ldc : nr;
                 if (transA) Kernel6x16Avx2<StridedA>(kc, a + (long)pc * lda + row, lda, bPanel, nr, dst, ld, whole && acc);
-                else Kernel6x16Avx2Direct(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
+                else
+                {
+                    if (jr == 0 && prefetchRows && ir + 2 * mr <= mc)
+                        PrefetchRows(a + (long)(row + mr) * lda + pc, lda, mr, kc);
+                    Kernel6x16Avx2Direct(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
+                }
                 if (!whole) WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
             }
+        }
+    }
+
+    /// <summary>Whether the in-place-A path asks for the next 6 rows of A while it multiplies these, where <see cref="StreamsA"/> (false: benchmarks compare).</summary>
+    internal static bool PrefetchesNextRows { get; set; } = true;
+
+    /// <summary>
+    /// Whether a product read with A in place streams A from memory faster than the hardware prefetcher keeps up,
+    /// so that the next 6 rows are asked for ahead (<see cref="PrefetchRows"/>): A too big for the caches (2^20
+    /// floats and more), at most two 16-column panels (each row feeds little arithmetic), and K blocks of 64 to 384
+    /// floats (rows of 4 to 24 cache lines: streams too short for the prefetcher to get ahead of, long enough to
+    /// pay for asking). Cycles per call, gemm-cycles.sh --switch prefetch-rows, 1 thread, 7 rounds: 25600×288×32
+    /// 1.06–1.14, 51200×144×16 1.59; at K blocks of 576 (25600×576×32) 0.98, hence the upper bound.
+    /// </summary>
+    private static bool StreamsA(int m, int n, int k) =>
+        PrefetchesNextRows && n <= 32 && (long)m * k >= 1 << 20 && KBlock(k, InPlaceKC) is >= 64 and <= 384;
+
+    /// <summary>Asks for rows × kc floats of A (rows lda apart) to be brought into L2, a cache line at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRows(float* a, int lda, int rows, int kc)
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++)
+        {
+            float* row = a + (long)r * lda;
+            for (int q = 0; q < kc; q += 16) Sse.Prefetch1(row + q);
         }
     }
 
