@@ -5,12 +5,13 @@
 # still where bench/gemm.sh's GFLOP/s swing with the load. What it does not see: time a thread spends waiting
 # off the core. With several threads it is the work's CPU cost, not its wall time, so gemm.sh stays the
 # measure of speed and this one its check.
-# With --switch NAME (a switch of `ZeroDL.Bench gemm-ab`), the two columns are ZeroDL with that switch off and on.
-# Usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape "MxKxN[At|Bt],…"] [--switch NAME]
+# With --switch NAME (a switch of `ZeroDL.Bench gemm-ab`), the two columns are ZeroDL with that switch off and on;
+# with --baseline DLL (ZeroDL.Bench.dll built from another commit), that build against this one.
+# Usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape "MxKxN[At|Bt],…"] [--switch NAME | --baseline DLL]
 #        (defaults: 1 thread, 3 rounds, the bench's shapes, ZeroDL against NumPy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=1; rounds=3; switch=""
+threads=1; rounds=3; switch=""; baseline=""
 shapes="1024x1024x1024,100x784x50,100x4320x100,25600x288x32,6400x576x64,57600x25x30,784x100x50At,100x50x784Bt,288x25600x32At,25600x32x288Bt"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -18,7 +19,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --shape) shapes=$2; shift 2 ;;
     --switch) switch=$2; shift 2 ;;
-    *) echo "usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape \"MxKxN[At|Bt],…\"] [--switch NAME]" >&2; exit 2 ;;
+    --baseline) baseline=$2; shift 2 ;;
+    *) echo "usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape \"MxKxN[At|Bt],…\"] [--switch NAME | --baseline DLL]" >&2; exit 2 ;;
   esac
 done
 if ! command -v perf >/dev/null || ! perf stat -x, -e cycles:u true 2>&1 | grep -q '^[0-9]*,,cycles'; then
@@ -28,7 +30,9 @@ fi
 dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
 have_numpy=false
-if [ -z "$switch" ] && [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
+if [ -n "$baseline" ] && [ ! -f "$baseline" ]; then echo "bench/gemm-cycles.sh: no such file: $baseline" >&2; exit 2; fi
+if [ -n "$switch" ] && [ -n "$baseline" ]; then echo "bench/gemm-cycles.sh: --switch or --baseline, not both" >&2; exit 2; fi
+if [ -z "$switch$baseline" ] && [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 mkfifo "$work/ctl" "$work/ack"
@@ -39,7 +43,10 @@ cycles() {
   awk -F, '$3 == "cycles:u" {print $1}' "$work/stat"
 }
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-if [ -n "$switch" ]; then
+if [ -n "$baseline" ]; then
+  echo "# ZeroDL GEMM, $baseline against this build, threads $threads, $rounds alternating rounds, medians"
+  header=("before" "this" "this/before")
+elif [ -n "$switch" ]; then
   echo "# ZeroDL GEMM, switch $switch off against on, threads $threads, $rounds alternating rounds, medians"
   header=("off" "on" "on/off")
 else
@@ -56,6 +63,11 @@ for shape in "${list[@]}"; do
   calls=$(awk -v f="$flop" 'BEGIN {c = int(6e10 / f); print c < 3 ? 3 : c}')
   : >"$work/ours"; : >"$work/theirs"
   for _ in $(seq "$rounds"); do
+    if [ -n "$baseline" ]; then
+      cycles dotnet "$baseline" gemm-calls --threads "$threads" --shape "$shape" --calls "$calls" >>"$work/ours"
+      cycles dotnet "$bench" gemm-calls --threads "$threads" --shape "$shape" --calls "$calls" >>"$work/theirs"
+      continue
+    fi
     if [ -n "$switch" ]; then
       cycles dotnet "$bench" gemm-calls --threads "$threads" --shape "$shape" --calls "$calls" --switch "$switch=off" >>"$work/ours"
       cycles dotnet "$bench" gemm-calls --threads "$threads" --shape "$shape" --calls "$calls" --switch "$switch=on" >>"$work/theirs"
@@ -69,9 +81,9 @@ for shape in "${list[@]}"; do
     fi
   done
   ours=$(median <"$work/ours" | awk -v f="$flop" -v c="$calls" '{printf "%.2f", f * c / $1}')
-  if $have_numpy || [ -n "$switch" ]; then
+  if $have_numpy || [ -n "$switch$baseline" ]; then
     theirs=$(median <"$work/theirs" | awk -v f="$flop" -v c="$calls" '{printf "%.2f", f * c / $1}')
-    printf '%-18s %7s %8s %8s %8s\n' "$shape" "$calls" "$ours" "$theirs" "$(awk -v a="$ours" -v b="$theirs" -v s="$switch" 'BEGIN {printf "%.2f", s == "" ? a / b : b / a}')"
+    printf '%-18s %7s %8s %8s %8s\n' "$shape" "$calls" "$ours" "$theirs" "$(awk -v a="$ours" -v b="$theirs" -v s="$switch$baseline" 'BEGIN {printf "%.2f", s == "" ? a / b : b / a}')"
   else
     printf '%-18s %7s %8s %8s %8s\n' "$shape" "$calls" "$ours" "-" "-"
   fi

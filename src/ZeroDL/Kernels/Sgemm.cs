@@ -515,6 +515,22 @@ internal static unsafe partial class Sgemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(bool transB, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* dst)
     {
+        if (!transB && nr == 16 && nc % 16 == 0 && nc <= 128)
+        {
+            // Few whole panels: row by row, one sequential read of each B row into nc / 16 panel streams.
+            int panels = nc / 16;
+            for (int p = 0; p < kc; p++)
+            {
+                float* src = b + (long)(pc + p) * ldb + jc;
+                float* row = dst + p * 16;
+                for (int q = 0; q < panels; q++, src += 16, row += 16 * kc)
+                {
+                    Vector256.Store(Vector256.Load(src), row);
+                    Vector256.Store(Vector256.Load(src + 8), row + 8);
+                }
+            }
+            return;
+        }
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
