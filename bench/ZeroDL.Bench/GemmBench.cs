@@ -114,7 +114,8 @@ internal static class GemmBench
             "many-k-blocks" => on => Sgemm.PacksManyKBlocks = on,
             "prefetch-a" => on => Sgemm.PrefetchesA = on,
             "prefetch-rows" => on => Sgemm.PrefetchesNextRows = on,
-            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c, in-place-deep-k, row-edges, prefetch-a, prefetch-rows or many-k-blocks"),
+            "column-slabs" => on => Gemm.UseColumnSlabs = on,
+            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c, in-place-deep-k, row-edges, prefetch-a, prefetch-rows, column-slabs or many-k-blocks"),
         };
     }
 
@@ -147,7 +148,8 @@ internal static class GemmBench
     /// kernel prefetching its C tile against not; "in-place-deep-k", the in-place-A path's
     /// K blocks up to 576 deep against 256; "row-edges", ragged rows by the 4- and 2-row kernels and threads split
     /// on even rows, against whole 6-row tiles; "prefetch-a", the 6×16 kernel prefetching A ahead against not; "prefetch-rows", a tall thin product with A read
-    /// in place asking for the next 6 rows ahead against not;
+    /// in place asking for the next 6 rows ahead against not; "column-slabs", a product of few rows split over the
+    /// threads by columns against by rows;
     /// "many-k-blocks", a thin shared-B product packing as many K blocks per meeting as fit against one) on every shape: the two settings alternate in short timed batches, so that a
     /// noisy machine slows both alike; the medians and their ratio are printed.
     /// </summary>

@@ -3,7 +3,7 @@ using ZeroDL.Bench;
 // Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--only SHAPE_PREFIX] [--shape MxKxN[At|Bt],…]
 //        ZeroDL.Bench gemm-calls --shape MxKxN[At|Bt] --calls N [--threads N] [--switch NAME=on|off]   (warm-up, then N calls with perf's counters on: bench/gemm-cycles.sh)
 //        ZeroDL.Bench fma-peak [--threads N] [--seconds S]   (the FMA limit: register-only multiply-adds on 1 … N threads)
-//        ZeroDL.Bench gemm-ab [--switch shared-b|transposed-a-in-place|a-in-place-to-96|prefetch-c|in-place-deep-k|row-edges|prefetch-a|prefetch-rows|many-k-blocks] [--threads N] [--rounds R] [--only SHAPE_PREFIX] [--shape …]   (an internal switch off vs on, alternating)
+//        ZeroDL.Bench gemm-ab [--switch shared-b|transposed-a-in-place|a-in-place-to-96|prefetch-c|in-place-deep-k|row-edges|prefetch-a|prefetch-rows|column-slabs|many-k-blocks] [--threads N] [--rounds R] [--only SHAPE_PREFIX] [--shape …]   (an internal switch off vs on, alternating)
 //        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
 //        ZeroDL.Bench deepconv-inference [--threads N]
 //        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]

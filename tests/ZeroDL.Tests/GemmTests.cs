@@ -212,6 +212,10 @@ public class GemmTests
     [InlineData(300, 200, 150)]   // packed A and B
     [InlineData(100, 50, 784)]    // A read in place: 50 + 50 rows, each thread ending on 2 rows that one thread computes in a 6-row tile
     [InlineData(98, 40, 33)]      // 50 + 48 rows: the second part takes the unpacked-B path
+    [InlineData(98, 40, 300)]     // … while the whole product reads A in place, in K blocks of its own depth
+    [InlineData(60, 200, 300)]    // wider than tall: slabs of columns, one narrow enough to read A in place alone
+    [InlineData(100, 100, 4320)]  // few rows: 3 panels a thread, the 4 narrow columns in the last slab
+    [InlineData(100, 512, 512)]   // few rows: 16 panels a thread
     public void Multithreaded_split_matches_single_thread_bit_for_bit(int m, int n, int k)
     {
         var rng = new Random(9);

@@ -42,6 +42,8 @@ internal static unsafe partial class Sgemm
 
     /// <summary>Which micro-kernel runs: "avx512 12x32", "avx2 6x16" or "scalar 6x16".</summary>
     public static string KernelName => s_kernel switch { KernelKind.Avx512 => "avx512 12x32", KernelKind.Avx2 => "avx2 6x16", _ => "scalar 6x16" };
+    /// <summary>The columns of one panel of B in the kernel this CPU uses (16 for AVX2, 32 for AVX-512).</summary>
+    public static int PanelWidth => NR(s_kernel);
     private static int MR(KernelKind k) => k == KernelKind.Avx512 ? 12 : 6;
     private static int NR(KernelKind k) => k == KernelKind.Avx512 ? 32 : 16;
 
@@ -62,9 +64,20 @@ internal static unsafe partial class Sgemm
     [ThreadStatic] private static PackBuffers? t_buffers;
 
     /// <summary>Runs the whole product on the calling thread.</summary>
+    public static void Serial(bool transA, bool transB, int m, int n, int k,
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate) =>
+        Serial(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, m, n, holdsLastColumns: true);
+
+    /// <summary>
+    /// Runs a slab of a wholeM × wholeN product on the calling thread: rows or columns of it, m × n here. The
+    /// choices that decide how each element is summed (the depth of the K blocks, which columns the narrow kernels
+    /// take) are made for the whole product, not the slab, so that a product split into slabs over threads gives
+    /// the same bits as on one thread: the last <see cref="NarrowColumns"/> columns of the whole product, only in the
+    /// slab that <paramref name="holdsLastColumns"/>, and the K blocks of the whole product's path.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Serial(bool transA, bool transB, int m, int n, int k,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int wholeM, int wholeN, bool holdsLastColumns)
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
@@ -74,14 +87,16 @@ internal static unsafe partial class Sgemm
         }
         var buffers = t_buffers ??= new PackBuffers();
         var kind = s_kernel; // read once: packing and kernel must agree on the tile shape for the whole product
-        int narrow = NarrowColumns(kind, n);
+        int wholeNarrow = NarrowColumns(kind, wholeN), narrow = holdsLastColumns ? wholeNarrow : 0;
+        if (narrow > n) throw new ArgumentException($"gemm: a slab of {n} columns cannot hold the product's last {narrow}");
         if (narrow > 0)
         {
             n -= narrow;
             NarrowColumnsProduct(transA, transB, 0, m, narrow, n, k, a, lda, b, ldb, c, ldc, accumulate);
         }
-        bool direct = ReadsAInPlace(kind, transA, n);
-        bool directB = !transB && kind == KernelKind.Avx2 && m <= DirectBMaxRows;
+        // A slab narrower (or shorter) than the whole takes the whole product's path: its K blocks are those.
+        bool direct = ReadsAInPlace(kind, transA, wholeN - wholeNarrow);
+        bool directB = !transB && kind == KernelKind.Avx2 && wholeM <= DirectBMaxRows;
         int nr = NR(kind), kStep = KBlock(k, direct && !directB ? InPlaceKBlockLimit(transA) : KC);
         for (int jc = 0; jc < n; jc += NC)
         {
