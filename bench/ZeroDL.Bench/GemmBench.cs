@@ -115,7 +115,8 @@ internal static class GemmBench
             "prefetch-a" => on => Sgemm.PrefetchesA = on,
             "prefetch-rows" => on => Sgemm.PrefetchesNextRows = on,
             "column-slabs" => on => Gemm.UseColumnSlabs = on,
-            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c, in-place-deep-k, row-edges, prefetch-a, prefetch-rows, column-slabs or many-k-blocks"),
+            "share-narrow" => on => Gemm.ShareNarrowColumns = on,
+            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c, in-place-deep-k, row-edges, prefetch-a, prefetch-rows, column-slabs, share-narrow or many-k-blocks"),
         };
     }
 

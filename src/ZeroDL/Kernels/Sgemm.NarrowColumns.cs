@@ -24,6 +24,18 @@ internal static unsafe partial class Sgemm
         return n > nr && r <= MaxNarrowColumns ? r : 0;
     }
 
+    /// <summary>
+    /// Rows i0 … i1 of a wholeN-wide product's narrow columns (its last <see cref="NarrowColumns"/>, or none), for a
+    /// caller that shares them out by rows: each element is computed as <see cref="Serial"/> computes it.
+    /// </summary>
+    public static void NarrowColumnRows(bool transA, bool transB, int i0, int i1, int wholeN, int k,
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
+    {
+        int narrow = NarrowColumns(s_kernel, wholeN);
+        if (narrow > 0 && i0 < i1 && k > 0)
+            NarrowColumnsProduct(transA, transB, i0, i1, narrow, wholeN - narrow, k, a, lda, b, ldb, c, ldc, accumulate);
+    }
+
     /// <summary>op(B)'s narrow columns as rows: 2 or 4 rows (unused ones zero) of k floats, zero-padded to whole vectors.</summary>
     [ThreadStatic] private static float[]? t_narrowB;
 

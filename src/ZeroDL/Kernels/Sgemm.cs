@@ -42,6 +42,9 @@ internal static unsafe partial class Sgemm
 
     /// <summary>Which micro-kernel runs: "avx512 12x32", "avx2 6x16" or "scalar 6x16".</summary>
     public static string KernelName => s_kernel switch { KernelKind.Avx512 => "avx512 12x32", KernelKind.Avx2 => "avx2 6x16", _ => "scalar 6x16" };
+    /// <summary>How many of a wholeN-wide product's last columns the narrow kernels take (0 to <see cref="MaxNarrowColumns"/>).</summary>
+    public static int NarrowColumnCount(int wholeN) => NarrowColumns(s_kernel, wholeN);
+
     /// <summary>The columns of one panel of B in the kernel this CPU uses (16 for AVX2, 32 for AVX-512).</summary>
     public static int PanelWidth => NR(s_kernel);
     private static int MR(KernelKind k) => k == KernelKind.Avx512 ? 12 : 6;
