@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 section() { printf '\n== %s\n' "$1"; }
 section "SGEMM, 1 thread";  bench/gemm.sh --threads 1
 section "SGEMM, 2 threads"; bench/gemm.sh --threads 2
+if command -v perf >/dev/null && perf stat -x, -e cycles:u true 2>&1 | grep -q '^[0-9]*,,cycles'; then
+  section "SGEMM, FLOP per cycle, 1 thread"; bench/gemm-cycles.sh --threads 1
+  section "SGEMM, FLOP per cycle, 2 threads"; bench/gemm-cycles.sh --threads 2
+else
+  section "SGEMM, FLOP per cycle: skipped (no perf with a cycle counter; Debian's linux-perf)"
+fi
 section "The book's ch. 5 run (TwoLayerNet, 10,000 iterations), against NumPy and PyTorch"; bench/twolayer.sh 3 --torch
 section "CNN training, one epoch extrapolated from 60 mini-batches"; bench/convnet.sh 3 60
 section "Augmentation's cost"; bench/augment.sh 3 100

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # FLOP per CPU cycle of ZeroDL's GEMM and, where python3 with numpy is installed, of NumPy/OpenBLAS on the same
 # shapes, counted by `perf stat` (user-mode cycles of all the run's threads, start-up and warm-up left out).
-# A cycle count does not grow when another process or VM takes the core, so on a shared machine this ratio holds
-# still where bench/gemm.sh's GFLOP/s swing with the load. What it does not see: time a thread spends waiting
-# off the core. With several threads it is the work's CPU cost, not its wall time, so gemm.sh stays the
-# measure of speed and this one its check.
+# A cycle count does not grow while another process or VM holds the core, so it leaves out the time slices a
+# shared machine takes away, which move bench/gemm.sh's GFLOP/s most. It is not immune to the load: a busy
+# sibling hyperthread or a neighbour's use of the shared cache and memory still costs cycles (here 1024³ on one
+# thread has counted 23.6 to 28.4 FLOP per cycle in one evening). Nor does it see a thread waiting off the core:
+# with several threads it is the work's CPU cost, not its wall time. So gemm.sh stays the measure of speed, and
+# this one a second view of it and the steadier way to compare two builds (--baseline) or settings (--switch).
 # With --switch NAME (a switch of `ZeroDL.Bench gemm-ab`), the two columns are ZeroDL with that switch off and on;
 # with --baseline DLL (ZeroDL.Bench.dll built from another commit), that build against this one.
 # Usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape "MxKxN[At|Bt],…"] [--switch NAME | --baseline DLL]
