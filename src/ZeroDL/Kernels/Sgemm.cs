@@ -559,7 +559,7 @@ internal static unsafe partial class Sgemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(bool transB, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* dst)
     {
-        if (!transB && nr == 16 && nc % 16 == 0 && nc <= 128)
+        if (!transB && nr == 16 && nc % 16 == 0 && nc <= 128 && Vector256.IsHardwareAccelerated)
         {
             // Few whole panels: row by row, one sequential read of each B row into nc / 16 panel streams.
             int panels = nc / 16;
