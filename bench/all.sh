@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every row of the README's benchmark table, one after the other, with the peers (NumPy, PyTorch from Debian's
-# python3-numpy / python3-torch) where they are installed, and the two training runs the README times. Takes about 35 minutes on a 2-core machine; run it on a
+# python3-numpy / python3-torch) where they are installed, and the two training runs the README times. Takes about 40 minutes on a 2-core machine; run it on a
 # quiet machine and compare ratios, not absolute times.   Usage: bench/all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
