@@ -57,7 +57,7 @@ internal static class GemmBench
     }
 
     /// <summary>
-    /// A fixed amount of work for a cycle count: each given shape warmed up for about 0.2 s, then exactly
+    /// A fixed amount of work for a cycle count: the one given shape warmed up for about 0.2 s, then exactly
     /// <paramref name="calls"/> calls with perf's counters switched on (<see cref="PerfCounting"/>); the GFLOP/s of
     /// those calls is printed. bench/gemm-cycles.sh divides the shape's FLOPs by the cycles perf counted.
     /// </summary>
@@ -150,7 +150,8 @@ internal static class GemmBench
     /// K blocks up to 576 deep against 256; "row-edges", ragged rows by the 4- and 2-row kernels and threads split
     /// on even rows, against whole 6-row tiles; "prefetch-a", the 6×16 kernel prefetching A ahead against not; "prefetch-rows", a tall thin product with A read
     /// in place asking for the next 6 rows ahead against not; "column-slabs", a product of few rows split over the
-    /// threads by columns against by rows;
+    /// threads by columns against by rows; "share-narrow", column slabs sharing the narrow columns out by rows against
+    /// the last slab computing them all;
     /// "many-k-blocks", a thin shared-B product packing as many K blocks per meeting as fit against one) on every shape: the two settings alternate in short timed batches, so that a
     /// noisy machine slows both alike; the medians and their ratio are printed.
     /// </summary>
