@@ -253,7 +253,7 @@ public class CliTests
     }
 
     [Fact]
-    public void Serve_answers_on_loopback_until_stopped()
+    public async Task Serve_answers_on_loopback_until_stopped()
     {
         string dir = TestPaths.NewTempDirectory();
         string model = Path.Combine(dir, "sample.safetensors");
@@ -270,9 +270,9 @@ public class CliTests
             Assert.Contains("Models: sample", line);
             Assert.Contains($"http://127.0.0.1:{port}/", p.StandardOutput.ReadLine());
             using var http = new HttpClient();
-            string models = http.GetStringAsync($"http://127.0.0.1:{port}/api/models").Result;
+            string models = await http.GetStringAsync($"http://127.0.0.1:{port}/api/models");
             Assert.Contains("\"name\":\"sample\"", models);
-            Assert.Contains("<canvas id=\"pad\"", http.GetStringAsync($"http://127.0.0.1:{port}/").Result);
+            Assert.Contains("<canvas id=\"pad\"", await http.GetStringAsync($"http://127.0.0.1:{port}/"));
         }
         finally
         {

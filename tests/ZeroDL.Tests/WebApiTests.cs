@@ -200,7 +200,7 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
     }
 
     [Fact]
-    public void A_run_reported_finished_already_holds_its_last_event()
+    public async Task A_run_reported_finished_already_holds_its_last_event()
     {
         // The event stream closes once the run reads as finished with nothing new, so by then the "done" event must be
         // among the events. A reader races a writer that publishes an epoch and finishes, many times over. (When the
@@ -223,7 +223,7 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
                 seen.AddRange(events);
                 if (finished && events.Count == 0) break;
             }
-            writer.Wait();
+            await writer;
             Assert.Equal("done", run.Status);
             Assert.Equal(2, seen.Count);
             Assert.Equal("done", JsonDocument.Parse(seen[^1]).RootElement.GetProperty("type").GetString());
@@ -260,8 +260,9 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
         {
             var line = reader.ReadLineAsync();
             Assert.NotSame(timeout, await Task.WhenAny(line, timeout));
-            if (line.Result is null) break;
-            if (line.Result.StartsWith("data: ")) events.Add(JsonDocument.Parse(line.Result[6..]).RootElement);
+            var text = await line;
+            if (text is null) break;
+            if (text.StartsWith("data: ")) events.Add(JsonDocument.Parse(text[6..]).RootElement);
         }
         var types = events.Select(e => e.GetProperty("type").GetString()).ToList();
         Assert.Equal("start", types[0]);

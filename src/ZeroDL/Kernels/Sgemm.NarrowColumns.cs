@@ -26,7 +26,7 @@ internal static unsafe partial class Sgemm
 
     /// <summary>
     /// Rows i0 … i1 of a wholeN-wide product's narrow columns (its last <see cref="NarrowColumns"/>, or none), for a
-    /// caller that shares them out by rows: each element is computed as <see cref="Serial"/> computes it.
+    /// caller that shares them out by rows: each element is computed as <see cref="Serial(bool, bool, int, int, int, float*, int, float*, int, float*, int, bool)"/> computes it.
     /// </summary>
     public static void NarrowColumnRows(bool transA, bool transB, int i0, int i1, int wholeN, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)

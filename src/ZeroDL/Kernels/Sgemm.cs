@@ -192,7 +192,7 @@ internal static unsafe partial class Sgemm
     /// into slabs instead would have every thread pack all of B. When the whole of B fits the shared buffer
     /// (k × n up to about half a million floats: every dense layer here) it is packed at once, so the threads
     /// meet twice per call; otherwise once per K block. The same tiles and the same order over K as
-    /// <see cref="Serial"/>, so the result is bit for bit the same.
+    /// <see cref="Serial(bool, bool, int, int, int, float*, int, float*, int, float*, int, bool)"/>, so the result is bit for bit the same.
     /// </summary>
     public static void SharedB(bool transA, bool transB, int m, int n, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads)

@@ -46,7 +46,7 @@ public static class WorkerPool
         }
         try
         {
-            var workers = s_workers ?? Start();
+            var workers = Started();
             helpers = Math.Min(helpers, workers.Length);
             s_body = body; s_parts = parts; s_next = 0; s_error = null;
             Volatile.Write(ref s_running, helpers);
@@ -90,11 +90,22 @@ public static class WorkerPool
         finally { t_insidePart = false; }
     }
 
-    private static Worker[] Start()
+    /// <summary>Starts the workers now rather than in the first call (a test, or an app that wants start-up done early).</summary>
+    internal static void EnsureStarted() => Started();
+
+    /// <summary>
+    /// The workers, started on first use. Starting also readies the completion event for blocking: a
+    /// ManualResetEventSlim makes its lock object (24 bytes) the first time a waiter outlasts its spin, and that
+    /// would otherwise land, once per process, inside whichever call first waits on a slow helper, breaking
+    /// "a warm call allocates nothing". A 1 ms wait that times out, before any helper exists, makes it here.
+    /// </summary>
+    private static Worker[] Started()
     {
+        if (s_workers is { } started) return started;
         lock (StartLock)
         {
             if (s_workers is not null) return s_workers;
+            s_done.Wait(1); // nobody can set it yet: it times out, leaving the event's lock object made
             var workers = new Worker[Math.Max(0, Capacity - 1)];
             for (int i = 0; i < workers.Length; i++)
             {
