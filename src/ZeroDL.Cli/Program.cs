@@ -26,8 +26,10 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
-    // One line: System.CommandLine lists allowed values on separate lines.
-    string message = System.Text.RegularExpressions.Regex.Replace(parsed.Errors[0].Message, @"\s*\n\s*", " ");
+    // One line: System.CommandLine lists allowed values on separate lines. A word it does not know is named first
+    // ("zerodl frobnicate" also lacks a command, but the word typed is what to fix).
+    var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+    string message = System.Text.RegularExpressions.Regex.Replace(error.Message, @"\s*\n\s*", " ");
     message = Cli.PlainTypeNames(message);
     Console.Error.WriteLine($"zerodl: {message}");
     Console.Error.WriteLine($"Run '{Cli.CommandPath(parsed)} --help' for usage.");

@@ -103,6 +103,17 @@ public class CliTests
         Assert.True(err.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length <= 2, err);
     }
 
+    [Theory]
+    [InlineData("frobnicate", "frobnicate")]
+    [InlineData("train --no-such-option", "--no-such-option")]
+    [InlineData("evaluate --model m.safetensors extra", "extra")]
+    public void A_mistyped_command_or_option_is_named_in_the_message(string line, string named)
+    {
+        var (code, _, err) = Run(line.Split(' '));
+        Assert.Equal(2, code);
+        Assert.Contains($"'{named}'", err.Split('\n')[0]);
+    }
+
     [Fact]
     public void Missing_or_invalid_model_file_exits_1_naming_the_path()
     {
