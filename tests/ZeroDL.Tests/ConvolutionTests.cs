@@ -395,19 +395,14 @@ public class ConvolutionTests
         var dout = new Tensor<float>(x.Shape); rng.FillUniform(dout.Data, -1, 1);
         (float[] Y, float[] Dx, float[] PoolY, float[] PoolDx) Run(int threads)
         {
-            int saved = ZeroDL.Kernels.Gemm.MaxThreads;
-            try
-            {
-                ZeroDL.Kernels.Gemm.MaxThreads = threads;
-                var relu = new Relu<float>();
-                var y = relu.Forward(x, training: true).Data.Take(x.Size).ToArray();
-                var dx = relu.Backward(dout).Data.Take(x.Size).ToArray();
-                var pool = new MaxPooling<float>(3, 3, 2, 1);
-                var py = pool.Forward(x, training: true);
-                var pdout = new Tensor<float>(py.Shape); new Rng(77).FillUniform(pdout.Data, -1, 1);
-                return (y, dx, py.Data.Take(py.Size).ToArray(), pool.Backward(pdout).Data.Take(x.Size).ToArray());
-            }
-            finally { ZeroDL.Kernels.Gemm.MaxThreads = saved; }
+            using var limit = ZeroDL.Kernels.Gemm.LimitThreadsOnThisThread(threads); // this thread only: tests run side by side
+            var relu = new Relu<float>();
+            var y = relu.Forward(x, training: true).Data.Take(x.Size).ToArray();
+            var dx = relu.Backward(dout).Data.Take(x.Size).ToArray();
+            var pool = new MaxPooling<float>(3, 3, 2, 1);
+            var py = pool.Forward(x, training: true);
+            var pdout = new Tensor<float>(py.Shape); new Rng(77).FillUniform(pdout.Data, -1, 1);
+            return (y, dx, py.Data.Take(py.Size).ToArray(), pool.Backward(pdout).Data.Take(x.Size).ToArray());
         }
         var one = Run(1);
         var two = Run(2);

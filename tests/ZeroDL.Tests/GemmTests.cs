@@ -2,6 +2,7 @@ using ZeroDL.Kernels;
 
 namespace ZeroDL.Tests;
 
+[Collection(ProcessWideSettings.Name)]
 public class GemmTests
 {
     public static TheoryData<int, int, int> Shapes => new()

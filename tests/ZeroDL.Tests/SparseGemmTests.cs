@@ -3,6 +3,7 @@ using ZeroDL.Layers;
 
 namespace ZeroDL.Tests;
 
+[Collection(ProcessWideSettings.Name)]
 public class SparseGemmTests
 {
     private static float[] SparseRandom(Random rng, int count, double density)
