@@ -74,7 +74,7 @@ public class WorkerPoolTests
                 else
                 {
                     Volatile.Write(ref helperStarted, 1);
-                    Thread.Sleep(300); // longer than the caller spins (its spin ends in 1 ms sleeps, tens of ms in all): it blocks
+                    Thread.Sleep(300); // far past the caller's bounded spin, so it blocks (at 50 ms, one run of four did not)
                 }
             }
             Action<int> body = Part;
