@@ -90,7 +90,7 @@ public static class WorkerPool
         finally { t_insidePart = false; }
     }
 
-    /// <summary>Starts the workers now rather than in the first call (a test, or an app that wants start-up done early).</summary>
+    /// <summary>Starts the workers now rather than in the first call (tests: so that a measured call is not the first).</summary>
     internal static void EnsureStarted() => Started();
 
     /// <summary>
