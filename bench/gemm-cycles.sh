@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # FLOP per CPU cycle of ZeroDL's GEMM and, where python3 with numpy is installed, of NumPy/OpenBLAS on the same
-# shapes, counted by `perf stat` (user-mode cycles of all the run's threads, start-up and warm-up left out).
+# shapes, counted by `perf stat` (the cycles of all the run's threads, user and kernel mode, start-up and warm-up
+# left out). Kernel mode counts because a thread that waits for another may wait there: OpenBLAS's threads yield
+# to the kernel (sched_yield) where ZeroDL's spin in user mode, so user-mode cycles alone flattered OpenBLAS on two
+# threads (1024³: 0.34–0.43·10^9 kernel cycles per 40 calls against ZeroDL's 0.07, beside 3.5–3.7·10^9 in user
+# mode each). Where perf may not count kernel mode (perf_event_paranoid ≥ 2 without root), it counts user mode
+# only and says so.
 # A cycle count does not grow while another process or VM holds the core, so it leaves out the time slices a
 # shared machine takes away, which move bench/gemm.sh's GFLOP/s most. It is not immune to the load: a busy
 # sibling hyperthread or a neighbour's use of the shared cache and memory still costs cycles (here 1024³ on one
@@ -38,11 +43,13 @@ if [ -z "$switch$baseline" ] && [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/n
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 mkfifo "$work/ctl" "$work/ack"
+events=cycles:u,cycles:k; modes="user and kernel mode"
+if ! perf stat -x, -e cycles:k true 2>&1 | grep -q '^[0-9]*,,cycles:k'; then events=cycles:u; modes="user mode only: perf may not count kernel mode here"; fi
 # cycles COMMAND…: the user-mode cycles perf counted while the command had its counters switched on.
 cycles() {
-  PERF_CTL_FIFO="$work/ctl" PERF_ACK_FIFO="$work/ack" perf stat -x, -e cycles:u -D -1 --control "fifo:$work/ctl,$work/ack" \
+  PERF_CTL_FIFO="$work/ctl" PERF_ACK_FIFO="$work/ack" perf stat -x, -e "$events" -D -1 --control "fifo:$work/ctl,$work/ack" \
     -o "$work/stat" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
-  awk -F, '$3 == "cycles:u" {print $1}' "$work/stat"
+  awk -F, '$3 ~ /^cycles:[uk]$/ {sum += $1} END {printf "%.0f\n", sum}' "$work/stat"
 }
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 if [ -n "$baseline" ]; then
@@ -55,7 +62,7 @@ else
   echo "# ZeroDL GEMM$($have_numpy && echo " and NumPy $("$py" -c 'import numpy; print(numpy.__version__)')"), threads $threads, $rounds alternating rounds, medians"
   header=("ZeroDL" "NumPy" "ratio")
 fi
-echo "# FLOP per cycle: user-mode cycles of all threads (an AVX2 core with two FMA units tops out at 32, an AVX-512 one at 64)"
+echo "# FLOP per cycle: cycles of all threads, $modes (an AVX2 core with two FMA units tops out at 32, an AVX-512 one at 64)"
 printf '%-18s %7s %8s %8s %8s\n' "shape MxKxN" "calls" "${header[@]}"
 IFS=',' read -ra list <<<"$shapes"
 for shape in "${list[@]}"; do
