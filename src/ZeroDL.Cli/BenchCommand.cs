@@ -34,7 +34,7 @@ internal static class BenchCommand
             var net = Networks.Build<float>(preset.Spec, seed: 1);
             var result = LayerProfile.Measure(net, Optimizer<float>.Create(preset.Optimizer, preset.LearningRate), train, n, batch);
             Console.WriteLine($"{preset.Name}: {preset.Spec.Describe()}; {preset.Optimizer}, batch {batch}, {t} thread(s), GEMM {Gemm.KernelName}");
-            Console.WriteLine($"{result.SecondsPerIteration * 1000:F1} ms per mini-batch, {result.SecondsPerIteration * Math.Ceiling(train.Count / (double)batch):F1} s per epoch of {train.Count} images, {result.AllocatedBytesPerIteration.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes allocated per mini-batch");
+            Console.WriteLine($"{result.SecondsPerIteration * 1000:F1} ms per mini-batch, {result.SecondsPerIteration * Math.Ceiling(train.Count / (double)batch):F1} s per epoch of {train.Count} images, {result.AllocatedBytesPerIteration.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes allocated per mini-batch, {result.Gen0Collections} garbage collection(s) in {n} timed mini-batches");
             if (parse.GetValue(profile))
             {
                 double sum = result.Layers.Sum(l => l.ForwardMs + l.BackwardMs);

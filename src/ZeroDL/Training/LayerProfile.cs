@@ -15,10 +15,12 @@ public sealed record LayerTiming(string Layer, double ForwardMs, double Backward
 /// <summary>
 /// Where a training step spends its time: seconds per iteration, each layer's forward and backward, and the managed
 /// bytes allocated per timed iteration, on any thread and on the calling thread alone (the goal is none: every buffer
-/// is reused; the calling thread's count is the one other work in the process cannot disturb).
+/// is reused; the calling thread's count is the one other work in the process cannot disturb). Gen0Collections and
+/// Gen2Collections count the garbage collections (any, and full ones) during the timed iterations only: the warm-up
+/// makes the buffers, and a collection then is no cost of training.
 /// </summary>
 public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, IReadOnlyList<LayerTiming> Layers, long AllocatedBytesPerIteration,
-    long CallerBytesPerIteration = 0)
+    long CallerBytesPerIteration = 0, int Gen0Collections = 0, int Gen2Collections = 0)
 {
     /// <summary>
     /// Trains <paramref name="iterations"/> mini-batches (after 3 untimed warm-up ones) of shuffled training images,
@@ -37,6 +39,7 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
         double loss = 0;
         var total = new Stopwatch();
         long allocatedBefore = 0, callerBefore = 0;
+        int gen0Before = 0, gen2Before = 0;
         for (int it = 0; it < warmup + iterations; it++)
         {
             bool timed = it >= warmup;
@@ -44,6 +47,8 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
             {
                 allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
                 callerBefore = GC.GetAllocatedBytesForCurrentThread();
+                gen0Before = GC.CollectionCount(0);
+                gen2Before = GC.CollectionCount(2);
             }
             var batch = loader.Next();
             if (timed) total.Start();
@@ -75,10 +80,11 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
         }
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         long caller = GC.GetAllocatedBytesForCurrentThread() - callerBefore;
+        int gen0 = GC.CollectionCount(0) - gen0Before, gen2 = GC.CollectionCount(2) - gen2Before;
         var names = net.NamedLayers();
         return new LayerProfile(total.Elapsed.TotalSeconds / iterations, loss,
             [.. Enumerable.Range(0, layers.Count).Select(i => new LayerTiming(names[i], forward[i] / iterations, backward[i] / iterations,
                 forwardBytes[i] / iterations, backwardBytes[i] / iterations))],
-            allocated / iterations, caller / iterations);
+            allocated / iterations, caller / iterations, gen0, gen2);
     }
 }
