@@ -45,7 +45,7 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 mkfifo "$work/ctl" "$work/ack"
 events=cycles:u,cycles:k; modes="user and kernel mode"
 if ! perf stat -x, -e cycles:k true 2>&1 | grep -q '^[0-9]*,,cycles:k'; then events=cycles:u; modes="user mode only: perf may not count kernel mode here"; fi
-# cycles COMMAND…: the user-mode cycles perf counted while the command had its counters switched on.
+# cycles COMMAND…: the cycles perf counted ($events, summed) while the command had its counters switched on.
 cycles() {
   PERF_CTL_FIFO="$work/ctl" PERF_ACK_FIFO="$work/ack" perf stat -x, -e "$events" -D -1 --control "fifo:$work/ctl,$work/ack" \
     -o "$work/stat" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }

@@ -197,8 +197,8 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         else net = Networks.Build<float>(ModelPresets.Find(model).Spec, seed: 1);
         // Scratch kept per thread (a packing buffer, the narrow columns' copy) is made the first time that thread takes
         // a part of that shape, and the parts of a threaded pass go to whichever thread is free: under load, a thread
-        // can take a part new to it after the warm-up (a run of the suite once saw 8 KB so, in a convolution's backward). That
-        // happens once per thread and shape; an allocation made every step shows in every attempt.
+        // can take a part new to it after the warm-up (a run of the suite once saw 8 KB so, in a convolution's
+        // backward). That happens once per thread and shape; an allocation made every step shows in every attempt.
         var attempts = new List<string>();
         for (int attempt = 1; attempt <= 3; attempt++)
         {
