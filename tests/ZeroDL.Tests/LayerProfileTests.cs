@@ -31,8 +31,12 @@ public class LayerProfileTests
         rng.FillUniform(images.Data, 0, 1);
         var train = new Data.Dataset(images, Enumerable.Range(0, 300).Select(i => i % 10).ToArray());
         var net = Networks.TwoLayerNet<float>(784, 20, 10, seed: 1);
-        var inWarmUp = LayerProfile.Measure(net, new CollectingOptimizer(step => step <= 3), train, iterations: 4);
-        Assert.Equal(0, inWarmUp.Gen2Collections);
+        // Up to three tries: a collection another thread starts (the runner's own) would count, and cannot come every
+        // time; the warm-up's three forced ones would.
+        var counted = Enumerable.Range(0, 3)
+            .Select(_ => LayerProfile.Measure(net, new CollectingOptimizer(step => step <= 3), train, iterations: 4).Gen2Collections)
+            .TakeWhile(n => n != 0).ToList();
+        Assert.True(counted.Count < 3, $"full collections counted in three profiles whose timed steps forced none: {string.Join(", ", counted)}");
         var everyStep = LayerProfile.Measure(net, new CollectingOptimizer(_ => true), train, iterations: 4);
         Assert.True(everyStep.Gen2Collections >= 4, $"{everyStep.Gen2Collections} full collections in 4 timed steps that each forced one");
         Assert.True(everyStep.Gen0Collections >= everyStep.Gen2Collections);
