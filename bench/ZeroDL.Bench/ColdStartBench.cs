@@ -24,7 +24,7 @@ internal static class ColdStartBench
         var rng = new Rng(1);
         var indices = new int[100];
         var labels = new int[indices.Length];
-        Tensor<float>? batch = null;
+        NDArray<float>? batch = null;
         var ms = new double[iterations];
         for (int it = 0; it < iterations; it++)
         {

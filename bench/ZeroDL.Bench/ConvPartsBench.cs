@@ -10,7 +10,7 @@ internal static class ConvPartsBench
     {
         {
             var pool = new ZeroDL.Layers.MaxPooling<float>(2, 2, 2);
-            var px = new Tensor<float>(100, 30, 24, 24);
+            var px = new NDArray<float>(100, 30, 24, 24);
             var r = new Random(2); for (int i = 0; i < px.Size; i++) px.Data[i] = (float)r.NextDouble();
             pool.Forward(px, true);
             var sw = Stopwatch.StartNew();
@@ -39,9 +39,9 @@ internal static class ConvPartsBench
             Time("dcolT = W^T*doutT (TN)", flops, () => Gemm.Multiply(true, false, k, cols, fn, wt, k, outT, cols, colT, cols));
             Time("col2im (channel-major)", 0, () => Im2ColChannelMajor.Backward<float>(colT, n, c, h, w, 3, 3, 1, pad, x));
             // The layer's own passes (shifted windows for stride 1), one worker, GFLOP/s counted on the valid outputs.
-            var layer = new ZeroDL.Layers.Convolution<float>(new Tensor<float>(wt, fn, c, 3, 3), new Tensor<float>(fn), 1, pad) { WorkerCount = 1 };
-            var xt = new Tensor<float>(x, n, c, h, w);
-            var dout = new Tensor<float>(n, fn, h + 2 * pad - 2, w + 2 * pad - 2);
+            var layer = new ZeroDL.Layers.Convolution<float>(new NDArray<float>(wt, fn, c, 3, 3), new NDArray<float>(fn), 1, pad) { WorkerCount = 1 };
+            var xt = new NDArray<float>(x, n, c, h, w);
+            var dout = new NDArray<float>(n, fn, h + 2 * pad - 2, w + 2 * pad - 2);
             for (int i = 0; i < dout.Size; i++) dout.Data[i] = (float)rng.NextDouble() - 0.5f;
             float[] packed = [];
             ShiftedConvolution.PackFilters(wt, fn, k, ref packed);
@@ -64,11 +64,11 @@ internal static class ConvPartsBench
             (16, 28, 16, 1, 1), (16, 14, 32, 1, 1), (32, 14, 32, 2, 1), (32, 8, 64, 1, 1), (64, 8, 64, 1, 1) })
         {
             var rng = new Random(1);
-            var wt = new Tensor<float>(fn, c, 3, 3); for (int i = 0; i < wt.Size; i++) wt.Data[i] = (float)rng.NextDouble() - 0.5f;
-            var x = new Tensor<float>(n, c, h, h); for (int i = 0; i < x.Size; i++) x.Data[i] = (float)rng.NextDouble();
-            var layers = new[] { false, true }.Select(w => new ZeroDL.Layers.Convolution<float>(wt.Clone(), new Tensor<float>(fn), 1, pad) { WorkerCount = 1, UseWinograd = w }).ToArray();
+            var wt = new NDArray<float>(fn, c, 3, 3); for (int i = 0; i < wt.Size; i++) wt.Data[i] = (float)rng.NextDouble() - 0.5f;
+            var x = new NDArray<float>(n, c, h, h); for (int i = 0; i < x.Size; i++) x.Data[i] = (float)rng.NextDouble();
+            var layers = new[] { false, true }.Select(w => new ZeroDL.Layers.Convolution<float>(wt.Clone(), new NDArray<float>(fn), 1, pad) { WorkerCount = 1, UseWinograd = w }).ToArray();
             var y = layers[0].Forward(x, training: true);
-            var dout = new Tensor<float>(y.Shape); for (int i = 0; i < dout.Size; i++) dout.Data[i] = (float)rng.NextDouble() - 0.5f;
+            var dout = new NDArray<float>(y.Shape); for (int i = 0; i < dout.Size; i++) dout.Data[i] = (float)rng.NextDouble() - 0.5f;
             var times = new List<double>[4]; for (int i = 0; i < 4; i++) times[i] = new();
             int reps = n == 1 ? 2000 : 15;
             for (int rep = 0; rep < reps; rep++)

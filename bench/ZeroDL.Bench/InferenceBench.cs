@@ -18,7 +18,7 @@ internal static class InferenceBench
         string weights = Path.Combine(Path.GetDirectoryName(Mnist.DefaultDirectory())!, "reference", "deep_convnet_2016.npz");
         var net = BookWeights.LoadDeepConvNet(weights);
         var images = test.Images.Reshape(-1, 1, 28, 28);
-        net.PredictLabels(TensorRows.Slice(test.Images, 0, 100, null).Reshape(-1, 1, 28, 28), 100);
+        net.PredictLabels(NDArrayRows.Slice(test.Images, 0, 100, null).Reshape(-1, 1, 28, 28), 100);
         var clock = Stopwatch.StartNew();
         var predicted = net.PredictLabels(images, batchSize: 100);
         double seconds = clock.Elapsed.TotalSeconds;
@@ -30,7 +30,7 @@ internal static class InferenceBench
             var latencies = new List<double>();
             for (int i = -200; i < 2000; i++)
             {
-                var one = TensorRows.Slice(test.Images, Math.Abs(i), 1, null).Reshape(1, 1, 28, 28);
+                var one = NDArrayRows.Slice(test.Images, Math.Abs(i), 1, null).Reshape(1, 1, 28, 28);
                 long t0 = Stopwatch.GetTimestamp();
                 net.Predict(one);
                 if (i >= 0) latencies.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
@@ -42,7 +42,7 @@ internal static class InferenceBench
             var seconds1 = new double[net.Layers.Count];
             for (int i = 0; i < 2000; i++)
             {
-                var x = TensorRows.Slice(test.Images, i, 1, null).Reshape(1, 1, 28, 28);
+                var x = NDArrayRows.Slice(test.Images, i, 1, null).Reshape(1, 1, 28, 28);
                 for (int l = 0; l < net.Layers.Count; l++)
                 {
                     long t0 = Stopwatch.GetTimestamp();

@@ -20,7 +20,7 @@ internal static class SparseBench
         var dout = new float[m * n]; rng.FillUniform(dout, -1, 1);
         var y = new float[m * n]; var dw = new float[k * n];
         var x = new SparseMatrix(); var xT = new SparseMatrix();
-        Tensor<float>? floats = null;
+        NDArray<float>? floats = null;
         var names = new[] { "compress floats", "compress bytes", "forward x·W", "dW = xᵀ·dout scattered", "dW transpose + gather", "  (transpose alone)", "  (gather alone)" };
         var times = names.Select(_ => new List<double>()).ToArray();
         for (int round = -20; round < rounds; round++)

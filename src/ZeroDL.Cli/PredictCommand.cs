@@ -42,7 +42,7 @@ internal static class PredictCommand
                 var img = GrayImage.Load(path);
                 if (img.Width != 28 || img.Height != 28)
                     throw DataFormatException.For(path, $"image is {img.Width}×{img.Height}; predict takes 28×28 digit images as in MNIST");
-                var x = new Tensor<float>(img.AsLightOnDark().Pixels, 1, 784);
+                var x = new NDArray<float>(img.AsLightOnDark().Pixels, 1, 784);
                 var row = net.PredictProbabilities(Evaluation.AsInput(net, x)).ReadOnlySpan;
                 Console.WriteLine($"{path}: {System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row)}  {Top3(row)}");
             }

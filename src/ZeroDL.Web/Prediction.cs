@@ -81,7 +81,7 @@ public static class Prediction
     {
         using var oneCore = Gemm.LimitThreadsOnThisThread(1); // requests are the parallelism: one core each
         var shape = new[] { 1 }.Concat(net.Spec?.SampleShape ?? [784]).ToArray();
-        var probabilities = net.PredictProbabilities(Tensor<float>.FromArray(pixels, shape)).ReadOnlySpan.ToArray();
+        var probabilities = net.PredictProbabilities(NDArray<float>.FromArray(pixels, shape)).ReadOnlySpan.ToArray();
         int label = 0;
         for (int i = 1; i < probabilities.Length; i++) if (probabilities[i] > probabilities[label]) label = i;
         return new PredictionResult(model, label, probabilities, pixels, preprocessed, empty);

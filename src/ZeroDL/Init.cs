@@ -40,9 +40,9 @@ public readonly record struct WeightInit(string Scheme, double FixedStd)
 public static class Init
 {
     /// <summary>A tensor of the given shape with elements drawn from N(0, std²).</summary>
-    public static Tensor<T> Normal<T>(double std, Rng rng, params int[] shape) where T : unmanaged, IFloatingPointIeee754<T>
+    public static NDArray<T> Normal<T>(double std, Rng rng, params ReadOnlySpan<int> shape) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var t = new Tensor<T>(shape);
+        var t = new NDArray<T>(shape);
         for (int i = 0; i < t.Size; i++) t.Data[i] = T.CreateTruncating(std * rng.NextGaussian());
         return t;
     }

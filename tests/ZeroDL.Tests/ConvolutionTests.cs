@@ -7,19 +7,19 @@ namespace ZeroDL.Tests;
 
 public class ConvolutionTests
 {
-    private static Tensor<double> Random(Rng rng, params int[] shape)
+    private static NDArray<double> Random(Rng rng, params ReadOnlySpan<int> shape)
     {
-        var t = new Tensor<double>(shape);
+        var t = new NDArray<double>(shape);
         for (int i = 0; i < t.Size; i++) t.Data[i] = rng.NextGaussian();
         return t;
     }
 
     /// <summary>The definition: y[n,f,oy,ox] = b[f] + Σ_c,ky,kx W[f,c,ky,kx]·x[n,c,oy·s+ky−p, ox·s+kx−p] (0 outside).</summary>
-    private static Tensor<double> NaiveConvolution(Tensor<double> x, Tensor<double> w, Tensor<double> b, int stride, int pad)
+    private static NDArray<double> NaiveConvolution(NDArray<double> x, NDArray<double> w, NDArray<double> b, int stride, int pad)
     {
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], fn = w.Shape[0], kh = w.Shape[2], kw = w.Shape[3];
         int oh = (h + 2 * pad - kh) / stride + 1, ow = (wd + 2 * pad - kw) / stride + 1;
-        var y = new Tensor<double>(n, fn, oh, ow);
+        var y = new NDArray<double>(n, fn, oh, ow);
         for (int i = 0; i < n; i++)
             for (int f = 0; f < fn; f++)
                 for (int oy = 0; oy < oh; oy++)
@@ -53,7 +53,7 @@ public class ConvolutionTests
         var g = Random(rng, y.Shape);
         var dx = layer.Backward(g).Clone();
         var dW = layer.W.Grad.Clone(); var db = layer.B.Grad.Clone();
-        double Loss(Tensor<double> _)
+        double Loss(NDArray<double> _)
         {
             var out1 = layer.Forward(x, true);
             double s = 0;
@@ -77,9 +77,9 @@ public class ConvolutionTests
     public void Shifted_window_convolution_matches_the_definition_and_the_im2col_gradients(int n, int c, int h, int w, int fn, int kh, int kw, int pad)
     {
         var rng = new Rng(n * 1000 + c * 100 + h + fn);
-        var x = new Tensor<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
-        var wt = new Tensor<float>(fn, c, kh, kw); rng.FillUniform(wt.Data, -1, 1);
-        var b = new Tensor<float>(fn); rng.FillUniform(b.Data, -1, 1);
+        var x = new NDArray<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
+        var wt = new NDArray<float>(fn, c, kh, kw); rng.FillUniform(wt.Data, -1, 1);
+        var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
         var shifted = new Convolution<float>(wt, b, 1, pad) { UseWinograd = false };
         var im2col = new Convolution<float>(wt, b, 1, pad) { UseShiftedWindows = false, UseWinograd = false };
         var actual = shifted.Forward(x, training: false).Clone();
@@ -91,7 +91,7 @@ public class ConvolutionTests
         // Training: the same forward, and the backward pass (dx by the flipped filters where they apply, dW by
         // correlating dout with the padded input) gives the im2col path's gradients.
         Check.AllClose(plain.Cast<double>(), shifted.Forward(x, training: true).Cast<double>(), tolerance, "training forward");
-        var g = new Tensor<float>(actual.Shape); rng.FillUniform(g.Data, -1, 1);
+        var g = new NDArray<float>(actual.Shape); rng.FillUniform(g.Data, -1, 1);
         im2col.Forward(x, training: true);
         double gradTolerance = 1e-5 * Math.Sqrt(n * actual.Shape[2] * actual.Shape[3] * fn) + 1e-6;
         Check.AllClose(im2col.Backward(g).Cast<double>(), shifted.Backward(g).Cast<double>(), gradTolerance, "dx");
@@ -102,10 +102,10 @@ public class ConvolutionTests
         shifted.BackwardParameters(g);
         Check.AllClose(im2col.W.Grad.Cast<double>(), shifted.W.Grad.Cast<double>(), gradTolerance, "dW without dx");
         // Several images side by side on one grid, in chunks (the last one short) over two workers.
-        var batch = new Tensor<float>(5, c, h, w); rng.FillUniform(batch.Data, -1, 1);
+        var batch = new NDArray<float>(5, c, h, w); rng.FillUniform(batch.Data, -1, 1);
         var chunked = new Convolution<float>(wt, b, 1, pad) { ChunkElements = 2 * c * kh * kw * h * w, WorkerCount = 2, UseWinograd = false };
         im2col.Forward(batch, training: true);
-        var gb = new Tensor<float>(5, fn, actual.Shape[2], actual.Shape[3]); rng.FillUniform(gb.Data, -1, 1);
+        var gb = new NDArray<float>(5, fn, actual.Shape[2], actual.Shape[3]); rng.FillUniform(gb.Data, -1, 1);
         Check.AllClose(im2col.Forward(batch, training: true).Cast<double>(), chunked.Forward(batch, training: true).Cast<double>(), tolerance, "chunked forward");
         Check.AllClose(im2col.Backward(gb).Cast<double>(), chunked.Backward(gb).Cast<double>(), 3 * gradTolerance, "chunked dx");
         Check.AllClose(im2col.W.Grad.Cast<double>(), chunked.W.Grad.Cast<double>(), 3 * gradTolerance, "chunked dW");
@@ -122,9 +122,9 @@ public class ConvolutionTests
     public void Winograd_convolution_matches_the_definition_and_the_im2col_gradients(int n, int c, int h, int w, int fn, int pad)
     {
         var rng = new Rng(n * 7919 + c * 31 + h * 7 + w + fn);
-        var x = new Tensor<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
-        var wt = new Tensor<float>(fn, c, 3, 3); rng.FillUniform(wt.Data, -1, 1);
-        var b = new Tensor<float>(fn); rng.FillUniform(b.Data, -1, 1);
+        var x = new NDArray<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
+        var wt = new NDArray<float>(fn, c, 3, 3); rng.FillUniform(wt.Data, -1, 1);
+        var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
         var winograd = new Convolution<float>(wt, b, 1, pad);
         var im2col = new Convolution<float>(wt, b, 1, pad) { UseShiftedWindows = false, UseWinograd = false };
         var exact = NaiveConvolution(x.Cast<double>(), wt.Cast<double>(), b.Cast<double>(), 1, pad);
@@ -133,15 +133,15 @@ public class ConvolutionTests
         Check.AllClose(exact, winograd.Forward(x, training: false).Cast<double>(), tolerance, "winograd vs definition");
         var y = winograd.Forward(x, training: true).Clone();
         Check.AllClose(im2col.Forward(x, training: true).Cast<double>(), y.Cast<double>(), tolerance, "winograd vs im2col");
-        var g = new Tensor<float>(y.Shape); rng.FillUniform(g.Data, -1, 1);
+        var g = new NDArray<float>(y.Shape); rng.FillUniform(g.Data, -1, 1);
         double gradTolerance = 4e-5 * Math.Sqrt(n * y.Shape[2] * y.Shape[3] * fn) + 1e-6;
         Check.AllClose(im2col.Backward(g).Cast<double>(), winograd.Backward(g).Cast<double>(), gradTolerance, "dx");
         Check.AllClose(im2col.W.Grad.Cast<double>(), winograd.W.Grad.Cast<double>(), gradTolerance, "dW");
         Check.AllClose(im2col.B.Grad.Cast<double>(), winograd.B.Grad.Cast<double>(), gradTolerance, "db");
         // Several images in chunks (the last one short) over two workers: every image's tiles in its own place.
-        var batch = new Tensor<float>(5, c, h, w); rng.FillUniform(batch.Data, -1, 1);
+        var batch = new NDArray<float>(5, c, h, w); rng.FillUniform(batch.Data, -1, 1);
         var chunked = new Convolution<float>(wt, b, 1, pad) { ChunkElements = 2 * c * 9 * h * w, WorkerCount = 2 };
-        var gb = new Tensor<float>(5, fn, y.Shape[2], y.Shape[3]); rng.FillUniform(gb.Data, -1, 1);
+        var gb = new NDArray<float>(5, fn, y.Shape[2], y.Shape[3]); rng.FillUniform(gb.Data, -1, 1);
         Check.AllClose(im2col.Forward(batch, training: true).Cast<double>(), chunked.Forward(batch, training: true).Cast<double>(), tolerance, "chunked forward");
         Check.AllClose(im2col.Backward(gb).Cast<double>(), chunked.Backward(gb).Cast<double>(), 3 * gradTolerance, "chunked dx");
         Check.AllClose(im2col.W.Grad.Cast<double>(), chunked.W.Grad.Cast<double>(), 3 * gradTolerance, "chunked dW (summed per worker in the transformed domain)");
@@ -155,19 +155,19 @@ public class ConvolutionTests
         // spoil exactly the outputs the direct convolution spoils (forward and dx), and no neighbour in the same
         // tile. (Where the direct sum is ±∞ the transform may give NaN instead — ∞ − ∞ — still not finite.)
         var rng = new Rng(5);
-        var x = new Tensor<float>(2, 8, 9, 7); rng.FillUniform(x.Data, -1, 1);
+        var x = new NDArray<float>(2, 8, 9, 7); rng.FillUniform(x.Data, -1, 1);
         x[1, 3, 4, 3] = float.NaN;
         x[0, 0, 0, 6] = float.PositiveInfinity;
-        var wt = new Tensor<float>(8, 8, 3, 3); rng.FillUniform(wt.Data, 0.1f, 1); // no zero weights: 0·∞ would be NaN either way
-        var winograd = new Convolution<float>(wt, new Tensor<float>(8), 1, 1);
-        var plain = new Convolution<float>(wt, new Tensor<float>(8), 1, 1) { UseShiftedWindows = false, UseWinograd = false };
+        var wt = new NDArray<float>(8, 8, 3, 3); rng.FillUniform(wt.Data, 0.1f, 1); // no zero weights: 0·∞ would be NaN either way
+        var winograd = new Convolution<float>(wt, new NDArray<float>(8), 1, 1);
+        var plain = new Convolution<float>(wt, new NDArray<float>(8), 1, 1) { UseShiftedWindows = false, UseWinograd = false };
         var y = winograd.Forward(x, training: true).Clone();
         var expected = plain.Forward(x, training: true);
         for (int i = 0; i < y.Size; i++)
             Assert.True(float.IsFinite(y.Data[i]) == float.IsFinite(expected.Data[i]) && (!float.IsNaN(expected.Data[i]) || float.IsNaN(y.Data[i])),
                 $"output {i}: winograd {y.Data[i]}, direct {expected.Data[i]}");
         Assert.Contains(y.Data, float.IsNaN);
-        var g = new Tensor<float>(y.Shape); rng.FillUniform(g.Data, -1, 1);
+        var g = new NDArray<float>(y.Shape); rng.FillUniform(g.Data, -1, 1);
         g[0, 2, 5, 5] = float.NaN;
         var dx = winograd.Backward(g).Clone();
         var dxExpected = plain.Backward(g);
@@ -183,12 +183,12 @@ public class ConvolutionTests
         // The layer sends fewer than 8 channels elsewhere; the kernel itself must not care. One channel, three
         // filters, a 3×3 input with padding 2 (5×5 out: odd, cropped), and a bias far from the products.
         var rng = new Rng(77);
-        var x = new Tensor<float>(2, 1, 3, 3); rng.FillUniform(x.Data, -1, 1);
-        var wt = new Tensor<float>(3, 1, 3, 3); rng.FillUniform(wt.Data, -1, 1);
-        var b = new Tensor<float>(new float[] { 100f, -3f, 0.25f }, 3);
+        var x = new NDArray<float>(2, 1, 3, 3); rng.FillUniform(x.Data, -1, 1);
+        var wt = new NDArray<float>(3, 1, 3, 3); rng.FillUniform(wt.Data, -1, 1);
+        var b = new NDArray<float>(new float[] { 100f, -3f, 0.25f }, 3);
         float[] u = [];
         WinogradConvolution.TransformFilters(wt.Data, 3, 1, ref u);
-        var y = new Tensor<float>(2, 3, 5, 5);
+        var y = new NDArray<float>(2, 3, 5, 5);
         WinogradConvolution.Forward(x.Data, 2, 1, 3, 3, u, b.Data, 3, 2, y.Data);
         Check.AllClose(NaiveConvolution(x.Cast<double>(), wt.Cast<double>(), b.Cast<double>(), 1, 2), y.Cast<double>(), 1e-4, "y");
         Assert.Throws<ArgumentException>(() => WinogradConvolution.Forward(x.Data, 3, 1, 3, 3, u, b.Data, 3, 2, y.Data)); // 3 images in a 2-image buffer
@@ -201,15 +201,15 @@ public class ConvolutionTests
     {
         // The layer keeps its filters packed or transformed between calls while they do not change; any change must show.
         var rng = new Rng(31);
-        var x = new Tensor<float>(2, channels, 9, 9); rng.FillUniform(x.Data, -1, 1);
-        var w = new Tensor<float>(5, channels, 3, 3); rng.FillUniform(w.Data, -1, 1);
-        var layer = new Convolution<float>(w, new Tensor<float>(5), 1, 1);
+        var x = new NDArray<float>(2, channels, 9, 9); rng.FillUniform(x.Data, -1, 1);
+        var w = new NDArray<float>(5, channels, 3, 3); rng.FillUniform(w.Data, -1, 1);
+        var layer = new Convolution<float>(w, new NDArray<float>(5), 1, 1);
         var first = layer.Forward(x, training: false).Clone();
         Assert.Equal(first.Data, layer.Forward(x, training: false).Data);
         foreach (float value in new[] { 0.5f, -0f, float.NaN })
         {
             layer.W.Value.Data[7] = value; // in place, as an optimizer step or a loaded file writes
-            var expected = new Convolution<float>(layer.W.Value.Clone(), new Tensor<float>(5), 1, 1) { UseShiftedWindows = false, UseWinograd = false }.Forward(x, training: false);
+            var expected = new Convolution<float>(layer.W.Value.Clone(), new NDArray<float>(5), 1, 1) { UseShiftedWindows = false, UseWinograd = false }.Forward(x, training: false);
             var actual = layer.Forward(x, training: false);
             for (int i = 0; i < actual.Size; i++)
                 Assert.True(Math.Abs(expected.Data[i] - actual.Data[i]) < 1e-5 || (float.IsNaN(expected.Data[i]) && float.IsNaN(actual.Data[i])), $"{value}: element {i}");
@@ -277,7 +277,7 @@ public class ConvolutionTests
         var rng = new Rng(7);
         var net = new Models.Sequential<double>(
         [
-            new Convolution<double>(Init.Normal<double>(0.3, rng, 10, 1, 3, 3), new Tensor<double>(10)),
+            new Convolution<double>(Init.Normal<double>(0.3, rng, 10, 1, 3, 3), new NDArray<double>(10)),
             new Relu<double>(),
             new MaxPooling<double>(2, 2, 2),
             new Flatten<double>(),
@@ -285,7 +285,7 @@ public class ConvolutionTests
             new Relu<double>(),
             new Affine<double>(10, 10, 0.3, rng),
         ]);
-        var x = new Tensor<double>(1, 1, 10, 10);
+        var x = new NDArray<double>(1, 1, 10, 10);
         for (int i = 0; i < x.Size; i++) x.Data[i] = rng.NextDouble();
         var diffs = Models.GradientCheck.Run(net, x, [1]);
         Assert.Equal(["conv1.W", "conv1.b", "affine1.W", "affine1.b", "affine2.W", "affine2.b"], diffs.Select(d => d.Name));
@@ -302,7 +302,7 @@ public class ConvolutionTests
         Assert.Same(x.Data, y.Data);
         var dx = flatten.Backward(y);
         Assert.Equal([2, 3, 4, 5], dx.Shape);
-        Assert.Throws<ArgumentException>(() => flatten.Backward(new Tensor<double>(2, 59)));
+        Assert.Throws<ArgumentException>(() => flatten.Backward(new NDArray<double>(2, 59)));
     }
 
     [Fact]
@@ -329,10 +329,10 @@ public class ConvolutionTests
             var y = layer.Forward(x, true).Clone();
             var g = Random(rng, y.Shape);
             var dx = layer.Backward(g).Clone();
-            double Loss(Tensor<double> _) { var o = layer.Forward(x, true); double t = 0; for (int i = 0; i < g.Size; i++) t += g.Data[i] * o.Data[i]; return t; }
+            double Loss(NDArray<double> _) { var o = layer.Forward(x, true); double t = 0; for (int i = 0; i < g.Size; i++) t += g.Data[i] * o.Data[i]; return t; }
             Check.AllClose(NumericalDiff.Gradient(Loss, x), dx, 1e-7, $"pool {k}/{s}/{p} dx");
         }
-        var negative = Tensor<double>.Full(-5.0, 1, 1, 2, 2);
+        var negative = NDArray<double>.Full(-5.0, 1, 1, 2, 2);
         var padded = new MaxPooling<double>(2, 2, 2, 1).Forward(negative, false);
         Assert.All(padded.ToDoubleArray(), v => Assert.Equal(-5.0, v)); // the book's zero padding would give 0 here
     }
@@ -342,13 +342,13 @@ public class ConvolutionTests
     [InlineData(3, 3, 1)] // the general path, with padding
     public void MaxPooling_propagates_NaN_and_breaks_ties_to_the_first(int pool, int stride, int pad)
     {
-        var x = Tensor<double>.Full(1.0, 1, 1, 6, 6); // all ties: the first position of each window wins
+        var x = NDArray<double>.Full(1.0, 1, 1, 6, 6); // all ties: the first position of each window wins
         x[0, 0, 1, 1] = double.NaN;
         var layer = new MaxPooling<double>(pool, pool, stride, pad);
         var y = layer.Forward(x, training: true);
         Assert.True(double.IsNaN(y[0, 0, 0, 0]), "a NaN in the window must come out");
         Assert.Equal(1.0, y[0, 0, y.Shape[2] - 1, y.Shape[3] - 1]);
-        var dx = layer.Backward(Tensor<double>.Full(1.0, y.Shape));
+        var dx = layer.Backward(NDArray<double>.Full(1.0, y.Shape));
         Assert.Equal(1.0, dx[0, 0, 1, 1]); // the NaN's position took the first window's gradient
         int firstOfLast = (y.Shape[2] - 1) * stride - pad;
         Assert.Equal(1.0, dx[0, 0, firstOfLast, firstOfLast]);
@@ -365,7 +365,7 @@ public class ConvolutionTests
     {
         // float32 takes the eight-windows-at-a-time path; float64 the plain loop. Ties (ReLU zeros), NaN and ±∞ included.
         var rng = new Rng(h * 100 + w);
-        var x = new Tensor<float>(2, 3, h, w);
+        var x = new NDArray<float>(2, 3, h, w);
         for (int i = 0; i < x.Size; i++)
         {
             double u = rng.NextDouble();
@@ -378,7 +378,7 @@ public class ConvolutionTests
         Assert.Equal(expected.Shape, y.Shape);
         for (int i = 0; i < y.Size; i++)
             Assert.True(expected.Data[i].Equals((double)y.Data[i]), $"output {i}: {y.Data[i]} vs {expected.Data[i]}");
-        var dout = new Tensor<float>(y.Shape);
+        var dout = new NDArray<float>(y.Shape);
         for (int i = 0; i < dout.Size; i++) dout.Data[i] = i + 1; // each output's gradient names it: dx shows which input won
         Assert.Equal(plain.Backward(dout.Cast<double>()).Data.Take(x.Size), fast.Backward(dout).Data.Take(x.Size).Select(v => (double)v));
     }
@@ -390,9 +390,9 @@ public class ConvolutionTests
         // element count so that the split's last range is ragged; overlapping pooling windows (3×3, stride 2)
         // make the routed gradients add up within a plane.
         var rng = new Rng(31);
-        var x = new Tensor<float>(7, 5, 61, 67);
+        var x = new NDArray<float>(7, 5, 61, 67);
         rng.FillUniform(x.Data, -1, 1);
-        var dout = new Tensor<float>(x.Shape); rng.FillUniform(dout.Data, -1, 1);
+        var dout = new NDArray<float>(x.Shape); rng.FillUniform(dout.Data, -1, 1);
         (float[] Y, float[] Dx, float[] PoolY, float[] PoolDx) Run(int threads)
         {
             using var limit = ZeroDL.Kernels.Gemm.LimitThreadsOnThisThread(threads); // this thread only: tests run side by side
@@ -401,7 +401,7 @@ public class ConvolutionTests
             var dx = relu.Backward(dout).Data.Take(x.Size).ToArray();
             var pool = new MaxPooling<float>(3, 3, 2, 1);
             var py = pool.Forward(x, training: true);
-            var pdout = new Tensor<float>(py.Shape); new Rng(77).FillUniform(pdout.Data, -1, 1);
+            var pdout = new NDArray<float>(py.Shape); new Rng(77).FillUniform(pdout.Data, -1, 1);
             return (y, dx, py.Data.Take(py.Size).ToArray(), pool.Backward(pdout).Data.Take(x.Size).ToArray());
         }
         var one = Run(1);
@@ -418,10 +418,10 @@ public class ConvolutionTests
     [Fact]
     public void Bad_shapes_are_refused_with_both_shapes()
     {
-        var conv = new Convolution<float>(new Tensor<float>(4, 3, 3, 3), new Tensor<float>(4));
-        var e = Assert.Throws<ArgumentException>(() => conv.Forward(new Tensor<float>(1, 2, 8, 8), false));
+        var conv = new Convolution<float>(new NDArray<float>(4, 3, 3, 3), new NDArray<float>(4));
+        var e = Assert.Throws<ArgumentException>(() => conv.Forward(new NDArray<float>(1, 2, 8, 8), false));
         Assert.Contains("(1, 2, 8, 8)", e.Message); Assert.Contains("(4, 3, 3, 3)", e.Message);
-        Assert.Throws<ArgumentException>(() => conv.Forward(new Tensor<float>(1, 3, 2, 2), false));
+        Assert.Throws<ArgumentException>(() => conv.Forward(new NDArray<float>(1, 3, 2, 2), false));
         Assert.Throws<ArgumentOutOfRangeException>(() => new MaxPooling<float>(2, 2, 2, 2));
     }
 
@@ -436,11 +436,11 @@ public class ConvolutionTests
     public void Convolution_matches_torch(string name, int stride, int pad)
     {
         var c = Case(name);
-        var layer = new Convolution<double>(c["W"].ToTensor<double>(), c["b"].ToTensor<double>(), stride, pad);
-        Check.AllClose(c["y"].ToTensor<double>(), layer.Forward(c["x"].ToTensor<double>(), true), 1e-10, "y");
-        Check.AllClose(c["dx"].ToTensor<double>(), layer.Backward(c["dout"].ToTensor<double>()), 1e-10, "dx");
-        Check.AllClose(c["dW"].ToTensor<double>(), layer.W.Grad, 1e-10, "dW");
-        Check.AllClose(c["db"].ToTensor<double>(), layer.B.Grad, 1e-10, "db");
+        var layer = new Convolution<double>(c["W"].ToNDArray<double>(), c["b"].ToNDArray<double>(), stride, pad);
+        Check.AllClose(c["y"].ToNDArray<double>(), layer.Forward(c["x"].ToNDArray<double>(), true), 1e-10, "y");
+        Check.AllClose(c["dx"].ToNDArray<double>(), layer.Backward(c["dout"].ToNDArray<double>()), 1e-10, "dx");
+        Check.AllClose(c["dW"].ToNDArray<double>(), layer.W.Grad, 1e-10, "dW");
+        Check.AllClose(c["db"].ToNDArray<double>(), layer.B.Grad, 1e-10, "db");
     }
 
     [Theory]
@@ -451,7 +451,7 @@ public class ConvolutionTests
     {
         var c = Case(name);
         var layer = new MaxPooling<double>(kernel, kernel, stride, pad);
-        Check.AllClose(c["y"].ToTensor<double>(), layer.Forward(c["x"].ToTensor<double>(), true), 1e-12, "y");
-        Check.AllClose(c["dx"].ToTensor<double>(), layer.Backward(c["dout"].ToTensor<double>()), 1e-12, "dx");
+        Check.AllClose(c["y"].ToNDArray<double>(), layer.Forward(c["x"].ToNDArray<double>(), true), 1e-12, "y");
+        Check.AllClose(c["dx"].ToNDArray<double>(), layer.Backward(c["dout"].ToNDArray<double>()), 1e-12, "dx");
     }
 }

@@ -15,7 +15,7 @@ public class DeepConvNetTests(MnistFixture mnist) : IClassFixture<MnistFixture>
 
     private static string WeightsPath => Path.Combine(TestPaths.Reference, "deep_convnet_2016.npz");
 
-    private int[] Misclassified(Models.Sequential<float> net, Tensor<float> images)
+    private int[] Misclassified(Models.Sequential<float> net, NDArray<float> images)
     {
         var predicted = net.PredictLabels(images.Reshape(-1, 1, 28, 28), batchSize: 100);
         var labels = mnist.Data.Test.Labels;
@@ -30,7 +30,7 @@ public class DeepConvNetTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal(BookErrors, errors);
         Assert.Equal(9935, 10000 - errors.Length);
         // The first of them as (label, predicted), as the book lists them: (6,0) (3,5) (3,5).
-        var first = net.PredictLabels(TensorRows.Gather(mnist.Data.Test.Images, [445, 449, 450], null).Reshape(-1, 1, 28, 28));
+        var first = net.PredictLabels(NDArrayRows.Gather(mnist.Data.Test.Images, [445, 449, 450], null).Reshape(-1, 1, 28, 28));
         Assert.Equal(new[] { 0, 5, 5 }, first);
     }
 

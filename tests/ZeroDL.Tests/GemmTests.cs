@@ -296,8 +296,8 @@ public class GemmTests
     [Fact]
     public void MatMul_names_both_shapes_on_mismatch()
     {
-        var a = new Tensor<float>(2, 3);
-        var b = new Tensor<float>(4, 5);
+        var a = new NDArray<float>(2, 3);
+        var b = new NDArray<float>(4, 5);
         var e = Assert.Throws<ArgumentException>(() => Gemm.MatMul(a, b));
         Assert.Contains("(2, 3)", e.Message);
         Assert.Contains("(4, 5)", e.Message);

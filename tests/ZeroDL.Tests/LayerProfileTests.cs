@@ -27,7 +27,7 @@ public class LayerProfileTests
         // The warm-up makes every buffer, and a collection then is no cost of training; the bench once reported such a
         // one as "30 per epoch" (one in 20 iterations, warm-up included).
         var rng = new Rng(5);
-        var images = new Tensor<float>(300, 784);
+        var images = new NDArray<float>(300, 784);
         rng.FillUniform(images.Data, 0, 1);
         var train = new Data.Dataset(images, Enumerable.Range(0, 300).Select(i => i % 10).ToArray());
         var net = Networks.TwoLayerNet<float>(784, 20, 10, seed: 1);

@@ -13,14 +13,14 @@ public class LayerTests
 {
     private const double GradTolerance = 1e-7;
 
-    private static Tensor<double> Random(Rng rng, params int[] shape)
+    private static NDArray<double> Random(Rng rng, params ReadOnlySpan<int> shape)
     {
-        var t = new Tensor<double>(shape);
+        var t = new NDArray<double>(shape);
         for (int i = 0; i < t.Size; i++) t.Data[i] = rng.NextGaussian();
         return t;
     }
 
-    private static double Dot(Tensor<double> a, Tensor<double> b)
+    private static double Dot(NDArray<double> a, NDArray<double> b)
     {
         double s = 0;
         for (int i = 0; i < a.Size; i++) s += a.Data[i] * b.Data[i];
@@ -28,14 +28,14 @@ public class LayerTests
     }
 
     /// <summary>Checks dx and every parameter gradient of <paramref name="layer"/> at <paramref name="x"/>.</summary>
-    private static void CheckLayer(ILayer<double> layer, Tensor<double> x, int seed = 1)
+    private static void CheckLayer(ILayer<double> layer, NDArray<double> x, int seed = 1)
     {
         var rng = new Rng(seed);
         var y = layer.Forward(x, training: true).Clone();
         var g = Random(rng, y.Shape);
         var dx = layer.Backward(g).Clone();
         var paramGrads = layer.Parameters.Select(p => p.Grad.Clone()).ToList();
-        double Loss(Tensor<double> _) => Dot(g, layer.Forward(x, training: true));
+        double Loss(NDArray<double> _) => Dot(g, layer.Forward(x, training: true));
         var numericDx = NumericalDiff.Gradient(Loss, x);
         Check.AllClose(numericDx, dx, GradTolerance, $"{layer.Kind} dx");
         for (int i = 0; i < paramGrads.Count; i++)
@@ -60,11 +60,11 @@ public class LayerTests
     public void Affine_on_a_compressed_batch_gives_the_outputs_and_gradients_of_its_dense_batch()
     {
         var rng = new Rng(12);
-        var x = new Tensor<float>(7, 40);
+        var x = new NDArray<float>(7, 40);
         for (int i = 0; i < x.Size; i++) x.Data[i] = rng.NextDouble() < 0.2 ? (float)rng.NextDouble() : 0f;
-        var w = new Tensor<float>(40, 13); rng.FillUniform(w.Data, -1, 1);
-        var b = new Tensor<float>(13); rng.FillUniform(b.Data, -1, 1);
-        var dout = new Tensor<float>(7, 13); rng.FillUniform(dout.Data, -1, 1);
+        var w = new NDArray<float>(40, 13); rng.FillUniform(w.Data, -1, 1);
+        var b = new NDArray<float>(13); rng.FillUniform(b.Data, -1, 1);
+        var dout = new NDArray<float>(7, 13); rng.FillUniform(dout.Data, -1, 1);
         var dense = new Affine<float>(w, b);
         var y = dense.Forward(x, training: true).ReadOnlySpan.ToArray();
         var dx = dense.Backward(dout).ReadOnlySpan.ToArray();
@@ -82,7 +82,7 @@ public class LayerTests
         other.CompressRows(new float[3 * 40], 3, 40, 40);
         sparse.ForwardCompressed(other);
         Assert.Equal([7, 40], sparse.Backward(dout).Shape);
-        Assert.Throws<ArgumentException>(() => sparse.Backward(new Tensor<float>(3, 13)));
+        Assert.Throws<ArgumentException>(() => sparse.Backward(new NDArray<float>(3, 13)));
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public class LayerTests
             var layer = new Dropout<double>(0.4, mode, new Rng(5));
             var x = Random(new Rng(6), 10, 10);
             var y = layer.Forward(x, training: true);
-            var dx = layer.Backward(Tensor<double>.Full(1.0, 10, 10));
+            var dx = layer.Backward(NDArray<double>.Full(1.0, 10, 10));
             double scale = mode == DropoutMode.Inverted ? 1 / 0.6 : 1;
             for (int i = 0; i < x.Size; i++)
             {
@@ -130,7 +130,7 @@ public class LayerTests
     [Fact]
     public void Dropout_rules_at_inference_and_drop_rate()
     {
-        var x = Tensor<double>.Full(2.0, 100, 100);
+        var x = NDArray<double>.Full(2.0, 100, 100);
         var classic = new Dropout<double>(0.5, DropoutMode.Classic, new Rng(7));
         Assert.All(classic.Forward(x, training: false).ToDoubleArray(), v => Assert.Equal(1.0, v));
         var inverted = new Dropout<double>(0.5, DropoutMode.Inverted, new Rng(7));
@@ -146,12 +146,12 @@ public class LayerTests
     public void BatchNorm_running_statistics_follow_the_book()
     {
         var bn = new BatchNormalization<double>(2);
-        var x = Tensor<double>.From(new double[,] { { 1, 10 }, { 3, 20 } });
+        var x = NDArray<double>.From(new double[,] { { 1, 10 }, { 3, 20 } });
         bn.Forward(x, training: true);
         // mean (2, 15), biased variance (1, 25); running = 0.9·0 + 0.1·batch
         Check.AllClose([0.2, 1.5], bn.RunningMean.ToDoubleArray(), 1e-15);
         Check.AllClose([0.1, 2.5], bn.RunningVar.ToDoubleArray(), 1e-15);
-        var y = bn.Forward(Tensor<double>.From(new double[,] { { 0.2, 1.5 } }), training: false);
+        var y = bn.Forward(NDArray<double>.From(new double[,] { { 0.2, 1.5 } }), training: false);
         Check.AllClose([0, 0], y.ToDoubleArray(), 1e-12);
         var trainY = bn.Forward(x, training: true).ToDoubleArray();
         Check.AllClose([-1 / Math.Sqrt(1 + 1e-6), -5 / Math.Sqrt(25 + 1e-6), 1 / Math.Sqrt(1 + 1e-6), 5 / Math.Sqrt(25 + 1e-6)], trainY, 1e-12);
@@ -168,7 +168,7 @@ public class LayerTests
         var dx = loss.Backward().Clone();
         var numeric = NumericalDiff.Gradient(t => loss.Forward(t, labels), x);
         Check.AllClose(numeric, dx, 1e-9, "softmax-with-loss dx");
-        var oneHot = new Tensor<double>(4, 5);
+        var oneHot = new NDArray<double>(4, 5);
         for (int i = 0; i < 4; i++) oneHot[i, labels[i]] = 1;
         Check.Close(loss.Forward(x, labels), loss.Forward(x, oneHot), 1e-15);
         Check.AllClose(dx, loss.Backward(), 1e-15);
@@ -177,7 +177,7 @@ public class LayerTests
     [Fact]
     public void SoftmaxWithLoss_book_epsilon_reproduces_the_book_loss()
     {
-        var y = Tensor<double>.From([0.1, 0.05, 0.6, 0, 0.05, 0.1, 0, 0.1, 0, 0], 1, 10);
+        var y = NDArray<double>.From([0.1, 0.05, 0.6, 0, 0.05, 0.1, 0, 0.1, 0, 0], 1, 10);
         var logits = y.Clone();
         for (int i = 0; i < 10; i++) logits.Data[i] = Math.Log(Math.Max(y.Data[i], 1e-300));
         var layer = new SoftmaxWithLoss<double> { LogEpsilon = Losses.BookLogEpsilon };
@@ -212,9 +212,9 @@ public class LayerTests
     [Fact]
     public void Backward_before_forward_is_a_clear_error()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => new Relu<float>().Backward(new Tensor<float>(1, 1)));
+        var e = Assert.Throws<InvalidOperationException>(() => new Relu<float>().Backward(new NDArray<float>(1, 1)));
         Assert.Contains("before Forward", e.Message);
-        Assert.Throws<ArgumentException>(() => new Affine<float>(3, 2, 0.1, new Rng(1)).Forward(new Tensor<float>(2, 4), false));
+        Assert.Throws<ArgumentException>(() => new Affine<float>(3, 2, 0.1, new Rng(1)).Forward(new NDArray<float>(2, 4), false));
     }
 
     // PyTorch-computed forward and backward (data/reference/torch_parity), float64, to about 1e-10.
@@ -227,11 +227,11 @@ public class LayerTests
     public void Affine_matches_torch(string name)
     {
         var c = Case(name);
-        var layer = new Affine<double>(c["W"].ToTensor<double>(), c["b"].ToTensor<double>());
-        Check.AllClose(c["y"].ToTensor<double>(), layer.Forward(c["x"].ToTensor<double>(), true), 1e-10, "y");
-        Check.AllClose(c["dx"].ToTensor<double>(), layer.Backward(c["dout"].ToTensor<double>()), 1e-10, "dx");
-        Check.AllClose(c["dW"].ToTensor<double>(), layer.W.Grad, 1e-10, "dW");
-        Check.AllClose(c["db"].ToTensor<double>(), layer.B.Grad, 1e-10, "db");
+        var layer = new Affine<double>(c["W"].ToNDArray<double>(), c["b"].ToNDArray<double>());
+        Check.AllClose(c["y"].ToNDArray<double>(), layer.Forward(c["x"].ToNDArray<double>(), true), 1e-10, "y");
+        Check.AllClose(c["dx"].ToNDArray<double>(), layer.Backward(c["dout"].ToNDArray<double>()), 1e-10, "dx");
+        Check.AllClose(c["dW"].ToNDArray<double>(), layer.W.Grad, 1e-10, "dW");
+        Check.AllClose(c["db"].ToNDArray<double>(), layer.B.Grad, 1e-10, "db");
     }
 
     [Theory]
@@ -242,8 +242,8 @@ public class LayerTests
     {
         var c = Case(name);
         ILayer<double> layer = name[..name.IndexOf('_')] switch { "relu" => new Relu<double>(), "sigmoid" => new Sigmoid<double>(), _ => new Tanh<double>() };
-        Check.AllClose(c["y"].ToTensor<double>(), layer.Forward(c["x"].ToTensor<double>(), true), 1e-10, "y");
-        Check.AllClose(c["dx"].ToTensor<double>(), layer.Backward(c["dout"].ToTensor<double>()), 1e-10, "dx");
+        Check.AllClose(c["y"].ToNDArray<double>(), layer.Forward(c["x"].ToNDArray<double>(), true), 1e-10, "y");
+        Check.AllClose(c["dx"].ToNDArray<double>(), layer.Backward(c["dout"].ToNDArray<double>()), 1e-10, "dx");
     }
 
     [Theory]
@@ -254,8 +254,8 @@ public class LayerTests
         var c = Case(name);
         var labels = c["t"].Data.Select(v => (int)v).ToArray();
         var layer = new SoftmaxWithLoss<double>();
-        Check.Close(c["loss"].Data[0], layer.Forward(c["x"].ToTensor<double>(), labels), 1e-10, "loss");
-        Check.AllClose(c["dx"].ToTensor<double>(), layer.Backward(), 1e-10, "dx");
+        Check.Close(c["loss"].Data[0], layer.Forward(c["x"].ToNDArray<double>(), labels), 1e-10, "loss");
+        Check.AllClose(c["dx"].ToNDArray<double>(), layer.Backward(), 1e-10, "dx");
     }
 
     [Theory]
@@ -264,13 +264,13 @@ public class LayerTests
     public void BatchNorm_matches_torch(string name, BatchNormMode mode)
     {
         var c = Case(name);
-        var gamma = c["gamma"].ToTensor<double>();
+        var gamma = c["gamma"].ToNDArray<double>();
         var layer = new BatchNormalization<double>(gamma.Size, mode, epsilon: 1e-5);
         gamma.Span.CopyTo(layer.Gamma.Value.Span);
-        c["beta"].ToTensor<double>().Span.CopyTo(layer.Beta.Value.Span);
-        Check.AllClose(c["y"].ToTensor<double>(), layer.Forward(c["x"].ToTensor<double>(), true), 1e-10, "y");
-        Check.AllClose(c["dx"].ToTensor<double>(), layer.Backward(c["dout"].ToTensor<double>()), 1e-10, "dx");
-        Check.AllClose(c["dgamma"].ToTensor<double>(), layer.Gamma.Grad, 1e-10, "dgamma");
-        Check.AllClose(c["dbeta"].ToTensor<double>(), layer.Beta.Grad, 1e-10, "dbeta");
+        c["beta"].ToNDArray<double>().Span.CopyTo(layer.Beta.Value.Span);
+        Check.AllClose(c["y"].ToNDArray<double>(), layer.Forward(c["x"].ToNDArray<double>(), true), 1e-10, "y");
+        Check.AllClose(c["dx"].ToNDArray<double>(), layer.Backward(c["dout"].ToNDArray<double>()), 1e-10, "dx");
+        Check.AllClose(c["dgamma"].ToNDArray<double>(), layer.Gamma.Grad, 1e-10, "dgamma");
+        Check.AllClose(c["dbeta"].ToNDArray<double>(), layer.Beta.Grad, 1e-10, "dbeta");
     }
 }

@@ -28,7 +28,7 @@ public class MnistTests(MnistFixture fixture) : IClassFixture<MnistFixture>
         Assert.InRange(Training.Evaluation.Accuracy(net, test), 0.1, 1.0);
         Assert.False(train.HasFloatImages || subset.HasFloatImages || test.HasFloatImages, "a float copy of the images was made");
         // Made on request: once, whichever thread asks first, with the values the batches were gathered with.
-        var seen = new Tensor<float>[4];
+        var seen = new NDArray<float>[4];
         Parallel.For(0, seen.Length, i => seen[i] = subset.Images);
         Assert.All(seen, t => Assert.Same(seen[0], t));
         Assert.Equal(new[] { 300, 784 }, subset.Images.Shape);

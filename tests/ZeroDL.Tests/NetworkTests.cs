@@ -5,10 +5,10 @@ namespace ZeroDL.Tests;
 
 public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static (Tensor<double> X, int[] T) Batch(int n, int features, int classes, int seed)
+    private static (NDArray<double> X, int[] T) Batch(int n, int features, int classes, int seed)
     {
         var rng = new Rng(seed);
-        var x = new Tensor<double>(n, features);
+        var x = new NDArray<double>(n, features);
         for (int i = 0; i < x.Size; i++) x.Data[i] = rng.NextDouble();
         var t = Enumerable.Range(0, n).Select(_ => rng.Next(classes)).ToArray();
         return (x, t);
@@ -65,12 +65,12 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void Books_two_by_three_softmax_net_golden()
     {
-        var w = Tensor<double>.From(new[,] { { 0.47355232, 0.9977393, 0.84668094 }, { 0.85557411, 0.03563661, 0.69422093 } });
-        var affine = new Affine<double>(w, new Tensor<double>(3));
+        var w = NDArray<double>.From(new[,] { { 0.47355232, 0.9977393, 0.84668094 }, { 0.85557411, 0.03563661, 0.69422093 } });
+        var affine = new Affine<double>(w, new NDArray<double>(3));
         var net = new Sequential<double>([affine]);
-        var x = Tensor<double>.From([0.6, 0.9], 1, 2);
+        var x = NDArray<double>.From([0.6, 0.9], 1, 2);
         Check.AllClose([1.05414809, 0.63071653, 1.1328074], net.Predict(x).ToDoubleArray(), 1e-8, "scores");
-        var oneHot = Tensor<double>.From([0.0, 0, 1], 1, 3);
+        var oneHot = NDArray<double>.From([0.0, 0, 1], 1, 3);
         net.LossLayer.LogEpsilon = 1e-7; // the book's cross_entropy_error
         Check.Close(0.928068, net.Gradient(x, oneHot), 1e-6, "loss");
         Check.AllClose([0.21924757, 0.14356243, -0.36281, 0.32887136, 0.21534364, -0.544215], affine.W.Grad.ToDoubleArray(), 1e-6, "dW");
@@ -111,13 +111,13 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         // with the pairs taken apart.
         Func<Sequential<float>> deep = () => Networks.Build<float>(Networks.DeepConvNetSpec(), seed: 4);
         Func<Sequential<float>> strided = () => new Sequential<float>([
-            new Layers.Convolution<float>(RandomTensor(new Rng(5), 6, 1, 3, 3), new Tensor<float>(6), stride: 2, pad: 1),
+            new Layers.Convolution<float>(RandomTensor(new Rng(5), 6, 1, 3, 3), new NDArray<float>(6), stride: 2, pad: 1),
             new Layers.Relu<float>(),
-            new Layers.Convolution<float>(RandomTensor(new Rng(8), 4, 6, 3, 3), new Tensor<float>(4), stride: 2, pad: 1),
+            new Layers.Convolution<float>(RandomTensor(new Rng(8), 4, 6, 3, 3), new NDArray<float>(4), stride: 2, pad: 1),
             new Layers.Relu<float>(), new Layers.Flatten<float>(),
-            new Layers.Affine<float>(RandomTensor(new Rng(6), 4 * 7 * 7, 10), new Tensor<float>(10))]);
+            new Layers.Affine<float>(RandomTensor(new Rng(6), 4 * 7 * 7, 10), new NDArray<float>(10))]);
         var rng = new Rng(7);
-        var x = new Tensor<float>(3, 1, 28, 28); rng.FillUniform(x.Data, -1, 1);
+        var x = new NDArray<float>(3, 1, 28, 28); rng.FillUniform(x.Data, -1, 1);
         int[] labels = [3, 1, 4];
         // Clean input first: a NaN reaches every weight gradient (0 · NaN), which would hide any difference there.
         foreach (bool withNaN in new[] { false, true })
@@ -145,9 +145,9 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
             return (scores, net.Parameters.Select(p => p.Grad.Data.ToArray()).ToList());
         }
 
-        static Tensor<float> RandomTensor(Rng rng, params int[] shape)
+        static NDArray<float> RandomTensor(Rng rng, params int[] shape)
         {
-            var t = new Tensor<float>(shape); rng.FillUniform(t.Data, -0.5, 0.5);
+            var t = new NDArray<float>(shape); rng.FillUniform(t.Data, -0.5, 0.5);
             return t;
         }
     }
@@ -187,7 +187,7 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         var norms = net.Layers.OfType<Layers.BatchNormalization<float>>().ToList();
         Assert.Equal(features, norms.Select(n => n.Features));
         Assert.All(norms, n => Assert.Equal(Layers.BatchNormalization<float>.ParseMode(mode), n.Mode));
-        var y = net.Predict(new Tensor<float>(2, 1, 28, 28), training: true); // shapes fit end to end
+        var y = net.Predict(new NDArray<float>(2, 1, 28, 28), training: true); // shapes fit end to end
         Assert.Equal([2, 10], y.Shape);
         Assert.Throws<FormatException>(() => (spec with { BatchNormMode = "per-pixel" }).Validated());
         Assert.Equal(mode, ModelSpec.FromJson(spec.ToJson()).BatchNormMode); // stored in model files
@@ -209,7 +209,7 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("hidden layer only", variant.Describe());
         Assert.StartsWith("deepconv 1×28×28 → conv 3×3 16, 16", variant.Describe()); // the layers, not a dense net's sizes
         Assert.StartsWith("simpleconv 1×28×28 → conv 30×5×5 → pool → 100-10", Networks.SimpleConvNetSpec().Describe());
-        var y = net.Predict(new Tensor<float>(2, 1, 28, 28), training: true);
+        var y = net.Predict(new NDArray<float>(2, 1, 28, 28), training: true);
         Assert.Equal([2, 10], y.Shape);
     }
 }

@@ -7,7 +7,7 @@ public class OptimizerTests
 {
     private static Parameter<double> Param(double value, double grad)
     {
-        var p = new Parameter<double>("W", Tensor<double>.From([value]), isWeight: true);
+        var p = new Parameter<double>("W", NDArray<double>.From([value]), isWeight: true);
         p.Grad[0] = grad;
         return p;
     }
@@ -86,7 +86,7 @@ public class OptimizerTests
         // Expected end points computed independently (plain Python floats, the book's update formulas).
         (double X, double Y) End(Optimizer<double> opt)
         {
-            var p = new Parameter<double>("xy", Tensor<double>.From([-7.0, 2.0]), true);
+            var p = new Parameter<double>("xy", NDArray<double>.From([-7.0, 2.0]), true);
             for (int i = 0; i < 30; i++)
             {
                 p.Grad[0] = p.Value[0] / 10.0;

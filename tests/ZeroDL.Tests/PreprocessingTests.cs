@@ -8,7 +8,7 @@ public class PreprocessingTests(MnistFixture mnist) : IClassFixture<MnistFixture
 {
     private static readonly Lazy<Sequential<float>> Network = new(() => BookWeights.LoadDeepConvNet(Path.Combine(TestPaths.Reference, "deep_convnet_2016.npz")));
 
-    private static int Predict(float[] pixels) => Network.Value.PredictLabels(Tensor<float>.FromArray(pixels, 1, 1, 28, 28))[0];
+    private static int Predict(float[] pixels) => Network.Value.PredictLabels(NDArray<float>.FromArray(pixels, 1, 1, 28, 28))[0];
 
     /// <summary>A canvas of paper (1) with dark ink strokes: segments of the given thickness, anti-aliased by distance.</summary>
     private static GrayImage Draw(int width, int height, double thickness, params (double X0, double Y0, double X1, double Y1)[] segments)

@@ -20,7 +20,7 @@ public class SerializationTests(MnistFixture mnist) : IClassFixture<MnistFixture
         var predicted = net.PredictLabels(test.Images, batchSize: 100);
         Assert.Equal(9352, predicted.Where((p, i) => p == test.Labels[i]).Count());
         // One image at a time gives the same count (book ch. 3.6.2 then 3.6.3).
-        var one = new Tensor<float>(1, 784);
+        var one = new NDArray<float>(1, 784);
         int correct = 0;
         for (int i = 0; i < test.Count; i++)
         {
@@ -34,7 +34,7 @@ public class SerializationTests(MnistFixture mnist) : IClassFixture<MnistFixture
     public void Save_then_load_gives_bit_identical_predictions_and_stable_names()
     {
         var net = SmallNet();
-        var x = TensorRows.Slice(mnist.Data.Test.Images, 0, 200, null);
+        var x = NDArrayRows.Slice(mnist.Data.Test.Images, 0, 200, null);
         // Run a training-mode pass so that BatchNorm running statistics are not trivial.
         net.Gradient(x, mnist.Data.Test.Labels[..200]);
         var before = net.Predict(x).Clone();
@@ -140,7 +140,7 @@ public class SerializationTests(MnistFixture mnist) : IClassFixture<MnistFixture
     {
         string path = Path.Combine(TestPaths.NewTempDirectory(), "plain.safetensors");
         using (var f = File.Create(path))
-            SafeTensors.Write(f, [("x", new Tensor<float>(2))], new Dictionary<string, string>());
+            SafeTensors.Write(f, [("x", new NDArray<float>(2))], new Dictionary<string, string>());
         Assert.Contains("not a ZeroDL model", Assert.Throws<DataFormatException>(() => ModelFile.Load(path)).Message);
         Assert.Equal(2, SafeTensors.Read(path).Tensors["x"].Values.Length);
     }

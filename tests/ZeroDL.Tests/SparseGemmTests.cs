@@ -98,15 +98,15 @@ public class SparseGemmTests
     public void Affine_gives_the_same_result_with_and_without_the_sparse_path()
     {
         var rng = new Random(4);
-        var x = new Tensor<float>(SparseRandom(rng, 64 * 100, 0.15), 64, 100);
-        var dout = new Tensor<float>(SparseRandom(rng, 64 * 30, 1.0), 64, 30);
+        var x = new NDArray<float>(SparseRandom(rng, 64 * 100, 0.15), 64, 100);
+        var dout = new NDArray<float>(SparseRandom(rng, 64 * 30, 1.0), 64, 30);
         var sparse = new Affine<float>(100, 30, 0.1, new Rng(1));
         var dense = new Affine<float>(100, 30, 0.1, new Rng(1)) { UseSparseInput = false };
         Check.AllClose(dense.Forward(x, true).Clone(), sparse.Forward(x, true), 1e-5, "y");
         Check.AllClose(dense.Backward(dout).Clone(), sparse.Backward(dout), 1e-5, "dx");
         Check.AllClose(dense.W.Grad, sparse.W.Grad, 1e-5, "dW");
         // Alternating dense and sparse inputs on the same layer: each pass takes the right path.
-        var denseInput = new Tensor<float>(SparseRandom(rng, 64 * 100, 1.0), 64, 100);
+        var denseInput = new NDArray<float>(SparseRandom(rng, 64 * 100, 1.0), 64, 100);
         foreach (var input in new[] { denseInput, x, denseInput, x })
         {
             Check.AllClose(dense.Forward(input, true).Clone(), sparse.Forward(input, true), 1e-5, "y");
@@ -229,6 +229,6 @@ public class SparseCompressionTests(MnistFixture mnist) : IClassFixture<MnistFix
         Assert.Throws<IndexOutOfRangeException>(() => train.TryCompressImages([60000], compressed));
         Assert.False(new ZeroDL.Data.Dataset(floats, [0, 1, 2, 3, 4]).TryCompressImages([0], compressed)); // no stored bytes
         Assert.InRange(train.Density, 0.18, 0.20); // MNIST: about 19 % of the pixels are ink
-        Assert.Equal(0.4, new ZeroDL.Data.Dataset(new Tensor<float>([0f, 1f, 0f, 2f, 0f], 1, 5), [0]).Density, 12);
+        Assert.Equal(0.4, new ZeroDL.Data.Dataset(new NDArray<float>([0f, 1f, 0f, 2f, 0f], 1, 5), [0]).Density, 12);
     }
 }

@@ -44,7 +44,7 @@ internal static class Check
         Assert.True(worst <= tolerance, $"{what}: largest difference {worst:E3} at index {at} (expected {(at >= 0 ? expected[at] : 0):R}, got {(at >= 0 ? actual[at] : 0):R}), tolerance {tolerance:E1}");
     }
 
-    public static void AllClose<T>(Tensor<T> expected, Tensor<T> actual, double tolerance, string what = "") where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    public static void AllClose<T>(NDArray<T> expected, NDArray<T> actual, double tolerance, string what = "") where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         Assert.Equal(expected.Shape, actual.Shape);
         AllClose(expected.ToDoubleArray(), actual.ToDoubleArray(), tolerance, what);

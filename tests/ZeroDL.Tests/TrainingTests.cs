@@ -188,7 +188,7 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
             var rng = new Rng(4);
             net = new Sequential<float>(
             [
-                new Layers.Convolution<float>(Init.Normal<float>(0.1, rng, 8, 1, 3, 3), new Tensor<float>(8), stride: 2, pad: 1),
+                new Layers.Convolution<float>(Init.Normal<float>(0.1, rng, 8, 1, 3, 3), new NDArray<float>(8), stride: 2, pad: 1),
                 new Layers.Relu<float>(),
                 new Layers.MaxPooling<float>(2, 2, 2),
                 new Layers.Affine<float>(8 * 7 * 7, 10, 0.1, rng),

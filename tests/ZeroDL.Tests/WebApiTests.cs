@@ -51,7 +51,7 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
     [Fact]
     public async Task Predictions_for_mnist_test_images_equal_the_libraries_and_the_cli()
     {
-        var images = TensorRows.Slice(mnist.Data.Test.Images, 0, 30, null);
+        var images = NDArrayRows.Slice(mnist.Data.Test.Images, 0, 30, null);
         var expected = web.Network.PredictLabels(images.Reshape(30, 1, 28, 28));
         for (int i = 0; i < 30; i++)
         {
@@ -151,7 +151,7 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
     [Fact]
     public async Task Concurrent_requests_get_the_same_answers_as_serial_ones()
     {
-        var images = TensorRows.Slice(mnist.Data.Test.Images, 100, 16, null);
+        var images = NDArrayRows.Slice(mnist.Data.Test.Images, 100, 16, null);
         var expected = web.Network.PredictLabels(images.Reshape(16, 1, 28, 28));
         var tasks = Enumerable.Range(0, 64).Select(async k =>
         {

@@ -3,12 +3,12 @@ namespace ZeroDL.Data;
 /// <summary>Images as a float32 tensor (first axis = sample) with one integer label per sample.</summary>
 public sealed class Dataset
 {
-    public Dataset(Tensor<float> images, int[] labels, int classes = 10)
+    public Dataset(NDArray<float> images, int[] labels, int classes = 10)
     {
         if (images.Rows != labels.Length)
             throw new ArgumentException($"dataset: {labels.Length} labels for {images.Rows} images {images.ShapeText}");
         _images = images;
-        _shape = (int[])images.Shape.Clone();
+        _shape = images.Shape.ToArray();
         SampleLength = images.RowLength;
         Labels = labels;
         Classes = classes;
@@ -17,18 +17,18 @@ public sealed class Dataset
     /// <summary>A dataset of stored bytes (images = pixels × scale, in <paramref name="shape"/>), its float32 tensor made on first use.</summary>
     private Dataset(byte[] pixels, float scale, int[] shape, int[] labels, int classes)
     {
-        int size = Tensor<float>.CheckedSize(shape);
+        int size = NDArray<float>.CheckedSize(shape);
         if (shape.Length < 2 || shape[0] != labels.Length || pixels.Length != size)
-            throw new ArgumentException($"dataset: {pixels.Length} pixels and {labels.Length} labels for images {Tensor<float>.ShapeString(shape)}");
+            throw new ArgumentException($"dataset: {pixels.Length} pixels and {labels.Length} labels for images {NDArray<float>.ShapeString(shape)}");
         _shape = shape;
-        SampleLength = Tensor<float>.CheckedSize(shape.AsSpan(1));
+        SampleLength = NDArray<float>.CheckedSize(shape.AsSpan(1));
         _pixels = pixels;
         _pixelScale = scale;
         Labels = labels;
         Classes = classes;
     }
 
-    private Tensor<float>? _images;
+    private NDArray<float>? _images;
     private readonly int[] _shape;
     private readonly object _imagesLock = new();
 
@@ -37,9 +37,9 @@ public sealed class Dataset
     /// them on first use (as many floats as pixels, four times their memory): training and evaluation gather their
     /// mini-batches from the bytes, so a run that never asks for the whole tensor never holds it (for MNIST, 220 MB).
     /// </summary>
-    public Tensor<float> Images => Volatile.Read(ref _images) ?? MakeImages();
+    public NDArray<float> Images => Volatile.Read(ref _images) ?? MakeImages();
 
-    private Tensor<float> MakeImages()
+    private NDArray<float> MakeImages()
     {
         lock (_imagesLock)
         {
@@ -47,7 +47,7 @@ public sealed class Dataset
             {
                 var data = new float[_pixels!.Length];
                 PixelConversion.ToFloat(_pixels, _pixelScale, data);
-                Volatile.Write(ref _images, new Tensor<float>(data, (int[])_shape.Clone()));
+                Volatile.Write(ref _images, new NDArray<float>(data, (int[])_shape.Clone()));
             }
             return _images!;
         }
@@ -71,7 +71,7 @@ public sealed class Dataset
     public int Count => Labels.Length;
 
     /// <summary>The labels as one-hot rows (Count × Classes) when loaded with one-hot labels (the book's one_hot_label=True), else null.</summary>
-    public Tensor<float>? OneHotLabels { get; private set; }
+    public NDArray<float>? OneHotLabels { get; private set; }
 
     /// <summary>Computes and keeps <see cref="OneHotLabels"/>; returns this dataset.</summary>
     public Dataset WithOneHotLabels()
@@ -81,9 +81,9 @@ public sealed class Dataset
     }
 
     /// <summary>Labels as one-hot rows (Count × Classes).</summary>
-    public Tensor<float> OneHot()
+    public NDArray<float> OneHot()
     {
-        var t = new Tensor<float>(Count, Classes);
+        var t = new NDArray<float>(Count, Classes);
         for (int i = 0; i < Count; i++) t.Data[i * Classes + Labels[i]] = 1f;
         return t;
     }
@@ -93,7 +93,7 @@ public sealed class Dataset
     {
         count = Math.Clamp(count, 0, Count);
         if (_pixels is not null) return new Dataset(_pixels[..(count * SampleLength)], _pixelScale, ShapeWithRows(count), Labels[..count], Classes);
-        return new Dataset(TensorRows.Slice(Images, 0, count, null), Labels[..count], Classes);
+        return new Dataset(NDArrayRows.Slice(Images, 0, count, null), Labels[..count], Classes);
     }
 
     private int[] ShapeWithRows(int rows)
@@ -176,10 +176,10 @@ public sealed class Dataset
     /// Copies the images at <paramref name="indices"/> into a reusable tensor (first axis = batch): from the stored
     /// bytes when the dataset has them (converted exactly as <see cref="Images"/> was), else from <see cref="Images"/>.
     /// </summary>
-    public Tensor<float> GatherImages(ReadOnlySpan<int> indices, Tensor<float>? buffer)
+    public NDArray<float> GatherImages(ReadOnlySpan<int> indices, NDArray<float>? buffer)
     {
-        if (_pixels is null) return TensorRows.Gather(Images, indices, buffer);
-        var result = Tensor<float>.ReuseWithRows(buffer, _shape, indices.Length);
+        if (_pixels is null) return NDArrayRows.Gather(Images, indices, buffer);
+        var result = NDArray<float>.ReuseWithRows(buffer, _shape, indices.Length);
         int len = SampleLength;
         var dst = result.Span;
         foreach (int r in indices)

@@ -13,8 +13,8 @@ public sealed class ActivationsExperiment : Experiment
     public override ExperimentResult Run(ExperimentContext context)
     {
         int n = context.Quick ? 101 : 1001;
-        var x = Tensor<double>.From(Enumerable.Range(0, n).Select(i => -5 + 10.0 * i / (n - 1)).ToArray());
-        var curves = new (string Name, Tensor<double> Y)[]
+        var x = NDArray<double>.From(Enumerable.Range(0, n).Select(i => -5 + 10.0 * i / (n - 1)).ToArray());
+        var curves = new (string Name, NDArray<double> Y)[]
         {
             ("step", Activations.Step(x)), ("sigmoid", Activations.Sigmoid(x)), ("ReLU", Activations.Relu(x)), ("tanh", Activations.Tanh(x)),
         };
@@ -26,7 +26,7 @@ public sealed class ActivationsExperiment : Experiment
             Series = [new Series(c.Name, x.ToDoubleArray(), c.Y.ToDoubleArray())], Legend = false,
         }).ToList();
         context.SaveSvg("activations.svg", SmallMultiples.ToSvg(panels, 4, "Activation functions", 240, 220));
-        var at = Tensor<double>.From([-1.0, 0.0, 1.0, 2.0]);
+        var at = NDArray<double>.From([-1.0, 0.0, 1.0, 2.0]);
         var sig = Activations.Sigmoid(at); var tanh = Activations.Tanh(at); var relu = Activations.Relu(at); var step = Activations.Step(at);
         var figures = new Dictionary<string, double>
         {

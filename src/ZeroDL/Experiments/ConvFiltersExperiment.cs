@@ -50,7 +50,7 @@ public sealed class ConvFiltersExperiment : Experiment
         return new ExperimentResult(summary, figures);
     }
 
-    private static Canvas Grid(Tensor<float> w)
+    private static Canvas Grid(NDArray<float> w)
     {
         var cells = Enumerable.Range(0, w.Shape[0]).Select(f =>
         {
@@ -61,7 +61,7 @@ public sealed class ConvFiltersExperiment : Experiment
     }
 
     /// <summary>Mean squared difference of horizontal and vertical neighbours over the filter's variance.</summary>
-    private static double Roughness(Tensor<float> w, int f)
+    private static double Roughness(NDArray<float> w, int f)
     {
         var v = w.ReadOnlySpan.Slice(f * 25, 25).ToArray().Select(x => (double)x).ToArray();
         double mean = v.Average(), variance = v.Select(x => (x - mean) * (x - mean)).Average();

@@ -10,7 +10,7 @@ public sealed class GradientExperiment : Experiment
     public override string Chapter => "4.4";
     public override string Title => "the gradient field of x0² + x1², and gradient descent with three learning rates";
 
-    private static double F(Tensor<double> x) => x[0] * x[0] + x[1] * x[1];
+    private static double F(NDArray<double> x) => x[0] * x[0] + x[1] * x[1];
 
     public override ExperimentResult Run(ExperimentContext context)
     {
@@ -20,7 +20,7 @@ public sealed class GradientExperiment : Experiment
         for (double a = -2; a <= 2.5001; a += 0.25)
             for (double b = -2; b <= 2.5001; b += 0.25)
             {
-                var g = NumericalDiff.Gradient(F, Tensor<double>.From([a, b]));
+                var g = NumericalDiff.Gradient(F, NDArray<double>.From([a, b]));
                 rows.Add([a, b, -g[0], -g[1]]);
                 segmentsX.AddRange([a, a - 0.04 * g[0], double.NaN]);
                 segmentsY.AddRange([b, b - 0.04 * g[1], double.NaN]);
@@ -34,7 +34,7 @@ public sealed class GradientExperiment : Experiment
             Series = [new Series("−∇f × 0.04", segmentsX, segmentsY), new Series("", tips.Select(t => t.Item1).ToArray(), tips.Select(t => t.Item2).ToArray()) { ScatterOnly = true, Color = "#1f77b4" }],
         }, 560, 520);
 
-        var start = Tensor<double>.From([-3.0, 4.0]);
+        var start = NDArray<double>.From([-3.0, 4.0]);
         var figures = new Dictionary<string, double>();
         var paths = new List<Series>();
         var pathRows = new List<object[]>();

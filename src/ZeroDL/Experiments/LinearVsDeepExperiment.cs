@@ -77,10 +77,10 @@ public sealed class LinearVsDeepExperiment : Experiment
     }
 
     /// <summary>Forward, then backward from ∂E/∂scores = (scores − target)/N with target +5 for the label and −5 elsewhere.</summary>
-    private static void SquaredErrorStep(Sequential<float> net, Tensor<float> x, ReadOnlySpan<int> labels)
+    private static void SquaredErrorStep(Sequential<float> net, NDArray<float> x, ReadOnlySpan<int> labels)
     {
         var scores = net.Predict(x, training: true);
-        var d = new Tensor<float>(scores.Shape);
+        var d = new NDArray<float>(scores.Shape);
         int classes = scores.RowLength;
         for (int i = 0; i < labels.Length; i++)
             for (int c = 0; c < classes; c++)

@@ -16,7 +16,7 @@ public sealed class NumericalVsBackpropExperiment : Experiment
         int hidden = context.Quick ? 10 : 50;
         var net = Networks.TwoLayerNet<double>(784, hidden, 10, seed: context.Seed);
         var train = context.Mnist.Train;
-        var x = TensorRows.Slice(train.Images, 0, 3, null).Cast<double>();
+        var x = NDArrayRows.Slice(train.Images, 0, 3, null).Cast<double>();
         var labels = train.Labels.AsSpan(0, 3).ToArray();
 
         var clock = Stopwatch.StartNew();

@@ -24,7 +24,7 @@ public sealed class Optimizers2DExperiment : Experiment
         foreach (var (name, rate) in Optimizers)
         {
             var optimizer = Optimizer<double>.Create(name, rate);
-            var p = new Parameter<double>("xy", Tensor<double>.From([-7.0, 2.0]), isWeight: false);
+            var p = new Parameter<double>("xy", NDArray<double>.From([-7.0, 2.0]), isWeight: false);
             var xs = new List<double> { p.Value[0] }; var ys = new List<double> { p.Value[1] };
             for (int s = 0; s < steps; s++)
             {

@@ -6,8 +6,8 @@ namespace ZeroDL.Functions;
 public static class GradientDescent
 {
     /// <summary>Runs <paramref name="steps"/> steps from <paramref name="init"/> (not modified) and returns the final point.</summary>
-    public static Tensor<T> Minimize<T>(Func<Tensor<T>, double> f, Tensor<T> init, double learningRate = 0.01, int steps = 100,
-        Action<int, Tensor<T>>? onStep = null) where T : unmanaged, IFloatingPointIeee754<T>
+    public static NDArray<T> Minimize<T>(Func<NDArray<T>, double> f, NDArray<T> init, double learningRate = 0.01, int steps = 100,
+        Action<int, NDArray<T>>? onStep = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var x = init.Clone();
         T lr = T.CreateTruncating(learningRate);

@@ -9,7 +9,7 @@ public static class Losses
     public const double BookLogEpsilon = 1e-7;
 
     /// <summary>Sum of squares error 0.5·Σ(y − t)², divided by the batch size for a batch.</summary>
-    public static double SumOfSquares<T>(Tensor<T> y, Tensor<T> oneHot) where T : unmanaged, IFloatingPointIeee754<T>
+    public static double SumOfSquares<T>(NDArray<T> y, NDArray<T> oneHot) where T : unmanaged, IFloatingPointIeee754<T>
     {
         y.RequireSameShape(oneHot, "sum of squares error (y vs t)");
         double sum = 0;
@@ -19,7 +19,7 @@ public static class Losses
     }
 
     /// <summary>Cross-entropy −Σ t·log(y + ε) against one-hot targets, divided by the batch size.</summary>
-    public static double CrossEntropy<T>(Tensor<T> y, Tensor<T> oneHot, double epsilon = BookLogEpsilon) where T : unmanaged, IFloatingPointIeee754<T>
+    public static double CrossEntropy<T>(NDArray<T> y, NDArray<T> oneHot, double epsilon = BookLogEpsilon) where T : unmanaged, IFloatingPointIeee754<T>
     {
         y.RequireSameShape(oneHot, "cross-entropy error (y vs t)");
         double sum = 0;
@@ -30,7 +30,7 @@ public static class Losses
     }
 
     /// <summary>Cross-entropy −log(y[label] + ε) with integer labels (one per row), averaged over the batch.</summary>
-    public static double CrossEntropy<T>(Tensor<T> y, ReadOnlySpan<int> labels, double epsilon = BookLogEpsilon) where T : unmanaged, IFloatingPointIeee754<T>
+    public static double CrossEntropy<T>(NDArray<T> y, ReadOnlySpan<int> labels, double epsilon = BookLogEpsilon) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rows = y.Rank <= 1 ? 1 : y.Rows, classes = y.Rank <= 1 ? y.Size : y.RowLength;
         if (labels.Length != rows)
@@ -46,5 +46,5 @@ public static class Losses
         return sum / rows;
     }
 
-    private static int BatchSize<T>(Tensor<T> y) where T : unmanaged, IFloatingPointIeee754<T> => y.Rank <= 1 ? 1 : y.Rows;
+    private static int BatchSize<T>(NDArray<T> y) where T : unmanaged, IFloatingPointIeee754<T> => y.Rank <= 1 ? 1 : y.Rows;
 }

@@ -18,9 +18,9 @@ public static class NumericalDiff
     /// Gradient of a scalar function of a tensor of any shape by central differences: each element is
     /// nudged by ±h in place, f is evaluated, and the element is restored exactly.
     /// </summary>
-    public static Tensor<T> Gradient<T>(Func<Tensor<T>, double> f, Tensor<T> x, double h = DefaultH) where T : unmanaged, IFloatingPointIeee754<T>
+    public static NDArray<T> Gradient<T>(Func<NDArray<T>, double> f, NDArray<T> x, double h = DefaultH) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var grad = new Tensor<T>(x.Shape);
+        var grad = new NDArray<T>(x.Shape);
         T step = T.CreateTruncating(h);
         for (int i = 0; i < x.Size; i++)
         {

@@ -7,9 +7,9 @@ namespace ZeroDL.Functions;
 public static class Softmax
 {
     /// <summary>Softmax of a vector (rank 1) or of each row of a batch (rank ≥ 2: rows × rest).</summary>
-    public static Tensor<T> Apply<T>(Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    public static NDArray<T> Apply<T>(NDArray<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var y = new Tensor<T>(x.Shape);
+        var y = new NDArray<T>(x.Shape);
         Rows(x.ReadOnlySpan, y.Span, x.Rank <= 1 ? x.Size : x.RowLength);
         return y;
     }

@@ -70,7 +70,7 @@ public static class Gemm
     }
 
     /// <summary>Matrix product of 2-D tensors (any tensor is seen as rows × rest): c = op(a)·op(b).</summary>
-    public static void MatMul<T>(Tensor<T> a, Tensor<T> b, Tensor<T> c, bool transA = false, bool transB = false, bool accumulate = false)
+    public static void MatMul<T>(NDArray<T> a, NDArray<T> b, NDArray<T> c, bool transA = false, bool transB = false, bool accumulate = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int ar = a.Rows, ac = a.RowLength, br = b.Rows, bc = b.RowLength;
@@ -84,12 +84,12 @@ public static class Gemm
     }
 
     /// <summary>Returns a new tensor op(a)·op(b).</summary>
-    public static Tensor<T> MatMul<T>(Tensor<T> a, Tensor<T> b, bool transA = false, bool transB = false)
+    public static NDArray<T> MatMul<T>(NDArray<T> a, NDArray<T> b, bool transA = false, bool transB = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int m = transA ? a.RowLength : a.Rows;
         int n = transB ? b.Rows : b.RowLength;
-        var c = new Tensor<T>(m, n);
+        var c = new NDArray<T>(m, n);
         MatMul(a, b, c, transA, transB);
         return c;
     }

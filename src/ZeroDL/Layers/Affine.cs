@@ -11,7 +11,7 @@ namespace ZeroDL.Layers;
 /// </summary>
 public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _x, _y, _dx;
+    private NDArray<T>? _x, _y, _dx;
     private int[]? _inputShape;
     private bool _sparseInput;
     private SparseMatrix? _xSparse;
@@ -19,7 +19,7 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
     private SparseMatrix? _sparse;
     private bool _lastInputDense;
 
-    public Affine(Tensor<T> w, Tensor<T> b)
+    public Affine(NDArray<T> w, NDArray<T> b)
     {
         if (w.Rank != 2 || b.Rank != 1 || b.Size != w.Shape[1])
             throw new ArgumentException($"affine: W must be (in, out) and b (out); got W {w.ShapeText}, b {b.ShapeText}");
@@ -29,7 +29,7 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
 
     /// <summary>W ~ N(0, std²) drawn from <paramref name="rng"/>, b = 0.</summary>
     public Affine(int inputSize, int outputSize, double weightStd, Rng rng)
-        : this(Init.Normal<T>(weightStd, rng, inputSize, outputSize), new Tensor<T>(outputSize)) { }
+        : this(Init.Normal<T>(weightStd, rng, inputSize, outputSize), new NDArray<T>(outputSize)) { }
 
     public string Kind => "affine";
     public Parameter<T> W { get; }
@@ -37,7 +37,7 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
     public int InputSize => W.Value.Shape[0];
     public int OutputSize => W.Value.Shape[1];
     public IReadOnlyList<Parameter<T>> Parameters => [W, B];
-    public IReadOnlyList<(string Name, Tensor<T> Value)> State => [];
+    public IReadOnlyList<(string Name, NDArray<T> Value)> State => [];
 
     /// <summary>
     /// When true (default), float32 input that is mostly zeros (MNIST pixels, ReLU outputs) is multiplied by the
@@ -45,14 +45,14 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
     /// </summary>
     public bool UseSparseInput { get; set; } = true;
 
-    public Tensor<T> Forward(Tensor<T> x, bool training)
+    public NDArray<T> Forward(NDArray<T> x, bool training)
     {
         if (x.RowLength != InputSize)
             throw new ArgumentException($"affine: input {x.ShapeText} has {x.RowLength} features per sample, W {W.Value.ShapeText} expects {InputSize}");
         _x = x;
-        _inputShape = x.Shape;
+        if (!x.SameShape(_inputShape)) _inputShape = x.Shape.ToArray(); // kept across batches of one shape: no allocation
         int n = x.Rows;
-        _y = Tensor<T>.Reuse(_y, n, OutputSize);
+        _y = NDArray<T>.Reuse(_y, n, OutputSize);
         _sparseInput = false;
         if (typeof(T) == typeof(float) && UseSparseInput && OutputSize >= 8)
         {
@@ -88,7 +88,7 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
     /// the layer keeps <paramref name="x"/> (which must not change until the backward pass) for the weight
     /// gradient, as the book's layer keeps its input; without, it leaves the training state alone.
     /// </summary>
-    public Tensor<T> ForwardCompressed(SparseMatrix x, bool training = false)
+    public NDArray<T> ForwardCompressed(SparseMatrix x, bool training = false)
     {
         if (typeof(T) != typeof(float)) throw new NotSupportedException("affine: compressed input is float32 only");
         if (x.Columns != InputSize) throw new ArgumentException($"affine: compressed input has {x.Columns} features per sample, W {W.Value.ShapeText} expects {InputSize}");
@@ -100,7 +100,7 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
             _sparseInput = true;
             _sparse = x;
         }
-        _y = Tensor<T>.Reuse(_y, n, OutputSize);
+        _y = NDArray<T>.Reuse(_y, n, OutputSize);
         x.Multiply(AsFloat(W.Value.ReadOnlySpan), OutputSize, OutputSize, AsFloat(_y.Span), OutputSize);
         AddBias(n);
         return _y;
@@ -119,10 +119,10 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
     }
 
     /// <summary>dx = dout·Wᵀ (in the input's shape), and the parameter gradients (see <see cref="BackwardParameters"/>).</summary>
-    public Tensor<T> Backward(Tensor<T> dout)
+    public NDArray<T> Backward(NDArray<T> dout)
     {
         BackwardParameters(dout);
-        _dx = Tensor<T>.Reuse(_dx, _inputShape!);
+        _dx = NDArray<T>.Reuse(_dx, _inputShape!);
         Gemm.Multiply(false, true, _dx.Rows, InputSize, OutputSize, dout.ReadOnlySpan, OutputSize, W.Value.ReadOnlySpan, OutputSize, _dx.Span, InputSize);
         return _dx;
     }
@@ -131,7 +131,7 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
     /// dW = xᵀ·dout and db = Σ_rows dout only, without dx: what the first layer of a network needs, since
     /// nothing consumes the gradient with respect to the data.
     /// </summary>
-    public void BackwardParameters(Tensor<T> dout)
+    public void BackwardParameters(NDArray<T> dout)
     {
         var shape = _inputShape ?? throw new InvalidOperationException("affine: Backward called before Forward");
         int n = shape[0];

@@ -20,7 +20,7 @@ public enum BatchNormMode
 /// </summary>
 public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _xn, _y, _dx;
+    private NDArray<T>? _xn, _y, _dx;
     private T[]? _mean, _invStd, _shift;
     private double[]? _sumD, _sumDXn;
     private double[] _std;
@@ -33,10 +33,10 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         Mode = mode;
         Momentum = momentum;
         Epsilon = epsilon;
-        Gamma = new Parameter<T>("gamma", Tensor<T>.Full(T.One, features), isWeight: false);
-        Beta = new Parameter<T>("beta", new Tensor<T>(features), isWeight: false);
-        RunningMean = new Tensor<T>(features);
-        RunningVar = new Tensor<T>(features);
+        Gamma = new Parameter<T>("gamma", NDArray<T>.Full(T.One, features), isWeight: false);
+        Beta = new Parameter<T>("beta", new NDArray<T>(features), isWeight: false);
+        RunningMean = new NDArray<T>(features);
+        RunningVar = new NDArray<T>(features);
         _std = new double[features];
     }
 
@@ -57,13 +57,13 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     public double Epsilon { get; }
     public Parameter<T> Gamma { get; }
     public Parameter<T> Beta { get; }
-    public Tensor<T> RunningMean { get; }
-    public Tensor<T> RunningVar { get; }
+    public NDArray<T> RunningMean { get; }
+    public NDArray<T> RunningVar { get; }
     public IReadOnlyList<Parameter<T>> Parameters => [Gamma, Beta];
-    public IReadOnlyList<(string Name, Tensor<T> Value)> State => [("running_mean", RunningMean), ("running_var", RunningVar)];
+    public IReadOnlyList<(string Name, NDArray<T> Value)> State => [("running_mean", RunningMean), ("running_var", RunningVar)];
 
     /// <summary>Channels (features) and elements per channel per sample for input of this shape.</summary>
-    private (int channels, int spatial) Layout(Tensor<T> x)
+    private (int channels, int spatial) Layout(NDArray<T> x)
     {
         if (Mode == BatchNormMode.PerChannel && x.Rank == 4)
         {
@@ -76,13 +76,13 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         return (Features, 1);
     }
 
-    public Tensor<T> Forward(Tensor<T> x, bool training)
+    public NDArray<T> Forward(NDArray<T> x, bool training)
     {
         var (channels, spatial) = Layout(x);
         int n = x.Rows;
         _n = n; _spatial = spatial;
-        _xn = Tensor<T>.Reuse(_xn, x.Shape);
-        _y = Tensor<T>.Reuse(_y, x.Shape);
+        _xn = NDArray<T>.Reuse(_xn, x.Shape);
+        _y = NDArray<T>.Reuse(_y, x.Shape);
         var mean = Scratch(ref _mean, channels); var invStd = Scratch(ref _invStd, channels);
         if (training)
         {
@@ -171,12 +171,12 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     }
 
     /// <summary>dx = γ/(σ·M) · (M·dout − Σdout − x̂·Σ(dout·x̂)), M = elements per channel; dγ = Σ dout·x̂, dβ = Σ dout.</summary>
-    public Tensor<T> Backward(Tensor<T> dout)
+    public NDArray<T> Backward(NDArray<T> dout)
     {
         var xnT = _xn ?? throw new InvalidOperationException("batch norm: Backward called before Forward");
         xnT.RequireSameShape(dout, "batch norm backward (x vs dout)");
         int n = _n, spatial = _spatial, channels = Features;
-        _dx = Tensor<T>.Reuse(_dx, dout.Shape);
+        _dx = NDArray<T>.Reuse(_dx, dout.Shape);
         var d = dout.ReadOnlySpan; var xn = xnT.ReadOnlySpan; var dx = _dx.Span;
         var gamma = Gamma.Value.ReadOnlySpan; var dgamma = Gamma.Grad.Span; var dbeta = Beta.Grad.Span;
         var sumD = ScratchDouble(ref _sumD, channels); var sumDXn = ScratchDouble(ref _sumDXn, channels);

@@ -24,11 +24,11 @@ namespace ZeroDL.Layers;
 /// </summary>
 public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _x, _y, _dx;
+    private NDArray<T>? _x, _y, _dx;
     private Worker[] _workers = [];
     private bool _trained;
 
-    public Convolution(Tensor<T> w, Tensor<T> b, int stride = 1, int pad = 0)
+    public Convolution(NDArray<T> w, NDArray<T> b, int stride = 1, int pad = 0)
     {
         if (w.Rank != 4 || b.Rank != 1 || b.Size != w.Shape[0])
             throw new ArgumentException($"convolution: W must be (FN, C, FH, FW) and b (FN); got W {w.ShapeText}, b {b.ShapeText}");
@@ -55,7 +55,7 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     public int KernelHeight => W.Value.Shape[2];
     public int KernelWidth => W.Value.Shape[3];
     public IReadOnlyList<Parameter<T>> Parameters => [W, B];
-    public IReadOnlyList<(string Name, Tensor<T> Value)> State => [];
+    public IReadOnlyList<(string Name, NDArray<T> Value)> State => [];
 
     /// <summary>Target size of one chunk's column matrix, in elements (at least one whole image per chunk).</summary>
     internal int ChunkElements { get; set; } = 1 << 18;
@@ -84,7 +84,7 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         public int Chunks => (N + ImagesPerChunk - 1) / ImagesPerChunk;
     }
 
-    private Plan MakePlan(int[] shape)
+    private Plan MakePlan(ReadOnlySpan<int> shape)
     {
         int n = shape[0], h = shape[2], w = shape[3];
         int oh = ConvShape.OutputSize(h, KernelHeight, Stride, Pad), ow = ConvShape.OutputSize(w, KernelWidth, Stride, Pad);
@@ -152,23 +152,23 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         }
     }
 
-    public Tensor<T> Forward(Tensor<T> x, bool training) => Forward(x, training, rectify: false);
+    public NDArray<T> Forward(NDArray<T> x, bool training) => Forward(x, training, rectify: false);
 
     /// <summary>
     /// The forward pass, with <paramref name="rectify"/> giving max(0, output): each chunk of images rectified while it
     /// is still in cache, so that a ReLU after this layer need not pass over the batch again
     /// (<see cref="Models.Sequential{T}"/> does this; <see cref="Relu{T}.ForwardRectified"/> takes the result).
     /// </summary>
-    internal Tensor<T> Forward(Tensor<T> x, bool training, bool rectify)
+    internal NDArray<T> Forward(NDArray<T> x, bool training, bool rectify)
     {
         _rectify = rectify;
         if (x.Rank != 4 || x.Shape[1] != Channels)
             throw new ArgumentException($"convolution: input {x.ShapeText} is not (N, {Channels}, H, W) for filters {W.Value.ShapeText}");
         var plan = MakePlan(x.Shape);
-        _y = Tensor<T>.Reuse(_y, plan.N, Filters, plan.OH, plan.OW);
+        _y = NDArray<T>.Reuse(_y, plan.N, Filters, plan.OH, plan.OW);
         if (training)
         {
-            _x = Tensor<T>.Reuse(_x, x.Shape); // Backward recomputes the column matrix from this copy
+            _x = NDArray<T>.Reuse(_x, x.Shape); // Backward recomputes the column matrix from this copy
             x.ReadOnlySpan.CopyTo(_x.Span);
         }
         _trained = training;
@@ -367,10 +367,10 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
                 dx.AsSpan(i0 * imageSize, count * imageSize));
     }
 
-    public Tensor<T> Backward(Tensor<T> dout) => BackwardCore(dout, inputGradient: true, gate: false)!;
+    public NDArray<T> Backward(NDArray<T> dout) => BackwardCore(dout, inputGradient: true, gate: false)!;
 
     /// <summary>The gradients of W and b only — all a network's first layer needs, since nothing uses ∂L/∂input.</summary>
-    public void BackwardParameters(Tensor<T> dout) => BackwardCore(dout, inputGradient: false, gate: false);
+    public void BackwardParameters(NDArray<T> dout) => BackwardCore(dout, inputGradient: false, gate: false);
 
     /// <summary>
     /// The backward pass of this layer and the ReLU after it together: <paramref name="dout"/> is the gradient at the
@@ -378,14 +378,14 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     /// chunk while in cache, instead of in a pass of the ReLU's over the whole batch. Either way of running the forward
     /// pass leaves the same mask: max(0, y) &gt; 0 exactly where y &gt; 0. Null without <paramref name="inputGradient"/>.
     /// </summary>
-    internal Tensor<T>? BackwardGated(Tensor<T> dout, bool inputGradient) => BackwardCore(dout, inputGradient, gate: true);
+    internal NDArray<T>? BackwardGated(NDArray<T> dout, bool inputGradient) => BackwardCore(dout, inputGradient, gate: true);
 
-    private Tensor<T>? BackwardCore(Tensor<T> dout, bool inputGradient, bool gate)
+    private NDArray<T>? BackwardCore(NDArray<T> dout, bool inputGradient, bool gate)
     {
         if (!_trained || _x is null) throw new InvalidOperationException("convolution: Backward needs a training-mode Forward first");
         _y!.RequireSameShape(dout, "convolution backward (y vs dout)");
         var plan = MakePlan(_x.Shape);
-        if (inputGradient) _dx = Tensor<T>.Reuse(_dx, _x.Shape);
+        if (inputGradient) _dx = NDArray<T>.Reuse(_dx, _x.Shape);
         var input = _x.Data; var d = dout.Data; var weights = W.Value.Data;
         var dxData = inputGradient ? _dx!.Data : null;
         for (int t = 0; t < plan.Workers; t++)

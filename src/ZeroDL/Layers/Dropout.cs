@@ -16,7 +16,7 @@ public enum DropoutMode
 public sealed class Dropout<T> : StatelessLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Rng _rng;
-    private Tensor<T>? _mask, _y, _dx;
+    private NDArray<T>? _mask, _y, _dx;
 
     public Dropout(double ratio, DropoutMode mode, Rng rng)
     {
@@ -37,12 +37,12 @@ public sealed class Dropout<T> : StatelessLayer<T> where T : unmanaged, IFloatin
         _ => throw new FormatException($"dropout mode '{text}' is not 'classic' or 'inverted'"),
     };
 
-    public override Tensor<T> Forward(Tensor<T> x, bool training)
+    public override NDArray<T> Forward(NDArray<T> x, bool training)
     {
-        _y = Tensor<T>.Reuse(_y, x.Shape);
+        _y = NDArray<T>.Reuse(_y, x.Shape);
         if (training)
         {
-            _mask = Tensor<T>.Reuse(_mask, x.Shape);
+            _mask = NDArray<T>.Reuse(_mask, x.Shape);
             T keep = Mode == DropoutMode.Inverted ? T.CreateTruncating(1.0 / (1.0 - Ratio)) : T.One;
             _rng.FillDropoutMask(_mask.Span, Ratio, keep);
             TP.Multiply(x.ReadOnlySpan, _mask.ReadOnlySpan, _y.Span);
@@ -54,11 +54,11 @@ public sealed class Dropout<T> : StatelessLayer<T> where T : unmanaged, IFloatin
         return _y;
     }
 
-    public override Tensor<T> Backward(Tensor<T> dout)
+    public override NDArray<T> Backward(NDArray<T> dout)
     {
         RequireForward(_mask, Kind);
         _mask!.RequireSameShape(dout, "dropout backward (mask vs dout)");
-        _dx = Tensor<T>.Reuse(_dx, dout.Shape);
+        _dx = NDArray<T>.Reuse(_dx, dout.Shape);
         TP.Multiply(dout.ReadOnlySpan, _mask.ReadOnlySpan, _dx.Span);
         return _dx;
     }

@@ -13,18 +13,18 @@ public sealed class Flatten<T> : StatelessLayer<T> where T : unmanaged, IFloatin
 
     public override string Kind => "flatten";
 
-    public override Tensor<T> Forward(Tensor<T> x, bool training)
+    public override NDArray<T> Forward(NDArray<T> x, bool training)
     {
         if (x.Rank < 1) throw new ArgumentException($"flatten: input {x.ShapeText} has no batch axis");
-        _inputShape = x.Shape;
+        if (!x.SameShape(_inputShape)) _inputShape = x.Shape.ToArray(); // kept across batches of one shape: no allocation
         return x.Reshape(x.Rows, x.RowLength);
     }
 
-    public override Tensor<T> Backward(Tensor<T> dout)
+    public override NDArray<T> Backward(NDArray<T> dout)
     {
         var shape = _inputShape ?? throw new InvalidOperationException($"{Kind}: Backward called before Forward");
         if (dout.Size != shape.Aggregate(1, (a, b) => a * b))
-            throw new ArgumentException($"flatten backward: dout {dout.ShapeText} does not match the input {Tensor<T>.ShapeString(shape)}");
+            throw new ArgumentException($"flatten backward: dout {dout.ShapeText} does not match the input {NDArray<T>.ShapeString(shape)}");
         return dout.Reshape(shape);
     }
 }

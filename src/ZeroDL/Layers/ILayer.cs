@@ -12,28 +12,28 @@ public interface ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Short lower-case name of the layer type, used in parameter names ("affine", "relu", …).</summary>
     string Kind { get; }
-    Tensor<T> Forward(Tensor<T> x, bool training);
-    Tensor<T> Backward(Tensor<T> dout);
+    NDArray<T> Forward(NDArray<T> x, bool training);
+    NDArray<T> Backward(NDArray<T> dout);
     /// <summary>Trainable parameters with their gradients (empty for parameter-free layers).</summary>
     IReadOnlyList<Parameter<T>> Parameters { get; }
     /// <summary>Non-trainable state that must be saved with the model (e.g. BatchNorm running statistics).</summary>
-    IReadOnlyList<(string Name, Tensor<T> Value)> State { get; }
+    IReadOnlyList<(string Name, NDArray<T> Value)> State { get; }
 }
 
 /// <summary>A trainable tensor, its gradient, and its name within the layer ("W", "b", "gamma", …).</summary>
 public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public Parameter(string name, Tensor<T> value, bool isWeight)
+    public Parameter(string name, NDArray<T> value, bool isWeight)
     {
         Name = name;
         Value = value;
-        Grad = new Tensor<T>(value.Shape);
+        Grad = new NDArray<T>(value.Shape);
         IsWeight = isWeight;
     }
 
     public string Name { get; }
-    public Tensor<T> Value { get; }
-    public Tensor<T> Grad { get; }
+    public NDArray<T> Value { get; }
+    public NDArray<T> Grad { get; }
     /// <summary>True for weight matrices, the only parameters weight decay applies to (as in the book).</summary>
     public bool IsWeight { get; }
 }
@@ -42,10 +42,10 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
 public abstract class StatelessLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public abstract string Kind { get; }
-    public abstract Tensor<T> Forward(Tensor<T> x, bool training);
-    public abstract Tensor<T> Backward(Tensor<T> dout);
+    public abstract NDArray<T> Forward(NDArray<T> x, bool training);
+    public abstract NDArray<T> Backward(NDArray<T> dout);
     public IReadOnlyList<Parameter<T>> Parameters => [];
-    public IReadOnlyList<(string Name, Tensor<T> Value)> State => [];
+    public IReadOnlyList<(string Name, NDArray<T> Value)> State => [];
 
     protected static void RequireForward(object? cached, string kind)
     {
@@ -59,5 +59,5 @@ public abstract class StatelessLayer<T> : ILayer<T> where T : unmanaged, IFloati
 /// </summary>
 public interface IFirstLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    void BackwardParameters(Tensor<T> dout);
+    void BackwardParameters(NDArray<T> dout);
 }

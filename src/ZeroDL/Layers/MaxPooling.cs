@@ -14,7 +14,7 @@ namespace ZeroDL.Layers;
 /// </summary>
 public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _y, _dx, _x, _dout;
+    private NDArray<T>? _y, _dx, _x, _dout;
     private int[] _argmax = [];
     private int[]? _inputShape;
     private (int H, int W, int OH, int OW) _plane;
@@ -61,13 +61,13 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
     public int Stride { get; }
     public int Pad { get; }
 
-    public override Tensor<T> Forward(Tensor<T> x, bool training)
+    public override NDArray<T> Forward(NDArray<T> x, bool training)
     {
         if (x.Rank != 4) throw new ArgumentException($"max pooling: input {x.ShapeText} is not (N, C, H, W)");
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
         int oh = ConvShape.OutputSize(h, PoolHeight, Stride, Pad), ow = ConvShape.OutputSize(w, PoolWidth, Stride, Pad);
-        _inputShape = x.Shape;
-        _y = Tensor<T>.Reuse(_y, n, c, oh, ow);
+        if (!x.SameShape(_inputShape)) _inputShape = x.Shape.ToArray(); // kept across batches of one shape: no allocation
+        _y = NDArray<T>.Reuse(_y, n, c, oh, ow);
         if (_argmax.Length < _y.Size) _argmax = new int[_y.Size];
         _x = x; _plane = (h, w, oh, ow);
         int planes = n * c;
@@ -200,11 +200,11 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
         }
     }
 
-    public override Tensor<T> Backward(Tensor<T> dout)
+    public override NDArray<T> Backward(NDArray<T> dout)
     {
         RequireForward(_inputShape, Kind);
         _y!.RequireSameShape(dout, "max pooling backward (y vs dout)");
-        _dx = Tensor<T>.Reuse(_dx, _inputShape!);
+        _dx = NDArray<T>.Reuse(_dx, _inputShape!);
         int planes = _inputShape![0] * _inputShape[1], inPlane = _inputShape[2] * _inputShape[3], outPlane = _y.Shape[2] * _y.Shape[3];
         _dout = dout;
         try { ParallelRanges.For(planes, (long)planes * (inPlane + outPlane), 1, _backwardPlanes); }

@@ -9,7 +9,7 @@ namespace ZeroDL.Layers;
 /// <summary>ReLU (book ch. 5.5.1): y = max(0, x); the gradient passes where x &gt; 0 and is 0 elsewhere.</summary>
 public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _x, _y, _dx, _dout;
+    private NDArray<T>? _x, _y, _dx, _dout;
     private readonly Action<int, int> _forwardRange, _backwardRange;
 
     public Relu()
@@ -28,26 +28,26 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
     /// it as it would on the raw input (x &gt; 0 exactly where max(0, x) &gt; 0). The network's own backward pass
     /// skips this layer and has the convolution gate the gradient instead.
     /// </summary>
-    internal Tensor<T> ForwardRectified(Tensor<T> rectified)
+    internal NDArray<T> ForwardRectified(NDArray<T> rectified)
     {
         _x = rectified;
         return rectified;
     }
 
-    public override Tensor<T> Forward(Tensor<T> x, bool training)
+    public override NDArray<T> Forward(NDArray<T> x, bool training)
     {
         _x = x;
-        _y = Tensor<T>.Reuse(_y, x.Shape);
+        _y = NDArray<T>.Reuse(_y, x.Shape);
         // A batch's activations are split over the cores: the pass is bound by memory traffic (ParallelRanges).
         ParallelRanges.For(x.Size, x.Size, 64, _forwardRange);
         return _y;
     }
 
-    public override Tensor<T> Backward(Tensor<T> dout)
+    public override NDArray<T> Backward(NDArray<T> dout)
     {
         RequireForward(_x, Kind);
         _x!.RequireSameShape(dout, "relu backward (x vs dout)");
-        _dx = Tensor<T>.Reuse(_dx, dout.Shape);
+        _dx = NDArray<T>.Reuse(_dx, dout.Shape);
         _dout = dout;
         try { ParallelRanges.For(dout.Size, 2L * dout.Size, 64, _backwardRange); }
         finally { _dout = null; }

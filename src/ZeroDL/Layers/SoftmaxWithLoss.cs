@@ -12,7 +12,7 @@ namespace ZeroDL.Layers;
 /// </summary>
 public sealed class SoftmaxWithLoss<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _y, _dx, _oneHot;
+    private NDArray<T>? _y, _dx, _oneHot;
     private int[]? _labels;
     private int _labelCount;
 
@@ -20,14 +20,14 @@ public sealed class SoftmaxWithLoss<T> where T : unmanaged, IFloatingPointIeee75
     public double LogEpsilon { get; set; }
 
     /// <summary>The softmax output of the last forward pass.</summary>
-    public Tensor<T> Output => _y ?? throw new InvalidOperationException("softmax-with-loss: no forward pass yet");
+    public NDArray<T> Output => _y ?? throw new InvalidOperationException("softmax-with-loss: no forward pass yet");
 
-    public double Forward(Tensor<T> x, ReadOnlySpan<int> labels)
+    public double Forward(NDArray<T> x, ReadOnlySpan<int> labels)
     {
         int n = x.Rows, classes = x.RowLength;
         if (labels.Length != n)
             throw new ArgumentException($"softmax-with-loss: {labels.Length} labels for a batch of {n} ({x.ShapeText})");
-        _y = Tensor<T>.Reuse(_y, n, classes);
+        _y = NDArray<T>.Reuse(_y, n, classes);
         if (_labels is null || _labels.Length < n) _labels = new int[n];
         labels.CopyTo(_labels);
         _labelCount = n;
@@ -52,12 +52,12 @@ public sealed class SoftmaxWithLoss<T> where T : unmanaged, IFloatingPointIeee75
         return sum / n;
     }
 
-    public double Forward(Tensor<T> x, Tensor<T> oneHot)
+    public double Forward(NDArray<T> x, NDArray<T> oneHot)
     {
         int n = x.Rows, classes = x.RowLength;
         if (oneHot.Rows != n || oneHot.RowLength != classes)
             throw new ArgumentException($"softmax-with-loss: targets {oneHot.ShapeText} do not match scores {x.ShapeText}");
-        _y = Tensor<T>.Reuse(_y, n, classes);
+        _y = NDArray<T>.Reuse(_y, n, classes);
         Softmax.Rows(x.ReadOnlySpan, _y.Span, classes);
         _oneHot = oneHot;
         _labelCount = 0;
@@ -84,11 +84,11 @@ public sealed class SoftmaxWithLoss<T> where T : unmanaged, IFloatingPointIeee75
     }
 
     /// <summary>∂L/∂x = dout·(y − t)/N.</summary>
-    public Tensor<T> Backward(double dout = 1.0)
+    public NDArray<T> Backward(double dout = 1.0)
     {
         var y = _y ?? throw new InvalidOperationException("softmax-with-loss: Backward called before Forward");
         int n = y.Rows, classes = y.RowLength;
-        _dx = Tensor<T>.Reuse(_dx, n, classes);
+        _dx = NDArray<T>.Reuse(_dx, n, classes);
         var dx = _dx.Span;
         y.ReadOnlySpan.CopyTo(dx);
         if (_oneHot is not null)

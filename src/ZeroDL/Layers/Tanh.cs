@@ -6,22 +6,22 @@ namespace ZeroDL.Layers;
 /// <summary>Hyperbolic tangent: y = tanh(x); ∂L/∂x = ∂L/∂y · (1 − y²).</summary>
 public sealed class Tanh<T> : StatelessLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private Tensor<T>? _y, _dx;
+    private NDArray<T>? _y, _dx;
 
     public override string Kind => "tanh";
 
-    public override Tensor<T> Forward(Tensor<T> x, bool training)
+    public override NDArray<T> Forward(NDArray<T> x, bool training)
     {
-        _y = Tensor<T>.Reuse(_y, x.Shape);
+        _y = NDArray<T>.Reuse(_y, x.Shape);
         TP.Tanh(x.ReadOnlySpan, _y.Span);
         return _y;
     }
 
-    public override Tensor<T> Backward(Tensor<T> dout)
+    public override NDArray<T> Backward(NDArray<T> dout)
     {
         RequireForward(_y, Kind);
         _y!.RequireSameShape(dout, "tanh backward (y vs dout)");
-        _dx = Tensor<T>.Reuse(_dx, dout.Shape);
+        _dx = NDArray<T>.Reuse(_dx, dout.Shape);
         var y = _y.ReadOnlySpan; var d = dout.ReadOnlySpan; var dx = _dx.Span;
         for (int i = 0; i < dx.Length; i++) dx[i] = d[i] * (T.One - y[i] * y[i]);
         return _dx;

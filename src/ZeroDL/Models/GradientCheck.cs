@@ -9,7 +9,7 @@ namespace ZeroDL.Models;
 /// </summary>
 public static class GradientCheck
 {
-    public static IReadOnlyList<(string Name, double MeanAbsDiff)> Run<T>(Sequential<T> net, Tensor<T> x, int[] labels, double h = 1e-4)
+    public static IReadOnlyList<(string Name, double MeanAbsDiff)> Run<T>(Sequential<T> net, NDArray<T> x, int[] labels, double h = 1e-4)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         net.Gradient(x, labels);

@@ -68,7 +68,7 @@ public static class Networks
         int pooled = filters * 12 * 12;
         return new Sequential<T>(
         [
-            new Convolution<T>(Init.Normal<T>(init.StdFor(k * k), rng, filters, 1, k, k), new Tensor<T>(filters)),
+            new Convolution<T>(Init.Normal<T>(init.StdFor(k * k), rng, filters, 1, k, k), new NDArray<T>(filters)),
             Activation<T>(spec.Activation),
             new MaxPooling<T>(2, 2, 2),
             new Affine<T>(pooled, hidden, init.StdFor(pooled), rng),
@@ -103,7 +103,7 @@ public static class Networks
         {
             double std = Math.Sqrt(2.0 / (channels * 9));
             side = side + 2 * pad - 2;
-            layers.Add(new Convolution<T>(Init.Normal<T>(std, rng, filters, channels, 3, 3), new Tensor<T>(filters), stride: 1, pad: pad));
+            layers.Add(new Convolution<T>(Init.Normal<T>(std, rng, filters, channels, 3, 3), new NDArray<T>(filters), stride: 1, pad: pad));
             if (spec.BatchNorm) layers.Add(spec.BatchNormMode == "per-channel"
                 ? new BatchNormalization<T>(filters, BatchNormMode.PerChannel)
                 : new BatchNormalization<T>(filters * side * side, BatchNormMode.PerActivation));

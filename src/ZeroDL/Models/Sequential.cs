@@ -12,7 +12,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly List<ILayer<T>> _layers;
     private readonly List<string> _layerNames = [];
-    private Tensor<T>? _batchBuffer;
+    private NDArray<T>? _batchBuffer;
 
     public Sequential(IEnumerable<ILayer<T>> layers, double weightDecay = 0, ModelSpec? spec = null)
     {
@@ -43,7 +43,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// own output, chunk by chunk while in cache, and the ReLU takes it as it is — one pass over the batch's
     /// activations fewer, the same numbers. Layers called on their own keep their plain meaning.
     /// </summary>
-    internal Tensor<T> ForwardLayer(int i, Tensor<T> x, bool training)
+    internal NDArray<T> ForwardLayer(int i, NDArray<T> x, bool training)
     {
         if (FoldsReluIntoConvolution)
         {
@@ -60,7 +60,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// computes its parameters' gradients only when it can (<see cref="IFirstLayer{T}"/>): nothing uses the gradient
     /// with respect to the data; the tensor returned is then <paramref name="d"/>.
     /// </summary>
-    internal Tensor<T> BackwardLayer(int i, Tensor<T> d)
+    internal NDArray<T> BackwardLayer(int i, NDArray<T> d)
     {
         var layer = _layers[i];
         if (FoldsReluIntoConvolution)
@@ -93,7 +93,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Every tensor a model file holds: parameters, then state such as running statistics.</summary>
-    public IEnumerable<(string Name, Tensor<T> Value)> NamedTensors()
+    public IEnumerable<(string Name, NDArray<T> Value)> NamedTensors()
     {
         for (int i = 0; i < _layers.Count; i++)
         {
@@ -123,17 +123,17 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <paramref name="batch"/> viewed in the sample shape of <see cref="Spec"/> (as it is without a spec). The view is
     /// kept: the same batch buffer viewed again (every mini-batch of a training run) allocates nothing.
     /// </summary>
-    internal Tensor<T> InSampleShape(Tensor<T> batch)
+    internal NDArray<T> InSampleShape(NDArray<T> batch)
     {
         var sample = _sampleShape;
-        if (sample is null || batch.Rank == sample.Length + 1 && batch.Shape.AsSpan(1).SequenceEqual(sample)) return batch;
+        if (sample is null || batch.Rank == sample.Length + 1 && batch.Shape[1..].SequenceEqual(sample)) return batch;
         if (_sampleView is { } view && ReferenceEquals(view.Data, batch.Data) && view.Size == batch.Size && view.Shape[0] == batch.Rows)
             return view;
         return _sampleView = batch.Reshape([batch.Rows, .. sample]);
     }
 
     private readonly int[]? _sampleShape;
-    private Tensor<T>? _sampleView;
+    private NDArray<T>? _sampleView;
 
     /// <summary>Every layer's parameters in order, listed once when the network is built (a layer's parameters are fixed objects).</summary>
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
@@ -141,28 +141,28 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly Parameter<T>[] _parameters;
 
     /// <summary>Scores (logits) for a batch. The returned tensor is the last layer's buffer: copy it to keep it.</summary>
-    public Tensor<T> Predict(Tensor<T> x, bool training = false)
+    public NDArray<T> Predict(NDArray<T> x, bool training = false)
     {
         for (int i = 0; i < _layers.Count; i++) x = ForwardLayer(i, x, training);
         return x;
     }
 
     /// <summary>Loss of a batch against integer labels, including the weight-decay term.</summary>
-    public double Loss(Tensor<T> x, ReadOnlySpan<int> labels, bool training = true) =>
+    public double Loss(NDArray<T> x, ReadOnlySpan<int> labels, bool training = true) =>
         LossLayer.Forward(Predict(x, training), labels) + WeightDecayLoss();
 
-    public double Loss(Tensor<T> x, Tensor<T> oneHot, bool training = true) =>
+    public double Loss(NDArray<T> x, NDArray<T> oneHot, bool training = true) =>
         LossLayer.Forward(Predict(x, training), oneHot) + WeightDecayLoss();
 
     /// <summary>Forward and backward on a batch: fills every parameter's gradient and returns the loss.</summary>
-    public double Gradient(Tensor<T> x, ReadOnlySpan<int> labels)
+    public double Gradient(NDArray<T> x, ReadOnlySpan<int> labels)
     {
         double loss = Loss(x, labels, training: true);
         Backward();
         return loss;
     }
 
-    public double Gradient(Tensor<T> x, Tensor<T> oneHot)
+    public double Gradient(NDArray<T> x, NDArray<T> oneHot)
     {
         double loss = Loss(x, oneHot, training: true);
         Backward();
@@ -170,7 +170,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// <see cref="Gradient(Tensor{T}, ReadOnlySpan{int})"/> for a batch given already compressed (rows × features),
+    /// <see cref="Gradient(NDArray{T}, ReadOnlySpan{int})"/> for a batch given already compressed (rows × features),
     /// for a network whose first layer is a float32 <see cref="Layers.Affine{T}"/>: the same loss and gradients as
     /// the dense batch the layer would have compressed itself. <paramref name="x"/> must not change until this returns.
     /// </summary>
@@ -208,23 +208,23 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Predicted class of every row of <paramref name="x"/>, computed in batches (inference mode).</summary>
-    public int[] PredictLabels(Tensor<T> x, int batchSize = 1000)
+    public int[] PredictLabels(NDArray<T> x, int batchSize = 1000)
     {
         var result = new int[x.Rows];
         for (int start = 0; start < x.Rows; start += batchSize)
         {
             int count = Math.Min(batchSize, x.Rows - start);
-            _batchBuffer = TensorRows.Slice(x, start, count, _batchBuffer);
+            _batchBuffer = NDArrayRows.Slice(x, start, count, _batchBuffer);
             Predict(_batchBuffer).ArgMaxRows().CopyTo(result, start);
         }
         return result;
     }
 
     /// <summary>Class probabilities (softmax of the scores) of every row, in inference mode.</summary>
-    public Tensor<T> PredictProbabilities(Tensor<T> x) => Functions.Softmax.Apply(Predict(x));
+    public NDArray<T> PredictProbabilities(NDArray<T> x) => Functions.Softmax.Apply(Predict(x));
 
     /// <summary>Fraction of rows whose predicted class equals the label.</summary>
-    public double Accuracy(Tensor<T> x, ReadOnlySpan<int> labels, int batchSize = 1000)
+    public double Accuracy(NDArray<T> x, ReadOnlySpan<int> labels, int batchSize = 1000)
     {
         if (labels.Length != x.Rows) throw new ArgumentException($"{labels.Length} labels for {x.Rows} samples");
         if (labels.Length == 0) return 0;

@@ -44,7 +44,7 @@ public static class ModelFile
             if (!tensors.TryGetValue(name, out var stored))
                 throw DataFormatException.For(path, $"tensor '{name}' required by the architecture ({spec.Describe()}) is missing");
             if (!value.SameShape(stored.Shape))
-                throw DataFormatException.For(path, $"tensor '{name}' has shape {Tensor<float>.ShapeString(stored.Shape)}, the architecture needs {value.ShapeText}");
+                throw DataFormatException.For(path, $"tensor '{name}' has shape {NDArray<float>.ShapeString(stored.Shape)}, the architecture needs {value.ShapeText}");
             foreach (float v in stored.Values)
                 if (!float.IsFinite(v)) throw DataFormatException.For(path, $"tensor '{name}' contains NaN or infinity");
             stored.Values.CopyTo(value.Span);

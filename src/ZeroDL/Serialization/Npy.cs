@@ -9,8 +9,8 @@ namespace ZeroDL.Serialization;
 /// <summary>An array read from a .npy file: its dtype descriptor, shape and values (widened to double).</summary>
 public sealed record NpyArray(string Dtype, int[] Shape, double[] Data)
 {
-    public Tensor<T> ToTensor<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> =>
-        Tensor<T>.From(Data, Shape.Length == 0 ? [1] : Shape);
+    public NDArray<T> ToNDArray<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> =>
+        NDArray<T>.From(Data, Shape.Length == 0 ? [1] : Shape);
 }
 
 /// <summary>

@@ -22,7 +22,7 @@ public static class SafeTensors
 {
     private const long MaxHeader = 100L << 20;
 
-    public static void Write(Stream output, IEnumerable<(string Name, Tensor<float> Value)> tensors, IReadOnlyDictionary<string, string> metadata, StoredType type = StoredType.F32)
+    public static void Write(Stream output, IEnumerable<(string Name, NDArray<float> Value)> tensors, IReadOnlyDictionary<string, string> metadata, StoredType type = StoredType.F32)
     {
         if (type == StoredType.F64) throw new ArgumentException("models are written as F32 or F16");
         var list = tensors.ToList();
@@ -38,7 +38,7 @@ public static class SafeTensors
             header[name] = new JsonObject
             {
                 ["dtype"] = type.ToString(),
-                ["shape"] = new JsonArray(value.Shape.Select(d => (JsonNode)d).ToArray()),
+                ["shape"] = new JsonArray(value.Shape.ToArray().Select(d => (JsonNode)d).ToArray()),
                 ["data_offsets"] = new JsonArray(offset, offset + bytes),
             };
             offset += bytes;

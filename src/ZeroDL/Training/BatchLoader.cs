@@ -6,7 +6,7 @@ namespace ZeroDL.Training;
 /// <summary>One mini-batch: the images gathered into a reusable tensor and their labels.</summary>
 public sealed class Batch
 {
-    public Tensor<float> Images { get; internal set; } = new(0, 1);
+    public NDArray<float> Images { get; internal set; } = new(0, 1);
     public int[] Labels { get; internal set; } = [];
     /// <summary>Which samples of the dataset the batch holds, in order.</summary>
     public int[] Indices { get; internal set; } = [];

@@ -9,7 +9,7 @@ namespace ZeroDL.Training;
 /// </summary>
 public static class Evaluation
 {
-    [ThreadStatic] private static Tensor<float>? t_batch;
+    [ThreadStatic] private static NDArray<float>? t_batch;
     [ThreadStatic] private static int[]? t_indices;
     [ThreadStatic] private static Kernels.SparseMatrix? t_compressed;
 
@@ -54,7 +54,7 @@ public static class Evaluation
     }
 
     /// <summary>The batch viewed in the sample shape the network's architecture expects (e.g. N×1×28×28 for a CNN).</summary>
-    public static Tensor<float> AsInput(Sequential<float> net, Tensor<float> batch) => net.InSampleShape(batch);
+    public static NDArray<float> AsInput(Sequential<float> net, NDArray<float> batch) => net.InSampleShape(batch);
 
     /// <summary>Fraction of the dataset's samples whose predicted class equals the label (0 for an empty set).</summary>
     public static double Accuracy(this Sequential<float> net, Dataset data, int batchSize = 1000)

@@ -130,7 +130,7 @@ public sealed class Trainer
         using var loader = new BatchLoader(_train, _options.BatchSize, _options.SampleWithReplacement, perEpoch, total, new Rng(_options.Seed),
             background: compressed is null && _options.BackgroundLoading && multicore, augmenter, gatherImages: compressed is null);
         var sparseBatch = compressed is not null ? new Kernels.SparseMatrix() : null;
-        Tensor<float>? denseBatch = null;
+        NDArray<float>? denseBatch = null;
         var evalTrain = _options.EvaluationSamples > 0 ? _train.Take(_options.EvaluationSamples) : _train;
         var evalTest = _options.EvaluationSamples > 0 ? _test.Take(_options.EvaluationSamples) : _test;
         Sequential<float>? snapshot = _options.BackgroundEvaluation && multicore && _net.Spec is not null ? _net.CloneArchitecture() : null;

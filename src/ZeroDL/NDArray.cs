@@ -9,25 +9,26 @@ namespace ZeroDL;
 /// The buffer may be longer than <see cref="Size"/> so that layers can reuse one buffer for mini-batches
 /// of different sizes without allocating; <see cref="Span"/> always covers exactly the elements.
 /// </summary>
-public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class NDArray<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>The backing buffer; elements live in <c>Data[0 .. Size)</c>.</summary>
     public T[] Data { get; }
-    /// <summary>The dimensions, outermost first.</summary>
-    public int[] Shape { get; }
+    /// <summary>The dimensions, outermost first (a read-only view: an array's shape changes only by <see cref="Reshape"/>, a new view).</summary>
+    public ReadOnlySpan<int> Shape => _shape;
+    private readonly int[] _shape;
     /// <summary>The number of elements (the product of <see cref="Shape"/>).</summary>
     public int Size { get; }
 
-    public Tensor(params int[] shape) : this(new T[CheckedSize(shape)], shape) { }
+    public NDArray(params ReadOnlySpan<int> shape) : this(new T[CheckedSize(shape)], shape) { }
 
     /// <summary>Wraps <paramref name="data"/> (not copied). It must hold at least the shape's element count.</summary>
-    public Tensor(T[] data, params int[] shape)
+    public NDArray(T[] data, params ReadOnlySpan<int> shape)
     {
         int size = CheckedSize(shape);
         if (data.Length < size)
             throw new ArgumentException($"buffer of {data.Length} elements is too small for shape {ShapeString(shape)} ({size} elements)");
         Data = data;
-        Shape = (int[])shape.Clone();
+        _shape = shape.ToArray();
         Size = size;
     }
 
@@ -60,37 +61,37 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     public string ShapeText => ShapeString(Shape);
 
-    public static Tensor<T> FromArray(T[] values, params int[] shape) => new((T[])values.Clone(), shape.Length == 0 ? [values.Length] : shape);
+    public static NDArray<T> FromArray(T[] values, params ReadOnlySpan<int> shape) => new((T[])values.Clone(), shape.Length == 0 ? [values.Length] : shape);
 
-    public static Tensor<T> From(double[] values, params int[] shape)
+    public static NDArray<T> From(double[] values, params ReadOnlySpan<int> shape)
     {
         var data = new T[values.Length];
         for (int i = 0; i < values.Length; i++) data[i] = T.CreateTruncating(values[i]);
-        return new Tensor<T>(data, shape.Length == 0 ? [values.Length] : shape);
+        return new NDArray<T>(data, shape.Length == 0 ? [values.Length] : shape);
     }
 
-    public static Tensor<T> From(double[,] values)
+    public static NDArray<T> From(double[,] values)
     {
         int r = values.GetLength(0), c = values.GetLength(1);
-        var t = new Tensor<T>(r, c);
+        var t = new NDArray<T>(r, c);
         for (int i = 0; i < r; i++)
             for (int j = 0; j < c; j++) t.Data[i * c + j] = T.CreateTruncating(values[i, j]);
         return t;
     }
 
-    public static Tensor<T> Zeros(params int[] shape) => new(shape);
+    public static NDArray<T> Zeros(params ReadOnlySpan<int> shape) => new(shape);
 
-    public static Tensor<T> Full(T value, params int[] shape)
+    public static NDArray<T> Full(T value, params ReadOnlySpan<int> shape)
     {
-        var t = new Tensor<T>(shape);
+        var t = new NDArray<T>(shape);
         t.Span.Fill(value);
         return t;
     }
 
     /// <summary>A view with another shape over the same buffer. One axis may be -1 (inferred).</summary>
-    public Tensor<T> Reshape(params int[] shape)
+    public NDArray<T> Reshape(params ReadOnlySpan<int> newShape)
     {
-        shape = (int[])shape.Clone();
+        var shape = newShape.ToArray();
         int infer = Array.IndexOf(shape, -1);
         if (infer >= 0)
         {
@@ -102,14 +103,14 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
         if (CheckedSize(shape) != Size)
             throw new ArgumentException($"cannot reshape {ShapeText} ({Size} elements) into {ShapeString(shape)}");
-        return new Tensor<T>(Data, shape);
+        return new NDArray<T>(Data, shape);
     }
 
-    public Tensor<T> Clone() => new((T[])Span.ToArray(), Shape);
+    public NDArray<T> Clone() => new((T[])Span.ToArray(), Shape);
 
-    public Tensor<TOut> Cast<TOut>() where TOut : unmanaged, IFloatingPointIeee754<TOut>
+    public NDArray<TOut> Cast<TOut>() where TOut : unmanaged, IFloatingPointIeee754<TOut>
     {
-        var result = new Tensor<TOut>(Shape);
+        var result = new NDArray<TOut>(Shape);
         var src = ReadOnlySpan;
         var dst = result.Span;
         for (int i = 0; i < src.Length; i++) dst[i] = TOut.CreateTruncating(src[i]);
@@ -125,9 +126,9 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
         return result;
     }
 
-    public static Tensor<T> FromHalf(ReadOnlySpan<Half> values, params int[] shape)
+    public static NDArray<T> FromHalf(ReadOnlySpan<Half> values, params int[] shape)
     {
-        var t = new Tensor<T>(shape);
+        var t = new NDArray<T>(shape);
         if (values.Length != t.Size)
             throw new ArgumentException($"{values.Length} half values do not fill shape {t.ShapeText}");
         for (int i = 0; i < values.Length; i++) t.Data[i] = T.CreateTruncating(values[i]);
@@ -152,32 +153,32 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Throws unless <paramref name="other"/> has exactly this shape; the message names both shapes.</summary>
-    public void RequireSameShape(Tensor<T> other, string what = "tensors")
+    public void RequireSameShape(NDArray<T> other, string what = "tensors")
     {
-        if (!Shape.AsSpan().SequenceEqual(other.Shape))
+        if (!Shape.SequenceEqual(other.Shape))
             throw new ArgumentException($"shape mismatch in {what}: {ShapeText} vs {other.ShapeText}");
     }
 
-    public bool SameShape(ReadOnlySpan<int> shape) => Shape.AsSpan().SequenceEqual(shape);
+    public bool SameShape(ReadOnlySpan<int> shape) => Shape.SequenceEqual(shape);
 
     /// <summary>
     /// Returns <paramref name="buffer"/> reshaped to <paramref name="shape"/> when its backing array is large
     /// enough, otherwise a new tensor: the way layers keep one buffer across mini-batches. The shape is a span, so
     /// a call with the buffer's own shape (every mini-batch after the first) allocates nothing.
     /// </summary>
-    public static Tensor<T> Reuse(Tensor<T>? buffer, params ReadOnlySpan<int> shape)
+    public static NDArray<T> Reuse(NDArray<T>? buffer, params ReadOnlySpan<int> shape)
     {
         int size = CheckedSize(shape);
         if (buffer is not null)
         {
             if (buffer.SameShape(shape)) return buffer;
-            if (buffer.Data.Length >= size) return new Tensor<T>(buffer.Data, shape.ToArray());
+            if (buffer.Data.Length >= size) return new NDArray<T>(buffer.Data, shape);
         }
-        return new Tensor<T>(shape.ToArray());
+        return new NDArray<T>(shape);
     }
 
     /// <summary><see cref="Reuse"/> for <paramref name="shape"/> with its first axis set to <paramref name="rows"/>.</summary>
-    internal static Tensor<T> ReuseWithRows(Tensor<T>? buffer, ReadOnlySpan<int> shape, int rows)
+    internal static NDArray<T> ReuseWithRows(NDArray<T>? buffer, ReadOnlySpan<int> shape, int rows)
     {
         Span<int> resized = shape.Length <= 8 ? stackalloc int[shape.Length] : new int[shape.Length];
         shape.CopyTo(resized);
@@ -190,7 +191,7 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
         int show = Math.Min(Size, 8);
         var items = new string[show];
         for (int i = 0; i < show; i++) items[i] = Data[i].ToString("G6", null);
-        return $"Tensor<{typeof(T).Name}>{ShapeText} [{string.Join(", ", items)}{(Size > show ? ", …" : "")}]";
+        return $"NDArray<{typeof(T).Name}>{ShapeText} [{string.Join(", ", items)}{(Size > show ? ", …" : "")}]";
     }
 
     public static string ShapeString(ReadOnlySpan<int> shape) => "(" + string.Join(", ", shape.ToArray()) + ")";
@@ -237,12 +238,12 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
 }
 
 /// <summary>Row-wise copies used for mini-batching (no per-batch allocation when a buffer is passed back in).</summary>
-public static class TensorRows
+public static class NDArrayRows
 {
     /// <summary>Copies rows <paramref name="indices"/> of <paramref name="source"/> (first axis) into a reusable buffer.</summary>
-    public static Tensor<T> Gather<T>(Tensor<T> source, ReadOnlySpan<int> indices, Tensor<T>? buffer) where T : unmanaged, IFloatingPointIeee754<T>
+    public static NDArray<T> Gather<T>(NDArray<T> source, ReadOnlySpan<int> indices, NDArray<T>? buffer) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var result = Tensor<T>.ReuseWithRows(buffer, source.Shape, indices.Length);
+        var result = NDArray<T>.ReuseWithRows(buffer, source.Shape, indices.Length);
         int len = source.RowLength;
         var src = source.ReadOnlySpan; var dst = result.Span;
         for (int i = 0; i < indices.Length; i++)
@@ -255,11 +256,11 @@ public static class TensorRows
     }
 
     /// <summary>Copies the contiguous rows [start, start + count) into a reusable buffer.</summary>
-    public static Tensor<T> Slice<T>(Tensor<T> source, int start, int count, Tensor<T>? buffer) where T : unmanaged, IFloatingPointIeee754<T>
+    public static NDArray<T> Slice<T>(NDArray<T> source, int start, int count, NDArray<T>? buffer) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (start < 0 || count < 0 || start + count > source.Rows)
             throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) outside tensor of shape {source.ShapeText}");
-        var result = Tensor<T>.ReuseWithRows(buffer, source.Shape, count);
+        var result = NDArray<T>.ReuseWithRows(buffer, source.Shape, count);
         int len = source.RowLength;
         source.ReadOnlySpan.Slice(start * len, count * len).CopyTo(result.Span);
         return result;
