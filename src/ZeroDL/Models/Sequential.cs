@@ -170,20 +170,34 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// <see cref="Gradient(NDArray{T}, ReadOnlySpan{int})"/> for a batch given already compressed (rows × features),
-    /// for a network whose first layer is a float32 <see cref="Layers.Affine{T}"/>: the same loss and gradients as
-    /// the dense batch the layer would have compressed itself. <paramref name="x"/> must not change until this returns.
+    /// Scores (logits) for a batch in either form: a compressed batch goes to the first layer as it is (which must
+    /// take it: <see cref="TakesCompressed"/>), a dense one in the network's sample shape. The same scores either way.
     /// </summary>
-    public double Gradient(Kernels.SparseMatrix x, ReadOnlySpan<int> labels)
+    public NDArray<T> Predict(InputBatch<T> x, bool training = false)
     {
-        if (_layers.Count == 0 || _layers[0] is not Layers.Affine<T> first || typeof(T) != typeof(float))
-            throw new InvalidOperationException("a compressed batch needs a float32 network whose first layer is an Affine");
-        var y = first.ForwardCompressed(x, training: true);
-        for (int i = 1; i < _layers.Count; i++) y = ForwardLayer(i, y, training: true);
-        double loss = LossLayer.Forward(y, labels) + WeightDecayLoss();
+        NDArray<T> y;
+        if (x.Compressed is { } compressed)
+            y = _layers[0] is ICompressedInputLayer<T> first ? first.Forward(compressed, training)
+                : throw new InvalidOperationException($"a compressed batch needs a first layer that takes it; this network starts with {_layers[0].Kind}");
+        else y = ForwardLayer(0, InSampleShape(x.Dense ?? throw new ArgumentException("the batch is empty", nameof(x))), training);
+        for (int i = 1; i < _layers.Count; i++) y = ForwardLayer(i, y, training);
+        return y;
+    }
+
+    /// <summary>Forward and backward on a batch in either form (see <see cref="Predict(InputBatch{T}, bool)"/>): fills every parameter's gradient and returns the loss.</summary>
+    public double Gradient(InputBatch<T> x, ReadOnlySpan<int> labels)
+    {
+        double loss = LossLayer.Forward(Predict(x, training: true), labels) + WeightDecayLoss();
         Backward();
         return loss;
     }
+
+    /// <summary>
+    /// Whether batches of samples of <paramref name="features"/> values, a fraction <paramref name="density"/> of them
+    /// non-zero, may be given to this network compressed: its first layer takes them (<see cref="ICompressedInputLayer{T}"/>).
+    /// </summary>
+    public bool TakesCompressed(int features, double density) =>
+        _layers[0] is ICompressedInputLayer<T> first && first.TakesCompressed(features, density);
 
     private void Backward()
     {
