@@ -28,8 +28,12 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     private Worker[] _workers = [];
     private bool _trained;
 
-    public Convolution(NDArray<T> w, NDArray<T> b, int stride = 1, int pad = 0)
+    /// <param name="activation">Null, or <see cref="Layers.Activation.Relu"/>: the layer's output is then max(0, ·) of the convolution's.</param>
+    public Convolution(NDArray<T> w, NDArray<T> b, int stride = 1, int pad = 0, Activation? activation = null)
     {
+        if (activation is not (null or Layers.Activation.Relu))
+            throw new ArgumentException($"convolution: only ReLU is fused into the layer, not {activation}", nameof(activation));
+        Activation = activation;
         if (w.Rank != 4 || b.Rank != 1 || b.Size != w.Shape[0])
             throw new ArgumentException($"convolution: W must be (FN, C, FH, FW) and b (FN); got W {w.ShapeText}, b {b.ShapeText}");
         if (stride < 1 || pad < 0) throw new ArgumentOutOfRangeException(nameof(stride), $"stride {stride} must be ≥ 1 and pad {pad} ≥ 0");
@@ -46,6 +50,17 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     }
 
     public string Kind => "conv";
+
+    /// <summary>Null, or ReLU applied by the layer to its own output (see <see cref="ConvConfig.Activation"/>).</summary>
+    public Activation? Activation { get; }
+
+    /// <summary>How the initial weights were drawn, as <see cref="Config"/> reports it (He when the weights were given).</summary>
+    public WeightInit WeightInit { get; init; } = WeightInit.He;
+
+    public LayerConfig Config => new ConvConfig
+    {
+        Filters = Filters, Kernel = new WindowSize(KernelHeight, KernelWidth), Stride = Stride, Pad = Pad, Init = WeightInit, Activation = Activation,
+    };
     public Parameter<T> W { get; }
     public Parameter<T> B { get; }
     public int Stride { get; }
@@ -152,7 +167,7 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         }
     }
 
-    public NDArray<T> Forward(NDArray<T> x, bool training) => Forward(x, training, rectify: false);
+    public NDArray<T> Forward(NDArray<T> x, bool training) => Forward(x, training, rectify: Activation is not null);
 
     /// <summary>
     /// The forward pass, with <paramref name="rectify"/> giving max(0, output): each chunk of images rectified while it
@@ -367,10 +382,10 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
                 dx.AsSpan(i0 * imageSize, count * imageSize));
     }
 
-    public NDArray<T> Backward(NDArray<T> dout) => BackwardCore(dout, inputGradient: true, gate: false)!;
+    public NDArray<T> Backward(NDArray<T> dout) => BackwardCore(dout, inputGradient: true, gate: Activation is not null)!;
 
     /// <summary>The gradients of W and b only — all a network's first layer needs, since nothing uses ∂L/∂input.</summary>
-    public void BackwardParameters(NDArray<T> dout) => BackwardCore(dout, inputGradient: false, gate: false);
+    public void BackwardParameters(NDArray<T> dout) => BackwardCore(dout, inputGradient: false, gate: Activation is not null);
 
     /// <summary>
     /// The backward pass of this layer and the ReLU after it together: <paramref name="dout"/> is the gradient at the

@@ -21,6 +21,7 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
     }
 
     public override string Kind => "relu";
+    public override LayerConfig Config => new ReluConfig();
 
     /// <summary>
     /// The forward pass for an input the layer before has rectified already (a convolution asked to by

@@ -37,8 +37,7 @@ public static class Evaluation
     /// </summary>
     private static bool PredictCompressed(Sequential<float> net, Dataset data, int batchSize, int[] result)
     {
-        if (net.Layers.Count == 0 || net.Layers[0] is not Layers.Affine<float> { UseSparseInput: true } first || first.OutputSize < 8
-            || net.Spec is { IsConvolutional: true } || data.SampleLength != first.InputSize)
+        if (net.Layers.Count == 0 || net.Layers[0] is not Layers.Affine<float> { UseSparseInput: true } first || first.OutputSize < 8 || data.SampleLength != first.InputSize)
             return false;
         var compressed = t_compressed ??= new Kernels.SparseMatrix();
         for (int start = 0; start < data.Count; start += batchSize)

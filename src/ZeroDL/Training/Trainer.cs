@@ -108,7 +108,7 @@ public sealed class Trainer
     /// <summary>The network's first layer when mini-batches can go to it compressed (see <see cref="TrainerOptions.CompressedInput"/>), else null.</summary>
     private Layers.Affine<float>? CompressedInputLayer() =>
         _options.CompressedInput && _net.Layers.Count > 0 && _net.Layers[0] is Layers.Affine<float> { UseSparseInput: true, OutputSize: >= 8 } first
-        && _net.Spec is not { IsConvolutional: true } && _train.HasStoredPixels && _train.SampleLength == first.InputSize
+        && _train.HasStoredPixels && _train.SampleLength == first.InputSize
         && _train.Density <= Kernels.SparseGemm.DensityThreshold
             ? first : null;
 
@@ -133,7 +133,7 @@ public sealed class Trainer
         NDArray<float>? denseBatch = null;
         var evalTrain = _options.EvaluationSamples > 0 ? _train.Take(_options.EvaluationSamples) : _train;
         var evalTest = _options.EvaluationSamples > 0 ? _test.Take(_options.EvaluationSamples) : _test;
-        Sequential<float>? snapshot = _options.BackgroundEvaluation && multicore && _net.Spec is not null ? _net.CloneArchitecture() : null;
+        Sequential<float>? snapshot = _options.BackgroundEvaluation && multicore ? _net.CloneArchitecture() : null;
         Task? pending = null;
         double epochLoss = 0, baseRate = _optimizer.LearningRate;
         int epochBatches = 0, epoch = 0;
