@@ -80,7 +80,8 @@ public sealed record ModelSpec
     /// <summary>
     /// The layers for samples of <paramref name="inputShape"/> and <paramref name="classes"/> outputs. The convolutional
     /// kinds take (C, H, W): the first filters' depth follows C and the first Affine's size follows the pooled
-    /// feature maps; a size the pools cannot halve fails with the layer named.
+    /// feature maps; a size the pools cannot halve fails with the layer named. A ReLU right after a convolution is
+    /// fused into it (<see cref="Fusion"/>).
     /// </summary>
     public Architecture ToArchitecture(IReadOnlyList<int> inputShape, int classes)
     {
@@ -127,7 +128,8 @@ public sealed record ModelSpec
                 if (Dropout > 0 && OutputDropout) layers.Add(new DropoutConfig { Ratio = Dropout, Mode = DropoutMode });
                 break;
         }
-        return new Architecture(inputShape, layers, WeightDecay);
+        // The book's layers, each convolution's ReLU then fused into it: the same numbers, one pass fewer each way.
+        return new Architecture(inputShape, Fusion.FuseConvolutionRelu(layers), WeightDecay);
     }
 
     /// <summary>The network for samples of <paramref name="inputShape"/> and <paramref name="classes"/> classes, weights drawn from <paramref name="seed"/>.</summary>

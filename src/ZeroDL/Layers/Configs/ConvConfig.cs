@@ -8,7 +8,8 @@ namespace ZeroDL.Layers;
 /// <see cref="Convolution{T}"/>: <see cref="Filters"/> filters of <see cref="Kernel"/> over (C, H, W) samples,
 /// giving (filters, OH, OW) with OH = (H + 2·pad − kh)/stride + 1. W (filters, C, kh, kw) is drawn from N(0, σ²) with σ
 /// from <see cref="Init"/> for fan-in C·kh·kw; b = 0. <see cref="Activation"/>, when set, is applied by the layer
-/// itself to its output (Keras' Conv2D(activation=…)): the same numbers as the activation's own layer after it.
+/// itself to its output (Keras' Conv2D(activation=…), <see cref="Convolution{T}.Rectifies"/>): the same numbers as
+/// the activation's own layer after it, one pass over the activations fewer each way.
 /// </summary>
 public sealed record ConvConfig : LayerConfig
 {
@@ -63,7 +64,7 @@ public sealed record ConvConfig : LayerConfig
     {
         var (c, _, _) = Image(input, "conv");
         var w = ZeroDL.Init.Normal<T>(Init.StdFor(c * Kernel.Height * Kernel.Width), rng, Weights(c));
-        return new Convolution<T>(w, new NDArray<T>(Filters), Stride, Pad, Activation) { WeightInit = Init };
+        return new Convolution<T>(w, new NDArray<T>(Filters), Stride, Pad) { Rectifies = Activation is not null, WeightInit = Init };
     }
 
     public override string Describe() =>
