@@ -11,23 +11,21 @@
 # sibling hyperthread or a neighbour's use of the shared cache and memory still costs cycles (here 1024³ on one
 # thread has counted 23.6 to 28.4 FLOP per cycle in one evening). Nor does it see a thread waiting off the core:
 # with several threads it is the work's CPU cost, not its wall time. So gemm.sh stays the measure of speed, and
-# this one a second view of it and the steadier way to compare two builds (--baseline) or settings (--switch).
-# With --switch NAME (a switch of `ZeroDL.Bench gemm-ab`), the two columns are ZeroDL with that switch off and on;
-# with --baseline DLL (ZeroDL.Bench.dll built from another commit), that build against this one.
-# Usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape "MxKxN[At|Bt],…"] [--switch NAME | --baseline DLL]
+# this one a second view of it and the steadier way to compare two builds (--baseline).
+# With --baseline DLL (ZeroDL.Bench.dll built from another commit), the two columns are that build and this one.
+# Usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape "MxKxN[At|Bt],…"] [--baseline DLL]
 #        (defaults: 1 thread, 3 rounds, the bench's shapes, ZeroDL against NumPy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=1; rounds=3; switch=""; baseline=""
+threads=1; rounds=3; baseline=""
 shapes="1024x1024x1024,100x784x50,100x4320x100,25600x288x32,6400x576x64,57600x25x30,784x100x50At,100x50x784Bt,288x25600x32At,25600x32x288Bt"
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --shape) shapes=$2; shift 2 ;;
-    --switch) switch=$2; shift 2 ;;
     --baseline) baseline=$2; shift 2 ;;
-    *) echo "usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape \"MxKxN[At|Bt],…\"] [--switch NAME | --baseline DLL]" >&2; exit 2 ;;
+    *) echo "usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape \"MxKxN[At|Bt],…\"] [--baseline DLL]" >&2; exit 2 ;;
   esac
 done
 if ! command -v perf >/dev/null || ! perf stat -x, -e cycles:u true 2>&1 | grep -q '^[0-9]*,,cycles'; then
@@ -38,8 +36,7 @@ dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
 have_numpy=false
 if [ -n "$baseline" ] && [ ! -f "$baseline" ]; then echo "bench/gemm-cycles.sh: no such file: $baseline" >&2; exit 2; fi
-if [ -n "$switch" ] && [ -n "$baseline" ]; then echo "bench/gemm-cycles.sh: --switch or --baseline, not both" >&2; exit 2; fi
-if [ -z "$switch$baseline" ] && [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
+if [ -z "$baseline" ] && [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 mkfifo "$work/ctl" "$work/ack"
@@ -55,9 +52,6 @@ median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 if [ -n "$baseline" ]; then
   echo "# ZeroDL GEMM, $baseline against this build, threads $threads, $rounds alternating rounds, medians"
   header=("before" "this" "this/before")
-elif [ -n "$switch" ]; then
-  echo "# ZeroDL GEMM, switch $switch off against on, threads $threads, $rounds alternating rounds, medians"
-  header=("off" "on" "on/off")
 else
   echo "# ZeroDL GEMM$($have_numpy && echo " and NumPy $("$py" -c 'import numpy; print(numpy.__version__)')"), threads $threads, $rounds alternating rounds, medians"
   header=("ZeroDL" "NumPy" "ratio")
@@ -77,11 +71,6 @@ for shape in "${list[@]}"; do
       cycles dotnet "$bench" gemm-calls --threads "$threads" --shape "$shape" --calls "$calls" >>"$work/theirs"
       continue
     fi
-    if [ -n "$switch" ]; then
-      cycles dotnet "$bench" gemm-calls --threads "$threads" --shape "$shape" --calls "$calls" --switch "$switch=off" >>"$work/ours"
-      cycles dotnet "$bench" gemm-calls --threads "$threads" --shape "$shape" --calls "$calls" --switch "$switch=on" >>"$work/theirs"
-      continue
-    fi
     cycles dotnet "$bench" gemm-calls --threads "$threads" --shape "$shape" --calls "$calls" >>"$work/ours"
     if $have_numpy; then
       # The peer runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they can force slower kernels); ours keeps the environment.
@@ -90,9 +79,9 @@ for shape in "${list[@]}"; do
     fi
   done
   ours=$(median <"$work/ours" | awk -v f="$flop" -v c="$calls" '{printf "%.2f", f * c / $1}')
-  if $have_numpy || [ -n "$switch$baseline" ]; then
+  if $have_numpy || [ -n "$baseline" ]; then
     theirs=$(median <"$work/theirs" | awk -v f="$flop" -v c="$calls" '{printf "%.2f", f * c / $1}')
-    printf '%-18s %7s %8s %8s %8s\n' "$shape" "$calls" "$ours" "$theirs" "$(awk -v a="$ours" -v b="$theirs" -v s="$switch$baseline" 'BEGIN {printf "%.2f", s == "" ? a / b : b / a}')"
+    printf '%-18s %7s %8s %8s %8s\n' "$shape" "$calls" "$ours" "$theirs" "$(awk -v a="$ours" -v b="$theirs" -v s="$baseline" 'BEGIN {printf "%.2f", s == "" ? a / b : b / a}')"
   else
     printf '%-18s %7s %8s %8s %8s\n' "$shape" "$calls" "$ours" "-" "-"
   fi

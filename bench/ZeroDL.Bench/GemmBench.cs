@@ -42,16 +42,16 @@ internal static class GemmBench
         }).ToArray();
     }
 
-    public static void Run(int threads, double secondsPerShape, string only = "", string custom = "")
+    public static void Run(GemmOptions options, double secondsPerShape, string only = "", string custom = "", bool plans = false)
     {
         var shapes = Select(custom);
-        Gemm.MaxThreads = threads;
-        Console.WriteLine($"# ZeroDL GEMM, kernel {Gemm.KernelName}, threads {threads}");
+        Console.WriteLine($"# ZeroDL GEMM, kernel {Gemm.KernelName}, threads {options.Threads}");
         Console.WriteLine("shape (MxKxN)\tGFLOP/s");
         foreach (var s in shapes)
         {
             if (!s.Name.StartsWith(only, StringComparison.Ordinal)) continue;
-            double gflops = Measure(s.M, s.K, s.N, s.TA, s.TB, secondsPerShape);
+            if (plans) Console.WriteLine($"# {Gemm.Plan(s.TA, s.TB, s.M, s.N, s.K, options)}");
+            double gflops = Measure(s.M, s.K, s.N, s.TA, s.TB, secondsPerShape, options);
             Console.WriteLine($"{s.Name}\t{gflops:F1}");
         }
     }
@@ -61,28 +61,19 @@ internal static class GemmBench
     /// <paramref name="calls"/> calls with perf's counters switched on (<see cref="PerfCounting"/>); the GFLOP/s of
     /// those calls is printed. bench/gemm-cycles.sh divides the shape's FLOPs by the cycles perf counted.
     /// </summary>
-    public static int RunCalls(int threads, int calls, string custom, string switchSetting = "")
+    public static int RunCalls(GemmOptions options, int calls, string custom)
     {
-        if (switchSetting.Length > 0)
-        {
-            // NAME=on or NAME=off: an internal switch set for the whole run (bench/gemm-cycles.sh --switch NAME).
-            var parts = switchSetting.Split('=');
-            if (parts.Length != 2 || parts[1] is not ("on" or "off"))
-                throw new ArgumentException($"--switch '{switchSetting}': expected NAME=on or NAME=off");
-            Switch(parts[0])(parts[1] == "on");
-        }
         if (custom.Length == 0) throw new ArgumentException("gemm-calls needs --shape MxKxN[At|Bt]");
         if (calls < 1) throw new ArgumentException($"--calls {calls}: expected a positive number of calls");
         var shapes = Select(custom);
         if (shapes.Length != 1) throw new ArgumentException("gemm-calls times one shape at a time (perf counts the whole run)");
         var s = shapes[0];
-        Gemm.MaxThreads = threads;
         var (a, b, c, lda, ldb) = Operands(s.M, s.K, s.N, s.TA, s.TB);
         var warm = Stopwatch.StartNew();
-        while (warm.Elapsed.TotalMilliseconds < 200) Gemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, a, lda, b, ldb, c, s.N);
+        while (warm.Elapsed.TotalMilliseconds < 200) Gemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, a, lda, b, ldb, c, s.N, options: options);
         PerfCounting.Enable();
         var sw = Stopwatch.StartNew();
-        for (int i = 0; i < calls; i++) Gemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, a, lda, b, ldb, c, s.N);
+        for (int i = 0; i < calls; i++) Gemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, a, lda, b, ldb, c, s.N, options: options);
         double seconds = sw.Elapsed.TotalSeconds;
         PerfCounting.Disable();
         Console.WriteLine($"{s.Name}\t{2.0 * s.M * s.N * s.K * calls / seconds / 1e9:F1}");
@@ -100,82 +91,25 @@ internal static class GemmBench
         return (a, b, new float[m * n], ta ? m : k, tb ? k : n);
     }
 
-    /// <summary>The setter of an internal switch by its bench name (see <see cref="CompareSwitch"/>).</summary>
-    public static Action<bool> Switch(string flag)
-    {
-        return flag switch
-        {
-            "shared-b" => on => Gemm.UseSharedB = on,
-            "transposed-a-in-place" => on => Sgemm.UseTransposedAInPlace = on,
-            "a-in-place-to-96" => on => Sgemm.DirectMaxColumns = on ? 96 : 64,
-            "prefetch-c" => on => Sgemm.PrefetchesC = on,
-            "in-place-deep-k" => on => Sgemm.UseInPlaceDeepK = on,
-            "row-edges" => on => Sgemm.UsesRowEdgeKernels = on,
-            "many-k-blocks" => on => Sgemm.PacksManyKBlocks = on,
-            "prefetch-a" => on => Sgemm.PrefetchesA = on,
-            "prefetch-rows" => on => Sgemm.PrefetchesNextRows = on,
-            "column-slabs" => on => Gemm.UseColumnSlabs = on,
-            "share-narrow" => on => Gemm.ShareNarrowColumns = on,
-            _ => throw new ArgumentException($"unknown switch '{flag}': use shared-b, transposed-a-in-place, a-in-place-to-96, prefetch-c, in-place-deep-k, row-edges, prefetch-a, prefetch-rows, column-slabs, share-narrow or many-k-blocks"),
-        };
-    }
-
-    public static double Measure(int m, int k, int n, bool ta, bool tb, double seconds)
+    public static double Measure(int m, int k, int n, bool ta, bool tb, double seconds, GemmOptions options)
     {
         var (a, b, c, lda, ldb) = Operands(m, k, n, ta, tb);
         double flop = 2.0 * m * n * k;
         // Calls per batch so that one batch takes about 50 ms.
         var sw = Stopwatch.StartNew();
         int calls = 0;
-        while (sw.Elapsed.TotalMilliseconds < 200) { Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n); calls++; }
+        while (sw.Elapsed.TotalMilliseconds < 200) { Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n, options: options); calls++; }
         int perBatch = Math.Max(1, (int)(calls * 50 / sw.Elapsed.TotalMilliseconds));
         var rates = new List<double>();
         var total = Stopwatch.StartNew();
         while (total.Elapsed.TotalSeconds < seconds || rates.Count < 5)
         {
             long t0 = Stopwatch.GetTimestamp();
-            for (int i = 0; i < perBatch; i++) Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n);
+            for (int i = 0; i < perBatch; i++) Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n, options: options);
             double dt = Stopwatch.GetElapsedTime(t0).TotalSeconds;
             rates.Add(flop * perBatch / dt / 1e9);
         }
         rates.Sort();
         return rates[rates.Count / 2];
-    }
-
-    /// <summary>
-    /// An A/B of one internal switch (<paramref name="flag"/>: "shared-b", threaded products sharing one packed B
-    /// against a slab per thread; "transposed-a-in-place", thin products reading a transposed A in place against
-    /// packing it; "a-in-place-to-96", products up to 96 columns reading A in place against up to 64; "prefetch-c", the packed
-    /// kernel prefetching its C tile against not; "in-place-deep-k", the in-place-A path's
-    /// K blocks up to 576 deep against 256; "row-edges", ragged rows by the 4- and 2-row kernels and threads split
-    /// on even rows, against whole 6-row tiles; "prefetch-a", the 6×16 kernel prefetching A ahead against not; "prefetch-rows", a tall thin product with A read
-    /// in place asking for the next 6 rows ahead against not; "column-slabs", a product of few rows split over the
-    /// threads by columns against by rows; "share-narrow", column slabs sharing the narrow columns out by rows against
-    /// the last slab computing them all;
-    /// "many-k-blocks", a thin shared-B product packing as many K blocks per meeting as fit against one) on every shape: the two settings alternate in short timed batches, so that a
-    /// noisy machine slows both alike; the medians and their ratio are printed.
-    /// </summary>
-    public static int CompareSwitch(string flag, int threads, int rounds, string only, string custom = "")
-    {
-        var set = Switch(flag);
-        var shapes = Select(custom);
-        Gemm.MaxThreads = threads;
-        Console.WriteLine($"# ZeroDL GEMM, {flag} off vs on, threads {threads}, {rounds} alternating rounds");
-        Console.WriteLine("shape (MxKxN)\toff GFLOP/s\ton GFLOP/s\ton/off");
-        foreach (var s in shapes)
-        {
-            if (!s.Name.StartsWith(only, StringComparison.Ordinal)) continue;
-            var off = new List<double>(); var on = new List<double>();
-            for (int r = 0; r < rounds; r++)
-            {
-                set(false); off.Add(Measure(s.M, s.K, s.N, s.TA, s.TB, 0.2));
-                set(true); on.Add(Measure(s.M, s.K, s.N, s.TA, s.TB, 0.2));
-            }
-            off.Sort(); on.Sort();
-            double a = off[rounds / 2], b = on[rounds / 2];
-            Console.WriteLine($"{s.Name}\t{a:F1}\t{b:F1}\t{b / a:F2}");
-        }
-        set(true);
-        return 0;
     }
 }

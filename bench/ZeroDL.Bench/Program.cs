@@ -1,9 +1,8 @@
 using ZeroDL.Bench;
 
-// Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--only SHAPE_PREFIX] [--shape MxKxN[At|Bt],…]
-//        ZeroDL.Bench gemm-calls --shape MxKxN[At|Bt] --calls N [--threads N] [--switch NAME=on|off]   (warm-up, then N calls with perf's counters on: bench/gemm-cycles.sh)
+// Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--kernel avx512|avx2|scalar] [--only SHAPE_PREFIX] [--shape MxKxN[At|Bt],…] [--plans]
+//        ZeroDL.Bench gemm-calls --shape MxKxN[At|Bt] --calls N [--threads N] [--kernel K]   (warm-up, then N calls with perf's counters on: bench/gemm-cycles.sh)
 //        ZeroDL.Bench fma-peak [--threads N] [--seconds S]   (the FMA limit: register-only multiply-adds on 1 … N threads)
-//        ZeroDL.Bench gemm-ab [--switch shared-b|transposed-a-in-place|a-in-place-to-96|prefetch-c|in-place-deep-k|row-edges|prefetch-a|prefetch-rows|column-slabs|many-k-blocks] [--threads N] [--rounds R] [--only SHAPE_PREFIX] [--shape …]   (an internal switch off vs on, alternating)
 //        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
 //        ZeroDL.Bench deepconv-inference [--threads N]
 //        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
@@ -17,27 +16,36 @@ var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
 int threads = IntOption("--threads", Environment.ProcessorCount);
 double seconds = IntOption("--seconds", 2);
-// Any verb: --parallel-threshold N sets Gemm.ParallelThreshold (multiply-adds below which a product stays on one thread).
-if (IntOption("--parallel-threshold", 0) is > 0 and int threshold) ZeroDL.Kernels.Gemm.ParallelThreshold = threshold;
+// The gemm verbs take their options as an object; the others run with the thread count as this thread's limit.
+var gemmOptions = new ZeroDL.Kernels.GemmOptions
+{
+    Threads = threads,
+    ParallelThreshold = IntOption("--parallel-threshold", 0) is > 0 and int threshold ? threshold : ZeroDL.Kernels.GemmOptions.DefaultParallelThreshold,
+    Kernel = StringOption("--kernel", "auto") switch
+    {
+        "auto" => ZeroDL.Kernels.GemmKernel.Auto,
+        "avx512" => ZeroDL.Kernels.GemmKernel.Avx512,
+        "avx2" => ZeroDL.Kernels.GemmKernel.Avx2,
+        "scalar" => ZeroDL.Kernels.GemmKernel.Scalar,
+        var k => throw new ArgumentException($"unknown --kernel '{k}': use auto, avx512, avx2 or scalar"),
+    },
+};
+using var threadLimit = ZeroDL.Kernels.Gemm.LimitThreadsOnThisThread(threads);
 
 try
 {
     switch (verb)
     {
         case "gemm":
-            GemmBench.Run(threads, seconds, StringOption("--only", ""), StringOption("--shape", ""));
+            GemmBench.Run(gemmOptions, seconds, StringOption("--only", ""), StringOption("--shape", ""), argList.Contains("--plans"));
             return 0;
         case "gemm-calls":
-            return GemmBench.RunCalls(threads, IntOption("--calls", 0), StringOption("--shape", ""), StringOption("--switch", ""));
+            return GemmBench.RunCalls(gemmOptions, IntOption("--calls", 0), StringOption("--shape", ""));
         case "fma-peak":
             return FmaPeakBench.Run(threads, IntOption("--seconds", 1));
-        case "gemm-ab":
-            return GemmBench.CompareSwitch(StringOption("--switch", "shared-b"), threads, IntOption("--rounds", 7), StringOption("--only", ""), StringOption("--shape", ""));
         case "deepconv-inference":
-            ZeroDL.Kernels.Gemm.MaxThreads = threads;
             return InferenceBench.Run();
         case "twolayer":
-            ZeroDL.Kernels.Gemm.MaxThreads = threads;
             return TwoLayerBench.Run(IntOption("--iterations", 10000), IntOption("--eval-samples", 0), !argList.Contains("--foreground-eval"),
                 compressedInput: !argList.Contains("--float-batches"));
         case "web-load":
@@ -51,13 +59,11 @@ try
         case "winograd":
             return ConvPartsBench.CompareWinograd();
         case "cold-start":
-            ZeroDL.Kernels.Gemm.MaxThreads = threads;
             return ColdStartBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60));
         case "convnet-train":
-            ZeroDL.Kernels.Gemm.MaxThreads = threads;
             return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
         default:
-            Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, gemm-calls, fma-peak, gemm-ab, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, cold-start, augment, sparse or web-load");
+            Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, gemm-calls, fma-peak, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, cold-start, augment, sparse or web-load");
             return 2;
     }
 }

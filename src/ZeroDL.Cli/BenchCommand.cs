@@ -29,7 +29,7 @@ internal static class BenchCommand
             catch (ArgumentException e) { throw new UsageException(e.Message.Replace("unknown model", "unknown --model")); }
             int n = parse.GetValue(iterations), batch = parse.GetValue(batchSize), t = parse.GetValue(threads);
             if (n < 1 || batch < 1 || t < 1) throw new UsageException("--iterations, --batch-size and --threads must be at least 1");
-            Gemm.MaxThreads = t;
+            using var limit = Gemm.LimitThreadsOnThisThread(t);
             var (train, _) = Mnist.Load(directory: parse.GetValue(data));
             var net = Networks.Build<float>(preset.Spec, seed: 1);
             var result = LayerProfile.Measure(net, Optimizer<float>.Create(preset.Optimizer, preset.LearningRate), train, n, batch);

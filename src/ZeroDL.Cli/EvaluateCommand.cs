@@ -20,7 +20,7 @@ internal static class EvaluateCommand
         command.SetAction(parse =>
         {
             if (parse.GetValue(threads) < 1) throw new UsageException("--threads must be at least 1");
-            Gemm.MaxThreads = parse.GetValue(threads);
+            using var limit = Gemm.LimitThreadsOnThisThread(parse.GetValue(threads));
             var loaded = ModelFile.Load(parse.GetValue(model)!);
             var (train, test) = Mnist.Load(directory: parse.GetValue(data));
             var set = parse.GetValue(split) == "train" ? train : test;

@@ -114,7 +114,7 @@ internal static class TrainCommand
             catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
             int threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new UsageException("--threads must be at least 1");
-            Gemm.MaxThreads = threadCount;
+            options = options with { Threads = threadCount };
             int trainCount = parse.GetValue(trainSamples);
             if (trainCount < 0) throw new UsageException("--train-samples must be ≥ 0");
 
@@ -143,7 +143,7 @@ internal static class TrainCommand
             settings["schedule"] = options.Schedule;
             Console.WriteLine($"Training {preset.Name}: {spec.Describe()}");
             if (augmentation is not null) Console.WriteLine($"  augmentation: {augmentation.Describe()}");
-            Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule == "cosine" ? " (cosine decay)" : "")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Gemm.MaxThreads} thread(s), GEMM {Gemm.KernelName}");
+            Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule == "cosine" ? " (cosine decay)" : "")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
             trainer.EpochCompleted += e =>
             {
                 // A checkpoint per epoch, written atomically: an interrupted run keeps its last finished epoch.

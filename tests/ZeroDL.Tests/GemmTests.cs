@@ -2,7 +2,6 @@ using ZeroDL.Kernels;
 
 namespace ZeroDL.Tests;
 
-[Collection(ProcessWideSettings.Name)]
 public class GemmTests
 {
     public static TheoryData<int, int, int> Shapes => new()
@@ -35,35 +34,33 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData("avx512")]
-    [InlineData("avx2")]
-    [InlineData("scalar")]
-    public void Every_micro_kernel_matches_reference_even_where_the_cpu_lacks_it(string kernel)
+    [InlineData(GemmKernel.Avx512)]
+    [InlineData(GemmKernel.Avx2)]
+    [InlineData(GemmKernel.Scalar)]
+    public void Every_micro_kernel_matches_reference_even_where_the_cpu_lacks_it(GemmKernel kernel)
     {
         // A kernel the CPU cannot run natively still runs, through .NET's software Vector512/Vector256.
         var rng = new Random(77);
-        try
         {
-            ZeroDL.Kernels.Sgemm.ForceKernel(kernel);
             foreach (var (m, n, k) in new[] { (1, 1, 1), (13, 33, 7), (25, 65, 300), (12, 32, 16), (37, 19, 258) })
                 foreach (bool ta in new[] { false, true })
                     foreach (bool tb in new[] { false, true })
                     {
                         var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
                         var c = RandomArray(rng, m * n); var expected = (float[])c.Clone();
-                        Packed(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n, accumulate: true); // not the small-product path
+                        Packed(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n, accumulate: true, kernel); // not the small-product path
                         GemmReference.Multiply<float>(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, expected, n, accumulate: true);
                         Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k,
                             $"{kernel} m={m} n={n} k={k} {ta} {tb}");
                     }
         }
-        finally { ZeroDL.Kernels.Sgemm.ForceKernel(null); }
     }
 
-    private static unsafe void Packed(bool ta, bool tb, int m, int n, int k, float[] a, int lda, float[] b, int ldb, float[] c, int ldc, bool accumulate)
+    private static unsafe void Packed(bool ta, bool tb, int m, int n, int k, float[] a, int lda, float[] b, int ldb, float[] c, int ldc, bool accumulate,
+        GemmKernel kernel = GemmKernel.Auto)
     {
         fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
-            Sgemm.Serial(ta, tb, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+            Sgemm.Serial(kernel == GemmKernel.Auto ? Sgemm.BestKernel : kernel, ta, tb, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
     }
 
     private static unsafe void Small(bool ta, bool tb, int m, int n, int k, float[] a, int lda, float[] b, int ldb, float[] c, int ldc, bool accumulate)
@@ -135,27 +132,23 @@ public class GemmTests
         // Operands with leading dimensions wider than their rows, the gaps filled with NaN: kernels that read whole
         // vectors past a row's end (masked or into slack) must never let them into C, on one thread or two.
         var rng = new Random(m + n + k);
-        int saved = Gemm.MaxThreads; long threshold = Gemm.ParallelThreshold;
-        try
         {
-            Gemm.ParallelThreshold = 0;
             foreach (int threads in new[] { 1, 2 })
                 foreach (bool ta in new[] { false, true })
                     foreach (bool tb in new[] { false, true })
                     {
-                        Gemm.MaxThreads = threads;
+                        var options = new GemmOptions { Threads = threads, ParallelThreshold = 0 };
                         int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
                         int lda = aCols + 5, ldb = bCols + 3;
                         var a = WithNaNGaps(rng, aRows, aCols, lda); var b = WithNaNGaps(rng, bRows, bCols, ldb);
                         var c = new float[m * n]; var expected = new float[m * n];
-                        Gemm.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, c, n);
+                        Gemm.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, c, n, options: options);
                         GemmReference.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, expected, n);
                         Assert.All(c, v => Assert.True(float.IsFinite(v)));
                         Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k,
                             $"m={m} n={n} k={k} transA={ta} transB={tb} threads={threads}");
                     }
         }
-        finally { Gemm.MaxThreads = saved; Gemm.ParallelThreshold = threshold; }
 
         static float[] WithNaNGaps(Random rng, int rows, int cols, int ld)
         {
@@ -200,10 +193,12 @@ public class GemmTests
                 var one = (float[])start.Clone(); var shared = (float[])start.Clone();
                 int lda = ta ? m : k, ldb = tb ? k : n;
                 Packed(ta, tb, m, n, k, a, lda, b, ldb, one, n, accumulate: true);
+                var plan = GemmPlan.Make(ta, tb, m, n, k, new GemmOptions { Threads = threads }, split: GemmSplit.SharedB);
+                Assert.Equal(GemmSplit.SharedB, plan.Split);
                 unsafe
                 {
                     fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = shared)
-                        Sgemm.SharedB(ta, tb, m, n, k, pa, lda, pb, ldb, pc, n, accumulate: true, threads);
+                        Sgemm.SharedB(plan, pa, lda, pb, ldb, pc, n, accumulate: true);
                 }
                 Assert.Equal(one, shared);
             }
@@ -224,18 +219,13 @@ public class GemmTests
         var one = new float[m * n]; var two = new float[m * n];
         // The same product transposed (Cᵀ = Bᵀ·Aᵀ, n × m): wider than tall, so it is split over columns.
         var oneT = new float[n * m]; var twoT = new float[n * m];
-        int saved = Gemm.MaxThreads; long threshold = Gemm.ParallelThreshold;
-        try
-        {
-            Gemm.ParallelThreshold = 0;
-            Gemm.MaxThreads = 1;
-            Gemm.Multiply<float>(false, false, m, n, k, a, k, b, n, one, n);
-            Gemm.Multiply<float>(true, true, n, m, k, b, n, a, k, oneT, m);
-            Gemm.MaxThreads = 2;
-            Gemm.Multiply<float>(false, false, m, n, k, a, k, b, n, two, n);
-            Gemm.Multiply<float>(true, true, n, m, k, b, n, a, k, twoT, m);
-        }
-        finally { Gemm.MaxThreads = saved; Gemm.ParallelThreshold = threshold; }
+        var single = new GemmOptions { Threads = 1, ParallelThreshold = 0 };
+        var pair = new GemmOptions { Threads = 2, ParallelThreshold = 0 };
+        Gemm.Multiply<float>(false, false, m, n, k, a, k, b, n, one, n, options: single);
+        Gemm.Multiply<float>(true, true, n, m, k, b, n, a, k, oneT, m, options: single);
+        Gemm.Multiply<float>(false, false, m, n, k, a, k, b, n, two, n, options: pair);
+        Gemm.Multiply<float>(true, true, n, m, k, b, n, a, k, twoT, m, options: pair);
+        Assert.NotEqual(GemmSplit.None, Gemm.Plan(false, false, m, n, k, pair).Split);
         Assert.Equal(one, two);
         Assert.Equal(oneT, twoT);
         Assert.NotEqual(0f, one.Select(Math.Abs).Max());
@@ -271,7 +261,7 @@ public class GemmTests
             var t = new Thread(() => other = Gemm.EffectiveThreads);
             t.Start(); t.Join();
         }
-        Assert.Equal(Math.Min(Gemm.MaxThreads, Environment.ProcessorCount), other);
+        Assert.Equal(Environment.ProcessorCount, other);
         Assert.Equal(before, Gemm.EffectiveThreads);
         Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.LimitThreadsOnThisThread(0));
     }

@@ -3,7 +3,6 @@ using ZeroDL.Layers;
 
 namespace ZeroDL.Tests;
 
-[Collection(ProcessWideSettings.Name)]
 public class SparseGemmTests
 {
     private static float[] SparseRandom(Random rng, int count, double density)
@@ -76,13 +75,7 @@ public class SparseGemmTests
         var a = SparseRandom(rng, m * k, 0.2);
         var b = SparseRandom(rng, k * ldb, 1.0);
         var c = new float[m * ldc]; var expected = new float[m * ldc];
-        long saved = Gemm.ParallelThreshold;
-        try
-        {
-            Gemm.ParallelThreshold = 0;
-            SparseGemm.Multiply(false, m, n, k, a, k, b, ldb, c, ldc);
-        }
-        finally { Gemm.ParallelThreshold = saved; }
+        SparseGemm.Multiply(false, m, n, k, a, k, b, ldb, c, ldc, options: new GemmOptions { Threads = 2, ParallelThreshold = 0 });
         GemmReference.Multiply<float>(false, false, m, n, k, a, k, b, ldb, expected, ldc);
         Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-4, "strided");
     }

@@ -118,15 +118,8 @@ internal static partial class Sgemm
         c11_1.Store(c + 11 * ldc + 16);
     }
 
-    /// <summary>
-    /// Whether the 6×16 kernel prefetches a transposed A read in place <see cref="PrefetchSteps"/> steps ahead (false:
-    /// benchmarks compare). Each step's 6 values then lie a row of A apart, a stride the hardware prefetcher follows
-    /// poorly: 288×25600×32 Aᵀ ran 11–16 % faster with it and 784×100×50 Aᵀ 2–8 % (gemm-ab --switch prefetch-a,
-    /// 2 threads, 11–15 rounds, alike at 8, 16 and 32 steps). On packed panels the same prefetch cost 1024³ 2–3 %, so
-    /// there it is left out.
-    /// </summary>
-    internal static bool PrefetchesA { get; set; } = true;
-
+    // A transposed A read in place is prefetched PrefetchSteps steps ahead: each step's 6 values lie a row of A apart,
+    // a stride the hardware prefetcher follows poorly. Packed panels are read in sequence and go without.
     /// <summary>How many k steps ahead the kernel prefetches A.</summary>
     private const int PrefetchSteps = 16;
 
@@ -135,9 +128,6 @@ internal static partial class Sgemm
 
     /// <summary>The 6×16 kernel's A is a transposed A read in place (a row of A a step), prefetched ahead.</summary>
     private struct StridedA;
-
-    /// <summary>Whether the packed 6×16 kernel prefetches its C tile (false: benchmarks compare).</summary>
-    internal static bool PrefetchesC { get; set; } = true;
 
     /// <summary>
     /// Asks for the C tile's cache lines (6 rows of 16 floats, each over at most two lines) before the k loop, so that
@@ -166,10 +156,10 @@ internal static partial class Sgemm
     private static unsafe void Kernel6x16Avx2<TA>(int kc, float* a, long aStride, float* b, long bStride, float* c, int ldc, bool accumulate)
         where TA : struct
     {
-        if (PrefetchesC) PrefetchTile6x16(c, ldc);
-        // Strided A only: prefetching never faults, so past the end of A it is harmless; switched off, it asks for
-        // A's own line. The JIT compiles each TA apart, so the packed kernel carries no prefetch at all.
-        long prefetchA = PrefetchesA ? PrefetchSteps * aStride : 0;
+        PrefetchTile6x16(c, ldc);
+        // Strided A only: prefetching never faults, so past the end of A it is harmless. The JIT compiles each TA
+        // apart, so the packed kernel carries no prefetch at all.
+        long prefetchA = PrefetchSteps * aStride;
         var c0_0 = Vector256<float>.Zero; var c0_1 = Vector256<float>.Zero;
         var c1_0 = Vector256<float>.Zero; var c1_1 = Vector256<float>.Zero;
         var c2_0 = Vector256<float>.Zero; var c2_1 = Vector256<float>.Zero;

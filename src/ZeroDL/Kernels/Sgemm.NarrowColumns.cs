@@ -17,23 +17,22 @@ internal static unsafe partial class Sgemm
     /// How many of a product's n columns the narrow kernels take: n mod NR when that is 1 … <see cref="MaxNarrowColumns"/>
     /// and whole panels remain; 0 for the scalar kernel, which has no vectors to spare.
     /// </summary>
-    private static int NarrowColumns(KernelKind kind, int n)
+    internal static int NarrowColumns(GemmKernel kind, int n)
     {
-        if (kind == KernelKind.Scalar || !Avx2.IsSupported || !Fma.IsSupported) return 0;
+        if (kind == GemmKernel.Scalar || !Avx2.IsSupported || !Fma.IsSupported) return 0;
         int nr = NR(kind), r = n % nr;
         return n > nr && r <= MaxNarrowColumns ? r : 0;
     }
 
     /// <summary>
-    /// Rows i0 … i1 of a wholeN-wide product's narrow columns (its last <see cref="NarrowColumns"/>, or none), for a
-    /// caller that shares them out by rows: each element is computed as <see cref="Serial(bool, bool, int, int, int, float*, int, float*, int, float*, int, bool)"/> computes it.
+    /// Rows i0 … i1 of the plan's narrow columns (its last <see cref="GemmPlan.NarrowColumns"/>, or none), for a
+    /// caller that shares them out by rows: each element is computed as <see cref="Serial(in GemmPlan, int, int, float*, int, float*, int, float*, int, bool, bool)"/> computes it.
     /// </summary>
-    public static void NarrowColumnRows(bool transA, bool transB, int i0, int i1, int wholeN, int k,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
+    public static void NarrowColumnRows(in GemmPlan plan, int i0, int i1, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
     {
-        int narrow = NarrowColumns(s_kernel, wholeN);
-        if (narrow > 0 && i0 < i1 && k > 0)
-            NarrowColumnsProduct(transA, transB, i0, i1, narrow, wholeN - narrow, k, a, lda, b, ldb, c, ldc, accumulate);
+        int narrow = plan.NarrowColumns;
+        if (narrow > 0 && i0 < i1 && plan.K > 0)
+            NarrowColumnsProduct(plan.TransA, plan.TransB, i0, i1, narrow, plan.N - narrow, plan.K, a, lda, b, ldb, c, ldc, accumulate);
     }
 
     /// <summary>op(B)'s narrow columns as rows: 2 or 4 rows (unused ones zero) of k floats, zero-padded to whole vectors.</summary>

@@ -14,9 +14,6 @@ namespace ZeroDL.Kernels;
 
 internal static partial class Sgemm
 {
-    /// <summary>Whether ragged rows of the AVX2 paths use the 4- and 2-row kernels (false: a 6-row tile; benchmarks compare).</summary>
-    internal static bool UsesRowEdgeKernels { get; set; } = true;
-
     /// <summary>
     /// Rows 0 … <paramref name="rows"/> of a 16-column tile (rows ≤ 4): the 2-row kernel for 1–2 rows, the 4-row kernel
     /// for 3–4. A 1- or 3-row call computes one row more, which must exist in A (a zero-padded panel row, or a row

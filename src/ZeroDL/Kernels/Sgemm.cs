@@ -16,39 +16,29 @@ namespace ZeroDL.Kernels;
 /// </summary>
 internal static unsafe partial class Sgemm
 {
-    private const int KC = 256, MC = 144, NC = 2048;
+    internal const int KC = 256, MC = 144, NC = 2048;
 
     private static readonly bool HasAvx512 = Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
     private static readonly bool HasAvx2 = Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported;
-    private enum KernelKind { Scalar, Avx2, Avx512 }
-    private static volatile KernelKind s_kernel = HasAvx512 ? KernelKind.Avx512 : HasAvx2 ? KernelKind.Avx2 : KernelKind.Scalar;
 
-    /// <summary>
-    /// Selects the micro-kernel: "avx512", "avx2", "scalar", or null for the best this CPU runs. Tests use it to
-    /// check every kernel against the reference: a kernel whose instructions the CPU lacks still computes
-    /// correctly through .NET's software fallback for Vector512/Vector256, only slowly. Not thread-safe.
-    /// </summary>
-    internal static void ForceKernel(string? kernel)
+    /// <summary>The best micro-kernel this CPU runs.</summary>
+    public static GemmKernel BestKernel { get; } = HasAvx512 ? GemmKernel.Avx512 : HasAvx2 ? GemmKernel.Avx2 : GemmKernel.Scalar;
+
+    /// <summary>A kernel's name and register tile: "avx512 12x32", "avx2 6x16" or "scalar 6x16".</summary>
+    public static string KernelName(GemmKernel kind) => kind switch
     {
-        s_kernel = kernel switch
-        {
-            null => HasAvx512 ? KernelKind.Avx512 : HasAvx2 ? KernelKind.Avx2 : KernelKind.Scalar,
-            "avx512" => KernelKind.Avx512,
-            "avx2" => KernelKind.Avx2,
-            "scalar" => KernelKind.Scalar,
-            _ => throw new ArgumentException($"unknown kernel '{kernel}'"),
-        };
-    }
+        GemmKernel.Avx512 => "avx512 12x32",
+        GemmKernel.Avx2 => "avx2 6x16",
+        GemmKernel.Scalar => "scalar 6x16",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "a plan's kernel is never Auto"),
+    };
 
-    /// <summary>Which micro-kernel runs: "avx512 12x32", "avx2 6x16" or "scalar 6x16".</summary>
-    public static string KernelName => s_kernel switch { KernelKind.Avx512 => "avx512 12x32", KernelKind.Avx2 => "avx2 6x16", _ => "scalar 6x16" };
     /// <summary>How many of a wholeN-wide product's last columns the narrow kernels take (0 to <see cref="MaxNarrowColumns"/>).</summary>
-    public static int NarrowColumnCount(int wholeN) => NarrowColumns(s_kernel, wholeN);
+    public static int NarrowColumnCount(GemmKernel kind, int wholeN) => NarrowColumns(kind, wholeN);
 
-    /// <summary>The columns of one panel of B in the kernel this CPU uses (16 for AVX2, 32 for AVX-512).</summary>
-    public static int PanelWidth => NR(s_kernel);
-    private static int MR(KernelKind k) => k == KernelKind.Avx512 ? 12 : 6;
-    private static int NR(KernelKind k) => k == KernelKind.Avx512 ? 32 : 16;
+    internal static int MR(GemmKernel k) => k == GemmKernel.Avx512 ? 12 : 6;
+    /// <summary>The columns of one panel of B (16 for AVX2 and scalar, 32 for AVX-512).</summary>
+    internal static int NR(GemmKernel k) => k == GemmKernel.Avx512 ? 32 : 16;
 
     /// <summary>Per-thread packing buffers, 64-byte aligned, allocated once per thread and kept.</summary>
     private sealed class PackBuffers
@@ -66,22 +56,26 @@ internal static unsafe partial class Sgemm
 
     [ThreadStatic] private static PackBuffers? t_buffers;
 
-    /// <summary>Runs the whole product on the calling thread.</summary>
-    public static void Serial(bool transA, bool transB, int m, int n, int k,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate) =>
-        Serial(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, m, n, holdsLastColumns: true);
+    /// <summary>Runs the whole product on the calling thread with <paramref name="kind"/>, packed (never the small-product path).</summary>
+    public static void Serial(GemmKernel kind, bool transA, bool transB, int m, int n, int k,
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
+    {
+        var plan = GemmPlan.Make(transA, transB, m, n, k, new GemmOptions { Kernel = kind, Threads = 1 }, allowSmall: false);
+        Serial(plan, m, n, a, lda, b, ldb, c, ldc, accumulate, holdsLastColumns: true);
+    }
 
     /// <summary>
-    /// Runs a slab of a wholeM × wholeN product on the calling thread: rows or columns of it, m × n here. The
-    /// choices that decide how each element is summed (the depth of the K blocks, which columns the narrow kernels
-    /// take) are made for the whole product, not the slab, so that a product split into slabs over threads gives
-    /// the same bits as on one thread: the last <see cref="NarrowColumns"/> columns of the whole product, only in the
-    /// slab that <paramref name="holdsLastColumns"/>, and the K blocks of the whole product's path.
+    /// Runs an m × n slab (rows or columns) of <paramref name="plan"/>'s product on the calling thread. The choices
+    /// that decide how each element is summed (the kernel, the depth of the K blocks, which columns the narrow kernels
+    /// take) are the whole product's, from the plan, so that a product split into slabs over threads gives the same
+    /// bits as on one thread: the plan's narrow columns are computed only in the slab that
+    /// <paramref name="holdsLastColumns"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Serial(bool transA, bool transB, int m, int n, int k,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int wholeM, int wholeN, bool holdsLastColumns)
+    public static void Serial(in GemmPlan plan, int m, int n, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, bool holdsLastColumns)
     {
+        bool transA = plan.TransA, transB = plan.TransB;
+        int k = plan.K;
         if (m == 0 || n == 0) return;
         if (k == 0)
         {
@@ -89,19 +83,16 @@ internal static unsafe partial class Sgemm
             return;
         }
         var buffers = t_buffers ??= new PackBuffers();
-        var kind = s_kernel; // read once: packing and kernel must agree on the tile shape for the whole product
-        int wholeNarrow = NarrowColumns(kind, wholeN), narrow = holdsLastColumns ? wholeNarrow : 0;
+        var kind = plan.Kernel;
+        int narrow = holdsLastColumns ? plan.NarrowColumns : 0;
         if (narrow > n) throw new ArgumentException($"gemm: a slab of {n} columns cannot hold the product's last {narrow}");
         if (narrow > 0)
         {
             n -= narrow;
             NarrowColumnsProduct(transA, transB, 0, m, narrow, n, k, a, lda, b, ldb, c, ldc, accumulate);
         }
-        // A slab narrower (or shorter) than the whole takes the whole product's path: its K blocks are those.
-        bool direct = ReadsAInPlace(kind, transA, wholeN - wholeNarrow);
-        bool directB = !transB && kind == KernelKind.Avx2 && wholeM <= DirectBMaxRows;
-        int nr = NR(kind), kStep = KBlock(k, direct && !directB ? InPlaceKBlockLimit(transA) : KC);
-        bool streamsA = direct && StreamsA(m, n, k);
+        bool direct = plan.ReadsAInPlace, directB = plan.ReadsBInPlace, streamsA = plan.PrefetchesRowsOfA;
+        int nr = NR(kind), kStep = plan.KBlock;
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
@@ -149,14 +140,14 @@ internal static unsafe partial class Sgemm
     /// kernels compute ragged rows at their own cost (100 rows split 50 + 50 rather than 54 + 46, 8⅓ tiles each
     /// rather than 9 and 8); whole register tiles otherwise.
     /// </summary>
-    public static int RowSplit => s_kernel == KernelKind.Avx2 && UsesRowEdgeKernels ? 2 : MR(s_kernel);
+    public static int RowSplit(GemmKernel kind) => kind == GemmKernel.Avx2 ? 2 : MR(kind);
 
     /// <summary>
     /// One MC-row block of C (rows ic…, columns jc…) += its A block (packed here) times a packed B block (kc × nc):
     /// the register tiles, one B panel at a time kept in L1 across the A panels.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MacroKernel(KernelKind kind, bool transA, float* a, int lda, int m, int ic, int mc, int pc, int kc, int jc, int nc,
+    private static void MacroKernel(GemmKernel kind, bool transA, float* a, int lda, int m, int ic, int mc, int pc, int kc, int jc, int nc,
         float* packedB, float* c, int ldc, bool acc, PackBuffers buffers)
     {
         int mr = MR(kind), nr = NR(kind);
@@ -181,33 +172,45 @@ internal static unsafe partial class Sgemm
     /// <summary>
     /// Whether a threaded product shares its packed B (<see cref="SharedB"/>) rather than giving every thread a slab
     /// of rows and all of B to pack: when B is packed at all (more than <see cref="DirectBMaxRows"/> rows) and big
-    /// enough (2^16 floats, tens of µs to pack) for halving its packing to beat the threads' extra meeting. Below it,
-    /// alternating A/B runs (bench gemm-ab) found the two within ±5 % on the dense layers' products.
+    /// enough (2^16 floats, tens of µs to pack) for halving its packing to beat the threads' extra meeting.
     /// </summary>
-    public static bool SharesB(int m, int n, int k) => m > DirectBMaxRows && (long)k * n >= 1 << 16;
+    /// <summary>
+    /// The columns each thread takes when a product has few rows (m ≤ 128) and its whole panels split evenly over
+    /// the threads (100×4320×100 on the AVX2 kernel: 6 panels, 3 each; the 4 columns past them go with the last
+    /// slab), or 0 to split otherwise. A row split would give each thread 50 rows, 8 tiles and 2 rows computed at
+    /// half rate, and the threads would meet to share the packed B; a column slab gives every thread all 100 rows
+    /// and its own B to pack, with no meeting.
+    /// </summary>
+    internal static int ColumnSlabsFor(GemmKernel kind, int m, int n, int threads)
+    {
+        int nr = NR(kind), panels = n / nr;
+        if (m > 128 || panels < 2 * threads || panels % threads != 0) return 0;
+        return panels / threads * nr;
+    }
+
+    internal static bool SharesB(int m, int n, int k) => m > DirectBMaxRows && (long)k * n >= 1 << 16;
 
     /// <summary>
-    /// A product on <paramref name="threads"/> threads that share one packed B, as BLIS does: the threads first pack
+    /// A product on the plan's threads that share one packed B, as BLIS does: the threads first pack
     /// B's panels between them, then each multiplies its own contiguous rows of C against all of it. Splitting C
     /// into slabs instead would have every thread pack all of B. When the whole of B fits the shared buffer
     /// (k × n up to about half a million floats: every dense layer here) it is packed at once, so the threads
     /// meet twice per call; otherwise once per K block. The same tiles and the same order over K as
-    /// <see cref="Serial(bool, bool, int, int, int, float*, int, float*, int, float*, int, bool)"/>, so the result is bit for bit the same.
+    /// the serial product, so the result is bit for bit the same.
     /// </summary>
-    public static void SharedB(bool transA, bool transB, int m, int n, int k,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads)
+    public static void SharedB(in GemmPlan plan, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
     {
-        var kind = s_kernel;
-        int nr = NR(kind), narrow = NarrowColumns(kind, n);
+        var kind = plan.Kernel;
+        int nr = NR(kind), narrow = plan.NarrowColumns, k = plan.K;
         var job = t_sharedJob ??= new SharedBJob();
-        job.Kind = kind; job.TransA = transA; job.TransB = transB; job.Accumulate = accumulate;
-        job.M = m; job.N = n - narrow; job.K = k; job.Narrow = narrow; job.Nr = nr; job.Threads = threads;
+        job.Kind = kind; job.TransA = plan.TransA; job.TransB = plan.TransB; job.Accumulate = accumulate;
+        job.M = plan.M; job.N = plan.N - narrow; job.K = k; job.Narrow = narrow; job.Nr = nr; job.Threads = plan.Threads;
         job.A = a; job.Lda = lda; job.B = b; job.Ldb = ldb; job.C = c; job.Ldc = ldc;
-        int split = RowSplit;
-        job.RowsPerThread = ((m + threads - 1) / threads + split - 1) / split * split;
-        job.Direct = ReadsAInPlace(kind, transA, job.N);
-        job.KStep = KBlock(k, job.Direct ? InPlaceKBlockLimit(transA) : KC);
-        job.StreamsAhead = job.Direct && StreamsA(m, job.N, k);
+        job.RowsPerThread = plan.Chunk;
+        job.Direct = plan.ReadsAInPlace;
+        job.KStep = plan.KBlock;
+        job.StreamsAhead = plan.PrefetchesRowsOfA;
+        int threads = plan.Threads;
         for (int jc = 0; jc < job.N; jc += NC)
         {
             job.Jc = jc;
@@ -215,11 +218,9 @@ internal static unsafe partial class Sgemm
             job.Panels = (job.Nc + nr - 1) / nr;
             job.Width = job.Panels * nr;
             // K blocks packed per meeting: all of them when they fit; else, for a thin product (A read in place), as
-            // many as fit — 288×25600×32 Aᵀ meets 2 times instead of 100, and ran 3–4 % faster (gemm-ab --switch
-            // many-k-blocks, 15 rounds, 3 runs), where 1024³ and 2048³ measured even; else one (a K block of an NC block
-            // always fits).
+            // many as fit (fewer meetings of the threads); else one (a K block of an NC block always fits).
             int kGroup = (long)k * job.Width <= SharedFloats ? k
-                : job.Direct && PacksManyKBlocks ? Math.Max(1, SharedFloats / job.Width / job.KStep) * job.KStep : job.KStep;
+                : job.Direct ? Math.Max(1, SharedFloats / job.Width / job.KStep) * job.KStep : job.KStep;
             for (int pg = 0; pg < k; pg += kGroup)
             {
                 job.Pg = pg;
@@ -236,7 +237,7 @@ internal static unsafe partial class Sgemm
     /// </summary>
     private sealed class SharedBJob
     {
-        public KernelKind Kind;
+        public GemmKernel Kind;
         public bool TransA, TransB, Accumulate, Direct, StreamsAhead;
         public int M, N, K, Narrow, Nr, Threads, RowsPerThread, KStep, Lda, Ldb, Ldc;
         public float* A, B, C;
@@ -290,14 +291,11 @@ internal static unsafe partial class Sgemm
 
     [ThreadStatic] private static SharedBJob? t_sharedJob;
 
-    /// <summary>Whether a thin shared-B product packs as many K blocks per meeting as fit (false: one; benchmarks compare).</summary>
-    internal static bool PacksManyKBlocks { get; set; } = true;
-
     /// <summary>Floats in the shared packed-B buffer: one K block of an NC block of columns.</summary>
     private const int SharedFloats = KC * (NC + 32);
 
     /// <summary>Products with at most this many rows take the unpacked-B path (<see cref="DirectBBlock"/>).</summary>
-    private const int DirectBMaxRows = 48;
+    internal const int DirectBMaxRows = 48;
 
     /// <summary>
     /// All m (≤ <see cref="DirectBMaxRows"/>) rows of C for one kc×nc block: A packed once, full 16-column strips of B
@@ -330,7 +328,7 @@ internal static unsafe partial class Sgemm
                     Kernel6x16Avx2<PackedA>(kc, aPanel, 6, bStrip, bStride, cTile, ldc, acc);
                     continue;
                 }
-                if (mValid <= 4 && UsesRowEdgeKernels) RowEdgeKernel(mValid, kc, aPanel, 1, 6, bStrip, bStride, buffers.Tile, nr, false);
+                if (mValid <= 4) RowEdgeKernel(mValid, kc, aPanel, 1, 6, bStrip, bStride, buffers.Tile, nr, false);
                 else Kernel6x16Avx2<PackedA>(kc, aPanel, 6, bStrip, bStride, buffers.Tile, nr, false);
                 WriteTile(buffers.Tile, nr, cTile, ldc, mValid, nValid, acc);
             }
@@ -338,32 +336,22 @@ internal static unsafe partial class Sgemm
     }
 
     /// <summary>
-    /// Products at most this wide (after the narrow columns are split off) read A in place (<see cref="DirectBlock"/>).
-    /// Each A element then feeds up to 6 panels from L1 instead of being packed once: at 100 columns that was 4–5 %
-    /// faster (100×4320×100, bench gemm-ab --switch a-in-place-to-96), at 128 even (0.97–1.14 on four shapes).
+    /// Products at most this wide (after the narrow columns are split off) read A in place (<see cref="DirectBlock"/>):
+    /// each A element then feeds up to 6 panels from L1 instead of being packed once.
     /// </summary>
-    internal static int DirectMaxColumns { get; set; } = 96;
+    private const int DirectMaxColumns = 96;
 
     /// <summary>
     /// The deepest K block when A is read in place with its rows contiguous: 576 rather than <see cref="KC"/>, so that
     /// 25600×288×32 runs as one K block (each 6-row tile of A then one sequential stream, and C written once instead of
-    /// stored and reloaded) and 6400×576×64 as one rather than three (bench gemm-ab --switch in-place-deep-k, 2 threads:
-    /// +21–37 % and +4–13 %; 1 thread +41 % and +20 %). A transposed A read in place keeps <see cref="KC"/>: at 576 its
-    /// 288×25600×32 ran 1–5 % slower.
+    /// stored and reloaded). A transposed A read in place keeps <see cref="KC"/>, where the deeper block was slower.
     /// </summary>
     private const int InPlaceKC = 576;
 
-    /// <summary>Whether the in-place-A path takes the deep K blocks of <see cref="InPlaceKC"/> (false: <see cref="KC"/>; benchmarks compare).</summary>
-    internal static bool UseInPlaceDeepK { get; set; } = true;
+    internal static int InPlaceKBlockLimit(bool transA) => !transA ? InPlaceKC : KC;
 
-    private static int InPlaceKBlockLimit(bool transA) => !transA && UseInPlaceDeepK ? InPlaceKC : KC;
-
-    /// <summary>Whether thin products (n ≤ <see cref="DirectMaxColumns"/>) read A in place: AVX2 only; Aᵀ only while <see cref="UseTransposedAInPlace"/>.</summary>
-    private static bool ReadsAInPlace(KernelKind kind, bool transA, int n) =>
-        kind == KernelKind.Avx2 && n <= DirectMaxColumns && (!transA || UseTransposedAInPlace);
-
-    /// <summary>Whether a thin product with A stored transposed reads it in place (false: packs it; benchmarks compare).</summary>
-    internal static bool UseTransposedAInPlace { get; set; } = true;
+    /// <summary>Whether thin products (n ≤ <see cref="DirectMaxColumns"/>) read A in place: AVX2 only, A stored either way.</summary>
+    internal static bool ReadsAInPlace(GemmKernel kind, bool transA, int n) => kind == GemmKernel.Avx2 && n <= DirectMaxColumns;
 
     /// <summary>
     /// Rows ic … ic+mc of C against a packed B block, A read in place: six of its rows at a time, or with
@@ -389,12 +377,12 @@ internal static unsafe partial class Sgemm
                 {
                     // Fewer than 6 rows in the whole product: a packed, zero-padded panel.
                     PackA(transA, a, lda, ic + ir + mValid, ic + ir, pc, mValid, kc, mr, buffers.A);
-                    EdgeTile(KernelKind.Avx2, kc, buffers.A, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
+                    EdgeTile(GemmKernel.Avx2, kc, buffers.A, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
                     continue;
                 }
                 // Ragged rows: 4 or 2 rows (3 or 1 with one row before them recomputed) by the edge kernels.
                 int rows = mValid <= 2 ? 2 : 4, before = rows - mValid;
-                if (mValid <= 4 && UsesRowEdgeKernels && ic + ir >= before)
+                if (mValid <= 4 && ic + ir >= before)
                 {
                     int first = ic + ir - before;
                     bool exact = before == 0 && nValid == nr;
@@ -421,19 +409,15 @@ internal static unsafe partial class Sgemm
         }
     }
 
-    /// <summary>Whether the in-place-A path asks for the next 6 rows of A while it multiplies these, where <see cref="StreamsA"/> (false: benchmarks compare).</summary>
-    internal static bool PrefetchesNextRows { get; set; } = true;
-
     /// <summary>
     /// Whether a product read with A in place streams A from memory faster than the hardware prefetcher keeps up,
     /// so that the next 6 rows are asked for ahead (<see cref="PrefetchRows"/>): A too big for the caches (2^20
     /// floats and more), at most two 16-column panels (each row feeds little arithmetic), and K blocks of 64 to 384
     /// floats (rows of 4 to 24 cache lines: streams too short for the prefetcher to get ahead of, long enough to
-    /// pay for asking). Cycles per call, gemm-cycles.sh --switch prefetch-rows, 1 thread, 7 rounds: 25600×288×32
-    /// 1.06–1.14, 51200×144×16 1.59; at K blocks of 576 (25600×576×32) 0.98, hence the upper bound.
+    /// pay for asking; at 576 asking cost more than it gained).
     /// </summary>
-    private static bool StreamsA(int m, int n, int k) =>
-        PrefetchesNextRows && n <= 32 && (long)m * k >= 1 << 20 && KBlock(k, InPlaceKC) is >= 64 and <= 384;
+    internal static bool StreamsA(int m, int n, int k) =>
+        n <= 32 && (long)m * k >= 1 << 20 && KBlock(k, InPlaceKC) is >= 64 and <= 384;
 
     /// <summary>Asks for rows × kc floats of A (rows lda apart) to be brought into L2, a cache line at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -448,17 +432,17 @@ internal static unsafe partial class Sgemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(KernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool acc)
+    private static void Kernel(GemmKernel kind, int kc, float* a, float* b, float* c, int ldc, bool acc)
     {
-        if (kind == KernelKind.Avx512) Kernel12x32Avx512(kc, a, b, c, ldc, acc);
-        else if (kind == KernelKind.Avx2) Kernel6x16Avx2<PackedA>(kc, a, 6, b, 16, c, ldc, acc);
+        if (kind == GemmKernel.Avx512) Kernel12x32Avx512(kc, a, b, c, ldc, acc);
+        else if (kind == GemmKernel.Avx2) Kernel6x16Avx2<PackedA>(kc, a, 6, b, 16, c, ldc, acc);
         else KernelScalar(kc, a, b, c, ldc, acc, MR(kind), NR(kind));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void EdgeTile(KernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool acc, int mValid, int nValid, float* tile, int nr)
+    private static void EdgeTile(GemmKernel kind, int kc, float* a, float* b, float* c, int ldc, bool acc, int mValid, int nValid, float* tile, int nr)
     {
-        if (kind == KernelKind.Avx2 && mValid <= 4 && UsesRowEdgeKernels) RowEdgeKernel(mValid, kc, a, 1, 6, b, 16, tile, nr, false);
+        if (kind == GemmKernel.Avx2 && mValid <= 4) RowEdgeKernel(mValid, kc, a, 1, 6, b, 16, tile, nr, false);
         else Kernel(kind, kc, a, b, tile, nr, false);
         WriteTile(tile, nr, c, ldc, mValid, nValid, acc);
     }

@@ -183,8 +183,11 @@ public sealed class SparseMatrix
         }
     }
 
-    /// <summary>C (Rows×n) = this·B (or += with <paramref name="accumulate"/>), B Columns×n with leading dimension ldb.</summary>
-    public unsafe void Multiply(ReadOnlySpan<float> b, int n, int ldb, Span<float> c, int ldc, bool accumulate = false)
+    /// <summary>
+    /// C (Rows×n) = this·B (or += with <paramref name="accumulate"/>), B Columns×n with leading dimension ldb, its rows
+    /// split over threads as <paramref name="options"/> allow (null: <see cref="GemmOptions.Default"/>).
+    /// </summary>
+    public unsafe void Multiply(ReadOnlySpan<float> b, int n, int ldb, Span<float> c, int ldc, bool accumulate = false, GemmOptions? options = null)
     {
         if (n < 0 || ldb < n || ldc < n || (Columns > 0 && (long)(Columns - 1) * ldb + n > b.Length) || (Rows > 0 && (long)(Rows - 1) * ldc + n > c.Length))
             throw new ArgumentException($"sparse multiply: B ({b.Length} elements, ld {ldb}) or C ({c.Length}, ld {ldc}) too small for ({Rows}×{Columns})·({Columns}×{n})");
@@ -195,7 +198,7 @@ public sealed class SparseMatrix
         fixed (float* pb = b) fixed (float* pc = c) fixed (int* pi = _index) fixed (float* pv = _value) fixed (int* ps = _start)
         {
             long work = (long)NonZeros * n;
-            int threads = work < Gemm.ParallelThreshold ? 1 : Gemm.EffectiveThreads;
+            int threads = (options ?? GemmOptions.Default).ThreadsFor(work);
             if (threads <= 1 || m < 2)
             {
                 RowsKernel(0, m, n, ps, pi, pv, pb, ldb, pc, ldc, accumulate);
@@ -555,21 +558,21 @@ public static class SparseGemm
 
     /// <summary>C (m×n) = op(A)·B (or += with <paramref name="accumulate"/>); A is m×k, or k×m when <paramref name="transA"/>.</summary>
     public static void Multiply(bool transA, int m, int n, int k, ReadOnlySpan<float> a, int lda,
-        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
+        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false, GemmOptions? options = null)
     {
         Gemm.Validate(transA, false, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         var sparse = t_a ??= new SparseMatrix();
         if (!transA)
         {
             sparse.CompressRows(a, m, k, lda);
-            sparse.Multiply(b, n, ldb, c, ldc, accumulate);
+            sparse.Multiply(b, n, ldb, c, ldc, accumulate, options);
         }
         else
         {
             sparse.CompressRows(a, k, m, lda);
             var transposed = t_aT ??= new SparseMatrix();
             transposed.TransposeOf(sparse);
-            transposed.Multiply(b, n, ldb, c, ldc, accumulate);
+            transposed.Multiply(b, n, ldb, c, ldc, accumulate, options);
         }
     }
 }

@@ -92,7 +92,7 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         int perChunk = Math.Clamp(ChunkElements / Math.Max(1, k * plane), 1, Math.Max(1, n));
         int chunks = (n + perChunk - 1) / perChunk;
         long work = (long)n * plane * k * Filters;
-        int workers = WorkerCount ?? (work < Gemm.ParallelThreshold ? 1 : Gemm.EffectiveThreads);
+        int workers = WorkerCount ?? (GemmOptions.Default.ThreadsFor(work));
         workers = Math.Max(1, Math.Min(workers, chunks));
         if (_workers.Length < workers) Array.Resize(ref _workers, workers);
         for (int t = 0; t < workers; t++) _workers[t] ??= new Worker();

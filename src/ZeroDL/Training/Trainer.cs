@@ -16,6 +16,11 @@ public sealed record TrainerOptions
     /// <summary>How many training and test samples the per-epoch evaluation uses (0 = all).</summary>
     public int EvaluationSamples { get; init; }
     public int Seed { get; init; } = 1;
+    /// <summary>
+    /// Threads the run's products and parallel passes may use (null: every processor); applied to the training
+    /// thread for the run (<see cref="Kernels.Gemm.LimitThreadsOnThisThread"/>).
+    /// </summary>
+    public int? Threads { get; init; }
     /// <summary>Gather the next mini-batches on a background thread while the current one trains (more than one core only).</summary>
     public bool BackgroundLoading { get; init; } = true;
     /// <summary>Evaluate a snapshot of each epoch's weights on a background thread while training goes on (more than one core only).</summary>
@@ -34,6 +39,7 @@ public sealed record TrainerOptions
 
     public void Validate()
     {
+        if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "threads must be at least 1");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "batch size must be at least 1");
         if (Iterations is null && Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "epochs must be at least 1");
         if (Iterations is < 1) throw new ArgumentOutOfRangeException(nameof(Iterations), Iterations, "iterations must be at least 1");
@@ -114,6 +120,7 @@ public sealed class Trainer
 
     public TrainingHistory Train(CancellationToken cancel = default)
     {
+        using var threads = Kernels.Gemm.LimitThreadsOnThisThread(_options.Threads ?? Kernels.Gemm.EffectiveThreads);
         var history = new TrainingHistory();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int perEpoch = IterationsPerEpoch, total = TotalIterations;

@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Text;
+
+namespace ZeroDL.Kernels;
+
+/// <summary>How a float32 product is split over threads.</summary>
+public enum GemmSplit
+{
+    /// <summary>The whole product on the calling thread.</summary>
+    None,
+    /// <summary>The threads pack B's panels between them, then each multiplies its own rows of C against all of it.</summary>
+    SharedB,
+    /// <summary>One contiguous slab of rows per thread, each a whole product on its own (B packed by every thread).</summary>
+    Rows,
+    /// <summary>One contiguous slab of columns per thread (products wider than tall).</summary>
+    Columns,
+    /// <summary>
+    /// Few rows (at most 128) and whole panels that split evenly: a slab of whole panels per thread, every thread all
+    /// the rows, the product's narrow columns shared out by rows.
+    /// </summary>
+    ColumnSlabs,
+}
+
+/// <summary>
+/// Every choice a float32 product's execution makes, decided once by <see cref="Gemm.Plan"/> from the shape and the
+/// <see cref="GemmOptions"/>: the kernel, whether the small-product path takes it, whether A or B is read in place
+/// instead of packed, the depth of the K blocks, the narrow columns, the split over threads. The choices that decide
+/// how each element is summed (kernel, K blocks, narrow columns) are the whole product's, whatever the split, so a
+/// threaded product gives the same bits as on one thread. <see cref="ToString"/> says it in words, e.g.
+/// "100×784×50 → avx2 6x16, A read in place, K blocks of 200, 2 narrow columns, 2 threads: rows 50+50".
+/// </summary>
+public readonly record struct GemmPlan
+{
+    public int M { get; init; }
+    public int N { get; init; }
+    public int K { get; init; }
+    public bool TransA { get; init; }
+    public bool TransB { get; init; }
+    /// <summary>The micro-kernel (never <see cref="GemmKernel.Auto"/>).</summary>
+    public GemmKernel Kernel { get; init; }
+    /// <summary>Rows formed in registers without packing (<see cref="SmallGemm"/>); the fields below then do not apply.</summary>
+    public bool Small { get; init; }
+    /// <summary>Threads the product runs on (1: the calling thread alone).</summary>
+    public int Threads { get; init; }
+    public GemmSplit Split { get; init; }
+    /// <summary>Slabs: how many; rows or columns in each but the last (which takes the rest); <see cref="GemmSplit.SharedB"/>: rows per thread.</summary>
+    public int Parts { get; init; }
+    public int Chunk { get; init; }
+    /// <summary>The last columns (n mod the panel width, up to 4) computed apart by the narrow-column kernels.</summary>
+    public int NarrowColumns { get; init; }
+    /// <summary>A read where it lies, 6 rows at a time (AVX2, thin products), instead of packed.</summary>
+    public bool ReadsAInPlace { get; init; }
+    /// <summary>B's 16-column strips read where they lie (AVX2, at most 48 rows), instead of packed.</summary>
+    public bool ReadsBInPlace { get; init; }
+    /// <summary>The depth of the K blocks (k split into blocks of equal depth).</summary>
+    public int KBlock { get; init; }
+    /// <summary>A tall A read in place asks for its next rows ahead of the kernel.</summary>
+    public bool PrefetchesRowsOfA { get; init; }
+
+    /// <summary>
+    /// The plan for an m×k by k×n product. <paramref name="split"/> forces a split (tests use it to run a shape the
+    /// rule would keep on one thread through the threaded paths); null takes the rule's.
+    /// </summary>
+    internal static GemmPlan Make(bool transA, bool transB, int m, int n, int k, GemmOptions? options, bool allowSmall = true, GemmSplit? split = null)
+    {
+        options ??= GemmOptions.Default;
+        var kernel = options.Kernel == GemmKernel.Auto ? Sgemm.BestKernel : options.Kernel;
+        var plan = new GemmPlan { M = m, N = n, K = k, TransA = transA, TransB = transB, Kernel = kernel, Threads = 1, Parts = 1 };
+        // The small-product kernel is a vector kernel: a forced scalar kernel stays on the scalar tiles.
+        if (allowSmall && split is null && kernel != GemmKernel.Scalar && SmallGemm.Applies(m, n, k))
+            return plan with { Small = true, Chunk = m };
+        int narrow = Sgemm.NarrowColumns(kernel, n);
+        bool direct = Sgemm.ReadsAInPlace(kernel, transA, n - narrow);
+        bool directB = !transB && kernel == GemmKernel.Avx2 && m <= Sgemm.DirectBMaxRows;
+        plan = plan with
+        {
+            NarrowColumns = narrow,
+            ReadsAInPlace = direct,
+            ReadsBInPlace = directB,
+            KBlock = k == 0 ? 0 : Sgemm.KBlock(k, direct && !directB ? Sgemm.InPlaceKBlockLimit(transA) : Sgemm.KC),
+            Chunk = m,
+        };
+        int threads = split is null ? options.ThreadsFor((long)m * n * k) : Math.Max(2, options.Threads ?? 2);
+        var how = split ?? Choose(kernel, m, n, k, threads);
+        if (how == GemmSplit.None)
+            return plan with { PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, n - narrow, k) };
+        plan = plan with { Threads = threads, Split = how };
+        switch (how)
+        {
+            case GemmSplit.SharedB:
+            {
+                int rowSplit = Sgemm.RowSplit(kernel);
+                int rows = ((m + threads - 1) / threads + rowSplit - 1) / rowSplit * rowSplit;
+                return plan with { Parts = threads, Chunk = rows, PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, n - narrow, k) };
+            }
+            case GemmSplit.ColumnSlabs:
+            {
+                int chunk = n / Sgemm.NR(kernel) / threads * Sgemm.NR(kernel);
+                return plan with { Parts = threads, Chunk = chunk, PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, chunk, k) };
+            }
+            default:
+            {
+                bool rows = how == GemmSplit.Rows;
+                int extent = rows ? m : n;
+                // Rows in whole pairs (AVX2's edge kernels) or whole tiles, columns in whole panels of the widest kernel.
+                int align = rows ? Sgemm.RowSplit(kernel) : 32;
+                int chunk = ((extent + threads - 1) / threads + align - 1) / align * align;
+                int parts = Math.Max(1, Math.Min(threads, (extent + chunk - 1) / chunk));
+                bool streams = direct && (rows ? Sgemm.StreamsA(chunk, n - narrow, k) : Sgemm.StreamsA(m, chunk, k));
+                return plan with { Parts = parts, Chunk = chunk, PrefetchesRowsOfA = streams };
+            }
+        }
+    }
+
+    /// <summary>The split rule: column slabs for few rows, else one packed B shared when it is large, else slabs of the larger side.</summary>
+    private static GemmSplit Choose(GemmKernel kernel, int m, int n, int k, int threads)
+    {
+        if (threads <= 1) return GemmSplit.None;
+        if (Sgemm.ColumnSlabsFor(kernel, m, n, threads) > 0) return GemmSplit.ColumnSlabs;
+        if (Sgemm.SharesB(m, n, k)) return GemmSplit.SharedB;
+        return m >= n ? GemmSplit.Rows : GemmSplit.Columns;
+    }
+
+    /// <summary>Where part <paramref name="part"/>'s rows (or columns) start and how many it has.</summary>
+    internal (int Start, int Length) Slab(int part)
+    {
+        int extent = Split is GemmSplit.Rows or GemmSplit.SharedB ? M : N;
+        int start = Math.Min(extent, part * Chunk);
+        int length = part == Parts - 1 && Split != GemmSplit.SharedB ? extent - start : Math.Min(Chunk, extent - start);
+        return (start, length);
+    }
+
+    /// <summary>The plan in words: the shape (M×K×N, as the benches name products), then every choice.</summary>
+    public override string ToString()
+    {
+        var s = new StringBuilder();
+        s.Append(CultureInfo.InvariantCulture, $"{M}×{K}×{N}{(TransA ? " Aᵀ" : "")}{(TransB ? " Bᵀ" : "")} → ");
+        if (Small) return s.Append("small product, rows in registers").ToString();
+        s.Append(Sgemm.KernelName(Kernel));
+        if (ReadsAInPlace) s.Append(", A read in place");
+        if (PrefetchesRowsOfA) s.Append(" (next rows prefetched)");
+        if (ReadsBInPlace) s.Append(", B read in place");
+        if (KBlock > 0 && KBlock < K) s.Append(CultureInfo.InvariantCulture, $", K blocks of {KBlock}");
+        if (NarrowColumns > 0) s.Append(CultureInfo.InvariantCulture, $", {NarrowColumns} narrow column{(NarrowColumns > 1 ? "s" : "")}");
+        if (Split == GemmSplit.None) return s.Append(", 1 thread").ToString();
+        s.Append(CultureInfo.InvariantCulture, $", {Threads} threads: ");
+        s.Append(Split switch
+        {
+            GemmSplit.SharedB => "shared B, rows ",
+            GemmSplit.Rows => "rows ",
+            GemmSplit.Columns => "columns ",
+            _ => "column slabs ",
+        });
+        for (int p = 0; p < Parts; p++) s.Append(p > 0 ? "+" : "").Append(Slab(p).Length.ToString(CultureInfo.InvariantCulture));
+        if (Split == GemmSplit.ColumnSlabs && NarrowColumns > 0) s.Append(" (narrow columns shared by rows)");
+        return s.ToString();
+    }
+}
