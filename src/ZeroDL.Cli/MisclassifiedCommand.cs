@@ -8,7 +8,7 @@ using ZeroDL.Training;
 
 namespace ZeroDL.Cli;
 
-/// <summary>The book's ch. 8 figure of misclassified test digits: a PNG grid with label and prediction under each, and a CSV of all of them.</summary>
+/// <summary>The book's ch. 8 figure of misclassified test digits: a PNG grid with prediction and label under each, and a CSV of all of them.</summary>
 internal static class MisclassifiedCommand
 {
     public static Command Create()
@@ -20,7 +20,7 @@ internal static class MisclassifiedCommand
         var split = new Option<string>("--split") { Description = "test or train", DefaultValueFactory = _ => "test" };
         split.AcceptOnlyFromAmong("test", "train");
         var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
-        var command = new Command("misclassified", "Find the images a model gets wrong: print their count and indices, draw the first ones as a PNG grid captioned index: label > prediction.")
+        var command = new Command("misclassified", "Find the images a model gets wrong: print their count and indices, draw the first ones as a PNG grid captioned index: prediction != label.")
         {
             model, output, count, columns, split, data,
         };
@@ -39,8 +39,8 @@ internal static class MisclassifiedCommand
 
             Console.WriteLine($"{wrong.Count} of {set.Count} {parse.GetValue(split)} images misclassified ({Cli.Percent((double)(set.Count - wrong.Count) / set.Count)} correct)");
             Console.WriteLine("indices: " + string.Join(" ", wrong));
-            var csv = new StringBuilder("index,label,predicted\n");
-            foreach (int i in wrong) csv.Append(CultureInfo.InvariantCulture, $"{i},{set.Labels[i]},{predicted[i]}\n");
+            var csv = new StringBuilder("index,predicted,label\n");
+            foreach (int i in wrong) csv.Append(CultureInfo.InvariantCulture, $"{i},{predicted[i]},{set.Labels[i]}\n");
             AtomicFile.WriteAllText(csvPath, csv.ToString());
             if (wrong.Count == 0)
             {
@@ -49,7 +49,7 @@ internal static class MisclassifiedCommand
             }
             var shownIndices = wrong.Take(shown).ToList();
             ImageGrid.Misclassified(set, predicted, shownIndices, perRow).SavePng(pngPath);
-            Console.WriteLine($"Wrote {pngPath} (first {shownIndices.Count}, captioned index: label > prediction) and {csvPath}");
+            Console.WriteLine($"Wrote {pngPath} (first {shownIndices.Count}, captioned index: prediction != label) and {csvPath}");
             return Cli.Success;
         });
         return command;

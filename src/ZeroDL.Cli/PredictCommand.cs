@@ -15,7 +15,7 @@ internal static class PredictCommand
         var index = new Option<string?>("--index") { Description = "MNIST test images by index: 7, 0..9 or 1,5,9" };
         var image = new Option<string[]>("--image") { Description = "A 28×28 PNG or PGM image of a digit (repeatable); dark-on-light images are inverted", AllowMultipleArgumentsPerToken = true };
         var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
-        var command = new Command("predict", "Classify MNIST test images or image files: 'label == predicted: o/x' and the top-3 probabilities.") { model, index, image, data };
+        var command = new Command("predict", "Classify MNIST test images or image files: 'prediction == label: o/x' (the prediction first) and the top-3 probabilities.") { model, index, image, data };
         command.SetAction(parse =>
         {
             string? indexText = parse.GetValue(index);
@@ -34,7 +34,7 @@ internal static class PredictCommand
                     var row = probabilities.ReadOnlySpan.Slice(r * 10, 10);
                     int predicted = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
                     int label = batch.Labels[r];
-                    Console.WriteLine($"[{indices[r]}] {label} == {predicted}: {(label == predicted ? "o" : "x")}  {Top3(row)}");
+                    Console.WriteLine($"[{indices[r]}] {predicted} == {label}: {(label == predicted ? "o" : "x")}  {Top3(row)}");
                 }
             }
             foreach (var path in images)

@@ -212,7 +212,14 @@ public class CliTests
         Assert.Contains("indices: 445 449 450 582 726", output); // the book's list starts so
         var csv = File.ReadAllLines(Path.Combine(dir, "wrong.csv"));
         Assert.Equal(66, csv.Length);
-        Assert.Equal("445,6,0", csv[1]);
+        Assert.Equal("index,predicted,label", csv[0]);
+        Assert.Equal("445,0,6", csv[1]); // the book's network reads test image 445, a 6, as 0
+        // predict puts the prediction first, then the label: the seed's "6 == 5: x".
+        (code, output, err) = Run("predict", "--model", model, "--index", "445,0");
+        Assert.True(code == 0, err);
+        var predictions = output.Trim().Split('\n');
+        Assert.StartsWith("[445] 0 == 6: x  top-3: 0 ", predictions[0]);
+        Assert.StartsWith("[0] 7 == 7: o  top-3: 7 ", predictions[1]);
         var png = ZeroDL.Imaging.GrayImage.Load(Path.Combine(dir, "wrong.png"));
         Assert.True(png.Width > 5 * 28 * 4 && png.Height > 4 * 28 * 4, $"{png.Width}×{png.Height}");
 
@@ -338,21 +345,29 @@ public class CliTests
         Assert.Contains($"({trained.Groups[1].Value} of 10000 correct)", output);
         Assert.Contains("Confusion matrix", output);
 
+        var (_, test) = Data.Mnist.Load(directory: TestPaths.Mnist);
         (code, output, err) = Run("predict", "--model", model, "--index", "0..2");
         Assert.True(code == 0, err);
         var lines = output.Trim().Split('\n');
         Assert.Equal(3, lines.Length);
-        Assert.Matches(@"^\[0\] 7 == \d: [ox]  top-3: ", lines[0]);
-        Assert.Matches(@"^\[1\] 2 == \d: [ox]", lines[1]);
+        // "[index] prediction == label: o or x"; o exactly when they agree.
+        for (int i = 0; i < 3; i++)
+        {
+            var line = System.Text.RegularExpressions.Regex.Match(lines[i], @"^\[(\d)\] (\d) == (\d): ([ox])  top-3: (\d) ");
+            Assert.True(line.Success, lines[i]);
+            Assert.Equal(i.ToString(), line.Groups[1].Value);
+            Assert.Equal(test.Labels[i].ToString(), line.Groups[3].Value);
+            Assert.Equal(line.Groups[2].Value == line.Groups[3].Value ? "o" : "x", line.Groups[4].Value);
+            Assert.Equal(line.Groups[2].Value, line.Groups[5].Value); // the prediction is the most probable class
+        }
 
         // A PGM file of test image 0 (a 7) gives the same answer as --index 0.
-        var (_, test) = Data.Mnist.Load(directory: TestPaths.Mnist);
         string pgm = Path.Combine(dir, "seven.pgm");
         var pixels = test.Images.ReadOnlySpan[..784].ToArray().Select(v => (byte)Math.Round(v * 255)).ToArray();
         File.WriteAllBytes(pgm, Encoding.ASCII.GetBytes("P5 28 28 255\n").Concat(pixels).ToArray());
         (code, output, err) = Run("predict", "--model", model, "--image", pgm);
         Assert.True(code == 0, err);
-        string expected = lines[0].Split(' ')[3].TrimEnd(':');
+        string expected = lines[0].Split(' ')[1];
         Assert.StartsWith($"{pgm}: {expected}", output);
 
         string wrongSize = Path.Combine(dir, "big.pgm");

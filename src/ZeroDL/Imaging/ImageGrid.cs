@@ -17,7 +17,7 @@ public static class ImageGrid
 
     /// <summary>
     /// The book's figure of misclassified digits: the images at <paramref name="indices"/> of a dataset of 28×28 digits,
-    /// dark ink on white, each captioned "index: label > prediction" (label green, prediction red).
+    /// dark ink on white, each captioned "index: prediction != label" (prediction red, label green): the answer first, as `zerodl predict` prints it.
     /// </summary>
     public static Canvas Misclassified(Data.Dataset data, IReadOnlyList<int> predicted, IEnumerable<int> indices, int columns = 5, int zoom = 4)
     {
@@ -25,7 +25,7 @@ public static class ImageGrid
         var cells = indices.Select(i => new GridCell(data.Images.ReadOnlySpan.Slice(i * 784, 784).ToArray(), 28, 28)
         {
             Inverted = true,
-            Caption = [(Text(i) + ":", Gray), (Text(data.Labels[i]), Green), (">", Gray), (Text(predicted[i]), Red)],
+            Caption = [(Text(i) + ":", Gray), (Text(predicted[i]), Red), ("!=", Gray), (Text(data.Labels[i]), Green)],
         }).ToList();
         return Build(cells, columns, zoom);
     }
