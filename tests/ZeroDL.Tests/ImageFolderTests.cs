@@ -210,6 +210,24 @@ public class ImageFolderTests
     }
 
     [Fact]
+    public void A_gzip_idx_header_that_promises_more_than_the_file_holds_allocates_nothing_for_it()
+    {
+        string path = Path.Combine(TestPaths.NewTempDirectory(), "images.gz");
+        var idx = new byte[16 + 10];
+        idx[2] = 8; idx[3] = 3;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(idx.AsSpan(4), 1_000_000); // 1e6 × 28 × 28: 784 MB
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(idx.AsSpan(8), 28);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(idx.AsSpan(12), 28);
+        var ms = new MemoryStream();
+        using (var gz = new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true)) gz.Write(idx);
+        File.WriteAllBytes(path, ms.ToArray());
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<DataFormatException>(() => Idx.Read(path, 3));
+        Assert.Contains("need 784000000 data bytes, file has 10", e.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+    }
+
+    [Fact]
     public void Fashion_mnist_by_name_with_its_class_names()
     {
         if (!File.Exists(Path.Combine(ImageDatasets.FashionMnistDirectory, "train-images-idx3-ubyte.gz")))
