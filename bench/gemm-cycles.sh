@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
 # FLOP per CPU cycle of ZeroDL's GEMM and, where python3 with numpy is installed, of NumPy/OpenBLAS on the same
-# shapes, counted by `perf stat` (the cycles of all the run's threads, user and kernel mode, start-up and warm-up
-# left out). Kernel mode counts because a thread that waits for another may wait there: OpenBLAS's threads yield
-# to the kernel (sched_yield) where ZeroDL's spin in user mode, so user-mode cycles alone flattered OpenBLAS on two
-# threads (1024³: 0.34–0.43·10^9 kernel cycles per 40 calls against ZeroDL's 0.07, beside 3.5–3.7·10^9 in user
-# mode each). Where perf may not count kernel mode (perf_event_paranoid ≥ 2 without root), it counts user mode
-# only and says so.
-# A cycle count does not grow while another process or VM holds the core, so it leaves out the time slices a
-# shared machine takes away, which move bench/gemm.sh's GFLOP/s most. It is not immune to the load: a busy
-# sibling hyperthread or a neighbour's use of the shared cache and memory still costs cycles (here 1024³ on one
-# thread has counted 23.6 to 28.4 FLOP per cycle in one evening). Nor does it see a thread waiting off the core:
-# with several threads it is the work's CPU cost, not its wall time. So gemm.sh stays the measure of speed, and
-# this one a second view of it and the steadier way to compare two builds (--baseline).
+# shapes, counted by `perf stat` (the cycles of all the run's threads, user and kernel mode, start-up and warm-up left
+# out). Kernel mode counts because a thread that waits for another may wait there: OpenBLAS's threads yield to the
+# kernel (sched_yield) where ZeroDL's spin in user mode, so user-mode cycles alone would flatter OpenBLAS on two
+# threads (docs/benchmarks.md has the counts). Where perf may not count kernel mode (perf_event_paranoid ≥ 2 without
+# root), it counts user mode only and says so.
+# A cycle count does not grow while another process or VM holds the core, so it leaves out the time slices a shared
+# machine takes away, which move bench/gemm.sh's GFLOP/s most. It is not immune to the load: a busy sibling
+# hyperthread or a neighbour's use of the shared cache and memory still costs cycles. Nor does it see a thread waiting
+# off the core: with several threads it is the work's CPU cost, not its wall time. So gemm.sh stays the measure of
+# speed, and this one a second view of it and the steadier way to compare two builds (--baseline).
 # With --baseline DLL (ZeroDL.Bench.dll built from another commit), the two columns are that build and this one.
 # Usage: bench/gemm-cycles.sh [--threads N] [--rounds R] [--shape "MxKxN[At|Bt],…"] [--baseline DLL]
 #        (defaults: 1 thread, 3 rounds, the bench's shapes, ZeroDL against NumPy)
@@ -62,7 +60,7 @@ IFS=',' read -ra list <<<"$shapes"
 for shape in "${list[@]}"; do
   dims=${shape%At}; dims=${dims%Bt}
   flop=$(echo "$dims" | awk -Fx '{printf "%.0f", 2 * $1 * $2 * $3}')
-  # About 6·10^10 FLOP a run (0.4–0.8 s here), at least 3 calls.
+  # About 6·10^10 FLOP a run, long enough to dwarf perf's start-up, and at least 3 calls.
   calls=$(awk -v f="$flop" 'BEGIN {c = int(6e10 / f); print c < 3 ? 3 : c}')
   : >"$work/ours"; : >"$work/theirs"
   for _ in $(seq "$rounds"); do

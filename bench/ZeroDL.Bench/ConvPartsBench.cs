@@ -39,7 +39,7 @@ internal static class ConvPartsBench
             Time("dcolT = W^T*doutT (TN)", flops, () => Gemm.Multiply(true, false, k, cols, fn, wt, k, outT, cols, colT, cols));
             Time("col2im (channel-major)", 0, () => Im2ColChannelMajor.Backward<float>(colT, n, c, h, w, 3, 3, 1, pad, x));
             // The layer's own passes (shifted windows for stride 1), one worker, GFLOP/s counted on the valid outputs.
-            var layer = new ZeroDL.Layers.Convolution<float>(new NDArray<float>(wt, fn, c, 3, 3), new NDArray<float>(fn), 1, pad) { WorkerCount = 1 };
+            var layer = new ZeroDL.Layers.Convolution<float>(new NDArray<float>(wt, fn, c, 3, 3), new NDArray<float>(fn), 1, pad) { Engine = new() { Workers = 1 } };
             var xt = new NDArray<float>(x, n, c, h, w);
             var dout = new NDArray<float>(n, fn, h + 2 * pad - 2, w + 2 * pad - 2);
             for (int i = 0; i < dout.Size; i++) dout.Data[i] = (float)rng.NextDouble() - 0.5f;
@@ -66,7 +66,7 @@ internal static class ConvPartsBench
             var rng = new Random(1);
             var wt = new NDArray<float>(fn, c, 3, 3); for (int i = 0; i < wt.Size; i++) wt.Data[i] = (float)rng.NextDouble() - 0.5f;
             var x = new NDArray<float>(n, c, h, h); for (int i = 0; i < x.Size; i++) x.Data[i] = (float)rng.NextDouble();
-            var layers = new[] { false, true }.Select(w => new ZeroDL.Layers.Convolution<float>(wt.Clone(), new NDArray<float>(fn), 1, pad) { WorkerCount = 1, UseWinograd = w }).ToArray();
+            var layers = new[] { false, true }.Select(w => new ZeroDL.Layers.Convolution<float>(wt.Clone(), new NDArray<float>(fn), 1, pad) { Engine = new() { Algorithm = w ? ConvolutionAlgorithm.Winograd : ConvolutionAlgorithm.ShiftedWindows, Workers = 1 } }).ToArray();
             var y = layers[0].Forward(x, training: true);
             var dout = new NDArray<float>(y.Shape); for (int i = 0; i < dout.Size; i++) dout.Data[i] = (float)rng.NextDouble() - 0.5f;
             var times = new List<double>[4]; for (int i = 0; i < 4; i++) times[i] = new();

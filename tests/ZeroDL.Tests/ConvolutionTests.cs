@@ -80,8 +80,8 @@ public class ConvolutionTests
         var x = new NDArray<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
         var wt = new NDArray<float>(fn, c, kh, kw); rng.FillUniform(wt.Data, -1, 1);
         var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
-        var shifted = new Convolution<float>(wt, b, 1, pad) { UseWinograd = false };
-        var im2col = new Convolution<float>(wt, b, 1, pad) { UseShiftedWindows = false, UseWinograd = false };
+        var shifted = new Convolution<float>(wt, b, 1, pad) { Engine = new() { Algorithm = ConvolutionAlgorithm.ShiftedWindows } };
+        var im2col = new Convolution<float>(wt, b, 1, pad) { Engine = null }; // the book's layer
         var actual = shifted.Forward(x, training: false).Clone();
         var plain = im2col.Forward(x, training: false);
         var exact = NaiveConvolution(x.Cast<double>(), wt.Cast<double>(), b.Cast<double>(), 1, pad);
@@ -103,7 +103,7 @@ public class ConvolutionTests
         Check.AllClose(im2col.W.Grad.Cast<double>(), shifted.W.Grad.Cast<double>(), gradTolerance, "dW without dx");
         // Several images side by side on one grid, in chunks (the last one short) over two workers.
         var batch = new NDArray<float>(5, c, h, w); rng.FillUniform(batch.Data, -1, 1);
-        var chunked = new Convolution<float>(wt, b, 1, pad) { ChunkElements = 2 * c * kh * kw * h * w, WorkerCount = 2, UseWinograd = false };
+        var chunked = new Convolution<float>(wt, b, 1, pad) { Engine = new() { Algorithm = ConvolutionAlgorithm.ShiftedWindows, ChunkElements = 2 * c * kh * kw * h * w, Workers = 2 } };
         im2col.Forward(batch, training: true);
         var gb = new NDArray<float>(5, fn, actual.Shape[2], actual.Shape[3]); rng.FillUniform(gb.Data, -1, 1);
         Check.AllClose(im2col.Forward(batch, training: true).Cast<double>(), chunked.Forward(batch, training: true).Cast<double>(), tolerance, "chunked forward");
@@ -126,7 +126,7 @@ public class ConvolutionTests
         var wt = new NDArray<float>(fn, c, 3, 3); rng.FillUniform(wt.Data, -1, 1);
         var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
         var winograd = new Convolution<float>(wt, b, 1, pad);
-        var im2col = new Convolution<float>(wt, b, 1, pad) { UseShiftedWindows = false, UseWinograd = false };
+        var im2col = new Convolution<float>(wt, b, 1, pad) { Engine = null }; // the book's layer
         var exact = NaiveConvolution(x.Cast<double>(), wt.Cast<double>(), b.Cast<double>(), 1, pad);
         // The transforms add a few roundings per product (coefficients ½ and sums of up to 9 terms).
         double tolerance = 4e-5 * Math.Sqrt(c * 9) + 1e-6;
@@ -140,7 +140,7 @@ public class ConvolutionTests
         Check.AllClose(im2col.B.Grad.Cast<double>(), winograd.B.Grad.Cast<double>(), gradTolerance, "db");
         // Several images in chunks (the last one short) over two workers: every image's tiles in its own place.
         var batch = new NDArray<float>(5, c, h, w); rng.FillUniform(batch.Data, -1, 1);
-        var chunked = new Convolution<float>(wt, b, 1, pad) { ChunkElements = 2 * c * 9 * h * w, WorkerCount = 2 };
+        var chunked = new Convolution<float>(wt, b, 1, pad) { Engine = new() { ChunkElements = 2 * c * 9 * h * w, Workers = 2 } };
         var gb = new NDArray<float>(5, fn, y.Shape[2], y.Shape[3]); rng.FillUniform(gb.Data, -1, 1);
         Check.AllClose(im2col.Forward(batch, training: true).Cast<double>(), chunked.Forward(batch, training: true).Cast<double>(), tolerance, "chunked forward");
         Check.AllClose(im2col.Backward(gb).Cast<double>(), chunked.Backward(gb).Cast<double>(), 3 * gradTolerance, "chunked dx");
@@ -160,7 +160,7 @@ public class ConvolutionTests
         x[0, 0, 0, 6] = float.PositiveInfinity;
         var wt = new NDArray<float>(8, 8, 3, 3); rng.FillUniform(wt.Data, 0.1f, 1); // no zero weights: 0·∞ would be NaN either way
         var winograd = new Convolution<float>(wt, new NDArray<float>(8), 1, 1);
-        var plain = new Convolution<float>(wt, new NDArray<float>(8), 1, 1) { UseShiftedWindows = false, UseWinograd = false };
+        var plain = new Convolution<float>(wt, new NDArray<float>(8), 1, 1) { Engine = null };
         var y = winograd.Forward(x, training: true).Clone();
         var expected = plain.Forward(x, training: true);
         for (int i = 0; i < y.Size; i++)
@@ -209,32 +209,70 @@ public class ConvolutionTests
         foreach (float value in new[] { 0.5f, -0f, float.NaN })
         {
             layer.W.Value.Data[7] = value; // in place, as an optimizer step or a loaded file writes
-            var expected = new Convolution<float>(layer.W.Value.Clone(), new NDArray<float>(5), 1, 1) { UseShiftedWindows = false, UseWinograd = false }.Forward(x, training: false);
+            var expected = new Convolution<float>(layer.W.Value.Clone(), new NDArray<float>(5), 1, 1) { Engine = null }.Forward(x, training: false);
             var actual = layer.Forward(x, training: false);
             for (int i = 0; i < actual.Size; i++)
                 Assert.True(Math.Abs(expected.Data[i] - actual.Data[i]) < 1e-5 || (float.IsNaN(expected.Data[i]) && float.IsNaN(actual.Data[i])), $"{value}: element {i}");
         }
     }
 
-    [Fact]
-    public void Chunks_and_workers_do_not_change_the_result_and_inference_refuses_backward()
+    [Theory]
+    [InlineData(1, 2, false)]
+    [InlineData(2, 1, false)]
+    [InlineData(1, 2, true)]
+    [InlineData(2, 0, true)]
+    public void Im2col_engine_in_chunks_over_workers_matches_the_books_layer_and_inference_refuses_backward(int stride, int pad, bool rectifies)
     {
-        var rng = new Rng(21);
-        var x = Random(rng, 7, 3, 30, 30);
-        var w = Random(rng, 7, 3, 5, 5); var b = Random(rng, 7);
-        var whole = new Convolution<double>(w.Clone(), b.Clone(), stride: 1, pad: 2);
-        // 67,500 column elements per image: chunks of 2 images, the last one ragged, split over the cores.
-        var chunked = new Convolution<double>(w.Clone(), b.Clone(), stride: 1, pad: 2) { ChunkElements = 150_000, WorkerCount = 2 };
-        var expected = whole.Forward(x, training: true);
+        var rng = new Rng(21 + stride * 10 + pad);
+        var x = new NDArray<float>(7, 3, 30, 30); rng.FillUniform(x.Data, -1, 1);
+        var w = new NDArray<float>(7, 3, 5, 5); rng.FillUniform(w.Data, -1, 1);
+        var b = new NDArray<float>(7); rng.FillUniform(b.Data, -1, 1);
+        var book = new Convolution<float>(w, b, stride, pad) { Engine = null, Rectifies = rectifies };
+        // 67,500 column elements per image at stride 1: chunks of 2 images, the last one ragged, over two workers.
+        var chunked = new Convolution<float>(w, b, stride, pad)
+        {
+            Rectifies = rectifies, Engine = new() { Algorithm = ConvolutionAlgorithm.Im2Col, ChunkElements = 150_000, Workers = 2 },
+        };
+        Assert.Equal("im2col", book.Algorithms);
+        Assert.Equal("forward im2col, dW im2col (im2col without dx), dx im2col", chunked.Algorithms);
+        var expected = book.Forward(x, training: true);
         var actual = chunked.Forward(x, training: true);
-        Check.AllClose(expected, actual, 1e-12, "y");
-        var g = Random(rng, expected.Shape);
-        Check.AllClose(whole.Backward(g), chunked.Backward(g), 1e-12, "dx");
-        Check.AllClose(whole.W.Grad, chunked.W.Grad, 1e-12, "dW");
-        Check.AllClose(whole.B.Grad, chunked.B.Grad, 1e-12, "db");
-        Check.AllClose(expected, chunked.Forward(x, training: false), 1e-12, "inference");
+        Check.AllClose(expected.Cast<double>(), actual.Cast<double>(), 1e-5, "y");
+        if (rectifies) Assert.DoesNotContain(actual.Data, v => v < 0);
+        var g = new NDArray<float>(expected.Shape); rng.FillUniform(g.Data, -1, 1);
+        Check.AllClose(book.Backward(g).Cast<double>(), chunked.Backward(g).Cast<double>(), 1e-4, "dx");
+        Check.AllClose(book.W.Grad.Cast<double>(), chunked.W.Grad.Cast<double>(), 1e-3, "dW");
+        Check.AllClose(book.B.Grad.Cast<double>(), chunked.B.Grad.Cast<double>(), 1e-3, "db");
+        Check.AllClose(expected.Cast<double>(), chunked.Forward(x, training: false).Cast<double>(), 1e-5, "inference");
         var e = Assert.Throws<InvalidOperationException>(() => chunked.Backward(g));
         Assert.Contains("training-mode Forward", e.Message);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 0)]
+    public void Fused_relu_convolution_backward_matches_central_differences(int stride, int pad)
+    {
+        // max(0, conv(x)): the loss is smooth away from outputs at exactly 0, which random inputs do not hit.
+        var rng = new Rng(3 + stride);
+        var x = Random(rng, 2, 2, 7, 6);
+        var layer = new Convolution<double>(Random(rng, 3, 2, 3, 3), Random(rng, 3), stride, pad) { Rectifies = true };
+        var y = layer.Forward(x, true).Clone();
+        Assert.Contains(y.Data, v => v == 0);
+        Assert.Contains(y.Data, v => v > 0);
+        var g = Random(rng, y.Shape);
+        var dx = layer.Backward(g).Clone();
+        var dW = layer.W.Grad.Clone(); var db = layer.B.Grad.Clone();
+        double Loss(NDArray<double> _)
+        {
+            var out1 = layer.Forward(x, true);
+            double s = 0;
+            for (int i = 0; i < g.Size; i++) s += g.Data[i] * out1.Data[i];
+            return s;
+        }
+        Check.AllClose(NumericalDiff.Gradient(Loss, x), dx, 1e-7, "dx");
+        Check.AllClose(NumericalDiff.Gradient(Loss, layer.W.Value), dW, 1e-7, "dW");
+        Check.AllClose(NumericalDiff.Gradient(Loss, layer.B.Value), db, 1e-7, "db");
     }
 
     [Theory]

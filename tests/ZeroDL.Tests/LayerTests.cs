@@ -71,7 +71,7 @@ public class LayerTests
         var compressed = new ZeroDL.Kernels.SparseMatrix();
         compressed.CompressRows(x.ReadOnlySpan, 7, 40, 40);
         var sparse = new Affine<float>(w, b);
-        Assert.Equal(y, sparse.ForwardCompressed(compressed, training: true).ReadOnlySpan.ToArray());
+        Assert.Equal(y, sparse.Forward(compressed, training: true).ReadOnlySpan.ToArray());
         var sparseDx = sparse.Backward(dout);
         Assert.Equal([7, 40], sparseDx.Shape);
         Assert.Equal(dx, sparseDx.ReadOnlySpan.ToArray());
@@ -80,9 +80,18 @@ public class LayerTests
         // Inference on a compressed batch leaves the training state alone: backward still refers to the batch above.
         var other = new ZeroDL.Kernels.SparseMatrix();
         other.CompressRows(new float[3 * 40], 3, 40, 40);
-        sparse.ForwardCompressed(other);
+        sparse.Forward(other, training: false);
         Assert.Equal([7, 40], sparse.Backward(dout).Shape);
         Assert.Throws<ArgumentException>(() => sparse.Backward(new NDArray<float>(3, 13)));
+        // A compressed batch denser than the sparse kernel takes goes the dense way: the dense layer's numbers.
+        var full = new NDArray<float>(7, 40); rng.FillUniform(full.Data, 0.1, 1);
+        var denseFull = new Affine<float>(w, b);
+        var yFull = denseFull.Forward(full, training: true).ReadOnlySpan.ToArray();
+        var dxFull = denseFull.Backward(dout).ReadOnlySpan.ToArray();
+        compressed.CompressRows(full.ReadOnlySpan, 7, 40, 40);
+        Assert.Equal(yFull, sparse.Forward(compressed, training: true).ReadOnlySpan.ToArray());
+        Assert.Equal(dxFull, sparse.Backward(dout).ReadOnlySpan.ToArray());
+        Assert.Equal(denseFull.W.Grad.ReadOnlySpan.ToArray(), sparse.W.Grad.ReadOnlySpan.ToArray());
     }
 
     [Fact]

@@ -100,22 +100,24 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_convolution_followed_by_relu_rectifies_its_own_output_with_the_same_numbers()
+    public void A_convolution_fused_with_its_relu_gives_the_numbers_of_the_two_layers()
     {
-        // Sequential runs every Convolution → ReLU pair so that the convolution applies max(0, ·) chunk by chunk
-        // and the ReLU takes its input as it is; backward, the ReLU passes the gradient on and the convolution gates
-        // it. Scores, loss and every gradient must equal those of the layers run apart, bit for bit: the book's
-        // DeepConvNet (shifted windows for conv1, Winograd for the rest) and two stride-2 convolutions (the im2col
-        // path, the second one passing a gradient back to the first).
-        // Two builds of each network with the same seed (the same weights and dropout masks): one as wired, one
-        // with the pairs taken apart.
-        Func<Sequential<float>> deep = () => Networks.Build<float>(Networks.DeepConvNetSpec(), seed: 4);
-        Func<Sequential<float>> strided = () => new Sequential<float>([
+        // Fusion.FuseConvolutionRelu turns every Convolution → ReLU pair into one convolution that applies max(0, ·)
+        // chunk by chunk and gates the gradient. Scores, loss and every gradient must equal those of the layers run
+        // apart, bit for bit: the book's DeepConvNet (its factory fuses; shifted windows for conv1, Winograd for the
+        // rest) and two stride-2 convolutions (the im2col path, the second one passing a gradient back to the first).
+        // Two builds of each network with the same seed (the same weights and dropout masks): one fused, one apart.
+        Func<List<Layers.ILayer<float>>> strided = () => [
             new Layers.Convolution<float>(RandomTensor(new Rng(5), 6, 1, 3, 3), new NDArray<float>(6), stride: 2, pad: 1),
             new Layers.Relu<float>(),
             new Layers.Convolution<float>(RandomTensor(new Rng(8), 4, 6, 3, 3), new NDArray<float>(4), stride: 2, pad: 1),
             new Layers.Relu<float>(), new Layers.Flatten<float>(),
-            new Layers.Affine<float>(RandomTensor(new Rng(6), 4 * 7 * 7, 10), new NDArray<float>(10))]);
+            new Layers.Affine<float>(RandomTensor(new Rng(6), 4 * 7 * 7, 10), new NDArray<float>(10))];
+        var builds = new (Func<Sequential<float>> Fused, Func<Sequential<float>> Apart)[]
+        {
+            (() => Networks.Build<float>(Networks.DeepConvNetSpec(), seed: 4), () => new Sequential<float>(Apart(Networks.Build<float>(Networks.DeepConvNetSpec(), seed: 4).Layers))),
+            (() => new Sequential<float>(Models.Fusion.FuseConvolutionRelu(strided())), () => new Sequential<float>(strided())),
+        };
         var rng = new Rng(7);
         var x = new NDArray<float>(3, 1, 28, 28); rng.FillUniform(x.Data, -1, 1);
         int[] labels = [3, 1, 4];
@@ -123,27 +125,36 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         foreach (bool withNaN in new[] { false, true })
         {
             if (withNaN) x.Data[5] = float.NaN; // a NaN pixel: both ways must give the same NaNs and zeros
-            foreach (var build in new[] { deep, strided })
+            foreach (var (fusedBuild, apartBuild) in builds)
             {
-                var (fusedScores, fused) = Run(build(), apart: false);
-                var (apartScores, apartGrads) = Run(build(), apart: true);
+                var fusedNet = fusedBuild();
+                var apartNet = apartBuild();
+                Assert.DoesNotContain(fusedNet.Layers, l => l is Layers.Relu<float> && fusedNet.Layers[fusedNet.Layers.ToList().IndexOf(l) - 1] is Layers.Convolution<float>);
+                Assert.Contains(apartNet.Layers.Zip(apartNet.Layers.Skip(1)), p => p.First is Layers.Convolution<float> && p.Second is Layers.Relu<float>);
+                var (fusedScores, fused) = Run(fusedNet);
+                var (apartScores, apartGrads) = Run(apartNet);
                 Assert.Equal(apartScores, fusedScores);
                 Assert.Equal(withNaN, fusedScores.Any(float.IsNaN));
                 if (!withNaN) Assert.All(fused, g => Assert.DoesNotContain(g, float.IsNaN));
+                Assert.Equal(apartGrads.Count, fused.Count);
                 for (int i = 0; i < fused.Count; i++) Assert.Equal(apartGrads[i], fused[i]);
             }
         }
 
-        (float[] Scores, List<float[]> Gradients) Run(Sequential<float> net, bool apart)
+        (float[] Scores, List<float[]> Gradients) Run(Sequential<float> net)
         {
-            Assert.Contains(net.Layers.Zip(net.Layers.Skip(1)), p => p.First is Layers.Convolution<float> && p.Second is Layers.Relu<float>);
-            net.FoldsReluIntoConvolution = !apart;
             float[] scores = net.Predict(x).Clone().Data;
             net.Gradient(x, labels);
-            // A layer called on its own keeps its plain meaning: the first convolution's raw output has negatives.
-            Assert.Contains(net.Layers[0].Forward(x, training: false).Data, v => v < 0);
             return (scores, net.Parameters.Select(p => p.Grad.Data.ToArray()).ToList());
         }
+
+        // The fused network's layers with each rectifying convolution taken apart into a plain one and a ReLU.
+        static List<Layers.ILayer<float>> Apart(IEnumerable<Layers.ILayer<float>> layers) =>
+        [
+            .. layers.SelectMany(l => l is Layers.Convolution<float> { Rectifies: true } c
+                ? new Layers.ILayer<float>[] { new Layers.Convolution<float>(c.W.Value, c.B.Value, c.Stride, c.Pad), new Layers.Relu<float>() }
+                : [l]),
+        ];
 
         static NDArray<float> RandomTensor(Rng rng, params int[] shape)
         {

@@ -154,11 +154,16 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         var train = mnist.Data.Train.Take(50);
         var batch = new Kernels.SparseMatrix();
         Assert.True(train.TryCompressImages([0, 1, 2], batch));
+        var input = new InputBatch<float>();
+        input.SetCompressed(batch);
         var cnn = Networks.Build<float>(ModelPresets.Find("simpleconv").Spec, 1);
-        var e = Assert.Throws<InvalidOperationException>(() => cnn.Gradient(batch, [1, 2, 3]));
-        Assert.Contains("first layer is an Affine", e.Message);
+        var e = Assert.Throws<InvalidOperationException>(() => cnn.Gradient(input, [1, 2, 3]));
+        Assert.Contains("first layer that takes it", e.Message);
+        Assert.False(cnn.TakesCompressed(784, 0.19));
         var dense = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
-        Assert.True(double.IsFinite(dense.Gradient(batch, [train.Labels[0], train.Labels[1], train.Labels[2]])));
+        Assert.True(dense.TakesCompressed(784, 0.19));
+        Assert.False(dense.TakesCompressed(784, 0.5));
+        Assert.True(double.IsFinite(dense.Gradient(input, [train.Labels[0], train.Labels[1], train.Labels[2]])));
         train.PrefetchImages([0, 49]); // a hint: nothing to observe but that it accepts valid rows
         Assert.Throws<IndexOutOfRangeException>(() => train.PrefetchImages([50]));
         Assert.Throws<IndexOutOfRangeException>(() => train.PrefetchImages([-1]));

@@ -198,7 +198,7 @@ public sealed class Dataset
     /// Compresses images start … start + count − 1 (flattened) into <paramref name="target"/> straight from the stored
     /// bytes, with the values <see cref="Images"/> holds. False when the dataset has no stored bytes.
     /// </summary>
-    public bool TryCompressImages(int start, int count, Kernels.SparseMatrix target)
+    internal bool TryCompressImages(int start, int count, Kernels.SparseMatrix target)
     {
         if (!HasStoredPixels) return false;
         if (start < 0 || count < 0 || start + count > Count) throw new ArgumentOutOfRangeException(nameof(count), $"images {start}..{start + count} outside a dataset of {Count}");
@@ -213,7 +213,7 @@ public sealed class Dataset
     /// <see cref="GatherImages"/>. False when the dataset has no stored bytes. The rows are prefetched first unless
     /// <paramref name="prefetched"/> says the caller already asked for them (<see cref="PrefetchImages"/>).
     /// </summary>
-    public bool TryCompressImages(ReadOnlySpan<int> indices, Kernels.SparseMatrix target, bool prefetched = false)
+    internal bool TryCompressImages(ReadOnlySpan<int> indices, Kernels.SparseMatrix target, bool prefetched = false)
     {
         if (!HasStoredPixels) return false;
         foreach (int r in indices)
@@ -228,7 +228,7 @@ public sealed class Dataset
     /// Asks the memory system for the stored bytes of the images at <paramref name="indices"/> without waiting for
     /// them, so that reading them later (the next mini-batch) finds them in cache. Does nothing without stored bytes.
     /// </summary>
-    public void PrefetchImages(ReadOnlySpan<int> indices)
+    internal void PrefetchImages(ReadOnlySpan<int> indices)
     {
         if (_pixels is null) return;
         foreach (int r in indices)
@@ -241,12 +241,12 @@ public sealed class Dataset
     /// Whether the images are also held as the bytes they were stored as, with Images = bytes × scale (datasets read
     /// from IDX). False for a dataset with a <see cref="Normalization"/>: its bytes are not its values times a scale.
     /// </summary>
-    public bool HasStoredPixels => _pixels is not null && Normalization is not { IsIdentity: false };
+    internal bool HasStoredPixels => _pixels is not null && Normalization is not { IsIdentity: false };
 
     private double? _density;
 
     /// <summary>Fraction of non-zero values over all images (computed once).</summary>
-    public double Density => _density ??= ComputeDensity();
+    internal double Density => _density ??= ComputeDensity();
 
     private double ComputeDensity()
     {

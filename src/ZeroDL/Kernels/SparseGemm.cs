@@ -151,6 +151,18 @@ public sealed class SparseMatrix
         return q;
     }
 
+    /// <summary>Writes the matrix as dense rows (Rows × Columns, row-major) into <paramref name="dense"/>, zeros included.</summary>
+    public void Expand(Span<float> dense)
+    {
+        if (dense.Length < (long)Rows * Columns) throw new ArgumentException($"sparse expand: {dense.Length} floats cannot hold ({Rows}, {Columns})");
+        dense[..(Rows * Columns)].Clear();
+        for (int r = 0; r < Rows; r++)
+        {
+            var row = dense.Slice(r * Columns, Columns);
+            for (int q = _start[r]; q < _start[r + 1]; q++) row[_index[q]] = _value[q];
+        }
+    }
+
     /// <summary>Makes this matrix the transpose of <paramref name="source"/> (a counting sort of its pairs by column).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public unsafe void TransposeOf(SparseMatrix source)

@@ -9,7 +9,7 @@ namespace ZeroDL.Layers;
 /// Fully connected layer y = x·W + b (book ch. 5.6), W of shape (in, out). Input of any rank is flattened to
 /// (N, in) as the book's Affine does for 4-D tensors; Backward returns dx in the input's original shape.
 /// </summary>
-public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Affine<T> : ILayer<T>, IFirstLayer<T>, ICompressedInputLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private NDArray<T>? _x, _y, _dx;
     private int[]? _inputShape;
@@ -18,6 +18,8 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
     /// <summary>The compressed input the backward pass uses: the layer's own buffer, or a batch given already compressed.</summary>
     private SparseMatrix? _sparse;
     private bool _lastInputDense;
+    /// <summary>A compressed batch too dense for the sparse kernel, expanded to take the dense path.</summary>
+    private NDArray<T>? _expanded;
 
     public Affine(NDArray<T> w, NDArray<T> b)
     {
@@ -83,20 +85,35 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T> where T : unmanaged, I
     }
 
     /// <summary>
-    /// y = x·W + b for input already compressed (rows × InputSize), by the sparse kernel: exactly what
-    /// <see cref="Forward"/> computes for that input when it takes its sparse path. With <paramref name="training"/>
-    /// the layer keeps <paramref name="x"/> (which must not change until the backward pass) for the weight
-    /// gradient, as the book's layer keeps its input; without, it leaves the training state alone.
+    /// Whether compressed batches suit this layer: float32, <see cref="UseSparseInput"/>, at least 8 outputs (fewer
+    /// leave the sparse kernel's vectors idle), samples of <see cref="InputSize"/> values and a density at most
+    /// <see cref="SparseGemm.DensityThreshold"/>.
     /// </summary>
-    public NDArray<T> ForwardCompressed(SparseMatrix x, bool training = false)
+    public bool TakesCompressed(int features, double density) =>
+        typeof(T) == typeof(float) && UseSparseInput && OutputSize >= 8 && features == InputSize && density <= SparseGemm.DensityThreshold;
+
+    /// <summary>
+    /// y = x·W + b for input already compressed (rows × InputSize): exactly what <see cref="Forward(NDArray{T}, bool)"/>
+    /// computes for the dense batch of the same values — by the sparse kernel, or, for a batch denser than
+    /// <see cref="SparseGemm.DensityThreshold"/>, by the dense path on the batch expanded. With
+    /// <paramref name="training"/> the layer keeps <paramref name="x"/> (which must not change until the backward
+    /// pass) for the weight gradient, as the book's layer keeps its input; without, it leaves the training state alone.
+    /// </summary>
+    public NDArray<T> Forward(SparseMatrix x, bool training)
     {
         if (typeof(T) != typeof(float)) throw new NotSupportedException("affine: compressed input is float32 only");
         if (x.Columns != InputSize) throw new ArgumentException($"affine: compressed input has {x.Columns} features per sample, W {W.Value.ShapeText} expects {InputSize}");
         int n = x.Rows;
+        if (x.NonZeros > SparseGemm.DensityThreshold * ((long)n * InputSize))
+        {
+            _expanded = NDArray<T>.Reuse(_expanded, n, InputSize);
+            x.Expand(AsFloat(_expanded.Span));
+            return Forward(_expanded, training);
+        }
         if (training)
         {
             _x = null;
-            _inputShape = [n, InputSize];
+            if (_inputShape is not [var rows, var features] || rows != n || features != InputSize) _inputShape = [n, InputSize];
             _sparseInput = true;
             _sparse = x;
         }

@@ -61,3 +61,19 @@ public interface IFirstLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     void BackwardParameters(NDArray<T> dout);
 }
+
+/// <summary>
+/// A layer that can take a compressed batch (<see cref="InputBatch{T}.Compressed"/>) as a network's first layer and
+/// gives the same outputs and gradients as for the dense batch of the same values.
+/// </summary>
+public interface ICompressedInputLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>
+    /// Whether compressed batches of samples of <paramref name="features"/> values, of which a fraction
+    /// <paramref name="density"/> is non-zero, are worth giving this layer: the one test of eligibility.
+    /// </summary>
+    bool TakesCompressed(int features, double density);
+
+    /// <summary>The forward pass of a compressed batch; <paramref name="x"/> must not change until the backward pass has run.</summary>
+    NDArray<T> Forward(Kernels.SparseMatrix x, bool training);
+}

@@ -22,18 +22,6 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
 
     public override string Kind => "relu";
 
-    /// <summary>
-    /// The forward pass for an input the layer before has rectified already (a convolution asked to by
-    /// <see cref="Models.Sequential{T}"/>): the input is its own output, kept for the backward pass, which gates on
-    /// it as it would on the raw input (x &gt; 0 exactly where max(0, x) &gt; 0). The network's own backward pass
-    /// skips this layer and has the convolution gate the gradient instead.
-    /// </summary>
-    internal NDArray<T> ForwardRectified(NDArray<T> rectified)
-    {
-        _x = rectified;
-        return rectified;
-    }
-
     public override NDArray<T> Forward(NDArray<T> x, bool training)
     {
         _x = x;

@@ -66,7 +66,7 @@ public static class Networks
         var init = WeightInit.Parse(spec.WeightInit);
         int hidden = spec.HiddenSizes[0], k = SimpleConvFilterSize, filters = SimpleConvFilters;
         int pooled = filters * 12 * 12;
-        return new Sequential<T>(
+        return new Sequential<T>(Fusion.FuseConvolutionRelu<T>(
         [
             new Convolution<T>(Init.Normal<T>(init.StdFor(k * k), rng, filters, 1, k, k), new NDArray<T>(filters)),
             Activation<T>(spec.Activation),
@@ -74,7 +74,7 @@ public static class Networks
             new Affine<T>(pooled, hidden, init.StdFor(pooled), rng),
             Activation<T>(spec.Activation),
             new Affine<T>(hidden, spec.OutputSize, init.StdFor(hidden), rng),
-        ], spec.WeightDecay, spec);
+        ]), spec.WeightDecay, spec);
     }
 
     /// <summary>The book's DeepConvNet (ch. 8.1) with its dropout ratio 0.5 and the book's classic dropout rule.</summary>
@@ -119,7 +119,7 @@ public static class Networks
         if (spec.Dropout > 0) layers.Add(new Dropout<T>(spec.Dropout, mode, rng.Fork()));
         layers.Add(new Affine<T>(hidden, spec.OutputSize, Math.Sqrt(2.0 / hidden), rng));
         if (spec.Dropout > 0 && spec.OutputDropout) layers.Add(new Dropout<T>(spec.Dropout, mode, rng.Fork()));
-        return new Sequential<T>(layers, spec.WeightDecay, spec);
+        return new Sequential<T>(Fusion.FuseConvolutionRelu(layers), spec.WeightDecay, spec);
     }
 
     public static ILayer<T> Activation<T>(string name) where T : unmanaged, IFloatingPointIeee754<T> => name switch

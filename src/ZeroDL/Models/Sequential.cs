@@ -28,52 +28,6 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         Spec = spec;
         _sampleShape = spec?.SampleShape;
         _parameters = [.. _layers.SelectMany(l => l.Parameters)];
-        _rectifiedByPrevious = new bool[_layers.Count];
-        for (int i = 1; i < _layers.Count; i++) _rectifiedByPrevious[i] = _layers[i - 1] is Convolution<T> && _layers[i] is Relu<T>;
-    }
-
-    /// <summary>Layers that are a ReLU right after a convolution: see <see cref="ForwardLayer"/>.</summary>
-    private readonly bool[] _rectifiedByPrevious;
-
-    /// <summary>Whether the network folds its Convolution → ReLU pairs (false: every layer on its own; tests compare).</summary>
-    internal bool FoldsReluIntoConvolution { get; set; } = true;
-
-    /// <summary>
-    /// Layer <paramref name="i"/>'s forward pass as the network runs it: a convolution followed by a ReLU rectifies its
-    /// own output, chunk by chunk while in cache, and the ReLU takes it as it is — one pass over the batch's
-    /// activations fewer, the same numbers. Layers called on their own keep their plain meaning.
-    /// </summary>
-    internal NDArray<T> ForwardLayer(int i, NDArray<T> x, bool training)
-    {
-        if (FoldsReluIntoConvolution)
-        {
-            if (i + 1 < _layers.Count && _rectifiedByPrevious[i + 1]) return ((Convolution<T>)_layers[i]).Forward(x, training, rectify: true);
-            if (_rectifiedByPrevious[i]) return ((Relu<T>)_layers[i]).ForwardRectified(x);
-        }
-        return _layers[i].Forward(x, training);
-    }
-
-    /// <summary>
-    /// Layer <paramref name="i"/>'s backward pass as the network runs it, the mirror of <see cref="ForwardLayer"/>: a ReLU
-    /// after a convolution passes the gradient on as it is, and the convolution gates it chunk by chunk
-    /// (<see cref="Convolution{T}.BackwardGated"/>) — the same numbers, one pass over the batch fewer. The first layer
-    /// computes its parameters' gradients only when it can (<see cref="IFirstLayer{T}"/>): nothing uses the gradient
-    /// with respect to the data; the tensor returned is then <paramref name="d"/>.
-    /// </summary>
-    internal NDArray<T> BackwardLayer(int i, NDArray<T> d)
-    {
-        var layer = _layers[i];
-        if (FoldsReluIntoConvolution)
-        {
-            if (_rectifiedByPrevious[i]) return d;
-            if (i + 1 < _layers.Count && _rectifiedByPrevious[i + 1]) return ((Convolution<T>)layer).BackwardGated(d, inputGradient: i > 0) ?? d;
-        }
-        if (i == 0 && layer is IFirstLayer<T> first)
-        {
-            first.BackwardParameters(d);
-            return d;
-        }
-        return layer.Backward(d);
     }
 
     public IReadOnlyList<ILayer<T>> Layers => _layers;
@@ -143,7 +97,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Scores (logits) for a batch. The returned tensor is the last layer's buffer: copy it to keep it.</summary>
     public NDArray<T> Predict(NDArray<T> x, bool training = false)
     {
-        for (int i = 0; i < _layers.Count; i++) x = ForwardLayer(i, x, training);
+        foreach (var layer in _layers) x = layer.Forward(x, training);
         return x;
     }
 
@@ -170,25 +124,45 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// <see cref="Gradient(NDArray{T}, ReadOnlySpan{int})"/> for a batch given already compressed (rows × features),
-    /// for a network whose first layer is a float32 <see cref="Layers.Affine{T}"/>: the same loss and gradients as
-    /// the dense batch the layer would have compressed itself. <paramref name="x"/> must not change until this returns.
+    /// Scores (logits) for a batch in either form: a compressed batch goes to the first layer as it is (which must
+    /// take it: <see cref="TakesCompressed"/>), a dense one in the network's sample shape. The same scores either way.
     /// </summary>
-    public double Gradient(Kernels.SparseMatrix x, ReadOnlySpan<int> labels)
+    public NDArray<T> Predict(InputBatch<T> x, bool training = false)
     {
-        if (_layers.Count == 0 || _layers[0] is not Layers.Affine<T> first || typeof(T) != typeof(float))
-            throw new InvalidOperationException("a compressed batch needs a float32 network whose first layer is an Affine");
-        var y = first.ForwardCompressed(x, training: true);
-        for (int i = 1; i < _layers.Count; i++) y = ForwardLayer(i, y, training: true);
-        double loss = LossLayer.Forward(y, labels) + WeightDecayLoss();
+        NDArray<T> y;
+        if (x.Compressed is { } compressed)
+            y = _layers[0] is ICompressedInputLayer<T> first ? first.Forward(compressed, training)
+                : throw new InvalidOperationException($"a compressed batch needs a first layer that takes it; this network starts with {_layers[0].Kind}");
+        else y = _layers[0].Forward(InSampleShape(x.Dense ?? throw new ArgumentException("the batch is empty", nameof(x))), training);
+        for (int i = 1; i < _layers.Count; i++) y = _layers[i].Forward(y, training);
+        return y;
+    }
+
+    /// <summary>Forward and backward on a batch in either form (see <see cref="Predict(InputBatch{T}, bool)"/>): fills every parameter's gradient and returns the loss.</summary>
+    public double Gradient(InputBatch<T> x, ReadOnlySpan<int> labels)
+    {
+        double loss = LossLayer.Forward(Predict(x, training: true), labels) + WeightDecayLoss();
         Backward();
         return loss;
     }
 
+    /// <summary>
+    /// Whether batches of samples of <paramref name="features"/> values, a fraction <paramref name="density"/> of them
+    /// non-zero, may be given to this network compressed: its first layer takes them (<see cref="ICompressedInputLayer{T}"/>).
+    /// </summary>
+    public bool TakesCompressed(int features, double density) =>
+        _layers[0] is ICompressedInputLayer<T> first && first.TakesCompressed(features, density);
+
+    /// <summary>
+    /// The backward pass, in reverse layer order. The first layer computes its parameters' gradients only when it can
+    /// (<see cref="IFirstLayer{T}"/>): nothing uses the gradient with respect to the data.
+    /// </summary>
     private void Backward()
     {
         var d = LossLayer.Backward(1.0);
-        for (int i = _layers.Count - 1; i >= 0; i--) d = BackwardLayer(i, d);
+        for (int i = _layers.Count - 1; i > 0; i--) d = _layers[i].Backward(d);
+        if (_layers[0] is IFirstLayer<T> first) first.BackwardParameters(d);
+        else _layers[0].Backward(d);
         if (WeightDecay > 0)
         {
             T lambda = T.CreateTruncating(WeightDecay);

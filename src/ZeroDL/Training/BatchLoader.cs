@@ -3,10 +3,15 @@ using ZeroDL.Data;
 
 namespace ZeroDL.Training;
 
-/// <summary>One mini-batch: the images gathered into a reusable tensor and their labels.</summary>
+/// <summary>One mini-batch: its samples as the network takes them (<see cref="Input"/>), their labels and indices.</summary>
 public sealed class Batch
 {
-    public NDArray<float> Images { get; internal set; } = new(0, 1);
+    /// <summary>The samples, gathered into a reusable tensor or compressed (see <see cref="BatchLoader"/>).</summary>
+    public InputBatch<float> Input { get; } = new(new NDArray<float>(0, 1));
+    /// <summary>The samples as a dense tensor (a batch of a loader that compresses has none).</summary>
+    public NDArray<float> Images => Input.Dense ?? throw new InvalidOperationException("this batch is compressed: use Input");
+    /// <summary>The buffer a compressing loader fills.</summary>
+    internal Kernels.SparseMatrix? Compressed;
     public int[] Labels { get; internal set; } = [];
     /// <summary>Which samples of the dataset the batch holds, in order.</summary>
     public int[] Indices { get; internal set; } = [];
@@ -22,6 +27,8 @@ public sealed class Batch
 /// epoch) or drawn with replacement as the book's code does. With <c>background</c> the next batches are
 /// gathered on a separate thread while the current one trains; the sequence of batches is the same either way.
 /// Batches come from a small pool and go back to it with <see cref="Release"/>, so nothing is allocated per batch.
+/// A loader that compresses (<see cref="Compresses"/>) reads each batch's samples from the dataset's stored bytes
+/// straight into compressed form on the caller's thread, and has the next batch's rows fetched into cache meanwhile.
 /// </summary>
 public sealed class BatchLoader : IDisposable
 {
@@ -39,7 +46,7 @@ public sealed class BatchLoader : IDisposable
     /// <summary>Without gathering: the batch after the one last returned, drawn one step early so its samples can be prefetched.</summary>
     private Batch? _ahead;
     private readonly Augmenter? _augmenter;
-    private readonly bool _gatherImages;
+    private readonly bool _gatherImages, _compress;
     private Exception? _failure;
     private int _produced;
 
@@ -48,13 +55,17 @@ public sealed class BatchLoader : IDisposable
     /// an <paramref name="augmenter"/>, when given, distorts every batch after gathering (on the loader's thread in the
     /// background mode), keyed by each image's position in the run. With <paramref name="gatherImages"/> false the
     /// batches carry only indices and labels (the images stay empty), for a consumer that reads the samples itself.
+    /// With <paramref name="compressFor"/> a network that <see cref="Compresses"/> this dataset, the batches come
+    /// compressed (on the caller's thread, whatever <paramref name="background"/> says).
     /// </summary>
     public BatchLoader(Dataset data, int batchSize, bool withReplacement, int iterationsPerEpoch, int totalIterations, Rng rng, bool background,
-        Augmenter? augmenter = null, bool gatherImages = true)
+        Augmenter? augmenter = null, bool gatherImages = true, Models.Sequential<float>? compressFor = null)
     {
         if (!gatherImages && augmenter is not null) throw new ArgumentException("augmentation needs the images gathered");
         _augmenter = augmenter;
-        _gatherImages = gatherImages;
+        _compress = gatherImages && augmenter is null && compressFor is not null && Compresses(compressFor, data);
+        _gatherImages = gatherImages && !_compress;
+        background &= !_compress;
         _data = data;
         _batchSize = Math.Min(batchSize, data.Count);
         _withReplacement = withReplacement;
@@ -71,6 +82,37 @@ public sealed class BatchLoader : IDisposable
         _producer.Start();
     }
 
+    /// <summary>
+    /// Whether <paramref name="net"/> takes <paramref name="data"/>'s batches compressed: the dataset holds its samples
+    /// as stored bytes (read from IDX) and the network's first layer takes compressed batches of such samples at the
+    /// dataset's density (<see cref="Models.Sequential{T}.TakesCompressed"/>). The same numbers either way.
+    /// </summary>
+    public static bool Compresses(Models.Sequential<float> net, Dataset data) =>
+        data.HasStoredPixels && net.TakesCompressed(data.SampleLength, data.Density);
+
+    /// <summary>Whether this loader's batches come compressed (see <see cref="Compresses"/>).</summary>
+    public bool CompressesBatches => _compress;
+
+    /// <summary>
+    /// Fills <paramref name="input"/> with samples start … start + count − 1 of <paramref name="data"/>, in order:
+    /// compressed when <paramref name="compress"/> (see <see cref="Compresses"/>), else gathered into
+    /// <paramref name="dense"/> (reused).
+    /// </summary>
+    internal static void Read(Dataset data, int start, int count, bool compress, InputBatch<float> input, ref Kernels.SparseMatrix? compressed,
+        ref NDArray<float>? dense, ref int[]? indices)
+    {
+        if (compress)
+        {
+            data.TryCompressImages(start, count, compressed ??= new Kernels.SparseMatrix());
+            input.SetCompressed(compressed);
+            return;
+        }
+        if (indices is null || indices.Length < count) indices = new int[count];
+        for (int i = 0; i < count; i++) indices[i] = start + i;
+        dense = data.GatherImages(indices.AsSpan(0, count), dense);
+        input.SetDense(dense);
+    }
+
     /// <summary>The batch of the next iteration (blocks until it is ready). Call <see cref="Release"/> when done with it.</summary>
     public Batch Next()
     {
@@ -82,9 +124,18 @@ public sealed class BatchLoader : IDisposable
                 return _single;
             }
             // Indices only: keep one batch ahead (the same sequence, drawn a step earlier) for Upcoming.
-            if (_ahead is null) { _ahead = new Batch(); Fill(_single, ++_produced); }
+            bool first = _ahead is null;
+            if (first) { _ahead = new Batch(); Fill(_single, ++_produced); }
             else (_single, _ahead) = (_ahead, _single);
-            if (_produced < _total) Fill(_ahead, ++_produced); else _ahead.Count = 0;
+            if (_produced < _total) Fill(_ahead!, ++_produced); else _ahead!.Count = 0;
+            if (_compress)
+            {
+                // This batch's rows were asked for a step ago (but the first's); the next batch's are asked for now,
+                // to be in cache when it comes.
+                _data.TryCompressImages(_single.IndexSpan, _single.Compressed ??= new Kernels.SparseMatrix(), prefetched: !first);
+                _single.Input.SetCompressed(_single.Compressed);
+                _data.PrefetchImages(Upcoming);
+            }
             return _single;
         }
         try { return _ready.Take(_stop.Token); }
@@ -134,8 +185,9 @@ public sealed class BatchLoader : IDisposable
         var idx = _indices.AsSpan(0, count);
         if (_gatherImages)
         {
-            batch.Images = _data.GatherImages(idx, batch.Images.Size == 0 ? null : batch.Images);
-            _augmenter?.Apply(batch.Images.Span, count, (long)(iteration - 1) * _batchSize);
+            var images = _data.GatherImages(idx, batch.Input.Dense is { Size: > 0 } reused ? reused : null);
+            batch.Input.SetDense(images);
+            _augmenter?.Apply(images.Span, count, (long)(iteration - 1) * _batchSize);
         }
         if (batch.Labels.Length < _batchSize) batch.Labels = new int[_batchSize];
         if (batch.Indices.Length < _batchSize) batch.Indices = new int[_batchSize];

@@ -9,48 +9,29 @@ namespace ZeroDL.Training;
 /// </summary>
 public static class Evaluation
 {
-    [ThreadStatic] private static NDArray<float>? t_batch;
+    [ThreadStatic] private static NDArray<float>? t_dense;
     [ThreadStatic] private static int[]? t_indices;
     [ThreadStatic] private static Kernels.SparseMatrix? t_compressed;
+    [ThreadStatic] private static InputBatch<float>? t_input;
 
+    /// <summary>
+    /// The predicted class of every sample, in batches of <paramref name="batchSize"/> read as the training loader
+    /// reads them (compressed where the network takes that: <see cref="BatchLoader.Compresses"/>; the same predictions
+    /// either way).
+    /// </summary>
     public static int[] PredictLabels(this Sequential<float> net, Dataset data, int batchSize = 1000)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be at least 1");
         var result = new int[data.Count];
-        if (PredictCompressed(net, data, batchSize, result)) return result;
-        var indices = t_indices is { } ix && ix.Length >= batchSize ? ix : t_indices = new int[batchSize];
+        bool compress = BatchLoader.Compresses(net, data);
+        var input = t_input ??= new InputBatch<float>();
         for (int start = 0; start < data.Count; start += batchSize)
         {
             int count = Math.Min(batchSize, data.Count - start);
-            for (int i = 0; i < count; i++) indices[i] = start + i;
-            t_batch = data.GatherImages(indices.AsSpan(0, count), t_batch);
-            net.Predict(AsInput(net, t_batch)).ArgMaxRows().CopyTo(result, start);
+            BatchLoader.Read(data, start, count, compress, input, ref t_compressed, ref t_dense, ref t_indices);
+            net.Predict(input).ArgMaxRows().CopyTo(result, start);
         }
         return result;
-    }
-
-    /// <summary>
-    /// The fast path for a dense network whose first layer is an Affine that takes sparse input (MNIST pixels are
-    /// about 81 % zeros): each batch is compressed straight from the dataset's bytes, never converted to a float
-    /// matrix, and the first layer multiplies the compressed form — the same kernel on the same numbers as its
-    /// own sparse path, so the same predictions. False (nothing done) where it does not apply or a batch is dense.
-    /// </summary>
-    private static bool PredictCompressed(Sequential<float> net, Dataset data, int batchSize, int[] result)
-    {
-        if (net.Layers.Count == 0 || net.Layers[0] is not Layers.Affine<float> { UseSparseInput: true } first || first.OutputSize < 8
-            || net.Spec is { IsConvolutional: true } || data.SampleLength != first.InputSize)
-            return false;
-        var compressed = t_compressed ??= new Kernels.SparseMatrix();
-        for (int start = 0; start < data.Count; start += batchSize)
-        {
-            int count = Math.Min(batchSize, data.Count - start);
-            if (!data.TryCompressImages(start, count, compressed)) return false;
-            if (compressed.NonZeros > Kernels.SparseGemm.DensityThreshold * count * first.InputSize) return false;
-            var y = first.ForwardCompressed(compressed);
-            for (int i = 1; i < net.Layers.Count; i++) y = net.ForwardLayer(i, y, training: false);
-            y.ArgMaxRows().CopyTo(result, start);
-        }
-        return true;
     }
 
     /// <summary>The batch viewed in the sample shape the network's architecture expects (e.g. N×1×28×28 for a CNN).</summary>

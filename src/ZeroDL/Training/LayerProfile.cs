@@ -56,7 +56,7 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
             for (int i = 0; i < layers.Count; i++)
             {
                 long b0 = GC.GetAllocatedBytesForCurrentThread(), t0 = Stopwatch.GetTimestamp();
-                x = net.ForwardLayer(i, x, training: true); // as the network runs it (a ReLU after a convolution folded in)
+                x = layers[i].Forward(x, training: true);
                 if (timed)
                 {
                     forward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
@@ -68,7 +68,9 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
             for (int i = layers.Count - 1; i >= 0; i--)
             {
                 long b0 = GC.GetAllocatedBytesForCurrentThread(), t0 = Stopwatch.GetTimestamp();
-                d = net.BackwardLayer(i, d); // as the network runs it (a ReLU after a convolution folded in)
+                // As the network runs it: the first layer computes its parameters' gradients only, where it can.
+                if (i == 0 && layers[0] is Layers.IFirstLayer<float> first) first.BackwardParameters(d);
+                else d = layers[i].Backward(d);
                 if (timed)
                 {
                     backward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;

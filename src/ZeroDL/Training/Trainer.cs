@@ -30,10 +30,11 @@ public sealed record TrainerOptions
     /// <summary>Random distortions applied to every training batch (null = none); evaluation always sees the images as they are.</summary>
     public AugmentationOptions? Augmentation { get; init; }
     /// <summary>
-    /// true (default): when the network starts with an Affine that takes sparse input and the training images are
-    /// stored bytes that are mostly zeros (MNIST: 19 % non-zero), each mini-batch is compressed straight from the
-    /// bytes on the training thread instead of being gathered as a float matrix on a loader thread — the same
-    /// numbers (so the same training), a fifth of the memory traffic and no loader thread. false: always floats.
+    /// true (default): when the network's first layer takes compressed batches and the training images are stored
+    /// bytes that are mostly zeros (MNIST: 19 % non-zero; see <see cref="BatchLoader.Compresses"/>), each mini-batch
+    /// is compressed straight from the bytes on the training thread instead of being gathered as a float matrix on a
+    /// loader thread — the same numbers (so the same training), a fifth of the memory traffic and no loader thread.
+    /// false: always floats.
     /// </summary>
     public bool CompressedInput { get; init; } = true;
 
@@ -109,14 +110,7 @@ public sealed class Trainer
     public Sequential<float> EvaluatedModel { get; private set; }
 
     /// <summary>Whether <see cref="Train"/> hands the network its mini-batches compressed (see <see cref="TrainerOptions.CompressedInput"/>).</summary>
-    public bool CompressesBatches => _options.Augmentation is null && CompressedInputLayer() is not null;
-
-    /// <summary>The network's first layer when mini-batches can go to it compressed (see <see cref="TrainerOptions.CompressedInput"/>), else null.</summary>
-    private Layers.Affine<float>? CompressedInputLayer() =>
-        _options.CompressedInput && _net.Layers.Count > 0 && _net.Layers[0] is Layers.Affine<float> { UseSparseInput: true, OutputSize: >= 8 } first
-        && _net.Spec is not { IsConvolutional: true } && _train.HasStoredPixels && _train.SampleLength == first.InputSize
-        && _train.Density <= Kernels.SparseGemm.DensityThreshold
-            ? first : null;
+    public bool CompressesBatches => _options.Augmentation is null && _options.CompressedInput && BatchLoader.Compresses(_net, _train);
 
     public TrainingHistory Train(CancellationToken cancel = default)
     {
@@ -134,11 +128,8 @@ public sealed class Trainer
                 : throw new ArgumentException($"augmentation needs images (C×H×W); samples have {_train.SampleLength} values"));
             augmenter = new Augmenter(_options.Augmentation, _options.Seed, channels, height, width);
         }
-        var compressed = augmenter is null ? CompressedInputLayer() : null;
         using var loader = new BatchLoader(_train, _options.BatchSize, _options.SampleWithReplacement, perEpoch, total, new Rng(_options.Seed),
-            background: compressed is null && _options.BackgroundLoading && multicore, augmenter, gatherImages: compressed is null);
-        var sparseBatch = compressed is not null ? new Kernels.SparseMatrix() : null;
-        NDArray<float>? denseBatch = null;
+            background: _options.BackgroundLoading && multicore, augmenter, compressFor: _options.CompressedInput ? _net : null);
         var evalTrain = _options.EvaluationSamples > 0 ? _train.Take(_options.EvaluationSamples) : _train;
         var evalTest = _options.EvaluationSamples > 0 ? _test.Take(_options.EvaluationSamples) : _test;
         Sequential<float>? snapshot = _options.BackgroundEvaluation && multicore && _net.Spec is not null ? _net.CloneArchitecture() : null;
@@ -151,22 +142,7 @@ public sealed class Trainer
             {
                 if (cancel.IsCancellationRequested) { history.Cancelled = true; break; }
                 var batch = loader.Next();
-                double loss;
-                if (sparseBatch is null)
-                    loss = _net.Gradient(Evaluation.AsInput(_net, batch.Images), batch.LabelSpan);
-                else if (_train.TryCompressImages(batch.IndexSpan, sparseBatch, prefetched: iter > 1)
-                         && sparseBatch.NonZeros <= Kernels.SparseGemm.DensityThreshold * sparseBatch.Rows * compressed!.InputSize)
-                {
-                    // The next batch's images are random rows of a large array: request them now, read them next step.
-                    _train.PrefetchImages(loader.Upcoming);
-                    loss = _net.Gradient(sparseBatch, batch.LabelSpan);
-                }
-                else
-                {
-                    // A batch denser than the sparse kernel's threshold goes the dense way, as the layer would send it.
-                    denseBatch = _train.GatherImages(batch.IndexSpan, denseBatch);
-                    loss = _net.Gradient(denseBatch, batch.LabelSpan);
-                }
+                double loss = _net.Gradient(batch.Input, batch.LabelSpan);
                 loader.Release(batch);
                 if (_options.Schedule == "cosine") _optimizer.LearningRate = baseRate * 0.5 * (1 + Math.Cos(Math.PI * (iter - 1) / total));
                 _optimizer.Step(_net.Parameters);

@@ -1,0 +1,436 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace ZeroDL.Kernels;
+
+/// <summary>How a float32 convolution pass is computed (see <see cref="ConvolutionEngine"/>).</summary>
+public enum ConvolutionAlgorithm
+{
+    /// <summary>A channel-major column matrix per chunk of images and one GEMM (<see cref="Im2ColChannelMajor"/>): any stride.</summary>
+    Im2Col,
+    /// <summary>Stride 1 without a column matrix: shifted windows of a zero-padded copy (<see cref="ShiftedConvolution"/>).</summary>
+    ShiftedWindows,
+    /// <summary>3×3 filters, stride 1: Winograd's F(2×2, 3×3) (<see cref="WinogradConvolution"/>).</summary>
+    Winograd,
+}
+
+/// <summary>
+/// Which engine a float32 convolution layer uses and how it splits its work. <see cref="Algorithm"/> null takes the
+/// fastest that applies; a value caps it (Im2Col: the column matrix everywhere; ShiftedWindows: no Winograd), so
+/// that tests can compare every engine with the book's layer on the same shapes.
+/// </summary>
+public sealed record ConvolutionEngineOptions
+{
+    public static ConvolutionEngineOptions Default { get; } = new();
+
+    /// <summary>The fastest algorithm the engine may use (null: any).</summary>
+    public ConvolutionAlgorithm? Algorithm { get; init; }
+
+    /// <summary>Target size of one chunk's column matrix, in elements (at least one whole image per chunk): a MiB of float32, so it stays in cache between being written and being multiplied.</summary>
+    public int ChunkElements { get; init; } = 1 << 18;
+
+    /// <summary>Fixes the number of workers (tests use it to exercise the split on small inputs); null = one per core for large work.</summary>
+    public int? Workers { get; init; }
+}
+
+/// <summary>
+/// A convolution layer's fast path for one element type: the layer hands it the input, the filters and its
+/// buffers, and it fills the output or the gradients exactly as the book's im2col layer defines them.
+/// </summary>
+internal interface IConvolutionEngine<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>y = conv(x, W) + b, then max(0, y) where <paramref name="rectify"/>.</summary>
+    void Forward(NDArray<T> x, NDArray<T> weights, NDArray<T> bias, NDArray<T> y, bool rectify);
+
+    /// <summary>
+    /// dW and db (overwritten) and, when <paramref name="dx"/> is given, dx, for the input <paramref name="x"/> and the
+    /// output gradient <paramref name="dout"/>; with <paramref name="gate"/>, dout is first passed only where the
+    /// output <paramref name="y"/> is &gt; 0 (a ReLU fused into the layer).
+    /// </summary>
+    void Backward(NDArray<T> x, NDArray<T> y, NDArray<T> dout, NDArray<T> weights, Span<T> dW, Span<T> db, NDArray<T>? dx, bool gate);
+
+    /// <summary>The algorithm of each pass, e.g. "forward Winograd, dW shifted windows, dx Winograd".</summary>
+    string Describe();
+}
+
+/// <summary>
+/// The float32 engine of a convolution layer, chosen once when the layer first runs on float32 input, from its
+/// filter shape, stride and padding (nothing the input size changes): forward, weight gradient and input gradient
+/// each by Winograd, shifted windows or the im2col product, the fastest that applies (<see cref="ConvolutionAlgorithm"/>).
+/// <para>
+/// The batch is worked through in chunks of whole images whose column matrix is about
+/// <see cref="ConvolutionEngineOptions.ChunkElements"/> elements, the chunks dealt out in a fixed order to one worker
+/// per core; each worker has its own buffers and its own partial dW and db, added up in worker order, so results do
+/// not depend on timing. Backward recomputes each chunk's column matrix from the layer's copy of the input instead of
+/// keeping the whole matrix from forward.
+/// </para>
+/// </summary>
+internal sealed class ConvolutionEngine : IConvolutionEngine<float>
+{
+    /// <summary>
+    /// Below this many summed channels Winograd's transforms cost more than the products they save (the first layer of a
+    /// network, on one channel, stays on the shifted windows).
+    /// </summary>
+    internal const int WinogradMinimumChannels = 8;
+
+    /// <summary>
+    /// The weight gradient's 16 Winograd products are F × C each, summed over the tiles: below 32 × 32 packing them
+    /// costs more than the direct correlation (DeepConvNet's 16-filter layers are faster on the shifted windows).
+    /// </summary>
+    internal const int WinogradMinimumWeightProduct = 32 * 32;
+
+    private readonly int _filters, _channels, _kh, _kw, _stride, _pad, _taps;
+    private readonly ConvolutionEngineOptions _options;
+    private readonly ConvolutionAlgorithm _forward, _weightGradient, _inputGradient, _weightGradientAlone;
+
+    /// <summary>The engine for filters (F, C, KH, KW), the passes' algorithms decided here once.</summary>
+    public ConvolutionEngine(int filters, int channels, int kh, int kw, int stride, int pad, ConvolutionEngineOptions? options = null)
+    {
+        _filters = filters; _channels = channels; _kh = kh; _kw = kw; _stride = stride; _pad = pad; _taps = channels * kh * kw;
+        _options = options ?? ConvolutionEngineOptions.Default;
+        var cap = _options.Algorithm ?? ConvolutionAlgorithm.Winograd;
+        bool shifted = cap >= ConvolutionAlgorithm.ShiftedWindows && ShiftedConvolution.Applies(stride);
+        bool winograd = cap >= ConvolutionAlgorithm.Winograd && WinogradConvolution.Applies(kh, kw, stride);
+        bool winogradForward = winograd && channels >= WinogradMinimumChannels;
+        _forward = winogradForward ? ConvolutionAlgorithm.Winograd : shifted ? ConvolutionAlgorithm.ShiftedWindows : ConvolutionAlgorithm.Im2Col;
+        // Backward goes one way for both gradients: stride 1 without a column matrix where the input gradient's
+        // correlation applies (or is not needed), else the im2col product for both.
+        bool strideOne = shifted && ShiftedConvolution.AppliesToInputGradient(kh, kw, pad);
+        var dW = winogradForward && channels * filters >= WinogradMinimumWeightProduct ? ConvolutionAlgorithm.Winograd : ConvolutionAlgorithm.ShiftedWindows;
+        _weightGradient = strideOne ? dW : ConvolutionAlgorithm.Im2Col;
+        _weightGradientAlone = shifted ? dW : ConvolutionAlgorithm.Im2Col;
+        _inputGradient = !strideOne ? ConvolutionAlgorithm.Im2Col
+            : winograd && WinogradConvolution.AppliesToInputGradient(pad) && filters >= WinogradMinimumChannels ? ConvolutionAlgorithm.Winograd
+            : ConvolutionAlgorithm.ShiftedWindows;
+        _runWorker = RunWorker;
+        _forwardIm2ColChunk = ForwardIm2ColChunk;
+        _forwardWinogradChunk = ForwardWinogradChunk;
+        _forwardShiftedChunk = ForwardShiftedChunk;
+        _backwardStrideOneChunk = BackwardStrideOneChunk;
+        _backwardIm2ColChunk = BackwardIm2ColChunk;
+    }
+
+    public string Describe() =>
+        $"forward {Name(_forward)}, dW {Name(_weightGradient)} ({Name(_weightGradientAlone)} without dx), dx {Name(_inputGradient)}";
+
+    private static string Name(ConvolutionAlgorithm a) => a switch
+    {
+        ConvolutionAlgorithm.Winograd => "Winograd",
+        ConvolutionAlgorithm.ShiftedWindows => "shifted windows",
+        _ => "im2col",
+    };
+
+    /// <summary>One worker's buffers: its chunk's column matrix, product, and partial parameter gradients.</summary>
+    private sealed class Worker
+    {
+        public float[] ColT = [], OutT = [], DcolT = [], DWt = [], Db = [], DU = [], Gated = [];
+
+        public static float[] Ensure(ref float[] buffer, int length)
+        {
+            if (buffer.Length < length) buffer = new float[length];
+            return buffer;
+        }
+    }
+
+    private Worker[] _workers = [];
+
+    /// <summary>The shape of one pass: input and output sizes, chunking and worker count.</summary>
+    private readonly record struct Plan(int N, int H, int W, int OH, int OW, int K, int ImagesPerChunk, int Workers)
+    {
+        public int Plane => OH * OW;
+        public int Chunks => (N + ImagesPerChunk - 1) / ImagesPerChunk;
+    }
+
+    private Plan MakePlan(ReadOnlySpan<int> shape)
+    {
+        int n = shape[0], h = shape[2], w = shape[3];
+        int oh = ConvShape.OutputSize(h, _kh, _stride, _pad), ow = ConvShape.OutputSize(w, _kw, _stride, _pad);
+        int k = _taps, plane = oh * ow;
+        int perChunk = Math.Clamp(_options.ChunkElements / Math.Max(1, k * plane), 1, Math.Max(1, n));
+        int chunks = (n + perChunk - 1) / perChunk;
+        long work = (long)n * plane * k * _filters;
+        int workers = _options.Workers ?? GemmOptions.Default.ThreadsFor(work);
+        workers = Math.Max(1, Math.Min(workers, chunks));
+        if (_workers.Length < workers) Array.Resize(ref _workers, workers);
+        for (int t = 0; t < workers; t++) _workers[t] ??= new Worker();
+        return new Plan(n, h, w, oh, ow, k, perChunk, workers);
+    }
+
+    /// <summary>
+    /// The pass in progress, read by the chunk methods below. It lives in a field, and the methods' delegates are made
+    /// once per engine, so that a pass hands the worker pool no closure and allocates nothing.
+    /// </summary>
+    private struct Pass
+    {
+        public Plan Plan;
+        public Action<int, int, int>? Work;
+        public float[] Input, Output, Dout, Weights, Bias;
+        public float[]? Dx, Y;
+        /// <summary>The filters as the fast paths take them: packed, transformed, or flipped (backward).</summary>
+        public float[] Filters;
+        /// <summary>Forward: rectify each chunk's output. Backward: gate dout by the output first.</summary>
+        public bool Rectify, Gate;
+        /// <summary>Backward: dx and dW by Winograd.</summary>
+        public bool WinogradInput, WinogradWeights;
+    }
+
+    private Pass _pass;
+    private readonly Action<int> _runWorker;
+    private readonly Action<int, int, int> _forwardIm2ColChunk, _forwardWinogradChunk, _forwardShiftedChunk,
+        _backwardStrideOneChunk, _backwardIm2ColChunk;
+
+    /// <summary>Runs <paramref name="work"/>(worker, first image, image count) for every chunk: chunk c on worker c mod workers.</summary>
+    private void ForChunks(Plan plan, Action<int, int, int> work)
+    {
+        _pass.Plan = plan;
+        _pass.Work = work;
+        try
+        {
+            if (plan.Workers == 1) RunWorker(0);
+            else WorkerPool.For(plan.Workers, plan.Workers, _runWorker);
+        }
+        finally
+        {
+            _pass = default; // drop the pass's arrays
+        }
+    }
+
+    /// <summary>Worker <paramref name="t"/>'s share of a pass: chunks t, t + workers, ….</summary>
+    private void RunWorker(int t)
+    {
+        using var _ = Gemm.LimitThreadsOnThisThread(1); // the workers are the parallelism
+        var plan = _pass.Plan;
+        var work = _pass.Work!;
+        for (int c = t; c < plan.Chunks; c += plan.Workers)
+        {
+            int i0 = c * plan.ImagesPerChunk;
+            work(t, i0, Math.Min(plan.ImagesPerChunk, plan.N - i0));
+        }
+    }
+
+    public void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> y, bool rectify)
+    {
+        var plan = MakePlan(x.Shape);
+        _pass.Input = x.Data;
+        _pass.Output = y.Data;
+        _pass.Weights = weights.Data;
+        _pass.Bias = bias.Data;
+        _pass.Rectify = rectify;
+        switch (_forward)
+        {
+            case ConvolutionAlgorithm.Winograd:
+                _pass.Filters = PreparedFilters(weights.Data, FilterForm.Winograd);
+                ForChunks(plan, _forwardWinogradChunk);
+                break;
+            case ConvolutionAlgorithm.ShiftedWindows:
+                _pass.Filters = PreparedFilters(weights.Data, FilterForm.Packed);
+                ForChunks(plan, _forwardShiftedChunk);
+                break;
+            default:
+                ForChunks(plan, _forwardIm2ColChunk);
+                break;
+        }
+    }
+
+    /// <summary>The im2col forward pass of one chunk: colT, W·colT, + b and the reorder to (N, FN, OH, OW).</summary>
+    private void ForwardIm2ColChunk(int t, int i0, int count)
+    {
+        var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output; var bias = _pass.Bias;
+        var worker = _workers[t];
+        int columns = count * plan.Plane, k = plan.K, plane = plan.Plane, imageSize = _channels * plan.H * plan.W;
+        var colT = Worker.Ensure(ref worker.ColT, k * columns).AsSpan(0, k * columns);
+        var outT = Worker.Ensure(ref worker.OutT, _filters * columns).AsSpan(0, _filters * columns);
+        Im2ColChannelMajor.Forward<float>(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W,
+            _kh, _kw, _stride, _pad, colT);
+        Gemm.Multiply<float>(false, false, _filters, columns, k, _pass.Weights.AsSpan(0, _filters * k), k, colT, columns, outT, columns);
+        // (f, i, p) + b[f] → (i, f, p)
+        for (int f = 0; f < _filters; f++)
+            for (int i = 0; i < count; i++)
+                TP.Add(outT.Slice(f * columns + i * plane, plane), bias[f], output.AsSpan(((i0 + i) * _filters + f) * plane, plane));
+        Rectify(output.AsSpan(i0 * _filters * plane, count * _filters * plane));
+    }
+
+    /// <summary>When the pass rectifies: a chunk's outputs become max(0, ·), by the same function the ReLU layer uses, while in cache.</summary>
+    private void Rectify(Span<float> chunk)
+    {
+        if (_pass.Rectify) TP.Max(chunk, 0f, chunk);
+    }
+
+    /// <summary>The forms the forward filters are kept in between calls.</summary>
+    private enum FilterForm { None, Packed, Winograd }
+
+    private float[] _preparedFilters = [];
+    /// <summary>The filters <see cref="_preparedFilters"/> was made from: inference with unchanged weights prepares once.</summary>
+    private float[] _preparedFrom = [];
+    private FilterForm _preparedForm;
+
+    /// <summary>
+    /// The filters packed for the shifted windows or transformed for Winograd. Preparing costs about as much as a
+    /// small image's convolution: redo it only when the weights changed (a comparison is several times cheaper
+    /// than the packing; in training it stops at the first difference).
+    /// </summary>
+    private float[] PreparedFilters(float[] weights, FilterForm form)
+    {
+        int size = _filters * _taps;
+        if (_preparedForm != form || !MemoryMarshal.Cast<float, int>(weights.AsSpan(0, size))
+                .SequenceEqual(MemoryMarshal.Cast<float, int>(_preparedFrom.AsSpan(0, size)))) // bit for bit
+        {
+            if (form == FilterForm.Winograd) WinogradConvolution.TransformFilters(weights, _filters, _channels, ref _preparedFilters);
+            else ShiftedConvolution.PackFilters(weights, _filters, _taps, ref _preparedFilters);
+            if (_preparedFrom.Length < size) _preparedFrom = new float[size];
+            weights.AsSpan(0, size).CopyTo(_preparedFrom);
+            _preparedForm = form;
+        }
+        return _preparedFilters;
+    }
+
+    /// <summary>The Winograd forward pass of one chunk, with the filters transformed in <see cref="Pass.Filters"/>.</summary>
+    private void ForwardWinogradChunk(int t, int i0, int count)
+    {
+        var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
+        int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
+        WinogradConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
+            _pass.Bias, _filters, _pad, output.AsSpan(i0 * outputSize, count * outputSize));
+        Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
+    }
+
+    /// <summary>The shifted-window forward pass of one chunk, with the filters packed in <see cref="Pass.Filters"/>.</summary>
+    private void ForwardShiftedChunk(int t, int i0, int count)
+    {
+        var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
+        int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
+        ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
+            _pass.Bias, _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize));
+        Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
+    }
+
+    public void Backward(NDArray<float> x, NDArray<float> y, NDArray<float> dout, NDArray<float> weights, Span<float> dW, Span<float> db, NDArray<float>? dx, bool gate)
+    {
+        var plan = MakePlan(x.Shape);
+        for (int t = 0; t < plan.Workers; t++)
+        {
+            Worker.Ensure(ref _workers[t].DWt, plan.K * _filters).AsSpan(0, plan.K * _filters).Clear();
+            Worker.Ensure(ref _workers[t].Db, _filters).AsSpan(0, _filters).Clear();
+        }
+        _pass.Input = x.Data;
+        _pass.Dout = dout.Data;
+        _pass.Dx = dx?.Data;
+        _pass.Y = y.Data;
+        _pass.Weights = weights.Data;
+        _pass.Gate = gate;
+        var weightGradient = dx is null ? _weightGradientAlone : _weightGradient;
+        if (weightGradient == ConvolutionAlgorithm.Im2Col) ForChunks(plan, _backwardIm2ColChunk);
+        else BackwardStrideOne(plan, weightGradient == ConvolutionAlgorithm.Winograd, dx is not null && _inputGradient == ConvolutionAlgorithm.Winograd);
+        // Partial sums in worker order; dW = dWᵀ transposed.
+        dW.Clear(); db.Clear();
+        int filters = _filters, k = plan.K;
+        for (int t = 0; t < plan.Workers; t++)
+        {
+            var dWt = _workers[t].DWt.AsSpan(0, k * filters);
+            for (int q = 0; q < k; q++)
+            {
+                var row = dWt.Slice(q * filters, filters);
+                for (int f = 0; f < row.Length; f++) dW[f * k + q] += row[f];
+            }
+            TP.Add(db, _workers[t].Db.AsSpan(0, filters), db);
+        }
+    }
+
+    private float[] _flippedFilters = [], _packedFlipped = [], _zeroBias = [];
+
+    /// <summary>
+    /// The stride-1 backward pass chunk by chunk, without a column matrix: db += Σ dout; dWᵀ += the correlation of
+    /// dout with the padded input (shifted windows) or, for wide 3×3 layers, Winograd's adjoint, summed per worker
+    /// in the transformed domain and brought back to 3×3 filters once at the end; dx = dout convolved with the
+    /// flipped filters.
+    /// </summary>
+    private void BackwardStrideOne(Plan plan, bool winogradWeights, bool winogradInput)
+    {
+        if (_pass.Dx is not null)
+        {
+            if (winogradInput) WinogradConvolution.TransformFlippedFilters(_pass.Weights, _filters, _channels, ref _flippedFilters, ref _packedFlipped);
+            else ShiftedConvolution.PackFlippedFilters(_pass.Weights, _filters, _channels, _kh, _kw, ref _flippedFilters, ref _packedFlipped);
+            if (_zeroBias.Length < _channels) _zeroBias = new float[_channels];
+        }
+        int transformedSize = 16 * _filters * _channels;
+        if (winogradWeights)
+            for (int t = 0; t < plan.Workers; t++) Worker.Ensure(ref _workers[t].DU, transformedSize).AsSpan(0, transformedSize).Clear();
+        _pass.Filters = _packedFlipped;
+        _pass.WinogradInput = winogradInput;
+        _pass.WinogradWeights = winogradWeights;
+        ForChunks(plan, _backwardStrideOneChunk);
+        if (winogradWeights)
+            for (int t = 0; t < plan.Workers; t++)
+                WinogradConvolution.WeightGradientFromTransformed(_workers[t].DU, _filters, _channels, _workers[t].DWt);
+    }
+
+    /// <summary>One chunk of <see cref="BackwardStrideOne"/>: its db and dW contributions to the worker's sums, and its dx.</summary>
+    private void BackwardStrideOneChunk(int t, int i0, int count)
+    {
+        var plan = _pass.Plan;
+        var input = _pass.Input; var dout = _pass.Dout; var dx = _pass.Dx;
+        int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
+        var worker = _workers[t];
+        var images = input.AsSpan(i0 * imageSize, count * imageSize);
+        ReadOnlySpan<float> d = dout.AsSpan(i0 * outputSize, count * outputSize);
+        if (_pass.Gate)
+        {
+            var gated = Worker.Ensure(ref worker.Gated, count * outputSize).AsSpan(0, count * outputSize);
+            Layers.Relu<float>.Gate(_pass.Y!.AsSpan(i0 * outputSize, count * outputSize), d, gated);
+            d = gated;
+        }
+        for (int i = 0; i < count; i++)
+            for (int f = 0; f < _filters; f++) worker.Db[f] += TP.Sum(d.Slice((i * _filters + f) * plan.Plane, plan.Plane));
+        if (_pass.WinogradWeights)
+            WinogradConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, worker.DU);
+        else
+            ShiftedConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _kh, _kw, _pad, worker.DWt);
+        if (dx is null) return;
+        if (_pass.WinogradInput)
+            WinogradConvolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _pad, dx.AsSpan(i0 * imageSize, count * imageSize));
+        else
+            ShiftedConvolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _kh, _kw, _pad,
+                dx.AsSpan(i0 * imageSize, count * imageSize));
+    }
+
+    /// <summary>One chunk of the im2col backward pass: doutT and db, dWᵀ += colT·doutTᵀ, and dx = col2im(Wᵀ·doutT).</summary>
+    private void BackwardIm2ColChunk(int t, int i0, int count)
+    {
+        var plan = _pass.Plan; var input = _pass.Input; var d = _pass.Dout; var dxData = _pass.Dx;
+        var weights = _pass.Weights;
+        var worker = _workers[t];
+        int columns = count * plan.Plane, k = plan.K, plane = plan.Plane, imageSize = _channels * plan.H * plan.W;
+        // (i, f, p) → doutT (f, i, p), and db[f] += its row sum
+        var doutT = Worker.Ensure(ref worker.OutT, _filters * columns).AsSpan(0, _filters * columns);
+        for (int f = 0; f < _filters; f++)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                int at = ((i0 + i) * _filters + f) * plane;
+                if (_pass.Gate) Layers.Relu<float>.Gate(_pass.Y!.AsSpan(at, plane), d.AsSpan(at, plane), doutT.Slice(f * columns + i * plane, plane));
+                else d.AsSpan(at, plane).CopyTo(doutT.Slice(f * columns + i * plane, plane));
+            }
+            worker.Db[f] += TP.Sum(doutT.Slice(f * columns, columns));
+        }
+        var colT = Worker.Ensure(ref worker.ColT, k * columns).AsSpan(0, k * columns);
+        Im2ColChannelMajor.Forward<float>(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W,
+            _kh, _kw, _stride, _pad, colT);
+        // dWᵀ (k × FN) += colT · doutTᵀ: a thin product whose long rows the GEMM reads in place.
+        Gemm.Multiply<float>(false, true, k, _filters, columns, colT, columns, doutT, columns, worker.DWt.AsSpan(0, k * _filters), _filters, accumulate: true);
+        if (dxData is null) return;
+        var dcolT = Worker.Ensure(ref worker.DcolT, k * columns).AsSpan(0, k * columns);
+        Gemm.Multiply<float>(true, false, k, columns, _filters, weights.AsSpan(0, _filters * k), k, doutT, columns, dcolT, columns);
+        Im2ColChannelMajor.Backward<float>(dcolT, count, _channels, plan.H, plan.W, _kh, _kw, _stride, _pad,
+            dxData.AsSpan(i0 * imageSize, count * imageSize));
+    }
+}
+
+/// <summary>The one place a convolution layer's engine is chosen for its element type.</summary>
+internal static class ConvolutionEngines
+{
+    /// <summary>The engine for <typeparamref name="T"/> (float32: <see cref="ConvolutionEngine"/>), or null where the book's im2col layer runs as it is.</summary>
+    public static IConvolutionEngine<T>? For<T>(int filters, int channels, int kh, int kw, int stride, int pad, ConvolutionEngineOptions? options)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        typeof(T) == typeof(float) ? (IConvolutionEngine<T>)(object)new ConvolutionEngine(filters, channels, kh, kw, stride, pad, options) : null;
+}

@@ -1,0 +1,31 @@
+using System.Numerics;
+using ZeroDL.Layers;
+
+namespace ZeroDL.Models;
+
+/// <summary>
+/// Passes over a list of layers that merge neighbours into one layer computing the same numbers faster. The book's
+/// networks are built from the plain layers and then put through these (<see cref="Networks"/>); a hand-built list
+/// runs as it is unless its builder applies them too.
+/// </summary>
+public static class Fusion
+{
+    /// <summary>
+    /// Every <see cref="Convolution{T}"/> followed by a <see cref="Relu{T}"/> becomes one convolution that
+    /// <see cref="Convolution{T}.Rectifies"/> its own output (chunk by chunk while in cache, one pass over the
+    /// activations fewer each way) and the ReLU is dropped. The same outputs and gradients: max(0, y) &gt; 0 exactly
+    /// where y &gt; 0, so the fused backward pass gates dout where the ReLU would. The new convolution holds the same
+    /// weight and bias tensors; apply the pass before training starts (an optimizer's state refers to parameters).
+    /// </summary>
+    public static List<ILayer<T>> FuseConvolutionRelu<T>(IEnumerable<ILayer<T>> layers) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var fused = new List<ILayer<T>>();
+        foreach (var layer in layers)
+        {
+            if (layer is Relu<T> && fused.Count > 0 && fused[^1] is Convolution<T> { Rectifies: false } conv)
+                fused[^1] = new Convolution<T>(conv.W.Value, conv.B.Value, conv.Stride, conv.Pad) { Rectifies = true, Engine = conv.Engine };
+            else fused.Add(layer);
+        }
+        return fused;
+    }
+}
