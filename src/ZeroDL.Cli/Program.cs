@@ -22,6 +22,7 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
     ServeCommand.Create(),
     BenchCommand.Create(),
     SummaryCommand.Create(),
+    DataCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);
