@@ -143,4 +143,50 @@ public class AugmentationKernelTests
         new Augmenter(options, seed: 9, side).ApplyReference(expected, 6, 1000);
         Assert.Equal(expected, images);
     }
+
+    [Theory]
+    [InlineData(3, 32, 32)]
+    [InlineData(3, 20, 32)]
+    [InlineData(2, 31, 9)]
+    public void Every_channel_of_an_image_gets_the_same_transform(int channels, int height, int width)
+    {
+        var options = new AugmentationOptions { Shift = 3, Rotation = 20, Scale = 0.2, ElasticAlpha = 12, ElasticSigma = 3 };
+        int plane = height * width, count = 4;
+        var rng = new Rng(height * width);
+        var first = new float[count * plane];
+        rng.FillUniform(first, 0, 1);
+        // Channel c of image i is first-channel × 2^-c: halving is exact in float, and so is every bilinear step on it.
+        var images = new float[count * channels * plane];
+        for (int i = 0; i < count; i++)
+            for (int c = 0; c < channels; c++)
+                for (int p = 0; p < plane; p++) images[(i * channels + c) * plane + p] = first[i * plane + p] * MathF.Pow(2, -c);
+        var original = (float[])images.Clone();
+        var augmenter = new Augmenter(options, seed: 3, channels, height, width);
+        augmenter.Apply(images, count, firstKey: 50);
+        var gray = (float[])first.Clone();
+        new Augmenter(options, seed: 3, 1, height, width).Apply(gray, count, firstKey: 50);
+        Assert.NotEqual(original, images);
+        for (int i = 0; i < count; i++)
+            for (int c = 0; c < channels; c++)
+                for (int p = 0; p < plane; p++)
+                    Assert.Equal(gray[i * plane + p] * MathF.Pow(2, -c), images[(i * channels + c) * plane + p]);
+        var reference = (float[])original.Clone();
+        augmenter.ApplyReference(reference, count, firstKey: 50);
+        Assert.Equal(reference, images);
+        Assert.All(images, v => Assert.InRange(v, 0f, 1f));
+    }
+
+    [Fact]
+    public void A_square_one_channel_image_is_transformed_as_by_the_side_constructor()
+    {
+        var rng = new Rng(28);
+        var a = new float[5 * 784];
+        rng.FillUniform(a, 0, 1);
+        var b = (float[])a.Clone();
+        new Augmenter(new AugmentationOptions(), seed: 2).Apply(a, 5, 9);
+        new Augmenter(new AugmentationOptions(), seed: 2, channels: 1, height: 28, width: 28).Apply(b, 5, 9);
+        Assert.Equal(a, b);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Augmenter(new AugmentationOptions(), 1, channels: 0, height: 8, width: 8));
+        Assert.Throws<ArgumentException>(() => new Augmenter(new AugmentationOptions(), 1, 3, 8, 8).Apply(new float[3 * 64 - 1], 1, 0));
+    }
 }

@@ -66,7 +66,7 @@ public class ImageTests
         Assert.Contains("truncated", Assert.Throws<DataFormatException>(() => ZeroDL.Imaging.Png.Decode(good[..30], "t.png")).Message);
         Assert.Contains("image data", Assert.Throws<DataFormatException>(() => ZeroDL.Imaging.Png.Decode(Png(2, 3, 0, [0, 1, 2, 0, 3, 4]), "short.png")).Message);
         Assert.Contains("filter type 9", Assert.Throws<DataFormatException>(() => ZeroDL.Imaging.Png.Decode(Png(2, 2, 0, [9, 1, 2, 0, 3, 4]), "f.png")).Message);
-        Assert.Contains("not supported", Assert.Throws<DataFormatException>(() => ZeroDL.Imaging.Png.Decode(Png(2, 2, 0, [0, 0, 0, 0], bitDepth: 1), "b.png")).Message);
+        Assert.Contains("specification allows", Assert.Throws<DataFormatException>(() => ZeroDL.Imaging.Png.Decode(Png(2, 2, 2, [0, 0, 0, 0], bitDepth: 4), "b.png")).Message);
         Assert.Contains("larger than", Assert.Throws<DataFormatException>(() => ZeroDL.Imaging.Png.Decode(Png(100000, 100000, 0, [0]), "huge.png")).Message);
     }
 

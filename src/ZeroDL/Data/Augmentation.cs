@@ -37,34 +37,45 @@ public sealed record AugmentationOptions
 }
 
 /// <summary>
-/// Applies random distortions to square grayscale images in place. Each output pixel p samples the input
-/// (bilinearly, 0 outside the image) at A⁻¹(p − c − t) + c + d(p): the inverse of a rotation-and-scale A about the
-/// centre c, a shift t, and an elastic displacement d(p). Every output pixel is therefore a convex combination of
-/// input pixels and zeros, so the pixel range is kept. The draws for one image depend only on the seed and the
-/// image's key (e.g. its position in the run), never on threads or timing, so a run is reproducible.
+/// Applies random distortions to images of C channels, H×W each, in place. Each output pixel p samples the input
+/// (bilinearly, 0 outside the image: black for MNIST's pixels / 255, the channel's mean for normalized images) at
+/// A⁻¹(p − c − t) + c + d(p): the inverse of a rotation-and-scale A about the
+/// centre c, a shift t, and an elastic displacement d(p). All channels of an image get the same transform, so a colour
+/// pixel moves as one. Every output pixel is a convex combination of input pixels and zeros, so the pixel range is
+/// kept. The draws for one image depend only on the seed and the image's key (e.g. its position in the run), never on
+/// threads or timing, so a run is reproducible. The elastic field is drawn and smoothed on a square of the longer
+/// side and read over the image's H×W corner (for square images: the image's own field).
 /// One instance keeps its scratch buffers between calls (nothing is allocated per batch): use one per thread.
 /// </summary>
 public sealed class Augmenter
 {
     private readonly AugmentationOptions _options;
-    private readonly int _seed, _side;
+    private readonly int _seed, _channels, _height, _width, _side;
     private readonly float[] _source, _dx, _dy;
+    private readonly double[] _sampleX, _sampleY;
     private readonly GaussianSmoothing _smoothing;
 
-    public Augmenter(AugmentationOptions options, int seed, int side = 28)
+    /// <summary>For square one-channel images of <paramref name="side"/>² values (MNIST's 28×28).</summary>
+    public Augmenter(AugmentationOptions options, int seed, int side = 28) : this(options, seed, 1, side, side) { }
+
+    /// <summary>For images of <paramref name="channels"/> planes of <paramref name="height"/>×<paramref name="width"/> values (N×C×H×W).</summary>
+    public Augmenter(AugmentationOptions options, int seed, int channels, int height, int width)
     {
         _options = options.Validated();
-        if (side < 2) throw new ArgumentOutOfRangeException(nameof(side), side, "images must be at least 2×2");
+        if (height < 2 || width < 2) throw new ArgumentOutOfRangeException(nameof(height), $"images must be at least 2×2 (got {height}×{width})");
+        if (channels < 1) throw new ArgumentOutOfRangeException(nameof(channels), channels, "images need at least one channel");
         _seed = seed;
-        _side = side;
-        _source = new float[(side + 2) * (side + 2)]; // the image inside a border of zeros
-        _dx = new float[side * side]; _dy = new float[side * side];
-        _smoothing = new GaussianSmoothing(options.ElasticSigma, side);
+        _channels = channels; _height = height; _width = width;
+        _side = Math.Max(height, width);
+        _source = new float[(height + 2) * (width + 2)]; // one channel inside a border of zeros
+        _dx = new float[_side * _side]; _dy = new float[_side * _side];
+        _sampleX = new double[height * width]; _sampleY = new double[height * width];
+        _smoothing = new GaussianSmoothing(options.ElasticSigma, _side);
     }
 
     public AugmentationOptions Options => _options;
 
-    /// <summary>Distorts <paramref name="count"/> images stored one per row of side² values; image i uses key firstKey + i.</summary>
+    /// <summary>Distorts <paramref name="count"/> images stored one after another (C·H·W values each); image i uses key firstKey + i.</summary>
     public void Apply(Span<float> images, int count, long firstKey) => Apply(images, count, firstKey, reference: false);
 
     /// <summary>The same distortions computed the plain way (per-pixel smoothing, bounds-checked sampling), for tests.</summary>
@@ -72,17 +83,24 @@ public sealed class Augmenter
 
     private void Apply(Span<float> images, int count, long firstKey, bool reference)
     {
-        int size = _side * _side;
-        if (images.Length < (long)count * size) throw new ArgumentException($"{count} images of {_side}×{_side} need {count * size} values, got {images.Length}");
+        int plane = _height * _width, size = _channels * plane;
+        if (images.Length < (long)count * size)
+            throw new ArgumentException($"{count} images of {_channels}×{_height}×{_width} need {(long)count * size} values, got {images.Length}");
         for (int i = 0; i < count; i++)
         {
-            var image = images.Slice(i * size, size);
-            for (int y = 0; y < _side; y++) image.Slice(y * _side, _side).CopyTo(_source.AsSpan((y + 1) * (_side + 2) + 1, _side));
-            Distort(_source, image, firstKey + i, _dx, _dy, reference);
+            Draw(firstKey + i, reference);
+            for (int c = 0; c < _channels; c++)
+            {
+                var image = images.Slice(i * size + c * plane, plane);
+                for (int y = 0; y < _height; y++) image.Slice(y * _width, _width).CopyTo(_source.AsSpan((y + 1) * (_width + 2) + 1, _width));
+                for (int p = 0; p < plane; p++)
+                    image[p] = reference ? SampleReference(_source, _sampleX[p], _sampleY[p]) : Sample(_source, _sampleX[p], _sampleY[p]);
+            }
         }
     }
 
-    private void Distort(float[] source, Span<float> target, long key, float[] dx, float[] dy, bool reference)
+    /// <summary>Draws one image's transform and stores, for every output pixel, the input position it samples.</summary>
+    private void Draw(long key, bool reference)
     {
         var rng = new Rng(unchecked((int)Hash(_seed, key)));
         double Uniform() => 2 * rng.NextDouble() - 1;
@@ -92,29 +110,29 @@ public sealed class Augmenter
         bool elastic = _options.ElasticAlpha > 0;
         if (elastic)
         {
-            ElasticField(rng, dx, reference);
-            ElasticField(rng, dy, reference);
+            ElasticField(rng, _dx, reference);
+            ElasticField(rng, _dy, reference);
         }
         // Inverse map: rotate by −angle and divide by the scale.
         double cos = Math.Cos(angle) / scale, sin = Math.Sin(angle) / scale;
-        double centre = (_side - 1) / 2.0;
-        int n = _side;
-        for (int y = 0; y < n; y++)
-            for (int x = 0; x < n; x++)
+        double centreX = (_width - 1) / 2.0, centreY = (_height - 1) / 2.0;
+        for (int y = 0; y < _height; y++)
+            for (int x = 0; x < _width; x++)
             {
-                double u = x - centre - tx, v = y - centre - ty;
-                double sx = cos * u + sin * v + centre, sy = -sin * u + cos * v + centre;
-                if (elastic) { sx += dx[y * n + x]; sy += dy[y * n + x]; }
-                target[y * n + x] = reference ? SampleReference(source, sx, sy) : Sample(source, sx, sy);
+                double u = x - centreX - tx, v = y - centreY - ty;
+                double sx = cos * u + sin * v + centreX, sy = -sin * u + cos * v + centreY;
+                if (elastic) { sx += _dx[y * _side + x]; sy += _dy[y * _side + x]; }
+                _sampleX[y * _width + x] = sx;
+                _sampleY[y * _width + x] = sy;
             }
     }
 
-    /// <summary>Bilinear sample at (x, y) of an image stored with a border of zeros one pixel wide (side + 2 on
-    /// each axis), so positions outside the image read as 0 without a test per neighbour.</summary>
+    /// <summary>Bilinear sample at (x, y) of an image stored with a border of zeros one pixel wide (H + 2 rows of
+    /// W + 2), so positions outside the image read as 0 without a test per neighbour.</summary>
     private float Sample(float[] bordered, double x, double y)
     {
-        int n = _side, w = n + 2;
-        if (!(x > -1 && x < n && y > -1 && y < n)) return 0f; // also NaN-safe
+        int w = _width + 2;
+        if (!(x > -1 && x < _width && y > -1 && y < _height)) return 0f; // also NaN-safe
         int x0 = (int)Math.Floor(x), y0 = (int)Math.Floor(y);
         float fx = (float)(x - x0), fy = (float)(y - y0);
         int i = (y0 + 1) * w + x0 + 1;
@@ -126,11 +144,11 @@ public sealed class Augmenter
     /// <summary>The plain form of <see cref="Sample"/>: a bounds test per neighbour.</summary>
     private float SampleReference(float[] bordered, double x, double y)
     {
-        int n = _side;
-        if (!(x > -1 && x < n && y > -1 && y < n)) return 0f;
+        int width = _width, height = _height;
+        if (!(x > -1 && x < width && y > -1 && y < height)) return 0f;
         int x0 = (int)Math.Floor(x), y0 = (int)Math.Floor(y);
         float fx = (float)(x - x0), fy = (float)(y - y0);
-        float Pixel(int px, int py) => (uint)px < (uint)n && (uint)py < (uint)n ? bordered[(py + 1) * (n + 2) + px + 1] : 0f;
+        float Pixel(int px, int py) => (uint)px < (uint)width && (uint)py < (uint)height ? bordered[(py + 1) * (width + 2) + px + 1] : 0f;
         float top = Pixel(x0, y0) * (1 - fx) + Pixel(x0 + 1, y0) * fx;
         float bottom = Pixel(x0, y0 + 1) * (1 - fx) + Pixel(x0 + 1, y0 + 1) * fx;
         return top * (1 - fy) + bottom * fy;

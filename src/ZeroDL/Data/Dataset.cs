@@ -15,7 +15,7 @@ public sealed class Dataset
     }
 
     /// <summary>A dataset of stored bytes (images = pixels × scale, in <paramref name="shape"/>), its float32 tensor made on first use.</summary>
-    private Dataset(byte[] pixels, float scale, int[] shape, int[] labels, int classes)
+    private Dataset(byte[] pixels, float scale, int[] shape, int[] labels, int classes, IReadOnlyList<string>? classNames = null, InputNormalization? normalization = null)
     {
         int size = NDArray<float>.CheckedSize(shape);
         if (shape.Length < 2 || shape[0] != labels.Length || pixels.Length != size)
@@ -26,7 +26,89 @@ public sealed class Dataset
         _pixelScale = scale;
         Labels = labels;
         Classes = classes;
+        ClassNames = CheckedNames(classNames, classes);
+        if (normalization is not null)
+        {
+            if (shape.Length != 4 || shape[1] != normalization.Channels)
+                throw new ArgumentException($"a normalization of {normalization.Channels} channel(s) does not fit images {NDArray<float>.ShapeString(shape)} (N×C×H×W)");
+            if (scale != 1f / normalization.PixelScale)
+                throw new ArgumentException($"the normalization's pixel scale {normalization.PixelScale} is not the dataset's (1/{1 / scale})");
+            Normalization = normalization;
+        }
+        foreach (int label in labels)
+            if ((uint)label >= (uint)classes) throw new ArgumentException($"dataset: label {label} is not below {classes} classes");
     }
+
+    private static IReadOnlyList<string>? CheckedNames(IReadOnlyList<string>? names, int classes)
+    {
+        if (names is null) return null;
+        if (names.Count != classes) throw new ArgumentException($"dataset: {names.Count} class names for {classes} classes");
+        return Array.AsReadOnly(names.ToArray());
+    }
+
+    /// <summary>
+    /// A dataset of 8-bit images stored as bytes, <paramref name="shape"/> N×C×H×W (or N×features), one label per
+    /// image below <paramref name="classNames"/>.Count (or below <paramref name="classes"/> when no names are given).
+    /// The network sees each value as (byte / PixelScale − Mean[c]) / Std[c] of <paramref name="normalization"/>, or
+    /// byte / 255 without one; the bytes are kept (not copied) and converted a mini-batch at a time.
+    /// </summary>
+    public static Dataset FromPixels(byte[] pixels, ReadOnlySpan<int> shape, int[] labels, IReadOnlyList<string>? classNames,
+        InputNormalization? normalization = null, int classes = 0)
+    {
+        int count = classNames?.Count ?? classes;
+        if (count < 1) throw new ArgumentException("dataset: give the class names or a class count");
+        return new Dataset(pixels, 1f / (normalization?.PixelScale ?? 255f), shape.ToArray(), labels, count, classNames, normalization);
+    }
+
+    /// <summary>
+    /// This dataset (its bytes shared, not copied) with <paramref name="normalization"/> applied to every image, e.g.
+    /// a test split given the mean and std of its training split. Only for datasets stored as N×C×H×W bytes.
+    /// </summary>
+    public Dataset WithNormalization(InputNormalization normalization)
+    {
+        if (_pixels is null) throw new InvalidOperationException("only a dataset stored as bytes can take a normalization");
+        return new Dataset(_pixels, 1f / normalization.PixelScale, (int[])_shape.Clone(), Labels, Classes, ClassNames, normalization);
+    }
+
+    /// <summary>This dataset (its data shared, not copied) with names for its classes (index = label).</summary>
+    public Dataset WithClassNames(IReadOnlyList<string> classNames)
+    {
+        var copy = _pixels is not null
+            ? new Dataset(_pixels, _pixelScale, (int[])_shape.Clone(), Labels, Classes, classNames, Normalization) { ImageShape = _imageShape }
+            : new Dataset(Images, Labels, Classes) { ClassNames = CheckedNames(classNames, Classes), ImageShape = _imageShape };
+        copy.OneHotLabels = OneHotLabels;
+        return copy;
+    }
+
+    /// <summary>The name of each class (index = label), e.g. the ImageFolder's folder names; null when the data has none (MNIST: the digits).</summary>
+    public IReadOnlyList<string>? ClassNames { get; private init; }
+
+    /// <summary>The name of class <paramref name="label"/>: its <see cref="ClassNames"/> entry, else the number.</summary>
+    public string ClassName(int label) => ClassNames is { } names && (uint)label < (uint)names.Count ? names[label] : label.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The per-channel normalization applied to the stored bytes (see <see cref="FromPixels"/>), or null when the images
+    /// are the bytes times a scale (MNIST: pixels / 255, the book's input).
+    /// </summary>
+    public InputNormalization? Normalization { get; }
+
+    /// <summary>
+    /// Channels × height × width of one image, also for images stored flat (MNIST read with flatten: 1×28×28); null
+    /// for samples that are not images (a tensor of other rank).
+    /// </summary>
+    public (int Channels, int Height, int Width)? ImageShape
+    {
+        get => _imageShape ?? (_shape.Length == 4 ? (_shape[1], _shape[2], _shape[3]) : null);
+        private init => _imageShape = value;
+    }
+
+    private readonly (int, int, int)? _imageShape;
+
+    /// <summary>The shape of one sample: C×H×W for images kept as planes, (features) for flattened ones (MNIST's 784).</summary>
+    public ReadOnlySpan<int> SampleShape => _shape.AsSpan(1);
+
+    /// <summary>Values in one channel plane of a sample (H·W), or the sample's length when it is flat.</summary>
+    private int Plane => _shape.Length == 4 ? _shape[2] * _shape[3] : SampleLength;
 
     private NDArray<float>? _images;
     private readonly int[] _shape;
@@ -47,6 +129,7 @@ public sealed class Dataset
             {
                 var data = new float[_pixels!.Length];
                 PixelConversion.ToFloat(_pixels, _pixelScale, data);
+                Normalization?.Apply(data, Plane);
                 Volatile.Write(ref _images, new NDArray<float>(data, (int[])_shape.Clone()));
             }
             return _images!;
@@ -92,8 +175,8 @@ public sealed class Dataset
     public Dataset Take(int count)
     {
         count = Math.Clamp(count, 0, Count);
-        if (_pixels is not null) return new Dataset(_pixels[..(count * SampleLength)], _pixelScale, ShapeWithRows(count), Labels[..count], Classes);
-        return new Dataset(NDArrayRows.Slice(Images, 0, count, null), Labels[..count], Classes);
+        if (_pixels is not null) return new Dataset(_pixels[..(count * SampleLength)], _pixelScale, ShapeWithRows(count), Labels[..count], Classes, ClassNames, Normalization) { ImageShape = _imageShape };
+        return new Dataset(NDArrayRows.Slice(Images, 0, count, null), Labels[..count], Classes) { ClassNames = ClassNames, ImageShape = _imageShape };
     }
 
     private int[] ShapeWithRows(int rows)
@@ -108,7 +191,7 @@ public sealed class Dataset
     {
         var labels = new int[indices.Length];
         for (int i = 0; i < indices.Length; i++) labels[i] = Labels[indices[i]];
-        return new Dataset(GatherImages(indices, null), labels, Classes);
+        return new Dataset(GatherImages(indices, null), labels, Classes) { ClassNames = ClassNames, ImageShape = _imageShape };
     }
 
     /// <summary>
@@ -117,10 +200,10 @@ public sealed class Dataset
     /// </summary>
     internal bool TryCompressImages(int start, int count, Kernels.SparseMatrix target)
     {
-        if (_pixels is null) return false;
+        if (!HasStoredPixels) return false;
         if (start < 0 || count < 0 || start + count > Count) throw new ArgumentOutOfRangeException(nameof(count), $"images {start}..{start + count} outside a dataset of {Count}");
         int len = SampleLength;
-        target.CompressBytes(_pixels.AsSpan(start * len, count * len), count, len, _pixelScale);
+        target.CompressBytes(_pixels!.AsSpan(start * len, count * len), count, len, _pixelScale);
         return true;
     }
 
@@ -132,12 +215,12 @@ public sealed class Dataset
     /// </summary>
     internal bool TryCompressImages(ReadOnlySpan<int> indices, Kernels.SparseMatrix target, bool prefetched = false)
     {
-        if (_pixels is null) return false;
+        if (!HasStoredPixels) return false;
         foreach (int r in indices)
             if ((uint)r >= (uint)Count) throw new IndexOutOfRangeException($"sample {r} outside a dataset of {Count}");
         int len = SampleLength;
-        if (!prefetched) PixelConversion.Prefetch(_pixels, indices, len);
-        target.CompressByteRows(_pixels, indices, len, _pixelScale);
+        if (!prefetched) PixelConversion.Prefetch(_pixels!, indices, len);
+        target.CompressByteRows(_pixels!, indices, len, _pixelScale);
         return true;
     }
 
@@ -154,8 +237,11 @@ public sealed class Dataset
         PixelConversion.Prefetch(_pixels, indices, SampleLength, intoL2Only: true);
     }
 
-    /// <summary>Whether the images are also held as the bytes they were stored as (datasets read from IDX).</summary>
-    internal bool HasStoredPixels => _pixels is not null;
+    /// <summary>
+    /// Whether the images are also held as the bytes they were stored as, with Images = bytes × scale (datasets read
+    /// from IDX). False for a dataset with a <see cref="Normalization"/>: its bytes are not its values times a scale.
+    /// </summary>
+    internal bool HasStoredPixels => _pixels is not null && Normalization is not { IsIdentity: false };
 
     private double? _density;
 
@@ -166,10 +252,31 @@ public sealed class Dataset
     {
         long size = (long)Count * SampleLength;
         if (size == 0) return 0;
-        long nonZeros = _pixels is not null
-            ? _pixels.Length - System.MemoryExtensions.Count(_pixels.AsSpan(), (byte)0)
-            : size - System.MemoryExtensions.Count(Images.ReadOnlySpan, 0f);
+        long nonZeros = _pixels is null ? size - System.MemoryExtensions.Count(Images.ReadOnlySpan, 0f)
+            : Normalization is { IsIdentity: false } normalization ? NonZerosNormalized(normalization)
+            : _pixels.Length - System.MemoryExtensions.Count(_pixels.AsSpan(), (byte)0);
         return (double)nonZeros / size;
+    }
+
+    /// <summary>Non-zero values of the normalized images, counted on the bytes: per channel, which of the 256 byte values map to 0.</summary>
+    private long NonZerosNormalized(InputNormalization normalization)
+    {
+        int plane = Plane, channels = normalization.Channels;
+        var zero = new bool[channels, 256];
+        Span<float> value = stackalloc float[1];
+        for (int c = 0; c < channels; c++)
+            for (int b = 0; b < 256; b++)
+            {
+                value[0] = b * _pixelScale;
+                normalization.ApplyToChannel(value, c);
+                zero[c, b] = value[0] == 0;
+            }
+        long zeros = 0;
+        for (int at = 0; at < _pixels!.Length; at += channels * plane)
+            for (int c = 0; c < channels; c++)
+                foreach (byte b in _pixels.AsSpan(at + c * plane, plane))
+                    if (zero[c, b]) zeros++;
+        return _pixels.Length - zeros;
     }
 
     /// <summary>
@@ -188,6 +295,7 @@ public sealed class Dataset
         PixelConversion.Prefetch(_pixels, indices, len);
         for (int i = 0; i < indices.Length; i++)
             PixelConversion.ToFloat(_pixels.AsSpan(indices[i] * len, len), _pixelScale, dst.Slice(i * len, len));
+        Normalization?.Apply(dst[..(indices.Length * len)], Plane);
         return result;
     }
 
@@ -202,7 +310,7 @@ public sealed class Dataset
         int[] shape = flatten ? [n, rows * cols] : [n, 1, rows, cols];
         var intLabels = new int[labels.Data.Length];
         for (int i = 0; i < intLabels.Length; i++) intLabels[i] = labels.Data[i];
-        return new Dataset(images.Data, scale, shape, intLabels, classes);
+        return new Dataset(images.Data, scale, shape, intLabels, classes) { ImageShape = (1, rows, cols) };
     }
 
     /// <summary>

@@ -16,11 +16,61 @@ public static class Idx
     private const byte UnsignedByte = 0x08;
     private const long MaxElements = 1L << 31;
 
-    /// <summary>Reads and validates an IDX file with <paramref name="expectedRank"/> dimensions.</summary>
+    /// <summary>
+    /// Reads and validates an IDX file with <paramref name="expectedRank"/> dimensions. The file is read as a stream
+    /// (inflated on the way when it starts with the gzip magic) straight into the one array the result holds, so
+    /// reading 47 MB of images needs 47 MB, not the inflated file and a copy of it too.
+    /// </summary>
     public static IdxArray Read(string path, int expectedRank)
     {
-        byte[] bytes = ReadAllBytes(path);
-        return Parse(bytes, path, expectedRank);
+        if (Directory.Exists(path)) throw DataFormatException.For(path, "is a directory, not a file");
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+            Span<byte> magic = stackalloc byte[2];
+            bool gzip = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+            // The most bytes the stream can give: the file's length, or for gzip its trailer's uncompressed size (mod 2^32;
+            // a bound that keeps a hostile header from sizing an array to more than the file holds).
+            long limit = file.Length;
+            if (gzip && file.Length >= 18)
+            {
+                Span<byte> trailer = stackalloc byte[4];
+                file.Position = file.Length - 4;
+                file.ReadExactly(trailer);
+                limit = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+            }
+            file.Position = 0;
+            using var stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : (Stream)file;
+            try { return Parse(stream, path, expectedRank, limit); }
+            catch (InvalidDataException e) { throw DataFormatException.For(path, $"corrupt gzip data ({e.Message})", e); }
+        }
+        catch (FileNotFoundException) { throw DataFormatException.For(path, "file not found"); }
+        catch (DirectoryNotFoundException) { throw DataFormatException.For(path, "file not found (no such directory)"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw DataFormatException.For(path, $"cannot read: {e.Message}", e); }
+    }
+
+    /// <summary>Parses an IDX stream: the header first, then exactly the data it describes into one array, then checks that nothing follows.</summary>
+    private static IdxArray Parse(Stream stream, string path, int expectedRank, long limit)
+    {
+        var header = new byte[4 + 4 * 255];
+        int got = stream.ReadAtLeast(header.AsSpan(0, 4), 4, throwOnEndOfStream: false);
+        if (got < 4) throw DataFormatException.For(path, $"truncated: {got} bytes, too short for an IDX header");
+        int rank = header[3];
+        got = 4 + stream.ReadAtLeast(header.AsSpan(4, 4 * rank), 4 * rank, throwOnEndOfStream: false);
+        var (dims, count) = ParseHeader(header.AsSpan(0, got), path, expectedRank);
+        long available = limit - got;
+        if (available < count)
+            throw DataFormatException.For(path, $"truncated: dimensions ({string.Join("×", dims)}) need {count} data bytes, file has {Math.Max(0, available)}");
+        var data = new byte[count];
+        long read = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
+        if (read < count)
+            throw DataFormatException.For(path, $"truncated: dimensions ({string.Join("×", dims)}) need {count} data bytes, file has {read}");
+        long extra = 0;
+        var scratch = new byte[4096];
+        for (int n; (n = stream.Read(scratch)) > 0;) extra += n;
+        if (extra > 0)
+            throw DataFormatException.For(path, $"{extra} unexpected bytes after the {count} data bytes the dimensions ({string.Join("×", dims)}) describe");
+        return new IdxArray(data, dims);
     }
 
     /// <summary>Reads a file, inflating it when it starts with the gzip magic.</summary>
@@ -43,6 +93,19 @@ public static class Idx
 
     public static IdxArray Parse(byte[] bytes, string path, int expectedRank)
     {
+        var (dims, count) = ParseHeader(bytes, path, expectedRank);
+        int headerLength = 4 + 4 * dims.Length;
+        long available = bytes.Length - headerLength;
+        if (available < count)
+            throw DataFormatException.For(path, $"truncated: dimensions ({string.Join("×", dims)}) need {count} data bytes, file has {available}");
+        if (available > count)
+            throw DataFormatException.For(path, $"{available - count} unexpected bytes after the {count} data bytes the dimensions ({string.Join("×", dims)}) describe");
+        return new IdxArray(bytes.AsSpan(headerLength).ToArray(), dims);
+    }
+
+    /// <summary>The dimensions and element count an IDX header describes (its first 4 + 4·rank bytes, or fewer when truncated).</summary>
+    private static (int[] Dimensions, int Count) ParseHeader(ReadOnlySpan<byte> bytes, string path, int expectedRank)
+    {
         if (bytes.Length < 4) throw DataFormatException.For(path, $"truncated: {bytes.Length} bytes, too short for an IDX header");
         if (bytes[0] != 0 || bytes[1] != 0)
             throw DataFormatException.For(path, $"wrong magic number 0x{BinaryPrimitives.ReadUInt32BigEndian(bytes):x8}: not an IDX file");
@@ -57,18 +120,14 @@ public static class Idx
         long count = 1;
         for (int d = 0; d < rank; d++)
         {
-            uint dim = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(4 + 4 * d));
+            uint dim = BinaryPrimitives.ReadUInt32BigEndian(bytes[(4 + 4 * d)..]);
             if (dim > int.MaxValue) throw DataFormatException.For(path, $"dimension {d} is {dim}, too large");
             dims[d] = (int)dim;
             count *= dim;
             if (count > MaxElements) throw DataFormatException.For(path, "dimensions describe more than 2^31 elements");
         }
-        long available = bytes.Length - headerLength;
-        if (available < count)
-            throw DataFormatException.For(path, $"truncated: dimensions ({string.Join("×", dims)}) need {count} data bytes, file has {available}");
-        if (available > count)
-            throw DataFormatException.For(path, $"{available - count} unexpected bytes after the {count} data bytes the dimensions ({string.Join("×", dims)}) describe");
-        return new IdxArray(bytes.AsSpan(headerLength).ToArray(), dims);
+        if (count > Array.MaxLength) throw DataFormatException.For(path, $"dimensions describe {count} elements, more than an array holds");
+        return (dims, (int)count);
     }
 
     /// <summary>

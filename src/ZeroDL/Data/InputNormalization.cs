@@ -3,7 +3,7 @@ namespace ZeroDL.Data;
 /// <summary>
 /// How raw pixels become a network's input: divide by <see cref="PixelScale"/> (255 for 8-bit images, 65535 for
 /// 16-bit), then per channel c subtract <c>Mean[c]</c> and divide by <c>Std[c]</c>. The mean and std are computed on
-/// the training split (<see cref="Compute"/>) and stored in the model file, so that every later use of the model
+/// the training split (<see cref="Compute(ReadOnlySpan{float}, int, int, float)"/>) and stored in the model file, so that every later use of the model
 /// (evaluate, predict, serve) prepares an image exactly as training did. The book's MNIST networks take pixels / 255
 /// as they are: <see cref="Identity"/>.
 /// </summary>
@@ -58,6 +58,75 @@ public sealed record InputNormalization
             }
     }
 
+    /// <summary>Normalizes values of channel <paramref name="channel"/> already scaled to [0, 1], in place (the step <see cref="Apply"/> takes per channel).</summary>
+    public void ApplyToChannel(Span<float> values, int channel)
+    {
+        if ((uint)channel >= (uint)Channels) throw new ArgumentOutOfRangeException(nameof(channel), channel, $"channel outside 0..{Channels - 1}");
+        System.Numerics.Tensors.TensorPrimitives.Subtract(values, Mean[channel], values);
+        System.Numerics.Tensors.TensorPrimitives.Divide(values, Std[channel], values);
+    }
+
+    /// <summary>
+    /// <see cref="Compute(ReadOnlySpan{float}, int, int, float)"/> of stored bytes, as they would be scaled to floats
+    /// (byte × (1 / <paramref name="pixelScale"/>) in float32): the same sums, taken from a count of each byte value per
+    /// channel, so 60,000 images need no float copy.
+    /// </summary>
+    public static InputNormalization Compute(ReadOnlySpan<byte> images, int channels, int plane, float pixelScale = 255f)
+    {
+        int imageSize = channels * plane;
+        if (channels <= 0 || plane <= 0 || images.Length == 0 || images.Length % imageSize != 0)
+            throw new ArgumentException($"{images.Length} values are not whole images of {channels} channels × {plane}");
+        var histogram = new long[channels, 256];
+        for (int at = 0; at < images.Length; at += imageSize)
+            for (int c = 0; c < channels; c++)
+                foreach (byte b in images.Slice(at + c * plane, plane)) histogram[c, b]++;
+        float scale = 1f / pixelScale;
+        long count = (long)(images.Length / imageSize) * plane;
+        var mean = new float[channels];
+        var std = new float[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            double sum = 0, sumSquares = 0;
+            for (int b = 0; b < 256; b++)
+            {
+                float v = b * scale;
+                sum += histogram[c, b] * (double)v;
+                sumSquares += histogram[c, b] * ((double)v * v);
+            }
+            (mean[c], std[c]) = Moments(sum, sumSquares, count);
+        }
+        return new InputNormalization(mean, std, pixelScale);
+    }
+
+    private static (float Mean, float Std) Moments(double sum, double sumSquares, long count)
+    {
+        double m = sum / count;
+        double variance = Math.Max(0, sumSquares / count - m * m);
+        return ((float)m, variance > 1e-12 ? (float)Math.Sqrt(variance) : 1f);
+    }
+
+    /// <summary>The JSON a model file stores: <c>{"pixel_scale":255,"mean":[…],"std":[…]}</c> (one mean and std per channel).</summary>
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(new JsonForm(PixelScale, [.. Mean], [.. Std]), JsonOptions);
+
+    /// <summary>Reads <see cref="ToJson"/>'s form; <see cref="FormatException"/> names what is wrong.</summary>
+    public static InputNormalization FromJson(string json)
+    {
+        JsonForm? form;
+        try { form = System.Text.Json.JsonSerializer.Deserialize<JsonForm>(json, JsonOptions); }
+        catch (System.Text.Json.JsonException e) { throw new FormatException($"normalization is not valid JSON: {e.Message}"); }
+        if (form?.Mean is null || form.Std is null) throw new FormatException("normalization needs pixel_scale, mean and std");
+        try { return new InputNormalization(form.Mean, form.Std, form.PixelScale); }
+        catch (ArgumentException e) { throw new FormatException(e.Message); }
+    }
+
+    private sealed record JsonForm(float PixelScale, float[] Mean, float[] Std);
+
+    private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
+    };
+
     /// <summary>
     /// The per-channel mean and (population) standard deviation of images scaled to [0, 1], laid out (N, C, H·W),
     /// summed in double so the result does not depend on the image count's rounding. A channel that is constant
@@ -80,13 +149,7 @@ public sealed record InputNormalization
         long count = (long)(images.Length / imageSize) * plane;
         var mean = new float[channels];
         var std = new float[channels];
-        for (int c = 0; c < channels; c++)
-        {
-            double m = sum[c] / count;
-            double variance = Math.Max(0, sumSquares[c] / count - m * m);
-            mean[c] = (float)m;
-            std[c] = variance > 1e-12 ? (float)Math.Sqrt(variance) : 1f;
-        }
+        for (int c = 0; c < channels; c++) (mean[c], std[c]) = Moments(sum[c], sumSquares[c], count);
         return new InputNormalization(mean, std, pixelScale);
     }
 }

@@ -123,15 +123,16 @@ public sealed class Trainer
         if (_options.Augmentation is not null)
         {
             int side = (int)Math.Round(Math.Sqrt(_train.SampleLength));
-            if (side * side != _train.SampleLength)
-                throw new ArgumentException($"augmentation needs square images; samples have {_train.SampleLength} values");
-            augmenter = new Augmenter(_options.Augmentation, _options.Seed, side);
+            // Flat samples without a known image shape: a square one-channel image, when their length is a square.
+            var (channels, height, width) = _train.ImageShape ?? (side * side == _train.SampleLength ? (1, side, side)
+                : throw new ArgumentException($"augmentation needs images (C×H×W); samples have {_train.SampleLength} values"));
+            augmenter = new Augmenter(_options.Augmentation, _options.Seed, channels, height, width);
         }
         using var loader = new BatchLoader(_train, _options.BatchSize, _options.SampleWithReplacement, perEpoch, total, new Rng(_options.Seed),
             background: _options.BackgroundLoading && multicore, augmenter, compressFor: _options.CompressedInput ? _net : null);
         var evalTrain = _options.EvaluationSamples > 0 ? _train.Take(_options.EvaluationSamples) : _train;
         var evalTest = _options.EvaluationSamples > 0 ? _test.Take(_options.EvaluationSamples) : _test;
-        Sequential<float>? snapshot = _options.BackgroundEvaluation && multicore && _net.Spec is not null ? _net.CloneArchitecture() : null;
+        Sequential<float>? snapshot = _options.BackgroundEvaluation && multicore ? _net.CloneArchitecture() : null;
         Task? pending = null;
         double epochLoss = 0, baseRate = _optimizer.LearningRate;
         int epochBatches = 0, epoch = 0;

@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Globalization;
+using ZeroDL.Data;
+
+namespace ZeroDL.Cli;
+
+/// <summary>
+/// The data options that train, evaluate, predict and data share: <c>--data</c> (the bundled MNIST by default,
+/// <c>fashion-mnist</c>, an IDX folder or an ImageFolder tree), <c>--resize H W</c> and <c>--val-split F</c> (ImageFolder
+/// only). A model file records the data it was trained on (<see cref="Record"/>), and evaluate and predict use that
+/// record when no <c>--data</c> is given, so the same split and resize come back.
+/// </summary>
+internal sealed class DataOptions
+{
+    public Option<string?> Data { get; } = new("--data")
+    {
+        Description = "The images: fashion-mnist (Debian's dataset-fashion-mnist), a folder of IDX files (train-images-idx3-ubyte[.gz], …), " +
+                      "or an ImageFolder tree (DIR/train/<class>/*.png and DIR/test/<class>/*.png, or DIR/<class>/*.png with --val-split). Default: the bundled MNIST",
+    };
+
+    public Option<int[]?> Resize { get; } = new("--resize")
+    {
+        Description = "ImageFolder: resize every image to H W pixels (area averaging when shrinking, linear when enlarging). Without it all images must share one size",
+        Arity = new ArgumentArity(2, 2),
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    public Option<double?> ValSplit { get; } = new("--val-split")
+    {
+        Description = "ImageFolder without a test/ folder: hold out this fraction of each class (e.g. 0.2) as the test split, drawn with --seed",
+    };
+
+    public IEnumerable<Option> All => [Data, Resize, ValSplit];
+
+    /// <summary>
+    /// The dataset the options name. Without <c>--data</c> (and without resize or split), the data recorded in
+    /// <paramref name="recorded"/> (a model file's training settings) is used when there is one.
+    /// </summary>
+    public LoadedData Load(ParseResult parse, int seed, IReadOnlyDictionary<string, string>? recorded = null)
+    {
+        string? data = parse.GetValue(Data);
+        int[]? resize = parse.GetValue(Resize) is { Length: > 0 } given ? given : null;
+        double? split = parse.GetValue(ValSplit);
+        bool fromModel = false;
+        if (data is null && resize is null && split is null && recorded is not null && recorded.TryGetValue("data", out var recordedData))
+        {
+            data = recordedData;
+            // A record that does not parse is not used: the options then say what is wrong with the data.
+            if (recorded.TryGetValue("resize", out var r) && r.Split('x') is [var rh, var rw]
+                && int.TryParse(rh, CultureInfo.InvariantCulture, out int height) && int.TryParse(rw, CultureInfo.InvariantCulture, out int width)) resize = [height, width];
+            if (recorded.TryGetValue("val_split", out var f) && double.TryParse(f, CultureInfo.InvariantCulture, out double fraction)) split = fraction;
+            if (recorded.TryGetValue("split_seed", out var s) && int.TryParse(s, CultureInfo.InvariantCulture, out int splitSeed)) seed = splitSeed;
+            fromModel = true;
+        }
+        if (resize is { Length: not 2 } || resize is [< 1 or > 4096, _] or [_, < 1 or > 4096])
+            throw new UsageException("--resize takes a height and a width between 1 and 4096, e.g. --resize 32 32");
+        var options = new ImageFolderOptions { Resize = resize is [int h, int w] ? (h, w) : null, ValidationSplit = split, Seed = seed };
+        try
+        {
+            options.Validated();
+            var (train, test) = ImageDatasets.Load(data, options);
+            return new LoadedData(train, test, data ?? "mnist", options, fromModel);
+        }
+        catch (ArgumentException e) { throw new UsageException(e.Message.Replace("validation split", "--val-split")); }
+    }
+
+    /// <summary>What a model file records about its data, so that evaluate and predict find the same images.</summary>
+    public static void Record(LoadedData data, IDictionary<string, string> settings)
+    {
+        settings["data"] = data.Name == "mnist" || data.Name == ImageDatasets.FashionMnistName ? data.Name : Path.GetFullPath(data.Name);
+        if (data.Options.Resize is var (h, w)) settings["resize"] = string.Create(CultureInfo.InvariantCulture, $"{h}x{w}");
+        if (data.Options.ValidationSplit is double f)
+        {
+            settings["val_split"] = f.ToString("R", CultureInfo.InvariantCulture);
+            settings["split_seed"] = data.Options.Seed.ToString(CultureInfo.InvariantCulture);
+        }
+    }
+}
+
+/// <summary>A training and a test split, where they came from, and how they were read.</summary>
+internal sealed record LoadedData(Dataset Train, Dataset Test, string Name, ImageFolderOptions Options, bool FromModel)
+{
+    /// <summary>"3×32×32" (or "784" for samples that are not images).</summary>
+    public string ShapeText => Train.ImageShape is var (c, h, w) ? $"{c}×{h}×{w}" : Train.SampleLength.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>One line: the source, the sizes of both splits, the image shape and the class count.</summary>
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"{Name}{(FromModel ? " (recorded in the model file)" : "")}: {Train.Count} training and {Test.Count} test images of {ShapeText}, {Train.Classes} classes");
+}

@@ -1,0 +1,221 @@
+using ZeroDL.Imaging;
+
+namespace ZeroDL.Data;
+
+/// <summary>How <see cref="ImageFolder.Load"/> reads a tree.</summary>
+public sealed record ImageFolderOptions
+{
+    /// <summary>Resize every image to this height × width (<see cref="ImageResize"/>); null: all images must already share one size.</summary>
+    public (int Height, int Width)? Resize { get; init; }
+
+    /// <summary>
+    /// For a tree without a test/ folder: the fraction of each class's images held out as the test split (stratified),
+    /// chosen at random with <see cref="Seed"/>. Must be null when the tree has a test/ folder.
+    /// </summary>
+    public double? ValidationSplit { get; init; }
+
+    /// <summary>Seed of the validation split's draw.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Largest image accepted (pixels), so that one hostile file cannot exhaust memory.</summary>
+    public long MaxPixels { get; init; } = GrayImage.MaxPixels;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+    public ImageFolderOptions Validated()
+    {
+        if (Resize is var (h, w) && (h < 1 || w < 1 || h > 4096 || w > 4096))
+            throw new ArgumentException($"resize to {h}×{w}: height and width must be between 1 and 4096");
+        if (ValidationSplit is double f && !(f > 0 && f < 1)) throw new ArgumentException($"validation split {f} must be between 0 and 1 (exclusive)");
+        return this;
+    }
+}
+
+/// <summary>
+/// Image datasets laid out as torchvision's ImageFolder: one folder per class, its name the class name, holding PNG
+/// images (in sub-folders too). Either <c>DIR/train/&lt;class&gt;/…</c> and <c>DIR/test/&lt;class&gt;/…</c>, or one tree
+/// <c>DIR/&lt;class&gt;/…</c> (or <c>DIR/train/&lt;class&gt;/…</c> alone) split by <see cref="ImageFolderOptions.ValidationSplit"/>.
+/// <list type="bullet">
+/// <item>Classes are the training tree's folders in ordinal (byte-wise) order of their names: label i is the i-th name.
+/// A test folder whose name is not a training class is refused.</item>
+/// <item>Every image is decoded by <see cref="Png.DecodePixels"/>: gray images (gray, gray + alpha, a gray palette)
+/// give one channel, colour images three; alpha is composited over white; 16-bit samples are rounded to 8 bits. The
+/// dataset keeps one byte per sample, N×C×H×W. Gray and colour images in one dataset are refused, naming one of each.</item>
+/// <item>Without <see cref="ImageFolderOptions.Resize"/> every image must have the first image's size; a different
+/// one is refused, naming both files and sizes.</item>
+/// <item>Per-channel mean and std (<see cref="InputNormalization"/>) are computed on the training split only and
+/// applied to both splits.</item>
+/// <item>Files and folders whose names start with '.' (.DS_Store, .git) are skipped; any other file that is not a
+/// PNG image is refused. So are an empty class folder, a tree without class folders, and a file outside a class
+/// folder.</item>
+/// </list>
+/// Every refusal is a <see cref="DataFormatException"/> whose message starts with the path at fault. Images are
+/// decoded straight into the dataset's byte array (in parallel, one image in flight per core), so the peak memory is
+/// the dataset's bytes plus a few images.
+/// </summary>
+public static class ImageFolder
+{
+    /// <summary>Whether <paramref name="directory"/> looks like an ImageFolder tree (it has sub-folders), as opposed to an IDX folder.</summary>
+    public static bool IsImageFolder(string directory) =>
+        Directory.Exists(directory) && Directory.EnumerateDirectories(directory).Any(d => !Path.GetFileName(d).StartsWith('.'));
+
+    /// <summary>Reads the tree at <paramref name="directory"/> into a training and a test split (see the class remarks).</summary>
+    public static (Dataset Train, Dataset Test) Load(string directory, ImageFolderOptions? options = null)
+    {
+        options = (options ?? new ImageFolderOptions()).Validated();
+        if (!Directory.Exists(directory)) throw DataFormatException.For(directory, "data folder not found");
+        string trainRoot = Path.Combine(directory, "train"), testRoot = Path.Combine(directory, "test");
+        bool hasTrain = Directory.Exists(trainRoot), hasTest = Directory.Exists(testRoot);
+        if (hasTest && !hasTrain) throw DataFormatException.For(directory, "has a test/ folder but no train/ folder");
+        if (hasTest && options.ValidationSplit is not null)
+            throw new ArgumentException($"{directory} has train/ and test/ folders: a validation split applies to a tree without test/");
+        string root = hasTrain ? trainRoot : directory;
+        if (!hasTest && options.ValidationSplit is null)
+            throw new ArgumentException($"{directory} has no test/ folder: give a validation split (e.g. --val-split 0.2) to hold out part of {root}");
+
+        var (names, trainFiles) = ListClasses(root, known: null);
+        List<(string Path, int Label)> testFiles;
+        if (hasTest) testFiles = ListClasses(testRoot, names).Files;
+        else (trainFiles, testFiles) = Split(trainFiles, names.Count, options.ValidationSplit!.Value, options.Seed, root);
+
+        var (trainPixels, shape) = Decode(trainFiles, reference: null, options);
+        var (testPixels, _) = Decode(testFiles, reference: (trainFiles[0].Path, shape), options);
+        int channels = shape.Channels, plane = shape.Height * shape.Width;
+        var normalization = InputNormalization.Compute(trainPixels, channels, plane);
+        var train = Dataset.FromPixels(trainPixels, [trainFiles.Count, channels, shape.Height, shape.Width], Labels(trainFiles), names, normalization);
+        var test = Dataset.FromPixels(testPixels, [testFiles.Count, channels, shape.Height, shape.Width], Labels(testFiles), names, normalization);
+        return (train, test);
+    }
+
+    private static int[] Labels(List<(string Path, int Label)> files) => [.. files.Select(f => f.Label)];
+
+    /// <summary>
+    /// The class folders under <paramref name="root"/> (ordinal order) and every image file in them. With
+    /// <paramref name="known"/> (a test tree), each folder must name one of those classes and takes its label.
+    /// </summary>
+    private static (List<string> Names, List<(string Path, int Label)> Files) ListClasses(string root, IReadOnlyList<string>? known)
+    {
+        foreach (var file in Directory.EnumerateFiles(root).Order(StringComparer.Ordinal))
+            if (!Hidden(file)) throw DataFormatException.For(file, $"a file outside the class folders: images go in {root}/<class>/");
+        var folders = Directory.EnumerateDirectories(root).Where(d => !Hidden(d)).Order(StringComparer.Ordinal).ToList();
+        if (folders.Count == 0) throw DataFormatException.For(root, "no class folders: put each class's images in a folder named after the class");
+        var names = folders.Select(d => Path.GetFileName(d)).ToList();
+        var files = new List<(string, int)>();
+        foreach (var folder in folders)
+        {
+            string name = Path.GetFileName(folder);
+            int label = known is null ? names.IndexOf(name) : IndexOf(known, name);
+            if (label < 0) throw DataFormatException.For(folder, $"class '{name}' is not one of the training classes ({string.Join(", ", known!)})");
+            int before = files.Count;
+            foreach (var file in ImageFiles(folder)) files.Add((file, label));
+            if (files.Count == before) throw DataFormatException.For(folder, $"class folder '{name}' holds no images");
+        }
+        return (names, files);
+    }
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (int i = 0; i < names.Count; i++) if (names[i] == name) return i;
+        return -1;
+    }
+
+    /// <summary>Every file under <paramref name="folder"/>, sub-folders included, in ordinal order of the path, hidden ones left out.</summary>
+    private static IEnumerable<string> ImageFiles(string folder)
+    {
+        var found = new List<string>();
+        var pending = new Stack<string>([folder]);
+        while (pending.Count > 0)
+        {
+            string dir = pending.Pop();
+            found.AddRange(Directory.EnumerateFiles(dir).Where(f => !Hidden(f)));
+            foreach (var sub in Directory.EnumerateDirectories(dir).Where(d => !Hidden(d))) pending.Push(sub);
+        }
+        found.Sort(StringComparer.Ordinal);
+        return found;
+    }
+
+    private static bool Hidden(string path) => Path.GetFileName(path).StartsWith('.');
+
+    /// <summary>
+    /// Holds out round(<paramref name="fraction"/> · n) of each class's n images (at most n − 1, so every class keeps
+    /// a training image), drawn by a seeded shuffle; both parts keep the files' order.
+    /// </summary>
+    private static (List<(string Path, int Label)> Train, List<(string Path, int Label)> Test) Split(
+        List<(string Path, int Label)> files, int classes, double fraction, int seed, string root)
+    {
+        var rng = new Rng(seed);
+        var held = new bool[files.Count];
+        for (int c = 0; c < classes; c++)
+        {
+            var members = Enumerable.Range(0, files.Count).Where(i => files[i].Label == c).ToArray();
+            int take = Math.Min((int)Math.Round(fraction * members.Length, MidpointRounding.AwayFromZero), members.Length - 1);
+            rng.Shuffle(members);
+            for (int k = 0; k < take; k++) held[members[k]] = true;
+        }
+        var train = new List<(string, int)>();
+        var test = new List<(string, int)>();
+        for (int i = 0; i < files.Count; i++) (held[i] ? test : train).Add(files[i]);
+        if (test.Count == 0)
+            throw DataFormatException.For(root, $"a validation split of {fraction} holds out no image ({files.Count} images in {classes} classes): give a larger fraction or more images");
+        return (train, test);
+    }
+
+    private readonly record struct ImageShape(int Channels, int Height, int Width)
+    {
+        public string Text => $"{Height}×{Width}";
+        public string ChannelsText => Channels == 1 ? "gray (1 channel)" : $"colour ({Channels} channels)";
+    }
+
+    /// <summary>
+    /// Decodes every file into one N×C×H×W byte array. The shape is the first file's (after resizing), or
+    /// <paramref name="reference"/>'s; a file that differs is refused naming both files. When several files fail, the
+    /// error is the first of them in list order, whatever the threads' timing.
+    /// </summary>
+    private static (byte[] Pixels, ImageShape Shape) Decode(List<(string Path, int Label)> files, (string Path, ImageShape Shape)? reference, ImageFolderOptions options)
+    {
+        PixelImage Read(string path)
+        {
+            byte[] bytes = DataFile.ReadAllBytes(path);
+            if (!Png.IsPng(bytes)) throw DataFormatException.For(path, $"not a PNG image ({ImageKind.Describe(bytes)})");
+            var image = Png.DecodePixels(bytes, path, options.MaxPixels);
+            return options.Resize is var (h, w) ? image.Resized(h, w) : image;
+        }
+
+        var (firstPath, shape) = reference ?? (files[0].Path, default);
+        byte[]? pixels = null;
+        int start = 0;
+        if (reference is null)
+        {
+            var first = Read(files[0].Path);
+            shape = new ImageShape(first.Channels, first.Height, first.Width);
+            pixels = new byte[checked(files.Count * first.Pixels.Length)];
+            first.Pixels.CopyTo(pixels, 0);
+            start = 1;
+        }
+        int size = shape.Channels * shape.Height * shape.Width;
+        pixels ??= new byte[checked(files.Count * size)];
+        int failedAt = int.MaxValue;
+        Exception? failure = null;
+        object gate = new();
+        Parallel.For(start, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        {
+            if (i > Volatile.Read(ref failedAt)) return;
+            try
+            {
+                var image = Read(files[i].Path);
+                var found = new ImageShape(image.Channels, image.Height, image.Width);
+                if (found.Channels != shape.Channels)
+                    throw DataFormatException.For(files[i].Path, $"is {found.ChannelsText} but {firstPath} is {shape.ChannelsText}: gray and colour images cannot be mixed in one dataset (convert them to one kind)");
+                if (found != shape)
+                    throw DataFormatException.For(files[i].Path, $"is {found.Text} but {firstPath} is {shape.Text}: images of different sizes need a resize (--resize H W)");
+                image.Pixels.CopyTo(pixels, (long)i * size);
+            }
+            catch (DataFormatException e)
+            {
+                lock (gate)
+                    if (i < failedAt) { failedAt = i; failure = e; }
+            }
+        });
+        if (failure is not null) throw failure;
+        return (pixels, shape);
+    }
+}
