@@ -19,7 +19,7 @@ internal static class ColdStartBench
         if (iterations < 20) throw new ArgumentException("--iterations must be at least 20");
         var (train, _) = Mnist.Load();
         var preset = ModelPresets.Find(model);
-        var net = Networks.Build<float>(preset.Spec, seed: 1);
+        var net = preset.Spec.Build<float>(seed: 1);
         var optimizer = Optimizer<float>.Create(preset.Optimizer, preset.LearningRate);
         var rng = new Rng(1);
         var indices = new int[100];

@@ -24,7 +24,7 @@ internal static class ConvTrainBench
             _ => throw new ArgumentException($"unknown model '{model}': use simpleconv, deepconv or deepconv-bn"),
         };
         var (train, _) = Mnist.Load();
-        var net = Networks.Build<float>(spec, seed: 1);
+        var net = spec.Build<float>(seed: 1);
         var result = LayerProfile.Measure(net, new Adam<float>(0.001), train, iterations);
         Console.WriteLine($"model {model}");
         Console.WriteLine($"last_loss {result.LastLoss:F4}");

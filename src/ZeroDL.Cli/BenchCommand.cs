@@ -31,7 +31,7 @@ internal static class BenchCommand
             if (n < 1 || batch < 1 || t < 1) throw new UsageException("--iterations, --batch-size and --threads must be at least 1");
             using var limit = Gemm.LimitThreadsOnThisThread(t);
             var (train, _) = Mnist.Load(directory: parse.GetValue(data));
-            var net = Networks.Build<float>(preset.Spec, seed: 1);
+            var net = preset.Spec.Build<float>(seed: 1);
             var result = LayerProfile.Measure(net, Optimizer<float>.Create(preset.Optimizer, preset.LearningRate), train, n, batch);
             Console.WriteLine($"{preset.Name}: {preset.Spec.Describe()}; {preset.Optimizer}, batch {batch}, {t} thread(s), GEMM {Gemm.KernelName}");
             Console.WriteLine($"{result.SecondsPerIteration * 1000:F1} ms per mini-batch, {result.SecondsPerIteration * Math.Ceiling(train.Count / (double)batch):F1} s per epoch of {train.Count} images, {result.AllocatedBytesPerIteration.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes allocated per mini-batch, {result.Gen0Collections} garbage collection(s) in {n} timed mini-batches");

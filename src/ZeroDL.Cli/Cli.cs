@@ -61,6 +61,20 @@ internal static class Cli
         return sizes;
     }
 
+    /// <summary>
+    /// An architecture JSON file (the schema of a model file's architecture; docs/architecture.md), checked layer by
+    /// layer. A missing, unreadable or invalid file is a <see cref="ZeroDL.Data.DataFormatException"/> naming it (exit 1).
+    /// </summary>
+    public static ZeroDL.Models.Architecture LoadArchitecture(string path)
+    {
+        var bytes = ZeroDL.Data.DataFile.ReadAllBytes(path);
+        string json;
+        try { json = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes); }
+        catch (System.Text.DecoderFallbackException) { throw ZeroDL.Data.DataFormatException.For(path, "not UTF-8 text"); }
+        try { return ZeroDL.Models.Architecture.FromJson(json); }
+        catch (FormatException e) { throw ZeroDL.Data.DataFormatException.For(path, e.Message, e); }
+    }
+
     /// <summary>f16 or f32 (the --dtype of train and convert).</summary>
     public static ZeroDL.Serialization.StoredType ParseStoredType(string text) => text.Trim().ToLowerInvariant() switch
     {

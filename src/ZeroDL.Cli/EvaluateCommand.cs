@@ -32,7 +32,7 @@ internal static class EvaluateCommand
                 confusion[set.Labels[i], predicted[i]]++;
                 if (predicted[i] == set.Labels[i]) correct++;
             }
-            Console.WriteLine($"Model: {loaded.Spec.Describe()} ({loaded.StoredType})");
+            Console.WriteLine($"Model: {loaded.Description} ({loaded.StoredType})");
             Console.WriteLine($"{parse.GetValue(split)} accuracy: {Cli.Percent((double)correct / set.Count)} ({correct} of {set.Count} correct)");
             Console.WriteLine();
             Console.WriteLine(ConfusionText(confusion));

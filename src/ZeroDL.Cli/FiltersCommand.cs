@@ -27,9 +27,9 @@ internal static class FiltersCommand
             if ((file is null) == (kind is null)) throw new UsageException("give either --model FILE or --random simpleconv|deepconv");
             if (parse.GetValue(columns) < 1) throw new UsageException("--columns must be at least 1");
             var net = file is not null ? ModelFile.Load(file).Network
-                : Networks.Build<float>(kind == "simpleconv" ? Networks.SimpleConvNetSpec() : Networks.DeepConvNetSpec(), parse.GetValue(seed));
+                : kind == "simpleconv" ? Networks.SimpleConvNet<float>(parse.GetValue(seed)) : Networks.DeepConvNet<float>(parse.GetValue(seed));
             var conv = net.Layers.OfType<Convolution<float>>().FirstOrDefault()
-                ?? throw new UsageException($"{file} has no convolution layer (it is {net.Spec?.Describe() ?? "a dense network"})");
+                ?? throw new UsageException($"{file} has no convolution layer (it is {net.Architecture.Describe()})");
             string pngPath = parse.GetValue(output) ?? (file is not null ? Path.ChangeExtension(file, null) + ".filters.png" : $"filters-{kind}-random.png");
             int kh = conv.KernelHeight, kw = conv.KernelWidth, size = kh * kw;
             var weights = conv.W.Value.ReadOnlySpan;

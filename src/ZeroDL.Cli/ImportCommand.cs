@@ -23,7 +23,7 @@ internal static class ImportCommand
             };
             string outPath = parse.GetValue(output)!;
             ModelFile.Save(net, outPath, new Dictionary<string, string> { ["imported_from"] = Path.GetFileName(source) });
-            Console.WriteLine($"Imported {net.Spec!.Describe()} from {source} into {outPath}");
+            Console.WriteLine($"Imported {net.Architecture.Describe()} from {source} into {outPath}");
             return Cli.Success;
         });
         return command;

@@ -21,6 +21,7 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
     TuneCommand.Create(),
     ServeCommand.Create(),
     BenchCommand.Create(),
+    SummaryCommand.Create(),
     DataCommand.Create(),
 };
 

@@ -15,6 +15,7 @@ internal static class TrainCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Model to train: " + string.Join("; ", ModelPresets.All.Select(p => $"{p.Name} = {p.Summary}")), DefaultValueFactory = _ => ModelPresets.Default };
+        var arch = new Option<string?>("--arch") { Description = "Train the network a JSON file describes (input_shape, layers, weight_decay: the schema of docs/architecture.md) instead of --model's; the training settings still come from --model" };
         var hidden = new Option<string?>("--hidden") { Description = "Hidden layer sizes, e.g. 512,512 (overrides the model's)" };
         var activation = new Option<string?>("--activation") { Description = "relu, sigmoid or tanh (overrides the model's)" };
         var init = new Option<string?>("--init") { Description = "Weight init: he, xavier or a standard deviation such as 0.01" };
@@ -51,7 +52,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a model on MNIST, print per-epoch accuracy and the final test accuracy, and save it.")
         {
-            model, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
+            model, arch, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
             batchnorm, batchnormMode, outputDropout, seed, output, evalSamples, trainSamples, replacement, threads, data,
             augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule,
         };
@@ -60,28 +61,49 @@ internal static class TrainCommand
             ModelPreset preset;
             try { preset = ModelPresets.Find(parse.GetValue(model)!); }
             catch (ArgumentException e) { throw new UsageException(e.Message.Replace("unknown model", "unknown --model")); }
+            string? archPath = parse.GetValue(arch);
+            if (archPath is not null)
+            {
+                var recipeOptions = new (Option Option, bool Given)[]
+                {
+                    (hidden, parse.GetValue(hidden) is not null), (activation, parse.GetValue(activation) is not null), (init, parse.GetValue(init) is not null),
+                    (dropout, parse.GetValue(dropout) is not null), (dropoutMode, parse.GetValue(dropoutMode) is not null), (batchnorm, parse.GetValue(batchnorm) is not null),
+                    (batchnormMode, parse.GetValue(batchnormMode) is not null), (outputDropout, parse.GetValue(outputDropout) is not null),
+                    (weightDecay, parse.GetValue(weightDecay) is not null),
+                };
+                if (recipeOptions.FirstOrDefault(o => o.Given).Option is { } clash)
+                    throw new UsageException($"{clash.Name} changes a preset's layers; with --arch the file gives them");
+            }
             var spec = preset.Spec;
-            if (parse.GetValue(hidden) is string h) spec = spec with { HiddenSizes = Cli.ParseSizes(h, "--hidden") };
-            if (parse.GetValue(activation) is string a) spec = spec with { Activation = a.Trim().ToLowerInvariant() };
-            if (parse.GetValue(init) is string i) spec = spec with { WeightInit = i };
-            if (parse.GetValue(weightDecay) is double wd) spec = spec with { WeightDecay = wd };
-            bool dense = spec.Kind is "twolayer" or "mlp" or "mlp-bn";
-            if (parse.GetValue(dropout) is double d) spec = spec with { Kind = dense ? "mlp-bn" : spec.Kind, Dropout = d };
-            if (parse.GetValue(dropoutMode) is string dm) spec = spec with { DropoutMode = dm.Trim().ToLowerInvariant() };
-            if (parse.GetValue(batchnorm) is bool bn)
+            try
             {
-                if (spec.Kind == "deepconv") spec = spec with { BatchNorm = bn }; // per-channel BatchNorm after each convolution
-                else if (!dense) throw new UsageException($"--batchnorm applies to the dense models and deepconv, not {spec.Kind}");
-                else spec = spec with { Kind = bn || spec.Dropout > 0 ? "mlp-bn" : spec.Kind == "mlp-bn" ? "mlp" : spec.Kind, BatchNorm = bn };
+                if (parse.GetValue(hidden) is string h) spec = spec with { HiddenSizes = [.. Cli.ParseSizes(h, "--hidden")] };
+                if (parse.GetValue(activation) is string a) spec = spec with { Activation = ZeroDL.Layers.ActivationLayers.Parse(a) };
+                if (parse.GetValue(init) is string i) spec = spec with { WeightInit = WeightInit.Parse(i) };
+                if (parse.GetValue(weightDecay) is double wd) spec = spec with { WeightDecay = wd };
+                bool dense = spec.Kind is NetworkKind.TwoLayer or NetworkKind.Mlp or NetworkKind.MlpExtend;
+                if (parse.GetValue(dropout) is double d) spec = spec with { Kind = dense ? NetworkKind.MlpExtend : spec.Kind, Dropout = d };
+                if (parse.GetValue(dropoutMode) is string dm) spec = spec with { DropoutMode = ZeroDL.Layers.Dropout<float>.ParseMode(dm) };
+                if (parse.GetValue(batchnorm) is bool bn)
+                {
+                    if (spec.Kind == NetworkKind.DeepConv) spec = spec with { BatchNorm = bn }; // BatchNorm after each convolution
+                    else if (!dense) throw new UsageException($"--batchnorm applies to the dense models and deepconv, not {ModelSpec.KindName(spec.Kind)}");
+                    else spec = spec with
+                    {
+                        Kind = bn || spec.Dropout > 0 ? NetworkKind.MlpExtend : spec.Kind == NetworkKind.MlpExtend ? NetworkKind.Mlp : spec.Kind, BatchNorm = bn,
+                    };
+                }
+                if (parse.GetValue(batchnormMode) is string bm) spec = spec with { BatchNormMode = ZeroDL.Layers.BatchNormalization<float>.ParseMode(bm) };
+                if (parse.GetValue(outputDropout) is bool od)
+                {
+                    if (spec.Kind != NetworkKind.DeepConv) throw new UsageException($"--output-dropout applies to deepconv, not {ModelSpec.KindName(spec.Kind)}");
+                    spec = spec with { OutputDropout = od };
+                }
+                spec = spec.Validated();
             }
-            if (parse.GetValue(batchnormMode) is string bm) spec = spec with { BatchNormMode = bm };
-            if (parse.GetValue(outputDropout) is bool od)
-            {
-                if (spec.Kind != "deepconv") throw new UsageException($"--output-dropout applies to deepconv, not {spec.Kind}");
-                spec = spec with { OutputDropout = od };
-            }
-            try { spec = spec.Validated(); }
             catch (FormatException e) { throw new UsageException(e.Message); }
+            catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
+            var architecture = archPath is not null ? Cli.LoadArchitecture(archPath) : spec.ToArchitecture(spec.MnistInputShape, classes: 10);
 
             AugmentationOptions? augmentation = null;
             if (parse.GetValue(augment) || preset.Augment || parse.GetValue(shift) is not null || parse.GetValue(rotate) is not null || parse.GetValue(scale) is not null
@@ -125,23 +147,29 @@ internal static class TrainCommand
             catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
 
             var storedType = Cli.ParseStoredType(parse.GetValue(dtype)!);
-            string outPath = parse.GetValue(output) ?? Path.Combine("models", preset.Name + ".safetensors");
+            string modelName = archPath is not null ? Path.GetFileNameWithoutExtension(archPath) : preset.Name;
+            string outPath = parse.GetValue(output) ?? Path.Combine("models", modelName + ".safetensors");
             string historyPath = Path.ChangeExtension(outPath, null) + ".history.csv";
 
             var (train, test) = Mnist.Load(directory: parse.GetValue(data));
             if (trainCount > 0) train = train.Take(trainCount);
-            var net = Networks.Build<float>(spec, options.Seed);
+            int sampleLength = train.SampleLength;
+            if (architecture.InputShape.Aggregate(1, (x, y) => x * y) != sampleLength)
+                throw new UsageException($"the network takes samples of {ZeroDL.Layers.LayerConfig.ShapeText(architecture.InputShape)}, the data's have {sampleLength} values");
+            int classCount = architecture.OutputShape.Aggregate(1, (x, y) => x * y);
+            if (classCount != 10) throw new UsageException($"the network has {classCount} outputs, the data has 10 classes");
+            var net = architecture.Build<float>(options.Seed);
             var trainer = new Trainer(net, opt, train, test, options);
             var settings = new Dictionary<string, string>
             {
-                ["model"] = preset.Name, ["optimizer"] = opt.Name, ["learning_rate"] = learningRate.ToString("R", CultureInfo.InvariantCulture),
+                ["model"] = modelName, ["optimizer"] = opt.Name, ["learning_rate"] = learningRate.ToString("R", CultureInfo.InvariantCulture),
                 ["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture), ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
                 ["iterations"] = trainer.TotalIterations.ToString(CultureInfo.InvariantCulture), ["train_samples"] = train.Count.ToString(CultureInfo.InvariantCulture),
             };
 
             if (augmentation is not null) settings["augmentation"] = augmentation.Describe();
             settings["schedule"] = options.Schedule;
-            Console.WriteLine($"Training {preset.Name}: {spec.Describe()}");
+            Console.WriteLine($"Training {modelName}: {(archPath is null ? spec.Describe() : architecture.Describe())}");
             if (augmentation is not null) Console.WriteLine($"  augmentation: {augmentation.Describe()}");
             Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule == "cosine" ? " (cosine decay)" : "")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
             trainer.EpochCompleted += e =>

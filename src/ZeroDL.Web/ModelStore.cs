@@ -65,9 +65,18 @@ public sealed class ModelStore
         try
         {
             var loaded = ModelFile.Load(path);
-            return (loaded.Spec.Kind, loaded.Spec.Describe(), loaded.StoredType.ToString());
+            var architecture = loaded.Network.Architecture;
+            string kind = loaded.PresetName ?? ModelPresets.All.FirstOrDefault(p => p.Architecture() == architecture)?.Name ?? Shape(loaded.Network);
+            return (kind, loaded.Description, loaded.StoredType.ToString());
         }
         catch (Exception e) when (e is Data.DataFormatException or IOException) { return null; }
+    }
+
+    /// <summary>A model that is no preset's, by its layers: "2 conv + 2 affine".</summary>
+    private static string Shape(Sequential<float> net)
+    {
+        int conv = net.Layers.Count(l => l.Kind == "conv"), affine = net.Layers.Count(l => l.Kind == "affine");
+        return conv > 0 ? $"{conv} conv + {affine} affine" : $"{affine} affine";
     }
 
     /// <summary>Runs <paramref name="work"/> with a network of the named model to itself; null when no such model exists.</summary>

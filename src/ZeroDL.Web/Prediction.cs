@@ -80,7 +80,7 @@ public static class Prediction
     public static PredictionResult Run(Sequential<float> net, string model, float[] pixels, bool preprocessed, bool empty)
     {
         using var oneCore = Gemm.LimitThreadsOnThisThread(1); // requests are the parallelism: one core each
-        var shape = new[] { 1 }.Concat(net.Spec?.SampleShape ?? [784]).ToArray();
+        int[] shape = [1, .. net.InputShape];
         var probabilities = net.PredictProbabilities(NDArray<float>.FromArray(pixels, shape)).ReadOnlySpan.ToArray();
         int label = 0;
         for (int i = 1; i < probabilities.Length; i++) if (probabilities[i] > probabilities[label]) label = i;

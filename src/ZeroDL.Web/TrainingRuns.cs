@@ -109,7 +109,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory)
                 Augmentation = request.Augment || preset.Augment ? new AugmentationOptions() : null,
                 Schedule = preset.Schedule,
             };
-            var net = Networks.Build<float>(preset.Spec, request.Seed);
+            var net = preset.Build(preset.Spec.MnistInputShape, classes: 10, request.Seed);
             var trainer = new Trainer(net, optimizer, train, test, options);
             string path = Path.Combine(modelDirectory, run.ModelName + ".safetensors");
             Directory.CreateDirectory(modelDirectory);

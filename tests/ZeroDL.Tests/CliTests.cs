@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using ZeroDL.Models;
 
 namespace ZeroDL.Tests;
 
@@ -159,7 +160,8 @@ public class CliTests
         Assert.Equal(130, p.ExitCode);
         Assert.Contains("Interrupted after", rest);
         var loaded = Serialization.ModelFile.Load(model);
-        Assert.Equal("twolayer", loaded.Spec.Kind);
+        Assert.Equal("twolayer", loaded.PresetName);
+        Assert.Equal(Networks.TwoLayerNet<float>(784, 50, 10, seed: 1).Architecture, loaded.Network.Architecture);
         int epochs = int.Parse(System.Text.Json.JsonDocument.Parse(loaded.Metadata["training"]).RootElement.GetProperty("epochs_completed").GetString()!);
         Assert.True(epochs >= 2, $"checkpoint holds {epochs} epochs");
     }
@@ -173,7 +175,7 @@ public class CliTests
         Assert.True(code == 0, err + output);
         Assert.Contains("deepconv", output);
         Assert.Contains("Test accuracy:", output);
-        Assert.Equal("deepconv", Serialization.ModelFile.Load(model).Spec.Kind);
+        Assert.Equal(Networks.DeepConvNet<float>(seed: 1).Architecture, Serialization.ModelFile.Load(model).Network.Architecture);
     }
 
     [Fact]
@@ -264,8 +266,9 @@ public class CliTests
         Assert.Contains("augmentation: shift ±2 px", output);
         Assert.Contains("(cosine decay)", output);
         var loaded = Serialization.ModelFile.Load(path);
-        Assert.False(loaded.Spec.OutputDropout);
-        Assert.True(loaded.Spec.BatchNorm);
+        Assert.Equal(ModelPresets.Find("deepconv-aug").Architecture(), loaded.Network.Architecture);
+        Assert.IsType<Layers.Affine<float>>(loaded.Network.Layers[^1]); // no output dropout
+        Assert.Equal(6, loaded.Network.Layers.Count(l => l is Layers.BatchNormalization<float>));
         var training = System.Text.Json.JsonDocument.Parse(loaded.Metadata["training"]).RootElement;
         Assert.Equal("cosine", training.GetProperty("schedule").GetString());
     }

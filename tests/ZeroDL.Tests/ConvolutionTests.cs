@@ -313,7 +313,7 @@ public class ConvolutionTests
     {
         // The book's gradient_check for SimpleConvNet: input 1×1×10×10, 10 filters 3×3, hidden 10, output 10.
         var rng = new Rng(7);
-        var net = new Models.Sequential<double>(
+        var net = new Models.Sequential<double>([1, 10, 10],
         [
             new Convolution<double>(Init.Normal<double>(0.3, rng, 10, 1, 3, 3), new NDArray<double>(10)),
             new Relu<double>(),

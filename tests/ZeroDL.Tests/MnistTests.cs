@@ -20,9 +20,9 @@ public class MnistTests(MnistFixture fixture) : IClassFixture<MnistFixture>
         Assert.Equal(784, train.SampleLength);
         Assert.Equal(784, subset.SampleLength);
         // Training a CNN (dense and augmented batches, background evaluation) and evaluating gather from the bytes.
-        var net = Models.Networks.Build<float>(Models.ModelPresets.Find("simpleconv").Spec, 1);
+        var net = Models.ModelPresets.Find("simpleconv").Spec.Build<float>(1);
         new Training.Trainer(net, new Optimizers.Adam<float>(), subset, test.Take(200), new Training.TrainerOptions { Epochs = 1, BatchSize = 100 }).Train();
-        var dense = Models.Networks.Build<float>(Models.ModelPresets.Find("dense").Spec, 1);
+        var dense = Models.ModelPresets.Find("dense").Spec.Build<float>(1);
         new Training.Trainer(dense, new Optimizers.Adam<float>(), subset, test.Take(200),
             new Training.TrainerOptions { Epochs = 1, BatchSize = 100, Augmentation = new AugmentationOptions() }).Train();
         Assert.InRange(Training.Evaluation.Accuracy(net, test), 0.1, 1.0);

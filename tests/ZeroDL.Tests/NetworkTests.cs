@@ -32,8 +32,7 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     [InlineData("tanh")]
     public void MultiLayerNet_with_weight_decay_gradient_check(string activation)
     {
-        var spec = new ModelSpec { Kind = "mlp", InputSize = 12, HiddenSizes = [8, 7], OutputSize = 4, Activation = activation, WeightInit = "xavier", WeightDecay = 0.1 };
-        var net = Networks.Build<double>(spec, seed: 3);
+        var net = Networks.MultiLayerNet<double>([8, 7], seed: 3, Layers.ActivationLayers.Parse(activation), WeightInit.Xavier, weightDecay: 0.1, inputSize: 12, outputSize: 4);
         var (x, t) = Batch(5, 12, 4, 4);
         Assert.All(GradientCheck.Run(net, x, t), d => Assert.True(d.MeanAbsDiff <= 1e-9, $"{activation} {d.Name}: {d.MeanAbsDiff:E2}"));
     }
@@ -41,11 +40,11 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void MultiLayerNetExtend_with_batchnorm_gradient_check_and_layer_order()
     {
-        var spec = new ModelSpec { Kind = "mlp-bn", InputSize = 10, HiddenSizes = [6, 5], OutputSize = 3, BatchNorm = true, Dropout = 0.3 };
-        var net = Networks.Build<double>(spec, seed: 5);
+        var spec = new ModelSpec { Kind = NetworkKind.MlpExtend, HiddenSizes = [6, 5], BatchNorm = true, Dropout = 0.3 };
+        var net = spec.Build<double>([10], 3, seed: 5);
         Assert.Equal(["affine", "batchnorm", "relu", "dropout", "affine", "batchnorm", "relu", "dropout", "affine"], net.Layers.Select(l => l.Kind));
         // Gradient check without dropout (its mask changes on every forward pass).
-        var checkable = Networks.Build<double>(spec with { Dropout = 0 }, seed: 5);
+        var checkable = (spec with { Dropout = 0 }).Build<double>([10], 3, seed: 5);
         var (x, t) = Batch(6, 10, 3, 6);
         var diffs = GradientCheck.Run(checkable, x, t);
         Assert.Contains(diffs, d => d.Name == "batchnorm1.gamma");
@@ -55,8 +54,7 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void Weight_decay_adds_half_lambda_sum_of_squares_of_weights_only()
     {
-        var spec = new ModelSpec { Kind = "mlp", InputSize = 3, HiddenSizes = [2], OutputSize = 2, WeightDecay = 0.5 };
-        var net = Networks.Build<double>(spec, 1);
+        var net = Networks.MultiLayerNet<double>([2], 1, weightDecay: 0.5, inputSize: 3, outputSize: 2);
         foreach (var (name, p) in net.NamedParameters()) p.Value.Span.Fill(name.EndsWith(".b") ? 10 : 1);
         // W1 has 6 ones, W2 has 4 ones: 0.5·0.5·10 = 2.5; biases are not decayed.
         Assert.Equal(2.5, net.WeightDecayLoss(), 12);
@@ -67,7 +65,7 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var w = NDArray<double>.From(new[,] { { 0.47355232, 0.9977393, 0.84668094 }, { 0.85557411, 0.03563661, 0.69422093 } });
         var affine = new Affine<double>(w, new NDArray<double>(3));
-        var net = new Sequential<double>([affine]);
+        var net = new Sequential<double>([2], [affine]);
         var x = NDArray<double>.From([0.6, 0.9], 1, 2);
         Check.AllClose([1.05414809, 0.63071653, 1.1328074], net.Predict(x).ToDoubleArray(), 1e-8, "scores");
         var oneHot = NDArray<double>.From([0.0, 0, 1], 1, 3);
@@ -79,10 +77,10 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void Same_seed_same_weights_other_seed_other_weights()
     {
-        var spec = new ModelSpec { Kind = "mlp", InputSize = 20, HiddenSizes = [10], OutputSize = 3 };
-        var a = Networks.Build<float>(spec, 42).NamedTensors().First().Value.ToDoubleArray();
-        var b = Networks.Build<float>(spec, 42).NamedTensors().First().Value.ToDoubleArray();
-        var c = Networks.Build<float>(spec, 43).NamedTensors().First().Value.ToDoubleArray();
+        Func<int, double[]> weights = seed => Networks.MultiLayerNet<float>([10], seed, inputSize: 20, outputSize: 3).NamedTensors().First().Value.ToDoubleArray();
+        var a = weights(42);
+        var b = weights(42);
+        var c = weights(43);
         Assert.Equal(a, b);
         Assert.NotEqual(a, c);
     }
@@ -115,8 +113,8 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
             new Layers.Affine<float>(RandomTensor(new Rng(6), 4 * 7 * 7, 10), new NDArray<float>(10))];
         var builds = new (Func<Sequential<float>> Fused, Func<Sequential<float>> Apart)[]
         {
-            (() => Networks.Build<float>(Networks.DeepConvNetSpec(), seed: 4), () => new Sequential<float>(Apart(Networks.Build<float>(Networks.DeepConvNetSpec(), seed: 4).Layers))),
-            (() => new Sequential<float>(Models.Fusion.FuseConvolutionRelu(strided())), () => new Sequential<float>(strided())),
+            (() => Networks.DeepConvNet<float>(seed: 4), () => new Sequential<float>([1, 28, 28], Apart(Networks.DeepConvNet<float>(seed: 4).Layers))),
+            (() => new Sequential<float>([1, 28, 28], Models.Fusion.FuseConvolutionRelu(strided())), () => new Sequential<float>([1, 28, 28], strided())),
         };
         var rng = new Rng(7);
         var x = new NDArray<float>(3, 1, 28, 28); rng.FillUniform(x.Data, -1, 1);
@@ -166,26 +164,29 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void Clone_and_copy_state_reproduce_predictions_and_refuse_other_architectures()
     {
-        var spec = new ModelSpec { Kind = "mlp-bn", InputSize = 12, HiddenSizes = [8], OutputSize = 3, BatchNorm = true };
-        var net = Networks.Build<double>(spec, 1);
+        var spec = new ModelSpec { Kind = NetworkKind.MlpExtend, HiddenSizes = [8], BatchNorm = true };
+        var net = spec.Build<double>([12], 3, 1);
         var (x, t) = Batch(6, 12, 3, 2);
         net.Gradient(x, t); // running statistics move away from their initial values
         var copy = net.CloneArchitecture();
         Assert.NotEqual(net.Predict(x).Clone().ToDoubleArray(), copy.Predict(x).ToDoubleArray());
         copy.CopyStateFrom(net);
         Assert.Equal(net.Predict(x).Clone().ToDoubleArray(), copy.Predict(x).ToDoubleArray());
-        var other = Networks.Build<double>(spec with { HiddenSizes = [9] }, 1);
+        var other = (spec with { HiddenSizes = [9] }).Build<double>([12], 3, 1);
         Assert.Contains("differ in architecture", Assert.Throws<ArgumentException>(() => other.CopyStateFrom(net)).Message);
     }
 
     [Fact]
     public void Bad_specs_are_refused_by_field()
     {
-        Assert.Contains("activation", Assert.Throws<FormatException>(() => new ModelSpec { Activation = "gelu" }.Validated()).Message);
-        Assert.Contains("hidden", Assert.Throws<FormatException>(() => new ModelSpec { HiddenSizes = [] }.Validated()).Message);
-        Assert.Contains("dropout", Assert.Throws<FormatException>(() => new ModelSpec { Dropout = 1.5 }.Validated()).Message);
+        Assert.Contains("activation", Assert.Throws<ArgumentException>(() => new ModelSpec { Activation = (Layers.Activation)7 }.Validated()).Message);
+        Assert.Throws<FormatException>(() => Layers.ActivationLayers.Parse("gelu"));
+        Assert.Contains("hidden", Assert.Throws<ArgumentException>(() => new ModelSpec { HiddenSizes = [] }.Validated()).Message);
+        Assert.Contains("dropout", Assert.Throws<ArgumentException>(() => new ModelSpec { Dropout = 1.5 }.Validated()).Message);
+        Assert.Contains("mlp-bn", Assert.Throws<ArgumentException>(() => new ModelSpec { Kind = NetworkKind.Mlp, Dropout = 0.5 }.Validated()).Message);
         Assert.Throws<FormatException>(() => WeightInit.Parse("-1"));
-        Assert.Throws<FormatException>(() => ModelSpec.FromJson("{not json"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => WeightInit.Std(double.NaN));
+        Assert.Throws<FormatException>(() => Architecture.FromJson("{not json"));
     }
 
     [Theory]
@@ -193,33 +194,35 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     [InlineData("per-activation", new[] { 16 * 28 * 28, 16 * 28 * 28, 32 * 14 * 14, 32 * 16 * 16, 64 * 8 * 8, 64 * 8 * 8 })]
     public void DeepConvNet_batchnorm_mode_is_chosen_by_name(string mode, int[] features)
     {
-        var spec = Networks.DeepConvNetSpec() with { BatchNorm = true, BatchNormMode = mode };
-        var net = Networks.Build<float>(spec, seed: 1);
+        var spec = Networks.DeepConvNetSpec() with { BatchNorm = true, BatchNormMode = Layers.BatchNormalization<float>.ParseMode(mode) };
+        var net = spec.Build<float>(seed: 1);
         var norms = net.Layers.OfType<Layers.BatchNormalization<float>>().ToList();
         Assert.Equal(features, norms.Select(n => n.Features));
         Assert.All(norms, n => Assert.Equal(Layers.BatchNormalization<float>.ParseMode(mode), n.Mode));
         var y = net.Predict(new NDArray<float>(2, 1, 28, 28), training: true); // shapes fit end to end
         Assert.Equal([2, 10], y.Shape);
-        Assert.Throws<FormatException>(() => (spec with { BatchNormMode = "per-pixel" }).Validated());
-        Assert.Equal(mode, ModelSpec.FromJson(spec.ToJson()).BatchNormMode); // stored in model files
+        Assert.Throws<FormatException>(() => Layers.BatchNormalization<float>.ParseMode("per-pixel"));
+        Assert.Contains($"\"mode\":\"{mode}\"", net.Architecture.ToJson()); // stored in model files by name
+        Assert.Equal(net.Architecture, Architecture.FromJson(net.Architecture.ToJson()));
     }
 
     [Fact]
     public void DeepConvNet_output_dropout_can_be_left_out_and_older_files_keep_the_books_two()
     {
-        var book = Networks.Build<float>(Networks.DeepConvNetSpec(), seed: 1);
+        var book = Networks.DeepConvNet<float>(seed: 1);
         var variant = ModelPresets.Find("deepconv-aug").Spec;
-        var net = Networks.Build<float>(variant, seed: 1);
+        var net = variant.Build<float>(seed: 1);
         Assert.IsType<Layers.Dropout<float>>(book.Layers[^1]);      // the book: Affine → Dropout at the end
         Assert.IsType<Layers.Affine<float>>(net.Layers[^1]);        // the variant ends with the output Affine
         Assert.Single(net.Layers.OfType<Layers.Dropout<float>>());
-        Assert.False(ModelSpec.FromJson(variant.ToJson()).OutputDropout);
-        var older = Networks.DeepConvNetSpec().ToJson().Replace(",\"output_dropout\":true", "");
-        Assert.DoesNotContain("output_dropout", older);
-        Assert.True(ModelSpec.FromJson(older).OutputDropout);      // files written before the field existed
+        // Version 1 files stored the recipe; one written before "output_dropout" existed keeps the book's two dropouts.
+        const string older = "{\"kind\":\"deepconv\",\"input_size\":784,\"hidden_sizes\":[50],\"output_size\":10,\"activation\":\"relu\",\"weight_init\":\"he\",\"weight_decay\":0,\"batch_norm\":false,\"batch_norm_mode\":\"per-channel\",\"dropout\":0.5,\"dropout_mode\":\"classic\"}";
+        Assert.Equal(book.Architecture, Serialization.ModelFileV1.Architecture(older));
+        Assert.Equal(net.Architecture, Serialization.ModelFileV1.Architecture(
+            older.Replace("\"batch_norm\":false", "\"batch_norm\":true").Replace("classic", "inverted").Replace("}", ",\"output_dropout\":false}")));
         Assert.Contains("hidden layer only", variant.Describe());
-        Assert.StartsWith("deepconv 1×28×28 → conv 3×3 16, 16", variant.Describe()); // the layers, not a dense net's sizes
-        Assert.StartsWith("simpleconv 1×28×28 → conv 30×5×5 → pool → 100-10", Networks.SimpleConvNetSpec().Describe());
+        Assert.StartsWith("1×28×28 → conv 16 3×3 pad 1 → batchnorm (per-channel) → relu → conv 16", net.Architecture.Describe());
+        Assert.StartsWith("1×28×28 → conv 30 5×5 relu → max_pool 2×2 stride 2 → affine 100 → relu → affine 10", Networks.SimpleConvNet<float>(1).Architecture.Describe());
         var y = net.Predict(new NDArray<float>(2, 1, 28, 28), training: true);
         Assert.Equal([2, 10], y.Shape);
     }

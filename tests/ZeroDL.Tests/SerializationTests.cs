@@ -4,13 +4,13 @@ using System.Text;
 using ZeroDL.Data;
 using ZeroDL.Models;
 using ZeroDL.Serialization;
+using ZeroDL.Training;
 
 namespace ZeroDL.Tests;
 
 public class SerializationTests(MnistFixture mnist) : IClassFixture<MnistFixture>
 {
-    private static Sequential<float> SmallNet(int seed = 1) => Networks.Build<float>(
-        new ModelSpec { Kind = "mlp-bn", InputSize = 784, HiddenSizes = [32, 16], BatchNorm = true, Dropout = 0.1 }, seed);
+    private static Sequential<float> SmallNet(int seed = 1) => Networks.MultiLayerNetExtend<float>([32, 16], seed, dropout: 0.1);
 
     [Fact]
     public void Sample_weight_gives_exactly_9352_of_10000()
@@ -45,7 +45,7 @@ public class SerializationTests(MnistFixture mnist) : IClassFixture<MnistFixture
         Assert.Equal(["affine1.W", "affine1.b", "batchnorm1.gamma", "batchnorm1.beta", "batchnorm1.running_mean", "batchnorm1.running_var",
                       "affine2.W", "affine2.b", "batchnorm2.gamma", "batchnorm2.beta", "batchnorm2.running_mean", "batchnorm2.running_var",
                       "affine3.W", "affine3.b"], loaded.Network.NamedTensors().Select(t => t.Name));
-        Assert.Equal(net.Spec, loaded.Spec with { HiddenSizes = net.Spec!.HiddenSizes });
+        Assert.Equal(net.Architecture, loaded.Network.Architecture);
         Assert.Contains("adam", loaded.Metadata["training"]);
         // The header is standard safetensors: u64 length, then JSON starting with '{'.
         var bytes = File.ReadAllBytes(path);
@@ -130,7 +130,7 @@ public class SerializationTests(MnistFixture mnist) : IClassFixture<MnistFixture
         string badShape = header.Replace("\"shape\":[784,32]", "\"shape\":[784,31]");
         Assert.Contains("needs", LoadFails(path, WithHeader(badShape)).Message);
         // A consistent file whose shapes do not fit the architecture it declares.
-        string otherArch = header.Replace("\\u0022hidden_sizes\\u0022:[32,16]", "\\u0022hidden_sizes\\u0022:[32,17]");
+        string otherArch = header.Replace("\\u0022units\\u0022:16", "\\u0022units\\u0022:17");
         Assert.NotEqual(header, otherArch);
         Assert.Contains("architecture needs", LoadFails(path, WithHeader(otherArch)).Message);
     }
@@ -233,11 +233,33 @@ public class SerializationTests(MnistFixture mnist) : IClassFixture<MnistFixture
         Assert.Contains("not found", Assert.Throws<DataFormatException>(() => Serialization.Npy.ReadNpz(Path.Combine(dir, "none.npz"))).Message);
     }
 
+    [Theory]
+    [InlineData("mlp-bn-v1.safetensors", 5828, "784 → affine 16 → batchnorm (per-activation) → relu → dropout 0.1 (inverted) → affine 10")]
+    [InlineData("deepconv-bn-v1.safetensors", 2575, "1×28×28 → conv 16 3×3 pad 1 → batchnorm (per-channel) → relu → conv 16")]
+    public void Files_of_format_version_1_load_and_predict_as_the_code_that_wrote_them(string file, int correct, string layers)
+    {
+        // Written by ZeroDL at 091aeae; the counts are what its `zerodl evaluate` printed (tests/ZeroDL.Tests/data/v1/README.md).
+        var loaded = ModelFile.Load(Path.Combine(TestPaths.RepoRoot, "tests", "ZeroDL.Tests", "data", "v1", file));
+        Assert.Equal("1", loaded.Metadata["format_version"]);
+        Assert.StartsWith(layers, loaded.Description);
+        Assert.Equal(ModelFile.DefaultClassNames(10), loaded.ClassNames);
+        Assert.True(loaded.Normalization.IsIdentity);
+        var test = mnist.Data.Test;
+        var predicted = loaded.Network.PredictLabels(test);
+        Assert.Equal(correct, predicted.Where((p, i) => p == test.Labels[i]).Count());
+        // Saved again, it is a version 2 file of the same network.
+        string path = Path.Combine(TestPaths.NewTempDirectory(), "v2.safetensors");
+        ModelFile.Save(loaded.Network, path, type: loaded.StoredType);
+        var again = ModelFile.Load(path);
+        Assert.Equal("2", again.Metadata["format_version"]);
+        Assert.Equal(predicted, again.Network.PredictLabels(test));
+    }
+
     [Fact]
     public void Book_weights_with_wrong_shapes_are_refused()
     {
         var arrays = Serialization.Npy.ReadNpz(Path.Combine(TestPaths.Reference, "sample_weight.npz"));
-        var net = Networks.Build<float>(new ModelSpec { Kind = "mlp", HiddenSizes = [50, 99], Activation = "sigmoid" }, 0);
+        var net = Networks.MultiLayerNet<float>([50, 99], 0, Layers.Activation.Sigmoid);
         var e = Assert.Throws<DataFormatException>(() => BookWeights.CopyDense(net, arrays, "sample_weight.npz"));
         Assert.Contains("W2", e.Message);
     }

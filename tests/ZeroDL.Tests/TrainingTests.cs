@@ -87,8 +87,7 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     {
         TrainingHistory Run(bool background)
         {
-            var spec = new ModelSpec { Kind = "mlp-bn", HiddenSizes = [20], BatchNorm = true, Dropout = 0.1 };
-            var trainer = new Trainer(Networks.Build<float>(spec, 5), new Adam<float>(), mnist.Data.Train.Take(900), mnist.Data.Test.Take(300),
+            var trainer = new Trainer(Networks.MultiLayerNetExtend<float>([20], 5, dropout: 0.1), new Adam<float>(), mnist.Data.Train.Take(900), mnist.Data.Test.Take(300),
                 new TrainerOptions { Epochs = 3, BatchSize = 64, Seed = 2, BackgroundLoading = background, BackgroundEvaluation = background });
             var reported = new List<int>();
             trainer.EpochCompleted += e => { lock (reported) reported.Add(e.Epoch); };
@@ -156,7 +155,7 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.True(train.TryCompressImages([0, 1, 2], batch));
         var input = new InputBatch<float>();
         input.SetCompressed(batch);
-        var cnn = Networks.Build<float>(ModelPresets.Find("simpleconv").Spec, 1);
+        var cnn = Networks.SimpleConvNet<float>(1);
         var e = Assert.Throws<InvalidOperationException>(() => cnn.Gradient(input, [1, 2, 3]));
         Assert.Contains("first layer that takes it", e.Message);
         Assert.False(cnn.TakesCompressed(784, 0.19));
@@ -191,15 +190,15 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         if (model == "stride-2")
         {
             var rng = new Rng(4);
-            net = new Sequential<float>(
+            net = new Sequential<float>([1, 28, 28],
             [
                 new Layers.Convolution<float>(Init.Normal<float>(0.1, rng, 8, 1, 3, 3), new NDArray<float>(8), stride: 2, pad: 1),
                 new Layers.Relu<float>(),
                 new Layers.MaxPooling<float>(2, 2, 2),
                 new Layers.Affine<float>(8 * 7 * 7, 10, 0.1, rng),
-            ], spec: Networks.SimpleConvNetSpec()); // the spec's only use here: (1, 28, 28) samples
+            ]); // flat batches of 784 are viewed as (1, 28, 28)
         }
-        else net = Networks.Build<float>(ModelPresets.Find(model).Spec, seed: 1);
+        else net = ModelPresets.Find(model).Spec.Build<float>(seed: 1);
         // Scratch kept per thread (a packing buffer, the narrow columns' copy) is made the first time that thread takes
         // a part of that shape, and the parts of a threaded pass go to whichever thread is free: under load, a thread
         // can take a part new to it after the warm-up (a run of the suite once saw 8 KB so, in a convolution's
@@ -223,9 +222,9 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         var test = mnist.Data.Test.Take(100);
         bool Compresses(Sequential<float> net, Data.Dataset data, TrainerOptions? options = null) =>
             new Trainer(net, new Sgd<float>(0.1), data, test, options ?? new TrainerOptions()).CompressesBatches;
-        Assert.True(Compresses(Networks.Build<float>(new ModelSpec { Kind = "mlp", HiddenSizes = [30] }, 1), train));
+        Assert.True(Compresses(Networks.MultiLayerNet<float>([30], 1), train));
         Assert.False(Compresses(Networks.TwoLayerNet<float>(784, 50, 10, seed: 1), train, new TrainerOptions { Augmentation = new Data.AugmentationOptions() }));
-        Assert.False(Compresses(Networks.Build<float>(ModelPresets.Find("simpleconv").Spec, 1), train));
+        Assert.False(Compresses(Networks.SimpleConvNet<float>(1), train));
         var noBytes = new Data.Dataset(train.Images, train.Labels);
         Assert.False(Compresses(Networks.TwoLayerNet<float>(784, 50, 10, seed: 1), noBytes));
         var denseFirst = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);

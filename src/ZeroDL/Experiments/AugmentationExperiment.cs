@@ -36,7 +36,7 @@ public sealed class AugmentationExperiment : Experiment
         var rows = new List<object[]>();
         foreach (bool augmented in new[] { false, true })
         {
-            var net = ExperimentTraining.Mlp(2, "he", context.Seed);
+            var net = ExperimentTraining.Mlp(2, WeightInit.He, context.Seed);
             var (trainAcc, testAcc) = ExperimentTraining.Accuracies(net, new Adam<float>(0.001), small, test, epochs, 100, context.Seed,
                 augmented ? new Augmenter(options, context.Seed) : null);
             string name = augmented ? "augmented" : "plain";

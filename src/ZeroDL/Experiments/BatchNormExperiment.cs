@@ -21,7 +21,7 @@ public sealed class BatchNormExperiment : Experiment
         var figures = new Dictionary<string, double>();
         for (int s = 0; s < scales; s++)
         {
-            string init = stds[s].ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            var init = WeightInit.Std(stds[s]);
             var (bn, _) = ExperimentTraining.Accuracies(ExperimentTraining.Mlp(5, init, context.Seed, batchNorm: true), new Sgd<float>(0.01), train, train.Take(1), epochs, 100, context.Seed);
             var (plain, _) = ExperimentTraining.Accuracies(ExperimentTraining.Mlp(5, init, context.Seed), new Sgd<float>(0.01), train, train.Take(1), epochs, 100, context.Seed);
             for (int e = 0; e < epochs; e++) rows.Add([stds[s], e + 1, bn[e], plain[e]]);

@@ -17,7 +17,7 @@ public sealed class ConvFiltersExperiment : Experiment
     public override ExperimentResult Run(ExperimentContext context)
     {
         int iterations = context.Quick ? 200 : 1200;
-        var net = Networks.Build<float>(Networks.SimpleConvNetSpec(), context.Seed);
+        var net = Networks.SimpleConvNet<float>(context.Seed);
         var conv = (Convolution<float>)net.Layers[0];
         var before = conv.W.Value.Clone();
         var options = new TrainerOptions { Iterations = iterations, BatchSize = 100, Seed = context.Seed, EvaluationSamples = 1000 };

@@ -9,14 +9,14 @@ namespace ZeroDL.Experiments;
 internal static class ExperimentTraining
 {
     /// <summary>The book's MultiLayerNet: hidden layers of 100 ReLU units (or another activation) with the given init.</summary>
-    public static Sequential<float> Mlp(int hiddenLayers, string init, int seed, bool batchNorm = false, double weightDecay = 0, double dropout = 0, string activation = "relu")
+    public static Sequential<float> Mlp(int hiddenLayers, WeightInit init, int seed, bool batchNorm = false, double weightDecay = 0, double dropout = 0)
     {
         var spec = new ModelSpec
         {
-            Kind = batchNorm || dropout > 0 ? "mlp-bn" : "mlp", HiddenSizes = Enumerable.Repeat(100, hiddenLayers).ToArray(), Activation = activation,
-            WeightInit = init, BatchNorm = batchNorm, WeightDecay = weightDecay, Dropout = dropout, DropoutMode = "classic",
+            Kind = batchNorm || dropout > 0 ? NetworkKind.MlpExtend : NetworkKind.Mlp, HiddenSizes = [.. Enumerable.Repeat(100, hiddenLayers)],
+            WeightInit = init, BatchNorm = batchNorm, WeightDecay = weightDecay, Dropout = dropout, DropoutMode = Layers.DropoutMode.Classic,
         };
-        return Networks.Build<float>(spec, seed);
+        return spec.Build<float>(seed);
     }
 
     /// <summary>Mini-batch loss of each of <paramref name="iterations"/> steps, batches drawn with replacement as the book's scripts do.</summary>

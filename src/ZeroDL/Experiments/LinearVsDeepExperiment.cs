@@ -28,9 +28,8 @@ public sealed class LinearVsDeepExperiment : Experiment
         foreach (bool deep in new[] { false, true })
             foreach (bool squared in new[] { true, false })
             {
-                var spec = new ModelSpec { Kind = "mlp", HiddenSizes = deep ? [100, 100] : [1], WeightInit = deep ? "he" : "0.01" };
-                var net = deep ? Networks.Build<float>(spec, context.Seed)
-                    : new Sequential<float>([new Affine<float>(784, 10, 0.01, new Rng(context.Seed))]);
+                var net = deep ? Networks.MultiLayerNet<float>([100, 100], context.Seed)
+                    : new Sequential<float>([784], [new Affine<float>(784, 10, 0.01, new Rng(context.Seed))]);
                 // Squared error on ±5 scores has gradients far larger than cross-entropy's, so it takes a smaller rate.
                 var optimizer = new Sgd<float>(squared ? 0.01 : 0.1);
                 var accuracy = new List<double>();

@@ -17,7 +17,7 @@ public sealed class OptimizersMnistExperiment : Experiment
         var curves = new List<(string Name, double[] Loss)>();
         foreach (string name in Optimizer<float>.Names)
         {
-            var net = ExperimentTraining.Mlp(4, "he", context.Seed);
+            var net = ExperimentTraining.Mlp(4, WeightInit.He, context.Seed);
             curves.Add((name, ExperimentTraining.Losses(net, Optimizer<float>.Create(name), train, iterations, 128, context.Seed)));
         }
         context.WriteCsv("loss.csv", "iteration," + string.Join(",", curves.Select(c => c.Name)),

@@ -21,7 +21,7 @@ public sealed class OverfittingExperiment : Experiment
         var figures = new Dictionary<string, double>();
         foreach (var (name, wd, dropout) in variants)
         {
-            var net = ExperimentTraining.Mlp(6, "he", context.Seed, weightDecay: wd, dropout: dropout);
+            var net = ExperimentTraining.Mlp(6, WeightInit.He, context.Seed, weightDecay: wd, dropout: dropout);
             var (trainAcc, testAcc) = ExperimentTraining.Accuracies(net, new Sgd<float>(0.01), train, test, epochs, 100, context.Seed);
             for (int e = 0; e < epochs; e++) rows.Add([name, e + 1, trainAcc[e], testAcc[e]]);
             string key = name.Split(' ')[0];

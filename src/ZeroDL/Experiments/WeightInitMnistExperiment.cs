@@ -13,7 +13,7 @@ public sealed class WeightInitMnistExperiment : Experiment
     public override ExperimentResult Run(ExperimentContext context)
     {
         int iterations = context.Quick ? 300 : 2000;
-        var inits = new[] { ("std 0.01", "0.01"), ("Xavier", "xavier"), ("He", "he") };
+        var inits = new[] { ("std 0.01", WeightInit.Std(0.01)), ("Xavier", WeightInit.Xavier), ("He", WeightInit.He) };
         var curves = inits.Select(i => (i.Item1, Loss: ExperimentTraining.Losses(ExperimentTraining.Mlp(4, i.Item2, context.Seed), new Sgd<float>(0.01),
             context.Mnist.Train, iterations, 128, context.Seed))).ToList();
         context.WriteCsv("loss.csv", "iteration,std_0.01,xavier,he",

@@ -31,9 +31,14 @@ public sealed class Affine<T> : ILayer<T>, IFirstLayer<T>, ICompressedInputLayer
 
     /// <summary>W ~ N(0, std²) drawn from <paramref name="rng"/>, b = 0.</summary>
     public Affine(int inputSize, int outputSize, double weightStd, Rng rng)
-        : this(Init.Normal<T>(weightStd, rng, inputSize, outputSize), new NDArray<T>(outputSize)) { }
+        : this(Init.Normal<T>(weightStd, rng, inputSize, outputSize), new NDArray<T>(outputSize)) => WeightInit = WeightInit.Std(weightStd);
 
     public string Kind => "affine";
+
+    /// <summary>How the initial weights were drawn, as <see cref="Config"/> reports it (He when the weights were given).</summary>
+    public WeightInit WeightInit { get; init; } = WeightInit.He;
+
+    public LayerConfig Config => new AffineConfig { Units = OutputSize, Init = WeightInit };
     public Parameter<T> W { get; }
     public Parameter<T> B { get; }
     public int InputSize => W.Value.Shape[0];

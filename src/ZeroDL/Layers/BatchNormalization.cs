@@ -3,7 +3,8 @@ using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ZeroDL.Layers;
 
-/// <summary>Which elements share one mean and variance.</summary>
+/// <summary>Which elements share one mean and variance; in JSON "per-activation" or "per-channel".</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(JsonNameEnumConverter<BatchNormMode>))]
 public enum BatchNormMode
 {
     /// <summary>The book's rule: every activation (every feature of a flattened sample) has its own statistics.</summary>
@@ -41,6 +42,7 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     }
 
     public string Kind => "batchnorm";
+    public LayerConfig Config => new BatchNormConfig { Mode = Mode, Momentum = Momentum, Epsilon = Epsilon };
 
     /// <summary>"per-channel" (PyTorch's BatchNorm2d) or "per-activation" (the book's), as the CLI and model files name them.</summary>
     public static BatchNormMode ParseMode(string text) => text.Trim().ToLowerInvariant() switch

@@ -49,6 +49,15 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     /// <summary>Whether the layer's output is max(0, ·) of the convolution's: a ReLU fused into it.</summary>
     public bool Rectifies { get; init; }
 
+    /// <summary>How the initial weights were drawn, as <see cref="Config"/> reports it (He when the weights were given).</summary>
+    public WeightInit WeightInit { get; init; } = WeightInit.He;
+
+    public LayerConfig Config => new ConvConfig
+    {
+        Filters = Filters, Kernel = new WindowSize(KernelHeight, KernelWidth), Stride = Stride, Pad = Pad, Init = WeightInit,
+        Activation = Rectifies ? Activation.Relu : null,
+    };
+
     /// <summary>
     /// How the float32 engine may run (<see cref="ConvolutionEngineOptions.Default"/>: the fastest that applies); null
     /// runs this layer's own im2col product, the reference the engines are tested against.

@@ -3,7 +3,8 @@ using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ZeroDL.Layers;
 
-/// <summary>How dropout keeps the expected activation the same in training and inference.</summary>
+/// <summary>How dropout keeps the expected activation the same in training and inference; in JSON "classic" or "inverted".</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(JsonNameEnumConverter<DropoutMode>))]
 public enum DropoutMode
 {
     /// <summary>The book's rule: training multiplies by the 0/1 mask, inference multiplies by (1 − ratio).</summary>
@@ -27,6 +28,7 @@ public sealed class Dropout<T> : StatelessLayer<T> where T : unmanaged, IFloatin
     }
 
     public override string Kind => "dropout";
+    public override LayerConfig Config => new DropoutConfig { Ratio = Ratio, Mode = Mode };
     public double Ratio { get; }
     public DropoutMode Mode { get; }
 
@@ -36,6 +38,9 @@ public sealed class Dropout<T> : StatelessLayer<T> where T : unmanaged, IFloatin
         "inverted" => DropoutMode.Inverted,
         _ => throw new FormatException($"dropout mode '{text}' is not 'classic' or 'inverted'"),
     };
+
+    /// <summary>"classic" or "inverted", as the CLI and model files name them.</summary>
+    public static string ModeName(DropoutMode mode) => JsonNameEnumConverter<DropoutMode>.NameOf(mode);
 
     public override NDArray<T> Forward(NDArray<T> x, bool training)
     {

@@ -12,6 +12,7 @@ public sealed class Flatten<T> : StatelessLayer<T> where T : unmanaged, IFloatin
     private int[]? _inputShape;
 
     public override string Kind => "flatten";
+    public override LayerConfig Config => new FlattenConfig();
 
     public override NDArray<T> Forward(NDArray<T> x, bool training)
     {

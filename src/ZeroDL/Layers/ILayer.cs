@@ -12,6 +12,11 @@ public interface ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Short lower-case name of the layer type, used in parameter names ("affine", "relu", …).</summary>
     string Kind { get; }
+    /// <summary>
+    /// The layer's configuration: everything but its weights, from which <see cref="LayerConfig.Build{T}"/> makes a
+    /// layer like it. A layer built from given weights reports the sizes of those weights.
+    /// </summary>
+    LayerConfig Config { get; }
     NDArray<T> Forward(NDArray<T> x, bool training);
     NDArray<T> Backward(NDArray<T> dout);
     /// <summary>Trainable parameters with their gradients (empty for parameter-free layers).</summary>
@@ -42,6 +47,7 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
 public abstract class StatelessLayer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public abstract string Kind { get; }
+    public abstract LayerConfig Config { get; }
     public abstract NDArray<T> Forward(NDArray<T> x, bool training);
     public abstract NDArray<T> Backward(NDArray<T> dout);
     public IReadOnlyList<Parameter<T>> Parameters => [];

@@ -56,6 +56,7 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
     }
 
     public override string Kind => "pool";
+    public override LayerConfig Config => new MaxPoolConfig { Size = new WindowSize(PoolHeight, PoolWidth), Stride = Stride, Pad = Pad };
     public int PoolHeight { get; }
     public int PoolWidth { get; }
     public int Stride { get; }

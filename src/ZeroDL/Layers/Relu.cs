@@ -21,6 +21,7 @@ public sealed class Relu<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
     }
 
     public override string Kind => "relu";
+    public override LayerConfig Config => new ReluConfig();
 
     public override NDArray<T> Forward(NDArray<T> x, bool training)
     {

@@ -9,6 +9,7 @@ public sealed class Sigmoid<T> : StatelessLayer<T> where T : unmanaged, IFloatin
     private NDArray<T>? _y, _dx;
 
     public override string Kind => "sigmoid";
+    public override LayerConfig Config => new SigmoidConfig();
 
     public override NDArray<T> Forward(NDArray<T> x, bool training)
     {

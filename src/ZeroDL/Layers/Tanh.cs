@@ -9,6 +9,7 @@ public sealed class Tanh<T> : StatelessLayer<T> where T : unmanaged, IFloatingPo
     private NDArray<T>? _y, _dx;
 
     public override string Kind => "tanh";
+    public override LayerConfig Config => new TanhConfig();
 
     public override NDArray<T> Forward(NDArray<T> x, bool training)
     {

@@ -23,7 +23,24 @@ public static class Fusion
         foreach (var layer in layers)
         {
             if (layer is Relu<T> && fused.Count > 0 && fused[^1] is Convolution<T> { Rectifies: false } conv)
-                fused[^1] = new Convolution<T>(conv.W.Value, conv.B.Value, conv.Stride, conv.Pad) { Rectifies = true, Engine = conv.Engine };
+                fused[^1] = new Convolution<T>(conv.W.Value, conv.B.Value, conv.Stride, conv.Pad) { Rectifies = true, Engine = conv.Engine, WeightInit = conv.WeightInit };
+            else fused.Add(layer);
+        }
+        return fused;
+    }
+
+    /// <summary>
+    /// The same pass over layer configurations: a <see cref="ConvConfig"/> without an activation followed by a
+    /// <see cref="ReluConfig"/> becomes one with <see cref="ConvConfig.Activation"/> ReLU. The layers built from the
+    /// result draw the same weights in the same order (a ReLU draws none).
+    /// </summary>
+    public static List<LayerConfig> FuseConvolutionRelu(IEnumerable<LayerConfig> layers)
+    {
+        var fused = new List<LayerConfig>();
+        foreach (var layer in layers)
+        {
+            if (layer is ReluConfig && fused.Count > 0 && fused[^1] is ConvConfig { Activation: null } conv)
+                fused[^1] = conv with { Activation = Activation.Relu };
             else fused.Add(layer);
         }
         return fused;

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Numerics;
 using ZeroDL.Layers;
 
@@ -6,7 +7,9 @@ namespace ZeroDL.Models;
 /// <summary>
 /// A chain of layers ending in softmax-with-loss, with optional L2 weight decay (book ch. 6.4.2):
 /// loss = data loss + 0.5·λ·ΣW² over weight matrices, and ∂/∂W gains λ·W. Every parameter gets a stable
-/// name "kindN.param" (affine1.W, batchnorm1.gamma, …) numbered per layer kind in order.
+/// name "kindN.param" (affine1.W, batchnorm1.gamma, …) numbered per layer kind in order. The network knows the
+/// shape of its input samples, (features) or (C, H, W), and checks at construction that every layer takes what the
+/// layer before gives it.
 /// </summary>
 public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -14,27 +17,64 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly List<string> _layerNames = [];
     private NDArray<T>? _batchBuffer;
 
-    public Sequential(IEnumerable<ILayer<T>> layers, double weightDecay = 0, ModelSpec? spec = null)
+    /// <summary>
+    /// A network of <paramref name="layers"/> taking samples of <paramref name="inputShape"/> (without the batch axis).
+    /// Throws <see cref="ArgumentException"/> naming the first layer that cannot take the output of the one before
+    /// (or the input), with both shapes.
+    /// </summary>
+    public Sequential(IReadOnlyList<int> inputShape, IEnumerable<ILayer<T>> layers, double weightDecay = 0)
     {
         _layers = [.. layers];
         if (_layers.Count == 0) throw new ArgumentException("a network needs at least one layer");
-        var counts = new Dictionary<string, int>();
-        foreach (var layer in _layers)
+        if (!(weightDecay >= 0) || !double.IsFinite(weightDecay)) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be a finite number ≥ 0");
+        _layerNames.AddRange(Architecture.LayerNames(_layers.Select(l => l.Kind)));
+        InputShape = [.. inputShape];
+        _sampleShape = [.. inputShape];
+        if (InputShape.Length == 0) throw new ArgumentException("a network's input shape needs at least one dimension");
+        var shapes = new List<ImmutableArray<int>>(_layers.Count);
+        var shape = InputShape;
+        for (int i = 0; i < _layers.Count; i++)
         {
-            counts[layer.Kind] = counts.GetValueOrDefault(layer.Kind) + 1;
-            _layerNames.Add($"{layer.Kind}{counts[layer.Kind]}");
+            var config = _layers[i].Config;
+            int[] output;
+            try { output = config.OutputShape(shape); }
+            catch (ArgumentException e) { throw new ArgumentException($"{_layerNames[i]} ({config.Describe()}) cannot take input {LayerConfig.ShapeText(shape)}: {e.Message}"); }
+            var held = _layers[i].Parameters.Select(p => (p.Name, Shape: p.Value.Shape.ToArray()))
+                .Concat(_layers[i].State.Select(st => (st.Name, Shape: st.Value.Shape.ToArray()))).ToList();
+            var needed = config.Tensors(shape);
+            for (int t = 0; t < Math.Max(held.Count, needed.Count); t++)
+            {
+                if (t < held.Count && t < needed.Count && held[t].Name == needed[t].Name && held[t].Shape.AsSpan().SequenceEqual(needed[t].Shape.AsSpan())) continue;
+                string want = t < needed.Count ? $"{needed[t].Name} {LayerConfig.ShapeText(needed[t].Shape)}" : "nothing more";
+                string have = t < held.Count ? $"{held[t].Name} {LayerConfig.ShapeText(held[t].Shape)}" : "nothing";
+                throw new ArgumentException($"{_layerNames[i]}: input {LayerConfig.ShapeText(shape)} needs {want}, the layer has {have}");
+            }
+            shape = [.. output];
+            shapes.Add(shape);
         }
+        OutputShapes = shapes;
         WeightDecay = weightDecay;
-        Spec = spec;
-        _sampleShape = spec?.SampleShape;
         _parameters = [.. _layers.SelectMany(l => l.Parameters)];
     }
 
     public IReadOnlyList<ILayer<T>> Layers => _layers;
     public SoftmaxWithLoss<T> LossLayer { get; } = new();
     public double WeightDecay { get; }
-    /// <summary>The architecture this network was built from, when it was built by <see cref="Networks"/>.</summary>
-    public ModelSpec? Spec { get; }
+
+    /// <summary>The shape of one input sample: (features) or (C, H, W).</summary>
+    public ImmutableArray<int> InputShape { get; }
+
+    /// <summary>The shape of one sample after each layer, in layer order.</summary>
+    public IReadOnlyList<ImmutableArray<int>> OutputShapes { get; }
+
+    /// <summary>The number of scores per sample: the last layer's output size (the classes).</summary>
+    public int OutputSize => OutputShapes[^1].Aggregate(1, (a, d) => a * d);
+
+    /// <summary>The input shape, every layer's configuration and the weight decay: what rebuilds this network (without its weights).</summary>
+    public Architecture Architecture => new(InputShape, _layers.Select(l => l.Config), WeightDecay);
+
+    /// <summary>A table of every layer's output shape, parameters and multiply-adds per sample, then the totals (see <see cref="NetworkSummary"/>).</summary>
+    public string Summary() => Architecture.Summarize().ToString();
 
     /// <summary>Each layer's name ("conv1", "relu2", …) in order: the prefix of its parameters' names.</summary>
     public IReadOnlyList<string> NamedLayers() => _layerNames;
@@ -56,9 +96,8 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
 
-    /// <summary>A new network of the same architecture (requires <see cref="Spec"/>), with its own buffers.</summary>
-    public Sequential<T> CloneArchitecture() =>
-        Networks.Build<T>(Spec ?? throw new InvalidOperationException("only networks built from a ModelSpec can be cloned"), seed: 0);
+    /// <summary>A new network of the same architecture (weights drawn afresh from seed 0), with its own buffers.</summary>
+    public Sequential<T> CloneArchitecture() => Architecture.Build<T>(seed: 0);
 
     /// <summary>Copies every parameter and state tensor (running statistics) from a network of the same architecture.</summary>
     public void CopyStateFrom(Sequential<T> source)
@@ -74,19 +113,21 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// <paramref name="batch"/> viewed in the sample shape of <see cref="Spec"/> (as it is without a spec). The view is
-    /// kept: the same batch buffer viewed again (every mini-batch of a training run) allocates nothing.
+    /// <paramref name="batch"/> viewed in the <see cref="InputShape"/> (a flat N×784 batch as N×1×28×28, say). The view
+    /// is kept: the same batch buffer viewed again (every mini-batch of a training run) allocates nothing.
     /// </summary>
     internal NDArray<T> InSampleShape(NDArray<T> batch)
     {
         var sample = _sampleShape;
-        if (sample is null || batch.Rank == sample.Length + 1 && batch.Shape[1..].SequenceEqual(sample)) return batch;
+        if (batch.Rank == sample.Length + 1 && batch.Shape[1..].SequenceEqual(sample)) return batch;
+        if (batch.Rank < 1 || batch.RowLength != sample.Aggregate(1, (a, d) => a * d))
+            throw new ArgumentException($"input {batch.ShapeText} does not hold samples of the network's input shape {LayerConfig.ShapeText(sample)}");
         if (_sampleView is { } view && ReferenceEquals(view.Data, batch.Data) && view.Size == batch.Size && view.Shape[0] == batch.Rows)
             return view;
         return _sampleView = batch.Reshape([batch.Rows, .. sample]);
     }
 
-    private readonly int[]? _sampleShape;
+    private readonly int[] _sampleShape;
     private NDArray<T>? _sampleView;
 
     /// <summary>Every layer's parameters in order, listed once when the network is built (a layer's parameters are fixed objects).</summary>

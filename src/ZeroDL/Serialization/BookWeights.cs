@@ -37,7 +37,7 @@ public static class BookWeights
     {
         var arrays = Npy.ReadNpz(npzPath);
         int hidden = MatrixShape(arrays, "W7", npzPath)[1];
-        return CopyNumbered(Networks.Build<float>(Networks.DeepConvNetSpec(hiddenSize: hidden), seed: 0), arrays, npzPath);
+        return CopyNumbered(Networks.DeepConvNet<float>(seed: 0, hiddenSize: hidden), arrays, npzPath);
     }
 
     /// <summary>
@@ -48,7 +48,7 @@ public static class BookWeights
     {
         var arrays = Npy.ReadNpz(npzPath);
         int hidden = MatrixShape(arrays, "W2", npzPath)[1];
-        return CopyNumbered(Networks.Build<float>(Networks.SimpleConvNetSpec(hiddenSize: hidden), seed: 0), arrays, npzPath);
+        return CopyNumbered(Networks.SimpleConvNet<float>(seed: 0, hiddenSize: hidden), arrays, npzPath);
     }
 
     private static int[] MatrixShape(IReadOnlyDictionary<string, NpyArray> arrays, string key, string source) =>
@@ -80,8 +80,7 @@ public static class BookWeights
         int[] Shape(string key) => arrays.TryGetValue(key, out var a) && a.Shape.Length == 2 ? a.Shape
             : throw DataFormatException.For(npzPath, $"array '{key}' is missing or not a matrix");
         int[] w1 = Shape("W1"), w2 = Shape("W2"), w3 = Shape("W3");
-        var spec = new ModelSpec { Kind = "mlp", InputSize = w1[0], HiddenSizes = [w1[1], w2[1]], OutputSize = w3[1], Activation = "sigmoid", WeightInit = "0.01" };
-        var net = Networks.Build<float>(spec, seed: 0);
+        var net = Networks.MultiLayerNet<float>([w1[1], w2[1]], seed: 0, Layers.Activation.Sigmoid, WeightInit.Std(0.01), inputSize: w1[0], outputSize: w3[1]);
         CopyDense(net, arrays, npzPath);
         return net;
     }

@@ -1,58 +1,171 @@
+using System.Globalization;
+using System.Text.Json;
 using ZeroDL.Data;
 using ZeroDL.Models;
 
 namespace ZeroDL.Serialization;
 
-/// <summary>A model read from a file: the network, its architecture, and the file's metadata.</summary>
-public sealed record LoadedModel(Sequential<float> Network, ModelSpec Spec, IReadOnlyDictionary<string, string> Metadata, StoredType StoredType);
+/// <summary>
+/// A model read from a file: the network (its <see cref="Sequential{T}.Architecture"/> is the file's), the names of its
+/// classes in output order, how raw pixels become its input, the file's metadata, and how the weights were stored.
+/// </summary>
+public sealed record LoadedModel(Sequential<float> Network, IReadOnlyList<string> ClassNames, InputNormalization Normalization,
+    IReadOnlyDictionary<string, string> Metadata, StoredType StoredType)
+{
+    /// <summary>The network in one line (input shape and layers).</summary>
+    public string Description => Network.Architecture.Describe();
+
+    /// <summary>The preset the model was trained as (the training metadata's "model"), or null.</summary>
+    public string? PresetName =>
+        Metadata.TryGetValue("training", out var json) && TryReadStrings(json, out var training) && training.TryGetValue("model", out var name) ? name : null;
+
+    private static bool TryReadStrings(string json, out Dictionary<string, string> values)
+    {
+        try { values = JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? []; return true; }
+        catch (JsonException) { values = []; return false; }
+    }
+}
 
 /// <summary>
-/// ZeroDL model files: safetensors whose <c>__metadata__</c> holds <c>format = zerodl</c>, the architecture as
-/// JSON (<c>architecture</c>) and free-form training settings (<c>training</c>). Parameter names are the
-/// network's stable names (affine1.W, batchnorm1.running_mean, …). Files are written atomically.
+/// ZeroDL model files (format_version 2): safetensors whose <c>__metadata__</c> holds <c>format = zerodl</c>,
+/// <c>format_version = 2</c>, <c>architecture</c> (the <see cref="Architecture"/> JSON: input shape, layers, weight
+/// decay), <c>classes</c> (a JSON array of class names in output order), <c>normalization</c>
+/// (<c>{"pixel_scale": 255, "mean": […], "std": […]}</c>) and free-form training settings (<c>training</c>). Tensor
+/// names are the network's stable names (affine1.W, batchnorm1.running_mean, …). Files are written atomically.
+/// Files of format_version 1 (whose architecture was a preset's recipe) still load.
 /// </summary>
 public static class ModelFile
 {
     public const string FormatName = "zerodl";
+    public const int FormatVersion = 2;
 
-    public static void Save(Sequential<float> net, string path, IReadOnlyDictionary<string, string>? training = null, StoredType type = StoredType.F32)
+    /// <summary>
+    /// Writes any network. <paramref name="classNames"/> defaults to "0", "1", … one per output;
+    /// <paramref name="normalization"/> to pixels/255 on each input channel (MNIST's).
+    /// </summary>
+    public static void Save(Sequential<float> net, string path, IReadOnlyDictionary<string, string>? training = null, StoredType type = StoredType.F32,
+        IReadOnlyList<string>? classNames = null, InputNormalization? normalization = null)
     {
-        var spec = net.Spec ?? throw new ArgumentException("only networks built from a ModelSpec can be saved");
+        var classes = classNames ?? DefaultClassNames(net.OutputSize);
+        CheckClassNames(classes, net.OutputSize);
+        var norm = normalization ?? InputNormalization.Identity(InputChannels(net.InputShape));
+        if (norm.Channels != InputChannels(net.InputShape))
+            throw new ArgumentException($"normalization has {norm.Channels} channel(s), the network's input {Layers.LayerConfig.ShapeText(net.InputShape)} has {InputChannels(net.InputShape)}");
         var metadata = new Dictionary<string, string>
         {
             ["format"] = FormatName,
-            ["format_version"] = "1",
-            ["architecture"] = spec.ToJson(),
+            ["format_version"] = FormatVersion.ToString(CultureInfo.InvariantCulture),
+            ["architecture"] = net.Architecture.ToJson(),
+            ["classes"] = JsonSerializer.Serialize(classes),
+            ["normalization"] = NormalizationJson(norm),
         };
         if (training is not null)
-            metadata["training"] = System.Text.Json.JsonSerializer.Serialize(training);
+            metadata["training"] = JsonSerializer.Serialize(training);
         AtomicFile.Write(path, s => SafeTensors.Write(s, net.NamedTensors(), metadata, type));
     }
 
+    /// <summary>"0", "1", … "<paramref name="count"/> − 1".</summary>
+    public static IReadOnlyList<string> DefaultClassNames(int count) => [.. Enumerable.Range(0, count).Select(i => i.ToString(CultureInfo.InvariantCulture))];
+
+    /// <summary>The channels of an input: C of (C, H, W), else 1.</summary>
+    public static int InputChannels(IReadOnlyList<int> inputShape) => inputShape.Count == 3 ? inputShape[0] : 1;
+
+    /// <summary>
+    /// Reads a model. The architecture is checked against the stored tensors' names and shapes before the network is
+    /// allocated, so a file that declares more than it holds is refused at once. Throws <see cref="DataFormatException"/>
+    /// naming the file and the problem.
+    /// </summary>
     public static LoadedModel Load(string path)
     {
         var (tensors, metadata) = SafeTensors.Read(path);
-        if (!metadata.TryGetValue("format", out var format) || format != FormatName || !metadata.TryGetValue("architecture", out var arch))
+        if (!metadata.TryGetValue("format", out var format) || format != FormatName || !metadata.TryGetValue("architecture", out var json))
             throw DataFormatException.For(path, "not a ZeroDL model: the safetensors metadata has no format=zerodl and architecture");
-        ModelSpec spec;
-        try { spec = ModelSpec.FromJson(arch); }
-        catch (FormatException e) { throw DataFormatException.For(path, $"invalid architecture: {e.Message}", e); }
-        var net = Networks.Build<float>(spec, seed: 0);
-        var expected = net.NamedTensors().ToList();
-        foreach (var (name, value) in expected)
+        string version = metadata.GetValueOrDefault("format_version", "1");
+        Architecture architecture;
+        IReadOnlyList<string>? classes = null;
+        InputNormalization? normalization = null;
+        try
+        {
+            switch (version)
+            {
+                case "1":
+                    architecture = ModelFileV1.Architecture(json);
+                    break;
+                case "2":
+                    architecture = Architecture.FromJson(json);
+                    if (metadata.TryGetValue("classes", out var c)) classes = ReadClassNames(c);
+                    if (metadata.TryGetValue("normalization", out var n)) normalization = ReadNormalization(n);
+                    break;
+                default:
+                    throw new FormatException($"format_version '{version}' is not one this ZeroDL reads (1 or {FormatVersion}); a newer ZeroDL wrote it?");
+            }
+        }
+        catch (FormatException e) { throw DataFormatException.For(path, e.Message, e); }
+
+        var plans = architecture.Plan();
+        int outputs = plans[^1].Output.Aggregate(1, (a, d) => a * d);
+        classes ??= DefaultClassNames(outputs);
+        try { CheckClassNames(classes, outputs); }
+        catch (ArgumentException e) { throw DataFormatException.For(path, e.Message, e); }
+        int channels = InputChannels(architecture.InputShape);
+        normalization ??= InputNormalization.Identity(channels);
+        if (normalization.Channels != channels)
+            throw DataFormatException.For(path, $"normalization has {normalization.Channels} channel(s), the input {Layers.LayerConfig.ShapeText(architecture.InputShape)} has {channels}");
+
+        var expected = plans.SelectMany(p => p.Tensors.Select(t => (Name: $"{p.Name}.{t.Name}", t.Shape))).ToList();
+        foreach (var (name, shape) in expected)
         {
             if (!tensors.TryGetValue(name, out var stored))
-                throw DataFormatException.For(path, $"tensor '{name}' required by the architecture ({spec.Describe()}) is missing");
-            if (!value.SameShape(stored.Shape))
-                throw DataFormatException.For(path, $"tensor '{name}' has shape {NDArray<float>.ShapeString(stored.Shape)}, the architecture needs {value.ShapeText}");
+                throw DataFormatException.For(path, $"tensor '{name}' required by the architecture is missing");
+            if (!stored.Shape.AsSpan().SequenceEqual(shape.AsSpan()))
+                throw DataFormatException.For(path, $"tensor '{name}' has shape {NDArray<float>.ShapeString(stored.Shape)}, the architecture needs {NDArray<float>.ShapeString([.. shape])}");
             foreach (float v in stored.Values)
                 if (!float.IsFinite(v)) throw DataFormatException.For(path, $"tensor '{name}' contains NaN or infinity");
-            stored.Values.CopyTo(value.Span);
         }
         var extra = tensors.Keys.Except(expected.Select(e => e.Name)).ToList();
         if (extra.Count > 0)
             throw DataFormatException.For(path, $"tensors not in the architecture: {string.Join(", ", extra.Take(5))}");
+
+        var net = architecture.Build<float>(seed: 0);
+        foreach (var (name, value) in net.NamedTensors()) tensors[name].Values.CopyTo(value.Span);
         var type = tensors.Count > 0 ? tensors.Values.First().Type : StoredType.F32;
-        return new LoadedModel(net, spec, metadata, type);
+        return new LoadedModel(net, classes, normalization, metadata, type);
+    }
+
+    private static void CheckClassNames(IReadOnlyList<string> classes, int outputs)
+    {
+        if (classes.Count != outputs) throw new ArgumentException($"{classes.Count} class names for {outputs} outputs");
+        if (classes.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("a class name is empty");
+        if (classes.Distinct(StringComparer.Ordinal).Count() != classes.Count) throw new ArgumentException("class names repeat");
+    }
+
+    private static IReadOnlyList<string> ReadClassNames(string json)
+    {
+        try { return JsonSerializer.Deserialize<string[]>(json) ?? throw new FormatException("classes: null"); }
+        catch (JsonException e) { throw new FormatException($"classes is not a JSON array of strings: {e.Message}", e); }
+    }
+
+    private sealed record NormalizationDocument(float PixelScale, float[] Mean, float[] Std);
+
+    private static readonly JsonSerializerOptions NormalizationOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+    };
+
+    private static string NormalizationJson(InputNormalization n) =>
+        JsonSerializer.Serialize(new NormalizationDocument(n.PixelScale, [.. n.Mean], [.. n.Std]), NormalizationOptions);
+
+    private static InputNormalization ReadNormalization(string json)
+    {
+        try
+        {
+            var d = JsonSerializer.Deserialize<NormalizationDocument>(json, NormalizationOptions) ?? throw new FormatException("normalization: null");
+            return new InputNormalization(d.Mean, d.Std, d.PixelScale);
+        }
+        catch (JsonException e) { throw new FormatException($"normalization is not {{\"pixel_scale\", \"mean\", \"std\"}}: {e.Message}", e); }
+        catch (ArgumentException e) { throw new FormatException($"normalization: {e.Message}", e); }
     }
 }

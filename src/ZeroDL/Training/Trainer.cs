@@ -132,7 +132,7 @@ public sealed class Trainer
             background: _options.BackgroundLoading && multicore, augmenter, compressFor: _options.CompressedInput ? _net : null);
         var evalTrain = _options.EvaluationSamples > 0 ? _train.Take(_options.EvaluationSamples) : _train;
         var evalTest = _options.EvaluationSamples > 0 ? _test.Take(_options.EvaluationSamples) : _test;
-        Sequential<float>? snapshot = _options.BackgroundEvaluation && multicore && _net.Spec is not null ? _net.CloneArchitecture() : null;
+        Sequential<float>? snapshot = _options.BackgroundEvaluation && multicore ? _net.CloneArchitecture() : null;
         Task? pending = null;
         double epochLoss = 0, baseRate = _optimizer.LearningRate;
         int epochBatches = 0, epoch = 0;

@@ -139,9 +139,8 @@ public static class HyperparameterSearch
     private static Trial Evaluate(int index, double[] point, Dataset train, Dataset validation, SearchOptions options)
     {
         var (lr, wd) = FromUnit(point, options);
-        var spec = new ModelSpec { Kind = "mlp", HiddenSizes = [100, 100, 100, 100, 100, 100], WeightInit = "he", WeightDecay = wd };
         int seed = options.Seed * 7919 + index;
-        var net = Networks.Build<float>(spec, seed);
+        var net = Networks.MultiLayerNet<float>([100, 100, 100, 100, 100, 100], seed, weightDecay: wd);
         var trainerOptions = new TrainerOptions { Epochs = options.Epochs, BatchSize = 100, Seed = seed, BackgroundEvaluation = false, BackgroundLoading = false };
         var history = new Trainer(net, new Sgd<float>(lr), train, validation, trainerOptions).Train();
         var last = history.Epochs[^1];

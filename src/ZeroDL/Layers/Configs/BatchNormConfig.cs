@@ -1,0 +1,47 @@
+using System.Numerics;
+
+namespace ZeroDL.Layers;
+
+/// <summary>
+/// <see cref="BatchNormalization{T}"/>. On (C, H, W) samples <see cref="BatchNormMode.PerChannel"/> keeps C statistics
+/// and <see cref="BatchNormMode.PerActivation"/> (the book's rule, the default) C·H·W; on flat samples both keep one per
+/// feature. γ = 1, β = 0, running mean and variance 0 to start.
+/// </summary>
+public sealed record BatchNormConfig : LayerConfig
+{
+    public BatchNormMode Mode { get; init; } = BatchNormMode.PerActivation;
+    public double Momentum { get; init; } = 0.9;
+    public double Epsilon { get; init; } = 1e-6;
+
+    public override string Kind => "batchnorm";
+
+    public override void Validate()
+    {
+        Require(Enum.IsDefined(Mode), $"batchnorm: unknown mode {Mode}");
+        Require(Momentum >= 0 && Momentum <= 1, $"batchnorm: momentum must be in [0, 1] (got {Momentum})");
+        Require(Epsilon > 0 && double.IsFinite(Epsilon), $"batchnorm: epsilon must be a finite number > 0 (got {Epsilon})");
+    }
+
+    /// <summary>The number of means and variances the layer keeps for that input.</summary>
+    public int Features(IReadOnlyList<int> input)
+    {
+        int size = Elements(input);
+        return Mode == BatchNormMode.PerChannel && input.Count == 3 ? input[0] : size;
+    }
+
+    public override int[] OutputShape(IReadOnlyList<int> input)
+    {
+        Elements(input);
+        return [.. input];
+    }
+
+    public override IReadOnlyList<TensorShape> Tensors(IReadOnlyList<int> input)
+    {
+        int f = Features(input);
+        return [new("gamma", [f], true), new("beta", [f], true), new("running_mean", [f], false), new("running_var", [f], false)];
+    }
+
+    public override ILayer<T> Build<T>(IReadOnlyList<int> input, Rng rng) => new BatchNormalization<T>(Features(input), Mode, Momentum, Epsilon);
+
+    public override string Describe() => $"batchnorm ({BatchNormalization<float>.ModeName(Mode)})";
+}

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ZeroDL.Layers;
+using ZeroDL.Models;
+
+namespace ZeroDL.Serialization;
+
+/// <summary>
+/// The architecture of a format_version 1 model file: a preset's recipe, {"kind": "deepconv", "input_size": 784,
+/// "hidden_sizes": [50], "output_size": 10, "activation": "relu", "weight_init": "he", …}, as ZeroDL wrote it before
+/// files held their layers. Mapped onto the same factories, it gives the layers (and tensor names) it gave then.
+/// </summary>
+internal static class ModelFileV1
+{
+    private sealed record Recipe
+    {
+        public string Kind { get; init; } = "mlp";
+        public int InputSize { get; init; } = 784;
+        public int[] HiddenSizes { get; init; } = [100];
+        public int OutputSize { get; init; } = 10;
+        public string Activation { get; init; } = "relu";
+        public string WeightInit { get; init; } = "he";
+        public double WeightDecay { get; init; }
+        public bool BatchNorm { get; init; }
+        public string BatchNormMode { get; init; } = "per-channel";
+        public double Dropout { get; init; }
+        public string DropoutMode { get; init; } = "classic";
+        public bool OutputDropout { get; init; } = true;
+    }
+
+    private static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>The layers a version 1 recipe stands for; <see cref="FormatException"/> naming the field out of range.</summary>
+    public static Architecture Architecture(string json)
+    {
+        Recipe recipe;
+        try { recipe = JsonSerializer.Deserialize<Recipe>(json, Options) ?? throw new FormatException("invalid architecture: null"); }
+        catch (JsonException e) { throw new FormatException($"invalid architecture: not valid JSON: {e.Message}", e); }
+        var kind = recipe.Kind switch
+        {
+            "twolayer" => NetworkKind.TwoLayer,
+            "mlp" => NetworkKind.Mlp,
+            "mlp-bn" => NetworkKind.MlpExtend,
+            "simpleconv" => NetworkKind.SimpleConv,
+            "deepconv" => NetworkKind.DeepConv,
+            _ => throw new FormatException($"invalid architecture: unknown model kind '{recipe.Kind}' (known: twolayer, mlp, mlp-bn, simpleconv, deepconv)"),
+        };
+        bool extended = kind is NetworkKind.MlpExtend or NetworkKind.DeepConv;
+        try
+        {
+            if (recipe.InputSize <= 0 || recipe.OutputSize <= 0) throw new ArgumentException($"input and output sizes must be positive (got {recipe.InputSize}, {recipe.OutputSize})");
+            if (recipe.HiddenSizes is null) throw new ArgumentException("hidden sizes must be one or more positive numbers");
+            if (kind is NetworkKind.SimpleConv or NetworkKind.DeepConv && recipe.InputSize != 784)
+                throw new ArgumentException($"{recipe.Kind} takes 1×28×28 input (input size 784)");
+            var spec = new ModelSpec
+            {
+                Kind = kind,
+                HiddenSizes = [.. recipe.HiddenSizes],
+                Activation = ActivationLayers.Parse(recipe.Activation),
+                WeightInit = ZeroDL.WeightInit.Parse(recipe.WeightInit),
+                WeightDecay = recipe.WeightDecay,
+                // Version 1 ignored BatchNorm and dropout outside mlp-bn and deepconv (and BatchNorm in simpleconv).
+                BatchNorm = extended && recipe.BatchNorm,
+                BatchNormMode = BatchNormalization<float>.ParseMode(recipe.BatchNormMode),
+                Dropout = extended ? recipe.Dropout : 0,
+                DropoutMode = Dropout<float>.ParseMode(recipe.DropoutMode),
+                OutputDropout = recipe.OutputDropout,
+            };
+            return spec.ToArchitecture(spec.IsConvolutional ? [1, 28, 28] : [recipe.InputSize], recipe.OutputSize);
+        }
+        catch (ArgumentException e) { throw new FormatException($"invalid architecture: {e.Message.Split(" (Parameter")[0]}", e); }
+    }
+}
