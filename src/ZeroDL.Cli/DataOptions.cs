@@ -68,6 +68,7 @@ internal sealed class DataOptions
     public static void Record(LoadedData data, IDictionary<string, string> settings)
     {
         settings["data"] = data.Name == "mnist" || data.Name == ImageDatasets.FashionMnistName ? data.Name : Path.GetFullPath(data.Name);
+        if (data.Train.ImageShape is { } image) settings["image_shape"] = string.Create(CultureInfo.InvariantCulture, $"{image.Channels}x{image.Height}x{image.Width}");
         if (data.Options.Resize is var (h, w)) settings["resize"] = string.Create(CultureInfo.InvariantCulture, $"{h}x{w}");
         if (data.Options.ValidationSplit is double f)
         {
