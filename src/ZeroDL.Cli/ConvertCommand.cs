@@ -25,7 +25,7 @@ internal static class ConvertCommand
                 catch (System.Text.Json.JsonException) { } // unreadable training notes are dropped, the weights are what matters
             }
             training["converted_from"] = Path.GetFileName(source);
-            ModelFile.Save(loaded.Network, target, training, type);
+            ModelFile.Save(loaded.Network, target, training, type, loaded.ClassNames, loaded.Normalization);
             long before = new FileInfo(source).Length, after = new FileInfo(target).Length;
             Console.WriteLine($"Wrote {target} as {parse.GetValue(dtype)}: {after:N0} bytes ({before:N0} before)");
             return Cli.Success;

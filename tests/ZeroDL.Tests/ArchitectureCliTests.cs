@@ -34,6 +34,22 @@ public class ArchitectureCliTests
     }
 
     [Fact]
+    public void Convert_keeps_the_class_names_and_normalization()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string model = Path.Combine(dir, "m.safetensors"), half = Path.Combine(dir, "m16.safetensors");
+        var net = Networks.SimpleConvNet<float>(seed: 1, inputShape: [3, 12, 12], classes: 3);
+        var normalization = new Data.InputNormalization([0.5f, 0.4f, 0.3f], [0.2f, 0.25f, 0.3f]);
+        ModelFile.Save(net, model, classNames: ["cat", "dog", "fox"], normalization: normalization);
+        var (code, _, err) = Run("convert", "--model", model, "--out", half, "--dtype", "f16");
+        Assert.True(code == 0, err);
+        var loaded = ModelFile.Load(half);
+        Assert.Equal(["cat", "dog", "fox"], loaded.ClassNames);
+        Assert.Equal(normalization.Mean, loaded.Normalization.Mean);
+        Assert.Equal(net.Architecture, loaded.Network.Architecture);
+    }
+
+    [Fact]
     public void Summary_refuses_bad_arguments_and_files()
     {
         Assert.Equal(2, Run("summary").Code);
