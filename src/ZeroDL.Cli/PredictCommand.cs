@@ -49,7 +49,7 @@ internal static class PredictCommand
             }
             foreach (var path in images)
             {
-                var x = ImageInputFor(loaded, modelPath, path);
+                var x = ImageInputFor(loaded, path);
                 var row = net.PredictProbabilities(Evaluation.AsInput(net, x)).ReadOnlySpan;
                 Console.WriteLine($"{path}: {names[System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row)]}  {Top3(row, names)}");
             }
@@ -59,38 +59,23 @@ internal static class PredictCommand
     }
 
     /// <summary>
-    /// One image file as the model's input (a batch of one). A model of MNIST digits (10 classes named 0 … 9, 28×28
-    /// gray input, pixels / 255) reads it as before: PNG or PGM, 28×28, dark ink on light paper inverted. Any other
-    /// model reads a PNG, resized to its input size, normalized by the model file (<see cref="ImageInput"/>).
+    /// One image file as the model's input (a batch of one). A model of MNIST digits (<see cref="ModelInput.IsMnistDigits"/>)
+    /// reads it as before: PNG or PGM, 28×28, dark ink on light paper inverted. Any other model reads a PNG, resized to
+    /// its input size and normalized by the model file (<see cref="ModelInput.FromPng"/>).
     /// </summary>
-    internal static NDArray<float> ImageInputFor(LoadedModel loaded, string modelPath, string path)
+    internal static NDArray<float> ImageInputFor(LoadedModel loaded, string path)
     {
-        var input = loaded.Network.InputShape;
-        var settings = ModelData.TrainingSettings(loaded);
-        bool digits = IsMnistDigitModel(loaded) && settings.GetValueOrDefault("data", "mnist") == "mnist";
-        if (digits)
+        var model = ModelInput.Of(loaded);
+        if (model.IsMnistDigits)
         {
             var img = GrayImage.Load(path);
             if (img.Width != 28 || img.Height != 28)
                 throw DataFormatException.For(path, $"image is {img.Width}×{img.Height}; predict takes 28×28 digit images as in MNIST");
             return new NDArray<float>(img.AsLightOnDark().Pixels, 1, 784);
         }
-        (int C, int H, int W) shape;
-        if (input.Length == 3) shape = (input[0], input[1], input[2]);
-        else if (settings.TryGetValue("image_shape", out var recorded) && recorded.Split('x') is [var c, var h, var w]
-                 && int.TryParse(c, CultureInfo.InvariantCulture, out int ci) && int.TryParse(h, CultureInfo.InvariantCulture, out int hi)
-                 && int.TryParse(w, CultureInfo.InvariantCulture, out int wi) && ci * hi * wi == input.Aggregate(1, (a, d) => a * d))
-            shape = (ci, hi, wi);
-        else if (input.Aggregate(1, (a, d) => a * d) == 784 && loaded.Normalization.Channels == 1) shape = (1, 28, 28);
-        else throw DataFormatException.For(modelPath, $"the model takes {string.Join("×", input)} values and does not record its image shape: predict it on --index instead");
-        var values = ImageInput.ToInput(PixelImage.Load(path), shape.C, shape.H, shape.W, loaded.Normalization, path);
+        var values = model.FromPng(DataFile.ReadAllBytes(path), path);
         return new NDArray<float>(values, 1, values.Length);
     }
-
-    /// <summary>Ten classes named 0 … 9 on 28×28 gray input taken as pixels / 255: MNIST's digits.</summary>
-    internal static bool IsMnistDigitModel(LoadedModel loaded) =>
-        loaded.ClassNames.SequenceEqual(ModelFile.DefaultClassNames(10)) && loaded.Normalization is { IsIdentity: true, PixelScale: 255f, Channels: 1 }
-        && loaded.Network.InputShape.Aggregate(1, (a, d) => a * d) is 784;
 
     private static string Top3(ReadOnlySpan<float> probabilities, IReadOnlyList<string> names)
     {

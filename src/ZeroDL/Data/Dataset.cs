@@ -105,6 +105,17 @@ public sealed class Dataset
 
     private readonly (int, int, int)? _imageShape;
 
+    /// <summary>
+    /// Sample <paramref name="index"/> as the 8-bit image it was stored as (a copy of its bytes), or null when the dataset
+    /// holds no bytes or its samples are not images.
+    /// </summary>
+    public Imaging.PixelImage? StoredImage(int index)
+    {
+        if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"sample outside a dataset of {Count}");
+        if (_pixels is null || ImageShape is not { } shape || _pixelScale != 1f / 255f) return null;
+        return new Imaging.PixelImage(shape.Width, shape.Height, shape.Channels, _pixels.AsSpan(index * SampleLength, SampleLength).ToArray());
+    }
+
     /// <summary>The shape of one sample: C×H×W for images kept as planes, (features) for flattened ones (MNIST's 784).</summary>
     public ReadOnlySpan<int> SampleShape => _shape.AsSpan(1);
 
