@@ -13,7 +13,7 @@ internal static class TuneCommand
     {
         var defaults = new SearchOptions();
         var method = new Option<string>("--method") { Description = "grid, random or bayes (Gaussian process with expected improvement)", DefaultValueFactory = _ => "random" };
-        method.AcceptOnlyFromAmong(SearchOptions.Methods);
+        method.AcceptOnlyFromAmong([.. SearchOptions.Methods]);
         var trials = new Option<int>("--trials") { Description = "Settings to try", DefaultValueFactory = _ => defaults.Trials };
         var samples = new Option<int>("--train-samples") { Description = "Training images used (20 % of them held out for validation)", DefaultValueFactory = _ => defaults.TrainingSamples };
         var validation = new Option<double>("--validation") { Description = "Fraction held out for validation", DefaultValueFactory = _ => defaults.ValidationFraction };

@@ -7,7 +7,7 @@ namespace ZeroDL.Charts;
 /// </summary>
 public sealed class Chart
 {
-    public static readonly string[] Palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+    public static IReadOnlyList<string> Palette { get; } = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
     public string Title { get; init; } = "";
     public Axis X { get; init; } = new();
@@ -59,7 +59,7 @@ public sealed class Chart
         var legend = new List<(string Name, string Color, bool Dashed, bool Dot)>();
         foreach (var h in Histograms)
         {
-            string color = h.Color ?? Palette[colorIndex++ % Palette.Length];
+            string color = h.Color ?? Palette[colorIndex++ % Palette.Count];
             var counts = h.Counts();
             double binWidth = (h.Max - h.Min) / h.Bins;
             for (int b = 0; b < counts.Length; b++)
@@ -72,7 +72,7 @@ public sealed class Chart
         foreach (var s in Series)
         {
             if (s.X.Count != s.Y.Count) throw new ArgumentException($"series '{s.Name}': {s.X.Count} x values but {s.Y.Count} y values");
-            string color = s.Color ?? Palette[colorIndex++ % Palette.Length];
+            string color = s.Color ?? Palette[colorIndex++ % Palette.Count];
             var points = s.X.Zip(s.Y, (x, y) => Visible(x, y) ? (Sx(x), Sy(y)) : (double.NaN, double.NaN)).ToList();
             svg.Raw($"<g class=\"series\" data-name=\"{Svg.Escape(s.Name)}\">\n");
             if (!s.ScatterOnly) svg.Path(points, color, 1.6, s.Dashed ? " stroke-dasharray=\"5 3\"" : "");

@@ -12,7 +12,7 @@ public sealed class Optimizers2DExperiment : Experiment
     public override string Title => "SGD, Momentum, Nesterov, AdaGrad, RMSprop and Adam on x²/20 + y²";
 
     /// <summary>The book's learning rates for SGD, Momentum, AdaGrad and Adam (optimizer_compare_naive.py); ours for Nesterov and RMSprop.</summary>
-    public static readonly (string Name, double Rate)[] Optimizers =
+    public static IReadOnlyList<(string Name, double Rate)> Optimizers { get; } =
         [("sgd", 0.95), ("momentum", 0.1), ("nesterov", 0.1), ("adagrad", 1.5), ("rmsprop", 0.1), ("adam", 0.3)];
 
     public override ExperimentResult Run(ExperimentContext context)

@@ -62,5 +62,5 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _ => throw new ArgumentException($"unknown optimizer '{name}': use one of {string.Join(", ", Names)}"),
     };
 
-    public static readonly string[] Names = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"];
+    public static IReadOnlyList<string> Names { get; } = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"];
 }

@@ -29,11 +29,11 @@ public sealed record SearchOptions
     /// <summary>Bayes: random trials before the Gaussian process takes over.</summary>
     public int InitialRandomTrials { get; init; } = 5;
 
-    public static readonly string[] Methods = ["grid", "random", "bayes"];
+    public static IReadOnlyList<string> Methods { get; } = ["grid", "random", "bayes"];
 
     public SearchOptions Validated()
     {
-        if (Array.IndexOf(Methods, Method) < 0) throw new ArgumentOutOfRangeException(nameof(Method), Method, $"unknown method '{Method}': use grid, random or bayes");
+        if (!Methods.Contains(Method)) throw new ArgumentOutOfRangeException(nameof(Method), Method, $"unknown method '{Method}': use grid, random or bayes");
         if (Trials < 1 || Epochs < 1 || Parallelism < 1) throw new ArgumentOutOfRangeException(nameof(Trials), "trials, epochs and parallelism must be at least 1");
         if (TrainingSamples < 10) throw new ArgumentOutOfRangeException(nameof(TrainingSamples), TrainingSamples, "need at least 10 training samples");
         if (!(ValidationFraction > 0 && ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "validation fraction must be in (0, 1)");
