@@ -45,7 +45,8 @@ internal static class GemmBench
     public static void Run(GemmOptions options, double secondsPerShape, string only = "", string custom = "", bool plans = false)
     {
         var shapes = Select(custom);
-        Console.WriteLine($"# ZeroDL GEMM, kernel {Gemm.KernelName}, threads {options.Threads}");
+        string kernel = options.Kernel == GemmKernel.Auto ? Gemm.KernelName : Sgemm.KernelName(options.Kernel);
+        Console.WriteLine($"# ZeroDL GEMM, kernel {kernel}, threads {options.Threads}");
         Console.WriteLine("shape (MxKxN)\tGFLOP/s");
         foreach (var s in shapes)
         {

@@ -216,6 +216,30 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     }
 
     [Fact]
+    public void A_warm_step_on_compressed_batches_allocates_nothing()
+    {
+        // The ch. 5 run's path: the loader compresses each batch from the stored bytes on this thread, the network's
+        // first layer multiplies it as it is, and the next batch's rows are prefetched. Once warm, no step allocates.
+        var train = mnist.Data.Train.Take(3000);
+        var net = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
+        var optimizer = new Sgd<float>(0.1);
+        const int warmup = 5, steps = 40;
+        using var loader = new BatchLoader(train, 100, withReplacement: true, 30, warmup + steps, new Rng(2), background: false, compressFor: net);
+        Assert.True(loader.CompressesBatches);
+        long before = 0;
+        for (int i = 0; i < warmup + steps; i++)
+        {
+            if (i == warmup) before = GC.GetAllocatedBytesForCurrentThread();
+            var batch = loader.Next();
+            Assert.NotNull(batch.Input.Compressed);
+            Assert.True(double.IsFinite(net.Gradient(batch.Input, batch.LabelSpan)));
+            optimizer.Step(net.Parameters);
+            loader.Release(batch);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Batches_go_compressed_only_to_a_first_layer_that_takes_them()
     {
         var train = mnist.Data.Train.Take(200);
