@@ -242,6 +242,27 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void The_csharp_example_of_docs_architecture_md_runs()
+    {
+        // The example as docs/architecture.md gives it, writing to a temporary folder.
+        string path = Path.Combine(TestPaths.NewTempDirectory(), "net.safetensors");
+        var rng = new Rng(1);
+        var net = new Sequential<float>([3, 32, 32],
+        [
+            new Convolution<float>(Init.Normal<float>(0.1, rng, 8, 3, 3, 3), new NDArray<float>(8), stride: 1, pad: 1) { Rectifies = true },
+            new MaxPooling<float>(2, 2, stride: 2),
+            new Affine<float>(8 * 16 * 16, 4, 0.01, rng),
+        ]);
+        Assert.Contains("parameters: 8,420", net.Summary()); // 8·3·9 + 8 + 2048·4 + 4
+        ModelFile.Save(net, path, classNames: ["cat", "dog", "fox", "owl"]);
+        var loaded = ModelFile.Load(path);
+        var x = new NDArray<float>(2, 3, 32, 32);
+        rng.FillUniform(x.Data, 0, 1);
+        Assert.Equal(net.Predict(x).Clone().Data, loaded.Network.Predict(x).Data);
+        Assert.Contains("new Sequential<float>([3, 32, 32],", File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "architecture.md")));
+    }
+
+    [Fact]
     public void A_cloned_hand_built_network_copies_state_and_predicts_the_same()
     {
         var rng = new Rng(2);
