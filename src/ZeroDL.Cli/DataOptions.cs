@@ -42,19 +42,15 @@ internal sealed class DataOptions
         int[]? resize = parse.GetValue(Resize) is { Length: > 0 } given ? given : null;
         double? split = parse.GetValue(ValSplit);
         bool fromModel = false;
-        if (data is null && resize is null && split is null && recorded is not null && recorded.TryGetValue("data", out var recordedData))
+        ImageFolderOptions? recordedOptions = null;
+        if (data is null && resize is null && split is null && recorded is not null && ImageDatasets.FromRecord(recorded) is var (recordedData, o))
         {
-            data = recordedData;
-            // A record that does not parse is not used: the options then say what is wrong with the data.
-            if (recorded.TryGetValue("resize", out var r) && r.Split('x') is [var rh, var rw]
-                && int.TryParse(rh, CultureInfo.InvariantCulture, out int height) && int.TryParse(rw, CultureInfo.InvariantCulture, out int width)) resize = [height, width];
-            if (recorded.TryGetValue("val_split", out var f) && double.TryParse(f, CultureInfo.InvariantCulture, out double fraction)) split = fraction;
-            if (recorded.TryGetValue("split_seed", out var s) && int.TryParse(s, CultureInfo.InvariantCulture, out int splitSeed)) seed = splitSeed;
-            fromModel = true;
+            (data, recordedOptions, fromModel) = (recordedData, o, true);
+            seed = o.Seed;
         }
         if (resize is { Length: not 2 } || resize is [< 1 or > 4096, _] or [_, < 1 or > 4096])
             throw new UsageException("--resize takes a height and a width between 1 and 4096, e.g. --resize 32 32");
-        var options = new ImageFolderOptions { Resize = resize is [int h, int w] ? (h, w) : null, ValidationSplit = split, Seed = seed };
+        var options = recordedOptions ?? new ImageFolderOptions { Resize = resize is [int h, int w] ? (h, w) : null, ValidationSplit = split, Seed = seed };
         try
         {
             options.Validated();
@@ -65,16 +61,7 @@ internal sealed class DataOptions
     }
 
     /// <summary>What a model file records about its data, so that evaluate and predict find the same images.</summary>
-    public static void Record(LoadedData data, IDictionary<string, string> settings)
-    {
-        settings["data"] = data.Name == "mnist" || data.Name == ImageDatasets.FashionMnistName ? data.Name : Path.GetFullPath(data.Name);
-        if (data.Options.Resize is var (h, w)) settings["resize"] = string.Create(CultureInfo.InvariantCulture, $"{h}x{w}");
-        if (data.Options.ValidationSplit is double f)
-        {
-            settings["val_split"] = f.ToString("R", CultureInfo.InvariantCulture);
-            settings["split_seed"] = data.Options.Seed.ToString(CultureInfo.InvariantCulture);
-        }
-    }
+    public static void Record(LoadedData data, IDictionary<string, string> settings) => ImageDatasets.Record(data.Name, data.Options, data.Train, settings);
 }
 
 /// <summary>A training and a test split, where they came from, and how they were read.</summary>

@@ -13,10 +13,11 @@ internal static class ServeCommand
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1", DefaultValueFactory = _ => 5000 };
         var runs = new Option<string>("--runs") { Description = "Folder of experiment results shown on the Experiments page", DefaultValueFactory = _ => "runs" };
         var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
+        var trainData = new Option<string[]>("--train-data") { Description = "Data folders (ImageFolder trees or IDX folders) the Train page offers besides MNIST and Fashion-MNIST (repeatable)", AllowMultipleArgumentsPerToken = true };
         var urls = new Option<string?>("--urls") { Description = "Where to listen instead, e.g. http://0.0.0.0:8080 (reachable from other machines)" };
         var command = new Command("serve", "Serve the web app: draw a digit and a trained network answers, with a JSON API (POST /api/predict, GET /api/models).")
         {
-            model, models, port, urls, runs, data,
+            model, models, port, urls, runs, data, trainData,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -24,11 +25,13 @@ internal static class ServeCommand
             if (p is < 1 or > 65535) throw new UsageException("--port must be between 1 and 65535");
             var files = parse.GetValue(model) ?? [];
             foreach (var f in files) if (!File.Exists(f)) throw new UsageException($"--model {f}: file not found");
+            var trainingData = (parse.GetValue(trainData) ?? []).Select(Path.GetFullPath).ToArray();
+            foreach (var d in trainingData) if (!Directory.Exists(d)) throw new UsageException($"--train-data {d}: folder not found");
             string address = parse.GetValue(urls) ?? $"http://127.0.0.1:{p}";
             var options = new WebServerOptions
             {
                 ModelDirectory = parse.GetValue(models)!, ModelFiles = files, RunsDirectory = parse.GetValue(runs)!, MnistDirectory = parse.GetValue(data),
-                TrainWhenEmpty = true,
+                TrainWhenEmpty = true, TrainingData = trainingData,
             };
             var app = WebServer.Create(options, ["--urls", address]);
             await app.StartAsync(cancel); // listening before we say so

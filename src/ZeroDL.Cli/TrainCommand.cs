@@ -37,7 +37,7 @@ internal static class TrainCommand
         var trainSamples = new Option<int>("--train-samples") { Description = "Train on the first N training images only (0 = all 60,000)", DefaultValueFactory = _ => 0 };
         var replacement = new Option<bool>("--with-replacement") { Description = "Sample mini-batches with replacement, as the book's code does" };
         var threads = new Option<int>("--threads") { Description = "Threads for matrix products", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
+        var data = new DataOptions();
         var schedule = new Option<string?>("--schedule") { Description = "Learning rate over the run: constant (the book's; the default except where the model names cosine) or cosine (decays to 0 by the last batch)" };
         schedule.AcceptOnlyFromAmong("constant", "cosine");
         var dtype = new Option<string>("--dtype") { Description = "How the model file stores weights: f32, or f16 for half the size (training itself is float32)", DefaultValueFactory = _ => "f32" };
@@ -50,12 +50,13 @@ internal static class TrainCommand
         var elastic = new Option<double?>("--elastic") { Description = "Augmentation: elastic distortion strength α (implies --augment; 0 = none)" };
         var elasticSigma = new Option<double?>("--elastic-sigma") { Description = "Augmentation: smoothness σ of the elastic field in pixels (implies --augment)" };
 
-        var command = new Command("train", "Train a model on MNIST, print per-epoch accuracy and the final test accuracy, and save it.")
+        var command = new Command("train", "Train a model (on MNIST unless --data names other images), print per-epoch accuracy and the final test accuracy, and save it.")
         {
             model, arch, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
-            batchnorm, batchnormMode, outputDropout, seed, output, evalSamples, trainSamples, replacement, threads, data,
+            batchnorm, batchnormMode, outputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
             augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule,
         };
+        foreach (var option in data.All) command.Add(option);
         command.SetAction(async (parse, cancel) =>
         {
             ModelPreset preset;
@@ -103,7 +104,16 @@ internal static class TrainCommand
             }
             catch (FormatException e) { throw new UsageException(e.Message); }
             catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
-            var architecture = archPath is not null ? Cli.LoadArchitecture(archPath) : spec.ToArchitecture(spec.MnistInputShape, classes: 10);
+            // The data first: a preset takes its input shape and class count from it.
+            var loadedData = data.Load(parse, parse.GetValue(seed));
+            var (train, test) = (loadedData.Train, loadedData.Test);
+            Architecture architecture;
+            if (archPath is not null) architecture = Cli.LoadArchitecture(archPath);
+            else
+            {
+                try { architecture = spec.ToArchitecture(ModelData.InputShape(train, spec.IsConvolutional), train.Classes); }
+                catch (ArgumentException e) { throw DataFormatException.For(loadedData.Name, $"{preset.Name} does not fit {loadedData.ShapeText} images: {e.Message.Split(" (Parameter")[0]}"); }
+            }
 
             AugmentationOptions? augmentation = null;
             if (parse.GetValue(augment) || preset.Augment || parse.GetValue(shift) is not null || parse.GetValue(rotate) is not null || parse.GetValue(scale) is not null
@@ -151,13 +161,15 @@ internal static class TrainCommand
             string outPath = parse.GetValue(output) ?? Path.Combine("models", modelName + ".safetensors");
             string historyPath = Path.ChangeExtension(outPath, null) + ".history.csv";
 
-            var (train, test) = Mnist.Load(directory: parse.GetValue(data));
             if (trainCount > 0) train = train.Take(trainCount);
             int sampleLength = train.SampleLength;
-            if (architecture.InputShape.Aggregate(1, (x, y) => x * y) != sampleLength)
-                throw new UsageException($"the network takes samples of {ZeroDL.Layers.LayerConfig.ShapeText(architecture.InputShape)}, the data's have {sampleLength} values");
+            var input = architecture.InputShape;
+            if (!ModelData.Fits(input, train))
+                throw DataFormatException.For(archPath ?? preset.Name, $"the network takes samples of {ZeroDL.Layers.LayerConfig.ShapeText(input)}, {loadedData.Name} has {loadedData.ShapeText}");
             int classCount = architecture.OutputShape.Aggregate(1, (x, y) => x * y);
-            if (classCount != 10) throw new UsageException($"the network has {classCount} outputs, the data has 10 classes");
+            if (classCount != train.Classes) throw DataFormatException.For(archPath ?? preset.Name, $"the network has {classCount} outputs, {loadedData.Name} has {train.Classes} classes");
+            var classNames = train.ClassNames ?? ModelFile.DefaultClassNames(train.Classes);
+            var normalization = train.Normalization ?? InputNormalization.Identity(ModelFile.InputChannels(input));
             var net = architecture.Build<float>(options.Seed);
             var trainer = new Trainer(net, opt, train, test, options);
             var settings = new Dictionary<string, string>
@@ -167,16 +179,18 @@ internal static class TrainCommand
                 ["iterations"] = trainer.TotalIterations.ToString(CultureInfo.InvariantCulture), ["train_samples"] = train.Count.ToString(CultureInfo.InvariantCulture),
             };
 
+            DataOptions.Record(loadedData, settings);
             if (augmentation is not null) settings["augmentation"] = augmentation.Describe();
             settings["schedule"] = options.Schedule;
-            Console.WriteLine($"Training {modelName}: {(archPath is null ? spec.Describe() : architecture.Describe())}");
+            Console.WriteLine($"Data: {loadedData.Describe()}");
+            Console.WriteLine($"Training {modelName}: {(archPath is null && loadedData.Name == "mnist" ? spec.Describe() : architecture.Describe())}");
             if (augmentation is not null) Console.WriteLine($"  augmentation: {augmentation.Describe()}");
             Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule == "cosine" ? " (cosine decay)" : "")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
             trainer.EpochCompleted += e =>
             {
                 // A checkpoint per epoch, written atomically: an interrupted run keeps its last finished epoch.
                 settings["epochs_completed"] = e.Epoch.ToString(CultureInfo.InvariantCulture);
-                ModelFile.Save(trainer.EvaluatedModel, outPath, settings, storedType);
+                ModelFile.Save(trainer.EvaluatedModel, outPath, settings, storedType, classNames, normalization);
             };
 
             TrainingHistory history;

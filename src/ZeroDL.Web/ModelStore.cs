@@ -80,20 +80,28 @@ public sealed class ModelStore
     }
 
     /// <summary>Runs <paramref name="work"/> with a network of the named model to itself; null when no such model exists.</summary>
-    public T? With<T>(string name, Func<Sequential<float>, T> work) where T : class
+    public T? With<T>(string name, Func<Sequential<float>, T> work) where T : class => With(name, (net, _) => work(net));
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with a network of the named model to itself and what its file says about its input
+    /// (shape, class names, normalization, data); null when no such model exists.
+    /// </summary>
+    public T? With<T>(string name, Func<Sequential<float>, Data.ModelInput, T> work) where T : class
     {
         if (!Files().TryGetValue(name, out var path)) return null;
         var info = new FileInfo(path);
         var key = $"{name}|{info.LastWriteTimeUtc.Ticks}|{info.Length}"; // a retrained file gets a fresh pool
-        var pool = _pools.GetOrAdd(key, _ => new Lazy<Pool>(() => new Pool(ModelFile.Load(path).Network))).Value;
+        var pool = _pools.GetOrAdd(key, _ => new Lazy<Pool>(() => new Pool(ModelFile.Load(path)))).Value;
         var net = pool.Rent();
-        try { return work(net); }
+        try { return work(net, pool.Input); }
         finally { pool.Return(net); }
     }
 
-    private sealed class Pool(Sequential<float> first)
+    private sealed class Pool(LoadedModel loaded)
     {
-        private readonly ConcurrentBag<Sequential<float>> _free = [first];
+        private readonly Sequential<float> first = loaded.Network;
+        public Data.ModelInput Input { get; } = Data.ModelInput.Of(loaded);
+        private readonly ConcurrentBag<Sequential<float>> _free = [loaded.Network];
 
         public Sequential<float> Rent()
         {

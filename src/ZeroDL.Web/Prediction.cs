@@ -5,8 +5,12 @@ using ZeroDL.Models;
 
 namespace ZeroDL.Web;
 
-/// <summary>The answer to a prediction request: the label, the ten probabilities, and the 28×28 image the network saw.</summary>
-public sealed record PredictionResult(string Model, int Label, float[] Probabilities, float[] Image, bool Preprocessed, bool Empty);
+/// <summary>
+/// The answer to a prediction request: the predicted label and its class name, every class's probability and name,
+/// and the input the network saw (for an MNIST digit model the 28×28 image, else the C·H·W normalized values).
+/// </summary>
+public sealed record PredictionResult(string Model, int Label, float[] Probabilities, float[] Image, bool Preprocessed, bool Empty,
+    string ClassName, IReadOnlyList<string> Classes);
 
 /// <summary>A request the client got wrong: becomes a 4xx with a JSON error message.</summary>
 public sealed class BadRequestException(int status, string message) : Exception(message)
@@ -21,13 +25,25 @@ public static class Prediction
     public static float[] FromPng(byte[] body, out bool empty)
     {
         if (body.Length == 0) throw new BadRequestException(400, "the request body is empty: send a PNG image or JSON");
-        if (body.Length < 8 || !body.AsSpan(0, 8).SequenceEqual(Png.Signature)) throw new BadRequestException(415, "the body is not a PNG image");
+        if (!Png.IsPng(body)) throw new BadRequestException(415, "the body is not a PNG image");
         GrayImage image;
         try { image = Png.Decode(body, "upload"); }
         catch (Data.DataFormatException e) { throw new BadRequestException(400, e.Message.Replace("upload: ", "")); }
         var prepared = MnistPreprocessing.Prepare(image);
         empty = prepared.Empty;
         return prepared.Pixels;
+    }
+
+    /// <summary>
+    /// A PNG for a model that is not of MNIST digits: resized to the model's input and normalized as its training data
+    /// was (<see cref="Data.ModelInput.FromPng"/>). A file with other channels than the model's is a 400 saying so.
+    /// </summary>
+    public static float[] FromPng(byte[] body, Data.ModelInput model)
+    {
+        if (body.Length == 0) throw new BadRequestException(400, "the request body is empty: send a PNG image");
+        if (!Png.IsPng(body)) throw new BadRequestException(415, "the body is not a PNG image");
+        try { return model.FromPng(body, "upload"); }
+        catch (Data.DataFormatException e) { throw new BadRequestException(400, e.Message.Replace("upload: ", "the image ")); }
     }
 
     /// <summary>
@@ -76,14 +92,14 @@ public static class Prediction
         }
     }
 
-    /// <summary>Softmax probabilities of the network for one 28×28 image, computed on the calling thread only.</summary>
-    public static PredictionResult Run(Sequential<float> net, string model, float[] pixels, bool preprocessed, bool empty)
+    /// <summary>Softmax probabilities of the network for one input, computed on the calling thread only.</summary>
+    public static PredictionResult Run(Sequential<float> net, string model, float[] pixels, bool preprocessed, bool empty, IReadOnlyList<string> classes)
     {
         using var oneCore = Gemm.LimitThreadsOnThisThread(1); // requests are the parallelism: one core each
         int[] shape = [1, .. net.InputShape];
         var probabilities = net.PredictProbabilities(NDArray<float>.FromArray(pixels, shape)).ReadOnlySpan.ToArray();
         int label = 0;
         for (int i = 1; i < probabilities.Length; i++) if (probabilities[i] > probabilities[label]) label = i;
-        return new PredictionResult(model, label, probabilities, pixels, preprocessed, empty);
+        return new PredictionResult(model, label, probabilities, pixels, preprocessed, empty, classes[label], classes);
     }
 }

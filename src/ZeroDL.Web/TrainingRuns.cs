@@ -9,9 +9,12 @@ using ZeroDL.Training;
 
 namespace ZeroDL.Web;
 
-/// <summary>What the Train page asks for: a preset model and the settings to change.</summary>
+/// <summary>
+/// What the Train page asks for: a preset model, the data to train it on (one of <see cref="TrainingRuns.Datasets"/>:
+/// "mnist", "fashion-mnist" or a folder the server was started with) and the settings to change.
+/// </summary>
 public sealed record TrainingRequest(string Model = ModelPresets.Default, string? Optimizer = null, double? LearningRate = null, int Epochs = 1,
-    bool Augment = false, int TrainSamples = 0, int EvalSamples = 2000, int Seed = 1);
+    bool Augment = false, int TrainSamples = 0, int EvalSamples = 2000, int Seed = 1, string Data = "mnist");
 
 /// <summary>One training run started from the web app: its events so far (for Server-Sent Events) and its outcome.</summary>
 public sealed class TrainingRun
@@ -65,8 +68,16 @@ public sealed class TrainingRun
 /// Starts and tracks training runs. One run at a time: training uses every core, and a second run would only slow
 /// both. Each finished epoch is saved atomically into the models folder, where the Draw page can pick it up.
 /// </summary>
-public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory)
+public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, IReadOnlyList<string>? trainingData = null)
 {
+    /// <summary>
+    /// The data the Train page offers: MNIST, Fashion-MNIST when Debian's package is installed, and the folders the
+    /// server was given (zerodl serve --train-data DIR). Only these: a request cannot name another path on the server.
+    /// </summary>
+    public IReadOnlyList<string> Datasets =>
+        [.. new[] { "mnist" }.Concat(File.Exists(Path.Combine(ImageDatasets.FashionMnistDirectory, "train-images-idx3-ubyte.gz")) ? [ImageDatasets.FashionMnistName] : [])
+            .Concat(trainingData ?? [])];
+
     private readonly ConcurrentDictionary<string, TrainingRun> _runs = new();
     private int _counter;
 
@@ -81,6 +92,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory)
         if (request.Epochs is < 1 or > 100) throw new BadRequestException(400, "epochs must be between 1 and 100");
         if (request.LearningRate is { } lr && !(lr > 0 && lr < 10)) throw new BadRequestException(400, "the learning rate must be in (0, 10)");
         if (request.TrainSamples < 0 || request.EvalSamples < 0) throw new BadRequestException(400, "sample counts must be ≥ 0");
+        if (!Datasets.Contains(request.Data)) throw new BadRequestException(400, $"unknown data '{request.Data}': the server offers {string.Join(", ", Datasets)}");
         string optimizerName = request.Optimizer ?? preset.Optimizer;
         Optimizer<float> optimizer;
         try { optimizer = Optimizer<float>.Create(optimizerName, request.LearningRate ?? (request.Optimizer is null ? preset.LearningRate : null)); }
@@ -101,7 +113,12 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory)
         try
         {
             var request = run.Request;
-            var (train, test) = Mnist.Load(directory: mnistDirectory);
+            // A tree without test/ is split 80/20 by the run's seed, as zerodl train --val-split 0.2 would.
+            var dataOptions = new ImageFolderOptions { Seed = request.Seed };
+            if (request.Data != "mnist" && request.Data != ImageDatasets.FashionMnistName && ImageFolder.IsImageFolder(request.Data)
+                && !Directory.Exists(Path.Combine(request.Data, "test")))
+                dataOptions = dataOptions with { ValidationSplit = 0.2 };
+            var (train, test) = request.Data == "mnist" ? Mnist.Load(directory: mnistDirectory) : ImageDatasets.Load(request.Data, dataOptions);
             if (request.TrainSamples > 0) train = train.Take(request.TrainSamples);
             var options = new TrainerOptions
             {
@@ -109,17 +126,24 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory)
                 Augmentation = request.Augment || preset.Augment ? new AugmentationOptions() : null,
                 Schedule = preset.Schedule,
             };
-            var net = preset.Build(preset.Spec.MnistInputShape, classes: 10, request.Seed);
+            var (c, h, w) = train.ImageShape ?? (1, 1, train.SampleLength);
+            int[] inputShape = preset.Spec.IsConvolutional ? [c, h, w] : [c * h * w];
+            var net = preset.Build(inputShape, train.Classes, request.Seed);
+            var classNames = train.ClassNames ?? ModelFile.DefaultClassNames(train.Classes);
+            var normalization = train.Normalization ?? InputNormalization.Identity(preset.Spec.IsConvolutional ? c : 1);
+            var settings = new Dictionary<string, string> { ["model"] = preset.Name, ["source"] = "web" };
+            if (request.Data != "mnist") ImageDatasets.Record(request.Data, dataOptions, train, settings);
             var trainer = new Trainer(net, optimizer, train, test, options);
             string path = Path.Combine(modelDirectory, run.ModelName + ".safetensors");
             Directory.CreateDirectory(modelDirectory);
-            run.Publish(new { type = "start", model = preset.Name, description = preset.Spec.Describe(), optimizer = optimizer.Name, learningRate = optimizer.LearningRate,
+            run.Publish(new { type = "start", model = preset.Name, data = request.Data, description = net.Architecture.Describe(), optimizer = optimizer.Name, learningRate = optimizer.LearningRate,
                 iterations = trainer.TotalIterations, iterationsPerEpoch = trainer.IterationsPerEpoch, epochs = request.Epochs, augment = request.Augment });
             int every = Math.Max(1, trainer.TotalIterations / 200);
             trainer.BatchCompleted += (iteration, loss) => { if (iteration % every == 0) run.Publish(new { type = "batch", iteration, loss }); };
             trainer.EpochCompleted += e =>
             {
-                ModelFile.Save(trainer.EvaluatedModel, path, new Dictionary<string, string> { ["model"] = preset.Name, ["epochs_completed"] = e.Epoch.ToString(CultureInfo.InvariantCulture), ["source"] = "web" });
+                settings["epochs_completed"] = e.Epoch.ToString(CultureInfo.InvariantCulture);
+                ModelFile.Save(trainer.EvaluatedModel, path, settings, classNames: classNames, normalization: normalization);
                 run.Publish(new { type = "epoch", epoch = e.Epoch, iteration = e.Iteration, loss = e.MeanLoss, trainAccuracy = e.TrainAccuracy, testAccuracy = e.TestAccuracy, seconds = e.Elapsed.TotalSeconds, savedAs = run.ModelName });
             };
             var history = trainer.Train(run.Cancel.Token);

@@ -21,6 +21,8 @@ public sealed record WebServerOptions
     public string RunsDirectory { get; init; } = "runs";
     /// <summary>Folder with the MNIST files (null = the bundled data/mnist).</summary>
     public string? MnistDirectory { get; init; }
+    /// <summary>Data folders (IDX or ImageFolder) the Train page offers besides MNIST and Fashion-MNIST (zerodl serve --train-data).</summary>
+    public IReadOnlyList<string> TrainingData { get; init; } = [];
     /// <summary>With no model at all, start training the default model at once (its progress shows on the Draw page).</summary>
     public bool TrainWhenEmpty { get; init; }
     /// <summary>Largest request body accepted.</summary>
@@ -28,8 +30,10 @@ public sealed record WebServerOptions
 }
 
 /// <summary>
-/// The ZeroDL web app: static pages from wwwroot and a JSON API. POST /api/predict takes a PNG (prepared as MNIST
-/// digits are) or JSON pixels and returns the probabilities, the label and the image the network saw; GET /api/models
+/// The ZeroDL web app: static pages from wwwroot and a JSON API. POST /api/predict takes a PNG (for a model of MNIST
+/// digits prepared as MNIST's digits are; for any other model resized to its input and normalized as its training data
+/// was) or JSON pixels (MNIST digit models) and returns the probabilities, the label, the class names and the input the
+/// network saw; GET /api/models
 /// lists the model files. Bad input gets a 4xx with {"error": "..."}, never a 500.
 /// </summary>
 public static class WebServer
@@ -41,7 +45,7 @@ public static class WebServer
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
         var store = new ModelStore(options.ModelDirectory, options.ModelFiles);
         builder.Services.AddSingleton(store);
-        var training = new TrainingRuns(options.ModelDirectory, options.MnistDirectory);
+        var training = new TrainingRuns(options.ModelDirectory, options.MnistDirectory, options.TrainingData);
         builder.Services.AddSingleton(training);
         builder.Services.AddSingleton(new Explorer(store, options.MnistDirectory));
         configure?.Invoke(builder);
@@ -76,29 +80,35 @@ public static class WebServer
         {
             var body = await ReadBody(context, options.MaxBodyBytes);
             string type = context.Request.ContentType ?? "";
-            float[] pixels; bool preprocess, empty = false; string? model = context.Request.Query["model"];
-            if (type.StartsWith("image/png", StringComparison.OrdinalIgnoreCase))
-            {
-                pixels = Prediction.FromPng(body, out empty);
-                preprocess = true;
-            }
-            else if (type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            bool png = type.StartsWith("image/png", StringComparison.OrdinalIgnoreCase);
+            if (!png && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+                throw new BadRequestException(415, "send a PNG (Content-Type: image/png) or JSON (Content-Type: application/json)");
+            string? model = context.Request.Query["model"];
+            float[]? pixels = null; bool preprocess = false;
+            if (!png)
             {
                 (pixels, preprocess, var jsonModel) = Prediction.FromJson(body);
                 model = jsonModel ?? model;
-                if (preprocess)
+            }
+            model ??= store.Default ?? throw new BadRequestException(404, "no model is available: train one with zerodl train, or start zerodl serve --model FILE");
+            var result = store.With(model, (net, input) =>
+            {
+                bool empty = false;
+                if (png && input.IsMnistDigits) { pixels = Prediction.FromPng(body, out empty); preprocess = true; }
+                else if (png) pixels = Prediction.FromPng(body, input);
+                else if (!input.IsMnistDigits)
+                    throw new BadRequestException(400, $"model '{model}' takes {string.Join("×", input.InputShape)} images: send it a PNG (JSON pixels are for MNIST digit models)");
+                else if (preprocess)
                 {
-                    var prepared = Imaging.MnistPreprocessing.Prepare(new Imaging.GrayImage(28, 28, pixels));
+                    var prepared = Imaging.MnistPreprocessing.Prepare(new Imaging.GrayImage(28, 28, pixels!));
                     pixels = prepared.Pixels;
                     empty = prepared.Empty;
                 }
-            }
-            else throw new BadRequestException(415, "send a PNG (Content-Type: image/png) or JSON (Content-Type: application/json)");
-            model ??= store.Default ?? throw new BadRequestException(404, "no model is available: train one with zerodl train, or start zerodl serve --model FILE");
-            var result = store.With(model, net => Prediction.Run(net, model, pixels, preprocess, empty))
-                ?? throw new BadRequestException(404, $"unknown model '{model}'");
+                return Prediction.Run(net, model, pixels!, preprocess, empty, input.ClassNames);
+            }) ?? throw new BadRequestException(404, $"unknown model '{model}'");
             return Results.Json(result);
         });
+        app.MapGet("/api/datasets", (TrainingRuns runs) => Results.Json(runs.Datasets));
         app.MapGet("/api/presets", () => Results.Json(Models.ModelPresets.All.Select(p => new { p.Name, p.Summary, p.Optimizer, p.LearningRate, p.Epochs, Description = p.Spec.Describe() })));
         app.MapPost("/api/train", async (HttpContext context, TrainingRuns runs) =>
         {
@@ -138,6 +148,7 @@ public static class WebServer
             return Results.Json(explorer.For(name) ?? throw new BadRequestException(404, $"unknown model '{name}'"));
         });
         app.MapGet("/api/mnist/test/{index:int}.png", (int index, Explorer explorer) => Results.File(explorer.Png(index), "image/png"));
+        app.MapGet("/api/explore/{model}/{index:int}.png", (string model, int index, Explorer explorer) => Results.File(explorer.Png(model, index), "image/png"));
         app.MapGet("/api/experiments", () => Results.Json(Experiments(options.RunsDirectory)));
         if (Directory.Exists(options.RunsDirectory))
             app.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(Path.GetFullPath(options.RunsDirectory)), RequestPath = "/runs" });

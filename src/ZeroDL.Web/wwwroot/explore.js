@@ -1,4 +1,5 @@
-// The Explore page: MNIST test images with a model's predictions, a confusion matrix whose cells filter the grid.
+// The Explore page: a model's test images (MNIST, or the data its file records) with its predictions, and a confusion
+// matrix whose cells filter the grid. Classes are shown by their names.
 let data = null, cellFilter = null, page = 0;
 const perPage = 100;
 
@@ -7,7 +8,7 @@ async function load() {
   const models = await (await fetch('api/models')).json();
   if (!models.length) { status('No model yet: train one (Train page or zerodl train).'); return; }
   if (!select.options.length) for (const m of models) select.add(new Option(`${m.name} (${m.kind})`, m.name));
-  status('Predicting the 10,000 test images…');
+  status('Predicting the test images…');
   const response = await fetch('api/explore?model=' + encodeURIComponent(select.value));
   const result = await response.json();
   if (!response.ok) { status(result.error); return; }
@@ -15,9 +16,12 @@ async function load() {
   status('');
   document.getElementById('summary').textContent =
     `${(data.accuracy * 100).toFixed(2)} % correct: ${data.predictions.filter((p, i) => p !== data.labels[i]).length} of ${data.labels.length} misclassified.`;
+  document.getElementById('dataset').textContent = data.images.startsWith('api/mnist') ? 'MNIST test images' : 'Test images';
   drawConfusion();
   drawGrid();
 }
+
+const name = c => data.classes[c];
 
 function indices() {
   const wrongOnly = document.getElementById('wrong').checked;
@@ -36,10 +40,10 @@ function drawConfusion() {
   table.innerHTML = '';
   const head = table.insertRow();
   head.appendChild(document.createElement('th'));
-  for (let c = 0; c < 10; c++) { const th = document.createElement('th'); th.textContent = c; head.appendChild(th); }
+  for (let c = 0; c < data.classes.length; c++) { const th = document.createElement('th'); th.textContent = name(c); head.appendChild(th); }
   data.confusion.forEach((row, label) => {
     const tr = table.insertRow();
-    const th = document.createElement('th'); th.textContent = label; tr.appendChild(th);
+    const th = document.createElement('th'); th.textContent = name(label); tr.appendChild(th);
     row.forEach((count, predicted) => {
       const td = tr.insertCell();
       td.textContent = count || '';
@@ -56,7 +60,7 @@ function drawGrid() {
   page = Math.min(page, pages - 1);
   document.getElementById('page').textContent = ` page ${page + 1} of ${pages} (${list.length} images) `;
   document.getElementById('filter').innerHTML = cellFilter
-    ? `label ${cellFilter[0]}, predicted ${cellFilter[1]} <a href="#" id="all">(show all)</a>` : '';
+    ? `label ${name(cellFilter[0])}, predicted ${name(cellFilter[1])} <a href="#" id="all">(show all)</a>` : '';
   const all = document.getElementById('all');
   if (all) all.addEventListener('click', e => { e.preventDefault(); cellFilter = null; drawConfusion(); drawGrid(); });
   const grid = document.getElementById('grid');
@@ -65,8 +69,11 @@ function drawGrid() {
     const cell = document.createElement('div');
     const wrong = data.labels[i] !== data.predictions[i];
     cell.className = 'cell' + (wrong ? ' wrong' : '');
-    cell.title = `test image ${i}: label ${data.labels[i]}, predicted ${data.predictions[i]}`;
-    cell.innerHTML = `<img src="api/mnist/test/${i}.png" alt="test image ${i}">#${i} ${data.labels[i]}${wrong ? '→' + data.predictions[i] : ''}`;
+    cell.title = `test image ${i}: label ${name(data.labels[i])}, predicted ${name(data.predictions[i])}`;
+    const img = document.createElement('img');
+    img.src = data.images.replace('{index}', i); img.alt = `test image ${i}`;
+    cell.appendChild(img);
+    cell.appendChild(document.createTextNode(`#${i} ${name(data.labels[i])}${wrong ? '→' + name(data.predictions[i]) : ''}`));
     grid.appendChild(cell);
   }
 }

@@ -6,6 +6,8 @@ async function loadPresets() {
   const presets = await (await fetch('api/presets')).json();
   const select = document.getElementById('preset');
   for (const p of presets) select.add(new Option(`${p.name} — ${p.description}`, p.name));
+  const data = document.getElementById('data');
+  for (const d of await (await fetch('api/datasets')).json()) data.add(new Option(d, d));
 }
 
 function plots() {
@@ -23,6 +25,7 @@ document.getElementById('form').addEventListener('submit', async e => {
   const lr = parseFloat(document.getElementById('lr').value);
   const request = {
     model: document.getElementById('preset').value,
+    data: document.getElementById('data').value || 'mnist',
     optimizer: document.getElementById('optimizer').value || null,
     learningRate: isNaN(lr) ? null : lr,
     epochs: parseInt(document.getElementById('epochs').value, 10) || 1,
@@ -45,11 +48,11 @@ document.getElementById('cancel').addEventListener('click', () => runId && fetch
 
 function handle(e) {
   const info = document.getElementById('info');
-  if (e.type === 'start') info.textContent = `${e.model}: ${e.description}; ${e.optimizer} lr ${e.learningRate}, ${e.iterations} iterations${e.augment ? ', augmented' : ''}.`;
+  if (e.type === 'start') info.textContent = `${e.model} on ${e.data}: ${e.description}; ${e.optimizer} lr ${e.learningRate}, ${e.iterations} iterations${e.augment ? ', augmented' : ''}.`;
   if (e.type === 'batch') { loss[0].push(e.iteration); loss[1].push(e.loss); lossPlot.setData(loss); }
   if (e.type === 'epoch') {
     acc[0].push(e.epoch); acc[1].push(e.trainAccuracy); acc[2].push(e.testAccuracy); accPlot.setData(acc);
-    info.textContent = `epoch ${e.epoch}: train ${(e.trainAccuracy * 100).toFixed(2)} %, test ${(e.testAccuracy * 100).toFixed(2)} %, ${e.seconds.toFixed(1)} s — saved as model ${e.savedAs} (selectable on the Draw page).`;
+    info.textContent = `epoch ${e.epoch}: train ${(e.trainAccuracy * 100).toFixed(2)} %, test ${(e.testAccuracy * 100).toFixed(2)} %, ${e.seconds.toFixed(1)} s — saved as model ${e.savedAs} (selectable on the Explore page, and on the Draw page for MNIST).`;
   }
   if (e.type === 'done') {
     source.close();

@@ -29,8 +29,8 @@ public sealed class Dataset
         ClassNames = CheckedNames(classNames, classes);
         if (normalization is not null)
         {
-            if (shape.Length != 4 || shape[1] != normalization.Channels)
-                throw new ArgumentException($"a normalization of {normalization.Channels} channel(s) does not fit images {NDArray<float>.ShapeString(shape)} (N×C×H×W)");
+            if (shape.Length == 4 ? shape[1] != normalization.Channels : normalization.Channels != 1)
+                throw new ArgumentException($"a normalization of {normalization.Channels} channel(s) does not fit images {NDArray<float>.ShapeString(shape)} (N×C×H×W, or flat with one channel)");
             if (scale != 1f / normalization.PixelScale)
                 throw new ArgumentException($"the normalization's pixel scale {normalization.PixelScale} is not the dataset's (1/{1 / scale})");
             Normalization = normalization;
@@ -62,12 +62,13 @@ public sealed class Dataset
 
     /// <summary>
     /// This dataset (its bytes shared, not copied) with <paramref name="normalization"/> applied to every image, e.g.
-    /// a test split given the mean and std of its training split. Only for datasets stored as N×C×H×W bytes.
+    /// a test split given the mean and std of its training split. Only for datasets stored as bytes (N×C×H×W, or flat
+    /// samples of one channel).
     /// </summary>
     public Dataset WithNormalization(InputNormalization normalization)
     {
         if (_pixels is null) throw new InvalidOperationException("only a dataset stored as bytes can take a normalization");
-        return new Dataset(_pixels, 1f / normalization.PixelScale, (int[])_shape.Clone(), Labels, Classes, ClassNames, normalization);
+        return new Dataset(_pixels, 1f / normalization.PixelScale, (int[])_shape.Clone(), Labels, Classes, ClassNames, normalization) { ImageShape = _imageShape };
     }
 
     /// <summary>This dataset (its data shared, not copied) with names for its classes (index = label).</summary>
@@ -103,6 +104,17 @@ public sealed class Dataset
     }
 
     private readonly (int, int, int)? _imageShape;
+
+    /// <summary>
+    /// Sample <paramref name="index"/> as the 8-bit image it was stored as (a copy of its bytes), or null when the dataset
+    /// holds no bytes or its samples are not images.
+    /// </summary>
+    public Imaging.PixelImage? StoredImage(int index)
+    {
+        if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"sample outside a dataset of {Count}");
+        if (_pixels is null || ImageShape is not { } shape || _pixelScale != 1f / 255f) return null;
+        return new Imaging.PixelImage(shape.Width, shape.Height, shape.Channels, _pixels.AsSpan(index * SampleLength, SampleLength).ToArray());
+    }
 
     /// <summary>The shape of one sample: C×H×W for images kept as planes, (features) for flattened ones (MNIST's 784).</summary>
     public ReadOnlySpan<int> SampleShape => _shape.AsSpan(1);

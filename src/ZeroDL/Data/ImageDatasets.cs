@@ -54,6 +54,40 @@ public static class ImageDatasets
         return ImageFolder.Load(data, options);
     }
 
+    /// <summary>
+    /// Writes into a model file's training <paramref name="settings"/> where its data came from, so that evaluate,
+    /// predict and the web app find the same images again (<see cref="FromRecord"/>): <c>data</c> (mnist, fashion-mnist
+    /// or a full path), <c>resize</c> (HxW), <c>val_split</c> and <c>split_seed</c>, and <c>image_shape</c> (CxHxW).
+    /// </summary>
+    public static void Record(string data, ImageFolderOptions options, Dataset train, IDictionary<string, string> settings)
+    {
+        settings["data"] = data is "mnist" or FashionMnistName ? data : Path.GetFullPath(data);
+        if (options.Resize is var (h, w)) settings["resize"] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{h}x{w}");
+        if (options.ValidationSplit is double f)
+        {
+            settings["val_split"] = f.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            settings["split_seed"] = options.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (train.ImageShape is { } image)
+            settings["image_shape"] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{image.Channels}x{image.Height}x{image.Width}");
+    }
+
+    /// <summary>
+    /// The data a model file's training settings record (<see cref="Record"/>), or null when they record none. An entry
+    /// that does not parse is left out (the data is then read without it, and says what does not fit).
+    /// </summary>
+    public static (string Data, ImageFolderOptions Options)? FromRecord(IReadOnlyDictionary<string, string> settings)
+    {
+        if (!settings.TryGetValue("data", out var data)) return null;
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var options = new ImageFolderOptions();
+        if (settings.TryGetValue("resize", out var r) && r.Split('x') is [var rh, var rw] && int.TryParse(rh, inv, out int h) && int.TryParse(rw, inv, out int w))
+            options = options with { Resize = (h, w) };
+        if (settings.TryGetValue("val_split", out var f) && double.TryParse(f, inv, out double fraction)) options = options with { ValidationSplit = fraction };
+        if (settings.TryGetValue("split_seed", out var s) && int.TryParse(s, inv, out int seed)) options = options with { Seed = seed };
+        return (data, options);
+    }
+
     /// <summary>Whether <paramref name="directory"/> holds MNIST-style IDX files (train-images-idx3-ubyte, gzipped or not).</summary>
     public static bool IsIdxFolder(string directory) => File.Exists(Dataset.Find(directory, "train-images-idx3-ubyte"));
 
