@@ -298,8 +298,8 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
         string model = Path.Combine(web.ModelDirectory, "book-deepconv.safetensors");
         var (code, output, err) = CliTests.Run("predict", "--model", model, "--index", "0..39");
         Assert.True(code == 0, err);
-        // Lines "[i] label == predicted: o|x  top 3"
-        var cli = output.Split('\n').Where(l => l.StartsWith('[')).Select(l => int.Parse(l.Split("== ")[1].Split(':')[0])).ToArray();
+        // Lines "[i] predicted == label: o|x  top 3": the prediction is the word before "==".
+        var cli = output.Split('\n').Where(l => l.StartsWith('[')).Select(l => int.Parse(l.Split(' ')[1])).ToArray();
         Assert.Equal(40, cli.Length);
         for (int i = 0; i < 40; i++)
         {
