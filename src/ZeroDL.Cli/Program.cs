@@ -6,7 +6,7 @@ using ZeroDL.Data;
 // zerodl: train, evaluate and query ZeroDL models from the command line.
 // Exit codes: 0 success, 1 a file is missing/unreadable/invalid, 2 a bad argument, 130 interrupted.
 // A plain Command named "zerodl" (not RootCommand, which takes the executable's name) so help says "zerodl".
-var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: train, evaluate and query models on MNIST.")
+var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: train, evaluate and query models on MNIST or your own images.")
 {
     new HelpOption(),
     new VersionOption(),

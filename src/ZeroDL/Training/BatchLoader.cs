@@ -126,7 +126,7 @@ public sealed class BatchLoader : IDisposable
             // Indices only: keep one batch ahead (the same sequence, drawn a step earlier) for Upcoming.
             bool first = _ahead is null;
             if (first) { _ahead = new Batch(); Fill(_single, ++_produced); }
-            else (_single, _ahead) = (_ahead, _single);
+            else (_single, _ahead) = (_ahead!, _single);
             if (_produced < _total) Fill(_ahead!, ++_produced); else _ahead!.Count = 0;
             if (_compress)
             {
