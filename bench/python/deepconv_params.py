@@ -1,7 +1,7 @@
 """The book's DeepConvNet built in PyTorch (the same layers as ZeroDL's Networks.DeepConvNet and docs/deepconv.json),
 for C×H×W input and a number of classes; prints each layer's parameter count and the total, the figure
 `zerodl summary --model deepconv` prints. ArchitectureTests asserts ZeroDL's count (123,552 for MNIST).
-Usage: deepconv_params.py [C H W CLASSES]   (default 1 28 28 10; needs python3-torch)"""
+Usage: /usr/bin/python3 deepconv_params.py [C H W CLASSES]   (default 1 28 28 10; needs python3-torch)"""
 import sys
 
 import torch

@@ -99,7 +99,8 @@ public class ArchitectureTests
     [Fact]
     public void DeepConvNet_has_the_parameter_count_of_the_same_network_in_PyTorch()
     {
-        // bench/python/deepconv_params.py builds the network in PyTorch and prints sum(p.numel()). By hand:
+        // bench/python/deepconv_params.py builds the network in PyTorch and prints sum(p.numel()): 123,552 for
+        // 1×28×28 and 10 classes, 123,534 for 3×32×32 and 4 (PyTorch 1.13, Debian's python3-torch). By hand:
         // conv 160 + 2,320 + 4,640 + 9,248 + 18,496 + 36,928, Affine 51,250 + 510 = 123,552.
         var summary = Networks.DeepConvNet<float>(seed: 1).Architecture.Summarize();
         Assert.Equal(123_552, summary.TotalParameters);
@@ -116,6 +117,7 @@ public class ArchitectureTests
         // BatchNorm's running statistics are state, not parameters (PyTorch's buffers): γ and β count.
         var bn = Networks.DeepConvNetSpec() with { BatchNorm = true };
         Assert.Equal(123_552 + 2 * (16 + 16 + 32 + 32 + 64 + 64), bn.ToArchitecture([1, 28, 28], 10).Summarize().TotalParameters);
+        Assert.Equal(123_534, Networks.DeepConvNet<float>(seed: 1, inputShape: [3, 32, 32], classes: 4).Architecture.Summarize().TotalParameters);
     }
 
     [Fact]

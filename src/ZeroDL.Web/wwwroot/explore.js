@@ -69,11 +69,12 @@ function drawGrid() {
     const cell = document.createElement('div');
     const wrong = data.labels[i] !== data.predictions[i];
     cell.className = 'cell' + (wrong ? ' wrong' : '');
-    cell.title = `test image ${i}: label ${name(data.labels[i])}, predicted ${name(data.predictions[i])}`;
+    cell.title = `test image ${i}: predicted ${name(data.predictions[i])}, label ${name(data.labels[i])}`;
     const img = document.createElement('img');
     img.src = data.images.replace('{index}', i); img.alt = `test image ${i}`;
     cell.appendChild(img);
-    cell.appendChild(document.createTextNode(`#${i} ${name(data.labels[i])}${wrong ? '→' + name(data.predictions[i]) : ''}`));
+    // The prediction first, as zerodl predict and misclassified print it: "#445 0≠6" is a 6 read as 0.
+    cell.appendChild(document.createTextNode(`#${i} ${name(data.predictions[i])}${wrong ? '≠' + name(data.labels[i]) : ''}`));
     grid.appendChild(cell);
   }
 }
