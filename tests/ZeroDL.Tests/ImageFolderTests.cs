@@ -243,4 +243,35 @@ public class ImageFolderTests
         Assert.Equal("Ankle boot", test.ClassName(test.Labels[0])); // Fashion-MNIST's first test image is an ankle boot
         Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(6000, train.Labels.Count(l => l == c)));
     }
+
+    [Fact]
+    public void A_dataset_larger_than_one_array_is_refused_naming_the_folder()
+    {
+        Assert.Equal(3 * 784, ImageFolder.DatasetBytes(3, 784, "data"));
+        // 40,000 colour 256×256 images: 7.9 GB, past what one byte array holds.
+        var e = Assert.Throws<DataFormatException>(() => ImageFolder.DatasetBytes(40_000, 3 * 256 * 256, "data/train"));
+        Assert.StartsWith("data/train: 40000 images of 196608 bytes would hold 7864320000 bytes, more than one array holds", e.Message);
+    }
+
+    [Fact]
+    public void A_folder_that_cannot_be_listed_is_refused_naming_it()
+    {
+        // Root reads every folder whatever its mode, so a folder that is gone stands in for one without permission.
+        string gone = Path.Combine(TestPaths.NewTempDirectory(), "train", "cat");
+        foreach (bool folders in new[] { false, true })
+            Assert.StartsWith(gone + ": cannot list the folder", Assert.Throws<DataFormatException>(() => ImageFolder.Entries(gone, folders)).Message);
+    }
+
+    [Fact]
+    public void A_pixel_budget_outside_one_to_the_decoders_limit_is_refused()
+    {
+        foreach (long max in new[] { 0L, -1L, GrayImage.MaxPixels + 1, long.MaxValue })
+            Assert.Throws<ArgumentException>(() => new ImageFolderOptions { MaxPixels = max }.Validated());
+        foreach (long max in new[] { 1L, GrayImage.MaxPixels })
+            Assert.Equal(max, new ImageFolderOptions { MaxPixels = max }.Validated().MaxPixels);
+        string dir = TestPaths.NewTempDirectory();
+        WritePng(Path.Combine(dir, "train", "a", "0.png"), 2, 2, 9);
+        WritePng(Path.Combine(dir, "test", "a", "0.png"), 2, 2, 9);
+        Assert.Throws<ArgumentException>(() => ImageFolder.Load(dir, new ImageFolderOptions { MaxPixels = int.MaxValue + 1L }));
+    }
 }

@@ -270,6 +270,35 @@ public class PngDecoderTests
         var image = new PixelImage(2, 1, 3, [0, 100, 200, 50, 10, 20]);
         Assert.Same(image, image.Resized(1, 2));
     }
+
+    [Fact]
+    public void Resizing_a_tall_narrow_image_keeps_the_intermediate_small_and_an_output_over_the_budget_is_refused()
+    {
+        // A 16,777,216×1 gray image (the whole pixel budget), top half 0 and bottom half 200: resampling rows first
+        // would need a height × new-width intermediate of billions of doubles.
+        int height = (int)GrayImage.MaxPixels;
+        var pixels = new byte[height];
+        pixels.AsSpan(height / 2).Fill(200);
+        var tall = new PixelImage(1, height, 1, pixels);
+        foreach (int width in new[] { 28, 256 })
+        {
+            var resized = tall.Resized(28, width);
+            Assert.Equal((28, width), (resized.Height, resized.Width));
+            for (int y = 0; y < 28; y++)
+                for (int x = 0; x < width; x++)
+                    Assert.Equal(y < 14 ? 0 : 200, resized.Pixels[y * width + x]);
+        }
+        // Columns first on a small case: 4×1 → 2×2 averages pairs of rows, then repeats the one column.
+        Assert.Equal(new byte[] { 20, 20, 100, 100 }, ImageResize.Resize(new byte[] { 0, 40, 80, 120 }, 1, 4, 1, 2, 2));
+        // Either order gives the same image: 6×2 → 3×3 goes columns first, its transpose 2×6 → 3×3 rows first.
+        byte[] source = [3, 250, 17, 90, 41, 7, 199, 64, 120, 5, 77, 160];
+        var transposed = new byte[12];
+        for (int y = 0; y < 6; y++) for (int x = 0; x < 2; x++) transposed[x * 6 + y] = source[y * 2 + x];
+        var columnsFirst = ImageResize.Resize(source, 1, 6, 2, 3, 3);
+        var rowsFirst = ImageResize.Resize(transposed, 1, 2, 6, 3, 3);
+        for (int y = 0; y < 3; y++) for (int x = 0; x < 3; x++) Assert.Equal(rowsFirst[x * 3 + y], columnsFirst[y * 3 + x]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ImageResize.Resize(new byte[] { 5 }, 1, 1, 1, 8192, 8192));
+    }
 }
 
 /// <summary>Our decoder against ImageMagick's on files ImageMagick wrote (tests/ZeroDL.Tests/Fixtures/png/README.md).</summary>

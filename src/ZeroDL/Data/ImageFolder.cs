@@ -17,7 +17,10 @@ public sealed record ImageFolderOptions
     /// <summary>Seed of the validation split's draw.</summary>
     public int Seed { get; init; } = 1;
 
-    /// <summary>Largest image accepted (pixels), so that one hostile file cannot exhaust memory.</summary>
+    /// <summary>
+    /// Largest image accepted (pixels), so that one hostile file cannot exhaust memory: 1 to the decoder's own limit
+    /// <see cref="GrayImage.MaxPixels"/>.
+    /// </summary>
     public long MaxPixels { get; init; } = GrayImage.MaxPixels;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
@@ -25,6 +28,8 @@ public sealed record ImageFolderOptions
     {
         if (Resize is var (h, w) && (h < 1 || w < 1 || h > 4096 || w > 4096))
             throw new ArgumentException($"resize to {h}×{w}: height and width must be between 1 and 4096");
+        if (MaxPixels < 1 || MaxPixels > GrayImage.MaxPixels)
+            throw new ArgumentException($"maximum image size {MaxPixels} pixels must be between 1 and {GrayImage.MaxPixels}");
         if (ValidationSplit is double f && !(f > 0 && f < 1)) throw new ArgumentException($"validation split {f} must be between 0 and 1 (exclusive)");
         return this;
     }
@@ -56,7 +61,7 @@ public static class ImageFolder
 {
     /// <summary>Whether <paramref name="directory"/> looks like an ImageFolder tree (it has sub-folders), as opposed to an IDX folder.</summary>
     public static bool IsImageFolder(string directory) =>
-        Directory.Exists(directory) && Directory.EnumerateDirectories(directory).Any(d => !Path.GetFileName(d).StartsWith('.'));
+        Directory.Exists(directory) && Entries(directory, folders: true).Any(d => !Hidden(d));
 
     /// <summary>Reads the tree at <paramref name="directory"/> into a training and a test split (see the class remarks).</summary>
     public static (Dataset Train, Dataset Test) Load(string directory, ImageFolderOptions? options = null)
@@ -77,8 +82,8 @@ public static class ImageFolder
         if (hasTest) testFiles = ListClasses(testRoot, names).Files;
         else (trainFiles, testFiles) = Split(trainFiles, names.Count, options.ValidationSplit!.Value, options.Seed, root);
 
-        var (trainPixels, shape) = Decode(trainFiles, reference: null, options);
-        var (testPixels, _) = Decode(testFiles, reference: (trainFiles[0].Path, shape), options);
+        var (trainPixels, shape) = Decode(trainFiles, reference: null, options, root);
+        var (testPixels, _) = Decode(testFiles, reference: (trainFiles[0].Path, shape), options, hasTest ? testRoot : root);
         int channels = shape.Channels, plane = shape.Height * shape.Width;
         var normalization = InputNormalization.Compute(trainPixels, channels, plane);
         var train = Dataset.FromPixels(trainPixels, [trainFiles.Count, channels, shape.Height, shape.Width], Labels(trainFiles), names, normalization);
@@ -94,9 +99,9 @@ public static class ImageFolder
     /// </summary>
     private static (List<string> Names, List<(string Path, int Label)> Files) ListClasses(string root, IReadOnlyList<string>? known)
     {
-        foreach (var file in Directory.EnumerateFiles(root).Order(StringComparer.Ordinal))
+        foreach (var file in Entries(root, folders: false).Order(StringComparer.Ordinal))
             if (!Hidden(file)) throw DataFormatException.For(file, $"a file outside the class folders: images go in {root}/<class>/");
-        var folders = Directory.EnumerateDirectories(root).Where(d => !Hidden(d)).Order(StringComparer.Ordinal).ToList();
+        var folders = Entries(root, folders: true).Where(d => !Hidden(d)).Order(StringComparer.Ordinal).ToList();
         if (folders.Count == 0) throw DataFormatException.For(root, "no class folders: put each class's images in a folder named after the class");
         var names = folders.Select(d => Path.GetFileName(d)).ToList();
         var files = new List<(string, int)>();
@@ -126,11 +131,39 @@ public static class ImageFolder
         while (pending.Count > 0)
         {
             string dir = pending.Pop();
-            found.AddRange(Directory.EnumerateFiles(dir).Where(f => !Hidden(f)));
-            foreach (var sub in Directory.EnumerateDirectories(dir).Where(d => !Hidden(d))) pending.Push(sub);
+            found.AddRange(Entries(dir, folders: false).Where(f => !Hidden(f)));
+            foreach (var sub in Entries(dir, folders: true).Where(d => !Hidden(d))) pending.Push(sub);
         }
         found.Sort(StringComparer.Ordinal);
         return found;
+    }
+
+    /// <summary>
+    /// The sub-folders (or files) of <paramref name="directory"/>, read in full here so that a folder that cannot be
+    /// listed (no permission, gone) is a <see cref="DataFormatException"/> naming it.
+    /// </summary>
+    internal static List<string> Entries(string directory, bool folders)
+    {
+        try
+        {
+            return (folders ? Directory.EnumerateDirectories(directory) : Directory.EnumerateFiles(directory)).ToList();
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw DataFormatException.For(directory, $"cannot list the folder: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// The bytes of <paramref name="count"/> images of <paramref name="imageBytes"/> bytes each; more than one array
+    /// holds is a <see cref="DataFormatException"/> naming <paramref name="source"/>.
+    /// </summary>
+    internal static int DatasetBytes(int count, int imageBytes, string source)
+    {
+        long total = (long)count * imageBytes;
+        if (total > Array.MaxLength)
+            throw DataFormatException.For(source, $"{count} images of {imageBytes} bytes would hold {total} bytes, more than one array holds ({Array.MaxLength}): use fewer images or a smaller --resize");
+        return (int)total;
     }
 
     private static bool Hidden(string path) => Path.GetFileName(path).StartsWith('.');
@@ -168,9 +201,10 @@ public static class ImageFolder
     /// <summary>
     /// Decodes every file into one N×C×H×W byte array. The shape is the first file's (after resizing), or
     /// <paramref name="reference"/>'s; a file that differs is refused naming both files. When several files fail, the
-    /// error is the first of them in list order, whatever the threads' timing.
+    /// error is the first of them in list order, whatever the threads' timing. A dataset too large for one array is
+    /// refused naming <paramref name="root"/>.
     /// </summary>
-    private static (byte[] Pixels, ImageShape Shape) Decode(List<(string Path, int Label)> files, (string Path, ImageShape Shape)? reference, ImageFolderOptions options)
+    private static (byte[] Pixels, ImageShape Shape) Decode(List<(string Path, int Label)> files, (string Path, ImageShape Shape)? reference, ImageFolderOptions options, string root)
     {
         PixelImage Read(string path)
         {
@@ -187,12 +221,12 @@ public static class ImageFolder
         {
             var first = Read(files[0].Path);
             shape = new ImageShape(first.Channels, first.Height, first.Width);
-            pixels = new byte[checked(files.Count * first.Pixels.Length)];
+            pixels = new byte[DatasetBytes(files.Count, first.Pixels.Length, root)];
             first.Pixels.CopyTo(pixels, 0);
             start = 1;
         }
         int size = shape.Channels * shape.Height * shape.Width;
-        pixels ??= new byte[checked(files.Count * size)];
+        pixels ??= new byte[DatasetBytes(files.Count, size, root)];
         int failedAt = int.MaxValue;
         Exception? failure = null;
         object gate = new();
