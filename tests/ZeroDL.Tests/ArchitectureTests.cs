@@ -314,6 +314,21 @@ public class ArchitectureTests
     }
 
     [Theory]
+    [InlineData("{\"kind\":\"mlp\",\"activation\":null}", "'activation' is null")]
+    [InlineData("{\"kind\":\"mlp\",\"dropout_mode\":null}", "'dropout_mode' is null")]
+    [InlineData("{\"kind\":\"mlp\",\"hidden_sizes\":[100000,100000]}", "invalid architecture")]
+    public void Hostile_version_1_architectures_are_refused_naming_the_file(string recipe, string expected)
+    {
+        var net = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
+        string path = Path.Combine(TestPaths.NewTempDirectory(), "v1.safetensors");
+        var metadata = new Dictionary<string, string> { ["format"] = "zerodl", ["format_version"] = "1", ["architecture"] = recipe };
+        AtomicFile.Write(path, s => SafeTensors.Write(s, net.NamedTensors(), metadata));
+        var e = Assert.Throws<DataFormatException>(() => ModelFile.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Theory]
     [InlineData("format_version", "3", "format_version '3'")]
     [InlineData("architecture", "{\"input_shape\":[784],\"layers\":[{\"type\":\"affine\",\"units\":50,\"colour\":1}]}", "colour")]
     [InlineData("architecture", "{\"input_shape\":[784],\"layers\":[{\"type\":\"softmax\"}]}", "softmax")]
