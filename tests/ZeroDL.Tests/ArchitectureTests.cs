@@ -301,7 +301,7 @@ public class ArchitectureTests
     public void A_file_declaring_a_huge_layer_is_refused_before_anything_is_allocated()
     {
         var net = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
-        // 20000×20000 per layer: 400 million values each, 3.2 GB in all, were it allocated.
+        // A 20000×20000 layer: 400 million values, 1.6 GB, were it allocated.
         string json = "{\"input_shape\":[20000],\"layers\":[{\"type\":\"affine\",\"units\":20000},{\"type\":\"affine\",\"units\":10}]}";
         string path = Rewritten(net, "architecture", json);
         // This thread's allocations only: tests running beside this one allocate too. No time limit: speed is for bench/.
