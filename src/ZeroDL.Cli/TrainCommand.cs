@@ -111,7 +111,11 @@ internal static class TrainCommand
             if (archPath is not null) architecture = Cli.LoadArchitecture(archPath);
             else
             {
-                try { architecture = spec.ToArchitecture(ModelData.InputShape(train, spec.IsConvolutional), train.Classes); }
+                try
+                {
+                    architecture = spec.ToArchitecture(ModelData.InputShape(train, spec.IsConvolutional), train.Classes);
+                    architecture.Plan(); // every layer must take the one before's output: too small an image fails here
+                }
                 catch (ArgumentException e) { throw DataFormatException.For(loadedData.Name, $"{preset.Name} does not fit {loadedData.ShapeText} images: {e.Message.Split(" (Parameter")[0]}"); }
             }
 

@@ -301,7 +301,7 @@ public class ArchitectureTests
     public void A_file_declaring_a_huge_layer_is_refused_before_anything_is_allocated()
     {
         var net = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
-        // 20000×20000 per layer: 400 million values each, 3.2 GB in all, were it allocated.
+        // A 20000×20000 layer: 400 million values, 1.6 GB, were it allocated.
         string json = "{\"input_shape\":[20000],\"layers\":[{\"type\":\"affine\",\"units\":20000},{\"type\":\"affine\",\"units\":10}]}";
         string path = Rewritten(net, "architecture", json);
         // This thread's allocations only: tests running beside this one allocate too. No time limit: speed is for bench/.
@@ -311,6 +311,21 @@ public class ArchitectureTests
         Assert.Contains("affine1.W", e.Message);
         Assert.Contains("(784, 50)", e.Message);
         Assert.Contains("(20000, 20000)", e.Message);
+    }
+
+    [Theory]
+    [InlineData("{\"kind\":\"mlp\",\"activation\":null}", "'activation' is null")]
+    [InlineData("{\"kind\":\"mlp\",\"dropout_mode\":null}", "'dropout_mode' is null")]
+    [InlineData("{\"kind\":\"mlp\",\"hidden_sizes\":[100000,100000]}", "invalid architecture")]
+    public void Hostile_version_1_architectures_are_refused_naming_the_file(string recipe, string expected)
+    {
+        var net = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
+        string path = Path.Combine(TestPaths.NewTempDirectory(), "v1.safetensors");
+        var metadata = new Dictionary<string, string> { ["format"] = "zerodl", ["format_version"] = "1", ["architecture"] = recipe };
+        AtomicFile.Write(path, s => SafeTensors.Write(s, net.NamedTensors(), metadata));
+        var e = Assert.Throws<DataFormatException>(() => ModelFile.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains(expected, e.Message);
     }
 
     [Theory]

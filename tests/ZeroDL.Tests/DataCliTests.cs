@@ -51,4 +51,18 @@ public class DataCliTests
         Assert.Equal(1, code);
         Assert.Contains("data folder not found", error);
     }
+
+    [Fact]
+    public void A_preset_too_deep_for_the_images_is_refused_with_exit_1_naming_the_layer()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        for (int i = 0; i < 3; i++)
+            foreach (var (split, name, r, b) in new[] { ("train", "red", 250, 0), ("train", "blue", 0, 250), ("test", "red", 250, 0), ("test", "blue", 0, 250) })
+                ImageFolderTests.WritePng(Path.Combine(dir, split, name, $"{i}.png"), 5, 5, (byte)r, 0, (byte)b);
+        // DeepConvNet pools three times: a 1×1 image cannot be pooled once.
+        var (code, _, error) = CliTests.Run("train", "--model", "deepconv", "--data", dir, "--resize", "1", "1", "--epochs", "1",
+            "--out", Path.Combine(dir, "m.safetensors"));
+        Assert.Equal(1, code);
+        Assert.Contains("deepconv does not fit 3×1×1 images: pool1", error);
+    }
 }

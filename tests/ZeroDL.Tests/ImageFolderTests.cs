@@ -207,6 +207,10 @@ public class ImageFolderTests
         Assert.Null(train.Normalization); // IDX keeps the book's pixels / 255
         Assert.Throws<ArgumentException>(() => ImageDatasets.Load(dir, new ImageFolderOptions { Resize = (4, 4) }));
         Assert.StartsWith(Path.Combine(dir, "nothing") + ": data folder not found", Assert.Throws<DataFormatException>(() => ImageDatasets.Load(Path.Combine(dir, "nothing"))).Message);
+        // An empty test split is an error, not a silent 0 % at evaluation.
+        File.WriteAllBytes(Path.Combine(dir, "t10k-images-idx3-ubyte"), Idx([], 0, 2, 5));
+        File.WriteAllBytes(Path.Combine(dir, "t10k-labels-idx1-ubyte.gz"), Gzip(Idx([], 0)));
+        Assert.Equal(Path.Combine(dir, "t10k-images-idx3-ubyte") + ": holds no images", Assert.Throws<DataFormatException>(() => ImageDatasets.Load(dir)).Message);
     }
 
     [Fact]

@@ -100,6 +100,7 @@ public static class ImageDatasets
         var test = Read("t10k");
         var train = readTrain.GetAwaiter().GetResult();
         if (train.Images.Dimensions[0] == 0) throw DataFormatException.For(Dataset.Find(directory, "train-images-idx3-ubyte"), "holds no images");
+        if (test.Images.Dimensions[0] == 0) throw DataFormatException.For(Dataset.Find(directory, "t10k-images-idx3-ubyte"), "holds no images");
         if (train.Images.Dimensions[1] != test.Images.Dimensions[1] || train.Images.Dimensions[2] != test.Images.Dimensions[2])
             throw DataFormatException.For(Dataset.Find(directory, "t10k-images-idx3-ubyte"),
                 $"test images are {test.Images.Dimensions[1]}×{test.Images.Dimensions[2]}, training images {train.Images.Dimensions[1]}×{train.Images.Dimensions[2]}");

@@ -107,8 +107,8 @@ internal static unsafe partial class Sgemm
                     DirectBBlock(transA, a, lda, b, ldb, m, pc, kc, nc, jc, c, ldc, acc, buffers);
                     continue;
                 }
-                // Thin products: read A in place rather than packing it (AVX2 kernel only). B stays packed: read in
-                // place too, its strips ran 10–20 % slower on 6400×576×64.
+                // Thin products: read A in place rather than packing it (AVX2 kernel only). B stays packed: its strips
+                // read in place are slower (docs/benchmarks.md).
                 PackB(transB, b, ldb, pc, jc, kc, nc, nr, buffers.B);
                 for (int ic = 0; ic < m; ic += MC)
                 {
@@ -414,7 +414,7 @@ internal static unsafe partial class Sgemm
     /// so that the next 6 rows are asked for ahead (<see cref="PrefetchRows"/>): A too big for the caches (2^20
     /// floats and more), at most two 16-column panels (each row feeds little arithmetic), and K blocks of 64 to 384
     /// floats (rows of 4 to 24 cache lines: streams too short for the prefetcher to get ahead of, long enough to
-    /// pay for asking; at 576 asking cost more than it gained).
+    /// pay for asking).
     /// </summary>
     internal static bool StreamsA(int m, int n, int k) =>
         n <= 32 && (long)m * k >= 1 << 20 && KBlock(k, InPlaceKC) is >= 64 and <= 384;

@@ -102,7 +102,9 @@ public static class ModelFile
         }
         catch (FormatException e) { throw DataFormatException.For(path, e.Message, e); }
 
-        var plans = architecture.Plan();
+        IReadOnlyList<Architecture.LayerPlan> plans;
+        try { plans = architecture.Plan(); }
+        catch (Exception e) when (e is ArgumentException or FormatException) { throw DataFormatException.For(path, $"invalid architecture: {e.Message.Split(" (Parameter")[0]}", e); }
         int outputs = plans[^1].Output.Aggregate(1, (a, d) => a * d);
         classes ??= DefaultClassNames(outputs);
         try { CheckClassNames(classes, outputs); }

@@ -56,18 +56,21 @@ internal static class ModelFileV1
             {
                 Kind = kind,
                 HiddenSizes = [.. recipe.HiddenSizes],
-                Activation = ActivationLayers.Parse(recipe.Activation),
-                WeightInit = ZeroDL.WeightInit.Parse(recipe.WeightInit),
+                Activation = ActivationLayers.Parse(Required(recipe.Activation, "activation")),
+                WeightInit = ZeroDL.WeightInit.Parse(Required(recipe.WeightInit, "weight_init")),
                 WeightDecay = recipe.WeightDecay,
                 // Version 1 ignored BatchNorm and dropout outside mlp-bn and deepconv (and BatchNorm in simpleconv).
                 BatchNorm = extended && recipe.BatchNorm,
-                BatchNormMode = BatchNormalization<float>.ParseMode(recipe.BatchNormMode),
+                BatchNormMode = BatchNormalization<float>.ParseMode(Required(recipe.BatchNormMode, "batch_norm_mode")),
                 Dropout = extended ? recipe.Dropout : 0,
-                DropoutMode = Dropout<float>.ParseMode(recipe.DropoutMode),
+                DropoutMode = Dropout<float>.ParseMode(Required(recipe.DropoutMode, "dropout_mode")),
                 OutputDropout = recipe.OutputDropout,
             };
             return spec.ToArchitecture(spec.IsConvolutional ? [1, 28, 28] : [recipe.InputSize], recipe.OutputSize);
         }
         catch (ArgumentException e) { throw new FormatException($"invalid architecture: {e.Message.Split(" (Parameter")[0]}", e); }
     }
+
+    /// <summary>A string field of the recipe, which JSON may give as null.</summary>
+    private static string Required(string? value, string field) => value ?? throw new ArgumentException($"'{field}' is null");
 }
