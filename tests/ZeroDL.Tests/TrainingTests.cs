@@ -220,6 +220,8 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     {
         // The ch. 5 run's path: the loader compresses each batch from the stored bytes on this thread, the network's
         // first layer multiplies it as it is, and the next batch's rows are prefetched. Once warm, no step allocates.
+        // One thread: every product runs on this one, so this thread's count is the whole step's.
+        using var oneThread = Kernels.Gemm.LimitThreadsOnThisThread(1);
         var train = mnist.Data.Train.Take(3000);
         var net = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
         var optimizer = new Sgd<float>(0.1);
