@@ -28,7 +28,7 @@ internal static class DataCommand
             Console.WriteLine();
             Console.WriteLine($"{"label",5}  {"class",-24}{"train",8}{"test",8}");
             for (int c = 0; c < data.Train.Classes; c++)
-                Console.WriteLine($"{c,5}  {data.Train.ClassName(c),-24}{data.Train.Labels.Count(l => l == c),8}{data.Test.Labels.Count(l => l == c),8}");
+                Console.WriteLine($"{c,5}  {data.Train.ClassName(c),-24}{data.Train.Labels.Count(c),8}{data.Test.Labels.Count(c),8}");
             return Cli.Success;
         });
         return command;

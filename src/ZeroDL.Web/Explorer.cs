@@ -56,7 +56,7 @@ public sealed class Explorer(ModelStore store, string? mnistDirectory)
         for (int i = 0; i < predicted.Length; i++) confusion[test.Labels[i]][predicted[i]]++;
         int correct = predicted.Where((p, i) => p == test.Labels[i]).Count();
         string images = ReferenceEquals(test, Test) || input.Data == "mnist" ? "api/mnist/test/{index}.png" : $"api/explore/{Uri.EscapeDataString(model)}/{{index}}.png";
-        return new ExploreResult(model, test.Labels, predicted, confusion, (double)correct / predicted.Length, input.ClassNames, images);
+        return new ExploreResult(model, test.Labels.ToArray(), predicted, confusion, (double)correct / predicted.Length, input.ClassNames, images);
     }
 
     /// <summary>MNIST test image <paramref name="index"/> as a PNG (white ink on black, as MNIST stores it).</summary>

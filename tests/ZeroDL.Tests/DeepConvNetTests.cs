@@ -18,7 +18,7 @@ public class DeepConvNetTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     private int[] Misclassified(Models.Sequential<float> net, NDArray<float> images)
     {
         var predicted = net.PredictLabels(images.Reshape(-1, 1, 28, 28), batchSize: 100);
-        var labels = mnist.Data.Test.Labels;
+        var labels = mnist.Data.Test.Labels.ToArray();
         return Enumerable.Range(0, labels.Length).Where(i => predicted[i] != labels[i]).ToArray();
     }
 

@@ -65,8 +65,8 @@ public class ImageFolderTests
         for (int i = 0; i < 10; i++) WritePng(Path.Combine(dir, "a", $"{i:D2}.png"), 2, 2, (byte)i);
         for (int i = 0; i < 5; i++) WritePng(Path.Combine(dir, "b", $"{i:D2}.png"), 2, 2, (byte)(100 + i));
         var (train, test) = ImageFolder.Load(dir, new ImageFolderOptions { ValidationSplit = 0.2, Seed = 3 });
-        Assert.Equal(2, test.Labels.Count(l => l == 0));
-        Assert.Equal(1, test.Labels.Count(l => l == 1));
+        Assert.Equal(2, test.Labels.Count(0));
+        Assert.Equal(1, test.Labels.Count(1));
         Assert.Equal(12, train.Count);
         Assert.Equal(1, train.SampleShape[0]); // gray images: one channel
         // Every image lands in exactly one split.
@@ -245,7 +245,7 @@ public class ImageFolderTests
         Assert.Equal((1, 28, 28), train.ImageShape);
         Assert.Equal("Ankle boot", train.ClassName(9));
         Assert.Equal("Ankle boot", test.ClassName(test.Labels[0])); // Fashion-MNIST's first test image is an ankle boot
-        Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(6000, train.Labels.Count(l => l == c)));
+        Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(6000, train.Labels.Count(c)));
     }
 
     [Fact]

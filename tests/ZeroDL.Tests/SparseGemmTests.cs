@@ -178,7 +178,7 @@ public class SparseCompressionTests(MnistFixture mnist) : IClassFixture<MnistFix
         var plain = net.PredictLabels(test.Images, batchSize: 1000);                       // from the float images
         Assert.Equal(plain, fast);
         Assert.True(test.TryCompressImages(0, 10, new SparseMatrix()));
-        var copy = new ZeroDL.Data.Dataset(test.Images, test.Labels, 10);                  // no stored bytes
+        var copy = new ZeroDL.Data.Dataset(test.Images, test.Labels.ToArray(), 10);                  // no stored bytes
         Assert.False(copy.TryCompressImages(0, 10, new SparseMatrix()));
         Assert.Equal(plain, ZeroDL.Training.Evaluation.PredictLabels(net, copy, batchSize: 1000));
     }

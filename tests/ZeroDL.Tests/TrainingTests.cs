@@ -251,7 +251,7 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.True(Compresses(Networks.MultiLayerNet<float>([30], 1), train));
         Assert.False(Compresses(Networks.TwoLayerNet<float>(784, 50, 10, seed: 1), train, new TrainerOptions { Augmentation = new Data.AugmentationOptions() }));
         Assert.False(Compresses(Networks.SimpleConvNet<float>(1), train));
-        var noBytes = new Data.Dataset(train.Images, train.Labels);
+        var noBytes = new Data.Dataset(train.Images, train.Labels.ToArray());
         Assert.False(Compresses(Networks.TwoLayerNet<float>(784, 50, 10, seed: 1), noBytes));
         var denseFirst = Networks.TwoLayerNet<float>(784, 50, 10, seed: 1);
         ((Layers.Affine<float>)denseFirst.Layers[0]).UseSparseInput = false;
@@ -310,5 +310,17 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { BatchSize = 0 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { Epochs = 0 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { Iterations = 0 }.Validate());
+    }
+
+    [Fact]
+    public void A_dataset_keeps_its_own_labels_and_refuses_one_outside_its_classes()
+    {
+        var labels = new[] { 0, 2, 1 };
+        var data = new Data.Dataset(new NDArray<float>(3, 4), labels, classes: 3);
+        labels[0] = 2; // the caller's array, changed after the dataset was made
+        Assert.Equal([0, 2, 1], data.Labels.ToArray());
+        var e = Assert.Throws<ArgumentException>(() => new Data.Dataset(new NDArray<float>(3, 4), [0, 3, 1], classes: 3));
+        Assert.Contains("label 3", e.Message);
+        Assert.Throws<ArgumentException>(() => new Data.Dataset(new NDArray<float>(3, 4), [0, -1, 1], classes: 3));
     }
 }

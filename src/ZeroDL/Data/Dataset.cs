@@ -7,10 +7,13 @@ public sealed class Dataset
     {
         if (images.Rows != labels.Length)
             throw new ArgumentException($"dataset: {labels.Length} labels for {images.Rows} images {images.ShapeText}");
+        if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "a dataset needs at least one class");
+        foreach (int label in labels)
+            if ((uint)label >= (uint)classes) throw new ArgumentException($"dataset: label {label} is not one of the {classes} classes 0..{classes - 1}");
         _images = images;
         _shape = images.Shape.ToArray();
         SampleLength = images.RowLength;
-        Labels = labels;
+        _labels = [.. labels]; // the caller's array stays the caller's
         Classes = classes;
     }
 
@@ -24,7 +27,7 @@ public sealed class Dataset
         SampleLength = NDArray<float>.CheckedSize(shape.AsSpan(1));
         _pixels = pixels;
         _pixelScale = scale;
-        Labels = labels;
+        _labels = labels;
         Classes = classes;
         ClassNames = CheckedNames(classNames, classes);
         if (normalization is not null)
@@ -68,15 +71,15 @@ public sealed class Dataset
     public Dataset WithNormalization(InputNormalization normalization)
     {
         if (_pixels is null) throw new InvalidOperationException("only a dataset stored as bytes can take a normalization");
-        return new Dataset(_pixels, 1f / normalization.PixelScale, (int[])_shape.Clone(), Labels, Classes, ClassNames, normalization) { ImageShape = _imageShape };
+        return new Dataset(_pixels, 1f / normalization.PixelScale, (int[])_shape.Clone(), _labels, Classes, ClassNames, normalization) { ImageShape = _imageShape };
     }
 
     /// <summary>This dataset (its data shared, not copied) with names for its classes (index = label).</summary>
     public Dataset WithClassNames(IReadOnlyList<string> classNames)
     {
         var copy = _pixels is not null
-            ? new Dataset(_pixels, _pixelScale, (int[])_shape.Clone(), Labels, Classes, classNames, Normalization) { ImageShape = _imageShape }
-            : new Dataset(Images, Labels, Classes) { ClassNames = CheckedNames(classNames, Classes), ImageShape = _imageShape };
+            ? new Dataset(_pixels, _pixelScale, (int[])_shape.Clone(), _labels, Classes, classNames, Normalization) { ImageShape = _imageShape }
+            : new Dataset(Images, _labels, Classes) { ClassNames = CheckedNames(classNames, Classes), ImageShape = _imageShape };
         copy.OneHotLabels = OneHotLabels;
         return copy;
     }
@@ -154,7 +157,9 @@ public sealed class Dataset
     /// <summary>Values per sample (784 for MNIST), known without making <see cref="Images"/>.</summary>
     public int SampleLength { get; }
 
-    public int[] Labels { get; }
+    /// <summary>One class index per sample (a read-only view: the dataset's own array is never handed out).</summary>
+    public ReadOnlySpan<int> Labels => _labels;
+    private readonly int[] _labels;
 
     /// <summary>
     /// The images as the bytes they were stored as, when the dataset came from IDX (Images = Pixels × scale).
@@ -187,8 +192,8 @@ public sealed class Dataset
     public Dataset Take(int count)
     {
         count = Math.Clamp(count, 0, Count);
-        if (_pixels is not null) return new Dataset(_pixels[..(count * SampleLength)], _pixelScale, ShapeWithRows(count), Labels[..count], Classes, ClassNames, Normalization) { ImageShape = _imageShape };
-        return new Dataset(NDArrayRows.Slice(Images, 0, count, null), Labels[..count], Classes) { ClassNames = ClassNames, ImageShape = _imageShape };
+        if (_pixels is not null) return new Dataset(_pixels[..(count * SampleLength)], _pixelScale, ShapeWithRows(count), _labels[..count], Classes, ClassNames, Normalization) { ImageShape = _imageShape };
+        return new Dataset(NDArrayRows.Slice(Images, 0, count, null), _labels[..count], Classes) { ClassNames = ClassNames, ImageShape = _imageShape };
     }
 
     private int[] ShapeWithRows(int rows)

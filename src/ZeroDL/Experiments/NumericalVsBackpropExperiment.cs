@@ -17,7 +17,7 @@ public sealed class NumericalVsBackpropExperiment : Experiment
         var net = Networks.TwoLayerNet<double>(784, hidden, 10, seed: context.Seed);
         var train = context.Mnist.Train;
         var x = NDArrayRows.Slice(train.Images, 0, 3, null).Cast<double>();
-        var labels = train.Labels.AsSpan(0, 3).ToArray();
+        var labels = train.Labels.Slice(0, 3).ToArray();
 
         var clock = Stopwatch.StartNew();
         var diffs = GradientCheck.Run(net, x, labels); // one backprop and one numerical gradient per parameter
