@@ -50,19 +50,7 @@ public class ConvolutionTests
         var layer = new Convolution<double>(Random(rng, fn, c, kh, kw), Random(rng, fn), stride, pad);
         var y = layer.Forward(x, true).Clone();
         Check.AllClose(NaiveConvolution(x, layer.W.Value, layer.B.Value, stride, pad), y, 1e-12, "y");
-        var g = Random(rng, y.Shape);
-        var dx = layer.Backward(g).Clone();
-        var dW = layer.W.Grad.Clone(); var db = layer.B.Grad.Clone();
-        double Loss(NDArray<double> _)
-        {
-            var out1 = layer.Forward(x, true);
-            double s = 0;
-            for (int i = 0; i < g.Size; i++) s += g.Data[i] * out1.Data[i];
-            return s;
-        }
-        Check.AllClose(NumericalDiff.Gradient(Loss, x), dx, 1e-7, "dx");
-        Check.AllClose(NumericalDiff.Gradient(Loss, layer.W.Value), dW, 1e-7, "dW");
-        Check.AllClose(NumericalDiff.Gradient(Loss, layer.B.Value), db, 1e-7, "db");
+        CheckBackwardNumerically(layer, x, Random(rng, y.Shape));
     }
 
     [Theory]
@@ -260,19 +248,7 @@ public class ConvolutionTests
         var y = layer.Forward(x, true).Clone();
         Assert.Contains(y.Data, v => v == 0);
         Assert.Contains(y.Data, v => v > 0);
-        var g = Random(rng, y.Shape);
-        var dx = layer.Backward(g).Clone();
-        var dW = layer.W.Grad.Clone(); var db = layer.B.Grad.Clone();
-        double Loss(NDArray<double> _)
-        {
-            var out1 = layer.Forward(x, true);
-            double s = 0;
-            for (int i = 0; i < g.Size; i++) s += g.Data[i] * out1.Data[i];
-            return s;
-        }
-        Check.AllClose(NumericalDiff.Gradient(Loss, x), dx, 1e-7, "dx");
-        Check.AllClose(NumericalDiff.Gradient(Loss, layer.W.Value), dW, 1e-7, "dW");
-        Check.AllClose(NumericalDiff.Gradient(Loss, layer.B.Value), db, 1e-7, "db");
+        CheckBackwardNumerically(layer, x, Random(rng, y.Shape));
     }
 
     [Theory]
@@ -491,5 +467,26 @@ public class ConvolutionTests
         var layer = new MaxPooling<double>(kernel, kernel, stride, pad);
         Check.AllClose(c["y"].ToNDArray<double>(), layer.Forward(c["x"].ToNDArray<double>(), true), 1e-12, "y");
         Check.AllClose(c["dx"].ToNDArray<double>(), layer.Backward(c["dout"].ToNDArray<double>()), 1e-12, "dx");
+    }
+
+    /// <summary>
+    /// The layer's backward pass for the upstream gradient <paramref name="g"/> against central differences of
+    /// Σ g·forward(x), for x, W and b.
+    /// </summary>
+    private static void CheckBackwardNumerically(Convolution<double> layer, NDArray<double> x, NDArray<double> g)
+    {
+        layer.Forward(x, true);
+        var dx = layer.Backward(g).Clone();
+        var dW = layer.W.Grad.Clone(); var db = layer.B.Grad.Clone();
+        double Loss(NDArray<double> _)
+        {
+            var out1 = layer.Forward(x, true);
+            double s = 0;
+            for (int i = 0; i < g.Size; i++) s += g.Data[i] * out1.Data[i];
+            return s;
+        }
+        Check.AllClose(NumericalDiff.Gradient(Loss, x), dx, 1e-7, "dx");
+        Check.AllClose(NumericalDiff.Gradient(Loss, layer.W.Value), dW, 1e-7, "dW");
+        Check.AllClose(NumericalDiff.Gradient(Loss, layer.B.Value), db, 1e-7, "db");
     }
 }
