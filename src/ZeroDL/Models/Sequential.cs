@@ -30,6 +30,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         _layerNames.AddRange(Architecture.LayerNames(_layers.Select(l => l.Kind)));
         InputShape = [.. inputShape];
         _sampleShape = [.. inputShape];
+        _sampleSize = NDArray<T>.CheckedSize(_sampleShape);
         if (InputShape.Length == 0) throw new ArgumentException("a network's input shape needs at least one dimension");
         var shapes = new List<ImmutableArray<int>>(_layers.Count);
         var shape = InputShape;
@@ -120,7 +121,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         var sample = _sampleShape;
         if (batch.Rank == sample.Length + 1 && batch.Shape[1..].SequenceEqual(sample)) return batch;
-        if (batch.Rank < 1 || batch.RowLength != sample.Aggregate(1, (a, d) => a * d))
+        if (batch.Rank < 1 || batch.RowLength != _sampleSize)
             throw new ArgumentException($"input {batch.ShapeText} does not hold samples of the network's input shape {LayerConfig.ShapeText(sample)}");
         if (_sampleView is { } view && ReferenceEquals(view.Data, batch.Data) && view.Size == batch.Size && view.Shape[0] == batch.Rows)
             return view;
@@ -128,6 +129,8 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     private readonly int[] _sampleShape;
+    /// <summary>Values per sample, the product of <see cref="InputShape"/> (read every mini-batch).</summary>
+    private readonly int _sampleSize;
     private NDArray<T>? _sampleView;
 
     /// <summary>Every layer's parameters in order, listed once when the network is built (a layer's parameters are fixed objects).</summary>
