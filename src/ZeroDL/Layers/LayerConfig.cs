@@ -24,6 +24,16 @@ namespace ZeroDL.Layers;
 [JsonDerivedType(typeof(FlattenConfig), "flatten")]
 public abstract record LayerConfig
 {
+    /// <summary>
+    /// The largest size a config or an input shape may give one dimension: units, filters, a kernel or pooling side,
+    /// stride, pad, and each input dimension. 65,536, as the CLI's --hidden allows; far above any network of the book,
+    /// and small enough that products of two sizes cannot overflow the checks that follow.
+    /// </summary>
+    public const int MaxSize = 1 << 16;
+
+    /// <summary>The most dimensions a sample's shape may have: 8 (ZeroDL's layers take (features) or (C, H, W)).</summary>
+    public const int MaxRank = 8;
+
     /// <summary>The built layer's <see cref="ILayer{T}.Kind"/>: the prefix of its name in a network ("conv1", "affine2").</summary>
     [JsonIgnore]
     public abstract string Kind { get; }
@@ -78,6 +88,13 @@ public abstract record LayerConfig
     protected static (int C, int H, int W) Image(IReadOnlyList<int> input, string what) =>
         input.Count == 3 ? (input[0], input[1], input[2])
         : throw new ArgumentException($"{what} needs (C, H, W) samples, not {ShapeText(input)}");
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless 1 ≤ <paramref name="value"/> ≤ <see cref="MaxSize"/> (0 allowed when <paramref name="zero"/>).</summary>
+    protected static void RequireSize(int value, string what, bool zero = false)
+    {
+        if (value < (zero ? 0 : 1) || value > MaxSize)
+            throw new ArgumentException($"{what} must be {(zero ? "≥ 0" : "≥ 1")} and at most {MaxSize} (got {value})");
+    }
 
     protected static void Require(bool condition, string message)
     {

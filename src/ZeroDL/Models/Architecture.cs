@@ -17,8 +17,38 @@ namespace ZeroDL.Models;
 /// </summary>
 public sealed record Architecture
 {
-    /// <summary>The most values (parameters and state) a network may hold: 2³⁰, 4 GiB of float32.</summary>
-    public const long MaxValues = 1L << 30;
+    // The limits below are checked by Plan, which every path into a network goes through (a model file, --arch, a
+    // preset, Build), before anything is allocated. Each is far above the book's networks (DeepConvNet: 21 layers,
+    // 124 k parameters, 8.8 M multiply-adds per sample) and low enough that a few hundred bytes of JSON cannot ask for
+    // more memory or time than a machine running ZeroDL has.
+
+    /// <summary>The most layers a network may have: 1,024 (the book's largest has 21).</summary>
+    public const int MaxLayers = 1024;
+
+    /// <summary>
+    /// The most values (parameters and state) a network may hold: 2²⁸, 1 GiB of float32, 2,000 times DeepConvNet. A
+    /// model file is at least this large, and loading builds the network once more beside it.
+    /// </summary>
+    public const long MaxValues = 1L << 28;
+
+    /// <summary>
+    /// The most values one sample may have at any layer's input or output: 2²⁶ (256 MiB of float32 per sample; a
+    /// 3×4096×4096 image has 50 M). Activations are held per sample of a batch, for forward and backward.
+    /// </summary>
+    public const int MaxSampleValues = 1 << 26;
+
+    /// <summary>
+    /// The most multiply-adds (with max pooling's window comparisons) one sample's forward pass may cost: 2³⁶, about
+    /// a minute per sample on one core. It also bounds a convolution's im2col buffer (output pixels × C·kh·kw, which
+    /// the multiply-adds exceed) and keeps every sum of per-layer costs far from overflowing a long.
+    /// </summary>
+    public const long MaxMultiplyAdds = 1L << 36;
+
+    /// <summary>
+    /// The longest architecture JSON read: 1 MiB of text (1,024 layers take about 100 KiB). Checked before parsing, so
+    /// that a huge "layers" array is not materialised before <see cref="MaxLayers"/> refuses it.
+    /// </summary>
+    public const int MaxJsonLength = 1 << 20;
 
     public Architecture(IEnumerable<int> inputShape, IEnumerable<LayerConfig> layers, double weightDecay = 0)
     {
@@ -56,20 +86,24 @@ public sealed record Architecture
     /// <summary>
     /// Every layer's place: checks each config's fields and that each layer takes the shape the one before gives,
     /// without allocating the network. Throws <see cref="ArgumentException"/> naming the first layer that is wrong,
-    /// with its input shape; or when the network would hold more than <see cref="MaxValues"/> values.
+    /// with its input shape; or when the network breaks a limit: <see cref="MaxLayers"/>, <see cref="LayerConfig.MaxSize"/>
+    /// per dimension, <see cref="MaxSampleValues"/> per sample, <see cref="MaxValues"/> in all, <see cref="MaxMultiplyAdds"/>.
     /// </summary>
     public IReadOnlyList<LayerPlan> Plan()
     {
         if (InputShape.IsDefaultOrEmpty) throw new ArgumentException("the input shape needs at least one dimension");
+        if (InputShape.Length > LayerConfig.MaxRank) throw new ArgumentException($"the input shape has {InputShape.Length} dimensions, at most {LayerConfig.MaxRank} allowed");
         if (InputShape.Any(d => d <= 0)) throw new ArgumentException($"input shape {LayerConfig.ShapeText(InputShape)} has a dimension ≤ 0");
-        LayerConfig.Elements(InputShape);
+        if (InputShape.Any(d => d > LayerConfig.MaxSize)) throw new ArgumentException($"input shape {LayerConfig.ShapeText(InputShape)}: each dimension must be at most {LayerConfig.MaxSize}");
+        CheckSample(InputShape, "the input shape");
         if (Layers.IsDefaultOrEmpty) throw new ArgumentException("a network needs at least one layer");
+        if (Layers.Length > MaxLayers) throw new ArgumentException($"{Layers.Length} layers are more than the {MaxLayers} a network may have");
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentException($"weight decay must be a finite number ≥ 0 (got {WeightDecay})");
         if (Layers.Any(l => l is null)) throw new ArgumentException($"layer {Layers.IndexOf(null!) + 1} is null");
         var names = LayerNames(Layers.Select(l => l.Kind));
         var plans = new List<LayerPlan>(Layers.Length);
         var shape = InputShape;
-        long values = 0;
+        long values = 0, cost = 0;
         for (int i = 0; i < Layers.Length; i++)
         {
             var config = Layers[i];
@@ -77,9 +111,13 @@ public sealed record Architecture
             {
                 config.Validate();
                 var output = config.OutputShape(shape);
+                CheckSample(output, "the output");
                 var tensors = config.Tensors(shape);
+                // Each tensor is below 2³¹ values and there are at most 4 per layer, so neither sum can overflow before its check.
                 values += tensors.Sum(t => t.Elements);
-                if (values > MaxValues) throw new ArgumentException($"the network would hold more than {MaxValues} values");
+                if (values > MaxValues) throw new ArgumentException($"the network would hold more than {MaxValues} values (at most {MaxValues} allowed)");
+                cost += config.MultiplyAdds(shape) + (config is MaxPoolConfig pool ? pool.Comparisons(shape) : 0);
+                if (cost > MaxMultiplyAdds) throw new ArgumentException($"the network would cost more than {MaxMultiplyAdds} multiply-adds per sample (at most {MaxMultiplyAdds} allowed)");
                 plans.Add(new LayerPlan(names[i], config, shape, [.. output], tensors));
                 shape = [.. output];
             }
@@ -89,6 +127,12 @@ public sealed record Architecture
             }
         }
         return plans;
+    }
+
+    private static void CheckSample(IReadOnlyList<int> shape, string what)
+    {
+        if (LayerConfig.Elements(shape) > MaxSampleValues)
+            throw new ArgumentException($"{what} {LayerConfig.ShapeText(shape)} has more than {MaxSampleValues} values per sample (at most {MaxSampleValues} allowed)");
     }
 
     /// <summary>Shape of one output sample (the class scores); throws as <see cref="Plan"/> does.</summary>
@@ -149,6 +193,7 @@ public sealed record Architecture
     /// </summary>
     public static Architecture FromJson(string json)
     {
+        if (json.Length > MaxJsonLength) throw new FormatException($"architecture: {json.Length} characters of JSON are more than the {MaxJsonLength} allowed");
         Document? document;
         try { document = JsonSerializer.Deserialize<Document>(json, JsonOptions); }
         catch (JsonException e) { throw new FormatException($"architecture: {Clean(e.Message)}{(e.Path is { } at && !e.Message.Contains("Path:") ? $" (at {at})" : "")}", e); }

@@ -22,7 +22,7 @@ public static class BookWeights
             if (!arrays.TryGetValue(key, out var array)) throw DataFormatException.For(source, $"array '{key}' is missing");
             if (!p.Value.SameShape(array.Shape))
                 throw DataFormatException.For(source, $"array '{key}' has shape ({string.Join(", ", array.Shape)}), the network needs {p.Value.ShapeText}");
-            for (int k = 0; k < array.Data.Length; k++) p.Value.Data[k] = (float)array.Data[k];
+            CopyFinite(array, key, p.Value.Span, source);
             i++;
         }
         if (i == 0) throw DataFormatException.For(source, "the network has no affine layers to fill");
@@ -51,6 +51,25 @@ public static class BookWeights
         return CopyNumbered(Networks.SimpleConvNet<float>(seed: 0, hiddenSize: hidden), arrays, npzPath);
     }
 
+    /// <summary>
+    /// Rounds the array's values to float32 into <paramref name="destination"/>, refusing a NaN, an infinity, or a value
+    /// beyond float32's range (which would round to infinity), naming the array and the index: such a weight makes every
+    /// prediction NaN, so it is refused at import rather than found at predict time.
+    /// </summary>
+    private static void CopyFinite(NpyArray array, string key, Span<float> destination, string source)
+    {
+        var values = array.Data;
+        for (int k = 0; k < values.Length; k++)
+        {
+            float v = (float)values[k];
+            if (!float.IsFinite(v))
+                throw DataFormatException.For(source, double.IsFinite(values[k])
+                    ? $"array '{key}' holds {values[k].ToString("R", System.Globalization.CultureInfo.InvariantCulture)} at index {k}, beyond float32's range"
+                    : $"array '{key}' holds {(double.IsNaN(values[k]) ? "NaN" : values[k] > 0 ? "+infinity" : "−infinity")} at index {k}; weights must be finite");
+            destination[k] = v;
+        }
+    }
+
     private static int[] MatrixShape(IReadOnlyDictionary<string, NpyArray> arrays, string key, string source) =>
         arrays.TryGetValue(key, out var a) && a.Shape.Length == 2 ? a.Shape : throw DataFormatException.For(source, $"array '{key}' is missing or not a matrix");
 
@@ -68,7 +87,7 @@ public static class BookWeights
                 if (!arrays.TryGetValue(key, out var array)) throw DataFormatException.For(source, $"array '{key}' is missing");
                 if (!p.Value.SameShape(array.Shape))
                     throw DataFormatException.For(source, $"array '{key}' has shape ({string.Join(", ", array.Shape)}), the network needs {p.Value.ShapeText}");
-                for (int k = 0; k < array.Data.Length; k++) p.Value.Data[k] = (float)array.Data[k];
+                CopyFinite(array, key, p.Value.Span, source);
             }
         }
         return net;

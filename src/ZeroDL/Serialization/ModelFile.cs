@@ -71,15 +71,25 @@ public static class ModelFile
     public static int InputChannels(IReadOnlyList<int> inputShape) => inputShape.Count == 3 ? inputShape[0] : 1;
 
     /// <summary>
-    /// Reads a model. The architecture is checked against the stored tensors' names and shapes before the network is
-    /// allocated, so a file that declares more than it holds is refused at once. Throws <see cref="DataFormatException"/>
-    /// naming the file and the problem.
+    /// Reads a model file (<see cref="Parse"/>); a missing or unreadable file is a <see cref="DataFormatException"/> naming it.
     /// </summary>
-    public static LoadedModel Load(string path)
+    public static LoadedModel Load(string path) => Parse(DataFile.ReadAllBytes(path), path);
+
+    /// <summary>
+    /// Reads a model from the bytes of a model file. In order, before anything is allocated in proportion to what the
+    /// file declares: the safetensors header (<see cref="SafeTensors.ReadHeader"/>), the format and its version (1 or
+    /// <see cref="FormatVersion"/>; any other is refused with its value), the architecture (strict JSON: an unknown key
+    /// is refused by name; its sizes within <see cref="Architecture"/>'s limits), the class names and normalization, and
+    /// every stored tensor's name and shape against the architecture's plan. Only then is the network built and each
+    /// tensor decoded into it; a NaN or infinite value is refused naming the tensor and its index. Throws
+    /// <see cref="DataFormatException"/> naming <paramref name="source"/> and the problem, never another exception type.
+    /// </summary>
+    public static LoadedModel Parse(byte[] bytes, string source)
     {
-        var (tensors, metadata) = SafeTensors.Read(path);
+        var header = SafeTensors.ReadHeader(bytes, source);
+        var metadata = header.Metadata;
         if (!metadata.TryGetValue("format", out var format) || format != FormatName || !metadata.TryGetValue("architecture", out var json))
-            throw DataFormatException.For(path, "not a ZeroDL model: the safetensors metadata has no format=zerodl and architecture");
+            throw DataFormatException.For(source, "not a ZeroDL model: the safetensors metadata has no format=zerodl and architecture");
         string version = metadata.GetValueOrDefault("format_version", "1");
         Architecture architecture;
         IReadOnlyList<string>? classes = null;
@@ -100,39 +110,66 @@ public static class ModelFile
                     throw new FormatException($"format_version '{version}' is not one this ZeroDL reads (1 or {FormatVersion}); a newer ZeroDL wrote it?");
             }
         }
-        catch (FormatException e) { throw DataFormatException.For(path, e.Message, e); }
+        catch (FormatException e) { throw DataFormatException.For(source, e.Message, e); }
 
         IReadOnlyList<Architecture.LayerPlan> plans;
         try { plans = architecture.Plan(); }
-        catch (Exception e) when (e is ArgumentException or FormatException) { throw DataFormatException.For(path, $"invalid architecture: {e.Message.Split(" (Parameter")[0]}", e); }
+        catch (Exception e) when (e is ArgumentException or FormatException) { throw DataFormatException.For(source, $"invalid architecture: {e.Message.Split(" (Parameter")[0]}", e); }
         int outputs = plans[^1].Output.Aggregate(1, (a, d) => a * d);
         classes ??= DefaultClassNames(outputs);
         try { CheckClassNames(classes, outputs); }
-        catch (ArgumentException e) { throw DataFormatException.For(path, e.Message, e); }
+        catch (ArgumentException e) { throw DataFormatException.For(source, e.Message, e); }
         int channels = InputChannels(architecture.InputShape);
         normalization ??= InputNormalization.Identity(channels);
         if (normalization.Channels != channels)
-            throw DataFormatException.For(path, $"normalization has {normalization.Channels} channel(s), the input {Layers.LayerConfig.ShapeText(architecture.InputShape)} has {channels}");
+            throw DataFormatException.For(source, $"normalization has {normalization.Channels} channel(s), the input {Layers.LayerConfig.ShapeText(architecture.InputShape)} has {channels}");
 
+        var stored = header.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var expected = plans.SelectMany(p => p.Tensors.Select(t => (Name: $"{p.Name}.{t.Name}", t.Shape))).ToList();
         foreach (var (name, shape) in expected)
         {
-            if (!tensors.TryGetValue(name, out var stored))
-                throw DataFormatException.For(path, $"tensor '{name}' required by the architecture is missing");
-            if (!stored.Shape.AsSpan().SequenceEqual(shape.AsSpan()))
-                throw DataFormatException.For(path, $"tensor '{name}' has shape {NDArray<float>.ShapeString(stored.Shape)}, the architecture needs {NDArray<float>.ShapeString([.. shape])}");
-            foreach (float v in stored.Values)
-                if (!float.IsFinite(v)) throw DataFormatException.For(path, $"tensor '{name}' contains NaN or infinity");
+            if (!stored.TryGetValue(name, out var entry))
+                throw DataFormatException.For(source, $"tensor '{name}' required by the architecture is missing");
+            if (!entry.Shape.SequenceEqual(shape))
+                throw DataFormatException.For(source, $"tensor '{name}' has shape {NDArray<float>.ShapeString([.. entry.Shape])}, the architecture needs {NDArray<float>.ShapeString([.. shape])}");
         }
-        var extra = tensors.Keys.Except(expected.Select(e => e.Name)).ToList();
+        var extra = stored.Keys.Except(expected.Select(e => e.Name)).ToList();
         if (extra.Count > 0)
-            throw DataFormatException.For(path, $"tensors not in the architecture: {string.Join(", ", extra.Take(5))}");
+            throw DataFormatException.For(source, $"tensors not in the architecture: {string.Join(", ", extra.Take(5))}");
 
+        // Every tensor now matches the plan, whose byte ranges the file holds: the network costs no more than the file.
         var net = architecture.Build<float>(seed: 0);
-        foreach (var (name, value) in net.NamedTensors()) tensors[name].Values.CopyTo(value.Span);
-        var type = tensors.Count > 0 ? tensors.Values.First().Type : StoredType.F32;
+        foreach (var (name, value) in net.NamedTensors())
+        {
+            var span = value.Span;
+            SafeTensors.Decode(bytes, header, stored[name], span);
+            RequireFinite(span, name, source);
+        }
+        var type = header.Tensors.Count > 0 ? header.Tensors[0].Type : StoredType.F32;
         return new LoadedModel(net, classes, normalization, metadata, type);
     }
+
+    /// <summary>
+    /// Refuses a NaN or infinite value: a network holding one answers NaN for every input, so such weights are
+    /// refused where they enter (a model file, an import) rather than at predict time. Names the tensor and the index.
+    /// </summary>
+    internal static void RequireFinite(ReadOnlySpan<float> values, string tensor, string source)
+    {
+        int at = IndexOfNonFinite(values);
+        if (at >= 0) throw DataFormatException.For(source, $"tensor '{tensor}' holds {Describe(values[at])} at index {at}; weights must be finite");
+    }
+
+    /// <summary>The index of the first NaN or ±infinity in <paramref name="values"/>, or −1.</summary>
+    internal static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        // The sum times 0 is 0 unless a value is NaN or ±∞ (or the sum overflows): one vectorised pass clears the common case.
+        if (float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(values) * 0f)) return -1;
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return i;
+        return -1;
+    }
+
+    internal static string Describe(float v) => float.IsNaN(v) ? "NaN" : v > 0 ? "+infinity" : "−infinity";
 
     private static void CheckClassNames(IReadOnlyList<string> classes, int outputs)
     {

@@ -28,14 +28,24 @@ internal static class ModelFileV1
         public bool OutputDropout { get; init; } = true;
     }
 
-    private static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    // Strict: a key version 1 never wrote (a typo, a renamed field) is refused by name rather than left at its default,
+    // and so is a key given twice. The Recipe holds every key any version 1 writer wrote.
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        AllowDuplicateProperties = false,
+        MaxDepth = 4,
+    };
 
     /// <summary>The layers a version 1 recipe stands for; <see cref="FormatException"/> naming the field out of range.</summary>
     public static Architecture Architecture(string json)
     {
+        if (json.Length > Models.Architecture.MaxJsonLength)
+            throw new FormatException($"invalid architecture: {json.Length} characters of JSON are more than the {Models.Architecture.MaxJsonLength} allowed");
         Recipe recipe;
         try { recipe = JsonSerializer.Deserialize<Recipe>(json, Options) ?? throw new FormatException("invalid architecture: null"); }
-        catch (JsonException e) { throw new FormatException($"invalid architecture: not valid JSON: {e.Message}", e); }
+        catch (JsonException e) { throw new FormatException($"invalid architecture: {e.Message.Replace("ZeroDL.Serialization.ModelFileV1+Recipe", "version 1 architecture")}", e); }
         var kind = recipe.Kind switch
         {
             "twolayer" => NetworkKind.TwoLayer,
@@ -50,6 +60,9 @@ internal static class ModelFileV1
         {
             if (recipe.InputSize <= 0 || recipe.OutputSize <= 0) throw new ArgumentException($"input and output sizes must be positive (got {recipe.InputSize}, {recipe.OutputSize})");
             if (recipe.HiddenSizes is null) throw new ArgumentException("hidden sizes must be one or more positive numbers");
+            // Each hidden size becomes up to five layers: refuse a long list before the configs are made.
+            if (recipe.HiddenSizes.Length > Models.Architecture.MaxLayers)
+                throw new ArgumentException($"{recipe.HiddenSizes.Length} hidden sizes are more than a network of {Models.Architecture.MaxLayers} layers holds");
             if (kind is NetworkKind.SimpleConv or NetworkKind.DeepConv && recipe.InputSize != 784)
                 throw new ArgumentException($"{recipe.Kind} takes 1×28×28 input (input size 784)");
             var spec = new ModelSpec

@@ -20,32 +20,57 @@ public sealed record NpyArray(string Dtype, int[] Shape, double[] Data)
 /// </summary>
 public static partial class Npy
 {
-    private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
-    private const int MaxHeader = 1 << 20;
+    private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
-    public static NpyArray Read(byte[] bytes, string source)
+    /// <summary>The longest .npy header read: 1 MiB (NumPy writes about 128 bytes; version 1 allows 64 KiB).</summary>
+    public const int MaxHeader = 1 << 20;
+
+    /// <summary>The most dimensions a shape may have: 64, NumPy 2's own limit (NPY_MAXDIMS).</summary>
+    public const int MaxRank = 64;
+
+    /// <summary>
+    /// The most values one array may hold: 2²⁷ (1 GiB once widened to double), 2,600 times the book's largest array.
+    /// Bounds what an array costs whatever its dtype: a uint8 array would otherwise widen to 8 times its file.
+    /// </summary>
+    public const int MaxValues = 1 << 27;
+
+    /// <summary>The most bytes one .npz entry may inflate to: an array of <see cref="MaxValues"/> 8-byte values and its header.</summary>
+    public const long MaxEntryBytes = (long)MaxValues * 8 + MaxHeader + 12;
+
+    /// <summary>The most bytes all of an .npz's entries may inflate to together: 2 GiB, whatever their number.</summary>
+    public const long MaxNpzBytes = 2L << 30;
+
+    /// <summary>
+    /// The array in the bytes of a .npy file. Throws <see cref="DataFormatException"/> naming <paramref name="source"/>
+    /// and the problem (bad magic, version, header, dtype, shape, or a data length that does not match the shape).
+    /// </summary>
+    public static NpyArray Read(byte[] bytes, string source) => Read(bytes.AsSpan(), source);
+
+    /// <inheritdoc cref="Read(byte[], string)"/>
+    public static NpyArray Read(ReadOnlySpan<byte> bytes, string source)
     {
-        if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic))
+        if (bytes.Length < 10 || !bytes[..6].SequenceEqual(Magic))
             throw DataFormatException.For(source, "not a .npy array (missing \\x93NUMPY magic)");
         int major = bytes[6];
         int headerLength, headerStart;
         switch (major)
         {
-            case 1: headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); headerStart = 10; break;
+            case 1: headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]); headerStart = 10; break;
             case 2 or 3:
                 if (bytes.Length < 12) throw DataFormatException.For(source, "truncated .npy header");
-                uint len = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
+                uint len = BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
                 if (len > MaxHeader) throw DataFormatException.For(source, $".npy header of {len} bytes is implausibly large");
                 headerLength = (int)len; headerStart = 12; break;
             default: throw DataFormatException.For(source, $".npy format version {major} is not supported (1–3 are)");
         }
         if (headerStart + headerLength > bytes.Length) throw DataFormatException.For(source, "truncated .npy header");
-        string header = System.Text.Encoding.UTF8.GetString(bytes, headerStart, headerLength);
+        // NumPy writes the header as latin-1 (version 1, 2) or UTF-8 (3); the keys and values read here are ASCII.
+        string header = System.Text.Encoding.Latin1.GetString(bytes.Slice(headerStart, headerLength));
         var descr = DescrPattern().Match(header);
         var fortran = FortranPattern().Match(header);
         var shapeMatch = ShapePattern().Match(header);
         if (!descr.Success || !fortran.Success || !shapeMatch.Success)
-            throw DataFormatException.For(source, $"malformed .npy header: {header.Trim()}");
+            throw DataFormatException.For(source, $"malformed .npy header: {(header.Length > 200 ? header[..200] + "…" : header).Trim()}");
         var shape = ParseShape(shapeMatch.Groups[1].Value, source);
         string dtype = descr.Groups[1].Value;
         int itemSize = dtype switch
@@ -56,13 +81,17 @@ public static partial class Npy
             _ => throw DataFormatException.For(source, $"dtype '{dtype}' is not supported (little-endian float32/float64/int32/int64/uint8 are)"),
         };
         long count = 1;
-        foreach (int d in shape) { count *= d; if (count > int.MaxValue) throw DataFormatException.For(source, "array too large"); }
+        foreach (int d in shape)
+        {
+            count *= d; // both factors < 2³¹: no overflow before the check
+            if (count > MaxValues) throw DataFormatException.For(source, $"shape ({string.Join(", ", shape)}) has more than the {MaxValues} values an array may have");
+        }
         int dataStart = headerStart + headerLength;
         long needed = count * itemSize;
         if (bytes.Length - dataStart != needed)
             throw DataFormatException.For(source, $"data is {bytes.Length - dataStart} bytes, shape ({string.Join(", ", shape)}) of {dtype} needs {needed}");
         var data = new double[count];
-        var span = bytes.AsSpan(dataStart);
+        var span = bytes[dataStart..];
         for (int i = 0; i < count; i++)
         {
             data[i] = dtype switch
@@ -95,33 +124,64 @@ public static partial class Npy
 
     public static NpyArray ReadFile(string path) => Read(DataFile.ReadAllBytes(path), path);
 
-    /// <summary>Every array of an .npz file, by name without the ".npy" suffix.</summary>
-    public static Dictionary<string, NpyArray> ReadNpz(string path)
+    /// <summary>Every array of an .npz file, by name without the ".npy" suffix (<see cref="ReadNpz(byte[], string)"/>).</summary>
+    public static Dictionary<string, NpyArray> ReadNpz(string path) => ReadNpz(DataFile.ReadAllBytes(path), path);
+
+    /// <summary>
+    /// Every array of the .npz (zip) held in <paramref name="bytes"/>, by entry name without the ".npy" suffix; entries
+    /// not ending in ".npy" are skipped. Each entry is inflated, its length checked against the central directory's
+    /// (at most <see cref="MaxEntryBytes"/>, <see cref="MaxNpzBytes"/> for all together, never allocated on the
+    /// declaration alone) and its CRC-32 against the stored one, before it is parsed. A name that appears twice is
+    /// refused. Throws <see cref="DataFormatException"/> naming <paramref name="source"/> (and the entry) and the problem.
+    /// </summary>
+    public static Dictionary<string, NpyArray> ReadNpz(byte[] bytes, string source)
     {
-        var bytes = DataFile.ReadAllBytes(path);
         var result = new Dictionary<string, NpyArray>(StringComparer.Ordinal);
+        long total = 0;
         try
         {
-            using var zip = new ZipArchive(new MemoryStream(bytes), ZipArchiveMode.Read);
+            using var zip = new ZipArchive(new MemoryStream(bytes, writable: false), ZipArchiveMode.Read);
+            var buffer = new byte[1 << 16];
             foreach (var entry in zip.Entries)
             {
                 if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal)) continue;
-                if (entry.Length > 1L << 30) throw DataFormatException.For(path, $"entry {entry.FullName} is larger than 1 GiB");
-                using var s = entry.Open();
-                using var ms = new MemoryStream();
-                s.CopyTo(ms);
                 string name = entry.FullName[..^4];
-                result[name] = Read(ms.ToArray(), $"{path}:{entry.FullName}");
+                if (result.ContainsKey(name)) throw DataFormatException.For(source, $"entry {entry.FullName} appears twice");
+                long declared = entry.Length;
+                if (declared > MaxEntryBytes) throw DataFormatException.For(source, $"entry {entry.FullName} declares {declared} bytes, more than the {MaxEntryBytes} an array may take");
+                if (total + declared > MaxNpzBytes) throw DataFormatException.For(source, $"entries declare more than the {MaxNpzBytes} bytes an .npz may inflate to");
+                // Grown as the data comes, not allocated on the declared length, which a hostile directory may inflate.
+                using var content = new MemoryStream((int)Math.Min(declared, 1 << 20));
+                using (var s = entry.Open())
+                {
+                    int n;
+                    while ((n = s.Read(buffer)) > 0)
+                    {
+                        if (content.Length + n > declared)
+                            throw DataFormatException.For(source, $"entry {entry.FullName} inflates to more than the {declared} bytes its directory entry declares");
+                        content.Write(buffer, 0, n);
+                    }
+                }
+                if (content.Length != declared)
+                    throw DataFormatException.For(source, $"entry {entry.FullName} inflates to {content.Length} bytes, its directory entry declares {declared}");
+                var data = content.GetBuffer().AsSpan(0, (int)content.Length);
+                uint crc = Imaging.Crc32.Compute(data);
+                if (crc != entry.Crc32)
+                    throw DataFormatException.For(source, $"entry {entry.FullName} is corrupt: CRC-32 {crc:x8}, the zip stores {entry.Crc32:x8}");
+                total += declared;
+                result[name] = Read(data, $"{source}:{entry.FullName}");
             }
         }
-        catch (InvalidDataException e) { throw DataFormatException.For(path, $"not a readable .npz (zip) file: {e.Message}", e); }
-        catch (NotSupportedException e) { throw DataFormatException.For(path, $"unsupported zip entry: {e.Message}", e); }
+        catch (InvalidDataException e) { throw DataFormatException.For(source, $"not a readable .npz (zip) file: {e.Message}", e); }
+        catch (NotSupportedException e) { throw DataFormatException.For(source, $"unsupported zip entry: {e.Message}", e); }
+        catch (IOException e) { throw DataFormatException.For(source, $"not a readable .npz (zip) file: {e.Message}", e); }
         return result;
     }
 
     private static int[] ParseShape(string text, string source)
     {
         var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length > MaxRank) throw DataFormatException.For(source, $"shape of {parts.Length} dimensions in .npy header, at most {MaxRank} allowed");
         var shape = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
             if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out shape[i]))

@@ -14,7 +14,7 @@ public sealed record AffineConfig : LayerConfig
 
     public override string Kind => "affine";
 
-    public override void Validate() => Require(Units > 0, $"affine: units must be ≥ 1 (got {Units})");
+    public override void Validate() => RequireSize(Units, "affine: units");
 
     public override int[] OutputShape(IReadOnlyList<int> input)
     {

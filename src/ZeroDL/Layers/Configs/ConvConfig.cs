@@ -26,10 +26,11 @@ public sealed record ConvConfig : LayerConfig
 
     public override void Validate()
     {
-        Require(Filters > 0, $"conv: filters must be ≥ 1 (got {Filters})");
+        RequireSize(Filters, "conv: filters");
         Require(Kernel.Height > 0 && Kernel.Width > 0, $"conv: kernel must be at least 1×1 (got {Kernel})");
-        Require(Stride > 0, $"conv: stride must be ≥ 1 (got {Stride})");
-        Require(Pad >= 0, $"conv: pad must be ≥ 0 (got {Pad})");
+        Require(Kernel.Height <= MaxSize && Kernel.Width <= MaxSize, $"conv: kernel sides must be at most {MaxSize} (got {Kernel})");
+        RequireSize(Stride, "conv: stride");
+        RequireSize(Pad, "conv: pad", zero: true);
         Require(Activation is null or Layers.Activation.Relu, $"conv: activation must be relu or absent (got {Activation?.Name()}); add the activation as its own layer");
     }
 

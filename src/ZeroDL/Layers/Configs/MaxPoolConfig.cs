@@ -18,7 +18,8 @@ public sealed record MaxPoolConfig : LayerConfig
     public override void Validate()
     {
         Require(Size.Height > 0 && Size.Width > 0, $"max_pool: size must be at least 1×1 (got {Size})");
-        Require(Stride > 0, $"max_pool: stride must be ≥ 1 (got {Stride})");
+        Require(Size.Height <= MaxSize && Size.Width <= MaxSize, $"max_pool: size sides must be at most {MaxSize} (got {Size})");
+        RequireSize(Stride, "max_pool: stride");
         Require(Pad >= 0 && Pad < Size.Height && Pad < Size.Width, $"max_pool: pad must be ≥ 0 and smaller than the window {Size} (got {Pad})");
     }
 
@@ -28,6 +29,12 @@ public sealed record MaxPoolConfig : LayerConfig
         Elements(input);
         return [c, ConvShape.OutputSize(h, Size.Height, Stride, Pad), ConvShape.OutputSize(w, Size.Width, Stride, Pad)];
     }
+
+    /// <summary>
+    /// Comparisons of one sample's forward pass: one per window cell per output value. Not multiply-adds, but work
+    /// that an architecture's cost limit counts, since a large window with stride 1 costs as much as a convolution.
+    /// </summary>
+    public long Comparisons(IReadOnlyList<int> input) => (long)Elements(OutputShape(input)) * Size.Height * Size.Width;
 
     public override ILayer<T> Build<T>(IReadOnlyList<int> input, Rng rng) => new MaxPooling<T>(Size.Height, Size.Width, Stride, Pad);
 
