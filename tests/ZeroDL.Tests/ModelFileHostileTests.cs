@@ -98,12 +98,20 @@ public class ModelFileHostileTests
     }
 
     [Fact]
+    public void More_tensors_than_the_limit_are_refused()
+    {
+        var entries = Enumerable.Range(0, SafeTensors.MaxTensors + 1).Select(i => $"\"t{i}\":{{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}");
+        var bytes = SafeTensorsBytes("{" + string.Join(",", entries) + "}");
+        Assert.Contains($"more than the {SafeTensors.MaxTensors} tensors", Refused(() => SafeTensors.Parse(bytes, Source)).Message);
+    }
+
+    [Fact]
     public void A_header_length_beyond_the_limit_is_refused_before_reading_it()
     {
         var bytes = new byte[8 + (SafeTensors.MaxHeader + 8)];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)SafeTensors.MaxHeader + 8);
         long before = GC.GetAllocatedBytesForCurrentThread();
-        Assert.Contains("larger than the 100 MiB", Refused(() => SafeTensors.Parse(bytes, Source)).Message);
+        Assert.Contains($"larger than the {SafeTensors.MaxHeader >> 20} MiB", Refused(() => SafeTensors.Parse(bytes, Source)).Message);
         Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 1 << 20);
     }
 

@@ -29,16 +29,16 @@ public static partial class Npy
     public const int MaxRank = 64;
 
     /// <summary>
-    /// The most values one array may hold: 2²⁷ (1 GiB once widened to double), 2,600 times the book's largest array.
-    /// Bounds what an array costs whatever its dtype: a uint8 array would otherwise widen to 8 times its file.
+    /// The most values one array may hold: 2²⁴ (128 MiB once widened to double), 300 times the book's largest array
+    /// (DeepConvNet's W7, 1024×50). Bounds what an array costs whatever its dtype: a uint8 array widens to 8 times its file.
     /// </summary>
-    public const int MaxValues = 1 << 27;
+    public const int MaxValues = 1 << 24;
 
     /// <summary>The most bytes one .npz entry may inflate to: an array of <see cref="MaxValues"/> 8-byte values and its header.</summary>
     public const long MaxEntryBytes = (long)MaxValues * 8 + MaxHeader + 12;
 
-    /// <summary>The most bytes all of an .npz's entries may inflate to together: 2 GiB, whatever their number.</summary>
-    public const long MaxNpzBytes = 2L << 30;
+    /// <summary>The most bytes all of an .npz's entries may inflate to together: 1 GiB, whatever their number.</summary>
+    public const long MaxNpzBytes = 1L << 30;
 
     /// <summary>
     /// The array in the bytes of a .npy file. Throws <see cref="DataFormatException"/> naming <paramref name="source"/>

@@ -22,10 +22,17 @@ public sealed record StoredTensor(string Name, StoredType Type, int[] Shape, flo
 public static class SafeTensors
 {
     /// <summary>
-    /// The largest header read: 100 MiB, the limit of the reference implementation (huggingface/safetensors). A ZeroDL
-    /// model's header is a few KiB; the bound keeps a hostile length from costing more than the file itself.
+    /// The largest header read: 16 MiB. A ZeroDL model's header is a few KiB (an architecture is at most
+    /// <see cref="Models.Architecture.MaxJsonLength"/>); 16 MiB leaves room for 65,536 class names of 255 bytes. The
+    /// reference implementation (huggingface/safetensors) allows 100 MiB, which cost 3 GB and minutes to refuse here.
     /// </summary>
-    public const long MaxHeader = 100L << 20;
+    public const long MaxHeader = 16L << 20;
+
+    /// <summary>
+    /// The most tensors a header may list: 65,536 (a ZeroDL network holds at most 4 per layer, 4,096 in all). Counted
+    /// as the entries are read, before each is materialised.
+    /// </summary>
+    public const int MaxTensors = 1 << 16;
 
     /// <summary>The most dimensions a tensor's shape may have: 8 (ZeroDL's tensors have at most 4).</summary>
     public const int MaxRank = 8;
@@ -131,7 +138,7 @@ public static class SafeTensors
     /// Reads and checks the header of a safetensors file held in <paramref name="bytes"/>, decoding no tensor data. The
     /// header must be at most <see cref="MaxHeader"/> bytes of valid UTF-8 JSON: one object whose keys are unique
     /// (a repeated tensor name or metadata key is refused by name), "__metadata__" an object of strings, every other
-    /// key a tensor entry with exactly "dtype" (F32, F16 or F64), "shape" (at most <see cref="MaxRank"/> dimensions,
+    /// key (at most <see cref="MaxTensors"/>) a tensor entry with exactly "dtype" (F32, F16 or F64), "shape" (at most <see cref="MaxRank"/> dimensions,
     /// each 0 … 2³¹ − 1, at most 2³¹ − 1 values) and "data_offsets" [begin, end] within the data section, whose byte
     /// count matches the shape. The entries must tile the data section exactly. Every size is checked against the
     /// file's length before anything is allocated in proportion to it. Throws <see cref="DataFormatException"/> naming
@@ -177,6 +184,7 @@ public static class SafeTensors
                     }
                     continue;
                 }
+                if (entries.Count == MaxTensors) throw DataFormatException.For(source, $"malformed header: more than the {MaxTensors} tensors a file may hold");
                 entries.Add(ReadEntry(name, property.Value, dataLength, source));
             }
             var ranges = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
