@@ -5,7 +5,8 @@
 #
 # Builds fuzz/ZeroDL.Fuzz into fuzz/out/build, instruments its copy of ZeroDL.dll with sharpfuzz (the
 # SharpFuzz.CommandLine dotnet tool, installed into fuzz/out/tools on first use), runs afl-fuzz on each target for
-# MINUTES with the seeds in fuzz/corpus/<target>, and prints per target: minutes, executions, paths, crashes, hangs.
+# MINUTES with the seeds in fuzz/corpus/<target> (and the tokens in fuzz/dict/<target>.dict), and prints per
+# target: minutes, executions, paths, crashes, hangs.
 # Findings stay in fuzz/out/findings/<target>/default/{crashes,hangs}; replay one with
 #   dotnet fuzz/out/replay/ZeroDL.Fuzz.dll TARGET FILE      (fuzz/triage.sh groups them all)
 # and add it to tests/ZeroDL.Tests/data/fuzz/<target>/ (the unit suite replays every file there).
@@ -45,9 +46,10 @@ for t in "${targets[@]}"; do
   [[ -d fuzz/corpus/$t ]] || { echo "no corpus for target '$t' (targets: ${all[*]})" >&2; exit 2; }
   findings=$out/findings/$t
   rm -rf "$findings"; mkdir -p "$out/findings"
+  dict=(); [[ -f fuzz/dict/$t.dict ]] && dict=(-x "fuzz/dict/$t.dict")   # the format's tokens, to splice in
   echo "== $t: $minutes min"
   # -V: stop after that many seconds; -m none: .NET reserves far more address space than it uses.
-  afl-fuzz -i "fuzz/corpus/$t" -o "$findings" -t "$timeout_ms" -m none -V $((minutes * 60)) \
+  afl-fuzz -i "fuzz/corpus/$t" -o "$findings" "${dict[@]}" -t "$timeout_ms" -m none -V $((minutes * 60)) \
     -- dotnet "$out/build/ZeroDL.Fuzz.dll" "$t" > "$out/$t.log" 2>&1 || { echo "afl-fuzz failed, see $out/$t.log" >&2; tail -20 "$out/$t.log" >&2; }
   stats=$findings/default/fuzzer_stats
   if [[ -f $stats ]]; then
