@@ -159,6 +159,9 @@ public static partial class Npy
                     {
                         if (content.Length + n > declared)
                             throw DataFormatException.For(source, $"entry {entry.FullName} inflates to more than the {declared} bytes its directory entry declares");
+                        // Doubling, but never past the declared size: the buffer ends exactly as large as the entry.
+                        if (content.Length + n > content.Capacity)
+                            content.Capacity = (int)Math.Min(declared, Math.Max(2L * content.Capacity, content.Length + n));
                         content.Write(buffer, 0, n);
                     }
                 }
