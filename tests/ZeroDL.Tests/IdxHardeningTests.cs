@@ -57,7 +57,7 @@ public class IdxHardeningTests
     public void A_small_gzip_file_declaring_more_than_it_can_inflate_to_costs_what_it_holds()
     {
         // 100 × 1000 × 2000 = 200 MB declared (under the 1 GiB bound) in a file of about 60 bytes whose gzip trailer
-        // is forged to agree with the header: only DEFLATE's own limit on expansion tells it is a lie before inflating.
+        // is forged to agree with the header: DEFLATE's own limit on expansion tells it is a lie before inflating.
         var file = GzipWithZeros(Header(100, 1000, 2000), 16);
         BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(file.Length - 4), 16 + 200_000_000u);
         long before = GC.GetAllocatedBytesForCurrentThread();

@@ -45,9 +45,9 @@ public class IdxSweepTests
         Assert.True(at > 0, "the stored gzip holds the IDX header verbatim");
         Assert.Equal(raw[16..], Idx.Parse(seed, "seed", 3).Data);
         SizeField[] fields = [.. IdxFields(at), new("gzip CRC32", seed.Length - 8, 4, false), new("gzip ISIZE", seed.Length - 4, 4, false)];
-        // The data array is allocated whole only when the trailer agrees and DEFLATE's 1032:1 bound lets the ~250-byte
-        // file hold it (at most about 258 KB); otherwise it starts at 64 KiB and grows only with inflated data, which
-        // the file bounds the same way. With the inflater's buffers, 512 KiB.
+        // The data array is allocated whole only when DEFLATE's 1032:1 bound lets the ~250-byte file hold it (at most
+        // about 258 KB); otherwise it starts at 64 KiB and grows only with inflated data, which the file bounds the same
+        // way. With the inflater's buffers, 512 KiB.
         var report = MutationSweep.Run(seed, fields, bytes => Idx.Parse(bytes, "sweep", 3), maxAllocatedBytes: 512 << 10);
         Assert.Equal(10_000, report.Cases);
         Assert.True(report.Parsed > 0 && report.Refused > 0, $"{report.Parsed} parsed, {report.Refused} refused");

@@ -65,22 +65,11 @@ public static class Idx
         Span<byte> magic = stackalloc byte[2];
         bool gzip = stream.ReadAtLeast(magic, 2, throwOnEndOfStream: false) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
         stream.Position = start;
-        if (!gzip) return Parse(stream, source, expectedRank, length, exactLength: true, sizeHint: null);
-        // The gzip trailer's ISIZE (the last member's inflated length mod 2^32) is a hint that lets an honest file be read
-        // into one array of its declared size; it is not trusted as a bound, since anyone can write it.
-        uint? sizeHint = null;
-        if (length >= 18)
-        {
-            Span<byte> trailer = stackalloc byte[4];
-            stream.Position = start + length - 4;
-            stream.ReadExactly(trailer);
-            sizeHint = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
-            stream.Position = start;
-        }
+        if (!gzip) return Parse(stream, source, expectedRank, length, exactLength: true);
         // A stream of gzip members inflates to at most MaxDeflateRatio times its size (the 18 bytes of each member's
         // header and trailer aside, which only makes this bound looser).
         using var inflated = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
-        try { return Parse(inflated, source, expectedRank, length * MaxDeflateRatio, exactLength: false, sizeHint); }
+        try { return Parse(inflated, source, expectedRank, length * MaxDeflateRatio, exactLength: false); }
         catch (InvalidDataException e) { throw DataFormatException.For(source, $"corrupt gzip data ({e.Message})", e); }
     }
 
@@ -88,11 +77,10 @@ public static class Idx
     /// Parses an IDX stream: the header first, then exactly the data it describes, then checks that nothing follows by
     /// reading one byte more (never the rest, which a bomb makes endless). <paramref name="limit"/> is the most bytes the
     /// stream can give: exactly its length when <paramref name="exactLength"/> (a raw file), else an upper bound.
-    /// The data array is allocated whole when the length is exact, or when <paramref name="sizeHint"/> (the inflated size
-    /// mod 2^32 a gzip trailer states) agrees with the header and the declared data is within <paramref name="limit"/>;
-    /// otherwise it grows as data arrives, so a header that lies costs about what the file really holds.
+    /// The data array is allocated whole when the declared data is within <paramref name="limit"/> (what an honest file of
+    /// this size can hold); otherwise it grows as data arrives, so a header that lies costs about what the file holds.
     /// </summary>
-    private static IdxArray Parse(Stream stream, string source, int expectedRank, long limit, bool exactLength, uint? sizeHint)
+    private static IdxArray Parse(Stream stream, string source, int expectedRank, long limit, bool exactLength)
     {
         var header = new byte[4 + 4 * 255];
         int got = stream.ReadAtLeast(header.AsSpan(0, 4), 4, throwOnEndOfStream: false);
@@ -107,7 +95,7 @@ public static class Idx
         if (exactLength && available > count)
             throw DataFormatException.For(source, $"{available - count} unexpected bytes after the {count} data bytes the dimensions ({shape}) describe");
         // Allocated whole only when the file can hold it; a header that lies is read into an array that grows with the data.
-        bool whole = exactLength || (sizeHint == (uint)(got + count) && count <= available);
+        bool whole = count <= available;
         var data = ReadUpTo(stream, count, whole ? count : Math.Min(count, InitialCapacity), out int read);
         if (read < count)
             throw DataFormatException.For(source, $"truncated: dimensions ({shape}) need {count} data bytes, file has {read}");
