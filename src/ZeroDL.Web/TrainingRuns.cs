@@ -28,6 +28,8 @@ public sealed class TrainingRun
     /// <summary>"running", then "done", "cancelled" or "failed" — set by <see cref="Finish"/> only, together with the last event.</summary>
     public string Status { get; private set; } = "running";
     internal CancellationTokenSource Cancel { get; } = new();
+    /// <summary>The training itself; it ends (never faults) once the run has finished.</summary>
+    internal Task Task { get; set; } = Task.CompletedTask;
 
     /// <summary>Asks the run to stop after its current mini-batch.</summary>
     public void RequestCancel() => Cancel.Cancel();
@@ -82,6 +84,17 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     private int _counter;
 
     public TrainingRun? Find(string id) => _runs.GetValueOrDefault(id);
+
+    /// <summary>
+    /// Cancels every running run and waits up to <paramref name="wait"/> for them to end. The server calls it when it
+    /// stops: a run left going would be cut off by the process exit, in the middle of writing its model file.
+    /// </summary>
+    public void StopAll(TimeSpan wait)
+    {
+        var running = _runs.Values.Where(r => r.Status == "running").ToList();
+        foreach (var run in running) run.RequestCancel();
+        Task.WaitAll([.. running.Select(r => r.Task)], wait);
+    }
     public IEnumerable<TrainingRun> All => _runs.Values.OrderBy(r => r.Id, StringComparer.Ordinal);
 
     public TrainingRun Start(TrainingRequest request)
@@ -103,7 +116,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             string id = (Interlocked.Increment(ref _counter)).ToString(CultureInfo.InvariantCulture);
             var run = new TrainingRun { Id = id, Request = request, ModelName = $"web-{preset.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{id}" };
             _runs[id] = run;
-            _ = Task.Run(() => Train(run, preset, optimizer));
+            run.Task = Task.Run(() => Train(run, preset, optimizer));
             return run;
         }
     }
@@ -148,7 +161,9 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             };
             var history = trainer.Train(run.Cancel.Token);
             string status = history.Cancelled ? "cancelled" : "done";
-            run.Finish(status, new { type = "done", status, testAccuracy = history.FinalTestAccuracy, seconds = history.Elapsed.TotalSeconds, model = history.Epochs.Count > 0 ? run.ModelName : null });
+            // No finished epoch: no accuracy (NaN, which JSON cannot hold) and no model file to name.
+            bool saved = history.Epochs.Count > 0;
+            run.Finish(status, new { type = "done", status, testAccuracy = saved ? history.FinalTestAccuracy : (double?)null, seconds = history.Elapsed.TotalSeconds, model = saved ? run.ModelName : null });
         }
         catch (Exception e)
         {

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Hosting;
@@ -27,6 +26,11 @@ public sealed record WebServerOptions
     public bool TrainWhenEmpty { get; init; }
     /// <summary>Largest request body accepted.</summary>
     public long MaxBodyBytes { get; init; } = 1 << 20;
+    /// <summary>
+    /// Host names accepted besides the bound addresses (<see cref="BoundHosts"/>), e.g. a DNS name of this machine when
+    /// it listens on 0.0.0.0 (zerodl serve --allowed-hosts).
+    /// </summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 }
 
 /// <summary>
@@ -38,11 +42,22 @@ public sealed record WebServerOptions
 /// </summary>
 public static class WebServer
 {
+    /// <summary>
+    /// How long stopping the server waits for a training run to end: a run stops after its current mini-batch (well
+    /// under a second for the presets here) or, when it is saving, after the save.
+    /// </summary>
+    public static readonly TimeSpan StopWait = TimeSpan.FromSeconds(30);
+
     public static WebApplication Create(WebServerOptions options, string[]? args = null, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter(typeof(RequestErrors).FullName, LogLevel.Information); // one line per 4xx
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
+        var hosts = BoundHosts.For(builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey), options.AllowedHosts);
+        builder.Services.AddHostFiltering(h => h.AllowedHosts = [.. hosts]);
+        // First, so that it wraps the host filtering the web host's defaults add in front of the app (OuterPipeline).
+        builder.Services.Insert(0, ServiceDescriptor.Singleton<IStartupFilter>(new OuterPipeline(options.MaxBodyBytes)));
         var store = new ModelStore(options.ModelDirectory, options.ModelFiles);
         builder.Services.AddSingleton(store);
         var training = new TrainingRuns(options.ModelDirectory, options.MnistDirectory, options.TrainingData);
@@ -50,22 +65,12 @@ public static class WebServer
         builder.Services.AddSingleton(new Explorer(store, options.MnistDirectory));
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.Lifetime.ApplicationStopping.Register(() => training.StopAll(StopWait));
         if (options.TrainWhenEmpty && store.Default is null)
             app.Lifetime.ApplicationStarted.Register(() =>
                 training.Start(new TrainingRequest(Epochs: Models.ModelPresets.Find(Models.ModelPresets.Default).Epochs, EvalSamples: 10000)));
 
-        app.UseExceptionHandler(errors => errors.Run(async context =>
-        {
-            var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-            var (status, message) = failure switch
-            {
-                BadRequestException bad => (bad.Status, bad.Message),
-                Microsoft.AspNetCore.Http.BadHttpRequestException http => (http.StatusCode, http.StatusCode == 413 ? $"the body is larger than {options.MaxBodyBytes:N0} bytes" : http.Message),
-                _ => (500, "internal error"),
-            };
-            context.Response.StatusCode = status;
-            await context.Response.WriteAsJsonAsync(new { error = message });
-        }));
+        app.Use((context, next) => SameOriginPolicy.Refusal(context.Request) is { } refusal ? throw new BadRequestException(403, refusal) : next(context));
 
         string wwwroot = Path.Combine(AppContext.BaseDirectory, "wwwroot");
         if (Directory.Exists(wwwroot))
@@ -74,6 +79,7 @@ public static class WebServer
             app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
             app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
         }
+        app.UseRouting();
 
         app.MapGet("/api/models", (ModelStore store) => Results.Json(store.List()));
         app.MapPost("/api/predict", async (HttpContext context, ModelStore store) =>
@@ -118,14 +124,14 @@ public static class WebServer
             catch (JsonException e) { throw new BadRequestException(400, "invalid JSON: " + e.Message); }
             var run = runs.Start(request ?? new TrainingRequest());
             return Results.Json(new { run.Id, run.ModelName, events = $"/api/train/{run.Id}/events" }, statusCode: 202);
-        });
+        }).RequireJson();
         app.MapGet("/api/train", (TrainingRuns runs) => Results.Json(runs.All.Select(r => new { r.Id, r.Status, r.ModelName, r.Request })));
         app.MapPost("/api/train/{id}/cancel", (string id, TrainingRuns runs) =>
         {
             var run = runs.Find(id) ?? throw new BadRequestException(404, $"no training run '{id}'");
             run.RequestCancel();
             return Results.Json(new { run.Id, run.Status });
-        });
+        }).RequireJson();
         app.MapGet("/api/train/{id}/events", async (string id, HttpContext context, TrainingRuns runs) =>
         {
             var run = runs.Find(id) ?? throw new BadRequestException(404, $"no training run '{id}'");

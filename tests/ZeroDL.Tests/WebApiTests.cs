@@ -250,7 +250,7 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
         var second = await client.PostAsync("/api/train", JsonBody("{\"model\": \"twolayer\"}"));
         Assert.True(second.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.Accepted); // 409 while the first still runs
         if (second.StatusCode == HttpStatusCode.Accepted) // the first finished already: stop the second
-            await client.PostAsync($"/api/train/{JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()}/cancel", null);
+            await client.PostAsync($"/api/train/{JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()}/cancel", JsonBody("{}"));
 
         using var stream = await client.GetStreamAsync($"/api/train/{id}/events");
         using var reader = new StreamReader(stream);
@@ -287,7 +287,7 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
         var runs = await client.GetFromJsonAsync<JsonElement>("/api/train");
         var run = runs.EnumerateArray().Single();
         Assert.Equal("dense", run.GetProperty("request").GetProperty("model").GetString());
-        await client.PostAsync($"/api/train/{run.GetProperty("id").GetString()}/cancel", null); // the test needs only the start
+        await client.PostAsync($"/api/train/{run.GetProperty("id").GetString()}/cancel", JsonBody("{}")); // the test needs only the start
         var predict = await client.PostAsync("/api/predict", JsonBody("{\"pixels\": [" + string.Join(",", Enumerable.Repeat("0", 784)) + "]}"));
         Assert.True(predict.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.OK); // 404 "no model" until an epoch has finished
     }
