@@ -59,6 +59,9 @@ internal static class TrainCommand
         foreach (var option in data.All) command.Add(option);
         command.SetAction(async (parse, cancel) =>
         {
+            // System.CommandLine installs its Ctrl+C handler once this action first yields; until then Ctrl+C kills
+            // the process outright. Yielding at once makes Ctrl+C during data loading a clean stop like any other.
+            await Task.Yield();
             ModelPreset preset;
             try { preset = ModelPresets.Find(parse.GetValue(model)!); }
             catch (ArgumentException e) { throw new UsageException(e.Message.Replace("unknown model", "unknown --model")); }
@@ -205,10 +208,18 @@ internal static class TrainCommand
                 trainer.EpochCompleted += e => Console.WriteLine(EpochLine(e));
                 history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
             }
+            if (history.Cancelled && history.Epochs.Count == 0)
+            {
+                // No epoch ended, so no checkpoint was written: the files at these paths (if any) are an earlier run's,
+                // and an empty history must not replace that run's.
+                Console.WriteLine($"Interrupted after {history.Loss.Count} iterations, before the first epoch ended: nothing was saved"
+                    + (File.Exists(outPath) ? $" ({outPath} is an earlier run's, left as it was)" : $" ({outPath} was not written)"));
+                return Cli.Interrupted;
+            }
             AtomicFile.WriteAllText(historyPath, history.EpochsCsv());
             if (history.Cancelled)
             {
-                Console.WriteLine($"Interrupted after {history.Loss.Count} iterations; the model of the last finished epoch is in {outPath}");
+                Console.WriteLine($"Interrupted after {history.Loss.Count} iterations; the model of epoch {history.Epochs[^1].Epoch}, the last finished, is in {outPath}");
                 return Cli.Interrupted;
             }
             // With --eval-samples the epochs were scored on the first N test images; the final figure is always the
