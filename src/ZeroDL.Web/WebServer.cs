@@ -31,6 +31,12 @@ public sealed record WebServerOptions
     /// it listens on 0.0.0.0 (zerodl serve --allowed-hosts).
     /// </summary>
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+    /// <summary>The model a request that names none gets; null: the first of <see cref="ModelFiles"/>, else as <see cref="ModelStore"/> says.</summary>
+    public string? DefaultModel { get; init; }
+    /// <summary>What a training request may cost (epochs, parameters, time, disk).</summary>
+    public TrainingLimits Training { get; init; } = new();
+    /// <summary>Request rates and concurrent predictions (ASP.NET Core's rate limiter).</summary>
+    public RateLimits RateLimits { get; init; } = new();
 }
 
 /// <summary>
@@ -58,9 +64,10 @@ public static class WebServer
         builder.Services.AddHostFiltering(h => h.AllowedHosts = [.. hosts]);
         // First, so that it wraps the host filtering the web host's defaults add in front of the app (OuterPipeline).
         builder.Services.Insert(0, ServiceDescriptor.Singleton<IStartupFilter>(new OuterPipeline(options.MaxBodyBytes)));
-        var store = new ModelStore(options.ModelDirectory, options.ModelFiles);
+        options.RateLimits.AddTo(builder.Services);
+        var store = new ModelStore(options.ModelDirectory, options.ModelFiles, options.DefaultModel);
         builder.Services.AddSingleton(store);
-        var training = new TrainingRuns(options.ModelDirectory, options.MnistDirectory, options.TrainingData);
+        var training = new TrainingRuns(options.ModelDirectory, options.MnistDirectory, options.TrainingData, options.Training, store);
         builder.Services.AddSingleton(training);
         builder.Services.AddSingleton(new Explorer(store, options.MnistDirectory));
         configure?.Invoke(builder);
@@ -68,7 +75,8 @@ public static class WebServer
         app.Lifetime.ApplicationStopping.Register(() => training.StopAll(StopWait));
         if (options.TrainWhenEmpty && store.Default is null)
             app.Lifetime.ApplicationStarted.Register(() =>
-                training.Start(new TrainingRequest(Epochs: Models.ModelPresets.Find(Models.ModelPresets.Default).Epochs, EvalSamples: 10000)));
+                // Started with no model at all, the server says it trains the default one: that model becomes the default.
+                store.AdoptDefault(training.Start(new TrainingRequest(Epochs: Models.ModelPresets.Find(Models.ModelPresets.Default).Epochs, EvalSamples: 10000)).ModelName));
 
         app.Use((context, next) => SameOriginPolicy.Refusal(context.Request) is { } refusal ? throw new BadRequestException(403, refusal) : next(context));
 
@@ -80,16 +88,22 @@ public static class WebServer
             app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
         }
         app.UseRouting();
+        app.UseRateLimiter();
 
         app.MapGet("/api/models", (ModelStore store) => Results.Json(store.List()));
         app.MapPost("/api/predict", async (HttpContext context, ModelStore store) =>
         {
-            var body = await ReadBody(context, options.MaxBodyBytes);
             string type = context.Request.ContentType ?? "";
-            bool png = type.StartsWith("image/png", StringComparison.OrdinalIgnoreCase);
-            if (!png && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-                throw new BadRequestException(415, "send a PNG (Content-Type: image/png) or JSON (Content-Type: application/json)");
             string? model = context.Request.Query["model"];
+            bool png = type.StartsWith("image/png", StringComparison.OrdinalIgnoreCase);
+            byte[] body;
+            if (type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+            {
+                (body, var formModel) = await MultipartUpload.Read(context, options.MaxBodyBytes);
+                (png, model) = (true, formModel ?? model);
+            }
+            else if (png || type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)) body = await ReadBody(context, options.MaxBodyBytes);
+            else throw new BadRequestException(415, "send a PNG (Content-Type: image/png), JSON (Content-Type: application/json) or a form with a file field \"image\" (multipart/form-data)");
             float[]? pixels = null; bool preprocess = false;
             if (!png)
             {
@@ -113,7 +127,7 @@ public static class WebServer
                 return Prediction.Run(net, model, pixels!, preprocess, empty, input.ClassNames);
             }) ?? throw new BadRequestException(404, $"unknown model '{model}'");
             return Results.Json(result);
-        });
+        }).RequireRateLimiting(RateLimits.PredictPolicy);
         app.MapGet("/api/datasets", (TrainingRuns runs) => Results.Json(runs.Datasets));
         app.MapGet("/api/presets", () => Results.Json(Models.ModelPresets.All.Select(p => new { p.Name, p.Summary, p.Optimizer, p.LearningRate, p.Epochs, Description = p.Spec.Describe() })));
         app.MapPost("/api/train", async (HttpContext context, TrainingRuns runs) =>
@@ -124,7 +138,7 @@ public static class WebServer
             catch (JsonException e) { throw new BadRequestException(400, "invalid JSON: " + e.Message); }
             var run = runs.Start(request ?? new TrainingRequest());
             return Results.Json(new { run.Id, run.ModelName, events = $"/api/train/{run.Id}/events" }, statusCode: 202);
-        }).RequireJson();
+        }).RequireJson().RequireRateLimiting(RateLimits.TrainPolicy);
         app.MapGet("/api/train", (TrainingRuns runs) => Results.Json(runs.All.Select(r => new { r.Id, r.Status, r.ModelName, r.Request })));
         app.MapPost("/api/train/{id}/cancel", (string id, TrainingRuns runs) =>
         {

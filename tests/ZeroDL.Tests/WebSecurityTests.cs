@@ -180,4 +180,58 @@ public class WebSecurityTests
         Assert.Equal(sent, entries.Count); // one line each (issue 18: 40 bad requests gave 234 lines, each with a stack trace)
         Assert.Contains(entries, e => e.Message.Contains("POST /api/predict -> 400") && e.Message.Contains("invalid JSON"));
     }
+
+    private static StringContent Zeros => new("{\"pixels\": [" + string.Join(",", Enumerable.Repeat("0", 784)) + "]}", Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task Predictions_and_training_requests_over_their_rate_get_429()
+    {
+        var limits = new RateLimits { PredictLimit = 5, PredictWindow = TimeSpan.FromMinutes(1), TrainLimit = 2, TrainWindow = TimeSpan.FromMinutes(1) };
+        var (app, client) = await Start(o => o with { RateLimits = limits });
+        await using var _ = app;
+        for (int i = 0; i < 5; i++) Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/api/predict", Zeros)).StatusCode);
+        var refused = await client.PostAsync("/api/predict", Zeros);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Contains("too many requests", await Error(refused));
+        Assert.True(refused.Headers.RetryAfter is not null, "Retry-After");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/models")).StatusCode); // reading is not limited
+        for (int i = 0; i < 2; i++) Assert.Equal(HttpStatusCode.BadRequest, (await client.SendAsync(Post("/api/train", "{\"epochs\": 0}", "application/json"))).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await client.SendAsync(Post("/api/train", "{\"epochs\": 0}", "application/json"))).StatusCode);
+    }
+
+    /// <summary>A body that sends its first bytes, then waits until released: the request holds its place meanwhile.</summary>
+    private sealed class HeldBody(byte[] bytes, TaskCompletionSource started, Task release) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(bytes.AsMemory(0, 8));
+            await stream.FlushAsync();
+            started.TrySetResult();
+            await release;
+            await stream.WriteAsync(bytes.AsMemory(8));
+        }
+
+        protected override bool TryComputeLength(out long length) { length = 0; return false; }
+    }
+
+    [Fact]
+    public async Task Predictions_beyond_the_places_and_the_queue_get_429()
+    {
+        var (app, client) = await Start(o => o with { RateLimits = new RateLimits { PredictConcurrency = 1, PredictQueue = 1 } });
+        await using var _ = app;
+        var png = Imaging.PngEncoder.Encode(28, 28, 1, new byte[784]);
+        TaskCompletionSource started1 = new(), started2 = new(), release = new();
+        HttpContent Held(TaskCompletionSource started) { var c = new HeldBody(png, started, release.Task); c.Headers.ContentType = new("image/png"); return c; }
+        var first = client.PostAsync("/api/predict", Held(started1)); // in progress: its body is still coming
+        await started1.Task;
+        var second = client.PostAsync("/api/predict", Held(started2)); // waits in the queue
+        await Task.Delay(200);
+        var third = await client.PostAsync("/api/predict", Zeros); // no place and no room in the queue
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        Assert.Contains("busy", await Error(third));
+        release.SetResult();
+        Assert.Equal(HttpStatusCode.OK, (await first).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await second).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/api/predict", Zeros)).StatusCode);
+    }
 }
