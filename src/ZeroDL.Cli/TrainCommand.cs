@@ -66,6 +66,9 @@ internal static class TrainCommand
         Option[] settable = [output, checkpoint, checkpointEvery, threads];
         command.SetAction(async (parse, cancel) =>
         {
+            // System.CommandLine installs its Ctrl+C handler once this action first yields; until then Ctrl+C kills
+            // the process outright. Yielding at once makes Ctrl+C during data loading a clean stop like any other.
+            await Task.Yield();
             var hold = TrainingHold.Parse(parse.GetValue(holdAt));
             string? resumePath = parse.GetValue(resume);
             LoadedCheckpoint? resumed = null;
@@ -215,10 +218,11 @@ internal static class TrainCommand
             Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule == "cosine" ? " (cosine decay)" : "")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
             // The options to resume with: this run's command line as the parser understood it (--resume and --hold-at aside).
             var run = new Dictionary<string, string> { ["args"] = JsonSerializer.Serialize(GivenArgs(command, parse, [resume, holdAt])) };
-            int written = 0;
+            int written = 0, checkpointed = -1;
             trainer.CheckpointReady += c =>
             {
                 int n = ++written;
+                checkpointed = c.Iteration;
                 AtomicFile.Write(checkpointPath, s =>
                 {
                     CheckpointFile.Write(s, c, run);
@@ -245,10 +249,24 @@ internal static class TrainCommand
                 trainer.EpochCompleted += e => Console.WriteLine(EpochLine(e));
                 history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
             }
+            // The trainer hands out a checkpoint of the point where Ctrl+C stopped it (when a mini-batch was done since the last).
+            string resumeHint = checkpointed == history.Loss.Count && history.Cancelled
+                ? $"the checkpoint {checkpointPath} holds iteration {checkpointed}: zerodl train --resume {checkpointPath} goes on from there" : "";
+            if (history.Cancelled && history.Epochs.Count == 0)
+            {
+                // No epoch ended, so no model was written: the files at these paths (if any) are an earlier run's,
+                // and an empty history must not replace that run's.
+                Console.WriteLine($"Interrupted after {history.Loss.Count} iterations, before the first epoch ended: nothing was saved"
+                    + (resumeHint.Length > 0 ? " but the checkpoint" : "")
+                    + (File.Exists(outPath) ? $" ({outPath} is an earlier run's, left as it was)" : $" ({outPath} was not written)"));
+                if (resumeHint.Length > 0) Console.WriteLine(char.ToUpperInvariant(resumeHint[0]) + resumeHint[1..]);
+                return Cli.Interrupted;
+            }
             AtomicFile.WriteAllText(historyPath, history.EpochsCsv());
             if (history.Cancelled)
             {
-                Console.WriteLine($"Interrupted after {history.Loss.Count} iterations; the model of the last finished epoch is in {outPath}");
+                Console.WriteLine($"Interrupted after {history.Loss.Count} iterations; the model of epoch {history.Epochs[^1].Epoch}, the last finished, is in {outPath}");
+                if (resumeHint.Length > 0) Console.WriteLine(char.ToUpperInvariant(resumeHint[0]) + resumeHint[1..]);
                 return Cli.Interrupted;
             }
             // With --eval-samples the epochs were scored on the first N test images; the final figure is always the

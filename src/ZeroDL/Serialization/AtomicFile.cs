@@ -1,17 +1,44 @@
+using System.Diagnostics;
+using System.Globalization;
+
 namespace ZeroDL.Serialization;
 
 /// <summary>
 /// Writes a file so that an interrupted run never leaves a half-written one: the content goes to a temporary
 /// file in the same directory, is flushed to disk, and then replaces the target in one rename.
 /// </summary>
+/// <remarks>
+/// The temporary file is named <c>.NAME.PID.RANDOM.zerodl-tmp</c> (<c>PID</c> the writing process, <c>RANDOM</c> 32 hex
+/// digits), next to its destination: a rename within one folder is atomic, and a user who finds one knows what it is.
+/// A write that throws deletes its temporary file; one killed outright (SIGKILL, power loss) cannot, so every write
+/// first removes the stale temporary files of its destination folder, those whose writer is gone (see
+/// <see cref="RemoveStaleTemporaryFiles"/>). Cleaning there rather than at a program's start covers every writer
+/// (CLI, web app, experiments) and touches only folders ZeroDL writes to.
+/// </remarks>
 public static class AtomicFile
 {
+    /// <summary>The suffix of every temporary file this class writes.</summary>
+    public const string TemporarySuffix = ".zerodl-tmp";
+
+    // The name earlier versions used (.NAME.PID.GUID.tmp): their orphans are cleaned up too.
+    private const string LegacySuffix = ".tmp";
+
+    // A process whose start is later than a temporary file's last write (by more than this margin, which covers the
+    // coarse clock /proc start times are derived from) cannot have written it: the PID was reused.
+    private static readonly TimeSpan StartTimeMargin = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Writes <paramref name="path"/> through <paramref name="write"/> atomically: readers see the old file or the
+    /// complete new one, never a part. Creates the folder if needed. If <paramref name="write"/> throws, the
+    /// temporary file is deleted, the target is left as it was, and the exception propagates.
+    /// </summary>
     public static void Write(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        RemoveStaleTemporaryFiles(dir);
+        string temp = TemporaryPath(full, Environment.ProcessId);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -28,6 +55,82 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Writes <paramref name="text"/> as UTF-8 (no byte-order mark) through <see cref="Write"/>.</summary>
     public static void WriteAllText(string path, string text) =>
         Write(path, s => { var bytes = System.Text.Encoding.UTF8.GetBytes(text); s.Write(bytes); });
+
+    /// <summary>The temporary file a write of <paramref name="fullPath"/> by process <paramref name="processId"/> uses.</summary>
+    internal static string TemporaryPath(string fullPath, int processId) =>
+        Path.Combine(Path.GetDirectoryName(fullPath)!,
+            $".{Path.GetFileName(fullPath)}.{processId.ToString(CultureInfo.InvariantCulture)}.{Guid.NewGuid():N}{TemporarySuffix}");
+
+    /// <summary>
+    /// Deletes the temporary files in <paramref name="directory"/> (this class's, and the <c>.NAME.PID.GUID.tmp</c>
+    /// of earlier versions) whose writer is gone: no process has that PID, or the process that has it started after
+    /// the file was last written (a reused PID, as in containers where every run is PID 1). A file whose writer may
+    /// still run is kept. Files that vanish or cannot be deleted meanwhile are skipped. Returns how many it deleted.
+    /// </summary>
+    /// <remarks>
+    /// Liveness is judged on this machine: a folder shared with another machine or PID namespace could see a live
+    /// writer there judged dead here; that writer's rename then fails with an exception, it never leaves a bad file.
+    /// </remarks>
+    public static int RemoveStaleTemporaryFiles(string directory)
+    {
+        int removed = 0;
+        IEnumerable<string> candidates;
+        try { candidates = Directory.EnumerateFiles(directory, ".*").ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return 0; }
+        foreach (string file in candidates)
+        {
+            if (!TryParseTemporaryName(Path.GetFileName(file), out int pid)) continue;
+            try
+            {
+                if (WriterMayBeAlive(pid, File.GetLastWriteTimeUtc(file))) continue;
+                File.Delete(file);
+                removed++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="fileName"/> is a temporary file of this class (or of earlier versions), and the PID of
+    /// its writer: <c>.NAME.PID.HEX32.zerodl-tmp</c> or <c>.NAME.PID.HEX32.tmp</c>, NAME non-empty.
+    /// </summary>
+    internal static bool TryParseTemporaryName(string fileName, out int processId)
+    {
+        processId = 0;
+        string stem;
+        if (fileName.EndsWith(TemporarySuffix, StringComparison.Ordinal)) stem = fileName[..^TemporarySuffix.Length];
+        else if (fileName.EndsWith(LegacySuffix, StringComparison.Ordinal)) stem = fileName[..^LegacySuffix.Length];
+        else return false;
+        if (!stem.StartsWith('.')) return false;
+        int lastDot = stem.LastIndexOf('.');
+        if (lastDot < 0 || stem.Length - lastDot - 1 != 32 || !stem[(lastDot + 1)..].All(char.IsAsciiHexDigit)) return false;
+        int pidDot = stem.LastIndexOf('.', lastDot - 1);
+        if (pidDot <= 1) return false; // the name between the leading dot and the PID is empty
+        string pid = stem[(pidDot + 1)..lastDot];
+        return pid.Length > 0 && pid.All(char.IsAsciiDigit)
+            && int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out processId) && processId > 0;
+    }
+
+    private static bool WriterMayBeAlive(int processId, DateTime lastWriteUtc)
+    {
+        if (processId == Environment.ProcessId)
+        {
+            using var self = Process.GetCurrentProcess();
+            return self.StartTime.ToUniversalTime() <= lastWriteUtc + StartTimeMargin;
+        }
+        try
+        {
+            using var process = Process.GetProcessById(processId);
+            if (process.HasExited) return false;
+            return process.StartTime.ToUniversalTime() <= lastWriteUtc + StartTimeMargin;
+        }
+        catch (ArgumentException) { return false; }                 // no process has this PID
+        catch (InvalidOperationException) { return false; }         // it exited while we looked
+        catch (System.ComponentModel.Win32Exception) { return true; } // not ours to inspect: assume it runs
+        catch (NotSupportedException) { return true; }
+    }
 }
