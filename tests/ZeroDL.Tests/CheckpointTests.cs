@@ -235,6 +235,41 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         static NDArray<float> Poison(NDArray<float> t) { var c = NDArray<float>.FromArray(t.ReadOnlySpan.ToArray(), [.. t.Shape]); c.Span[0] = float.NaN; return c; }
     }
 
+    [Fact]
+    public void Ten_thousand_mutated_checkpoint_files_are_read_or_refused_cleanly_within_a_memory_bound()
+    {
+        // A small checkpoint whose every part (model with dropout, Adam's moments, order, generators, history) is in a
+        // few KB, so the mutations land in the JSON and the header as often as in the tensors' bytes.
+        var rng = new Rng(4);
+        var net = new Sequential<float>([4], [new Affine<float>(4, 3, 0.5, rng), new Dropout<float>(0.2, DropoutMode.Classic, rng.Fork()), new Affine<float>(3, 2, 0.5, rng)]);
+        var adam = new Adam<float>();
+        var x = NDArray<float>.From([1, 2, 3, 4, 4, 3, 2, 1], 2, 4);
+        for (int i = 0; i < 3; i++) { net.Gradient(x, [0, 1]); adam.Step(net.Parameters); }
+        var order = new Rng(5).Permutation(10);
+        var checkpoint = new TrainingCheckpoint
+        {
+            Iteration = 3, Epoch = 1, Options = new TrainerOptions { Epochs = 2, BatchSize = 4, Schedule = "cosine", CheckpointEvery = 2 }, Model = net,
+            Optimizer = adam.SaveState(net.NamedParameters()), LearningRate = 0.001, ScheduleIterations = 6,
+            Data = new LoaderPosition(3, [.. order], new Rng(6).State),
+            Dropout = System.Collections.Immutable.ImmutableDictionary.CreateRange([KeyValuePair.Create("dropout1", new Rng(7).State)]),
+            Loss = [2.5, 2.25, 2.0], Epochs = [new EpochResult(1, 3, 0.5, double.NaN, 2.25, TimeSpan.FromSeconds(1.5))], Elapsed = TimeSpan.FromSeconds(2),
+        };
+        using var stream = new MemoryStream();
+        CheckpointFile.Write(stream, checkpoint, new Dictionary<string, string> { ["args"] = "[\"--epochs\",\"2\"]" });
+        byte[] seed = stream.ToArray();
+        var back = CheckpointFile.Parse(seed, "seed.ckpt").Checkpoint;
+        Assert.Equal(checkpoint.Loss.ToArray(), back.Loss.ToArray());
+        Assert.True(double.IsNaN(back.Epochs[0].TestAccuracy));
+        Assert.Equal(checkpoint.Data.Order.ToArray(), back.Data.Order.ToArray());
+        // The one binary size field is safetensors' header length; everything else is JSON or tensor bytes.
+        // Bound: a 2 KB file may cost its JSON document, the network it describes (checked against its tensors before
+        // it is built) and the error's text — 8 MB is far above that and far below what an unchecked size would take.
+        var report = Fixtures.MutationSweep.Run(seed, [new Fixtures.SizeField("header length", 0, 8, BigEndian: false)],
+            bytes => CheckpointFile.Parse(bytes, "mutated.ckpt"), maxAllocatedBytes: 8 << 20, count: 10_000);
+        Assert.Equal(10_000, report.Cases);
+        Assert.True(report.Refused > 1000 && report.Parsed > 0, $"{report.Parsed} read, {report.Refused} refused");
+    }
+
     internal static void AssertSameTensors(Sequential<float> expected, Sequential<float> actual, string what)
     {
         var a = expected.NamedTensors().ToList();
