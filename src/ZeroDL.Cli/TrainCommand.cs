@@ -242,12 +242,24 @@ internal static class TrainCommand
             };
 
             TrainingHistory history;
-            if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
-                history = await RunWithProgress(trainer, cancel);
-            else
+            try
             {
-                trainer.EpochCompleted += e => Console.WriteLine(EpochLine(e));
-                history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
+                if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
+                    history = await RunWithProgress(trainer, cancel);
+                else
+                {
+                    trainer.EpochCompleted += e => Console.WriteLine(EpochLine(e));
+                    history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
+                }
+            }
+            catch (TrainingDivergedException e)
+            {
+                // The trainer stopped before the bad values reached a checkpoint or a model file: what is on disk is good.
+                Console.Error.WriteLine($"zerodl: {e.Message}");
+                Console.Error.WriteLine(File.Exists(checkpointPath)
+                    ? $"zerodl: the last good checkpoint is {checkpointPath}{(checkpointed >= 0 ? $" (iteration {checkpointed})" : "")}" + (File.Exists(outPath) ? $"; {outPath} holds a finished epoch's model" : "")
+                    : "zerodl: no checkpoint was written before it");
+                return Cli.Diverged;
             }
             // The trainer hands out a checkpoint of the point where Ctrl+C stopped it (when a mini-batch was done since the last).
             string resumeHint = checkpointed == history.Loss.Count && history.Cancelled

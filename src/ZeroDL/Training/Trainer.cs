@@ -212,6 +212,33 @@ public sealed class Trainer
         _stopped = null;
     }
 
+    /// <summary>Whether every parameter's gradient (or value) is finite: one pass over them, allocating nothing.</summary>
+    private bool AllFinite(bool gradients)
+    {
+        var parameters = _net.Parameters;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var values = gradients ? parameters[i].Grad.ReadOnlySpan : parameters[i].Value.ReadOnlySpan;
+            // The largest magnitude is NaN when any value is NaN and infinite when any is.
+            if (values.Length > 0 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(values))) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The exception naming the first parameter, in layer order, whose gradient (or value) is not finite.</summary>
+    private TrainingDivergedException Diverged(int iteration, double loss, double rate, DivergedQuantity quantity)
+    {
+        var names = _net.NamedLayers();
+        for (int l = 0; l < _net.Layers.Count; l++)
+            foreach (var p in _net.Layers[l].Parameters)
+            {
+                var values = quantity == DivergedQuantity.Gradient ? p.Grad.ReadOnlySpan : p.Value.ReadOnlySpan;
+                if (values.Length > 0 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(values)))
+                    return new TrainingDivergedException(iteration, quantity, names[l], $"{names[l]}.{p.Name}", loss, rate);
+            }
+        return new TrainingDivergedException(iteration, DivergedQuantity.Loss, null, null, loss, rate);
+    }
+
     /// <summary>Epochs marked after <paramref name="iteration"/> mini-batches: one per <paramref name="perEpoch"/>, and one at the run's end.</summary>
     private static int EpochsAfter(int iteration, int total, int perEpoch) =>
         iteration / perEpoch + (iteration == total && iteration % perEpoch != 0 ? 1 : 0);
@@ -295,9 +322,12 @@ public sealed class Trainer
                 double loss = _net.Gradient(batch.Input, batch.LabelSpan);
                 (order, random) = (batch.Order, batch.RandomAfter);
                 loader.Release(batch);
+                // The divergence guard: NaN or infinity stops the run before it reaches the weights, a checkpoint or a model file.
+                if (!double.IsFinite(loss) || !AllFinite(gradients: true)) throw Diverged(iter, loss, baseRate, DivergedQuantity.Gradient);
                 if (_options.Schedule == "cosine") _optimizer.LearningRate = baseRate * 0.5 * (1 + Math.Cos(Math.PI * (iter - 1) / total));
                 _optimizer.Step(_net.Parameters);
                 _optimizer.LearningRate = baseRate;
+                if (!AllFinite(gradients: false)) throw Diverged(iter, loss, baseRate, DivergedQuantity.Parameter);
                 done = iter;
                 history.Loss.Add(loss);
                 epochLoss += loss; epochBatches++;
