@@ -70,10 +70,20 @@ public static class CheckpointFile
     }
 
     /// <summary>Reads a checkpoint. Throws <see cref="DataFormatException"/> naming the file and the first problem found.</summary>
-    public static LoadedCheckpoint Load(string path) => Read(SafeTensors.Read(path), path);
+    public static LoadedCheckpoint Load(string path) => Read(Container(() => SafeTensors.Read(path), path), path);
 
     /// <summary>Reads a checkpoint from its bytes; <paramref name="source"/> names them in errors.</summary>
-    public static LoadedCheckpoint Parse(byte[] bytes, string source) => Read(SafeTensors.Parse(bytes, source), source);
+    public static LoadedCheckpoint Parse(byte[] bytes, string source) => Read(Container(() => SafeTensors.Parse(bytes, source), source), source);
+
+    /// <summary>
+    /// The safetensors container, with what its reader may still let through on hostile headers (invalid UTF-8 in a
+    /// string, a repeated key: issue 18) turned into the <see cref="DataFormatException"/> every bad checkpoint gets.
+    /// </summary>
+    private static (Dictionary<string, StoredTensor>, Dictionary<string, string>) Container(Func<(Dictionary<string, StoredTensor>, Dictionary<string, string>)> read, string source)
+    {
+        try { return read(); }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException) { throw DataFormatException.For(source, $"malformed header: {e.Message}", e); }
+    }
 
     private static LoadedCheckpoint Read((Dictionary<string, StoredTensor> Tensors, Dictionary<string, string> Metadata) file, string source)
     {
