@@ -227,11 +227,11 @@ public static class CheckpointFile
 
     /// <summary>Every field of <see cref="TrainerOptions"/>, all required (a file that lacks one is refused, not defaulted).</summary>
     private sealed record OptionsDocument(int Epochs, int? Iterations, int BatchSize, bool SampleWithReplacement, int EvaluationSamples, int Seed,
-        int? Threads, bool BackgroundLoading, bool BackgroundEvaluation, string Schedule, AugmentationDocument? Augmentation, bool CompressedInput, int? CheckpointEvery)
+        int? Threads, bool BackgroundLoading, bool BackgroundEvaluation, string Schedule, AugmentationDocument? Augmentation, bool CompressedInput, int? CheckpointEvery, bool StopOnDivergence)
     {
         public static OptionsDocument From(TrainerOptions o) => new(o.Epochs, o.Iterations, o.BatchSize, o.SampleWithReplacement, o.EvaluationSamples, o.Seed,
             o.Threads, o.BackgroundLoading, o.BackgroundEvaluation, o.Schedule,
-            o.Augmentation is { } a ? new AugmentationDocument(a.Shift, a.Rotation, a.Scale, a.ElasticAlpha, a.ElasticSigma) : null, o.CompressedInput, o.CheckpointEvery);
+            o.Augmentation is { } a ? new AugmentationDocument(a.Shift, a.Rotation, a.Scale, a.ElasticAlpha, a.ElasticSigma) : null, o.CompressedInput, o.CheckpointEvery, o.StopOnDivergence);
 
         public TrainerOptions ToOptions()
         {
@@ -240,7 +240,7 @@ public static class CheckpointFile
                 Epochs = Epochs, Iterations = Iterations, BatchSize = BatchSize, SampleWithReplacement = SampleWithReplacement, EvaluationSamples = EvaluationSamples,
                 Seed = Seed, Threads = Threads, BackgroundLoading = BackgroundLoading, BackgroundEvaluation = BackgroundEvaluation, Schedule = Schedule,
                 Augmentation = Augmentation is { } a ? new AugmentationOptions { Shift = a.Shift, Rotation = a.Rotation, Scale = a.Scale, ElasticAlpha = a.ElasticAlpha, ElasticSigma = a.ElasticSigma } : null,
-                CompressedInput = CompressedInput, CheckpointEvery = CheckpointEvery,
+                CompressedInput = CompressedInput, CheckpointEvery = CheckpointEvery, StopOnDivergence = StopOnDivergence,
             };
             options.Validate();
             return options;

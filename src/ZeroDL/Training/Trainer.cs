@@ -43,6 +43,13 @@ public sealed record TrainerOptions
     /// N, 2N, …), besides every epoch's end. Does not change the training.
     /// </summary>
     public int? CheckpointEvery { get; init; }
+    /// <summary>
+    /// true (default): a NaN or infinite loss, gradient or weight stops the run with a
+    /// <see cref="TrainingDivergedException"/> before it reaches the weights or a checkpoint (the divergence guard).
+    /// false: train on through them, as the book's scripts do (its figures show such runs, e.g. fig. 6-18's plain
+    /// networks at large weight scales).
+    /// </summary>
+    public bool StopOnDivergence { get; init; } = true;
 
     /// <summary>
     /// These options with what cannot change a run's weights or history set to <paramref name="other"/>'s: threads,
@@ -323,11 +330,11 @@ public sealed class Trainer
                 (order, random) = (batch.Order, batch.RandomAfter);
                 loader.Release(batch);
                 // The divergence guard: NaN or infinity stops the run before it reaches the weights, a checkpoint or a model file.
-                if (!double.IsFinite(loss) || !AllFinite(gradients: true)) throw Diverged(iter, loss, baseRate, DivergedQuantity.Gradient);
+                if (_options.StopOnDivergence && (!double.IsFinite(loss) || !AllFinite(gradients: true))) throw Diverged(iter, loss, baseRate, DivergedQuantity.Gradient);
                 if (_options.Schedule == "cosine") _optimizer.LearningRate = baseRate * 0.5 * (1 + Math.Cos(Math.PI * (iter - 1) / total));
                 _optimizer.Step(_net.Parameters);
                 _optimizer.LearningRate = baseRate;
-                if (!AllFinite(gradients: false)) throw Diverged(iter, loss, baseRate, DivergedQuantity.Parameter);
+                if (_options.StopOnDivergence && !AllFinite(gradients: false)) throw Diverged(iter, loss, baseRate, DivergedQuantity.Parameter);
                 done = iter;
                 history.Loss.Add(loss);
                 epochLoss += loss; epochBatches++;
