@@ -314,7 +314,9 @@ public static class Png
             if (read < raw.Length) throw DataFormatException.For(source, $"corrupt PNG: image data holds {read} bytes, {width}×{height} needs {expected}");
             if (z.Read(new byte[1], 0, 1) != 0) throw DataFormatException.For(source, $"corrupt PNG: image data holds more than the {expected} bytes {width}×{height} needs");
         }
-        catch (InvalidDataException e) { throw DataFormatException.For(source, $"corrupt PNG: cannot inflate image data ({e.Message})", e); }
+        // ZLibException (an IOException) for what zlib itself refuses, e.g. a header asking for a preset dictionary:
+        // reading from memory, any IOException is the data's fault.
+        catch (Exception e) when (e is InvalidDataException or IOException) { throw DataFormatException.For(source, $"corrupt PNG: cannot inflate image data ({e.Message})", e); }
         return raw;
     }
 
