@@ -8,16 +8,17 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var model = new Option<string[]>("--model") { Description = "Model file(s) to serve (default: every model in --models, newest first)", AllowMultipleArgumentsPerToken = true };
+        var model = new Option<string[]>("--model") { Description = "Model file(s) to serve besides those in --models; the first is the default model (else the newest in --models not trained from the web page)", AllowMultipleArgumentsPerToken = true };
         var models = new Option<string>("--models") { Description = "Folder of model files", DefaultValueFactory = _ => "models" };
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1", DefaultValueFactory = _ => 5000 };
         var runs = new Option<string>("--runs") { Description = "Folder of experiment results shown on the Experiments page", DefaultValueFactory = _ => "runs" };
         var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
         var trainData = new Option<string[]>("--train-data") { Description = "Data folders (ImageFolder trees or IDX folders) the Train page offers besides MNIST and Fashion-MNIST (repeatable)", AllowMultipleArgumentsPerToken = true };
         var urls = new Option<string?>("--urls") { Description = "Where to listen instead, e.g. http://0.0.0.0:8080 (reachable from other machines)" };
+        var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Host names the server answers besides the addresses it listens on (e.g. this machine's DNS name with --urls http://0.0.0.0:8080); other Host headers are refused", AllowMultipleArgumentsPerToken = true };
         var command = new Command("serve", "Serve the web app: draw a digit and a trained network answers, with a JSON API (POST /api/predict, GET /api/models).")
         {
-            model, models, port, urls, runs, data, trainData,
+            model, models, port, urls, allowedHosts, runs, data, trainData,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -31,7 +32,7 @@ internal static class ServeCommand
             var options = new WebServerOptions
             {
                 ModelDirectory = parse.GetValue(models)!, ModelFiles = files, RunsDirectory = parse.GetValue(runs)!, MnistDirectory = parse.GetValue(data),
-                TrainWhenEmpty = true, TrainingData = trainingData,
+                TrainWhenEmpty = true, TrainingData = trainingData, AllowedHosts = parse.GetValue(allowedHosts) ?? [],
             };
             var app = WebServer.Create(options, ["--urls", address]);
             await app.StartAsync(cancel); // listening before we say so
@@ -39,7 +40,7 @@ internal static class ServeCommand
             var available = store.List();
             Console.WriteLine(available.Count == 0
                 ? $"No model in {options.ModelDirectory}/ yet: training the default one now (progress on the page; the first epoch makes it usable)."
-                : $"Models: {string.Join(", ", available.Select(m => m.Name))} (default {available[0].Name})");
+                : $"Models: {string.Join(", ", available.Select(m => m.Name))} (default {store.Default ?? "none"})");
             Console.WriteLine($"Open {address}/ — Ctrl+C stops the server.");
             try { await Task.Delay(Timeout.Infinite, cancel); }
             catch (OperationCanceledException) { }

@@ -4,14 +4,23 @@ using ZeroDL.Serialization;
 
 namespace ZeroDL.Web;
 
-/// <summary>What the models page and GET /api/models show about one model file.</summary>
-public sealed record ModelInfo(string Name, string Kind, string Description, string StoredType, long Bytes, DateTime Modified);
+/// <summary>What the models page and GET /api/models show about one model file; <c>Default</c> marks the server's default.</summary>
+public sealed record ModelInfo(string Name, string Kind, string Description, string StoredType, long Bytes, DateTime Modified, bool Default);
 
 /// <summary>
-/// The model files the server can use: every *.safetensors in its folder, newest first, plus files added by name.
-/// A network's layers keep their buffers between calls, so each model keeps a small pool of copies and a request
-/// borrows one: concurrent requests never share a network, and nothing is loaded twice.
+/// The model files the server can use: every *.safetensors in its folder plus files added by name, listed with the
+/// default model first, then newest first. A network's layers keep their buffers between calls, so each model keeps a
+/// small pool of copies and a request borrows one: concurrent requests never share a network, and nothing is loaded
+/// twice.
 /// </summary>
+/// <remarks>
+/// The default model (the one a request that names none gets) is settled when the store is made and never follows new
+/// files: a model trained from the web app, or by anyone writing into the folder, does not replace it behind the user's
+/// back (issue 18: fifteen cross-site runs made the newest file the default, and a "7" was answered 6). It is the model
+/// named explicitly (<paramref name="defaultModel"/>, else the first of <paramref name="files"/>, given by zerodl serve
+/// --model); else the newest readable model in the folder not trained from the web app (<see cref="TrainingRuns.ModelPrefix"/>);
+/// else the newest one; else none, until <see cref="AdoptDefault"/> names one.
+/// </remarks>
 public sealed class ModelStore
 {
     private readonly string _directory;
@@ -19,10 +28,17 @@ public sealed class ModelStore
     private readonly ConcurrentDictionary<string, Lazy<Pool>> _pools = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Path, DateTime Modified, long Bytes), (string Kind, string Description, string Type)?> _descriptions = new();
 
-    public ModelStore(string directory, IEnumerable<string>? files = null)
+    private string? _default;
+
+    public ModelStore(string directory, IEnumerable<string>? files = null, string? defaultModel = null)
     {
         _directory = directory;
-        foreach (var f in files ?? []) Add(f);
+        string? first = null;
+        foreach (var f in files ?? []) first ??= Add(f);
+        var present = List();
+        _default = defaultModel ?? first
+            ?? present.FirstOrDefault(m => !m.Name.StartsWith(TrainingRuns.ModelPrefix, StringComparison.Ordinal))?.Name
+            ?? present.FirstOrDefault()?.Name;
     }
 
     /// <summary>Makes a model file available under its file name (without extension); returns that name.</summary>
@@ -51,13 +67,22 @@ public sealed class ModelStore
             var info = new FileInfo(path);
             // Reading a model file is not free: describe each version of each file once.
             var described = _descriptions.GetOrAdd((path, info.LastWriteTimeUtc, info.Length), _ => Describe(path));
-            if (described is { } d) list.Add(new ModelInfo(name, d.Kind, d.Description, d.Type, info.Length, info.LastWriteTimeUtc));
+            if (described is { } d) list.Add(new ModelInfo(name, d.Kind, d.Description, d.Type, info.Length, info.LastWriteTimeUtc, name == _default));
         }
-        return [.. list.OrderByDescending(m => m.Modified).ThenBy(m => m.Name, StringComparer.Ordinal)];
+        return [.. list.OrderByDescending(m => m.Default).ThenByDescending(m => m.Modified).ThenBy(m => m.Name, StringComparer.Ordinal)];
     }
 
-    /// <summary>The newest model, or null when there is none.</summary>
-    public string? Default => List().FirstOrDefault()?.Name;
+    /// <summary>The default model (see the remarks of <see cref="ModelStore"/>), or null when there is none or its file is gone.</summary>
+    public string? Default => _default is { } name && Files().ContainsKey(name) ? name : null;
+
+    /// <summary>
+    /// Makes <paramref name="name"/> the default when the store has none (its file may come later): the server that
+    /// starts with no model at all and trains one says so, and that model is then the one it answers with.
+    /// </summary>
+    public void AdoptDefault(string name) => Interlocked.CompareExchange(ref _default, name, null);
+
+    /// <summary>The name the default is pinned to, whether or not its file exists yet.</summary>
+    internal string? PinnedDefault => _default;
 
     /// <summary>Kind, description and stored type of a model file; null for a file that cannot be read (it is not offered).</summary>
     private static (string Kind, string Description, string Type)? Describe(string path)

@@ -28,6 +28,8 @@ public sealed class TrainingRun
     /// <summary>"running", then "done", "cancelled" or "failed" — set by <see cref="Finish"/> only, together with the last event.</summary>
     public string Status { get; private set; } = "running";
     internal CancellationTokenSource Cancel { get; } = new();
+    /// <summary>The training itself; it ends (never faults) once the run has finished.</summary>
+    internal Task Task { get; set; } = Task.CompletedTask;
 
     /// <summary>Asks the run to stop after its current mini-batch.</summary>
     public void RequestCancel() => Cancel.Cancel();
@@ -68,8 +70,21 @@ public sealed class TrainingRun
 /// Starts and tracks training runs. One run at a time: training uses every core, and a second run would only slow
 /// both. Each finished epoch is saved atomically into the models folder, where the Draw page can pick it up.
 /// </summary>
-public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, IReadOnlyList<string>? trainingData = null)
+/// <remarks>
+/// A request is held to <see cref="TrainingLimits"/>: epochs and parameter count are checked before the run starts
+/// (400), a second run while one goes gets 409, a run stops at the time limit, and after each save the oldest models
+/// trained here are deleted beyond the disk budget. Their files are named <see cref="ModelPrefix"/>…; none of them
+/// becomes the server's default model (<see cref="ModelStore"/>).
+/// </remarks>
+public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, IReadOnlyList<string>? trainingData = null,
+    TrainingLimits? limits = null, ModelStore? store = null)
 {
+    /// <summary>How the name of every model trained from the web app begins ("web-dense-20261206-021500-1").</summary>
+    public const string ModelPrefix = "web-";
+
+    /// <summary>The limits requests are held to.</summary>
+    public TrainingLimits Limits { get; } = limits ?? new TrainingLimits();
+
     /// <summary>
     /// The data the Train page offers: MNIST, Fashion-MNIST when Debian's package is installed, and the folders the
     /// server was given (zerodl serve --train-data DIR). Only these: a request cannot name another path on the server.
@@ -82,6 +97,17 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     private int _counter;
 
     public TrainingRun? Find(string id) => _runs.GetValueOrDefault(id);
+
+    /// <summary>
+    /// Cancels every running run and waits up to <paramref name="wait"/> for them to end. The server calls it when it
+    /// stops: a run left going would be cut off by the process exit, in the middle of writing its model file.
+    /// </summary>
+    public void StopAll(TimeSpan wait)
+    {
+        var running = _runs.Values.Where(r => r.Status == "running").ToList();
+        foreach (var run in running) run.RequestCancel();
+        Task.WaitAll([.. running.Select(r => r.Task)], wait);
+    }
     public IEnumerable<TrainingRun> All => _runs.Values.OrderBy(r => r.Id, StringComparer.Ordinal);
 
     public TrainingRun Start(TrainingRequest request)
@@ -89,10 +115,12 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
         ModelPreset preset;
         try { preset = ModelPresets.Find(request.Model); }
         catch (ArgumentException e) { throw new BadRequestException(400, e.Message); }
-        if (request.Epochs is < 1 or > 100) throw new BadRequestException(400, "epochs must be between 1 and 100");
+        if (request.Epochs < 1 || request.Epochs > Limits.MaxEpochs) throw new BadRequestException(400, $"epochs must be between 1 and {Limits.MaxEpochs}");
         if (request.LearningRate is { } lr && !(lr > 0 && lr < 10)) throw new BadRequestException(400, "the learning rate must be in (0, 10)");
         if (request.TrainSamples < 0 || request.EvalSamples < 0) throw new BadRequestException(400, "sample counts must be ≥ 0");
         if (!Datasets.Contains(request.Data)) throw new BadRequestException(400, $"unknown data '{request.Data}': the server offers {string.Join(", ", Datasets)}");
+        // MNIST and Fashion-MNIST are 1×28×28 in 10 classes: their networks are checked now; a folder's once it is read.
+        if (request.Data is "mnist" or ImageDatasets.FashionMnistName) CheckSize(preset, preset.Spec.IsConvolutional ? [1, 28, 28] : [784], 10);
         string optimizerName = request.Optimizer ?? preset.Optimizer;
         Optimizer<float> optimizer;
         try { optimizer = Optimizer<float>.Create(optimizerName, request.LearningRate ?? (request.Optimizer is null ? preset.LearningRate : null)); }
@@ -101,10 +129,38 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
         {
             if (_runs.Values.Any(r => r.Status == "running")) throw new BadRequestException(409, "a training run is already going: wait for it or cancel it");
             string id = (Interlocked.Increment(ref _counter)).ToString(CultureInfo.InvariantCulture);
-            var run = new TrainingRun { Id = id, Request = request, ModelName = $"web-{preset.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{id}" };
+            var run = new TrainingRun { Id = id, Request = request, ModelName = $"{ModelPrefix}{preset.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{id}" };
             _runs[id] = run;
-            _ = Task.Run(() => Train(run, preset, optimizer));
+            run.Task = Task.Run(() => Train(run, preset, optimizer));
             return run;
+        }
+    }
+
+    /// <summary>Refuses (400) a network over <see cref="TrainingLimits.MaxParameters"/> for this input shape and class count.</summary>
+    private void CheckSize(ModelPreset preset, int[] inputShape, int classes)
+    {
+        long parameters = preset.Architecture(inputShape, classes).Summarize().TotalParameters;
+        if (parameters > Limits.MaxParameters)
+            throw new BadRequestException(400, string.Create(CultureInfo.InvariantCulture,
+                $"model '{preset.Name}' on {string.Join("×", inputShape)} inputs has {parameters:N0} parameters; this server trains at most {Limits.MaxParameters:N0}"));
+    }
+
+    /// <summary>
+    /// Deletes the oldest models trained here until those left take at most <see cref="TrainingLimits.MaxModelBytes"/>,
+    /// never the default model nor <paramref name="keep"/>. A file that cannot be deleted (in use, gone) is skipped.
+    /// </summary>
+    internal void Prune(string keep)
+    {
+        if (!Directory.Exists(modelDirectory)) return;
+        string? protectedName = store?.PinnedDefault;
+        long total = 0;
+        foreach (var file in new DirectoryInfo(modelDirectory).EnumerateFiles(ModelPrefix + "*.safetensors").OrderByDescending(f => f.LastWriteTimeUtc).ThenByDescending(f => f.Name, StringComparer.Ordinal))
+        {
+            string name = Path.GetFileNameWithoutExtension(file.Name);
+            if (name == keep || name == protectedName || total + file.Length <= Limits.MaxModelBytes) { total += file.Length; continue; }
+            try { file.Delete(); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
         }
     }
 
@@ -128,6 +184,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             };
             var (c, h, w) = train.ImageShape ?? (1, 1, train.SampleLength);
             int[] inputShape = preset.Spec.IsConvolutional ? [c, h, w] : [c * h * w];
+            CheckSize(preset, inputShape, train.Classes);
             var net = preset.Build(inputShape, train.Classes, request.Seed);
             var classNames = train.ClassNames ?? ModelFile.DefaultClassNames(train.Classes);
             var normalization = train.Normalization ?? InputNormalization.Identity(preset.Spec.IsConvolutional ? c : 1);
@@ -144,11 +201,17 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             {
                 settings["epochs_completed"] = e.Epoch.ToString(CultureInfo.InvariantCulture);
                 ModelFile.Save(trainer.EvaluatedModel, path, settings, classNames: classNames, normalization: normalization);
+                    Prune(keep: run.ModelName);
                 run.Publish(new { type = "epoch", epoch = e.Epoch, iteration = e.Iteration, loss = e.MeanLoss, trainAccuracy = e.TrainAccuracy, testAccuracy = e.TestAccuracy, seconds = e.Elapsed.TotalSeconds, savedAs = run.ModelName });
             };
-            var history = trainer.Train(run.Cancel.Token);
+            using var timeLimit = new CancellationTokenSource(Limits.MaxRunTime);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(run.Cancel.Token, timeLimit.Token);
+            var history = trainer.Train(stop.Token);
             string status = history.Cancelled ? "cancelled" : "done";
-            run.Finish(status, new { type = "done", status, testAccuracy = history.FinalTestAccuracy, seconds = history.Elapsed.TotalSeconds, model = history.Epochs.Count > 0 ? run.ModelName : null });
+            string? reason = history.Cancelled && !run.Cancel.IsCancellationRequested ? $"the time limit of {Limits.MaxRunTime.TotalMinutes:0} min was reached" : null;
+            // No finished epoch: no accuracy (NaN, which JSON cannot hold) and no model file to name.
+            bool saved = history.Epochs.Count > 0;
+            run.Finish(status, new { type = "done", status, reason, testAccuracy = saved ? history.FinalTestAccuracy : (double?)null, seconds = history.Elapsed.TotalSeconds, model = saved ? run.ModelName : null });
         }
         catch (Exception e)
         {

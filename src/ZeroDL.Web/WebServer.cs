@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Hosting;
@@ -27,6 +26,17 @@ public sealed record WebServerOptions
     public bool TrainWhenEmpty { get; init; }
     /// <summary>Largest request body accepted.</summary>
     public long MaxBodyBytes { get; init; } = 1 << 20;
+    /// <summary>
+    /// Host names accepted besides the bound addresses (<see cref="BoundHosts"/>), e.g. a DNS name of this machine when
+    /// it listens on 0.0.0.0 (zerodl serve --allowed-hosts).
+    /// </summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+    /// <summary>The model a request that names none gets; null: the first of <see cref="ModelFiles"/>, else as <see cref="ModelStore"/> says.</summary>
+    public string? DefaultModel { get; init; }
+    /// <summary>What a training request may cost (epochs, parameters, time, disk).</summary>
+    public TrainingLimits Training { get; init; } = new();
+    /// <summary>Request rates and concurrent predictions (ASP.NET Core's rate limiter).</summary>
+    public RateLimits RateLimits { get; init; } = new();
 }
 
 /// <summary>
@@ -38,34 +48,37 @@ public sealed record WebServerOptions
 /// </summary>
 public static class WebServer
 {
+    /// <summary>
+    /// How long stopping the server waits for a training run to end: a run stops after its current mini-batch (well
+    /// under a second for the presets here) or, when it is saving, after the save.
+    /// </summary>
+    public static readonly TimeSpan StopWait = TimeSpan.FromSeconds(30);
+
     public static WebApplication Create(WebServerOptions options, string[]? args = null, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter(typeof(RequestErrors).FullName, LogLevel.Information); // one line per 4xx
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
-        var store = new ModelStore(options.ModelDirectory, options.ModelFiles);
+        var hosts = BoundHosts.For(builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey), options.AllowedHosts);
+        builder.Services.AddHostFiltering(h => h.AllowedHosts = [.. hosts]);
+        // First, so that it wraps the host filtering the web host's defaults add in front of the app (OuterPipeline).
+        builder.Services.Insert(0, ServiceDescriptor.Singleton<IStartupFilter>(new OuterPipeline(options.MaxBodyBytes)));
+        options.RateLimits.AddTo(builder.Services);
+        var store = new ModelStore(options.ModelDirectory, options.ModelFiles, options.DefaultModel);
         builder.Services.AddSingleton(store);
-        var training = new TrainingRuns(options.ModelDirectory, options.MnistDirectory, options.TrainingData);
+        var training = new TrainingRuns(options.ModelDirectory, options.MnistDirectory, options.TrainingData, options.Training, store);
         builder.Services.AddSingleton(training);
         builder.Services.AddSingleton(new Explorer(store, options.MnistDirectory));
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.Lifetime.ApplicationStopping.Register(() => training.StopAll(StopWait));
         if (options.TrainWhenEmpty && store.Default is null)
             app.Lifetime.ApplicationStarted.Register(() =>
-                training.Start(new TrainingRequest(Epochs: Models.ModelPresets.Find(Models.ModelPresets.Default).Epochs, EvalSamples: 10000)));
+                // Started with no model at all, the server says it trains the default one: that model becomes the default.
+                store.AdoptDefault(training.Start(new TrainingRequest(Epochs: Models.ModelPresets.Find(Models.ModelPresets.Default).Epochs, EvalSamples: 10000)).ModelName));
 
-        app.UseExceptionHandler(errors => errors.Run(async context =>
-        {
-            var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-            var (status, message) = failure switch
-            {
-                BadRequestException bad => (bad.Status, bad.Message),
-                Microsoft.AspNetCore.Http.BadHttpRequestException http => (http.StatusCode, http.StatusCode == 413 ? $"the body is larger than {options.MaxBodyBytes:N0} bytes" : http.Message),
-                _ => (500, "internal error"),
-            };
-            context.Response.StatusCode = status;
-            await context.Response.WriteAsJsonAsync(new { error = message });
-        }));
+        app.Use((context, next) => SameOriginPolicy.Refusal(context.Request) is { } refusal ? throw new BadRequestException(403, refusal) : next(context));
 
         string wwwroot = Path.Combine(AppContext.BaseDirectory, "wwwroot");
         if (Directory.Exists(wwwroot))
@@ -74,16 +87,23 @@ public static class WebServer
             app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
             app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
         }
+        app.UseRouting();
+        app.UseRateLimiter();
 
         app.MapGet("/api/models", (ModelStore store) => Results.Json(store.List()));
         app.MapPost("/api/predict", async (HttpContext context, ModelStore store) =>
         {
-            var body = await ReadBody(context, options.MaxBodyBytes);
             string type = context.Request.ContentType ?? "";
-            bool png = type.StartsWith("image/png", StringComparison.OrdinalIgnoreCase);
-            if (!png && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-                throw new BadRequestException(415, "send a PNG (Content-Type: image/png) or JSON (Content-Type: application/json)");
             string? model = context.Request.Query["model"];
+            bool png = type.StartsWith("image/png", StringComparison.OrdinalIgnoreCase);
+            byte[] body;
+            if (type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+            {
+                (body, var formModel) = await MultipartUpload.Read(context, options.MaxBodyBytes);
+                (png, model) = (true, formModel ?? model);
+            }
+            else if (png || type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)) body = await ReadBody(context, options.MaxBodyBytes);
+            else throw new BadRequestException(415, "send a PNG (Content-Type: image/png), JSON (Content-Type: application/json) or a form with a file field \"image\" (multipart/form-data)");
             float[]? pixels = null; bool preprocess = false;
             if (!png)
             {
@@ -107,7 +127,7 @@ public static class WebServer
                 return Prediction.Run(net, model, pixels!, preprocess, empty, input.ClassNames);
             }) ?? throw new BadRequestException(404, $"unknown model '{model}'");
             return Results.Json(result);
-        });
+        }).RequireRateLimiting(RateLimits.PredictPolicy);
         app.MapGet("/api/datasets", (TrainingRuns runs) => Results.Json(runs.Datasets));
         app.MapGet("/api/presets", () => Results.Json(Models.ModelPresets.All.Select(p => new { p.Name, p.Summary, p.Optimizer, p.LearningRate, p.Epochs, Description = p.Spec.Describe() })));
         app.MapPost("/api/train", async (HttpContext context, TrainingRuns runs) =>
@@ -118,14 +138,14 @@ public static class WebServer
             catch (JsonException e) { throw new BadRequestException(400, "invalid JSON: " + e.Message); }
             var run = runs.Start(request ?? new TrainingRequest());
             return Results.Json(new { run.Id, run.ModelName, events = $"/api/train/{run.Id}/events" }, statusCode: 202);
-        });
+        }).RequireJson().RequireRateLimiting(RateLimits.TrainPolicy);
         app.MapGet("/api/train", (TrainingRuns runs) => Results.Json(runs.All.Select(r => new { r.Id, r.Status, r.ModelName, r.Request })));
         app.MapPost("/api/train/{id}/cancel", (string id, TrainingRuns runs) =>
         {
             var run = runs.Find(id) ?? throw new BadRequestException(404, $"no training run '{id}'");
             run.RequestCancel();
             return Results.Json(new { run.Id, run.Status });
-        });
+        }).RequireJson();
         app.MapGet("/api/train/{id}/events", async (string id, HttpContext context, TrainingRuns runs) =>
         {
             var run = runs.Find(id) ?? throw new BadRequestException(404, $"no training run '{id}'");

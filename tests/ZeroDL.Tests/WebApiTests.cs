@@ -250,7 +250,7 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
         var second = await client.PostAsync("/api/train", JsonBody("{\"model\": \"twolayer\"}"));
         Assert.True(second.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.Accepted); // 409 while the first still runs
         if (second.StatusCode == HttpStatusCode.Accepted) // the first finished already: stop the second
-            await client.PostAsync($"/api/train/{JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()}/cancel", null);
+            await client.PostAsync($"/api/train/{JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()}/cancel", JsonBody("{}"));
 
         using var stream = await client.GetStreamAsync($"/api/train/{id}/events");
         using var reader = new StreamReader(stream);
@@ -287,7 +287,7 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
         var runs = await client.GetFromJsonAsync<JsonElement>("/api/train");
         var run = runs.EnumerateArray().Single();
         Assert.Equal("dense", run.GetProperty("request").GetProperty("model").GetString());
-        await client.PostAsync($"/api/train/{run.GetProperty("id").GetString()}/cancel", null); // the test needs only the start
+        await client.PostAsync($"/api/train/{run.GetProperty("id").GetString()}/cancel", JsonBody("{}")); // the test needs only the start
         var predict = await client.PostAsync("/api/predict", JsonBody("{\"pixels\": [" + string.Join(",", Enumerable.Repeat("0", 784)) + "]}"));
         Assert.True(predict.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.OK); // 404 "no model" until an epoch has finished
     }
@@ -308,5 +308,114 @@ public class WebApiTests(WebFixture web, MnistFixture mnist) : IClassFixture<Web
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Equal(cli[i], JsonSerializer.Deserialize<Answer>(body, Json)!.Label);
         }
+    }
+
+    /// <summary>A PNG from its parts: IHDR of the given size (8-bit gray), the IDAT payload as given, IEND; CRCs right.</summary>
+    private static byte[] HandMadePng(uint width, uint height, byte[] idat, uint? idatLength = null)
+    {
+        using var png = new MemoryStream();
+        png.Write(Png.Signature);
+        void Chunk(string type, byte[] data, uint? length = null)
+        {
+            var head = new byte[8];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(head, length ?? (uint)data.Length);
+            Encoding.ASCII.GetBytes(type, head.AsSpan(4));
+            png.Write(head);
+            png.Write(data);
+            var crc = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32.Compute([.. head.AsSpan(4), .. data]));
+            png.Write(crc);
+        }
+        var ihdr = new byte[13];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(ihdr, width);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(ihdr.AsSpan(4), height);
+        ihdr[8] = 8; // bit depth; colour type 0 (gray), no interlace
+        Chunk("IHDR", ihdr);
+        Chunk("IDAT", idat, idatLength);
+        Chunk("IEND", []);
+        return png.ToArray();
+    }
+
+    private static byte[] Zlib(int zeros)
+    {
+        using var output = new MemoryStream();
+        using (var z = new System.IO.Compression.ZLibStream(output, System.IO.Compression.CompressionLevel.SmallestSize)) z.Write(new byte[zeros]);
+        return output.ToArray();
+    }
+
+    [Fact]
+    public async Task Hostile_uploads_and_bodies_over_the_limit_get_a_4xx_never_a_500()
+    {
+        var uploads = new (string What, byte[] Png)[]
+        {
+            ("width 2^31 (issue 18: OverflowException, 500)", HandMadePng(0x8000_0000, 1, Zlib(2))),
+            ("width 2^32 - 1", HandMadePng(uint.MaxValue, uint.MaxValue, Zlib(2))),
+            ("100,000 × 100,000", HandMadePng(100_000, 100_000, Zlib(1000))),
+            ("width 0", HandMadePng(0, 28, Zlib(28))),
+            ("IDAT inflating to 64 MB for a 28 × 28 image", HandMadePng(28, 28, Zlib(64 << 20))),
+            ("IDAT short of the rows", HandMadePng(28, 28, Zlib(100))),
+            ("IDAT length 2^31", HandMadePng(28, 28, Zlib(28 * 29), idatLength: 0x8000_0000)),
+            ("IDAT not zlib", HandMadePng(28, 28, new byte[100])),
+            ("signature only", Png.Signature.ToArray()),
+        };
+        foreach (var (what, png) in uploads)
+        {
+            var (code, text) = await Post(PngBody(png));
+            Assert.True((int)code is >= 400 and < 500, $"{what}: {(int)code} {text}");
+            Assert.True(JsonDocument.Parse(text).RootElement.TryGetProperty("error", out _), what);
+            var form = new MultipartFormDataContent { { new ByteArrayContent(png) { Headers = { ContentType = new("image/png") } }, "image", "digit.png" } };
+            (code, text) = await Post(form);
+            Assert.True((int)code is >= 400 and < 500, $"{what} as a form: {(int)code} {text}");
+        }
+        // Over the 1 MiB body limit: declared, undeclared (chunked), and as a form.
+        var big = new byte[(1 << 20) + 1];
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await Post(PngBody(big))).Status);
+        var chunked = new StreamContent(new MemoryStream(big));
+        chunked.Headers.ContentType = new("image/png");
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/predict") { Content = chunked };
+        request.Headers.TransferEncodingChunked = true;
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await web.Client.SendAsync(request)).StatusCode);
+        var (status, body) = await Post(new MultipartFormDataContent { { new ByteArrayContent(big), "image", "big.png" } });
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.Contains("larger than", body);
+        var json = new StringContent("{\"pixels\": [" + string.Join(",", Enumerable.Repeat("0.5", 300_000)) + "]}", Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await Post(json)).Status);
+    }
+
+    [Fact]
+    public async Task A_png_uploaded_as_a_browser_form_gets_the_same_answer_as_a_png_body()
+    {
+        int w = 300, h = 240; // a dark "1" on white paper, as in A_drawn_png_is_prepared_like_mnist_and_recognised
+        var gray = Enumerable.Repeat((byte)255, w * h).ToArray();
+        for (int y = 40; y < 200; y++) for (int x = 200; x < 214; x++) gray[y * w + x] = 0;
+        var png = PngEncoder.Encode(w, h, 1, gray);
+        var (status, body) = await Post(PngBody(png));
+        Assert.Equal(HttpStatusCode.OK, status);
+        var direct = JsonSerializer.Deserialize<Answer>(body, Json)!;
+        // What a browser sends for <form method="post" enctype="multipart/form-data"><input type="file" name="image">
+        // (issue 18: 415), and curl -F image=@digit.png -F model=book-deepconv.
+        var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(png) { Headers = { ContentType = new("image/png") } }, "image", "digit.png" },
+            { new StringContent("book-deepconv"), "model" },
+        };
+        (status, body) = await Post(form);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var uploaded = JsonSerializer.Deserialize<Answer>(body, Json)!;
+        Assert.Equal(1, uploaded.Label);
+        Assert.Equal("book-deepconv", uploaded.Model);
+        Assert.Equal(direct.Probabilities, uploaded.Probabilities);
+        // The file field missing, a file that is not a PNG, a form that is not multipart, a broken multipart body.
+        (status, body) = await Post(new MultipartFormDataContent { { new ByteArrayContent(png), "picture", "digit.png" } });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("\\\"image\\\"", body);
+        (status, _) = await Post(new MultipartFormDataContent { { new ByteArrayContent("GIF89a"u8.ToArray()), "image", "digit.gif" } });
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
+        (status, _) = await Post(new FormUrlEncodedContent([new("image", "x")]));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
+        var broken = new ByteArrayContent("--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\nabc"u8.ToArray());
+        broken.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=b");
+        (status, body) = await Post(broken);
+        Assert.True(status == HttpStatusCode.BadRequest, $"{(int)status} {body}");
     }
 }

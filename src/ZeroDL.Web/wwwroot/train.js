@@ -44,7 +44,7 @@ document.getElementById('form').addEventListener('submit', async e => {
   source.onmessage = m => handle(JSON.parse(m.data));
 });
 
-document.getElementById('cancel').addEventListener('click', () => runId && fetch(`api/train/${runId}/cancel`, { method: 'POST' }));
+document.getElementById('cancel').addEventListener('click', () => runId && fetch(`api/train/${runId}/cancel`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' }));
 
 function handle(e) {
   const info = document.getElementById('info');
