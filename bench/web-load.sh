@@ -4,12 +4,13 @@
 # sends), each at 8 and 64 connections for SECONDS (default 30) on 2 wrk threads. The model is the default dense preset
 # trained for 1 epoch (made once under bench/out/). Prints requests/s, p99 latency and errors per run, and the server's
 # VmRSS after each run and its VmHWM (peak) at the end, from /proc/PID/status.
+# ZERODL_CLI=path/to/zerodl-cli.dll measures another build (e.g. an earlier commit's, for a before/after pair).
 # Usage: bench/web-load.sh [SECONDS] [PORT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}; port=${2:-5087}
-dotnet build src/ZeroDL.Cli -c Release -v quiet -nologo >/dev/null
-cli=src/ZeroDL.Cli/bin/Release/net10.0/zerodl-cli.dll
+cli=${ZERODL_CLI:-src/ZeroDL.Cli/bin/Release/net10.0/zerodl-cli.dll}
+[ -n "${ZERODL_CLI:-}" ] || dotnet build src/ZeroDL.Cli -c Release -v quiet -nologo >/dev/null
 out=bench/out/web-load; mkdir -p "$out/models"
 if [ ! -f "$out/models/dense.safetensors" ]; then
   dotnet "$cli" train --model dense --epochs 1 --eval-samples 1000 --out "$out/models/dense.safetensors" >/dev/null
