@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Groups what fuzz/run.sh found: replays every crash and hang of each TARGET (default: all with findings) through
-# the uninstrumented harness fuzz/run.sh built, and prints one line per distinct failure (exception type and the first ZeroDL frame,
+# the uninstrumented harness fuzz/run.sh built, and prints one line per distinct failure (exception type and the first ZeroDL frame with its line,
 # or "timeout"), how many inputs gave it, and the smallest such input: the one to keep as a regression file.
 #
 #   fuzz/triage.sh [TARGET...]
@@ -19,7 +19,7 @@ for t in "${targets[@]}"; do
     elif [[ $rc -eq 0 ]]; then sig="no longer fails (${log##*: })"
     else
       type=$(grep -m1 -oE '(Unhandled exception\. )?[A-Za-z.]+(Exception|Error)' <<<"$log" | sed 's/Unhandled exception\. //')
-      frame=$(grep -m1 -oE 'at ZeroDL\.[^(]+' <<<"$log")
+      frame=$(grep -m1 -E '^ +at ZeroDL\.' <<<"$log" | sed -E 's/^ +at ([^(]+)\(.*[/\\]([^/\\]+:line [0-9]+)$/at \1 (\2)/; s/^ +at ([^(]+)\(.*/at \1/')
       sig="$type ${frame:-}"
     fi
     count[$sig]=$(( ${count[$sig]:-0} + 1 ))

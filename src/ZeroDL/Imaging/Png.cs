@@ -242,7 +242,9 @@ public static class Png
             Span<byte> one = stackalloc byte[1];
             if (z.Read(one) != 0) throw DataFormatException.For(source, $"corrupt PNG: image data holds more than the {expected} bytes {width}×{height} needs");
         }
-        catch (InvalidDataException e) { throw DataFormatException.For(source, $"corrupt PNG: cannot inflate image data ({e.Message})", e); }
+        // ZLibException (an IOException) for what zlib itself refuses, e.g. a header asking for a preset dictionary:
+        // reading from memory, any IOException is the data's fault.
+        catch (Exception e) when (e is InvalidDataException or IOException) { throw DataFormatException.For(source, $"corrupt PNG: cannot inflate image data ({e.Message})", e); }
     }
 
     /// <summary>Pixel <paramref name="x"/> of an unfiltered row as 8-bit R, G, B, A.</summary>
