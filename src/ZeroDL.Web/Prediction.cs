@@ -26,10 +26,9 @@ public static class Prediction
     {
         if (body.Length == 0) throw new BadRequestException(400, "the request body is empty: send a PNG image or JSON");
         if (!Png.IsPng(body)) throw new BadRequestException(415, "the body is not a PNG image");
-        GrayImage image;
-        try { image = Png.Decode(body, "upload"); }
+        PreparedDigit prepared;
+        try { prepared = Data.ImageInput.PrepareDigit(body, "upload"); } // streams: a large upload is never held at full size
         catch (Data.DataFormatException e) { throw new BadRequestException(400, e.Message.Replace("upload: ", "")); }
-        var prepared = MnistPreprocessing.Prepare(image);
         empty = prepared.Empty;
         return prepared.Pixels;
     }

@@ -70,7 +70,8 @@ public static class Idx
         // header and trailer aside, which only makes this bound looser).
         using var inflated = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
         try { return Parse(inflated, source, expectedRank, length * MaxDeflateRatio, exactLength: false); }
-        catch (InvalidDataException e) { throw DataFormatException.For(source, $"corrupt gzip data ({e.Message})", e); }
+        // ZLibException (an IOException) for what zlib itself refuses is the data's fault, as InvalidDataException is.
+        catch (Exception e) when (e is InvalidDataException or IOException) { throw DataFormatException.For(source, $"corrupt gzip data ({e.Message})", e); }
     }
 
     /// <summary>

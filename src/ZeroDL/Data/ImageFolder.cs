@@ -123,19 +123,41 @@ public static class ImageFolder
         return -1;
     }
 
-    /// <summary>Every file under <paramref name="folder"/>, sub-folders included, in ordinal order of the path, hidden ones left out.</summary>
+    /// <summary>
+    /// Every file under <paramref name="folder"/>, sub-folders included, in ordinal order of the path, hidden ones left
+    /// out. A folder reached twice through symbolic links (a link to a folder above it, or two links to one folder) is
+    /// refused naming the link: following it would read the same images again, without end for a loop.
+    /// </summary>
     private static IEnumerable<string> ImageFiles(string folder)
     {
         var found = new List<string>();
-        var pending = new Stack<string>([folder]);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<(string Path, string Real)>([(folder, RealPath(folder))]);
         while (pending.Count > 0)
         {
-            string dir = pending.Pop();
+            var (dir, real) = pending.Pop();
+            if (!seen.Add(real))
+                throw DataFormatException.For(dir, $"is a symbolic link to {real}, a folder already read (a link loop or a second link to one folder)");
             found.AddRange(Entries(dir, folders: false).Where(f => !Hidden(f)));
-            foreach (var sub in Entries(dir, folders: true).Where(d => !Hidden(d))) pending.Push(sub);
+            foreach (var sub in Entries(dir, folders: true).Where(d => !Hidden(d)))
+                pending.Push((sub, new DirectoryInfo(sub).LinkTarget is null ? Path.Combine(real, Path.GetFileName(sub)) : RealPath(sub)));
         }
         found.Sort(StringComparer.Ordinal);
         return found;
+    }
+
+    /// <summary>The folder's absolute path with every symbolic link in it resolved, so two routes to one folder compare equal.</summary>
+    private static string RealPath(string directory)
+    {
+        var full = new DirectoryInfo(Path.GetFullPath(directory));
+        try
+        {
+            // Resolve the parent first, then this folder's own link (to its final target), one level at a time.
+            string parent = full.Parent is null ? full.FullName : RealPath(full.Parent.FullName);
+            string here = full.Parent is null ? full.FullName : Path.Combine(parent, full.Name);
+            return new DirectoryInfo(here).ResolveLinkTarget(returnFinalTarget: true) is { } target ? Path.TrimEndingDirectorySeparator(RealPath(target.FullName)) : here;
+        }
+        catch (IOException e) { throw DataFormatException.For(directory, $"cannot resolve the folder's symbolic links: {e.Message}", e); }
     }
 
     /// <summary>

@@ -57,14 +57,16 @@ public sealed record ModelInput
     }
 
     /// <summary>
-    /// A PNG as the model's input values (C·H·W): resized to the model's image size and normalized as in training
-    /// (<see cref="ImageInput.ToInput"/>). Throws <see cref="DataFormatException"/> naming <paramref name="source"/>
-    /// for a file that is not a PNG or does not have the model's channels, or when the model records no image shape.
+    /// A PNG as the model's input values (C·H·W): resized to the model's image size and normalized as in training, the
+    /// values <see cref="ImageInput.ToInput"/> gives for the decoded image, decoded and resized in one streaming pass
+    /// (<see cref="ImageInput.FromPng"/>) so a large upload is never held at full size. Throws
+    /// <see cref="DataFormatException"/> naming <paramref name="source"/> for a file that is not a PNG, is corrupt, is
+    /// larger than <paramref name="maxPixels"/> (<see cref="ImageInput.MaxPixels"/> unless given) or does not have the
+    /// model's channels, or when the model records no image shape.
     /// </summary>
-    public float[] FromPng(byte[] bytes, string source)
+    public float[] FromPng(byte[] bytes, string source, long maxPixels = ImageInput.MaxPixels)
     {
         var (c, h, w) = ImageShape ?? throw DataFormatException.For(source, $"the model takes {string.Join("×", InputShape)} values and does not record the image shape behind them");
-        if (!Png.IsPng(bytes)) throw DataFormatException.For(source, $"not a PNG image ({ImageKind.Describe(bytes)})");
-        return ImageInput.ToInput(Png.DecodePixels(bytes, source), c, h, w, Normalization, source);
+        return ImageInput.FromPng(bytes, c, h, w, Normalization, source, maxPixels);
     }
 }

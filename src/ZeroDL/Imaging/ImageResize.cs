@@ -90,7 +90,7 @@ public static class ImageResize
             }
     }
 
-    private static byte ToByte(double value) => (byte)Math.Clamp(Math.Round(value, MidpointRounding.AwayFromZero), 0, 255);
+    internal static byte ToByte(double value) => (byte)Math.Clamp(Math.Round(value, MidpointRounding.AwayFromZero), 0, 255);
 
     /// <summary>For each output position, the input positions it draws on and their weights (summing to 1).</summary>
     internal static (int Index, double Weight)[][] Weights(int size, int newSize)

@@ -15,13 +15,23 @@ public static class Pgm
         if (width <= 0 || height <= 0 || (long)width * height > GrayImage.MaxPixels)
             throw DataFormatException.For(source, $"PGM size {width}×{height} is empty or larger than {GrayImage.MaxPixels} pixels");
         if (maxval < 1 || maxval > 65535) throw DataFormatException.For(source, $"PGM maxval {maxval} outside 1..65535");
-        var pixels = new float[width * height];
+        int count = width * height;
+        // The file must be able to hold the pixels its header declares before their array is allocated: P5 stores
+        // 1 or 2 bytes a pixel, P2 at least a digit and a separator for each (the last one's separator may be missing).
         if (magic == "P5")
         {
+            if (pos >= bytes.Length || !IsSpace(bytes[pos])) throw DataFormatException.For(source, "corrupt PGM: no whitespace after maxval");
             pos++; // exactly one whitespace byte after maxval
-            int size = maxval > 255 ? 2 : 1;
-            if ((long)bytes.Length - pos < (long)pixels.Length * size)
-                throw DataFormatException.For(source, $"truncated PGM: {width}×{height} needs {pixels.Length * size} bytes of pixels, {Math.Max(0, bytes.Length - pos)} present");
+        }
+        int size = maxval > 255 ? 2 : 1;
+        long needed = magic == "P5" ? (long)count * size : 2L * count - 1, present = Math.Max(0, bytes.Length - pos);
+        if (present < needed)
+            throw DataFormatException.For(source, magic == "P5"
+                ? $"truncated PGM: {width}×{height} needs {needed} bytes of pixels, {present} present"
+                : $"truncated PGM: {width}×{height} needs at least {needed} bytes of ASCII pixels, {present} present");
+        var pixels = new float[count];
+        if (magic == "P5")
+        {
             for (int i = 0; i < pixels.Length; i++)
             {
                 int v = size == 1 ? bytes[pos + i] : bytes[pos + 2 * i] << 8 | bytes[pos + 2 * i + 1];
@@ -40,6 +50,8 @@ public static class Pgm
         }
         return new GrayImage(width, height, pixels);
     }
+
+    private static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or 0x0B or 0x0C;
 
     private static string Token(byte[] bytes, ref int pos, string source)
     {

@@ -69,54 +69,182 @@ public static class Png
         return new PixelImage(info.Width, info.Height, channels, planes);
     }
 
-    /// <summary>Reads only the header (signature, IHDR, and the palette's grayness when it comes before the image data).</summary>
-    public static PngInfo ReadInfo(byte[] bytes, string source)
+    /// <summary>
+    /// Reads only the header (signature, IHDR, and the palette's grayness when it comes before the image data); a size
+    /// over <paramref name="maxPixels"/> is refused.
+    /// </summary>
+    public static PngInfo ReadInfo(byte[] bytes, string source, long maxPixels = GrayImage.MaxPixels)
     {
-        var chunks = ReadChunks(bytes, source, GrayImage.MaxPixels, headerOnly: true);
+        var chunks = ReadChunks(bytes, source, maxPixels, headerOnly: true);
         return chunks.Info;
     }
 
     /// <summary>Decodes to 8-bit R, G, B, A per pixel (gray repeated in R, G and B; A = 255 where the image is opaque).</summary>
     internal static byte[] DecodeRgba(byte[] bytes, string source, long maxPixels, out PngInfo info)
     {
-        var chunks = ReadChunks(bytes, source, maxPixels, headerOnly: false);
+        var chunks = ReadImage(bytes, source, maxPixels);
         info = chunks.Info;
-        int width = info.Width, height = info.Height, bitDepth = info.BitDepth, colorType = info.ColorType;
-        int samplesPerPixel = colorType switch { 0 => 1, 2 => 3, 3 => 1, 4 => 2, _ => 4 };
-        int bitsPerPixel = samplesPerPixel * bitDepth;
-        int filterStep = Math.Max(1, bitsPerPixel / 8);
-        var passes = info.Interlaced ? Adam7 : NoInterlace;
-
-        long expected = 0;
-        foreach (var p in passes)
+        int width = info.Width;
+        var rgba = new byte[(long)width * info.Height * 4];
+        DecodeRows(chunks, source, (y, x0, dx, row) =>
         {
-            var (w, h) = PassSize(p, width, height);
-            if (w > 0 && h > 0) expected += (RowBytes(w, bitsPerPixel) + 1) * h;
-        }
-        byte[] raw = Inflate(chunks.ImageData, expected, source, width, height);
+            if (dx == 1) row.CopyTo(rgba.AsSpan(((int)((long)y * width) + x0) * 4));
+            else
+                for (int i = 0, n = row.Length / 4; i < n; i++)
+                    row.Slice(4 * i, 4).CopyTo(rgba.AsSpan((int)((long)y * width + x0 + i * dx) * 4, 4));
+        });
+        return rgba;
+    }
 
-        var rgba = new byte[(long)width * height * 4];
-        long offset = 0;
-        foreach (var p in passes)
+    /// <summary>
+    /// The image decoded straight into <paramref name="height"/>×<paramref name="width"/> 8-bit channel planes: the same
+    /// pixels as <see cref="DecodePixels"/> followed by <see cref="PixelImage.Resized"/>, bit for bit for a non-interlaced
+    /// image (an Adam7 one may differ by the rounding of a sum), but without ever holding the full-size image. The image
+    /// data is inflated and unfiltered a row at a time, keeping only the previous row, and each row is added into the
+    /// output grid (<see cref="StreamingResize"/>): memory is a few rows plus the output, whatever the declared size.
+    /// A size over <paramref name="maxPixels"/> is refused before anything is inflated.
+    /// </summary>
+    public static PixelImage DecodeResized(byte[] bytes, string source, int height, int width, long maxPixels)
+    {
+        var chunks = ReadImage(bytes, source, maxPixels);
+        var info = chunks.Info;
+        int channels = info.IsGray ? 1 : 3;
+        var resize = new StreamingResize(channels, info.Height, info.Width, height, width, rowsInOrder: !info.Interlaced);
+        var samples = new float[channels * info.Width];
+        DecodeRows(chunks, source, (y, x0, dx, row) =>
         {
-            var (w, h) = PassSize(p, width, height);
-            if (w == 0 || h == 0) continue;
-            int stride = (int)RowBytes(w, bitsPerPixel);
-            var pass = raw.AsSpan((int)offset, (stride + 1) * h);
-            Unfilter(pass, stride, h, filterStep, source);
-            for (int y = 0; y < h; y++)
+            int n = row.Length / 4;
+            for (int i = 0; i < n; i++)
             {
-                var row = pass.Slice(y * (stride + 1) + 1, stride);
-                int targetY = p.Y0 + y * p.DY;
-                for (int x = 0; x < w; x++)
+                int a = row[4 * i + 3];
+                for (int c = 0; c < channels; c++)
                 {
-                    int targetX = p.X0 + x * p.DX;
-                    Pixel(row, x, chunks, rgba.AsSpan(((int)((long)targetY * width + targetX)) * 4, 4), source);
+                    int v = row[4 * i + c];
+                    samples[i * channels + c] = a == 255 ? v : (v * a + 255 * (255 - a) + 127) / 255; // as DecodePixels
                 }
             }
-            offset += (long)(stride + 1) * h;
+            resize.AddRow(y, x0, dx, samples.AsSpan(0, n * channels));
+        });
+        return new PixelImage(width, height, channels, resize.ResultBytes());
+    }
+
+    /// <summary>
+    /// The image as gray intensities in [0, 1] as <see cref="Decode"/> makes them, shrunk by area averaging when its
+    /// longer side exceeds <paramref name="maxSide"/> so that side becomes <paramref name="maxSide"/> (aspect kept,
+    /// each side at least 1). An image within <paramref name="maxSide"/> is exactly <see cref="Decode"/>'s; a larger
+    /// one is shrunk as it streams in (<see cref="DecodeResized"/>), never held at full size.
+    /// </summary>
+    public static GrayImage DecodeGray(byte[] bytes, string source, int maxSide, long maxPixels)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSide, 1);
+        var chunks = ReadImage(bytes, source, maxPixels);
+        var info = chunks.Info;
+        int longer = Math.Max(info.Width, info.Height);
+        int newWidth = info.Width, newHeight = info.Height;
+        if (longer > maxSide)
+        {
+            newWidth = Math.Max(1, (int)Math.Round((double)info.Width * maxSide / longer));
+            newHeight = Math.Max(1, (int)Math.Round((double)info.Height * maxSide / longer));
         }
-        return rgba;
+        var resize = new StreamingResize(1, info.Height, info.Width, newHeight, newWidth, rowsInOrder: !info.Interlaced);
+        var samples = new float[info.Width];
+        DecodeRows(chunks, source, (y, x0, dx, row) =>
+        {
+            int n = row.Length / 4;
+            for (int i = 0; i < n; i++) samples[i] = GrayOf(row.Slice(4 * i, 4), info.IsGray);
+            resize.AddRow(y, x0, dx, samples.AsSpan(0, n));
+        });
+        var values = resize.Result();
+        var pixels = new float[values.Length];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (float)values[i];
+        return new GrayImage(newWidth, newHeight, pixels);
+    }
+
+    /// <summary>One RGBA pixel as <see cref="Decode"/>'s gray: luminance (or the gray sample), composited over white.</summary>
+    private static float GrayOf(ReadOnlySpan<byte> rgba, bool isGray)
+    {
+        float gray = isGray ? rgba[0] / 255f : Luma(rgba[0] / 255f, rgba[1] / 255f, rgba[2] / 255f), alpha = rgba[3] / 255f;
+        return gray * alpha + (1f - alpha);
+    }
+
+    /// <summary>
+    /// The chunks of a whole image, refused when its image data is too small to inflate to what the header declares
+    /// (DEFLATE expands at most 1032:1), so a short file declaring a large image costs nothing in proportion to it.
+    /// </summary>
+    private static Chunks ReadImage(byte[] bytes, string source, long maxPixels)
+    {
+        var chunks = ReadChunks(bytes, source, maxPixels, headerOnly: false);
+        long raw = RawBytes(chunks.Info), compressed = chunks.ImageData.Length;
+        if (raw > compressed * MaxDeflateRatio)
+            throw DataFormatException.For(source, $"corrupt PNG: {compressed} bytes of image data cannot inflate to the {raw} bytes {chunks.Info.Width}×{chunks.Info.Height} needs");
+        return chunks;
+    }
+
+    /// <summary>DEFLATE's largest expansion: a 258-byte match costs at least 2 bits, so n bytes inflate to at most about 1032·n.</summary>
+    private const long MaxDeflateRatio = 1032;
+
+    /// <summary>The bytes the image data inflates to: each (sub-)image row's filter byte and packed samples.</summary>
+    private static long RawBytes(PngInfo info)
+    {
+        int samplesPerPixel = info.ColorType switch { 0 => 1, 2 => 3, 3 => 1, 4 => 2, _ => 4 };
+        long total = 0;
+        foreach (var p in info.Interlaced ? Adam7 : NoInterlace)
+        {
+            var (w, h) = PassSize(p, info.Width, info.Height);
+            if (w > 0 && h > 0) total += (RowBytes(w, samplesPerPixel * info.BitDepth) + 1) * h;
+        }
+        return total;
+    }
+
+    /// <summary>Receives decoded pixels of image row <paramref name="y"/>: columns x0, x0 + dx, … as 8-bit R, G, B, A.</summary>
+    private delegate void RgbaRowSink(int y, int x0, int dx, ReadOnlySpan<byte> rgba);
+
+    /// <summary>
+    /// Inflates and unfilters the image data a row at a time (pass by pass for Adam7), keeping only the previous row,
+    /// and hands each row's pixels to <paramref name="sink"/> as RGBA. The data must inflate to exactly what the header
+    /// promises: fewer bytes, or one byte more, is refused (so a zlib bomb costs no more than the header's honest size).
+    /// </summary>
+    private static void DecodeRows(Chunks chunks, string source, RgbaRowSink sink)
+    {
+        var info = chunks.Info;
+        int width = info.Width, height = info.Height;
+        int samplesPerPixel = info.ColorType switch { 0 => 1, 2 => 3, 3 => 1, 4 => 2, _ => 4 };
+        int bitsPerPixel = samplesPerPixel * info.BitDepth;
+        int filterStep = Math.Max(1, bitsPerPixel / 8);
+        var passes = info.Interlaced ? Adam7 : NoInterlace;
+        long expected = RawBytes(info);
+        // The pixel budget keeps a row (8 bytes a pixel at most) far below an array's limit.
+        int maxStride = (int)RowBytes(width, bitsPerPixel);
+        byte[] current = new byte[maxStride + 1], previous = new byte[maxStride + 1], rgba = new byte[4 * width];
+        long read = 0;
+        try
+        {
+            chunks.ImageData.Position = 0;
+            using var z = new ZLibStream(chunks.ImageData, CompressionMode.Decompress);
+            foreach (var p in passes)
+            {
+                var (w, h) = PassSize(p, width, height);
+                if (w == 0 || h == 0) continue;
+                int stride = (int)RowBytes(w, bitsPerPixel);
+                Array.Clear(previous); // the row above a pass's first row counts as zeros
+                for (int y = 0; y < h; y++)
+                {
+                    int n = z.ReadAtLeast(current.AsSpan(0, stride + 1), stride + 1, throwOnEndOfStream: false);
+                    read += n;
+                    if (n < stride + 1) throw DataFormatException.For(source, $"corrupt PNG: image data holds {read} bytes, {width}×{height} needs {expected}");
+                    UnfilterRow(current.AsSpan(0, stride + 1), previous.AsSpan(1, stride), filterStep, y, source);
+                    var row = current.AsSpan(1, stride);
+                    for (int x = 0; x < w; x++) Pixel(row, x, chunks, rgba.AsSpan(4 * x, 4), source);
+                    sink(p.Y0 + y * p.DY, p.X0, p.DX, rgba.AsSpan(0, 4 * w));
+                    (current, previous) = (previous, current);
+                }
+            }
+            Span<byte> one = stackalloc byte[1];
+            if (z.Read(one) != 0) throw DataFormatException.For(source, $"corrupt PNG: image data holds more than the {expected} bytes {width}×{height} needs");
+        }
+        // ZLibException (an IOException) for what zlib itself refuses, e.g. a header asking for a preset dictionary:
+        // reading from memory, any IOException is the data's fault.
+        catch (Exception e) when (e is InvalidDataException or IOException) { throw DataFormatException.For(source, $"corrupt PNG: cannot inflate image data ({e.Message})", e); }
     }
 
     /// <summary>Pixel <paramref name="x"/> of an unfiltered row as 8-bit R, G, B, A.</summary>
@@ -294,56 +422,26 @@ public static class Png
     }
 
     /// <summary>
-    /// Inflates the zlib stream into exactly <paramref name="expected"/> bytes. Reading stops there, so a stream that
-    /// would inflate to far more (a zlib bomb) costs no more than the header's honest size, which the pixel budget bounds.
+    /// Reverses the filter (None, Sub, Up, Average, Paeth) of one row in place: <paramref name="row"/> is the filter
+    /// byte then the row's bytes, <paramref name="above"/> the unfiltered row above (zeros for a pass's first row).
     /// </summary>
-    private static byte[] Inflate(MemoryStream compressed, long expected, string source, int width, int height)
+    private static void UnfilterRow(Span<byte> row, ReadOnlySpan<byte> above, int bpp, int y, string source)
     {
-        byte[] raw = new byte[expected];
-        try
+        int filter = row[0];
+        var cur = row[1..];
+        switch (filter)
         {
-            compressed.Position = 0;
-            using var z = new ZLibStream(compressed, CompressionMode.Decompress);
-            int read = 0;
-            while (read < raw.Length)
-            {
-                int n = z.Read(raw, read, raw.Length - read);
-                if (n == 0) break;
-                read += n;
-            }
-            if (read < raw.Length) throw DataFormatException.For(source, $"corrupt PNG: image data holds {read} bytes, {width}×{height} needs {expected}");
-            if (z.Read(new byte[1], 0, 1) != 0) throw DataFormatException.For(source, $"corrupt PNG: image data holds more than the {expected} bytes {width}×{height} needs");
-        }
-        // ZLibException (an IOException) for what zlib itself refuses, e.g. a header asking for a preset dictionary:
-        // reading from memory, any IOException is the data's fault.
-        catch (Exception e) when (e is InvalidDataException or IOException) { throw DataFormatException.For(source, $"corrupt PNG: cannot inflate image data ({e.Message})", e); }
-        return raw;
-    }
-
-    /// <summary>Reverses the per-row filters (None, Sub, Up, Average, Paeth) of one (sub-)image in place.</summary>
-    private static void Unfilter(Span<byte> raw, int stride, int height, int bpp, string source)
-    {
-        for (int y = 0; y < height; y++)
-        {
-            int start = y * (stride + 1);
-            int filter = raw[start];
-            var cur = raw.Slice(start + 1, stride);
-            var prev = y > 0 ? raw.Slice(start - stride, stride) : Span<byte>.Empty;
-            for (int i = 0; i < stride; i++)
-            {
-                int a = i >= bpp ? cur[i - bpp] : 0;
-                int b = y > 0 ? prev[i] : 0;
-                int c = y > 0 && i >= bpp ? prev[i - bpp] : 0;
-                cur[i] = filter switch
-                {
-                    0 => cur[i],
-                    1 => (byte)(cur[i] + a),
-                    2 => (byte)(cur[i] + b),
-                    3 => (byte)(cur[i] + (a + b) / 2),
-                    4 => (byte)(cur[i] + Paeth(a, b, c)),
-                    _ => throw DataFormatException.For(source, $"corrupt PNG: unknown filter type {filter} in row {y}"),
-                };
-            }
+            case 0: break;
+            case 1: for (int i = bpp; i < cur.Length; i++) cur[i] += cur[i - bpp]; break;
+            case 2: for (int i = 0; i < cur.Length; i++) cur[i] += above[i]; break;
+            case 3:
+                for (int i = 0; i < cur.Length; i++) cur[i] += (byte)(((i >= bpp ? cur[i - bpp] : 0) + above[i]) / 2);
+                break;
+            case 4:
+                for (int i = 0; i < cur.Length; i++)
+                    cur[i] += (byte)(i >= bpp ? Paeth(cur[i - bpp], above[i], above[i - bpp]) : Paeth(0, above[i], 0));
+                break;
+            default: throw DataFormatException.For(source, $"corrupt PNG: unknown filter type {filter} in row {y}");
         }
     }
 
