@@ -9,6 +9,8 @@ public sealed class UsageException(string message) : Exception(message);
 internal static class Cli
 {
     public const int Success = 0, FileError = 1, UsageError = 2, Interrupted = 130;
+    /// <summary>Training stopped because the loss, a gradient or a weight became NaN or infinite (zerodl train).</summary>
+    public const int Diverged = 3;
 
     /// <summary>
     /// "Cannot parse argument 'abc' for option '--epochs' as expected type 'System.Nullable`1[System.Int32]'" reads,

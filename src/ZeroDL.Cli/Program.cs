@@ -4,7 +4,7 @@ using ZeroDL.Cli;
 using ZeroDL.Data;
 
 // zerodl: train, evaluate and query ZeroDL models from the command line.
-// Exit codes: 0 success, 1 a file is missing/unreadable/invalid, 2 a bad argument, 130 interrupted.
+// Exit codes: 0 success, 1 a file is missing/unreadable/invalid, 2 a bad argument, 3 training diverged, 130 interrupted.
 // A plain Command named "zerodl" (not RootCommand, which takes the executable's name) so help says "zerodl".
 var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: train, evaluate and query models on MNIST or your own images.")
 {

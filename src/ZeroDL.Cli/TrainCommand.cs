@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
 using Spectre.Console;
 using ZeroDL.Data;
 using ZeroDL.Kernels;
@@ -49,19 +50,29 @@ internal static class TrainCommand
         var scale = new Option<double?>("--scale") { Description = "Augmentation: largest relative scaling, e.g. 0.1 for ±10 % (implies --augment; 0 = none)" };
         var elastic = new Option<double?>("--elastic") { Description = "Augmentation: elastic distortion strength α (implies --augment; 0 = none)" };
         var elasticSigma = new Option<double?>("--elastic-sigma") { Description = "Augmentation: smoothness σ of the elastic field in pixels (implies --augment)" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file, written atomically at every epoch's end (and with --checkpoint-every): everything to resume the run exactly. Default: beside --out as NAME.ckpt; with --resume, the file resumed" };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Also write the checkpoint every N mini-batches" };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run a checkpoint holds, with the options it was started with, to the same weights bit for bit as if never stopped. --epochs may be raised; --out, --checkpoint, --checkpoint-every and --threads may be set" };
+        var holdAt = new Option<string?>("--hold-at") { Hidden = true, Description = "Tests: stop and wait at a point (iteration:N, checkpoint-writing:N, checkpoint-written:N), announced on stdout" };
 
         var command = new Command("train", "Train a model (on MNIST unless --data names other images), print per-epoch accuracy and the final test accuracy, and save it.")
         {
             model, arch, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
             batchnorm, batchnormMode, outputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
-            augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule,
+            augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule, checkpoint, checkpointEvery, resume, holdAt,
         };
         foreach (var option in data.All) command.Add(option);
+        // What --resume lets the command line set: where files go and how fast, never what is computed.
+        Option[] settable = [output, checkpoint, checkpointEvery, threads];
         command.SetAction(async (parse, cancel) =>
         {
             // System.CommandLine installs its Ctrl+C handler once this action first yields; until then Ctrl+C kills
             // the process outright. Yielding at once makes Ctrl+C during data loading a clean stop like any other.
             await Task.Yield();
+            var hold = TrainingHold.Parse(parse.GetValue(holdAt));
+            string? resumePath = parse.GetValue(resume);
+            LoadedCheckpoint? resumed = null;
+            if (resumePath is not null) (parse, resumed) = ResumeParse(command, parse, resumePath, settable, epochs, [resume, holdAt]);
             ModelPreset preset;
             try { preset = ModelPresets.Find(parse.GetValue(model)!); }
             catch (ArgumentException e) { throw new UsageException(e.Message.Replace("unknown model", "unknown --model")); }
@@ -136,6 +147,8 @@ internal static class TrainCommand
                 catch (ArgumentOutOfRangeException e) { throw new UsageException("augmentation: " + e.Message.Split(" (Parameter")[0]); }
             }
 
+            int? everyN = parse.GetValue(checkpointEvery);
+            if (everyN is < 1) throw new UsageException("--checkpoint-every must be at least 1");
             int? ep = parse.GetValue(epochs);
             int? iters = parse.GetValue(iterations) ?? (ep is null ? preset.Iterations : null);
             var options = new TrainerOptions
@@ -148,6 +161,7 @@ internal static class TrainCommand
                 Seed = parse.GetValue(seed),
                 Augmentation = augmentation,
                 Schedule = parse.GetValue(schedule) ?? preset.Schedule,
+                CheckpointEvery = everyN,
             };
             try { options.Validate(); }
             catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
@@ -167,6 +181,10 @@ internal static class TrainCommand
             string modelName = archPath is not null ? Path.GetFileNameWithoutExtension(archPath) : preset.Name;
             string outPath = parse.GetValue(output) ?? Path.Combine("models", modelName + ".safetensors");
             string historyPath = Path.ChangeExtension(outPath, null) + ".history.csv";
+            string checkpointPath = parse.GetValue(checkpoint) ?? resumePath ?? CheckpointFile.BesideModel(outPath);
+            // A preset bounded by iterations (twolayer) runs epochs once --epochs is given: not the same run.
+            if (resumed is not null && options.Iterations != resumed.Checkpoint.Options.Iterations)
+                throw new UsageException($"--epochs cannot extend {resumePath}: its run is bounded by iterations ({resumed.Checkpoint.Options.Iterations})");
 
             if (trainCount > 0) train = train.Take(trainCount);
             int sampleLength = train.SampleLength;
@@ -179,6 +197,11 @@ internal static class TrainCommand
             var normalization = train.Normalization ?? InputNormalization.Identity(ModelFile.InputChannels(input));
             var net = architecture.Build<float>(options.Seed);
             var trainer = new Trainer(net, opt, train, test, options);
+            if (resumed is not null)
+            {
+                try { trainer.Restore(resumed.Checkpoint); }
+                catch (ArgumentException e) { throw DataFormatException.For(resumePath!, $"does not fit the run its options describe: {e.Message.Split(" (Parameter")[0]}"); }
+            }
             var settings = new Dictionary<string, string>
             {
                 ["model"] = modelName, ["optimizer"] = opt.Name, ["learning_rate"] = learningRate.ToString("R", CultureInfo.InvariantCulture),
@@ -193,6 +216,24 @@ internal static class TrainCommand
             Console.WriteLine($"Training {modelName}: {(archPath is null && loadedData.Name == "mnist" ? spec.Describe() : architecture.Describe())}");
             if (augmentation is not null) Console.WriteLine($"  augmentation: {augmentation.Describe()}");
             Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule == "cosine" ? " (cosine decay)" : "")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
+            // The options to resume with: this run's command line as the parser understood it (--resume and --hold-at aside).
+            var run = new Dictionary<string, string> { ["args"] = JsonSerializer.Serialize(GivenArgs(command, parse, [resume, holdAt])) };
+            int written = 0, checkpointed = -1;
+            trainer.CheckpointReady += c =>
+            {
+                int n = ++written;
+                checkpointed = c.Iteration;
+                AtomicFile.Write(checkpointPath, s =>
+                {
+                    CheckpointFile.Write(s, c, run);
+                    s.Flush();
+                    hold.Reach("checkpoint-writing", n);
+                });
+                hold.Reach("checkpoint-written", n);
+            };
+            trainer.BatchCompleted += (iter, _) => hold.Reach("iteration", iter);
+            if (resumed is not null)
+                Console.WriteLine($"Resuming {resumePath} after iteration {resumed.Checkpoint.Iteration} of {trainer.TotalIterations} ({resumed.Checkpoint.Epoch} epochs done)");
             trainer.EpochCompleted += e =>
             {
                 // A checkpoint per epoch, written atomically: an interrupted run keeps its last finished epoch.
@@ -201,25 +242,43 @@ internal static class TrainCommand
             };
 
             TrainingHistory history;
-            if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
-                history = await RunWithProgress(trainer, cancel);
-            else
+            try
             {
-                trainer.EpochCompleted += e => Console.WriteLine(EpochLine(e));
-                history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
+                if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
+                    history = await RunWithProgress(trainer, cancel);
+                else
+                {
+                    trainer.EpochCompleted += e => Console.WriteLine(EpochLine(e));
+                    history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
+                }
             }
+            catch (TrainingDivergedException e)
+            {
+                // The trainer stopped before the bad values reached a checkpoint or a model file: what is on disk is good.
+                Console.Error.WriteLine($"zerodl: {e.Message}");
+                Console.Error.WriteLine(File.Exists(checkpointPath)
+                    ? $"zerodl: the last good checkpoint is {checkpointPath}{(checkpointed >= 0 ? $" (iteration {checkpointed})" : "")}" + (File.Exists(outPath) ? $"; {outPath} holds a finished epoch's model" : "")
+                    : "zerodl: no checkpoint was written before it");
+                return Cli.Diverged;
+            }
+            // The trainer hands out a checkpoint of the point where Ctrl+C stopped it (when a mini-batch was done since the last).
+            string resumeHint = checkpointed == history.Loss.Count && history.Cancelled
+                ? $"the checkpoint {checkpointPath} holds iteration {checkpointed}: zerodl train --resume {checkpointPath} goes on from there" : "";
             if (history.Cancelled && history.Epochs.Count == 0)
             {
-                // No epoch ended, so no checkpoint was written: the files at these paths (if any) are an earlier run's,
+                // No epoch ended, so no model was written: the files at these paths (if any) are an earlier run's,
                 // and an empty history must not replace that run's.
                 Console.WriteLine($"Interrupted after {history.Loss.Count} iterations, before the first epoch ended: nothing was saved"
+                    + (resumeHint.Length > 0 ? " but the checkpoint" : "")
                     + (File.Exists(outPath) ? $" ({outPath} is an earlier run's, left as it was)" : $" ({outPath} was not written)"));
+                if (resumeHint.Length > 0) Console.WriteLine(char.ToUpperInvariant(resumeHint[0]) + resumeHint[1..]);
                 return Cli.Interrupted;
             }
             AtomicFile.WriteAllText(historyPath, history.EpochsCsv());
             if (history.Cancelled)
             {
                 Console.WriteLine($"Interrupted after {history.Loss.Count} iterations; the model of epoch {history.Epochs[^1].Epoch}, the last finished, is in {outPath}");
+                if (resumeHint.Length > 0) Console.WriteLine(char.ToUpperInvariant(resumeHint[0]) + resumeHint[1..]);
                 return Cli.Interrupted;
             }
             // With --eval-samples the epochs were scored on the first N test images; the final figure is always the
@@ -227,10 +286,62 @@ internal static class TrainCommand
             double accuracy = options.EvaluationSamples > 0 && options.EvaluationSamples < test.Count
                 ? trainer.EvaluatedModel.Accuracy(test) : history.FinalTestAccuracy;
             Console.WriteLine($"Test accuracy: {Cli.Percent(accuracy)} ({(int)Math.Round(accuracy * test.Count)} of {test.Count} test images; {history.Elapsed.TotalSeconds:F1} s of training)");
-            Console.WriteLine($"Saved {outPath} and {historyPath}");
+            Console.WriteLine($"Saved {outPath} and {historyPath} (checkpoint {checkpointPath})");
             return Cli.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The options given on a command line, as arguments that parse to the same values: each option given (not
+    /// defaulted) as its name followed by its tokens, in the command's order, except <paramref name="excluded"/>.
+    /// </summary>
+    private static List<string> GivenArgs(Command command, ParseResult parse, IReadOnlyCollection<Option> excluded)
+    {
+        var args = new List<string>();
+        foreach (var option in command.Options)
+        {
+            if (excluded.Contains(option) || parse.GetResult(option) is not { Implicit: false } given) continue;
+            args.Add(option.Name);
+            args.AddRange(given.Tokens.Select(t => t.Value));
+        }
+        return args;
+    }
+
+    /// <summary>
+    /// The command line a resumed run goes on with: the one stored in the checkpoint, with what <paramref name="settable"/>
+    /// names and <paramref name="epochs"/> taken from this command line. Any other option given now must repeat the
+    /// stored one exactly; else a one-line refusal (exit 2).
+    /// </summary>
+    private static (ParseResult, LoadedCheckpoint) ResumeParse(Command command, ParseResult parse, string path, Option[] settable, Option<int?> epochs, Option[] excluded)
+    {
+        var loaded = CheckpointFile.Load(path);
+        string[] stored;
+        try { stored = JsonSerializer.Deserialize<string[]>(loaded.Run.GetValueOrDefault("args") ?? "null") ?? throw new JsonException("no args"); }
+        catch (JsonException) { throw DataFormatException.For(path, "holds no command line of zerodl train (run.args), so it cannot be resumed from the command line"); }
+        var before = command.Parse(stored);
+        if (before.Errors.Count > 0) throw DataFormatException.For(path, $"its stored options do not parse: {before.Errors[0].Message}");
+        foreach (var option in command.Options)
+        {
+            if (excluded.Contains(option) || settable.Contains(option) || option == epochs || parse.GetResult(option) is not { Implicit: false } now) continue;
+            if (before.GetResult(option) is { Implicit: false } then && then.Tokens.Select(t => t.Value).SequenceEqual(now.Tokens.Select(t => t.Value))) continue;
+            throw new UsageException($"{option.Name} would change the run {path} holds; --resume goes on with the options it was started with " +
+                                     "(--epochs may be raised; --out, --checkpoint, --checkpoint-every and --threads may be set)");
+        }
+        // Checked here, before the data is read, as the one option that may change: raised, only where that is the same run made longer.
+        if (parse.GetResult(epochs) is { Implicit: false } && parse.GetValue(epochs) is int raised)
+        {
+            var was = loaded.Checkpoint.Options;
+            if (was.Iterations is int bound) throw new UsageException($"--epochs cannot extend {path}: its run is bounded by --iterations ({bound})");
+            if (raised < was.Epochs) throw new UsageException($"--epochs may be raised, not lowered: {path} runs {was.Epochs} epochs");
+            if (raised != was.Epochs && was.Schedule != "constant") throw new UsageException($"--epochs cannot change: the {was.Schedule} schedule of {path} spans its {was.Epochs} epochs");
+        }
+        var mine = settable.Append(epochs).Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
+        var args = GivenArgs(command, before, [.. excluded, .. mine]);
+        args.AddRange(GivenArgs(command, parse, [.. command.Options.Except(mine)]));
+        var effective = command.Parse(args);
+        if (effective.Errors.Count > 0) throw new UsageException(effective.Errors[0].Message);
+        return (effective, loaded);
     }
 
     private static double DefaultRate(string optimizer) => optimizer.Trim().ToLowerInvariant() == "adam" ? 0.001 : 0.01;

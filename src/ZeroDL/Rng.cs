@@ -19,6 +19,22 @@ public sealed class Rng
 
     public int Seed { get; }
 
+    /// <summary>
+    /// The generator's whole state: the four xoshiro256** words and the spare normal draw that
+    /// <see cref="NextGaussian"/> keeps. A generator given a state draws exactly what the one it was read from
+    /// draws next (a checkpoint stores it so a resumed run continues every random stream).
+    /// </summary>
+    /// <exception cref="ArgumentException">on set: all four words zero (xoshiro's one invalid state) or a non-finite spare.</exception>
+    public RngState State
+    {
+        get => new(_s0, _s1, _s2, _s3, _spareNormal);
+        set
+        {
+            value.Validate();
+            (_s0, _s1, _s2, _s3, _spareNormal) = (value.S0, value.S1, value.S2, value.S3, value.SpareNormal);
+        }
+    }
+
     private static ulong SplitMix(ref ulong x)
     {
         ulong z = x += 0x9E3779B97F4A7C15UL;

@@ -20,7 +20,7 @@ public sealed class ConvFiltersExperiment : Experiment
         var net = Networks.SimpleConvNet<float>(context.Seed);
         var conv = (Convolution<float>)net.Layers[0];
         var before = conv.W.Value.Clone();
-        var options = new TrainerOptions { Iterations = iterations, BatchSize = 100, Seed = context.Seed, EvaluationSamples = 1000 };
+        var options = new TrainerOptions { Iterations = iterations, BatchSize = 100, Seed = context.Seed, EvaluationSamples = 1000, StopOnDivergence = false };
         var history = new Trainer(net, new Adam<float>(0.001), context.Mnist.Train, context.Mnist.Test, options).Train();
         var after = conv.W.Value;
         context.SaveCanvas("filters_before.png", Grid(before));

@@ -22,7 +22,8 @@ internal static class ExperimentTraining
     /// <summary>Mini-batch loss of each of <paramref name="iterations"/> steps, batches drawn with replacement as the book's scripts do.</summary>
     public static double[] Losses(Sequential<float> net, Optimizer<float> optimizer, Dataset train, int iterations, int batchSize, int seed)
     {
-        var options = new TrainerOptions { Iterations = iterations, BatchSize = batchSize, SampleWithReplacement = true, Seed = seed, EvaluationSamples = 1, BackgroundEvaluation = false };
+        var options = new TrainerOptions { Iterations = iterations, BatchSize = batchSize, SampleWithReplacement = true, Seed = seed, EvaluationSamples = 1, BackgroundEvaluation = false,
+            StopOnDivergence = false }; // the book's figures show diverging runs as they go
         return [.. new Trainer(net, optimizer, train, train.Take(1), options).Train().Loss];
     }
 
@@ -34,6 +35,7 @@ internal static class ExperimentTraining
         {
             Epochs = epochs, BatchSize = batchSize, Seed = seed, BackgroundEvaluation = false,
             Augmentation = augmenter?.Options,
+            StopOnDivergence = false, // the book's figures show diverging runs as they go (fig. 6-18)
         };
         var history = new Trainer(net, optimizer, train, test, options).Train();
         return (history.Epochs.Select(e => e.TrainAccuracy).ToArray(), history.Epochs.Select(e => e.TestAccuracy).ToArray());

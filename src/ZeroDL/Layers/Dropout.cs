@@ -32,6 +32,9 @@ public sealed class Dropout<T> : StatelessLayer<T> where T : unmanaged, IFloatin
     public double Ratio { get; }
     public DropoutMode Mode { get; }
 
+    /// <summary>The state of the generator that draws this layer's masks (a checkpoint saves and restores it, so a resumed run draws the same masks).</summary>
+    public RngState RandomState { get => _rng.State; set => _rng.State = value; }
+
     public static DropoutMode ParseMode(string text) => text.Trim().ToLowerInvariant() switch
     {
         "classic" or "book" => DropoutMode.Classic,

@@ -8,6 +8,8 @@ public sealed class AdaGrad<T>(double learningRate = 0.01) : Optimizer<T>(learni
 {
     public override string Name => "adagrad";
     protected override int StateSlots => 1;
+    /// <summary>"h" (sum of squared gradients).</summary>
+    public override IReadOnlyList<string> StateNames => ["h"];
 
     protected override void Update(Span<T> param, ReadOnlySpan<T> grad, T[][] state)
     {

@@ -13,14 +13,15 @@ public sealed class Adam<T>(double learningRate = 0.001, double beta1 = 0.9, dou
 
     public double Beta1 { get; } = beta1;
     public double Beta2 { get; } = beta2;
-    /// <summary>Steps taken so far.</summary>
-    public int Iteration { get; private set; }
+    /// <summary>Steps taken so far (the t of the bias correction; the same as <see cref="Optimizer{T}.Steps"/>).</summary>
+    public int Iteration => Steps;
     public override string Name => "adam";
     protected override int StateSlots => 2;
+    /// <summary>"m" (first moment) and "v" (second moment).</summary>
+    public override IReadOnlyList<string> StateNames => ["m", "v"];
 
     protected override void BeginStep()
     {
-        Iteration++;
         _lrT = LearningRate * Math.Sqrt(1.0 - Math.Pow(Beta2, Iteration)) / (1.0 - Math.Pow(Beta1, Iteration));
     }
 

@@ -9,6 +9,8 @@ public sealed class Momentum<T>(double learningRate = 0.01, double momentum = 0.
     public double MomentumCoefficient { get; } = momentum;
     public override string Name => "momentum";
     protected override int StateSlots => 1;
+    /// <summary>"v" (velocity).</summary>
+    public override IReadOnlyList<string> StateNames => ["v"];
 
     protected override void Update(Span<T> param, ReadOnlySpan<T> grad, T[][] state)
     {

@@ -12,6 +12,8 @@ public sealed class Nesterov<T>(double learningRate = 0.01, double momentum = 0.
     public double MomentumCoefficient { get; } = momentum;
     public override string Name => "nesterov";
     protected override int StateSlots => 1;
+    /// <summary>"v" (velocity).</summary>
+    public override IReadOnlyList<string> StateNames => ["v"];
 
     protected override void Update(Span<T> param, ReadOnlySpan<T> grad, T[][] state)
     {

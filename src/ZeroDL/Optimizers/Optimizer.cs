@@ -21,9 +21,19 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public double LearningRate { get; set; }
     public abstract string Name { get; }
 
+    /// <summary>Steps taken so far (calls of <see cref="Step"/>; <see cref="LoadState"/> sets it).</summary>
+    public int Steps { get; private set; }
+
+    /// <summary>
+    /// The names of the per-element arrays kept for each parameter, in slot order (Adam: "m", "v"; Momentum and
+    /// Nesterov: "v"; AdaGrad and RMSprop: "h"; SGD: none). An optimizer that does not name them gets "state0", ….
+    /// </summary>
+    public virtual IReadOnlyList<string> StateNames => [.. Enumerable.Range(0, StateSlots).Select(i => $"state{i}")];
+
     /// <summary>One update of every parameter from its current gradient.</summary>
     public virtual void Step(IEnumerable<Parameter<T>> parameters)
     {
+        Steps++;
         BeginStep();
         if (parameters is IReadOnlyList<Parameter<T>> list) // a network's list: indexed, so a step allocates nothing
             for (int i = 0; i < list.Count; i++) Update(list[i]);
@@ -40,6 +50,50 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             _state[p] = state;
         }
         Update(p.Value.Span, p.Grad.ReadOnlySpan, state);
+    }
+
+    /// <summary>
+    /// A copy of the optimizer's state: its step count and, for each of <paramref name="parameters"/> that has state
+    /// (those stepped at least once), its <see cref="StateNames"/> arrays, keyed by the parameter's name. Later steps
+    /// do not change the copy.
+    /// </summary>
+    public OptimizerState<T> SaveState(IEnumerable<(string Name, Parameter<T> Parameter)> parameters)
+    {
+        var saved = new Dictionary<string, IReadOnlyList<T[]>>(StringComparer.Ordinal);
+        foreach (var (name, p) in parameters)
+            if (_state.TryGetValue(p, out var slots)) saved.Add(name, [.. slots.Select(a => (T[])a.Clone())]);
+        return new OptimizerState<T>(Name, Steps, StateNames, saved);
+    }
+
+    /// <summary>
+    /// Replaces the optimizer's state with a copy of <paramref name="state"/> (as <see cref="SaveState"/> wrote it for
+    /// parameters of the same names): the next <see cref="Step"/> then does exactly what the saved optimizer's next
+    /// step did. Throws <see cref="ArgumentException"/> when the state is another optimizer's, names a parameter not
+    /// in <paramref name="parameters"/>, or an array's length differs from its parameter's size; on a throw nothing
+    /// changed.
+    /// </summary>
+    public void LoadState(OptimizerState<T> state, IEnumerable<(string Name, Parameter<T> Parameter)> parameters)
+    {
+        if (state.Optimizer != Name) throw new ArgumentException($"the state is {state.Optimizer}'s, this optimizer is {Name}");
+        if (!state.StateNames.SequenceEqual(StateNames)) throw new ArgumentException($"the state keeps [{string.Join(", ", state.StateNames)}], {Name} keeps [{string.Join(", ", StateNames)}]");
+        var byName = new Dictionary<string, Parameter<T>>(StringComparer.Ordinal);
+        foreach (var (name, p) in parameters) byName[name] = p;
+        var loaded = new Dictionary<Parameter<T>, T[][]>(ReferenceEqualityComparer.Instance);
+        foreach (string name in state.ParameterNames)
+        {
+            if (!byName.TryGetValue(name, out var p)) throw new ArgumentException($"the optimizer state names parameter '{name}', which the network does not have");
+            var slots = new T[StateSlots][];
+            for (int i = 0; i < slots.Length; i++)
+            {
+                var saved = state.Slot(name, i);
+                if (saved.Length != p.Value.Size) throw new ArgumentException($"parameter '{name}': a state array of {saved.Length} values for {p.Value.Size} weights");
+                slots[i] = saved.ToArray();
+            }
+            loaded.Add(p, slots);
+        }
+        _state.Clear();
+        foreach (var (p, slots) in loaded) _state.Add(p, slots);
+        Steps = state.Steps;
     }
 
     /// <summary>Called once per step before the parameters are updated (Adam counts its steps here).</summary>

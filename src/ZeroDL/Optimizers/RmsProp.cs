@@ -9,6 +9,8 @@ public sealed class RmsProp<T>(double learningRate = 0.01, double decayRate = 0.
     public double DecayRate { get; } = decayRate;
     public override string Name => "rmsprop";
     protected override int StateSlots => 1;
+    /// <summary>"h" (moving average of squared gradients).</summary>
+    public override IReadOnlyList<string> StateNames => ["h"];
 
     protected override void Update(Span<T> param, ReadOnlySpan<T> grad, T[][] state)
     {

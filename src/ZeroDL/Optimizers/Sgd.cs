@@ -8,6 +8,8 @@ public sealed class Sgd<T>(double learningRate = 0.01) : Optimizer<T>(learningRa
 {
     public override string Name => "sgd";
     protected override int StateSlots => 0;
+    /// <summary>none.</summary>
+    public override IReadOnlyList<string> StateNames => [];
 
     protected override void Update(Span<T> param, ReadOnlySpan<T> grad, T[][] state) =>
         TP.MultiplyAdd(grad, T.CreateTruncating(-LearningRate), param, param);

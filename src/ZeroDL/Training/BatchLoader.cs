@@ -18,6 +18,12 @@ public sealed class Batch
     public int Count { get; internal set; }
     /// <summary>The training iteration this batch is for, counted from 1.</summary>
     public int Iteration { get; internal set; }
+    /// <summary>The shuffling generator's state right after this batch was drawn.</summary>
+    internal RngState RandomAfter;
+    /// <summary>The data order of this batch's epoch (never changed once a batch refers to it: a new epoch's order is a new array).</summary>
+    internal int[] Order = [];
+    /// <summary>Where the batch sequence stands once this batch is drawn: a loader resumed there draws the batches that followed it.</summary>
+    public LoaderPosition PositionAfter => new(Iteration, [.. Order], RandomAfter);
     public ReadOnlySpan<int> LabelSpan => Labels.AsSpan(0, Count);
     public ReadOnlySpan<int> IndexSpan => Indices.AsSpan(0, Count);
 }
@@ -37,7 +43,7 @@ public sealed class BatchLoader : IDisposable
     private readonly int _batchSize, _perEpoch, _total;
     private readonly bool _withReplacement;
     private readonly Rng _rng;
-    private readonly int[] _order;
+    private int[] _order;
     private readonly int[] _indices;
     private readonly BlockingCollection<Batch>? _ready, _free;
     private readonly Thread? _producer;
@@ -56,10 +62,14 @@ public sealed class BatchLoader : IDisposable
     /// background mode), keyed by each image's position in the run. With <paramref name="gatherImages"/> false the
     /// batches carry only indices and labels (the images stay empty), for a consumer that reads the samples itself.
     /// With <paramref name="compressFor"/> a network that <see cref="Compresses"/> this dataset, the batches come
-    /// compressed (on the caller's thread, whatever <paramref name="background"/> says).
+    /// compressed (on the caller's thread, whatever <paramref name="background"/> says). With <paramref name="resume"/>
+    /// (a batch's <see cref="Batch.PositionAfter"/>) the loader draws the batches that followed that one, exactly: the
+    /// first it returns is for iteration <see cref="LoaderPosition.Iteration"/> + 1, and <paramref name="rng"/> is set
+    /// to the position's state.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="resume"/>'s order is not a permutation of the dataset's samples, its iteration is outside 0…<paramref name="totalIterations"/>, or its generator state is invalid.</exception>
     public BatchLoader(Dataset data, int batchSize, bool withReplacement, int iterationsPerEpoch, int totalIterations, Rng rng, bool background,
-        Augmenter? augmenter = null, bool gatherImages = true, Models.Sequential<float>? compressFor = null)
+        Augmenter? augmenter = null, bool gatherImages = true, Models.Sequential<float>? compressFor = null, LoaderPosition? resume = null)
     {
         if (!gatherImages && augmenter is not null) throw new ArgumentException("augmentation needs the images gathered");
         _augmenter = augmenter;
@@ -72,7 +82,14 @@ public sealed class BatchLoader : IDisposable
         _perEpoch = iterationsPerEpoch;
         _total = totalIterations;
         _rng = rng;
-        _order = rng.Permutation(data.Count);
+        if (resume is null) _order = rng.Permutation(data.Count);
+        else
+        {
+            resume.Validate(data.Count, totalIterations);
+            _order = [.. resume.Order];
+            rng.State = resume.Random;
+            _produced = resume.Iteration;
+        }
         _indices = new int[_batchSize];
         if (!background) return;
         _ready = new BlockingCollection<Batch>(Prefetch);
@@ -157,7 +174,7 @@ public sealed class BatchLoader : IDisposable
     {
         try
         {
-            for (int iter = 1; iter <= _total; iter++)
+            for (int iter = _produced + 1; iter <= _total; iter++)
             {
                 var batch = _free!.Take(_stop.Token);
                 Fill(batch, iter);
@@ -177,7 +194,12 @@ public sealed class BatchLoader : IDisposable
             for (int i = 0; i < count; i++) _indices[i] = _rng.Next(_data.Count);
         else
         {
-            if (position == 0 && iteration > 1) _rng.Shuffle(_order);
+            if (position == 0 && iteration > 1)
+            {
+                // A new array: batches of the epoch before (still queued, or held for a checkpoint) keep theirs.
+                _order = (int[])_order.Clone();
+                _rng.Shuffle(_order);
+            }
             int start = position * _batchSize;
             count = Math.Min(_batchSize, _data.Count - start);
             Array.Copy(_order, start, _indices, 0, count);
@@ -195,6 +217,8 @@ public sealed class BatchLoader : IDisposable
         for (int i = 0; i < count; i++) batch.Labels[i] = _data.Labels[idx[i]];
         batch.Count = count;
         batch.Iteration = iteration;
+        batch.RandomAfter = _rng.State;
+        batch.Order = _order;
     }
 
     public void Dispose()

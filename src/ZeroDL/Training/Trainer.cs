@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using ZeroDL.Data;
 using ZeroDL.Models;
 using ZeroDL.Optimizers;
@@ -37,9 +38,33 @@ public sealed record TrainerOptions
     /// false: always floats.
     /// </summary>
     public bool CompressedInput { get; init; } = true;
+    /// <summary>
+    /// When set, <see cref="Trainer.CheckpointReady"/> is raised after every this many mini-batches (iterations
+    /// N, 2N, …), besides every epoch's end. Does not change the training.
+    /// </summary>
+    public int? CheckpointEvery { get; init; }
+    /// <summary>
+    /// true (default): a NaN or infinite loss, gradient or weight stops the run with a
+    /// <see cref="TrainingDivergedException"/> before it reaches the weights or a checkpoint (the divergence guard).
+    /// false: train on through them, as the book's scripts do (its figures show such runs, e.g. fig. 6-18's plain
+    /// networks at large weight scales).
+    /// </summary>
+    public bool StopOnDivergence { get; init; } = true;
+
+    /// <summary>
+    /// These options with what cannot change a run's weights or history set to <paramref name="other"/>'s: threads,
+    /// background loading and evaluation, compressed input (all give the same numbers) and <see cref="CheckpointEvery"/>.
+    /// Two runs whose options are equal after this train alike.
+    /// </summary>
+    public TrainerOptions WithHowFrom(TrainerOptions other) => this with
+    {
+        Threads = other.Threads, BackgroundLoading = other.BackgroundLoading, BackgroundEvaluation = other.BackgroundEvaluation,
+        CompressedInput = other.CompressedInput, CheckpointEvery = other.CheckpointEvery,
+    };
 
     public void Validate()
     {
+        if (CheckpointEvery is < 1) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "checkpoint interval must be at least 1 iteration");
         if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "threads must be at least 1");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "batch size must be at least 1");
         if (Iterations is null && Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "epochs must be at least 1");
@@ -74,6 +99,8 @@ public sealed class TrainingHistory
 /// <summary>
 /// Mini-batch training (book ch. 4.5 / 6): sample a batch, compute the gradient by backprop, let the
 /// optimizer step, and at every epoch end measure train and test accuracy. Raises events and prints nothing.
+/// A run can be checkpointed (<see cref="CheckpointReady"/>, <see cref="SaveState"/>) and continued from a
+/// checkpoint (<see cref="Restore"/>) to the same weights, bit for bit, as the run left uninterrupted.
 /// </summary>
 public sealed class Trainer
 {
@@ -81,6 +108,11 @@ public sealed class Trainer
     private readonly Optimizer<float> _optimizer;
     private readonly Dataset _train, _test;
     private readonly TrainerOptions _options;
+    /// <summary>Set by <see cref="Restore"/>: the point the next <see cref="Train"/> goes on from.</summary>
+    private TrainingCheckpoint? _resume;
+    /// <summary>Where the last run stopped (for <see cref="SaveState"/>): iterations and epochs done, history, data position.</summary>
+    private (int Iteration, int Epoch, TrainingHistory History, int[] Order, RngState Random)? _stopped;
+    private int _running;
 
     public Trainer(Sequential<float> net, Optimizer<float> optimizer, Dataset train, Dataset test, TrainerOptions options)
     {
@@ -94,6 +126,14 @@ public sealed class Trainer
     public event Action<int, double>? BatchCompleted;
     /// <summary>After every epoch's evaluation, in epoch order (from a background thread when evaluation runs there).</summary>
     public event Action<EpochResult>? EpochCompleted;
+    /// <summary>
+    /// A checkpoint of the run (<see cref="TrainingCheckpoint"/>, the handler may keep it): at every epoch's end
+    /// (after that epoch's <see cref="EpochCompleted"/>, so its history holds the epoch), every
+    /// <see cref="TrainerOptions.CheckpointEvery"/> mini-batches, and when the run is cancelled. Raised in iteration
+    /// order, one at a time, from the training thread or the evaluation thread; the state is taken between two
+    /// mini-batches on the training thread, so what the handler does cannot change it. Taken only when a handler is set.
+    /// </summary>
+    public event Action<TrainingCheckpoint>? CheckpointReady;
 
     /// <summary>Mini-batches per epoch: ⌈N / batch⌉ without replacement, max(N / batch, 1) with (as the book).</summary>
     public int IterationsPerEpoch => _options.SampleWithReplacement
@@ -101,6 +141,9 @@ public sealed class Trainer
         : (_train.Count + _options.BatchSize - 1) / _options.BatchSize;
 
     public int TotalIterations => _options.Iterations ?? _options.Epochs * IterationsPerEpoch;
+
+    /// <summary>The options the trainer runs with.</summary>
+    public TrainerOptions Options => _options;
 
     /// <summary>
     /// The network whose accuracies the latest <see cref="EpochCompleted"/> reported: a snapshot taken at that
@@ -112,12 +155,146 @@ public sealed class Trainer
     /// <summary>Whether <see cref="Train"/> hands the network its mini-batches compressed (see <see cref="TrainerOptions.CompressedInput"/>).</summary>
     public bool CompressesBatches => _options.Augmentation is null && _options.CompressedInput && BatchLoader.Compresses(_net, _train);
 
+    /// <summary>
+    /// The run's full state now, between runs: after <see cref="Train"/> returned (finished or cancelled) the point
+    /// it stopped at, after <see cref="Restore"/> the restored point, before either the start (no mini-batch done).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">while <see cref="Train"/> runs.</exception>
+    public TrainingCheckpoint SaveState()
+    {
+        if (Volatile.Read(ref _running) != 0) throw new InvalidOperationException("the trainer is running: take checkpoints from CheckpointReady");
+        if (_resume is not null) return _resume;
+        if (_stopped is var (iteration, epoch, history, order, random))
+        {
+            var checkpoint = Capture(iteration, epoch, history, order, random, history.Elapsed);
+            lock (history) return checkpoint with { Epochs = [.. history.Epochs] };
+        }
+        var rng = new Rng(_options.Seed);
+        var start = rng.Permutation(_train.Count); // as the loader draws the first epoch's order
+        return Capture(0, 0, new TrainingHistory(), start, rng.State, TimeSpan.Zero);
+    }
+
+    /// <summary>
+    /// Sets the network, the optimizer and every random stream to <paramref name="checkpoint"/>'s state; the next
+    /// <see cref="Train"/> goes on from its iteration with its history, and ends with the same weights, bit for bit,
+    /// as the run it was taken from. The trainer's options must be the checkpoint's, except what does not change the
+    /// training (<see cref="TrainerOptions.WithHowFrom"/>) and <see cref="TrainerOptions.Epochs"/>, which may be
+    /// raised (not for a cosine schedule, whose curve spans the run); the optimizer must be of the same kind and rate.
+    /// </summary>
+    /// <exception cref="ArgumentException">the checkpoint does not fit this trainer (the message says how); nothing changed.</exception>
+    public void Restore(TrainingCheckpoint checkpoint)
+    {
+        if (Volatile.Read(ref _running) != 0) throw new InvalidOperationException("the trainer is running");
+        var stored = checkpoint.Options;
+        if (stored with { Epochs = _options.Epochs } != _options.WithHowFrom(stored) with { Epochs = _options.Epochs })
+            throw new ArgumentException("the checkpoint's options differ from the trainer's in more than the epochs");
+        if (_options.Epochs < stored.Epochs) throw new ArgumentException($"the checkpoint's run has {stored.Epochs} epochs; they may be raised, not lowered to {_options.Epochs}");
+        if (_options.Iterations is null && stored.Epochs != _options.Epochs && stored.Schedule != "constant")
+            throw new ArgumentException($"the {stored.Schedule} schedule spans the run's {stored.Epochs} epochs; they cannot change");
+        if (checkpoint.ScheduleIterations != (stored.Iterations ?? stored.Epochs * IterationsPerEpoch))
+            throw new ArgumentException($"the schedule spans {checkpoint.ScheduleIterations} iterations, the checkpoint's run has {stored.Iterations ?? stored.Epochs * IterationsPerEpoch}");
+        if (!checkpoint.Model.Architecture.Equals(_net.Architecture)) throw new ArgumentException("the checkpoint's network is not this trainer's architecture");
+        if (checkpoint.Optimizer.Optimizer != _optimizer.Name || checkpoint.LearningRate != _optimizer.LearningRate)
+            throw new ArgumentException($"the checkpoint is of {checkpoint.Optimizer.Optimizer} at rate {checkpoint.LearningRate:R}, the trainer's optimizer is {_optimizer.Name} at {_optimizer.LearningRate:R}");
+        int total = TotalIterations, perEpoch = IterationsPerEpoch, k = checkpoint.Iteration;
+        if (k < 0 || k > total) throw new ArgumentException($"the checkpoint is after iteration {k}, outside the run's {total}");
+        if (checkpoint.Data.Iteration != k) throw new ArgumentException($"the data position is after iteration {checkpoint.Data.Iteration}, the checkpoint after {k}");
+        checkpoint.Data.Validate(_train.Count, total);
+        if (checkpoint.Epoch != EpochsAfter(k, total, perEpoch)) throw new ArgumentException($"{checkpoint.Epoch} epochs done after iteration {k}; {EpochsAfter(k, total, perEpoch)} expected");
+        if (checkpoint.Loss.Length != k) throw new ArgumentException($"{checkpoint.Loss.Length} losses for {k} iterations");
+        for (int e = 0; e < checkpoint.Epochs.Length; e++)
+            if (checkpoint.Epochs[e].Epoch != e + 1) throw new ArgumentException($"the history's epoch {e + 1} is numbered {checkpoint.Epochs[e].Epoch}");
+        if (checkpoint.Epochs.Length != checkpoint.Epoch) throw new ArgumentException($"the history holds {checkpoint.Epochs.Length} epochs, {checkpoint.Epoch} were done");
+        var dropout = DropoutLayers(_net);
+        if (!dropout.Select(d => d.Name).Order(StringComparer.Ordinal).SequenceEqual(checkpoint.Dropout.Keys.Order(StringComparer.Ordinal)))
+            throw new ArgumentException("the checkpoint's dropout layers are not the network's");
+        foreach (var state in checkpoint.Dropout.Values) state.Validate();
+
+        var saved = _optimizer.SaveState(_net.NamedParameters());
+        _optimizer.LoadState(checkpoint.Optimizer, _net.NamedParameters()); // throws before anything changed when it does not fit
+        try { _net.CopyStateFrom(checkpoint.Model); }
+        catch (ArgumentException) { _optimizer.LoadState(saved, _net.NamedParameters()); throw; }
+        foreach (var (name, layer) in dropout) layer.RandomState = checkpoint.Dropout[name];
+        _resume = checkpoint;
+        _stopped = null;
+    }
+
+    /// <summary>Whether every parameter's gradient (or value) is finite: one pass over them, allocating nothing.</summary>
+    private bool AllFinite(bool gradients)
+    {
+        var parameters = _net.Parameters;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var values = gradients ? parameters[i].Grad.ReadOnlySpan : parameters[i].Value.ReadOnlySpan;
+            // The largest magnitude is NaN when any value is NaN and infinite when any is.
+            if (values.Length > 0 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(values))) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The exception naming the first parameter, in layer order, whose gradient (or value) is not finite.</summary>
+    private TrainingDivergedException Diverged(int iteration, double loss, double rate, DivergedQuantity quantity)
+    {
+        var names = _net.NamedLayers();
+        for (int l = 0; l < _net.Layers.Count; l++)
+            foreach (var p in _net.Layers[l].Parameters)
+            {
+                var values = quantity == DivergedQuantity.Gradient ? p.Grad.ReadOnlySpan : p.Value.ReadOnlySpan;
+                if (values.Length > 0 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(values)))
+                    return new TrainingDivergedException(iteration, quantity, names[l], $"{names[l]}.{p.Name}", loss, rate);
+            }
+        return new TrainingDivergedException(iteration, DivergedQuantity.Loss, null, null, loss, rate);
+    }
+
+    /// <summary>Epochs marked after <paramref name="iteration"/> mini-batches: one per <paramref name="perEpoch"/>, and one at the run's end.</summary>
+    private static int EpochsAfter(int iteration, int total, int perEpoch) =>
+        iteration / perEpoch + (iteration == total && iteration % perEpoch != 0 ? 1 : 0);
+
+    private static List<(string Name, ZeroDL.Layers.Dropout<float> Layer)> DropoutLayers(Sequential<float> net)
+    {
+        var names = net.NamedLayers();
+        var result = new List<(string, ZeroDL.Layers.Dropout<float>)>();
+        for (int i = 0; i < net.Layers.Count; i++)
+            if (net.Layers[i] is ZeroDL.Layers.Dropout<float> d) result.Add((names[i], d));
+        return result;
+    }
+
+    /// <summary>The state after <paramref name="iteration"/> mini-batches, copied from the network, the optimizer and the history (its epochs left empty).</summary>
+    private TrainingCheckpoint Capture(int iteration, int epoch, TrainingHistory history, int[] order, RngState random, TimeSpan elapsed)
+    {
+        var model = _net.CloneArchitecture();
+        model.CopyStateFrom(_net);
+        return new TrainingCheckpoint
+        {
+            Iteration = iteration, Epoch = epoch, Options = _options, Model = model,
+            Optimizer = _optimizer.SaveState(_net.NamedParameters()),
+            LearningRate = _optimizer.LearningRate,
+            ScheduleIterations = TotalIterations,
+            Data = new LoaderPosition(iteration, [.. order], random),
+            Dropout = DropoutLayers(_net).ToImmutableDictionary(d => d.Name, d => d.Layer.RandomState, StringComparer.Ordinal),
+            Loss = [.. history.Loss],
+            Epochs = [],
+            Elapsed = elapsed,
+        };
+    }
+
     public TrainingHistory Train(CancellationToken cancel = default)
     {
+        if (Interlocked.Exchange(ref _running, 1) != 0) throw new InvalidOperationException("the trainer is already running");
+        try { return Run(cancel); }
+        finally { Volatile.Write(ref _running, 0); }
+    }
+
+    private TrainingHistory Run(CancellationToken cancel)
+    {
         using var threads = Kernels.Gemm.LimitThreadsOnThisThread(_options.Threads ?? Kernels.Gemm.EffectiveThreads);
+        var resume = _resume;
+        _resume = null;
         var history = new TrainingHistory();
+        TimeSpan before = resume?.Elapsed ?? TimeSpan.Zero;
+        if (resume is not null) { history.Loss.AddRange(resume.Loss); history.Epochs.AddRange(resume.Epochs); }
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        int perEpoch = IterationsPerEpoch, total = TotalIterations;
+        int perEpoch = IterationsPerEpoch, total = TotalIterations, start = resume?.Iteration ?? 0;
         bool multicore = Environment.ProcessorCount > 1;
         Augmenter? augmenter = null;
         if (_options.Augmentation is not null)
@@ -129,55 +306,71 @@ public sealed class Trainer
             augmenter = new Augmenter(_options.Augmentation, _options.Seed, channels, height, width);
         }
         using var loader = new BatchLoader(_train, _options.BatchSize, _options.SampleWithReplacement, perEpoch, total, new Rng(_options.Seed),
-            background: _options.BackgroundLoading && multicore, augmenter, compressFor: _options.CompressedInput ? _net : null);
+            background: _options.BackgroundLoading && multicore, augmenter, compressFor: _options.CompressedInput ? _net : null, resume: resume?.Data);
         var evalTrain = _options.EvaluationSamples > 0 ? _train.Take(_options.EvaluationSamples) : _train;
         var evalTest = _options.EvaluationSamples > 0 ? _test.Take(_options.EvaluationSamples) : _test;
         Sequential<float>? snapshot = _options.BackgroundEvaluation && multicore ? _net.CloneArchitecture() : null;
         Task? pending = null;
-        double epochLoss = 0, baseRate = _optimizer.LearningRate;
-        int epochBatches = 0, epoch = 0;
+        double baseRate = _optimizer.LearningRate;
+        int epoch = resume?.Epoch ?? 0, epochBatches = start - epoch * perEpoch;
+        // The epoch's loss so far, summed in the same order as the uninterrupted run summed it (the same double).
+        double epochLoss = 0;
+        for (int i = epoch * perEpoch; i < start; i++) epochLoss += history.Loss[i];
+        int done = start, checkpointed = start;
+        int[] order = [.. resume?.Data.Order ?? []];
+        RngState random = resume?.Data.Random ?? default;
+        if (resume is null) { var rng = new Rng(_options.Seed); order = rng.Permutation(_train.Count); random = rng.State; }
         try
         {
-            for (int iter = 1; iter <= total; iter++)
+            for (int iter = start + 1; iter <= total; iter++)
             {
                 if (cancel.IsCancellationRequested) { history.Cancelled = true; break; }
                 var batch = loader.Next();
                 double loss = _net.Gradient(batch.Input, batch.LabelSpan);
+                (order, random) = (batch.Order, batch.RandomAfter);
                 loader.Release(batch);
+                // The divergence guard: NaN or infinity stops the run before it reaches the weights, a checkpoint or a model file.
+                if (_options.StopOnDivergence && (!double.IsFinite(loss) || !AllFinite(gradients: true))) throw Diverged(iter, loss, baseRate, DivergedQuantity.Gradient);
                 if (_options.Schedule == "cosine") _optimizer.LearningRate = baseRate * 0.5 * (1 + Math.Cos(Math.PI * (iter - 1) / total));
                 _optimizer.Step(_net.Parameters);
+                _optimizer.LearningRate = baseRate;
+                if (_options.StopOnDivergence && !AllFinite(gradients: false)) throw Diverged(iter, loss, baseRate, DivergedQuantity.Parameter);
+                done = iter;
                 history.Loss.Add(loss);
                 epochLoss += loss; epochBatches++;
                 BatchCompleted?.Invoke(iter, loss);
-                if (iter % perEpoch == 0 || iter == total)
+                bool epochEnd = iter % perEpoch == 0 || iter == total;
+                if (epochEnd)
                 {
                     epoch++;
                     int e = epoch, it = iter;
                     double meanLoss = epochLoss / Math.Max(1, epochBatches);
-                    var elapsed = clock.Elapsed;
+                    var elapsed = before + clock.Elapsed;
                     epochLoss = 0; epochBatches = 0;
                     pending?.GetAwaiter().GetResult();
-                    if (snapshot is null)
+                    if (snapshot is null) Evaluate(_net, e, it, meanLoss, elapsed);
+                    else
                     {
-                        Evaluate(_net, e, it, meanLoss, elapsed);
-                        continue;
+                        // Evaluate a copy of this epoch's weights on the other core while training goes on.
+                        snapshot.CopyStateFrom(_net);
+                        pending = Task.Run(() =>
+                        {
+                            using var limit = Kernels.Gemm.LimitThreadsOnThisThread(1);
+                            Evaluate(snapshot, e, it, meanLoss, elapsed);
+                        });
                     }
-                    // Evaluate a copy of this epoch's weights on the other core while training goes on.
-                    snapshot.CopyStateFrom(_net);
-                    pending = Task.Run(() =>
-                    {
-                        using var limit = Kernels.Gemm.LimitThreadsOnThisThread(1);
-                        Evaluate(snapshot, e, it, meanLoss, elapsed);
-                    });
                 }
+                if (epochEnd || (_options.CheckpointEvery is int every && iter % every == 0)) Checkpoint(iter, epoch);
             }
+            if (history.Cancelled) Checkpoint(done, epoch);
         }
         finally
         {
             pending?.GetAwaiter().GetResult();
             _optimizer.LearningRate = baseRate;
         }
-        history.Elapsed = clock.Elapsed;
+        history.Elapsed = before + clock.Elapsed;
+        _stopped = (done, epoch, history, order, random);
         return history;
 
         void Evaluate(Sequential<float> model, int e, int it, double meanLoss, TimeSpan elapsed)
@@ -189,6 +382,27 @@ public sealed class Trainer
             lock (history) history.Epochs.Add(result);
             EvaluatedModel = model;
             EpochCompleted?.Invoke(result);
+        }
+
+        // Taken here, between two mini-batches; handed out after every evaluation before it, in order.
+        void Checkpoint(int iteration, int epochsDone)
+        {
+            if (CheckpointReady is null || iteration == checkpointed) return;
+            checkpointed = iteration;
+            var checkpoint = Capture(iteration, epochsDone, history, order, random, before + clock.Elapsed);
+            if (snapshot is null) { Raise(); return; }
+            var previous = pending;
+            pending = Task.Run(() =>
+            {
+                previous?.GetAwaiter().GetResult();
+                Raise();
+            });
+
+            void Raise()
+            {
+                lock (history) checkpoint = checkpoint with { Epochs = [.. history.Epochs.Where(r => r.Epoch <= epochsDone)] };
+                CheckpointReady?.Invoke(checkpoint);
+            }
         }
     }
 }

@@ -141,7 +141,8 @@ public static class HyperparameterSearch
         var (lr, wd) = FromUnit(point, options);
         int seed = options.Seed * 7919 + index;
         var net = Networks.MultiLayerNet<float>([100, 100, 100, 100, 100, 100], seed, weightDecay: wd);
-        var trainerOptions = new TrainerOptions { Epochs = options.Epochs, BatchSize = 100, Seed = seed, BackgroundEvaluation = false, BackgroundLoading = false };
+        var trainerOptions = new TrainerOptions { Epochs = options.Epochs, BatchSize = 100, Seed = seed, BackgroundEvaluation = false, BackgroundLoading = false,
+            StopOnDivergence = false }; // a diverging trial scores as badly as it trains: the search learns to avoid its rate
         var history = new Trainer(net, new Sgd<float>(lr), train, validation, trainerOptions).Train();
         var last = history.Epochs[^1];
         return new Trial(index, lr, wd, last.TestAccuracy, last.TrainAccuracy);
