@@ -106,7 +106,7 @@ async function loadModels() {
     for (const m of models) {
       const option = document.createElement('option');
       option.value = m.name;
-      option.textContent = `${m.name} (${m.kind})`;
+      option.textContent = `${m.name} (${m.kind})${m.default ? ', default' : ''}`; // the default comes first
       select.appendChild(option);
     }
     if (!models.length) await followTraining();

@@ -7,7 +7,7 @@ async function load() {
   const select = document.getElementById('model');
   const models = await (await fetch('api/models')).json();
   if (!models.length) { status('No model yet: train one (Train page or zerodl train).'); return; }
-  if (!select.options.length) for (const m of models) select.add(new Option(`${m.name} (${m.kind})`, m.name));
+  if (!select.options.length) for (const m of models) select.add(new Option(`${m.name} (${m.kind})${m.default ? ', default' : ''}`, m.name));
   status('Predicting the test images…');
   const response = await fetch('api/explore?model=' + encodeURIComponent(select.value));
   const result = await response.json();
