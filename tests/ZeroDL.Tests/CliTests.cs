@@ -28,8 +28,6 @@ public sealed class SigintFactAttribute : FactAttribute
 /// <summary>The zerodl command run as a user runs it: a separate process, its exit code and its output.</summary>
 public class CliTests
 {
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int SendSignal(int pid, int signal);
 
     internal static (int Code, string Out, string Err) Run(params string[] args)
     {
@@ -134,30 +132,10 @@ public class CliTests
     public void Ctrl_c_stops_training_and_keeps_the_last_finished_epoch()
     {
         string model = Path.Combine(TestPaths.NewTempDirectory(), "interrupted.safetensors");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"), "train", "--model", "twolayer", "--epochs", "1000000",
-                     "--train-samples", "2000", "--eval-samples", "500", "--out", model })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var lines = new List<string>();
-        string? line;
-        while ((line = p.StandardOutput.ReadLine()) is not null)
-        {
-            lines.Add(line);
-            if (line.StartsWith("epoch   2", StringComparison.Ordinal)) break;
-        }
         // A million epochs: the run cannot finish on its own however slowly this test thread reads, so the exit is the signal's.
-        if (line is null) Assert.Fail("training printed no second epoch: " + string.Join("\n", lines) + p.StandardError.ReadToEnd());
-        Assert.Equal(0, SendSignal(p.Id, 2)); // SIGINT, as Ctrl+C sends
-        var stderr = p.StandardError.ReadToEndAsync();
-        var restOfOutput = p.StandardOutput.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail("zerodl did not stop within 60 s of SIGINT");
-        }
-        string rest = restOfOutput.Result;
-        Assert.Equal(130, p.ExitCode);
+        var (exitCode, rest, _) = Fixtures.InterruptedCli.Run(line => line.StartsWith("epoch   2", StringComparison.Ordinal),
+            "train", "--model", "twolayer", "--epochs", "1000000", "--train-samples", "2000", "--eval-samples", "500", "--out", model);
+        Assert.Equal(130, exitCode);
         Assert.Contains("Interrupted after", rest);
         var loaded = Serialization.ModelFile.Load(model);
         Assert.Equal("twolayer", loaded.PresetName);

@@ -18,6 +18,11 @@ internal sealed class StreamingResize
     // row at the input's width (channels × newHeight × width), resampled across at the end.
     private readonly double[] sums, row;
 
+    /// <param name="channels">Samples per pixel, each resized as its own plane.</param>
+    /// <param name="height">The input's rows.</param>
+    /// <param name="width">The input's columns.</param>
+    /// <param name="newHeight">The output's rows.</param>
+    /// <param name="newWidth">The output's columns.</param>
     /// <param name="rowsInOrder">True when whole rows will come in ascending order (a non-interlaced image).</param>
     public StreamingResize(int channels, int height, int width, int newHeight, int newWidth, bool rowsInOrder)
     {

@@ -1,0 +1,41 @@
+using System.Diagnostics;
+
+namespace ZeroDL.Tests.Fixtures;
+
+/// <summary>What an interrupted `zerodl` printed: its exit code, the output after the signal, and its error stream.</summary>
+public sealed record Interrupted(int ExitCode, string OutputAfterSignal, string Error);
+
+/// <summary>
+/// Runs `zerodl` as a child process, reads its output until a line says it is where the test wants it, sends SIGINT (as
+/// Ctrl+C does) and waits up to 60 s for it to stop.
+/// </summary>
+public static class InterruptedCli
+{
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
+    public static Interrupted Run(Func<string, bool> signalAfter, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var lines = new List<string>();
+        string? line;
+        while ((line = p.StandardOutput.ReadLine()) is not null)
+        {
+            lines.Add(line);
+            if (signalAfter(line)) break;
+        }
+        if (line is null) Assert.Fail("zerodl never printed the line the test waits for: " + string.Join("\n", lines) + p.StandardError.ReadToEnd());
+        Assert.Equal(0, SendSignal(p.Id, 2)); // SIGINT
+        var stderr = p.StandardError.ReadToEndAsync();
+        var rest = p.StandardOutput.ReadToEndAsync();
+        if (!p.WaitForExit(60_000))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail("zerodl did not stop within 60 s of SIGINT");
+        }
+        return new Interrupted(p.ExitCode, rest.Result, stderr.Result);
+    }
+}
