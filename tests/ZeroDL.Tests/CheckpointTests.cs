@@ -42,7 +42,7 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         var test = mnist.Data.Test.Take(100);
         var options = new TrainerOptions
         {
-            Epochs = 3, BatchSize = 50, Seed = 7, SampleWithReplacement = replacement, Schedule = schedule, CheckpointEvery = 3,
+            Epochs = 3, BatchSize = 50, Seed = 7, SampleWithReplacement = replacement, Schedule = LearningRateSchedule.Parse(schedule), CheckpointEvery = 3,
             Augmentation = augmented ? new AugmentationOptions() : null,
         };
         var reference = Build(kind);
@@ -138,9 +138,9 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Throws<ArgumentException>(() => new Trainer(Build("plain"), Optimizer("adam"), train, test, options with { Epochs = 1 }).Restore(shorter.SaveState()));
         Assert.Throws<ArgumentException>(() => new Trainer(Build("dropout"), Optimizer("adam"), train, test, options).Restore(shorter.SaveState()));
         Assert.Throws<ArgumentException>(() => new Trainer(Build("plain"), Optimizer("adam"), train.Take(150), test, options).Restore(shorter.SaveState()));
-        var cosine = new Trainer(Build("plain"), Optimizer("adam"), train, test, options with { Schedule = "cosine" });
+        var cosine = new Trainer(Build("plain"), Optimizer("adam"), train, test, options with { Schedule = new LearningRateSchedule.Cosine() });
         cosine.Train();
-        e = Assert.Throws<ArgumentException>(() => new Trainer(Build("plain"), Optimizer("adam"), train, test, options with { Schedule = "cosine", Epochs = 3 }).Restore(cosine.SaveState()));
+        e = Assert.Throws<ArgumentException>(() => new Trainer(Build("plain"), Optimizer("adam"), train, test, options with { Schedule = new LearningRateSchedule.Cosine(), Epochs = 3 }).Restore(cosine.SaveState()));
         Assert.Contains("cosine schedule spans", e.Message);
     }
 
@@ -249,7 +249,7 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         var order = new Rng(5).Permutation(10);
         var checkpoint = new TrainingCheckpoint
         {
-            Iteration = 3, Epoch = 1, Options = new TrainerOptions { Epochs = 2, BatchSize = 4, Schedule = "cosine", CheckpointEvery = 2 }, Model = net,
+            Iteration = 3, Epoch = 1, Options = new TrainerOptions { Epochs = 2, BatchSize = 4, Schedule = new LearningRateSchedule.Cosine(), CheckpointEvery = 2 }, Model = net,
             Optimizer = adam.SaveState(net.NamedParameters()), LearningRate = 0.001, ScheduleIterations = 6,
             Data = new LoaderPosition(3, [.. order], new Rng(6).State),
             Dropout = System.Collections.Immutable.ImmutableDictionary.CreateRange([KeyValuePair.Create("dropout1", new Rng(7).State)]),

@@ -51,7 +51,7 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     public void Cosine_schedule_decays_the_rate_to_zero_and_restores_it_after()
     {
         var optimizer = new RecordingSgd(0.2);
-        var options = new TrainerOptions { Iterations = 10, BatchSize = 50, Schedule = "cosine", EvaluationSamples = 50 };
+        var options = new TrainerOptions { Iterations = 10, BatchSize = 50, Schedule = new LearningRateSchedule.Cosine(), EvaluationSamples = 50 };
         new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, seed: 1), optimizer, mnist.Data.Train.Take(200), mnist.Data.Test.Take(50), options).Train();
         Assert.Equal(10, optimizer.Rates.Count);
         Assert.Equal(0.2, optimizer.Rates[0], 12);
@@ -59,7 +59,7 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal(0.2 * 0.5 * (1 + Math.Cos(Math.PI * 9 / 10)), optimizer.Rates[9], 12);
         Assert.True(optimizer.Rates.Zip(optimizer.Rates.Skip(1)).All(p => p.Second < p.First), "strictly decreasing");
         Assert.Equal(0.2, optimizer.LearningRate); // the optimizer's own rate is back
-        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { Schedule = "step" }.Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { Schedule = new LearningRateSchedule.Step(0, 0.5) }.Validate());
     }
 
     [Fact]
@@ -299,10 +299,10 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         var history = new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, 1), new Sgd<float>(0.1), mnist.Data.Train.Take(300), mnist.Data.Test.Take(100),
             new TrainerOptions { Epochs = 2 }).Train();
         var lines = history.EpochsCsv().TrimEnd().Split('\n');
-        Assert.Equal("epoch,iteration,mean_loss,train_accuracy,test_accuracy,seconds,learning_rate", lines[0]);
+        Assert.Equal("epoch,iteration,mean_loss,train_accuracy,test_accuracy,seconds,learning_rate,validation_loss,validation_accuracy", lines[0]);
         Assert.Equal(3, lines.Length);
         Assert.StartsWith("2,6,", lines[2]);
-        Assert.EndsWith(",0.1", lines[2]);
+        Assert.EndsWith(",0.1,NaN,NaN", lines[2]);
     }
 
     [Fact]
@@ -311,7 +311,7 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         // 4 batches per epoch, 3 epochs, cosine: every batch has its own rate, and the rate read in BatchCompleted is the one it stepped with.
         var optimizer = new RecordingSgd(0.2);
         var trainer = new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, seed: 1), optimizer, mnist.Data.Train.Take(200), mnist.Data.Test.Take(50),
-            new TrainerOptions { Epochs = 3, BatchSize = 50, Schedule = "cosine", EvaluationSamples = 50 });
+            new TrainerOptions { Epochs = 3, BatchSize = 50, Schedule = new LearningRateSchedule.Cosine(), EvaluationSamples = 50 });
         Assert.True(double.IsNaN(trainer.LastLearningRate));
         var told = new List<double>();
         trainer.BatchCompleted += (_, _) => told.Add(trainer.LastLearningRate);
