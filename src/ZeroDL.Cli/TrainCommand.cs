@@ -39,8 +39,19 @@ internal static class TrainCommand
         var replacement = new Option<bool>("--with-replacement") { Description = "Sample mini-batches with replacement, as the book's code does" };
         var threads = new Option<int>("--threads") { Description = "Threads for matrix products", DefaultValueFactory = _ => Environment.ProcessorCount };
         var data = new DataOptions();
-        var schedule = new Option<string?>("--schedule") { Description = "Learning rate over the run: constant (the book's; the default except where the model names cosine) or cosine (decays to 0 by the last batch)" };
-        schedule.AcceptOnlyFromAmong("constant", "cosine");
+        var schedule = new Option<string?>("--schedule")
+        {
+            Description = "Learning rate over the run, as a multiple of --lr: constant (the book's; the default except where the model names cosine); " +
+                          "step:EVERY_EPOCHS:GAMMA (× GAMMA every EVERY_EPOCHS epochs, e.g. step:5:0.5); cosine or cosine:FLOOR (½(1 + cos(π·t/T)) from 1 down to FLOOR, default 0, by the last batch); " +
+                          "plateau:FACTOR:PATIENCE[:MIN_FACTOR] (× FACTOR after PATIENCE epochs in a row without improvement of --monitor, or of the training loss without --val-split; never below MIN_FACTOR, default 0)",
+        };
+        var warmup = new Option<int?>("--warmup") { Description = "Linear warm-up over the first N mini-batches (iterations, not epochs): the rate rises from lr/N to lr, then --schedule starts" };
+        var valSplit = new Option<double?>("--val-split") { Description = "Hold out this fraction of the training data (e.g. 0.1) as a validation split, stratified by class and drawn with --seed; every epoch reports its loss and accuracy (book ch. 6.5)" };
+        var earlyStop = new Option<int?>("--early-stop") { Description = "Stop when --monitor has not improved for PATIENCE epochs in a row (needs --val-split: the test set is never monitored)" };
+        var monitor = new Option<string?>("--monitor") { Description = "What --early-stop, --keep best and a plateau schedule watch: val_loss (the default) or val_accuracy (needs --val-split)" };
+        monitor.AcceptOnlyFromAmong("val_loss", "val_accuracy");
+        var keep = new Option<string>("--keep") { Description = "Which weights --out holds: last (the default: the last epoch's) or best (the epoch with the best --monitor; needs --val-split)", DefaultValueFactory = _ => "last" };
+        keep.AcceptOnlyFromAmong("last", "best");
         var dtype = new Option<string>("--dtype") { Description = "How the model file stores weights: f32, or f16 for half the size (training itself is float32)", DefaultValueFactory = _ => "f32" };
         dtype.AcceptOnlyFromAmong("f32", "f16");
         var defaults = new AugmentationOptions();
@@ -59,7 +70,7 @@ internal static class TrainCommand
         {
             model, arch, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
             batchnorm, batchnormMode, outputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
-            augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule, checkpoint, checkpointEvery, resume, holdAt,
+            augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule, warmup, valSplit, earlyStop, monitor, keep, checkpoint, checkpointEvery, resume, holdAt,
         };
         foreach (var option in data.All) command.Add(option);
         // What --resume lets the command line set: where files go and how fast, never what is computed.
@@ -147,6 +158,34 @@ internal static class TrainCommand
                 catch (ArgumentOutOfRangeException e) { throw new UsageException("augmentation: " + e.Message.Split(" (Parameter")[0]); }
             }
 
+            double? validationSplit = parse.GetValue(valSplit);
+            if (validationSplit is double vf && !(vf > 0 && vf < 1)) throw new UsageException($"--val-split {vf.ToString(CultureInfo.InvariantCulture)} must be a fraction between 0 and 1 (exclusive), e.g. 0.1");
+            int? patience = parse.GetValue(earlyStop);
+            if (patience is < 1) throw new UsageException("--early-stop must be at least 1 epoch");
+            bool keepBest = parse.GetValue(keep) == "best";
+            string? monitorName = parse.GetValue(monitor);
+            if (validationSplit is null)
+            {
+                if (patience is not null) throw new UsageException("--early-stop needs --val-split: the test set is never monitored");
+                if (keepBest) throw new UsageException("--keep best needs --val-split to judge the epochs by: the test set is never monitored");
+                if (monitorName is not null) throw new UsageException("--monitor watches the validation split: give --val-split");
+            }
+            var monitored = monitorName == "val_accuracy" ? MonitoredQuantity.ValidationAccuracy : MonitoredQuantity.ValidationLoss;
+            LearningRateSchedule learningSchedule;
+            try
+            {
+                // A plateau watches --monitor; without a validation split, the training loss.
+                learningSchedule = parse.GetValue(schedule) is string text
+                    ? LearningRateSchedule.Parse(text, validationSplit is null ? MonitoredQuantity.TrainingLoss : monitored)
+                    : preset.TrainingSchedule;
+            }
+            catch (FormatException e) { throw new UsageException("--schedule: " + e.Message); }
+            if (learningSchedule is LearningRateSchedule.Warmup) throw new UsageException("--schedule: give the warm-up as --warmup N");
+            if (parse.GetValue(warmup) is int warmupIterations)
+            {
+                if (warmupIterations < 1) throw new UsageException("--warmup must be at least 1 iteration");
+                learningSchedule = new LearningRateSchedule.Warmup(warmupIterations, learningSchedule);
+            }
             int? everyN = parse.GetValue(checkpointEvery);
             if (everyN is < 1) throw new UsageException("--checkpoint-every must be at least 1");
             int? ep = parse.GetValue(epochs);
@@ -160,8 +199,12 @@ internal static class TrainCommand
                 EvaluationSamples = parse.GetValue(evalSamples),
                 Seed = parse.GetValue(seed),
                 Augmentation = augmentation,
-                Schedule = parse.GetValue(schedule) ?? preset.Schedule,
+                Schedule = learningSchedule,
                 CheckpointEvery = everyN,
+                ValidationSplit = validationSplit,
+                EarlyStopPatience = patience,
+                Monitor = monitored,
+                Keep = keepBest ? KeptWeights.Best : KeptWeights.Last,
             };
             try { options.Validate(); }
             catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
@@ -196,7 +239,9 @@ internal static class TrainCommand
             var classNames = train.ClassNames ?? ModelFile.DefaultClassNames(train.Classes);
             var normalization = train.Normalization ?? InputNormalization.Identity(ModelFile.InputChannels(input));
             var net = architecture.Build<float>(options.Seed);
-            var trainer = new Trainer(net, opt, train, test, options);
+            Trainer trainer;
+            try { trainer = new Trainer(net, opt, train, test, options); }
+            catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0].Replace("a validation split of", "--val-split").Replace("the warm-up of", "--warmup")); }
             if (resumed is not null)
             {
                 try { trainer.Restore(resumed.Checkpoint); }
@@ -211,11 +256,19 @@ internal static class TrainCommand
 
             DataOptions.Record(loadedData, settings);
             if (augmentation is not null) settings["augmentation"] = augmentation.Describe();
-            settings["schedule"] = options.Schedule;
+            settings["schedule"] = options.Schedule.ToString();
+            if (options.ValidationSplit is double held)
+            {
+                settings["validation_split"] = held.ToString("R", CultureInfo.InvariantCulture);
+                settings["validation_samples"] = trainer.ValidationSet!.Count.ToString(CultureInfo.InvariantCulture);
+                settings["monitor"] = options.Monitor.Name();
+                settings["keep"] = keepBest ? "best" : "last";
+                if (options.EarlyStopPatience is int p) settings["early_stop"] = p.ToString(CultureInfo.InvariantCulture);
+            }
             Console.WriteLine($"Data: {loadedData.Describe()}");
             Console.WriteLine($"Training {modelName}: {(archPath is null && loadedData.Name == "mnist" ? spec.Describe() : architecture.Describe())}");
             if (augmentation is not null) Console.WriteLine($"  augmentation: {augmentation.Describe()}");
-            Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule == "cosine" ? " (cosine decay)" : "")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
+            Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule is LearningRateSchedule.Constant ? "" : $" (schedule {options.Schedule})")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
             // The options to resume with: this run's command line as the parser understood it (--resume and --hold-at aside).
             var run = new Dictionary<string, string> { ["args"] = JsonSerializer.Serialize(GivenArgs(command, parse, [resume, holdAt])) };
             int written = 0, checkpointed = -1;
@@ -234,11 +287,18 @@ internal static class TrainCommand
             trainer.BatchCompleted += (iter, _) => hold.Reach("iteration", iter);
             if (resumed is not null)
                 Console.WriteLine($"Resuming {resumePath} after iteration {resumed.Checkpoint.Iteration} of {trainer.TotalIterations} ({resumed.Checkpoint.Epoch} epochs done)");
+            if (options.ValidationSplit is not null)
+                Console.WriteLine($"  validation: {trainer.ValidationSet!.Count} images held out of {train.Count} ({options.ValidationSplit.Value.ToString("R", CultureInfo.InvariantCulture)} of each class)" +
+                                  (options.EarlyStopPatience is int stopAfter ? $", early stop after {stopAfter} epochs without a better {options.Monitor.Name()}" : "") +
+                                  $", keeping the {(keepBest ? $"best epoch by {options.Monitor.Name()}" : "last epoch")}");
             trainer.EpochCompleted += e =>
             {
-                // A checkpoint per epoch, written atomically: an interrupted run keeps its last finished epoch.
+                // A model file per epoch, written atomically: an interrupted run keeps its last finished epoch, or with
+                // --keep best the best so far (rewritten only when an epoch improves on it).
                 settings["epochs_completed"] = e.Epoch.ToString(CultureInfo.InvariantCulture);
-                ModelFile.Save(trainer.EvaluatedModel, outPath, settings, storedType, classNames, normalization);
+                if (trainer.Monitored is { } m) settings["best_epoch"] = m.BestEpoch.ToString(CultureInfo.InvariantCulture);
+                if (!keepBest) ModelFile.Save(trainer.EvaluatedModel, outPath, settings, storedType, classNames, normalization);
+                else if (trainer.Monitored?.BestEpoch == e.Epoch && trainer.BestModel is { } best) ModelFile.Save(best, outPath, settings, storedType, classNames, normalization);
             };
 
             TrainingHistory history;
@@ -277,14 +337,25 @@ internal static class TrainCommand
             AtomicFile.WriteAllText(historyPath, history.EpochsCsv());
             if (history.Cancelled)
             {
-                Console.WriteLine($"Interrupted after {history.Loss.Count} iterations; the model of epoch {history.Epochs[^1].Epoch}, the last finished, is in {outPath}");
+                Console.WriteLine(keepBest
+                    ? $"Interrupted after {history.Loss.Count} iterations; the best model so far, of epoch {trainer.Monitored!.BestEpoch}, is in {outPath}"
+                    : $"Interrupted after {history.Loss.Count} iterations; the model of epoch {history.Epochs[^1].Epoch}, the last finished, is in {outPath}");
                 if (resumeHint.Length > 0) Console.WriteLine(char.ToUpperInvariant(resumeHint[0]) + resumeHint[1..]);
                 return Cli.Interrupted;
+            }
+            if (history.StoppedEarly)
+                Console.WriteLine($"Stopped early after epoch {history.Epochs[^1].Epoch}: {options.Monitor.Name()} has not improved for {options.EarlyStopPatience} epochs " +
+                                  $"since epoch {trainer.Monitored!.BestEpoch} ({Cli.Number(trainer.Monitored.Best)})");
+            int keptEpoch = history.Epochs[^1].Epoch;
+            if (keepBest && trainer.Monitored is { BestEpoch: > 0 } bestSoFar)
+            {
+                keptEpoch = bestSoFar.BestEpoch;
+                Console.WriteLine($"Kept the best epoch by {options.Monitor.Name()}: epoch {keptEpoch} ({Cli.Number(bestSoFar.Best)})");
             }
             // With --eval-samples the epochs were scored on the first N test images; the final figure is always the
             // whole test set (the saved model, as `zerodl evaluate` would score it).
             double accuracy = options.EvaluationSamples > 0 && options.EvaluationSamples < test.Count
-                ? trainer.EvaluatedModel.Accuracy(test) : history.FinalTestAccuracy;
+                ? trainer.KeptModel.Accuracy(test) : history.Epochs[keptEpoch - 1].TestAccuracy;
             Console.WriteLine($"Test accuracy: {Cli.Percent(accuracy)} ({(int)Math.Round(accuracy * test.Count)} of {test.Count} test images; {history.Elapsed.TotalSeconds:F1} s of training)");
             Console.WriteLine($"Saved {outPath} and {historyPath} (checkpoint {checkpointPath})");
             return Cli.Success;
@@ -334,7 +405,7 @@ internal static class TrainCommand
             var was = loaded.Checkpoint.Options;
             if (was.Iterations is int bound) throw new UsageException($"--epochs cannot extend {path}: its run is bounded by --iterations ({bound})");
             if (raised < was.Epochs) throw new UsageException($"--epochs may be raised, not lowered: {path} runs {was.Epochs} epochs");
-            if (raised != was.Epochs && was.Schedule != "constant") throw new UsageException($"--epochs cannot change: the {was.Schedule} schedule of {path} spans its {was.Epochs} epochs");
+            if (raised != was.Epochs && was.Schedule.SpansRun) throw new UsageException($"--epochs cannot change: the {was.Schedule} schedule of {path} spans its {was.Epochs} epochs");
         }
         var mine = settable.Append(epochs).Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
         var args = GivenArgs(command, before, [.. excluded, .. mine]);
@@ -346,8 +417,10 @@ internal static class TrainCommand
 
     private static double DefaultRate(string optimizer) => optimizer.Trim().ToLowerInvariant() == "adam" ? 0.001 : 0.01;
 
-    private static string EpochLine(EpochResult e) => string.Create(CultureInfo.InvariantCulture,
-        $"epoch {e.Epoch,3}  iter {e.Iteration,6}  loss {e.MeanLoss:F4}  train {Cli.Percent(e.TrainAccuracy)}  test {Cli.Percent(e.TestAccuracy)}  {e.Elapsed.TotalSeconds:F1} s");
+    private static string EpochLine(EpochResult e) =>
+        string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch,3}  iter {e.Iteration,6}  loss {e.MeanLoss:F4}  train {Cli.Percent(e.TrainAccuracy)}") +
+        (double.IsNaN(e.ValidationLoss) ? "" : string.Create(CultureInfo.InvariantCulture, $"  val loss {e.ValidationLoss:F4} acc {Cli.Percent(e.ValidationAccuracy)}")) +
+        string.Create(CultureInfo.InvariantCulture, $"  test {Cli.Percent(e.TestAccuracy)}  {e.Elapsed.TotalSeconds:F1} s");
 
     private static async Task<TrainingHistory> RunWithProgress(Trainer trainer, CancellationToken cancel)
     {

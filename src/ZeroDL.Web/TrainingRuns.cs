@@ -169,18 +169,18 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
         try
         {
             var request = run.Request;
-            // A tree without test/ is split 80/20 by the run's seed, as zerodl train --val-split 0.2 would.
+            // A tree without test/ is split 80/20 by the run's seed, as zerodl train --test-split 0.2 would.
             var dataOptions = new ImageFolderOptions { Seed = request.Seed };
             if (request.Data != "mnist" && request.Data != ImageDatasets.FashionMnistName && ImageFolder.IsImageFolder(request.Data)
                 && !Directory.Exists(Path.Combine(request.Data, "test")))
-                dataOptions = dataOptions with { ValidationSplit = 0.2 };
+                dataOptions = dataOptions with { TestSplit = 0.2 };
             var (train, test) = request.Data == "mnist" ? Mnist.Load(directory: mnistDirectory) : ImageDatasets.Load(request.Data, dataOptions);
             if (request.TrainSamples > 0) train = train.Take(request.TrainSamples);
             var options = new TrainerOptions
             {
                 Epochs = request.Epochs, BatchSize = preset.BatchSize, Seed = request.Seed, EvaluationSamples = request.EvalSamples,
                 Augmentation = request.Augment || preset.Augment ? new AugmentationOptions() : null,
-                Schedule = preset.Schedule,
+                Schedule = preset.TrainingSchedule,
             };
             var (c, h, w) = train.ImageShape ?? (1, 1, train.SampleLength);
             int[] inputShape = preset.Spec.IsConvolutional ? [c, h, w] : [c * h * w];
