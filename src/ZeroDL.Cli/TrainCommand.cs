@@ -33,7 +33,7 @@ internal static class TrainCommand
         batchnormMode.AcceptOnlyFromAmong("per-channel", "per-activation");
         var outputDropout = new Option<bool?>("--output-dropout") { Description = "For deepconv: keep the book's Dropout after the output layer (true) or drop it, leaving only the hidden layer's (false)" };
         var seed = new Option<int>("--seed") { Description = "Seed of every random choice (weights, shuffling, dropout)", DefaultValueFactory = _ => 1 };
-        var output = new Option<string?>("--out") { Description = "Model file to write (safetensors); a .history.csv is written beside it. Default models/<model>.safetensors" };
+        var output = new Option<string?>("--out") { Description = "Model file to write (safetensors); a .history.csv and a JSON Lines metrics log, .metrics.jsonl (docs/metrics-log.md), are written beside it. Default models/<model>.safetensors" };
         var evalSamples = new Option<int>("--eval-samples") { Description = "Samples of each split evaluated per epoch (0 = all)", DefaultValueFactory = _ => 0 };
         var trainSamples = new Option<int>("--train-samples") { Description = "Train on the first N training images only (0 = all 60,000)", DefaultValueFactory = _ => 0 };
         var replacement = new Option<bool>("--with-replacement") { Description = "Sample mini-batches with replacement, as the book's code does" };
@@ -241,19 +241,22 @@ internal static class TrainCommand
                 ModelFile.Save(trainer.EvaluatedModel, outPath, settings, storedType, classNames, normalization);
             };
 
+            using var metrics = TrainMetrics.Open(MetricsLog.BesideModel(outPath), new MetricsRun
+            {
+                Model = modelName, Architecture = archPath is null && loadedData.Name == "mnist" ? spec.Describe() : architecture.Describe(),
+                Data = loadedData.Describe(), Seed = options.Seed, BatchSize = options.BatchSize, TrainSamples = train.Count,
+                IterationsPerEpoch = trainer.IterationsPerEpoch, TotalIterations = trainer.TotalIterations, Started = DateTimeOffset.UtcNow,
+                Options = new Dictionary<string, string>(settings) { ["args"] = run["args"] },
+            }, resumed?.Checkpoint, trainer, i => TrainMetrics.ScheduledRate(options, learningRate, trainer.TotalIterations, i));
+
             TrainingHistory history;
             try
             {
-                if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
-                    history = await RunWithProgress(trainer, cancel);
-                else
-                {
-                    trainer.EpochCompleted += e => Console.WriteLine(EpochLine(e));
-                    history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
-                }
+                history = await TrainingProgress.Run(trainer, train.Count, resumed?.Checkpoint.Iteration ?? 0, EpochLine, cancel);
             }
             catch (TrainingDivergedException e)
             {
+                metrics.End(MetricsRunStatus.Diverged, e.Iteration - 1, message: e.Message);
                 // The trainer stopped before the bad values reached a checkpoint or a model file: what is on disk is good.
                 Console.Error.WriteLine($"zerodl: {e.Message}");
                 Console.Error.WriteLine(File.Exists(checkpointPath)
@@ -264,6 +267,7 @@ internal static class TrainCommand
             // The trainer hands out a checkpoint of the point where Ctrl+C stopped it (when a mini-batch was done since the last).
             string resumeHint = checkpointed == history.Loss.Count && history.Cancelled
                 ? $"the checkpoint {checkpointPath} holds iteration {checkpointed}: zerodl train --resume {checkpointPath} goes on from there" : "";
+            if (history.Cancelled) metrics.End(MetricsRunStatus.Interrupted, history.Loss.Count, history.Elapsed);
             if (history.Cancelled && history.Epochs.Count == 0)
             {
                 // No epoch ended, so no model was written: the files at these paths (if any) are an earlier run's,
@@ -285,8 +289,9 @@ internal static class TrainCommand
             // whole test set (the saved model, as `zerodl evaluate` would score it).
             double accuracy = options.EvaluationSamples > 0 && options.EvaluationSamples < test.Count
                 ? trainer.EvaluatedModel.Accuracy(test) : history.FinalTestAccuracy;
+            metrics.End(MetricsRunStatus.Finished, history.Loss.Count, history.Elapsed, accuracy);
             Console.WriteLine($"Test accuracy: {Cli.Percent(accuracy)} ({(int)Math.Round(accuracy * test.Count)} of {test.Count} test images; {history.Elapsed.TotalSeconds:F1} s of training)");
-            Console.WriteLine($"Saved {outPath} and {historyPath} (checkpoint {checkpointPath})");
+            Console.WriteLine($"Saved {outPath}, {historyPath} and {MetricsLog.BesideModel(outPath)} (checkpoint {checkpointPath})");
             return Cli.Success;
         });
         return command;
@@ -348,23 +353,4 @@ internal static class TrainCommand
 
     private static string EpochLine(EpochResult e) => string.Create(CultureInfo.InvariantCulture,
         $"epoch {e.Epoch,3}  iter {e.Iteration,6}  loss {e.MeanLoss:F4}  train {Cli.Percent(e.TrainAccuracy)}  test {Cli.Percent(e.TestAccuracy)}  {e.Elapsed.TotalSeconds:F1} s");
-
-    private static async Task<TrainingHistory> RunWithProgress(Trainer trainer, CancellationToken cancel)
-    {
-        TrainingHistory? history = null;
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .StartAsync(async ctx =>
-            {
-                var task = ctx.AddTask("training", maxValue: trainer.TotalIterations);
-                trainer.BatchCompleted += (iter, loss) =>
-                {
-                    task.Value = iter;
-                    if (iter % 50 == 0) task.Description = string.Create(CultureInfo.InvariantCulture, $"loss {loss:F4}");
-                };
-                trainer.EpochCompleted += e => AnsiConsole.MarkupLine(Markup.Escape(EpochLine(e)));
-                history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
-            });
-        return history!;
-    }
 }
