@@ -23,6 +23,7 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
     BenchCommand.Create(),
     SummaryCommand.Create(),
     DataCommand.Create(),
+    RunsCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

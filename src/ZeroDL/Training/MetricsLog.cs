@@ -282,7 +282,7 @@ public sealed class MetricsLog : IDisposable
     }
 
     /// <summary>ISO 8601 in UTC to the millisecond, e.g. 2026-12-06T05:12:00.123Z.</summary>
-    internal static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    public static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     private static string Line(Action<Utf8JsonWriter> write)
     {
