@@ -24,6 +24,7 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
     SummaryCommand.Create(),
     DataCommand.Create(),
     RunsCommand.Create(),
+    LrFindCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

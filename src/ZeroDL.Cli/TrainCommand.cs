@@ -15,23 +15,12 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model to train: " + string.Join("; ", ModelPresets.All.Select(p => $"{p.Name} = {p.Summary}")), DefaultValueFactory = _ => ModelPresets.Default };
-        var arch = new Option<string?>("--arch") { Description = "Train the network a JSON file describes (input_shape, layers, weight_decay: the schema of docs/architecture.md) instead of --model's; the training settings still come from --model" };
-        var hidden = new Option<string?>("--hidden") { Description = "Hidden layer sizes, e.g. 512,512 (overrides the model's)" };
-        var activation = new Option<string?>("--activation") { Description = "relu, sigmoid or tanh (overrides the model's)" };
-        var init = new Option<string?>("--init") { Description = "Weight init: he, xavier or a standard deviation such as 0.01" };
+        var recipe = new ModelOptions();
         var epochs = new Option<int?>("--epochs") { Description = "Passes over the training data" };
         var iterations = new Option<int?>("--iterations") { Description = "Stop after this many mini-batches instead (the book's iters_num)" };
         var batchSize = new Option<int?>("--batch-size") { Description = "Mini-batch size" };
         var optimizer = new Option<string?>("--optimizer") { Description = "sgd, momentum, nesterov, adagrad, rmsprop or adam" };
         var lr = new Option<double?>("--lr") { Description = "Learning rate" };
-        var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay λ (loss + 0.5·λ·ΣW²)" };
-        var dropout = new Option<double?>("--dropout") { Description = "Dropout ratio after each hidden layer (a dense model becomes mlp-bn; deepconv keeps its layers)" };
-        var dropoutMode = new Option<string?>("--dropout-mode") { Description = "classic (the book's) or inverted" };
-        var batchnorm = new Option<bool?>("--batchnorm") { Description = "Add BatchNorm after each hidden Affine, or for deepconv a per-channel BatchNorm after each convolution (true/false)" };
-        var batchnormMode = new Option<string?>("--batchnorm-mode") { Description = "For deepconv with --batchnorm: per-channel (PyTorch's BatchNorm2d, the default) or per-activation (the book's rule)" };
-        batchnormMode.AcceptOnlyFromAmong("per-channel", "per-activation");
-        var outputDropout = new Option<bool?>("--output-dropout") { Description = "For deepconv: keep the book's Dropout after the output layer (true) or drop it, leaving only the hidden layer's (false)" };
         var seed = new Option<int>("--seed") { Description = "Seed of every random choice (weights, shuffling, dropout)", DefaultValueFactory = _ => 1 };
         var output = new Option<string?>("--out") { Description = "Model file to write (safetensors); a .history.csv and a JSON Lines metrics log, .metrics.jsonl (docs/metrics-log.md), are written beside it. Default models/<model>.safetensors" };
         var evalSamples = new Option<int>("--eval-samples") { Description = "Samples of each split evaluated per epoch (0 = all)", DefaultValueFactory = _ => 0 };
@@ -57,8 +46,8 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a model (on MNIST unless --data names other images), print per-epoch accuracy and the final test accuracy, and save it.")
         {
-            model, arch, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
-            batchnorm, batchnormMode, outputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
+            recipe.Model, recipe.Arch, recipe.Hidden, recipe.Activation, recipe.Init, epochs, iterations, batchSize, optimizer, lr, recipe.WeightDecay, recipe.Dropout, recipe.DropoutMode,
+            recipe.Batchnorm, recipe.BatchnormMode, recipe.OutputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
             augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule, checkpoint, checkpointEvery, resume, holdAt,
         };
         foreach (var option in data.All) command.Add(option);
@@ -73,65 +62,12 @@ internal static class TrainCommand
             string? resumePath = parse.GetValue(resume);
             LoadedCheckpoint? resumed = null;
             if (resumePath is not null) (parse, resumed) = ResumeParse(command, parse, resumePath, settable, epochs, [resume, holdAt]);
-            ModelPreset preset;
-            try { preset = ModelPresets.Find(parse.GetValue(model)!); }
-            catch (ArgumentException e) { throw new UsageException(e.Message.Replace("unknown model", "unknown --model")); }
-            string? archPath = parse.GetValue(arch);
-            if (archPath is not null)
-            {
-                var recipeOptions = new (Option Option, bool Given)[]
-                {
-                    (hidden, parse.GetValue(hidden) is not null), (activation, parse.GetValue(activation) is not null), (init, parse.GetValue(init) is not null),
-                    (dropout, parse.GetValue(dropout) is not null), (dropoutMode, parse.GetValue(dropoutMode) is not null), (batchnorm, parse.GetValue(batchnorm) is not null),
-                    (batchnormMode, parse.GetValue(batchnormMode) is not null), (outputDropout, parse.GetValue(outputDropout) is not null),
-                    (weightDecay, parse.GetValue(weightDecay) is not null),
-                };
-                if (recipeOptions.FirstOrDefault(o => o.Given).Option is { } clash)
-                    throw new UsageException($"{clash.Name} changes a preset's layers; with --arch the file gives them");
-            }
-            var spec = preset.Spec;
-            try
-            {
-                if (parse.GetValue(hidden) is string h) spec = spec with { HiddenSizes = [.. Cli.ParseSizes(h, "--hidden")] };
-                if (parse.GetValue(activation) is string a) spec = spec with { Activation = ZeroDL.Layers.ActivationLayers.Parse(a) };
-                if (parse.GetValue(init) is string i) spec = spec with { WeightInit = WeightInit.Parse(i) };
-                if (parse.GetValue(weightDecay) is double wd) spec = spec with { WeightDecay = wd };
-                bool dense = spec.Kind is NetworkKind.TwoLayer or NetworkKind.Mlp or NetworkKind.MlpExtend;
-                if (parse.GetValue(dropout) is double d) spec = spec with { Kind = dense ? NetworkKind.MlpExtend : spec.Kind, Dropout = d };
-                if (parse.GetValue(dropoutMode) is string dm) spec = spec with { DropoutMode = ZeroDL.Layers.Dropout<float>.ParseMode(dm) };
-                if (parse.GetValue(batchnorm) is bool bn)
-                {
-                    if (spec.Kind == NetworkKind.DeepConv) spec = spec with { BatchNorm = bn }; // BatchNorm after each convolution
-                    else if (!dense) throw new UsageException($"--batchnorm applies to the dense models and deepconv, not {ModelSpec.KindName(spec.Kind)}");
-                    else spec = spec with
-                    {
-                        Kind = bn || spec.Dropout > 0 ? NetworkKind.MlpExtend : spec.Kind == NetworkKind.MlpExtend ? NetworkKind.Mlp : spec.Kind, BatchNorm = bn,
-                    };
-                }
-                if (parse.GetValue(batchnormMode) is string bm) spec = spec with { BatchNormMode = ZeroDL.Layers.BatchNormalization<float>.ParseMode(bm) };
-                if (parse.GetValue(outputDropout) is bool od)
-                {
-                    if (spec.Kind != NetworkKind.DeepConv) throw new UsageException($"--output-dropout applies to deepconv, not {ModelSpec.KindName(spec.Kind)}");
-                    spec = spec with { OutputDropout = od };
-                }
-                spec = spec.Validated();
-            }
-            catch (FormatException e) { throw new UsageException(e.Message); }
-            catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
+            var choice = recipe.Resolve(parse);
+            var preset = choice.Preset;
             // The data first: a preset takes its input shape and class count from it.
             var loadedData = data.Load(parse, parse.GetValue(seed));
             var (train, test) = (loadedData.Train, loadedData.Test);
-            Architecture architecture;
-            if (archPath is not null) architecture = Cli.LoadArchitecture(archPath);
-            else
-            {
-                try
-                {
-                    architecture = spec.ToArchitecture(ModelData.InputShape(train, spec.IsConvolutional), train.Classes);
-                    architecture.Plan(); // every layer must take the one before's output: too small an image fails here
-                }
-                catch (ArgumentException e) { throw DataFormatException.For(loadedData.Name, $"{preset.Name} does not fit {loadedData.ShapeText} images: {e.Message.Split(" (Parameter")[0]}"); }
-            }
+            var architecture = choice.Architecture(loadedData);
 
             AugmentationOptions? augmentation = null;
             if (parse.GetValue(augment) || preset.Augment || parse.GetValue(shift) is not null || parse.GetValue(rotate) is not null || parse.GetValue(scale) is not null
@@ -178,7 +114,7 @@ internal static class TrainCommand
             catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
 
             var storedType = Cli.ParseStoredType(parse.GetValue(dtype)!);
-            string modelName = archPath is not null ? Path.GetFileNameWithoutExtension(archPath) : preset.Name;
+            string modelName = choice.Name;
             string outPath = parse.GetValue(output) ?? Path.Combine("models", modelName + ".safetensors");
             string historyPath = Path.ChangeExtension(outPath, null) + ".history.csv";
             string checkpointPath = parse.GetValue(checkpoint) ?? resumePath ?? CheckpointFile.BesideModel(outPath);
@@ -187,12 +123,8 @@ internal static class TrainCommand
                 throw new UsageException($"--epochs cannot extend {resumePath}: its run is bounded by iterations ({resumed.Checkpoint.Options.Iterations})");
 
             if (trainCount > 0) train = train.Take(trainCount);
-            int sampleLength = train.SampleLength;
+            choice.CheckFits(architecture, loadedData, train);
             var input = architecture.InputShape;
-            if (!ModelData.Fits(input, train))
-                throw DataFormatException.For(archPath ?? preset.Name, $"the network takes samples of {ZeroDL.Layers.LayerConfig.ShapeText(input)}, {loadedData.Name} has {loadedData.ShapeText}");
-            int classCount = architecture.OutputShape.Aggregate(1, (x, y) => x * y);
-            if (classCount != train.Classes) throw DataFormatException.For(archPath ?? preset.Name, $"the network has {classCount} outputs, {loadedData.Name} has {train.Classes} classes");
             var classNames = train.ClassNames ?? ModelFile.DefaultClassNames(train.Classes);
             var normalization = train.Normalization ?? InputNormalization.Identity(ModelFile.InputChannels(input));
             var net = architecture.Build<float>(options.Seed);
@@ -213,7 +145,7 @@ internal static class TrainCommand
             if (augmentation is not null) settings["augmentation"] = augmentation.Describe();
             settings["schedule"] = options.Schedule;
             Console.WriteLine($"Data: {loadedData.Describe()}");
-            Console.WriteLine($"Training {modelName}: {(archPath is null && loadedData.Name == "mnist" ? spec.Describe() : architecture.Describe())}");
+            Console.WriteLine($"Training {modelName}: {choice.Describe(loadedData, architecture)}");
             if (augmentation is not null) Console.WriteLine($"  augmentation: {augmentation.Describe()}");
             Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule == "cosine" ? " (cosine decay)" : "")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
             // The options to resume with: this run's command line as the parser understood it (--resume and --hold-at aside).
@@ -243,7 +175,7 @@ internal static class TrainCommand
 
             using var metrics = TrainMetrics.Open(MetricsLog.BesideModel(outPath), new MetricsRun
             {
-                Model = modelName, Architecture = archPath is null && loadedData.Name == "mnist" ? spec.Describe() : architecture.Describe(),
+                Model = modelName, Architecture = choice.Describe(loadedData, architecture),
                 Data = loadedData.Describe(), Seed = options.Seed, BatchSize = options.BatchSize, TrainSamples = train.Count,
                 IterationsPerEpoch = trainer.IterationsPerEpoch, TotalIterations = trainer.TotalIterations, Started = DateTimeOffset.UtcNow,
                 Options = new Dictionary<string, string>(settings) { ["args"] = run["args"] },
