@@ -81,6 +81,23 @@ public class LearningRateFinderTests
     }
 
     [Fact]
+    public void The_steepest_rate_is_where_the_smoothed_curve_falls_fastest_after_its_first_points()
+    {
+        // A made curve over 1e-6 … 1 (61 points, 10 a decade): 2 − tanh(2·(log10 lr + 3)), falling fastest at 1e-3 and
+        // lowest at the end; its first points drop steeply (the noise of a young average), which must not count.
+        var options = new LearningRateFinderOptions { Start = 1e-6, End = 1, Iterations = 61 };
+        var points = Enumerable.Range(0, 61).Select(i =>
+        {
+            double lr = LearningRateFinder.RateAt(options, i), loss = 2 - Math.Tanh(2 * (Math.Log10(lr) + 3)) + (i < 5 ? 3 - 0.6 * i : 0);
+            return new LearningRatePoint(i + 1, lr, loss, loss);
+        }).ToList();
+        var sweep = new LearningRateSweep(points, LearningRateSweepEnd.Completed);
+        Assert.Equal(1e-3, sweep.SteepestRate, 1e-12);
+        Assert.Equal(1.0, sweep.MinimumLossRate, 1e-12);
+        Assert.Equal(0.1, sweep.SuggestedRate, 1e-12);
+    }
+
+    [Fact]
     public void The_network_and_the_optimizer_are_left_as_they_were()
     {
         var (train, _) = Data();

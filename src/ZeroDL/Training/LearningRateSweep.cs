@@ -35,18 +35,24 @@ public sealed record LearningRateSweep(IReadOnlyList<LearningRatePoint> Points, 
     public double SuggestedRate => MinimumLossRate / 10;
 
     /// <summary>
-    /// The rate where the smoothed loss falls fastest against log(rate), by central differences, over the points up to
-    /// the minimum (after it the loss rises); NaN with fewer than three points there. Reported beside the suggestion.
+    /// The first points <see cref="SteepestRate"/> passes over (10, as fastai's): the moving average has seen too few
+    /// losses there to be smooth, and its first steps are the noise of single mini-batches, not the curve's slope.
+    /// </summary>
+    public const int SteepestSkip = 10;
+
+    /// <summary>
+    /// The rate where the smoothed loss falls fastest against log(rate), by central differences, over the points after
+    /// the first <see cref="SteepestSkip"/> and up to the minimum (after it the loss rises); NaN when there are none.
+    /// Reported beside the suggestion.
     /// </summary>
     public double SteepestRate
     {
         get
         {
-            if (Points.Count == 0) return double.NaN;
             int last = 0;
             for (int i = 1; i < Points.Count; i++) if (Points[i].SmoothedLoss < Points[last].SmoothedLoss) last = i;
             double best = double.PositiveInfinity, rate = double.NaN;
-            for (int i = 1; i < last; i++)
+            for (int i = Math.Max(1, SteepestSkip); i < last; i++)
             {
                 double slope = (Points[i + 1].SmoothedLoss - Points[i - 1].SmoothedLoss) / (Math.Log(Points[i + 1].LearningRate) - Math.Log(Points[i - 1].LearningRate));
                 if (slope < best) (best, rate) = (slope, Points[i].LearningRate);
