@@ -15,25 +15,14 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model to train: " + string.Join("; ", ModelPresets.All.Select(p => $"{p.Name} = {p.Summary}")), DefaultValueFactory = _ => ModelPresets.Default };
-        var arch = new Option<string?>("--arch") { Description = "Train the network a JSON file describes (input_shape, layers, weight_decay: the schema of docs/architecture.md) instead of --model's; the training settings still come from --model" };
-        var hidden = new Option<string?>("--hidden") { Description = "Hidden layer sizes, e.g. 512,512 (overrides the model's)" };
-        var activation = new Option<string?>("--activation") { Description = "relu, sigmoid or tanh (overrides the model's)" };
-        var init = new Option<string?>("--init") { Description = "Weight init: he, xavier or a standard deviation such as 0.01" };
+        var recipe = new ModelOptions();
         var epochs = new Option<int?>("--epochs") { Description = "Passes over the training data" };
         var iterations = new Option<int?>("--iterations") { Description = "Stop after this many mini-batches instead (the book's iters_num)" };
         var batchSize = new Option<int?>("--batch-size") { Description = "Mini-batch size" };
         var optimizer = new Option<string?>("--optimizer") { Description = "sgd, momentum, nesterov, adagrad, rmsprop or adam" };
         var lr = new Option<double?>("--lr") { Description = "Learning rate" };
-        var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay λ (loss + 0.5·λ·ΣW²)" };
-        var dropout = new Option<double?>("--dropout") { Description = "Dropout ratio after each hidden layer (a dense model becomes mlp-bn; deepconv keeps its layers)" };
-        var dropoutMode = new Option<string?>("--dropout-mode") { Description = "classic (the book's) or inverted" };
-        var batchnorm = new Option<bool?>("--batchnorm") { Description = "Add BatchNorm after each hidden Affine, or for deepconv a per-channel BatchNorm after each convolution (true/false)" };
-        var batchnormMode = new Option<string?>("--batchnorm-mode") { Description = "For deepconv with --batchnorm: per-channel (PyTorch's BatchNorm2d, the default) or per-activation (the book's rule)" };
-        batchnormMode.AcceptOnlyFromAmong("per-channel", "per-activation");
-        var outputDropout = new Option<bool?>("--output-dropout") { Description = "For deepconv: keep the book's Dropout after the output layer (true) or drop it, leaving only the hidden layer's (false)" };
         var seed = new Option<int>("--seed") { Description = "Seed of every random choice (weights, shuffling, dropout)", DefaultValueFactory = _ => 1 };
-        var output = new Option<string?>("--out") { Description = "Model file to write (safetensors); a .history.csv is written beside it. Default models/<model>.safetensors" };
+        var output = new Option<string?>("--out") { Description = "Model file to write (safetensors); a .history.csv and a JSON Lines metrics log, .metrics.jsonl (docs/metrics-log.md), are written beside it. Default models/<model>.safetensors" };
         var evalSamples = new Option<int>("--eval-samples") { Description = "Samples of each split evaluated per epoch (0 = all)", DefaultValueFactory = _ => 0 };
         var trainSamples = new Option<int>("--train-samples") { Description = "Train on the first N training images only (0 = all 60,000)", DefaultValueFactory = _ => 0 };
         var replacement = new Option<bool>("--with-replacement") { Description = "Sample mini-batches with replacement, as the book's code does" };
@@ -68,8 +57,8 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a model (on MNIST unless --data names other images), print per-epoch accuracy and the final test accuracy, and save it.")
         {
-            model, arch, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
-            batchnorm, batchnormMode, outputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
+            recipe.Model, recipe.Arch, recipe.Hidden, recipe.Activation, recipe.Init, epochs, iterations, batchSize, optimizer, lr, recipe.WeightDecay, recipe.Dropout, recipe.DropoutMode,
+            recipe.Batchnorm, recipe.BatchnormMode, recipe.OutputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
             augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule, warmup, valSplit, earlyStop, monitor, keep, checkpoint, checkpointEvery, resume, holdAt,
         };
         foreach (var option in data.All) command.Add(option);
@@ -84,65 +73,12 @@ internal static class TrainCommand
             string? resumePath = parse.GetValue(resume);
             LoadedCheckpoint? resumed = null;
             if (resumePath is not null) (parse, resumed) = ResumeParse(command, parse, resumePath, settable, epochs, [resume, holdAt]);
-            ModelPreset preset;
-            try { preset = ModelPresets.Find(parse.GetValue(model)!); }
-            catch (ArgumentException e) { throw new UsageException(e.Message.Replace("unknown model", "unknown --model")); }
-            string? archPath = parse.GetValue(arch);
-            if (archPath is not null)
-            {
-                var recipeOptions = new (Option Option, bool Given)[]
-                {
-                    (hidden, parse.GetValue(hidden) is not null), (activation, parse.GetValue(activation) is not null), (init, parse.GetValue(init) is not null),
-                    (dropout, parse.GetValue(dropout) is not null), (dropoutMode, parse.GetValue(dropoutMode) is not null), (batchnorm, parse.GetValue(batchnorm) is not null),
-                    (batchnormMode, parse.GetValue(batchnormMode) is not null), (outputDropout, parse.GetValue(outputDropout) is not null),
-                    (weightDecay, parse.GetValue(weightDecay) is not null),
-                };
-                if (recipeOptions.FirstOrDefault(o => o.Given).Option is { } clash)
-                    throw new UsageException($"{clash.Name} changes a preset's layers; with --arch the file gives them");
-            }
-            var spec = preset.Spec;
-            try
-            {
-                if (parse.GetValue(hidden) is string h) spec = spec with { HiddenSizes = [.. Cli.ParseSizes(h, "--hidden")] };
-                if (parse.GetValue(activation) is string a) spec = spec with { Activation = ZeroDL.Layers.ActivationLayers.Parse(a) };
-                if (parse.GetValue(init) is string i) spec = spec with { WeightInit = WeightInit.Parse(i) };
-                if (parse.GetValue(weightDecay) is double wd) spec = spec with { WeightDecay = wd };
-                bool dense = spec.Kind is NetworkKind.TwoLayer or NetworkKind.Mlp or NetworkKind.MlpExtend;
-                if (parse.GetValue(dropout) is double d) spec = spec with { Kind = dense ? NetworkKind.MlpExtend : spec.Kind, Dropout = d };
-                if (parse.GetValue(dropoutMode) is string dm) spec = spec with { DropoutMode = ZeroDL.Layers.Dropout<float>.ParseMode(dm) };
-                if (parse.GetValue(batchnorm) is bool bn)
-                {
-                    if (spec.Kind == NetworkKind.DeepConv) spec = spec with { BatchNorm = bn }; // BatchNorm after each convolution
-                    else if (!dense) throw new UsageException($"--batchnorm applies to the dense models and deepconv, not {ModelSpec.KindName(spec.Kind)}");
-                    else spec = spec with
-                    {
-                        Kind = bn || spec.Dropout > 0 ? NetworkKind.MlpExtend : spec.Kind == NetworkKind.MlpExtend ? NetworkKind.Mlp : spec.Kind, BatchNorm = bn,
-                    };
-                }
-                if (parse.GetValue(batchnormMode) is string bm) spec = spec with { BatchNormMode = ZeroDL.Layers.BatchNormalization<float>.ParseMode(bm) };
-                if (parse.GetValue(outputDropout) is bool od)
-                {
-                    if (spec.Kind != NetworkKind.DeepConv) throw new UsageException($"--output-dropout applies to deepconv, not {ModelSpec.KindName(spec.Kind)}");
-                    spec = spec with { OutputDropout = od };
-                }
-                spec = spec.Validated();
-            }
-            catch (FormatException e) { throw new UsageException(e.Message); }
-            catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
+            var choice = recipe.Resolve(parse);
+            var preset = choice.Preset;
             // The data first: a preset takes its input shape and class count from it.
             var loadedData = data.Load(parse, parse.GetValue(seed));
             var (train, test) = (loadedData.Train, loadedData.Test);
-            Architecture architecture;
-            if (archPath is not null) architecture = Cli.LoadArchitecture(archPath);
-            else
-            {
-                try
-                {
-                    architecture = spec.ToArchitecture(ModelData.InputShape(train, spec.IsConvolutional), train.Classes);
-                    architecture.Plan(); // every layer must take the one before's output: too small an image fails here
-                }
-                catch (ArgumentException e) { throw DataFormatException.For(loadedData.Name, $"{preset.Name} does not fit {loadedData.ShapeText} images: {e.Message.Split(" (Parameter")[0]}"); }
-            }
+            var architecture = choice.Architecture(loadedData);
 
             AugmentationOptions? augmentation = null;
             if (parse.GetValue(augment) || preset.Augment || parse.GetValue(shift) is not null || parse.GetValue(rotate) is not null || parse.GetValue(scale) is not null
@@ -221,7 +157,7 @@ internal static class TrainCommand
             catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
 
             var storedType = Cli.ParseStoredType(parse.GetValue(dtype)!);
-            string modelName = archPath is not null ? Path.GetFileNameWithoutExtension(archPath) : preset.Name;
+            string modelName = choice.Name;
             string outPath = parse.GetValue(output) ?? Path.Combine("models", modelName + ".safetensors");
             string historyPath = Path.ChangeExtension(outPath, null) + ".history.csv";
             string checkpointPath = parse.GetValue(checkpoint) ?? resumePath ?? CheckpointFile.BesideModel(outPath);
@@ -230,12 +166,8 @@ internal static class TrainCommand
                 throw new UsageException($"--epochs cannot extend {resumePath}: its run is bounded by iterations ({resumed.Checkpoint.Options.Iterations})");
 
             if (trainCount > 0) train = train.Take(trainCount);
-            int sampleLength = train.SampleLength;
+            choice.CheckFits(architecture, loadedData, train);
             var input = architecture.InputShape;
-            if (!ModelData.Fits(input, train))
-                throw DataFormatException.For(archPath ?? preset.Name, $"the network takes samples of {ZeroDL.Layers.LayerConfig.ShapeText(input)}, {loadedData.Name} has {loadedData.ShapeText}");
-            int classCount = architecture.OutputShape.Aggregate(1, (x, y) => x * y);
-            if (classCount != train.Classes) throw DataFormatException.For(archPath ?? preset.Name, $"the network has {classCount} outputs, {loadedData.Name} has {train.Classes} classes");
             var classNames = train.ClassNames ?? ModelFile.DefaultClassNames(train.Classes);
             var normalization = train.Normalization ?? InputNormalization.Identity(ModelFile.InputChannels(input));
             var net = architecture.Build<float>(options.Seed);
@@ -266,7 +198,7 @@ internal static class TrainCommand
                 if (options.EarlyStopPatience is int p) settings["early_stop"] = p.ToString(CultureInfo.InvariantCulture);
             }
             Console.WriteLine($"Data: {loadedData.Describe()}");
-            Console.WriteLine($"Training {modelName}: {(archPath is null && loadedData.Name == "mnist" ? spec.Describe() : architecture.Describe())}");
+            Console.WriteLine($"Training {modelName}: {choice.Describe(loadedData, architecture)}");
             if (augmentation is not null) Console.WriteLine($"  augmentation: {augmentation.Describe()}");
             Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule is LearningRateSchedule.Constant ? "" : $" (schedule {options.Schedule})")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
             // The options to resume with: this run's command line as the parser understood it (--resume and --hold-at aside).
@@ -301,19 +233,22 @@ internal static class TrainCommand
                 else if (trainer.Monitored?.BestEpoch == e.Epoch && trainer.BestModel is { } best) ModelFile.Save(best, outPath, settings, storedType, classNames, normalization);
             };
 
+            using var metrics = TrainMetrics.Open(MetricsLog.BesideModel(outPath), new MetricsRun
+            {
+                Model = modelName, Architecture = choice.Describe(loadedData, architecture),
+                Data = loadedData.Describe(), Seed = options.Seed, BatchSize = options.BatchSize, TrainSamples = train.Count,
+                IterationsPerEpoch = trainer.IterationsPerEpoch, TotalIterations = trainer.TotalIterations, Started = DateTimeOffset.UtcNow,
+                Options = new Dictionary<string, string>(settings) { ["args"] = run["args"] },
+            }, resumed?.Checkpoint, trainer, _ => trainer.LastLearningRate); // the rate of the mini-batch just done (progress records come from its BatchCompleted)
+
             TrainingHistory history;
             try
             {
-                if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
-                    history = await RunWithProgress(trainer, cancel);
-                else
-                {
-                    trainer.EpochCompleted += e => Console.WriteLine(EpochLine(e));
-                    history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
-                }
+                history = await TrainingProgress.Run(trainer, train.Count, resumed?.Checkpoint.Iteration ?? 0, EpochLine, cancel);
             }
             catch (TrainingDivergedException e)
             {
+                metrics.End(MetricsRunStatus.Diverged, e.Iteration - 1, message: e.Message);
                 // The trainer stopped before the bad values reached a checkpoint or a model file: what is on disk is good.
                 Console.Error.WriteLine($"zerodl: {e.Message}");
                 Console.Error.WriteLine(File.Exists(checkpointPath)
@@ -324,6 +259,7 @@ internal static class TrainCommand
             // The trainer hands out a checkpoint of the point where Ctrl+C stopped it (when a mini-batch was done since the last).
             string resumeHint = checkpointed == history.Loss.Count && history.Cancelled
                 ? $"the checkpoint {checkpointPath} holds iteration {checkpointed}: zerodl train --resume {checkpointPath} goes on from there" : "";
+            if (history.Cancelled) metrics.End(MetricsRunStatus.Interrupted, history.Loss.Count, history.Elapsed);
             if (history.Cancelled && history.Epochs.Count == 0)
             {
                 // No epoch ended, so no model was written: the files at these paths (if any) are an earlier run's,
@@ -356,8 +292,9 @@ internal static class TrainCommand
             // whole test set (the saved model, as `zerodl evaluate` would score it).
             double accuracy = options.EvaluationSamples > 0 && options.EvaluationSamples < test.Count
                 ? trainer.KeptModel.Accuracy(test) : history.Epochs[keptEpoch - 1].TestAccuracy;
+            metrics.End(MetricsRunStatus.Finished, history.Loss.Count, history.Elapsed, accuracy);
             Console.WriteLine($"Test accuracy: {Cli.Percent(accuracy)} ({(int)Math.Round(accuracy * test.Count)} of {test.Count} test images; {history.Elapsed.TotalSeconds:F1} s of training)");
-            Console.WriteLine($"Saved {outPath} and {historyPath} (checkpoint {checkpointPath})");
+            Console.WriteLine($"Saved {outPath}, {historyPath} and {MetricsLog.BesideModel(outPath)} (checkpoint {checkpointPath})");
             return Cli.Success;
         });
         return command;
@@ -421,23 +358,4 @@ internal static class TrainCommand
         string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch,3}  iter {e.Iteration,6}  loss {e.MeanLoss:F4}  train {Cli.Percent(e.TrainAccuracy)}") +
         (double.IsNaN(e.ValidationLoss) ? "" : string.Create(CultureInfo.InvariantCulture, $"  val loss {e.ValidationLoss:F4} acc {Cli.Percent(e.ValidationAccuracy)}")) +
         string.Create(CultureInfo.InvariantCulture, $"  test {Cli.Percent(e.TestAccuracy)}  {e.Elapsed.TotalSeconds:F1} s");
-
-    private static async Task<TrainingHistory> RunWithProgress(Trainer trainer, CancellationToken cancel)
-    {
-        TrainingHistory? history = null;
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .StartAsync(async ctx =>
-            {
-                var task = ctx.AddTask("training", maxValue: trainer.TotalIterations);
-                trainer.BatchCompleted += (iter, loss) =>
-                {
-                    task.Value = iter;
-                    if (iter % 50 == 0) task.Description = string.Create(CultureInfo.InvariantCulture, $"loss {loss:F4}");
-                };
-                trainer.EpochCompleted += e => AnsiConsole.MarkupLine(Markup.Escape(EpochLine(e)));
-                history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
-            });
-        return history!;
-    }
 }

@@ -134,7 +134,7 @@ public class ResumeTests
     }
 
     /// <summary>Starts zerodl train holding at <paramref name="point"/>, waits until it says it is there, and kills it (SIGKILL).</summary>
-    private static void KillAt(string point, string[] args)
+    internal static void KillAt(string point, string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
         foreach (var a in (string[])[Dll, "train", .. args, "--hold-at", point]) psi.ArgumentList.Add(a);
