@@ -100,9 +100,12 @@ public sealed class RunCheckpoints(string modelDirectory, ILogger? logger = null
         catch (DataFormatException e)
         {
             _logger.LogWarning("{File}: listed as unusable: {Reason}", path, e.Message);
-            return new InterruptedRun(name, InterruptedRun.UnusableStatus, e.Message, null, 0, 0, 0, 0, null, null, saved);
+            return new InterruptedRun(name, InterruptedRun.UnusableStatus, ForClients(e, path), null, 0, 0, 0, 0, null, null, saved);
         }
     }
+
+    /// <summary>The message of <paramref name="e"/> with the file named by its name only: clients are not told where the server keeps its files (the log is).</summary>
+    public static string ForClients(DataFormatException e, string path) => e.Message.Replace(path, Path.GetFileName(path), StringComparison.Ordinal);
 
     /// <summary>
     /// Reads a web run's checkpoint and the request it was started with.

@@ -101,7 +101,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
         LoadedCheckpoint loaded;
         TrainingRequest request;
         try { (loaded, request) = RunCheckpoints.Read(path); }
-        catch (DataFormatException e) { throw new BadRequestException(409, $"the run '{id}' cannot be resumed: {e.Message}"); }
+        catch (DataFormatException e) { throw new BadRequestException(409, $"the run '{id}' cannot be resumed: {RunCheckpoints.ForClients(e, path)}"); }
         catch (IOException) { throw new BadRequestException(404, $"no interrupted training run '{id}'"); }
         if (loaded.Run.TryGetValue(RunCheckpoints.DivergedKey, out var diverged))
             throw new BadRequestException(409, $"the run '{id}' diverged ({diverged}); resumed with its options it would diverge again at the same iteration: start a new run with a lower learning rate");
