@@ -78,7 +78,9 @@ def main():
 
     os.makedirs(out_dir, exist_ok=True)
     onnx_path = os.path.join(out_dir, "torch_mnist.onnx")
+    # Without constant folding the BatchNorm stays a BatchNormalization node (folding would merge it into the Conv).
     torch.onnx.export(net, x_test[:1], onnx_path, opset_version=13, input_names=["input"], output_names=["logits"],
+                      do_constant_folding=False,
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
     with open(os.path.join(out_dir, "torch_mnist.json"), "w") as f:
         json.dump({"correct": correct, "total": len(t_test), "misclassified": misclassified, "torch": torch.__version__,

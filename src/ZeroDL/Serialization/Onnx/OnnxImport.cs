@@ -180,6 +180,7 @@ public static class OnnxImport
             var (w, shape) = Constant(node, index, node.Input[1], "B");
             if (shape.Length != 2) throw Unsupported(node, index, $"weight B has shape {LayerConfig.ShapeText(shape)}, not a matrix");
             if (transB == 1) { w = Transpose(w, shape[0], shape[1]); shape = [shape[1], shape[0]]; }
+            CheckAffine(node, index, shape);
             var b = node.Input.Count > 2 && node.Input[2].Length > 0 ? Bias(node, index, node.Input[2], shape[1]) : new float[shape[1]];
             Affine(node, index, w, shape, b);
         }
@@ -203,13 +204,19 @@ public static class OnnxImport
             _layers[^1].Tensors[1] = b;
         }
 
-        private void Affine(NodeProto node, int index, float[] w, int[] shape, float[] b)
+        /// <summary>Checks a weight matrix (in, out) against the chain's samples, before its bias is read.</summary>
+        private void CheckAffine(NodeProto node, int index, int[] shape)
         {
-            // ZeroDL's Affine flattens its input itself: a Flatten just before it is folded in.
-            if (_layers.Count > 0 && _layers[^1].Config is FlattenConfig) { _layers.RemoveAt(_layers.Count - 1); _shape = _beforeFlatten!; }
             int features = LayerConfig.Elements(_shape);
             if (shape[0] != features) throw Unsupported(node, index, $"weight has {shape[0]} rows, the input {LayerConfig.ShapeText(_shape)} has {features} features per sample");
             if (shape[1] < 1 || shape[1] > LayerConfig.MaxSize) throw Unsupported(node, index, $"has {shape[1]} outputs; ZeroDL's Affine has 1 to {LayerConfig.MaxSize}");
+        }
+
+        private void Affine(NodeProto node, int index, float[] w, int[] shape, float[] b)
+        {
+            CheckAffine(node, index, shape);
+            // ZeroDL's Affine flattens its input itself: a Flatten just before it is folded in.
+            if (_layers.Count > 0 && _layers[^1].Config is FlattenConfig) { _layers.RemoveAt(_layers.Count - 1); _shape = _beforeFlatten!; }
             Add(new AffineConfig { Units = shape[1] }, [w, b], node, index);
         }
 
@@ -332,7 +339,8 @@ public static class OnnxImport
             if (node.Output.Count == 2 && node.Output[1].Length > 0 && (nodes.Any(n => n.Input.Contains(node.Output[1])) || model.Graph.Output.Any(o => o.Name == node.Output[1])))
                 throw Unsupported(node, index, "its mask output is used; ZeroDL imports the inference graph");
             if (!(ratio >= 0 && ratio < 1)) throw Unsupported(node, index, $"ratio {ratio} is outside [0, 1)");
-            Add(new DropoutConfig { Ratio = ratio, Mode = DropoutMode.Inverted }, [], node, index);
+            // The file holds the ratio as a float32: the shortest decimal that rounds to it (0.4, not 0.4000000059604645).
+            Add(new DropoutConfig { Ratio = Shortest(ratio, r => (float)r == (float)ratio), Mode = DropoutMode.Inverted }, [], node, index);
         }
 
         /// <summary>x · s with a scalar s in (0, 1]: the inference-time scale of a classic dropout of ratio 1 − s.</summary>
@@ -343,8 +351,21 @@ public static class OnnxImport
             var (s, shape) = Constant(node, index, other, "factor");
             if (s.Length != 1) throw Unsupported(node, index, $"by a tensor of shape {LayerConfig.ShapeText(shape)}; ZeroDL imports Mul only by a scalar in (0, 1], as classic dropout's inference-time scale");
             if (!(s[0] > 0 && s[0] <= 1)) throw Unsupported(node, index, $"by {s[0].ToString("R", CultureInfo.InvariantCulture)}; ZeroDL imports Mul only by a scalar in (0, 1], as classic dropout's inference-time scale");
-            // ratio = 1 − s in double, so that Dropout<float> multiplies by (float)(1 − ratio) == s exactly.
-            Add(new DropoutConfig { Ratio = 1.0 - s[0], Mode = DropoutMode.Classic }, [], node, index);
+            // The shortest decimal ratio for which Dropout<float> multiplies by (float)(1 − ratio) == s exactly (0.3 for
+            // 0.7f); 1 − s in double always qualifies.
+            float scale = s[0];
+            Add(new DropoutConfig { Ratio = Shortest(1.0 - scale, r => (float)(1.0 - r) == scale), Mode = DropoutMode.Classic }, [], node, index);
+        }
+
+        /// <summary><paramref name="value"/> rounded to the fewest decimal places that still satisfy <paramref name="exact"/> (else itself).</summary>
+        private static double Shortest(double value, Func<double, bool> exact)
+        {
+            for (int digits = 1; digits <= 15; digits++)
+            {
+                double r = Math.Round(value, digits);
+                if (r >= 0 && r < 1 && exact(r)) return r;
+            }
+            return value;
         }
 
         /// <summary>Appends a layer, checking that it takes the chain's current shape; its tensors in <see cref="LayerConfig.Tensors"/> order.</summary>
