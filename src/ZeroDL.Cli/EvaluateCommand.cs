@@ -17,7 +17,8 @@ internal static class EvaluateCommand
         var data = new DataOptions();
         var seed = new Option<int>("--seed") { Description = "Seed of the --val-split draw (default: the model file's, else 1)", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Threads for matrix products", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var command = new Command("evaluate", "Accuracy of a model on the test (or train) split of its data, with a confusion matrix. Without --data, the data the model file records (else MNIST).") { model, split, threads, seed };
+        var outputs = new Option<string?>("--outputs") { Description = "Also write the class probabilities of every image of the split as a float32 .npy array (images × classes, in the split's order), e.g. to compare with another runtime" };
+        var command = new Command("evaluate", "Accuracy of a model on the test (or train) split of its data, with a confusion matrix. Without --data, the data the model file records (else MNIST).") { model, split, threads, seed, outputs };
         foreach (var option in data.All) command.Add(option);
         command.SetAction(parse =>
         {
@@ -40,6 +41,11 @@ internal static class EvaluateCommand
             Console.WriteLine($"{parse.GetValue(split)} accuracy: {Cli.Percent((double)correct / set.Count)} ({correct} of {set.Count} correct)");
             Console.WriteLine();
             Console.WriteLine(ConfusionText(confusion, loaded.ClassNames));
+            if (parse.GetValue(outputs) is string outputPath)
+            {
+                NpyWriter.Write(outputPath, loaded.Network.PredictProbabilities(set), [set.Count, loaded.Network.OutputSize]);
+                Console.WriteLine($"Wrote the probabilities of {set.Count} images to {outputPath}");
+            }
             return Cli.Success;
         });
         return command;

@@ -327,7 +327,24 @@ public class CliTests
         Assert.Contains($"({trained.Groups[1].Value} of 10000 correct)", output);
         Assert.Contains("Confusion matrix", output);
 
+        // --outputs: the probabilities of every test image, whose row argmaxes give the same count correct.
+        string probabilities = Path.Combine(dir, "probabilities.npy");
+        (code, _, err) = Run("evaluate", "--model", model, "--outputs", probabilities);
+        Assert.True(code == 0, err);
+        var written = Serialization.Npy.ReadFile(probabilities);
+        Assert.Equal([10000, 10], written.Shape);
         var (_, test) = Data.Mnist.Load(directory: TestPaths.Mnist);
+        int correct = 0;
+        for (int i = 0; i < 10000; i++)
+        {
+            var row = written.Data.AsSpan(i * 10, 10);
+            double sum = 0;
+            foreach (double p in row) sum += p;
+            Assert.InRange(sum, 0.9999, 1.0001);
+            if (row.IndexOf(row.ToArray().Max()) == test.Labels[i]) correct++;
+        }
+        Assert.Equal(int.Parse(trained.Groups[1].Value), correct);
+
         (code, output, err) = Run("predict", "--model", model, "--index", "0..2");
         Assert.True(code == 0, err);
         var lines = output.Trim().Split('\n');

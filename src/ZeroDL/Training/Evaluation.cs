@@ -34,6 +34,27 @@ public static class Evaluation
         return result;
     }
 
+    /// <summary>
+    /// The class probabilities (softmax of the scores, as <see cref="Sequential{T}.PredictProbabilities"/>) of every
+    /// sample, row-major: sample i's probabilities are [i·classes, (i + 1)·classes). Read in batches as
+    /// <see cref="PredictLabels"/> reads them, so the argmax of each row is the label it predicts.
+    /// </summary>
+    public static float[] PredictProbabilities(this Sequential<float> net, Dataset data, int batchSize = 1000)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be at least 1");
+        int classes = net.OutputSize;
+        var result = new float[(long)data.Count * classes];
+        bool compress = BatchLoader.Compresses(net, data);
+        var input = t_input ??= new InputBatch<float>();
+        for (int start = 0; start < data.Count; start += batchSize)
+        {
+            int count = Math.Min(batchSize, data.Count - start);
+            BatchLoader.Read(data, start, count, compress, input, ref t_compressed, ref t_dense, ref t_indices);
+            Functions.Softmax.Apply(net.Predict(input)).ReadOnlySpan.CopyTo(result.AsSpan(start * classes, count * classes));
+        }
+        return result;
+    }
+
     /// <summary>The batch viewed in the sample shape the network's architecture expects (e.g. N×1×28×28 for a CNN).</summary>
     public static NDArray<float> AsInput(Sequential<float> net, NDArray<float> batch) => net.InSampleShape(batch);
 

@@ -68,7 +68,7 @@ public static class HyperparameterSearch
                 {
                     "grid" => grid![trials.Count + b],
                     "bayes" when trials.Count >= options.InitialRandomTrials => ProposeBayes(trials, points, options, rng),
-                    _ => [rng.NextDouble(), rng.NextDouble()],
+                    _ => [rng.NextDouble(), rng.NextDouble()], // random: trial k's point is the draws 2k and 2k + 1 (see PointOf)
                 });
             var results = new Trial[batch];
             int first = trials.Count;
@@ -99,6 +99,32 @@ public static class HyperparameterSearch
     public static double[] ToUnit(double learningRate, double weightDecay, SearchOptions o) =>
         [(Math.Log(learningRate) - Math.Log(o.LearningRateMin)) / (Math.Log(o.LearningRateMax) - Math.Log(o.LearningRateMin)),
          (Math.Log(weightDecay) - Math.Log(o.WeightDecayMin)) / (Math.Log(o.WeightDecayMax) - Math.Log(o.WeightDecayMin))];
+
+    /// <summary>
+    /// The point (in the unit box) trial <paramref name="number"/> of a grid or random search evaluates, as
+    /// <see cref="Run"/> chooses it: grid, the cell centre of that number; random, the seed's draws 2k and 2k + 1.
+    /// A shared study (<see cref="Studies.StudyStorage"/>) hands out the same points, so its trials equal Run's.
+    /// Bayes's first <see cref="SearchOptions.InitialRandomTrials"/> are random points.
+    /// </summary>
+    public static double[] PointOf(int number, SearchOptions options)
+    {
+        if (number < 0 || number >= options.Trials) throw new ArgumentOutOfRangeException(nameof(number), number, $"trial numbers run from 0 to {options.Trials - 1}");
+        if (options.Method == "grid") return GridPoints(options.Trials)[number];
+        var rng = new Rng(options.Seed);
+        for (int i = 0; i < 2 * number; i++) rng.NextDouble();
+        return [rng.NextDouble(), rng.NextDouble()];
+    }
+
+    /// <summary>
+    /// Bayes: the next point to try, given the finished trials and the points being evaluated now, which count as
+    /// observed at the Gaussian process's mean (the kriging believer), so parallel workers spread out. Deterministic
+    /// in its arguments (<paramref name="number"/> seeds the candidate draws).
+    /// </summary>
+    public static double[] ProposeBayes(IReadOnlyList<Trial> finished, IReadOnlyList<double[]> running, int number, SearchOptions options)
+    {
+        if (finished.Count == 0) return PointOf(number, options);
+        return ProposeBayes([.. finished], [.. running], options, new Rng(options.Seed * 7919 + 104_729 + number));
+    }
 
     /// <summary>A √N × ⌈N/√N⌉ grid over the unit box, cell centres, in row order (the first N points).</summary>
     private static List<double[]> GridPoints(int count)
@@ -136,7 +162,11 @@ public static class HyperparameterSearch
         return bestPoint;
     }
 
-    private static Trial Evaluate(int index, double[] point, Dataset train, Dataset validation, SearchOptions options)
+    /// <summary>
+    /// Trains trial <paramref name="index"/> (its weights and data order seeded by the search's seed and the index)
+    /// at <paramref name="point"/> and scores it on the validation split.
+    /// </summary>
+    public static Trial Evaluate(int index, double[] point, Dataset train, Dataset validation, SearchOptions options)
     {
         var (lr, wd) = FromUnit(point, options);
         int seed = options.Seed * 7919 + index;

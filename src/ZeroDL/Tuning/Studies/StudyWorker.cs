@@ -1,0 +1,96 @@
+using ZeroDL.Data;
+using ZeroDL.Kernels;
+
+namespace ZeroDL.Tuning.Studies;
+
+/// <summary>How one worker of a shared study behaves.</summary>
+public sealed record StudyWorkerOptions
+{
+    /// <summary>This worker's name in the trials table (default: host, process id and a random suffix).</summary>
+    public string Worker { get; init; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
+    /// <summary>
+    /// A running trial whose heartbeat is older than this is taken to have lost its worker: it is marked failed and its
+    /// point handed out again. Workers beat every quarter of it. Default 60 s: far above a database round trip,
+    /// short against a search of many trials.
+    /// </summary>
+    public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How long a worker waits before asking again when every trial left is running elsewhere.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Threads each trial's training uses (1: run one worker per core).</summary>
+    public int Threads { get; init; } = 1;
+}
+
+/// <summary>What a worker did: the trials it completed, and those it lost (declared dead before it finished) or that failed.</summary>
+public sealed record StudyWorkerSummary(IReadOnlyList<Trial> Completed, int Lost, int Failed);
+
+/// <summary>
+/// One worker of a shared study (<see cref="StudyStorage"/>): claims a trial, trains it while a timer keeps its
+/// heartbeat, stores the result, and goes on until no trial is waiting or running. Any number of workers, in any
+/// processes on any machines, may work on one study; each trial's training is seeded by its number, so a study's
+/// results do not depend on which worker ran what.
+/// </summary>
+public sealed class StudyWorker(StudyStorage storage, string study, SearchOptions options, Dataset trainingData, StudyWorkerOptions? workerOptions = null)
+{
+    private readonly StudyWorkerOptions _options = workerOptions ?? new StudyWorkerOptions();
+
+    /// <summary>A trial was claimed (before its training).</summary>
+    public event Action<ClaimedTrial>? Claimed;
+    /// <summary>A trial's result was stored.</summary>
+    public event Action<Trial>? Completed;
+    /// <summary>A trial was no longer this worker's when it finished (its heartbeat was late); its result was dropped.</summary>
+    public event Action<ClaimedTrial>? Lost;
+    /// <summary>A trial's training threw; it was marked failed and queued again (up to <see cref="StudyStorage.MaxAttempts"/>).</summary>
+    public event Action<ClaimedTrial, Exception>? Failed;
+
+    public string Worker => _options.Worker;
+
+    /// <summary>Creates or joins the study and works on it until it is over or <paramref name="cancel"/> is set.</summary>
+    public StudyWorkerSummary Run(CancellationToken cancel = default)
+    {
+        storage.EnsureSchema();
+        storage.CreateOrJoin(study, options);
+        var (train, validation) = HyperparameterSearch.Split(trainingData, options);
+        var completed = new List<Trial>();
+        int lost = 0, failed = 0;
+        using var threads = Gemm.LimitThreadsOnThisThread(_options.Threads);
+        while (!cancel.IsCancellationRequested)
+        {
+            var claim = storage.Claim(study, _options.Worker, _options.HeartbeatTimeout, out bool finished);
+            if (claim is null)
+            {
+                if (finished) break;
+                cancel.WaitHandle.WaitOne(_options.PollInterval);
+                continue;
+            }
+            Claimed?.Invoke(claim);
+            Trial result;
+            using (Beat(claim))
+            {
+                try { result = HyperparameterSearch.Evaluate(claim.Number, claim.Point, train, validation, options); }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    storage.Fail(claim.Id, _options.Worker, e.Message);
+                    failed++;
+                    Failed?.Invoke(claim, e);
+                    continue;
+                }
+            }
+            if (storage.Complete(claim.Id, _options.Worker, result)) { completed.Add(result); Completed?.Invoke(result); }
+            else { lost++; Lost?.Invoke(claim); }
+        }
+        return new StudyWorkerSummary(completed, lost, failed);
+    }
+
+    /// <summary>A timer that marks the claimed trial alive every quarter of the timeout until disposed.</summary>
+    private Timer Beat(ClaimedTrial claim)
+    {
+        var period = _options.HeartbeatTimeout / 4;
+        return new Timer(_ =>
+        {
+            // A database that cannot be reached for a moment is retried at the next beat; one that stays away lets
+            // the trial go stale, which is the truth: nobody can hear from this worker.
+            try { storage.Heartbeat(claim.Id, _options.Worker); }
+            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException) { }
+        }, null, period, period);
+    }
+}

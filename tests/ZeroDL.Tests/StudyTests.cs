@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Globalization;
+using ZeroDL.Cli;
+using ZeroDL.Tuning;
+using ZeroDL.Tuning.Studies;
+
+namespace ZeroDL.Tests;
+
+/// <summary>A test that needs PostgreSQL's server programs: skipped, with the reason, where they are not installed.</summary>
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public PostgresFactAttribute()
+    {
+        bool installed = (Directory.Exists("/usr/lib/postgresql") && Directory.GetDirectories("/usr/lib/postgresql").Any(d => File.Exists(Path.Combine(d, "bin", "pg_ctl"))))
+            || (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(p => p.Length > 0 && File.Exists(Path.Combine(p, "pg_ctl")));
+        if (!installed) Skip = "PostgreSQL's server programs are not installed (apt-get install postgresql; .ci/run installs it)";
+    }
+}
+
+/// <summary>
+/// Shared studies: `zerodl tune --study` workers as separate processes on one database, as users run them — the
+/// embedded SQLite and a private PostgreSQL cluster. Trials are tiny (a few hundred images, few epochs); what is
+/// tested is the sharing: every trial done once, the in-process search reproduced, a killed worker's trial re-run.
+/// </summary>
+public abstract class StudyTestsBase
+{
+    protected abstract string Storage(string name);
+
+    /// <summary>The tune options every worker of a test study is given (a study refuses a worker with others).</summary>
+    protected static string[] Options(string method, int trials, int epochs) =>
+        ["--method", method, "--trials", trials.ToString(CultureInfo.InvariantCulture), "--epochs", epochs.ToString(CultureInfo.InvariantCulture), "--train-samples", "200"];
+
+    protected static Process StartWorker(string study, string storage, string[] options, string dir, string heartbeat = "60")
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"));
+        foreach (var a in (string[])["tune", "--study", study, "--storage", storage, "--heartbeat-timeout", heartbeat, "--data", TestPaths.Mnist, .. options]) psi.ArgumentList.Add(a);
+        return Process.Start(psi)!;
+    }
+
+    protected static (int Code, string Output) Finish(Process p)
+    {
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(300_000), "the worker did not finish in 5 minutes");
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    protected abstract StudyStorage OpenStorage(string name);
+
+    protected void GridStudySharedByThreeWorkers()
+    {
+        string dir = TestPaths.NewTempDirectory(), study = "grid-" + Guid.NewGuid().ToString("N")[..8];
+        var options = Options("grid", 9, 3);
+        var workers = Enumerable.Range(0, 3).Select(_ => StartWorker(study, Storage(dir), options, dir)).ToList();
+        var outputs = workers.Select(Finish).ToList();
+        foreach (var (code, output) in outputs) Assert.True(code == 0, output);
+
+        var attempts = OpenStorage(dir).Trials(study);
+        Assert.Equal(9, attempts.Count);
+        Assert.All(attempts, t => Assert.Equal(TrialState.Complete, t.State));
+        Assert.Equal(Enumerable.Range(0, 9), attempts.Select(t => t.Number));
+        // Each trial was claimed by exactly one worker: the claims the workers printed add up to nine distinct trials.
+        var claimed = outputs.SelectMany(o => System.Text.RegularExpressions.Regex.Matches(o.Output, @"claimed trial (\d+)").Select(m => int.Parse(m.Groups[1].Value))).ToList();
+        Assert.Equal(Enumerable.Range(1, 9), claimed.Order());
+
+        // The same search in one process gives the same trials, number for number, bit for bit.
+        var (train, _) = Data.Mnist.Load(directory: TestPaths.Mnist);
+        var here = HyperparameterSearch.Run(train, new SearchOptions { Method = "grid", Trials = 9, Epochs = 3, TrainingSamples = 200 });
+        Assert.Equal(here, attempts.Select(t => t.ToTrial()));
+    }
+
+    protected void KilledWorkersTrialRunAgain()
+    {
+        string dir = TestPaths.NewTempDirectory(), study = "kill-" + Guid.NewGuid().ToString("N")[..8];
+        // Trials long enough (1,000 epochs of 160 images: seconds) to be killed in the middle of one.
+        var options = Options("random", 2, 1000);
+        var doomed = StartWorker(study, Storage(dir), options, dir, heartbeat: "2");
+        var storage = OpenStorage(dir);
+        var clock = Stopwatch.StartNew();
+        while (!Running(storage, study))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2) && !doomed.HasExited, "the first worker never claimed a trial");
+            Thread.Sleep(50);
+        }
+        doomed.Kill();
+        doomed.WaitForExit();
+
+        var (code, output) = Finish(StartWorker(study, Storage(dir), options, dir, heartbeat: "2"));
+        Assert.True(code == 0, output);
+        var attempts = storage.Trials(study);
+        var failed = Assert.Single(attempts, t => t.State == TrialState.Failed);
+        Assert.Equal("heartbeat stopped", failed.Error);
+        Assert.Equal(1, failed.Attempt);
+        var rerun = Assert.Single(attempts, t => t.Number == failed.Number && t.State == TrialState.Complete);
+        Assert.Equal(2, rerun.Attempt);
+        Assert.Equal((failed.LearningRate, failed.WeightDecay), (rerun.LearningRate, rerun.WeightDecay));
+        Assert.Equal([0, 1], attempts.Where(t => t.State == TrialState.Complete).Select(t => t.Number));
+        Assert.Contains($"claimed trial {failed.Number + 1} (attempt 2)", output);
+
+        static bool Running(StudyStorage storage, string study)
+        {
+            try { return storage.Options(study) is not null && storage.Trials(study).Any(t => t.State == TrialState.Running); }
+            catch (Exception e) when (e is System.Data.Common.DbException or ArgumentException) { return false; } // the first worker is still creating it
+        }
+    }
+
+    protected void BayesWorkersProposeDistinctPoints()
+    {
+        string dir = TestPaths.NewTempDirectory(), study = "bayes-" + Guid.NewGuid().ToString("N")[..8];
+        var options = Options("bayes", 10, 3);
+        var outputs = new[] { StartWorker(study, Storage(dir), options, dir), StartWorker(study, Storage(dir), options, dir) }.Select(Finish).ToList();
+        foreach (var (code, output) in outputs) Assert.True(code == 0, output);
+        var attempts = OpenStorage(dir).Trials(study);
+        Assert.Equal(10, attempts.Count(t => t.State == TrialState.Complete));
+        Assert.Equal(10, attempts.Select(t => (t.LearningRate, t.WeightDecay)).Distinct().Count());
+    }
+
+    protected void WorkerWithOtherOptionsRefused()
+    {
+        string dir = TestPaths.NewTempDirectory(), study = "mismatch-" + Guid.NewGuid().ToString("N")[..8];
+        var (code, output) = Finish(StartWorker(study, Storage(dir), Options("grid", 2, 1), dir));
+        Assert.True(code == 0, output);
+        (code, output) = Finish(StartWorker(study, Storage(dir), Options("grid", 3, 1), dir));
+        Assert.Equal(2, code);
+        Assert.Contains("Trials is 2 in the study, 3 here", output);
+    }
+}
+
+public sealed class SqliteStudyTests : StudyTestsBase
+{
+    protected override string Storage(string dir) => "sqlite:" + Path.Combine(dir, "studies.db");
+    protected override StudyStorage OpenStorage(string dir) => StudyConnections.Open(Storage(dir));
+
+    [Fact] public void Three_workers_share_a_grid_study_each_trial_once_and_reproduce_the_in_process_search() => GridStudySharedByThreeWorkers();
+    [Fact] public void A_killed_workers_trial_is_marked_failed_and_run_again_by_another() => KilledWorkersTrialRunAgain();
+    [Fact] public void Two_bayes_workers_propose_distinct_points_from_all_finished_trials() => BayesWorkersProposeDistinctPoints();
+    [Fact] public void A_worker_with_other_options_is_refused_by_name() => WorkerWithOtherOptionsRefused();
+
+    [Fact]
+    public void Concurrent_claims_from_many_connections_hand_out_each_trial_once()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        var storage = OpenStorage(dir);
+        storage.EnsureSchema();
+        storage.CreateOrJoin("claims", new SearchOptions { Method = "random", Trials = 40 });
+        var claimed = new System.Collections.Concurrent.ConcurrentBag<int>();
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, w =>
+        {
+            while (storage.Claim("claims", $"w{w}", TimeSpan.FromMinutes(1), out _) is { } c)
+            {
+                claimed.Add(c.Number);
+                Assert.True(storage.Complete(c.Id, $"w{w}", new Trial(c.Number, 0.1, 1e-6, 0.5, 0.5)));
+            }
+        });
+        Assert.Equal(Enumerable.Range(0, 40), claimed.Order());
+    }
+
+    [Fact]
+    public void A_trial_whose_training_fails_is_queued_again_up_to_the_attempt_limit()
+    {
+        var storage = OpenStorage(TestPaths.NewTempDirectory());
+        storage.EnsureSchema();
+        storage.CreateOrJoin("fails", new SearchOptions { Method = "grid", Trials = 1 });
+        for (int attempt = 1; attempt <= StudyStorage.MaxAttempts; attempt++)
+        {
+            var c = storage.Claim("fails", "w", TimeSpan.FromMinutes(1), out _)!;
+            Assert.Equal(attempt, c.Attempt);
+            storage.Fail(c.Id, "w", "boom");
+        }
+        Assert.Null(storage.Claim("fails", "w", TimeSpan.FromMinutes(1), out bool finished));
+        Assert.True(finished);
+        Assert.All(storage.Trials("fails"), t => Assert.Equal(TrialState.Failed, t.State));
+    }
+
+    [Theory]
+    [InlineData("postgresql://ann:s%40cret@db.example:6543/studies?Timeout=30", "Host=db.example;Port=6543;Username=ann;Password=s@cret;Database=studies;Timeout=30")]
+    [InlineData("postgres://bob@localhost/tune", "Host=localhost;Username=bob;Database=tune")]
+    public void Postgresql_urls_become_npgsql_connection_strings(string url, string expected) =>
+        Assert.Equal(new Npgsql.NpgsqlConnectionStringBuilder(expected).ToString(), StudyConnections.PostgreSqlConnectionString(url));
+
+    [Theory]
+    [InlineData("mysql://x@y/z")]
+    [InlineData("sqlite:")]
+    [InlineData("postgresql://h/db?NoSuchSetting=1")]
+    public void Other_storage_urls_are_refused_as_usage_errors(string url) =>
+        Assert.Throws<UsageException>(() => StudyConnections.Open(url));
+}
+
+public sealed class PostgresStudyTests : StudyTestsBase, IClassFixture<PostgresCluster>
+{
+    private readonly PostgresCluster _cluster;
+
+    public PostgresStudyTests(PostgresCluster cluster)
+    {
+        // Installed (else [PostgresFact] skipped these) but not starting is a failure, not a skip.
+        Assert.True(cluster.Unavailable is null, cluster.Unavailable);
+        _cluster = cluster;
+    }
+
+    [PostgresFact] public void Three_workers_share_a_grid_study_each_trial_once_and_reproduce_the_in_process_search() => GridStudySharedByThreeWorkers();
+    [PostgresFact] public void A_killed_workers_trial_is_marked_failed_and_run_again_by_another() => KilledWorkersTrialRunAgain();
+    [PostgresFact] public void Two_bayes_workers_propose_distinct_points_from_all_finished_trials() => BayesWorkersProposeDistinctPoints();
+    [PostgresFact] public void A_worker_with_other_options_is_refused_by_name() => WorkerWithOtherOptionsRefused();
+
+    protected override string Storage(string dir) => _cluster.Url;
+    protected override StudyStorage OpenStorage(string dir) => StudyConnections.Open(_cluster.Url);
+}
