@@ -36,6 +36,52 @@ public class OnnxImportTests(MnistFixture mnist, ITestOutputHelper output) : ICl
         Assert.Equal(expected, imported.Network.Predict(x).ReadOnlySpan.ToArray());
     }
 
+    [Fact]
+    public void Other_exporters_spellings_import_to_the_same_network()
+    {
+        // twolayer rewritten as other exporters write it: MatMul + Add for the first Affine, an Identity, a Gemm with
+        // transB = 1 whose weight (out, in) comes from a Constant node, and a Reshape to (-1, features) as a flatten.
+        var net = Net("twolayer");
+        var model = Model("twolayer");
+        var graph = model.Graph;
+        int first = graph.Node.IndexOf(graph.Node.Single(n => n.Name == "affine1"));
+        graph.Node[first] = Node("MatMul", "mm", [OnnxFormat.InputName, "affine1.W"], "mm.out");
+        graph.Node.Insert(first + 1, Node("Add", "bias", ["affine1.b", "mm.out"], "affine1"));
+        var relu = graph.Node.Single(n => n.Name == "relu1");
+        relu.Output[0] = "relu1.raw";
+        graph.Node.Insert(graph.Node.IndexOf(relu) + 1, Node("Identity", "same", ["relu1.raw"], "relu1"));
+        var w2 = graph.Initializer.Single(t => t.Name == "affine2.W");
+        graph.Initializer.Remove(w2);
+        var values = new float[50 * 10];
+        var raw = w2.RawData.ToByteArray();
+        for (int r = 0; r < 50; r++)
+            for (int c = 0; c < 10; c++) values[c * 50 + r] = BitConverter.ToSingle(raw, (r * 10 + c) * 4);
+        var transposed = new TensorProto { Name = "w2t", DataType = (int)TensorProto.Types.DataType.Float, Dims = { 10, 50 } };
+        transposed.FloatData.Add(values);
+        var constant = Node("Constant", "w2t.const", [], "w2t");
+        constant.Attribute.Add(new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = transposed });
+        graph.Node.Insert(0, constant);
+        var gemm = graph.Node.Single(n => n.Name == "affine2");
+        gemm.Input[1] = "w2t";
+        gemm.Attribute.Add(new AttributeProto { Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+        gemm.Input[0] = "flat";
+        graph.Initializer.Add(new TensorProto { Name = "shape", DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 2 }, Int64Data = { -1, 50 } });
+        graph.Node.Insert(graph.Node.IndexOf(gemm), Node("Reshape", "as-flat", ["relu1", "shape"], "flat"));
+
+        var imported = OnnxImport.Parse(model.ToByteArray(), "foreign.onnx");
+        Assert.Equal(net.Architecture.Describe(), imported.Description); // the Reshape as a flatten folds into the Affine
+        var x = OnnxNetworks.Inputs(net, mnist.Data.Test, 50);
+        Assert.Equal(net.Predict(x).ReadOnlySpan.ToArray(), imported.Network.Predict(x).ReadOnlySpan.ToArray());
+    }
+
+    private static NodeProto Node(string op, string name, string[] inputs, string output)
+    {
+        var node = new NodeProto { OpType = op, Name = name };
+        node.Input.Add(inputs);
+        node.Output.Add(output);
+        return node;
+    }
+
     /// <summary>An exported model of <paramref name="kind"/>, as protobuf classes to edit.</summary>
     private static ModelProto Model(string kind = "strides-pads-tanh-flatten") => ModelProto.Parser.ParseFrom(OnnxExport.ToBytes(Net(kind)));
 
