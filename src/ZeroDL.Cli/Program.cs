@@ -14,6 +14,7 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
     EvaluateCommand.Create(),
     PredictCommand.Create(),
     ImportCommand.Create(),
+    ExportCommand.Create(),
     ConvertCommand.Create(),
     MisclassifiedCommand.Create(),
     FiltersCommand.Create(),
