@@ -13,12 +13,12 @@ namespace ZeroDL.Serialization;
 public sealed record LoadedCheckpoint(TrainingCheckpoint Checkpoint, IReadOnlyDictionary<string, string> Run);
 
 /// <summary>
-/// Training checkpoint files (<c>.ckpt</c>, format_version 1): safetensors, read by the same reader as model files
+/// Training checkpoint files (<c>.ckpt</c>, format_version 2): safetensors, read by the same reader as model files
 /// (<see cref="SafeTensors"/>, with all its checks on lengths, offsets and overlaps), holding
 /// <list type="bullet">
 /// <item>tensors <c>model/NAME</c>: the network's tensors as a model file names them (affine1.W, batchnorm1.running_mean, …), F32;</item>
 /// <item>tensors <c>optimizer/NAME/SLOT</c>: the optimizer's arrays per parameter (Adam's m and v, …), F32;</item>
-/// <item>metadata <c>format</c> = <c>zerodl-checkpoint</c>, <c>format_version</c> = 1, <c>architecture</c> (the
+/// <item>metadata <c>format</c> = <c>zerodl-checkpoint</c>, <c>format_version</c> = 2, <c>architecture</c> (the
 /// <see cref="Architecture"/> JSON), <c>state</c> (JSON: iteration, epoch, the trainer's options, learning rate, the
 /// schedule's span, the optimizer's name, step count and state names, the data order and every generator's state,
 /// the history) and <c>run</c> (a JSON object of strings the writer adds, e.g. the command line's options).</item>
@@ -30,7 +30,11 @@ public sealed record LoadedCheckpoint(TrainingCheckpoint Checkpoint, IReadOnlyDi
 public static class CheckpointFile
 {
     public const string FormatName = "zerodl-checkpoint";
-    public const int FormatVersion = 1;
+    /// <summary>
+    /// 2 since the history records each epoch's learning rate and the run's schedule is a typed record with state
+    /// (issue 19 §2). Version 1 files are refused with a message that says so: their runs cannot be continued exactly.
+    /// </summary>
+    public const int FormatVersion = 2;
     /// <summary>The extension of checkpoint files.</summary>
     public const string Extension = ".ckpt";
     private const string ModelPrefix = "model/", OptimizerPrefix = "optimizer/";
@@ -92,6 +96,8 @@ public static class CheckpointFile
             throw DataFormatException.For(source, metadata.GetValueOrDefault("format") == ModelFile.FormatName
                 ? "this is a model file, not a training checkpoint (.ckpt)" : $"not a ZeroDL training checkpoint: the safetensors metadata has no format={FormatName}");
         string version = metadata.GetValueOrDefault("format_version") ?? "(none)";
+        if (version == "1")
+            throw DataFormatException.For(source, $"checkpoint format_version 1 was written by an older ZeroDL (before typed learning-rate schedules); this one reads {FormatVersion}: start the run again");
         if (version != FormatVersion.ToString(CultureInfo.InvariantCulture))
             throw DataFormatException.For(source, $"checkpoint format_version '{version}' is not one this ZeroDL reads ({FormatVersion}); a newer ZeroDL wrote it?");
         try { return ReadChecked(tensors, metadata, source); }
@@ -217,10 +223,10 @@ public static class CheckpointFile
         }
     }
 
-    private sealed record EpochDocument(int Epoch, int Iteration, double TrainAccuracy, double TestAccuracy, double MeanLoss, double Seconds)
+    private sealed record EpochDocument(int Epoch, int Iteration, double TrainAccuracy, double TestAccuracy, double MeanLoss, double Seconds, double LearningRate)
     {
-        public static EpochDocument From(EpochResult r) => new(r.Epoch, r.Iteration, r.TrainAccuracy, r.TestAccuracy, r.MeanLoss, r.Elapsed.TotalSeconds);
-        public EpochResult ToResult() => new(Epoch, Iteration, TrainAccuracy, TestAccuracy, MeanLoss, TimeSpan.FromSeconds(Seconds));
+        public static EpochDocument From(EpochResult r) => new(r.Epoch, r.Iteration, r.TrainAccuracy, r.TestAccuracy, r.MeanLoss, r.Elapsed.TotalSeconds, r.LearningRate);
+        public EpochResult ToResult() => new(Epoch, Iteration, TrainAccuracy, TestAccuracy, MeanLoss, TimeSpan.FromSeconds(Seconds)) { LearningRate = LearningRate };
     }
 
     private sealed record AugmentationDocument(double Shift, double Rotation, double Scale, double ElasticAlpha, double ElasticSigma);

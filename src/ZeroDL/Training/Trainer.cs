@@ -75,7 +75,15 @@ public sealed record TrainerOptions
     }
 }
 
-public sealed record EpochResult(int Epoch, int Iteration, double TrainAccuracy, double TestAccuracy, double MeanLoss, TimeSpan Elapsed);
+/// <summary>One epoch's end: iterations done, accuracies (test NaN without a test split), the mean training loss of its mini-batches, the run's time so far.</summary>
+public sealed record EpochResult(int Epoch, int Iteration, double TrainAccuracy, double TestAccuracy, double MeanLoss, TimeSpan Elapsed)
+{
+    /// <summary>
+    /// The learning rate the epoch's last mini-batch stepped with: the optimizer's rate as the run's schedule scaled
+    /// it for that mini-batch (<see cref="Trainer.LastLearningRate"/> at that point). NaN when not known.
+    /// </summary>
+    public double LearningRate { get; init; } = double.NaN;
+}
 
 /// <summary>What a run produced: the loss of every mini-batch and the accuracies at every epoch end.</summary>
 public sealed class TrainingHistory
@@ -86,12 +94,12 @@ public sealed class TrainingHistory
     public TimeSpan Elapsed { get; internal set; }
     public double FinalTestAccuracy => Epochs.Count > 0 ? Epochs[^1].TestAccuracy : double.NaN;
 
-    /// <summary>CSV with one row per epoch: epoch,iteration,loss,train_acc,test_acc,seconds.</summary>
+    /// <summary>CSV with one row per epoch: epoch,iteration,mean_loss,train_accuracy,test_accuracy,seconds,learning_rate (new columns go at the end).</summary>
     public string EpochsCsv()
     {
-        var sb = new System.Text.StringBuilder("epoch,iteration,mean_loss,train_accuracy,test_accuracy,seconds\n");
+        var sb = new System.Text.StringBuilder("epoch,iteration,mean_loss,train_accuracy,test_accuracy,seconds,learning_rate\n");
         foreach (var e in Epochs)
-            sb.Append(System.FormattableString.Invariant($"{e.Epoch},{e.Iteration},{e.MeanLoss:R},{e.TrainAccuracy:R},{e.TestAccuracy:R},{e.Elapsed.TotalSeconds:F3}\n"));
+            sb.Append(System.FormattableString.Invariant($"{e.Epoch},{e.Iteration},{e.MeanLoss:R},{e.TrainAccuracy:R},{e.TestAccuracy:R},{e.Elapsed.TotalSeconds:F3},{e.LearningRate:R}\n"));
         return sb.ToString();
     }
 }
@@ -144,6 +152,15 @@ public sealed class Trainer
 
     /// <summary>The options the trainer runs with.</summary>
     public TrainerOptions Options => _options;
+
+    /// <summary>
+    /// The learning rate the last mini-batch stepped with: the optimizer's rate as the schedule scaled it for that
+    /// mini-batch. Updated on the training thread before <see cref="BatchCompleted"/> is raised, so a handler reads
+    /// the rate of the batch it is told of. After <see cref="Restore"/>, the rate of the checkpoint's last
+    /// mini-batch; NaN before any mini-batch was done.
+    /// </summary>
+    public double LastLearningRate => Volatile.Read(ref _lastRate);
+    private double _lastRate = double.NaN;
 
     /// <summary>
     /// The network whose accuracies the latest <see cref="EpochCompleted"/> reported: a snapshot taken at that
@@ -215,6 +232,10 @@ public sealed class Trainer
         try { _net.CopyStateFrom(checkpoint.Model); }
         catch (ArgumentException) { _optimizer.LoadState(saved, _net.NamedParameters()); throw; }
         foreach (var (name, layer) in dropout) layer.RandomState = checkpoint.Dropout[name];
+        // An epoch's end records its last batch's rate; within an epoch the rate is the schedule's at that batch.
+        Volatile.Write(ref _lastRate, k == 0 ? double.NaN
+            : checkpoint.Epochs.Length > 0 && checkpoint.Epochs[^1].Iteration == k ? checkpoint.Epochs[^1].LearningRate
+            : ScheduledRate(_optimizer.LearningRate, k, total));
         _resume = checkpoint;
         _stopped = null;
     }
@@ -245,6 +266,10 @@ public sealed class Trainer
             }
         return new TrainingDivergedException(iteration, DivergedQuantity.Loss, null, null, loss, rate);
     }
+
+    /// <summary>The rate the schedule gives mini-batch <paramref name="iteration"/> (counted from 1) of <paramref name="total"/>, from the optimizer's <paramref name="baseRate"/>.</summary>
+    private double ScheduledRate(double baseRate, int iteration, int total) =>
+        _options.Schedule == "cosine" ? baseRate * 0.5 * (1 + Math.Cos(Math.PI * (iteration - 1) / total)) : baseRate;
 
     /// <summary>Epochs marked after <paramref name="iteration"/> mini-batches: one per <paramref name="perEpoch"/>, and one at the run's end.</summary>
     private static int EpochsAfter(int iteration, int total, int perEpoch) =>
@@ -331,12 +356,14 @@ public sealed class Trainer
                 loader.Release(batch);
                 // The divergence guard: NaN or infinity stops the run before it reaches the weights, a checkpoint or a model file.
                 if (_options.StopOnDivergence && (!double.IsFinite(loss) || !AllFinite(gradients: true))) throw Diverged(iter, loss, baseRate, DivergedQuantity.Gradient);
-                if (_options.Schedule == "cosine") _optimizer.LearningRate = baseRate * 0.5 * (1 + Math.Cos(Math.PI * (iter - 1) / total));
+                double rate = ScheduledRate(baseRate, iter, total);
+                _optimizer.LearningRate = rate;
                 _optimizer.Step(_net.Parameters);
                 _optimizer.LearningRate = baseRate;
                 if (_options.StopOnDivergence && !AllFinite(gradients: false)) throw Diverged(iter, loss, baseRate, DivergedQuantity.Parameter);
                 done = iter;
                 history.Loss.Add(loss);
+                Volatile.Write(ref _lastRate, rate);
                 epochLoss += loss; epochBatches++;
                 BatchCompleted?.Invoke(iter, loss);
                 bool epochEnd = iter % perEpoch == 0 || iter == total;
@@ -348,7 +375,7 @@ public sealed class Trainer
                     var elapsed = before + clock.Elapsed;
                     epochLoss = 0; epochBatches = 0;
                     pending?.GetAwaiter().GetResult();
-                    if (snapshot is null) Evaluate(_net, e, it, meanLoss, elapsed);
+                    if (snapshot is null) Evaluate(_net, e, it, meanLoss, elapsed, rate);
                     else
                     {
                         // Evaluate a copy of this epoch's weights on the other core while training goes on.
@@ -356,7 +383,7 @@ public sealed class Trainer
                         pending = Task.Run(() =>
                         {
                             using var limit = Kernels.Gemm.LimitThreadsOnThisThread(1);
-                            Evaluate(snapshot, e, it, meanLoss, elapsed);
+                            Evaluate(snapshot, e, it, meanLoss, elapsed, rate);
                         });
                     }
                 }
@@ -373,12 +400,12 @@ public sealed class Trainer
         _stopped = (done, epoch, history, order, random);
         return history;
 
-        void Evaluate(Sequential<float> model, int e, int it, double meanLoss, TimeSpan elapsed)
+        void Evaluate(Sequential<float> model, int e, int it, double meanLoss, TimeSpan elapsed, double rate)
         {
             var result = new EpochResult(e, it,
                 model.Accuracy(evalTrain),
                 evalTest.Count > 0 ? model.Accuracy(evalTest) : double.NaN,
-                meanLoss, elapsed);
+                meanLoss, elapsed) { LearningRate = rate };
             lock (history) history.Epochs.Add(result);
             EvaluatedModel = model;
             EpochCompleted?.Invoke(result);
