@@ -53,13 +53,14 @@ internal static class TrainCommand
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file, written atomically at every epoch's end (and with --checkpoint-every): everything to resume the run exactly. Default: beside --out as NAME.ckpt; with --resume, the file resumed" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Also write the checkpoint every N mini-batches" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run a checkpoint holds, with the options it was started with, to the same weights bit for bit as if never stopped. --epochs may be raised; --out, --checkpoint, --checkpoint-every and --threads may be set" };
+        var distributed = new Option<bool>("--distributed") { Description = "Run as one rank of an Open MPI job: mpirun -np N zerodl train --distributed … Each rank trains on its share of every global mini-batch of N × --batch-size images, gradients are averaged by allreduce, rank 0 prints and saves (docs/scale-out.md)" };
         var holdAt = new Option<string?>("--hold-at") { Hidden = true, Description = "Tests: stop and wait at a point (iteration:N, checkpoint-writing:N, checkpoint-written:N), announced on stdout" };
 
         var command = new Command("train", "Train a model (on MNIST unless --data names other images), print per-epoch accuracy and the final test accuracy, and save it.")
         {
             model, arch, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
             batchnorm, batchnormMode, outputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
-            augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule, checkpoint, checkpointEvery, resume, holdAt,
+            augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule, checkpoint, checkpointEvery, resume, distributed, holdAt,
         };
         foreach (var option in data.All) command.Add(option);
         // What --resume lets the command line set: where files go and how fast, never what is computed.
@@ -69,6 +70,7 @@ internal static class TrainCommand
             // System.CommandLine installs its Ctrl+C handler once this action first yields; until then Ctrl+C kills
             // the process outright. Yielding at once makes Ctrl+C during data loading a clean stop like any other.
             await Task.Yield();
+            using var ranks = DistributedRun.Start(parse.GetValue(distributed));
             var hold = TrainingHold.Parse(parse.GetValue(holdAt));
             string? resumePath = parse.GetValue(resume);
             LoadedCheckpoint? resumed = null;
@@ -165,7 +167,7 @@ internal static class TrainCommand
             };
             try { options.Validate(); }
             catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
-            int threadCount = parse.GetValue(threads);
+            int threadCount = ranks is not null && parse.GetResult(threads) is not { Implicit: false } ? DistributedRun.ThreadsPerRank : parse.GetValue(threads);
             if (threadCount < 1) throw new UsageException("--threads must be at least 1");
             options = options with { Threads = threadCount };
             int trainCount = parse.GetValue(trainSamples);
@@ -196,7 +198,8 @@ internal static class TrainCommand
             var classNames = train.ClassNames ?? ModelFile.DefaultClassNames(train.Classes);
             var normalization = train.Normalization ?? InputNormalization.Identity(ModelFile.InputChannels(input));
             var net = architecture.Build<float>(options.Seed);
-            var trainer = new Trainer(net, opt, train, test, options);
+            var trainer = new Trainer(net, opt, train, test, options) { Group = ranks?.Mpi ?? (Distributed.ICommunicator)new Distributed.SingleProcess() };
+            bool writes = ranks?.IsRoot ?? true; // only rank 0 of a distributed run writes files
             if (resumed is not null)
             {
                 try { trainer.Restore(resumed.Checkpoint); }
@@ -218,8 +221,10 @@ internal static class TrainCommand
             Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule == "cosine" ? " (cosine decay)" : "")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
             // The options to resume with: this run's command line as the parser understood it (--resume and --hold-at aside).
             var run = new Dictionary<string, string> { ["args"] = JsonSerializer.Serialize(GivenArgs(command, parse, [resume, holdAt])) };
+            ranks?.CheckSameOptions(GivenArgs(command, parse, [holdAt]));
+            if (ranks is not null) Console.WriteLine($"  distributed: {ranks.Mpi.Size} ranks × batch {options.BatchSize} = global batch {trainer.GlobalBatchSize}, {threadCount} thread(s) per rank");
             int written = 0, checkpointed = -1;
-            trainer.CheckpointReady += c =>
+            if (writes) trainer.CheckpointReady += c =>
             {
                 int n = ++written;
                 checkpointed = c.Iteration;
@@ -234,7 +239,7 @@ internal static class TrainCommand
             trainer.BatchCompleted += (iter, _) => hold.Reach("iteration", iter);
             if (resumed is not null)
                 Console.WriteLine($"Resuming {resumePath} after iteration {resumed.Checkpoint.Iteration} of {trainer.TotalIterations} ({resumed.Checkpoint.Epoch} epochs done)");
-            trainer.EpochCompleted += e =>
+            if (writes) trainer.EpochCompleted += e =>
             {
                 // A checkpoint per epoch, written atomically: an interrupted run keeps its last finished epoch.
                 settings["epochs_completed"] = e.Epoch.ToString(CultureInfo.InvariantCulture);
@@ -274,7 +279,7 @@ internal static class TrainCommand
                 if (resumeHint.Length > 0) Console.WriteLine(char.ToUpperInvariant(resumeHint[0]) + resumeHint[1..]);
                 return Cli.Interrupted;
             }
-            AtomicFile.WriteAllText(historyPath, history.EpochsCsv());
+            if (writes) AtomicFile.WriteAllText(historyPath, history.EpochsCsv());
             if (history.Cancelled)
             {
                 Console.WriteLine($"Interrupted after {history.Loss.Count} iterations; the model of epoch {history.Epochs[^1].Epoch}, the last finished, is in {outPath}");
@@ -287,6 +292,7 @@ internal static class TrainCommand
                 ? trainer.EvaluatedModel.Accuracy(test) : history.FinalTestAccuracy;
             Console.WriteLine($"Test accuracy: {Cli.Percent(accuracy)} ({(int)Math.Round(accuracy * test.Count)} of {test.Count} test images; {history.Elapsed.TotalSeconds:F1} s of training)");
             Console.WriteLine($"Saved {outPath} and {historyPath} (checkpoint {checkpointPath})");
+            ranks?.Finish();
             return Cli.Success;
         });
         return command;
