@@ -18,6 +18,10 @@ internal sealed class DataParallel(ICommunicator group, Sequential<float> net)
 
     public ICommunicator Group => group;
 
+    /// <summary>Time spent in <see cref="Reduce"/>'s collectives so far (waiting for the slowest rank included).</summary>
+    public TimeSpan CommunicationTime => _clock.Elapsed;
+    private readonly System.Diagnostics.Stopwatch _clock = new();
+
     /// <summary>Every rank's weights and running statistics become rank 0's.</summary>
     public void BroadcastState()
     {
@@ -37,7 +41,9 @@ internal sealed class DataParallel(ICommunicator group, Sequential<float> net)
             System.Numerics.Tensors.TensorPrimitives.Multiply(p.Grad.ReadOnlySpan, share, _flat.AsSpan(offset, p.Grad.Size));
             offset += p.Grad.Size;
         }
+        _clock.Start();
         group.AllReduceSum(_flat);
+        _clock.Stop();
         offset = 0;
         foreach (var p in net.Parameters)
         {
@@ -46,7 +52,9 @@ internal sealed class DataParallel(ICommunicator group, Sequential<float> net)
         }
         _scalars[0] = loss * count / globalCount;
         _scalars[1] = stop ? 1 : 0;
+        _clock.Start();
         group.AllReduceSum(_scalars);
+        _clock.Stop();
         return (_scalars[0], _scalars[1] > 0);
     }
 

@@ -153,6 +153,12 @@ public sealed class Trainer
     /// </summary>
     public Distributed.ICommunicator Group { get; init; } = new Distributed.SingleProcess();
 
+    /// <summary>
+    /// Time the last <see cref="Train"/> spent in the gradient allreduce of a data-parallel run, waiting for the slowest
+    /// rank included (zero for a group of one).
+    /// </summary>
+    public TimeSpan CommunicationTime { get; private set; }
+
     /// <summary>Samples per mini-batch over all ranks: <see cref="TrainerOptions.BatchSize"/> × the group's size.</summary>
     public int GlobalBatchSize => _options.BatchSize * Group.Size;
 
@@ -417,6 +423,7 @@ public sealed class Trainer
             _optimizer.LearningRate = baseRate;
         }
         history.Elapsed = before + clock.Elapsed;
+        CommunicationTime = parallel?.CommunicationTime ?? TimeSpan.Zero;
         _stopped = (done, epoch, history, order, random);
         return history;
 
