@@ -53,13 +53,14 @@ internal static class TrainCommand
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file, written atomically at every epoch's end (and with --checkpoint-every): everything to resume the run exactly. Default: beside --out as NAME.ckpt; with --resume, the file resumed" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Also write the checkpoint every N mini-batches" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run a checkpoint holds, with the options it was started with, to the same weights bit for bit as if never stopped. --epochs may be raised; --out, --checkpoint, --checkpoint-every and --threads may be set" };
+        var distributed = new Option<bool>("--distributed") { Description = "Run as one rank of an Open MPI job: mpirun -np N zerodl train --distributed … Each rank trains on its share of every global mini-batch of N × --batch-size images, gradients are averaged by allreduce, rank 0 prints and saves (docs/scale-out.md)" };
         var holdAt = new Option<string?>("--hold-at") { Hidden = true, Description = "Tests: stop and wait at a point (iteration:N, checkpoint-writing:N, checkpoint-written:N), announced on stdout" };
 
         var command = new Command("train", "Train a model (on MNIST unless --data names other images), print per-epoch accuracy and the final test accuracy, and save it.")
         {
             recipe.Model, recipe.Arch, recipe.Hidden, recipe.Activation, recipe.Init, epochs, iterations, batchSize, optimizer, lr, recipe.WeightDecay, recipe.Dropout, recipe.DropoutMode,
             recipe.Batchnorm, recipe.BatchnormMode, recipe.OutputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
-            augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule, warmup, valSplit, earlyStop, monitor, keep, checkpoint, checkpointEvery, resume, holdAt,
+            augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule, warmup, valSplit, earlyStop, monitor, keep, checkpoint, checkpointEvery, resume, distributed, holdAt,
         };
         foreach (var option in data.All) command.Add(option);
         // What --resume lets the command line set: where files go and how fast, never what is computed.
@@ -69,6 +70,7 @@ internal static class TrainCommand
             // System.CommandLine installs its Ctrl+C handler once this action first yields; until then Ctrl+C kills
             // the process outright. Yielding at once makes Ctrl+C during data loading a clean stop like any other.
             await Task.Yield();
+            using var ranks = DistributedRun.Start(parse.GetValue(distributed));
             var hold = TrainingHold.Parse(parse.GetValue(holdAt));
             string? resumePath = parse.GetValue(resume);
             LoadedCheckpoint? resumed = null;
@@ -144,7 +146,7 @@ internal static class TrainCommand
             };
             try { options.Validate(); }
             catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
-            int threadCount = parse.GetValue(threads);
+            int threadCount = ranks is not null && parse.GetResult(threads) is not { Implicit: false } ? DistributedRun.ThreadsPerRank : parse.GetValue(threads);
             if (threadCount < 1) throw new UsageException("--threads must be at least 1");
             options = options with { Threads = threadCount };
             int trainCount = parse.GetValue(trainSamples);
@@ -172,8 +174,9 @@ internal static class TrainCommand
             var normalization = train.Normalization ?? InputNormalization.Identity(ModelFile.InputChannels(input));
             var net = architecture.Build<float>(options.Seed);
             Trainer trainer;
-            try { trainer = new Trainer(net, opt, train, test, options); }
+            try { trainer = new Trainer(net, opt, train, test, options) { Group = ranks?.Mpi ?? (Distributed.ICommunicator)new Distributed.SingleProcess() }; }
             catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0].Replace("a validation split of", "--val-split").Replace("the warm-up of", "--warmup")); }
+            bool writes = ranks?.IsRoot ?? true; // only rank 0 of a distributed run writes files
             if (resumed is not null)
             {
                 try { trainer.Restore(resumed.Checkpoint); }
@@ -203,8 +206,10 @@ internal static class TrainCommand
             Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule is LearningRateSchedule.Constant ? "" : $" (schedule {options.Schedule})")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
             // The options to resume with: this run's command line as the parser understood it (--resume and --hold-at aside).
             var run = new Dictionary<string, string> { ["args"] = JsonSerializer.Serialize(GivenArgs(command, parse, [resume, holdAt])) };
+            ranks?.CheckSameOptions(GivenArgs(command, parse, [holdAt]));
+            if (ranks is not null) Console.WriteLine($"  distributed: {ranks.Mpi.Size} ranks × batch {options.BatchSize} = global batch {trainer.GlobalBatchSize}, {threadCount} thread(s) per rank");
             int written = 0, checkpointed = -1;
-            trainer.CheckpointReady += c =>
+            if (writes) trainer.CheckpointReady += c =>
             {
                 int n = ++written;
                 checkpointed = c.Iteration;
@@ -223,7 +228,7 @@ internal static class TrainCommand
                 Console.WriteLine($"  validation: {trainer.ValidationSet!.Count} images held out of {train.Count} ({options.ValidationSplit.Value.ToString("R", CultureInfo.InvariantCulture)} of each class)" +
                                   (options.EarlyStopPatience is int stopAfter ? $", early stop after {stopAfter} epochs without a better {options.Monitor.Name()}" : "") +
                                   $", keeping the {(keepBest ? $"best epoch by {options.Monitor.Name()}" : "last epoch")}");
-            trainer.EpochCompleted += e =>
+            if (writes) trainer.EpochCompleted += e =>
             {
                 // A model file per epoch, written atomically: an interrupted run keeps its last finished epoch, or with
                 // --keep best the best so far (rewritten only when an epoch improves on it).
@@ -233,7 +238,7 @@ internal static class TrainCommand
                 else if (trainer.Monitored?.BestEpoch == e.Epoch && trainer.BestModel is { } best) ModelFile.Save(best, outPath, settings, storedType, classNames, normalization);
             };
 
-            using var metrics = TrainMetrics.Open(MetricsLog.BesideModel(outPath), new MetricsRun
+            using var metrics = !writes ? null : TrainMetrics.Open(MetricsLog.BesideModel(outPath), new MetricsRun
             {
                 Model = modelName, Architecture = choice.Describe(loadedData, architecture),
                 Data = loadedData.Describe(), Seed = options.Seed, BatchSize = options.BatchSize, TrainSamples = train.Count,
@@ -248,7 +253,7 @@ internal static class TrainCommand
             }
             catch (TrainingDivergedException e)
             {
-                metrics.End(MetricsRunStatus.Diverged, e.Iteration - 1, message: e.Message);
+                metrics?.End(MetricsRunStatus.Diverged, e.Iteration - 1, message: e.Message);
                 // The trainer stopped before the bad values reached a checkpoint or a model file: what is on disk is good.
                 Console.Error.WriteLine($"zerodl: {e.Message}");
                 Console.Error.WriteLine(File.Exists(checkpointPath)
@@ -259,7 +264,7 @@ internal static class TrainCommand
             // The trainer hands out a checkpoint of the point where Ctrl+C stopped it (when a mini-batch was done since the last).
             string resumeHint = checkpointed == history.Loss.Count && history.Cancelled
                 ? $"the checkpoint {checkpointPath} holds iteration {checkpointed}: zerodl train --resume {checkpointPath} goes on from there" : "";
-            if (history.Cancelled) metrics.End(MetricsRunStatus.Interrupted, history.Loss.Count, history.Elapsed);
+            if (history.Cancelled) metrics?.End(MetricsRunStatus.Interrupted, history.Loss.Count, history.Elapsed);
             if (history.Cancelled && history.Epochs.Count == 0)
             {
                 // No epoch ended, so no model was written: the files at these paths (if any) are an earlier run's,
@@ -270,7 +275,7 @@ internal static class TrainCommand
                 if (resumeHint.Length > 0) Console.WriteLine(char.ToUpperInvariant(resumeHint[0]) + resumeHint[1..]);
                 return Cli.Interrupted;
             }
-            AtomicFile.WriteAllText(historyPath, history.EpochsCsv());
+            if (writes) AtomicFile.WriteAllText(historyPath, history.EpochsCsv());
             if (history.Cancelled)
             {
                 Console.WriteLine(keepBest
@@ -292,9 +297,10 @@ internal static class TrainCommand
             // whole test set (the saved model, as `zerodl evaluate` would score it).
             double accuracy = options.EvaluationSamples > 0 && options.EvaluationSamples < test.Count
                 ? trainer.KeptModel.Accuracy(test) : history.Epochs[keptEpoch - 1].TestAccuracy;
-            metrics.End(MetricsRunStatus.Finished, history.Loss.Count, history.Elapsed, accuracy);
+            metrics?.End(MetricsRunStatus.Finished, history.Loss.Count, history.Elapsed, accuracy);
             Console.WriteLine($"Test accuracy: {Cli.Percent(accuracy)} ({(int)Math.Round(accuracy * test.Count)} of {test.Count} test images; {history.Elapsed.TotalSeconds:F1} s of training)");
             Console.WriteLine($"Saved {outPath}, {historyPath} and {MetricsLog.BesideModel(outPath)} (checkpoint {checkpointPath})");
+            ranks?.Finish();
             return Cli.Success;
         });
         return command;

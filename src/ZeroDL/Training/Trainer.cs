@@ -245,10 +245,29 @@ public sealed class Trainer
     /// </summary>
     public event Action<TrainingCheckpoint>? CheckpointReady;
 
-    /// <summary>Mini-batches per epoch: ⌈N / batch⌉ without replacement, max(N / batch, 1) with (as the book).</summary>
+    /// <summary>
+    /// The group of processes this trainer is one rank of, for data-parallel training (default: a group of one).
+    /// Every rank trains on its shard of each global mini-batch of <see cref="TrainerOptions.BatchSize"/> × size
+    /// samples, drawn from one seeded order; rank 0's initial weights are broadcast, and after each backward pass the
+    /// gradients are averaged over the global batch by one allreduce (see <see cref="DataParallel"/>). The weights
+    /// stay equal on every rank, so every rank evaluates and decides alike; only what the caller does with them
+    /// (print, save) needs to be left to one rank.
+    /// </summary>
+    public Distributed.ICommunicator Group { get; init; } = new Distributed.SingleProcess();
+
+    /// <summary>
+    /// Time the last <see cref="Train"/> spent in the gradient allreduce of a data-parallel run, waiting for the slowest
+    /// rank included (zero for a group of one).
+    /// </summary>
+    public TimeSpan CommunicationTime { get; private set; }
+
+    /// <summary>Samples per mini-batch over all ranks: <see cref="TrainerOptions.BatchSize"/> × the group's size.</summary>
+    public int GlobalBatchSize => _options.BatchSize * Group.Size;
+
+    /// <summary>Mini-batches per epoch: ⌈N / batch⌉ without replacement, max(N / batch, 1) with (as the book), of the global batch.</summary>
     public int IterationsPerEpoch => _options.SampleWithReplacement
-        ? Math.Max(_train.Count / _options.BatchSize, 1)
-        : (_train.Count + _options.BatchSize - 1) / _options.BatchSize;
+        ? Math.Max(_train.Count / GlobalBatchSize, 1)
+        : (_train.Count + GlobalBatchSize - 1) / GlobalBatchSize;
 
     public int TotalIterations => _options.Iterations ?? _options.Epochs * IterationsPerEpoch;
 
@@ -491,8 +510,12 @@ public sealed class Trainer
                 : throw new ArgumentException($"augmentation needs images (C×H×W); samples have {_train.SampleLength} values"));
             augmenter = new Augmenter(_options.Augmentation, _options.Seed, channels, height, width);
         }
-        using var loader = new BatchLoader(_train, _options.BatchSize, _options.SampleWithReplacement, perEpoch, total, new Rng(_options.Seed),
-            background: _options.BackgroundLoading && multicore, augmenter, compressFor: _options.CompressedInput ? _net : null, resume: resume?.Data);
+        var parallel = Group.Size > 1 ? new DataParallel(Group, _net) : null;
+        parallel?.BroadcastState();
+        using var loader = new BatchLoader(_train, GlobalBatchSize, _options.SampleWithReplacement, perEpoch, total, new Rng(_options.Seed),
+            background: _options.BackgroundLoading && multicore, augmenter, compressFor: _options.CompressedInput ? _net : null, resume: resume?.Data,
+            shard: (Group.Rank, Group.Size));
+        bool stopAgreed = false;
         var evalTrain = _options.EvaluationSamples > 0 ? _train.Take(_options.EvaluationSamples) : _train;
         var evalTest = _options.EvaluationSamples > 0 ? _test.Take(_options.EvaluationSamples) : _test;
         var plateau = _options.Schedule.Plateau;
@@ -516,10 +539,12 @@ public sealed class Trainer
             if (start < total && StopsEarly()) history.StoppedEarly = true;
             for (int iter = start + 1; iter <= total && !history.StoppedEarly; iter++)
             {
-                if (cancel.IsCancellationRequested) { history.Cancelled = true; break; }
+                // Ranks stop together, after the mini-batch where one of them was asked to (their collectives must pair).
+                if (parallel is null ? cancel.IsCancellationRequested : stopAgreed) { history.Cancelled = true; break; }
                 var batch = loader.Next();
                 double loss = _net.Gradient(batch.Input, batch.LabelSpan);
                 (order, random) = (batch.Order, batch.RandomAfter);
+                if (parallel is not null) (loss, stopAgreed) = parallel.Reduce(loss, batch.Count, batch.GlobalCount, cancel.IsCancellationRequested);
                 loader.Release(batch);
                 // The divergence guard: NaN or infinity stops the run before it reaches the weights, a checkpoint or a model file.
                 if (_options.StopOnDivergence && (!double.IsFinite(loss) || !AllFinite(gradients: true))) throw Diverged(iter, loss, baseRate, DivergedQuantity.Gradient);
@@ -542,6 +567,7 @@ public sealed class Trainer
                     var elapsed = before + clock.Elapsed;
                     epochLoss = 0; epochBatches = 0;
                     pending?.GetAwaiter().GetResult();
+                    parallel?.AverageState();
                     if (snapshot is null) Evaluate(_net, e, it, meanLoss, elapsed, rate);
                     else
                     {
@@ -565,6 +591,7 @@ public sealed class Trainer
             _optimizer.LearningRate = baseRate;
         }
         history.Elapsed = before + clock.Elapsed;
+        CommunicationTime = parallel?.CommunicationTime ?? TimeSpan.Zero;
         _stopped = (done, epoch, history, order, random);
         return history;
 
