@@ -170,7 +170,7 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     {
         var preset = ModelPresets.Find(request.Model);
         var trainer = new Trainer(preset.Build([784], 10, request.Seed), Optimizer<float>.Create(preset.Optimizer, preset.LearningRate), train.Take(request.TrainSamples), train,
-            new TrainerOptions { Epochs = request.Epochs, BatchSize = preset.BatchSize, Seed = request.Seed, EvaluationSamples = request.EvalSamples, Schedule = preset.Schedule });
+            new TrainerOptions { Epochs = request.Epochs, BatchSize = preset.BatchSize, Seed = request.Seed, EvaluationSamples = request.EvalSamples, Schedule = preset.TrainingSchedule });
         return trainer.SaveState();
     }
 
