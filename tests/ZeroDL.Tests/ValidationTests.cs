@@ -258,6 +258,31 @@ public class ValidationTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     }
 
     [Fact]
+    public void The_metrics_log_records_each_epochs_validation_loss_and_accuracy()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            var trainer = Overfitting(EarlyStopping with { Epochs = 3 });
+            string path = Path.Combine(dir, "v" + MetricsLog.FileSuffix);
+            TrainingHistory history;
+            using (var log = MetricsLog.Start(path, new MetricsRun
+            {
+                Model = "twolayer", Architecture = "784-64-10", Data = "mnist", Seed = 2, BatchSize = 25, TrainSamples = trainer.TrainingSet.Count,
+                IterationsPerEpoch = trainer.IterationsPerEpoch, TotalIterations = trainer.TotalIterations, Started = DateTimeOffset.UtcNow,
+                Options = new Dictionary<string, string>(),
+            }, progressEvery: 0))
+            {
+                log.Attach(trainer);
+                history = trainer.Train();
+            }
+            var read = RunLog.Read(path);
+            Assert.Equal(history.Epochs.Select(e => ((double?)e.ValidationLoss, (double?)e.ValidationAccuracy)), read.Epochs.Select(e => (e.ValidationLoss, e.ValidationAccuracy)));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void A_checkpoint_that_does_not_fit_the_monitoring_is_refused()
     {
         var trainer = Overfitting(EarlyStopping with { Epochs = 2 });

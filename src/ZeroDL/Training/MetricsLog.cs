@@ -113,7 +113,8 @@ public sealed class MetricsLog : IDisposable
         else lines.Add(RunLine(run));
         foreach (var e in checkpoint.Epochs)
             if (e.Iteration <= k && epochsKept.Add(e.Epoch))
-                lines.Add(EpochLine(new MetricsEpoch(e.Epoch, e.Iteration, e.MeanLoss, e.TrainAccuracy, e.TestAccuracy, e.Elapsed.TotalSeconds)));
+                lines.Add(EpochLine(new MetricsEpoch(e.Epoch, e.Iteration, e.MeanLoss, e.TrainAccuracy, e.TestAccuracy, e.Elapsed.TotalSeconds)
+                    { ValidationLoss = Known(e.ValidationLoss), ValidationAccuracy = Known(e.ValidationAccuracy) }));
         lines.Add(Line(w =>
         {
             w.WriteString("type", "resume");
@@ -189,9 +190,13 @@ public sealed class MetricsLog : IDisposable
             Append(EpochLine(new MetricsEpoch(e.Epoch, e.Iteration, e.MeanLoss, e.TrainAccuracy, e.TestAccuracy, e.Elapsed.TotalSeconds)
             {
                 Time = DateTimeOffset.UtcNow, LearningRate = LearningRateOf(e), ImagesPerSecond = rate,
+                ValidationLoss = Known(e.ValidationLoss), ValidationAccuracy = Known(e.ValidationAccuracy),
             }));
         }
     }
+
+    /// <summary>A validation figure for the log: null (left out) when the run has no validation split (NaN).</summary>
+    private static double? Known(double value) => double.IsNaN(value) ? null : value;
 
     /// <summary>The learning rate an epoch's record reports: that of the epoch's last mini-batch.</summary>
     private double? LearningRateOf(EpochResult e) => double.IsNaN(e.LearningRate) ? _learningRateAt?.Invoke(e.Iteration) : e.LearningRate;
