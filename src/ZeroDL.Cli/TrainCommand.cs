@@ -244,7 +244,7 @@ internal static class TrainCommand
                 Data = loadedData.Describe(), Seed = options.Seed, BatchSize = options.BatchSize, TrainSamples = train.Count,
                 IterationsPerEpoch = trainer.IterationsPerEpoch, TotalIterations = trainer.TotalIterations, Started = DateTimeOffset.UtcNow,
                 Options = new Dictionary<string, string>(settings) { ["args"] = run["args"] },
-            }, resumed?.Checkpoint, trainer, _ => trainer.LastLearningRate); // the rate of the mini-batch just done (progress records come from its BatchCompleted)
+            }, resumed?.Checkpoint, trainer);
 
             TrainingHistory history;
             try
@@ -297,7 +297,8 @@ internal static class TrainCommand
             // whole test set (the saved model, as `zerodl evaluate` would score it).
             double accuracy = options.EvaluationSamples > 0 && options.EvaluationSamples < test.Count
                 ? trainer.KeptModel.Accuracy(test) : history.Epochs[keptEpoch - 1].TestAccuracy;
-            metrics?.End(MetricsRunStatus.Finished, history.Loss.Count, history.Elapsed, accuracy);
+            metrics?.End(MetricsRunStatus.Finished, history.Loss.Count, history.Elapsed, accuracy,
+                history.StoppedEarly ? $"stopped early after epoch {history.Epochs[^1].Epoch}; the model kept is epoch {keptEpoch}'s" : null);
             Console.WriteLine($"Test accuracy: {Cli.Percent(accuracy)} ({(int)Math.Round(accuracy * test.Count)} of {test.Count} test images; {history.Elapsed.TotalSeconds:F1} s of training)");
             Console.WriteLine($"Saved {outPath}, {historyPath} and {MetricsLog.BesideModel(outPath)} (checkpoint {checkpointPath})");
             ranks?.Finish();

@@ -10,15 +10,15 @@ internal static class TrainMetrics
     /// run resumed from <paramref name="resumed"/> the same log cut back to the checkpoint (a one-line note on stdout
     /// when the file there could not be continued).
     /// </summary>
-    public static MetricsLog Open(string path, MetricsRun run, TrainingCheckpoint? resumed, Trainer trainer, Func<int, double> learningRateAt)
+    public static MetricsLog Open(string path, MetricsRun run, TrainingCheckpoint? resumed, Trainer trainer)
     {
         MetricsLog log;
         try
         {
-            if (resumed is null) log = MetricsLog.Start(path, run, learningRateAt);
+            if (resumed is null) log = MetricsLog.Start(path, run);
             else
             {
-                (log, string? note) = MetricsLog.Resume(path, run, resumed, learningRateAt);
+                (log, string? note) = MetricsLog.Resume(path, run, resumed);
                 if (note is not null) Console.WriteLine($"Metrics log: {note}");
             }
         }

@@ -61,6 +61,31 @@ public class MetricsCliTests
     }
 
     [Fact]
+    public void An_early_stopped_run_logs_its_validation_and_ends_finished_saying_where_it_stopped()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            string model = Path.Combine(dir, "v.safetensors");
+            // As TrainValidationCliTests: a high rate on 300 images, whose validation loss turns up within a few epochs.
+            var (code, output, err) = CliTests.Run(["train", "--model", "mlp", "--hidden", "64", "--train-samples", "300", "--eval-samples", "100", "--optimizer", "sgd", "--lr", "0.5", "--epochs", "40", "--batch-size", "25",
+                "--val-split", "0.3", "--early-stop", "3", "--keep", "best", "--warmup", "4", "--schedule", "plateau:0.5:2:0.1", "--seed", "2", "--out", model]);
+            Assert.True(code == 0, err);
+            int stopped = int.Parse(Regex.Match(output, @"Stopped early after epoch (\d+)").Groups[1].Value);
+            var log = RunLog.Read(Path.Combine(dir, "v.metrics.jsonl"));
+            Assert.Equal(stopped, log.Epochs.Count);
+            Assert.All(log.Epochs, e => { Assert.NotNull(e.ValidationAccuracy); Assert.NotNull(e.ValidationLoss); });
+            Assert.Equal(MetricsRunStatus.Finished, log.End!.Status);
+            Assert.StartsWith($"stopped early after epoch {stopped}; the model kept is epoch ", log.End.Message);
+            // The validation accuracy is drawn dashed beside the test accuracy.
+            string svg = Path.Combine(dir, "v.svg");
+            Assert.Equal(0, CliTests.Run("runs", "plot", model, "--out", svg).Code);
+            Assert.Contains("data-name=\"v (validation)\"", File.ReadAllText(svg));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void A_diverged_run_ends_its_log_with_the_reason()
     {
         string dir = TestPaths.NewTempDirectory();

@@ -36,9 +36,9 @@ public class MetricsLogTests
         Started = DateTimeOffset.UtcNow, Options = new Dictionary<string, string> { ["optimizer"] = "sgd", ["learning_rate"] = "0.1" },
     };
 
-    private static Trainer NewTrainer(Dataset train, Dataset test, int epochs = 3, int? checkpointEvery = null) =>
+    private static Trainer NewTrainer(Dataset train, Dataset test, int epochs = 3, int? checkpointEvery = null, TrainerOptions? options = null) =>
         new(Networks.TwoLayerNet<float>(8, 16, 3, seed: 5), new Sgd<float>(0.1), train, test,
-            new TrainerOptions { Epochs = epochs, BatchSize = 20, Seed = 7, CheckpointEvery = checkpointEvery, BackgroundEvaluation = false });
+            (options ?? new TrainerOptions()) with { Epochs = epochs, BatchSize = 20, Seed = 7, CheckpointEvery = checkpointEvery, BackgroundEvaluation = false });
 
     [Fact]
     public void A_run_writes_its_identity_one_record_per_epoch_progress_every_N_and_its_end()
@@ -47,10 +47,11 @@ public class MetricsLogTests
         try
         {
             var (train, test) = Blobs();
-            var trainer = NewTrainer(train, test); // 12 mini-batches an epoch, 36 in all
+            // 12 mini-batches an epoch, 36 in all; the rate halves every epoch.
+            var trainer = NewTrainer(train, test, options: new TrainerOptions { Schedule = new LearningRateSchedule.Step(1, 0.5) });
             string path = Path.Combine(dir, "m" + MetricsLog.FileSuffix);
             TrainingHistory history;
-            using (var log = MetricsLog.Start(path, RunOf(trainer, train.Count), i => 0.1 / i, progressEvery: 5))
+            using (var log = MetricsLog.Start(path, RunOf(trainer, train.Count), progressEvery: 5))
             {
                 log.Attach(trainer);
                 history = trainer.Train();
@@ -64,10 +65,8 @@ public class MetricsLogTests
                          read.Epochs.Select(e => (e.Epoch, e.Iteration, e.Loss, e.TrainAccuracy, e.TestAccuracy)));
             foreach (var e in read.Epochs)
             {
-                // The rate of the epoch's last mini-batch, as the trainer reports it (EpochResult.LearningRate; the
-                // learningRateAt function only fills in for results without one).
-                Assert.Equal(history.Epochs[e.Epoch - 1].LearningRate, e.LearningRate);
-                Assert.Equal(0.1, e.LearningRate);
+                Assert.Equal(0.1 * Math.Pow(0.5, e.Epoch - 1), e.LearningRate); // the rate of the epoch's last mini-batch
+                Assert.Null(e.ValidationAccuracy); // no validation split
                 Assert.True(e.ImagesPerSecond > 0, $"epoch {e.Epoch}: {e.ImagesPerSecond} images/s");
                 Assert.NotNull(e.Time);
             }
@@ -75,6 +74,7 @@ public class MetricsLogTests
             // A progress record's loss is the mean of the mini-batches since the one before.
             Assert.Equal(history.Loss.Skip(5).Take(5).Average(), read.Progress[1].Loss, 12);
             Assert.Equal([1, 1, 2, 2, 3, 3, 3], read.Progress.Select(p => p.Epoch));
+            Assert.Equal(read.Progress.Select(p => 0.1 * Math.Pow(0.5, (p.Iteration - 1) / 12)), read.Progress.Select(p => p.LearningRate!.Value));
             Assert.Equal(MetricsRunStatus.Finished, read.End!.Status);
             Assert.Equal(36, read.End.Iteration);
             Assert.Equal(history.FinalTestAccuracy, read.End.TestAccuracy);
@@ -84,6 +84,28 @@ public class MetricsLogTests
             var lines = File.ReadAllLines(path);
             Assert.StartsWith("{\"type\":\"run\",\"format\":1,", lines[0]);
             Assert.Equal(1 + 3 + 7 + 1, lines.Length);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void A_run_with_a_validation_split_logs_its_validation_loss_and_accuracy()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            var (train, test) = Blobs();
+            var trainer = NewTrainer(train, test, epochs: 2, options: new TrainerOptions { ValidationSplit = 0.25 });
+            string path = Path.Combine(dir, "v" + MetricsLog.FileSuffix);
+            TrainingHistory history;
+            using (var log = MetricsLog.Start(path, RunOf(trainer, train.Count), progressEvery: 0))
+            {
+                log.Attach(trainer);
+                history = trainer.Train();
+            }
+            var read = RunLog.Read(path);
+            Assert.Equal(history.Epochs.Select(e => ((double?)e.ValidationLoss, (double?)e.ValidationAccuracy)), read.Epochs.Select(e => (e.ValidationLoss, e.ValidationAccuracy)));
+            Assert.All(read.Epochs, e => Assert.InRange(e.ValidationAccuracy!.Value, 0, 1));
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

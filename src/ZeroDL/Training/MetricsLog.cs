@@ -34,7 +34,6 @@ public sealed class MetricsLog : IDisposable
     private readonly string _path;
     private FileStream? _file;
     private readonly MetricsRun _run;
-    private readonly Func<int, double>? _learningRateAt;
     private readonly System.Diagnostics.Stopwatch _clock = new();
     // Training time before this process's part of the run (a resumed checkpoint's).
     private TimeSpan _before;
@@ -44,10 +43,10 @@ public sealed class MetricsLog : IDisposable
     private double _windowLoss;
     private int _windowBatches;
 
-    private MetricsLog(string path, MetricsRun run, Func<int, double>? learningRateAt, int progressEvery, int startIteration)
+    private MetricsLog(string path, MetricsRun run, int progressEvery, int startIteration)
     {
         if (progressEvery < 0) throw new ArgumentOutOfRangeException(nameof(progressEvery), progressEvery, "progress interval must be ≥ 0 (0 = none)");
-        _path = path; _run = run; _learningRateAt = learningRateAt; ProgressEvery = progressEvery;
+        _path = path; _run = run; ProgressEvery = progressEvery;
         _epochMark = _progressMark = (startIteration, 0);
     }
 
@@ -62,12 +61,10 @@ public sealed class MetricsLog : IDisposable
 
     /// <summary>
     /// Starts a new log at <paramref name="path"/> (replacing any file there) with <paramref name="run"/>'s record.
-    /// <paramref name="learningRateAt"/> gives the learning rate of a mini-batch (by its iteration, counted from 1)
-    /// for the records; null leaves it out.
     /// </summary>
-    public static MetricsLog Start(string path, MetricsRun run, Func<int, double>? learningRateAt = null, int progressEvery = DefaultProgressEvery)
+    public static MetricsLog Start(string path, MetricsRun run, int progressEvery = DefaultProgressEvery)
     {
-        var log = new MetricsLog(path, run, learningRateAt, progressEvery, 0);
+        var log = new MetricsLog(path, run, progressEvery, 0);
         Serialization.AtomicFile.WriteAllText(path, RunLine(run) + "\n");
         log.Open();
         return log;
@@ -83,8 +80,7 @@ public sealed class MetricsLog : IDisposable
     /// atomically, and a resumed run's log never holds an epoch twice.
     /// </summary>
     /// <returns>The log, and a one-line note when the file there could not be continued (else null).</returns>
-    public static (MetricsLog Log, string? Note) Resume(string path, MetricsRun run, TrainingCheckpoint checkpoint,
-        Func<int, double>? learningRateAt = null, int progressEvery = DefaultProgressEvery)
+    public static (MetricsLog Log, string? Note) Resume(string path, MetricsRun run, TrainingCheckpoint checkpoint, int progressEvery = DefaultProgressEvery)
     {
         int k = checkpoint.Iteration;
         var lines = new List<string>();
@@ -113,8 +109,7 @@ public sealed class MetricsLog : IDisposable
         else lines.Add(RunLine(run));
         foreach (var e in checkpoint.Epochs)
             if (e.Iteration <= k && epochsKept.Add(e.Epoch))
-                lines.Add(EpochLine(new MetricsEpoch(e.Epoch, e.Iteration, e.MeanLoss, e.TrainAccuracy, e.TestAccuracy, e.Elapsed.TotalSeconds)
-                    { ValidationLoss = Known(e.ValidationLoss), ValidationAccuracy = Known(e.ValidationAccuracy) }));
+                lines.Add(EpochLine(FromResult(e)));
         lines.Add(Line(w =>
         {
             w.WriteString("type", "resume");
@@ -124,7 +119,7 @@ public sealed class MetricsLog : IDisposable
             w.WriteNumber("total_iterations", run.TotalIterations);
         }));
         Serialization.AtomicFile.WriteAllText(path, string.Join("\n", lines) + "\n");
-        var log = new MetricsLog(path, run, learningRateAt, progressEvery, k) { _before = checkpoint.Elapsed };
+        var log = new MetricsLog(path, run, progressEvery, k) { _before = checkpoint.Elapsed };
         log.Open();
         return (log, note);
     }
@@ -149,11 +144,12 @@ public sealed class MetricsLog : IDisposable
         int perEpoch = trainer.IterationsPerEpoch, total = trainer.TotalIterations, batch = trainer.Options.BatchSize;
         bool replacement = trainer.Options.SampleWithReplacement;
         lock (_gate) _clock.Restart();
-        trainer.BatchCompleted += (iteration, loss) => Batch(iteration, loss, perEpoch, total, batch, replacement);
+        // The trainer sets its LastLearningRate before it raises BatchCompleted: the rate of the mini-batch just done.
+        trainer.BatchCompleted += (iteration, loss) => Batch(iteration, loss, trainer.LastLearningRate, perEpoch, total, batch, replacement);
         trainer.EpochCompleted += Epoch;
     }
 
-    private void Batch(int iteration, double loss, int perEpoch, int total, int batch, bool replacement)
+    private void Batch(int iteration, double loss, double rate, int perEpoch, int total, int batch, bool replacement)
     {
         lock (_gate)
         {
@@ -167,7 +163,7 @@ public sealed class MetricsLog : IDisposable
             if (ProgressEvery > 0 && iteration % ProgressEvery == 0)
             {
                 var record = new MetricsProgress(DateTimeOffset.UtcNow, (iteration - 1) / perEpoch + 1, iteration, _windowLoss / _windowBatches,
-                    _learningRateAt?.Invoke(iteration), Rate(_progressMark.Iteration, iteration, now - _progressMark.Seconds));
+                    double.IsNaN(rate) ? null : rate, Rate(_progressMark.Iteration, iteration, now - _progressMark.Seconds));
                 _progressMark = (iteration, now);
                 _windowLoss = 0; _windowBatches = 0;
                 Append(ProgressLine(record));
@@ -187,19 +183,20 @@ public sealed class MetricsLog : IDisposable
         lock (_gate)
         {
             double? rate = _epochRates.Remove(e.Iteration, out double r) ? r : null;
-            Append(EpochLine(new MetricsEpoch(e.Epoch, e.Iteration, e.MeanLoss, e.TrainAccuracy, e.TestAccuracy, e.Elapsed.TotalSeconds)
-            {
-                Time = DateTimeOffset.UtcNow, LearningRate = LearningRateOf(e), ImagesPerSecond = rate,
-                ValidationLoss = Known(e.ValidationLoss), ValidationAccuracy = Known(e.ValidationAccuracy),
-            }));
+            Append(EpochLine(FromResult(e) with { Time = DateTimeOffset.UtcNow, ImagesPerSecond = rate }));
         }
     }
 
-    /// <summary>A validation figure for the log: null (left out) when the run has no validation split (NaN).</summary>
-    private static double? Known(double value) => double.IsNaN(value) ? null : value;
-
-    /// <summary>The learning rate an epoch's record reports: that of the epoch's last mini-batch.</summary>
-    private double? LearningRateOf(EpochResult e) => double.IsNaN(e.LearningRate) ? _learningRateAt?.Invoke(e.Iteration) : e.LearningRate;
+    /// <summary>
+    /// An epoch's record from the trainer's result: the rate of its last mini-batch, and the validation loss and
+    /// accuracy where the run has a validation split (each left out where the result has NaN: unknown or no split).
+    /// </summary>
+    internal static MetricsEpoch FromResult(EpochResult e) => new(e.Epoch, e.Iteration, e.MeanLoss, e.TrainAccuracy, e.TestAccuracy, e.Elapsed.TotalSeconds)
+    {
+        LearningRate = double.IsNaN(e.LearningRate) ? null : e.LearningRate,
+        ValidationLoss = double.IsNaN(e.ValidationLoss) ? null : e.ValidationLoss,
+        ValidationAccuracy = double.IsNaN(e.ValidationAccuracy) ? null : e.ValidationAccuracy,
+    };
 
     /// <summary>
     /// Writes the run's <c>end</c> record: how it ended after <paramref name="iteration"/> mini-batches and

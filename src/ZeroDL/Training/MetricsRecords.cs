@@ -54,9 +54,9 @@ public sealed record MetricsResume(DateTimeOffset Time, int Iteration, int Epoch
 /// <summary>How a run ended.</summary>
 public enum MetricsRunStatus
 {
-    /// <summary>Ran every mini-batch.</summary>
+    /// <summary>Ran to its end: every mini-batch, or until early stopping ended it (the end record's message says so).</summary>
     Finished,
-    /// <summary>Stopped by the user (Ctrl+C) or stopped early by a rule; a checkpoint lets it go on.</summary>
+    /// <summary>Stopped by the user (Ctrl+C); a checkpoint lets it go on.</summary>
     Interrupted,
     /// <summary>The divergence guard stopped it (a NaN or infinite loss, gradient or weight).</summary>
     Diverged,
@@ -65,8 +65,8 @@ public enum MetricsRunStatus
 /// <summary>The run's end (<c>"type":"end"</c>). A log without one after its last resume is of a run still going or killed.</summary>
 public sealed record MetricsEnd(DateTimeOffset Time, MetricsRunStatus Status, int Iteration, double Seconds)
 {
-    /// <summary>The final test accuracy on the whole test set (a finished run), else null.</summary>
+    /// <summary>A finished run's final test accuracy on the whole test set, of the model its file holds (the best epoch's with --keep best), else null.</summary>
     public double? TestAccuracy { get; init; }
-    /// <summary>Why it stopped, in one line (a diverged run's message), else null.</summary>
+    /// <summary>Why it stopped, in one line (a diverged run's message; where early stopping ended a finished run), else null.</summary>
     public string? Message { get; init; }
 }
