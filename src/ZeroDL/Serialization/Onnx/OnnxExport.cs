@@ -14,7 +14,8 @@ namespace ZeroDL.Serialization.Onnx;
 /// <see cref="OnnxFormat.InputName"/>, a float batch (N, …input shape) of prepared samples with N dynamic, and gives
 /// <see cref="OnnxFormat.OutputName"/>, (N, classes) probabilities. Each layer becomes:
 /// <list type="bullet">
-/// <item>Affine: Gemm(x, W, b), W (in, out) as stored; input of more than one axis is flattened first (Flatten axis 1).</item>
+/// <item>Affine: Gemm(x, Wᵀ, b) with transB = 1, W stored transposed as (out, in) like PyTorch's Linear; input of more
+/// than one axis is flattened first (Flatten axis 1).</item>
 /// <item>Convolution: Conv with its stride and pad on every side, then Relu when the ReLU is fused into it.</item>
 /// <item>MaxPooling: MaxPool (ONNX pads never win a window, as ZeroDL's padding does not).</item>
 /// <item>ReLU, Sigmoid, Tanh: Relu, Sigmoid, Tanh.</item>
@@ -95,7 +96,9 @@ public static class OnnxExport
         {
             case Affine<float> affine:
                 if (input.Count != 1) x = emit.Node("Flatten", name + ".flatten", [x], [Attribute("axis", 1)]);
-                return emit.Node("Gemm", name, [x, emit.Weights(name + ".W", affine.W.Value), emit.Weights(name + ".b", affine.B.Value)], []);
+                // W transposed to (out, in) with transB = 1, as PyTorch's Linear exports: OpenCV's dnn reads only that layout.
+                return emit.Node("Gemm", name, [x, emit.Weights(name + ".W", Transposed(affine.W.Value)), emit.Weights(name + ".b", affine.B.Value)],
+                    [new AttributeProto { Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1 }]);
             case Convolution<float> conv:
             {
                 var attributes = new[]
@@ -137,6 +140,17 @@ public static class OnnxExport
             default:
                 throw new NotSupportedException($"{name}: layers of type {layer.GetType().Name} have no ONNX export");
         }
+    }
+
+    /// <summary>A (rows, cols) matrix as (cols, rows).</summary>
+    private static NDArray<float> Transposed(NDArray<float> w)
+    {
+        int rows = w.Shape[0], cols = w.Shape[1];
+        var t = new NDArray<float>(cols, rows);
+        var source = w.ReadOnlySpan; var target = t.Span;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) target[c * rows + r] = source[r * cols + c];
+        return t;
     }
 
     private static ValueInfoProto ValueInfo(string name, IReadOnlyList<int> sampleShape)
