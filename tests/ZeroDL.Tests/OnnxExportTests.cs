@@ -75,7 +75,7 @@ public class OnnxExportTests(MnistFixture mnist, ITestOutputHelper output) : ICl
         Assert.Contains("Mul", ops);
         Assert.Contains("Dropout", ops);
         Assert.Equal(0.75f, model.Graph.Initializer.Single(t => t.Name == "dropout1.scale").FloatData.Single());
-        Assert.Equal(["Sub", "Mul", "Mul", "Add"], model.Graph.Node.SkipWhile(n => n.Name != "batchnorm2.center").Take(4).Select(n => n.OpType));
+        Assert.Equal(["Flatten", "Sub", "Mul", "Mul", "Add", "Reshape"], model.Graph.Node.SkipWhile(n => n.Name != "batchnorm2.flatten").Take(6).Select(n => n.OpType));
     }
 
     [Fact]

@@ -20,8 +20,9 @@ namespace ZeroDL.Serialization.Onnx;
 /// <item>MaxPooling: MaxPool (ONNX pads never win a window, as ZeroDL's padding does not).</item>
 /// <item>ReLU, Sigmoid, Tanh: Relu, Sigmoid, Tanh.</item>
 /// <item>BatchNorm on flat samples, or per channel on (C, H, W): BatchNormalization with the running statistics.</item>
-/// <item>BatchNorm per activation on (C, H, W) (the book's rule): Sub(running_mean), Mul(1/√(running_var + ε)), Mul(γ),
-/// Add(β), each constant of shape (C, H, W) — ZeroDL's own operations in its order, so its rounding too.</item>
+/// <item>BatchNorm per activation on (C, H, W) (the book's rule): Flatten, Sub(running_mean), Mul(1/√(running_var + ε)),
+/// Mul(γ), Add(β) over the C·H·W features — ZeroDL's own operations in its order, so its rounding too — and Reshape
+/// back to (N, C, H, W).</item>
 /// <item>Dropout, classic: Mul by the inference-time scale (1 − ratio) as ZeroDL rounds it to float32; inverted: an
 /// ONNX Dropout with its ratio, which is the identity at inference.</item>
 /// <item>Flatten: Flatten axis 1. The network's scores: Softmax over axis 1.</item>
@@ -121,16 +122,19 @@ public static class OnnxExport
             case Flatten<float>: return emit.Node("Flatten", name, [x], [Attribute("axis", 1)]);
             case BatchNormalization<float> bn when input.Count == 3 && bn.Features != input[0]:
             {
-                // The book's per-activation rule on images, in BatchNormalization<float>'s own order and rounding:
-                // ((x − mean) · (1 / √(var + ε))) · γ + β, every constant of the sample's shape (C, H, W), broadcast over N.
-                // (ONNX's BatchNormalization would compute x·s + (β − mean·s): the same formula, but with a variance near 0
-                // its cancellation differs from ZeroDL's by far more than rounding.)
-                int[] shape = [input[0], input[1], input[2]];
-                var invStd = InverseStd(bn);
-                x = emit.Node("Sub", name + ".center", [x, emit.Weights(name + ".running_mean", bn.RunningMean.Reshape(shape))], []);
-                x = emit.Node("Mul", name + ".normalize", [x, emit.Weights(name + ".inv_std", invStd.Reshape(shape))], []);
-                x = emit.Node("Mul", name + ".scale", [x, emit.Weights(name + ".gamma", bn.Gamma.Value.Reshape(shape))], []);
-                return emit.Node("Add", name, [x, emit.Weights(name + ".beta", bn.Beta.Value.Reshape(shape))], []);
+                // The book's per-activation rule on images, on the flattened activations in BatchNormalization<float>'s
+                // own order and rounding: ((x − mean) · (1 / √(var + ε))) · γ + β per feature, then back to (N, C, H, W).
+                // ONNX's BatchNormalization would compute x·s + (β − mean·s): the same formula, but where a variance is
+                // near 0 its cancellation differs from ZeroDL's by far more than rounding. (Flattened first: OpenCV's dnn
+                // folds a Mul right after a Conv into the Conv's per-channel weights, which per-activation factors are not.)
+                x = emit.Node("Flatten", name + ".flatten", [x], [Attribute("axis", 1)]);
+                x = emit.Node("Sub", name + ".center", [x, emit.Weights(name + ".running_mean", bn.RunningMean)], []);
+                x = emit.Node("Mul", name + ".normalize", [x, emit.Weights(name + ".inv_std", InverseStd(bn))], []);
+                x = emit.Node("Mul", name + ".scale", [x, emit.Weights(name + ".gamma", bn.Gamma.Value)], []);
+                x = emit.Node("Add", name + ".shift", [x, emit.Weights(name + ".beta", bn.Beta.Value)], []);
+                // Back to (N, C, H, W), the batch axis left to the runtime (−1).
+                string shape = emit.Int64s(name + ".shape", [-1, input[0], input[1], input[2]]);
+                return emit.Node("Reshape", name, [x, shape], []);
             }
             case BatchNormalization<float> bn:
                 return emit.Node("BatchNormalization", name,

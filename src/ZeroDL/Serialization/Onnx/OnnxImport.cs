@@ -16,8 +16,10 @@ namespace ZeroDL.Serialization.Onnx;
 /// <item>Conv (2-D, one stride and one pad for every side, dilation 1, group 1) → Convolution, and a Relu right after it
 /// is fused into it as ZeroDL's networks do; MaxPool (2-D, likewise, ceil_mode 0, one output) → MaxPooling;</item>
 /// <item>Relu, Sigmoid, Tanh; Flatten (axis 1), or a Reshape to (N, features) → Flatten;</item>
-/// <item>BatchNormalization in inference mode → BatchNorm, per channel on (C, H, W); Flatten → BatchNormalization →
-/// Reshape back to (C, H, W) → BatchNorm per activation (the book's rule, as <see cref="OnnxExport"/> writes it);</item>
+/// <item>BatchNormalization in inference mode → BatchNorm, per channel on (C, H, W); Sub(mean) → Mul(1/√(var + ε)) →
+/// Mul(γ) → Add(β) with constants of the sample's shape → BatchNorm per activation; either on flattened images followed
+/// by a Reshape back to (C, H, W) → BatchNorm per activation on the images (the book's rule, as <see cref="OnnxExport"/>
+/// writes it);</item>
 /// <item>Dropout (inference: identity) → inverted dropout with its ratio; Mul by a scalar s in (0, 1] → classic dropout
 /// of ratio 1 − s (its inference-time scale); Identity → nothing;</item>
 /// <item>Softmax as the last node → nothing (ZeroDL's outputs are scores; probabilities and the argmax follow from them).</item>
@@ -298,7 +300,7 @@ public static class OnnxImport
                 _flattenedImage = null;
                 return;
             }
-            throw Unsupported(node, index, $"to {OnnxTensors.ShapeText(target)} from samples {LayerConfig.ShapeText(_shape)}; ZeroDL imports Reshape only as a flatten, or as the end of Flatten → BatchNormalization → Reshape (per-activation BatchNorm)");
+            throw Unsupported(node, index, $"to {OnnxTensors.ShapeText(target)} from samples {LayerConfig.ShapeText(_shape)}; ZeroDL imports Reshape only as a flatten, or as the end of a per-activation BatchNorm on flattened images");
         }
 
         private void BatchNorm(NodeProto node, int index)
@@ -382,7 +384,9 @@ public static class OnnxImport
             var variance = new float[a.Length];
             for (int i = 0; i < a.Length; i++) variance[i] = VarianceFor(a[i], eps);
             var config = new BatchNormConfig { Mode = BatchNormMode.PerActivation, Epsilon = eps };
+            var flattened = _flattenedImage;
             Add(config, [values[2], values[3], values[0], variance], node, index);
+            _flattenedImage = flattened; // a Reshape back to the image may follow
             _consumed = 3;
         }
 
