@@ -12,6 +12,8 @@ using ZeroDL.Bench;
 //        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
 //        ZeroDL.Bench winograd        (each 3×3 convolution's passes, shifted windows vs Winograd, alternating)
 //        ZeroDL.Bench cold-start [--model NAME] [--iterations N]   (a fresh process's first training steps against its steady state)
+//        mpirun -np N ZeroDL.Bench allreduce [--rounds N]   (Open MPI allreduce of gradient-sized buffers, checked and timed)
+//        [mpirun -np N] ZeroDL.Bench distributed-step [--model M] [--iterations N] [--rounds R]   (step time split into compute and allreduce)
 var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
 int threads = IntOption("--threads", Environment.ProcessorCount);
@@ -60,10 +62,14 @@ try
             return ConvPartsBench.CompareWinograd();
         case "cold-start":
             return ColdStartBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60));
+        case "distributed-step":
+            return DistributedStepBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 30), IntOption("--rounds", 3));
+        case "allreduce":
+            return AllReduceBench.Run(IntOption("--rounds", 50));
         case "convnet-train":
             return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
         default:
-            Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, gemm-calls, fma-peak, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, cold-start, augment, sparse or web-load");
+            Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, gemm-calls, fma-peak, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, cold-start, allreduce, distributed-step, augment, sparse or web-load");
             return 2;
     }
 }

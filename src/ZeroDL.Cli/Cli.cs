@@ -85,5 +85,8 @@ internal static class Cli
         _ => throw new UsageException($"unknown --dtype '{text}': use f16 or f32"),
     };
 
+    /// <summary>A monitored value for a message: a loss to 4 decimals, in the invariant culture.</summary>
+    public static string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
+
     public static string Percent(double accuracy) => (accuracy * 100).ToString("F2", CultureInfo.InvariantCulture) + " %";
 }

@@ -10,7 +10,7 @@ internal static class DataCommand
     public static Command Create()
     {
         var options = new DataOptions();
-        var seed = new Option<int>("--seed") { Description = "Seed of the --val-split draw (train's --seed)", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the --test-split draw (train's --seed)", DefaultValueFactory = _ => 1 };
         var command = new Command("data", "Read a dataset as train would and describe it: splits, classes, image shape and the per-channel normalization of its training split.") { seed };
         foreach (var option in options.All) command.Add(option);
         command.SetAction(parse =>

@@ -6,8 +6,8 @@ namespace ZeroDL.Cli;
 
 /// <summary>
 /// The data options that train, evaluate, predict and data share: <c>--data</c> (the bundled MNIST by default,
-/// <c>fashion-mnist</c>, an IDX folder or an ImageFolder tree), <c>--resize H W</c> and <c>--val-split F</c> (ImageFolder
-/// only). A model file records the data it was trained on (<see cref="Record"/>), and evaluate and predict use that
+/// <c>fashion-mnist</c>, an IDX folder or an ImageFolder tree), <c>--resize H W</c> and <c>--test-split F</c> (ImageFolder
+/// only; before issue 19 it was called <c>--val-split</c>, which now names train's validation split). A model file records the data it was trained on (<see cref="Record"/>), and evaluate and predict use that
 /// record when no <c>--data</c> is given, so the same split and resize come back.
 /// </summary>
 internal sealed class DataOptions
@@ -15,7 +15,7 @@ internal sealed class DataOptions
     public Option<string?> Data { get; } = new("--data")
     {
         Description = "The images: fashion-mnist (Debian's dataset-fashion-mnist), a folder of IDX files (train-images-idx3-ubyte[.gz], …), " +
-                      "or an ImageFolder tree (DIR/train/<class>/*.png and DIR/test/<class>/*.png, or DIR/<class>/*.png with --val-split). Default: the bundled MNIST",
+                      "or an ImageFolder tree (DIR/train/<class>/*.png and DIR/test/<class>/*.png, or DIR/<class>/*.png with --test-split). Default: the bundled MNIST",
     };
 
     public Option<int[]?> Resize { get; } = new("--resize")
@@ -25,12 +25,12 @@ internal sealed class DataOptions
         AllowMultipleArgumentsPerToken = true,
     };
 
-    public Option<double?> ValSplit { get; } = new("--val-split")
+    public Option<double?> TestSplit { get; } = new("--test-split")
     {
         Description = "ImageFolder without a test/ folder: hold out this fraction of each class (e.g. 0.2) as the test split, drawn with --seed",
     };
 
-    public IEnumerable<Option> All => [Data, Resize, ValSplit];
+    public IEnumerable<Option> All => [Data, Resize, TestSplit];
 
     /// <summary>
     /// The dataset the options name. Without <c>--data</c> (and without resize or split), the data recorded in
@@ -40,7 +40,7 @@ internal sealed class DataOptions
     {
         string? data = parse.GetValue(Data);
         int[]? resize = parse.GetValue(Resize) is { Length: > 0 } given ? given : null;
-        double? split = parse.GetValue(ValSplit);
+        double? split = parse.GetValue(TestSplit);
         bool fromModel = false;
         ImageFolderOptions? recordedOptions = null;
         if (data is null && resize is null && split is null && recorded is not null && ImageDatasets.FromRecord(recorded) is var (recordedData, o))
@@ -50,14 +50,14 @@ internal sealed class DataOptions
         }
         if (resize is { Length: not 2 } || resize is [< 1 or > 4096, _] or [_, < 1 or > 4096])
             throw new UsageException("--resize takes a height and a width between 1 and 4096, e.g. --resize 32 32");
-        var options = recordedOptions ?? new ImageFolderOptions { Resize = resize is [int h, int w] ? (h, w) : null, ValidationSplit = split, Seed = seed };
+        var options = recordedOptions ?? new ImageFolderOptions { Resize = resize is [int h, int w] ? (h, w) : null, TestSplit = split, Seed = seed };
         try
         {
             options.Validated();
             var (train, test) = ImageDatasets.Load(data, options);
             return new LoadedData(train, test, data ?? "mnist", options, fromModel);
         }
-        catch (ArgumentException e) { throw new UsageException(e.Message.Replace("validation split", "--val-split")); }
+        catch (ArgumentException e) { throw new UsageException(e.Message.Replace("a test split", "--test-split")); }
     }
 
     /// <summary>What a model file records about its data, so that evaluate and predict find the same images.</summary>

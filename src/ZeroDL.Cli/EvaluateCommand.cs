@@ -15,7 +15,7 @@ internal static class EvaluateCommand
         var split = new Option<string>("--split") { Description = "test or train", DefaultValueFactory = _ => "test" };
         split.AcceptOnlyFromAmong("test", "train");
         var data = new DataOptions();
-        var seed = new Option<int>("--seed") { Description = "Seed of the --val-split draw (default: the model file's, else 1)", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the --test-split draw (default: the model file's, else 1)", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Threads for matrix products", DefaultValueFactory = _ => Environment.ProcessorCount };
         var outputs = new Option<string?>("--outputs") { Description = "Also write the class probabilities of every image of the split as a float32 .npy array (images × classes, in the split's order), e.g. to compare with another runtime" };
         var command = new Command("evaluate", "Accuracy of a model on the test (or train) split of its data, with a confusion matrix. Without --data, the data the model file records (else MNIST).") { model, split, threads, seed, outputs };

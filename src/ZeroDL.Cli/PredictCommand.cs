@@ -19,7 +19,7 @@ internal static class PredictCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var data = new DataOptions();
-        var seed = new Option<int>("--seed") { Description = "Seed of the --val-split draw (default: the model file's, else 1)", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the --test-split draw (default: the model file's, else 1)", DefaultValueFactory = _ => 1 };
         var command = new Command("predict", "Classify test images of the model's data or image files: 'prediction == label: o/x' (the prediction first) and the top-3 probabilities.") { model, index, image, seed };
         foreach (var option in data.All) command.Add(option);
         command.SetAction(parse =>

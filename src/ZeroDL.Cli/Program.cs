@@ -24,6 +24,8 @@ var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: t
     BenchCommand.Create(),
     SummaryCommand.Create(),
     DataCommand.Create(),
+    RunsCommand.Create(),
+    LrFindCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

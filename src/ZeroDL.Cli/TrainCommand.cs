@@ -15,32 +15,32 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model to train: " + string.Join("; ", ModelPresets.All.Select(p => $"{p.Name} = {p.Summary}")), DefaultValueFactory = _ => ModelPresets.Default };
-        var arch = new Option<string?>("--arch") { Description = "Train the network a JSON file describes (input_shape, layers, weight_decay: the schema of docs/architecture.md) instead of --model's; the training settings still come from --model" };
-        var hidden = new Option<string?>("--hidden") { Description = "Hidden layer sizes, e.g. 512,512 (overrides the model's)" };
-        var activation = new Option<string?>("--activation") { Description = "relu, sigmoid or tanh (overrides the model's)" };
-        var init = new Option<string?>("--init") { Description = "Weight init: he, xavier or a standard deviation such as 0.01" };
+        var recipe = new ModelOptions();
         var epochs = new Option<int?>("--epochs") { Description = "Passes over the training data" };
         var iterations = new Option<int?>("--iterations") { Description = "Stop after this many mini-batches instead (the book's iters_num)" };
         var batchSize = new Option<int?>("--batch-size") { Description = "Mini-batch size" };
         var optimizer = new Option<string?>("--optimizer") { Description = "sgd, momentum, nesterov, adagrad, rmsprop or adam" };
         var lr = new Option<double?>("--lr") { Description = "Learning rate" };
-        var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay λ (loss + 0.5·λ·ΣW²)" };
-        var dropout = new Option<double?>("--dropout") { Description = "Dropout ratio after each hidden layer (a dense model becomes mlp-bn; deepconv keeps its layers)" };
-        var dropoutMode = new Option<string?>("--dropout-mode") { Description = "classic (the book's) or inverted" };
-        var batchnorm = new Option<bool?>("--batchnorm") { Description = "Add BatchNorm after each hidden Affine, or for deepconv a per-channel BatchNorm after each convolution (true/false)" };
-        var batchnormMode = new Option<string?>("--batchnorm-mode") { Description = "For deepconv with --batchnorm: per-channel (PyTorch's BatchNorm2d, the default) or per-activation (the book's rule)" };
-        batchnormMode.AcceptOnlyFromAmong("per-channel", "per-activation");
-        var outputDropout = new Option<bool?>("--output-dropout") { Description = "For deepconv: keep the book's Dropout after the output layer (true) or drop it, leaving only the hidden layer's (false)" };
         var seed = new Option<int>("--seed") { Description = "Seed of every random choice (weights, shuffling, dropout)", DefaultValueFactory = _ => 1 };
-        var output = new Option<string?>("--out") { Description = "Model file to write (safetensors); a .history.csv is written beside it. Default models/<model>.safetensors" };
+        var output = new Option<string?>("--out") { Description = "Model file to write (safetensors); a .history.csv and a JSON Lines metrics log, .metrics.jsonl (docs/metrics-log.md), are written beside it. Default models/<model>.safetensors" };
         var evalSamples = new Option<int>("--eval-samples") { Description = "Samples of each split evaluated per epoch (0 = all)", DefaultValueFactory = _ => 0 };
         var trainSamples = new Option<int>("--train-samples") { Description = "Train on the first N training images only (0 = all 60,000)", DefaultValueFactory = _ => 0 };
         var replacement = new Option<bool>("--with-replacement") { Description = "Sample mini-batches with replacement, as the book's code does" };
         var threads = new Option<int>("--threads") { Description = "Threads for matrix products", DefaultValueFactory = _ => Environment.ProcessorCount };
         var data = new DataOptions();
-        var schedule = new Option<string?>("--schedule") { Description = "Learning rate over the run: constant (the book's; the default except where the model names cosine) or cosine (decays to 0 by the last batch)" };
-        schedule.AcceptOnlyFromAmong("constant", "cosine");
+        var schedule = new Option<string?>("--schedule")
+        {
+            Description = "Learning rate over the run, as a multiple of --lr: constant (the book's; the default except where the model names cosine); " +
+                          "step:EVERY_EPOCHS:GAMMA (× GAMMA every EVERY_EPOCHS epochs, e.g. step:5:0.5); cosine or cosine:FLOOR (½(1 + cos(π·t/T)) from 1 down to FLOOR, default 0, by the last batch); " +
+                          "plateau:FACTOR:PATIENCE[:MIN_FACTOR] (× FACTOR after PATIENCE epochs in a row without improvement of --monitor, or of the training loss without --val-split; never below MIN_FACTOR, default 0)",
+        };
+        var warmup = new Option<int?>("--warmup") { Description = "Linear warm-up over the first N mini-batches (iterations, not epochs): the rate rises from lr/N to lr, then --schedule starts" };
+        var valSplit = new Option<double?>("--val-split") { Description = "Hold out this fraction of the training data (e.g. 0.1) as a validation split, stratified by class and drawn with --seed; every epoch reports its loss and accuracy (book ch. 6.5)" };
+        var earlyStop = new Option<int?>("--early-stop") { Description = "Stop when --monitor has not improved for PATIENCE epochs in a row (needs --val-split: the test set is never monitored)" };
+        var monitor = new Option<string?>("--monitor") { Description = "What --early-stop, --keep best and a plateau schedule watch: val_loss (the default) or val_accuracy (needs --val-split)" };
+        monitor.AcceptOnlyFromAmong("val_loss", "val_accuracy");
+        var keep = new Option<string>("--keep") { Description = "Which weights --out holds: last (the default: the last epoch's) or best (the epoch with the best --monitor; needs --val-split)", DefaultValueFactory = _ => "last" };
+        keep.AcceptOnlyFromAmong("last", "best");
         var dtype = new Option<string>("--dtype") { Description = "How the model file stores weights: f32, or f16 for half the size (training itself is float32)", DefaultValueFactory = _ => "f32" };
         dtype.AcceptOnlyFromAmong("f32", "f16");
         var defaults = new AugmentationOptions();
@@ -53,13 +53,14 @@ internal static class TrainCommand
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file, written atomically at every epoch's end (and with --checkpoint-every): everything to resume the run exactly. Default: beside --out as NAME.ckpt; with --resume, the file resumed" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Also write the checkpoint every N mini-batches" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run a checkpoint holds, with the options it was started with, to the same weights bit for bit as if never stopped. --epochs may be raised; --out, --checkpoint, --checkpoint-every and --threads may be set" };
+        var distributed = new Option<bool>("--distributed") { Description = "Run as one rank of an Open MPI job: mpirun -np N zerodl train --distributed … Each rank trains on its share of every global mini-batch of N × --batch-size images, gradients are averaged by allreduce, rank 0 prints and saves (docs/scale-out.md)" };
         var holdAt = new Option<string?>("--hold-at") { Hidden = true, Description = "Tests: stop and wait at a point (iteration:N, checkpoint-writing:N, checkpoint-written:N), announced on stdout" };
 
         var command = new Command("train", "Train a model (on MNIST unless --data names other images), print per-epoch accuracy and the final test accuracy, and save it.")
         {
-            model, arch, hidden, activation, init, epochs, iterations, batchSize, optimizer, lr, weightDecay, dropout, dropoutMode,
-            batchnorm, batchnormMode, outputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
-            augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule, checkpoint, checkpointEvery, resume, holdAt,
+            recipe.Model, recipe.Arch, recipe.Hidden, recipe.Activation, recipe.Init, epochs, iterations, batchSize, optimizer, lr, recipe.WeightDecay, recipe.Dropout, recipe.DropoutMode,
+            recipe.Batchnorm, recipe.BatchnormMode, recipe.OutputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
+            augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule, warmup, valSplit, earlyStop, monitor, keep, checkpoint, checkpointEvery, resume, distributed, holdAt,
         };
         foreach (var option in data.All) command.Add(option);
         // What --resume lets the command line set: where files go and how fast, never what is computed.
@@ -69,69 +70,17 @@ internal static class TrainCommand
             // System.CommandLine installs its Ctrl+C handler once this action first yields; until then Ctrl+C kills
             // the process outright. Yielding at once makes Ctrl+C during data loading a clean stop like any other.
             await Task.Yield();
+            using var ranks = DistributedRun.Start(parse.GetValue(distributed));
             var hold = TrainingHold.Parse(parse.GetValue(holdAt));
             string? resumePath = parse.GetValue(resume);
             LoadedCheckpoint? resumed = null;
             if (resumePath is not null) (parse, resumed) = ResumeParse(command, parse, resumePath, settable, epochs, [resume, holdAt]);
-            ModelPreset preset;
-            try { preset = ModelPresets.Find(parse.GetValue(model)!); }
-            catch (ArgumentException e) { throw new UsageException(e.Message.Replace("unknown model", "unknown --model")); }
-            string? archPath = parse.GetValue(arch);
-            if (archPath is not null)
-            {
-                var recipeOptions = new (Option Option, bool Given)[]
-                {
-                    (hidden, parse.GetValue(hidden) is not null), (activation, parse.GetValue(activation) is not null), (init, parse.GetValue(init) is not null),
-                    (dropout, parse.GetValue(dropout) is not null), (dropoutMode, parse.GetValue(dropoutMode) is not null), (batchnorm, parse.GetValue(batchnorm) is not null),
-                    (batchnormMode, parse.GetValue(batchnormMode) is not null), (outputDropout, parse.GetValue(outputDropout) is not null),
-                    (weightDecay, parse.GetValue(weightDecay) is not null),
-                };
-                if (recipeOptions.FirstOrDefault(o => o.Given).Option is { } clash)
-                    throw new UsageException($"{clash.Name} changes a preset's layers; with --arch the file gives them");
-            }
-            var spec = preset.Spec;
-            try
-            {
-                if (parse.GetValue(hidden) is string h) spec = spec with { HiddenSizes = [.. Cli.ParseSizes(h, "--hidden")] };
-                if (parse.GetValue(activation) is string a) spec = spec with { Activation = ZeroDL.Layers.ActivationLayers.Parse(a) };
-                if (parse.GetValue(init) is string i) spec = spec with { WeightInit = WeightInit.Parse(i) };
-                if (parse.GetValue(weightDecay) is double wd) spec = spec with { WeightDecay = wd };
-                bool dense = spec.Kind is NetworkKind.TwoLayer or NetworkKind.Mlp or NetworkKind.MlpExtend;
-                if (parse.GetValue(dropout) is double d) spec = spec with { Kind = dense ? NetworkKind.MlpExtend : spec.Kind, Dropout = d };
-                if (parse.GetValue(dropoutMode) is string dm) spec = spec with { DropoutMode = ZeroDL.Layers.Dropout<float>.ParseMode(dm) };
-                if (parse.GetValue(batchnorm) is bool bn)
-                {
-                    if (spec.Kind == NetworkKind.DeepConv) spec = spec with { BatchNorm = bn }; // BatchNorm after each convolution
-                    else if (!dense) throw new UsageException($"--batchnorm applies to the dense models and deepconv, not {ModelSpec.KindName(spec.Kind)}");
-                    else spec = spec with
-                    {
-                        Kind = bn || spec.Dropout > 0 ? NetworkKind.MlpExtend : spec.Kind == NetworkKind.MlpExtend ? NetworkKind.Mlp : spec.Kind, BatchNorm = bn,
-                    };
-                }
-                if (parse.GetValue(batchnormMode) is string bm) spec = spec with { BatchNormMode = ZeroDL.Layers.BatchNormalization<float>.ParseMode(bm) };
-                if (parse.GetValue(outputDropout) is bool od)
-                {
-                    if (spec.Kind != NetworkKind.DeepConv) throw new UsageException($"--output-dropout applies to deepconv, not {ModelSpec.KindName(spec.Kind)}");
-                    spec = spec with { OutputDropout = od };
-                }
-                spec = spec.Validated();
-            }
-            catch (FormatException e) { throw new UsageException(e.Message); }
-            catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
+            var choice = recipe.Resolve(parse);
+            var preset = choice.Preset;
             // The data first: a preset takes its input shape and class count from it.
             var loadedData = data.Load(parse, parse.GetValue(seed));
             var (train, test) = (loadedData.Train, loadedData.Test);
-            Architecture architecture;
-            if (archPath is not null) architecture = Cli.LoadArchitecture(archPath);
-            else
-            {
-                try
-                {
-                    architecture = spec.ToArchitecture(ModelData.InputShape(train, spec.IsConvolutional), train.Classes);
-                    architecture.Plan(); // every layer must take the one before's output: too small an image fails here
-                }
-                catch (ArgumentException e) { throw DataFormatException.For(loadedData.Name, $"{preset.Name} does not fit {loadedData.ShapeText} images: {e.Message.Split(" (Parameter")[0]}"); }
-            }
+            var architecture = choice.Architecture(loadedData);
 
             AugmentationOptions? augmentation = null;
             if (parse.GetValue(augment) || preset.Augment || parse.GetValue(shift) is not null || parse.GetValue(rotate) is not null || parse.GetValue(scale) is not null
@@ -147,6 +96,34 @@ internal static class TrainCommand
                 catch (ArgumentOutOfRangeException e) { throw new UsageException("augmentation: " + e.Message.Split(" (Parameter")[0]); }
             }
 
+            double? validationSplit = parse.GetValue(valSplit);
+            if (validationSplit is double vf && !(vf > 0 && vf < 1)) throw new UsageException($"--val-split {vf.ToString(CultureInfo.InvariantCulture)} must be a fraction between 0 and 1 (exclusive), e.g. 0.1");
+            int? patience = parse.GetValue(earlyStop);
+            if (patience is < 1) throw new UsageException("--early-stop must be at least 1 epoch");
+            bool keepBest = parse.GetValue(keep) == "best";
+            string? monitorName = parse.GetValue(monitor);
+            if (validationSplit is null)
+            {
+                if (patience is not null) throw new UsageException("--early-stop needs --val-split: the test set is never monitored");
+                if (keepBest) throw new UsageException("--keep best needs --val-split to judge the epochs by: the test set is never monitored");
+                if (monitorName is not null) throw new UsageException("--monitor watches the validation split: give --val-split");
+            }
+            var monitored = monitorName == "val_accuracy" ? MonitoredQuantity.ValidationAccuracy : MonitoredQuantity.ValidationLoss;
+            LearningRateSchedule learningSchedule;
+            try
+            {
+                // A plateau watches --monitor; without a validation split, the training loss.
+                learningSchedule = parse.GetValue(schedule) is string text
+                    ? LearningRateSchedule.Parse(text, validationSplit is null ? MonitoredQuantity.TrainingLoss : monitored)
+                    : preset.TrainingSchedule;
+            }
+            catch (FormatException e) { throw new UsageException("--schedule: " + e.Message); }
+            if (learningSchedule is LearningRateSchedule.Warmup) throw new UsageException("--schedule: give the warm-up as --warmup N");
+            if (parse.GetValue(warmup) is int warmupIterations)
+            {
+                if (warmupIterations < 1) throw new UsageException("--warmup must be at least 1 iteration");
+                learningSchedule = new LearningRateSchedule.Warmup(warmupIterations, learningSchedule);
+            }
             int? everyN = parse.GetValue(checkpointEvery);
             if (everyN is < 1) throw new UsageException("--checkpoint-every must be at least 1");
             int? ep = parse.GetValue(epochs);
@@ -160,12 +137,16 @@ internal static class TrainCommand
                 EvaluationSamples = parse.GetValue(evalSamples),
                 Seed = parse.GetValue(seed),
                 Augmentation = augmentation,
-                Schedule = parse.GetValue(schedule) ?? preset.Schedule,
+                Schedule = learningSchedule,
                 CheckpointEvery = everyN,
+                ValidationSplit = validationSplit,
+                EarlyStopPatience = patience,
+                Monitor = monitored,
+                Keep = keepBest ? KeptWeights.Best : KeptWeights.Last,
             };
             try { options.Validate(); }
             catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
-            int threadCount = parse.GetValue(threads);
+            int threadCount = ranks is not null && parse.GetResult(threads) is not { Implicit: false } ? DistributedRun.ThreadsPerRank : parse.GetValue(threads);
             if (threadCount < 1) throw new UsageException("--threads must be at least 1");
             options = options with { Threads = threadCount };
             int trainCount = parse.GetValue(trainSamples);
@@ -178,7 +159,7 @@ internal static class TrainCommand
             catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0]); }
 
             var storedType = Cli.ParseStoredType(parse.GetValue(dtype)!);
-            string modelName = archPath is not null ? Path.GetFileNameWithoutExtension(archPath) : preset.Name;
+            string modelName = choice.Name;
             string outPath = parse.GetValue(output) ?? Path.Combine("models", modelName + ".safetensors");
             string historyPath = Path.ChangeExtension(outPath, null) + ".history.csv";
             string checkpointPath = parse.GetValue(checkpoint) ?? resumePath ?? CheckpointFile.BesideModel(outPath);
@@ -187,16 +168,15 @@ internal static class TrainCommand
                 throw new UsageException($"--epochs cannot extend {resumePath}: its run is bounded by iterations ({resumed.Checkpoint.Options.Iterations})");
 
             if (trainCount > 0) train = train.Take(trainCount);
-            int sampleLength = train.SampleLength;
+            choice.CheckFits(architecture, loadedData, train);
             var input = architecture.InputShape;
-            if (!ModelData.Fits(input, train))
-                throw DataFormatException.For(archPath ?? preset.Name, $"the network takes samples of {ZeroDL.Layers.LayerConfig.ShapeText(input)}, {loadedData.Name} has {loadedData.ShapeText}");
-            int classCount = architecture.OutputShape.Aggregate(1, (x, y) => x * y);
-            if (classCount != train.Classes) throw DataFormatException.For(archPath ?? preset.Name, $"the network has {classCount} outputs, {loadedData.Name} has {train.Classes} classes");
             var classNames = train.ClassNames ?? ModelFile.DefaultClassNames(train.Classes);
             var normalization = train.Normalization ?? InputNormalization.Identity(ModelFile.InputChannels(input));
             var net = architecture.Build<float>(options.Seed);
-            var trainer = new Trainer(net, opt, train, test, options);
+            Trainer trainer;
+            try { trainer = new Trainer(net, opt, train, test, options) { Group = ranks?.Mpi ?? (Distributed.ICommunicator)new Distributed.SingleProcess() }; }
+            catch (ArgumentException e) { throw new UsageException(e.Message.Split(" (Parameter")[0].Replace("a validation split of", "--val-split").Replace("the warm-up of", "--warmup")); }
+            bool writes = ranks?.IsRoot ?? true; // only rank 0 of a distributed run writes files
             if (resumed is not null)
             {
                 try { trainer.Restore(resumed.Checkpoint); }
@@ -211,15 +191,25 @@ internal static class TrainCommand
 
             DataOptions.Record(loadedData, settings);
             if (augmentation is not null) settings["augmentation"] = augmentation.Describe();
-            settings["schedule"] = options.Schedule;
+            settings["schedule"] = options.Schedule.ToString();
+            if (options.ValidationSplit is double held)
+            {
+                settings["validation_split"] = held.ToString("R", CultureInfo.InvariantCulture);
+                settings["validation_samples"] = trainer.ValidationSet!.Count.ToString(CultureInfo.InvariantCulture);
+                settings["monitor"] = options.Monitor.Name();
+                settings["keep"] = keepBest ? "best" : "last";
+                if (options.EarlyStopPatience is int p) settings["early_stop"] = p.ToString(CultureInfo.InvariantCulture);
+            }
             Console.WriteLine($"Data: {loadedData.Describe()}");
-            Console.WriteLine($"Training {modelName}: {(archPath is null && loadedData.Name == "mnist" ? spec.Describe() : architecture.Describe())}");
+            Console.WriteLine($"Training {modelName}: {choice.Describe(loadedData, architecture)}");
             if (augmentation is not null) Console.WriteLine($"  augmentation: {augmentation.Describe()}");
-            Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule == "cosine" ? " (cosine decay)" : "")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
+            Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule is LearningRateSchedule.Constant ? "" : $" (schedule {options.Schedule})")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
             // The options to resume with: this run's command line as the parser understood it (--resume and --hold-at aside).
             var run = new Dictionary<string, string> { ["args"] = JsonSerializer.Serialize(GivenArgs(command, parse, [resume, holdAt])) };
+            ranks?.CheckSameOptions(GivenArgs(command, parse, [holdAt]));
+            if (ranks is not null) Console.WriteLine($"  distributed: {ranks.Mpi.Size} ranks × batch {options.BatchSize} = global batch {trainer.GlobalBatchSize}, {threadCount} thread(s) per rank");
             int written = 0, checkpointed = -1;
-            trainer.CheckpointReady += c =>
+            if (writes) trainer.CheckpointReady += c =>
             {
                 int n = ++written;
                 checkpointed = c.Iteration;
@@ -234,26 +224,36 @@ internal static class TrainCommand
             trainer.BatchCompleted += (iter, _) => hold.Reach("iteration", iter);
             if (resumed is not null)
                 Console.WriteLine($"Resuming {resumePath} after iteration {resumed.Checkpoint.Iteration} of {trainer.TotalIterations} ({resumed.Checkpoint.Epoch} epochs done)");
-            trainer.EpochCompleted += e =>
+            if (options.ValidationSplit is not null)
+                Console.WriteLine($"  validation: {trainer.ValidationSet!.Count} images held out of {train.Count} ({options.ValidationSplit.Value.ToString("R", CultureInfo.InvariantCulture)} of each class)" +
+                                  (options.EarlyStopPatience is int stopAfter ? $", early stop after {stopAfter} epochs without a better {options.Monitor.Name()}" : "") +
+                                  $", keeping the {(keepBest ? $"best epoch by {options.Monitor.Name()}" : "last epoch")}");
+            if (writes) trainer.EpochCompleted += e =>
             {
-                // A checkpoint per epoch, written atomically: an interrupted run keeps its last finished epoch.
+                // A model file per epoch, written atomically: an interrupted run keeps its last finished epoch, or with
+                // --keep best the best so far (rewritten only when an epoch improves on it).
                 settings["epochs_completed"] = e.Epoch.ToString(CultureInfo.InvariantCulture);
-                ModelFile.Save(trainer.EvaluatedModel, outPath, settings, storedType, classNames, normalization);
+                if (trainer.Monitored is { } m) settings["best_epoch"] = m.BestEpoch.ToString(CultureInfo.InvariantCulture);
+                if (!keepBest) ModelFile.Save(trainer.EvaluatedModel, outPath, settings, storedType, classNames, normalization);
+                else if (trainer.Monitored?.BestEpoch == e.Epoch && trainer.BestModel is { } best) ModelFile.Save(best, outPath, settings, storedType, classNames, normalization);
             };
+
+            using var metrics = !writes ? null : TrainMetrics.Open(MetricsLog.BesideModel(outPath), new MetricsRun
+            {
+                Model = modelName, Architecture = choice.Describe(loadedData, architecture),
+                Data = loadedData.Describe(), Seed = options.Seed, BatchSize = options.BatchSize, TrainSamples = train.Count,
+                IterationsPerEpoch = trainer.IterationsPerEpoch, TotalIterations = trainer.TotalIterations, Started = DateTimeOffset.UtcNow,
+                Options = new Dictionary<string, string>(settings) { ["args"] = run["args"] },
+            }, resumed?.Checkpoint, trainer, _ => trainer.LastLearningRate); // the rate of the mini-batch just done (progress records come from its BatchCompleted)
 
             TrainingHistory history;
             try
             {
-                if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
-                    history = await RunWithProgress(trainer, cancel);
-                else
-                {
-                    trainer.EpochCompleted += e => Console.WriteLine(EpochLine(e));
-                    history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
-                }
+                history = await TrainingProgress.Run(trainer, train.Count, resumed?.Checkpoint.Iteration ?? 0, EpochLine, cancel);
             }
             catch (TrainingDivergedException e)
             {
+                metrics?.End(MetricsRunStatus.Diverged, e.Iteration - 1, message: e.Message);
                 // The trainer stopped before the bad values reached a checkpoint or a model file: what is on disk is good.
                 Console.Error.WriteLine($"zerodl: {e.Message}");
                 Console.Error.WriteLine(File.Exists(checkpointPath)
@@ -264,6 +264,7 @@ internal static class TrainCommand
             // The trainer hands out a checkpoint of the point where Ctrl+C stopped it (when a mini-batch was done since the last).
             string resumeHint = checkpointed == history.Loss.Count && history.Cancelled
                 ? $"the checkpoint {checkpointPath} holds iteration {checkpointed}: zerodl train --resume {checkpointPath} goes on from there" : "";
+            if (history.Cancelled) metrics?.End(MetricsRunStatus.Interrupted, history.Loss.Count, history.Elapsed);
             if (history.Cancelled && history.Epochs.Count == 0)
             {
                 // No epoch ended, so no model was written: the files at these paths (if any) are an earlier run's,
@@ -274,19 +275,32 @@ internal static class TrainCommand
                 if (resumeHint.Length > 0) Console.WriteLine(char.ToUpperInvariant(resumeHint[0]) + resumeHint[1..]);
                 return Cli.Interrupted;
             }
-            AtomicFile.WriteAllText(historyPath, history.EpochsCsv());
+            if (writes) AtomicFile.WriteAllText(historyPath, history.EpochsCsv());
             if (history.Cancelled)
             {
-                Console.WriteLine($"Interrupted after {history.Loss.Count} iterations; the model of epoch {history.Epochs[^1].Epoch}, the last finished, is in {outPath}");
+                Console.WriteLine(keepBest
+                    ? $"Interrupted after {history.Loss.Count} iterations; the best model so far, of epoch {trainer.Monitored!.BestEpoch}, is in {outPath}"
+                    : $"Interrupted after {history.Loss.Count} iterations; the model of epoch {history.Epochs[^1].Epoch}, the last finished, is in {outPath}");
                 if (resumeHint.Length > 0) Console.WriteLine(char.ToUpperInvariant(resumeHint[0]) + resumeHint[1..]);
                 return Cli.Interrupted;
+            }
+            if (history.StoppedEarly)
+                Console.WriteLine($"Stopped early after epoch {history.Epochs[^1].Epoch}: {options.Monitor.Name()} has not improved for {options.EarlyStopPatience} epochs " +
+                                  $"since epoch {trainer.Monitored!.BestEpoch} ({Cli.Number(trainer.Monitored.Best)})");
+            int keptEpoch = history.Epochs[^1].Epoch;
+            if (keepBest && trainer.Monitored is { BestEpoch: > 0 } bestSoFar)
+            {
+                keptEpoch = bestSoFar.BestEpoch;
+                Console.WriteLine($"Kept the best epoch by {options.Monitor.Name()}: epoch {keptEpoch} ({Cli.Number(bestSoFar.Best)})");
             }
             // With --eval-samples the epochs were scored on the first N test images; the final figure is always the
             // whole test set (the saved model, as `zerodl evaluate` would score it).
             double accuracy = options.EvaluationSamples > 0 && options.EvaluationSamples < test.Count
-                ? trainer.EvaluatedModel.Accuracy(test) : history.FinalTestAccuracy;
+                ? trainer.KeptModel.Accuracy(test) : history.Epochs[keptEpoch - 1].TestAccuracy;
+            metrics?.End(MetricsRunStatus.Finished, history.Loss.Count, history.Elapsed, accuracy);
             Console.WriteLine($"Test accuracy: {Cli.Percent(accuracy)} ({(int)Math.Round(accuracy * test.Count)} of {test.Count} test images; {history.Elapsed.TotalSeconds:F1} s of training)");
-            Console.WriteLine($"Saved {outPath} and {historyPath} (checkpoint {checkpointPath})");
+            Console.WriteLine($"Saved {outPath}, {historyPath} and {MetricsLog.BesideModel(outPath)} (checkpoint {checkpointPath})");
+            ranks?.Finish();
             return Cli.Success;
         });
         return command;
@@ -334,7 +348,7 @@ internal static class TrainCommand
             var was = loaded.Checkpoint.Options;
             if (was.Iterations is int bound) throw new UsageException($"--epochs cannot extend {path}: its run is bounded by --iterations ({bound})");
             if (raised < was.Epochs) throw new UsageException($"--epochs may be raised, not lowered: {path} runs {was.Epochs} epochs");
-            if (raised != was.Epochs && was.Schedule != "constant") throw new UsageException($"--epochs cannot change: the {was.Schedule} schedule of {path} spans its {was.Epochs} epochs");
+            if (raised != was.Epochs && was.Schedule.SpansRun) throw new UsageException($"--epochs cannot change: the {was.Schedule} schedule of {path} spans its {was.Epochs} epochs");
         }
         var mine = settable.Append(epochs).Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
         var args = GivenArgs(command, before, [.. excluded, .. mine]);
@@ -346,25 +360,8 @@ internal static class TrainCommand
 
     private static double DefaultRate(string optimizer) => optimizer.Trim().ToLowerInvariant() == "adam" ? 0.001 : 0.01;
 
-    private static string EpochLine(EpochResult e) => string.Create(CultureInfo.InvariantCulture,
-        $"epoch {e.Epoch,3}  iter {e.Iteration,6}  loss {e.MeanLoss:F4}  train {Cli.Percent(e.TrainAccuracy)}  test {Cli.Percent(e.TestAccuracy)}  {e.Elapsed.TotalSeconds:F1} s");
-
-    private static async Task<TrainingHistory> RunWithProgress(Trainer trainer, CancellationToken cancel)
-    {
-        TrainingHistory? history = null;
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .StartAsync(async ctx =>
-            {
-                var task = ctx.AddTask("training", maxValue: trainer.TotalIterations);
-                trainer.BatchCompleted += (iter, loss) =>
-                {
-                    task.Value = iter;
-                    if (iter % 50 == 0) task.Description = string.Create(CultureInfo.InvariantCulture, $"loss {loss:F4}");
-                };
-                trainer.EpochCompleted += e => AnsiConsole.MarkupLine(Markup.Escape(EpochLine(e)));
-                history = await Task.Run(() => trainer.Train(cancel), CancellationToken.None);
-            });
-        return history!;
-    }
+    private static string EpochLine(EpochResult e) =>
+        string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch,3}  iter {e.Iteration,6}  loss {e.MeanLoss:F4}  train {Cli.Percent(e.TrainAccuracy)}") +
+        (double.IsNaN(e.ValidationLoss) ? "" : string.Create(CultureInfo.InvariantCulture, $"  val loss {e.ValidationLoss:F4} acc {Cli.Percent(e.ValidationAccuracy)}")) +
+        string.Create(CultureInfo.InvariantCulture, $"  test {Cli.Percent(e.TestAccuracy)}  {e.Elapsed.TotalSeconds:F1} s");
 }

@@ -28,7 +28,7 @@ public sealed class Explorer(ModelStore store, string? mnistDirectory)
         string name;
         if (ImageDatasets.FromRecord(input.Training) is var (data, options) && data != "mnist")
         {
-            string key = $"{data}|{options.Resize}|{options.ValidationSplit}|{options.Seed}";
+            string key = $"{data}|{options.Resize}|{options.TestSplit}|{options.Seed}";
             try { test = _tests.GetOrAdd(key, _ => new Lazy<Dataset>(() => ImageDatasets.Load(data, options).Test)).Value; }
             catch (Exception e) when (e is DataFormatException or ArgumentException)
             {

@@ -27,9 +27,11 @@ public sealed record TrainingLimits
     public TimeSpan MaxRunTime { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>
-    /// Most bytes the models trained from the web app (files web-*.safetensors in the models folder) may take together:
-    /// 200 MiB, about 30 DeepConvNet or 75 dense models. After each save the oldest of them are deleted until the rest
-    /// fit, except the server's default model and the file of the run that is saving.
+    /// Most bytes the models trained from the web app and the checkpoints of their runs (files web-*.safetensors and
+    /// web-*.ckpt in the models folder) may take together: 200 MiB, about 30 DeepConvNet or 75 dense models (a run's
+    /// checkpoint is its model plus the optimizer's state: three times the model with Adam). After each save the
+    /// oldest of them are deleted until the rest fit, except the server's default model and the files of the run
+    /// that is saving.
     /// </summary>
     public long MaxModelBytes { get; init; } = 200L << 20;
 }

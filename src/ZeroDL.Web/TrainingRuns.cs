@@ -16,74 +16,33 @@ namespace ZeroDL.Web;
 public sealed record TrainingRequest(string Model = ModelPresets.Default, string? Optimizer = null, double? LearningRate = null, int Epochs = 1,
     bool Augment = false, int TrainSamples = 0, int EvalSamples = 2000, int Seed = 1, string Data = "mnist");
 
-/// <summary>One training run started from the web app: its events so far (for Server-Sent Events) and its outcome.</summary>
-public sealed class TrainingRun
-{
-    private readonly List<string> _events = [];
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public required string Id { get; init; }
-    public required TrainingRequest Request { get; init; }
-    public required string ModelName { get; init; }
-    /// <summary>"running", then "done", "cancelled" or "failed" — set by <see cref="Finish"/> only, together with the last event.</summary>
-    public string Status { get; private set; } = "running";
-    internal CancellationTokenSource Cancel { get; } = new();
-    /// <summary>The training itself; it ends (never faults) once the run has finished.</summary>
-    internal Task Task { get; set; } = Task.CompletedTask;
-
-    /// <summary>Asks the run to stop after its current mini-batch.</summary>
-    public void RequestCancel() => Cancel.Cancel();
-
-    internal void Publish(object payload)
-    {
-        lock (_events)
-        {
-            _events.Add(JsonSerializer.Serialize(payload, JsonSerializerOptions.Web));
-            var changed = _changed;
-            _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-            changed.SetResult();
-        }
-    }
-
-    /// <summary>
-    /// Ends the run: its status and its last event change together, under the lock <see cref="Read"/> takes, so that a
-    /// reader told the run has finished already holds that last event. (Setting the status first let an event stream
-    /// see the run finished, find no new event, and close before the "done" event was written.)
-    /// </summary>
-    internal void Finish(string status, object payload)
-    {
-        lock (_events)
-        {
-            Status = status;
-            Publish(payload);
-        }
-    }
-
-    /// <summary>The events from index <paramref name="from"/> on, and a task that completes when more arrive.</summary>
-    public (IReadOnlyList<string> Events, Task Changed, bool Finished) Read(int from)
-    {
-        lock (_events) return (_events.Skip(from).ToList(), _changed.Task, Status != "running");
-    }
-}
-
 /// <summary>
-/// Starts and tracks training runs. One run at a time: training uses every core, and a second run would only slow
-/// both. Each finished epoch is saved atomically into the models folder, where the Draw page can pick it up.
+/// Starts, resumes and tracks training runs. One run at a time: training uses every core, and a second run would only
+/// slow both. Each finished epoch is saved atomically into the models folder, where the Draw page can pick it up, and
+/// so is a checkpoint of the run (<see cref="RunCheckpoints"/>: the CLI's format, beside the model as NAME.ckpt) at
+/// every epoch's end and when the run is cancelled or the server stops.
 /// </summary>
 /// <remarks>
-/// A request is held to <see cref="TrainingLimits"/>: epochs and parameter count are checked before the run starts
+/// <para>A request is held to <see cref="TrainingLimits"/>: epochs and parameter count are checked before the run starts
 /// (400), a second run while one goes gets 409, a run stops at the time limit, and after each save the oldest models
-/// trained here are deleted beyond the disk budget. Their files are named <see cref="ModelPrefix"/>…; none of them
-/// becomes the server's default model (<see cref="ModelStore"/>).
+/// and checkpoints trained here are deleted beyond the disk budget. Their files are named <see cref="ModelPrefix"/>…;
+/// none of them becomes the server's default model (<see cref="ModelStore"/>).</para>
+/// <para>A run that ends (all its epochs done) deletes its checkpoint: what is left in the folder are runs that did not
+/// finish, listed by <see cref="Interrupted"/> and continued by <see cref="Resume"/> with the options stored in the
+/// checkpoint, to the same weights bit for bit as if never stopped. A run that diverges keeps its last good checkpoint,
+/// marked as diverged (it is not offered for resuming: it would diverge again at the same iteration).</para>
 /// </remarks>
 public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, IReadOnlyList<string>? trainingData = null,
-    TrainingLimits? limits = null, ModelStore? store = null)
+    TrainingLimits? limits = null, ModelStore? store = null, Microsoft.Extensions.Logging.ILogger? logger = null)
 {
     /// <summary>How the name of every model trained from the web app begins ("web-dense-20261206-021500-1").</summary>
     public const string ModelPrefix = "web-";
 
     /// <summary>The limits requests are held to.</summary>
     public TrainingLimits Limits { get; } = limits ?? new TrainingLimits();
+
+    /// <summary>The checkpoints of the runs, in the models folder.</summary>
+    public RunCheckpoints Checkpoints { get; } = new(modelDirectory, logger);
 
     /// <summary>
     /// The data the Train page offers: MNIST, Fashion-MNIST when Debian's package is installed, and the folders the
@@ -100,7 +59,8 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
 
     /// <summary>
     /// Cancels every running run and waits up to <paramref name="wait"/> for them to end. The server calls it when it
-    /// stops: a run left going would be cut off by the process exit, in the middle of writing its model file.
+    /// stops: a run left going would be cut off by the process exit, in the middle of writing its model file. A
+    /// cancelled run writes its checkpoint before it ends, so it is listed as interrupted when the server starts again.
     /// </summary>
     public void StopAll(TimeSpan wait)
     {
@@ -110,7 +70,55 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     }
     public IEnumerable<TrainingRun> All => _runs.Values.OrderBy(r => r.Id, StringComparer.Ordinal);
 
+    /// <summary>
+    /// The checkpoints in the models folder of runs that did not finish and are not training now (see
+    /// <see cref="RunCheckpoints.List"/>): interrupted, diverged, or unusable with the reason.
+    /// </summary>
+    public IReadOnlyList<InterruptedRun> Interrupted() =>
+        Checkpoints.List(_runs.Values.Where(r => r.Status == "running").Select(r => r.ModelName).ToHashSet(StringComparer.Ordinal));
+
     public TrainingRun Start(TrainingRequest request)
+    {
+        var preset = Check(request);
+        string optimizerName = request.Optimizer ?? preset.Optimizer;
+        Optimizer<float> optimizer;
+        try { optimizer = Optimizer<float>.Create(optimizerName, request.LearningRate ?? (request.Optimizer is null ? preset.LearningRate : null)); }
+        catch (ArgumentException e) { throw new BadRequestException(400, e.Message.Split(" (Parameter")[0]); }
+        return Launch(request, preset, optimizer, modelName: null, resume: null);
+    }
+
+    /// <summary>
+    /// Continues the interrupted run <paramref name="id"/> (its model name) from its checkpoint, with the request and
+    /// the training options stored there, under the same limits as a new run: 404 for no such checkpoint, 409 while
+    /// another run trains, for a checkpoint that cannot be read or is not a web run's, for a diverged run, and for a
+    /// request this server would no longer accept (its data gone, its epochs over the limit).
+    /// </summary>
+    public TrainingRun Resume(string id)
+    {
+        string path = Checkpoints.PathOf(id);
+        if (!RunCheckpoints.IsRunName(id) || !File.Exists(path)) throw new BadRequestException(404, $"no interrupted training run '{id}'");
+        if (_runs.Values.Any(r => r.Status == "running")) throw new BadRequestException(409, "a training run is already going: wait for it or cancel it");
+        LoadedCheckpoint loaded;
+        TrainingRequest request;
+        try { (loaded, request) = RunCheckpoints.Read(path); }
+        catch (DataFormatException e) { throw new BadRequestException(409, $"the run '{id}' cannot be resumed: {RunCheckpoints.ForClients(e, path)}"); }
+        catch (IOException) { throw new BadRequestException(404, $"no interrupted training run '{id}'"); }
+        if (loaded.Run.TryGetValue(RunCheckpoints.DivergedKey, out var diverged))
+            throw new BadRequestException(409, $"the run '{id}' diverged ({diverged}); resumed with its options it would diverge again at the same iteration: start a new run with a lower learning rate");
+        ModelPreset preset;
+        Optimizer<float> optimizer;
+        try
+        {
+            preset = Check(request);
+            optimizer = Optimizer<float>.Create(loaded.Checkpoint.Optimizer.Optimizer, loaded.Checkpoint.LearningRate);
+        }
+        catch (BadRequestException e) { throw new BadRequestException(409, $"the run '{id}' cannot be resumed on this server: {e.Message}"); }
+        catch (ArgumentException e) { throw new BadRequestException(409, $"the run '{id}' cannot be resumed: {e.Message.Split(" (Parameter")[0]}"); }
+        return Launch(request, preset, optimizer, id, loaded.Checkpoint);
+    }
+
+    /// <summary>Checks a request against the server's presets, data and limits (400 with the reason) and returns its preset.</summary>
+    private ModelPreset Check(TrainingRequest request)
     {
         ModelPreset preset;
         try { preset = ModelPresets.Find(request.Model); }
@@ -121,17 +129,21 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
         if (!Datasets.Contains(request.Data)) throw new BadRequestException(400, $"unknown data '{request.Data}': the server offers {string.Join(", ", Datasets)}");
         // MNIST and Fashion-MNIST are 1×28×28 in 10 classes: their networks are checked now; a folder's once it is read.
         if (request.Data is "mnist" or ImageDatasets.FashionMnistName) CheckSize(preset, preset.Spec.IsConvolutional ? [1, 28, 28] : [784], 10);
-        string optimizerName = request.Optimizer ?? preset.Optimizer;
-        Optimizer<float> optimizer;
-        try { optimizer = Optimizer<float>.Create(optimizerName, request.LearningRate ?? (request.Optimizer is null ? preset.LearningRate : null)); }
-        catch (ArgumentException e) { throw new BadRequestException(400, e.Message.Split(" (Parameter")[0]); }
+        return preset;
+    }
+
+    private TrainingRun Launch(TrainingRequest request, ModelPreset preset, Optimizer<float> optimizer, string? modelName, TrainingCheckpoint? resume)
+    {
         lock (_runs)
         {
             if (_runs.Values.Any(r => r.Status == "running")) throw new BadRequestException(409, "a training run is already going: wait for it or cancel it");
             string id = (Interlocked.Increment(ref _counter)).ToString(CultureInfo.InvariantCulture);
-            var run = new TrainingRun { Id = id, Request = request, ModelName = $"{ModelPrefix}{preset.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{id}" };
+            var run = new TrainingRun
+            {
+                Id = id, Request = request, ModelName = modelName ?? $"{ModelPrefix}{preset.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{id}", ResumedFrom = resume?.Iteration,
+            };
             _runs[id] = run;
-            run.Task = Task.Run(() => Train(run, preset, optimizer));
+            run.Task = Task.Run(() => Train(run, preset, optimizer, resume));
             return run;
         }
     }
@@ -146,41 +158,50 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     }
 
     /// <summary>
-    /// Deletes the oldest models trained here until those left take at most <see cref="TrainingLimits.MaxModelBytes"/>,
-    /// never the default model nor <paramref name="keep"/>. A file that cannot be deleted (in use, gone) is skipped.
+    /// Deletes the oldest models and checkpoints trained here until those left take at most
+    /// <see cref="TrainingLimits.MaxModelBytes"/>, never the default model nor <paramref name="keep"/>'s model and
+    /// checkpoint. A file that cannot be deleted (in use, gone) is skipped. The checkpoint of <paramref name="keep"/>,
+    /// the run saving now, is not counted: it goes when the run finishes, and counts as any other once it is left
+    /// behind by a run that did not finish.
     /// </summary>
     internal void Prune(string keep)
     {
         if (!Directory.Exists(modelDirectory)) return;
         string? protectedName = store?.PinnedDefault;
         long total = 0;
-        foreach (var file in new DirectoryInfo(modelDirectory).EnumerateFiles(ModelPrefix + "*.safetensors").OrderByDescending(f => f.LastWriteTimeUtc).ThenByDescending(f => f.Name, StringComparer.Ordinal))
+        var files = new DirectoryInfo(modelDirectory).EnumerateFiles(ModelPrefix + "*.safetensors")
+            .Concat(new DirectoryInfo(modelDirectory).EnumerateFiles(ModelPrefix + "*" + CheckpointFile.Extension));
+        foreach (var file in files.OrderByDescending(f => f.LastWriteTimeUtc).ThenByDescending(f => f.Name, StringComparer.Ordinal))
         {
             string name = Path.GetFileNameWithoutExtension(file.Name);
-            if (name == keep || name == protectedName || total + file.Length <= Limits.MaxModelBytes) { total += file.Length; continue; }
+            if (name == keep && file.Extension == CheckpointFile.Extension) continue;
+            if (name == keep || (name == protectedName && file.Extension == ".safetensors") || total + file.Length <= Limits.MaxModelBytes) { total += file.Length; continue; }
             try { file.Delete(); }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
         }
     }
 
-    private void Train(TrainingRun run, ModelPreset preset, Optimizer<float> optimizer)
+    private void Train(TrainingRun run, ModelPreset preset, Optimizer<float> optimizer, TrainingCheckpoint? resume)
     {
+        var description = RunCheckpoints.Description(run.Request);
+        TrainingCheckpoint? lastGood = resume; // the state the run's checkpoint file holds
         try
         {
             var request = run.Request;
-            // A tree without test/ is split 80/20 by the run's seed, as zerodl train --val-split 0.2 would.
+            // A tree without test/ is split 80/20 by the run's seed, as zerodl train --test-split 0.2 would.
             var dataOptions = new ImageFolderOptions { Seed = request.Seed };
             if (request.Data != "mnist" && request.Data != ImageDatasets.FashionMnistName && ImageFolder.IsImageFolder(request.Data)
                 && !Directory.Exists(Path.Combine(request.Data, "test")))
-                dataOptions = dataOptions with { ValidationSplit = 0.2 };
+                dataOptions = dataOptions with { TestSplit = 0.2 };
             var (train, test) = request.Data == "mnist" ? Mnist.Load(directory: mnistDirectory) : ImageDatasets.Load(request.Data, dataOptions);
             if (request.TrainSamples > 0) train = train.Take(request.TrainSamples);
-            var options = new TrainerOptions
+            // A resumed run goes on with the options its checkpoint stores, exactly.
+            var options = resume?.Options ?? new TrainerOptions
             {
                 Epochs = request.Epochs, BatchSize = preset.BatchSize, Seed = request.Seed, EvaluationSamples = request.EvalSamples,
                 Augmentation = request.Augment || preset.Augment ? new AugmentationOptions() : null,
-                Schedule = preset.Schedule,
+                Schedule = preset.TrainingSchedule,
             };
             var (c, h, w) = train.ImageShape ?? (1, 1, train.SampleLength);
             int[] inputShape = preset.Spec.IsConvolutional ? [c, h, w] : [c * h * w];
@@ -191,31 +212,87 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             var settings = new Dictionary<string, string> { ["model"] = preset.Name, ["source"] = "web" };
             if (request.Data != "mnist") ImageDatasets.Record(request.Data, dataOptions, train, settings);
             var trainer = new Trainer(net, optimizer, train, test, options);
+            if (resume is not null)
+            {
+                try { trainer.Restore(resume); }
+                catch (ArgumentException e)
+                {
+                    throw new InvalidOperationException($"the checkpoint of {run.ModelName} does not fit the run its request describes (has the data changed?): {e.Message.Split(" (Parameter")[0]}");
+                }
+            }
             string path = Path.Combine(modelDirectory, run.ModelName + ".safetensors");
             Directory.CreateDirectory(modelDirectory);
             run.Publish(new { type = "start", model = preset.Name, data = request.Data, description = net.Architecture.Describe(), optimizer = optimizer.Name, learningRate = optimizer.LearningRate,
-                iterations = trainer.TotalIterations, iterationsPerEpoch = trainer.IterationsPerEpoch, epochs = request.Epochs, augment = request.Augment });
+                iterations = trainer.TotalIterations, iterationsPerEpoch = trainer.IterationsPerEpoch, epochs = options.Epochs, augment = options.Augmentation is not null,
+                resumedFrom = resume is null ? null : new { iteration = resume.Iteration, epoch = resume.Epoch } });
             int every = Math.Max(1, trainer.TotalIterations / 200);
-            trainer.BatchCompleted += (iteration, loss) => { if (iteration % every == 0) run.Publish(new { type = "batch", iteration, loss }); };
+            if (resume is not null)
+            {
+                // The curves so far, as the run that wrote the checkpoint published them.
+                for (int i = 0; i < resume.Loss.Length; i++)
+                {
+                    run.Record(resume.Loss[i]);
+                    if ((i + 1) % every == 0) run.Publish(new { type = "batch", iteration = i + 1, loss = resume.Loss[i] });
+                }
+                foreach (var e in resume.Epochs)
+                {
+                    run.Record(e);
+                    run.Publish(EpochEvent(e, run.ModelName));
+                }
+            }
+            trainer.BatchCompleted += (iteration, loss) =>
+            {
+                run.Record(loss);
+                if (iteration % every == 0) run.Publish(new { type = "batch", iteration, loss });
+            };
             trainer.EpochCompleted += e =>
             {
                 settings["epochs_completed"] = e.Epoch.ToString(CultureInfo.InvariantCulture);
                 ModelFile.Save(trainer.EvaluatedModel, path, settings, classNames: classNames, normalization: normalization);
-                    Prune(keep: run.ModelName);
-                run.Publish(new { type = "epoch", epoch = e.Epoch, iteration = e.Iteration, loss = e.MeanLoss, trainAccuracy = e.TrainAccuracy, testAccuracy = e.TestAccuracy, seconds = e.Elapsed.TotalSeconds, savedAs = run.ModelName });
+                Prune(keep: run.ModelName);
+                run.Record(e);
+                run.Publish(EpochEvent(e, run.ModelName));
+            };
+            // At every epoch's end (after that epoch's model file) and where a cancelled run stopped.
+            trainer.CheckpointReady += checkpoint =>
+            {
+                Checkpoints.Save(checkpoint, run.ModelName, description);
+                lastGood = checkpoint;
+                Prune(keep: run.ModelName);
             };
             using var timeLimit = new CancellationTokenSource(Limits.MaxRunTime);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(run.Cancel.Token, timeLimit.Token);
             var history = trainer.Train(stop.Token);
             string status = history.Cancelled ? "cancelled" : "done";
             string? reason = history.Cancelled && !run.Cancel.IsCancellationRequested ? $"the time limit of {Limits.MaxRunTime.TotalMinutes:0} min was reached" : null;
+            // A finished run is not interrupted: its model file holds the result, and its checkpoint would only be listed.
+            if (status == "done") Checkpoints.Delete(run.ModelName);
             // No finished epoch: no accuracy (NaN, which JSON cannot hold) and no model file to name.
             bool saved = history.Epochs.Count > 0;
-            run.Finish(status, new { type = "done", status, reason, testAccuracy = saved ? history.FinalTestAccuracy : (double?)null, seconds = history.Elapsed.TotalSeconds, model = saved ? run.ModelName : null });
+            run.Finish(status, new { type = "done", status, reason, testAccuracy = saved ? EpochPoint.Finite(history.FinalTestAccuracy) : null, seconds = history.Elapsed.TotalSeconds,
+                model = saved ? run.ModelName : null, resumable = status == "cancelled" && lastGood is not null ? run.ModelName : null });
+        }
+        catch (TrainingDivergedException e)
+        {
+            // The trainer stopped before the bad values reached the weights, a model file or a checkpoint: the last
+            // checkpoint written is good. Marked, so that it is listed as diverged and not offered for resuming.
+            if (lastGood is not null)
+            {
+                try { Checkpoints.Save(lastGood, run.ModelName, new Dictionary<string, string>(description) { [RunCheckpoints.DivergedKey] = e.Message }); }
+                catch (IOException) { } // unmarked, it is listed as interrupted, and resuming it diverges again with this message
+            }
+            run.Finish("diverged", new { type = "done", status = "diverged", error = e.Message, iteration = e.Iteration,
+                model = run.EpochsDone > 0 ? run.ModelName : null, checkpointIteration = lastGood?.Iteration }, e.Message);
         }
         catch (Exception e)
         {
-            run.Finish("failed", new { type = "done", status = "failed", error = e.Message });
+            run.Finish("failed", new { type = "done", status = "failed", error = e.Message }, e.Message);
         }
     }
+
+    private static object EpochEvent(EpochResult e, string savedAs) => new
+    {
+        type = "epoch", epoch = e.Epoch, iteration = e.Iteration, loss = e.MeanLoss, trainAccuracy = EpochPoint.Finite(e.TrainAccuracy),
+        testAccuracy = EpochPoint.Finite(e.TestAccuracy), seconds = e.Elapsed.TotalSeconds, savedAs,
+    };
 }

@@ -59,6 +59,7 @@ public static class WebServer
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter(typeof(RequestErrors).FullName, LogLevel.Information); // one line per 4xx
+        builder.Logging.AddFilter(typeof(TrainingRuns).FullName, LogLevel.Information); // one line per checkpoint file skipped
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
         var hosts = BoundHosts.For(builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey), options.AllowedHosts);
         builder.Services.AddHostFiltering(h => h.AllowedHosts = [.. hosts]);
@@ -67,11 +68,14 @@ public static class WebServer
         options.RateLimits.AddTo(builder.Services);
         var store = new ModelStore(options.ModelDirectory, options.ModelFiles, options.DefaultModel);
         builder.Services.AddSingleton(store);
-        var training = new TrainingRuns(options.ModelDirectory, options.MnistDirectory, options.TrainingData, options.Training, store);
-        builder.Services.AddSingleton(training);
+        builder.Services.AddSingleton(services => new TrainingRuns(options.ModelDirectory, options.MnistDirectory, options.TrainingData, options.Training, store,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<TrainingRuns>()));
         builder.Services.AddSingleton(new Explorer(store, options.MnistDirectory));
         configure?.Invoke(builder);
         var app = builder.Build();
+        var training = app.Services.GetRequiredService<TrainingRuns>();
+        // At start, the checkpoints of runs that did not finish: each unusable file (and each not the web's) is logged once here.
+        training.Interrupted();
         app.Lifetime.ApplicationStopping.Register(() => training.StopAll(StopWait));
         if (options.TrainWhenEmpty && store.Default is null)
             app.Lifetime.ApplicationStarted.Register(() =>
@@ -139,7 +143,15 @@ public static class WebServer
             var run = runs.Start(request ?? new TrainingRequest());
             return Results.Json(new { run.Id, run.ModelName, events = $"/api/train/{run.Id}/events" }, statusCode: 202);
         }).RequireJson().RequireRateLimiting(RateLimits.TrainPolicy);
-        app.MapGet("/api/train", (TrainingRuns runs) => Results.Json(runs.All.Select(r => new { r.Id, r.Status, r.ModelName, r.Request })));
+        app.MapGet("/api/train", (TrainingRuns runs) => Results.Json(runs.All.Select(Describe)));
+        app.MapGet("/api/train/interrupted", (TrainingRuns runs) => Results.Json(runs.Interrupted()));
+        app.MapPost("/api/train/interrupted/{id}/resume", (string id, TrainingRuns runs) =>
+        {
+            var run = runs.Resume(id);
+            return Results.Json(new { run.Id, run.ModelName, run.ResumedFrom, events = $"/api/train/{run.Id}/events" }, statusCode: 202);
+        }).RequireJson().RequireRateLimiting(RateLimits.TrainPolicy);
+        app.MapGet("/api/train/{id}", (string id, TrainingRuns runs) => Results.Json(Describe(runs.Find(id) ?? throw new BadRequestException(404, $"no training run '{id}'"))));
+        app.MapGet("/api/train/{id}/curves", (string id, TrainingRuns runs) => Results.Json((runs.Find(id) ?? throw new BadRequestException(404, $"no training run '{id}'")).Curves()));
         app.MapPost("/api/train/{id}/cancel", (string id, TrainingRuns runs) =>
         {
             var run = runs.Find(id) ?? throw new BadRequestException(404, $"no training run '{id}'");
@@ -175,6 +187,9 @@ public static class WebServer
         app.MapFallback("/api/{**rest}", () => Results.Json(new { error = "no such API endpoint" }, statusCode: 404));
         return app;
     }
+
+    /// <summary>A run as GET /api/train lists it: id, status ("running", "done", "cancelled", "failed", "diverged"), its error, model and request.</summary>
+    private static object Describe(TrainingRun r) => new { r.Id, r.Status, r.Error, r.ModelName, r.ResumedFrom, r.Request };
 
     /// <summary>Experiments written by zerodl experiment under <paramref name="runs"/>: name, figures (URLs under /runs/) and summary.</summary>
     private static IEnumerable<object> Experiments(string runs)

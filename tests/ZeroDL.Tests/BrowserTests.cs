@@ -34,6 +34,10 @@ public class BrowserTests
     {
         string models = TestPaths.NewTempDirectory(), runs = TestPaths.NewTempDirectory();
         ModelFile.Save(BookWeights.LoadDeepConvNet(Path.Combine(TestPaths.Reference, "deep_convnet_2016.npz")), Path.Combine(models, "book-deepconv.safetensors"));
+        // Issue 19: an interrupted run to resume (checkpointed before its first mini-batch: ten to go) and a damaged checkpoint.
+        var paused = new TrainingRequest(Model: "twolayer", TrainSamples: 1000, EvalSamples: 100);
+        CheckpointFile.Save(WebResumeTests.Untrained(Data.Mnist.Load(directory: TestPaths.Mnist).Train, paused), Path.Combine(models, "web-paused.ckpt"), RunCheckpoints.Description(paused));
+        File.WriteAllText(Path.Combine(models, "web-broken.ckpt"), "not a checkpoint");
         foreach (var name in new[] { "optimizers-2d", "weight-init-histograms" })
             ZeroDL.Experiments.ExperimentCatalog.Run(ZeroDL.Experiments.ExperimentCatalog.Find(name), runs, quick: true);
         await using var app = WebServer.Create(new WebServerOptions { ModelDirectory = models, RunsDirectory = runs, MnistDirectory = TestPaths.Mnist },
@@ -57,11 +61,35 @@ public class BrowserTests
 
         await page.GotoAsync(url + "/train.html");
         await WaitFor(page, "document.querySelectorAll('#preset option').length > 0");
+        // The interrupted runs: one to resume, one unusable with the reason.
+        await WaitFor(page, "document.querySelectorAll('#interrupted tr').length === 2");
+        Assert.Contains("unusable", await page.Locator("#interrupted tr[data-id='web-broken']").TextContentAsync());
+        Assert.Contains("epoch 0 of 1, iteration 0 of 10", await page.Locator("#interrupted tr[data-id='web-paused']").TextContentAsync());
+        await page.ClickAsync("#interrupted tr[data-id='web-paused'] button.resume");
+        await WaitFor(page, "document.getElementById('info').textContent.includes('Done')", 60000);
+        Assert.Contains("Resumed after iteration 0", await page.Locator("#info").TextContentAsync());
+        Assert.Contains("saved as model web-paused", await page.Locator("#info").TextContentAsync());
+        await WaitFor(page, "document.querySelectorAll('#interrupted tr').length === 1"); // resumed to its end, it is no longer interrupted
+        // A diverging run shows the trainer's message.
+        await page.SelectOptionAsync("#preset", "mlp");
+        await page.SelectOptionAsync("#optimizer", "sgd");
+        await page.FillAsync("#lr", "9.9");
+        await page.ClickAsync("#start");
+        await WaitFor(page, "document.getElementById('status').textContent !== ''", 60000);
+        Assert.StartsWith("diverged: training diverged at iteration ", await page.Locator("#status").TextContentAsync());
+        Assert.Contains("try a lower learning rate than 9.9", await page.Locator("#status").TextContentAsync());
+        await page.SelectOptionAsync("#optimizer", "");
+        await page.FillAsync("#lr", "");
         await page.SelectOptionAsync("#preset", "twolayer");
         await page.ClickAsync("#start");
         await WaitFor(page, "document.getElementById('info').textContent.includes('Done')", 120000);
         Assert.Contains("saved as model web-twolayer", await page.Locator("#info").TextContentAsync());
         await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "train.png") });
+        // A finished run's curves, drawn again from GET api/train/{id}/curves: the resumed run's one epoch.
+        await WaitFor(page, "document.querySelectorAll('#runs button.curves').length === 3");
+        await page.ClickAsync("#runs tr[data-id='1'] button.curves");
+        await WaitFor(page, "document.getElementById('info').textContent.startsWith('Curves of run #1')");
+        Assert.Contains("web-paused, done): 1 epochs, last test", await page.Locator("#info").TextContentAsync());
         // Cancel, before the first epoch of a long run: the page says so (issue 18: "failed: … infinity …").
         await page.SelectOptionAsync("#preset", "deepconv");
         await page.ClickAsync("#start");

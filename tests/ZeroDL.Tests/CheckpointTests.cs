@@ -42,7 +42,7 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         var test = mnist.Data.Test.Take(100);
         var options = new TrainerOptions
         {
-            Epochs = 3, BatchSize = 50, Seed = 7, SampleWithReplacement = replacement, Schedule = schedule, CheckpointEvery = 3,
+            Epochs = 3, BatchSize = 50, Seed = 7, SampleWithReplacement = replacement, Schedule = LearningRateSchedule.Parse(schedule), CheckpointEvery = 3,
             Augmentation = augmented ? new AugmentationOptions() : null,
         };
         var reference = Build(kind);
@@ -71,7 +71,7 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
                 var history = trainer.Train();
                 AssertSameTensors(reference, net, $"resumed after iteration {saved.Iteration}");
                 Assert.Equal(fullHistory.Loss, history.Loss);
-                Assert.Equal(fullHistory.Epochs.Select(e => (e.Epoch, e.Iteration, e.MeanLoss, e.TestAccuracy)), history.Epochs.Select(e => (e.Epoch, e.Iteration, e.MeanLoss, e.TestAccuracy)));
+                Assert.Equal(fullHistory.Epochs.Select(e => (e.Epoch, e.Iteration, e.MeanLoss, e.TestAccuracy, e.LearningRate)), history.Epochs.Select(e => (e.Epoch, e.Iteration, e.MeanLoss, e.TestAccuracy, e.LearningRate)));
             }
         }
         finally { Directory.Delete(dir, recursive: true); }
@@ -138,9 +138,9 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Throws<ArgumentException>(() => new Trainer(Build("plain"), Optimizer("adam"), train, test, options with { Epochs = 1 }).Restore(shorter.SaveState()));
         Assert.Throws<ArgumentException>(() => new Trainer(Build("dropout"), Optimizer("adam"), train, test, options).Restore(shorter.SaveState()));
         Assert.Throws<ArgumentException>(() => new Trainer(Build("plain"), Optimizer("adam"), train.Take(150), test, options).Restore(shorter.SaveState()));
-        var cosine = new Trainer(Build("plain"), Optimizer("adam"), train, test, options with { Schedule = "cosine" });
+        var cosine = new Trainer(Build("plain"), Optimizer("adam"), train, test, options with { Schedule = new LearningRateSchedule.Cosine() });
         cosine.Train();
-        e = Assert.Throws<ArgumentException>(() => new Trainer(Build("plain"), Optimizer("adam"), train, test, options with { Schedule = "cosine", Epochs = 3 }).Restore(cosine.SaveState()));
+        e = Assert.Throws<ArgumentException>(() => new Trainer(Build("plain"), Optimizer("adam"), train, test, options with { Schedule = new LearningRateSchedule.Cosine(), Epochs = 3 }).Restore(cosine.SaveState()));
         Assert.Contains("cosine schedule spans", e.Message);
     }
 
@@ -217,7 +217,8 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
                 Assert.StartsWith(bad, e.Message);
                 Assert.Contains(what, e.Message);
             }
-            Refused("format_version '2'", m => { m["format_version"] = "2"; return m; });
+            Refused("format_version '3'", m => { m["format_version"] = "3"; return m; });
+            Refused("format_version 1 was written by an older ZeroDL", m => { m["format_version"] = "1"; return m; });
             Refused("no state", m => { m.Remove("state"); return m; });
             Refused("losses for", m => { m["state"] = m["state"].Replace("\"loss\":[", "\"loss\":[1,"); return m; });
             Refused("iteration", m => { m["state"] = m["state"].Replace("\"iteration\":2,", "\"iteration\":-1,"); return m; });
@@ -248,11 +249,11 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         var order = new Rng(5).Permutation(10);
         var checkpoint = new TrainingCheckpoint
         {
-            Iteration = 3, Epoch = 1, Options = new TrainerOptions { Epochs = 2, BatchSize = 4, Schedule = "cosine", CheckpointEvery = 2 }, Model = net,
+            Iteration = 3, Epoch = 1, Options = new TrainerOptions { Epochs = 2, BatchSize = 4, Schedule = new LearningRateSchedule.Cosine(), CheckpointEvery = 2 }, Model = net,
             Optimizer = adam.SaveState(net.NamedParameters()), LearningRate = 0.001, ScheduleIterations = 6,
             Data = new LoaderPosition(3, [.. order], new Rng(6).State),
             Dropout = System.Collections.Immutable.ImmutableDictionary.CreateRange([KeyValuePair.Create("dropout1", new Rng(7).State)]),
-            Loss = [2.5, 2.25, 2.0], Epochs = [new EpochResult(1, 3, 0.5, double.NaN, 2.25, TimeSpan.FromSeconds(1.5))], Elapsed = TimeSpan.FromSeconds(2),
+            Loss = [2.5, 2.25, 2.0], Epochs = [new EpochResult(1, 3, 0.5, double.NaN, 2.25, TimeSpan.FromSeconds(1.5)) { LearningRate = 0.00075 }], Elapsed = TimeSpan.FromSeconds(2),
         };
         using var stream = new MemoryStream();
         CheckpointFile.Write(stream, checkpoint, new Dictionary<string, string> { ["args"] = "[\"--epochs\",\"2\"]" });
@@ -260,6 +261,7 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         var back = CheckpointFile.Parse(seed, "seed.ckpt").Checkpoint;
         Assert.Equal(checkpoint.Loss.ToArray(), back.Loss.ToArray());
         Assert.True(double.IsNaN(back.Epochs[0].TestAccuracy));
+        Assert.Equal(checkpoint.Epochs[0].LearningRate, back.Epochs[0].LearningRate);
         Assert.Equal(checkpoint.Data.Order.ToArray(), back.Data.Order.ToArray());
         // The one binary size field is safetensors' header length; everything else is JSON or tensor bytes.
         // Bound: a 2 KB file may cost its JSON document, the network it describes (checked against its tensors before

@@ -221,7 +221,7 @@ public class CliTests
             "--augment", "--rotate", "5", "--schedule", "cosine", "--dtype", "f16", "--out", half);
         Assert.True(code == 0, err);
         Assert.Contains("augmentation: shift ±2 px, rotation ±5°", output);
-        Assert.Contains("(cosine decay)", output);
+        Assert.Contains("(schedule cosine)", output);
         var loaded = Serialization.ModelFile.Load(half);
         Assert.Equal(Serialization.StoredType.F16, loaded.StoredType);
         var training = System.Text.Json.JsonDocument.Parse(loaded.Metadata["training"]).RootElement;
@@ -242,7 +242,7 @@ public class CliTests
         Assert.True(code == 0, err);
         Assert.Contains("dropout 0.5 (inverted, hidden layer only)", output);
         Assert.Contains("augmentation: shift ±2 px", output);
-        Assert.Contains("(cosine decay)", output);
+        Assert.Contains("(schedule cosine)", output);
         var loaded = Serialization.ModelFile.Load(path);
         Assert.Equal(ModelPresets.Find("deepconv-aug").Architecture(), loaded.Network.Architecture);
         Assert.IsType<Layers.Affine<float>>(loaded.Network.Layers[^1]); // no output dropout

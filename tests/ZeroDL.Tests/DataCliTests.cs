@@ -32,7 +32,7 @@ public class DataCliTests
             ImageFolderTests.WritePng(Path.Combine(dir, "red", $"{i}.png"), 5, 5, 250, 0, 0);
             ImageFolderTests.WritePng(Path.Combine(dir, "blue", $"{i}.png"), 5, 5, 0, 0, 250);
         }
-        var (code, output, error) = CliTests.Run("data", "--data", dir, "--val-split", "0.4", "--resize", "3", "4");
+        var (code, output, error) = CliTests.Run("data", "--data", dir, "--test-split", "0.4", "--resize", "3", "4");
         Assert.True(code == 0, error);
         Assert.Contains("6 training and 4 test images of 3×3×4, 2 classes", output);
         Assert.Matches(@"0  blue\s+3\s+2", output);
@@ -40,11 +40,11 @@ public class DataCliTests
 
         (code, _, error) = CliTests.Run("data", "--data", dir);
         Assert.Equal(2, code);
-        Assert.Contains("--val-split", error);
-        (code, _, error) = CliTests.Run("data", "--data", dir, "--val-split", "0.4", "--resize", "0", "4");
+        Assert.Contains("--test-split", error);
+        (code, _, error) = CliTests.Run("data", "--data", dir, "--test-split", "0.4", "--resize", "0", "4");
         Assert.Equal(2, code);
         File.WriteAllText(Path.Combine(dir, "red", "notes.txt"), "not an image");
-        (code, _, error) = CliTests.Run("data", "--data", dir, "--val-split", "0.4");
+        (code, _, error) = CliTests.Run("data", "--data", dir, "--test-split", "0.4");
         Assert.Equal(1, code);
         Assert.Contains(Path.Combine(dir, "red", "notes.txt") + ": not a PNG image", error);
         (code, _, error) = CliTests.Run("data", "--data", Path.Combine(dir, "missing"));

@@ -64,7 +64,7 @@ public class ImageFolderTests
         string dir = TestPaths.NewTempDirectory();
         for (int i = 0; i < 10; i++) WritePng(Path.Combine(dir, "a", $"{i:D2}.png"), 2, 2, (byte)i);
         for (int i = 0; i < 5; i++) WritePng(Path.Combine(dir, "b", $"{i:D2}.png"), 2, 2, (byte)(100 + i));
-        var (train, test) = ImageFolder.Load(dir, new ImageFolderOptions { ValidationSplit = 0.2, Seed = 3 });
+        var (train, test) = ImageFolder.Load(dir, new ImageFolderOptions { TestSplit = 0.2, Seed = 3 });
         Assert.Equal(2, test.Labels.Count(0));
         Assert.Equal(1, test.Labels.Count(1));
         Assert.Equal(12, train.Count);
@@ -72,9 +72,9 @@ public class ImageFolderTests
         // Every image lands in exactly one split.
         static IEnumerable<float> Firsts(Dataset d) => Enumerable.Range(0, d.Count).Select(i => d.Images.ReadOnlySpan[i * 4]);
         Assert.Equal(15, Firsts(train).Concat(Firsts(test)).Distinct().Count());
-        var again = ImageFolder.Load(dir, new ImageFolderOptions { ValidationSplit = 0.2, Seed = 3 });
+        var again = ImageFolder.Load(dir, new ImageFolderOptions { TestSplit = 0.2, Seed = 3 });
         Assert.Equal(test.Images.ReadOnlySpan.ToArray(), again.Test.Images.ReadOnlySpan.ToArray());
-        var other = ImageFolder.Load(dir, new ImageFolderOptions { ValidationSplit = 0.2, Seed = 4 });
+        var other = ImageFolder.Load(dir, new ImageFolderOptions { TestSplit = 0.2, Seed = 4 });
         Assert.NotEqual(test.Images.ReadOnlySpan.ToArray(), other.Test.Images.ReadOnlySpan.ToArray());
         Assert.Throws<ArgumentException>(() => ImageFolder.Load(dir)); // one tree needs a split
     }

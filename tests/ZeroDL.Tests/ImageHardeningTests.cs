@@ -56,7 +56,7 @@ public class ImageHardeningTests
     }
 
     private static DataFormatException LoadFails(string dir) =>
-        Assert.Throws<DataFormatException>(() => ImageFolder.Load(dir, new ImageFolderOptions { ValidationSplit = 0.5 }));
+        Assert.Throws<DataFormatException>(() => ImageFolder.Load(dir, new ImageFolderOptions { TestSplit = 0.5 }));
 
     [Fact]
     public void Hostile_files_in_an_image_folder_are_refused_naming_the_file()
@@ -89,7 +89,7 @@ public class ImageHardeningTests
         string outside = TestPaths.NewTempDirectory();
         ImageFolderTests.WritePng(Path.Combine(outside, "x.png"), 4, 4, 1, 2, 3);
         Directory.CreateSymbolicLink(Path.Combine(dir, "a", "linked"), outside);
-        var (train, test) = ImageFolder.Load(dir, new ImageFolderOptions { ValidationSplit = 0.5 });
+        var (train, test) = ImageFolder.Load(dir, new ImageFolderOptions { TestSplit = 0.5 });
         Assert.Equal(5, train.Count + test.Count);
     }
 }

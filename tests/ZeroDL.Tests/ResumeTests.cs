@@ -8,7 +8,8 @@ namespace ZeroDL.Tests;
 /// with the same model file tensors, bit for bit, as the same run left alone. The kill points are deterministic: the
 /// hidden <c>--hold-at</c> option stops the process at a named point and says so on stdout, and only then is it
 /// killed — mid-epoch, right after a checkpoint is in place, and while a checkpoint's bytes are in its temporary file
-/// (not yet renamed over the previous one). Plain, augmented and dropout (with BatchNorm) runs.
+/// (not yet renamed over the previous one). Plain, augmented, dropout (with BatchNorm) and validated (reduce-on-plateau,
+/// early stopping and keep-best, whose state the checkpoint carries) runs.
 /// </summary>
 public class ResumeTests
 {
@@ -25,6 +26,10 @@ public class ResumeTests
         { "plain", ["--model", "mlp", "--hidden", "32"], ["iteration:10", "checkpoint-written:2", "checkpoint-writing:3"] },
         { "augmented", ["--model", "mlp", "--hidden", "32", "--augment"], ["iteration:9", "checkpoint-writing:2"] },
         { "dropout", ["--model", "dense", "--hidden", "32,32", "--optimizer", "momentum", "--lr", "0.05"], ["checkpoint-writing:4", "iteration:11"] },
+        // 60 of the 300 held out for validation (5 iterations per epoch, checkpoints after 4, 5, 8, 10, 12, 15): the
+        // plateau's factor, early stopping's record and the best model (what --out holds) must survive the kill.
+        { "validated", ["--model", "mlp", "--hidden", "32", "--val-split", "0.2", "--early-stop", "2", "--keep", "best", "--monitor", "val_accuracy",
+            "--schedule", "plateau:0.5:1", "--warmup", "3"], ["checkpoint-writing:2", "iteration:12"] },
     };
 
     [Theory]
@@ -129,7 +134,7 @@ public class ResumeTests
     }
 
     /// <summary>Starts zerodl train holding at <paramref name="point"/>, waits until it says it is there, and kills it (SIGKILL).</summary>
-    private static void KillAt(string point, string[] args)
+    internal static void KillAt(string point, string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
         foreach (var a in (string[])[Dll, "train", .. args, "--hold-at", point]) psi.ArgumentList.Add(a);

@@ -51,7 +51,7 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     public void Cosine_schedule_decays_the_rate_to_zero_and_restores_it_after()
     {
         var optimizer = new RecordingSgd(0.2);
-        var options = new TrainerOptions { Iterations = 10, BatchSize = 50, Schedule = "cosine", EvaluationSamples = 50 };
+        var options = new TrainerOptions { Iterations = 10, BatchSize = 50, Schedule = new LearningRateSchedule.Cosine(), EvaluationSamples = 50 };
         new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, seed: 1), optimizer, mnist.Data.Train.Take(200), mnist.Data.Test.Take(50), options).Train();
         Assert.Equal(10, optimizer.Rates.Count);
         Assert.Equal(0.2, optimizer.Rates[0], 12);
@@ -59,7 +59,7 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal(0.2 * 0.5 * (1 + Math.Cos(Math.PI * 9 / 10)), optimizer.Rates[9], 12);
         Assert.True(optimizer.Rates.Zip(optimizer.Rates.Skip(1)).All(p => p.Second < p.First), "strictly decreasing");
         Assert.Equal(0.2, optimizer.LearningRate); // the optimizer's own rate is back
-        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { Schedule = "step" }.Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { Schedule = new LearningRateSchedule.Step(0, 0.5) }.Validate());
     }
 
     [Fact]
@@ -299,9 +299,40 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         var history = new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, 1), new Sgd<float>(0.1), mnist.Data.Train.Take(300), mnist.Data.Test.Take(100),
             new TrainerOptions { Epochs = 2 }).Train();
         var lines = history.EpochsCsv().TrimEnd().Split('\n');
-        Assert.Equal("epoch,iteration,mean_loss,train_accuracy,test_accuracy,seconds", lines[0]);
+        Assert.Equal("epoch,iteration,mean_loss,train_accuracy,test_accuracy,seconds,learning_rate,validation_loss,validation_accuracy", lines[0]);
         Assert.Equal(3, lines.Length);
         Assert.StartsWith("2,6,", lines[2]);
+        Assert.EndsWith(",0.1,NaN,NaN", lines[2]);
+    }
+
+    [Fact]
+    public void The_trainer_tells_the_rate_of_every_mini_batch_and_each_epoch_records_its_last()
+    {
+        // 4 batches per epoch, 3 epochs, cosine: every batch has its own rate, and the rate read in BatchCompleted is the one it stepped with.
+        var optimizer = new RecordingSgd(0.2);
+        var trainer = new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, seed: 1), optimizer, mnist.Data.Train.Take(200), mnist.Data.Test.Take(50),
+            new TrainerOptions { Epochs = 3, BatchSize = 50, Schedule = new LearningRateSchedule.Cosine(), EvaluationSamples = 50 });
+        Assert.True(double.IsNaN(trainer.LastLearningRate));
+        var told = new List<double>();
+        trainer.BatchCompleted += (_, _) => told.Add(trainer.LastLearningRate);
+        var history = trainer.Train();
+        Assert.Equal(optimizer.Rates, told);
+        Assert.Equal(12, told.Distinct().Count());
+        Assert.Equal([told[3], told[7], told[11]], history.Epochs.Select(e => e.LearningRate));
+        Assert.Equal(told[^1], trainer.LastLearningRate);
+
+        // Restored mid-epoch (after 6) and at an epoch's end (after 8): the rate of the checkpoint's last mini-batch.
+        var checkpoints = new List<TrainingCheckpoint>();
+        var again = new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, seed: 1), new RecordingSgd(0.2), mnist.Data.Train.Take(200), mnist.Data.Test.Take(50),
+            trainer.Options with { CheckpointEvery = 2 });
+        again.CheckpointReady += checkpoints.Add;
+        again.Train();
+        foreach (int k in new[] { 6, 8 })
+        {
+            var restored = new Trainer(Networks.TwoLayerNet<float>(784, 10, 10, seed: 1), new RecordingSgd(0.2), mnist.Data.Train.Take(200), mnist.Data.Test.Take(50), trainer.Options);
+            restored.Restore(checkpoints.Single(c => c.Iteration == k));
+            Assert.Equal(told[k - 1], restored.LastLearningRate);
+        }
     }
 
     [Fact]

@@ -3,8 +3,12 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using ZeroDL.Serialization;
 using ZeroDL.Web;
 
@@ -225,7 +229,16 @@ public class WebSecurityTests
         var first = client.PostAsync("/api/predict", Held(started1)); // in progress: its body is still coming
         await started1.Task;
         var second = client.PostAsync("/api/predict", Held(started2)); // waits in the queue
-        await Task.Delay(200);
+        // Until the limiter holds the first in its place and the second in its queue (a fixed delay failed under load).
+        var limiter = app.Services.GetRequiredService<IOptions<RateLimiterOptions>>().Value.GlobalLimiter!;
+        var predict = new DefaultHttpContext();
+        predict.Request.Path = "/api/predict";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (limiter.GetStatistics(predict) is not { CurrentAvailablePermits: 0, CurrentQueuedCount: 1 })
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the limiter never held one prediction and queued one: {limiter.GetStatistics(predict)?.CurrentQueuedCount} queued");
+            await Task.Delay(5);
+        }
         var third = await client.PostAsync("/api/predict", Zeros); // no place and no room in the queue
         Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
         Assert.Contains("busy", await Error(third));

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Logging;
 using ZeroDL.Serialization;
 using ZeroDL.Web;
 
@@ -12,19 +13,24 @@ namespace ZeroDL.Tests;
 /// <summary>Training from the web app (issue 18): what a cancelled or interrupted run reports and leaves on disk.</summary>
 public class WebTrainingTests
 {
-    private static async Task<(WebApplication App, HttpClient Client, string Models)> Start(Func<WebServerOptions, WebServerOptions>? change = null)
+    internal static async Task<(WebApplication App, HttpClient Client, string Models)> Start(Func<WebServerOptions, WebServerOptions>? change = null, CapturedLogs? logs = null)
     {
         string models = TestPaths.NewTempDirectory();
         var options = new WebServerOptions { ModelDirectory = models, MnistDirectory = TestPaths.Mnist, RunsDirectory = TestPaths.NewTempDirectory() };
-        var app = WebServer.Create(change?.Invoke(options) ?? options, configure: b => b.WebHost.UseTestServer());
+        options = change?.Invoke(options) ?? options;
+        var app = WebServer.Create(options, configure: b =>
+        {
+            b.WebHost.UseTestServer();
+            if (logs is not null) b.Logging.AddProvider(logs);
+        });
         await app.StartAsync();
-        return (app, app.GetTestClient(), models);
+        return (app, app.GetTestClient(), options.ModelDirectory);
     }
 
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+    internal static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     /// <summary>The events of a run until its stream ends (at most 3 minutes).</summary>
-    private static async Task<List<JsonElement>> Events(HttpClient client, string id)
+    internal static async Task<List<JsonElement>> Events(HttpClient client, string id)
     {
         using var reader = new StreamReader(await client.GetStreamAsync($"/api/train/{id}/events"));
         var events = new List<JsonElement>();
@@ -34,7 +40,7 @@ public class WebTrainingTests
         return events;
     }
 
-    private static async Task<string> StartRun(HttpClient client, string json)
+    internal static async Task<string> StartRun(HttpClient client, string json)
     {
         var response = await client.PostAsync("/api/train", Json(json));
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
@@ -58,7 +64,8 @@ public class WebTrainingTests
         Assert.Equal(JsonValueKind.Null, done.GetProperty("testAccuracy").ValueKind);
         var runs = await client.GetFromJsonAsync<JsonElement>("/api/train");
         Assert.Equal("cancelled", runs.EnumerateArray().Single().GetProperty("status").GetString());
-        Assert.Empty(Directory.EnumerateFileSystemEntries(models)); // no model, no temporary file
+        // No model and no temporary file; at most the checkpoint of where it stopped (issue 19: it can be resumed).
+        Assert.All(Directory.EnumerateFileSystemEntries(models), f => Assert.EndsWith(CheckpointFile.Extension, f));
     }
 
     [Fact]
@@ -74,8 +81,8 @@ public class WebTrainingTests
         await app.StopAsync();
         // A run left going would be cut off by the process exit, mid-save (the web app's 0-byte temporary files).
         Assert.Equal("cancelled", run.Status);
-        // Only the model itself: no temporary file (AtomicFile's .zerodl-tmp, or an earlier version's .tmp) and nothing empty.
-        Assert.All(Directory.EnumerateFiles(models), f => Assert.EndsWith(".safetensors", f));
+        // Only the model and its checkpoint: no temporary file (AtomicFile's .zerodl-tmp, or an earlier version's .tmp) and nothing empty.
+        Assert.Equal([run.ModelName + CheckpointFile.Extension, run.ModelName + ".safetensors"], Directory.EnumerateFiles(models).Select(Path.GetFileName).Order());
         Assert.All(Directory.EnumerateFiles(models), f => Assert.True(new FileInfo(f).Length > 0, f));
         await app.DisposeAsync();
     }
@@ -168,6 +175,10 @@ public class WebTrainingTests
         string folder = TestPaths.NewTempDirectory();
         SaveSmall(folder, "small", TimeSpan.FromDays(3)); // not trained from the web page: never pruned
         var old = Enumerable.Range(1, 4).Select(i => SaveSmall(folder, $"{TrainingRuns.ModelPrefix}old-{i}", TimeSpan.FromHours(10 - i))).ToList();
+        // A checkpoint left by an older run (issue 19) counts too, and goes first.
+        string stale = Path.Combine(folder, $"{TrainingRuns.ModelPrefix}stale{CheckpointFile.Extension}");
+        File.Copy(old[0], stale);
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow - TimeSpan.FromDays(1));
         long each = new FileInfo(old[0]).Length;
         long budget = 2 * each + (each / 2); // room for the new model (twolayer, the same size) and one of the old ones
         var (app, client, _) = await Start(o => o with { ModelDirectory = folder, Training = new TrainingLimits { MaxModelBytes = budget } });
@@ -179,6 +190,7 @@ public class WebTrainingTests
         var web = Directory.EnumerateFiles(folder, TrainingRuns.ModelPrefix + "*.safetensors").Select(Path.GetFileNameWithoutExtension).Order().ToList();
         Assert.Equal(new[] { $"{TrainingRuns.ModelPrefix}old-4", trained }.Order(), web); // the newest old one is kept, the three oldest went
         Assert.True(File.Exists(Path.Combine(folder, "small.safetensors")));
+        Assert.False(File.Exists(stale));
         Assert.True(web.Sum(n => new FileInfo(Path.Combine(folder, n + ".safetensors")).Length) <= budget);
     }
 }

@@ -1,5 +1,6 @@
-// The Train page: start a run, follow its Server-Sent Events, draw loss and accuracy with uPlot.
-let source = null, runId = null, lossPlot = null, accPlot = null;
+// The Train page: start a run (or resume an interrupted one), follow its Server-Sent Events, draw loss and accuracy
+// with uPlot; list interrupted runs and this server's runs, whose curves it can draw again.
+let source = null, runId = null, lossPlot = null, accPlot = null, resumed = '';
 const loss = [[], []], acc = [[], [], []];
 
 async function loadPresets() {
@@ -20,6 +21,21 @@ function plots() {
     series: [{ label: 'epoch' }, { label: 'train', stroke: '#1f77b4' }, { label: 'test', stroke: '#d62728' }] }, acc, document.getElementById('accuracy'));
 }
 
+function clearCharts() { loss.forEach(a => (a.length = 0)); acc.forEach(a => (a.length = 0)); plots(); }
+
+const post = url => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+
+// Follows a run started (or resumed) with the answer of POST api/train or …/resume.
+function follow(result) {
+  status('');
+  runId = result.id;
+  clearCharts();
+  document.getElementById('start').disabled = true;
+  document.getElementById('cancel').disabled = false;
+  source = new EventSource(result.events);
+  source.onmessage = m => handle(JSON.parse(m.data));
+}
+
 document.getElementById('form').addEventListener('submit', async e => {
   e.preventDefault();
   const lr = parseFloat(document.getElementById('lr').value);
@@ -34,35 +50,107 @@ document.getElementById('form').addEventListener('submit', async e => {
   const response = await fetch('api/train', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(request) });
   const result = await response.json();
   if (!response.ok) { status(result.error); return; }
-  status('');
-  runId = result.id;
-  loss.forEach(a => (a.length = 0)); acc.forEach(a => (a.length = 0));
-  plots();
-  document.getElementById('start').disabled = true;
-  document.getElementById('cancel').disabled = false;
-  source = new EventSource(result.events);
-  source.onmessage = m => handle(JSON.parse(m.data));
+  follow(result);
 });
 
-document.getElementById('cancel').addEventListener('click', () => runId && fetch(`api/train/${runId}/cancel`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' }));
+document.getElementById('cancel').addEventListener('click', () => runId && post(`api/train/${runId}/cancel`));
+
+const percent = x => x == null ? '–' : (x * 100).toFixed(2) + ' %';
 
 function handle(e) {
   const info = document.getElementById('info');
-  if (e.type === 'start') info.textContent = `${e.model} on ${e.data}: ${e.description}; ${e.optimizer} lr ${e.learningRate}, ${e.iterations} iterations${e.augment ? ', augmented' : ''}.`;
+  if (e.type === 'start') {
+    info.textContent = `${e.model} on ${e.data}: ${e.description}; ${e.optimizer} lr ${e.learningRate}, ${e.iterations} iterations${e.augment ? ', augmented' : ''}.`;
+    resumed = e.resumedFrom ? ` Resumed after iteration ${e.resumedFrom.iteration} (${e.resumedFrom.epoch} epochs done).` : '';
+    info.textContent += resumed;
+  }
   if (e.type === 'batch') { loss[0].push(e.iteration); loss[1].push(e.loss); lossPlot.setData(loss); }
   if (e.type === 'epoch') {
     acc[0].push(e.epoch); acc[1].push(e.trainAccuracy); acc[2].push(e.testAccuracy); accPlot.setData(acc);
-    info.textContent = `epoch ${e.epoch}: train ${(e.trainAccuracy * 100).toFixed(2)} %, test ${(e.testAccuracy * 100).toFixed(2)} %, ${e.seconds.toFixed(1)} s — saved as model ${e.savedAs} (selectable on the Explore page, and on the Draw page for MNIST).`;
+    info.textContent = `epoch ${e.epoch}: train ${percent(e.trainAccuracy)}, test ${percent(e.testAccuracy)}, ${e.seconds.toFixed(1)} s — saved as model ${e.savedAs} (selectable on the Explore page, and on the Draw page for MNIST).${resumed}`;
   }
   if (e.type === 'done') {
     source.close();
     document.getElementById('start').disabled = false;
     document.getElementById('cancel').disabled = true;
-    status(e.status === 'failed' ? 'failed: ' + e.error : e.status === 'cancelled' ? 'cancelled' + (e.model ? '; the last finished epoch is saved as ' + e.model : '') : '');
-    if (e.status === 'done') info.textContent += ` Done: ${(e.testAccuracy * 100).toFixed(2)} % test in ${e.seconds.toFixed(1)} s.`;
+    if (e.status === 'failed') status('failed: ' + e.error);
+    else if (e.status === 'diverged') status('diverged: ' + e.error + (e.checkpointIteration != null ? ` (the last good checkpoint, iteration ${e.checkpointIteration}, is kept)` : ''));
+    else if (e.status === 'cancelled') status('cancelled' + (e.reason ? ': ' + e.reason : '') + (e.model ? '; the last finished epoch is saved as ' + e.model : '')
+      + (e.resumable ? '; it is listed under Interrupted runs' : ''));
+    else status('');
+    if (e.status === 'done') info.textContent += ` Done: ${percent(e.testAccuracy)} test in ${e.seconds.toFixed(1)} s.`;
+    refreshLists();
   }
 }
+
+function cell(row, text) { const td = row.insertCell(); td.textContent = text; return td; }
+
+function button(row, label, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button'; b.textContent = label;
+  b.addEventListener('click', onClick);
+  row.insertCell().appendChild(b);
+  return b;
+}
+
+async function refreshInterrupted() {
+  const list = await (await fetch('api/train/interrupted')).json();
+  const table = document.getElementById('interrupted');
+  table.innerHTML = '';
+  document.getElementById('interrupted-section').hidden = list.length === 0;
+  for (const r of list) {
+    const row = table.insertRow();
+    row.dataset.id = r.id;
+    cell(row, r.id);
+    if (r.status === 'unusable') { cell(row, 'unusable'); cell(row, r.reason).colSpan = 3; continue; }
+    cell(row, `${r.request.model} on ${r.request.data}`);
+    cell(row, `epoch ${r.epoch} of ${r.epochs}, iteration ${r.iteration} of ${r.iterations}`);
+    cell(row, r.testAccuracy != null ? `test ${percent(r.testAccuracy)}` : 'no epoch finished');
+    if (r.resumable) button(row, 'Resume', () => resume(r.id)).className = 'resume';
+    else cell(row, `${r.status}: ${r.reason}`);
+  }
+}
+
+async function resume(id) {
+  const response = await post(`api/train/interrupted/${encodeURIComponent(id)}/resume`);
+  const result = await response.json();
+  if (!response.ok) { status(result.error); return; }
+  follow(result);
+  refreshInterrupted();
+}
+
+async function refreshRuns() {
+  const list = await (await fetch('api/train')).json();
+  const table = document.getElementById('runs');
+  table.innerHTML = '';
+  document.getElementById('runs-section').hidden = list.length === 0;
+  for (const r of list) {
+    const row = table.insertRow();
+    row.dataset.id = r.id;
+    cell(row, `#${r.id}`);
+    cell(row, r.modelName);
+    cell(row, r.status + (r.error ? ': ' + r.error : ''));
+    if (r.status !== 'running') button(row, 'Curves', () => showCurves(r.id)).className = 'curves';
+  }
+}
+
+// Draws a run's curves (every epoch's accuracy, the mini-batch loss) in the charts the live run uses.
+async function showCurves(id) {
+  const response = await fetch(`api/train/${encodeURIComponent(id)}/curves`);
+  const c = await response.json();
+  if (!response.ok) { status(c.error); return; }
+  clearCharts();
+  loss[0].push(...c.iterations); loss[1].push(...c.loss); lossPlot.setData(loss);
+  for (const e of c.epochs) { acc[0].push(e.epoch); acc[1].push(e.trainAccuracy); acc[2].push(e.testAccuracy); }
+  accPlot.setData(acc);
+  const last = c.epochs[c.epochs.length - 1];
+  document.getElementById('info').textContent = `Curves of run #${c.id} (${c.model}, ${c.status}): ${c.epochs.length} epochs`
+    + (last ? `, last test ${percent(last.testAccuracy)}.` : '.');
+}
+
+function refreshLists() { refreshInterrupted().catch(err => status('could not list the interrupted runs: ' + err)); refreshRuns().catch(() => {}); }
 
 function status(text) { document.getElementById('status').textContent = text || ''; }
 plots();
 loadPresets().catch(err => status('could not load the models: ' + err));
+refreshLists();

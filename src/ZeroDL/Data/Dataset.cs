@@ -203,11 +203,21 @@ public sealed class Dataset
         return shape;
     }
 
-    /// <summary>The samples at <paramref name="indices"/> (copied), in that order.</summary>
+    /// <summary>
+    /// The samples at <paramref name="indices"/> (copied), in that order, with the class names and the image shape. A
+    /// dataset stored as bytes gives one stored as bytes, with its normalization (the same images, a quarter of the memory).
+    /// </summary>
     public Dataset Select(ReadOnlySpan<int> indices)
     {
         var labels = new int[indices.Length];
         for (int i = 0; i < indices.Length; i++) labels[i] = Labels[indices[i]];
+        if (_pixels is not null)
+        {
+            int len = SampleLength;
+            var pixels = new byte[(long)indices.Length * len];
+            for (int i = 0; i < indices.Length; i++) _pixels.AsSpan(indices[i] * len, len).CopyTo(pixels.AsSpan(i * len, len));
+            return new Dataset(pixels, _pixelScale, ShapeWithRows(indices.Length), labels, Classes, ClassNames, Normalization) { ImageShape = _imageShape };
+        }
         return new Dataset(GatherImages(indices, null), labels, Classes) { ClassNames = ClassNames, ImageShape = _imageShape };
     }
 

@@ -25,19 +25,19 @@ public static class ImageDatasets
     /// book's input); <paramref name="options"/>' resize and split apply to ImageFolder trees only.
     /// </summary>
     /// <exception cref="DataFormatException">The data is missing or malformed; the message names the path.</exception>
-    /// <exception cref="ArgumentException">An option does not fit the data (e.g. a validation split for IDX files).</exception>
+    /// <exception cref="ArgumentException">An option does not fit the data (e.g. a test split for IDX files).</exception>
     public static (Dataset Train, Dataset Test) Load(string? data, ImageFolderOptions? options = null)
     {
         options ??= new ImageFolderOptions();
-        bool imageOptions = options.Resize is not null || options.ValidationSplit is not null;
+        bool imageOptions = options.Resize is not null || options.TestSplit is not null;
         if (data is null || data == "mnist")
         {
-            if (imageOptions) throw new ArgumentException("--resize and --val-split apply to ImageFolder data, not to MNIST");
+            if (imageOptions) throw new ArgumentException("--resize and --test-split apply to ImageFolder data, not to MNIST");
             return Mnist.Load();
         }
         if (data == FashionMnistName)
         {
-            if (imageOptions) throw new ArgumentException("--resize and --val-split apply to ImageFolder data, not to Fashion-MNIST");
+            if (imageOptions) throw new ArgumentException("--resize and --test-split apply to ImageFolder data, not to Fashion-MNIST");
             if (!File.Exists(Dataset.Find(FashionMnistDirectory, "train-images-idx3-ubyte")))
                 throw new DataFormatException($"Fashion-MNIST not found in {FashionMnistDirectory}: install it with: sudo apt-get install dataset-fashion-mnist");
             var (train, test) = LoadIdx(FashionMnistDirectory);
@@ -47,7 +47,7 @@ public static class ImageDatasets
             throw DataFormatException.For(data, File.Exists(data) ? "is a file: --data takes a folder (IDX files or an ImageFolder tree), mnist or fashion-mnist" : "data folder not found");
         if (IsIdxFolder(data))
         {
-            if (imageOptions) throw new ArgumentException($"--resize and --val-split apply to ImageFolder data, not to the IDX files in {data}");
+            if (imageOptions) throw new ArgumentException($"--resize and --test-split apply to ImageFolder data, not to the IDX files in {data}");
             // The bundled MNIST folder (with its checksums) keeps its checks: the published files, 60,000 + 10,000.
             return File.Exists(Path.Combine(data, "SHA256SUMS")) && File.Exists(Path.Combine(data, Mnist.TrainImages)) ? Mnist.Load(directory: data) : LoadIdx(data);
         }
@@ -57,15 +57,15 @@ public static class ImageDatasets
     /// <summary>
     /// Writes into a model file's training <paramref name="settings"/> where its data came from, so that evaluate,
     /// predict and the web app find the same images again (<see cref="FromRecord"/>): <c>data</c> (mnist, fashion-mnist
-    /// or a full path), <c>resize</c> (HxW), <c>val_split</c> and <c>split_seed</c>, and <c>image_shape</c> (CxHxW).
+    /// or a full path), <c>resize</c> (HxW), <c>test_split</c> and <c>split_seed</c>, and <c>image_shape</c> (CxHxW).
     /// </summary>
     public static void Record(string data, ImageFolderOptions options, Dataset train, IDictionary<string, string> settings)
     {
         settings["data"] = data is "mnist" or FashionMnistName ? data : Path.GetFullPath(data);
         if (options.Resize is var (h, w)) settings["resize"] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{h}x{w}");
-        if (options.ValidationSplit is double f)
+        if (options.TestSplit is double f)
         {
-            settings["val_split"] = f.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            settings["test_split"] = f.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
             settings["split_seed"] = options.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         if (train.ImageShape is { } image)
@@ -83,7 +83,9 @@ public static class ImageDatasets
         var options = new ImageFolderOptions();
         if (settings.TryGetValue("resize", out var r) && r.Split('x') is [var rh, var rw] && int.TryParse(rh, inv, out int h) && int.TryParse(rw, inv, out int w))
             options = options with { Resize = (h, w) };
-        if (settings.TryGetValue("val_split", out var f) && double.TryParse(f, inv, out double fraction)) options = options with { ValidationSplit = fraction };
+        // test_split since issue 19; model files written before it call the same split val_split.
+        if ((settings.TryGetValue("test_split", out var f) || settings.TryGetValue("val_split", out f)) && double.TryParse(f, inv, out double fraction))
+            options = options with { TestSplit = fraction };
         if (settings.TryGetValue("split_seed", out var s) && int.TryParse(s, inv, out int seed)) options = options with { Seed = seed };
         return (data, options);
     }

@@ -12,9 +12,10 @@ public sealed record ImageFolderOptions
     /// For a tree without a test/ folder: the fraction of each class's images held out as the test split (stratified),
     /// chosen at random with <see cref="Seed"/>. Must be null when the tree has a test/ folder.
     /// </summary>
-    public double? ValidationSplit { get; init; }
+    /// <remarks>Called ValidationSplit (and the CLI's --val-split) before issue 19; model files record it as <c>test_split</c>, older ones as <c>val_split</c>.</remarks>
+    public double? TestSplit { get; init; }
 
-    /// <summary>Seed of the validation split's draw.</summary>
+    /// <summary>Seed of the test split's draw.</summary>
     public int Seed { get; init; } = 1;
 
     /// <summary>
@@ -30,7 +31,7 @@ public sealed record ImageFolderOptions
             throw new ArgumentException($"resize to {h}×{w}: height and width must be between 1 and 4096");
         if (MaxPixels < 1 || MaxPixels > GrayImage.MaxPixels)
             throw new ArgumentException($"maximum image size {MaxPixels} pixels must be between 1 and {GrayImage.MaxPixels}");
-        if (ValidationSplit is double f && !(f > 0 && f < 1)) throw new ArgumentException($"validation split {f} must be between 0 and 1 (exclusive)");
+        if (TestSplit is double f && !(f > 0 && f < 1)) throw new ArgumentException($"a test split of {f} must be between 0 and 1 (exclusive)");
         return this;
     }
 }
@@ -38,7 +39,7 @@ public sealed record ImageFolderOptions
 /// <summary>
 /// Image datasets laid out as torchvision's ImageFolder: one folder per class, its name the class name, holding PNG
 /// images (in sub-folders too). Either <c>DIR/train/&lt;class&gt;/…</c> and <c>DIR/test/&lt;class&gt;/…</c>, or one tree
-/// <c>DIR/&lt;class&gt;/…</c> (or <c>DIR/train/&lt;class&gt;/…</c> alone) split by <see cref="ImageFolderOptions.ValidationSplit"/>.
+/// <c>DIR/&lt;class&gt;/…</c> (or <c>DIR/train/&lt;class&gt;/…</c> alone) split by <see cref="ImageFolderOptions.TestSplit"/>.
 /// <list type="bullet">
 /// <item>Classes are the training tree's folders in ordinal (byte-wise) order of their names: label i is the i-th name.
 /// A test folder whose name is not a training class is refused.</item>
@@ -71,16 +72,16 @@ public static class ImageFolder
         string trainRoot = Path.Combine(directory, "train"), testRoot = Path.Combine(directory, "test");
         bool hasTrain = Directory.Exists(trainRoot), hasTest = Directory.Exists(testRoot);
         if (hasTest && !hasTrain) throw DataFormatException.For(directory, "has a test/ folder but no train/ folder");
-        if (hasTest && options.ValidationSplit is not null)
-            throw new ArgumentException($"{directory} has train/ and test/ folders: a validation split applies to a tree without test/");
+        if (hasTest && options.TestSplit is not null)
+            throw new ArgumentException($"{directory} has train/ and test/ folders: a test split applies to a tree without test/");
         string root = hasTrain ? trainRoot : directory;
-        if (!hasTest && options.ValidationSplit is null)
-            throw new ArgumentException($"{directory} has no test/ folder: give a validation split (e.g. --val-split 0.2) to hold out part of {root}");
+        if (!hasTest && options.TestSplit is null)
+            throw new ArgumentException($"{directory} has no test/ folder: give a test split (e.g. --test-split 0.2) to hold out part of {root}");
 
         var (names, trainFiles) = ListClasses(root, known: null);
         List<(string Path, int Label)> testFiles;
         if (hasTest) testFiles = ListClasses(testRoot, names).Files;
-        else (trainFiles, testFiles) = Split(trainFiles, names.Count, options.ValidationSplit!.Value, options.Seed, root);
+        else (trainFiles, testFiles) = Split(trainFiles, names.Count, options.TestSplit!.Value, options.Seed, root);
 
         var (trainPixels, shape) = Decode(trainFiles, reference: null, options, root);
         var (testPixels, _) = Decode(testFiles, reference: (trainFiles[0].Path, shape), options, hasTest ? testRoot : root);
@@ -197,20 +198,11 @@ public static class ImageFolder
     private static (List<(string Path, int Label)> Train, List<(string Path, int Label)> Test) Split(
         List<(string Path, int Label)> files, int classes, double fraction, int seed, string root)
     {
-        var rng = new Rng(seed);
-        var held = new bool[files.Count];
-        for (int c = 0; c < classes; c++)
-        {
-            var members = Enumerable.Range(0, files.Count).Where(i => files[i].Label == c).ToArray();
-            int take = Math.Min((int)Math.Round(fraction * members.Length, MidpointRounding.AwayFromZero), members.Length - 1);
-            rng.Shuffle(members);
-            for (int k = 0; k < take; k++) held[members[k]] = true;
-        }
-        var train = new List<(string, int)>();
-        var test = new List<(string, int)>();
-        for (int i = 0; i < files.Count; i++) (held[i] ? test : train).Add(files[i]);
+        var (kept, heldOut) = StratifiedSplit.Indices(Labels(files), classes, fraction, new Rng(seed));
+        var train = kept.Select(i => files[i]).ToList();
+        var test = heldOut.Select(i => files[i]).ToList();
         if (test.Count == 0)
-            throw DataFormatException.For(root, $"a validation split of {fraction} holds out no image ({files.Count} images in {classes} classes): give a larger fraction or more images");
+            throw DataFormatException.For(root, $"a test split of {fraction} holds out no image ({files.Count} images in {classes} classes): give a larger fraction or more images");
         return (train, test);
     }
 

@@ -4,10 +4,14 @@ using ZeroDL.Layers;
 namespace ZeroDL.Models;
 
 /// <summary>A model the CLI and the web app can train by name, with the training settings it is known to work with
-/// (Augment: train on distorted images with the default <see cref="Data.AugmentationOptions"/>; Schedule: constant or cosine).</summary>
+/// (Augment: train on distorted images with the default <see cref="Data.AugmentationOptions"/>; Schedule: the learning-rate
+/// schedule, null for constant — see <see cref="TrainingSchedule"/>).</summary>
 public sealed record ModelPreset(string Name, string Summary, ModelSpec Spec, string Optimizer, double LearningRate, int BatchSize, int Epochs, int? Iterations,
-    bool Augment = false, string Schedule = "constant")
+    bool Augment = false, Training.LearningRateSchedule? Schedule = null)
 {
+    /// <summary>The schedule the preset trains with: <see cref="Schedule"/>, or constant when it names none.</summary>
+    public Training.LearningRateSchedule TrainingSchedule => Schedule ?? new Training.LearningRateSchedule.Constant();
+
     /// <summary>The preset's layers for samples of <paramref name="inputShape"/> (MNIST's for its kind when null) and <paramref name="classes"/> classes.</summary>
     public Architecture Architecture(IReadOnlyList<int>? inputShape = null, int classes = 10) =>
         Spec.ToArchitecture(inputShape ?? Spec.MnistInputShape, classes);
@@ -39,9 +43,9 @@ public static class ModelPresets
             Networks.DeepConvNetSpec(), "adam", 0.001, 100, 20, null),
         new("deepconv-aug", "DeepConvNet with per-channel BatchNorm after each convolution and inverted dropout 0.5 on the hidden layer only, trained on augmented data (--augment defaults) with Adam 0.001 decaying to 0 (cosine), 20 epochs",
             Networks.DeepConvNetSpec(dropoutMode: DropoutMode.Inverted) with { BatchNorm = true, BatchNormMode = BatchNormMode.PerChannel, OutputDropout = false },
-            "adam", 0.001, 100, 20, null, Augment: true, Schedule: "cosine"),
+            "adam", 0.001, 100, 20, null, Augment: true, Schedule: new Training.LearningRateSchedule.Cosine()),
         new("deepconv-fast", "DeepConvNet without its dropout, Adam 0.003 decaying to 0 (cosine), 2 epochs: 99 % test in about a minute on two cores",
-            Networks.DeepConvNetSpec(dropout: 0), "adam", 0.003, 100, 2, null, Schedule: "cosine"),
+            Networks.DeepConvNetSpec(dropout: 0), "adam", 0.003, 100, 2, null, Schedule: new Training.LearningRateSchedule.Cosine()),
         new("mlp-bn", "the book's MultiLayerNetExtend: as mlp, with BatchNorm (add --dropout for dropout)",
             new ModelSpec { Kind = NetworkKind.MlpExtend, HiddenSizes = [100, 100, 100, 100, 100], BatchNorm = true },
             "adam", 0.001, 100, 10, null));

@@ -13,15 +13,16 @@ namespace ZeroDL.Serialization;
 public sealed record LoadedCheckpoint(TrainingCheckpoint Checkpoint, IReadOnlyDictionary<string, string> Run);
 
 /// <summary>
-/// Training checkpoint files (<c>.ckpt</c>, format_version 1): safetensors, read by the same reader as model files
+/// Training checkpoint files (<c>.ckpt</c>, format_version 2): safetensors, read by the same reader as model files
 /// (<see cref="SafeTensors"/>, with all its checks on lengths, offsets and overlaps), holding
 /// <list type="bullet">
 /// <item>tensors <c>model/NAME</c>: the network's tensors as a model file names them (affine1.W, batchnorm1.running_mean, …), F32;</item>
 /// <item>tensors <c>optimizer/NAME/SLOT</c>: the optimizer's arrays per parameter (Adam's m and v, …), F32;</item>
-/// <item>metadata <c>format</c> = <c>zerodl-checkpoint</c>, <c>format_version</c> = 1, <c>architecture</c> (the
+/// <item>tensors <c>best/NAME</c>: the best epoch's network (<see cref="TrainingCheckpoint.BestModel"/>), when the run keeps it, F32;</item>
+/// <item>metadata <c>format</c> = <c>zerodl-checkpoint</c>, <c>format_version</c> = 2, <c>architecture</c> (the
 /// <see cref="Architecture"/> JSON), <c>state</c> (JSON: iteration, epoch, the trainer's options, learning rate, the
-/// schedule's span, the optimizer's name, step count and state names, the data order and every generator's state,
-/// the history) and <c>run</c> (a JSON object of strings the writer adds, e.g. the command line's options).</item>
+/// schedule's span and plateau state, the monitor state, the optimizer's name, step count and state names, the data order
+/// and every generator's state, the history) and <c>run</c> (a JSON object of strings the writer adds, e.g. the command line's options).</item>
 /// </list>
 /// Floating-point values in the JSON are written in their shortest round-trip form, so every double comes back
 /// bit for bit. The reader checks every field and refuses another format version; errors are
@@ -30,10 +31,14 @@ public sealed record LoadedCheckpoint(TrainingCheckpoint Checkpoint, IReadOnlyDi
 public static class CheckpointFile
 {
     public const string FormatName = "zerodl-checkpoint";
-    public const int FormatVersion = 1;
+    /// <summary>
+    /// 2 since the history records each epoch's learning rate and the run's schedule is a typed record with state
+    /// (issue 19 §2). Version 1 files are refused with a message that says so: their runs cannot be continued exactly.
+    /// </summary>
+    public const int FormatVersion = 2;
     /// <summary>The extension of checkpoint files.</summary>
     public const string Extension = ".ckpt";
-    private const string ModelPrefix = "model/", OptimizerPrefix = "optimizer/";
+    private const string ModelPrefix = "model/", OptimizerPrefix = "optimizer/", BestPrefix = "best/";
 
     /// <summary>The default checkpoint beside a model file: <c>m.safetensors</c> → <c>m.ckpt</c>.</summary>
     public static string BesideModel(string modelPath) => Path.ChangeExtension(modelPath, Extension);
@@ -47,6 +52,11 @@ public static class CheckpointFile
     {
         var tensors = new List<(string, NDArray<float>)>();
         foreach (var (name, value) in checkpoint.Model.NamedTensors()) tensors.Add((ModelPrefix + name, value));
+        if (checkpoint.BestModel is { } best)
+        {
+            if (!best.Architecture.Equals(checkpoint.Model.Architecture)) throw new ArgumentException("the checkpoint's best model is not of its model's architecture");
+            foreach (var (name, value) in best.NamedTensors()) tensors.Add((BestPrefix + name, value));
+        }
         var optimizer = checkpoint.Optimizer;
         var shapes = checkpoint.Model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Value.Shape.ToArray(), StringComparer.Ordinal);
         foreach (string name in optimizer.ParameterNames)
@@ -57,7 +67,9 @@ public static class CheckpointFile
             new OptimizerDocument(optimizer.Optimizer, optimizer.Steps, [.. optimizer.StateNames], [.. optimizer.ParameterNames]),
             [.. checkpoint.Data.Order], RandomDocument.From(checkpoint.Data.Random),
             checkpoint.Dropout.OrderBy(d => d.Key, StringComparer.Ordinal).ToDictionary(d => d.Key, d => RandomDocument.From(d.Value), StringComparer.Ordinal),
-            [.. checkpoint.Loss], [.. checkpoint.Epochs.Select(EpochDocument.From)], checkpoint.Elapsed.Ticks);
+            [.. checkpoint.Loss], [.. checkpoint.Epochs.Select(EpochDocument.From)], checkpoint.Elapsed.Ticks,
+            checkpoint.Monitored is { } m ? new MonitorDocument(m.Best, m.BestEpoch, m.EpochsSinceBest) : null,
+            checkpoint.Plateau is { } p ? new PlateauDocument(p.Best, p.BadEpochs, p.Factor) : null);
         var metadata = new Dictionary<string, string>
         {
             ["format"] = FormatName,
@@ -92,6 +104,8 @@ public static class CheckpointFile
             throw DataFormatException.For(source, metadata.GetValueOrDefault("format") == ModelFile.FormatName
                 ? "this is a model file, not a training checkpoint (.ckpt)" : $"not a ZeroDL training checkpoint: the safetensors metadata has no format={FormatName}");
         string version = metadata.GetValueOrDefault("format_version") ?? "(none)";
+        if (version == "1")
+            throw DataFormatException.For(source, $"checkpoint format_version 1 was written by an older ZeroDL (before typed learning-rate schedules); this one reads {FormatVersion}: start the run again");
         if (version != FormatVersion.ToString(CultureInfo.InvariantCulture))
             throw DataFormatException.For(source, $"checkpoint format_version '{version}' is not one this ZeroDL reads ({FormatVersion}); a newer ZeroDL wrote it?");
         try { return ReadChecked(tensors, metadata, source); }
@@ -105,17 +119,21 @@ public static class CheckpointFile
         var state = Deserialize<StateDocument>(metadata.GetValueOrDefault("state") ?? throw new FormatException("no state in the metadata"), "state");
         var run = Deserialize<Dictionary<string, string>>(metadata.GetValueOrDefault("run") ?? "{}", "run");
 
-        // The model: every tensor the architecture needs, of its shape, finite; checked before the network is built.
+        // The model (and the best model, when kept): every tensor the architecture needs, of its shape, finite; checked
+        // before the network is built.
         var plans = architecture.Plan();
         var expected = new List<string>();
-        foreach (var plan in plans)
-            foreach (var t in plan.Tensors)
-            {
-                string name = $"{plan.Name}.{t.Name}";
-                expected.Add(ModelPrefix + name);
-                var stored = tensors.GetValueOrDefault(ModelPrefix + name) ?? throw new FormatException($"tensor '{ModelPrefix}{name}' required by the architecture is missing");
-                CheckTensor(stored, [.. t.Shape]);
-            }
+        var options = state.Options.ToOptions();
+        bool bestKept = options.Keep == KeptWeights.Best && state.Monitored is { BestEpoch: > 0 };
+        foreach (string prefix in bestKept ? new[] { ModelPrefix, BestPrefix } : [ModelPrefix])
+            foreach (var plan in plans)
+                foreach (var t in plan.Tensors)
+                {
+                    string name = $"{plan.Name}.{t.Name}";
+                    expected.Add(prefix + name);
+                    var stored = tensors.GetValueOrDefault(prefix + name) ?? throw new FormatException($"tensor '{prefix}{name}' required by the architecture is missing");
+                    CheckTensor(stored, [.. t.Shape]);
+                }
 
         // The optimizer: its name, step count, state names, and per named parameter one tensor per state name.
         var o = state.Optimizer;
@@ -144,8 +162,6 @@ public static class CheckpointFile
         }
         var extra = tensors.Keys.Except(expected, StringComparer.Ordinal).ToList();
         if (extra.Count > 0) throw new FormatException($"tensors that are neither the model's nor the optimizer's: {string.Join(", ", extra.Take(5))}");
-
-        var options = state.Options.ToOptions();
         if (!(state.LearningRate > 0) || !double.IsFinite(state.LearningRate)) throw new FormatException($"learning rate {state.LearningRate} is not a positive number");
         if (state.Iteration < 0 || state.Epoch < 0) throw new FormatException($"iteration {state.Iteration} and epoch {state.Epoch} must not be negative");
         if (state.ScheduleIterations < 1 || state.Iteration > state.ScheduleIterations) throw new FormatException($"iteration {state.Iteration} outside the run's {state.ScheduleIterations}");
@@ -161,8 +177,17 @@ public static class CheckpointFile
         if (!dropoutNames.SequenceEqual(state.Dropout.Keys.Order(StringComparer.Ordinal)))
             throw new FormatException($"generator states for dropout layers [{string.Join(", ", state.Dropout.Keys)}], the architecture has [{string.Join(", ", dropoutNames)}]");
 
-        var net = architecture.Build<float>(seed: 0);
-        foreach (var (name, value) in net.NamedTensors()) tensors[ModelPrefix + name].Values.CopyTo(value.Span);
+        if ((state.Monitored is null) != (options.ValidationSplit is null))
+            throw new FormatException(state.Monitored is null ? "no monitor state for the run's validation split" : "monitor state for a run without a validation split");
+        var monitored = state.Monitored is { } md ? new MonitorState(md.Best, md.BestEpoch, md.EpochsSinceBest) : null;
+        monitored?.Validate(state.Epoch);
+        if ((state.Plateau is null) != (options.Schedule.Plateau is null))
+            throw new FormatException(state.Plateau is null ? "no state for the plateau schedule" : "plateau state for a schedule without a plateau");
+        var plateau = state.Plateau is { } pd ? new PlateauState(pd.Best, pd.BadEpochs, pd.Factor) : null;
+        if (options.Schedule.Plateau is { } schedule) plateau!.Validate(schedule);
+
+        var net = Built(ModelPrefix);
+        var best = bestKept ? Built(BestPrefix) : null;
         var checkpoint = new TrainingCheckpoint
         {
             Iteration = state.Iteration, Epoch = state.Epoch, Options = options, Model = net,
@@ -170,8 +195,16 @@ public static class CheckpointFile
             LearningRate = state.LearningRate, ScheduleIterations = state.ScheduleIterations, Data = data,
             Dropout = state.Dropout.ToImmutableDictionary(d => d.Key, d => d.Value.ToState(), StringComparer.Ordinal),
             Loss = [.. state.Loss], Epochs = [.. state.Epochs.Select(e => e.ToResult())], Elapsed = TimeSpan.FromTicks(state.ElapsedTicks),
+            Monitored = monitored, Plateau = plateau, BestModel = best,
         };
         return new LoadedCheckpoint(checkpoint, run);
+
+        Sequential<float> Built(string prefix)
+        {
+            var built = architecture.Build<float>(seed: 0);
+            foreach (var (name, value) in built.NamedTensors()) tensors[prefix + name].Values.CopyTo(value.Span);
+            return built;
+        }
     }
 
     private static void CheckTensor(StoredTensor stored, int[] shape)
@@ -200,7 +233,11 @@ public static class CheckpointFile
 
     private sealed record StateDocument(int Iteration, int Epoch, OptionsDocument Options, double LearningRate, int ScheduleIterations,
         OptimizerDocument Optimizer, int[] Order, RandomDocument Random, Dictionary<string, RandomDocument> Dropout,
-        double[] Loss, EpochDocument[] Epochs, long ElapsedTicks);
+        double[] Loss, EpochDocument[] Epochs, long ElapsedTicks, MonitorDocument? Monitored, PlateauDocument? Plateau);
+
+    private sealed record MonitorDocument(double Best, int BestEpoch, int EpochsSinceBest);
+
+    private sealed record PlateauDocument(double Best, int BadEpochs, double Factor);
 
     private sealed record OptimizerDocument(string Name, int Steps, string[] StateNames, string[] Parameters);
 
@@ -217,30 +254,43 @@ public static class CheckpointFile
         }
     }
 
-    private sealed record EpochDocument(int Epoch, int Iteration, double TrainAccuracy, double TestAccuracy, double MeanLoss, double Seconds)
+    private sealed record EpochDocument(int Epoch, int Iteration, double TrainAccuracy, double TestAccuracy, double MeanLoss, double Seconds, double LearningRate,
+        double ValidationLoss, double ValidationAccuracy)
     {
-        public static EpochDocument From(EpochResult r) => new(r.Epoch, r.Iteration, r.TrainAccuracy, r.TestAccuracy, r.MeanLoss, r.Elapsed.TotalSeconds);
-        public EpochResult ToResult() => new(Epoch, Iteration, TrainAccuracy, TestAccuracy, MeanLoss, TimeSpan.FromSeconds(Seconds));
+        public static EpochDocument From(EpochResult r) => new(r.Epoch, r.Iteration, r.TrainAccuracy, r.TestAccuracy, r.MeanLoss, r.Elapsed.TotalSeconds, r.LearningRate,
+            r.ValidationLoss, r.ValidationAccuracy);
+        public EpochResult ToResult() => new(Epoch, Iteration, TrainAccuracy, TestAccuracy, MeanLoss, TimeSpan.FromSeconds(Seconds))
+            { LearningRate = LearningRate, ValidationLoss = ValidationLoss, ValidationAccuracy = ValidationAccuracy };
     }
 
     private sealed record AugmentationDocument(double Shift, double Rotation, double Scale, double ElasticAlpha, double ElasticSigma);
 
-    /// <summary>Every field of <see cref="TrainerOptions"/>, all required (a file that lacks one is refused, not defaulted).</summary>
+    /// <summary>
+    /// Every field of <see cref="TrainerOptions"/>, all required (a file that lacks one is refused, not defaulted); the
+    /// schedule in its text form (<see cref="LearningRateSchedule.Parse"/>), the monitor and kept weights by name.
+    /// </summary>
     private sealed record OptionsDocument(int Epochs, int? Iterations, int BatchSize, bool SampleWithReplacement, int EvaluationSamples, int Seed,
-        int? Threads, bool BackgroundLoading, bool BackgroundEvaluation, string Schedule, AugmentationDocument? Augmentation, bool CompressedInput, int? CheckpointEvery, bool StopOnDivergence)
+        int? Threads, bool BackgroundLoading, bool BackgroundEvaluation, string Schedule, AugmentationDocument? Augmentation, bool CompressedInput, int? CheckpointEvery, bool StopOnDivergence,
+        double? ValidationSplit, int? EarlyStopPatience, string Monitor, string Keep)
     {
         public static OptionsDocument From(TrainerOptions o) => new(o.Epochs, o.Iterations, o.BatchSize, o.SampleWithReplacement, o.EvaluationSamples, o.Seed,
-            o.Threads, o.BackgroundLoading, o.BackgroundEvaluation, o.Schedule,
-            o.Augmentation is { } a ? new AugmentationDocument(a.Shift, a.Rotation, a.Scale, a.ElasticAlpha, a.ElasticSigma) : null, o.CompressedInput, o.CheckpointEvery, o.StopOnDivergence);
+            o.Threads, o.BackgroundLoading, o.BackgroundEvaluation, o.Schedule.ToString(),
+            o.Augmentation is { } a ? new AugmentationDocument(a.Shift, a.Rotation, a.Scale, a.ElasticAlpha, a.ElasticSigma) : null, o.CompressedInput, o.CheckpointEvery, o.StopOnDivergence,
+            o.ValidationSplit, o.EarlyStopPatience, o.Monitor.Name(), o.Keep == KeptWeights.Best ? "best" : "last");
 
         public TrainerOptions ToOptions()
         {
+            if (!MonitoredQuantities.TryParse(Monitor, out var monitor)) throw new FormatException($"unknown monitored quantity '{Monitor}'");
             var options = new TrainerOptions
             {
                 Epochs = Epochs, Iterations = Iterations, BatchSize = BatchSize, SampleWithReplacement = SampleWithReplacement, EvaluationSamples = EvaluationSamples,
-                Seed = Seed, Threads = Threads, BackgroundLoading = BackgroundLoading, BackgroundEvaluation = BackgroundEvaluation, Schedule = Schedule,
+                Seed = Seed, Threads = Threads, BackgroundLoading = BackgroundLoading, BackgroundEvaluation = BackgroundEvaluation,
+                // A plateau's text names its monitor: the default argument is never used for a file's schedule.
+                Schedule = LearningRateSchedule.Parse(Schedule),
                 Augmentation = Augmentation is { } a ? new AugmentationOptions { Shift = a.Shift, Rotation = a.Rotation, Scale = a.Scale, ElasticAlpha = a.ElasticAlpha, ElasticSigma = a.ElasticSigma } : null,
                 CompressedInput = CompressedInput, CheckpointEvery = CheckpointEvery, StopOnDivergence = StopOnDivergence,
+                ValidationSplit = ValidationSplit, EarlyStopPatience = EarlyStopPatience, Monitor = monitor,
+                Keep = Keep switch { "best" => KeptWeights.Best, "last" => KeptWeights.Last, _ => throw new FormatException($"kept weights '{Keep}' are neither best nor last") },
             };
             options.Validate();
             return options;

@@ -16,6 +16,8 @@ public sealed class Batch
     /// <summary>Which samples of the dataset the batch holds, in order.</summary>
     public int[] Indices { get; internal set; } = [];
     public int Count { get; internal set; }
+    /// <summary>The size of the global mini-batch this one is a shard of (<see cref="Count"/> when not sharded).</summary>
+    public int GlobalCount { get; internal set; }
     /// <summary>The training iteration this batch is for, counted from 1.</summary>
     public int Iteration { get; internal set; }
     /// <summary>The shuffling generator's state right after this batch was drawn.</summary>
@@ -55,6 +57,7 @@ public sealed class BatchLoader : IDisposable
     private readonly bool _gatherImages, _compress;
     private Exception? _failure;
     private int _produced;
+    private readonly (int Rank, int Count) _shard;
 
     /// <summary>
     /// Batches of <paramref name="batchSize"/> from <paramref name="data"/> for <paramref name="totalIterations"/> iterations;
@@ -66,11 +69,19 @@ public sealed class BatchLoader : IDisposable
     /// (a batch's <see cref="Batch.PositionAfter"/>) the loader draws the batches that followed that one, exactly: the
     /// first it returns is for iteration <see cref="LoaderPosition.Iteration"/> + 1, and <paramref name="rng"/> is set
     /// to the position's state.
+    /// <para>
+    /// With <paramref name="shard"/> (rank r of n), every rank's loader draws the same global batches of
+    /// <paramref name="batchSize"/> and returns only the r-th of n nearly equal slices of each (data-parallel
+    /// training); an augmented image is distorted as it would be in the global batch.
+    /// </para>
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="resume"/>'s order is not a permutation of the dataset's samples, its iteration is outside 0…<paramref name="totalIterations"/>, or its generator state is invalid.</exception>
     public BatchLoader(Dataset data, int batchSize, bool withReplacement, int iterationsPerEpoch, int totalIterations, Rng rng, bool background,
-        Augmenter? augmenter = null, bool gatherImages = true, Models.Sequential<float>? compressFor = null, LoaderPosition? resume = null)
+        Augmenter? augmenter = null, bool gatherImages = true, Models.Sequential<float>? compressFor = null, LoaderPosition? resume = null,
+        (int Rank, int Count)? shard = null)
     {
+        _shard = shard ?? (0, 1);
+        if (_shard.Count < 1 || _shard.Rank < 0 || _shard.Rank >= _shard.Count) throw new ArgumentOutOfRangeException(nameof(shard), shard, "a shard is rank r of n ranks, 0 ≤ r < n");
         if (!gatherImages && augmenter is not null) throw new ArgumentException("augmentation needs the images gathered");
         _augmenter = augmenter;
         _compress = gatherImages && augmenter is null && compressFor is not null && Compresses(compressFor, data);
@@ -204,18 +215,21 @@ public sealed class BatchLoader : IDisposable
             count = Math.Min(_batchSize, _data.Count - start);
             Array.Copy(_order, start, _indices, 0, count);
         }
-        var idx = _indices.AsSpan(0, count);
+        int global = count, first = (int)((long)global * _shard.Rank / _shard.Count);
+        count = (int)((long)global * (_shard.Rank + 1) / _shard.Count) - first;
+        var idx = _indices.AsSpan(first, count);
         if (_gatherImages)
         {
             var images = _data.GatherImages(idx, batch.Input.Dense is { Size: > 0 } reused ? reused : null);
             batch.Input.SetDense(images);
-            _augmenter?.Apply(images.Span, count, (long)(iteration - 1) * _batchSize);
+            _augmenter?.Apply(images.Span, count, (long)(iteration - 1) * _batchSize + first);
         }
         if (batch.Labels.Length < _batchSize) batch.Labels = new int[_batchSize];
         if (batch.Indices.Length < _batchSize) batch.Indices = new int[_batchSize];
         idx.CopyTo(batch.Indices);
         for (int i = 0; i < count; i++) batch.Labels[i] = _data.Labels[idx[i]];
         batch.Count = count;
+        batch.GlobalCount = global;
         batch.Iteration = iteration;
         batch.RandomAfter = _rng.State;
         batch.Order = _order;

@@ -14,8 +14,9 @@ namespace ZeroDL.Training;
 /// <item>the data order of the current epoch and the shuffling generator's state (<see cref="Data"/>);</item>
 /// <item>each dropout layer's generator state (<see cref="Dropout"/>; augmentation draws from a generator keyed by the
 /// image's position in the run, so it has no state to keep);</item>
-/// <item>the schedule's state: <see cref="TrainerOptions.Schedule"/>, the base rate and the iterations its curve spans
-/// (<see cref="ScheduleIterations"/>);</item>
+/// <item>the schedule's state: <see cref="TrainerOptions.Schedule"/>, the base rate, the iterations its curve spans
+/// (<see cref="ScheduleIterations"/>) and reduce-on-plateau's state (<see cref="Plateau"/>);</item>
+/// <item>early stopping's and keep-best's state (<see cref="Monitored"/>) and the best model so far (<see cref="BestModel"/>);</item>
 /// <item>the history so far (<see cref="Loss"/>, <see cref="Epochs"/>, <see cref="Elapsed"/>);</item>
 /// <item>the exact options of the run (<see cref="Options"/>).</item>
 /// </list>
@@ -43,4 +44,13 @@ public sealed record TrainingCheckpoint
     public required ImmutableArray<EpochResult> Epochs { get; init; }
     /// <summary>Training time so far (a resumed run's clock goes on from it).</summary>
     public required TimeSpan Elapsed { get; init; }
+    /// <summary>The monitored validation quantity's record (<see cref="Trainer.Monitored"/>); null when the run has no validation split.</summary>
+    public MonitorState? Monitored { get; init; }
+    /// <summary>Reduce-on-plateau's state (<see cref="Trainer.Plateau"/>); null when the schedule has no plateau.</summary>
+    public PlateauState? Plateau { get; init; }
+    /// <summary>
+    /// The network after the best epoch so far (<see cref="Trainer.BestModel"/>, the checkpoint's own copy): with
+    /// <see cref="KeptWeights.Best"/> once an epoch improved, else null.
+    /// </summary>
+    public Sequential<float>? BestModel { get; init; }
 }

@@ -58,6 +58,33 @@ public static class Evaluation
     /// <summary>The batch viewed in the sample shape the network's architecture expects (e.g. N×1×28×28 for a CNN).</summary>
     public static NDArray<float> AsInput(Sequential<float> net, NDArray<float> batch) => net.InSampleShape(batch);
 
+    /// <summary>
+    /// The mean loss and the accuracy over the whole dataset in inference mode, in batches of <paramref name="batchSize"/>
+    /// read as <see cref="PredictLabels"/> reads them: the loss is the network's loss layer (softmax cross-entropy)
+    /// averaged over every sample, plus the weight-decay term (the quantity training reports per mini-batch). The same
+    /// two numbers, bit for bit, for the same weights and data. (NaN, NaN) for an empty set.
+    /// </summary>
+    public static (double Loss, double Accuracy) LossAndAccuracy(this Sequential<float> net, Dataset data, int batchSize = 1000)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be at least 1");
+        if (data.Count == 0) return (double.NaN, double.NaN);
+        bool compress = BatchLoader.Compresses(net, data);
+        var input = t_input ??= new InputBatch<float>();
+        double lossSum = 0;
+        int correct = 0;
+        for (int start = 0; start < data.Count; start += batchSize)
+        {
+            int count = Math.Min(batchSize, data.Count - start);
+            BatchLoader.Read(data, start, count, compress, input, ref t_compressed, ref t_dense, ref t_indices);
+            var scores = net.Predict(input);
+            var labels = data.Labels.Slice(start, count);
+            var predicted = scores.ArgMaxRows();
+            for (int i = 0; i < count; i++) if (predicted[i] == labels[i]) correct++;
+            lossSum += net.LossLayer.Forward(scores, labels) * count;
+        }
+        return (lossSum / data.Count + net.WeightDecayLoss(), (double)correct / data.Count);
+    }
+
     /// <summary>Fraction of the dataset's samples whose predicted class equals the label (0 for an empty set).</summary>
     public static double Accuracy(this Sequential<float> net, Dataset data, int batchSize = 1000)
     {

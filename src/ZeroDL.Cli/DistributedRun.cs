@@ -1,0 +1,77 @@
+using System.Security.Cryptography;
+using System.Text;
+using ZeroDL.Distributed;
+
+namespace ZeroDL.Cli;
+
+/// <summary>
+/// zerodl train --distributed: this process as one rank of an Open MPI job (<c>mpirun -np N zerodl train
+/// --distributed …</c>). Rank 0 prints and writes every file; the other ranks train silently. The ranks first check
+/// that they were all given the same options, so that a job of mismatched ranks stops at once with one message
+/// instead of training different things.
+/// </summary>
+internal sealed class DistributedRun : IDisposable
+{
+    /// <summary>
+    /// How long one collective may wait for the other ranks before the job is aborted: well above an epoch's end
+    /// (where rank 0 may write files while the others wait at the next allreduce), well below forever.
+    /// </summary>
+    public static readonly TimeSpan CollectiveTimeout = TimeSpan.FromMinutes(10);
+
+    private readonly TextWriter? _stdout;
+    private bool _finished;
+
+    private DistributedRun(OpenMpi mpi)
+    {
+        Mpi = mpi;
+        if (!IsRoot) { _stdout = Console.Out; Console.SetOut(TextWriter.Null); }
+    }
+
+    public OpenMpi Mpi { get; }
+    public bool IsRoot => Mpi.Rank == 0;
+
+    /// <summary>Threads per rank when --threads is not given: the cores divided among the ranks on this machine.</summary>
+    public static int ThreadsPerRank =>
+        Math.Max(1, Environment.ProcessorCount / Math.Max(1, int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int local) ? local : 1));
+
+    /// <summary>Joins the MPI job when <paramref name="distributed"/> (null otherwise).</summary>
+    public static DistributedRun? Start(bool distributed)
+    {
+        if (!distributed) return null;
+        if (!OpenMpi.LaunchedByMpirun)
+            throw new UsageException("--distributed runs each rank under Open MPI's mpirun, e.g. mpirun -np 2 zerodl train --distributed …");
+        try { return new DistributedRun(OpenMpi.Initialize(CollectiveTimeout)); }
+        catch (DllNotFoundException e) { throw new UsageException(e.Message); }
+    }
+
+    /// <summary>
+    /// Stops every rank with a usage error unless all were given the same options: rank 0 broadcasts a digest of its
+    /// options, each rank compares, and one allreduce counts the ranks that differ.
+    /// </summary>
+    public void CheckSameOptions(IEnumerable<string> args)
+    {
+        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\0', args)));
+        var digest = new double[hash.Length / 4];
+        for (int i = 0; i < digest.Length; i++) digest[i] = BitConverter.ToUInt32(hash, 4 * i); // exact in a double
+        var root = (double[])digest.Clone();
+        Mpi.Broadcast(root, root: 0);
+        double[] differing = [root.AsSpan().SequenceEqual(digest) ? 0 : 1];
+        Mpi.AllReduceSum(differing);
+        if (differing[0] > 0)
+            throw new UsageException($"{differing[0]} of {Mpi.Size} ranks were given other options than rank 0: every rank of --distributed must get the same command line");
+    }
+
+    /// <summary>Ends this rank's part of a run that succeeded: MPI is finalised, which every rank does together.</summary>
+    public void Finish() => _finished = true;
+
+    /// <summary>
+    /// After <see cref="Finish"/>, finalises MPI. Otherwise (an error, a divergence, Ctrl+C) it leaves MPI as it is:
+    /// the process exits with its error code and message, and mpirun, seeing a rank end without finalising, stops
+    /// the others at once rather than letting them wait for it.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_stdout is not null) Console.SetOut(_stdout);
+        if (_finished) Mpi.Dispose();
+    }
+}

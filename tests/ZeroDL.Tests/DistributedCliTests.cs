@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using ZeroDL.Serialization;
+
+namespace ZeroDL.Tests;
+
+/// <summary>A test that runs Open MPI's mpirun: skipped, with the reason, where it is not installed.</summary>
+public sealed class MpirunFactAttribute : FactAttribute
+{
+    public MpirunFactAttribute()
+    {
+        if (DistributedCliTests.Mpirun is null) Skip = "Open MPI's mpirun is not installed (apt-get install openmpi-bin; .ci/run installs it)";
+    }
+}
+
+/// <summary>
+/// zerodl train --distributed as users run it: two ranks under <c>mpirun --oversubscribe --allow-run-as-root -np 2</c>
+/// on this machine, one thread each.
+/// </summary>
+public class DistributedCliTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    public static string? Mpirun { get; } = new[] { "/usr/bin/mpirun", "/usr/local/bin/mpirun" }.FirstOrDefault(File.Exists);
+
+    /// <summary>The largest weight difference allowed: the same sums in another order, over 60 Adam or SGD steps.</summary>
+    private const float Tolerance = 1e-4f;
+
+    private static (int Code, string Output) RunMpi(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Mpirun!) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
+        foreach (var a in (string[])["--oversubscribe", "--allow-run-as-root", .. args]) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(300_000)) { p.Kill(entireProcessTree: true); Assert.Fail("mpirun did not finish in 5 minutes"); }
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    private static string[] Rank(params string[] args) => ["dotnet", Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"), "train", "--distributed", .. args];
+
+    [MpirunFact]
+    public void Two_ranks_of_batch_50_give_one_process_of_batch_100s_weights_for_a_dense_and_a_conv_net()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        foreach (var model in new[] { "mlp", "simpleconv" })
+        {
+            string[] common = ["--model", model, "--iterations", "60", "--train-samples", "3000", "--eval-samples", "200", "--seed", "3"];
+            string alone = Path.Combine(dir, model + "-alone.safetensors"), ranks = Path.Combine(dir, model + "-ranks.safetensors");
+            var (code, text, err) = CliTests.Run(["train", .. common, "--batch-size", "100", "--threads", "1", "--out", alone]);
+            Assert.True(code == 0, err);
+            (code, text) = RunMpi(["-np", "2", .. Rank([.. common, "--batch-size", "50", "--out", ranks])]);
+            Assert.True(code == 0, text);
+            Assert.Contains("2 ranks × batch 50 = global batch 100", text);
+            Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "Test accuracy")); // rank 0 alone prints
+
+            var a = ModelFile.Load(alone).Network.NamedTensors().ToList();
+            var b = ModelFile.Load(ranks).Network.NamedTensors().ToList();
+            Assert.Equal(a.Select(t => t.Name), b.Select(t => t.Name));
+            float largest = 0;
+            for (int t = 0; t < a.Count; t++)
+            {
+                var x = a[t].Value.ReadOnlySpan;
+                var y = b[t].Value.ReadOnlySpan;
+                for (int i = 0; i < x.Length; i++) largest = Math.Max(largest, Math.Abs(x[i] - y[i]));
+            }
+            output.WriteLine($"{model}: largest weight difference, 2 ranks × 50 against 1 × 100 after 60 steps: {largest:E2}");
+            Assert.True(largest <= Tolerance, $"{model}: largest weight difference {largest}");
+        }
+    }
+
+    [MpirunFact]
+    public void Ranks_given_different_options_stop_together_with_one_message()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string[] common = ["--model", "twolayer", "--iterations", "5", "--out", Path.Combine(dir, "m.safetensors")];
+        var clock = Stopwatch.StartNew();
+        var (code, text) = RunMpi(["-np", "1", .. Rank([.. common, "--seed", "1"]), ":", "-np", "1", .. Rank([.. common, "--seed", "2"])]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("ranks were given other options than rank 0", text);
+        Assert.False(File.Exists(Path.Combine(dir, "m.safetensors")));
+        Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"took {clock.Elapsed}");
+    }
+
+    [MpirunFact]
+    public void A_rank_that_fails_stops_the_job_instead_of_leaving_the_others_waiting()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string[] common = ["--model", "twolayer", "--iterations", "5", "--out", Path.Combine(dir, "m.safetensors")];
+        var clock = Stopwatch.StartNew();
+        var (code, text) = RunMpi(["-np", "1", .. Rank(common), ":", "-np", "1", .. Rank([.. common, "--data", Path.Combine(dir, "missing")])]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("missing", text);
+        Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"the job took {clock.Elapsed}: the healthy rank waited for the failed one");
+    }
+
+    [Fact]
+    public void Distributed_outside_mpirun_is_a_usage_error()
+    {
+        var (code, _, err) = CliTests.Run("train", "--distributed", "--model", "twolayer", "--iterations", "5");
+        Assert.Equal(2, code);
+        Assert.Contains("mpirun -np 2 zerodl train --distributed", err);
+    }
+}
