@@ -40,7 +40,7 @@ public class OnnxImportTests(MnistFixture mnist, ITestOutputHelper output) : ICl
     public void Other_exporters_spellings_import_to_the_same_network()
     {
         // twolayer rewritten as other exporters write it: MatMul + Add for the first Affine, an Identity, a Gemm with
-        // transB = 1 whose weight (out, in) comes from a Constant node, and a Reshape to (-1, features) as a flatten.
+        // transB = 0 whose weight (in, out) comes from a Constant node, and a Reshape to (-1, features) as a flatten.
         var net = Net("twolayer");
         var model = Model("twolayer");
         var graph = model.Graph;
@@ -50,20 +50,19 @@ public class OnnxImportTests(MnistFixture mnist, ITestOutputHelper output) : ICl
         var relu = graph.Node.Single(n => n.Name == "relu1");
         relu.Output[0] = "relu1.raw";
         graph.Node.Insert(graph.Node.IndexOf(relu) + 1, Node("Identity", "same", ["relu1.raw"], "relu1"));
+        // Export writes W as (out, in) with transB = 1: give affine1's MatMul and affine2's Gemm (transB = 0, its W from
+        // a Constant node) the (in, out) layout instead.
+        var w1 = graph.Initializer.Single(t => t.Name == "affine1.W");
+        graph.Initializer.Remove(w1);
+        graph.Initializer.Add(Transposed(w1, "affine1.W"));
         var w2 = graph.Initializer.Single(t => t.Name == "affine2.W");
         graph.Initializer.Remove(w2);
-        var values = new float[50 * 10];
-        var raw = w2.RawData.ToByteArray();
-        for (int r = 0; r < 50; r++)
-            for (int c = 0; c < 10; c++) values[c * 50 + r] = BitConverter.ToSingle(raw, (r * 10 + c) * 4);
-        var transposed = new TensorProto { Name = "w2t", DataType = (int)TensorProto.Types.DataType.Float, Dims = { 10, 50 } };
-        transposed.FloatData.Add(values);
-        var constant = Node("Constant", "w2t.const", [], "w2t");
-        constant.Attribute.Add(new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = transposed });
+        var constant = Node("Constant", "w2.const", [], "w2");
+        constant.Attribute.Add(new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = Transposed(w2, "w2") });
         graph.Node.Insert(0, constant);
         var gemm = graph.Node.Single(n => n.Name == "affine2");
-        gemm.Input[1] = "w2t";
-        gemm.Attribute.Add(new AttributeProto { Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+        gemm.Input[1] = "w2";
+        gemm.Attribute.Single(a => a.Name == "transB").I = 0;
         gemm.Input[0] = "flat";
         graph.Initializer.Add(new TensorProto { Name = "shape", DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 2 }, Int64Data = { -1, 50 } });
         graph.Node.Insert(graph.Node.IndexOf(gemm), Node("Reshape", "as-flat", ["relu1", "shape"], "flat"));
@@ -72,6 +71,19 @@ public class OnnxImportTests(MnistFixture mnist, ITestOutputHelper output) : ICl
         Assert.Equal(net.Architecture.Describe(), imported.Description); // the Reshape as a flatten folds into the Affine
         var x = OnnxNetworks.Inputs(net, mnist.Data.Test, 50);
         Assert.Equal(net.Predict(x).ReadOnlySpan.ToArray(), imported.Network.Predict(x).ReadOnlySpan.ToArray());
+    }
+
+    /// <summary>A float matrix initializer transposed, in float_data rather than raw_data.</summary>
+    private static TensorProto Transposed(TensorProto w, string name)
+    {
+        int rows = (int)w.Dims[0], cols = (int)w.Dims[1];
+        var raw = w.RawData.ToByteArray();
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, Dims = { cols, rows } };
+        var values = new float[rows * cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) values[c * rows + r] = BitConverter.ToSingle(raw, (r * cols + c) * 4);
+        t.FloatData.Add(values);
+        return t;
     }
 
     private static NodeProto Node(string op, string name, string[] inputs, string output)

@@ -14,13 +14,15 @@ namespace ZeroDL.Serialization.Onnx;
 /// <see cref="OnnxFormat.InputName"/>, a float batch (N, …input shape) of prepared samples with N dynamic, and gives
 /// <see cref="OnnxFormat.OutputName"/>, (N, classes) probabilities. Each layer becomes:
 /// <list type="bullet">
-/// <item>Affine: Gemm(x, W, b), W (in, out) as stored; input of more than one axis is flattened first (Flatten axis 1).</item>
+/// <item>Affine: Gemm(x, Wᵀ, b) with transB = 1, W stored transposed as (out, in) like PyTorch's Linear; input of more
+/// than one axis is flattened first (Flatten axis 1).</item>
 /// <item>Convolution: Conv with its stride and pad on every side, then Relu when the ReLU is fused into it.</item>
 /// <item>MaxPooling: MaxPool (ONNX pads never win a window, as ZeroDL's padding does not).</item>
 /// <item>ReLU, Sigmoid, Tanh: Relu, Sigmoid, Tanh.</item>
 /// <item>BatchNorm on flat samples, or per channel on (C, H, W): BatchNormalization with the running statistics.</item>
-/// <item>BatchNorm per activation on (C, H, W) (the book's rule): Flatten, BatchNormalization over the C·H·W features,
-/// Reshape back to (N, C, H, W) — the same per-feature formula.</item>
+/// <item>BatchNorm per activation on (C, H, W) (the book's rule): Flatten, Sub(running_mean), Mul(1/√(running_var + ε)),
+/// Mul(γ), Add(β) over the C·H·W features — ZeroDL's own operations in its order, so its rounding too — and Reshape
+/// back to (N, C, H, W).</item>
 /// <item>Dropout, classic: Mul by the inference-time scale (1 − ratio) as ZeroDL rounds it to float32; inverted: an
 /// ONNX Dropout with its ratio, which is the identity at inference.</item>
 /// <item>Flatten: Flatten axis 1. The network's scores: Softmax over axis 1.</item>
@@ -95,7 +97,9 @@ public static class OnnxExport
         {
             case Affine<float> affine:
                 if (input.Count != 1) x = emit.Node("Flatten", name + ".flatten", [x], [Attribute("axis", 1)]);
-                return emit.Node("Gemm", name, [x, emit.Weights(name + ".W", affine.W.Value), emit.Weights(name + ".b", affine.B.Value)], []);
+                // W transposed to (out, in) with transB = 1, as PyTorch's Linear exports: OpenCV's dnn reads only that layout.
+                return emit.Node("Gemm", name, [x, emit.Weights(name + ".W", Transposed(affine.W.Value)), emit.Weights(name + ".b", affine.B.Value)],
+                    [new AttributeProto { Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1 }]);
             case Convolution<float> conv:
             {
                 var attributes = new[]
@@ -116,19 +120,27 @@ public static class OnnxExport
             case Sigmoid<float>: return emit.Node("Sigmoid", name, [x], []);
             case Tanh<float>: return emit.Node("Tanh", name, [x], []);
             case Flatten<float>: return emit.Node("Flatten", name, [x], [Attribute("axis", 1)]);
-            case BatchNormalization<float> bn:
+            case BatchNormalization<float> bn when input.Count == 3 && bn.Features != input[0]:
             {
-                bool perActivationImage = input.Count == 3 && bn.Features != input[0];
-                if (perActivationImage) x = emit.Node("Flatten", name + ".flatten", [x], [Attribute("axis", 1)]);
-                string y = emit.Node("BatchNormalization", name,
+                // The book's per-activation rule on images, on the flattened activations in BatchNormalization<float>'s
+                // own order and rounding: ((x − mean) · (1 / √(var + ε))) · γ + β per feature, then back to (N, C, H, W).
+                // ONNX's BatchNormalization would compute x·s + (β − mean·s): the same formula, but where a variance is
+                // near 0 its cancellation differs from ZeroDL's by far more than rounding. (Flattened first: OpenCV's dnn
+                // folds a Mul right after a Conv into the Conv's per-channel weights, which per-activation factors are not.)
+                x = emit.Node("Flatten", name + ".flatten", [x], [Attribute("axis", 1)]);
+                x = emit.Node("Sub", name + ".center", [x, emit.Weights(name + ".running_mean", bn.RunningMean)], []);
+                x = emit.Node("Mul", name + ".normalize", [x, emit.Weights(name + ".inv_std", InverseStd(bn))], []);
+                x = emit.Node("Mul", name + ".scale", [x, emit.Weights(name + ".gamma", bn.Gamma.Value)], []);
+                x = emit.Node("Add", name + ".shift", [x, emit.Weights(name + ".beta", bn.Beta.Value)], []);
+                // Back to (N, C, H, W), the batch axis left to the runtime (−1).
+                string shape = emit.Int64s(name + ".shape", [-1, input[0], input[1], input[2]]);
+                return emit.Node("Reshape", name, [x, shape], []);
+            }
+            case BatchNormalization<float> bn:
+                return emit.Node("BatchNormalization", name,
                     [x, emit.Weights(name + ".gamma", bn.Gamma.Value), emit.Weights(name + ".beta", bn.Beta.Value),
                      emit.Weights(name + ".running_mean", bn.RunningMean), emit.Weights(name + ".running_var", bn.RunningVar)],
                     [Attribute("epsilon", (float)bn.Epsilon), Attribute("momentum", (float)bn.Momentum)]);
-                if (!perActivationImage) return y;
-                // Back to (N, C, H, W), the batch axis left to the runtime (−1).
-                string shape = emit.Int64s(name + ".shape", [-1, input[0], input[1], input[2]]);
-                return emit.Node("Reshape", name + ".reshape", [y, shape], []);
-            }
             case Dropout<float> dropout when dropout.Mode == DropoutMode.Classic:
                 // The scale exactly as Dropout<float> computes it at inference: 1 − ratio in double, rounded to float.
                 return emit.Node("Mul", name, [x, emit.Scalar(name + ".scale", (float)(1.0 - dropout.Ratio))], []);
@@ -137,6 +149,27 @@ public static class OnnxExport
             default:
                 throw new NotSupportedException($"{name}: layers of type {layer.GetType().Name} have no ONNX export");
         }
+    }
+
+    /// <summary>1 / √(running_var + ε) per feature, in float32 exactly as <see cref="BatchNormalization{T}"/> computes it at inference.</summary>
+    internal static NDArray<float> InverseStd(BatchNormalization<float> bn)
+    {
+        float eps = (float)bn.Epsilon;
+        var result = new NDArray<float>(bn.Features);
+        var v = bn.RunningVar.ReadOnlySpan; var r = result.Span;
+        for (int i = 0; i < r.Length; i++) r[i] = 1f / MathF.Sqrt(v[i] + eps);
+        return result;
+    }
+
+    /// <summary>A (rows, cols) matrix as (cols, rows).</summary>
+    private static NDArray<float> Transposed(NDArray<float> w)
+    {
+        int rows = w.Shape[0], cols = w.Shape[1];
+        var t = new NDArray<float>(cols, rows);
+        var source = w.ReadOnlySpan; var target = t.Span;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) target[c * rows + r] = source[r * cols + c];
+        return t;
     }
 
     private static ValueInfoProto ValueInfo(string name, IReadOnlyList<int> sampleShape)

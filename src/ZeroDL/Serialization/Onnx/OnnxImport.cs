@@ -16,8 +16,10 @@ namespace ZeroDL.Serialization.Onnx;
 /// <item>Conv (2-D, one stride and one pad for every side, dilation 1, group 1) → Convolution, and a Relu right after it
 /// is fused into it as ZeroDL's networks do; MaxPool (2-D, likewise, ceil_mode 0, one output) → MaxPooling;</item>
 /// <item>Relu, Sigmoid, Tanh; Flatten (axis 1), or a Reshape to (N, features) → Flatten;</item>
-/// <item>BatchNormalization in inference mode → BatchNorm, per channel on (C, H, W); Flatten → BatchNormalization →
-/// Reshape back to (C, H, W) → BatchNorm per activation (the book's rule, as <see cref="OnnxExport"/> writes it);</item>
+/// <item>BatchNormalization in inference mode → BatchNorm, per channel on (C, H, W); Sub(mean) → Mul(1/√(var + ε)) →
+/// Mul(γ) → Add(β) with constants of the sample's shape → BatchNorm per activation; either on flattened images followed
+/// by a Reshape back to (C, H, W) → BatchNorm per activation on the images (the book's rule, as <see cref="OnnxExport"/>
+/// writes it);</item>
 /// <item>Dropout (inference: identity) → inverted dropout with its ratio; Mul by a scalar s in (0, 1] → classic dropout
 /// of ratio 1 − s (its inference-time scale); Identity → nothing;</item>
 /// <item>Softmax as the last node → nothing (ZeroDL's outputs are scores; probabilities and the argmax follow from them).</item>
@@ -53,6 +55,8 @@ public static class OnnxImport
         /// <summary>The (C, H, W) a Flatten took, while the layers after it may still be a per-activation BatchNorm.</summary>
         private int[]? _flattenedImage;
         private bool _matMulOpen;
+        /// <summary>Nodes after the current one that its layer took in as well (Sub → Mul → Mul → Add).</summary>
+        private int _consumed;
 
         public LoadedModel Read()
         {
@@ -73,6 +77,8 @@ public static class OnnxImport
                 if (node.Domain is not ("" or "ai.onnx")) throw Unsupported(node, i, $"is in domain '{OnnxTensors.Printable(node.Domain)}'; ZeroDL imports operators of the default ONNX domain only");
                 if (node.OpType == "Constant") { ReadConstant(node, i); continue; }
                 softmax = ReadNode(node, i, graph.Node);
+                i += _consumed;
+                _consumed = 0;
             }
             if (graph.Output[0].Name != _current)
                 throw Bad($"the graph's output '{OnnxTensors.Printable(graph.Output[0].Name)}' is not the end of the chain of layers from its input ('{OnnxTensors.Printable(_current)}')");
@@ -153,6 +159,7 @@ public static class OnnxImport
                 case "BatchNormalization": BatchNorm(node, index); break;
                 case "Dropout": Dropout(node, index, nodes); break;
                 case "Mul": ScaleDropout(node, index); break;
+                case "Sub": NormalizeSteps(node, index, nodes); break;
                 case "Identity": Attributes(node, index); break;
                 case "Softmax":
                 {
@@ -162,10 +169,10 @@ public static class OnnxImport
                     break;
                 }
                 default:
-                    throw Unsupported(node, index, "is not an operator ZeroDL imports (Gemm, MatMul, Add after MatMul, Conv, MaxPool, Relu, Sigmoid, Tanh, BatchNormalization, Dropout, Mul by a scalar, Flatten, Reshape, Identity, Softmax last, Constant)");
+                    throw Unsupported(node, index, "is not an operator ZeroDL imports (Gemm, MatMul, Add after MatMul, Conv, MaxPool, Relu, Sigmoid, Tanh, BatchNormalization, Sub → Mul → Mul → Add, Dropout, Mul by a scalar, Flatten, Reshape, Identity, Softmax last, Constant)");
             }
             if (node.OpType != "Dropout" && node.Output.Count != 1) throw Unsupported(node, index, $"has {node.Output.Count} outputs; ZeroDL imports operators with one output");
-            _current = node.Output[0];
+            _current = nodes[index + _consumed].Output[0];
             return last;
         }
 
@@ -293,7 +300,7 @@ public static class OnnxImport
                 _flattenedImage = null;
                 return;
             }
-            throw Unsupported(node, index, $"to {OnnxTensors.ShapeText(target)} from samples {LayerConfig.ShapeText(_shape)}; ZeroDL imports Reshape only as a flatten, or as the end of Flatten → BatchNormalization → Reshape (per-activation BatchNorm)");
+            throw Unsupported(node, index, $"to {OnnxTensors.ShapeText(target)} from samples {LayerConfig.ShapeText(_shape)}; ZeroDL imports Reshape only as a flatten, or as the end of a per-activation BatchNorm on flattened images");
         }
 
         private void BatchNorm(NodeProto node, int index)
@@ -341,6 +348,63 @@ public static class OnnxImport
             if (!(ratio >= 0 && ratio < 1)) throw Unsupported(node, index, $"ratio {ratio} is outside [0, 1)");
             // The file holds the ratio as a float32: the shortest decimal that rounds to it (0.4, not 0.4000000059604645).
             Add(new DropoutConfig { Ratio = Shortest(ratio, r => (float)r == (float)ratio), Mode = DropoutMode.Inverted }, [], node, index);
+        }
+
+        /// <summary>
+        /// Sub(mean) → Mul(a) → Mul(γ) → Add(β), every constant of the sample's shape: a per-activation BatchNorm in
+        /// inference, as <see cref="OnnxExport"/> writes the book's rule on images, with a = 1/√(var + ε). The variance
+        /// is recovered for ε = 10⁻⁶ (ZeroDL's default; smaller if some a is above 1/√(2·10⁻⁶)) as a float32 that gives
+        /// back exactly a, so the imported layer computes the same numbers.
+        /// </summary>
+        private void NormalizeSteps(NodeProto node, int index, IList<NodeProto> nodes)
+        {
+            string[] ops = ["Sub", "Mul", "Mul", "Add"];
+            string[] what = ["mean", "1/√(var + ε)", "γ", "β"];
+            int features = LayerConfig.Elements(_shape);
+            var values = new float[4][];
+            string chain = _current;
+            for (int k = 0; k < 4; k++)
+            {
+                if (index + k >= nodes.Count || nodes[index + k].OpType != ops[k])
+                    throw Unsupported(node, index, "does not start Sub → Mul → Mul → Add (a per-activation BatchNorm); ZeroDL imports Sub only so");
+                var step = nodes[index + k];
+                Attributes(step, index + k);
+                if (step.Input.Count != 2 || step.Output.Count != 1 || (step.Input[0] != chain && (k == 0 || step.Input[1] != chain)))
+                    throw Unsupported(step, index + k, "does not continue the per-activation BatchNorm's Sub → Mul → Mul → Add");
+                var (v, shape) = Constant(step, index + k, step.Input[0] == chain ? step.Input[1] : step.Input[0], what[k]);
+                if (!shape.SequenceEqual(_shape) && !(shape.Length == 1 && _shape.Length == 1 && shape[0] == features))
+                    throw Unsupported(step, index + k, $"{what[k]} has shape {LayerConfig.ShapeText(shape)}; a per-activation BatchNorm needs the sample's {LayerConfig.ShapeText(_shape)}");
+                values[k] = v;
+                chain = step.Output[0];
+            }
+            var a = values[1];
+            if (a.Any(v => !(v > 0) || !float.IsFinite(v))) throw Unsupported(nodes[index + 1], index + 1, "1/√(var + ε) holds a value that is not a positive finite number");
+            float max = a.Max();
+            float eps = max > 1 / MathF.Sqrt(2e-6f) ? 0.5f / (max * max) : 1e-6f;
+            var variance = new float[a.Length];
+            for (int i = 0; i < a.Length; i++) variance[i] = VarianceFor(a[i], eps);
+            var config = new BatchNormConfig { Mode = BatchNormMode.PerActivation, Epsilon = eps };
+            var flattened = _flattenedImage;
+            Add(config, [values[2], values[3], values[0], variance], node, index);
+            _flattenedImage = flattened; // a Reshape back to the image may follow
+            _consumed = 3;
+        }
+
+        /// <summary>A variance v ≥ 0 with 1f / √(v + ε) == a in float32 (the nearest found when none gives it exactly).</summary>
+        private static float VarianceFor(float a, float eps)
+        {
+            float estimate = (float)Math.Max(0, 1.0 / ((double)a * a) - eps);
+            float best = estimate; double bestError = double.MaxValue;
+            float v = estimate;
+            for (int k = 0; k < 64; k++) v = MathF.BitDecrement(v) < 0 ? 0 : MathF.BitDecrement(v);
+            for (int k = 0; k < 129; k++, v = MathF.BitIncrement(v))
+            {
+                float back = 1f / MathF.Sqrt(v + eps);
+                if (back == a) return v;
+                double error = Math.Abs((double)back - a);
+                if (error < bestError) { bestError = error; best = v; }
+            }
+            return best;
         }
 
         /// <summary>x · s with a scalar s in (0, 1]: the inference-time scale of a classic dropout of ratio 1 − s.</summary>
