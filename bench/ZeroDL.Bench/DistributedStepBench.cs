@@ -12,16 +12,17 @@ namespace ZeroDL.Bench;
 /// </summary>
 internal static class DistributedStepBench
 {
-    public static int Run(string model, int iterations, int rounds)
+    public static int Run(string model, string hidden, int iterations, int rounds)
     {
         using var mpi = OpenMpi.LaunchedByMpirun ? OpenMpi.Initialize(TimeSpan.FromMinutes(5)) : null;
         ICommunicator group = (ICommunicator?)mpi ?? new SingleProcess();
         var (train, test) = Data.Mnist.Load();
         var preset = ModelPresets.Find(model);
+        var spec = hidden.Length == 0 ? preset.Spec : preset.Spec with { HiddenSizes = [.. hidden.Split(',').Select(int.Parse)] };
         var steps = new List<(double Step, double Reduce)>();
         for (int round = 0; round < rounds; round++)
         {
-            var net = preset.Spec.Build<float>(seed: 1);
+            var net = spec.Build<float>(seed: 1);
             var options = new TrainerOptions { Iterations = iterations, BatchSize = 100, Seed = 1, Threads = 1, EvaluationSamples = 100, BackgroundEvaluation = false, BackgroundLoading = false };
             var trainer = new Trainer(net, Optimizers.Optimizer<float>.Create(preset.Optimizer, preset.LearningRate), train, test, options) { Group = group };
             var clock = Stopwatch.StartNew();
@@ -31,8 +32,8 @@ internal static class DistributedStepBench
         if (group.Rank != 0) return 0;
         var step = steps.Select(s => s.Step).Order().ElementAt(rounds / 2);
         var reduce = steps.Select(s => s.Reduce).Order().ElementAt(rounds / 2);
-        int parameters = preset.Spec.Build<float>(seed: 1).Parameters.Sum(p => p.Value.Size);
-        Console.WriteLine($"{model} ({parameters:N0} parameters), {group.Size} rank(s) x batch 100, 1 thread each, {iterations} steps, median of {rounds}: " +
+        int parameters = spec.Build<float>(seed: 1).Parameters.Sum(p => p.Value.Size);
+        Console.WriteLine($"{model}{(hidden.Length > 0 ? " hidden " + hidden : "")} ({parameters:N0} parameters), {group.Size} rank(s) x batch 100, 1 thread each, {iterations} steps, median of {rounds}: " +
                           $"{step:F2} ms per step = {step - reduce:F2} ms compute + {reduce:F3} ms allreduce ({reduce / step:P2})");
         return 0;
     }

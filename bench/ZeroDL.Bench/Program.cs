@@ -13,7 +13,7 @@ using ZeroDL.Bench;
 //        ZeroDL.Bench winograd        (each 3×3 convolution's passes, shifted windows vs Winograd, alternating)
 //        ZeroDL.Bench cold-start [--model NAME] [--iterations N]   (a fresh process's first training steps against its steady state)
 //        mpirun -np N ZeroDL.Bench allreduce [--rounds N]   (Open MPI allreduce of gradient-sized buffers, checked and timed)
-//        [mpirun -np N] ZeroDL.Bench distributed-step [--model M] [--iterations N] [--rounds R]   (step time split into compute and allreduce)
+//        [mpirun -np N] ZeroDL.Bench distributed-step [--model M] [--hidden 4096,4096] [--iterations N] [--rounds R]   (step time split into compute and allreduce)
 var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
 int threads = IntOption("--threads", Environment.ProcessorCount);
@@ -63,7 +63,7 @@ try
         case "cold-start":
             return ColdStartBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60));
         case "distributed-step":
-            return DistributedStepBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 30), IntOption("--rounds", 3));
+            return DistributedStepBench.Run(StringOption("--model", "deepconv"), StringOption("--hidden", ""), IntOption("--iterations", 30), IntOption("--rounds", 3));
         case "allreduce":
             return AllReduceBench.Run(IntOption("--rounds", 50));
         case "convnet-train":
