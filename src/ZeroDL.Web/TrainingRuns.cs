@@ -11,10 +11,14 @@ namespace ZeroDL.Web;
 
 /// <summary>
 /// What the Train page asks for: a preset model, the data to train it on (one of <see cref="TrainingRuns.Datasets"/>:
-/// "mnist", "fashion-mnist" or a folder the server was started with) and the settings to change.
+/// "mnist", "fashion-mnist" or a folder the server was started with) and the settings to change: the learning-rate
+/// <paramref name="Schedule"/> (null: the preset's), a <paramref name="ValidationSplit"/> held out of the training data
+/// (a fraction in (0, 1), stratified and seeded), and early stopping after <paramref name="EarlyStop"/> epochs without
+/// improvement of <paramref name="Monitor"/> ("val_loss", the default, or "val_accuracy"; needs the validation split).
 /// </summary>
 public sealed record TrainingRequest(string Model = ModelPresets.Default, string? Optimizer = null, double? LearningRate = null, int Epochs = 1,
-    bool Augment = false, int TrainSamples = 0, int EvalSamples = 2000, int Seed = 1, string Data = "mnist");
+    bool Augment = false, int TrainSamples = 0, int EvalSamples = 2000, int Seed = 1, string Data = "mnist",
+    ScheduleRequest? Schedule = null, double? ValidationSplit = null, int? EarlyStop = null, string? Monitor = null);
 
 /// <summary>
 /// Starts, resumes and tracks training runs. One run at a time: training uses every core, and a second run would only
@@ -51,6 +55,9 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     public IReadOnlyList<string> Datasets =>
         [.. new[] { "mnist" }.Concat(File.Exists(Path.Combine(ImageDatasets.FashionMnistDirectory, "train-images-idx3-ubyte.gz")) ? [ImageDatasets.FashionMnistName] : [])
             .Concat(trainingData ?? [])];
+
+    /// <summary>Training images of MNIST and of Fashion-MNIST.</summary>
+    private const int MnistTrainingImages = 60_000;
 
     private readonly ConcurrentDictionary<string, TrainingRun> _runs = new();
     private int _counter;
@@ -117,6 +124,29 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
         return Launch(request, preset, optimizer, id, loaded.Checkpoint);
     }
 
+    /// <summary>
+    /// The training options of a new run of <paramref name="request"/>, checked (400 with the reason): the preset's batch
+    /// size and schedule unless the request names one, its validation split, early stopping and monitored quantity.
+    /// </summary>
+    private static TrainerOptions Options(TrainingRequest request, ModelPreset preset)
+    {
+        var monitor = MonitoredQuantity.ValidationLoss;
+        if (request.Monitor is not null && !MonitoredQuantities.TryParse(request.Monitor, out monitor))
+            throw new BadRequestException(400, $"monitor '{request.Monitor}' is not one of {MonitoredQuantities.Names}");
+        // A plateau that names no quantity watches the monitored one, or without a validation split the training loss.
+        var plateauWatches = request.Monitor is not null || request.ValidationSplit is not null ? monitor : MonitoredQuantity.TrainingLoss;
+        var options = new TrainerOptions
+        {
+            Epochs = request.Epochs, BatchSize = preset.BatchSize, Seed = request.Seed, EvaluationSamples = request.EvalSamples,
+            Augmentation = request.Augment || preset.Augment ? new AugmentationOptions() : null,
+            Schedule = request.Schedule?.ToSchedule(plateauWatches) ?? preset.TrainingSchedule,
+            ValidationSplit = request.ValidationSplit, EarlyStopPatience = request.EarlyStop, Monitor = monitor,
+        };
+        try { options.Validate(); }
+        catch (ArgumentOutOfRangeException e) { throw new BadRequestException(400, e.Message.Split(" (Parameter")[0]); }
+        return options;
+    }
+
     /// <summary>Checks a request against the server's presets, data and limits (400 with the reason) and returns its preset.</summary>
     private ModelPreset Check(TrainingRequest request)
     {
@@ -129,6 +159,15 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
         if (!Datasets.Contains(request.Data)) throw new BadRequestException(400, $"unknown data '{request.Data}': the server offers {string.Join(", ", Datasets)}");
         // MNIST and Fashion-MNIST are 1×28×28 in 10 classes: their networks are checked now; a folder's once it is read.
         if (request.Data is "mnist" or ImageDatasets.FashionMnistName) CheckSize(preset, preset.Spec.IsConvolutional ? [1, 28, 28] : [784], 10);
+        var options = Options(request, preset);
+        if (request.Data is "mnist" or ImageDatasets.FashionMnistName && options.Schedule is LearningRateSchedule.Warmup warmup)
+        {
+            // Their 60,000 training images bound the run's mini-batches (a folder's are counted by the trainer, which refuses the same).
+            int images = request.TrainSamples > 0 ? Math.Min(request.TrainSamples, MnistTrainingImages) : MnistTrainingImages;
+            long most = (long)request.Epochs * ((images + options.BatchSize - 1) / options.BatchSize);
+            if (warmup.Iterations >= most)
+                throw new BadRequestException(400, $"the warm-up of {warmup.Iterations} iterations is not shorter than the run (at most {most} iterations)");
+        }
         return preset;
     }
 
@@ -197,12 +236,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             var (train, test) = request.Data == "mnist" ? Mnist.Load(directory: mnistDirectory) : ImageDatasets.Load(request.Data, dataOptions);
             if (request.TrainSamples > 0) train = train.Take(request.TrainSamples);
             // A resumed run goes on with the options its checkpoint stores, exactly.
-            var options = resume?.Options ?? new TrainerOptions
-            {
-                Epochs = request.Epochs, BatchSize = preset.BatchSize, Seed = request.Seed, EvaluationSamples = request.EvalSamples,
-                Augmentation = request.Augment || preset.Augment ? new AugmentationOptions() : null,
-                Schedule = preset.TrainingSchedule,
-            };
+            var options = resume?.Options ?? Options(request, preset);
             var (c, h, w) = train.ImageShape ?? (1, 1, train.SampleLength);
             int[] inputShape = preset.Spec.IsConvolutional ? [c, h, w] : [c * h * w];
             CheckSize(preset, inputShape, train.Classes);
@@ -264,13 +298,15 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(run.Cancel.Token, timeLimit.Token);
             var history = trainer.Train(stop.Token);
             string status = history.Cancelled ? "cancelled" : "done";
-            string? reason = history.Cancelled && !run.Cancel.IsCancellationRequested ? $"the time limit of {Limits.MaxRunTime.TotalMinutes:0} min was reached" : null;
+            string? reason = history.Cancelled && !run.Cancel.IsCancellationRequested ? $"the time limit of {Limits.MaxRunTime.TotalMinutes:0} min was reached"
+                : history.StoppedEarly ? $"stopped early after epoch {history.Epochs.Count} of {options.Epochs}: {options.Monitor.Name()} did not improve for {options.EarlyStopPatience} epochs"
+                : null;
             // A finished run is not interrupted: its model file holds the result, and its checkpoint would only be listed.
             if (status == "done") Checkpoints.Delete(run.ModelName);
             // No finished epoch: no accuracy (NaN, which JSON cannot hold) and no model file to name.
             bool saved = history.Epochs.Count > 0;
             run.Finish(status, new { type = "done", status, reason, testAccuracy = saved ? EpochPoint.Finite(history.FinalTestAccuracy) : null, seconds = history.Elapsed.TotalSeconds,
-                model = saved ? run.ModelName : null, resumable = status == "cancelled" && lastGood is not null ? run.ModelName : null });
+                model = saved ? run.ModelName : null, resumable = status == "cancelled" && lastGood is not null ? run.ModelName : null, stoppedEarly = history.StoppedEarly });
         }
         catch (TrainingDivergedException e)
         {
@@ -293,6 +329,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     private static object EpochEvent(EpochResult e, string savedAs) => new
     {
         type = "epoch", epoch = e.Epoch, iteration = e.Iteration, loss = e.MeanLoss, trainAccuracy = EpochPoint.Finite(e.TrainAccuracy),
-        testAccuracy = EpochPoint.Finite(e.TestAccuracy), seconds = e.Elapsed.TotalSeconds, savedAs,
+        testAccuracy = EpochPoint.Finite(e.TestAccuracy), validationAccuracy = EpochPoint.Finite(e.ValidationAccuracy),
+        validationLoss = EpochPoint.Finite(e.ValidationLoss), learningRate = EpochPoint.Finite(e.LearningRate), seconds = e.Elapsed.TotalSeconds, savedAs,
     };
 }

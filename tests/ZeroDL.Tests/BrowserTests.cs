@@ -61,6 +61,16 @@ public class BrowserTests
 
         await page.GotoAsync(url + "/train.html");
         await WaitFor(page, "document.querySelectorAll('#preset option').length > 0");
+        // A schedule shows its own parameters, and a bad one gets the server's reason.
+        Assert.False(await page.Locator("#gamma").IsVisibleAsync());
+        await page.SelectOptionAsync("#schedule", "step");
+        Assert.True(await page.Locator("#gamma").IsVisibleAsync());
+        Assert.False(await page.Locator("#floor").IsVisibleAsync());
+        await page.FillAsync("#gamma", "2");
+        await page.ClickAsync("#start");
+        await WaitFor(page, "document.getElementById('status').textContent !== ''");
+        Assert.Contains("GAMMA must be in (0, 1]", await page.Locator("#status").TextContentAsync());
+        await page.SelectOptionAsync("#schedule", "");
         // The interrupted runs: one to resume, one unusable with the reason.
         await WaitFor(page, "document.querySelectorAll('#interrupted tr').length === 2");
         Assert.Contains("unusable", await page.Locator("#interrupted tr[data-id='web-broken']").TextContentAsync());

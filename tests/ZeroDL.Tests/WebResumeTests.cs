@@ -252,4 +252,41 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.False(File.Exists(Ckpt("web-good")));
         Assert.True(File.Exists(Path.Combine(folder, "web-good.safetensors")));
     }
+
+    [Fact]
+    public async Task A_run_with_a_schedule_a_validation_split_and_early_stopping_trains_as_the_library_with_those_options()
+    {
+        var (app, client, _) = await Start();
+        await using var __ = app;
+        string id = await StartRun(client, "{\"model\": \"mlp\", \"epochs\": 20, \"trainSamples\": 2000, \"evalSamples\": 200, \"validationSplit\": 0.2, \"earlyStop\": 2, "
+            + "\"monitor\": \"val_accuracy\", \"schedule\": {\"kind\": \"step\", \"everyEpochs\": 1, \"gamma\": 0.7, \"warmup\": 5}}");
+        var events = await Events(client, id);
+        var done = events[^1];
+        Assert.Equal("done", done.GetProperty("status").GetString());
+
+        var preset = ModelPresets.Find("mlp");
+        var trainer = new Trainer(preset.Build([784], 10, seed: 1), Optimizer<float>.Create(preset.Optimizer, preset.LearningRate), mnist.Data.Train.Take(2000), mnist.Data.Test,
+            new TrainerOptions
+            {
+                Epochs = 20, BatchSize = preset.BatchSize, Seed = 1, EvaluationSamples = 200, ValidationSplit = 0.2, EarlyStopPatience = 2,
+                Monitor = MonitoredQuantity.ValidationAccuracy, Schedule = new LearningRateSchedule.Warmup(5, new LearningRateSchedule.Step(1, 0.7)),
+            });
+        var history = trainer.Train();
+        Assert.True(history.StoppedEarly, "this run should stop early"); // chosen so; the web run must do the same
+        Assert.True(done.GetProperty("stoppedEarly").GetBoolean());
+        Assert.Contains($"stopped early after epoch {history.Epochs.Count} of 20: val_accuracy did not improve for 2 epochs", done.GetProperty("reason").GetString());
+        var epochs = events.Where(e => e.GetProperty("type").GetString() == "epoch").ToList();
+        Assert.Equal(history.Epochs.Count, epochs.Count);
+        for (int i = 0; i < epochs.Count; i++)
+        {
+            var expected = history.Epochs[i];
+            Assert.Equal(expected.LearningRate, epochs[i].GetProperty("learningRate").GetDouble());
+            Assert.Equal(expected.ValidationAccuracy, epochs[i].GetProperty("validationAccuracy").GetDouble());
+            Assert.Equal(expected.ValidationLoss, epochs[i].GetProperty("validationLoss").GetDouble());
+            Assert.Equal(expected.TestAccuracy, epochs[i].GetProperty("testAccuracy").GetDouble());
+        }
+        // Epoch k's last mini-batch (16 an epoch, 5 of warm-up before the steps) runs at 0.7^(k-1) of the rate: the
+        // schedule the request described, not the preset's constant one.
+        for (int k = 1; k <= history.Epochs.Count; k++) Assert.Equal(preset.LearningRate * Math.Pow(0.7, k - 1), history.Epochs[k - 1].LearningRate, 15);
+    }
 }

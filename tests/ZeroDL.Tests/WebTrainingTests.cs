@@ -193,4 +193,41 @@ public class WebTrainingTests
         Assert.False(File.Exists(stale));
         Assert.True(web.Sum(n => new FileInfo(Path.Combine(folder, n + ".safetensors")).Length) <= budget);
     }
+
+    [Fact]
+    public async Task Schedules_validation_splits_and_early_stopping_are_checked_before_a_run_starts()
+    {
+        var (app, client, _) = await Start(o => o with { RateLimits = new RateLimits { TrainLimit = 100 } });
+        await using var __ = app;
+        var refused = new (string Json, string Message)[]
+        {
+            ("{\"schedule\": {\"kind\": \"exponential\"}}", "unknown schedule 'exponential': use constant, step, cosine, plateau"),
+            ("{\"schedule\": {\"kind\": \"step\", \"gamma\": 0.5}}", "schedule: the step schedule needs everyEpochs"),
+            ("{\"schedule\": {\"kind\": \"step\", \"everyEpochs\": 2, \"gamma\": 1.5}}", "GAMMA must be in (0, 1]"),
+            ("{\"schedule\": {\"kind\": \"step\", \"everyEpochs\": 0, \"gamma\": 0.5}}", "decays every 1 or more epochs"),
+            ("{\"schedule\": {\"kind\": \"cosine\", \"gamma\": 0.5}}", "schedule: gamma is a parameter of the step schedule, not of cosine"),
+            ("{\"schedule\": {\"kind\": \"cosine\", \"floor\": 1}}", "FLOOR must be in [0, 1)"),
+            ("{\"schedule\": {\"kind\": \"plateau\", \"factor\": 0.5}}", "the plateau schedule needs patience"),
+            ("{\"schedule\": {\"kind\": \"plateau\", \"factor\": 1, \"patience\": 2}}", "FACTOR must be in (0, 1)"),
+            ("{\"schedule\": {\"kind\": \"plateau\", \"factor\": 0.5, \"patience\": 2, \"monitor\": \"val_accuracy\"}}", "needs a validation split"),
+            ("{\"schedule\": {\"kind\": \"plateau\", \"factor\": 0.5, \"patience\": 2, \"monitor\": \"test_accuracy\"}}", "monitor 'test_accuracy' is not one of"),
+            ("{\"schedule\": {\"kind\": \"constant\", \"warmup\": 0}}", "a warm-up lasts at least 1 iteration"),
+            ("{\"epochs\": 1, \"trainSamples\": 1000, \"schedule\": {\"kind\": \"cosine\", \"warmup\": 10}}", "the warm-up of 10 iterations is not shorter than the run (at most 10 iterations)"),
+            ("{\"schedule\": {\"kind\": \"step\", \"everyEpochs\": 1.5, \"gamma\": 0.5}}", "invalid JSON"),
+            ("{\"validationSplit\": 1.5}", "the validation split must be a fraction between 0 and 1"),
+            ("{\"validationSplit\": 0}", "the validation split must be a fraction between 0 and 1"),
+            ("{\"earlyStop\": 3}", "early stopping needs a validation split"),
+            ("{\"validationSplit\": 0.1, \"earlyStop\": 0}", "patience must be at least 1 epoch"),
+            ("{\"validationSplit\": 0.1, \"earlyStop\": 2, \"monitor\": \"loss\"}", "early stopping and keep-best monitor val_loss or val_accuracy"),
+            ("{\"monitor\": \"accuracy\"}", "monitor 'accuracy' is not one of val_loss, val_accuracy, loss"),
+        };
+        foreach (var (json, message) in refused)
+        {
+            var response = await client.PostAsync("/api/train", Json(json));
+            string body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{json}: {(int)response.StatusCode} {body}");
+            Assert.Contains(message, JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
+        }
+        Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/api/train")).EnumerateArray());
+    }
 }
