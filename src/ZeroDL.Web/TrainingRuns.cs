@@ -6,6 +6,7 @@ using ZeroDL.Models;
 using ZeroDL.Optimizers;
 using ZeroDL.Serialization;
 using ZeroDL.Training;
+using Microsoft.Extensions.Logging;
 
 namespace ZeroDL.Web;
 
@@ -48,6 +49,20 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     /// <summary>The checkpoints of the runs, in the models folder.</summary>
     public RunCheckpoints Checkpoints { get; } = new(modelDirectory, logger);
 
+    /// <summary>The metrics logs of the runs, in the models folder.</summary>
+    public RunLogs Logs { get; } = new(modelDirectory, logger);
+
+    private readonly Microsoft.Extensions.Logging.ILogger _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    /// <summary>The model names of the runs training now.</summary>
+    private HashSet<string> Running() => _runs.Values.Where(r => r.Status == "running").Select(r => r.ModelName).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The runs whose metrics logs are in the models folder (<see cref="RunLogs.List"/>), this server's and earlier ones'.</summary>
+    public IReadOnlyList<LoggedRun> Logged() => Logs.List(Running());
+
+    /// <summary>The curves of the run <paramref name="name"/> from its metrics log (<see cref="RunLogs.Curves"/>).</summary>
+    public RunCurves LoggedCurves(string name) => Logs.Curves(name, Running());
+
     /// <summary>
     /// The data the Train page offers: MNIST, Fashion-MNIST when Debian's package is installed, and the folders the
     /// server was given (zerodl serve --train-data DIR). Only these: a request cannot name another path on the server.
@@ -81,8 +96,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     /// The checkpoints in the models folder of runs that did not finish and are not training now (see
     /// <see cref="RunCheckpoints.List"/>): interrupted, diverged, or unusable with the reason.
     /// </summary>
-    public IReadOnlyList<InterruptedRun> Interrupted() =>
-        Checkpoints.List(_runs.Values.Where(r => r.Status == "running").Select(r => r.ModelName).ToHashSet(StringComparer.Ordinal));
+    public IReadOnlyList<InterruptedRun> Interrupted() => Checkpoints.List(Running());
 
     public TrainingRun Start(TrainingRequest request)
     {
@@ -197,9 +211,8 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     }
 
     /// <summary>
-    /// Deletes the oldest models and checkpoints trained here until those left take at most
-    /// <see cref="TrainingLimits.MaxModelBytes"/>, never the default model nor <paramref name="keep"/>'s model and
-    /// checkpoint. A file that cannot be deleted (in use, gone) is skipped. The checkpoint of <paramref name="keep"/>,
+    /// Deletes the oldest models, checkpoints and metrics logs trained here until those left take at most
+    /// <see cref="TrainingLimits.MaxModelBytes"/>, never the default model nor <paramref name="keep"/>'s files. A file that cannot be deleted (in use, gone) is skipped. The checkpoint of <paramref name="keep"/>,
     /// the run saving now, is not counted: it goes when the run finishes, and counts as any other once it is left
     /// behind by a run that did not finish.
     /// </summary>
@@ -208,23 +221,30 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
         if (!Directory.Exists(modelDirectory)) return;
         string? protectedName = store?.PinnedDefault;
         long total = 0;
-        var files = new DirectoryInfo(modelDirectory).EnumerateFiles(ModelPrefix + "*.safetensors")
-            .Concat(new DirectoryInfo(modelDirectory).EnumerateFiles(ModelPrefix + "*" + CheckpointFile.Extension));
-        foreach (var file in files.OrderByDescending(f => f.LastWriteTimeUtc).ThenByDescending(f => f.Name, StringComparer.Ordinal))
+        var files = new DirectoryInfo(modelDirectory).EnumerateFiles(ModelPrefix + "*")
+            .Select(f => (File: f, Suffix: RunFileSuffixes.FirstOrDefault(x => f.Name.EndsWith(x, StringComparison.Ordinal))))
+            .Where(f => f.Suffix is not null);
+        foreach (var (file, suffix) in files.OrderByDescending(f => f.File.LastWriteTimeUtc).ThenByDescending(f => f.File.Name, StringComparer.Ordinal))
         {
-            string name = Path.GetFileNameWithoutExtension(file.Name);
-            if (name == keep && file.Extension == CheckpointFile.Extension) continue;
-            if (name == keep || (name == protectedName && file.Extension == ".safetensors") || total + file.Length <= Limits.MaxModelBytes) { total += file.Length; continue; }
+            string name = file.Name[..^suffix!.Length];
+            if (name == keep && suffix == CheckpointFile.Extension) continue;
+            if (name == keep || (name == protectedName && suffix == ModelSuffix) || total + file.Length <= Limits.MaxModelBytes) { total += file.Length; continue; }
             try { file.Delete(); }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
         }
     }
 
+    private const string ModelSuffix = ".safetensors";
+
+    /// <summary>The files a run writes, by how their names end: its model, its checkpoint and its metrics log.</summary>
+    private static readonly string[] RunFileSuffixes = [ModelSuffix, CheckpointFile.Extension, MetricsLog.FileSuffix];
+
     private void Train(TrainingRun run, ModelPreset preset, Optimizer<float> optimizer, TrainingCheckpoint? resume)
     {
         var description = RunCheckpoints.Description(run.Request);
         TrainingCheckpoint? lastGood = resume; // the state the run's checkpoint file holds
+        MetricsLog? metrics = null;
         try
         {
             var request = run.Request;
@@ -259,6 +279,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             run.Publish(new { type = "start", model = preset.Name, data = request.Data, description = net.Architecture.Describe(), optimizer = optimizer.Name, learningRate = optimizer.LearningRate,
                 iterations = trainer.TotalIterations, iterationsPerEpoch = trainer.IterationsPerEpoch, epochs = options.Epochs, augment = options.Augmentation is not null,
                 resumedFrom = resume is null ? null : new { iteration = resume.Iteration, epoch = resume.Epoch } });
+            metrics = OpenLog(run, preset, optimizer, trainer, $"{request.Data}: {train.Count} training and {test.Count} test images", resume);
             int every = Math.Max(1, trainer.TotalIterations / 200);
             if (resume is not null)
             {
@@ -305,6 +326,8 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             if (status == "done") Checkpoints.Delete(run.ModelName);
             // No finished epoch: no accuracy (NaN, which JSON cannot hold) and no model file to name.
             bool saved = history.Epochs.Count > 0;
+            End(metrics, history.Cancelled ? MetricsRunStatus.Interrupted : MetricsRunStatus.Finished, history.Loss.Count, history.Elapsed,
+                testAccuracy: saved && !history.Cancelled ? EpochPoint.Finite(history.FinalTestAccuracy) : null, message: reason);
             run.Finish(status, new { type = "done", status, reason, testAccuracy = saved ? EpochPoint.Finite(history.FinalTestAccuracy) : null, seconds = history.Elapsed.TotalSeconds,
                 model = saved ? run.ModelName : null, resumable = status == "cancelled" && lastGood is not null ? run.ModelName : null, stoppedEarly = history.StoppedEarly });
         }
@@ -317,13 +340,55 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
                 try { Checkpoints.Save(lastGood, run.ModelName, new Dictionary<string, string>(description) { [RunCheckpoints.DivergedKey] = e.Message }); }
                 catch (IOException) { } // unmarked, it is listed as interrupted, and resuming it diverges again with this message
             }
+            End(metrics, MetricsRunStatus.Diverged, e.Iteration - 1, message: e.Message);
             run.Finish("diverged", new { type = "done", status = "diverged", error = e.Message, iteration = e.Iteration,
                 model = run.EpochsDone > 0 ? run.ModelName : null, checkpointIteration = lastGood?.Iteration }, e.Message);
         }
         catch (Exception e)
         {
+            End(metrics, MetricsRunStatus.Interrupted, run.IterationsDone, message: e.Message);
             run.Finish("failed", new { type = "done", status = "failed", error = e.Message }, e.Message);
         }
+        finally { metrics?.Dispose(); }
+    }
+
+    /// <summary>
+    /// Opens the run's metrics log beside its model (<see cref="RunLogs"/>) and attaches it to the trainer: a new log,
+    /// or for a resumed run the same log cut back to the checkpoint (when the file there is not that run's, a new log
+    /// begins and the reason is logged).
+    /// </summary>
+    private MetricsLog OpenLog(TrainingRun run, ModelPreset preset, Optimizer<float> optimizer, Trainer trainer, string data, TrainingCheckpoint? resume)
+    {
+        var options = trainer.Options;
+        var record = new MetricsRun
+        {
+            Model = preset.Name, Architecture = trainer.EvaluatedModel.Architecture.Describe(), Data = data, Seed = options.Seed, BatchSize = options.BatchSize,
+            // The images an epoch visits (less any validation split).
+            TrainSamples = trainer.TrainingSet.Count, IterationsPerEpoch = trainer.IterationsPerEpoch, TotalIterations = trainer.TotalIterations, Started = DateTimeOffset.UtcNow,
+            Options = new Dictionary<string, string>
+            {
+                ["source"] = "web", ["optimizer"] = optimizer.Name, ["learning_rate"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture),
+                ["schedule"] = options.Schedule.ToString()!, [RunCheckpoints.RequestKey] = RunCheckpoints.Description(run.Request)[RunCheckpoints.RequestKey],
+            },
+        };
+        string path = Logs.PathOf(run.ModelName);
+        MetricsLog log;
+        if (resume is null) log = MetricsLog.Start(path, record, _ => trainer.LastLearningRate);
+        else
+        {
+            (log, string? note) = MetricsLog.Resume(path, record, resume, _ => trainer.LastLearningRate);
+            if (note is not null) _logger.LogInformation("{Run}: {Note}", run.ModelName, note);
+        }
+        log.Attach(trainer);
+        return log;
+    }
+
+    /// <summary>Writes the log's end record; a log that cannot be written does not change how the run ended (the log says nothing, so "stopped").</summary>
+    private void End(MetricsLog? log, MetricsRunStatus status, int iteration, TimeSpan? elapsed = null, double? testAccuracy = null, string? message = null)
+    {
+        if (log is null) return;
+        try { log.End(status, iteration, elapsed, testAccuracy, message); }
+        catch (IOException e) { _logger.LogWarning("{Log}: the end record could not be written: {Reason}", log.Path, e.Message); }
     }
 
     private static object EpochEvent(EpochResult e, string savedAs) => new

@@ -95,11 +95,12 @@ public class BrowserTests
         await WaitFor(page, "document.getElementById('info').textContent.includes('Done')", 120000);
         Assert.Contains("saved as model web-twolayer", await page.Locator("#info").TextContentAsync());
         await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "train.png") });
-        // A finished run's curves, drawn again from GET api/train/{id}/curves: the resumed run's one epoch.
+        // A finished run's curves, drawn again from its metrics log: the resumed run's one epoch.
         await WaitFor(page, "document.querySelectorAll('#runs button.curves').length === 3");
-        await page.ClickAsync("#runs tr[data-id='1'] button.curves");
-        await WaitFor(page, "document.getElementById('info').textContent.startsWith('Curves of run #1')");
-        Assert.Contains("web-paused, done): 1 epochs, last test", await page.Locator("#info").TextContentAsync());
+        Assert.Contains("diverged: training diverged at iteration", await page.Locator("#runs").TextContentAsync());
+        await page.ClickAsync("#runs tr[data-id='web-paused'] button.curves");
+        await WaitFor(page, "document.getElementById('info').textContent.startsWith('Curves of web-paused')");
+        Assert.Contains("Curves of web-paused (finished): 1 epochs, last test", await page.Locator("#info").TextContentAsync());
         // Cancel, before the first epoch of a long run: the page says so (issue 18: "failed: … infinity …").
         await page.SelectOptionAsync("#preset", "deepconv");
         await page.ClickAsync("#start");

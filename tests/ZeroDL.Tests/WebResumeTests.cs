@@ -119,6 +119,21 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal(referenceCurves.GetProperty("loss").EnumerateArray().Select(l => l.GetDouble()), curves.GetProperty("loss").EnumerateArray().Select(l => l.GetDouble()));
         Assert.Equal(Enumerable.Range(1, 3 * PerEpoch), curves.GetProperty("iterations").EnumerateArray().Select(i => i.GetInt32()));
         Assert.Equal(HttpStatusCode.NotFound, (await client2.GetAsync("/api/train/99/curves")).StatusCode);
+
+        // Its metrics log, begun by the first server and continued by this one, lists it as finished and holds the
+        // same epochs (the Train page's curves of finished runs come from these logs).
+        var logged = (await Get(client2, "/api/train/logs")).EnumerateArray().Single();
+        Assert.Equal(model, logged.GetProperty("name").GetString());
+        Assert.Equal("finished", logged.GetProperty("status").GetString());
+        Assert.Equal(3, logged.GetProperty("epoch").GetInt32());
+        Assert.Equal(3, logged.GetProperty("epochs").GetInt32());
+        var fromLog = await Get(client2, $"/api/train/logs/{model}/curves");
+        Assert.Equal("finished", fromLog.GetProperty("status").GetString());
+        foreach (var field in new[] { "epoch", "iteration", "meanLoss", "trainAccuracy", "testAccuracy" })
+            Assert.Equal(referenceCurves.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty(field).GetDouble()),
+                fromLog.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty(field).GetDouble()));
+        Assert.Equal(Enumerable.Range(1, 9).Select(i => i * MetricsLog.DefaultProgressEvery), fromLog.GetProperty("iterations").EnumerateArray().Select(i => i.GetInt32()));
+        Assert.Single(RunLog.Read(Path.Combine(folder, model + MetricsLog.FileSuffix)).Resumes);
     }
 
     [Fact]
@@ -160,6 +175,10 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal("diverged", listed.GetProperty("status").GetString());
         Assert.False(listed.GetProperty("resumable").GetBoolean());
         Assert.Equal(expected.Message, listed.GetProperty("reason").GetString());
+        var logged = (await Get(client, "/api/train/logs")).EnumerateArray().Single();
+        Assert.Equal("diverged", logged.GetProperty("status").GetString());
+        Assert.Equal(expected.Message, logged.GetProperty("message").GetString());
+        Assert.Equal(expected.Iteration - 1, (await Get(client, $"/api/train/logs/{model}/curves")).GetProperty("epochs").GetArrayLength());
         var (code, body) = await PostJson(client, $"/api/train/interrupted/{model}/resume");
         Assert.Equal(HttpStatusCode.Conflict, code);
         Assert.Contains("diverged", body.GetProperty("error").GetString());
@@ -189,6 +208,8 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         File.WriteAllBytes(Ckpt("web-truncated"), bytes[..(bytes.Length / 2)]);
         File.WriteAllBytes(Ckpt("web-garbage"), [.. Enumerable.Range(0, 4096).Select(i => (byte)(i * 7919 >> 3))]);
         File.WriteAllBytes(Ckpt("web-empty"), []);
+        string junkLog = Path.Combine(folder, "web-junk" + MetricsLog.FileSuffix);
+        File.WriteAllText(junkLog, "{\"type\": \"epoch\"}\n");
         ModelFile.Save(ModelPresets.Find("twolayer").Build([784], 10, seed: 1), Ckpt("web-model")); // a model file named .ckpt
         CheckpointFile.Save(good, Ckpt("web-badrequest"), new Dictionary<string, string> { [RunCheckpoints.SourceKey] = "web", [RunCheckpoints.RequestKey] = "{\"model\": " });
 
@@ -231,6 +252,14 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal(8, (await Get(client, "/api/train/interrupted")).GetArrayLength());
         Assert.Equal(logged, logs.Entries.Count(e => e.Message.Contains(folder)));
 
+        // A metrics log that cannot be read is not listed, is logged, and its curves get the reason.
+        Assert.Empty((await Get(client, "/api/train/logs")).EnumerateArray());
+        Assert.Single(logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains(junkLog));
+        var junk = await client.GetAsync("/api/train/logs/web-junk/curves");
+        Assert.Equal(HttpStatusCode.Conflict, junk.StatusCode);
+        Assert.StartsWith("the metrics log of 'web-junk' cannot be read: web-junk.metrics.jsonl", JsonDocument.Parse(await junk.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+        foreach (var id in new[] { "web-nope", "..", "web-..%2F..%2Fetc%2Fpasswd" })
+            Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/train/logs/{id}/curves")).StatusCode);
         // Unknown ids, and ids reaching out of the folder: 404.
         foreach (var id in new[] { "web-nope", "cli-default", "..", "web-..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "web-good.ckpt" })
             Assert.Equal(HttpStatusCode.NotFound, (await PostJson(client, $"/api/train/interrupted/{id}/resume")).Status);

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Logging;
 using ZeroDL.Serialization;
+using ZeroDL.Training;
 using ZeroDL.Web;
 
 namespace ZeroDL.Tests;
@@ -64,8 +65,8 @@ public class WebTrainingTests
         Assert.Equal(JsonValueKind.Null, done.GetProperty("testAccuracy").ValueKind);
         var runs = await client.GetFromJsonAsync<JsonElement>("/api/train");
         Assert.Equal("cancelled", runs.EnumerateArray().Single().GetProperty("status").GetString());
-        // No model and no temporary file; at most the checkpoint of where it stopped (issue 19: it can be resumed).
-        Assert.All(Directory.EnumerateFileSystemEntries(models), f => Assert.EndsWith(CheckpointFile.Extension, f));
+        // No model and no temporary file; the run's metrics log, and at most the checkpoint of where it stopped (issue 19: it can be resumed).
+        Assert.All(Directory.EnumerateFileSystemEntries(models), f => Assert.True(f.EndsWith(CheckpointFile.Extension) || f.EndsWith(MetricsLog.FileSuffix), f));
     }
 
     [Fact]
@@ -81,8 +82,9 @@ public class WebTrainingTests
         await app.StopAsync();
         // A run left going would be cut off by the process exit, mid-save (the web app's 0-byte temporary files).
         Assert.Equal("cancelled", run.Status);
-        // Only the model and its checkpoint: no temporary file (AtomicFile's .zerodl-tmp, or an earlier version's .tmp) and nothing empty.
-        Assert.Equal([run.ModelName + CheckpointFile.Extension, run.ModelName + ".safetensors"], Directory.EnumerateFiles(models).Select(Path.GetFileName).Order());
+        // Only the model, its checkpoint and its metrics log: no temporary file (AtomicFile's .zerodl-tmp, or an earlier version's .tmp) and nothing empty.
+        Assert.Equal([run.ModelName + CheckpointFile.Extension, run.ModelName + MetricsLog.FileSuffix, run.ModelName + ".safetensors"],
+            Directory.EnumerateFiles(models).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.All(Directory.EnumerateFiles(models), f => Assert.True(new FileInfo(f).Length > 0, f));
         await app.DisposeAsync();
     }

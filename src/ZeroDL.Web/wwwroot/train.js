@@ -148,24 +148,26 @@ async function resume(id) {
   refreshInterrupted();
 }
 
+// The runs whose metrics logs are on the server (this server's and earlier ones'), each with its curves.
 async function refreshRuns() {
-  const list = await (await fetch('api/train')).json();
+  const list = await (await fetch('api/train/logs')).json();
   const table = document.getElementById('runs');
   table.innerHTML = '';
   document.getElementById('runs-section').hidden = list.length === 0;
   for (const r of list) {
     const row = table.insertRow();
-    row.dataset.id = r.id;
-    cell(row, `#${r.id}`);
-    cell(row, r.modelName);
-    cell(row, r.status + (r.error ? ': ' + r.error : ''));
-    if (r.status !== 'running') button(row, 'Curves', () => showCurves(r.id)).className = 'curves';
+    row.dataset.id = r.name;
+    cell(row, r.name);
+    cell(row, r.data);
+    cell(row, r.status + (r.message ? ': ' + r.message : ''));
+    cell(row, `epoch ${r.epoch} of ${r.epochs}, last test ${percent(r.lastTestAccuracy)}`);
+    if (r.status !== 'running') button(row, 'Curves', () => showCurves(r.name)).className = 'curves';
   }
 }
 
-// Draws a run's curves (every epoch's accuracy, the mini-batch loss) in the charts the live run uses.
-async function showCurves(id) {
-  const response = await fetch(`api/train/${encodeURIComponent(id)}/curves`);
+// Draws a run's curves from its metrics log (every epoch's accuracy, the loss every 100 mini-batches) in the charts the live run uses.
+async function showCurves(name) {
+  const response = await fetch(`api/train/logs/${encodeURIComponent(name)}/curves`);
   const c = await response.json();
   if (!response.ok) { status(c.error); return; }
   clearCharts();
@@ -173,7 +175,7 @@ async function showCurves(id) {
   for (const e of c.epochs) { acc[0].push(e.epoch); acc[1].push(e.trainAccuracy); acc[2].push(e.testAccuracy); acc[3].push(e.validationAccuracy); }
   accPlot.setData(acc);
   const last = c.epochs[c.epochs.length - 1];
-  document.getElementById('info').textContent = `Curves of run #${c.id} (${c.model}, ${c.status}): ${c.epochs.length} epochs`
+  document.getElementById('info').textContent = `Curves of ${c.id} (${c.status}): ${c.epochs.length} epochs`
     + (last ? `, last test ${percent(last.testAccuracy)}.` : '.');
 }
 
