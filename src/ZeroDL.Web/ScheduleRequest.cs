@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Collections.Immutable;
 using ZeroDL.Training;
 
 namespace ZeroDL.Web;
@@ -22,7 +22,7 @@ public sealed record ScheduleRequest(string Kind = "constant", int? EveryEpochs 
     double? Factor = null, int? Patience = null, double? MinFactor = null, string? Monitor = null, int? Warmup = null)
 {
     /// <summary>The kinds a request may name, in the Train form's order.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["constant", "step", "cosine", "plateau"];
+    public static IReadOnlyList<string> Kinds { get; } = ImmutableArray.Create("constant", "step", "cosine", "plateau");
 
     /// <summary>The schedule, checked; <paramref name="monitor"/> is what a plateau without its own monitor watches.</summary>
     /// <exception cref="BadRequestException">400: an unknown kind, a parameter of another kind, a missing or out-of-range one.</exception>
