@@ -54,6 +54,12 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
 
     private readonly Microsoft.Extensions.Logging.ILogger _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
+    /// <summary>
+    /// Tests: called on the training thread after each mini-batch with the run and the iteration, before the next
+    /// mini-batch; it may block, to hold a run at a known point (e.g. until the server stops it).
+    /// </summary>
+    internal Action<TrainingRun, int>? AfterBatch { get; set; }
+
     /// <summary>The model names of the runs training now.</summary>
     private HashSet<string> Running() => _runs.Values.Where(r => r.Status == "running").Select(r => r.ModelName).ToHashSet(StringComparer.Ordinal);
 
@@ -299,6 +305,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             {
                 run.Record(loss);
                 if (iteration % every == 0) run.Publish(new { type = "batch", iteration, loss });
+                AfterBatch?.Invoke(run, iteration);
             };
             trainer.EpochCompleted += e =>
             {
