@@ -2,11 +2,16 @@ using ZeroDL.Training;
 
 namespace ZeroDL.Web;
 
-/// <summary>One finished epoch of a run as GET /api/train/{id}/curves gives it; an accuracy that is not a number (no test split) is null.</summary>
-public sealed record EpochPoint(int Epoch, int Iteration, double MeanLoss, double? TrainAccuracy, double? TestAccuracy, double Seconds)
+/// <summary>
+/// One finished epoch of a run as GET /api/train/{id}/curves gives it; a value that is not a number or not known (no
+/// test or validation split, a rate an older log did not record) is null.
+/// </summary>
+public sealed record EpochPoint(int Epoch, int Iteration, double MeanLoss, double? TrainAccuracy, double? TestAccuracy, double Seconds,
+    double? ValidationAccuracy = null, double? ValidationLoss = null, double? LearningRate = null)
 {
     public static EpochPoint From(EpochResult e) =>
-        new(e.Epoch, e.Iteration, e.MeanLoss, Finite(e.TrainAccuracy), Finite(e.TestAccuracy), e.Elapsed.TotalSeconds);
+        new(e.Epoch, e.Iteration, e.MeanLoss, Finite(e.TrainAccuracy), Finite(e.TestAccuracy), e.Elapsed.TotalSeconds,
+            Finite(e.ValidationAccuracy), Finite(e.ValidationLoss), Finite(e.LearningRate));
 
     internal static double? Finite(double x) => double.IsFinite(x) ? x : null;
 }

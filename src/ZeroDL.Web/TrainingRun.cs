@@ -68,6 +68,9 @@ public sealed class TrainingRun
     /// <summary>Records a finished epoch, for <see cref="Curves"/>.</summary>
     internal void Record(EpochResult epoch) { lock (_loss) _epochs.Add(epoch); }
 
+    /// <summary>Mini-batches done so far (those of the checkpoint it resumed from included).</summary>
+    public int IterationsDone { get { lock (_loss) return _loss.Count; } }
+
     /// <summary>Finished epochs so far (those of the checkpoint it resumed from included).</summary>
     public int EpochsDone { get { lock (_loss) return _epochs.Count; } }
 

@@ -6,15 +6,20 @@ using ZeroDL.Models;
 using ZeroDL.Optimizers;
 using ZeroDL.Serialization;
 using ZeroDL.Training;
+using Microsoft.Extensions.Logging;
 
 namespace ZeroDL.Web;
 
 /// <summary>
 /// What the Train page asks for: a preset model, the data to train it on (one of <see cref="TrainingRuns.Datasets"/>:
-/// "mnist", "fashion-mnist" or a folder the server was started with) and the settings to change.
+/// "mnist", "fashion-mnist" or a folder the server was started with) and the settings to change: the learning-rate
+/// <paramref name="Schedule"/> (null: the preset's), a <paramref name="ValidationSplit"/> held out of the training data
+/// (a fraction in (0, 1), stratified and seeded), and early stopping after <paramref name="EarlyStop"/> epochs without
+/// improvement of <paramref name="Monitor"/> ("val_loss", the default, or "val_accuracy"; needs the validation split).
 /// </summary>
 public sealed record TrainingRequest(string Model = ModelPresets.Default, string? Optimizer = null, double? LearningRate = null, int Epochs = 1,
-    bool Augment = false, int TrainSamples = 0, int EvalSamples = 2000, int Seed = 1, string Data = "mnist");
+    bool Augment = false, int TrainSamples = 0, int EvalSamples = 2000, int Seed = 1, string Data = "mnist",
+    ScheduleRequest? Schedule = null, double? ValidationSplit = null, int? EarlyStop = null, string? Monitor = null);
 
 /// <summary>
 /// Starts, resumes and tracks training runs. One run at a time: training uses every core, and a second run would only
@@ -44,6 +49,26 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     /// <summary>The checkpoints of the runs, in the models folder.</summary>
     public RunCheckpoints Checkpoints { get; } = new(modelDirectory, logger);
 
+    /// <summary>The metrics logs of the runs, in the models folder.</summary>
+    public RunLogs Logs { get; } = new(modelDirectory, logger);
+
+    private readonly Microsoft.Extensions.Logging.ILogger _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    /// <summary>
+    /// Tests: called on the training thread after each mini-batch with the run and the iteration, before the next
+    /// mini-batch; it may block, to hold a run at a known point (e.g. until the server stops it).
+    /// </summary>
+    internal Action<TrainingRun, int>? AfterBatch { get; set; }
+
+    /// <summary>The model names of the runs training now.</summary>
+    private HashSet<string> Running() => _runs.Values.Where(r => r.Status == "running").Select(r => r.ModelName).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The runs whose metrics logs are in the models folder (<see cref="RunLogs.List"/>), this server's and earlier ones'.</summary>
+    public IReadOnlyList<LoggedRun> Logged() => Logs.List(Running());
+
+    /// <summary>The curves of the run <paramref name="name"/> from its metrics log (<see cref="RunLogs.Curves"/>).</summary>
+    public RunCurves LoggedCurves(string name) => Logs.Curves(name, Running());
+
     /// <summary>
     /// The data the Train page offers: MNIST, Fashion-MNIST when Debian's package is installed, and the folders the
     /// server was given (zerodl serve --train-data DIR). Only these: a request cannot name another path on the server.
@@ -51,6 +76,9 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     public IReadOnlyList<string> Datasets =>
         [.. new[] { "mnist" }.Concat(File.Exists(Path.Combine(ImageDatasets.FashionMnistDirectory, "train-images-idx3-ubyte.gz")) ? [ImageDatasets.FashionMnistName] : [])
             .Concat(trainingData ?? [])];
+
+    /// <summary>Training images of MNIST and of Fashion-MNIST.</summary>
+    private const int MnistTrainingImages = 60_000;
 
     private readonly ConcurrentDictionary<string, TrainingRun> _runs = new();
     private int _counter;
@@ -74,8 +102,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     /// The checkpoints in the models folder of runs that did not finish and are not training now (see
     /// <see cref="RunCheckpoints.List"/>): interrupted, diverged, or unusable with the reason.
     /// </summary>
-    public IReadOnlyList<InterruptedRun> Interrupted() =>
-        Checkpoints.List(_runs.Values.Where(r => r.Status == "running").Select(r => r.ModelName).ToHashSet(StringComparer.Ordinal));
+    public IReadOnlyList<InterruptedRun> Interrupted() => Checkpoints.List(Running());
 
     public TrainingRun Start(TrainingRequest request)
     {
@@ -117,6 +144,29 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
         return Launch(request, preset, optimizer, id, loaded.Checkpoint);
     }
 
+    /// <summary>
+    /// The training options of a new run of <paramref name="request"/>, checked (400 with the reason): the preset's batch
+    /// size and schedule unless the request names one, its validation split, early stopping and monitored quantity.
+    /// </summary>
+    private static TrainerOptions Options(TrainingRequest request, ModelPreset preset)
+    {
+        var monitor = MonitoredQuantity.ValidationLoss;
+        if (request.Monitor is not null && !MonitoredQuantities.TryParse(request.Monitor, out monitor))
+            throw new BadRequestException(400, $"monitor '{request.Monitor}' is not one of {MonitoredQuantities.Names}");
+        // A plateau that names no quantity watches the monitored one, or without a validation split the training loss.
+        var plateauWatches = request.Monitor is not null || request.ValidationSplit is not null ? monitor : MonitoredQuantity.TrainingLoss;
+        var options = new TrainerOptions
+        {
+            Epochs = request.Epochs, BatchSize = preset.BatchSize, Seed = request.Seed, EvaluationSamples = request.EvalSamples,
+            Augmentation = request.Augment || preset.Augment ? new AugmentationOptions() : null,
+            Schedule = request.Schedule?.ToSchedule(plateauWatches) ?? preset.TrainingSchedule,
+            ValidationSplit = request.ValidationSplit, EarlyStopPatience = request.EarlyStop, Monitor = monitor,
+        };
+        try { options.Validate(); }
+        catch (ArgumentOutOfRangeException e) { throw new BadRequestException(400, e.Message.Split(" (Parameter")[0]); }
+        return options;
+    }
+
     /// <summary>Checks a request against the server's presets, data and limits (400 with the reason) and returns its preset.</summary>
     private ModelPreset Check(TrainingRequest request)
     {
@@ -129,6 +179,15 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
         if (!Datasets.Contains(request.Data)) throw new BadRequestException(400, $"unknown data '{request.Data}': the server offers {string.Join(", ", Datasets)}");
         // MNIST and Fashion-MNIST are 1×28×28 in 10 classes: their networks are checked now; a folder's once it is read.
         if (request.Data is "mnist" or ImageDatasets.FashionMnistName) CheckSize(preset, preset.Spec.IsConvolutional ? [1, 28, 28] : [784], 10);
+        var options = Options(request, preset);
+        if (request.Data is "mnist" or ImageDatasets.FashionMnistName && options.Schedule is LearningRateSchedule.Warmup warmup)
+        {
+            // Their 60,000 training images bound the run's mini-batches (a folder's are counted by the trainer, which refuses the same).
+            int images = request.TrainSamples > 0 ? Math.Min(request.TrainSamples, MnistTrainingImages) : MnistTrainingImages;
+            long most = (long)request.Epochs * ((images + options.BatchSize - 1) / options.BatchSize);
+            if (warmup.Iterations >= most)
+                throw new BadRequestException(400, $"the warm-up of {warmup.Iterations} iterations is not shorter than the run (at most {most} iterations)");
+        }
         return preset;
     }
 
@@ -158,9 +217,8 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     }
 
     /// <summary>
-    /// Deletes the oldest models and checkpoints trained here until those left take at most
-    /// <see cref="TrainingLimits.MaxModelBytes"/>, never the default model nor <paramref name="keep"/>'s model and
-    /// checkpoint. A file that cannot be deleted (in use, gone) is skipped. The checkpoint of <paramref name="keep"/>,
+    /// Deletes the oldest models, checkpoints and metrics logs trained here until those left take at most
+    /// <see cref="TrainingLimits.MaxModelBytes"/>, never the default model nor <paramref name="keep"/>'s files. A file that cannot be deleted (in use, gone) is skipped. The checkpoint of <paramref name="keep"/>,
     /// the run saving now, is not counted: it goes when the run finishes, and counts as any other once it is left
     /// behind by a run that did not finish.
     /// </summary>
@@ -169,23 +227,30 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
         if (!Directory.Exists(modelDirectory)) return;
         string? protectedName = store?.PinnedDefault;
         long total = 0;
-        var files = new DirectoryInfo(modelDirectory).EnumerateFiles(ModelPrefix + "*.safetensors")
-            .Concat(new DirectoryInfo(modelDirectory).EnumerateFiles(ModelPrefix + "*" + CheckpointFile.Extension));
-        foreach (var file in files.OrderByDescending(f => f.LastWriteTimeUtc).ThenByDescending(f => f.Name, StringComparer.Ordinal))
+        var files = new DirectoryInfo(modelDirectory).EnumerateFiles(ModelPrefix + "*")
+            .Select(f => (File: f, Suffix: RunFileSuffixes.FirstOrDefault(x => f.Name.EndsWith(x, StringComparison.Ordinal))))
+            .Where(f => f.Suffix is not null);
+        foreach (var (file, suffix) in files.OrderByDescending(f => f.File.LastWriteTimeUtc).ThenByDescending(f => f.File.Name, StringComparer.Ordinal))
         {
-            string name = Path.GetFileNameWithoutExtension(file.Name);
-            if (name == keep && file.Extension == CheckpointFile.Extension) continue;
-            if (name == keep || (name == protectedName && file.Extension == ".safetensors") || total + file.Length <= Limits.MaxModelBytes) { total += file.Length; continue; }
+            string name = file.Name[..^suffix!.Length];
+            if (name == keep && suffix == CheckpointFile.Extension) continue;
+            if (name == keep || (name == protectedName && suffix == ModelSuffix) || total + file.Length <= Limits.MaxModelBytes) { total += file.Length; continue; }
             try { file.Delete(); }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
         }
     }
 
+    private const string ModelSuffix = ".safetensors";
+
+    /// <summary>The files a run writes, by how their names end: its model, its checkpoint and its metrics log.</summary>
+    private static readonly string[] RunFileSuffixes = [ModelSuffix, CheckpointFile.Extension, MetricsLog.FileSuffix];
+
     private void Train(TrainingRun run, ModelPreset preset, Optimizer<float> optimizer, TrainingCheckpoint? resume)
     {
         var description = RunCheckpoints.Description(run.Request);
         TrainingCheckpoint? lastGood = resume; // the state the run's checkpoint file holds
+        MetricsLog? metrics = null;
         try
         {
             var request = run.Request;
@@ -197,12 +262,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             var (train, test) = request.Data == "mnist" ? Mnist.Load(directory: mnistDirectory) : ImageDatasets.Load(request.Data, dataOptions);
             if (request.TrainSamples > 0) train = train.Take(request.TrainSamples);
             // A resumed run goes on with the options its checkpoint stores, exactly.
-            var options = resume?.Options ?? new TrainerOptions
-            {
-                Epochs = request.Epochs, BatchSize = preset.BatchSize, Seed = request.Seed, EvaluationSamples = request.EvalSamples,
-                Augmentation = request.Augment || preset.Augment ? new AugmentationOptions() : null,
-                Schedule = preset.TrainingSchedule,
-            };
+            var options = resume?.Options ?? Options(request, preset);
             var (c, h, w) = train.ImageShape ?? (1, 1, train.SampleLength);
             int[] inputShape = preset.Spec.IsConvolutional ? [c, h, w] : [c * h * w];
             CheckSize(preset, inputShape, train.Classes);
@@ -225,6 +285,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             run.Publish(new { type = "start", model = preset.Name, data = request.Data, description = net.Architecture.Describe(), optimizer = optimizer.Name, learningRate = optimizer.LearningRate,
                 iterations = trainer.TotalIterations, iterationsPerEpoch = trainer.IterationsPerEpoch, epochs = options.Epochs, augment = options.Augmentation is not null,
                 resumedFrom = resume is null ? null : new { iteration = resume.Iteration, epoch = resume.Epoch } });
+            metrics = OpenLog(run, preset, optimizer, trainer, $"{request.Data}: {train.Count} training and {test.Count} test images", resume);
             int every = Math.Max(1, trainer.TotalIterations / 200);
             if (resume is not null)
             {
@@ -244,6 +305,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             {
                 run.Record(loss);
                 if (iteration % every == 0) run.Publish(new { type = "batch", iteration, loss });
+                AfterBatch?.Invoke(run, iteration);
             };
             trainer.EpochCompleted += e =>
             {
@@ -264,13 +326,17 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(run.Cancel.Token, timeLimit.Token);
             var history = trainer.Train(stop.Token);
             string status = history.Cancelled ? "cancelled" : "done";
-            string? reason = history.Cancelled && !run.Cancel.IsCancellationRequested ? $"the time limit of {Limits.MaxRunTime.TotalMinutes:0} min was reached" : null;
+            string? reason = history.Cancelled && !run.Cancel.IsCancellationRequested ? $"the time limit of {Limits.MaxRunTime.TotalMinutes:0} min was reached"
+                : history.StoppedEarly ? $"stopped early after epoch {history.Epochs.Count} of {options.Epochs}: {options.Monitor.Name()} did not improve for {options.EarlyStopPatience} epochs"
+                : null;
             // A finished run is not interrupted: its model file holds the result, and its checkpoint would only be listed.
             if (status == "done") Checkpoints.Delete(run.ModelName);
             // No finished epoch: no accuracy (NaN, which JSON cannot hold) and no model file to name.
             bool saved = history.Epochs.Count > 0;
+            End(metrics, history.Cancelled ? MetricsRunStatus.Interrupted : MetricsRunStatus.Finished, history.Loss.Count, history.Elapsed,
+                testAccuracy: saved && !history.Cancelled ? EpochPoint.Finite(history.FinalTestAccuracy) : null, message: reason);
             run.Finish(status, new { type = "done", status, reason, testAccuracy = saved ? EpochPoint.Finite(history.FinalTestAccuracy) : null, seconds = history.Elapsed.TotalSeconds,
-                model = saved ? run.ModelName : null, resumable = status == "cancelled" && lastGood is not null ? run.ModelName : null });
+                model = saved ? run.ModelName : null, resumable = status == "cancelled" && lastGood is not null ? run.ModelName : null, stoppedEarly = history.StoppedEarly });
         }
         catch (TrainingDivergedException e)
         {
@@ -281,18 +347,61 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
                 try { Checkpoints.Save(lastGood, run.ModelName, new Dictionary<string, string>(description) { [RunCheckpoints.DivergedKey] = e.Message }); }
                 catch (IOException) { } // unmarked, it is listed as interrupted, and resuming it diverges again with this message
             }
+            End(metrics, MetricsRunStatus.Diverged, e.Iteration - 1, message: e.Message);
             run.Finish("diverged", new { type = "done", status = "diverged", error = e.Message, iteration = e.Iteration,
                 model = run.EpochsDone > 0 ? run.ModelName : null, checkpointIteration = lastGood?.Iteration }, e.Message);
         }
         catch (Exception e)
         {
+            End(metrics, MetricsRunStatus.Interrupted, run.IterationsDone, message: e.Message);
             run.Finish("failed", new { type = "done", status = "failed", error = e.Message }, e.Message);
         }
+        finally { metrics?.Dispose(); }
+    }
+
+    /// <summary>
+    /// Opens the run's metrics log beside its model (<see cref="RunLogs"/>) and attaches it to the trainer: a new log,
+    /// or for a resumed run the same log cut back to the checkpoint (when the file there is not that run's, a new log
+    /// begins and the reason is logged).
+    /// </summary>
+    private MetricsLog OpenLog(TrainingRun run, ModelPreset preset, Optimizer<float> optimizer, Trainer trainer, string data, TrainingCheckpoint? resume)
+    {
+        var options = trainer.Options;
+        var record = new MetricsRun
+        {
+            Model = preset.Name, Architecture = trainer.EvaluatedModel.Architecture.Describe(), Data = data, Seed = options.Seed, BatchSize = options.BatchSize,
+            // The images an epoch visits (less any validation split).
+            TrainSamples = trainer.TrainingSet.Count, IterationsPerEpoch = trainer.IterationsPerEpoch, TotalIterations = trainer.TotalIterations, Started = DateTimeOffset.UtcNow,
+            Options = new Dictionary<string, string>
+            {
+                ["source"] = "web", ["optimizer"] = optimizer.Name, ["learning_rate"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture),
+                ["schedule"] = options.Schedule.ToString()!, [RunCheckpoints.RequestKey] = RunCheckpoints.Description(run.Request)[RunCheckpoints.RequestKey],
+            },
+        };
+        string path = Logs.PathOf(run.ModelName);
+        MetricsLog log;
+        if (resume is null) log = MetricsLog.Start(path, record, _ => trainer.LastLearningRate);
+        else
+        {
+            (log, string? note) = MetricsLog.Resume(path, record, resume, _ => trainer.LastLearningRate);
+            if (note is not null) _logger.LogInformation("{Run}: {Note}", run.ModelName, note);
+        }
+        log.Attach(trainer);
+        return log;
+    }
+
+    /// <summary>Writes the log's end record; a log that cannot be written does not change how the run ended (the log says nothing, so "stopped").</summary>
+    private void End(MetricsLog? log, MetricsRunStatus status, int iteration, TimeSpan? elapsed = null, double? testAccuracy = null, string? message = null)
+    {
+        if (log is null) return;
+        try { log.End(status, iteration, elapsed, testAccuracy, message); }
+        catch (IOException e) { _logger.LogWarning("{Log}: the end record could not be written: {Reason}", log.Path, e.Message); }
     }
 
     private static object EpochEvent(EpochResult e, string savedAs) => new
     {
         type = "epoch", epoch = e.Epoch, iteration = e.Iteration, loss = e.MeanLoss, trainAccuracy = EpochPoint.Finite(e.TrainAccuracy),
-        testAccuracy = EpochPoint.Finite(e.TestAccuracy), seconds = e.Elapsed.TotalSeconds, savedAs,
+        testAccuracy = EpochPoint.Finite(e.TestAccuracy), validationAccuracy = EpochPoint.Finite(e.ValidationAccuracy),
+        validationLoss = EpochPoint.Finite(e.ValidationLoss), learningRate = EpochPoint.Finite(e.LearningRate), seconds = e.Elapsed.TotalSeconds, savedAs,
     };
 }

@@ -74,8 +74,10 @@ public static class WebServer
         configure?.Invoke(builder);
         var app = builder.Build();
         var training = app.Services.GetRequiredService<TrainingRuns>();
-        // At start, the checkpoints of runs that did not finish: each unusable file (and each not the web's) is logged once here.
+        // At start, the checkpoints of runs that did not finish and the runs' logs: each unusable file (and each checkpoint
+        // not the web's) is logged once here.
         training.Interrupted();
+        training.Logged();
         app.Lifetime.ApplicationStopping.Register(() => training.StopAll(StopWait));
         if (options.TrainWhenEmpty && store.Default is null)
             app.Lifetime.ApplicationStarted.Register(() =>
@@ -145,6 +147,8 @@ public static class WebServer
         }).RequireJson().RequireRateLimiting(RateLimits.TrainPolicy);
         app.MapGet("/api/train", (TrainingRuns runs) => Results.Json(runs.All.Select(Describe)));
         app.MapGet("/api/train/interrupted", (TrainingRuns runs) => Results.Json(runs.Interrupted()));
+        app.MapGet("/api/train/logs", (TrainingRuns runs) => Results.Json(runs.Logged()));
+        app.MapGet("/api/train/logs/{name}/curves", (string name, TrainingRuns runs) => Results.Json(runs.LoggedCurves(name)));
         app.MapPost("/api/train/interrupted/{id}/resume", (string id, TrainingRuns runs) =>
         {
             var run = runs.Resume(id);

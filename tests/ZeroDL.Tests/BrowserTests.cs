@@ -61,6 +61,16 @@ public class BrowserTests
 
         await page.GotoAsync(url + "/train.html");
         await WaitFor(page, "document.querySelectorAll('#preset option').length > 0");
+        // A schedule shows its own parameters, and a bad one gets the server's reason.
+        Assert.False(await page.Locator("#gamma").IsVisibleAsync());
+        await page.SelectOptionAsync("#schedule", "step");
+        Assert.True(await page.Locator("#gamma").IsVisibleAsync());
+        Assert.False(await page.Locator("#floor").IsVisibleAsync());
+        await page.FillAsync("#gamma", "2");
+        await page.ClickAsync("#start");
+        await WaitFor(page, "document.getElementById('status').textContent !== ''");
+        Assert.Contains("GAMMA must be in (0, 1]", await page.Locator("#status").TextContentAsync());
+        await page.SelectOptionAsync("#schedule", "");
         // The interrupted runs: one to resume, one unusable with the reason.
         await WaitFor(page, "document.querySelectorAll('#interrupted tr').length === 2");
         Assert.Contains("unusable", await page.Locator("#interrupted tr[data-id='web-broken']").TextContentAsync());
@@ -85,11 +95,12 @@ public class BrowserTests
         await WaitFor(page, "document.getElementById('info').textContent.includes('Done')", 120000);
         Assert.Contains("saved as model web-twolayer", await page.Locator("#info").TextContentAsync());
         await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "train.png") });
-        // A finished run's curves, drawn again from GET api/train/{id}/curves: the resumed run's one epoch.
+        // A finished run's curves, drawn again from its metrics log: the resumed run's one epoch.
         await WaitFor(page, "document.querySelectorAll('#runs button.curves').length === 3");
-        await page.ClickAsync("#runs tr[data-id='1'] button.curves");
-        await WaitFor(page, "document.getElementById('info').textContent.startsWith('Curves of run #1')");
-        Assert.Contains("web-paused, done): 1 epochs, last test", await page.Locator("#info").TextContentAsync());
+        Assert.Contains("diverged: training diverged at iteration", await page.Locator("#runs").TextContentAsync());
+        await page.ClickAsync("#runs tr[data-id='web-paused'] button.curves");
+        await WaitFor(page, "document.getElementById('info').textContent.startsWith('Curves of web-paused')");
+        Assert.Contains("Curves of web-paused (finished): 1 epochs, last test", await page.Locator("#info").TextContentAsync());
         // Cancel, before the first epoch of a long run: the page says so (issue 18: "failed: … infinity …").
         await page.SelectOptionAsync("#preset", "deepconv");
         await page.ClickAsync("#start");

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -64,20 +65,25 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
             Assert.Empty((await Get(referenceClient, "/api/train/interrupted")).EnumerateArray());
         }
 
-        // The same run, stopped by the server's shutdown in its second epoch.
+        // The same run, stopped by the server's shutdown in its second epoch: held after mini-batch 450 until the
+        // server cancels it (reading its events to pick the moment let the run finish first on an idle machine).
+        const int stoppedAt = PerEpoch + PerEpoch / 2;
         var (first, client, folder) = await Start();
-        string id = await StartRun(client, ThreeEpochs);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        first.Services.GetRequiredService<TrainingRuns>().AfterBatch = (run, iteration) =>
+        {
+            if (iteration != stoppedAt) return;
+            held.SetResult();
+            run.Cancel.Token.WaitHandle.WaitOne(TimeSpan.FromMinutes(2));
+        };
+        await StartRun(client, ThreeEpochs);
         string model = (await Get(client, "/api/train")).EnumerateArray().Single().GetProperty("modelName").GetString()!;
-        using (var reader = new StreamReader(await client.GetStreamAsync($"/api/train/{id}/events")))
-            while (await reader.ReadLineAsync() is { } line)
-                if (line.StartsWith("data: ") && JsonDocument.Parse(line[6..]).RootElement is var e
-                    && e.GetProperty("type").GetString() == "batch" && e.GetProperty("iteration").GetInt32() > PerEpoch) break;
+        await held.Task.WaitAsync(TimeSpan.FromMinutes(2));
         await first.StopAsync();
         await first.DisposeAsync();
         string checkpoint = Path.Combine(folder, model + CheckpointFile.Extension);
         Assert.True(File.Exists(checkpoint), "the stopped run wrote no checkpoint");
-        int stoppedAt = CheckpointFile.Load(checkpoint).Checkpoint.Iteration;
-        Assert.InRange(stoppedAt, PerEpoch + 1, 3 * PerEpoch - 1);
+        Assert.Equal(stoppedAt, CheckpointFile.Load(checkpoint).Checkpoint.Iteration);
 
         // Started again on the folder: listed as interrupted, with its progress; resumed, it ends as the reference.
         var (second, client2, _) = await Start(o => o with { ModelDirectory = folder });
@@ -119,6 +125,21 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal(referenceCurves.GetProperty("loss").EnumerateArray().Select(l => l.GetDouble()), curves.GetProperty("loss").EnumerateArray().Select(l => l.GetDouble()));
         Assert.Equal(Enumerable.Range(1, 3 * PerEpoch), curves.GetProperty("iterations").EnumerateArray().Select(i => i.GetInt32()));
         Assert.Equal(HttpStatusCode.NotFound, (await client2.GetAsync("/api/train/99/curves")).StatusCode);
+
+        // Its metrics log, begun by the first server and continued by this one, lists it as finished and holds the
+        // same epochs (the Train page's curves of finished runs come from these logs).
+        var logged = (await Get(client2, "/api/train/logs")).EnumerateArray().Single();
+        Assert.Equal(model, logged.GetProperty("name").GetString());
+        Assert.Equal("finished", logged.GetProperty("status").GetString());
+        Assert.Equal(3, logged.GetProperty("epoch").GetInt32());
+        Assert.Equal(3, logged.GetProperty("epochs").GetInt32());
+        var fromLog = await Get(client2, $"/api/train/logs/{model}/curves");
+        Assert.Equal("finished", fromLog.GetProperty("status").GetString());
+        foreach (var field in new[] { "epoch", "iteration", "meanLoss", "trainAccuracy", "testAccuracy" })
+            Assert.Equal(referenceCurves.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty(field).GetDouble()),
+                fromLog.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty(field).GetDouble()));
+        Assert.Equal(Enumerable.Range(1, 9).Select(i => i * MetricsLog.DefaultProgressEvery), fromLog.GetProperty("iterations").EnumerateArray().Select(i => i.GetInt32()));
+        Assert.Single(RunLog.Read(Path.Combine(folder, model + MetricsLog.FileSuffix)).Resumes);
     }
 
     [Fact]
@@ -160,6 +181,10 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal("diverged", listed.GetProperty("status").GetString());
         Assert.False(listed.GetProperty("resumable").GetBoolean());
         Assert.Equal(expected.Message, listed.GetProperty("reason").GetString());
+        var logged = (await Get(client, "/api/train/logs")).EnumerateArray().Single();
+        Assert.Equal("diverged", logged.GetProperty("status").GetString());
+        Assert.Equal(expected.Message, logged.GetProperty("message").GetString());
+        Assert.Equal(expected.Iteration - 1, (await Get(client, $"/api/train/logs/{model}/curves")).GetProperty("epochs").GetArrayLength());
         var (code, body) = await PostJson(client, $"/api/train/interrupted/{model}/resume");
         Assert.Equal(HttpStatusCode.Conflict, code);
         Assert.Contains("diverged", body.GetProperty("error").GetString());
@@ -189,6 +214,8 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         File.WriteAllBytes(Ckpt("web-truncated"), bytes[..(bytes.Length / 2)]);
         File.WriteAllBytes(Ckpt("web-garbage"), [.. Enumerable.Range(0, 4096).Select(i => (byte)(i * 7919 >> 3))]);
         File.WriteAllBytes(Ckpt("web-empty"), []);
+        string junkLog = Path.Combine(folder, "web-junk" + MetricsLog.FileSuffix);
+        File.WriteAllText(junkLog, "{\"type\": \"epoch\"}\n");
         ModelFile.Save(ModelPresets.Find("twolayer").Build([784], 10, seed: 1), Ckpt("web-model")); // a model file named .ckpt
         CheckpointFile.Save(good, Ckpt("web-badrequest"), new Dictionary<string, string> { [RunCheckpoints.SourceKey] = "web", [RunCheckpoints.RequestKey] = "{\"model\": " });
 
@@ -231,6 +258,14 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal(8, (await Get(client, "/api/train/interrupted")).GetArrayLength());
         Assert.Equal(logged, logs.Entries.Count(e => e.Message.Contains(folder)));
 
+        // A metrics log that cannot be read is not listed, is logged, and its curves get the reason.
+        Assert.Empty((await Get(client, "/api/train/logs")).EnumerateArray());
+        Assert.Single(logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains(junkLog));
+        var junk = await client.GetAsync("/api/train/logs/web-junk/curves");
+        Assert.Equal(HttpStatusCode.Conflict, junk.StatusCode);
+        Assert.StartsWith("the metrics log of 'web-junk' cannot be read: web-junk.metrics.jsonl", JsonDocument.Parse(await junk.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+        foreach (var id in new[] { "web-nope", "..", "web-..%2F..%2Fetc%2Fpasswd" })
+            Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/train/logs/{id}/curves")).StatusCode);
         // Unknown ids, and ids reaching out of the folder: 404.
         foreach (var id in new[] { "web-nope", "cli-default", "..", "web-..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "web-good.ckpt" })
             Assert.Equal(HttpStatusCode.NotFound, (await PostJson(client, $"/api/train/interrupted/{id}/resume")).Status);
@@ -251,5 +286,42 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal("done", (await Events(client, error.GetProperty("id").GetString()!))[^1].GetProperty("status").GetString());
         Assert.False(File.Exists(Ckpt("web-good")));
         Assert.True(File.Exists(Path.Combine(folder, "web-good.safetensors")));
+    }
+
+    [Fact]
+    public async Task A_run_with_a_schedule_a_validation_split_and_early_stopping_trains_as_the_library_with_those_options()
+    {
+        var (app, client, _) = await Start();
+        await using var __ = app;
+        string id = await StartRun(client, "{\"model\": \"mlp\", \"epochs\": 20, \"trainSamples\": 2000, \"evalSamples\": 200, \"validationSplit\": 0.2, \"earlyStop\": 2, "
+            + "\"monitor\": \"val_accuracy\", \"schedule\": {\"kind\": \"step\", \"everyEpochs\": 1, \"gamma\": 0.7, \"warmup\": 5}}");
+        var events = await Events(client, id);
+        var done = events[^1];
+        Assert.Equal("done", done.GetProperty("status").GetString());
+
+        var preset = ModelPresets.Find("mlp");
+        var trainer = new Trainer(preset.Build([784], 10, seed: 1), Optimizer<float>.Create(preset.Optimizer, preset.LearningRate), mnist.Data.Train.Take(2000), mnist.Data.Test,
+            new TrainerOptions
+            {
+                Epochs = 20, BatchSize = preset.BatchSize, Seed = 1, EvaluationSamples = 200, ValidationSplit = 0.2, EarlyStopPatience = 2,
+                Monitor = MonitoredQuantity.ValidationAccuracy, Schedule = new LearningRateSchedule.Warmup(5, new LearningRateSchedule.Step(1, 0.7)),
+            });
+        var history = trainer.Train();
+        Assert.True(history.StoppedEarly, "this run should stop early"); // chosen so; the web run must do the same
+        Assert.True(done.GetProperty("stoppedEarly").GetBoolean());
+        Assert.Contains($"stopped early after epoch {history.Epochs.Count} of 20: val_accuracy did not improve for 2 epochs", done.GetProperty("reason").GetString());
+        var epochs = events.Where(e => e.GetProperty("type").GetString() == "epoch").ToList();
+        Assert.Equal(history.Epochs.Count, epochs.Count);
+        for (int i = 0; i < epochs.Count; i++)
+        {
+            var expected = history.Epochs[i];
+            Assert.Equal(expected.LearningRate, epochs[i].GetProperty("learningRate").GetDouble());
+            Assert.Equal(expected.ValidationAccuracy, epochs[i].GetProperty("validationAccuracy").GetDouble());
+            Assert.Equal(expected.ValidationLoss, epochs[i].GetProperty("validationLoss").GetDouble());
+            Assert.Equal(expected.TestAccuracy, epochs[i].GetProperty("testAccuracy").GetDouble());
+        }
+        // Epoch k's last mini-batch (16 an epoch, 5 of warm-up before the steps) runs at 0.7^(k-1) of the rate: the
+        // schedule the request described, not the preset's constant one.
+        for (int k = 1; k <= history.Epochs.Count; k++) Assert.Equal(preset.LearningRate * Math.Pow(0.7, k - 1), history.Epochs[k - 1].LearningRate, 15);
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Logging;
 using ZeroDL.Serialization;
+using ZeroDL.Training;
 using ZeroDL.Web;
 
 namespace ZeroDL.Tests;
@@ -64,8 +65,8 @@ public class WebTrainingTests
         Assert.Equal(JsonValueKind.Null, done.GetProperty("testAccuracy").ValueKind);
         var runs = await client.GetFromJsonAsync<JsonElement>("/api/train");
         Assert.Equal("cancelled", runs.EnumerateArray().Single().GetProperty("status").GetString());
-        // No model and no temporary file; at most the checkpoint of where it stopped (issue 19: it can be resumed).
-        Assert.All(Directory.EnumerateFileSystemEntries(models), f => Assert.EndsWith(CheckpointFile.Extension, f));
+        // No model and no temporary file; the run's metrics log, and at most the checkpoint of where it stopped (issue 19: it can be resumed).
+        Assert.All(Directory.EnumerateFileSystemEntries(models), f => Assert.True(f.EndsWith(CheckpointFile.Extension) || f.EndsWith(MetricsLog.FileSuffix), f));
     }
 
     [Fact]
@@ -81,8 +82,9 @@ public class WebTrainingTests
         await app.StopAsync();
         // A run left going would be cut off by the process exit, mid-save (the web app's 0-byte temporary files).
         Assert.Equal("cancelled", run.Status);
-        // Only the model and its checkpoint: no temporary file (AtomicFile's .zerodl-tmp, or an earlier version's .tmp) and nothing empty.
-        Assert.Equal([run.ModelName + CheckpointFile.Extension, run.ModelName + ".safetensors"], Directory.EnumerateFiles(models).Select(Path.GetFileName).Order());
+        // Only the model, its checkpoint and its metrics log: no temporary file (AtomicFile's .zerodl-tmp, or an earlier version's .tmp) and nothing empty.
+        Assert.Equal([run.ModelName + CheckpointFile.Extension, run.ModelName + MetricsLog.FileSuffix, run.ModelName + ".safetensors"],
+            Directory.EnumerateFiles(models).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.All(Directory.EnumerateFiles(models), f => Assert.True(new FileInfo(f).Length > 0, f));
         await app.DisposeAsync();
     }
@@ -192,5 +194,42 @@ public class WebTrainingTests
         Assert.True(File.Exists(Path.Combine(folder, "small.safetensors")));
         Assert.False(File.Exists(stale));
         Assert.True(web.Sum(n => new FileInfo(Path.Combine(folder, n + ".safetensors")).Length) <= budget);
+    }
+
+    [Fact]
+    public async Task Schedules_validation_splits_and_early_stopping_are_checked_before_a_run_starts()
+    {
+        var (app, client, _) = await Start(o => o with { RateLimits = new RateLimits { TrainLimit = 100 } });
+        await using var __ = app;
+        var refused = new (string Json, string Message)[]
+        {
+            ("{\"schedule\": {\"kind\": \"exponential\"}}", "unknown schedule 'exponential': use constant, step, cosine, plateau"),
+            ("{\"schedule\": {\"kind\": \"step\", \"gamma\": 0.5}}", "schedule: the step schedule needs everyEpochs"),
+            ("{\"schedule\": {\"kind\": \"step\", \"everyEpochs\": 2, \"gamma\": 1.5}}", "GAMMA must be in (0, 1]"),
+            ("{\"schedule\": {\"kind\": \"step\", \"everyEpochs\": 0, \"gamma\": 0.5}}", "decays every 1 or more epochs"),
+            ("{\"schedule\": {\"kind\": \"cosine\", \"gamma\": 0.5}}", "schedule: gamma is a parameter of the step schedule, not of cosine"),
+            ("{\"schedule\": {\"kind\": \"cosine\", \"floor\": 1}}", "FLOOR must be in [0, 1)"),
+            ("{\"schedule\": {\"kind\": \"plateau\", \"factor\": 0.5}}", "the plateau schedule needs patience"),
+            ("{\"schedule\": {\"kind\": \"plateau\", \"factor\": 1, \"patience\": 2}}", "FACTOR must be in (0, 1)"),
+            ("{\"schedule\": {\"kind\": \"plateau\", \"factor\": 0.5, \"patience\": 2, \"monitor\": \"val_accuracy\"}}", "needs a validation split"),
+            ("{\"schedule\": {\"kind\": \"plateau\", \"factor\": 0.5, \"patience\": 2, \"monitor\": \"test_accuracy\"}}", "monitor 'test_accuracy' is not one of"),
+            ("{\"schedule\": {\"kind\": \"constant\", \"warmup\": 0}}", "a warm-up lasts at least 1 iteration"),
+            ("{\"epochs\": 1, \"trainSamples\": 1000, \"schedule\": {\"kind\": \"cosine\", \"warmup\": 10}}", "the warm-up of 10 iterations is not shorter than the run (at most 10 iterations)"),
+            ("{\"schedule\": {\"kind\": \"step\", \"everyEpochs\": 1.5, \"gamma\": 0.5}}", "invalid JSON"),
+            ("{\"validationSplit\": 1.5}", "the validation split must be a fraction between 0 and 1"),
+            ("{\"validationSplit\": 0}", "the validation split must be a fraction between 0 and 1"),
+            ("{\"earlyStop\": 3}", "early stopping needs a validation split"),
+            ("{\"validationSplit\": 0.1, \"earlyStop\": 0}", "patience must be at least 1 epoch"),
+            ("{\"validationSplit\": 0.1, \"earlyStop\": 2, \"monitor\": \"loss\"}", "early stopping and keep-best monitor val_loss or val_accuracy"),
+            ("{\"monitor\": \"accuracy\"}", "monitor 'accuracy' is not one of val_loss, val_accuracy, loss"),
+        };
+        foreach (var (json, message) in refused)
+        {
+            var response = await client.PostAsync("/api/train", Json(json));
+            string body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{json}: {(int)response.StatusCode} {body}");
+            Assert.Contains(message, JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
+        }
+        Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/api/train")).EnumerateArray());
     }
 }

@@ -1,7 +1,7 @@
 // The Train page: start a run (or resume an interrupted one), follow its Server-Sent Events, draw loss and accuracy
 // with uPlot; list interrupted runs and this server's runs, whose curves it can draw again.
 let source = null, runId = null, lossPlot = null, accPlot = null, resumed = '';
-const loss = [[], []], acc = [[], [], []];
+const loss = [[], []], acc = [[], [], [], []];
 
 async function loadPresets() {
   const presets = await (await fetch('api/presets')).json();
@@ -18,7 +18,8 @@ function plots() {
   lossPlot = new uPlot({ title: 'training loss', width, height: 300, scales: { x: { time: false } },
     series: [{ label: 'iteration' }, { label: 'loss', stroke: '#1f77b4' }] }, loss, document.getElementById('loss'));
   accPlot = new uPlot({ title: 'accuracy', width, height: 300, scales: { x: { time: false } },
-    series: [{ label: 'epoch' }, { label: 'train', stroke: '#1f77b4' }, { label: 'test', stroke: '#d62728' }] }, acc, document.getElementById('accuracy'));
+    series: [{ label: 'epoch' }, { label: 'train', stroke: '#1f77b4' }, { label: 'test', stroke: '#d62728' }, { label: 'validation', stroke: '#2ca02c' }] },
+    acc, document.getElementById('accuracy'));
 }
 
 function clearCharts() { loss.forEach(a => (a.length = 0)); acc.forEach(a => (a.length = 0)); plots(); }
@@ -46,12 +47,40 @@ document.getElementById('form').addEventListener('submit', async e => {
     learningRate: isNaN(lr) ? null : lr,
     epochs: parseInt(document.getElementById('epochs').value, 10) || 1,
     augment: document.getElementById('augment').checked,
+    schedule: schedule(),
+    validationSplit: number('val-split'),
+    earlyStop: number('early-stop'),
+    monitor: document.getElementById('monitor').value,
   };
   const response = await fetch('api/train', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(request) });
   const result = await response.json();
   if (!response.ok) { status(result.error); return; }
   follow(result);
 });
+
+// A number field's value, or null when empty (the server checks the ranges and says what is wrong).
+function number(id) { const v = parseFloat(document.getElementById(id).value); return isNaN(v) ? null : v; }
+
+// The schedule the form describes, or null for the model's own.
+function schedule() {
+  const kind = document.getElementById('schedule').value;
+  if (!kind) return null;
+  const s = { kind, warmup: number('warmup') };
+  if (kind === 'step') { s.everyEpochs = number('every-epochs'); s.gamma = number('gamma'); }
+  if (kind === 'cosine') s.floor = number('floor');
+  if (kind === 'plateau') {
+    s.factor = number('factor'); s.patience = number('plateau-patience'); s.minFactor = number('min-factor');
+    s.monitor = document.getElementById('plateau-monitor').value || null;
+  }
+  return s;
+}
+
+// Shows the parameters of the chosen schedule only.
+function showScheduleFields() {
+  const kind = document.getElementById('schedule').value;
+  for (const label of document.querySelectorAll('label[data-kind]')) label.hidden = !label.dataset.kind.split(' ').includes(kind);
+}
+document.getElementById('schedule').addEventListener('change', showScheduleFields);
 
 document.getElementById('cancel').addEventListener('click', () => runId && post(`api/train/${runId}/cancel`));
 
@@ -66,7 +95,7 @@ function handle(e) {
   }
   if (e.type === 'batch') { loss[0].push(e.iteration); loss[1].push(e.loss); lossPlot.setData(loss); }
   if (e.type === 'epoch') {
-    acc[0].push(e.epoch); acc[1].push(e.trainAccuracy); acc[2].push(e.testAccuracy); accPlot.setData(acc);
+    acc[0].push(e.epoch); acc[1].push(e.trainAccuracy); acc[2].push(e.testAccuracy); acc[3].push(e.validationAccuracy); accPlot.setData(acc);
     info.textContent = `epoch ${e.epoch}: train ${percent(e.trainAccuracy)}, test ${percent(e.testAccuracy)}, ${e.seconds.toFixed(1)} s — saved as model ${e.savedAs} (selectable on the Explore page, and on the Draw page for MNIST).${resumed}`;
   }
   if (e.type === 'done') {
@@ -78,7 +107,7 @@ function handle(e) {
     else if (e.status === 'cancelled') status('cancelled' + (e.reason ? ': ' + e.reason : '') + (e.model ? '; the last finished epoch is saved as ' + e.model : '')
       + (e.resumable ? '; it is listed under Interrupted runs' : ''));
     else status('');
-    if (e.status === 'done') info.textContent += ` Done: ${percent(e.testAccuracy)} test in ${e.seconds.toFixed(1)} s.`;
+    if (e.status === 'done') info.textContent += ` Done: ${percent(e.testAccuracy)} test in ${e.seconds.toFixed(1)} s.${e.reason ? ' (' + e.reason + ')' : ''}`;
     refreshLists();
   }
 }
@@ -119,32 +148,34 @@ async function resume(id) {
   refreshInterrupted();
 }
 
+// The runs whose metrics logs are on the server (this server's and earlier ones'), each with its curves.
 async function refreshRuns() {
-  const list = await (await fetch('api/train')).json();
+  const list = await (await fetch('api/train/logs')).json();
   const table = document.getElementById('runs');
   table.innerHTML = '';
   document.getElementById('runs-section').hidden = list.length === 0;
   for (const r of list) {
     const row = table.insertRow();
-    row.dataset.id = r.id;
-    cell(row, `#${r.id}`);
-    cell(row, r.modelName);
-    cell(row, r.status + (r.error ? ': ' + r.error : ''));
-    if (r.status !== 'running') button(row, 'Curves', () => showCurves(r.id)).className = 'curves';
+    row.dataset.id = r.name;
+    cell(row, r.name);
+    cell(row, r.data);
+    cell(row, r.status + (r.message ? ': ' + r.message : ''));
+    cell(row, `epoch ${r.epoch} of ${r.epochs}, last test ${percent(r.lastTestAccuracy)}`);
+    if (r.status !== 'running') button(row, 'Curves', () => showCurves(r.name)).className = 'curves';
   }
 }
 
-// Draws a run's curves (every epoch's accuracy, the mini-batch loss) in the charts the live run uses.
-async function showCurves(id) {
-  const response = await fetch(`api/train/${encodeURIComponent(id)}/curves`);
+// Draws a run's curves from its metrics log (every epoch's accuracy, the loss every 100 mini-batches) in the charts the live run uses.
+async function showCurves(name) {
+  const response = await fetch(`api/train/logs/${encodeURIComponent(name)}/curves`);
   const c = await response.json();
   if (!response.ok) { status(c.error); return; }
   clearCharts();
   loss[0].push(...c.iterations); loss[1].push(...c.loss); lossPlot.setData(loss);
-  for (const e of c.epochs) { acc[0].push(e.epoch); acc[1].push(e.trainAccuracy); acc[2].push(e.testAccuracy); }
+  for (const e of c.epochs) { acc[0].push(e.epoch); acc[1].push(e.trainAccuracy); acc[2].push(e.testAccuracy); acc[3].push(e.validationAccuracy); }
   accPlot.setData(acc);
   const last = c.epochs[c.epochs.length - 1];
-  document.getElementById('info').textContent = `Curves of run #${c.id} (${c.model}, ${c.status}): ${c.epochs.length} epochs`
+  document.getElementById('info').textContent = `Curves of ${c.id} (${c.status}): ${c.epochs.length} epochs`
     + (last ? `, last test ${percent(last.testAccuracy)}.` : '.');
 }
 
