@@ -380,10 +380,10 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
         };
         string path = Logs.PathOf(run.ModelName);
         MetricsLog log;
-        if (resume is null) log = MetricsLog.Start(path, record, _ => trainer.LastLearningRate);
+        if (resume is null) log = MetricsLog.Start(path, record);
         else
         {
-            (log, string? note) = MetricsLog.Resume(path, record, resume, _ => trainer.LastLearningRate);
+            (log, string? note) = MetricsLog.Resume(path, record, resume);
             if (note is not null) _logger.LogInformation("{Run}: {Note}", run.ModelName, note);
         }
         log.Attach(trainer);
