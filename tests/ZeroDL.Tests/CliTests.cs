@@ -48,14 +48,14 @@ public class CliTests
         var (code, output, _) = Run("--help");
         Assert.Equal(0, code);
         Assert.Contains("train", output); Assert.Contains("evaluate", output); Assert.Contains("predict", output);
-        foreach (var verb in new[] { "train", "evaluate", "predict", "import", "convert", "misclassified", "filters", "serve" })
+        foreach (var verb in new[] { "train", "evaluate", "predict", "import", "convert", "misclassified", "filters", "serve", "export", "lr-find" })
         {
             Assert.Contains(verb, output);
             var (c, o, _) = Run(verb, "--help");
             Assert.Equal(0, c);
             Assert.Contains("--model", o);
         }
-        foreach (var (verb, option) in new[] { ("experiment", "--quick"), ("tune", "--method") })
+        foreach (var (verb, option) in new[] { ("experiment", "--quick"), ("tune", "--method"), ("runs", "--json") })
         {
             Assert.Contains(verb, output);
             var (c, o, _) = Run(verb, "--help");
