@@ -118,9 +118,10 @@ internal static class TrainCommand
                     : preset.TrainingSchedule;
             }
             catch (FormatException e) { throw new UsageException("--schedule: " + e.Message); }
-            if (learningSchedule is LearningRateSchedule.Warmup) throw new UsageException("--schedule: give the warm-up as --warmup N");
             if (parse.GetValue(warmup) is int warmupIterations)
             {
+                if (learningSchedule is LearningRateSchedule.Warmup)
+                    throw new UsageException("give the warm-up once: --warmup N, or warmup:N+SCHEDULE in --schedule, not both");
                 if (warmupIterations < 1) throw new UsageException("--warmup must be at least 1 iteration");
                 learningSchedule = new LearningRateSchedule.Warmup(warmupIterations, learningSchedule);
             }

@@ -17,7 +17,7 @@ public class TrainValidationCliTests
     [InlineData("--schedule bogus", "--schedule: unknown schedule 'bogus'")]
     [InlineData("--schedule step:0:0.5", "--schedule: schedule 'step:0:0.5': a step schedule decays every 1 or more epochs")]
     [InlineData("--schedule cosine:2", "FLOOR must be in [0, 1)")]
-    [InlineData("--schedule warmup:5+cosine", "give the warm-up as --warmup N")]
+    [InlineData("--schedule warmup:5+cosine --warmup 5", "give the warm-up once")]
     [InlineData("--warmup 0", "--warmup must be at least 1 iteration")]
     [InlineData("--warmup 36", "--warmup 36 iterations is not shorter than the run's 36")]
     [InlineData("--early-stop 3", "--early-stop needs --val-split")]
