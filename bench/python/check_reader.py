@@ -9,10 +9,10 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "python"))
 import zerodl_safetensors as zs  # noqa: E402
-from mnist_npy import _read  # noqa: E402
+from mnist_npy import read  # noqa: E402
 
-pixels = _read("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 784)
-labels = _read("t10k-labels-idx1-ubyte.gz", 8).astype(np.int64)
+pixels = read("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 784)
+labels = read("t10k-labels-idx1-ubyte.gz", 8).astype(np.int64)
 status = 0
 for model_path, outputs_path in zip(sys.argv[1::2], sys.argv[2::2]):
     model = zs.load(model_path)

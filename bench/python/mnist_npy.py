@@ -8,14 +8,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MNIST = os.path.join(HERE, "..", "..", "data", "mnist")
 
 
-def _read(name, offset):
+def read(name, offset):
+    """One bundled IDX file's bytes after its header (offset 16 for images, 8 for labels), as uint8."""
     with gzip.open(os.path.join(MNIST, name), "rb") as f:
         return np.frombuffer(f.read(), np.uint8, offset=offset)
 
 
 def load():
-    x_train = _read("train-images-idx3-ubyte.gz", 16).reshape(-1, 784).astype(np.float32) / 255
-    t_train = _read("train-labels-idx1-ubyte.gz", 8).astype(np.int64)
-    x_test = _read("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 784).astype(np.float32) / 255
-    t_test = _read("t10k-labels-idx1-ubyte.gz", 8).astype(np.int64)
+    x_train = read("train-images-idx3-ubyte.gz", 16).reshape(-1, 784).astype(np.float32) / 255
+    t_train = read("train-labels-idx1-ubyte.gz", 8).astype(np.int64)
+    x_test = read("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 784).astype(np.float32) / 255
+    t_test = read("t10k-labels-idx1-ubyte.gz", 8).astype(np.int64)
     return x_train, t_train, x_test, t_test

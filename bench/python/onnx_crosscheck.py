@@ -5,7 +5,6 @@ inference engine, whose correct count is printed for comparison with ZeroDL's).
 
 Usage: /usr/bin/python3 bench/python/onnx_crosscheck.py FILE.onnx ...
 Needs: apt-get install -y python3-onnx python3-opencv python3-numpy. Exit code 1 if any file fails a check."""
-import gzip
 import os
 import sys
 
@@ -13,13 +12,8 @@ import cv2
 import numpy as np
 import onnx
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-MNIST = os.path.join(HERE, "..", "..", "data", "mnist")
-
-
-def read(name, offset):
-    with gzip.open(os.path.join(MNIST, name), "rb") as f:
-        return np.frombuffer(f.read(), np.uint8, offset=offset)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mnist_npy import read  # noqa: E402
 
 
 def main():
