@@ -68,6 +68,15 @@ public abstract class StudyTestsBase
         var (train, _) = Data.Mnist.Load(directory: TestPaths.Mnist);
         var here = HyperparameterSearch.Run(train, new SearchOptions { Method = "grid", Trials = 9, Epochs = 3, TrainingSamples = 200 });
         Assert.Equal(here, attempts.Select(t => t.ToTrial()));
+
+        // --report: the study by state, its best trial, and the charts and CSV, without training.
+        string reportDir = Path.Combine(dir, "report");
+        var (code2, report, err) = CliTests.Run("tune", "--study", study, "--storage", Storage(dir), "--report", "--out", reportDir);
+        Assert.True(code2 == 0, err);
+        Assert.Contains("Trials: 0 waiting, 0 running, 9 complete, 0 failed", report);
+        Assert.Contains("Best: " + HyperparameterSearch.Describe(here.MaxBy(t => t.ValidationAccuracy)!), report);
+        Assert.Equal(10, File.ReadAllLines(Path.Combine(reportDir, "trials.csv")).Length);
+        Assert.True(File.Exists(Path.Combine(reportDir, "trials.svg")));
     }
 
     protected void KilledWorkersTrialRunAgain()
