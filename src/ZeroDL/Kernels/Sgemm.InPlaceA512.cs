@@ -47,6 +47,17 @@ internal static unsafe partial class Sgemm
                     continue;
                 }
                 int back = mr - mValid, row = ic + ir - back;
+                // A last panel of at most 16 columns: the 12×16 tile, at half a whole tile's cost.
+                if (nValid <= 16)
+                {
+                    bool exact = back == 0 && nValid == 16;
+                    float* to = exact ? cTile : buffers.Tile;
+                    int ldTo = exact ? ldc : 16;
+                    if (transA) Kernel12x16Avx512(kc, a + (long)pc * lda + row, 1, lda, bPanel, nr, to, ldTo, exact && acc);
+                    else Kernel12x16Avx512(kc, a + (long)row * lda + pc, lda, 1, bPanel, nr, to, ldTo, exact && acc);
+                    if (!exact) WriteTile(buffers.Tile + back * 16, 16, cTile, ldc, mValid, nValid, acc);
+                    continue;
+                }
                 bool whole = back == 0 && nValid == nr;
                 float* dst = whole ? cTile : buffers.Tile;
                 int ld = whole ? ldc : nr;
@@ -198,5 +209,48 @@ internal static unsafe partial class Sgemm
         c1_0.Store(c + 1 * ldc + 0); c1_1.Store(c + 1 * ldc + 16);
         c2_0.Store(c + 2 * ldc + 0); c2_1.Store(c + 2 * ldc + 16);
         c3_0.Store(c + 3 * ldc + 0); c3_1.Store(c + 3 * ldc + 16);
+    }
+
+    /// <summary>
+    /// Twelve rows of a 16-column tile (one vector a row): a last panel of at most 16 columns (n = 50: a whole
+    /// 32-column panel, 16 columns here and 2 by the narrow-column kernels), at half the cost of a whole 32-column tile. A is read at
+    /// a[i·rowStride + p·kStride] as in <see cref="Kernel4x32Avx512"/>, the rows addressed as in
+    /// <see cref="Kernel12x32Avx512Direct"/>; B's first 16 columns at b + p·<paramref name="bStride"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel12x16Avx512(int kc, float* a, long rowStride, long kStride, float* b, long bStride, float* c, int ldc, bool accumulate)
+    {
+        nint l = (nint)rowStride * sizeof(float), step = (nint)kStride * sizeof(float);
+        byte* x = (byte*)a, y = x + 3 * l, z = x + 6 * l, w = x + 9 * l;
+        var c0 = Vector512<float>.Zero; var c1 = Vector512<float>.Zero; var c2 = Vector512<float>.Zero; var c3 = Vector512<float>.Zero;
+        var c4 = Vector512<float>.Zero; var c5 = Vector512<float>.Zero; var c6 = Vector512<float>.Zero; var c7 = Vector512<float>.Zero;
+        var c8 = Vector512<float>.Zero; var c9 = Vector512<float>.Zero; var c10 = Vector512<float>.Zero; var c11 = Vector512<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)x), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(x + l)), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(x + l * 2)), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)y), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(x + l * 4)), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(y + l * 2)), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)z), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(y + l * 4)), b0, c7);
+            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(x + l * 8)), b0, c8);
+            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)w), b0, c9);
+            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(z + l * 4)), b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(y + l * 8)), b0, c11);
+            x += step; y += step; z += step; w += step; b += bStride;
+        }
+        if (accumulate)
+        {
+            c0 += Vector512.Load(c + 0 * ldc); c1 += Vector512.Load(c + 1 * ldc); c2 += Vector512.Load(c + 2 * ldc);
+            c3 += Vector512.Load(c + 3 * ldc); c4 += Vector512.Load(c + 4 * ldc); c5 += Vector512.Load(c + 5 * ldc);
+            c6 += Vector512.Load(c + 6 * ldc); c7 += Vector512.Load(c + 7 * ldc); c8 += Vector512.Load(c + 8 * ldc);
+            c9 += Vector512.Load(c + 9 * ldc); c10 += Vector512.Load(c + 10 * ldc); c11 += Vector512.Load(c + 11 * ldc);
+        }
+        c0.Store(c + 0 * ldc); c1.Store(c + 1 * ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc);
+        c4.Store(c + 4 * ldc); c5.Store(c + 5 * ldc); c6.Store(c + 6 * ldc); c7.Store(c + 7 * ldc);
+        c8.Store(c + 8 * ldc); c9.Store(c + 9 * ldc); c10.Store(c + 10 * ldc); c11.Store(c + 11 * ldc);
     }
 }

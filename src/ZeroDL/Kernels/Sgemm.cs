@@ -447,6 +447,12 @@ internal static unsafe partial class Sgemm
     {
         if (kind == GemmKernel.Avx2 && mValid <= 4) RowEdgeKernel(mValid, kc, a, 1, 6, b, 16, tile, nr, false);
         else if (kind == GemmKernel.Avx512 && mValid <= 4) Kernel4x32Avx512(kc, a, 1, 12, b, tile, nr, false);
+        else if (kind == GemmKernel.Avx512 && nValid <= 16)
+        {
+            Kernel12x16Avx512(kc, a, 1, 12, b, 32, tile, 16, false);
+            WriteTile(tile, 16, c, ldc, mValid, nValid, acc);
+            return;
+        }
         else Kernel(kind, kc, a, b, tile, nr, false);
         WriteTile(tile, nr, c, ldc, mValid, nValid, acc);
     }
