@@ -12,7 +12,8 @@ namespace ZeroDL.Kernels;
 /// then an MR×NR register tile per micro-kernel call (one B panel stays in L1 across the row panels).
 /// Transposition is handled entirely by the packing routines, so op(A) and op(B) cost the same.
 /// Ragged edges are packed with zeros and the micro-kernel writes them through a small scratch tile; with the AVX2
-/// kernel, ragged rows take the 4- and 2-row kernels of Sgemm.RowEdgeKernels.cs instead of a whole 6-row tile.
+/// kernel, ragged rows take the 4- and 2-row kernels of Sgemm.RowEdgeKernels.cs instead of a whole 6-row tile, with
+/// the AVX-512 kernel the 4×32 and 12×16 tiles of Sgemm.InPlaceA512.cs.
 /// </summary>
 internal static unsafe partial class Sgemm
 {
@@ -107,7 +108,7 @@ internal static unsafe partial class Sgemm
                     DirectBBlock(transA, a, lda, b, ldb, m, pc, kc, nc, jc, c, ldc, acc, buffers);
                     continue;
                 }
-                // Thin products: read A in place rather than packing it (AVX2 kernel only). B stays packed: its strips
+                // Thin products: read A in place rather than packing it (the vector kernels). B stays packed: its strips
                 // read in place are slower (docs/benchmarks.md).
                 PackB(transB, b, ldb, pc, jc, kc, nc, nr, buffers.B);
                 for (int ic = 0; ic < m; ic += MC)
@@ -353,7 +354,7 @@ internal static unsafe partial class Sgemm
 
     internal static int InPlaceKBlockLimit(bool transA) => !transA ? InPlaceKC : KC;
 
-    /// <summary>Whether thin products (n ≤ <see cref="DirectMaxColumns"/>) read A in place: AVX2 only, A stored either way.</summary>
+    /// <summary>Whether thin products (n ≤ <see cref="DirectMaxColumns"/>) read A in place: the AVX2 and AVX-512 kernels, A stored either way.</summary>
     internal static bool ReadsAInPlace(GemmKernel kind, bool transA, int n) => kind is GemmKernel.Avx2 or GemmKernel.Avx512 && n <= DirectMaxColumns;
 
     /// <summary>
