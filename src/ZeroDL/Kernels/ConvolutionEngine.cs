@@ -30,6 +30,15 @@ public sealed record ConvolutionEngineOptions
     /// <summary>Target size of one chunk's column matrix, in elements (at least one whole image per chunk): a MiB of float32, so it stays in cache between being written and being multiplied.</summary>
     public int ChunkElements { get; init; } = 1 << 18;
 
+    /// <summary>
+    /// Whether the shifted windows' and Winograd's products run on 512-bit vectors: by default where the CPU runs them
+    /// natively. The forward and input-gradient products give the same bits as the 256-bit ones (each output the same
+    /// chain of multiply-adds); the weight gradients' inner products add their partial sums in another order (the
+    /// same for any thread count). Where the CPU lacks AVX-512, .NET's software Vector512 still computes them, slowly:
+    /// tests set it both ways.
+    /// </summary>
+    public bool Vector512 { get; init; } = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+
     /// <summary>Fixes the number of workers (tests use it to exercise the split on small inputs); null = one per core for large work.</summary>
     public int? Workers { get; init; }
 }
@@ -291,7 +300,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
         int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
         WinogradConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
-            _pass.Bias, _filters, _pad, output.AsSpan(i0 * outputSize, count * outputSize));
+            _pass.Bias, _filters, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512);
         Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
     }
 
@@ -301,7 +310,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
         int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
         ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
-            _pass.Bias, _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize));
+            _pass.Bias, _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512);
         Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
     }
 
@@ -383,15 +392,15 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         for (int i = 0; i < count; i++)
             for (int f = 0; f < _filters; f++) worker.Db[f] += TP.Sum(d.Slice((i * _filters + f) * plan.Plane, plan.Plane));
         if (_pass.WinogradWeights)
-            WinogradConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, worker.DU);
+            WinogradConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, worker.DU, _options.Vector512);
         else
-            ShiftedConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _kh, _kw, _pad, worker.DWt);
+            ShiftedConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _kh, _kw, _pad, worker.DWt, _options.Vector512);
         if (dx is null) return;
         if (_pass.WinogradInput)
-            WinogradConvolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _pad, dx.AsSpan(i0 * imageSize, count * imageSize));
+            WinogradConvolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _pad, dx.AsSpan(i0 * imageSize, count * imageSize), _options.Vector512);
         else
             ShiftedConvolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _kh, _kw, _pad,
-                dx.AsSpan(i0 * imageSize, count * imageSize));
+                dx.AsSpan(i0 * imageSize, count * imageSize), _options.Vector512);
     }
 
     /// <summary>One chunk of the im2col backward pass: doutT and db, dWᵀ += colT·doutTᵀ, and dx = col2im(Wᵀ·doutT).</summary>

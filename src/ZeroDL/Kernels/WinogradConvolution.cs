@@ -144,11 +144,12 @@ internal static unsafe class WinogradConvolution
 
     /// <summary>
     /// y (images × F × OH × OW) = conv(x (images × C × H × W), 3×3 filters transformed by
-    /// <see cref="TransformFilters"/>) + bias, stride 1, padding <paramref name="pad"/>.
+    /// <see cref="TransformFilters"/>) + bias, stride 1, padding <paramref name="pad"/>; <paramref name="wide"/>: the
+    /// products on 512-bit vectors (the same bits).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, int images, int c, int h, int w, ReadOnlySpan<float> transformed, ReadOnlySpan<float> bias,
-        int filters, int pad, Span<float> y)
+        int filters, int pad, Span<float> y, bool wide = false)
     {
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
@@ -169,7 +170,7 @@ internal static unsafe class WinogradConvolution
         TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
         fixed (float* pu = transformed) fixed (int* po = offsets)
             for (int xi = 0; xi < Positions; xi++)
-                ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * ShiftedConvolution.MR * c, panels, v + xi * vBlock, po, tiles, m + xi * mBlock);
+                ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * ShiftedConvolution.MR * c, panels, v + xi * vBlock, po, tiles, m + xi * mBlock, wide);
         TransformOutput(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers);
     }
 
@@ -178,34 +179,61 @@ internal static unsafe class WinogradConvolution
     /// transformed by <see cref="TransformFlippedFilters"/>: a convolution of dout padded by 2 − pad.
     /// </summary>
     public static void InputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, ReadOnlySpan<float> transformedFlipped,
-        ReadOnlySpan<float> zeroBias, int c, int pad, Span<float> dx) =>
-        Forward(dout, images, filters, oh, ow, transformedFlipped, zeroBias, c, 2 - pad, dx);
+        ReadOnlySpan<float> zeroBias, int c, int pad, Span<float> dx, bool wide = false) =>
+        Forward(dout, images, filters, oh, ow, transformedFlipped, zeroBias, c, 2 - pad, dx, wide);
 
     /// <summary>
     /// dU[ξ] (F × C, row-major) += Σ_tiles (A dY Aᵀ)[ξ] · (Bᵀ d B)[ξ] for a batch: the weight gradient in the
     /// transformed domain (the adjoint of the forward pass: M = U ⊙ V gives dU = dM · Vᵀ, dM = A dY Aᵀ). V is
     /// recomputed from the input as the forward pass computes it; the 16 products have the tiles as their long
-    /// inner dimension. <see cref="WeightGradientFromTransformed"/> brings dU back to 3×3 filters.
+    /// inner dimension, and run as inner products along them, 4 filters × 3 channels at a time
+    /// (<see cref="ShiftedConvolution.CorrelateTile"/>; <paramref name="wide"/>: on 512-bit vectors).
+    /// <see cref="WeightGradientFromTransformed"/> brings dU back to 3×3 filters.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int images, int c, int h, int w, int filters, int pad,
-        Span<float> dU)
+        Span<float> dU, bool wide = false)
     {
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
         if (images < 1 || x.Length < images * c * h * w || dout.Length < images * filters * oh * ow || dU.Length < Positions * filters * c)
             throw new ArgumentException("winograd convolution: a buffer is too small for the geometry");
+        const int mr = ShiftedConvolution.MR;
         int tilesY = (oh + 1) / 2, tilesX = (ow + 1) / 2, perImage = tilesY * tilesX, used = images * perImage;
         int tiles = (used + Lanes - 1) / Lanes * Lanes;
+        int rows = PaddedFilters(filters);
         var buffers = t_buffers ??= new Buffers();
-        long vBlock = (long)c * tiles + Lanes, mBlock = (long)filters * tiles + Lanes;
+        long vBlock = (long)c * tiles + Lanes, mBlock = (long)rows * tiles + Lanes;
         float* v = buffers.V.Get(Positions * vBlock);
         float* m = buffers.M.Get(Positions * mBlock);
         TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
         TransformOutputGradient(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
+        // The inner products run over whole vectors of tiles: past the last tile, and in the filter rows that complete
+        // the last panel of 4, zeros (the transforms' spill leaves other values there).
         for (int xi = 0; xi < Positions; xi++)
-            Gemm.Multiply<float>(false, true, filters, c, used, new ReadOnlySpan<float>(m + xi * mBlock, filters * tiles), tiles,
-                new ReadOnlySpan<float>(v + xi * vBlock, c * tiles), tiles, dU.Slice(xi * filters * c, filters * c), c, accumulate: true);
+        {
+            float* mx = m + xi * mBlock, vx = v + xi * vBlock;
+            for (int f = 0; f < filters; f++) new Span<float>(mx + (long)f * tiles + used, tiles - used).Clear();
+            new Span<float>(mx + (long)filters * tiles, (rows - filters) * tiles).Clear();
+            for (int ch = 0; ch < c; ch++) new Span<float>(vx + (long)ch * tiles + used, tiles - used).Clear();
+        }
+        float* sums = stackalloc float[12];
+        int block = filters * c;
+        fixed (float* pu = dU)
+            for (int xi = 0; xi < Positions; xi++)
+            {
+                float* mx = m + xi * mBlock, vx = v + xi * vBlock, ux = pu + (long)xi * block;
+                for (int f0 = 0; f0 < filters; f0 += mr)
+                    for (int c0 = 0; c0 < c; c0 += 3)
+                    {
+                        // A group past the last channel repeats it; its sums are dropped.
+                        float* x0 = vx + (long)c0 * tiles;
+                        float* x1 = c0 + 1 < c ? x0 + tiles : x0, x2 = c0 + 2 < c ? x0 + 2L * tiles : x0;
+                        ShiftedConvolution.CorrelateTile(tiles, mx + (long)f0 * tiles, tiles, x0, x1, x2, sums, wide);
+                        for (int i = 0; i < mr && f0 + i < filters; i++)
+                            for (int t = 0; t < 3 && c0 + t < c; t++) ux[(f0 + i) * c + c0 + t] += sums[i * 3 + t];
+                    }
+            }
     }
 
     /// <summary>
