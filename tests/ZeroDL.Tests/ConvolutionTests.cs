@@ -167,6 +167,13 @@ public class ConvolutionTests
         var dx = layers.Select(l => l.Backward(g).Clone()).ToArray();
         Assert.Equal(dx[0].Data, dx[1].Data);
         Assert.Equal(layers[0].B.Grad.Data, layers[1].B.Grad.Data);
+        // With a ReLU fused in (applied while the outputs are in registers): max(0, ·) of the same outputs, bit for bit.
+        var relu = y[0].Data.Select(v => Math.Max(v, 0f)).ToArray();
+        foreach (bool wide in new[] { false, true })
+        {
+            var rectified = new Convolution<float>(wt.Clone(), b.Clone(), 1, pad) { Rectifies = true, Engine = new() { Algorithm = algorithm, Vector512 = wide } };
+            Assert.Equal(relu, rectified.Forward(x, training: false).Data);
+        }
         var book = new Convolution<float>(wt.Clone(), b.Clone(), 1, pad) { Engine = null };
         book.Forward(x, training: true);
         Check.AllClose(book.Backward(g).Cast<double>(), dx[1].Cast<double>(), 4e-5 * Math.Sqrt(n * h * w * fn) + 1e-6, "dx vs the book's layer");

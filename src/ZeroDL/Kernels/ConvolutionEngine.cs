@@ -300,8 +300,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
         int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
         WinogradConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
-            _pass.Bias, _filters, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512);
-        Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
+            _pass.Bias, _filters, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify);
     }
 
     /// <summary>The shifted-window forward pass of one chunk, with the filters packed in <see cref="Pass.Filters"/>.</summary>
