@@ -144,11 +144,15 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
 
     private Worker[] _workers = [];
 
-    /// <summary>The shape of one pass: input and output sizes, chunking and worker count.</summary>
-    private readonly record struct Plan(int N, int H, int W, int OH, int OW, int K, int ImagesPerChunk, int Workers)
+    /// <summary>
+    /// The shape of one pass: input and output sizes, chunking and worker count. Chunk c holds images
+    /// [c·N / Chunks, (c + 1)·N / Chunks): sizes differ by at most one image, and the chunk count is a multiple of the
+    /// workers, so every worker gets the same share (± one image per chunk).
+    /// </summary>
+    private readonly record struct Plan(int N, int H, int W, int OH, int OW, int K, int Chunks, int Workers)
     {
         public int Plane => OH * OW;
-        public int Chunks => (N + ImagesPerChunk - 1) / ImagesPerChunk;
+        public int ChunkStart(int c) => (int)((long)c * N / Chunks);
     }
 
     private Plan MakePlan(ReadOnlySpan<int> shape)
@@ -160,10 +164,12 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         int chunks = (n + perChunk - 1) / perChunk;
         long work = (long)n * plane * k * _filters;
         int workers = _options.Workers ?? GemmOptions.Default.ThreadsFor(work);
-        workers = Math.Max(1, Math.Min(workers, chunks));
+        workers = Math.Max(1, Math.Min(workers, n));
+        chunks = Math.Min(n, (chunks + workers - 1) / workers * workers);
+        workers = Math.Min(workers, chunks);
         if (_workers.Length < workers) Array.Resize(ref _workers, workers);
         for (int t = 0; t < workers; t++) _workers[t] ??= new Worker();
-        return new Plan(n, h, w, oh, ow, k, perChunk, workers);
+        return new Plan(n, h, w, oh, ow, k, chunks, workers);
     }
 
     /// <summary>
@@ -213,8 +219,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var work = _pass.Work!;
         for (int c = t; c < plan.Chunks; c += plan.Workers)
         {
-            int i0 = c * plan.ImagesPerChunk;
-            work(t, i0, Math.Min(plan.ImagesPerChunk, plan.N - i0));
+            int i0 = plan.ChunkStart(c);
+            work(t, i0, plan.ChunkStart(c + 1) - i0);
         }
     }
 
