@@ -181,6 +181,40 @@ public class ConvolutionTests
             Check.AllClose(book.W.Grad.Cast<double>(), layer.W.Grad.Cast<double>(), 4e-5 * Math.Sqrt(n * y[0].Shape[2] * y[0].Shape[3]) + 1e-6, "dW vs the book's layer");
     }
 
+    [Theory]
+    [InlineData(ConvolutionAlgorithm.Im2Col, 16, 12, 2, 1)]         // stride 2: the column matrix and the GEMM
+    [InlineData(ConvolutionAlgorithm.ShiftedWindows, 3, 16, 1, 1)]  // dW by correlating with the padded input
+    [InlineData(ConvolutionAlgorithm.Winograd, 40, 32, 1, 1)]       // dW in Winograd's transformed domain
+    public void Gradients_are_the_same_bits_on_one_two_and_three_workers(ConvolutionAlgorithm algorithm, int c, int fn, int stride, int pad)
+    {
+        // Each chunk's partial dW and db in a slot of its own, added in chunk order: which worker ran a chunk, and how
+        // many workers there were, cannot change a bit (per-worker sums added in worker order did).
+        var rng = new Rng(c * 7 + fn);
+        var x = new NDArray<float>(11, c, 9, 9); rng.FillUniform(x.Data, -1, 1);
+        var wt = new NDArray<float>(fn, c, 3, 3); rng.FillUniform(wt.Data, -1, 1);
+        var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
+        NDArray<float>? g = null;
+        var runs = new[] { 1, 2, 3 }.Select(workers =>
+        {
+            var layer = new Convolution<float>(wt.Clone(), b.Clone(), stride, pad)
+            {
+                Rectifies = true, Engine = new() { Algorithm = algorithm, ChunkElements = c * 9 * 81, Workers = workers },
+            };
+            var y = layer.Forward(x, training: true).Clone();
+            if (g is null) { g = new NDArray<float>(y.Shape); rng.FillUniform(g.Data, -1, 1); }
+            var dx = layer.Backward(g).Clone();
+            Assert.Contains(algorithm switch { ConvolutionAlgorithm.Winograd => "dW Winograd", ConvolutionAlgorithm.ShiftedWindows => "dW shifted", _ => "dW im2col" }, layer.Algorithms);
+            return (Y: y.Data, Dx: dx.Data, W: layer.W.Grad.Data.ToArray(), B: layer.B.Grad.Data.ToArray());
+        }).ToArray();
+        foreach (var run in runs.Skip(1))
+        {
+            Assert.Equal(runs[0].Y, run.Y);
+            Assert.Equal(runs[0].Dx, run.Dx);
+            Assert.Equal(runs[0].W, run.W);
+            Assert.Equal(runs[0].B, run.B);
+        }
+    }
+
     [Fact]
     public void Winograd_keeps_a_nan_pixel_to_the_outputs_whose_windows_hold_it()
     {
