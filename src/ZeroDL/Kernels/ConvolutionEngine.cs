@@ -315,8 +315,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
         int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
         ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
-            _pass.Bias, _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512);
-        Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
+            _pass.Bias, _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify);
     }
 
     public void Backward(NDArray<float> x, NDArray<float> y, NDArray<float> dout, NDArray<float> weights, Span<float> dW, Span<float> db, NDArray<float>? dx, bool gate)

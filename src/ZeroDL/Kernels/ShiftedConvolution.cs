@@ -72,11 +72,12 @@ internal static unsafe class ShiftedConvolution
 
     /// <summary>
     /// y (images × F × OH × OW) = conv(x (images × C × H × W), filters packed by <see cref="PackFilters"/>) + bias,
-    /// stride 1, padding <paramref name="pad"/>; <paramref name="wide"/>: the product on 512-bit vectors (the same bits).
+    /// stride 1, padding <paramref name="pad"/>, then max(0, ·) where <paramref name="rectify"/> (row by row, as the
+    /// ReLU layer computes it, while the row is in cache); <paramref name="wide"/>: the product on 512-bit vectors (the same bits).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, int images, int c, int h, int w, ReadOnlySpan<float> packed, ReadOnlySpan<float> bias,
-        int filters, int kh, int kw, int pad, Span<float> y, bool wide = false)
+        int filters, int kh, int kw, int pad, Span<float> y, bool wide = false, bool rectify = false)
     {
         int hp = h + 2 * pad, wp = PaddedWidth(w, kw, pad);
         int oh = hp - kh + 1, ow = w + 2 * pad - kw + 1;
@@ -108,6 +109,7 @@ internal static unsafe class ShiftedConvolution
                     var dst = y.Slice(((i * filters + f) * oh + r) * ow, ow);
                     if (ow >= 16) System.Numerics.Tensors.TensorPrimitives.Add(src, b, dst);
                     else for (int t = 0; t < ow; t++) dst[t] = src[t] + b; // short rows (7×7 planes): no call per row
+                    if (rectify) System.Numerics.Tensors.TensorPrimitives.Max(dst, 0f, dst);
                 }
             }
     }

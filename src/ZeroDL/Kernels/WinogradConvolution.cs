@@ -214,7 +214,7 @@ internal static unsafe class WinogradConvolution
         float* m = buffers.M.Get(Positions * mBlock);
         if (wide) TransformInput512(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
         else TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
-        TransformOutputGradient(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
+        TransformOutputGradient(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers, wide);
         // The inner products run over whole vectors of tiles: past the last tile, and in the filter rows that complete
         // the last panel of 4, zeros (the transforms' spill leaves other values there).
         for (int xi = 0; xi < Positions; xi++)
@@ -281,18 +281,18 @@ internal static unsafe class WinogradConvolution
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformOutputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
-        float* pm, long mBlock, Buffers buffers)
+        float* pm, long mBlock, Buffers buffers, bool wide)
     {
         int perImage = tilesY * tilesX;
-        int rounded = (perImage + Lanes - 1) / Lanes * Lanes;
+        int rounded = (perImage + WideLanes - 1) / WideLanes * WideLanes;
         int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 2 + 2 * Lanes;
-        var split = Ensure(ref buffers.Out, 4L * (rounded + Lanes));
+        var split = Ensure(ref buffers.Out, 4L * (rounded + WideLanes));
         var srow = Ensure(ref buffers.PaddedRow, rowLength);
         srow.AsSpan(0, rowLength).Clear();
         fixed (float* pd = dout) fixed (float* ps = split) fixed (float* pr = srow)
         {
             // One image's dY split four ways over its tiles: top-left, top-right, bottom-left, bottom-right.
-            float* y00 = ps, y01 = ps + rounded + Lanes, y10 = y01 + rounded + Lanes, y11 = y10 + rounded + Lanes;
+            float* y00 = ps, y01 = ps + rounded + WideLanes, y10 = y01 + rounded + WideLanes, y11 = y10 + rounded + WideLanes;
             // Filter by filter, image by image: an image's last vector spills into the next image's tiles, or past
             // the last image into the slack, both written later.
             for (int f = 0; f < filters; f++)
@@ -315,6 +315,20 @@ internal static unsafe class WinogradConvolution
                             }
                         }
                     float* dst = pm + (long)f * tiles + (long)i * perImage;
+                    if (wide)
+                    {
+                        // The same additions 16 tiles a vector: the same bits.
+                        for (int t = 0; t < perImage; t += WideLanes)
+                        {
+                            var b00 = Vector512.Load(y00 + t); var b01 = Vector512.Load(y01 + t);
+                            var b10 = Vector512.Load(y10 + t); var b11 = Vector512.Load(y11 + t);
+                            StoreRow(b00, b01, dst + t, mBlock);
+                            StoreRow(b00 + b10, b01 + b11, dst + 4 * mBlock + t, mBlock);
+                            StoreRow(b00 - b10, b01 - b11, dst + 8 * mBlock + t, mBlock);
+                            StoreRow(-b10, -b11, dst + 12 * mBlock + t, mBlock);
+                        }
+                        continue;
+                    }
                     for (int t = 0; t < perImage; t += Lanes)
                     {
                         var a00 = Vector256.Load(y00 + t); var a01 = Vector256.Load(y01 + t);
@@ -326,6 +340,16 @@ internal static unsafe class WinogradConvolution
                     }
                 }
         }
+    }
+
+    /// <summary>A row (p, q) of A dY times Aᵀ: p, p + q, p − q, −q, at stride <paramref name="stride"/>, 16 tiles at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(Vector512<float> p, Vector512<float> q, float* dst, long stride)
+    {
+        p.Store(dst);
+        (p + q).Store(dst + stride);
+        (p - q).Store(dst + 2 * stride);
+        (-q).Store(dst + 3 * stride);
     }
 
     /// <summary>A row (p, q) of A dY times Aᵀ: p, p + q, p − q, −q, at stride <paramref name="stride"/>.</summary>
