@@ -128,11 +128,11 @@ public class ConvolutionTests
         Check.AllClose(im2col.B.Grad.Cast<double>(), winograd.B.Grad.Cast<double>(), gradTolerance, "db");
         // Several images in chunks (the last one short) over two workers: every image's tiles in its own place.
         var batch = new NDArray<float>(5, c, h, w); rng.FillUniform(batch.Data, -1, 1);
-        var chunked = new Convolution<float>(wt, b, 1, pad) { Engine = new() { ChunkElements = 2 * c * 9 * h * w, Workers = 2 } };
+        var chunked = new Convolution<float>(wt, b, 1, pad) { Engine = new() { ChunkElements = 2 * c * 9 * h * w, WinogradWeightChunkElements = 2 * c * 9 * h * w, Workers = 2 } };
         var gb = new NDArray<float>(5, fn, y.Shape[2], y.Shape[3]); rng.FillUniform(gb.Data, -1, 1);
         Check.AllClose(im2col.Forward(batch, training: true).Cast<double>(), chunked.Forward(batch, training: true).Cast<double>(), tolerance, "chunked forward");
         Check.AllClose(im2col.Backward(gb).Cast<double>(), chunked.Backward(gb).Cast<double>(), 3 * gradTolerance, "chunked dx");
-        Check.AllClose(im2col.W.Grad.Cast<double>(), chunked.W.Grad.Cast<double>(), 3 * gradTolerance, "chunked dW (summed per worker in the transformed domain)");
+        Check.AllClose(im2col.W.Grad.Cast<double>(), chunked.W.Grad.Cast<double>(), 3 * gradTolerance, "chunked dW (summed per chunk in the transformed domain)");
         Check.AllClose(im2col.B.Grad.Cast<double>(), chunked.B.Grad.Cast<double>(), 3 * gradTolerance, "chunked db");
     }
 
@@ -156,7 +156,7 @@ public class ConvolutionTests
         var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
         var layers = new[] { false, true }.Select(wide => new Convolution<float>(wt.Clone(), b.Clone(), 1, pad)
         {
-            Engine = new() { Algorithm = algorithm, Vector512 = wide, ChunkElements = 2 * c * k * k * h * w, Workers = 2 },
+            Engine = new() { Algorithm = algorithm, Vector512 = wide, ChunkElements = 2 * c * k * k * h * w, WinogradWeightChunkElements = 2 * c * k * k * h * w, Workers = 2 },
         }).ToArray();
         Assert.Contains(algorithm == ConvolutionAlgorithm.Winograd ? "forward Winograd" : "forward shifted windows", layers[1].Algorithms);
         var y = layers.Select(l => l.Forward(x, training: true).Clone()).ToArray();
@@ -198,7 +198,7 @@ public class ConvolutionTests
         {
             var layer = new Convolution<float>(wt.Clone(), b.Clone(), stride, pad)
             {
-                Rectifies = true, Engine = new() { Algorithm = algorithm, ChunkElements = c * 9 * 81, Workers = workers },
+                Rectifies = true, Engine = new() { Algorithm = algorithm, ChunkElements = c * 9 * 81, WinogradWeightChunkElements = c * 9 * 81, Workers = workers },
             };
             var y = layer.Forward(x, training: true).Clone();
             if (g is null) { g = new NDArray<float>(y.Shape); rng.FillUniform(g.Data, -1, 1); }
