@@ -92,8 +92,9 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     internal const int WinogradMinimumChannels = 8;
 
     /// <summary>
-    /// The weight gradient's 16 Winograd products are F × C each, summed over the tiles: below 32 × 32 packing them
-    /// costs more than the direct correlation (DeepConvNet's 16-filter layers are faster on the shifted windows).
+    /// The weight gradient's 16 Winograd products are F × C each, summed over the tiles: below 32 × 32 the two
+    /// transforms per tile cost more than the products save (DeepConvNet's 16-filter layers are faster on the
+    /// shifted windows' direct correlation, with the inner-product kernel too).
     /// </summary>
     internal const int WinogradMinimumWeightProduct = 32 * 32;
 
