@@ -252,6 +252,25 @@ public class CliTests
     }
 
     [Fact]
+    public void A_fast_preset_scores_its_epochs_on_a_sample_unless_the_command_line_says_otherwise()
+    {
+        var fast = ModelPresets.Find("deepconv-fast");
+        Assert.True(fast.EvaluationSamples > 0);
+        Assert.Equal(0, ModelPresets.Find("deepconv").EvaluationSamples); // the book's presets score everything
+        string dir = TestPaths.NewTempDirectory();
+        foreach (var (given, expected) in new[] { ((string[])[], fast.EvaluationSamples), (["--eval-samples", "0"], 0), (["--eval-samples", "30"], 30) })
+        {
+            string path = Path.Combine(dir, $"fast{expected}.safetensors");
+            var (code, output, err) = Run(["train", "--model", "deepconv-fast", "--epochs", "1", "--batch-size", "50", "--train-samples", "100", .. given, "--out", path]);
+            Assert.True(code == 0, err);
+            Assert.Contains("of 10000 test images", output); // the final figure: the whole test set either way
+            var run = Serialization.CheckpointFile.Load(Serialization.CheckpointFile.BesideModel(path));
+            Assert.Equal(expected, run.Checkpoint.Options.EvaluationSamples);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => fast with { EvaluationSamples = -1 });
+    }
+
+    [Fact]
     public async Task Serve_answers_on_loopback_until_stopped()
     {
         string dir = TestPaths.NewTempDirectory();
