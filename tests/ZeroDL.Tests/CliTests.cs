@@ -252,6 +252,21 @@ public class CliTests
     }
 
     [Fact]
+    public void The_deepconv_best_preset_trains_augmented_with_batchnorm_and_no_dropout()
+    {
+        string path = Path.Combine(TestPaths.NewTempDirectory(), "best.safetensors");
+        var (code, output, err) = Run("train", "--model", "deepconv-best", "--iterations", "2", "--batch-size", "20", "--train-samples", "200", "--out", path);
+        Assert.True(code == 0, err);
+        Assert.Contains("augmentation: shift ±2 px", output);
+        Assert.Contains("adam lr 0.002 (schedule cosine)", output);
+        var loaded = Serialization.ModelFile.Load(path);
+        Assert.Equal(ModelPresets.Find("deepconv-best").Architecture(), loaded.Network.Architecture);
+        Assert.Equal(6, loaded.Network.Layers.Count(l => l is Layers.BatchNormalization<float>));
+        Assert.DoesNotContain(loaded.Network.Layers, l => l is Layers.Dropout<float>);
+        Assert.Equal(1000, Serialization.CheckpointFile.Load(Serialization.CheckpointFile.BesideModel(path)).Checkpoint.Options.EvaluationSamples);
+    }
+
+    [Fact]
     public void A_fast_preset_scores_its_epochs_on_a_sample_unless_the_command_line_says_otherwise()
     {
         var fast = ModelPresets.Find("deepconv-fast");
