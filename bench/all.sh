@@ -49,7 +49,7 @@ py=$(command -v /usr/bin/python3 || command -v python3 || true)
 peers=$work/peers; : >"$peers"
 for peer in numpy torch; do
   if $dry || [ -z "$py" ] || ! "$py" -c "import $peer" 2>/dev/null; then continue; fi
-  line=$("$py" bench/python/peer_blas.py "$peer") || exit 3
+  line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" bench/python/peer_blas.py "$peer") || exit 3
   echo "$line" | tee -a "$peers"
 done
 
