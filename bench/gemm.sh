@@ -3,7 +3,8 @@
 # ROUNDS alternating rounds (ZeroDL, NumPy, ZeroDL, …), the median per shape, and the ratio ZeroDL / NumPy of the
 # medians; and the machine's FMA limit on as many threads (register-only multiply-adds, measured every round).
 # Usage: bench/gemm.sh [--threads N] [--rounds R] [--kernel auto|avx512|avx2]   (defaults: all cores, 3 rounds, auto)
-# --kernel forces ZeroDL's micro-kernel (ZeroDL.Bench's --kernel): avx2 measures the AVX2 path on an AVX-512 machine.
+# --kernel forces ZeroDL's micro-kernel (ZeroDL.Bench's --kernel): avx2 measures the AVX2 path on an AVX-512 machine,
+# against OpenBLAS's AVX2 kernel. 'of limit' is always of the FMA limit the bench measures (512-bit where there is AVX-512).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=$(nproc); rounds=3; kernel=auto
@@ -21,17 +22,21 @@ dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
 have_numpy=false
 if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
+# The peer runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they can force slower kernels; OpenBLAS then picks the
+# CPU's best, an AVX-512 one where there is AVX-512); ours keeps the environment. With --kernel avx2 the peer is held to
+# its AVX2 kernel (OPENBLAS_CORETYPE=Haswell), so that both sides multiply with 256-bit vectors.
+peer_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+if [ "$kernel" = avx2 ]; then peer_env=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=Haswell); fi
 # Which BLAS NumPy multiplies with (exit 3 on netlib's reference BLAS, which would flatter us 30-100x).
 peer=""
-if $have_numpy; then peer=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/peer_blas.py numpy) || exit 3; fi
+if $have_numpy; then peer=$("${peer_env[@]}" OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/peer_blas.py numpy) || exit 3; fi
 ours=$(mktemp); theirs=$(mktemp); limit=$(mktemp); trap 'rm -f "$ours" "$theirs" "$limit"' EXIT
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 for _ in $(seq "$rounds"); do
   dotnet "$bench" fma-peak --threads "$threads" | awk -F'\t' -v t="threads $threads" '$1 == t {print $2}' >>"$limit"
   dotnet "$bench" gemm --threads "$threads" --kernel "$kernel" >>"$ours"
   if $have_numpy; then
-    # The peer runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they can force slower kernels); ours keeps the environment.
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py >>"$theirs"
+    "${peer_env[@]}" OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py >>"$theirs"
   fi
 done
 grep -m1 '^# ZeroDL' "$ours"

@@ -17,7 +17,7 @@ SHAPES = [("1024x1024x1024", 1024, 1024, 1024, False, False), ("100x784x50", 100
           ("100x3072x512", 100, 3072, 512, False, False), ("3072x100x512 At", 3072, 100, 512, True, False),
           ("100x512x512 Bt", 100, 512, 512, False, True), ("100x5880x100", 100, 5880, 100, False, False),
           ("5880x100x100 At", 5880, 100, 100, True, False), ("100x100x5880 Bt", 100, 100, 5880, False, True),
-          ("64x125x64 Bt", 64, 125, 64, False, True), ("32x162x32 Bt", 32, 162, 32, False, True)]
+          ("100x1024x50", 100, 1024, 50, False, False), ("1024x100x50 At", 1024, 100, 50, True, False)]
 
 
 def operands(m, k, n, ta, tb):

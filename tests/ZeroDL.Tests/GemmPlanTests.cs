@@ -12,9 +12,9 @@ public class GemmPlanTests
     {
         // The dense layer's forward product on the AVX2 kernel: A read in place, its 2 last columns apart, even rows.
         { 100, 784, 50, false, false, GemmKernel.Avx2, 2, "100×784×50 → avx2 6x16, A read in place, K blocks of 392, 2 narrow columns, 2 threads: rows 50+50" },
-        // The same on AVX-512: A read in place too, a whole and a half panel and 2 narrow columns, rows in multiples of 4
-        // (4 tiles and 4 rows for the 4-row kernel, and 4 tiles).
-        { 100, 784, 50, false, false, GemmKernel.Avx512, 2, "100×784×50 → avx512 12x32, A read in place, K blocks of 392, 2 narrow columns, 2 threads: rows 52+48" },
+        // The same on AVX-512: A read in place too, in the packed kernel's K blocks; rows in multiples of 4 (4 tiles and
+        // 4 rows for the 4-row kernel, and 4 tiles).
+        { 100, 784, 50, false, false, GemmKernel.Avx512, 2, "100×784×50 → avx512 12x32, A read in place, K blocks of 200, 2 threads: rows 52+48" },
         // A transposed A read in place on AVX-512, a row of A a step.
         { 288, 25600, 32, true, false, GemmKernel.Avx512, 2, "288×25600×32 Aᵀ → avx512 12x32, A read in place, K blocks of 256, 2 threads: shared B, rows 144+144" },
         // Wider than the in-place limit: packed.

@@ -87,6 +87,36 @@ public class GemmTests
             }
     }
 
+    [Fact]
+    public void Avx512_reading_A_in_place_gives_the_packed_products_bits()
+    {
+        // On the AVX-512 kernel a thin product's A read in place is summed exactly as a packed A is (the same K blocks,
+        // each element in the same order), so a model's outputs are those of the packed kernel before it: every tile
+        // kind (whole, 4-row, overlapping, 16-column, packed for few rows), C added to. (The AVX2 kernel reads A in
+        // place in deeper K blocks than its packing buffer holds, so it has no packed twin to compare with.)
+        const GemmKernel kernel = GemmKernel.Avx512;
+        var rng = new Random(2202);
+        foreach (var (m, n, k) in new[] { (5, 40, 30), (13, 33, 7), (16, 48, 300), (23, 64, 9), (100, 50, 784), (52, 96, 600) })
+            foreach (bool ta in new[] { false, true })
+            {
+                var plan = GemmPlan.Make(ta, false, m, n, k, new GemmOptions { Kernel = kernel, Threads = 1 }, allowSmall: false);
+                Assert.True(plan.ReadsAInPlace && plan.KBlock <= Sgemm.KC, plan.ToString());
+                var packed = plan with { ReadsAInPlace = false, ReadsBInPlace = false, PrefetchesRowsOfA = false };
+                int lda = ta ? m : k;
+                var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
+                var inPlace = RandomArray(rng, m * n); var viaPacking = (float[])inPlace.Clone();
+                unsafe
+                {
+                    fixed (float* pa = a) fixed (float* pb = b) fixed (float* p1 = inPlace) fixed (float* p2 = viaPacking)
+                    {
+                        Sgemm.Serial(plan, m, n, pa, lda, pb, n, p1, n, accumulate: true, holdsLastColumns: true);
+                        Sgemm.Serial(packed, m, n, pa, lda, pb, n, p2, n, accumulate: true, holdsLastColumns: true);
+                    }
+                }
+                Assert.True(inPlace.SequenceEqual(viaPacking), $"{kernel} m={m} n={n} k={k} transA={ta}");
+            }
+    }
+
     private static unsafe void Packed(bool ta, bool tb, int m, int n, int k, float[] a, int lda, float[] b, int ldb, float[] c, int ldc, bool accumulate,
         GemmKernel kernel = GemmKernel.Auto)
     {

@@ -77,7 +77,7 @@ public readonly record struct GemmPlan
             NarrowColumns = narrow,
             ReadsAInPlace = direct,
             ReadsBInPlace = directB,
-            KBlock = k == 0 ? 0 : Sgemm.KBlock(k, direct && !directB ? Sgemm.InPlaceKBlockLimit(transA) : Sgemm.KC),
+            KBlock = k == 0 ? 0 : Sgemm.KBlock(k, direct && !directB ? Sgemm.InPlaceKBlockLimit(kernel, transA) : Sgemm.KC),
             Chunk = m,
         };
         int threads = split is null ? options.ThreadsFor((long)m * n * k) : Math.Max(2, options.Threads ?? 2);

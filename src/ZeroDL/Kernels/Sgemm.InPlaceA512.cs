@@ -212,8 +212,8 @@ internal static unsafe partial class Sgemm
     }
 
     /// <summary>
-    /// Twelve rows of a 16-column tile (one vector a row): a last panel of at most 16 columns (n = 50: a whole
-    /// 32-column panel, 16 columns here and 2 by the narrow-column kernels), at half the cost of a whole 32-column tile. A is read at
+    /// Twelve rows of a 16-column tile (one vector a row): a last panel of at most 16 columns (n = 48 or 784: whole
+    /// 32-column panels and 16 columns more), at half the cost of a whole 32-column tile. A is read at
     /// a[i·rowStride + p·kStride] as in <see cref="Kernel4x32Avx512"/>, the rows addressed as in
     /// <see cref="Kernel12x32Avx512Direct"/>; B's first 16 columns at b + p·<paramref name="bStride"/>.
     /// </summary>

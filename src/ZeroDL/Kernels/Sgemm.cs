@@ -349,10 +349,12 @@ internal static unsafe partial class Sgemm
     /// The deepest K block when A is read in place with its rows contiguous: 576 rather than <see cref="KC"/>, so that
     /// 25600×288×32 runs as one K block (each 6-row tile of A then one sequential stream, and C written once instead of
     /// stored and reloaded). A transposed A read in place keeps <see cref="KC"/>, where the deeper block was slower.
+    /// The AVX-512 kernel keeps <see cref="KC"/> either way: its products then sum in the same K blocks whether A is
+    /// read in place or packed, so reading A in place changed no bit of any result (the models' saved predictions hold).
     /// </summary>
     private const int InPlaceKC = 576;
 
-    internal static int InPlaceKBlockLimit(bool transA) => !transA ? InPlaceKC : KC;
+    internal static int InPlaceKBlockLimit(GemmKernel kind, bool transA) => !transA && kind != GemmKernel.Avx512 ? InPlaceKC : KC;
 
     /// <summary>Whether thin products (n ≤ <see cref="DirectMaxColumns"/>) read A in place: the AVX2 and AVX-512 kernels, A stored either way.</summary>
     internal static bool ReadsAInPlace(GemmKernel kind, bool transA, int n) => kind is GemmKernel.Avx2 or GemmKernel.Avx512 && n <= DirectMaxColumns;
