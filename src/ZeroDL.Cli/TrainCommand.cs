@@ -23,7 +23,7 @@ internal static class TrainCommand
         var lr = new Option<double?>("--lr") { Description = "Learning rate" };
         var seed = new Option<int>("--seed") { Description = "Seed of every random choice (weights, shuffling, dropout)", DefaultValueFactory = _ => 1 };
         var output = new Option<string?>("--out") { Description = "Model file to write (safetensors); a .history.csv and a JSON Lines metrics log, .metrics.jsonl (docs/metrics-log.md), are written beside it. Default models/<model>.safetensors" };
-        var evalSamples = new Option<int>("--eval-samples") { Description = "Samples of each split evaluated per epoch (0 = all)", DefaultValueFactory = _ => 0 };
+        var evalSamples = new Option<int?>("--eval-samples") { Description = "Samples of each split evaluated per epoch (0 = all; default: the model's, all but for deepconv-fast and deepconv-best); the final test accuracy is always the whole test set's" };
         var trainSamples = new Option<int>("--train-samples") { Description = "Train on the first N training images only (0 = all 60,000)", DefaultValueFactory = _ => 0 };
         var replacement = new Option<bool>("--with-replacement") { Description = "Sample mini-batches with replacement, as the book's code does" };
         var threads = new Option<int>("--threads") { Description = "Threads for matrix products", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -135,7 +135,7 @@ internal static class TrainCommand
                 Iterations = iters,
                 BatchSize = parse.GetValue(batchSize) ?? preset.BatchSize,
                 SampleWithReplacement = parse.GetValue(replacement),
-                EvaluationSamples = parse.GetValue(evalSamples),
+                EvaluationSamples = parse.GetValue(evalSamples) ?? preset.EvaluationSamples,
                 Seed = parse.GetValue(seed),
                 Augmentation = augmentation,
                 Schedule = learningSchedule,

@@ -252,6 +252,41 @@ public class CliTests
     }
 
     [Fact]
+    public void The_deepconv_best_preset_trains_augmented_with_batchnorm_and_no_dropout()
+    {
+        string path = Path.Combine(TestPaths.NewTempDirectory(), "best.safetensors");
+        var (code, output, err) = Run("train", "--model", "deepconv-best", "--iterations", "2", "--batch-size", "20", "--train-samples", "200", "--out", path);
+        Assert.True(code == 0, err);
+        Assert.Contains("augmentation: shift ±2 px", output);
+        Assert.Contains("adam lr 0.002 (schedule cosine)", output);
+        var loaded = Serialization.ModelFile.Load(path);
+        Assert.Equal(ModelPresets.Find("deepconv-best").Architecture(), loaded.Network.Architecture);
+        Assert.Equal(6, loaded.Network.Layers.Count(l => l is Layers.BatchNormalization<float>));
+        Assert.DoesNotContain(loaded.Network.Layers, l => l is Layers.Dropout<float>);
+        Assert.Equal(1000, Serialization.CheckpointFile.Load(Serialization.CheckpointFile.BesideModel(path)).Checkpoint.Options.EvaluationSamples);
+    }
+
+    [Fact]
+    public void A_fast_preset_scores_its_epochs_on_a_sample_unless_the_command_line_says_otherwise()
+    {
+        var fast = ModelPresets.Find("deepconv-fast");
+        Assert.True(fast.EvaluationSamples > 0);
+        Assert.Equal(0, ModelPresets.Find("deepconv").EvaluationSamples); // the book's presets score everything
+        string dir = TestPaths.NewTempDirectory();
+        // 52 mini-batches: more than the preset's warm-up, which a run must outlast.
+        foreach (var (given, expected) in new[] { ((string[])[], fast.EvaluationSamples), (["--eval-samples", "0"], 0), (["--eval-samples", "30"], 30) })
+        {
+            string path = Path.Combine(dir, $"fast{expected}.safetensors");
+            var (code, output, err) = Run(["train", "--model", "deepconv-fast", "--epochs", "1", "--batch-size", "50", "--train-samples", "2600", .. given, "--out", path]);
+            Assert.True(code == 0, err);
+            Assert.Contains("of 10000 test images", output); // the final figure: the whole test set either way
+            var run = Serialization.CheckpointFile.Load(Serialization.CheckpointFile.BesideModel(path));
+            Assert.Equal(expected, run.Checkpoint.Options.EvaluationSamples);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => fast with { EvaluationSamples = -1 });
+    }
+
+    [Fact]
     public async Task Serve_answers_on_loopback_until_stopped()
     {
         string dir = TestPaths.NewTempDirectory();

@@ -157,8 +157,10 @@ public class ScheduleTests
     [Fact]
     public void The_cosine_presets_name_the_typed_cosine()
     {
-        Assert.Equal(new LearningRateSchedule.Cosine(), Models.ModelPresets.Find("deepconv-fast").TrainingSchedule);
+        Assert.Equal(new LearningRateSchedule.Warmup(50, new LearningRateSchedule.Cosine()), Models.ModelPresets.Find("deepconv-fast").TrainingSchedule);
+        Assert.Equal("warmup:50+cosine", Models.ModelPresets.Find("deepconv-fast").TrainingSchedule.ToString());
         Assert.Equal(new LearningRateSchedule.Cosine(), Models.ModelPresets.Find("deepconv-aug").TrainingSchedule);
+        Assert.Equal(new LearningRateSchedule.Cosine(), Models.ModelPresets.Find("deepconv-best").TrainingSchedule);
         Assert.Equal(new LearningRateSchedule.Constant(), Models.ModelPresets.Find("deepconv").TrainingSchedule);
     }
 }

@@ -182,6 +182,7 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     [InlineData("deepconv")]
     [InlineData("deepconv-aug")]
     [InlineData("deepconv-fast")]
+    [InlineData("deepconv-best")]
     [InlineData("stride-2")]
     public void A_warm_training_step_allocates_nothing(string model)
     {
