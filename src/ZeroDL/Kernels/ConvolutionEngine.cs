@@ -79,8 +79,8 @@ internal interface IConvolutionEngine<T> where T : unmanaged, IFloatingPointIeee
 /// The batch is worked through in chunks of whole images whose column matrix is about
 /// <see cref="ConvolutionEngineOptions.ChunkElements"/> elements, the chunks dealt out in a fixed order to one worker
 /// per core. Each worker has its own buffers; backward's partial dW and db go to one of a fixed number of slots (one
-/// per processor), chunk c to slot c mod slots, each slot filled by one worker in chunk order and the slots added in
-/// slot order, so results depend neither on timing nor on the number of threads. Backward recomputes each chunk's
+/// per processor), each slot summing a run of consecutive chunks on one worker, in order, and the slots added in slot
+/// order, so results depend neither on timing nor on the number of threads. Backward recomputes each chunk's
 /// column matrix from the layer's copy of the input instead of keeping the whole matrix from forward.
 /// </para>
 /// </summary>
@@ -158,13 +158,18 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     /// The shape of one pass: input and output sizes, chunking, partial-sum slots and worker count. Chunk c holds
     /// images [c·N / Chunks, (c + 1)·N / Chunks): sizes differ by at most one image. The chunk count is a multiple of
     /// the processor count, and there is a slot per processor (fewer for a batch of fewer images): neither depends on
-    /// the thread limit, so neither do the sums. Worker t takes slots t, t + Workers, …, each slot's chunks in order,
-    /// so as many workers as processors get the same share (± one image per chunk).
+    /// the thread limit, so neither do the sums. Slot s holds the consecutive chunks [FirstChunk(s), FirstChunk(s + 1))
+    /// (the batch's images in order, as ranks of a distributed run split it); worker t takes slots t, t + Workers, …,
+    /// so as many workers as processors get the same share.
     /// </summary>
     private readonly record struct Plan(int N, int H, int W, int OH, int OW, int K, int Chunks, int Slots, int Workers)
     {
         public int Plane => OH * OW;
         public int ChunkStart(int c) => (int)((long)c * N / Chunks);
+        /// <summary>The first of slot s's chunks: slot s sums the consecutive chunks [FirstChunk(s), FirstChunk(s + 1)).</summary>
+        public int FirstChunk(int s) => (int)((long)s * Chunks / Slots);
+        /// <summary>The slot chunk c adds to: the last s with FirstChunk(s) ≤ c.</summary>
+        public int SlotOf(int c) => (int)(((long)(c + 1) * Slots - 1) / Chunks);
     }
 
     private Plan MakePlan(ReadOnlySpan<int> shape) => MakePlan(shape, _options.ChunkElements);
@@ -210,7 +215,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     private readonly Action<int, int> _forwardIm2ColChunk, _forwardWinogradChunk, _forwardShiftedChunk,
         _backwardStrideOneChunk, _backwardIm2ColChunk;
 
-    /// <summary>Runs <paramref name="work"/>(worker, chunk) for every chunk: slot s's chunks s, s + slots, … in order on worker s mod workers.</summary>
+    /// <summary>Runs <paramref name="work"/>(worker, chunk) for every chunk: slot s's chunks in order on worker s mod workers.</summary>
     private void ForChunks(Plan plan, Action<int, int> work)
     {
         _pass.Plan = plan;
@@ -233,7 +238,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var plan = _pass.Plan;
         var work = _pass.Work!;
         for (int slot = t; slot < plan.Slots; slot += plan.Workers)
-            for (int c = slot; c < plan.Chunks; c += plan.Slots) work(t, c);
+            for (int c = plan.FirstChunk(slot); c < plan.FirstChunk(slot + 1); c++) work(t, c);
     }
 
     public void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> y, bool rectify)
@@ -349,7 +354,6 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         // the same sums whatever worker ran which slot, so the same bits on any number of threads.
         _slotWeights = winogradWeights ? 16 * filters * _channels : k * filters;
         _slotSize = _slotWeights + filters;
-        _slots = plan.Slots;
         Worker.Ensure(ref _slotSums, plan.Slots * _slotSize);
         if (weightGradient == ConvolutionAlgorithm.Im2Col) ForChunks(plan, _backwardIm2ColChunk);
         else BackwardStrideOne(plan, winogradWeights, dx is not null && _inputGradient == ConvolutionAlgorithm.Winograd);
@@ -374,7 +378,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
 
     /// <summary>The backward pass's partial sums per slot (<see cref="ChunkSlot"/>), their total, and Winograd's dWᵀ from it.</summary>
     private float[] _slotSums = [], _totalSums = [], _transformedBack = [];
-    private int _slotSize, _slotWeights, _slots;
+    private int _slotSize, _slotWeights;
 
     /// <summary>
     /// The partial sums chunk c adds to: its slot's dWᵀ (K × F) or Winograd's dU (16 × F × C), returned, and db (F) in
@@ -382,8 +386,9 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     /// </summary>
     private Span<float> ChunkSlot(int c, out Span<float> db)
     {
-        var slot = _slotSums.AsSpan(c % _slots * _slotSize, _slotSize);
-        if (c < _slots) slot.Clear();
+        int s = _pass.Plan.SlotOf(c);
+        var slot = _slotSums.AsSpan(s * _slotSize, _slotSize);
+        if (c == _pass.Plan.FirstChunk(s)) slot.Clear();
         db = slot[_slotWeights..];
         return slot[.._slotWeights];
     }
