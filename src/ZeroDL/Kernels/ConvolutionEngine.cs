@@ -78,9 +78,10 @@ internal interface IConvolutionEngine<T> where T : unmanaged, IFloatingPointIeee
 /// <para>
 /// The batch is worked through in chunks of whole images whose column matrix is about
 /// <see cref="ConvolutionEngineOptions.ChunkElements"/> elements, the chunks dealt out in a fixed order to one worker
-/// per core; each worker has its own buffers, and each chunk its own partial dW and db, added up in chunk order, so
-/// results depend neither on timing nor on the number of threads. Backward recomputes each chunk's column matrix from the layer's copy of the input instead of
-/// keeping the whole matrix from forward.
+/// per core. Each worker has its own buffers; backward's partial dW and db go to one of a fixed number of slots (one
+/// per processor), each slot summing a run of consecutive chunks on one worker, in order, and the slots added in slot
+/// order, so results depend neither on timing nor on the number of threads. Backward recomputes each chunk's
+/// column matrix from the layer's copy of the input instead of keeping the whole matrix from forward.
 /// </para>
 /// </summary>
 internal sealed class ConvolutionEngine : IConvolutionEngine<float>
@@ -154,15 +155,21 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     private Worker[] _workers = [];
 
     /// <summary>
-    /// The shape of one pass: input and output sizes, chunking and worker count. Chunk c holds images
-    /// [c·N / Chunks, (c + 1)·N / Chunks): sizes differ by at most one image, and the chunk count is a multiple of the
-    /// processor count (not of the workers, so that the chunks, and the sums over them, are the same whatever the
-    /// thread limit), so that as many workers as processors get the same share (± one image per chunk).
+    /// The shape of one pass: input and output sizes, chunking, partial-sum slots and worker count. Chunk c holds
+    /// images [c·N / Chunks, (c + 1)·N / Chunks): sizes differ by at most one image. The chunk count is a multiple of
+    /// the processor count, and there is a slot per processor (fewer for a batch of fewer images): neither depends on
+    /// the thread limit, so neither do the sums. Slot s holds the consecutive chunks [FirstChunk(s), FirstChunk(s + 1))
+    /// (the batch's images in order, as ranks of a distributed run split it); worker t takes slots t, t + Workers, …,
+    /// so as many workers as processors get the same share.
     /// </summary>
-    private readonly record struct Plan(int N, int H, int W, int OH, int OW, int K, int Chunks, int Workers)
+    private readonly record struct Plan(int N, int H, int W, int OH, int OW, int K, int Chunks, int Slots, int Workers)
     {
         public int Plane => OH * OW;
         public int ChunkStart(int c) => (int)((long)c * N / Chunks);
+        /// <summary>The first of slot s's chunks: slot s sums the consecutive chunks [FirstChunk(s), FirstChunk(s + 1)).</summary>
+        public int FirstChunk(int s) => (int)((long)s * Chunks / Slots);
+        /// <summary>The slot chunk c adds to: the last s with FirstChunk(s) ≤ c.</summary>
+        public int SlotOf(int c) => (int)(((long)(c + 1) * Slots - 1) / Chunks);
     }
 
     private Plan MakePlan(ReadOnlySpan<int> shape) => MakePlan(shape, _options.ChunkElements);
@@ -176,12 +183,13 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         int chunks = (n + perChunk - 1) / perChunk;
         long work = (long)n * plane * k * _filters;
         int workers = _options.Workers ?? GemmOptions.Default.ThreadsFor(work);
-        int multiple = WorkerPool.Capacity;
-        chunks = Math.Min(n, (chunks + multiple - 1) / multiple * multiple);
-        workers = Math.Max(1, Math.Min(workers, chunks));
+        int slots = WorkerPool.Capacity;
+        chunks = Math.Min(n, (chunks + slots - 1) / slots * slots);
+        slots = Math.Min(slots, chunks);
+        workers = Math.Max(1, Math.Min(workers, slots));
         if (_workers.Length < workers) Array.Resize(ref _workers, workers);
         for (int t = 0; t < workers; t++) _workers[t] ??= new Worker();
-        return new Plan(n, h, w, oh, ow, k, chunks, workers);
+        return new Plan(n, h, w, oh, ow, k, chunks, slots, workers);
     }
 
     /// <summary>
@@ -207,7 +215,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     private readonly Action<int, int> _forwardIm2ColChunk, _forwardWinogradChunk, _forwardShiftedChunk,
         _backwardStrideOneChunk, _backwardIm2ColChunk;
 
-    /// <summary>Runs <paramref name="work"/>(worker, chunk) for every chunk: chunk c on worker c mod workers.</summary>
+    /// <summary>Runs <paramref name="work"/>(worker, chunk) for every chunk: slot s's chunks in order on worker s mod workers.</summary>
     private void ForChunks(Plan plan, Action<int, int> work)
     {
         _pass.Plan = plan;
@@ -223,13 +231,14 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         }
     }
 
-    /// <summary>Worker <paramref name="t"/>'s share of a pass: chunks t, t + workers, ….</summary>
+    /// <summary>Worker <paramref name="t"/>'s share of a pass: the chunks of slots t, t + workers, …, each slot's in order.</summary>
     private void RunWorker(int t)
     {
         using var _ = Gemm.LimitThreadsOnThisThread(1); // the workers are the parallelism
         var plan = _pass.Plan;
         var work = _pass.Work!;
-        for (int c = t; c < plan.Chunks; c += plan.Workers) work(t, c);
+        for (int slot = t; slot < plan.Slots; slot += plan.Workers)
+            for (int c = plan.FirstChunk(slot); c < plan.FirstChunk(slot + 1); c++) work(t, c);
     }
 
     public void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> y, bool rectify)
@@ -341,16 +350,16 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         _pass.Weights = weights.Data;
         _pass.Gate = gate;
         int filters = _filters, k = plan.K;
-        // Each chunk's dWᵀ (or Winograd's dU) and db in a slot of its own, added up in chunk order below: the same sums
-        // whatever worker ran which chunk, so the same bits on any number of threads.
+        // dWᵀ (or Winograd's dU) and db summed per slot, each slot's chunks in order, the slots added in order below:
+        // the same sums whatever worker ran which slot, so the same bits on any number of threads.
         _slotWeights = winogradWeights ? 16 * filters * _channels : k * filters;
         _slotSize = _slotWeights + filters;
-        Worker.Ensure(ref _chunkSums, plan.Chunks * _slotSize);
+        Worker.Ensure(ref _slotSums, plan.Slots * _slotSize);
         if (weightGradient == ConvolutionAlgorithm.Im2Col) ForChunks(plan, _backwardIm2ColChunk);
         else BackwardStrideOne(plan, winogradWeights, dx is not null && _inputGradient == ConvolutionAlgorithm.Winograd);
         var total = Worker.Ensure(ref _totalSums, _slotSize).AsSpan(0, _slotSize);
-        _chunkSums.AsSpan(0, _slotSize).CopyTo(total);
-        for (int c = 1; c < plan.Chunks; c++) TP.Add(total, _chunkSums.AsSpan(c * _slotSize, _slotSize), total);
+        _slotSums.AsSpan(0, _slotSize).CopyTo(total);
+        for (int slot = 1; slot < plan.Slots; slot++) TP.Add(total, _slotSums.AsSpan(slot * _slotSize, _slotSize), total);
         var dWt = total[.._slotWeights];
         if (winogradWeights)
         {
@@ -367,15 +376,19 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         total.Slice(_slotWeights, filters).CopyTo(db);
     }
 
-    /// <summary>Per-chunk partial sums of the backward pass (<see cref="ChunkSlot"/>), their total, and Winograd's dWᵀ from it.</summary>
-    private float[] _chunkSums = [], _totalSums = [], _transformedBack = [];
+    /// <summary>The backward pass's partial sums per slot (<see cref="ChunkSlot"/>), their total, and Winograd's dWᵀ from it.</summary>
+    private float[] _slotSums = [], _totalSums = [], _transformedBack = [];
     private int _slotSize, _slotWeights;
 
-    /// <summary>Chunk c's partial sums, zeroed: dWᵀ (K × F) or Winograd's dU (16 × F × C) returned, db (F) in <paramref name="db"/>.</summary>
+    /// <summary>
+    /// The partial sums chunk c adds to: its slot's dWᵀ (K × F) or Winograd's dU (16 × F × C), returned, and db (F) in
+    /// <paramref name="db"/>; zeroed by the slot's first chunk.
+    /// </summary>
     private Span<float> ChunkSlot(int c, out Span<float> db)
     {
-        var slot = _chunkSums.AsSpan(c * _slotSize, _slotSize);
-        slot.Clear();
+        int s = _pass.Plan.SlotOf(c);
+        var slot = _slotSums.AsSpan(s * _slotSize, _slotSize);
+        if (c == _pass.Plan.FirstChunk(s)) slot.Clear();
         db = slot[_slotWeights..];
         return slot[.._slotWeights];
     }
