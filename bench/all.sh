@@ -43,6 +43,16 @@ step() {
   } >>"$summary"
 }
 
+# The peers, checked before 40 minutes of work: which BLAS they multiply with, and a refusal (exit 3) when it is
+# netlib's reference BLAS. Their lines go into the section's header.
+py=$(command -v /usr/bin/python3 || command -v python3 || true)
+peers=$work/peers; : >"$peers"
+for peer in numpy torch; do
+  if $dry || [ -z "$py" ] || ! "$py" -c "import $peer" 2>/dev/null; then continue; fi
+  line=$("$py" bench/python/peer_blas.py "$peer") || exit 3
+  echo "$line" | tee -a "$peers"
+done
+
 have_perf_cycles() { command -v perf >/dev/null && perf stat -x, -e cycles:u true 2>&1 | grep -q '^[0-9]*,,cycles'; }
 models=$work/models; mkdir -p "$models"
 cli=(dotnet run -c Release --project src/ZeroDL.Cli --)
@@ -57,11 +67,11 @@ else
   printf '#### SGEMM, FLOP per cycle\n\nSkipped: no perf with a cycle counter (Debian'"'"'s linux-perf).\n\n' >>"$summary"
 fi
 step "The book's ch. 5 run (TwoLayerNet, 10,000 iterations), against NumPy and PyTorch" \
-  'median|as fast|the time of' bench/twolayer.sh 3 --torch
-step "CNN training, one epoch extrapolated from 60 mini-batches" 'median|ratio' bench/convnet.sh 3 60
+  '^# (NumPy|PyTorch)|median|best|as fast|the time of' bench/twolayer.sh 3 --torch
+step "CNN training, one epoch extrapolated from 60 mini-batches" '^# PyTorch|median|best|ratio|limit' bench/convnet.sh 3 60
 step "Augmentation's cost" 'medians' bench/augment.sh 3 100
 step "The book's DeepConvNet, inference on the 10,000 test images and batch-1 latency" \
-  'median|throughput' bench/inference.sh 3 2
+  '^# PyTorch|median|best|throughput' bench/inference.sh 3 2
 if ! $dry; then
   "${cli[@]}" import --from data/reference/deep_convnet_2016.npz --model deepconv --out "$models/deepconv.safetensors" >/dev/null
 fi
@@ -99,6 +109,7 @@ section=$work/section.md
   printf '### %s, commit %s%s\n\n' "$started" "$commit" "$($dry && echo ' (dry run: nothing measured)')"
   printf -- '- CPU: %s, %s logical CPUs\n' "$cpu" "$(nproc)"
   printf -- '- ISA: %s, %s\n' "$(isa avx2)" "$(isa avx512f)"
+  [ -s "$peers" ] && sed 's/^# /- Peer: /' "$peers"
   printf -- '- Command: `bench/all.sh%s`, finished %s\n\n' "$($dry && echo ' --dry-run')" "$(date -u '+%H:%M UTC')"
   cat "$summary"
 } >"$section"

@@ -12,6 +12,8 @@ dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
 have_torch=0
 if [ -n "$py" ] && "$py" -c 'import torch' 2>/dev/null; then have_torch=1; fi
+# Which BLAS and oneDNN PyTorch runs (exit 3 on netlib's reference BLAS).
+if [ "$have_torch" = 1 ]; then "$py" bench/python/peer_blas.py torch || exit 3; fi
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 for model in simpleconv deepconv; do
   ours=(); theirs=()

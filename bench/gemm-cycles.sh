@@ -35,6 +35,8 @@ py=$(command -v /usr/bin/python3 || command -v python3 || true)
 have_numpy=false
 if [ -n "$baseline" ] && [ ! -f "$baseline" ]; then echo "bench/gemm-cycles.sh: no such file: $baseline" >&2; exit 2; fi
 if [ -z "$baseline" ] && [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
+# Which BLAS NumPy multiplies with (exit 3 on netlib's reference BLAS).
+if $have_numpy; then env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/peer_blas.py numpy || exit 3; fi
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 mkfifo "$work/ctl" "$work/ack"

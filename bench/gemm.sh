@@ -17,6 +17,9 @@ dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
 have_numpy=false
 if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
+# Which BLAS NumPy multiplies with (exit 3 on netlib's reference BLAS, which would flatter us 30-100x).
+peer=""
+if $have_numpy; then peer=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/peer_blas.py numpy) || exit 3; fi
 ours=$(mktemp); theirs=$(mktemp); limit=$(mktemp); trap 'rm -f "$ours" "$theirs" "$limit"' EXIT
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 for _ in $(seq "$rounds"); do
@@ -28,7 +31,7 @@ for _ in $(seq "$rounds"); do
   fi
 done
 grep -m1 '^# ZeroDL' "$ours"
-$have_numpy && grep -m1 '^# NumPy' "$theirs"
+$have_numpy && echo "$peer"
 echo "# $rounds alternating rounds, medians"
 peak=$(sort -g "$limit" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
 echo "# FMA limit on $threads thread(s): $peak GFLOP/s (register-only multiply-adds); 'of limit' = ZeroDL / that"
