@@ -2,15 +2,19 @@
 # GEMM GFLOP/s of ZeroDL and, where python3 with numpy is installed, of NumPy/OpenBLAS on the same shapes:
 # ROUNDS alternating rounds (ZeroDL, NumPy, ZeroDL, …), the median per shape, and the ratio ZeroDL / NumPy of the
 # medians; and the machine's FMA limit on as many threads (register-only multiply-adds, measured every round).
-# Usage: bench/gemm.sh [--threads N] [--rounds R]   (defaults: all cores, 3 rounds)
+# Usage: bench/gemm.sh [--threads N] [--rounds R] [--kernel auto|avx512|avx2]   (defaults: all cores, 3 rounds, auto)
+# --kernel forces ZeroDL's micro-kernel (ZeroDL.Bench's --kernel): avx2 measures the AVX2 path on an AVX-512 machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=$(nproc); rounds=3
+threads=$(nproc); rounds=3; kernel=auto
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    *) echo "usage: bench/gemm.sh [--threads N] [--rounds R]" >&2; exit 2 ;;
+    --kernel)
+      kernel=$2; shift 2
+      case "$kernel" in auto|avx512|avx2) ;; *) echo "bench/gemm.sh: unknown --kernel '$kernel': use auto, avx512 or avx2" >&2; exit 2 ;; esac ;;
+    *) echo "usage: bench/gemm.sh [--threads N] [--rounds R] [--kernel auto|avx512|avx2]" >&2; exit 2 ;;
   esac
 done
 dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
@@ -24,7 +28,7 @@ ours=$(mktemp); theirs=$(mktemp); limit=$(mktemp); trap 'rm -f "$ours" "$theirs"
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 for _ in $(seq "$rounds"); do
   dotnet "$bench" fma-peak --threads "$threads" | awk -F'\t' -v t="threads $threads" '$1 == t {print $2}' >>"$limit"
-  dotnet "$bench" gemm --threads "$threads" >>"$ours"
+  dotnet "$bench" gemm --threads "$threads" --kernel "$kernel" >>"$ours"
   if $have_numpy; then
     # The peer runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they can force slower kernels); ours keeps the environment.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py >>"$theirs"

@@ -86,4 +86,45 @@ internal static class ConvPartsBench
         }
         return 0;
     }
+    /// <summary>
+    /// Each DeepConvNet convolution's passes at batch 100 on one worker — forward, the weight gradient alone (as a first
+    /// layer runs it) and the whole backward — with the 512-bit products and without, alternating in one process,
+    /// the fastest of the repetitions, and GFLOP/s in the book's FLOPs (2·N·F·C·9·OH·OW a pass; the dx share is the whole backward's less dW's).
+    /// </summary>
+    public static int ComparePasses(int reps, int chunkElements)
+    {
+        foreach (var (c, h, fn, pad) in new[] { (1, 28, 16, 1), (16, 28, 16, 1), (16, 14, 32, 1), (32, 14, 32, 2), (32, 8, 64, 1), (64, 8, 64, 1) })
+        {
+            const int n = 100;
+            var rng = new Random(1);
+            var wt = new NDArray<float>(fn, c, 3, 3); for (int i = 0; i < wt.Size; i++) wt.Data[i] = (float)rng.NextDouble() - 0.5f;
+            var x = new NDArray<float>(n, c, h, h); for (int i = 0; i < x.Size; i++) x.Data[i] = (float)rng.NextDouble();
+            var layers = new[] { false, true }.Select(b => new ZeroDL.Layers.Convolution<float>(wt.Clone(), new NDArray<float>(fn), 1, pad)
+            { Engine = chunkElements > 0 ? new() { ChunkElements = b ? chunkElements : ConvolutionEngineOptions.Default.ChunkElements, Workers = 1 } : new() { Vector512 = b, Workers = 1 } }).ToArray();
+            var y = layers[0].Forward(x, training: true);
+            int oh = y.Shape[2];
+            double flops = 2.0 * n * fn * c * 9 * oh * oh;
+            var dout = new NDArray<float>(y.Shape); for (int i = 0; i < dout.Size; i++) dout.Data[i] = (float)rng.NextDouble() - 0.5f;
+            var times = new List<double>[6]; for (int i = 0; i < 6; i++) times[i] = new();
+            for (int rep = 0; rep < reps; rep++)
+                for (int v = 0; v < 2; v++)
+                {
+                    var s = Stopwatch.StartNew();
+                    layers[v].Forward(x, training: true);
+                    times[v].Add(s.Elapsed.TotalMilliseconds);
+                    s.Restart();
+                    layers[v].BackwardParameters(dout);
+                    times[2 + v].Add(s.Elapsed.TotalMilliseconds);
+                    s.Restart();
+                    layers[v].Backward(dout);
+                    times[4 + v].Add(s.Elapsed.TotalMilliseconds);
+                }
+            double Med(List<double> l) => l.Min(); // the fastest: on a shared machine, the least disturbed
+            string Pass(string name, double ms256, double ms512, double f) => $"{name} {ms256,6:F2} / {ms512,6:F2} ms ({f / ms512 / 1e6,5:F1} GFLOP/s)";
+            double dx256 = Med(times[4]) - Med(times[2]), dx512 = Med(times[5]) - Med(times[3]);
+            Console.WriteLine($"conv {n}x{c}x{h}x{h} -> {fn} pad {pad} [{layers[1].Algorithms}], 256-bit / 512-bit products:");
+            Console.WriteLine($"  {Pass("forward", Med(times[0]), Med(times[1]), flops)}  {Pass("dW", Med(times[2]), Med(times[3]), flops)}  {Pass("dx", dx256, dx512, flops)}");
+        }
+        return 0;
+    }
 }

@@ -10,7 +10,8 @@ namespace ZeroDL.Bench;
 /// Training speed of the book's CNNs: SimpleConvNet or DeepConvNet, Adam 0.001, mini-batches of 100 drawn from a
 /// shuffled MNIST training set, for a fixed number of iterations after a few warm-up ones. Prints seconds per
 /// iteration and the implied seconds per epoch of 60,000 images; with --profile also each layer's forward and
-/// backward time (<see cref="LayerProfile"/>), which is where to look when the whole is slow.
+/// backward time (<see cref="LayerProfile"/>), which is where to look when the whole is slow. The step's speed in the
+/// book's FLOPs (<see cref="LayerFlops"/>) is printed against the FMA limit measured in the same process.
 /// </summary>
 internal static class ConvTrainBench
 {
@@ -25,11 +26,21 @@ internal static class ConvTrainBench
         };
         var (train, _) = Mnist.Load();
         var net = spec.Build<float>(seed: 1);
+        // The FMA limit on the step's threads, before and after the step: the larger (other load only lowers it).
+        int threads = Kernels.Gemm.EffectiveThreads;
+        double limit = FmaLimit.Measure(threads, 0.25);
         var result = LayerProfile.Measure(net, new Adam<float>(0.001), train, iterations);
+        limit = Math.Max(limit, FmaLimit.Measure(threads, 0.25));
         Console.WriteLine($"model {model}");
         Console.WriteLine($"last_loss {result.LastLoss:F4}");
         Console.WriteLine($"seconds_per_iteration {result.SecondsPerIteration:F4}");
         Console.WriteLine($"seconds_per_epoch {result.SecondsPerIteration * train.Count / 100:F1}");
+        Console.WriteLine($"gflop_per_iteration {result.FlopsPerIteration / 1e9:F3}");
+        Console.WriteLine($"gflops {result.Gflops:F1}");
+        Console.WriteLine($"fma_limit_gflops {limit:F1}");
+        Console.WriteLine($"fma_limit_threads {threads}");
+        Console.WriteLine($"fma_vector_bits {FmaLimit.VectorBits}");
+        Console.WriteLine($"fma_fraction {result.Gflops / limit:F3}");
         Console.WriteLine($"allocated_bytes_per_iteration {result.AllocatedBytesPerIteration}");
         Console.WriteLine($"peak_resident_mib {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0}");
         // The timed iterations' collections only: the warm-up's (its buffers being made) used to count here too.

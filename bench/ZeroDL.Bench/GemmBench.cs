@@ -22,6 +22,16 @@ internal static class GemmBench
         ("100x50x784 Bt", 100, 50, 784, false, true),        // its dx = dout·W1ᵀ
         ("288x25600x32 At", 288, 25600, 32, true, false),    // a DeepConvNet convolution's dW = colᵀ·dout
         ("25600x32x288 Bt", 25600, 32, 288, false, true),    // and its dcol = dout·Wᵀ
+        // The presets on 3-channel 32×32 images (ImageFolder, CIFAR-like), batch 100: ModelPresets' dense, simpleconv
+        // and deepconv built on (3, 32, 32). Each layer's largest product and the backward pair of the widest layers.
+        ("100x3072x512", 100, 3072, 512, false, false),      // dense: affine1 forward (the most arithmetic of any)
+        ("3072x100x512 At", 3072, 100, 512, true, false),    // its dW = xᵀ·dout
+        ("100x512x512 Bt", 100, 512, 512, false, true),      // affine2's dx = dout·Wᵀ
+        ("100x5880x100", 100, 5880, 100, false, false),      // simpleconv: affine1 forward (30×14×14 inputs)
+        ("5880x100x100 At", 5880, 100, 100, true, false),    // its dW
+        ("100x100x5880 Bt", 100, 100, 5880, false, true),    // its dx
+        ("64x125x64 Bt", 64, 125, 64, false, true),          // deepconv: a Winograd weight-gradient product of conv5/6 (320 a batch)
+        ("32x162x32 Bt", 32, 162, 32, false, true),          // and of conv3/4 (800 a batch, the most called)
     ];
 
     /// <summary>

@@ -13,7 +13,11 @@ SHAPES = [("1024x1024x1024", 1024, 1024, 1024, False, False), ("100x784x50", 100
           ("100x4320x100", 100, 4320, 100, False, False), ("25600x288x32", 25600, 288, 32, False, False),
           ("6400x576x64", 6400, 576, 64, False, False), ("57600x25x30", 57600, 25, 30, False, False),
           ("784x100x50 At", 784, 100, 50, True, False), ("100x50x784 Bt", 100, 50, 784, False, True),
-          ("288x25600x32 At", 288, 25600, 32, True, False), ("25600x32x288 Bt", 25600, 32, 288, False, True)]
+          ("288x25600x32 At", 288, 25600, 32, True, False), ("25600x32x288 Bt", 25600, 32, 288, False, True),
+          ("100x3072x512", 100, 3072, 512, False, False), ("3072x100x512 At", 3072, 100, 512, True, False),
+          ("100x512x512 Bt", 100, 512, 512, False, True), ("100x5880x100", 100, 5880, 100, False, False),
+          ("5880x100x100 At", 5880, 100, 100, True, False), ("100x100x5880 Bt", 100, 100, 5880, False, True),
+          ("64x125x64 Bt", 64, 125, 64, False, True), ("32x162x32 Bt", 32, 162, 32, False, True)]
 
 
 def operands(m, k, n, ta, tb):

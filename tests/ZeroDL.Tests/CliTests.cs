@@ -323,6 +323,14 @@ public class CliTests
         Assert.Contains("ms per mini-batch", output);
         foreach (var layer in new[] { "conv1", "pool1", "affine1", "relu1", "affine2" }) Assert.Contains(layer, output);
         Assert.DoesNotContain("relu2", output); // the convolution's ReLU is fused into it (Fusion.FuseConvolutionRelu)
+        // The book's FLOPs at batch 100: 3 × (conv1 86.4 M + affine1 86.4 M + affine2 0.2 M) = 0.519 G per step, and
+        // every layer with multiply-adds shows its GFLOP/s and its fraction of the FMA limit measured in the process.
+        Assert.Matches(@"0\.52 GFLOP per mini-batch \(the book's FLOPs\), [\d.]+ GFLOP/s: \d+ % of the FMA limit, [\d.]+ GFLOP/s \(\d+ thread\(s\), (512|256|32)-bit\)", output);
+        Assert.Matches(@"layer +forward ms +GFLOP/s +of limit +backward ms +GFLOP/s +of limit +share", output);
+        foreach (var layer in new[] { "conv1", "affine1", "affine2" })
+            Assert.Matches($@"(?m)^{layer} +[\d.]+ +[\d.]+ +\d+ % +[\d.]+ +[\d.]+ +\d+ % ", output);
+        Assert.Matches(@"(?m)^pool1 +[\d.]+ +- +- +[\d.]+ +- +- ", output);
+        Assert.Matches(@"(?m)^step +[\d.]+ +[\d.]+ +\d+ %$", output);
         // Training reuses its buffers: a few closures per layer call at most (about 2 KB here; 17 KB before the worker pool).
         var allocated = System.Text.RegularExpressions.Regex.Match(output, @"([\d,]+) bytes allocated per mini-batch");
         Assert.True(allocated.Success, output);

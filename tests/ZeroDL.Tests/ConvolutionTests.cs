@@ -128,12 +128,91 @@ public class ConvolutionTests
         Check.AllClose(im2col.B.Grad.Cast<double>(), winograd.B.Grad.Cast<double>(), gradTolerance, "db");
         // Several images in chunks (the last one short) over two workers: every image's tiles in its own place.
         var batch = new NDArray<float>(5, c, h, w); rng.FillUniform(batch.Data, -1, 1);
-        var chunked = new Convolution<float>(wt, b, 1, pad) { Engine = new() { ChunkElements = 2 * c * 9 * h * w, Workers = 2 } };
+        var chunked = new Convolution<float>(wt, b, 1, pad) { Engine = new() { ChunkElements = 2 * c * 9 * h * w, WinogradWeightChunkElements = 2 * c * 9 * h * w, Workers = 2 } };
         var gb = new NDArray<float>(5, fn, y.Shape[2], y.Shape[3]); rng.FillUniform(gb.Data, -1, 1);
         Check.AllClose(im2col.Forward(batch, training: true).Cast<double>(), chunked.Forward(batch, training: true).Cast<double>(), tolerance, "chunked forward");
         Check.AllClose(im2col.Backward(gb).Cast<double>(), chunked.Backward(gb).Cast<double>(), 3 * gradTolerance, "chunked dx");
-        Check.AllClose(im2col.W.Grad.Cast<double>(), chunked.W.Grad.Cast<double>(), 3 * gradTolerance, "chunked dW (summed per worker in the transformed domain)");
+        Check.AllClose(im2col.W.Grad.Cast<double>(), chunked.W.Grad.Cast<double>(), 3 * gradTolerance, "chunked dW (summed per chunk in the transformed domain)");
         Check.AllClose(im2col.B.Grad.Cast<double>(), chunked.B.Grad.Cast<double>(), 3 * gradTolerance, "chunked db");
+    }
+
+    [Theory]
+    [InlineData(ConvolutionAlgorithm.ShiftedWindows, 3, 1, 28, 28, 16, 3, 1)]  // DeepConvNet's first layer: long grids, 48-column tiles and tails
+    [InlineData(ConvolutionAlgorithm.ShiftedWindows, 2, 3, 5, 9, 7, 3, 0)]     // ragged everything: a grid shorter than one wide tile
+    [InlineData(ConvolutionAlgorithm.ShiftedWindows, 2, 1, 28, 28, 30, 5, 0)]  // SimpleConvNet: 30 filters, a half-empty panel
+    [InlineData(ConvolutionAlgorithm.Winograd, 3, 9, 7, 5, 10, 3, 1)]          // odd outputs, a ragged panel
+    [InlineData(ConvolutionAlgorithm.Winograd, 2, 16, 14, 14, 32, 3, 2)]       // DeepConvNet's pad 2
+    [InlineData(ConvolutionAlgorithm.Winograd, 5, 64, 8, 8, 64, 3, 1)]         // DeepConvNet's last block: 80 tiles, 48 + 24 + 8; dW by Winograd
+    [InlineData(ConvolutionAlgorithm.Winograd, 2, 35, 6, 7, 30, 3, 1)]         // dW by Winograd on ragged panels (30 filters) and channel groups (35)
+    [InlineData(ConvolutionAlgorithm.Winograd, 3, 40, 5, 5, 26, 3, 0)]         // no padding: 27 tiles, a ragged last vector of tiles
+    public void Products_on_512_bit_vectors_give_the_bits_of_the_256_bit_ones_and_both_weight_gradients_the_books(ConvolutionAlgorithm algorithm, int n, int c, int h, int w, int fn, int k, int pad)
+    {
+        // The 512-bit path runs where the CPU has AVX-512; elsewhere .NET's software Vector512 runs it, so this holds
+        // both paths to each other and to the book's layer on every machine. Forward and dx: the same chains of
+        // multiply-adds, so the same bits. dW: inner products along the positions, 16 or 8 at a time, so close.
+        var rng = new Rng(n * 131 + c * 17 + h + fn);
+        var x = new NDArray<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
+        var wt = new NDArray<float>(fn, c, k, k); rng.FillUniform(wt.Data, -1, 1);
+        var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
+        var layers = new[] { false, true }.Select(wide => new Convolution<float>(wt.Clone(), b.Clone(), 1, pad)
+        {
+            Engine = new() { Algorithm = algorithm, Vector512 = wide, ChunkElements = 2 * c * k * k * h * w, WinogradWeightChunkElements = 2 * c * k * k * h * w, Workers = 2 },
+        }).ToArray();
+        Assert.Contains(algorithm == ConvolutionAlgorithm.Winograd ? "forward Winograd" : "forward shifted windows", layers[1].Algorithms);
+        var y = layers.Select(l => l.Forward(x, training: true).Clone()).ToArray();
+        Assert.Equal(y[0].Data, y[1].Data);
+        var exact = NaiveConvolution(x.Cast<double>(), wt.Cast<double>(), b.Cast<double>(), 1, pad);
+        Check.AllClose(exact, y[1].Cast<double>(), 4e-5 * Math.Sqrt(c * k * k) + 1e-6, "512-bit forward vs definition");
+        var g = new NDArray<float>(y[0].Shape); rng.FillUniform(g.Data, -1, 1);
+        var dx = layers.Select(l => l.Backward(g).Clone()).ToArray();
+        Assert.Equal(dx[0].Data, dx[1].Data);
+        Assert.Equal(layers[0].B.Grad.Data, layers[1].B.Grad.Data);
+        // With a ReLU fused in (applied while the outputs are in registers): max(0, ·) of the same outputs, bit for bit.
+        var relu = y[0].Data.Select(v => Math.Max(v, 0f)).ToArray();
+        foreach (bool wide in new[] { false, true })
+        {
+            var rectified = new Convolution<float>(wt.Clone(), b.Clone(), 1, pad) { Rectifies = true, Engine = new() { Algorithm = algorithm, Vector512 = wide } };
+            Assert.Equal(relu, rectified.Forward(x, training: false).Data);
+        }
+        var book = new Convolution<float>(wt.Clone(), b.Clone(), 1, pad) { Engine = null };
+        book.Forward(x, training: true);
+        Check.AllClose(book.Backward(g).Cast<double>(), dx[1].Cast<double>(), 4e-5 * Math.Sqrt(n * h * w * fn) + 1e-6, "dx vs the book's layer");
+        foreach (var layer in layers)
+            Check.AllClose(book.W.Grad.Cast<double>(), layer.W.Grad.Cast<double>(), 4e-5 * Math.Sqrt(n * y[0].Shape[2] * y[0].Shape[3]) + 1e-6, "dW vs the book's layer");
+    }
+
+    [Theory]
+    [InlineData(ConvolutionAlgorithm.Im2Col, 16, 12, 2, 1)]         // stride 2: the column matrix and the GEMM
+    [InlineData(ConvolutionAlgorithm.ShiftedWindows, 3, 16, 1, 1)]  // dW by correlating with the padded input
+    [InlineData(ConvolutionAlgorithm.Winograd, 40, 32, 1, 1)]       // dW in Winograd's transformed domain
+    public void Gradients_are_the_same_bits_on_one_two_and_three_workers(ConvolutionAlgorithm algorithm, int c, int fn, int stride, int pad)
+    {
+        // Each chunk's partial dW and db in a slot of its own, added in chunk order: which worker ran a chunk, and how
+        // many workers there were, cannot change a bit (per-worker sums added in worker order did).
+        var rng = new Rng(c * 7 + fn);
+        var x = new NDArray<float>(11, c, 9, 9); rng.FillUniform(x.Data, -1, 1);
+        var wt = new NDArray<float>(fn, c, 3, 3); rng.FillUniform(wt.Data, -1, 1);
+        var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
+        NDArray<float>? g = null;
+        var runs = new[] { 1, 2, 3 }.Select(workers =>
+        {
+            var layer = new Convolution<float>(wt.Clone(), b.Clone(), stride, pad)
+            {
+                Rectifies = true, Engine = new() { Algorithm = algorithm, ChunkElements = c * 9 * 81, WinogradWeightChunkElements = c * 9 * 81, Workers = workers },
+            };
+            var y = layer.Forward(x, training: true).Clone();
+            if (g is null) { g = new NDArray<float>(y.Shape); rng.FillUniform(g.Data, -1, 1); }
+            var dx = layer.Backward(g).Clone();
+            Assert.Contains(algorithm switch { ConvolutionAlgorithm.Winograd => "dW Winograd", ConvolutionAlgorithm.ShiftedWindows => "dW shifted", _ => "dW im2col" }, layer.Algorithms);
+            return (Y: y.Data, Dx: dx.Data, W: layer.W.Grad.Data.ToArray(), B: layer.B.Grad.Data.ToArray());
+        }).ToArray();
+        foreach (var run in runs.Skip(1))
+        {
+            Assert.Equal(runs[0].Y, run.Y);
+            Assert.Equal(runs[0].Dx, run.Dx);
+            Assert.Equal(runs[0].W, run.W);
+            Assert.Equal(runs[0].B, run.B);
+        }
     }
 
     [Fact]

@@ -12,12 +12,17 @@ public class GemmPlanTests
     {
         // The dense layer's forward product on the AVX2 kernel: A read in place, its 2 last columns apart, even rows.
         { 100, 784, 50, false, false, GemmKernel.Avx2, 2, "100×784×50 → avx2 6x16, A read in place, K blocks of 392, 2 narrow columns, 2 threads: rows 50+50" },
-        // The same on AVX-512: packed, rows in whole 12-row tiles.
-        { 100, 784, 50, false, false, GemmKernel.Avx512, 2, "100×784×50 → avx512 12x32, K blocks of 200, 2 threads: rows 60+40" },
+        // The same on AVX-512: A read in place too, a whole and a half panel and 2 narrow columns, rows in multiples of 4
+        // (4 tiles and 4 rows for the 4-row kernel, and 4 tiles).
+        { 100, 784, 50, false, false, GemmKernel.Avx512, 2, "100×784×50 → avx512 12x32, A read in place, K blocks of 392, 2 narrow columns, 2 threads: rows 52+48" },
+        // A transposed A read in place on AVX-512, a row of A a step.
+        { 288, 25600, 32, true, false, GemmKernel.Avx512, 2, "288×25600×32 Aᵀ → avx512 12x32, A read in place, K blocks of 256, 2 threads: shared B, rows 144+144" },
+        // Wider than the in-place limit: packed.
+        { 100, 3072, 512, false, false, GemmKernel.Avx512, 2, "100×3072×512 → avx512 12x32, K blocks of 256, 2 threads: column slabs 256+256" },
         // Few rows, whole panels that split evenly: a slab of panels each, the 4 narrow columns shared by rows.
         { 100, 4320, 100, false, false, GemmKernel.Avx2, 2, "100×4320×100 → avx2 6x16, A read in place, K blocks of 544, 4 narrow columns, 2 threads: column slabs 48+52 (narrow columns shared by rows)" },
         // Large and square: the threads share one packed B.
-        { 1024, 1024, 1024, false, false, GemmKernel.Avx512, 2, "1024×1024×1024 → avx512 12x32, K blocks of 256, 2 threads: shared B, rows 516+508" },
+        { 1024, 1024, 1024, false, false, GemmKernel.Avx512, 2, "1024×1024×1024 → avx512 12x32, K blocks of 256, 2 threads: shared B, rows 512+512" },
         // Wider than tall: slabs of whole 32-column panels.
         { 150, 20, 600, false, false, GemmKernel.Avx512, 2, "150×20×600 → avx512 12x32, 2 threads: columns 320+280" },
         // Tall and thin on one thread: A streamed in place, its next rows asked for ahead.

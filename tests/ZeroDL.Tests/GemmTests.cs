@@ -56,6 +56,37 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(GemmKernel.Avx512)]
+    [InlineData(GemmKernel.Avx2)]
+    public void Thin_products_read_A_in_place_and_match_the_reference_on_both_vector_kernels(GemmKernel kernel)
+    {
+        // Thin products read A where it lies (rows, or a transposed A a row a step) on both vector kernels. Ragged rows:
+        // fewer than a tile in the whole product (packed), 1–4 past whole tiles (the 4-row kernels) and 5–11 (a tile
+        // overlapping rows already computed); ragged and narrow columns; two K blocks; A's next rows prefetched; C added
+        // to; leading dimensions wider than the operands.
+        var rng = new Random(2201);
+        foreach (var (m, n, k) in new[] { (5, 40, 30), (12, 32, 16), (13, 33, 7), (16, 50, 300), (23, 64, 9), (52, 36, 700),
+                     (100, 50, 784), (100, 100, 61), (4100, 20, 256) })
+            foreach (bool ta in new[] { false, true })
+            {
+                var options = new GemmOptions { Kernel = kernel, Threads = 1 };
+                var plan = GemmPlan.Make(ta, false, m, n, k, options, allowSmall: false);
+                Assert.True(plan.ReadsAInPlace, plan.ToString());
+                int lda = (ta ? m : k) + 3, ldb = n + 5, ldc = n + 2;
+                var a = RandomArray(rng, (ta ? k : m) * lda); var b = RandomArray(rng, k * ldb);
+                var c = RandomArray(rng, m * ldc); var expected = (float[])c.Clone();
+                unsafe
+                {
+                    fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
+                        Sgemm.Serial(plan, m, n, pa, lda, pb, ldb, pc, ldc, accumulate: true, holdsLastColumns: true);
+                }
+                GemmReference.Multiply<float>(ta, false, m, n, k, a, lda, b, ldb, expected, ldc, accumulate: true);
+                Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k,
+                    $"{kernel} m={m} n={n} k={k} transA={ta}");
+            }
+    }
+
     private static unsafe void Packed(bool ta, bool tb, int m, int n, int k, float[] a, int lda, float[] b, int ldb, float[] c, int ldc, bool accumulate,
         GemmKernel kernel = GemmKernel.Auto)
     {
@@ -212,6 +243,8 @@ public class GemmTests
     [InlineData(60, 200, 300)]    // wider than tall: slabs of columns, one narrow enough to read A in place alone
     [InlineData(100, 100, 4320)]  // few rows: 3 panels a thread, the 4 narrow columns in the last slab
     [InlineData(100, 512, 512)]   // few rows: 16 panels a thread
+    [InlineData(100, 36, 300)]    // AVX-512, A read in place: 52 + 48 rows, the first thread's last 4 rows by the 4-row kernel
+    [InlineData(25, 300, 40)]     // the transposed product: slabs of columns, 25 rows as 2 tiles and 1 row by the 4-row kernel
     public void Multithreaded_split_matches_single_thread_bit_for_bit(int m, int n, int k)
     {
         var rng = new Random(9);

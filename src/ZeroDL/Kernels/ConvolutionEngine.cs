@@ -30,6 +30,23 @@ public sealed record ConvolutionEngineOptions
     /// <summary>Target size of one chunk's column matrix, in elements (at least one whole image per chunk): a MiB of float32, so it stays in cache between being written and being multiplied.</summary>
     public int ChunkElements { get; init; } = 1 << 18;
 
+    /// <summary>
+    /// <see cref="ChunkElements"/> for a backward pass whose weight gradient goes by Winograd: 4 MiB of float32. Its
+    /// 16 inner products per filter and channel run along the chunk's tiles and end in a horizontal sum each; a
+    /// chunk 4 times longer makes that sum a small share (DeepConvNet's last layers: about a third faster), and one
+    /// position's transformed tiles, (C + F) × tiles, still fit a core's L2.
+    /// </summary>
+    public int WinogradWeightChunkElements { get; init; } = 1 << 20;
+
+    /// <summary>
+    /// Whether the shifted windows' and Winograd's products run on 512-bit vectors: by default where the CPU runs them
+    /// natively. The forward and input-gradient products give the same bits as the 256-bit ones (each output the same
+    /// chain of multiply-adds); the weight gradients' inner products add their partial sums in another order (the
+    /// same for any thread count). Where the CPU lacks AVX-512, .NET's software Vector512 still computes them, slowly:
+    /// tests set it both ways.
+    /// </summary>
+    public bool Vector512 { get; init; } = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+
     /// <summary>Fixes the number of workers (tests use it to exercise the split on small inputs); null = one per core for large work.</summary>
     public int? Workers { get; init; }
 }
@@ -61,8 +78,8 @@ internal interface IConvolutionEngine<T> where T : unmanaged, IFloatingPointIeee
 /// <para>
 /// The batch is worked through in chunks of whole images whose column matrix is about
 /// <see cref="ConvolutionEngineOptions.ChunkElements"/> elements, the chunks dealt out in a fixed order to one worker
-/// per core; each worker has its own buffers and its own partial dW and db, added up in worker order, so results do
-/// not depend on timing. Backward recomputes each chunk's column matrix from the layer's copy of the input instead of
+/// per core; each worker has its own buffers, and each chunk its own partial dW and db, added up in chunk order, so
+/// results depend neither on timing nor on the number of threads. Backward recomputes each chunk's column matrix from the layer's copy of the input instead of
 /// keeping the whole matrix from forward.
 /// </para>
 /// </summary>
@@ -75,8 +92,9 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     internal const int WinogradMinimumChannels = 8;
 
     /// <summary>
-    /// The weight gradient's 16 Winograd products are F × C each, summed over the tiles: below 32 × 32 packing them
-    /// costs more than the direct correlation (DeepConvNet's 16-filter layers are faster on the shifted windows).
+    /// The weight gradient's 16 Winograd products are F × C each, summed over the tiles: below 32 × 32 the two
+    /// transforms per tile cost more than the products save (DeepConvNet's 16-filter layers are faster on the
+    /// shifted windows' direct correlation, with the inner-product kernel too).
     /// </summary>
     internal const int WinogradMinimumWeightProduct = 32 * 32;
 
@@ -121,10 +139,10 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         _ => "im2col",
     };
 
-    /// <summary>One worker's buffers: its chunk's column matrix, product, and partial parameter gradients.</summary>
+    /// <summary>One worker's buffers: its chunk's column matrix, product, and gated output gradient.</summary>
     private sealed class Worker
     {
-        public float[] ColT = [], OutT = [], DcolT = [], DWt = [], Db = [], DU = [], Gated = [];
+        public float[] ColT = [], OutT = [], DcolT = [], Gated = [];
 
         public static float[] Ensure(ref float[] buffer, int length)
         {
@@ -135,26 +153,35 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
 
     private Worker[] _workers = [];
 
-    /// <summary>The shape of one pass: input and output sizes, chunking and worker count.</summary>
-    private readonly record struct Plan(int N, int H, int W, int OH, int OW, int K, int ImagesPerChunk, int Workers)
+    /// <summary>
+    /// The shape of one pass: input and output sizes, chunking and worker count. Chunk c holds images
+    /// [c·N / Chunks, (c + 1)·N / Chunks): sizes differ by at most one image, and the chunk count is a multiple of the
+    /// processor count (not of the workers, so that the chunks, and the sums over them, are the same whatever the
+    /// thread limit), so that as many workers as processors get the same share (± one image per chunk).
+    /// </summary>
+    private readonly record struct Plan(int N, int H, int W, int OH, int OW, int K, int Chunks, int Workers)
     {
         public int Plane => OH * OW;
-        public int Chunks => (N + ImagesPerChunk - 1) / ImagesPerChunk;
+        public int ChunkStart(int c) => (int)((long)c * N / Chunks);
     }
 
-    private Plan MakePlan(ReadOnlySpan<int> shape)
+    private Plan MakePlan(ReadOnlySpan<int> shape) => MakePlan(shape, _options.ChunkElements);
+
+    private Plan MakePlan(ReadOnlySpan<int> shape, int chunkElements)
     {
         int n = shape[0], h = shape[2], w = shape[3];
         int oh = ConvShape.OutputSize(h, _kh, _stride, _pad), ow = ConvShape.OutputSize(w, _kw, _stride, _pad);
         int k = _taps, plane = oh * ow;
-        int perChunk = Math.Clamp(_options.ChunkElements / Math.Max(1, k * plane), 1, Math.Max(1, n));
+        int perChunk = Math.Clamp(chunkElements / Math.Max(1, k * plane), 1, Math.Max(1, n));
         int chunks = (n + perChunk - 1) / perChunk;
         long work = (long)n * plane * k * _filters;
         int workers = _options.Workers ?? GemmOptions.Default.ThreadsFor(work);
+        int multiple = WorkerPool.Capacity;
+        chunks = Math.Min(n, (chunks + multiple - 1) / multiple * multiple);
         workers = Math.Max(1, Math.Min(workers, chunks));
         if (_workers.Length < workers) Array.Resize(ref _workers, workers);
         for (int t = 0; t < workers; t++) _workers[t] ??= new Worker();
-        return new Plan(n, h, w, oh, ow, k, perChunk, workers);
+        return new Plan(n, h, w, oh, ow, k, chunks, workers);
     }
 
     /// <summary>
@@ -164,7 +191,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     private struct Pass
     {
         public Plan Plan;
-        public Action<int, int, int>? Work;
+        public Action<int, int>? Work;
         public float[] Input, Output, Dout, Weights, Bias;
         public float[]? Dx, Y;
         /// <summary>The filters as the fast paths take them: packed, transformed, or flipped (backward).</summary>
@@ -177,11 +204,11 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
 
     private Pass _pass;
     private readonly Action<int> _runWorker;
-    private readonly Action<int, int, int> _forwardIm2ColChunk, _forwardWinogradChunk, _forwardShiftedChunk,
+    private readonly Action<int, int> _forwardIm2ColChunk, _forwardWinogradChunk, _forwardShiftedChunk,
         _backwardStrideOneChunk, _backwardIm2ColChunk;
 
-    /// <summary>Runs <paramref name="work"/>(worker, first image, image count) for every chunk: chunk c on worker c mod workers.</summary>
-    private void ForChunks(Plan plan, Action<int, int, int> work)
+    /// <summary>Runs <paramref name="work"/>(worker, chunk) for every chunk: chunk c on worker c mod workers.</summary>
+    private void ForChunks(Plan plan, Action<int, int> work)
     {
         _pass.Plan = plan;
         _pass.Work = work;
@@ -202,11 +229,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         using var _ = Gemm.LimitThreadsOnThisThread(1); // the workers are the parallelism
         var plan = _pass.Plan;
         var work = _pass.Work!;
-        for (int c = t; c < plan.Chunks; c += plan.Workers)
-        {
-            int i0 = c * plan.ImagesPerChunk;
-            work(t, i0, Math.Min(plan.ImagesPerChunk, plan.N - i0));
-        }
+        for (int c = t; c < plan.Chunks; c += plan.Workers) work(t, c);
     }
 
     public void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> y, bool rectify)
@@ -234,8 +257,9 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     }
 
     /// <summary>The im2col forward pass of one chunk: colT, W·colT, + b and the reorder to (N, FN, OH, OW).</summary>
-    private void ForwardIm2ColChunk(int t, int i0, int count)
+    private void ForwardIm2ColChunk(int t, int c)
     {
+        int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
         var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output; var bias = _pass.Bias;
         var worker = _workers[t];
         int columns = count * plan.Plane, k = plan.K, plane = plan.Plane, imageSize = _channels * plan.H * plan.W;
@@ -286,64 +310,82 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     }
 
     /// <summary>The Winograd forward pass of one chunk, with the filters transformed in <see cref="Pass.Filters"/>.</summary>
-    private void ForwardWinogradChunk(int t, int i0, int count)
+    private void ForwardWinogradChunk(int t, int c)
     {
+        int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
         var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
         int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
         WinogradConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
-            _pass.Bias, _filters, _pad, output.AsSpan(i0 * outputSize, count * outputSize));
-        Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
+            _pass.Bias, _filters, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify);
     }
 
     /// <summary>The shifted-window forward pass of one chunk, with the filters packed in <see cref="Pass.Filters"/>.</summary>
-    private void ForwardShiftedChunk(int t, int i0, int count)
+    private void ForwardShiftedChunk(int t, int c)
     {
+        int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
         var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
         int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
         ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
-            _pass.Bias, _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize));
-        Rectify(output.AsSpan(i0 * outputSize, count * outputSize));
+            _pass.Bias, _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify);
     }
 
     public void Backward(NDArray<float> x, NDArray<float> y, NDArray<float> dout, NDArray<float> weights, Span<float> dW, Span<float> db, NDArray<float>? dx, bool gate)
     {
-        var plan = MakePlan(x.Shape);
-        for (int t = 0; t < plan.Workers; t++)
-        {
-            Worker.Ensure(ref _workers[t].DWt, plan.K * _filters).AsSpan(0, plan.K * _filters).Clear();
-            Worker.Ensure(ref _workers[t].Db, _filters).AsSpan(0, _filters).Clear();
-        }
+        var weightGradient = dx is null ? _weightGradientAlone : _weightGradient;
+        bool winogradWeights = weightGradient == ConvolutionAlgorithm.Winograd;
+        var plan = MakePlan(x.Shape, winogradWeights ? _options.WinogradWeightChunkElements : _options.ChunkElements);
         _pass.Input = x.Data;
         _pass.Dout = dout.Data;
         _pass.Dx = dx?.Data;
         _pass.Y = y.Data;
         _pass.Weights = weights.Data;
         _pass.Gate = gate;
-        var weightGradient = dx is null ? _weightGradientAlone : _weightGradient;
-        if (weightGradient == ConvolutionAlgorithm.Im2Col) ForChunks(plan, _backwardIm2ColChunk);
-        else BackwardStrideOne(plan, weightGradient == ConvolutionAlgorithm.Winograd, dx is not null && _inputGradient == ConvolutionAlgorithm.Winograd);
-        // Partial sums in worker order; dW = dWᵀ transposed.
-        dW.Clear(); db.Clear();
         int filters = _filters, k = plan.K;
-        for (int t = 0; t < plan.Workers; t++)
+        // Each chunk's dWᵀ (or Winograd's dU) and db in a slot of its own, added up in chunk order below: the same sums
+        // whatever worker ran which chunk, so the same bits on any number of threads.
+        _slotWeights = winogradWeights ? 16 * filters * _channels : k * filters;
+        _slotSize = _slotWeights + filters;
+        Worker.Ensure(ref _chunkSums, plan.Chunks * _slotSize);
+        if (weightGradient == ConvolutionAlgorithm.Im2Col) ForChunks(plan, _backwardIm2ColChunk);
+        else BackwardStrideOne(plan, winogradWeights, dx is not null && _inputGradient == ConvolutionAlgorithm.Winograd);
+        var total = Worker.Ensure(ref _totalSums, _slotSize).AsSpan(0, _slotSize);
+        _chunkSums.AsSpan(0, _slotSize).CopyTo(total);
+        for (int c = 1; c < plan.Chunks; c++) TP.Add(total, _chunkSums.AsSpan(c * _slotSize, _slotSize), total);
+        var dWt = total[.._slotWeights];
+        if (winogradWeights)
         {
-            var dWt = _workers[t].DWt.AsSpan(0, k * filters);
-            for (int q = 0; q < k; q++)
-            {
-                var row = dWt.Slice(q * filters, filters);
-                for (int f = 0; f < row.Length; f++) dW[f * k + q] += row[f];
-            }
-            TP.Add(db, _workers[t].Db.AsSpan(0, filters), db);
+            dWt = Worker.Ensure(ref _transformedBack, k * filters).AsSpan(0, k * filters);
+            dWt.Clear();
+            WinogradConvolution.WeightGradientFromTransformed(total[.._slotWeights], filters, _channels, dWt);
         }
+        // dW = dWᵀ transposed.
+        for (int q = 0; q < k; q++)
+        {
+            var row = dWt.Slice(q * filters, filters);
+            for (int f = 0; f < row.Length; f++) dW[f * k + q] = row[f];
+        }
+        total.Slice(_slotWeights, filters).CopyTo(db);
+    }
+
+    /// <summary>Per-chunk partial sums of the backward pass (<see cref="ChunkSlot"/>), their total, and Winograd's dWᵀ from it.</summary>
+    private float[] _chunkSums = [], _totalSums = [], _transformedBack = [];
+    private int _slotSize, _slotWeights;
+
+    /// <summary>Chunk c's partial sums, zeroed: dWᵀ (K × F) or Winograd's dU (16 × F × C) returned, db (F) in <paramref name="db"/>.</summary>
+    private Span<float> ChunkSlot(int c, out Span<float> db)
+    {
+        var slot = _chunkSums.AsSpan(c * _slotSize, _slotSize);
+        slot.Clear();
+        db = slot[_slotWeights..];
+        return slot[.._slotWeights];
     }
 
     private float[] _flippedFilters = [], _packedFlipped = [], _zeroBias = [];
 
     /// <summary>
     /// The stride-1 backward pass chunk by chunk, without a column matrix: db += Σ dout; dWᵀ += the correlation of
-    /// dout with the padded input (shifted windows) or, for wide 3×3 layers, Winograd's adjoint, summed per worker
-    /// in the transformed domain and brought back to 3×3 filters once at the end; dx = dout convolved with the
-    /// flipped filters.
+    /// dout with the padded input (shifted windows) or, for wide 3×3 layers, Winograd's adjoint, summed in the
+    /// transformed domain and brought back to 3×3 filters once at the end; dx = dout convolved with the flipped filters.
     /// </summary>
     private void BackwardStrideOne(Plan plan, bool winogradWeights, bool winogradInput)
     {
@@ -353,21 +395,16 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
             else ShiftedConvolution.PackFlippedFilters(_pass.Weights, _filters, _channels, _kh, _kw, ref _flippedFilters, ref _packedFlipped);
             if (_zeroBias.Length < _channels) _zeroBias = new float[_channels];
         }
-        int transformedSize = 16 * _filters * _channels;
-        if (winogradWeights)
-            for (int t = 0; t < plan.Workers; t++) Worker.Ensure(ref _workers[t].DU, transformedSize).AsSpan(0, transformedSize).Clear();
         _pass.Filters = _packedFlipped;
         _pass.WinogradInput = winogradInput;
         _pass.WinogradWeights = winogradWeights;
         ForChunks(plan, _backwardStrideOneChunk);
-        if (winogradWeights)
-            for (int t = 0; t < plan.Workers; t++)
-                WinogradConvolution.WeightGradientFromTransformed(_workers[t].DU, _filters, _channels, _workers[t].DWt);
     }
 
-    /// <summary>One chunk of <see cref="BackwardStrideOne"/>: its db and dW contributions to the worker's sums, and its dx.</summary>
-    private void BackwardStrideOneChunk(int t, int i0, int count)
+    /// <summary>One chunk of <see cref="BackwardStrideOne"/>: its db and dW contributions in its slot, and its dx.</summary>
+    private void BackwardStrideOneChunk(int t, int c)
     {
+        int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
         var plan = _pass.Plan;
         var input = _pass.Input; var dout = _pass.Dout; var dx = _pass.Dx;
         int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
@@ -380,29 +417,32 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
             Layers.Relu<float>.Gate(_pass.Y!.AsSpan(i0 * outputSize, count * outputSize), d, gated);
             d = gated;
         }
+        var weightSums = ChunkSlot(c, out var db);
         for (int i = 0; i < count; i++)
-            for (int f = 0; f < _filters; f++) worker.Db[f] += TP.Sum(d.Slice((i * _filters + f) * plan.Plane, plan.Plane));
+            for (int f = 0; f < _filters; f++) db[f] += TP.Sum(d.Slice((i * _filters + f) * plan.Plane, plan.Plane));
         if (_pass.WinogradWeights)
-            WinogradConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, worker.DU);
+            WinogradConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512);
         else
-            ShiftedConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _kh, _kw, _pad, worker.DWt);
+            ShiftedConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _kh, _kw, _pad, weightSums, _options.Vector512);
         if (dx is null) return;
         if (_pass.WinogradInput)
-            WinogradConvolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _pad, dx.AsSpan(i0 * imageSize, count * imageSize));
+            WinogradConvolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _pad, dx.AsSpan(i0 * imageSize, count * imageSize), _options.Vector512);
         else
             ShiftedConvolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _kh, _kw, _pad,
-                dx.AsSpan(i0 * imageSize, count * imageSize));
+                dx.AsSpan(i0 * imageSize, count * imageSize), _options.Vector512);
     }
 
     /// <summary>One chunk of the im2col backward pass: doutT and db, dWᵀ += colT·doutTᵀ, and dx = col2im(Wᵀ·doutT).</summary>
-    private void BackwardIm2ColChunk(int t, int i0, int count)
+    private void BackwardIm2ColChunk(int t, int c)
     {
+        int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
         var plan = _pass.Plan; var input = _pass.Input; var d = _pass.Dout; var dxData = _pass.Dx;
         var weights = _pass.Weights;
         var worker = _workers[t];
         int columns = count * plan.Plane, k = plan.K, plane = plan.Plane, imageSize = _channels * plan.H * plan.W;
         // (i, f, p) → doutT (f, i, p), and db[f] += its row sum
         var doutT = Worker.Ensure(ref worker.OutT, _filters * columns).AsSpan(0, _filters * columns);
+        var dWt = ChunkSlot(c, out var db);
         for (int f = 0; f < _filters; f++)
         {
             for (int i = 0; i < count; i++)
@@ -411,13 +451,13 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
                 if (_pass.Gate) Layers.Relu<float>.Gate(_pass.Y!.AsSpan(at, plane), d.AsSpan(at, plane), doutT.Slice(f * columns + i * plane, plane));
                 else d.AsSpan(at, plane).CopyTo(doutT.Slice(f * columns + i * plane, plane));
             }
-            worker.Db[f] += TP.Sum(doutT.Slice(f * columns, columns));
+            db[f] += TP.Sum(doutT.Slice(f * columns, columns));
         }
         var colT = Worker.Ensure(ref worker.ColT, k * columns).AsSpan(0, k * columns);
         Im2ColChannelMajor.Forward<float>(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W,
             _kh, _kw, _stride, _pad, colT);
         // dWᵀ (k × FN) += colT · doutTᵀ: a thin product whose long rows the GEMM reads in place.
-        Gemm.Multiply<float>(false, true, k, _filters, columns, colT, columns, doutT, columns, worker.DWt.AsSpan(0, k * _filters), _filters, accumulate: true);
+        Gemm.Multiply<float>(false, true, k, _filters, columns, colT, columns, doutT, columns, dWt, _filters, accumulate: true);
         if (dxData is null) return;
         var dcolT = Worker.Ensure(ref worker.DcolT, k * columns).AsSpan(0, k * columns);
         Gemm.Multiply<float>(true, false, k, columns, _filters, weights.AsSpan(0, _filters * k), k, doutT, columns, dcolT, columns);

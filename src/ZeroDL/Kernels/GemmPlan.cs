@@ -48,7 +48,7 @@ public readonly record struct GemmPlan
     public int Chunk { get; init; }
     /// <summary>The last columns (n mod the panel width, up to 4) computed apart by the narrow-column kernels.</summary>
     public int NarrowColumns { get; init; }
-    /// <summary>A read where it lies, 6 rows at a time (AVX2, thin products), instead of packed.</summary>
+    /// <summary>A read where it lies (thin products), 6 rows at a time on AVX2, 12 on AVX-512, instead of packed.</summary>
     public bool ReadsAInPlace { get; init; }
     /// <summary>B's 16-column strips read where they lie (AVX2, at most 48 rows), instead of packed.</summary>
     public bool ReadsBInPlace { get; init; }

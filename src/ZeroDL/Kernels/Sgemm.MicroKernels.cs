@@ -8,9 +8,17 @@ namespace ZeroDL.Kernels;
 
 internal static partial class Sgemm
 {
+    /// <summary>
+    /// The 12×32 AVX-512 tile: A from a packed panel (<paramref name="aStride"/> = 12) or read in place from a
+    /// transposed A (<paramref name="aStride"/> = lda: A's row p holds the tile's 12 values for step p, prefetched
+    /// ahead); B from a packed 32-wide panel.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel12x32Avx512(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    private static unsafe void Kernel12x32Avx512<TA>(int kc, float* a, long aStride, float* b, float* c, int ldc, bool accumulate)
+        where TA : struct
     {
+        PrefetchTile12x32(c, ldc);
+        long prefetchA = PrefetchSteps * aStride;
         var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
         var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
         var c2_0 = Vector512<float>.Zero; var c2_1 = Vector512<float>.Zero;
@@ -63,7 +71,8 @@ internal static partial class Sgemm
             var a11 = Vector512.Create(a[11]);
             c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
             c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
-            a += 12; b += 32;
+            if (typeof(TA) == typeof(StridedA) && System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch0(a + prefetchA);
+            a += aStride; b += 32;
         }
         if (accumulate)
         {
@@ -143,6 +152,23 @@ internal static partial class Sgemm
             float* row = c + (long)r * ldc;
             System.Runtime.Intrinsics.X86.Sse.Prefetch0(row);
             System.Runtime.Intrinsics.X86.Sse.Prefetch0(row + 15);
+        }
+    }
+
+    /// <summary>
+    /// Asks for the 12×32 C tile's cache lines before the k loop (as <see cref="PrefetchTile6x16"/>): 12 rows of
+    /// 32 floats, each over at most three lines.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchTile12x32(float* c, int ldc)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        for (int r = 0; r < 12; r++)
+        {
+            float* row = c + (long)r * ldc;
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(row);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(row + 16);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(row + 31);
         }
     }
 

@@ -14,14 +14,16 @@ internal static unsafe partial class Sgemm
     public const int MaxNarrowColumns = 4;
 
     /// <summary>
-    /// How many of a product's n columns the narrow kernels take: n mod NR when that is 1 … <see cref="MaxNarrowColumns"/>
-    /// and whole panels remain; 0 for the scalar kernel, which has no vectors to spare.
+    /// How many of a product's n columns the narrow kernels take: n mod 16 when that is 1 … <see cref="MaxNarrowColumns"/>
+    /// and whole 16-column panels remain (the AVX-512 kernel computes a last half panel with its 12×16 tile: n = 50 is
+    /// 32 + 16 + 2); 0 for the scalar kernel, which has no vectors to spare.
     /// </summary>
     internal static int NarrowColumns(GemmKernel kind, int n)
     {
         if (kind == GemmKernel.Scalar || !Avx2.IsSupported || !Fma.IsSupported) return 0;
-        int nr = NR(kind), r = n % nr;
-        return n > nr && r <= MaxNarrowColumns ? r : 0;
+        const int half = 16;
+        int r = n % half;
+        return n > half && r <= MaxNarrowColumns ? r : 0;
     }
 
     /// <summary>

@@ -12,7 +12,8 @@ namespace ZeroDL.Kernels;
 /// then an MR×NR register tile per micro-kernel call (one B panel stays in L1 across the row panels).
 /// Transposition is handled entirely by the packing routines, so op(A) and op(B) cost the same.
 /// Ragged edges are packed with zeros and the micro-kernel writes them through a small scratch tile; with the AVX2
-/// kernel, ragged rows take the 4- and 2-row kernels of Sgemm.RowEdgeKernels.cs instead of a whole 6-row tile.
+/// kernel, ragged rows take the 4- and 2-row kernels of Sgemm.RowEdgeKernels.cs instead of a whole 6-row tile, with
+/// the AVX-512 kernel the 4×32 and 12×16 tiles of Sgemm.InPlaceA512.cs.
 /// </summary>
 internal static unsafe partial class Sgemm
 {
@@ -107,7 +108,7 @@ internal static unsafe partial class Sgemm
                     DirectBBlock(transA, a, lda, b, ldb, m, pc, kc, nc, jc, c, ldc, acc, buffers);
                     continue;
                 }
-                // Thin products: read A in place rather than packing it (AVX2 kernel only). B stays packed: its strips
+                // Thin products: read A in place rather than packing it (the vector kernels). B stays packed: its strips
                 // read in place are slower (docs/benchmarks.md).
                 PackB(transB, b, ldb, pc, jc, kc, nc, nr, buffers.B);
                 for (int ic = 0; ic < m; ic += MC)
@@ -115,7 +116,8 @@ internal static unsafe partial class Sgemm
                     int mc = Math.Min(MC, m - ic);
                     if (direct)
                     {
-                        DirectBlock(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers, streamsA);
+                        if (kind == GemmKernel.Avx512) DirectBlock512(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers, streamsA);
+                        else DirectBlock(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers, streamsA);
                         continue;
                     }
                     MacroKernel(kind, transA, a, lda, m, ic, mc, pc, kc, jc, nc, buffers.B, c, ldc, acc, buffers);
@@ -138,9 +140,10 @@ internal static unsafe partial class Sgemm
     /// <summary>
     /// The multiple of rows a threaded split gives each thread: 2 with the AVX2 kernel, whose 4- and 2-row edge
     /// kernels compute ragged rows at their own cost (100 rows split 50 + 50 rather than 54 + 46, 8⅓ tiles each
-    /// rather than 9 and 8); whole register tiles otherwise.
+    /// rather than 9 and 8); 4 with the AVX-512 kernel, whose 4-row kernel does the same (100 rows: 52 + 48, 4⅓ and 4
+    /// tiles rather than 5 and 4); whole register tiles otherwise.
     /// </summary>
-    public static int RowSplit(GemmKernel kind) => kind == GemmKernel.Avx2 ? 2 : MR(kind);
+    public static int RowSplit(GemmKernel kind) => kind switch { GemmKernel.Avx2 => 2, GemmKernel.Avx512 => 4, _ => MR(kind) };
 
     /// <summary>
     /// One MC-row block of C (rows ic…, columns jc…) += its A block (packed here) times a packed B block (kc × nc):
@@ -280,7 +283,8 @@ internal static unsafe partial class Sgemm
                 for (int ic = start; ic < end; ic += MC)
                 {
                     int mc = Math.Min(MC, end - ic);
-                    if (Direct) DirectBlock(TransA, A, Lda, ic, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsAhead);
+                    if (Direct && Kind == GemmKernel.Avx512) DirectBlock512(TransA, A, Lda, ic, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsAhead);
+                    else if (Direct) DirectBlock(TransA, A, Lda, ic, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsAhead);
                     else MacroKernel(Kind, TransA, A, Lda, M, ic, mc, pc, kc, Jc, Nc, block, C, Ldc, acc, buffers);
                 }
             }
@@ -350,8 +354,8 @@ internal static unsafe partial class Sgemm
 
     internal static int InPlaceKBlockLimit(bool transA) => !transA ? InPlaceKC : KC;
 
-    /// <summary>Whether thin products (n ≤ <see cref="DirectMaxColumns"/>) read A in place: AVX2 only, A stored either way.</summary>
-    internal static bool ReadsAInPlace(GemmKernel kind, bool transA, int n) => kind == GemmKernel.Avx2 && n <= DirectMaxColumns;
+    /// <summary>Whether thin products (n ≤ <see cref="DirectMaxColumns"/>) read A in place: the AVX2 and AVX-512 kernels, A stored either way.</summary>
+    internal static bool ReadsAInPlace(GemmKernel kind, bool transA, int n) => kind is GemmKernel.Avx2 or GemmKernel.Avx512 && n <= DirectMaxColumns;
 
     /// <summary>
     /// Rows ic … ic+mc of C against a packed B block, A read in place: six of its rows at a time, or with
@@ -434,7 +438,7 @@ internal static unsafe partial class Sgemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Kernel(GemmKernel kind, int kc, float* a, float* b, float* c, int ldc, bool acc)
     {
-        if (kind == GemmKernel.Avx512) Kernel12x32Avx512(kc, a, b, c, ldc, acc);
+        if (kind == GemmKernel.Avx512) Kernel12x32Avx512<PackedA>(kc, a, 12, b, c, ldc, acc);
         else if (kind == GemmKernel.Avx2) Kernel6x16Avx2<PackedA>(kc, a, 6, b, 16, c, ldc, acc);
         else KernelScalar(kc, a, b, c, ldc, acc, MR(kind), NR(kind));
     }
@@ -443,6 +447,13 @@ internal static unsafe partial class Sgemm
     private static void EdgeTile(GemmKernel kind, int kc, float* a, float* b, float* c, int ldc, bool acc, int mValid, int nValid, float* tile, int nr)
     {
         if (kind == GemmKernel.Avx2 && mValid <= 4) RowEdgeKernel(mValid, kc, a, 1, 6, b, 16, tile, nr, false);
+        else if (kind == GemmKernel.Avx512 && mValid <= 4) Kernel4x32Avx512(kc, a, 1, 12, b, tile, nr, false);
+        else if (kind == GemmKernel.Avx512 && nValid <= 16)
+        {
+            Kernel12x16Avx512(kc, a, 1, 12, b, 32, tile, 16, false);
+            WriteTile(tile, 16, c, ldc, mValid, nValid, acc);
+            return;
+        }
         else Kernel(kind, kc, a, b, tile, nr, false);
         WriteTile(tile, nr, c, ldc, mValid, nValid, acc);
     }
@@ -451,13 +462,13 @@ internal static unsafe partial class Sgemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteTile(float* tile, int nr, float* c, int ldc, int rows, int cols, bool acc)
     {
-        if (nr == 16 && Avx.IsSupported)
+        if (nr is 16 or 32 && Avx.IsSupported)
         {
             // A ragged 16-wide panel (57600×25×30: 14 columns in its second): 8, 4 and 1 floats at a time, where
             // one at a time cost a fifth of that product in perf.
             for (int i = 0; i < rows; i++)
             {
-                float* src = tile + i * 16;
+                float* src = tile + i * nr;
                 float* dst = c + (long)i * ldc;
                 int j = 0;
                 for (; j + 8 <= cols; j += 8)
@@ -512,6 +523,11 @@ internal static unsafe partial class Sgemm
                 if (rows == 6 && mr == 6 && Avx2.IsSupported)
                     for (; p0 + 8 < kc; p0 += 8)
                         Transpose6x8(a + (long)(ic + ir) * lda + pc + p0, lda, panel + p0 * 6);
+                // Whole 12-row panels (the AVX-512 tile): 8 columns of A at a time, rows 0–7 and 8–11 transposed
+                // apart; every store lies inside the panel, so the blocks run to the last whole 8 columns.
+                if (rows == 12 && mr == 12 && Avx2.IsSupported)
+                    for (; p0 + 8 <= kc; p0 += 8)
+                        Transpose12x8(a + (long)(ic + ir) * lda + pc + p0, lda, panel + p0 * 12);
                 for (int i = 0; i < rows; i++)
                 {
                     float* src = a + (long)(ic + ir + i) * lda + pc;
@@ -526,6 +542,14 @@ internal static unsafe partial class Sgemm
                 if (rows == 6 && mr == 6 && Avx2.IsSupported && ic + ir + 8 <= m)
                     for (; p + 1 < kc; p++)
                         Vector256.Load(a + (long)(pc + p) * lda + ic + ir).Store(panel + p * 6);
+                // The AVX-512 tile's 12 floats: 8 and 4.
+                if (rows == 12 && mr == 12 && Avx2.IsSupported)
+                    for (; p < kc; p++)
+                    {
+                        float* src = a + (long)(pc + p) * lda + ic + ir;
+                        Vector256.Load(src).Store(panel + p * 12);
+                        Vector128.Load(src + 8).Store(panel + p * 12 + 8);
+                    }
                 for (; p < kc; p++)
                 {
                     float* src = a + (long)(pc + p) * lda + ic + ir;
@@ -636,6 +660,27 @@ internal static unsafe partial class Sgemm
         VectorShuffles.Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
         r0.Store(dst); r1.Store(dst + dstStride); r2.Store(dst + 2 * dstStride); r3.Store(dst + 3 * dstStride);
         r4.Store(dst + 4 * dstStride); r5.Store(dst + 5 * dstStride); r6.Store(dst + 6 * dstStride); r7.Store(dst + 7 * dstStride);
+    }
+
+    /// <summary>dst[q·12 + i] = src[i·srcStride + q] for 12 rows i and 8 columns q: rows 0–7 by an 8×8 transpose, rows 8–11 by a 4×8 one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose12x8(float* src, long srcStride, float* dst)
+    {
+        var r0 = Vector256.Load(src); var r1 = Vector256.Load(src + srcStride);
+        var r2 = Vector256.Load(src + 2 * srcStride); var r3 = Vector256.Load(src + 3 * srcStride);
+        var r4 = Vector256.Load(src + 4 * srcStride); var r5 = Vector256.Load(src + 5 * srcStride);
+        var r6 = Vector256.Load(src + 6 * srcStride); var r7 = Vector256.Load(src + 7 * srcStride);
+        VectorShuffles.Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        r0.Store(dst); r1.Store(dst + 12); r2.Store(dst + 24); r3.Store(dst + 36);
+        r4.Store(dst + 48); r5.Store(dst + 60); r6.Store(dst + 72); r7.Store(dst + 84);
+        var s8 = Vector256.Load(src + 8 * srcStride); var s9 = Vector256.Load(src + 9 * srcStride);
+        var s10 = Vector256.Load(src + 10 * srcStride); var s11 = Vector256.Load(src + 11 * srcStride);
+        var t0 = Avx.UnpackLow(s8, s9); var t1 = Avx.UnpackHigh(s8, s9);     // 80 90 81 91 | 84 94 85 95
+        var t2 = Avx.UnpackLow(s10, s11); var t3 = Avx.UnpackHigh(s10, s11); // A0 B0 A1 B1 | A4 B4 A5 B5
+        var u0 = Avx.Shuffle(t0, t2, 0b01_00_01_00); var u1 = Avx.Shuffle(t0, t2, 0b11_10_11_10); // columns 0|4, 1|5
+        var u2 = Avx.Shuffle(t1, t3, 0b01_00_01_00); var u3 = Avx.Shuffle(t1, t3, 0b11_10_11_10); // columns 2|6, 3|7
+        u0.GetLower().Store(dst + 8); u1.GetLower().Store(dst + 20); u2.GetLower().Store(dst + 32); u3.GetLower().Store(dst + 44);
+        u0.GetUpper().Store(dst + 56); u1.GetUpper().Store(dst + 68); u2.GetUpper().Store(dst + 80); u3.GetUpper().Store(dst + 92);
     }
 
     /// <summary>

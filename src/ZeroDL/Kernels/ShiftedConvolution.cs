@@ -72,11 +72,12 @@ internal static unsafe class ShiftedConvolution
 
     /// <summary>
     /// y (images × F × OH × OW) = conv(x (images × C × H × W), filters packed by <see cref="PackFilters"/>) + bias,
-    /// stride 1, padding <paramref name="pad"/>.
+    /// stride 1, padding <paramref name="pad"/>, then max(0, ·) where <paramref name="rectify"/> (row by row, as the
+    /// ReLU layer computes it, while the row is in cache); <paramref name="wide"/>: the product on 512-bit vectors (the same bits).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, int images, int c, int h, int w, ReadOnlySpan<float> packed, ReadOnlySpan<float> bias,
-        int filters, int kh, int kw, int pad, Span<float> y)
+        int filters, int kh, int kw, int pad, Span<float> y, bool wide = false, bool rectify = false)
     {
         int hp = h + 2 * pad, wp = PaddedWidth(w, kw, pad);
         int oh = hp - kh + 1, ow = w + 2 * pad - kw + 1;
@@ -96,7 +97,7 @@ internal static unsafe class ShiftedConvolution
         PadAndIndex(x, images, c, h, w, kh, kw, pad, slack, padded, offsets);
 
         fixed (float* px = padded) fixed (float* pw = packed) fixed (float* pg = grid) fixed (int* po = offsets)
-            MultiplyPanels(k, pw, panels, px, po, columns, pg);
+            MultiplyPanels(k, pw, panels, px, po, columns, pg, wide);
         // Valid grid positions, plus the bias, into (images, F, OH, OW).
         for (int i = 0; i < images; i++)
             for (int f = 0; f < filters; f++)
@@ -108,6 +109,7 @@ internal static unsafe class ShiftedConvolution
                     var dst = y.Slice(((i * filters + f) * oh + r) * ow, ow);
                     if (ow >= 16) System.Numerics.Tensors.TensorPrimitives.Add(src, b, dst);
                     else for (int t = 0; t < ow; t++) dst[t] = src[t] + b; // short rows (7×7 planes): no call per row
+                    if (rectify) System.Numerics.Tensors.TensorPrimitives.Max(dst, 0f, dst);
                 }
             }
     }
@@ -115,11 +117,17 @@ internal static unsafe class ShiftedConvolution
     /// <summary>
     /// C (panels·4 × columns, row-major) = A · B for A packed by <see cref="PackFilters"/> (k × 4 per panel) and B's
     /// row p the <paramref name="columns"/> floats at b + offsets[p]; columns a multiple of 8. Tiles of 24 columns,
-    /// then a tile of 16 and one of 8 for the rest (a small image's grid is only a few tiles long).
+    /// then a tile of 16 and one of 8 for the rest (a small image's grid is only a few tiles long). With
+    /// <paramref name="wide"/> the tiles are first 48 columns wide, on 512-bit vectors: every element of C is the same
+    /// chain of fused multiply-adds over p in order either way, so the two give the same bits.
     /// </summary>
-    internal static void MultiplyPanels(int k, float* packed, int panels, float* b, int* offsets, int columns, float* c)
+    internal static void MultiplyPanels(int k, float* packed, int panels, float* b, int* offsets, int columns, float* c, bool wide = false)
     {
         int j = 0;
+        if (wide)
+            for (; j + WideNR <= columns; j += WideNR)
+                for (int panel = 0; panel < panels; panel++)
+                    Kernel4x48(k, packed + (long)panel * k * MR, b + j, offsets, c + (long)panel * MR * columns + j, columns);
         for (; j + NR <= columns; j += NR)
             for (int panel = 0; panel < panels; panel++)
                 Kernel4x24(k, packed + (long)panel * k * MR, b + j, offsets, c + (long)panel * MR * columns + j, columns);
@@ -133,6 +141,9 @@ internal static unsafe class ShiftedConvolution
             for (int panel = 0; panel < panels; panel++)
                 Kernel4x8(k, packed + (long)panel * k * MR, b + j, offsets, c + (long)panel * MR * columns + j, columns);
     }
+
+    /// <summary>Columns of the 512-bit tile: 3 vectors of 16, 12 accumulators as the 256-bit tile has.</summary>
+    internal const int WideNR = 48;
 
     /// <summary>
     /// Copies the image into zero-padded planes (the border and <paramref name="slack"/> floats after the last plane
@@ -176,17 +187,18 @@ internal static unsafe class ShiftedConvolution
     /// packed by <see cref="PackFlippedFilters"/>: a convolution of dout, padded by KH − 1 − pad.
     /// </summary>
     public static void InputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, ReadOnlySpan<float> packedFlipped,
-        ReadOnlySpan<float> zeroBias, int c, int kh, int kw, int pad, Span<float> dx) =>
-        Forward(dout, images, filters, oh, ow, packedFlipped, zeroBias, c, kh, kw, kh - 1 - pad, dx);
+        ReadOnlySpan<float> zeroBias, int c, int kh, int kw, int pad, Span<float> dx, bool wide = false) =>
+        Forward(dout, images, filters, oh, ow, packedFlipped, zeroBias, c, kh, kw, kh - 1 - pad, dx, wide);
 
     /// <summary>
     /// dWᵀ (K × F, K = C·KH·KW, row = tap) += the weight gradient of a batch: dW[f, (c, ky, kx)] =
     /// Σ_{i, y, x} dout[i, f, y, x] · xpad[i, c, y + ky, x + kx], with dout laid on the padded grid (zero at the
-    /// dropped positions) and every tap read through its offset. Tiles of 4 filters × 3 taps, 8 grid positions a step.
+    /// dropped positions) and every tap read through its offset. Tiles of 4 filters × 3 taps, 8 grid positions a step
+    /// (16 with <paramref name="wide"/>: see <see cref="CorrelateTile"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int images, int c, int h, int w, int filters, int kh, int kw, int pad,
-        Span<float> dWt)
+        Span<float> dWt, bool wide = false)
     {
         int hp = h + 2 * pad, wp = PaddedWidth(w, kw, pad);
         int oh = hp - kh + 1, ow = w + 2 * pad - kw + 1;
@@ -215,7 +227,7 @@ internal static unsafe class ShiftedConvolution
             for (int panel = 0; panel < panels; panel++)
                 for (int g = 0; g < tapGroups; g++)
                 {
-                    CorrelateTile(columns / 8, pg + (long)panel * MR * columns, columns, px + po[3 * g], px + po[3 * g + 1], px + po[3 * g + 2], sums);
+                    CorrelateTile(columns, pg + (long)panel * MR * columns, columns, px + po[3 * g], px + po[3 * g + 1], px + po[3 * g + 2], sums, wide);
                     for (int t = 0; t < 3; t++)
                     {
                         int q = 3 * g + t;
@@ -230,9 +242,21 @@ internal static unsafe class ShiftedConvolution
         }
     }
 
+    /// <summary>
+    /// sums[i·3 + t] = Σ_j d[i·ldd + j] · x_t[j] over <paramref name="length"/> positions (a multiple of 8), for 4 rows of
+    /// d and 3 rows x_t: the weight gradient's inner products. With <paramref name="wide"/> on 512-bit vectors, 16
+    /// positions a step (a last 8 in the lower half): the partial sums then fall differently, so the bits may differ
+    /// from the 256-bit kernel's in the last place; each is fixed for its width, whatever the threads.
+    /// </summary>
+    internal static void CorrelateTile(int length, float* d, long ldd, float* x0, float* x1, float* x2, float* sums, bool wide)
+    {
+        if (wide) CorrelateTile512(length, d, ldd, x0, x1, x2, sums);
+        else CorrelateTile256(length / 8, d, ldd, x0, x1, x2, sums);
+    }
+
     /// <summary>sums[i·3 + t] = Σ_j d[i·ldd + j] · x_t[j] over steps·8 positions, for 4 rows of d and 3 tap windows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void CorrelateTile(int steps, float* d, int ldd, float* x0, float* x1, float* x2, float* sums)
+    private static void CorrelateTile256(int steps, float* d, long ldd, float* x0, float* x1, float* x2, float* sums)
     {
         Vector256<float> s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;
         Vector256<float> s20 = default, s21 = default, s22 = default, s30 = default, s31 = default, s32 = default;
@@ -251,11 +275,109 @@ internal static unsafe class ShiftedConvolution
             v = Vector256.Load(d3 + j);
             s30 = Vector256.FusedMultiplyAdd(v, a, s30); s31 = Vector256.FusedMultiplyAdd(v, b, s31); s32 = Vector256.FusedMultiplyAdd(v, e, s32);
         }
-        sums[0] = Vector256.Sum(s00); sums[1] = Vector256.Sum(s01); sums[2] = Vector256.Sum(s02);
-        sums[3] = Vector256.Sum(s10); sums[4] = Vector256.Sum(s11); sums[5] = Vector256.Sum(s12);
-        sums[6] = Vector256.Sum(s20); sums[7] = Vector256.Sum(s21); sums[8] = Vector256.Sum(s22);
-        sums[9] = Vector256.Sum(s30); sums[10] = Vector256.Sum(s31); sums[11] = Vector256.Sum(s32);
+        StoreSums(s00, s01, s02, s10, s11, s12, s20, s21, s22, s30, s31, s32, sums);
     }
+
+    /// <summary>
+    /// sums[0 … 11] = the horizontal sums of the 12 vectors, together: pairwise horizontal additions, so that the
+    /// reduction costs a few instructions per sum rather than a dozen (with short inner products it is a large share).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSums(Vector256<float> f00, Vector256<float> f01, Vector256<float> f02, Vector256<float> f10, Vector256<float> f11,
+        Vector256<float> f12, Vector256<float> f20, Vector256<float> f21, Vector256<float> f22, Vector256<float> f30, Vector256<float> f31,
+        Vector256<float> f32, float* sums)
+    {
+        var q0 = Avx.HorizontalAdd(Avx.HorizontalAdd(f00, f01), Avx.HorizontalAdd(f02, f10)); // sums 0–3, per 128-bit half
+        var q1 = Avx.HorizontalAdd(Avx.HorizontalAdd(f11, f12), Avx.HorizontalAdd(f20, f21)); // sums 4–7
+        var q2 = Avx.HorizontalAdd(Avx.HorizontalAdd(f22, f30), Avx.HorizontalAdd(f31, f32)); // sums 8–11
+        (Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31)).Store(sums);
+        (q2.GetLower() + q2.GetUpper()).Store(sums + 8);
+    }
+
+    /// <summary>C (4 × 48, leading dimension ldc) = A panel (k × 4) · B, B's row p being the 48 floats at b + offsets[p]: <see cref="Kernel4x24"/> on 512-bit vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel4x48(int k, float* a, float* b, int* offsets, float* c, int ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
+        for (int p = 0; p < k; p++)
+        {
+            float* row = b + offsets[p];
+            var b0 = Vector512.Load(row);
+            var b1 = Vector512.Load(row + 16);
+            var b2 = Vector512.Load(row + 32);
+            var a0 = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            c02 = Vector512.FusedMultiplyAdd(a0, b2, c02);
+            var a1 = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            c12 = Vector512.FusedMultiplyAdd(a1, b2, c12);
+            var a2 = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            c22 = Vector512.FusedMultiplyAdd(a2, b2, c22);
+            var a3 = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            c32 = Vector512.FusedMultiplyAdd(a3, b2, c32);
+            a += MR;
+        }
+        c00.Store(c); c01.Store(c + 16); c02.Store(c + 32);
+        c += ldc;
+        c10.Store(c); c11.Store(c + 16); c12.Store(c + 32);
+        c += ldc;
+        c20.Store(c); c21.Store(c + 16); c22.Store(c + 32);
+        c += ldc;
+        c30.Store(c); c31.Store(c + 16); c32.Store(c + 32);
+    }
+
+    /// <summary><see cref="CorrelateTile256"/> on 512-bit vectors: 16 positions a step, a last 8 widened with zeros.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CorrelateTile512(int length, float* d, long ldd, float* x0, float* x1, float* x2, float* sums)
+    {
+        Vector512<float> s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;
+        Vector512<float> s20 = default, s21 = default, s22 = default, s30 = default, s31 = default, s32 = default;
+        float* d1 = d + ldd, d2 = d1 + ldd, d3 = d2 + ldd;
+        int j = 0;
+        for (; j + 16 <= length; j += 16)
+        {
+            var a = Vector512.Load(x0 + j);
+            var b = Vector512.Load(x1 + j);
+            var e = Vector512.Load(x2 + j);
+            var v = Vector512.Load(d + j);
+            s00 = Vector512.FusedMultiplyAdd(v, a, s00); s01 = Vector512.FusedMultiplyAdd(v, b, s01); s02 = Vector512.FusedMultiplyAdd(v, e, s02);
+            v = Vector512.Load(d1 + j);
+            s10 = Vector512.FusedMultiplyAdd(v, a, s10); s11 = Vector512.FusedMultiplyAdd(v, b, s11); s12 = Vector512.FusedMultiplyAdd(v, e, s12);
+            v = Vector512.Load(d2 + j);
+            s20 = Vector512.FusedMultiplyAdd(v, a, s20); s21 = Vector512.FusedMultiplyAdd(v, b, s21); s22 = Vector512.FusedMultiplyAdd(v, e, s22);
+            v = Vector512.Load(d3 + j);
+            s30 = Vector512.FusedMultiplyAdd(v, a, s30); s31 = Vector512.FusedMultiplyAdd(v, b, s31); s32 = Vector512.FusedMultiplyAdd(v, e, s32);
+        }
+        if (j < length) // the last 8 positions, the upper lanes zero in both factors
+        {
+            var a = Widen(x0 + j); var b = Widen(x1 + j); var e = Widen(x2 + j);
+            var v = Widen(d + j);
+            s00 = Vector512.FusedMultiplyAdd(v, a, s00); s01 = Vector512.FusedMultiplyAdd(v, b, s01); s02 = Vector512.FusedMultiplyAdd(v, e, s02);
+            v = Widen(d1 + j);
+            s10 = Vector512.FusedMultiplyAdd(v, a, s10); s11 = Vector512.FusedMultiplyAdd(v, b, s11); s12 = Vector512.FusedMultiplyAdd(v, e, s12);
+            v = Widen(d2 + j);
+            s20 = Vector512.FusedMultiplyAdd(v, a, s20); s21 = Vector512.FusedMultiplyAdd(v, b, s21); s22 = Vector512.FusedMultiplyAdd(v, e, s22);
+            v = Widen(d3 + j);
+            s30 = Vector512.FusedMultiplyAdd(v, a, s30); s31 = Vector512.FusedMultiplyAdd(v, b, s31); s32 = Vector512.FusedMultiplyAdd(v, e, s32);
+        }
+        // Each folded to 8 lanes, then the 12 horizontal sums together.
+        StoreSums(Fold(s00), Fold(s01), Fold(s02), Fold(s10), Fold(s11), Fold(s12), Fold(s20), Fold(s21), Fold(s22), Fold(s30), Fold(s31), Fold(s32), sums);
+    }
+
+    /// <summary>The two 256-bit halves of <paramref name="v"/> added.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Fold(Vector512<float> v) => v.GetLower() + v.GetUpper();
+
+    /// <summary>The 8 floats at <paramref name="p"/> in the lower half of a 512-bit vector, the upper half zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Widen(float* p) => Vector512.Create(Vector256.Load(p), Vector256<float>.Zero);
 
     /// <summary>C (4 × 8, leading dimension ldc) = A panel (k × 4) · B, B's row p being the 8 floats at b + offsets[p]: the tail of a grid.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -6,11 +6,20 @@ using ZeroDL.Optimizers;
 namespace ZeroDL.Training;
 
 /// <summary>
-/// One layer's share of a training step: mean forward and backward milliseconds per iteration, and the managed bytes
+/// One layer's share of a training step: mean forward and backward milliseconds per iteration, the managed bytes
 /// its forward and backward allocate per iteration on the calling thread (a closure handed to the worker pool counts
-/// here; a helper thread's own allocations count only in the step's total).
+/// here; a helper thread's own allocations count only in the step's total), and the FLOPs of each pass per iteration
+/// as the book counts them (<see cref="LayerFlops"/>).
 /// </summary>
-public sealed record LayerTiming(string Layer, double ForwardMs, double BackwardMs, long ForwardBytes = 0, long BackwardBytes = 0);
+public sealed record LayerTiming(string Layer, double ForwardMs, double BackwardMs, long ForwardBytes = 0, long BackwardBytes = 0,
+    long ForwardFlops = 0, long BackwardFlops = 0)
+{
+    /// <summary>The forward pass's speed in the book's FLOPs, GFLOP/s (0 for a layer without multiply-adds or time).</summary>
+    public double ForwardGflops => ForwardMs > 0 ? ForwardFlops / ForwardMs / 1e6 : 0;
+
+    /// <summary>The backward pass's speed in the book's FLOPs, GFLOP/s.</summary>
+    public double BackwardGflops => BackwardMs > 0 ? BackwardFlops / BackwardMs / 1e6 : 0;
+}
 
 /// <summary>
 /// Where a training step spends its time: seconds per iteration, each layer's forward and backward, and the managed
@@ -22,6 +31,12 @@ public sealed record LayerTiming(string Layer, double ForwardMs, double Backward
 public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, IReadOnlyList<LayerTiming> Layers, long AllocatedBytesPerIteration,
     long CallerBytesPerIteration = 0, int Gen0Collections = 0, int Gen2Collections = 0)
 {
+    /// <summary>The book's FLOPs of a whole step (every layer's forward and backward; the loss and the optimizer count none).</summary>
+    public long FlopsPerIteration => Layers.Sum(l => l.ForwardFlops + l.BackwardFlops);
+
+    /// <summary>The whole step's speed in the book's FLOPs, GFLOP/s: <see cref="FlopsPerIteration"/> over <see cref="SecondsPerIteration"/>.</summary>
+    public double Gflops => SecondsPerIteration > 0 ? FlopsPerIteration / SecondsPerIteration / 1e9 : 0;
+
     /// <summary>
     /// Trains <paramref name="iterations"/> mini-batches (after 3 untimed warm-up ones) of shuffled training images,
     /// timing every layer's Forward and Backward; the optimizer step is counted in the total only.
@@ -35,6 +50,8 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
         var backward = new double[layers.Count];
         var forwardBytes = new long[layers.Count];
         var backwardBytes = new long[layers.Count];
+        var forwardFlops = new long[layers.Count];
+        var backwardFlops = new long[layers.Count];
         using var loader = new BatchLoader(train, batchSize, false, Math.Max(1, train.Count / batchSize), warmup + iterations, new Rng(seed), background: false);
         double loss = 0;
         var total = new Stopwatch();
@@ -61,6 +78,8 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
                 {
                     forward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                     forwardBytes[i] += GC.GetAllocatedBytesForCurrentThread() - b0;
+                    forwardFlops[i] += LayerFlops.Forward(layers[i], x.Shape);
+                    backwardFlops[i] += LayerFlops.Backward(layers[i], x.Shape);
                 }
             }
             loss = net.LossLayer.Forward(x, batch.LabelSpan) + net.WeightDecayLoss();
@@ -86,7 +105,7 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
         var names = net.NamedLayers();
         return new LayerProfile(total.Elapsed.TotalSeconds / iterations, loss,
             [.. Enumerable.Range(0, layers.Count).Select(i => new LayerTiming(names[i], forward[i] / iterations, backward[i] / iterations,
-                forwardBytes[i] / iterations, backwardBytes[i] / iterations))],
+                forwardBytes[i] / iterations, backwardBytes[i] / iterations, forwardFlops[i] / iterations, backwardFlops[i] / iterations))],
             allocated / iterations, caller / iterations, gen0, gen2);
     }
 }

@@ -1,0 +1,256 @@
+// The AVX-512 12×32 tile reading A where it lies, for thin products (few columns): packing A there costs about as
+// much as the arithmetic it feeds (25600×288×32: every element of A is used by one 32-column panel only). Rows of A
+// are read 12 at a time, each row a sequential stream; a transposed A is read a row of A (12 consecutive floats) a
+// step by the packed kernel with A's stride (Kernel12x32Avx512<StridedA>). B stays packed.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace ZeroDL.Kernels;
+
+internal static unsafe partial class Sgemm
+{
+    /// <summary>
+    /// Rows ic … ic+mc of C against a packed B block, A read in place with the 12×32 AVX-512 tile (the AVX-512
+    /// counterpart of <see cref="DirectBlock"/>). A ragged last tile is formed from the product's last 12 rows, some
+    /// already computed, and only its new rows are written; a product of fewer than 12 rows packs its one panel.
+    /// Every element is summed as the packed kernel sums it, so either path gives the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DirectBlock512(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, int nc, int jc, float* packedB,
+        float* c, int ldc, bool acc, PackBuffers buffers, bool prefetchRows)
+    {
+        const int mr = 12, nr = 32;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int nValid = Math.Min(nr, nc - jr);
+            float* bPanel = packedB + (long)jr * kc;
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int mValid = Math.Min(mr, mc - ir);
+                float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
+                if (mValid < mr && ic + ir + mValid < mr)
+                {
+                    PackA(transA, a, lda, ic + ir + mValid, ic + ir, pc, mValid, kc, mr, buffers.A);
+                    EdgeTile(GemmKernel.Avx512, kc, buffers.A, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
+                    continue;
+                }
+                // 1–4 ragged rows: the 4-row kernel (with the rows before them recomputed), a third of a whole tile's cost.
+                if (mValid <= 4 && ic + ir >= 4 - mValid)
+                {
+                    int before = 4 - mValid, first = ic + ir - before;
+                    bool exact = before == 0 && nValid == nr;
+                    float* to = exact ? cTile : buffers.Tile;
+                    int ldTo = exact ? ldc : nr;
+                    if (transA) Kernel4x32Avx512(kc, a + (long)pc * lda + first, 1, lda, bPanel, to, ldTo, exact && acc);
+                    else Kernel4x32Avx512(kc, a + (long)first * lda + pc, lda, 1, bPanel, to, ldTo, exact && acc);
+                    if (!exact) WriteTile(buffers.Tile + before * nr, nr, cTile, ldc, mValid, nValid, acc);
+                    continue;
+                }
+                int back = mr - mValid, row = ic + ir - back;
+                // A last panel of at most 16 columns: the 12×16 tile, at half a whole tile's cost.
+                if (nValid <= 16)
+                {
+                    bool exact = back == 0 && nValid == 16;
+                    float* to = exact ? cTile : buffers.Tile;
+                    int ldTo = exact ? ldc : 16;
+                    if (transA) Kernel12x16Avx512(kc, a + (long)pc * lda + row, 1, lda, bPanel, nr, to, ldTo, exact && acc);
+                    else Kernel12x16Avx512(kc, a + (long)row * lda + pc, lda, 1, bPanel, nr, to, ldTo, exact && acc);
+                    if (!exact) WriteTile(buffers.Tile + back * 16, 16, cTile, ldc, mValid, nValid, acc);
+                    continue;
+                }
+                bool whole = back == 0 && nValid == nr;
+                float* dst = whole ? cTile : buffers.Tile;
+                int ld = whole ? ldc : nr;
+                if (transA) Kernel12x32Avx512<StridedA>(kc, a + (long)pc * lda + row, lda, bPanel, dst, ld, whole && acc);
+                else
+                {
+                    if (jr == 0 && prefetchRows && ir + 2 * mr <= mc)
+                        PrefetchRows(a + (long)(row + mr) * lda + pc, lda, mr, kc);
+                    Kernel12x32Avx512Direct(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
+                }
+                if (!whole) WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The 12×32 AVX-512 tile with A's 12 rows read in place (leading dimension <paramref name="lda"/>). The rows are
+    /// addressed from four pointers (rows 0, 3, 6, 9) plus 1, 2, 4 or 8 times the row stride, so that the loop needs
+    /// no more integer registers than x64 has.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel12x32Avx512Direct(int kc, float* a, int lda, float* b, float* c, int ldc, bool accumulate)
+    {
+        PrefetchTile12x32(c, ldc);
+        nint l = (nint)lda * sizeof(float);
+        byte* x = (byte*)a, y = x + 3 * l, z = x + 6 * l, w = x + 9 * l;
+        var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
+        var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
+        var c2_0 = Vector512<float>.Zero; var c2_1 = Vector512<float>.Zero;
+        var c3_0 = Vector512<float>.Zero; var c3_1 = Vector512<float>.Zero;
+        var c4_0 = Vector512<float>.Zero; var c4_1 = Vector512<float>.Zero;
+        var c5_0 = Vector512<float>.Zero; var c5_1 = Vector512<float>.Zero;
+        var c6_0 = Vector512<float>.Zero; var c6_1 = Vector512<float>.Zero;
+        var c7_0 = Vector512<float>.Zero; var c7_1 = Vector512<float>.Zero;
+        var c8_0 = Vector512<float>.Zero; var c8_1 = Vector512<float>.Zero;
+        var c9_0 = Vector512<float>.Zero; var c9_1 = Vector512<float>.Zero;
+        var c10_0 = Vector512<float>.Zero; var c10_1 = Vector512<float>.Zero;
+        var c11_0 = Vector512<float>.Zero; var c11_1 = Vector512<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b + 0);
+            var b1 = Vector512.Load(b + 16);
+            var a0 = Vector512.Create(*(float*)x);
+            c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
+            var a1 = Vector512.Create(*(float*)(x + l));
+            c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1);
+            var a2 = Vector512.Create(*(float*)(x + l * 2));
+            c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1);
+            var a3 = Vector512.Create(*(float*)y);
+            c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3, b1, c3_1);
+            var a4 = Vector512.Create(*(float*)(x + l * 4));
+            c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4, b1, c4_1);
+            var a5 = Vector512.Create(*(float*)(y + l * 2));
+            c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
+            var a6 = Vector512.Create(*(float*)z);
+            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
+            var a7 = Vector512.Create(*(float*)(y + l * 4));
+            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
+            var a8 = Vector512.Create(*(float*)(x + l * 8));
+            c8_0 = Vector512.FusedMultiplyAdd(a8, b0, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a8, b1, c8_1);
+            var a9 = Vector512.Create(*(float*)w);
+            c9_0 = Vector512.FusedMultiplyAdd(a9, b0, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a9, b1, c9_1);
+            var a10 = Vector512.Create(*(float*)(z + l * 4));
+            c10_0 = Vector512.FusedMultiplyAdd(a10, b0, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a10, b1, c10_1);
+            var a11 = Vector512.Create(*(float*)(y + l * 8));
+            c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
+            x += sizeof(float); y += sizeof(float); z += sizeof(float); w += sizeof(float); b += 32;
+        }
+        if (accumulate)
+        {
+            c0_0 += Vector512.Load(c + 0 * ldc + 0); c0_1 += Vector512.Load(c + 0 * ldc + 16);
+            c1_0 += Vector512.Load(c + 1 * ldc + 0); c1_1 += Vector512.Load(c + 1 * ldc + 16);
+            c2_0 += Vector512.Load(c + 2 * ldc + 0); c2_1 += Vector512.Load(c + 2 * ldc + 16);
+            c3_0 += Vector512.Load(c + 3 * ldc + 0); c3_1 += Vector512.Load(c + 3 * ldc + 16);
+            c4_0 += Vector512.Load(c + 4 * ldc + 0); c4_1 += Vector512.Load(c + 4 * ldc + 16);
+            c5_0 += Vector512.Load(c + 5 * ldc + 0); c5_1 += Vector512.Load(c + 5 * ldc + 16);
+            c6_0 += Vector512.Load(c + 6 * ldc + 0); c6_1 += Vector512.Load(c + 6 * ldc + 16);
+            c7_0 += Vector512.Load(c + 7 * ldc + 0); c7_1 += Vector512.Load(c + 7 * ldc + 16);
+            c8_0 += Vector512.Load(c + 8 * ldc + 0); c8_1 += Vector512.Load(c + 8 * ldc + 16);
+            c9_0 += Vector512.Load(c + 9 * ldc + 0); c9_1 += Vector512.Load(c + 9 * ldc + 16);
+            c10_0 += Vector512.Load(c + 10 * ldc + 0); c10_1 += Vector512.Load(c + 10 * ldc + 16);
+            c11_0 += Vector512.Load(c + 11 * ldc + 0); c11_1 += Vector512.Load(c + 11 * ldc + 16);
+        }
+        c0_0.Store(c + 0 * ldc + 0); c0_1.Store(c + 0 * ldc + 16);
+        c1_0.Store(c + 1 * ldc + 0); c1_1.Store(c + 1 * ldc + 16);
+        c2_0.Store(c + 2 * ldc + 0); c2_1.Store(c + 2 * ldc + 16);
+        c3_0.Store(c + 3 * ldc + 0); c3_1.Store(c + 3 * ldc + 16);
+        c4_0.Store(c + 4 * ldc + 0); c4_1.Store(c + 4 * ldc + 16);
+        c5_0.Store(c + 5 * ldc + 0); c5_1.Store(c + 5 * ldc + 16);
+        c6_0.Store(c + 6 * ldc + 0); c6_1.Store(c + 6 * ldc + 16);
+        c7_0.Store(c + 7 * ldc + 0); c7_1.Store(c + 7 * ldc + 16);
+        c8_0.Store(c + 8 * ldc + 0); c8_1.Store(c + 8 * ldc + 16);
+        c9_0.Store(c + 9 * ldc + 0); c9_1.Store(c + 9 * ldc + 16);
+        c10_0.Store(c + 10 * ldc + 0); c10_1.Store(c + 10 * ldc + 16);
+        c11_0.Store(c + 11 * ldc + 0); c11_1.Store(c + 11 * ldc + 16);
+    }
+
+    /// <summary>
+    /// Four rows of a 32-column tile: the ragged rows of a product computed by the 12×32 tile (100 rows split 52 + 48
+    /// over two threads: 4 tiles and 4 rows, rather than 5 tiles). A is read at a[i·rowStride + p·kStride] for row i
+    /// and step p: a packed panel (1, 12), rows of A in place (lda, 1) or a transposed A in place (1, lda).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel4x32Avx512(int kc, float* a, long rowStride, long kStride, float* b, float* c, int ldc, bool accumulate)
+    {
+        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride;
+        var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
+        var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
+        var c2_0 = Vector512<float>.Zero; var c2_1 = Vector512<float>.Zero;
+        var c3_0 = Vector512<float>.Zero; var c3_1 = Vector512<float>.Zero;
+        long off = 0;
+        for (int p = 0; p < kc; p++, off += kStride, b += 32)
+        {
+            var b0 = Vector512.Load(b + 0);
+            var b1 = Vector512.Load(b + 16);
+            var x0 = Vector512.Create(a0[off]);
+            c0_0 = Vector512.FusedMultiplyAdd(x0, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(x0, b1, c0_1);
+            var x1 = Vector512.Create(a1[off]);
+            c1_0 = Vector512.FusedMultiplyAdd(x1, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(x1, b1, c1_1);
+            var x2 = Vector512.Create(a2[off]);
+            c2_0 = Vector512.FusedMultiplyAdd(x2, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(x2, b1, c2_1);
+            var x3 = Vector512.Create(a3[off]);
+            c3_0 = Vector512.FusedMultiplyAdd(x3, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(x3, b1, c3_1);
+        }
+        if (accumulate)
+        {
+            c0_0 += Vector512.Load(c + 0 * ldc + 0); c0_1 += Vector512.Load(c + 0 * ldc + 16);
+            c1_0 += Vector512.Load(c + 1 * ldc + 0); c1_1 += Vector512.Load(c + 1 * ldc + 16);
+            c2_0 += Vector512.Load(c + 2 * ldc + 0); c2_1 += Vector512.Load(c + 2 * ldc + 16);
+            c3_0 += Vector512.Load(c + 3 * ldc + 0); c3_1 += Vector512.Load(c + 3 * ldc + 16);
+        }
+        c0_0.Store(c + 0 * ldc + 0); c0_1.Store(c + 0 * ldc + 16);
+        c1_0.Store(c + 1 * ldc + 0); c1_1.Store(c + 1 * ldc + 16);
+        c2_0.Store(c + 2 * ldc + 0); c2_1.Store(c + 2 * ldc + 16);
+        c3_0.Store(c + 3 * ldc + 0); c3_1.Store(c + 3 * ldc + 16);
+    }
+
+    /// <summary>
+    /// Twelve rows of a 16-column tile (one vector a row): a last panel of at most 16 columns (n = 50: a whole
+    /// 32-column panel, 16 columns here and 2 by the narrow-column kernels), at half the cost of a whole 32-column tile. A is read at
+    /// a[i·rowStride + p·kStride] as in <see cref="Kernel4x32Avx512"/>, the rows addressed as in
+    /// <see cref="Kernel12x32Avx512Direct"/>; B's first 16 columns at b + p·<paramref name="bStride"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel12x16Avx512(int kc, float* a, long rowStride, long kStride, float* b, long bStride, float* c, int ldc, bool accumulate)
+    {
+        nint l = (nint)rowStride * sizeof(float), step = (nint)kStride * sizeof(float);
+        byte* x = (byte*)a, y = x + 3 * l, z = x + 6 * l, w = x + 9 * l;
+        var c0 = Vector512<float>.Zero; var c1 = Vector512<float>.Zero; var c2 = Vector512<float>.Zero; var c3 = Vector512<float>.Zero;
+        var c4 = Vector512<float>.Zero; var c5 = Vector512<float>.Zero; var c6 = Vector512<float>.Zero; var c7 = Vector512<float>.Zero;
+        var c8 = Vector512<float>.Zero; var c9 = Vector512<float>.Zero; var c10 = Vector512<float>.Zero; var c11 = Vector512<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)x), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(x + l)), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(x + l * 2)), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)y), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(x + l * 4)), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(y + l * 2)), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)z), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(y + l * 4)), b0, c7);
+            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(x + l * 8)), b0, c8);
+            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)w), b0, c9);
+            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(z + l * 4)), b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(*(float*)(y + l * 8)), b0, c11);
+            x += step; y += step; z += step; w += step; b += bStride;
+        }
+        if (accumulate)
+        {
+            c0 += Vector512.Load(c + 0 * ldc); c1 += Vector512.Load(c + 1 * ldc); c2 += Vector512.Load(c + 2 * ldc);
+            c3 += Vector512.Load(c + 3 * ldc); c4 += Vector512.Load(c + 4 * ldc); c5 += Vector512.Load(c + 5 * ldc);
+            c6 += Vector512.Load(c + 6 * ldc); c7 += Vector512.Load(c + 7 * ldc); c8 += Vector512.Load(c + 8 * ldc);
+            c9 += Vector512.Load(c + 9 * ldc); c10 += Vector512.Load(c + 10 * ldc); c11 += Vector512.Load(c + 11 * ldc);
+        }
+        c0.Store(c + 0 * ldc); c1.Store(c + 1 * ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc);
+        c4.Store(c + 4 * ldc); c5.Store(c + 5 * ldc); c6.Store(c + 6 * ldc); c7.Store(c + 7 * ldc);
+        c8.Store(c + 8 * ldc); c9.Store(c + 9 * ldc); c10.Store(c + 10 * ldc); c11.Store(c + 11 * ldc);
+    }
+}
