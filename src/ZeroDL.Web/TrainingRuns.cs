@@ -55,10 +55,11 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
     private readonly Microsoft.Extensions.Logging.ILogger _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
     /// <summary>
-    /// Tests: called on the training thread after each mini-batch with the run and the iteration, before the next
-    /// mini-batch; it may block, to hold a run at a known point (e.g. until the server stops it).
+    /// Tests: called on the training thread after each mini-batch with the run, the iteration and the token the trainer
+    /// watches, before the next mini-batch; it may block, to hold a run at a known point (e.g. until that token is
+    /// cancelled: the run's own token wakes its waiters before the linked token the trainer checks is cancelled).
     /// </summary>
-    internal Action<TrainingRun, int>? AfterBatch { get; set; }
+    internal Action<TrainingRun, int, CancellationToken>? AfterBatch { get; set; }
 
     /// <summary>The model names of the runs training now.</summary>
     private HashSet<string> Running() => _runs.Values.Where(r => r.Status == "running").Select(r => r.ModelName).ToHashSet(StringComparer.Ordinal);
@@ -301,11 +302,13 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
                     run.Publish(EpochEvent(e, run.ModelName));
                 }
             }
+            using var timeLimit = new CancellationTokenSource(Limits.MaxRunTime);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(run.Cancel.Token, timeLimit.Token);
             trainer.BatchCompleted += (iteration, loss) =>
             {
                 run.Record(loss);
                 if (iteration % every == 0) run.Publish(new { type = "batch", iteration, loss });
-                AfterBatch?.Invoke(run, iteration);
+                AfterBatch?.Invoke(run, iteration, stop.Token);
             };
             trainer.EpochCompleted += e =>
             {
@@ -322,8 +325,6 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
                 lastGood = checkpoint;
                 Prune(keep: run.ModelName);
             };
-            using var timeLimit = new CancellationTokenSource(Limits.MaxRunTime);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(run.Cancel.Token, timeLimit.Token);
             var history = trainer.Train(stop.Token);
             string status = history.Cancelled ? "cancelled" : "done";
             string? reason = history.Cancelled && !run.Cancel.IsCancellationRequested ? $"the time limit of {Limits.MaxRunTime.TotalMinutes:0} min was reached"

@@ -70,11 +70,13 @@ public class WebResumeTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         const int stoppedAt = PerEpoch + PerEpoch / 2;
         var (first, client, folder) = await Start();
         var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        first.Services.GetRequiredService<TrainingRuns>().AfterBatch = (run, iteration) =>
+        first.Services.GetRequiredService<TrainingRuns>().AfterBatch = (_, iteration, stop) =>
         {
             if (iteration != stoppedAt) return;
             held.SetResult();
-            run.Cancel.Token.WaitHandle.WaitOne(TimeSpan.FromMinutes(2));
+            // The token the trainer checks: the run's own token wakes its waiters before this linked one is cancelled,
+            // and the trainer could start mini-batch 451 in between.
+            stop.WaitHandle.WaitOne(TimeSpan.FromMinutes(2));
         };
         await StartRun(client, ThreeEpochs);
         string model = (await Get(client, "/api/train")).EnumerateArray().Single().GetProperty("modelName").GetString()!;
