@@ -15,8 +15,9 @@ public enum GemmSplit
     /// <summary>One contiguous slab of columns per thread (products wider than tall).</summary>
     Columns,
     /// <summary>
-    /// Few rows (at most 128) and whole panels that split evenly: a slab of whole panels per thread, every thread all
-    /// the rows, the product's narrow columns shared out by rows.
+    /// Few rows (at most 128): a slab of whole panels per thread (AVX2: panels that split evenly; AVX-512: whole
+    /// 16-column half panels, the last slab taking the rest), every thread all the rows, the product's narrow columns
+    /// shared out by rows.
     /// </summary>
     ColumnSlabs,
 }
@@ -95,7 +96,7 @@ public readonly record struct GemmPlan
             }
             case GemmSplit.ColumnSlabs:
             {
-                int chunk = n / Sgemm.NR(kernel) / threads * Sgemm.NR(kernel);
+                int chunk = Sgemm.ColumnSlabsFor(kernel, m, n, threads);
                 return plan with { Parts = threads, Chunk = chunk, PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, chunk, k) };
             }
             default:

@@ -177,21 +177,36 @@ internal static unsafe partial class Sgemm
     /// of rows and all of B to pack: when B is packed at all (more than <see cref="DirectBMaxRows"/> rows) and big
     /// enough (2^16 floats, tens of µs to pack) for halving its packing to beat the threads' extra meeting.
     /// </summary>
+    internal static bool SharesB(int m, int n, int k) => m > DirectBMaxRows && (long)k * n >= 1 << 16;
+
     /// <summary>
-    /// The columns each thread takes when a product has few rows (m ≤ 128) and its whole panels split evenly over
-    /// the threads (100×4320×100 on the AVX2 kernel: 6 panels, 3 each; the 4 columns past them go with the last
-    /// slab), or 0 to split otherwise. A row split would give each thread 50 rows, 8 tiles and 2 rows computed at
-    /// half rate, and the threads would meet to share the packed B; a column slab gives every thread all 100 rows
-    /// and its own B to pack, with no meeting.
+    /// The columns each thread takes when a product has few rows (m ≤ 128), or 0 to split otherwise. A row split
+    /// would give each thread 50 rows, 8 tiles and 2 rows computed at half rate, and the threads would meet to share
+    /// the packed B; a column slab gives every thread all 100 rows and its own B to pack, with no meeting.
+    /// With the AVX2 kernel the slabs are whole 16-column panels that split evenly over the threads (100×4320×100:
+    /// 6 panels, 3 each; the 4 columns past them are shared out by rows). With the AVX-512 kernel they are whole
+    /// 16-column half panels (<see cref="ColumnSlabUnit"/>), the last slab taking the rest: 100×4320×100 splits
+    /// 48 + 48 (a 32-column panel and a half panel each, the half by the 12×16 tile), 100×100×5880 2928 + 2952.
+    /// Every AVX-512 tile sums an element in the same order, so where a slab's panels begin changes no bit.
     /// </summary>
     internal static int ColumnSlabsFor(GemmKernel kind, int m, int n, int threads)
     {
+        if (m > 128) return 0;
+        if (kind == GemmKernel.Avx512)
+        {
+            int units = n / ColumnSlabUnit;
+            return units < 2 * threads ? 0 : units / threads * ColumnSlabUnit;
+        }
         int nr = NR(kind), panels = n / nr;
-        if (m > 128 || panels < 2 * threads || panels % threads != 0) return 0;
+        if (panels < 2 * threads || panels % threads != 0) return 0;
         return panels / threads * nr;
     }
 
-    internal static bool SharesB(int m, int n, int k) => m > DirectBMaxRows && (long)k * n >= 1 << 16;
+    /// <summary>
+    /// The AVX-512 column slabs' multiple of columns: half a 32-column panel, the 12×16 tile's width (a half panel costs
+    /// half a whole one, so slabs of half panels balance the threads within 16 columns).
+    /// </summary>
+    internal const int ColumnSlabUnit = 16;
 
     /// <summary>
     /// A product on the plan's threads that share one packed B, as BLIS does: the threads first pack
