@@ -300,11 +300,17 @@ public class GemmTests
     [InlineData(100, 1000, 100, false, true)]  // its dx (B stored transposed): 496 + 504 columns, the last panel ragged
     [InlineData(37, 250, 70, false, false)]    // ragged rows (3 tiles and 1 row) and a ragged last panel
     [InlineData(100, 1000, 100, true, true)]   // both transposed
-    public void Avx512_column_slabs_of_half_panels_match_one_thread_bit_for_bit_and_the_reference(int m, int n, int k, bool ta, bool tb)
+    public void Column_slabs_match_one_thread_bit_for_bit_and_the_reference_on_both_vector_kernels(int m, int n, int k, bool ta, bool tb)
     {
-        // Few rows on the AVX-512 kernel: each thread takes a slab of whole 16-column half panels (the last slab the
-        // rest), so a slab may begin in the middle of what one thread computes as a 32-column panel. Every tile sums
-        // an element in the same order, so 1, 2 and 3 threads give the same bits.
+        // Few rows: each thread takes a slab of whole 16-column steps, the last slab the rest: on AVX-512 half panels,
+        // so a slab may begin in the middle of what one thread computes as a 32-column panel; on AVX2 whole panels that
+        // need not split evenly. Every tile sums an element in the same order, so 1, 2 and 3 threads give the same bits.
+        foreach (var kernel in new[] { GemmKernel.Avx512, GemmKernel.Avx2 })
+            ColumnSlabsMatchOneThread(kernel, m, n, k, ta, tb);
+    }
+
+    private static void ColumnSlabsMatchOneThread(GemmKernel kernel, int m, int n, int k, bool ta, bool tb)
+    {
         var rng = new Random(m * 7 + n + k);
         int lda = ta ? m : k, ldb = tb ? k : n;
         var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
@@ -314,10 +320,10 @@ public class GemmTests
         float[]? one = null;
         foreach (int threads in new[] { 1, 2, 3 })
         {
-            var options = new GemmOptions { Kernel = GemmKernel.Avx512, Threads = threads, ParallelThreshold = 0 };
+            var options = new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 };
             var plan = Gemm.Plan(ta, tb, m, n, k, options);
             if (threads > 1) Assert.Equal(GemmSplit.ColumnSlabs, plan.Split);
-            // On 2 threads the second slab begins in the middle of a 32-column panel.
+            // On 2 threads the second slab begins in the middle of a 32-column panel (an odd number of 16-column panels).
             if (threads == 2) Assert.True(plan.Slab(0).Length % 32 == 16, plan.ToString());
             var c = (float[])start.Clone();
             Gemm.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, c, n, accumulate: true, options: options);

@@ -15,9 +15,8 @@ public enum GemmSplit
     /// <summary>One contiguous slab of columns per thread (products wider than tall).</summary>
     Columns,
     /// <summary>
-    /// Few rows (at most 128): a slab of whole panels per thread (AVX2: panels that split evenly; AVX-512: whole
-    /// 16-column half panels, the last slab taking the rest), every thread all the rows, the product's narrow columns
-    /// shared out by rows.
+    /// Few rows (at most 128): a slab of whole 16-column steps (an AVX2 panel, half an AVX-512 one) per thread, the
+    /// last slab taking the rest; every thread all the rows, the product's narrow columns shared out by rows.
     /// </summary>
     ColumnSlabs,
 }

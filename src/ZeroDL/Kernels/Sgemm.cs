@@ -182,29 +182,21 @@ internal static unsafe partial class Sgemm
     /// <summary>
     /// The columns each thread takes when a product has few rows (m ≤ 128), or 0 to split otherwise. A row split
     /// would give each thread 50 rows, 8 tiles and 2 rows computed at half rate, and the threads would meet to share
-    /// the packed B; a column slab gives every thread all 100 rows and its own B to pack, with no meeting.
-    /// With the AVX2 kernel the slabs are whole 16-column panels that split evenly over the threads (100×4320×100:
-    /// 6 panels, 3 each; the 4 columns past them are shared out by rows). With the AVX-512 kernel they are whole
-    /// 16-column half panels (<see cref="ColumnSlabUnit"/>), the last slab taking the rest: 100×4320×100 splits
-    /// 48 + 48 (a 32-column panel and a half panel each, the half by the 12×16 tile), 100×100×5880 2928 + 2952.
-    /// Every AVX-512 tile sums an element in the same order, so where a slab's panels begin changes no bit.
+    /// the packed B; a column slab gives every thread all 100 rows and its own B to pack, with no meeting. The slabs
+    /// are whole <see cref="ColumnSlabUnit"/>-column steps, the last slab taking the rest: 100×4320×100 splits 48 + 52
+    /// (AVX-512: a 32-column panel and a half panel each, the half by the 12×16 tile; AVX2: 3 panels each; the 4
+    /// narrow columns shared out by rows), 100×100×5880 2928 + 2952. Every tile of a kernel sums an element in the
+    /// same order, so where a slab's panels begin changes no bit.
     /// </summary>
     internal static int ColumnSlabsFor(GemmKernel kind, int m, int n, int threads)
     {
-        if (m > 128) return 0;
-        if (kind == GemmKernel.Avx512)
-        {
-            int units = n / ColumnSlabUnit;
-            return units < 2 * threads ? 0 : units / threads * ColumnSlabUnit;
-        }
-        int nr = NR(kind), panels = n / nr;
-        if (panels < 2 * threads || panels % threads != 0) return 0;
-        return panels / threads * nr;
+        int units = n / ColumnSlabUnit;
+        return m > 128 || units < 2 * threads ? 0 : units / threads * ColumnSlabUnit;
     }
 
     /// <summary>
-    /// The AVX-512 column slabs' multiple of columns: half a 32-column panel, the 12×16 tile's width (a half panel costs
-    /// half a whole one, so slabs of half panels balance the threads within 16 columns).
+    /// The column slabs' multiple of columns: an AVX2 panel, half an AVX-512 one (a half panel costs half a whole one,
+    /// by the 12×16 tile, so slabs of half panels balance the threads within 16 columns).
     /// </summary>
     internal const int ColumnSlabUnit = 16;
 
