@@ -572,6 +572,13 @@ internal static unsafe partial class Sgemm
         }
     }
 
+    /// <summary>
+    /// How many rows of a row-major B its packing asks for ahead. A panel is packed a row of B at a time, the rows ldb
+    /// apart: from L3 (a deep product's B block is packed once per K block and read from memory or L3) each row's
+    /// line would be a miss that the copy waits for.
+    /// </summary>
+    private const int PackBPrefetchRows = 8;
+
     /// <summary>Packs op(B)[pc.., jc..] (kc×nc) into panels of NR columns: panel[p*NR + j]; short panels are zero-padded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(bool transB, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* dst)
@@ -601,6 +608,14 @@ internal static unsafe partial class Sgemm
                 for (int p = 0; p < kc; p++)
                 {
                     float* src = b + (long)(pc + p) * ldb + jc + jr;
+                    if (Sse.IsSupported)
+                    {
+                        // A row of the panel spans up to 2 cache lines (16 floats) or 3 (32).
+                        float* ahead = src + PackBPrefetchRows * (long)ldb;
+                        Sse.Prefetch0(ahead);
+                        if (nr == 32) Sse.Prefetch0(ahead + 16);
+                        Sse.Prefetch0(ahead + nr - 1);
+                    }
                     float* row = panel + p * nr;
                     if (cols == nr)
                     {
