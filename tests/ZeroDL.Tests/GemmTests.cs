@@ -295,10 +295,11 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData(100, 100, 600, false, false)]  // a dense layer's forward: 48 + 52 columns (a panel and a half panel each), 4 narrow columns shared by rows
+    [InlineData(100, 100, 600, false, false)]  // a dense layer's forward: 48 + 52 columns, 4 narrow columns shared by rows; on AVX-512 the panel across the slabs split by rows 48 + 52
     [InlineData(100, 100, 600, true, false)]   // the same with A stored transposed
     [InlineData(100, 1000, 100, false, true)]  // its dx (B stored transposed): 496 + 504 columns, the last panel ragged
-    [InlineData(37, 250, 70, false, false)]    // ragged rows (3 tiles and 1 row) and a ragged last panel
+    [InlineData(37, 250, 70, false, false)]    // ragged rows (3 tiles and 1 row) and a ragged last panel; on AVX-512 the split panel's rows 12 + 25
+    [InlineData(100, 100, 600, false, true)]   // B stored transposed, the split panel too
     [InlineData(100, 1000, 100, true, true)]   // both transposed
     public void Column_slabs_match_one_thread_bit_for_bit_and_the_reference_on_both_vector_kernels(int m, int n, int k, bool ta, bool tb)
     {
@@ -323,6 +324,7 @@ public class GemmTests
             var options = new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 };
             var plan = Gemm.Plan(ta, tb, m, n, k, options);
             if (threads > 1) Assert.Equal(GemmSplit.ColumnSlabs, plan.Split);
+            if (kernel == GemmKernel.Avx512 && threads == 2) Assert.Equal(n <= 256, plan.SplitPanelRows > 0);
             // On 2 threads the second slab begins in the middle of a 32-column panel (an odd number of 16-column panels).
             if (threads == 2) Assert.True(plan.Slab(0).Length % 32 == 16, plan.ToString());
             var c = (float[])start.Clone();

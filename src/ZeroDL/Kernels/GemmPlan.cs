@@ -48,6 +48,11 @@ public readonly record struct GemmPlan
     public int Chunk { get; init; }
     /// <summary>The last columns (n mod the panel width, up to 4) computed apart by the narrow-column kernels.</summary>
     public int NarrowColumns { get; init; }
+    /// <summary>
+    /// <see cref="GemmSplit.ColumnSlabs"/> on two threads whose slabs meet in the middle of a 32-column AVX-512 panel:
+    /// the first thread computes that panel's rows 0 … SplitPanelRows, the second the rest (0: no panel is split).
+    /// </summary>
+    public int SplitPanelRows { get; init; }
     /// <summary>A read where it lies (thin products), 6 rows at a time on AVX2, 12 on AVX-512, instead of packed.</summary>
     public bool ReadsAInPlace { get; init; }
     /// <summary>B's 16-column strips read where they lie (AVX2, at most 48 rows), instead of packed.</summary>
@@ -96,7 +101,11 @@ public readonly record struct GemmPlan
             case GemmSplit.ColumnSlabs:
             {
                 int chunk = Sgemm.ColumnSlabsFor(kernel, m, n, threads);
-                return plan with { Parts = threads, Chunk = chunk, PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, chunk, k) };
+                return plan with
+                {
+                    Parts = threads, Chunk = chunk, PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, chunk, k),
+                    SplitPanelRows = Sgemm.SplitPanelRowsFor(kernel, m, chunk, threads),
+                };
             }
             default:
             {
@@ -153,6 +162,8 @@ public readonly record struct GemmPlan
         });
         for (int p = 0; p < Parts; p++) s.Append(p > 0 ? "+" : "").Append(Slab(p).Length.ToString(CultureInfo.InvariantCulture));
         if (Split == GemmSplit.ColumnSlabs && NarrowColumns > 0) s.Append(" (narrow columns shared by rows)");
+        if (SplitPanelRows > 0)
+            s.Append(CultureInfo.InvariantCulture, $", the panel between them split by rows {SplitPanelRows}+{M - SplitPanelRows}");
         return s.ToString();
     }
 }

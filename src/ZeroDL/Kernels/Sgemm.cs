@@ -195,6 +195,24 @@ internal static unsafe partial class Sgemm
     }
 
     /// <summary>
+    /// Where two column slabs of the AVX-512 kernel meet in the middle of a 32-column panel and the slabs are narrow (at
+    /// most <see cref="SplitPanelMaxChunk"/> columns: 100×4320×100 as 48 + 52), the rows of the first thread's share of
+    /// that panel; 0 where no panel is split. A half panel is computed by the 12×16 tile, one broadcast of A per
+    /// multiply-add, at about two thirds of the 12×32 tile's rate; split by rows instead, the panel runs on the 12×32
+    /// tile in both threads (each then packs 16 columns of B more). The first thread's rows are whole 12-row tiles,
+    /// about half of them.
+    /// </summary>
+    internal static int SplitPanelRowsFor(GemmKernel kind, int m, int chunk, int threads) =>
+        kind == GemmKernel.Avx512 && threads == 2 && chunk % 32 == 16 && chunk <= SplitPanelMaxChunk && m >= 24
+            ? m / 2 / 12 * 12 : 0;
+
+    /// <summary>
+    /// The widest first slab whose middle panel is split by rows (<see cref="SplitPanelRowsFor"/>): where a slab holds
+    /// many panels, one half panel costs little, and splitting it would cost each thread a second pass over A.
+    /// </summary>
+    internal const int SplitPanelMaxChunk = 128;
+
+    /// <summary>
     /// The column slabs' multiple of columns: an AVX2 panel, half an AVX-512 one (a half panel costs half a whole one,
     /// by the 12×16 tile, so slabs of half panels balance the threads within 16 columns).
     /// </summary>
