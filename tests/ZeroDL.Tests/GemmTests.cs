@@ -295,6 +295,51 @@ public class GemmTests
     }
 
     [Theory]
+    [InlineData(GemmKernel.Avx512)]
+    [InlineData(GemmKernel.Avx2)]
+    public void Four_narrow_columns_at_once_give_the_bits_of_two_pairs(GemmKernel kernel)
+    {
+        // A row-major A's 3 or 4 narrow columns are summed in one pass over A; each element must be summed as the
+        // 2-column kernel sums it. The 36-column product's last 4 columns against two 34-column products whose last 2
+        // columns (narrow pairs) are the same columns of B; 7 rows (the last one alone) and a ragged depth.
+        const int m = 7, k = 301;
+        var rng = new Random(36);
+        var a = RandomArray(rng, m * k); var b36 = RandomArray(rng, k * 36);
+        var b34a = new float[k * 34]; var b34b = new float[k * 34];
+        for (int p = 0; p < k; p++)
+        {
+            Array.Copy(b36, p * 36, b34a, p * 34, 34);
+            Array.Copy(b36, p * 36, b34b, p * 34, 32);
+            b34b[p * 34 + 32] = b36[p * 36 + 34]; b34b[p * 34 + 33] = b36[p * 36 + 35];
+        }
+        var options = new GemmOptions { Kernel = kernel, Threads = 1 };
+        foreach (int n in new[] { 36, 35 })
+        {
+            Assert.Equal(n - 32, Gemm.Plan(false, false, m, n, k, options with { ParallelThreshold = 0 }).NarrowColumns % 16);
+            var bn = new float[k * n];
+            for (int p = 0; p < k; p++) Array.Copy(b36, p * 36, bn, p * n, n);
+            var cn = RandomArray(rng, m * n); var reference = (float[])cn.Clone();
+            var c34a = new float[m * 34]; var c34b = new float[m * 34];
+            for (int i = 0; i < m; i++)
+            {
+                Array.Copy(cn, i * n + 32, c34a, i * 34 + 32, 2);
+                Array.Copy(cn, i * n + 34, c34b, i * 34 + 32, n - 34);
+            }
+            Packed(false, false, m, n, k, a, k, bn, n, cn, n, accumulate: true, kernel);
+            Packed(false, false, m, 34, k, a, k, b34a, 34, c34a, 34, accumulate: true, kernel);
+            Packed(false, false, m, 34, k, a, k, b34b, 34, c34b, 34, accumulate: true, kernel);
+            GemmReference.Multiply<float>(false, false, m, n, k, a, k, bn, n, reference, n, accumulate: true);
+            Check.AllClose(reference.Select(v => (double)v).ToArray(), cn.Select(v => (double)v).ToArray(), 1e-5 * k, $"{kernel} n={n}");
+            for (int i = 0; i < m; i++)
+                for (int j = 32; j < n; j++)
+                {
+                    float pair = j < 34 ? c34a[i * 34 + j] : c34b[i * 34 + j - 2];
+                    Assert.True(BitConverter.SingleToInt32Bits(pair) == BitConverter.SingleToInt32Bits(cn[i * n + j]), $"{kernel} n={n} row {i} column {j}");
+                }
+        }
+    }
+
+    [Theory]
     [InlineData(100, 100, 600, false, false)]  // a dense layer's forward: 48 + 52 columns, 4 narrow columns shared by rows; on AVX-512 the panel across the slabs split by rows 48 + 52
     [InlineData(100, 100, 600, true, false)]   // the same with A stored transposed
     [InlineData(100, 1000, 100, false, true)]  // its dx (B stored transposed): 496 + 504 columns, the last panel ragged
