@@ -2,12 +2,15 @@
 # GEMM GFLOP/s of ZeroDL and, where python3 with numpy is installed, of NumPy/OpenBLAS on the same shapes:
 # ROUNDS alternating rounds (ZeroDL, NumPy, ZeroDL, …), the median per shape, and the ratio ZeroDL / NumPy of the
 # medians; and the machine's FMA limit on as many threads (register-only multiply-adds, measured every round).
-# Usage: bench/gemm.sh [--threads N] [--rounds R] [--kernel auto|avx512|avx2]   (defaults: all cores, 3 rounds, auto)
+# Usage: bench/gemm.sh [--threads N] [--rounds R] [--kernel auto|avx512|avx2] [--shape "MxKxN[At|Bt],…"]
+#        (defaults: all cores, 3 rounds, auto, the bench's shapes)
+# --shape times only the listed shapes (names as the table prints them, spaces dropped: "100x4320x100,100x100x5880Bt"),
+# on both sides, so that a run over a few shapes stays short.
 # --kernel forces ZeroDL's micro-kernel (ZeroDL.Bench's --kernel): avx2 measures the AVX2 path on an AVX-512 machine,
 # against OpenBLAS's AVX2 kernel. 'of limit' is always of the FMA limit the bench measures (512-bit where there is AVX-512).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=$(nproc); rounds=3; kernel=auto
+threads=$(nproc); rounds=3; kernel=auto; shapes=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
@@ -15,7 +18,8 @@ while [ $# -gt 0 ]; do
     --kernel)
       kernel=$2; shift 2
       case "$kernel" in auto|avx512|avx2) ;; *) echo "bench/gemm.sh: unknown --kernel '$kernel': use auto, avx512 or avx2" >&2; exit 2 ;; esac ;;
-    *) echo "usage: bench/gemm.sh [--threads N] [--rounds R] [--kernel auto|avx512|avx2]" >&2; exit 2 ;;
+    --shape) shapes=$2; shift 2 ;;
+    *) echo "usage: bench/gemm.sh [--threads N] [--rounds R] [--kernel auto|avx512|avx2] [--shape \"MxKxN[At|Bt],…\"]" >&2; exit 2 ;;
   esac
 done
 dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
@@ -34,9 +38,9 @@ ours=$(mktemp); theirs=$(mktemp); limit=$(mktemp); trap 'rm -f "$ours" "$theirs"
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 for _ in $(seq "$rounds"); do
   dotnet "$bench" fma-peak --threads "$threads" | awk -F'\t' -v t="threads $threads" '$1 == t {print $2}' >>"$limit"
-  dotnet "$bench" gemm --threads "$threads" --kernel "$kernel" >>"$ours"
+  dotnet "$bench" gemm --threads "$threads" --kernel "$kernel" --shape "$shapes" >>"$ours"
   if $have_numpy; then
-    "${peer_env[@]}" OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py >>"$theirs"
+    "${peer_env[@]}" OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py --only "$shapes" >>"$theirs"
   fi
 done
 grep -m1 '^# ZeroDL' "$ours"

@@ -1,6 +1,8 @@
 """GFLOP/s of NumPy's float32 matmul (OpenBLAS) on the shapes bench/ZeroDL.Bench measures: a warm-up of
 about 0.2 s, then repeated timed batches of calls for about 2 s; the median batch is printed.
 
+With --only "MxKxN[At|Bt],…" only those of the shapes (names without spaces; empty: all).
+
 With --shape MxKxN[At|Bt] --calls N (as bench/gemm-cycles.sh runs it under perf stat): a warm-up of about 0.2 s,
 then exactly N calls with perf's counters switched on through the fifos named by PERF_CTL_FIFO and PERF_ACK_FIFO."""
 import os
@@ -78,7 +80,13 @@ if __name__ == "__main__":
     if "--calls" in sys.argv:
         fixed_calls(sys.argv[sys.argv.index("--shape") + 1], int(sys.argv[sys.argv.index("--calls") + 1]))
         sys.exit(0)
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
+    wanted = {s.replace(" ", "") for s in only.split(",") if s.strip()}
+    unknown = wanted - {name.replace(" ", "") for name, *_ in SHAPES}
+    if unknown:
+        sys.exit(f"gemm_numpy.py: --only names shapes it does not time: {', '.join(sorted(unknown))}")
     print("# NumPy", np.__version__)
     print("shape (MxKxN)\tGFLOP/s")
     for name, m, k, n, ta, tb in SHAPES:
-        print(f"{name}\t{measure(m, k, n, ta, tb):.1f}")
+        if not wanted or name.replace(" ", "") in wanted:
+            print(f"{name}\t{measure(m, k, n, ta, tb):.1f}")

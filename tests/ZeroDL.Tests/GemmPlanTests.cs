@@ -21,6 +21,15 @@ public class GemmPlanTests
         { 100, 3072, 512, false, false, GemmKernel.Avx512, 2, "100×3072×512 → avx512 12x32, K blocks of 256, 2 threads: column slabs 256+256" },
         // Few rows, whole panels that split evenly: a slab of panels each, the 4 narrow columns shared by rows.
         { 100, 4320, 100, false, false, GemmKernel.Avx2, 2, "100×4320×100 → avx2 6x16, A read in place, K blocks of 544, 4 narrow columns, 2 threads: column slabs 48+52 (narrow columns shared by rows)" },
+        // The same on AVX-512: slabs of whole 16-column half panels (a 32-column panel and a half panel each), the
+        // panel across their boundary split by rows instead (4 tiles, and 4 tiles and 4 rows).
+        { 100, 4320, 100, false, false, GemmKernel.Avx512, 2, "100×4320×100 → avx512 12x32, A read in place, K blocks of 256, 4 narrow columns, 2 threads: column slabs 48+52 (narrow columns shared by rows), the panel between them split by rows 48+52" },
+        // Wider slabs keep their half panels.
+        { 100, 600, 432, false, false, GemmKernel.Avx512, 2, "100×600×432 → avx512 12x32, K blocks of 200, 2 threads: column slabs 208+224" },
+        // Its dx on AVX-512 (B stored transposed, 367 half panels): the last slab takes the rest.
+        { 100, 100, 5880, false, true, GemmKernel.Avx512, 2, "100×100×5880 Bᵀ → avx512 12x32, 2 threads: column slabs 2928+2952" },
+        // AVX2, 367 panels: the last slab takes the rest.
+        { 100, 100, 5880, false, true, GemmKernel.Avx2, 2, "100×100×5880 Bᵀ → avx2 6x16, 2 threads: column slabs 2928+2952" },
         // Large and square: the threads share one packed B.
         { 1024, 1024, 1024, false, false, GemmKernel.Avx512, 2, "1024×1024×1024 → avx512 12x32, K blocks of 256, 2 threads: shared B, rows 512+512" },
         // Wider than tall: slabs of whole 32-column panels.

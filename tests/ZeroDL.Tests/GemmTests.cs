@@ -295,6 +295,92 @@ public class GemmTests
     }
 
     [Theory]
+    [InlineData(GemmKernel.Avx512)]
+    [InlineData(GemmKernel.Avx2)]
+    public void Four_narrow_columns_at_once_give_the_bits_of_two_pairs(GemmKernel kernel)
+    {
+        // A row-major A's 3 or 4 narrow columns are summed in one pass over A; each element must be summed as the
+        // 2-column kernel sums it. The 36-column product's last 4 columns against two 34-column products whose last 2
+        // columns (narrow pairs) are the same columns of B; 7 rows (the last one alone) and a ragged depth.
+        const int m = 7, k = 301;
+        var rng = new Random(36);
+        var a = RandomArray(rng, m * k); var b36 = RandomArray(rng, k * 36);
+        var b34a = new float[k * 34]; var b34b = new float[k * 34];
+        for (int p = 0; p < k; p++)
+        {
+            Array.Copy(b36, p * 36, b34a, p * 34, 34);
+            Array.Copy(b36, p * 36, b34b, p * 34, 32);
+            b34b[p * 34 + 32] = b36[p * 36 + 34]; b34b[p * 34 + 33] = b36[p * 36 + 35];
+        }
+        var options = new GemmOptions { Kernel = kernel, Threads = 1 };
+        foreach (int n in new[] { 36, 35 })
+        {
+            Assert.Equal(n - 32, Gemm.Plan(false, false, m, n, k, options with { ParallelThreshold = 0 }).NarrowColumns % 16);
+            var bn = new float[k * n];
+            for (int p = 0; p < k; p++) Array.Copy(b36, p * 36, bn, p * n, n);
+            var cn = RandomArray(rng, m * n); var reference = (float[])cn.Clone();
+            var c34a = new float[m * 34]; var c34b = new float[m * 34];
+            for (int i = 0; i < m; i++)
+            {
+                Array.Copy(cn, i * n + 32, c34a, i * 34 + 32, 2);
+                Array.Copy(cn, i * n + 34, c34b, i * 34 + 32, n - 34);
+            }
+            Packed(false, false, m, n, k, a, k, bn, n, cn, n, accumulate: true, kernel);
+            Packed(false, false, m, 34, k, a, k, b34a, 34, c34a, 34, accumulate: true, kernel);
+            Packed(false, false, m, 34, k, a, k, b34b, 34, c34b, 34, accumulate: true, kernel);
+            GemmReference.Multiply<float>(false, false, m, n, k, a, k, bn, n, reference, n, accumulate: true);
+            Check.AllClose(reference.Select(v => (double)v).ToArray(), cn.Select(v => (double)v).ToArray(), 1e-5 * k, $"{kernel} n={n}");
+            for (int i = 0; i < m; i++)
+                for (int j = 32; j < n; j++)
+                {
+                    float pair = j < 34 ? c34a[i * 34 + j] : c34b[i * 34 + j - 2];
+                    Assert.True(BitConverter.SingleToInt32Bits(pair) == BitConverter.SingleToInt32Bits(cn[i * n + j]), $"{kernel} n={n} row {i} column {j}");
+                }
+        }
+    }
+
+    [Theory]
+    [InlineData(100, 100, 600, false, false)]  // a dense layer's forward: 48 + 52 columns, 4 narrow columns shared by rows; on AVX-512 the panel across the slabs split by rows 48 + 52
+    [InlineData(100, 100, 600, true, false)]   // the same with A stored transposed
+    [InlineData(100, 1000, 100, false, true)]  // its dx (B stored transposed): 496 + 504 columns, the last panel ragged
+    [InlineData(37, 250, 70, false, false)]    // ragged rows (3 tiles and 1 row) and a ragged last panel; on AVX-512 the split panel's rows 12 + 25
+    [InlineData(100, 100, 600, false, true)]   // B stored transposed, the split panel too
+    [InlineData(100, 1000, 100, true, true)]   // both transposed
+    public void Column_slabs_match_one_thread_bit_for_bit_and_the_reference_on_both_vector_kernels(int m, int n, int k, bool ta, bool tb)
+    {
+        // Few rows: each thread takes a slab of whole 16-column steps, the last slab the rest: on AVX-512 half panels,
+        // so a slab may begin in the middle of what one thread computes as a 32-column panel; on AVX2 whole panels that
+        // need not split evenly. Every tile sums an element in the same order, so 1, 2 and 3 threads give the same bits.
+        foreach (var kernel in new[] { GemmKernel.Avx512, GemmKernel.Avx2 })
+            ColumnSlabsMatchOneThread(kernel, m, n, k, ta, tb);
+    }
+
+    private static void ColumnSlabsMatchOneThread(GemmKernel kernel, int m, int n, int k, bool ta, bool tb)
+    {
+        var rng = new Random(m * 7 + n + k);
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
+        var start = RandomArray(rng, m * n);
+        var reference = (float[])start.Clone();
+        GemmReference.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, reference, n, accumulate: true);
+        float[]? one = null;
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            var options = new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 };
+            var plan = Gemm.Plan(ta, tb, m, n, k, options);
+            if (threads > 1) Assert.Equal(GemmSplit.ColumnSlabs, plan.Split);
+            if (kernel == GemmKernel.Avx512 && threads == 2) Assert.Equal(n <= 256, plan.SplitPanelRows > 0);
+            // On 2 threads the second slab begins in the middle of a 32-column panel (an odd number of 16-column panels).
+            if (threads == 2) Assert.True(plan.Slab(0).Length % 32 == 16, plan.ToString());
+            var c = (float[])start.Clone();
+            Gemm.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, c, n, accumulate: true, options: options);
+            Check.AllClose(reference.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k, plan.ToString());
+            if (one is null) one = c;
+            else Assert.True(one.SequenceEqual(c), plan.ToString());
+        }
+    }
+
+    [Theory]
     [InlineData(1, 1, 1)]
     [InlineData(5, 7, 3)]
     [InlineData(17, 9, 33)]

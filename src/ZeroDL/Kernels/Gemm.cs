@@ -145,8 +145,20 @@ public static class Gemm
                 // Column slabs: the whole product's narrow columns are shared out by rows, so that the last slab does
                 // not take all of them.
                 int narrow = part == plan.Parts - 1 ? plan.NarrowColumns : 0;
-                float* bPart = plan.TransB ? B + (long)start * Ldb : B + start;
-                Sgemm.Serial(plan, plan.M, len - narrow, A, Lda, bPart, Ldb, C + start, Ldc, Accumulate, holdsLastColumns: false);
+                int first = start, cols = len - narrow;
+                if (plan.SplitPanelRows > 0)
+                {
+                    // The 32-column panel across the two slabs' boundary, split by rows: part 0 its first rows, part 1
+                    // the rest; each slab's own columns then stop short of it (part 0) or begin after it (part 1).
+                    int panel = plan.Chunk - 16, r0 = part == 0 ? 0 : plan.SplitPanelRows, r1 = part == 0 ? plan.SplitPanelRows : plan.M;
+                    float* aRows = plan.TransA ? A + r0 : A + (long)r0 * Lda;
+                    float* bPanel = plan.TransB ? B + (long)panel * Ldb : B + panel;
+                    Sgemm.Serial(plan, r1 - r0, 32, aRows, Lda, bPanel, Ldb, C + (long)r0 * Ldc + panel, Ldc, Accumulate, holdsLastColumns: false);
+                    if (part == 0) cols -= 16;
+                    else { first += 16; cols -= 16; }
+                }
+                float* bPart = plan.TransB ? B + (long)first * Ldb : B + first;
+                Sgemm.Serial(plan, plan.M, cols, A, Lda, bPart, Ldb, C + first, Ldc, Accumulate, holdsLastColumns: false);
                 Sgemm.NarrowColumnRows(plan, plan.M * part / plan.Parts, plan.M * (part + 1) / plan.Parts, A, Lda, B, Ldb, C, Ldc, Accumulate);
             }
         }

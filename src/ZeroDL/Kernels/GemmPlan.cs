@@ -15,8 +15,8 @@ public enum GemmSplit
     /// <summary>One contiguous slab of columns per thread (products wider than tall).</summary>
     Columns,
     /// <summary>
-    /// Few rows (at most 128) and whole panels that split evenly: a slab of whole panels per thread, every thread all
-    /// the rows, the product's narrow columns shared out by rows.
+    /// Few rows (at most 128): a slab of whole 16-column steps (an AVX2 panel, half an AVX-512 one) per thread, the
+    /// last slab taking the rest; every thread all the rows, the product's narrow columns shared out by rows.
     /// </summary>
     ColumnSlabs,
 }
@@ -48,6 +48,11 @@ public readonly record struct GemmPlan
     public int Chunk { get; init; }
     /// <summary>The last columns (n mod the panel width, up to 4) computed apart by the narrow-column kernels.</summary>
     public int NarrowColumns { get; init; }
+    /// <summary>
+    /// <see cref="GemmSplit.ColumnSlabs"/> on two threads whose slabs meet in the middle of a 32-column AVX-512 panel:
+    /// the first thread computes that panel's rows 0 … SplitPanelRows, the second the rest (0: no panel is split).
+    /// </summary>
+    public int SplitPanelRows { get; init; }
     /// <summary>A read where it lies (thin products), 6 rows at a time on AVX2, 12 on AVX-512, instead of packed.</summary>
     public bool ReadsAInPlace { get; init; }
     /// <summary>B's 16-column strips read where they lie (AVX2, at most 48 rows), instead of packed.</summary>
@@ -95,8 +100,12 @@ public readonly record struct GemmPlan
             }
             case GemmSplit.ColumnSlabs:
             {
-                int chunk = n / Sgemm.NR(kernel) / threads * Sgemm.NR(kernel);
-                return plan with { Parts = threads, Chunk = chunk, PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, chunk, k) };
+                int chunk = Sgemm.ColumnSlabsFor(kernel, m, n, threads);
+                return plan with
+                {
+                    Parts = threads, Chunk = chunk, PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, chunk, k),
+                    SplitPanelRows = Sgemm.SplitPanelRowsFor(kernel, m, chunk, threads),
+                };
             }
             default:
             {
@@ -153,6 +162,8 @@ public readonly record struct GemmPlan
         });
         for (int p = 0; p < Parts; p++) s.Append(p > 0 ? "+" : "").Append(Slab(p).Length.ToString(CultureInfo.InvariantCulture));
         if (Split == GemmSplit.ColumnSlabs && NarrowColumns > 0) s.Append(" (narrow columns shared by rows)");
+        if (SplitPanelRows > 0)
+            s.Append(CultureInfo.InvariantCulture, $", the panel between them split by rows {SplitPanelRows}+{M - SplitPanelRows}");
         return s.ToString();
     }
 }

@@ -177,21 +177,47 @@ internal static unsafe partial class Sgemm
     /// of rows and all of B to pack: when B is packed at all (more than <see cref="DirectBMaxRows"/> rows) and big
     /// enough (2^16 floats, tens of µs to pack) for halving its packing to beat the threads' extra meeting.
     /// </summary>
+    internal static bool SharesB(int m, int n, int k) => m > DirectBMaxRows && (long)k * n >= 1 << 16;
+
     /// <summary>
-    /// The columns each thread takes when a product has few rows (m ≤ 128) and its whole panels split evenly over
-    /// the threads (100×4320×100 on the AVX2 kernel: 6 panels, 3 each; the 4 columns past them go with the last
-    /// slab), or 0 to split otherwise. A row split would give each thread 50 rows, 8 tiles and 2 rows computed at
-    /// half rate, and the threads would meet to share the packed B; a column slab gives every thread all 100 rows
-    /// and its own B to pack, with no meeting.
+    /// The columns each thread takes when a product has few rows (m ≤ 128), or 0 to split otherwise. A row split
+    /// would give each thread 50 rows, 8 tiles and 2 rows computed at half rate, and the threads would meet to share
+    /// the packed B; a column slab gives every thread all 100 rows and its own B to pack, with no meeting. The slabs
+    /// are whole <see cref="ColumnSlabUnit"/>-column steps, the last slab taking the rest: 100×4320×100 splits 48 + 52
+    /// (AVX-512: a 32-column panel each and the panel between them split by rows, <see cref="SplitPanelRowsFor"/>;
+    /// AVX2: 3 panels each; the 4 narrow columns shared out by rows), 100×100×5880 2928 + 2952 (on AVX-512 the first
+    /// slab's last half panel by the 12×16 tile). Every tile of a kernel sums an element in the same order, so where a
+    /// slab's panels begin changes no bit.
     /// </summary>
     internal static int ColumnSlabsFor(GemmKernel kind, int m, int n, int threads)
     {
-        int nr = NR(kind), panels = n / nr;
-        if (m > 128 || panels < 2 * threads || panels % threads != 0) return 0;
-        return panels / threads * nr;
+        int units = n / ColumnSlabUnit;
+        return m > 128 || units < 2 * threads ? 0 : units / threads * ColumnSlabUnit;
     }
 
-    internal static bool SharesB(int m, int n, int k) => m > DirectBMaxRows && (long)k * n >= 1 << 16;
+    /// <summary>
+    /// Where two column slabs of the AVX-512 kernel meet in the middle of a 32-column panel and the slabs are narrow (at
+    /// most <see cref="SplitPanelMaxChunk"/> columns: 100×4320×100 as 48 + 52), the rows of the first thread's share of
+    /// that panel; 0 where no panel is split. A half panel is computed by the 12×16 tile, one broadcast of A per
+    /// multiply-add, at about two thirds of the 12×32 tile's rate; split by rows instead, the panel runs on the 12×32
+    /// tile in both threads (each then packs 16 columns of B more). The first thread's rows are whole 12-row tiles,
+    /// about half of them.
+    /// </summary>
+    internal static int SplitPanelRowsFor(GemmKernel kind, int m, int chunk, int threads) =>
+        kind == GemmKernel.Avx512 && threads == 2 && chunk % 32 == 16 && chunk <= SplitPanelMaxChunk && m >= 24
+            ? m / 2 / 12 * 12 : 0;
+
+    /// <summary>
+    /// The widest first slab whose middle panel is split by rows (<see cref="SplitPanelRowsFor"/>): where a slab holds
+    /// many panels, one half panel costs little, and splitting it would cost each thread a second pass over A.
+    /// </summary>
+    internal const int SplitPanelMaxChunk = 128;
+
+    /// <summary>
+    /// The column slabs' multiple of columns: an AVX2 panel, half an AVX-512 one (a half panel costs half a whole one,
+    /// by the 12×16 tile, so slabs of half panels balance the threads within 16 columns).
+    /// </summary>
+    internal const int ColumnSlabUnit = 16;
 
     /// <summary>
     /// A product on the plan's threads that share one packed B, as BLIS does: the threads first pack
@@ -565,6 +591,13 @@ internal static unsafe partial class Sgemm
         }
     }
 
+    /// <summary>
+    /// How many rows of a row-major B its packing asks for ahead. A panel is packed a row of B at a time, the rows ldb
+    /// apart: from L3 (a deep product's B block is packed once per K block and read from memory or L3) each row's
+    /// line would be a miss that the copy waits for.
+    /// </summary>
+    private const int PackBPrefetchRows = 8;
+
     /// <summary>Packs op(B)[pc.., jc..] (kc×nc) into panels of NR columns: panel[p*NR + j]; short panels are zero-padded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(bool transB, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* dst)
@@ -594,6 +627,14 @@ internal static unsafe partial class Sgemm
                 for (int p = 0; p < kc; p++)
                 {
                     float* src = b + (long)(pc + p) * ldb + jc + jr;
+                    if (Sse.IsSupported)
+                    {
+                        // A row of the panel spans up to 2 cache lines (16 floats) or 3 (32).
+                        float* ahead = src + PackBPrefetchRows * (long)ldb;
+                        Sse.Prefetch0(ahead);
+                        if (nr == 32) Sse.Prefetch0(ahead + 16);
+                        Sse.Prefetch0(ahead + nr - 1);
+                    }
                     float* row = panel + p * nr;
                     if (cols == nr)
                     {
