@@ -102,6 +102,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     private readonly int _filters, _channels, _kh, _kw, _stride, _pad, _taps;
     private readonly ConvolutionEngineOptions _options;
     private readonly ConvolutionAlgorithm _forward, _weightGradient, _inputGradient, _weightGradientAlone;
+    /// <summary>Where the shifted windows run, one input channel goes by <see cref="SingleChannelConvolution"/>: forward, and dW with db without dx.</summary>
+    private readonly bool _singleChannel;
 
     /// <summary>The engine for filters (F, C, KH, KW), the passes' algorithms decided here once.</summary>
     public ConvolutionEngine(int filters, int channels, int kh, int kw, int stride, int pad, ConvolutionEngineOptions? options = null)
@@ -122,6 +124,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         _inputGradient = !strideOne ? ConvolutionAlgorithm.Im2Col
             : winograd && WinogradConvolution.AppliesToInputGradient(pad) && filters >= WinogradMinimumChannels ? ConvolutionAlgorithm.Winograd
             : ConvolutionAlgorithm.ShiftedWindows;
+        _singleChannel = shifted && SingleChannelConvolution.Applies(channels, stride);
         _runWorker = RunWorker;
         _forwardIm2ColChunk = ForwardIm2ColChunk;
         _forwardWinogradChunk = ForwardWinogradChunk;
@@ -131,7 +134,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     }
 
     public string Describe() =>
-        $"forward {Name(_forward)}, dW {Name(_weightGradient)} ({Name(_weightGradientAlone)} without dx), dx {Name(_inputGradient)}";
+        $"forward {Name(_forward)}{(_singleChannel ? " (one channel)" : "")}, dW {Name(_weightGradient)} ({Name(_weightGradientAlone)}{(_singleChannel ? ", one channel," : "")} without dx), dx {Name(_inputGradient)}";
 
     private static string Name(ConvolutionAlgorithm a) => a switch
     {
@@ -256,7 +259,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
                 ForChunks(plan, _forwardWinogradChunk);
                 break;
             case ConvolutionAlgorithm.ShiftedWindows:
-                _pass.Filters = PreparedFilters(weights.Data, FilterForm.Packed);
+                _pass.Filters = _singleChannel ? weights.Data : PreparedFilters(weights.Data, FilterForm.Packed);
                 ForChunks(plan, _forwardShiftedChunk);
                 break;
             default:
@@ -334,6 +337,12 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
         var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
         int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
+        if (_singleChannel)
+        {
+            SingleChannelConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, plan.H, plan.W, _pass.Weights, _pass.Bias,
+                _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, _pass.Rectify);
+            return;
+        }
         ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
             _pass.Bias, _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify);
     }
@@ -424,6 +433,14 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var worker = _workers[t];
         var images = input.AsSpan(i0 * imageSize, count * imageSize);
         ReadOnlySpan<float> d = dout.AsSpan(i0 * outputSize, count * outputSize);
+        if (_singleChannel && dx is null && !_pass.WinogradWeights)
+        {
+            // A first layer: gate, db and dW in one pass over dout.
+            var sums = ChunkSlot(c, out var bias);
+            SingleChannelConvolution.WeightGradient(images, d, _pass.Gate ? _pass.Y.AsSpan(i0 * outputSize, count * outputSize) : default, _pass.Gate,
+                count, plan.H, plan.W, _filters, _kh, _kw, _pad, sums, bias, _options.Vector512);
+            return;
+        }
         if (_pass.Gate)
         {
             var gated = Worker.Ensure(ref worker.Gated, count * outputSize).AsSpan(0, count * outputSize);
