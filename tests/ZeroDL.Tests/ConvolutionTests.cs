@@ -547,6 +547,35 @@ public class ConvolutionTests
         Assert.Equal(plain.Backward(dout.Cast<double>()).Data.Take(x.Size), fast.Backward(dout).Data.Take(x.Size).Select(v => (double)v));
     }
 
+    [Theory]
+    [InlineData(64, 7, 7)]    // DeepConvNet's last pooling: three windows a row, each row's vector spilling into the next two
+    [InlineData(32, 14, 14)]  // seven windows a row
+    [InlineData(48, 5, 11)]   // odd both ways: a dropped row and column per plane
+    public void Vectorised_2x2_pooling_split_over_two_threads_picks_the_plain_loops_maxima_and_positions(int c, int h, int w)
+    {
+        // Big enough for the planes to be split over two threads: rows shorter than a vector store their spare lanes
+        // over the next row's outputs, which must never reach the other thread's range nor stay unwritten at its end.
+        var rng = new Rng(c + h * 100 + w);
+        var x = new NDArray<float>(100, c, h, w);
+        for (int i = 0; i < x.Size; i++)
+        {
+            double u = rng.NextDouble();
+            x.Data[i] = u < 0.4 ? 0f : u < 0.42 ? float.NaN : u < 0.44 ? float.NegativeInfinity : (float)rng.NextGaussian();
+        }
+        Assert.True(x.Size >= ZeroDL.Kernels.ParallelRanges.MinimumElements);
+        var plain = new MaxPooling<double>(2, 2, 2);
+        var expected = plain.Forward(x.Cast<double>(), training: true);
+        var dout = new NDArray<float>(expected.Shape);
+        for (int i = 0; i < dout.Size; i++) dout.Data[i] = i % 1000 + 1; // each output's gradient names it (exact in float32)
+        var expectedDx = plain.Backward(dout.Cast<double>()).Data.Take(x.Size).ToArray();
+        using var limit = ZeroDL.Kernels.Gemm.LimitThreadsOnThisThread(2);
+        var fast = new MaxPooling<float>(2, 2, 2);
+        var y = fast.Forward(x, training: true);
+        for (int i = 0; i < y.Size; i++)
+            Assert.True(expected.Data[i].Equals((double)y.Data[i]), $"output {i}: {y.Data[i]} vs {expected.Data[i]}");
+        Assert.Equal(expectedDx, fast.Backward(dout).Data.Take(x.Size).Select(v => (double)v));
+    }
+
     [Fact]
     public void Relu_and_pooling_split_over_two_threads_match_one_thread_exactly()
     {
