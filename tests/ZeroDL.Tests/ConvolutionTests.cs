@@ -566,14 +566,15 @@ public class ConvolutionTests
         var plain = new MaxPooling<double>(2, 2, 2);
         var expected = plain.Forward(x.Cast<double>(), training: true);
         var dout = new NDArray<float>(expected.Shape);
-        for (int i = 0; i < dout.Size; i++) dout.Data[i] = i % 1000 + 1; // each output's gradient names it (exact in float32)
-        var expectedDx = plain.Backward(dout.Cast<double>()).Data.Take(x.Size).ToArray();
+        // Each output's gradient names it (exact in float32); some are −0, which the routing adds to 0: +0 in dx.
+        for (int i = 0; i < dout.Size; i++) dout.Data[i] = i % 7 == 0 ? -0f : i % 1000 + 1;
+        var expectedDx = plain.Backward(dout.Cast<double>()).Data.Take(x.Size).Select(BitConverter.DoubleToInt64Bits).ToArray();
         using var limit = ZeroDL.Kernels.Gemm.LimitThreadsOnThisThread(2);
         var fast = new MaxPooling<float>(2, 2, 2);
         var y = fast.Forward(x, training: true);
         for (int i = 0; i < y.Size; i++)
             Assert.True(expected.Data[i].Equals((double)y.Data[i]), $"output {i}: {y.Data[i]} vs {expected.Data[i]}");
-        Assert.Equal(expectedDx, fast.Backward(dout).Data.Take(x.Size).Select(v => (double)v));
+        Assert.Equal(expectedDx, fast.Backward(dout).Data.Take(x.Size).Select(v => BitConverter.DoubleToInt64Bits(v)));
     }
 
     [Fact]
