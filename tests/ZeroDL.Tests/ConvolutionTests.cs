@@ -333,6 +333,31 @@ public class ConvolutionTests
     }
 
     [Theory]
+    [InlineData(1)]  // one channel
+    [InlineData(3)]  // shifted windows
+    [InlineData(8)]  // Winograd
+    public void Training_keeps_its_own_copy_of_the_input_whatever_the_caller_does_with_it_after_forward(int channels)
+    {
+        // The engine copies the input chunk by chunk on its workers: every chunk must be kept, before the caller reuses its tensor.
+        var rng = new Rng(channels + 50);
+        var x = new NDArray<float>(7, channels, 9, 8); rng.FillUniform(x.Data, -1, 1);
+        var w = new NDArray<float>(6, channels, 3, 3); rng.FillUniform(w.Data, -1, 1);
+        var b = new NDArray<float>(6); rng.FillUniform(b.Data, -1, 1);
+        var g = new NDArray<float>(7, 6, 9, 8); rng.FillUniform(g.Data, -1, 1);
+        var book = new Convolution<float>(w.Clone(), b.Clone(), 1, 1) { Rectifies = true, Engine = null };
+        book.Forward(x, training: true);
+        var dx = book.Backward(g);
+        var layer = new Convolution<float>(w.Clone(), b.Clone(), 1, 1) { Rectifies = true, Engine = new() { ChunkElements = channels * 9 * 72, Workers = 2 } };
+        var input = x.Clone();
+        layer.Forward(input, training: true);
+        input.Data.AsSpan().Fill(float.NaN); // the caller's buffer, reused for the next batch
+        double tolerance = 1e-4;
+        Check.AllClose(dx, layer.Backward(g), tolerance, "dx");
+        Check.AllClose(book.W.Grad, layer.W.Grad, tolerance, "dW");
+        Check.AllClose(book.B.Grad, layer.B.Grad, tolerance, "db");
+    }
+
+    [Theory]
     [InlineData(3)] // shifted windows (packed filters)
     [InlineData(8)] // Winograd (transformed filters)
     public void Weights_changed_in_place_between_calls_are_used_by_the_next_forward(int channels)
