@@ -57,8 +57,11 @@ public sealed record ConvolutionEngineOptions
 /// </summary>
 internal interface IConvolutionEngine<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>y = conv(x, W) + b, then max(0, y) where <paramref name="rectify"/>.</summary>
-    void Forward(NDArray<T> x, NDArray<T> weights, NDArray<T> bias, NDArray<T> y, bool rectify);
+    /// <summary>
+    /// y = conv(x, W) + b, then max(0, y) where <paramref name="rectify"/>; with <paramref name="keep"/> (x's shape), x
+    /// is also copied there, chunk by chunk on the workers, just before each chunk is read (training keeps its input).
+    /// </summary>
+    void Forward(NDArray<T> x, NDArray<T> weights, NDArray<T> bias, NDArray<T> y, bool rectify, NDArray<T>? keep = null);
 
     /// <summary>
     /// dW and db (overwritten) and, when <paramref name="dx"/> is given, dx, for the input <paramref name="x"/> and the
@@ -205,6 +208,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         public Action<int, int>? Work;
         public float[] Input, Output, Dout, Weights, Bias;
         public float[]? Dx, Y;
+        /// <summary>Forward: where each chunk's input images are copied before the chunk runs (the layer's kept input), or null.</summary>
+        public float[]? Keep;
         /// <summary>The filters as the fast paths take them: packed, transformed, or flipped (backward).</summary>
         public float[] Filters;
         /// <summary>Forward: rectify each chunk's output. Backward: gate dout by the output first.</summary>
@@ -241,13 +246,23 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var plan = _pass.Plan;
         var work = _pass.Work!;
         for (int slot = t; slot < plan.Slots; slot += plan.Workers)
-            for (int c = plan.FirstChunk(slot); c < plan.FirstChunk(slot + 1); c++) work(t, c);
+            for (int c = plan.FirstChunk(slot); c < plan.FirstChunk(slot + 1); c++)
+            {
+                if (_pass.Keep is { } keep)
+                {
+                    // The copy on the workers, and the chunk's images then read from cache by the pass.
+                    int imageSize = _channels * plan.H * plan.W, i0 = plan.ChunkStart(c), count = plan.ChunkStart(c + 1) - i0;
+                    _pass.Input.AsSpan(i0 * imageSize, count * imageSize).CopyTo(keep.AsSpan(i0 * imageSize, count * imageSize));
+                }
+                work(t, c);
+            }
     }
 
-    public void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> y, bool rectify)
+    public void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> y, bool rectify, NDArray<float>? keep = null)
     {
         var plan = MakePlan(x.Shape);
         _pass.Input = x.Data;
+        _pass.Keep = keep?.Data;
         _pass.Output = y.Data;
         _pass.Weights = weights.Data;
         _pass.Bias = bias.Data;
