@@ -127,4 +127,36 @@ internal static class ConvPartsBench
         }
         return 0;
     }
+
+    /// <summary>
+    /// The parts of DeepConvNet's step outside the wide products, as the network runs them (every worker, the ReLU
+    /// fused): the first convolution's forward and its weight gradient alone, the second's passes, and each pooling
+    /// layer's forward and backward, at batch 100; the fastest of the repetitions (on a shared machine, the least disturbed).
+    /// </summary>
+    public static int StepParts(int reps)
+    {
+        var rng = new Random(1);
+        var wt = new NDArray<float>(16, 1, 3, 3); for (int i = 0; i < wt.Size; i++) wt.Data[i] = (float)rng.NextDouble() - 0.5f;
+        var bias = new NDArray<float>(16); for (int i = 0; i < bias.Size; i++) bias.Data[i] = (float)rng.NextDouble() - 0.5f;
+        var x = new NDArray<float>(100, 1, 28, 28); for (int i = 0; i < x.Size; i++) x.Data[i] = (float)rng.NextDouble();
+        var conv = new ZeroDL.Layers.Convolution<float>(wt, bias, 1, 1) { Rectifies = true };
+        var y = conv.Forward(x, training: true);
+        var dout = new NDArray<float>(y.Shape); for (int i = 0; i < dout.Size; i++) dout.Data[i] = (float)rng.NextDouble() - 0.5f;
+        double Best(Action a) { a(); double best = double.MaxValue; for (int r = 0; r < reps; r++) { var s = Stopwatch.StartNew(); a(); best = Math.Min(best, s.Elapsed.TotalMilliseconds); } return best; }
+        Console.WriteLine($"conv1 100x1x28x28 -> 16 [{conv.Algorithms}]: forward {Best(() => conv.Forward(x, training: true)):F3} ms, dW and db {Best(() => conv.BackwardParameters(dout)):F3} ms");
+        var w2 = new NDArray<float>(16, 16, 3, 3); for (int i = 0; i < w2.Size; i++) w2.Data[i] = (float)rng.NextDouble() - 0.5f;
+        var conv2 = new ZeroDL.Layers.Convolution<float>(w2, new NDArray<float>(16), 1, 1) { Rectifies = true };
+        var y2 = conv2.Forward(y, training: true);
+        var dout2 = new NDArray<float>(y2.Shape); for (int i = 0; i < dout2.Size; i++) dout2.Data[i] = (float)rng.NextDouble() - 0.5f;
+        Console.WriteLine($"conv2 100x16x28x28 -> 16 [{conv2.Algorithms}]: forward {Best(() => conv2.Forward(y, training: true)):F3} ms, backward {Best(() => conv2.Backward(dout2)):F3} ms");
+        foreach (var (c, h) in new[] { (16, 28), (32, 14), (64, 7) })
+        {
+            var pool = new ZeroDL.Layers.MaxPooling<float>(2, 2, 2);
+            var px = new NDArray<float>(100, c, h, h); for (int i = 0; i < px.Size; i++) px.Data[i] = Math.Max(0f, (float)rng.NextDouble() - 0.3f);
+            var py = pool.Forward(px, training: true);
+            var pd = new NDArray<float>(py.Shape); for (int i = 0; i < pd.Size; i++) pd.Data[i] = (float)rng.NextDouble() - 0.5f;
+            Console.WriteLine($"pool 100x{c}x{h}x{h}: forward {Best(() => pool.Forward(px, training: true)):F3} ms, backward {Best(() => pool.Backward(pd)):F3} ms");
+        }
+        return 0;
+    }
 }

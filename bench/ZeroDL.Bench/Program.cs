@@ -12,6 +12,7 @@ using ZeroDL.Bench;
 //        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
 //        ZeroDL.Bench winograd        (each 3×3 convolution's passes, shifted windows vs Winograd, alternating)
 //        ZeroDL.Bench conv-passes [--reps N] [--chunk-elements E]   (each DeepConvNet convolution's forward, dW and dx: 256- vs 512-bit products, or the default chunks vs E elements, alternating)
+//        ZeroDL.Bench step-parts [--reps N]   (DeepConvNet's first convolution and its pooling layers as the network runs them)
 //        ZeroDL.Bench cold-start [--model NAME] [--iterations N]   (a fresh process's first training steps against its steady state)
 //        mpirun -np N ZeroDL.Bench allreduce [--rounds N]   (Open MPI allreduce of gradient-sized buffers, checked and timed)
 //        [mpirun -np N] ZeroDL.Bench distributed-step [--model M] [--hidden 4096,4096] [--iterations N] [--rounds R]   (step time split into compute and allreduce)
@@ -63,6 +64,8 @@ try
             return ConvPartsBench.CompareWinograd();
         case "conv-passes":
             return ConvPartsBench.ComparePasses(IntOption("--reps", 15), IntOption("--chunk-elements", 0));
+        case "step-parts":
+            return ConvPartsBench.StepParts(IntOption("--reps", 30));
         case "cold-start":
             return ColdStartBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60));
         case "distributed-step":
@@ -72,7 +75,7 @@ try
         case "convnet-train":
             return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
         default:
-            Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, gemm-calls, fma-peak, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, conv-passes, cold-start, allreduce, distributed-step, augment, sparse or web-load");
+            Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, gemm-calls, fma-peak, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, conv-passes, step-parts, cold-start, allreduce, distributed-step, augment, sparse or web-load");
             return 2;
     }
 }

@@ -182,6 +182,77 @@ public class ConvolutionTests
     }
 
     [Theory]
+    [InlineData(3, 28, 28, 16, 3, 1)]  // DeepConvNet's first layer: 784 positions, whole 16- and 8-wide vectors
+    [InlineData(2, 5, 9, 7, 3, 1)]     // ragged: 45 positions, a wide vector, a narrow one and 5 one by one
+    [InlineData(2, 28, 28, 30, 5, 0)]  // SimpleConvNet's: 24×24 out, 30 filters
+    [InlineData(1, 6, 4, 3, 3, 2)]     // padding wider than the filter's reach: 8×6 out, rows and columns of zeros
+    [InlineData(2, 1, 1, 2, 3, 1)]     // a single pixel: one position, all one by one
+    [InlineData(1, 7, 11, 5, 2, 0)]    // an even filter, no padding
+    public void Single_channel_kernel_gives_the_shifted_windows_bits_on_both_widths_and_the_books_gradients(int n, int h, int w, int fn, int k, int pad)
+    {
+        var rng = new Rng(n * 97 + h * 13 + w + fn + k);
+        var x = new NDArray<float>(n, 1, h, w); rng.FillUniform(x.Data, -1, 1);
+        x.Data[x.Size / 2] = 0f;
+        var wt = new NDArray<float>(fn, 1, k, k); rng.FillUniform(wt.Data, -1, 1);
+        var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
+        int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+        var exact = NaiveConvolution(x.Cast<double>(), wt.Cast<double>(), b.Cast<double>(), 1, pad);
+        float[] packed = [];
+        ShiftedConvolution.PackFilters(wt.Data, fn, k * k, ref packed);
+        foreach (bool rectify in new[] { false, true })
+        {
+            var reference = new float[n * fn * oh * ow];
+            SingleChannelConvolution.ForwardReference(x.Data, n, h, w, wt.Data, b.Data, fn, k, k, pad, reference, rectify);
+            var shifted = new float[reference.Length];
+            ShiftedConvolution.Forward(x.Data, n, 1, h, w, packed, b.Data, fn, k, k, pad, shifted, rectify: rectify);
+            Assert.Equal(shifted, reference); // the same chain of multiply-adds, + bias, max(0, ·)
+            foreach (bool wide in new[] { false, true })
+            {
+                var y = new float[reference.Length];
+                SingleChannelConvolution.Forward(x.Data, n, h, w, wt.Data, b.Data, fn, k, k, pad, y, wide, rectify);
+                Assert.Equal(reference, y);
+            }
+            Check.AllClose(exact.Data.Select(v => rectify ? Math.Max(v, 0) : v).ToArray(), reference.Select(v => (double)v).ToArray(), 1e-5 * k + 1e-6, "vs definition");
+        }
+        // The layer as a first layer (no dx), with and without a fused ReLU, against the book's layer; db the same bits on both widths.
+        foreach (bool rectifies in new[] { false, true })
+        {
+            var book = new Convolution<float>(wt.Clone(), b.Clone(), 1, pad) { Rectifies = rectifies, Engine = null };
+            var yBook = book.Forward(x, training: true).Clone();
+            var g = new NDArray<float>(yBook.Shape); rng.FillUniform(g.Data, -1, 1);
+            book.BackwardParameters(g);
+            var layers = new[] { false, true }.Select(wide => new Convolution<float>(wt.Clone(), b.Clone(), 1, pad)
+            {
+                Rectifies = rectifies, Engine = new() { Algorithm = ConvolutionAlgorithm.ShiftedWindows, Vector512 = wide, ChunkElements = 2 * k * k * h * w, Workers = 2 },
+            }).ToArray();
+            foreach (var layer in layers)
+            {
+                Assert.Contains("forward shifted windows (one channel)", layer.Algorithms);
+                Check.AllClose(yBook, layer.Forward(x, training: true), 1e-5 * k + 1e-6, "forward vs the book's layer");
+                layer.W.Grad.Span.Fill(float.NaN); layer.B.Grad.Span.Fill(float.NaN); // overwritten, not added to
+                layer.BackwardParameters(g);
+                double tolerance = 1e-5 * Math.Sqrt(n * oh * ow) + 1e-6;
+                Check.AllClose(book.W.Grad, layer.W.Grad, tolerance, "dW");
+                Check.AllClose(book.B.Grad, layer.B.Grad, tolerance, "db");
+            }
+            Assert.Equal(layers[0].B.Grad.Data, layers[1].B.Grad.Data);
+            // Chunks of one image in slots summed in order: the same bits on one, two and three workers.
+            var runs = new[] { 1, 2, 3 }.Select(workers =>
+            {
+                var layer = new Convolution<float>(wt.Clone(), b.Clone(), 1, pad) { Rectifies = rectifies, Engine = new() { ChunkElements = 1, Workers = workers } };
+                layer.Forward(x, training: true);
+                layer.BackwardParameters(g);
+                return (W: layer.W.Grad.Data.ToArray(), B: layer.B.Grad.Data.ToArray());
+            }).ToArray();
+            foreach (var run in runs.Skip(1))
+            {
+                Assert.Equal(runs[0].W, run.W);
+                Assert.Equal(runs[0].B, run.B);
+            }
+        }
+    }
+
+    [Theory]
     [InlineData(ConvolutionAlgorithm.Im2Col, 16, 12, 2, 1)]         // stride 2: the column matrix and the GEMM
     [InlineData(ConvolutionAlgorithm.ShiftedWindows, 3, 16, 1, 1)]  // dW by correlating with the padded input
     [InlineData(ConvolutionAlgorithm.Winograd, 40, 32, 1, 1)]       // dW in Winograd's transformed domain
@@ -259,6 +330,31 @@ public class ConvolutionTests
         WinogradConvolution.Forward(x.Data, 2, 1, 3, 3, u, b.Data, 3, 2, y.Data);
         Check.AllClose(NaiveConvolution(x.Cast<double>(), wt.Cast<double>(), b.Cast<double>(), 1, 2), y.Cast<double>(), 1e-4, "y");
         Assert.Throws<ArgumentException>(() => WinogradConvolution.Forward(x.Data, 3, 1, 3, 3, u, b.Data, 3, 2, y.Data)); // 3 images in a 2-image buffer
+    }
+
+    [Theory]
+    [InlineData(1)]  // one channel
+    [InlineData(3)]  // shifted windows
+    [InlineData(8)]  // Winograd
+    public void Training_keeps_its_own_copy_of_the_input_whatever_the_caller_does_with_it_after_forward(int channels)
+    {
+        // The engine copies the input chunk by chunk on its workers: every chunk must be kept, before the caller reuses its tensor.
+        var rng = new Rng(channels + 50);
+        var x = new NDArray<float>(7, channels, 9, 8); rng.FillUniform(x.Data, -1, 1);
+        var w = new NDArray<float>(6, channels, 3, 3); rng.FillUniform(w.Data, -1, 1);
+        var b = new NDArray<float>(6); rng.FillUniform(b.Data, -1, 1);
+        var g = new NDArray<float>(7, 6, 9, 8); rng.FillUniform(g.Data, -1, 1);
+        var book = new Convolution<float>(w.Clone(), b.Clone(), 1, 1) { Rectifies = true, Engine = null };
+        book.Forward(x, training: true);
+        var dx = book.Backward(g);
+        var layer = new Convolution<float>(w.Clone(), b.Clone(), 1, 1) { Rectifies = true, Engine = new() { ChunkElements = channels * 9 * 72, Workers = 2 } };
+        var input = x.Clone();
+        layer.Forward(input, training: true);
+        input.Data.AsSpan().Fill(float.NaN); // the caller's buffer, reused for the next batch
+        double tolerance = 1e-4;
+        Check.AllClose(dx, layer.Backward(g), tolerance, "dx");
+        Check.AllClose(book.W.Grad, layer.W.Grad, tolerance, "dW");
+        Check.AllClose(book.B.Grad, layer.B.Grad, tolerance, "db");
     }
 
     [Theory]
@@ -474,6 +570,36 @@ public class ConvolutionTests
         var dout = new NDArray<float>(y.Shape);
         for (int i = 0; i < dout.Size; i++) dout.Data[i] = i + 1; // each output's gradient names it: dx shows which input won
         Assert.Equal(plain.Backward(dout.Cast<double>()).Data.Take(x.Size), fast.Backward(dout).Data.Take(x.Size).Select(v => (double)v));
+    }
+
+    [Theory]
+    [InlineData(64, 7, 7)]    // DeepConvNet's last pooling: three windows a row, each row's vector spilling into the next two
+    [InlineData(32, 14, 14)]  // seven windows a row
+    [InlineData(48, 5, 11)]   // odd both ways: a dropped row and column per plane
+    public void Vectorised_2x2_pooling_split_over_two_threads_picks_the_plain_loops_maxima_and_positions(int c, int h, int w)
+    {
+        // Big enough for the planes to be split over two threads: rows shorter than a vector store their spare lanes
+        // over the next row's outputs, which must never reach the other thread's range nor stay unwritten at its end.
+        var rng = new Rng(c + h * 100 + w);
+        var x = new NDArray<float>(100, c, h, w);
+        for (int i = 0; i < x.Size; i++)
+        {
+            double u = rng.NextDouble();
+            x.Data[i] = u < 0.4 ? 0f : u < 0.42 ? float.NaN : u < 0.44 ? float.NegativeInfinity : (float)rng.NextGaussian();
+        }
+        Assert.True(x.Size >= ZeroDL.Kernels.ParallelRanges.MinimumElements);
+        var plain = new MaxPooling<double>(2, 2, 2);
+        var expected = plain.Forward(x.Cast<double>(), training: true);
+        var dout = new NDArray<float>(expected.Shape);
+        // Each output's gradient names it (exact in float32); some are −0, which the routing adds to 0: +0 in dx.
+        for (int i = 0; i < dout.Size; i++) dout.Data[i] = i % 7 == 0 ? -0f : i % 1000 + 1;
+        var expectedDx = plain.Backward(dout.Cast<double>()).Data.Take(x.Size).Select(BitConverter.DoubleToInt64Bits).ToArray();
+        using var limit = ZeroDL.Kernels.Gemm.LimitThreadsOnThisThread(2);
+        var fast = new MaxPooling<float>(2, 2, 2);
+        var y = fast.Forward(x, training: true);
+        for (int i = 0; i < y.Size; i++)
+            Assert.True(expected.Data[i].Equals((double)y.Data[i]), $"output {i}: {y.Data[i]} vs {expected.Data[i]}");
+        Assert.Equal(expectedDx, fast.Backward(dout).Data.Take(x.Size).Select(v => BitConverter.DoubleToInt64Bits(v)));
     }
 
     [Fact]

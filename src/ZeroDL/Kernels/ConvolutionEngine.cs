@@ -57,8 +57,11 @@ public sealed record ConvolutionEngineOptions
 /// </summary>
 internal interface IConvolutionEngine<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>y = conv(x, W) + b, then max(0, y) where <paramref name="rectify"/>.</summary>
-    void Forward(NDArray<T> x, NDArray<T> weights, NDArray<T> bias, NDArray<T> y, bool rectify);
+    /// <summary>
+    /// y = conv(x, W) + b, then max(0, y) where <paramref name="rectify"/>; with <paramref name="keep"/> (x's shape), x
+    /// is also copied there, chunk by chunk on the workers, just before each chunk is read (training keeps its input).
+    /// </summary>
+    void Forward(NDArray<T> x, NDArray<T> weights, NDArray<T> bias, NDArray<T> y, bool rectify, NDArray<T>? keep = null);
 
     /// <summary>
     /// dW and db (overwritten) and, when <paramref name="dx"/> is given, dx, for the input <paramref name="x"/> and the
@@ -102,6 +105,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     private readonly int _filters, _channels, _kh, _kw, _stride, _pad, _taps;
     private readonly ConvolutionEngineOptions _options;
     private readonly ConvolutionAlgorithm _forward, _weightGradient, _inputGradient, _weightGradientAlone;
+    /// <summary>Where the shifted windows run, one input channel goes by <see cref="SingleChannelConvolution"/>: forward, and dW with db without dx.</summary>
+    private readonly bool _singleChannel;
 
     /// <summary>The engine for filters (F, C, KH, KW), the passes' algorithms decided here once.</summary>
     public ConvolutionEngine(int filters, int channels, int kh, int kw, int stride, int pad, ConvolutionEngineOptions? options = null)
@@ -122,6 +127,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         _inputGradient = !strideOne ? ConvolutionAlgorithm.Im2Col
             : winograd && WinogradConvolution.AppliesToInputGradient(pad) && filters >= WinogradMinimumChannels ? ConvolutionAlgorithm.Winograd
             : ConvolutionAlgorithm.ShiftedWindows;
+        _singleChannel = shifted && SingleChannelConvolution.Applies(channels, stride);
         _runWorker = RunWorker;
         _forwardIm2ColChunk = ForwardIm2ColChunk;
         _forwardWinogradChunk = ForwardWinogradChunk;
@@ -131,7 +137,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     }
 
     public string Describe() =>
-        $"forward {Name(_forward)}, dW {Name(_weightGradient)} ({Name(_weightGradientAlone)} without dx), dx {Name(_inputGradient)}";
+        $"forward {Name(_forward)}{(_singleChannel ? " (one channel)" : "")}, dW {Name(_weightGradient)} ({Name(_weightGradientAlone)}{(_singleChannel ? ", one channel," : "")} without dx), dx {Name(_inputGradient)}";
 
     private static string Name(ConvolutionAlgorithm a) => a switch
     {
@@ -202,6 +208,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         public Action<int, int>? Work;
         public float[] Input, Output, Dout, Weights, Bias;
         public float[]? Dx, Y;
+        /// <summary>Forward: where each chunk's input images are copied before the chunk runs (the layer's kept input), or null.</summary>
+        public float[]? Keep;
         /// <summary>The filters as the fast paths take them: packed, transformed, or flipped (backward).</summary>
         public float[] Filters;
         /// <summary>Forward: rectify each chunk's output. Backward: gate dout by the output first.</summary>
@@ -238,13 +246,23 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var plan = _pass.Plan;
         var work = _pass.Work!;
         for (int slot = t; slot < plan.Slots; slot += plan.Workers)
-            for (int c = plan.FirstChunk(slot); c < plan.FirstChunk(slot + 1); c++) work(t, c);
+            for (int c = plan.FirstChunk(slot); c < plan.FirstChunk(slot + 1); c++)
+            {
+                if (_pass.Keep is { } keep)
+                {
+                    // The copy on the workers, and the chunk's images then read from cache by the pass.
+                    int imageSize = _channels * plan.H * plan.W, i0 = plan.ChunkStart(c), count = plan.ChunkStart(c + 1) - i0;
+                    _pass.Input.AsSpan(i0 * imageSize, count * imageSize).CopyTo(keep.AsSpan(i0 * imageSize, count * imageSize));
+                }
+                work(t, c);
+            }
     }
 
-    public void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> y, bool rectify)
+    public void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> y, bool rectify, NDArray<float>? keep = null)
     {
         var plan = MakePlan(x.Shape);
         _pass.Input = x.Data;
+        _pass.Keep = keep?.Data;
         _pass.Output = y.Data;
         _pass.Weights = weights.Data;
         _pass.Bias = bias.Data;
@@ -256,7 +274,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
                 ForChunks(plan, _forwardWinogradChunk);
                 break;
             case ConvolutionAlgorithm.ShiftedWindows:
-                _pass.Filters = PreparedFilters(weights.Data, FilterForm.Packed);
+                _pass.Filters = _singleChannel ? weights.Data : PreparedFilters(weights.Data, FilterForm.Packed);
                 ForChunks(plan, _forwardShiftedChunk);
                 break;
             default:
@@ -334,6 +352,12 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
         var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
         int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
+        if (_singleChannel)
+        {
+            SingleChannelConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, plan.H, plan.W, _pass.Weights, _pass.Bias,
+                _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, _pass.Rectify);
+            return;
+        }
         ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
             _pass.Bias, _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify);
     }
@@ -424,6 +448,14 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var worker = _workers[t];
         var images = input.AsSpan(i0 * imageSize, count * imageSize);
         ReadOnlySpan<float> d = dout.AsSpan(i0 * outputSize, count * outputSize);
+        if (_singleChannel && dx is null && !_pass.WinogradWeights)
+        {
+            // A first layer: gate, db and dW in one pass over dout.
+            var sums = ChunkSlot(c, out var bias);
+            SingleChannelConvolution.WeightGradient(images, d, _pass.Gate ? _pass.Y.AsSpan(i0 * outputSize, count * outputSize) : default, _pass.Gate,
+                count, plan.H, plan.W, _filters, _kh, _kw, _pad, sums, bias, _options.Vector512);
+            return;
+        }
         if (_pass.Gate)
         {
             var gated = Worker.Ensure(ref worker.Gated, count * outputSize).AsSpan(0, count * outputSize);

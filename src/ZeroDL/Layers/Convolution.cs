@@ -85,17 +85,16 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         int n = x.Shape[0], h = x.Shape[2], w = x.Shape[3];
         int oh = ConvShape.OutputSize(h, KernelHeight, Stride, Pad), ow = ConvShape.OutputSize(w, KernelWidth, Stride, Pad);
         _y = NDArray<T>.Reuse(_y, n, Filters, oh, ow);
-        if (training)
-        {
-            _x = NDArray<T>.Reuse(_x, x.Shape); // kept for the backward pass, whatever becomes of the caller's tensor
-            x.ReadOnlySpan.CopyTo(_x.Span);
-        }
+        // Training keeps a copy of the input for the backward pass, whatever becomes of the caller's tensor: made by
+        // the engine chunk by chunk where there is one.
+        if (training) _x = NDArray<T>.Reuse(_x, x.Shape);
         _trained = training;
         if (ChosenEngine() is { } engine)
         {
-            engine.Forward(x, W.Value, B.Value, _y, Rectifies);
+            engine.Forward(x, W.Value, B.Value, _y, Rectifies, training ? _x : null);
             return _y;
         }
+        if (training) x.ReadOnlySpan.CopyTo(_x!.Span);
         int rows = n * oh * ow, k = Channels * KernelHeight * KernelWidth, plane = oh * ow;
         var col = Buffer(ref _col, rows * k);
         var outRows = Buffer(ref _rows, rows * Filters);

@@ -37,6 +37,11 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
     {
         var (h, w, oh, ow) = _plane;
         T[] input = _x!.Data, output = _y!.Data; int[] argmax = _argmax;
+        if (typeof(T) == typeof(float) && Pad == 0 && PoolHeight == 2 && PoolWidth == 2 && Stride == 2 && Avx2.IsSupported)
+        {
+            PoolPlanes2x2Stride2((float[])(object)input, (float[])(object)output, argmax, p0, p1, h, w, oh, ow);
+            return;
+        }
         for (int plane = p0; plane < p1; plane++)
             PoolPlane(input.AsSpan(plane * h * w, h * w), h, w, oh, ow,
                 output.AsSpan(plane * oh * ow, oh * ow), argmax.AsSpan(plane * oh * ow, oh * ow), plane * h * w);
@@ -83,10 +88,7 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
     {
         if (Pad == 0 && PoolHeight == 2 && PoolWidth == 2)
         {
-            if (typeof(T) == typeof(float) && Stride == 2 && Avx2.IsSupported)
-                PoolPlane2x2Stride2(MemoryMarshal.Cast<T, float>(x), w, oh, ow, MemoryMarshal.Cast<T, float>(y), argmax, baseIndex);
-            else
-                PoolPlane2x2(x, w, oh, ow, y, argmax, baseIndex);
+            PoolPlane2x2(x, w, oh, ow, y, argmax, baseIndex);
             return;
         }
         int o = 0;
@@ -138,58 +140,52 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
     }
 
     /// <summary>
-    /// <see cref="PoolPlane2x2"/> for float32 with stride 2, eight windows at a time: the two input rows are split
-    /// into their even and odd columns, and the four candidates compared in the same order with the same rules
-    /// (a later one wins only if larger, or NaN against a number), so the maxima and indices are identical.
+    /// <see cref="PoolPlane2x2"/> for float32 with stride 2 over planes p0 … p1 at once, eight windows at a time: the two
+    /// input rows are split into their even and odd columns, and the four candidates compared in the same order with
+    /// the same rules (a later one wins only if larger, or NaN against a number), so the maxima and indices are
+    /// identical. A row shorter than eight windows still takes whole vectors: the lanes past its end read the rows
+    /// after it and are stored over the next outputs, which the next row's vector (or, at the range's end, the plain
+    /// loop) then overwrites — so no output row ends in a partial vector, and no store passes p1's last output.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void PoolPlane2x2Stride2(ReadOnlySpan<float> x, int w, int oh, int ow, Span<float> y, Span<int> argmax, int baseIndex)
+    private static unsafe void PoolPlanes2x2Stride2(float[] input, float[] output, int[] argmax, int p0, int p1, int h, int w, int oh, int ow)
     {
-        float* bestLanes = stackalloc float[8];
-        int* atLanes = stackalloc int[8];
-        fixed (float* px = x) fixed (float* py = y) fixed (int* pa = argmax)
+        int inPlane = h * w, outPlane = oh * ow;
+        long outEnd = (long)p1 * outPlane, inEnd = input.Length;
+        fixed (float* px = input) fixed (float* py = output) fixed (int* pa = argmax)
         {
             var step = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
-            for (int oy = 0; oy < oh; oy++)
-            {
-                float* top = px + oy * 2 * w, bottom = top + w;
-                float* yrow = py + oy * ow;
-                int* arow = pa + oy * ow;
-                int ox = 0;
-                // Eight windows read 16 floats of each row — past a short row's end into the next, whose windows
-                // are dropped — as long as the reads stay inside the plane.
-                for (; ox < ow && (oy * 2 + 1) * w + 2 * ox + 16 <= x.Length; ox += 8)
+            for (int plane = p0; plane < p1; plane++)
+                for (int oy = 0; oy < oh; oy++)
                 {
-                    var (va, vb) = VectorShuffles.Deinterleave(top + 2 * ox);
-                    var (vc, vd) = VectorShuffles.Deinterleave(bottom + 2 * ox);
-                    var ia = step + Vector256.Create(baseIndex + oy * 2 * w + 2 * ox);
-                    var ib = ia + Vector256<int>.One;
-                    var ic = ia + Vector256.Create(w);
-                    var id = ic + Vector256<int>.One;
-                    Take(ref va, ref ia, vb, ib);
-                    Take(ref va, ref ia, vc, ic);
-                    Take(ref va, ref ia, vd, id);
-                    if (ox + 8 <= ow)
+                    int top = plane * inPlane + oy * 2 * w;
+                    long o = (long)plane * outPlane + oy * ow;
+                    int ox = 0;
+                    for (; ox < ow && o + ox + 8 <= outEnd && top + w + 2 * ox + 16 <= inEnd; ox += 8)
                     {
-                        va.Store(yrow + ox);
-                        ia.Store(arow + ox);
-                        continue;
+                        var (va, vb) = VectorShuffles.Deinterleave(px + top + 2 * ox);
+                        var (vc, vd) = VectorShuffles.Deinterleave(px + top + w + 2 * ox);
+                        var ia = step + Vector256.Create(top + 2 * ox);
+                        var ib = ia + Vector256<int>.One;
+                        var ic = ia + Vector256.Create(w);
+                        var id = ic + Vector256<int>.One;
+                        Take(ref va, ref ia, vb, ib);
+                        Take(ref va, ref ia, vc, ic);
+                        Take(ref va, ref ia, vd, id);
+                        va.Store(py + o + ox);
+                        ia.Store(pa + o + ox);
                     }
-                    va.Store(bestLanes);
-                    ia.Store(atLanes);
-                    for (int t = 0; t < ow - ox; t++) { yrow[ox + t] = bestLanes[t]; arow[ox + t] = atLanes[t]; }
+                    for (; ox < ow; ox++)
+                    {
+                        int a = top + 2 * ox, b = a + 1, c = a + w, d = c + 1;
+                        float va = px[a], vb = px[b], vc = px[c], vd = px[d];
+                        if (vb > va || (float.IsNaN(vb) && !float.IsNaN(va))) { va = vb; a = b; }
+                        if (vc > va || (float.IsNaN(vc) && !float.IsNaN(va))) { va = vc; a = c; }
+                        if (vd > va || (float.IsNaN(vd) && !float.IsNaN(va))) { va = vd; a = d; }
+                        py[o + ox] = va;
+                        pa[o + ox] = a;
+                    }
                 }
-                for (; ox < ow; ox++)
-                {
-                    int a = oy * 2 * w + 2 * ox, b = a + 1, c = a + w, d = c + 1;
-                    float va = px[a], vb = px[b], vc = px[c], vd = px[d];
-                    if (vb > va || (float.IsNaN(vb) && !float.IsNaN(va))) { va = vb; a = b; }
-                    if (vc > va || (float.IsNaN(vc) && !float.IsNaN(va))) { va = vc; a = c; }
-                    if (vd > va || (float.IsNaN(vd) && !float.IsNaN(va))) { va = vd; a = d; }
-                    yrow[ox] = va;
-                    arow[ox] = baseIndex + a;
-                }
-            }
         }
 
         // The candidate wins where it is larger, or NaN against a number.

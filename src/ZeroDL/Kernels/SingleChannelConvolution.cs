@@ -1,0 +1,381 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace ZeroDL.Kernels;
+
+/// <summary>
+/// Stride-1 convolution of single-channel images (a network's first layer on grey images), any filter size and
+/// padding, with the output plane walked as one flat run of OH·OW positions. Each image is first copied into KW
+/// column-shifted planes S_kx of (OH + KH − 1) rows × OW columns, S_kx[r, x] = x[r − pad, x + kx − pad] (0 outside the
+/// image): tap (ky, kx) of output position p = y·OW + x is then S_kx[p + ky·OW], the same offset for every p, so a
+/// vector of outputs crosses rows without masks. Forward keeps the taps in L1 and writes every filter's output
+/// vector once, bias and ReLU applied in registers: its floor is writing the output. Each output is the same chain of
+/// fused multiply-adds as <see cref="ShiftedConvolution"/>'s (taps in order from 0, then + bias, then max(0, ·)), so
+/// both give the same bits, on either vector width. <see cref="ForwardReference"/> is the plain version.
+/// </summary>
+internal static unsafe class SingleChannelConvolution
+{
+    /// <summary>Whether this path applies: one input channel, stride 1, and the 256-bit FMA the kernels use.</summary>
+    public static bool Applies(int channels, int stride) =>
+        channels == 1 && stride == 1 && System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+
+    /// <summary>Floats of the column-shifted planes of one image: KW planes of (OH + KH − 1) × OW.</summary>
+    internal static int ShiftedSize(int oh, int ow, int kh, int kw) => kw * (oh + kh - 1) * ow;
+
+    /// <summary>Per-thread buffer of column-shifted planes.</summary>
+    [ThreadStatic] private static float[]? t_shifted;
+
+    private static float[] ShiftedBuffer(int length)
+    {
+        var buffer = t_shifted;
+        if (buffer is null || buffer.Length < length) t_shifted = buffer = new float[length];
+        return buffer;
+    }
+
+    /// <summary>
+    /// The KW column-shifted planes of one H × W image into <paramref name="s"/> (<see cref="ShiftedSize"/> floats):
+    /// plane kx, row r, column x = image[r − pad, x + kx − pad], 0 outside the image.
+    /// </summary>
+    internal static void Shift(ReadOnlySpan<float> image, int h, int w, int kh, int kw, int pad, int oh, int ow, Span<float> s)
+    {
+        int rows = oh + kh - 1, size = rows * ow;
+        s[..(kw * size)].Clear();
+        for (int kx = 0; kx < kw; kx++)
+        {
+            // Columns x with 0 ≤ x + kx − pad < W, rows r with 0 ≤ r − pad < H.
+            int x0 = Math.Max(0, pad - kx), x1 = Math.Min(ow, w + pad - kx);
+            if (x0 >= x1) continue;
+            int r0 = Math.Max(0, pad), r1 = Math.Min(rows, h + pad);
+            for (int r = r0; r < r1; r++)
+                image.Slice((r - pad) * w + x0 + kx - pad, x1 - x0).CopyTo(s.Slice(kx * size + r * ow + x0, x1 - x0));
+        }
+    }
+
+    /// <summary>
+    /// y (images × F × OH × OW) = conv(x (images × 1 × H × W), weights (F × KH·KW)) + bias, stride 1, padding
+    /// <paramref name="pad"/>, then max(0, ·) where <paramref name="rectify"/>; <paramref name="wide"/>: 512-bit vectors
+    /// (the same bits).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward(ReadOnlySpan<float> x, int images, int h, int w, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias,
+        int filters, int kh, int kw, int pad, Span<float> y, bool wide, bool rectify)
+    {
+        int oh = ConvShape.OutputSize(h, kh, 1, pad), ow = ConvShape.OutputSize(w, kw, 1, pad), taps = kh * kw, plane = oh * ow;
+        if (images < 1 || x.Length < images * h * w || weights.Length < filters * taps || bias.Length < filters || y.Length < images * filters * plane)
+            throw new ArgumentException("single-channel convolution: a buffer is too small for the geometry");
+        int shiftedSize = ShiftedSize(oh, ow, kh, kw), planeRows = (oh + kh - 1) * ow;
+        var s = ShiftedBuffer(shiftedSize);
+        int* offsets = stackalloc int[taps];
+        for (int ky = 0, q = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++) offsets[q++] = kx * planeRows + ky * ow;
+        fixed (float* ps = s) fixed (float* pw = weights) fixed (float* pb = bias) fixed (float* py = y)
+            for (int i = 0; i < images; i++)
+            {
+                Shift(x.Slice(i * h * w, h * w), h, w, kh, kw, pad, oh, ow, s);
+                float* yi = py + (long)i * filters * plane;
+                int p = 0;
+                if (wide)
+                    for (; p + 16 <= plane; p += 16) Pixels512(ps + p, offsets, taps, pw, pb, filters, yi + p, plane, rectify);
+                for (; p + 8 <= plane; p += 8) Pixels256(ps + p, offsets, taps, pw, pb, filters, yi + p, plane, rectify);
+                for (; p < plane; p++) Pixel(ps + p, offsets, taps, pw, pb, filters, yi + p, plane, rectify);
+            }
+    }
+
+    /// <summary>
+    /// 16 output positions of every filter: the taps' chain of multiply-adds from 0, + bias, max(0, ·). Eight filters
+    /// at a time, so that eight independent chains hide the multiply-add's latency (one filter's nine-long chain
+    /// alone left the core mostly idle); the last few filters one by one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pixels512(float* s, int* offsets, int taps, float* weights, float* bias, int filters, float* y, int plane, bool rectify)
+    {
+        int f = 0;
+        for (; f + 8 <= filters; f += 8, y += 8 * (long)plane)
+        {
+            Vector512<float> a0 = Vector512<float>.Zero, a1 = Vector512<float>.Zero, a2 = Vector512<float>.Zero, a3 = Vector512<float>.Zero, a4 = Vector512<float>.Zero, a5 = Vector512<float>.Zero, a6 = Vector512<float>.Zero, a7 = Vector512<float>.Zero;
+            float* w = weights + f * taps;
+            for (int q = 0; q < taps; q++, w++)
+            {
+                var v = Vector512.Load(s + offsets[q]);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(w[0 * taps]), v, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(w[1 * taps]), v, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(w[2 * taps]), v, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(w[3 * taps]), v, a3);
+                a4 = Vector512.FusedMultiplyAdd(Vector512.Create(w[4 * taps]), v, a4);
+                a5 = Vector512.FusedMultiplyAdd(Vector512.Create(w[5 * taps]), v, a5);
+                a6 = Vector512.FusedMultiplyAdd(Vector512.Create(w[6 * taps]), v, a6);
+                a7 = Vector512.FusedMultiplyAdd(Vector512.Create(w[7 * taps]), v, a7);
+            }
+            Finish(a0, bias[f + 0], y + 0 * (long)plane, rectify);
+            Finish(a1, bias[f + 1], y + 1 * (long)plane, rectify);
+            Finish(a2, bias[f + 2], y + 2 * (long)plane, rectify);
+            Finish(a3, bias[f + 3], y + 3 * (long)plane, rectify);
+            Finish(a4, bias[f + 4], y + 4 * (long)plane, rectify);
+            Finish(a5, bias[f + 5], y + 5 * (long)plane, rectify);
+            Finish(a6, bias[f + 6], y + 6 * (long)plane, rectify);
+            Finish(a7, bias[f + 7], y + 7 * (long)plane, rectify);
+        }
+        for (; f < filters; f++, y += plane)
+        {
+            var acc = Vector512<float>.Zero;
+            float* w = weights + f * taps;
+            for (int q = 0; q < taps; q++) acc = Vector512.FusedMultiplyAdd(Vector512.Create(w[q]), Vector512.Load(s + offsets[q]), acc);
+            Finish(acc, bias[f], y, rectify);
+        }
+    }
+
+    /// <summary>Stores acc + bias, rectified as TensorPrimitives.Max(v, 0) does where asked (NaN stays, −0 becomes +0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(Vector512<float> acc, float bias, float* y, bool rectify)
+    {
+        acc += Vector512.Create(bias);
+        if (rectify) acc = Vector512.AndNot(acc, Vector512.LessThanOrEqual(acc, Vector512<float>.Zero));
+        acc.Store(y);
+    }
+
+    /// <summary><see cref="Pixels512"/> for 8 positions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pixels256(float* s, int* offsets, int taps, float* weights, float* bias, int filters, float* y, int plane, bool rectify)
+    {
+        int f = 0;
+        for (; f + 8 <= filters; f += 8, y += 8 * (long)plane)
+        {
+            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero, a4 = Vector256<float>.Zero, a5 = Vector256<float>.Zero, a6 = Vector256<float>.Zero, a7 = Vector256<float>.Zero;
+            float* w = weights + f * taps;
+            for (int q = 0; q < taps; q++, w++)
+            {
+                var v = Vector256.Load(s + offsets[q]);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(w[0 * taps]), v, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Create(w[1 * taps]), v, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(w[2 * taps]), v, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Create(w[3 * taps]), v, a3);
+                a4 = Vector256.FusedMultiplyAdd(Vector256.Create(w[4 * taps]), v, a4);
+                a5 = Vector256.FusedMultiplyAdd(Vector256.Create(w[5 * taps]), v, a5);
+                a6 = Vector256.FusedMultiplyAdd(Vector256.Create(w[6 * taps]), v, a6);
+                a7 = Vector256.FusedMultiplyAdd(Vector256.Create(w[7 * taps]), v, a7);
+            }
+            Finish(a0, bias[f + 0], y + 0 * (long)plane, rectify);
+            Finish(a1, bias[f + 1], y + 1 * (long)plane, rectify);
+            Finish(a2, bias[f + 2], y + 2 * (long)plane, rectify);
+            Finish(a3, bias[f + 3], y + 3 * (long)plane, rectify);
+            Finish(a4, bias[f + 4], y + 4 * (long)plane, rectify);
+            Finish(a5, bias[f + 5], y + 5 * (long)plane, rectify);
+            Finish(a6, bias[f + 6], y + 6 * (long)plane, rectify);
+            Finish(a7, bias[f + 7], y + 7 * (long)plane, rectify);
+        }
+        for (; f < filters; f++, y += plane)
+        {
+            var acc = Vector256<float>.Zero;
+            float* w = weights + f * taps;
+            for (int q = 0; q < taps; q++) acc = Vector256.FusedMultiplyAdd(Vector256.Create(w[q]), Vector256.Load(s + offsets[q]), acc);
+            Finish(acc, bias[f], y, rectify);
+        }
+    }
+
+    /// <summary>Stores acc + bias, rectified as TensorPrimitives.Max(v, 0) does where asked (NaN stays, −0 becomes +0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(Vector256<float> acc, float bias, float* y, bool rectify)
+    {
+        acc += Vector256.Create(bias);
+        if (rectify) acc = Vector256.AndNot(acc, Vector256.LessThanOrEqual(acc, Vector256<float>.Zero));
+        acc.Store(y);
+    }
+
+    /// <summary><see cref="Pixels512"/> for one position (a plane's last few).</summary>
+    private static void Pixel(float* s, int* offsets, int taps, float* weights, float* bias, int filters, float* y, int plane, bool rectify)
+    {
+        for (int f = 0; f < filters; f++, weights += taps, y += plane)
+        {
+            float acc = 0f;
+            for (int q = 0; q < taps; q++) acc = MathF.FusedMultiplyAdd(weights[q], s[offsets[q]], acc);
+            acc += bias[f];
+            *y = rectify ? Rectified(acc) : acc;
+        }
+    }
+
+    /// <summary>max(0, v) as TensorPrimitives.Max(v, 0) gives it: NaN stays NaN, −0 and negatives become +0.</summary>
+    private static float Rectified(float v) => v > 0f || float.IsNaN(v) ? v : 0f;
+
+    /// <summary>
+    /// The plain version of <see cref="Forward"/>, output by output, in the same order of operations (so the same bits):
+    /// the reference the tests hold the vector kernels to.
+    /// </summary>
+    internal static void ForwardReference(ReadOnlySpan<float> x, int images, int h, int w, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias,
+        int filters, int kh, int kw, int pad, Span<float> y, bool rectify)
+    {
+        int oh = ConvShape.OutputSize(h, kh, 1, pad), ow = ConvShape.OutputSize(w, kw, 1, pad);
+        for (int i = 0; i < images; i++)
+            for (int f = 0; f < filters; f++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                    {
+                        float acc = 0f;
+                        for (int ky = 0; ky < kh; ky++)
+                            for (int kx = 0; kx < kw; kx++)
+                            {
+                                int yy = oy + ky - pad, xx = ox + kx - pad;
+                                float v = yy >= 0 && yy < h && xx >= 0 && xx < w ? x[(i * h + yy) * w + xx] : 0f;
+                                acc = MathF.FusedMultiplyAdd(weights[f * kh * kw + ky * kw + kx], v, acc);
+                            }
+                        acc += bias[f];
+                        y[((i * filters + f) * oh + oy) * ow + ox] = rectify ? Rectified(acc) : acc;
+                    }
+    }
+
+    /// <summary>
+    /// The weight and bias gradients of a batch (the input gradient is not needed for a first layer): with
+    /// g = dout, passed only where the output <paramref name="y"/> is &gt; 0 when <paramref name="gate"/> (a ReLU fused
+    /// into the layer), dWᵀ[(ky, kx), f] += Σ_{i, p} g[i, f, p] · S_kx[i][p + ky·OW] and db[f] += Σ_{i, p} g[i, f, p]:
+    /// gating, both sums and the shifted reads in one pass over dout, image by image (dout and y are read in order, as
+    /// they lie in memory). Each sum runs along the positions in lanes (16 with <paramref name="wide"/>, else 8; a
+    /// plane's last few one by one), images in order, then across the lanes. db is summed in 8 lanes either way, so
+    /// it has the same bits on both widths; dW's lanes fall differently.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, ReadOnlySpan<float> y, bool gate, int images, int h, int w,
+        int filters, int kh, int kw, int pad, Span<float> dWt, Span<float> db, bool wide)
+    {
+        int oh = ConvShape.OutputSize(h, kh, 1, pad), ow = ConvShape.OutputSize(w, kw, 1, pad), taps = kh * kw, plane = oh * ow;
+        if (images < 1 || x.Length < images * h * w || dout.Length < images * filters * plane || (gate && y.Length < images * filters * plane)
+            || dWt.Length < taps * filters || db.Length < filters)
+            throw new ArgumentException("single-channel convolution: a buffer is too small for the geometry");
+        int shiftedSize = ShiftedSize(oh, ow, kh, kw), planeRows = (oh + kh - 1) * ow;
+        var s = ShiftedBuffer(shiftedSize);
+        // Taps in groups of 9, each group's 9 sums in registers while a plane is read; a last short group repeats its
+        // first tap and drops it. Between planes the sums wait in a state per (filter, group).
+        int groups = (taps + TapGroup - 1) / TapGroup;
+        var states = t_states is { } kept && kept.Length >= filters * groups ? kept : t_states = new Sums[filters * groups];
+        states.AsSpan(0, filters * groups).Clear();
+        int* offsets = stackalloc int[groups * TapGroup];
+        for (int g = 0; g < groups; g++)
+            for (int t = 0; t < TapGroup; t++)
+            {
+                int q = g * TapGroup + (g * TapGroup + t < taps ? t : 0);
+                offsets[g * TapGroup + t] = q % kw * planeRows + q / kw * ow;
+            }
+        fixed (float* ps = s) fixed (float* pd = dout) fixed (float* pyy = y) fixed (Sums* state = states)
+            for (int i = 0; i < images; i++)
+            {
+                Shift(x.Slice(i * h * w, h * w), h, w, kh, kw, pad, oh, ow, s);
+                for (int f = 0; f < filters; f++)
+                {
+                    long at = ((long)i * filters + f) * plane;
+                    for (int g = 0; g < groups; g++)
+                        Correlate(ps, pd + at, gate ? pyy + at : null, plane, offsets + g * TapGroup, ref state[f * groups + g], wide);
+                }
+            }
+        float* sums = stackalloc float[TapGroup + 1];
+        for (int f = 0; f < filters; f++)
+            for (int g = 0; g < groups; g++)
+            {
+                states[f * groups + g].Total(sums);
+                for (int t = 0; t < TapGroup && g * TapGroup + t < taps; t++) dWt[(g * TapGroup + t) * filters + f] += sums[t];
+                if (g == 0) db[f] += sums[TapGroup];
+            }
+    }
+
+    /// <summary>Taps whose sums one pass of <see cref="Correlate"/> keeps in registers (a 3×3 filter's all).</summary>
+    private const int TapGroup = 9;
+
+    [ThreadStatic] private static Sums[]? t_states;
+
+    /// <summary>
+    /// One (filter, tap group)'s running sums between planes: each tap's in 16 lanes (the wide loop), 8 lanes and one
+    /// by one (a plane's tail), and db's in 8 lanes and one by one.
+    /// </summary>
+    private struct Sums
+    {
+        public Vector512<float> W0, W1, W2, W3, W4, W5, W6, W7, W8;
+        public Vector256<float> B0, B1, B2, B3, B4, B5, B6, B7, B8, Bias;
+        public float T0, T1, T2, T3, T4, T5, T6, T7, T8, TBias;
+
+        /// <summary>sums[t] = tap t's total, sums[9] = db's: the wide lanes folded onto the narrow ones, across the lanes, then the tail.</summary>
+        public readonly void Total(float* sums)
+        {
+            sums[0] = Add(W0, B0, T0); sums[1] = Add(W1, B1, T1); sums[2] = Add(W2, B2, T2);
+            sums[3] = Add(W3, B3, T3); sums[4] = Add(W4, B4, T4); sums[5] = Add(W5, B5, T5);
+            sums[6] = Add(W6, B6, T6); sums[7] = Add(W7, B7, T7); sums[8] = Add(W8, B8, T8);
+            sums[9] = Sum(Bias) + TBias;
+        }
+
+        private static float Add(Vector512<float> wide, Vector256<float> narrow, float tail) => Sum(wide.GetLower() + wide.GetUpper() + narrow) + tail;
+    }
+
+    /// <summary>
+    /// Adds one plane to <paramref name="state"/>: Σ_p g[p] · s[offsets[t] + p] for the 9 taps t, and Σ_p g[p], over
+    /// <paramref name="plane"/> positions; g = d, or d where y &gt; 0 (0 elsewhere).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Correlate(float* s, float* d, float* y, int plane, int* offsets, ref Sums state, bool wide)
+    {
+        int o0 = offsets[0], o1 = offsets[1], o2 = offsets[2], o3 = offsets[3], o4 = offsets[4], o5 = offsets[5], o6 = offsets[6], o7 = offsets[7], o8 = offsets[8];
+        int p = 0;
+        if (wide && plane >= 16)
+        {
+            Vector512<float> w0 = state.W0, w1 = state.W1, w2 = state.W2, w3 = state.W3, w4 = state.W4, w5 = state.W5, w6 = state.W6, w7 = state.W7, w8 = state.W8;
+            var bias = state.Bias;
+            for (; p + 16 <= plane; p += 16)
+            {
+                var g = Vector512.Load(d + p);
+                if (y is not null) g = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Load(y + p), Vector512<float>.Zero), g, Vector512<float>.Zero);
+                float* sp = s + p;
+                w0 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o0), w0);
+                w1 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o1), w1);
+                w2 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o2), w2);
+                w3 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o3), w3);
+                w4 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o4), w4);
+                w5 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o5), w5);
+                w6 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o6), w6);
+                w7 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o7), w7);
+                w8 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o8), w8);
+                bias += g.GetLower(); // db in 8 lanes, as the 256-bit loop adds these two vectors
+                bias += g.GetUpper();
+            }
+            state.W0 = w0; state.W1 = w1; state.W2 = w2; state.W3 = w3; state.W4 = w4; state.W5 = w5; state.W6 = w6; state.W7 = w7; state.W8 = w8;
+            state.Bias = bias;
+        }
+        if (p + 8 <= plane)
+        {
+            Vector256<float> b0 = state.B0, b1 = state.B1, b2 = state.B2, b3 = state.B3, b4 = state.B4, b5 = state.B5, b6 = state.B6, b7 = state.B7, b8 = state.B8;
+            var bias = state.Bias;
+            for (; p + 8 <= plane; p += 8)
+            {
+                var g = Vector256.Load(d + p);
+                if (y is not null) g = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(y + p), Vector256<float>.Zero), g, Vector256<float>.Zero);
+                float* sp = s + p;
+                b0 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o0), b0);
+                b1 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o1), b1);
+                b2 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o2), b2);
+                b3 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o3), b3);
+                b4 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o4), b4);
+                b5 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o5), b5);
+                b6 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o6), b6);
+                b7 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o7), b7);
+                b8 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o8), b8);
+                bias += g;
+            }
+            state.B0 = b0; state.B1 = b1; state.B2 = b2; state.B3 = b3; state.B4 = b4; state.B5 = b5; state.B6 = b6; state.B7 = b7; state.B8 = b8;
+            state.Bias = bias;
+        }
+        for (; p < plane; p++)
+        {
+            float g = d[p];
+            if (y is not null && !(y[p] > 0f)) g = 0f;
+            float* sp = s + p;
+            state.T0 = MathF.FusedMultiplyAdd(g, sp[o0], state.T0); state.T1 = MathF.FusedMultiplyAdd(g, sp[o1], state.T1);
+            state.T2 = MathF.FusedMultiplyAdd(g, sp[o2], state.T2); state.T3 = MathF.FusedMultiplyAdd(g, sp[o3], state.T3);
+            state.T4 = MathF.FusedMultiplyAdd(g, sp[o4], state.T4); state.T5 = MathF.FusedMultiplyAdd(g, sp[o5], state.T5);
+            state.T6 = MathF.FusedMultiplyAdd(g, sp[o6], state.T6); state.T7 = MathF.FusedMultiplyAdd(g, sp[o7], state.T7);
+            state.T8 = MathF.FusedMultiplyAdd(g, sp[o8], state.T8);
+            state.TBias += g;
+        }
+    }
+
+    /// <summary>The 8 lanes' sum in a fixed order (halves, then pairs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Sum(Vector256<float> v)
+    {
+        var q = v.GetLower() + v.GetUpper();
+        return q.GetElement(0) + q.GetElement(2) + (q.GetElement(1) + q.GetElement(3));
+    }
+}
