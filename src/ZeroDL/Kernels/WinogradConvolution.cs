@@ -55,7 +55,7 @@ internal static unsafe class WinogradConvolution
     /// rather than a pinned array: with pinned arrays, <c>ZeroDL.Bench convnet-train</c> counted a full garbage
     /// collection during the timed DeepConvNet steps; this way none.
     /// </summary>
-    private sealed class AlignedBuffer
+    internal sealed class AlignedBuffer
     {
         private float* _data;
         private long _length;
@@ -82,14 +82,14 @@ internal static unsafe class WinogradConvolution
     /// A scratch buffer of at least <paramref name="length"/> floats, kept between calls. What the last vectors read
     /// past a row's tiles (slack, or what an earlier call left there) only reaches lanes that are dropped.
     /// </summary>
-    private static float[] Ensure(ref float[] buffer, long length)
+    internal static float[] Ensure(ref float[] buffer, long length)
     {
         if (buffer.Length < length) buffer = new float[checked((int)length)];
         return buffer;
     }
 
     /// <summary>Filters rounded up to whole panels of the product kernel (4 filters).</summary>
-    private static int PaddedFilters(int filters) => (filters + ShiftedConvolution.MR - 1) / ShiftedConvolution.MR * ShiftedConvolution.MR;
+    internal static int PaddedFilters(int filters) => (filters + ShiftedConvolution.MR - 1) / ShiftedConvolution.MR * ShiftedConvolution.MR;
 
     /// <summary>
     /// U[ξ] = (G g Gᵀ)[ξ] for every filter g = w[f, c] (F × C × 3 × 3), each U[ξ] (F × C) packed as the product
@@ -613,7 +613,7 @@ internal static unsafe class WinogradConvolution
 
     /// <summary>Zeroes a short row; from 8 floats on, the last vector overlaps the one before instead of a scalar tail.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Clear(float* dst, int count)
+    internal static void Clear(float* dst, int count)
     {
         if (count < Lanes)
         {
@@ -629,7 +629,7 @@ internal static unsafe class WinogradConvolution
     /// vector overlaps the one before instead of a scalar tail (the rows never overlap each other).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* src, float* dst, int count)
+    internal static void Copy(float* src, float* dst, int count)
     {
         if (count < Lanes)
         {

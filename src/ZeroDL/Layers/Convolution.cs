@@ -93,7 +93,7 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         _trained = training;
         if (ChosenEngine() is { } engine)
         {
-            engine.Forward(x, W.Value, B.Value, _y, Rectifies);
+            engine.Forward(x, W.Value, B.Value, _y, Rectifies, training);
             return _y;
         }
         int rows = n * oh * ow, k = Channels * KernelHeight * KernelWidth, plane = oh * ow;
