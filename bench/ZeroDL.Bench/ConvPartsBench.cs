@@ -55,8 +55,9 @@ internal static class ConvPartsBench
     }
 
     /// <summary>
-    /// The layer's training passes through the shifted windows, Winograd's F(2×2) and F(4×4), alternating in one
-    /// process, medians and fastest (one worker): DeepConvNet's 3×3 shapes at batch 100, and at batch 1.
+    /// The layer's training passes (forward, backward, and the weight gradient alone) through the shifted windows,
+    /// Winograd's F(2×2) and F(4×4), alternating in one process, medians and fastest (one worker): DeepConvNet's 3×3
+    /// shapes at batch 100, and at batch 1.
     /// <paramref name="vector512"/> false holds the products to 256-bit vectors (the AVX2 path).
     /// </summary>
     public static int CompareWinograd(int reps, bool vector512)
@@ -78,7 +79,7 @@ internal static class ConvPartsBench
             var layers = options.Select(o => new ZeroDL.Layers.Convolution<float>(wt.Clone(), new NDArray<float>(fn), 1, pad) { Engine = o }).ToArray();
             var y = layers[0].Forward(x, training: true);
             var dout = new NDArray<float>(y.Shape); for (int i = 0; i < dout.Size; i++) dout.Data[i] = (float)rng.NextDouble() - 0.5f;
-            var times = new List<double>[2 * layers.Length]; for (int i = 0; i < times.Length; i++) times[i] = new();
+            var times = new List<double>[3 * layers.Length]; for (int i = 0; i < times.Length; i++) times[i] = new();
             int rounds = n == 1 ? reps * 100 : reps;
             for (int rep = 0; rep < rounds; rep++)
                 for (int v = 0; v < layers.Length; v++)
@@ -90,10 +91,14 @@ internal static class ConvPartsBench
                     s.Restart();
                     layers[v].Backward(dout);
                     times[layers.Length + v].Add(s.Elapsed.TotalMilliseconds);
+                    s.Restart();
+                    layers[v].BackwardParameters(dout);
+                    times[2 * layers.Length + v].Add(s.Elapsed.TotalMilliseconds);
                 }
             string Med(List<double> l) { l.Sort(); return $"{l[l.Count / 2]:F3} ({l[0]:F3})"; }
             Console.WriteLine($"conv {n}x{c}x{h}x{h} -> {fn} pad {pad}: forward " + string.Join(", ", names.Select((name, v) => $"{name} {Med(times[v])}"))
-                + "; backward " + string.Join(", ", names.Select((name, v) => $"{name} {Med(times[layers.Length + v])}")));
+                + "; backward " + string.Join(", ", names.Select((name, v) => $"{name} {Med(times[layers.Length + v])}"))
+                + "; dW alone " + string.Join(", ", names.Select((name, v) => $"{name} {Med(times[2 * layers.Length + v])}")));
         }
         return 0;
     }

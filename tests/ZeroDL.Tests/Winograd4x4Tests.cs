@@ -54,6 +54,40 @@ public class Winograd4x4Tests(ITestOutputHelper output)
         Assert.Equal(dx[0].Data, dx[1].Data);
     }
 
+    [Theory]
+    [InlineData(3, 16, 14, 14, 16, 1)]  // 14×14: 16 tiles an image, the last row and column of tiles half cropped
+    [InlineData(2, 20, 11, 9, 13, 1)]   // 9 tiles an image; 13 filters (a ragged panel), 20 channels (a ragged group of 3)
+    [InlineData(5, 17, 16, 16, 32, 0)]  // no padding; 5 images in chunks of 2
+    [InlineData(2, 32, 14, 14, 32, 2)]  // DeepConvNet's pad 2
+    public void Weight_gradient_matches_the_definition_on_both_vector_widths(int n, int c, int h, int w, int fn, int pad)
+    {
+        var rng = new Rng(n * 31 + c * 7 + h + w * 3 + fn);
+        var x = new NDArray<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
+        var wt = new NDArray<float>(fn, c, 3, 3); rng.FillUniform(wt.Data, -1, 1);
+        var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        var exact = new Convolution<double>(wt.Cast<double>(), b.Cast<double>(), 1, pad) { Engine = null };
+        exact.Forward(x.Cast<double>(), training: true);
+        var g = new NDArray<float>(n, fn, oh, ow); rng.FillUniform(g.Data, -1, 1);
+        exact.Backward(g.Cast<double>());
+        foreach (int tile in new[] { 2, 4 })
+            foreach (bool wide in new[] { false, true })
+            {
+                var layer = new Convolution<float>(wt.Clone(), b.Clone(), 1, pad)
+                {
+                    Engine = new() { WinogradTile = tile, Vector512 = wide, WinogradWeightChunkElements = 2 * c * 9 * h * w, Winograd4x4WeightChunkElements = 2 * c * 9 * h * w, Workers = 2 },
+                };
+                layer.Forward(x, training: true);
+                layer.Backward(g);
+                Assert.Contains("dW Winograd", layer.Algorithms);
+                double worst = Worst(exact.W.Grad, layer.W.Grad), worstBias = Worst(exact.B.Grad, layer.B.Grad);
+                output.WriteLine($"F({tile}×{tile}) {(wide ? 512 : 256)}-bit: dW {worst:E2}");
+                // n·OH·OW products of size ⅓ a sum: F(2×2) measured within 3e-7 of its √, F(4×4) within 4e-6.
+                Assert.True(worst <= (tile == 4 ? 1e-5 : 1e-6) * Math.Sqrt(n * oh * ow), $"F({tile}×{tile}) dW {worst:E2}");
+                Assert.True(worstBias <= 1e-6 * Math.Sqrt(n * oh * ow), $"db {worstBias:E2}");
+            }
+    }
+
     [Fact]
     public void Training_passes_take_the_4x4_tiles_and_inference_keeps_the_2x2_bits()
     {

@@ -50,6 +50,12 @@ public sealed record ConvolutionEngineOptions
     public int Winograd4x4ChunkElements { get; init; } = 1 << 20;
 
     /// <summary>
+    /// <see cref="WinogradWeightChunkElements"/> for a weight gradient by F(4×4): the inner products run along a
+    /// quarter as many tiles as F(2×2)'s, so a chunk this many times larger keeps them as long.
+    /// </summary>
+    public int Winograd4x4WeightChunkElements { get; init; } = 1 << 22;
+
+    /// <summary>
     /// The largest output tile Winograd's training passes (forward and input gradient) may use: 4 lets the engine
     /// take F(4×4, 3×3) for every output size where it needs fewer products than F(2×2, 3×3) (see
     /// <see cref="ConvolutionEngine.UsesWinograd4x4"/>); 2 keeps F(2×2, 3×3) everywhere, so that tests can hold
@@ -132,11 +138,19 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     internal const int WinogradMinimumChannels = 8;
 
     /// <summary>
-    /// The weight gradient's 16 Winograd products are F × C each, summed over the tiles: below 32 × 32 the two
-    /// transforms per tile cost more than the products save (DeepConvNet's 16-filter layers are faster on the
-    /// shifted windows' direct correlation, with the inner-product kernel too).
+    /// The weight gradient's Winograd products are F × C each, summed over the tiles: below 16 × 16 the two
+    /// transforms per tile cost more than the products save. (DeepConvNet's 16 → 16 and 16 → 32 layers measured
+    /// faster by Winograd than by the shifted windows' direct correlation once the transforms stopped stalling on
+    /// their padded rows.)
     /// </summary>
-    internal const int WinogradMinimumWeightProduct = 32 * 32;
+    internal const int WinogradMinimumWeightProduct = 16 * 16;
+
+    /// <summary>
+    /// The fewest output tiles per image for which the weight gradient takes F(4×4): its transforms run 8 tiles a
+    /// vector, image by image, and with fewer (8×8 outputs have 4) most of each vector is recomputed spill;
+    /// DeepConvNet's 8×8 layers measured no faster than by F(2×2), whose 16 tiles fill two vectors.
+    /// </summary>
+    internal const int Winograd4x4MinimumWeightTiles = 8;
 
     private readonly int _filters, _channels, _kh, _kw, _stride, _pad, _taps;
     private readonly ConvolutionEngineOptions _options;
@@ -173,7 +187,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     }
 
     public string Describe() =>
-        $"forward {Name(_forward, _options.InferenceWinogradTile >= 4 ? "" : "; F(2×2) outside training")}, dW {Name(_weightGradient)} ({Name(_weightGradientAlone)} without dx), dx {Name(_inputGradient, "")}";
+        $"forward {Name(_forward, _options.InferenceWinogradTile >= 4 ? "" : "; F(2×2) outside training")}, dW {Name(_weightGradient, "")} ({Name(_weightGradientAlone, "")} without dx), dx {Name(_inputGradient, "")}";
 
     /// <summary>An algorithm's name; <paramref name="tiles"/> non-null: a pass that may take F(4×4), with what more to say of it.</summary>
     private string Name(ConvolutionAlgorithm a, string? tiles = null) => a switch
@@ -259,8 +273,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         public float[] Filters;
         /// <summary>Forward: rectify each chunk's output. Backward: gate dout by the output first.</summary>
         public bool Rectify, Gate;
-        /// <summary>Backward: dx and dW by Winograd; dx by F(4×4).</summary>
-        public bool WinogradInput, WinogradWeights, Winograd4x4Input;
+        /// <summary>Backward: dx and dW by Winograd; each by F(4×4).</summary>
+        public bool WinogradInput, WinogradWeights, Winograd4x4Input, Winograd4x4Weights;
     }
 
     private Pass _pass;
@@ -445,7 +459,10 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     {
         var weightGradient = dx is null ? _weightGradientAlone : _weightGradient;
         bool winogradWeights = weightGradient == ConvolutionAlgorithm.Winograd;
-        var plan = MakePlan(x.Shape, winogradWeights ? _options.WinogradWeightChunkElements : _options.ChunkElements);
+        bool weights4x4 = winogradWeights && UsesWinograd4x4(y.Shape[2], y.Shape[3])
+            && Winograd4x4Convolution.TilesAlong(y.Shape[2]) * Winograd4x4Convolution.TilesAlong(y.Shape[3]) >= Winograd4x4MinimumWeightTiles;
+        var plan = MakePlan(x.Shape, !winogradWeights ? _options.ChunkElements
+            : weights4x4 ? _options.Winograd4x4WeightChunkElements : _options.WinogradWeightChunkElements);
         _pass.Input = x.Data;
         _pass.Dout = dout.Data;
         _pass.Dx = dx?.Data;
@@ -455,11 +472,11 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         int filters = _filters, k = plan.K;
         // dWᵀ (or Winograd's dU) and db summed per slot, each slot's chunks in order, the slots added in order below:
         // the same sums whatever worker ran which slot, so the same bits on any number of threads.
-        _slotWeights = winogradWeights ? 16 * filters * _channels : k * filters;
+        _slotWeights = winogradWeights ? (weights4x4 ? 36 : 16) * filters * _channels : k * filters;
         _slotSize = _slotWeights + filters;
         Worker.Ensure(ref _slotSums, plan.Slots * _slotSize);
         if (weightGradient == ConvolutionAlgorithm.Im2Col) ForChunks(plan, _backwardIm2ColChunk);
-        else BackwardStrideOne(plan, winogradWeights, dx is not null && _inputGradient == ConvolutionAlgorithm.Winograd);
+        else BackwardStrideOne(plan, winogradWeights, weights4x4, dx is not null && _inputGradient == ConvolutionAlgorithm.Winograd);
         var total = Worker.Ensure(ref _totalSums, _slotSize).AsSpan(0, _slotSize);
         _slotSums.AsSpan(0, _slotSize).CopyTo(total);
         for (int slot = 1; slot < plan.Slots; slot++) TP.Add(total, _slotSums.AsSpan(slot * _slotSize, _slotSize), total);
@@ -468,7 +485,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         {
             dWt = Worker.Ensure(ref _transformedBack, k * filters).AsSpan(0, k * filters);
             dWt.Clear();
-            WinogradConvolution.WeightGradientFromTransformed(total[.._slotWeights], filters, _channels, dWt);
+            if (weights4x4) Winograd4x4Convolution.WeightGradientFromTransformed(total[.._slotWeights], filters, _channels, dWt);
+            else WinogradConvolution.WeightGradientFromTransformed(total[.._slotWeights], filters, _channels, dWt);
         }
         // dW = dWᵀ transposed.
         for (int q = 0; q < k; q++)
@@ -503,7 +521,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     /// dout with the padded input (shifted windows) or, for wide 3×3 layers, Winograd's adjoint, summed in the
     /// transformed domain and brought back to 3×3 filters once at the end; dx = dout convolved with the flipped filters.
     /// </summary>
-    private void BackwardStrideOne(Plan plan, bool winogradWeights, bool winogradInput)
+    private void BackwardStrideOne(Plan plan, bool winogradWeights, bool weights4x4, bool winogradInput)
     {
         bool winograd4x4 = winogradInput && UsesWinograd4x4(plan.H, plan.W);
         if (_pass.Dx is not null)
@@ -518,6 +536,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         _pass.Filters = _packedFlipped;
         _pass.WinogradInput = winogradInput;
         _pass.WinogradWeights = winogradWeights;
+        _pass.Winograd4x4Weights = weights4x4;
         _pass.Winograd4x4Input = winograd4x4;
         ForChunks(plan, _backwardStrideOneChunk);
         if (winograd4x4 && pass.Dx is not null && _nonFinite.AsSpan(0, plan.Chunks).Contains(true))
@@ -572,7 +591,9 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var weightSums = ChunkSlot(c, out var db);
         for (int i = 0; i < count; i++)
             for (int f = 0; f < _filters; f++) db[f] += TP.Sum(d.Slice((i * _filters + f) * plan.Plane, plan.Plane));
-        if (_pass.WinogradWeights)
+        if (_pass.Winograd4x4Weights)
+            Winograd4x4Convolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512);
+        else if (_pass.WinogradWeights)
             WinogradConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512);
         else
             ShiftedConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _kh, _kw, _pad, weightSums, _options.Vector512);

@@ -165,6 +165,198 @@ internal static unsafe class Winograd4x4Convolution
         ReadOnlySpan<float> zeroBias, int c, int pad, Span<float> dx, bool wide = false) =>
         Forward(dout, images, filters, oh, ow, transformedFlipped, zeroBias, c, 2 - pad, dx, wide);
 
+    /// <summary>
+    /// dU[ξ] (F × C, row-major) += Σ_tiles (A dY Aᵀ)[ξ] · (Bᵀ d B)[ξ] for a batch: the weight gradient in the
+    /// transformed domain (the adjoint of the forward pass, as <see cref="WinogradConvolution.WeightGradient"/> for
+    /// F(2×2)), with 36 positions and a quarter of the tiles. V is recomputed from the input as the forward pass
+    /// computes it; the products run as inner products along the tiles, 4 filters × 3 channels at a time
+    /// (<see cref="ShiftedConvolution.CorrelateTile"/>; <paramref name="wide"/>: on 512-bit vectors).
+    /// <see cref="WeightGradientFromTransformed"/> brings dU back to 3×3 filters.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int images, int c, int h, int w, int filters, int pad,
+        Span<float> dU, bool wide = false)
+    {
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
+        if (images < 1 || x.Length < images * c * h * w || dout.Length < images * filters * oh * ow || dU.Length < Positions * filters * c)
+            throw new ArgumentException("winograd convolution: a buffer is too small for the geometry");
+        int tilesY = TilesAlong(oh), tilesX = TilesAlong(ow), perImage = tilesY * tilesX, used = images * perImage;
+        int tiles = (used + Lanes - 1) / Lanes * Lanes;
+        int rows = WinogradConvolution.PaddedFilters(filters);
+        var buffers = t_buffers ??= new Buffers();
+        long vBlock = (long)c * tiles + WideLanes, mBlock = (long)rows * tiles + WideLanes;
+        float* v = buffers.V.Get(Positions * vBlock);
+        float* m = buffers.M.Get(Positions * mBlock);
+        TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        TransformOutputGradient(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
+        // The inner products run over whole vectors of tiles: past the last tile, and in the filter rows that complete
+        // the last panel of 4, zeros (the transforms' spill leaves other values there).
+        for (int xi = 0; xi < Positions; xi++)
+        {
+            float* mx = m + xi * mBlock, vx = v + xi * vBlock;
+            for (int f = 0; f < filters; f++) new Span<float>(mx + (long)f * tiles + used, tiles - used).Clear();
+            new Span<float>(mx + (long)filters * tiles, (rows - filters) * tiles).Clear();
+            for (int ch = 0; ch < c; ch++) new Span<float>(vx + (long)ch * tiles + used, tiles - used).Clear();
+        }
+        float* sums = stackalloc float[12];
+        int block = filters * c;
+        fixed (float* pu = dU)
+            for (int xi = 0; xi < Positions; xi++)
+            {
+                float* mx = m + xi * mBlock, vx = v + xi * vBlock, ux = pu + (long)xi * block;
+                for (int f0 = 0; f0 < filters; f0 += MR)
+                    for (int c0 = 0; c0 < c; c0 += 3)
+                    {
+                        // A group past the last channel repeats it; its sums are dropped.
+                        float* x0 = vx + (long)c0 * tiles;
+                        float* x1 = c0 + 1 < c ? x0 + tiles : x0, x2 = c0 + 2 < c ? x0 + 2L * tiles : x0;
+                        ShiftedConvolution.CorrelateTile(tiles, mx + (long)f0 * tiles, tiles, x0, x1, x2, sums, wide);
+                        for (int i = 0; i < MR && f0 + i < filters; i++)
+                            for (int t = 0; t < 3 && c0 + t < c; t++) ux[(f0 + i) * c + c0 + t] += sums[i * 3 + t];
+                    }
+            }
+    }
+
+    /// <summary>
+    /// dWᵀ (K × F, row = tap c·9 + ky·3 + kx) += Gᵀ dU G for every filter and channel, in double: the weight
+    /// gradient of the 3×3 filters from its transformed form (<see cref="WeightGradient"/>), 4 channels a vector.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightGradientFromTransformed(ReadOnlySpan<float> dU, int filters, int c, Span<float> dWt)
+    {
+        if (dU.Length < Positions * filters * c || dWt.Length < 9 * c * filters) throw new ArgumentException("winograd convolution: a buffer is too small");
+        int block = filters * c;
+        var half = stackalloc Vector256<double>[18]; // Gᵀ dU: 3 × 6
+        double* lanes = stackalloc double[4];
+        float* tail = stackalloc float[4];
+        fixed (float* pu = dU) fixed (float* pw = dWt)
+            for (int f = 0; f < filters; f++)
+                for (int c0 = 0; c0 < c; c0 += 4)
+                {
+                    int count = Math.Min(4, c - c0);
+                    float* at = pu + (long)f * c + c0;
+                    for (int b = 0; b < 6; b++) // column b of dU
+                    {
+                        Collapse(Load4(at + b * (long)block, count, tail), Load4(at + (6 + b) * (long)block, count, tail),
+                            Load4(at + (12 + b) * (long)block, count, tail), Load4(at + (18 + b) * (long)block, count, tail),
+                            Load4(at + (24 + b) * (long)block, count, tail), Load4(at + (30 + b) * (long)block, count, tail),
+                            out half[b], out half[6 + b], out half[12 + b]);
+                    }
+                    for (int ky = 0; ky < 3; ky++) // (Gᵀ dU) G
+                    {
+                        Collapse(half[6 * ky], half[6 * ky + 1], half[6 * ky + 2], half[6 * ky + 3], half[6 * ky + 4], half[6 * ky + 5],
+                            out var w0, out var w1, out var w2);
+                        for (int kx = 0; kx < 3; kx++)
+                        {
+                            (kx == 0 ? w0 : kx == 1 ? w1 : w2).Store(lanes);
+                            for (int l = 0; l < count; l++) pw[((long)(c0 + l) * 9 + ky * 3 + kx) * filters + f] += (float)lanes[l];
+                        }
+                    }
+                }
+    }
+
+    /// <summary>The 4 floats at <paramref name="p"/> as doubles; fewer than 4 (a last group of channels): zeros after them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Load4(float* p, int count, float* tail)
+    {
+        if (count == 4) return Avx.ConvertToVector256Double(Vector128.Load(p));
+        for (int l = 0; l < 4; l++) tail[l] = l < count ? p[l] : 0f;
+        return Avx.ConvertToVector256Double(Vector128.Load(tail));
+    }
+
+    /// <summary>Gᵀ · (u0 … u5): the adjoint of <see cref="Interpolate"/>, six transformed values back to three taps.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Collapse(Vector256<double> u0, Vector256<double> u1, Vector256<double> u2, Vector256<double> u3, Vector256<double> u4,
+        Vector256<double> u5, out Vector256<double> w0, out Vector256<double> w1, out Vector256<double> w2)
+    {
+        var sum12 = u1 + u2; var sum34 = u3 + u4;
+        w0 = u0 * 0.25 - sum12 * (1.0 / 6) + sum34 * (1.0 / 24);
+        w1 = (u2 - u1) * (1.0 / 6) + (u3 - u4) * (1.0 / 12);
+        w2 = (sum34 - sum12) * (1.0 / 6) + u5;
+    }
+
+    /// <summary>
+    /// dM[ξ][f][tile] = A dY Aᵀ for every 4×4 tile dY of dout (zero past OH and OW). Per filter and image: the plane
+    /// copied whole into a zeroed buffer, each row's tiles split by column phase and transformed along x (four values
+    /// to six), stored by row phase; then the four rows of every tile combined, a vector of tiles at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformOutputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
+        float* pm, long mBlock, Buffers buffers)
+    {
+        int perImage = tilesY * tilesX;
+        int rowBlock = tilesY * tilesX + WideLanes; // [phase][q][ty][tx], and slack for the spill
+        int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 4 + 2 * Lanes;
+        int hp = 4 * tilesY;
+        var rows = WinogradConvolution.Ensure(ref buffers.Rows, 24L * rowBlock);
+        var padded = WinogradConvolution.Ensure(ref buffers.Padded, (long)hp * rowLength);
+        padded.AsSpan(0, hp * rowLength).Clear();
+        fixed (float* pd = dout) fixed (float* pr = rows) fixed (float* pp = padded)
+            // Filter by filter, image by image: an image's last vector spills into the next image's tiles, or past the
+            // last image into the next filter's or the slack, all written later.
+            for (int f = 0; f < filters; f++)
+                for (int i = 0; i < images; i++)
+                {
+                    float* plane = pd + ((long)i * filters + f) * oh * ow;
+                    for (int r = 0; r < oh; r++) WinogradConvolution.Copy(plane + (long)r * ow, pp + (long)r * rowLength, ow);
+                    for (int r = 0; r < hp; r++)
+                    {
+                        float* src = pp + (long)r * rowLength, dst = pr + (r & 3) * 6L * rowBlock + (r >> 2) * tilesX;
+                        for (int j = 0; j < tilesX; j += Lanes)
+                        {
+                            float* p = src + 4 * j;
+                            var a = Vector256.Create(Vector128.Load(p), Vector128.Load(p + 16));
+                            var b = Vector256.Create(Vector128.Load(p + 4), Vector128.Load(p + 20));
+                            var c = Vector256.Create(Vector128.Load(p + 8), Vector128.Load(p + 24));
+                            var d = Vector256.Create(Vector128.Load(p + 12), Vector128.Load(p + 28));
+                            var ab0 = Avx.UnpackLow(a, b).AsDouble(); var ab1 = Avx.UnpackHigh(a, b).AsDouble();
+                            var cd0 = Avx.UnpackLow(c, d).AsDouble(); var cd1 = Avx.UnpackHigh(c, d).AsDouble();
+                            GradientTransform(Avx.UnpackLow(ab0, cd0).AsSingle(), Avx.UnpackHigh(ab0, cd0).AsSingle(),
+                                Avx.UnpackLow(ab1, cd1).AsSingle(), Avx.UnpackHigh(ab1, cd1).AsSingle(),
+                                out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
+                            float* q = dst + j;
+                            m0.Store(q); m1.Store(q + rowBlock); m2.Store(q + 2L * rowBlock);
+                            m3.Store(q + 3L * rowBlock); m4.Store(q + 4L * rowBlock); m5.Store(q + 5L * rowBlock);
+                        }
+                    }
+                    // A · along the columns: tile rows 4ty + a are phase a, slot ty.
+                    float* mdst = pm + (long)f * tiles + (long)i * perImage;
+                    for (int k = 0; k < 6; k++)
+                    {
+                        float* r0 = pr + k * rowBlock, r1 = r0 + 6L * rowBlock, r2 = r1 + 6L * rowBlock, r3 = r2 + 6L * rowBlock;
+                        float* m0 = mdst + k * mBlock;
+                        for (int t = 0; t < perImage; t += Lanes)
+                        {
+                            GradientTransform(Vector256.Load(r0 + t), Vector256.Load(r1 + t), Vector256.Load(r2 + t), Vector256.Load(r3 + t),
+                                out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
+                            z0.Store(m0 + t);
+                            z1.Store(m0 + 6 * mBlock + t);
+                            z2.Store(m0 + 12 * mBlock + t);
+                            z3.Store(m0 + 18 * mBlock + t);
+                            z4.Store(m0 + 24 * mBlock + t);
+                            z5.Store(m0 + 30 * mBlock + t);
+                        }
+                    }
+                }
+    }
+
+    /// <summary>m = A y for four values y0 … y3 (a vector of tiles each): the adjoint of <see cref="OutputTransform"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientTransform(Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3,
+        out Vector256<float> m0, out Vector256<float> m1, out Vector256<float> m2, out Vector256<float> m3, out Vector256<float> m4, out Vector256<float> m5)
+    {
+        var even = y0 + y2; var odd = y1 + y3;
+        var even4 = Vector256.FusedMultiplyAdd(Vector256.Create(4f), y2, y0);        // y0 + 4 y2
+        var odd4 = Vector256.FusedMultiplyAdd(Vector256.Create(8f), y3, y1 + y1);   // 2 y1 + 8 y3
+        m0 = y0;
+        m1 = even + odd;
+        m2 = even - odd;
+        m3 = even4 + odd4;
+        m4 = even4 - odd4;
+        m5 = y3;
+    }
+
     /// <summary>Whether every value is finite (no NaN, no ±∞): x − x is 0 for those and NaN for the rest, and a NaN stays in the sum.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool AllFinite(ReadOnlySpan<float> values)
