@@ -55,37 +55,54 @@ internal static class ConvPartsBench
     }
 
     /// <summary>
-    /// The layer's passes through the shifted windows and through Winograd, alternating in one process, medians
-    /// (one worker): DeepConvNet's 3×3 shapes at batch 100, and at batch 1 as inference sees them.
+    /// The layer's training passes (forward, backward, and the weight gradient alone) through the shifted windows,
+    /// Winograd's F(2×2) and F(4×4), alternating in one process, medians and fastest (one worker): DeepConvNet's 3×3
+    /// shapes at batch 100, and at batch 1.
+    /// <paramref name="vector512"/> false holds the products to 256-bit vectors (the AVX2 path).
     /// </summary>
-    public static int CompareWinograd()
+    public static int CompareWinograd(int reps, bool vector512)
     {
+        Console.WriteLine($"one worker, products on {(vector512 ? 512 : 256)}-bit vectors; ms median (fastest)");
         foreach (var (c, h, fn, pad, n) in new[] { (16, 28, 16, 1, 100), (16, 14, 32, 1, 100), (32, 14, 32, 2, 100), (32, 8, 64, 1, 100), (64, 8, 64, 1, 100),
             (16, 28, 16, 1, 1), (16, 14, 32, 1, 1), (32, 14, 32, 2, 1), (32, 8, 64, 1, 1), (64, 8, 64, 1, 1) })
         {
             var rng = new Random(1);
             var wt = new NDArray<float>(fn, c, 3, 3); for (int i = 0; i < wt.Size; i++) wt.Data[i] = (float)rng.NextDouble() - 0.5f;
             var x = new NDArray<float>(n, c, h, h); for (int i = 0; i < x.Size; i++) x.Data[i] = (float)rng.NextDouble();
-            var layers = new[] { false, true }.Select(w => new ZeroDL.Layers.Convolution<float>(wt.Clone(), new NDArray<float>(fn), 1, pad) { Engine = new() { Algorithm = w ? ConvolutionAlgorithm.Winograd : ConvolutionAlgorithm.ShiftedWindows, Workers = 1 } }).ToArray();
+            var options = new ConvolutionEngineOptions[]
+            {
+                new() { Algorithm = ConvolutionAlgorithm.ShiftedWindows, Workers = 1, Vector512 = vector512 },
+                new() { WinogradTile = 2, Workers = 1, Vector512 = vector512 },
+                new() { WinogradTile = 4, Workers = 1, Vector512 = vector512 },
+            };
+            string[] names = ["shifted", "F(2x2)", "F(4x4)"];
+            var layers = options.Select(o => new ZeroDL.Layers.Convolution<float>(wt.Clone(), new NDArray<float>(fn), 1, pad) { Engine = o }).ToArray();
             var y = layers[0].Forward(x, training: true);
             var dout = new NDArray<float>(y.Shape); for (int i = 0; i < dout.Size; i++) dout.Data[i] = (float)rng.NextDouble() - 0.5f;
-            var times = new List<double>[4]; for (int i = 0; i < 4; i++) times[i] = new();
-            int reps = n == 1 ? 2000 : 15;
-            for (int rep = 0; rep < reps; rep++)
-                for (int v = 0; v < 2; v++)
+            var times = new List<double>[3 * layers.Length]; for (int i = 0; i < times.Length; i++) times[i] = new();
+            int rounds = n == 1 ? reps * 100 : reps;
+            for (int rep = 0; rep < rounds; rep++)
+                for (int v = 0; v < layers.Length; v++)
                 {
+                    layers[v].W.Value.Data[0] = 1e-3f * (rep % 7); // weights changed as by a training step: the filter transforms count
                     var s = Stopwatch.StartNew();
                     layers[v].Forward(x, training: true);
                     times[v].Add(s.Elapsed.TotalMilliseconds);
                     s.Restart();
                     layers[v].Backward(dout);
-                    times[2 + v].Add(s.Elapsed.TotalMilliseconds);
+                    times[layers.Length + v].Add(s.Elapsed.TotalMilliseconds);
+                    s.Restart();
+                    layers[v].BackwardParameters(dout);
+                    times[2 * layers.Length + v].Add(s.Elapsed.TotalMilliseconds);
                 }
-            double Med(List<double> l) { l.Sort(); return l[l.Count / 2]; }
-            Console.WriteLine($"conv {n}x{c}x{h}x{h} -> {fn} pad {pad}: forward shifted {Med(times[0]):F3} winograd {Med(times[1]):F3} ms; backward shifted {Med(times[2]):F3} winograd {Med(times[3]):F3} ms");
+            string Med(List<double> l) { l.Sort(); return $"{l[l.Count / 2]:F3} ({l[0]:F3})"; }
+            Console.WriteLine($"conv {n}x{c}x{h}x{h} -> {fn} pad {pad}: forward " + string.Join(", ", names.Select((name, v) => $"{name} {Med(times[v])}"))
+                + "; backward " + string.Join(", ", names.Select((name, v) => $"{name} {Med(times[layers.Length + v])}"))
+                + "; dW alone " + string.Join(", ", names.Select((name, v) => $"{name} {Med(times[2 * layers.Length + v])}")));
         }
         return 0;
     }
+
     /// <summary>
     /// Each DeepConvNet convolution's passes at batch 100 on one worker — forward, the weight gradient alone (as a first
     /// layer runs it) and the whole backward — with the 512-bit products and without, alternating in one process,

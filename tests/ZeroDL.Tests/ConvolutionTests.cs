@@ -15,7 +15,7 @@ public class ConvolutionTests
     }
 
     /// <summary>The definition: y[n,f,oy,ox] = b[f] + Σ_c,ky,kx W[f,c,ky,kx]·x[n,c,oy·s+ky−p, ox·s+kx−p] (0 outside).</summary>
-    private static NDArray<double> NaiveConvolution(NDArray<double> x, NDArray<double> w, NDArray<double> b, int stride, int pad)
+    internal static NDArray<double> NaiveConvolution(NDArray<double> x, NDArray<double> w, NDArray<double> b, int stride, int pad)
     {
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], fn = w.Shape[0], kh = w.Shape[2], kw = w.Shape[3];
         int oh = (h + 2 * pad - kh) / stride + 1, ow = (wd + 2 * pad - kw) / stride + 1;
@@ -172,7 +172,7 @@ public class ConvolutionTests
         foreach (bool wide in new[] { false, true })
         {
             var rectified = new Convolution<float>(wt.Clone(), b.Clone(), 1, pad) { Rectifies = true, Engine = new() { Algorithm = algorithm, Vector512 = wide } };
-            Assert.Equal(relu, rectified.Forward(x, training: false).Data);
+            Assert.Equal(relu, rectified.Forward(x, training: true).Data); // the pass y came from (outside training Winograd keeps F(2×2))
         }
         var book = new Convolution<float>(wt.Clone(), b.Clone(), 1, pad) { Engine = null };
         book.Forward(x, training: true);

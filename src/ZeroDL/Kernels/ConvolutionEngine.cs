@@ -11,7 +11,10 @@ public enum ConvolutionAlgorithm
     Im2Col,
     /// <summary>Stride 1 without a column matrix: shifted windows of a zero-padded copy (<see cref="ShiftedConvolution"/>).</summary>
     ShiftedWindows,
-    /// <summary>3×3 filters, stride 1: Winograd's F(2×2, 3×3) (<see cref="WinogradConvolution"/>).</summary>
+    /// <summary>
+    /// 3×3 filters, stride 1: Winograd's F(4×4, 3×3) or F(2×2, 3×3) (<see cref="Winograd4x4Convolution"/>,
+    /// <see cref="WinogradConvolution"/>; <see cref="ConvolutionEngineOptions.WinogradTile"/>).
+    /// </summary>
     Winograd,
 }
 
@@ -39,6 +42,48 @@ public sealed record ConvolutionEngineOptions
     public int WinogradWeightChunkElements { get; init; } = 1 << 20;
 
     /// <summary>
+    /// <see cref="ChunkElements"/> for a forward pass by F(4×4): 4 MiB of float32. F(4×4) keeps 2.25 transformed
+    /// values per output and channel where the column matrix has 9, so its transformed input is then no larger than
+    /// F(2×2)'s at the default; and a 8×8 image has only 4 tiles, so with smaller chunks its 36 products run on rows
+    /// too short for the product kernel's widest tiles.
+    /// </summary>
+    public int Winograd4x4ChunkElements { get; init; } = 1 << 20;
+
+    /// <summary>
+    /// <see cref="WinogradWeightChunkElements"/> for a weight gradient by F(4×4): the inner products run along a
+    /// quarter as many tiles as F(2×2)'s, so a chunk this many times larger keeps them as long.
+    /// </summary>
+    public int Winograd4x4WeightChunkElements { get; init; } = 1 << 22;
+
+    /// <summary>
+    /// The largest output tile Winograd's training passes (forward and input gradient) may use: 4 lets the engine
+    /// take F(4×4, 3×3) for every output size where it needs fewer products than F(2×2, 3×3) (see
+    /// <see cref="ConvolutionEngine.UsesWinograd4x4"/>); 2 keeps F(2×2, 3×3) everywhere, so that tests can hold
+    /// both to the direct convolution on the same shapes.
+    /// </summary>
+    public int WinogradTile
+    {
+        get => _winogradTile;
+        init => _winogradTile = CheckTile(value, nameof(WinogradTile));
+    }
+
+    /// <summary>
+    /// <see cref="WinogradTile"/> for a forward pass outside training (evaluation, inference): 2. F(4×4)'s outputs
+    /// carry about 7 times F(2×2)'s rounding error, and a trained model's predictions are to stay what they were
+    /// (the version-1 files' test counts its correct predictions exactly); SGD's noise dwarfs that error in training.
+    /// </summary>
+    public int InferenceWinogradTile
+    {
+        get => _inferenceWinogradTile;
+        init => _inferenceWinogradTile = CheckTile(value, nameof(InferenceWinogradTile));
+    }
+
+    private readonly int _winogradTile = 4, _inferenceWinogradTile = 2;
+
+    private static int CheckTile(int value, string name) =>
+        value is 2 or 4 ? value : throw new ArgumentOutOfRangeException(name, value, "Winograd's output tile is 2 or 4");
+
+    /// <summary>
     /// Whether the shifted windows' and Winograd's products run on 512-bit vectors: by default where the CPU runs them
     /// natively. The forward and input-gradient products give the same bits as the 256-bit ones (each output the same
     /// chain of multiply-adds); the weight gradients' inner products add their partial sums in another order (the
@@ -58,10 +103,11 @@ public sealed record ConvolutionEngineOptions
 internal interface IConvolutionEngine<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>
-    /// y = conv(x, W) + b, then max(0, y) where <paramref name="rectify"/>; with <paramref name="keep"/> (x's shape), x
-    /// is also copied there, chunk by chunk on the workers, just before each chunk is read (training keeps its input).
+    /// y = conv(x, W) + b, then max(0, y) where <paramref name="rectify"/>; <paramref name="training"/>: a training
+    /// step's pass. With <paramref name="keep"/> (x's shape), x is also copied there, chunk by chunk on the workers,
+    /// just before each chunk is read (training keeps its input).
     /// </summary>
-    void Forward(NDArray<T> x, NDArray<T> weights, NDArray<T> bias, NDArray<T> y, bool rectify, NDArray<T>? keep = null);
+    void Forward(NDArray<T> x, NDArray<T> weights, NDArray<T> bias, NDArray<T> y, bool rectify, bool training = true, NDArray<T>? keep = null);
 
     /// <summary>
     /// dW and db (overwritten) and, when <paramref name="dx"/> is given, dx, for the input <paramref name="x"/> and the
@@ -96,11 +142,19 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     internal const int WinogradMinimumChannels = 8;
 
     /// <summary>
-    /// The weight gradient's 16 Winograd products are F × C each, summed over the tiles: below 32 × 32 the two
-    /// transforms per tile cost more than the products save (DeepConvNet's 16-filter layers are faster on the
-    /// shifted windows' direct correlation, with the inner-product kernel too).
+    /// The weight gradient's Winograd products are F × C each, summed over the tiles: below 16 × 16 the two
+    /// transforms per tile cost more than the products save. (DeepConvNet's 16 → 16 and 16 → 32 layers measured
+    /// faster by Winograd than by the shifted windows' direct correlation once the transforms stopped stalling on
+    /// their padded rows.)
     /// </summary>
-    internal const int WinogradMinimumWeightProduct = 32 * 32;
+    internal const int WinogradMinimumWeightProduct = 16 * 16;
+
+    /// <summary>
+    /// The fewest output tiles per image for which the weight gradient takes F(4×4): its transforms run 8 tiles a
+    /// vector, image by image, and with fewer (8×8 outputs have 4) most of each vector is recomputed spill;
+    /// DeepConvNet's 8×8 layers measured no faster than by F(2×2), whose 16 tiles fill two vectors.
+    /// </summary>
+    internal const int Winograd4x4MinimumWeightTiles = 8;
 
     private readonly int _filters, _channels, _kh, _kw, _stride, _pad, _taps;
     private readonly ConvolutionEngineOptions _options;
@@ -131,20 +185,34 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         _runWorker = RunWorker;
         _forwardIm2ColChunk = ForwardIm2ColChunk;
         _forwardWinogradChunk = ForwardWinogradChunk;
+        _forwardWinograd4x4Chunk = ForwardWinograd4x4Chunk;
+        _forwardWinogradFallbackChunk = ForwardWinogradFallbackChunk;
+        _inputGradientFallbackChunk = InputGradientFallbackChunk;
         _forwardShiftedChunk = ForwardShiftedChunk;
         _backwardStrideOneChunk = BackwardStrideOneChunk;
         _backwardIm2ColChunk = BackwardIm2ColChunk;
     }
 
     public string Describe() =>
-        $"forward {Name(_forward)}{(_singleChannel ? " (one channel)" : "")}, dW {Name(_weightGradient)} ({Name(_weightGradientAlone)}{(_singleChannel ? ", one channel," : "")} without dx), dx {Name(_inputGradient)}";
+        $"forward {Name(_forward, _options.InferenceWinogradTile >= 4 ? "" : "; F(2×2) outside training")}{(_singleChannel ? " (one channel)" : "")}, dW {Name(_weightGradient, "")} ({Name(_weightGradientAlone, "")}{(_singleChannel ? ", one channel," : "")} without dx), dx {Name(_inputGradient, "")}";
 
-    private static string Name(ConvolutionAlgorithm a) => a switch
+    /// <summary>An algorithm's name; <paramref name="tiles"/> non-null: a pass that may take F(4×4), with what more to say of it.</summary>
+    private string Name(ConvolutionAlgorithm a, string? tiles = null) => a switch
     {
-        ConvolutionAlgorithm.Winograd => "Winograd",
+        ConvolutionAlgorithm.Winograd => tiles is not null && _options.WinogradTile >= 4 ? $"Winograd (F(4×4) or F(2×2) by output size{tiles})" : "Winograd F(2×2)",
         ConvolutionAlgorithm.ShiftedWindows => "shifted windows",
         _ => "im2col",
     };
+
+    /// <summary>
+    /// Whether Winograd's pass onto an <paramref name="oh"/> × <paramref name="ow"/> output (the layer's output in
+    /// forward, its input in the input gradient) takes F(4×4, 3×3): where <see cref="ConvolutionEngineOptions.WinogradTile"/>
+    /// allows it and its 36 products per 4×4 tile come to fewer than F(2×2)'s 16 per 2×2 tile over the cropped tiles.
+    /// At equal counts (5×5, 6×6) F(2×2)'s smaller transforms win, and on 1×1 and 2×2 outputs F(4×4) would multiply
+    /// mostly padding. A function of the shape alone, so every pass on a shape goes the same way.
+    /// </summary>
+    internal bool UsesWinograd4x4(int oh, int ow, bool training = true) => (training ? _options.WinogradTile : _options.InferenceWinogradTile) >= 4
+        && 36L * Winograd4x4Convolution.TilesAlong(oh) * Winograd4x4Convolution.TilesAlong(ow) < 16L * ((oh + 1) / 2) * ((ow + 1) / 2);
 
     /// <summary>One worker's buffers: its chunk's column matrix, product, and gated output gradient.</summary>
     private sealed class Worker
@@ -214,14 +282,28 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         public float[] Filters;
         /// <summary>Forward: rectify each chunk's output. Backward: gate dout by the output first.</summary>
         public bool Rectify, Gate;
-        /// <summary>Backward: dx and dW by Winograd.</summary>
-        public bool WinogradInput, WinogradWeights;
+        /// <summary>Backward: dx and dW by Winograd; each by F(4×4).</summary>
+        public bool WinogradInput, WinogradWeights, Winograd4x4Input, Winograd4x4Weights;
     }
 
     private Pass _pass;
     private readonly Action<int> _runWorker;
     private readonly Action<int, int> _forwardIm2ColChunk, _forwardWinogradChunk, _forwardShiftedChunk,
-        _backwardStrideOneChunk, _backwardIm2ColChunk;
+        _backwardStrideOneChunk, _backwardIm2ColChunk, _forwardWinograd4x4Chunk, _forwardWinogradFallbackChunk, _inputGradientFallbackChunk;
+
+    /// <summary>
+    /// The chunks of the pass that F(4×4) left to F(2×2): those holding a value that is not finite, which F(4×4)'s
+    /// transforms would spread over whole tiles (<see cref="Winograd4x4Convolution"/>), while F(2×2)'s keep it to the
+    /// outputs the direct convolution spoils.
+    /// </summary>
+    private bool[] _nonFinite = [];
+
+    /// <summary>Clears <see cref="_nonFinite"/> for a pass of <paramref name="chunks"/> chunks.</summary>
+    private void ClearNonFinite(int chunks)
+    {
+        if (_nonFinite.Length < chunks) _nonFinite = new bool[chunks];
+        _nonFinite.AsSpan(0, chunks).Clear();
+    }
 
     /// <summary>Runs <paramref name="work"/>(worker, chunk) for every chunk: slot s's chunks in order on worker s mod workers.</summary>
     private void ForChunks(Plan plan, Action<int, int> work)
@@ -258,9 +340,11 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
             }
     }
 
-    public void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> y, bool rectify, NDArray<float>? keep = null)
+    public void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> y, bool rectify, bool training = true, NDArray<float>? keep = null)
     {
-        var plan = MakePlan(x.Shape);
+        bool fourByFour = _forward == ConvolutionAlgorithm.Winograd && UsesWinograd4x4(ConvShape.OutputSize(x.Shape[2], _kh, _stride, _pad),
+            ConvShape.OutputSize(x.Shape[3], _kw, _stride, _pad), training);
+        var plan = MakePlan(x.Shape, fourByFour ? _options.Winograd4x4ChunkElements : _options.ChunkElements);
         _pass.Input = x.Data;
         _pass.Keep = keep?.Data;
         _pass.Output = y.Data;
@@ -269,6 +353,17 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         _pass.Rectify = rectify;
         switch (_forward)
         {
+            case ConvolutionAlgorithm.Winograd when fourByFour:
+                ClearNonFinite(plan.Chunks);
+                _pass.Filters = PreparedFilters(weights.Data, FilterForm.Winograd4x4);
+                ForChunks(plan, _forwardWinograd4x4Chunk);
+                if (_nonFinite.AsSpan(0, plan.Chunks).Contains(true))
+                {
+                    _pass.Input = x.Data; _pass.Output = y.Data; _pass.Bias = bias.Data; _pass.Rectify = rectify;
+                    _pass.Filters = PreparedFilters(weights.Data, FilterForm.Winograd);
+                    ForChunks(plan, _forwardWinogradFallbackChunk);
+                }
+                break;
             case ConvolutionAlgorithm.Winograd:
                 _pass.Filters = PreparedFilters(weights.Data, FilterForm.Winograd);
                 ForChunks(plan, _forwardWinogradChunk);
@@ -309,7 +404,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     }
 
     /// <summary>The forms the forward filters are kept in between calls.</summary>
-    private enum FilterForm { None, Packed, Winograd }
+    private enum FilterForm { None, Packed, Winograd, Winograd4x4 }
 
     private float[] _preparedFilters = [];
     /// <summary>The filters <see cref="_preparedFilters"/> was made from: inference with unchanged weights prepares once.</summary>
@@ -328,6 +423,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
                 .SequenceEqual(MemoryMarshal.Cast<float, int>(_preparedFrom.AsSpan(0, size)))) // bit for bit
         {
             if (form == FilterForm.Winograd) WinogradConvolution.TransformFilters(weights, _filters, _channels, ref _preparedFilters);
+            else if (form == FilterForm.Winograd4x4) Winograd4x4Convolution.TransformFilters(weights, _filters, _channels, ref _preparedFilters);
             else ShiftedConvolution.PackFilters(weights, _filters, _taps, ref _preparedFilters);
             if (_preparedFrom.Length < size) _preparedFrom = new float[size];
             weights.AsSpan(0, size).CopyTo(_preparedFrom);
@@ -344,6 +440,28 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
         WinogradConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
             _pass.Bias, _filters, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify);
+    }
+
+    /// <summary>The F(4×4) forward pass of one chunk, or, where its input is not all finite, a mark for <see cref="ForwardWinogradFallbackChunk"/>.</summary>
+    private void ForwardWinograd4x4Chunk(int t, int c)
+    {
+        int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
+        var plan = _pass.Plan;
+        int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
+        var input = _pass.Input.AsSpan(i0 * imageSize, count * imageSize);
+        if (!Winograd4x4Convolution.AllFinite(input))
+        {
+            _nonFinite[c] = true;
+            return;
+        }
+        Winograd4x4Convolution.Forward(input, count, _channels, plan.H, plan.W, _pass.Filters, _pass.Bias, _filters, _pad,
+            _pass.Output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify);
+    }
+
+    /// <summary>The chunks <see cref="ForwardWinograd4x4Chunk"/> marked, by F(2×2).</summary>
+    private void ForwardWinogradFallbackChunk(int t, int c)
+    {
+        if (_nonFinite[c]) ForwardWinogradChunk(t, c);
     }
 
     /// <summary>The shifted-window forward pass of one chunk, with the filters packed in <see cref="Pass.Filters"/>.</summary>
@@ -366,7 +484,10 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     {
         var weightGradient = dx is null ? _weightGradientAlone : _weightGradient;
         bool winogradWeights = weightGradient == ConvolutionAlgorithm.Winograd;
-        var plan = MakePlan(x.Shape, winogradWeights ? _options.WinogradWeightChunkElements : _options.ChunkElements);
+        bool weights4x4 = winogradWeights && UsesWinograd4x4(y.Shape[2], y.Shape[3])
+            && Winograd4x4Convolution.TilesAlong(y.Shape[2]) * Winograd4x4Convolution.TilesAlong(y.Shape[3]) >= Winograd4x4MinimumWeightTiles;
+        var plan = MakePlan(x.Shape, !winogradWeights ? _options.ChunkElements
+            : weights4x4 ? _options.Winograd4x4WeightChunkElements : _options.WinogradWeightChunkElements);
         _pass.Input = x.Data;
         _pass.Dout = dout.Data;
         _pass.Dx = dx?.Data;
@@ -376,11 +497,11 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         int filters = _filters, k = plan.K;
         // dWᵀ (or Winograd's dU) and db summed per slot, each slot's chunks in order, the slots added in order below:
         // the same sums whatever worker ran which slot, so the same bits on any number of threads.
-        _slotWeights = winogradWeights ? 16 * filters * _channels : k * filters;
+        _slotWeights = winogradWeights ? (weights4x4 ? 36 : 16) * filters * _channels : k * filters;
         _slotSize = _slotWeights + filters;
         Worker.Ensure(ref _slotSums, plan.Slots * _slotSize);
         if (weightGradient == ConvolutionAlgorithm.Im2Col) ForChunks(plan, _backwardIm2ColChunk);
-        else BackwardStrideOne(plan, winogradWeights, dx is not null && _inputGradient == ConvolutionAlgorithm.Winograd);
+        else BackwardStrideOne(plan, winogradWeights, weights4x4, dx is not null && _inputGradient == ConvolutionAlgorithm.Winograd);
         var total = Worker.Ensure(ref _totalSums, _slotSize).AsSpan(0, _slotSize);
         _slotSums.AsSpan(0, _slotSize).CopyTo(total);
         for (int slot = 1; slot < plan.Slots; slot++) TP.Add(total, _slotSums.AsSpan(slot * _slotSize, _slotSize), total);
@@ -389,7 +510,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         {
             dWt = Worker.Ensure(ref _transformedBack, k * filters).AsSpan(0, k * filters);
             dWt.Clear();
-            WinogradConvolution.WeightGradientFromTransformed(total[.._slotWeights], filters, _channels, dWt);
+            if (weights4x4) Winograd4x4Convolution.WeightGradientFromTransformed(total[.._slotWeights], filters, _channels, dWt);
+            else WinogradConvolution.WeightGradientFromTransformed(total[.._slotWeights], filters, _channels, dWt);
         }
         // dW = dWᵀ transposed.
         for (int q = 0; q < k; q++)
@@ -424,18 +546,55 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     /// dout with the padded input (shifted windows) or, for wide 3×3 layers, Winograd's adjoint, summed in the
     /// transformed domain and brought back to 3×3 filters once at the end; dx = dout convolved with the flipped filters.
     /// </summary>
-    private void BackwardStrideOne(Plan plan, bool winogradWeights, bool winogradInput)
+    private void BackwardStrideOne(Plan plan, bool winogradWeights, bool weights4x4, bool winogradInput)
     {
+        bool winograd4x4 = winogradInput && UsesWinograd4x4(plan.H, plan.W);
         if (_pass.Dx is not null)
         {
-            if (winogradInput) WinogradConvolution.TransformFlippedFilters(_pass.Weights, _filters, _channels, ref _flippedFilters, ref _packedFlipped);
+            if (winograd4x4) Winograd4x4Convolution.TransformFlippedFilters(_pass.Weights, _filters, _channels, ref _flippedFilters, ref _packedFlipped);
+            else if (winogradInput) WinogradConvolution.TransformFlippedFilters(_pass.Weights, _filters, _channels, ref _flippedFilters, ref _packedFlipped);
             else ShiftedConvolution.PackFlippedFilters(_pass.Weights, _filters, _channels, _kh, _kw, ref _flippedFilters, ref _packedFlipped);
             if (_zeroBias.Length < _channels) _zeroBias = new float[_channels];
         }
+        if (winograd4x4) ClearNonFinite(plan.Chunks);
+        var pass = _pass;
         _pass.Filters = _packedFlipped;
         _pass.WinogradInput = winogradInput;
         _pass.WinogradWeights = winogradWeights;
+        _pass.Winograd4x4Weights = weights4x4;
+        _pass.Winograd4x4Input = winograd4x4;
         ForChunks(plan, _backwardStrideOneChunk);
+        if (winograd4x4 && pass.Dx is not null && _nonFinite.AsSpan(0, plan.Chunks).Contains(true))
+        {
+            // The chunks whose output gradient is not all finite: their dx by F(2×2) (see _nonFinite).
+            WinogradConvolution.TransformFlippedFilters(pass.Weights, _filters, _channels, ref _flippedFilters, ref _packedFlipped);
+            _pass = pass;
+            _pass.Filters = _packedFlipped;
+            ForChunks(plan, _inputGradientFallbackChunk);
+        }
+    }
+
+    /// <summary>Chunk c's output gradient as <see cref="BackwardStrideOneChunk"/> takes it: dout's images, gated by the output where the pass gates (in worker t's buffer).</summary>
+    private ReadOnlySpan<float> ChunkOutputGradient(int t, int c)
+    {
+        int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
+        int outputSize = _filters * _pass.Plan.Plane;
+        ReadOnlySpan<float> d = _pass.Dout.AsSpan(i0 * outputSize, count * outputSize);
+        if (!_pass.Gate) return d;
+        var gated = Worker.Ensure(ref _workers[t].Gated, count * outputSize).AsSpan(0, count * outputSize);
+        Layers.Relu<float>.Gate(_pass.Y!.AsSpan(i0 * outputSize, count * outputSize), d, gated);
+        return gated;
+    }
+
+    /// <summary>The dx of a chunk that <see cref="BackwardStrideOneChunk"/> left to F(2×2), with its filters in <see cref="Pass.Filters"/>.</summary>
+    private void InputGradientFallbackChunk(int t, int c)
+    {
+        if (!_nonFinite[c]) return;
+        int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
+        var plan = _pass.Plan;
+        int imageSize = _channels * plan.H * plan.W;
+        WinogradConvolution.InputGradient(ChunkOutputGradient(t, c), count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _pad,
+            _pass.Dx.AsSpan(i0 * imageSize, count * imageSize), _options.Vector512);
     }
 
     /// <summary>One chunk of <see cref="BackwardStrideOne"/>: its db and dW contributions in its slot, and its dx.</summary>
@@ -465,12 +624,21 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var weightSums = ChunkSlot(c, out var db);
         for (int i = 0; i < count; i++)
             for (int f = 0; f < _filters; f++) db[f] += TP.Sum(d.Slice((i * _filters + f) * plan.Plane, plan.Plane));
-        if (_pass.WinogradWeights)
+        if (_pass.Winograd4x4Weights)
+            Winograd4x4Convolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512);
+        else if (_pass.WinogradWeights)
             WinogradConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512);
         else
             ShiftedConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _kh, _kw, _pad, weightSums, _options.Vector512);
         if (dx is null) return;
-        if (_pass.WinogradInput)
+        if (_pass.Winograd4x4Input)
+        {
+            if (Winograd4x4Convolution.AllFinite(d))
+                Winograd4x4Convolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _pad,
+                    dx.AsSpan(i0 * imageSize, count * imageSize), _options.Vector512);
+            else _nonFinite[c] = true;
+        }
+        else if (_pass.WinogradInput)
             WinogradConvolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _pad, dx.AsSpan(i0 * imageSize, count * imageSize), _options.Vector512);
         else
             ShiftedConvolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _kh, _kw, _pad,

@@ -44,8 +44,8 @@ internal static unsafe class WinogradConvolution
     /// <summary>Per-thread buffers: the transformed input, the products, and one image's row transforms.</summary>
     private sealed class Buffers
     {
-        public readonly AlignedBuffer V = new(), M = new();
-        public float[] Rows = [], PaddedRow = [], Out = [];
+        public readonly AlignedBuffer V = new(), M = new(), Padded = new();
+        public float[] Rows = [], Out = [];
         public int[] Offsets = [];
     }
 
@@ -55,7 +55,7 @@ internal static unsafe class WinogradConvolution
     /// rather than a pinned array: with pinned arrays, <c>ZeroDL.Bench convnet-train</c> counted a full garbage
     /// collection during the timed DeepConvNet steps; this way none.
     /// </summary>
-    private sealed class AlignedBuffer
+    internal sealed class AlignedBuffer
     {
         private float* _data;
         private long _length;
@@ -82,14 +82,14 @@ internal static unsafe class WinogradConvolution
     /// A scratch buffer of at least <paramref name="length"/> floats, kept between calls. What the last vectors read
     /// past a row's tiles (slack, or what an earlier call left there) only reaches lanes that are dropped.
     /// </summary>
-    private static float[] Ensure(ref float[] buffer, long length)
+    internal static float[] Ensure(ref float[] buffer, long length)
     {
         if (buffer.Length < length) buffer = new float[checked((int)length)];
         return buffer;
     }
 
     /// <summary>Filters rounded up to whole panels of the product kernel (4 filters).</summary>
-    private static int PaddedFilters(int filters) => (filters + ShiftedConvolution.MR - 1) / ShiftedConvolution.MR * ShiftedConvolution.MR;
+    internal static int PaddedFilters(int filters) => (filters + ShiftedConvolution.MR - 1) / ShiftedConvolution.MR * ShiftedConvolution.MR;
 
     /// <summary>
     /// U[ξ] = (G g Gᵀ)[ξ] for every filter g = w[f, c] (F × C × 3 × 3), each U[ξ] (F × C) packed as the product
@@ -287,9 +287,9 @@ internal static unsafe class WinogradConvolution
         int rounded = (perImage + WideLanes - 1) / WideLanes * WideLanes;
         int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 2 + 2 * Lanes;
         var split = Ensure(ref buffers.Out, 4L * (rounded + WideLanes));
-        var srow = Ensure(ref buffers.PaddedRow, rowLength);
-        srow.AsSpan(0, rowLength).Clear();
-        fixed (float* pd = dout) fixed (float* ps = split) fixed (float* pr = srow)
+        // dout's plane, zero past OH and OW: 2·tilesY rows, all copied before any is read (see PaddedPlane).
+        float* pr = PaddedPlane(buffers, 2 * tilesY, rowLength);
+        fixed (float* pd = dout) fixed (float* ps = split)
         {
             // One image's dY split four ways over its tiles: top-left, top-right, bottom-left, bottom-right.
             float* y00 = ps, y01 = ps + rounded + WideLanes, y10 = y01 + rounded + WideLanes, y11 = y10 + rounded + WideLanes;
@@ -298,18 +298,16 @@ internal static unsafe class WinogradConvolution
             for (int f = 0; f < filters; f++)
                 for (int i = 0; i < images; i++)
                 {
-                    float* plane = pd + ((long)i * filters + f) * oh * ow;
+                    CopyPadded(pd + ((long)i * filters + f) * oh * ow, oh, ow, 0, 2 * tilesY, pr, rowLength);
                     for (int ty = 0; ty < tilesY; ty++)
                         for (int half = 0; half < 2; half++)
                         {
-                            int row = 2 * ty + half;
-                            // The row, zero past OW (the scratch row's tail stays 0), split into even and odd columns.
-                            if (row < oh) Copy(plane + (long)row * ow, pr, ow);
-                            else Clear(pr, ow);
+                            // The row split into even and odd columns.
+                            float* row = pr + (long)(2 * ty + half) * rowLength;
                             float* even = (half == 0 ? y00 : y10) + ty * tilesX, odd = (half == 0 ? y01 : y11) + ty * tilesX;
                             for (int j = 0; j < tilesX; j += Lanes)
                             {
-                                var (e, o) = VectorShuffles.Deinterleave(pr + 2 * j);
+                                var (e, o) = VectorShuffles.Deinterleave(row + 2 * j);
                                 e.Store(even + j);
                                 o.Store(odd + j);
                             }
@@ -377,28 +375,24 @@ internal static unsafe class WinogradConvolution
         int rowBlock = RowBlock(tilesY, tilesX);
         int rowLength = PaddedRowLength(tilesX);
         var rows = Ensure(ref buffers.Rows, 8L * rowBlock);
-        var prow = Ensure(ref buffers.PaddedRow, rowLength);
-        prow.AsSpan(0, rowLength).Clear();
-        fixed (float* px = x) fixed (float* pr = rows) fixed (float* pp = prow)
+        float* pp = PaddedPlane(buffers, hp, rowLength);
+        fixed (float* px = x) fixed (float* pr = rows)
         {
             for (int ch = 0; ch < c; ch++)
                 for (int i = 0; i < images; i++)
                 {
-                    float* plane = px + ((long)i * c + ch) * h * w;
+                    CopyPadded(px + ((long)i * c + ch) * h * w, h, w, pad, hp, pp, rowLength);
                     for (int r = 0; r < hp; r++)
                     {
-                        // The padded row: only its w interior floats change (the padding around them stays 0).
-                        int sr = r - pad;
-                        if (sr >= 0 && sr < h) Copy(plane + (long)sr * w, pp + pad, w);
-                        else Clear(pp + pad, w);
+                        float* row = pp + (long)r * rowLength;
                         // d B along the row, 8 tiles a vector: tile j reads columns 2j … 2j + 3, split into even and
                         // odd columns. A row's last vector spills into the next row of its parity, written later.
                         float* r0 = pr + ((r & 1) * 4) * rowBlock + (r >> 1) * tilesX;
                         float* r1 = r0 + rowBlock, r2 = r1 + rowBlock, r3 = r2 + rowBlock;
                         for (int j = 0; j < tilesX; j += Lanes)
                         {
-                            var (d0, d1) = VectorShuffles.Deinterleave(pp + 2 * j);
-                            var (d2, d3) = VectorShuffles.Deinterleave(pp + 2 * j + 2);
+                            var (d0, d1) = VectorShuffles.Deinterleave(row + 2 * j);
+                            var (d2, d3) = VectorShuffles.Deinterleave(row + 2 * j + 2);
                             (d0 - d2).Store(r0 + j);
                             (d1 + d2).Store(r1 + j);
                             (d2 - d1).Store(r2 + j);
@@ -485,6 +479,27 @@ internal static unsafe class WinogradConvolution
     /// </summary>
     private static int RowBlock(int tilesY, int tilesX) => (tilesY + 1) * tilesX + WideLanes;
 
+    /// <summary>
+    /// The scratch padded plane, <paramref name="hp"/> rows of <paramref name="rowLength"/> floats, zeroed: only the
+    /// interior, the same for every plane of a call, is written (<see cref="CopyPadded"/>), so the padding stays 0.
+    /// A whole plane is copied before its rows are read: a row read right after its copy would load across the
+    /// copy's still-pending stores, which cannot be forwarded to a load they only partly cover, and stall.
+    /// </summary>
+    private static float* PaddedPlane(Buffers buffers, int hp, int rowLength)
+    {
+        float* pp = buffers.Padded.Get((long)hp * rowLength);
+        new Span<float>(pp, hp * rowLength).Clear();
+        return pp;
+    }
+
+    /// <summary>Copies an h × w plane into the interior of the padded plane at <paramref name="pp"/> (rows past <paramref name="hp"/> dropped).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPadded(float* plane, int h, int w, int pad, int hp, float* pp, int rowLength)
+    {
+        for (int r = Math.Max(0, pad), last = Math.Min(hp, pad + h); r < last; r++)
+            Copy(plane + (long)(r - pad) * w, pp + (long)r * rowLength + pad, w);
+    }
+
     /// <summary>The scratch padded row: whole widest vectors of tiles (two columns each) and what the last ones read past it.</summary>
     private static int PaddedRowLength(int tilesX) => (tilesX + WideLanes - 1) / WideLanes * WideLanes * 2 + 2 * WideLanes;
 
@@ -498,25 +513,22 @@ internal static unsafe class WinogradConvolution
         int rowBlock = RowBlock(tilesY, tilesX);
         int rowLength = PaddedRowLength(tilesX);
         var rows = Ensure(ref buffers.Rows, 8L * rowBlock);
-        var prow = Ensure(ref buffers.PaddedRow, rowLength);
-        prow.AsSpan(0, rowLength).Clear();
-        fixed (float* px = x) fixed (float* pr = rows) fixed (float* pp = prow)
+        float* pp = PaddedPlane(buffers, hp, rowLength);
+        fixed (float* px = x) fixed (float* pr = rows)
         {
             for (int ch = 0; ch < c; ch++)
                 for (int i = 0; i < images; i++)
                 {
-                    float* plane = px + ((long)i * c + ch) * h * w;
+                    CopyPadded(px + ((long)i * c + ch) * h * w, h, w, pad, hp, pp, rowLength);
                     for (int r = 0; r < hp; r++)
                     {
-                        int sr = r - pad;
-                        if (sr >= 0 && sr < h) Copy(plane + (long)sr * w, pp + pad, w);
-                        else Clear(pp + pad, w);
+                        float* row = pp + (long)r * rowLength;
                         float* r0 = pr + ((r & 1) * 4) * rowBlock + (r >> 1) * tilesX;
                         float* r1 = r0 + rowBlock, r2 = r1 + rowBlock, r3 = r2 + rowBlock;
                         for (int j = 0; j < tilesX; j += WideLanes)
                         {
-                            var (d0, d1) = Deinterleave512(pp + 2 * j);
-                            var (d2, d3) = Deinterleave512(pp + 2 * j + 2);
+                            var (d0, d1) = Deinterleave512(row + 2 * j);
+                            var (d2, d3) = Deinterleave512(row + 2 * j + 2);
                             (d0 - d2).Store(r0 + j);
                             (d1 + d2).Store(r1 + j);
                             (d2 - d1).Store(r2 + j);
@@ -613,7 +625,7 @@ internal static unsafe class WinogradConvolution
 
     /// <summary>Zeroes a short row; from 8 floats on, the last vector overlaps the one before instead of a scalar tail.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Clear(float* dst, int count)
+    internal static void Clear(float* dst, int count)
     {
         if (count < Lanes)
         {
@@ -629,7 +641,7 @@ internal static unsafe class WinogradConvolution
     /// vector overlaps the one before instead of a scalar tail (the rows never overlap each other).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* src, float* dst, int count)
+    internal static void Copy(float* src, float* dst, int count)
     {
         if (count < Lanes)
         {

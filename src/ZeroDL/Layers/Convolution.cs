@@ -91,7 +91,7 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         _trained = training;
         if (ChosenEngine() is { } engine)
         {
-            engine.Forward(x, W.Value, B.Value, _y, Rectifies, training ? _x : null);
+            engine.Forward(x, W.Value, B.Value, _y, Rectifies, training, training ? _x : null);
             return _y;
         }
         if (training) x.ReadOnlySpan.CopyTo(_x!.Span);

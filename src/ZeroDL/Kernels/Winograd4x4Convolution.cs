@@ -1,0 +1,579 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace ZeroDL.Kernels;
+
+/// <summary>
+/// Stride-1 3×3 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin and Gray, 2016), on the
+/// interpolation points 0, ±1, ±2 and ∞. The output is cut into 4×4 tiles; each reads a 6×6 window d of the
+/// zero-padded input, and Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A with
+/// <code>
+/// Bᵀ = | 4  0 −5  0  1  0 |   G = |  ¼     0     0  |   Aᵀ = | 1  1  1  1  1  0 |
+///      | 0 −4 −4  1  1  0 |       | −⅙    −⅙    −⅙  |        | 0  1 −1  2 −2  0 |
+///      | 0  4 −4 −1  1  0 |       | −⅙     ⅙    −⅙  |        | 0  1  1  4  4  0 |
+///      | 0 −2 −1  2  1  0 |       | 1/24  1/12   ⅙  |        | 0  1 −1  8 −8  1 |
+///      | 0  2 −1 −2  1  0 |       | 1/24 −1/12   ⅙  |
+///      | 0  4  0 −5  0  1 |       |  0     0     1  |
+/// </code>
+/// gives the tile's 16 outputs with 36 products per channel: 2.25 a output, against F(2×2, 3×3)'s 4 (<see
+/// cref="WinogradConvolution"/>) and the direct convolution's 9. As there, the products of all tiles summed over the
+/// channels are 36 matrix products M_ξ (F × tiles) = U_ξ (F × C) · V_ξ (C × tiles), one per position ξ of the 6×6
+/// transformed tile, run by <see cref="ShiftedConvolution.MultiplyPanels"/>; layouts, tile numbering and spills
+/// follow <see cref="WinogradConvolution"/>.
+/// <para>Accuracy: the transforms' larger coefficients cost precision. Against a double-precision reference, random
+/// inputs in [−1, 1] and 32 channels, the outputs' rms error is about 7 times F(2×2)'s (4.7e-7 against 6.4e-8 for
+/// outputs of rms 0.6); the points ±½ instead of ±2 measured the same rms and a larger maximum. The filter transform
+/// is computed in double and rounded once. A non-finite input value spreads to its whole 4×4 tile (the transforms
+/// cancel its weight algebraically, not in floating point), so callers send such inputs through F(2×2), whose
+/// transforms keep it to the outputs whose windows hold it (<see cref="AllFinite"/>).</para>
+/// <para>The transforms run on 256-bit vectors whatever the products use, so the bits do not depend on the
+/// vector width; a row's tiles are split by column phase (mod 4) with in-lane transposes.</para>
+/// </summary>
+internal static unsafe class Winograd4x4Convolution
+{
+    private const int Positions = 36, Lanes = 8;
+
+    /// <summary>Floats of the widest vector a product may use: every buffer's slack allows for it.</summary>
+    private const int WideLanes = 16;
+
+    private const int MR = ShiftedConvolution.MR;
+
+    /// <summary>Per-thread buffers: the transformed input, the products, one plane's padded input, row transforms and outputs.</summary>
+    private sealed class Buffers
+    {
+        public readonly WinogradConvolution.AlignedBuffer V = new(), M = new();
+        public float[] Rows = [], Padded = [], Out = [];
+        public int[] Offsets = [];
+    }
+
+    [ThreadStatic] private static Buffers? t_buffers;
+
+    /// <summary>Output tiles along an output extent of <paramref name="size"/>: the last one cropped where 4 does not divide it.</summary>
+    public static int TilesAlong(int size) => (size + 3) / 4;
+
+    /// <summary>
+    /// U[ξ] = (G g Gᵀ)[ξ] for every filter g = w[f, c] (F × C × 3 × 3), in double and rounded once, each U[ξ] (F × C)
+    /// packed as the product kernel reads it: panels of 4 filters, channel-major ([ξ][panel][c][4]), the rows past F
+    /// zero. A panel's 4 filters are the 4 lanes of the arithmetic, so each ξ is stored as one 4-float write.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every training step: no slow first calls
+    public static void TransformFilters(ReadOnlySpan<float> weights, int filters, int c, ref float[] transformed)
+    {
+        if (weights.Length < filters * c * 9) throw new ArgumentException("winograd convolution: the filter buffer is too small");
+        int block = WinogradConvolution.PaddedFilters(filters) * c;
+        var u = WinogradConvolution.Ensure(ref transformed, (long)Positions * block);
+        double* taps = stackalloc double[9 * MR];
+        var gg = stackalloc Vector256<double>[18];
+        fixed (float* pw = weights) fixed (float* pu = u)
+            for (int f0 = 0; f0 < filters; f0 += MR)
+                for (int ch = 0; ch < c; ch++)
+                {
+                    // The 9 taps of the panel's 4 filters, tap-major; zero for filters past F.
+                    for (int l = 0; l < MR; l++)
+                    {
+                        float* g = pw + ((long)(f0 + l) * c + ch) * 9;
+                        for (int t = 0; t < 9; t++) taps[t * MR + l] = f0 + l < filters ? g[t] : 0.0;
+                    }
+                    for (int col = 0; col < 3; col++) // G g: 6 × 3
+                        Interpolate(Vector256.Load(taps + col * MR), Vector256.Load(taps + (3 + col) * MR), Vector256.Load(taps + (6 + col) * MR),
+                            out gg[col], out gg[3 + col], out gg[6 + col], out gg[9 + col], out gg[12 + col], out gg[15 + col]);
+                    float* at = pu + ((long)f0 * c + ch * MR);
+                    for (int a = 0; a < 6; a++) // (G g) Gᵀ: 6 × 6
+                    {
+                        Interpolate(gg[3 * a], gg[3 * a + 1], gg[3 * a + 2], out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
+                        float* row = at + 6L * a * block;
+                        Avx.ConvertToVector128Single(u0).Store(row);
+                        Avx.ConvertToVector128Single(u1).Store(row + block);
+                        Avx.ConvertToVector128Single(u2).Store(row + 2L * block);
+                        Avx.ConvertToVector128Single(u3).Store(row + 3L * block);
+                        Avx.ConvertToVector128Single(u4).Store(row + 4L * block);
+                        Avx.ConvertToVector128Single(u5).Store(row + 5L * block);
+                    }
+                }
+    }
+
+    /// <summary>G · (g0, g1, g2): the filter's values at the points 0, 1, −1, 2, −2 (scaled) and its leading coefficient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Interpolate(Vector256<double> g0, Vector256<double> g1, Vector256<double> g2, out Vector256<double> r0, out Vector256<double> r1,
+        out Vector256<double> r2, out Vector256<double> r3, out Vector256<double> r4, out Vector256<double> r5)
+    {
+        var even = g0 + g2;
+        var q = (g0 + g2 * 4.0) * (1.0 / 24);
+        var r = g1 * (1.0 / 12);
+        r0 = g0 * 0.25;
+        r1 = (even + g1) * (-1.0 / 6);
+        r2 = (g1 - even) * (1.0 / 6);
+        r3 = q + r;
+        r4 = q - r;
+        r5 = g2;
+    }
+
+    /// <summary>
+    /// The filters for the input gradient, transformed: W'[c, f, ky, kx] = W[f, c, 2 − ky, 2 − kx], then as
+    /// <see cref="TransformFilters"/> with C filters of F channels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TransformFlippedFilters(ReadOnlySpan<float> weights, int filters, int c, ref float[] flipped, ref float[] transformed)
+    {
+        if (weights.Length < filters * c * 9) throw new ArgumentException("winograd convolution: the filter buffer is too small");
+        if (flipped.Length < filters * c * 9) flipped = new float[filters * c * 9];
+        for (int f = 0; f < filters; f++)
+            for (int ch = 0; ch < c; ch++)
+                for (int t = 0; t < 9; t++)
+                    flipped[(ch * filters + f) * 9 + (8 - t)] = weights[(f * c + ch) * 9 + t];
+        TransformFilters(flipped.AsSpan(0, filters * c * 9), c, filters, ref transformed);
+    }
+
+    /// <summary>
+    /// y (images × F × OH × OW) = conv(x (images × C × H × W), 3×3 filters transformed by
+    /// <see cref="TransformFilters"/>) + bias, stride 1, padding <paramref name="pad"/>, then max(0, ·) where
+    /// <paramref name="rectify"/>; <paramref name="wide"/>: the products on 512-bit vectors (the same bits).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward(ReadOnlySpan<float> x, int images, int c, int h, int w, ReadOnlySpan<float> transformed, ReadOnlySpan<float> bias,
+        int filters, int pad, Span<float> y, bool wide = false, bool rectify = false)
+    {
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
+        if (images < 1 || x.Length < images * c * h * w || transformed.Length < Positions * WinogradConvolution.PaddedFilters(filters) * c
+            || bias.Length < filters || y.Length < images * filters * oh * ow)
+            throw new ArgumentException("winograd convolution: a buffer is too small for the geometry");
+        int tilesY = TilesAlong(oh), tilesX = TilesAlong(ow), perImage = tilesY * tilesX;
+        int tiles = (images * perImage + Lanes - 1) / Lanes * Lanes; // a product row: every tile, in whole vectors
+        int panels = WinogradConvolution.PaddedFilters(filters) / MR;
+        var buffers = t_buffers ??= new Buffers();
+        // Each block (ξ) of V and M is followed by a vector of slack that the last image's spill may write or read.
+        long vBlock = (long)c * tiles + WideLanes, mBlock = (long)panels * MR * tiles + WideLanes;
+        float* v = buffers.V.Get(Positions * vBlock);
+        float* m = buffers.M.Get(Positions * mBlock);
+        if (buffers.Offsets.Length < c) buffers.Offsets = new int[c];
+        var offsets = buffers.Offsets;
+        for (int p = 0; p < c; p++) offsets[p] = p * tiles;
+        TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        fixed (float* pu = transformed) fixed (int* po = offsets)
+            for (int xi = 0; xi < Positions; xi++)
+                ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * MR * c, panels, v + xi * vBlock, po, tiles, m + xi * mBlock, wide);
+        TransformOutput(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
+    }
+
+    /// <summary>
+    /// dx (images × C × H × W) = the input gradient of the convolution for dout (images × F × OH × OW), from filters
+    /// transformed by <see cref="TransformFlippedFilters"/>: a convolution of dout padded by 2 − pad.
+    /// </summary>
+    public static void InputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, ReadOnlySpan<float> transformedFlipped,
+        ReadOnlySpan<float> zeroBias, int c, int pad, Span<float> dx, bool wide = false) =>
+        Forward(dout, images, filters, oh, ow, transformedFlipped, zeroBias, c, 2 - pad, dx, wide);
+
+    /// <summary>
+    /// dU[ξ] (F × C, row-major) += Σ_tiles (A dY Aᵀ)[ξ] · (Bᵀ d B)[ξ] for a batch: the weight gradient in the
+    /// transformed domain (the adjoint of the forward pass, as <see cref="WinogradConvolution.WeightGradient"/> for
+    /// F(2×2)), with 36 positions and a quarter of the tiles. V is recomputed from the input as the forward pass
+    /// computes it; the products run as inner products along the tiles, 4 filters × 3 channels at a time
+    /// (<see cref="ShiftedConvolution.CorrelateTile"/>; <paramref name="wide"/>: on 512-bit vectors).
+    /// <see cref="WeightGradientFromTransformed"/> brings dU back to 3×3 filters.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int images, int c, int h, int w, int filters, int pad,
+        Span<float> dU, bool wide = false)
+    {
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
+        if (images < 1 || x.Length < images * c * h * w || dout.Length < images * filters * oh * ow || dU.Length < Positions * filters * c)
+            throw new ArgumentException("winograd convolution: a buffer is too small for the geometry");
+        int tilesY = TilesAlong(oh), tilesX = TilesAlong(ow), perImage = tilesY * tilesX, used = images * perImage;
+        int tiles = (used + Lanes - 1) / Lanes * Lanes;
+        int rows = WinogradConvolution.PaddedFilters(filters);
+        var buffers = t_buffers ??= new Buffers();
+        long vBlock = (long)c * tiles + WideLanes, mBlock = (long)rows * tiles + WideLanes;
+        float* v = buffers.V.Get(Positions * vBlock);
+        float* m = buffers.M.Get(Positions * mBlock);
+        TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        TransformOutputGradient(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
+        // The inner products run over whole vectors of tiles: past the last tile, and in the filter rows that complete
+        // the last panel of 4, zeros (the transforms' spill leaves other values there).
+        for (int xi = 0; xi < Positions; xi++)
+        {
+            float* mx = m + xi * mBlock, vx = v + xi * vBlock;
+            for (int f = 0; f < filters; f++) new Span<float>(mx + (long)f * tiles + used, tiles - used).Clear();
+            new Span<float>(mx + (long)filters * tiles, (rows - filters) * tiles).Clear();
+            for (int ch = 0; ch < c; ch++) new Span<float>(vx + (long)ch * tiles + used, tiles - used).Clear();
+        }
+        float* sums = stackalloc float[12];
+        int block = filters * c;
+        fixed (float* pu = dU)
+            for (int xi = 0; xi < Positions; xi++)
+            {
+                float* mx = m + xi * mBlock, vx = v + xi * vBlock, ux = pu + (long)xi * block;
+                for (int f0 = 0; f0 < filters; f0 += MR)
+                    for (int c0 = 0; c0 < c; c0 += 3)
+                    {
+                        // A group past the last channel repeats it; its sums are dropped.
+                        float* x0 = vx + (long)c0 * tiles;
+                        float* x1 = c0 + 1 < c ? x0 + tiles : x0, x2 = c0 + 2 < c ? x0 + 2L * tiles : x0;
+                        ShiftedConvolution.CorrelateTile(tiles, mx + (long)f0 * tiles, tiles, x0, x1, x2, sums, wide);
+                        for (int i = 0; i < MR && f0 + i < filters; i++)
+                            for (int t = 0; t < 3 && c0 + t < c; t++) ux[(f0 + i) * c + c0 + t] += sums[i * 3 + t];
+                    }
+            }
+    }
+
+    /// <summary>
+    /// dWᵀ (K × F, row = tap c·9 + ky·3 + kx) += Gᵀ dU G for every filter and channel, in double: the weight
+    /// gradient of the 3×3 filters from its transformed form (<see cref="WeightGradient"/>), 4 channels a vector.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightGradientFromTransformed(ReadOnlySpan<float> dU, int filters, int c, Span<float> dWt)
+    {
+        if (dU.Length < Positions * filters * c || dWt.Length < 9 * c * filters) throw new ArgumentException("winograd convolution: a buffer is too small");
+        int block = filters * c;
+        var half = stackalloc Vector256<double>[18]; // Gᵀ dU: 3 × 6
+        double* lanes = stackalloc double[4];
+        float* tail = stackalloc float[4];
+        fixed (float* pu = dU) fixed (float* pw = dWt)
+            for (int f = 0; f < filters; f++)
+                for (int c0 = 0; c0 < c; c0 += 4)
+                {
+                    int count = Math.Min(4, c - c0);
+                    float* at = pu + (long)f * c + c0;
+                    for (int b = 0; b < 6; b++) // column b of dU
+                    {
+                        Collapse(Load4(at + b * (long)block, count, tail), Load4(at + (6 + b) * (long)block, count, tail),
+                            Load4(at + (12 + b) * (long)block, count, tail), Load4(at + (18 + b) * (long)block, count, tail),
+                            Load4(at + (24 + b) * (long)block, count, tail), Load4(at + (30 + b) * (long)block, count, tail),
+                            out half[b], out half[6 + b], out half[12 + b]);
+                    }
+                    for (int ky = 0; ky < 3; ky++) // (Gᵀ dU) G
+                    {
+                        Collapse(half[6 * ky], half[6 * ky + 1], half[6 * ky + 2], half[6 * ky + 3], half[6 * ky + 4], half[6 * ky + 5],
+                            out var w0, out var w1, out var w2);
+                        for (int kx = 0; kx < 3; kx++)
+                        {
+                            (kx == 0 ? w0 : kx == 1 ? w1 : w2).Store(lanes);
+                            for (int l = 0; l < count; l++) pw[((long)(c0 + l) * 9 + ky * 3 + kx) * filters + f] += (float)lanes[l];
+                        }
+                    }
+                }
+    }
+
+    /// <summary>The 4 floats at <paramref name="p"/> as doubles; fewer than 4 (a last group of channels): zeros after them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Load4(float* p, int count, float* tail)
+    {
+        if (count == 4) return Avx.ConvertToVector256Double(Vector128.Load(p));
+        for (int l = 0; l < 4; l++) tail[l] = l < count ? p[l] : 0f;
+        return Avx.ConvertToVector256Double(Vector128.Load(tail));
+    }
+
+    /// <summary>Gᵀ · (u0 … u5): the adjoint of <see cref="Interpolate"/>, six transformed values back to three taps.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Collapse(Vector256<double> u0, Vector256<double> u1, Vector256<double> u2, Vector256<double> u3, Vector256<double> u4,
+        Vector256<double> u5, out Vector256<double> w0, out Vector256<double> w1, out Vector256<double> w2)
+    {
+        var sum12 = u1 + u2; var sum34 = u3 + u4;
+        w0 = u0 * 0.25 - sum12 * (1.0 / 6) + sum34 * (1.0 / 24);
+        w1 = (u2 - u1) * (1.0 / 6) + (u3 - u4) * (1.0 / 12);
+        w2 = (sum34 - sum12) * (1.0 / 6) + u5;
+    }
+
+    /// <summary>
+    /// dM[ξ][f][tile] = A dY Aᵀ for every 4×4 tile dY of dout (zero past OH and OW). Per filter and image: the plane
+    /// copied whole into a zeroed buffer, each row's tiles split by column phase and transformed along x (four values
+    /// to six), stored by row phase; then the four rows of every tile combined, a vector of tiles at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformOutputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
+        float* pm, long mBlock, Buffers buffers)
+    {
+        int perImage = tilesY * tilesX;
+        int rowBlock = tilesY * tilesX + WideLanes; // [phase][q][ty][tx], and slack for the spill
+        int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 4 + 2 * Lanes;
+        int hp = 4 * tilesY;
+        var rows = WinogradConvolution.Ensure(ref buffers.Rows, 24L * rowBlock);
+        var padded = WinogradConvolution.Ensure(ref buffers.Padded, (long)hp * rowLength);
+        padded.AsSpan(0, hp * rowLength).Clear();
+        fixed (float* pd = dout) fixed (float* pr = rows) fixed (float* pp = padded)
+            // Filter by filter, image by image: an image's last vector spills into the next image's tiles, or past the
+            // last image into the next filter's or the slack, all written later.
+            for (int f = 0; f < filters; f++)
+                for (int i = 0; i < images; i++)
+                {
+                    float* plane = pd + ((long)i * filters + f) * oh * ow;
+                    for (int r = 0; r < oh; r++) WinogradConvolution.Copy(plane + (long)r * ow, pp + (long)r * rowLength, ow);
+                    for (int r = 0; r < hp; r++)
+                    {
+                        float* src = pp + (long)r * rowLength, dst = pr + (r & 3) * 6L * rowBlock + (r >> 2) * tilesX;
+                        for (int j = 0; j < tilesX; j += Lanes)
+                        {
+                            float* p = src + 4 * j;
+                            var a = Vector256.Create(Vector128.Load(p), Vector128.Load(p + 16));
+                            var b = Vector256.Create(Vector128.Load(p + 4), Vector128.Load(p + 20));
+                            var c = Vector256.Create(Vector128.Load(p + 8), Vector128.Load(p + 24));
+                            var d = Vector256.Create(Vector128.Load(p + 12), Vector128.Load(p + 28));
+                            var ab0 = Avx.UnpackLow(a, b).AsDouble(); var ab1 = Avx.UnpackHigh(a, b).AsDouble();
+                            var cd0 = Avx.UnpackLow(c, d).AsDouble(); var cd1 = Avx.UnpackHigh(c, d).AsDouble();
+                            GradientTransform(Avx.UnpackLow(ab0, cd0).AsSingle(), Avx.UnpackHigh(ab0, cd0).AsSingle(),
+                                Avx.UnpackLow(ab1, cd1).AsSingle(), Avx.UnpackHigh(ab1, cd1).AsSingle(),
+                                out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
+                            float* q = dst + j;
+                            m0.Store(q); m1.Store(q + rowBlock); m2.Store(q + 2L * rowBlock);
+                            m3.Store(q + 3L * rowBlock); m4.Store(q + 4L * rowBlock); m5.Store(q + 5L * rowBlock);
+                        }
+                    }
+                    // A · along the columns: tile rows 4ty + a are phase a, slot ty.
+                    float* mdst = pm + (long)f * tiles + (long)i * perImage;
+                    for (int k = 0; k < 6; k++)
+                    {
+                        float* r0 = pr + k * rowBlock, r1 = r0 + 6L * rowBlock, r2 = r1 + 6L * rowBlock, r3 = r2 + 6L * rowBlock;
+                        float* m0 = mdst + k * mBlock;
+                        for (int t = 0; t < perImage; t += Lanes)
+                        {
+                            GradientTransform(Vector256.Load(r0 + t), Vector256.Load(r1 + t), Vector256.Load(r2 + t), Vector256.Load(r3 + t),
+                                out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
+                            z0.Store(m0 + t);
+                            z1.Store(m0 + 6 * mBlock + t);
+                            z2.Store(m0 + 12 * mBlock + t);
+                            z3.Store(m0 + 18 * mBlock + t);
+                            z4.Store(m0 + 24 * mBlock + t);
+                            z5.Store(m0 + 30 * mBlock + t);
+                        }
+                    }
+                }
+    }
+
+    /// <summary>m = A y for four values y0 … y3 (a vector of tiles each): the adjoint of <see cref="OutputTransform"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientTransform(Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3,
+        out Vector256<float> m0, out Vector256<float> m1, out Vector256<float> m2, out Vector256<float> m3, out Vector256<float> m4, out Vector256<float> m5)
+    {
+        var even = y0 + y2; var odd = y1 + y3;
+        var even4 = Vector256.FusedMultiplyAdd(Vector256.Create(4f), y2, y0);        // y0 + 4 y2
+        var odd4 = Vector256.FusedMultiplyAdd(Vector256.Create(8f), y3, y1 + y1);   // 2 y1 + 8 y3
+        m0 = y0;
+        m1 = even + odd;
+        m2 = even - odd;
+        m3 = even4 + odd4;
+        m4 = even4 - odd4;
+        m5 = y3;
+    }
+
+    /// <summary>Whether every value is finite (no NaN, no ±∞): x − x is 0 for those and NaN for the rest, and a NaN stays in the sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        fixed (float* p = values)
+        {
+            var acc0 = Vector256<float>.Zero; var acc1 = Vector256<float>.Zero;
+            int i = 0, n = values.Length;
+            for (; i + 2 * Lanes <= n; i += 2 * Lanes)
+            {
+                var a = Vector256.Load(p + i); var b = Vector256.Load(p + i + Lanes);
+                acc0 += a - a; acc1 += b - b;
+            }
+            float rest = 0f;
+            for (; i < n; i++) rest += p[i] - p[i];
+            return Vector256.Sum(acc0 + acc1) + rest == 0f;
+        }
+    }
+
+    /// <summary>
+    /// V[ξ][c][tile] = Bᵀ d B for every tile's 6×6 window d. Per image and channel: each padded row r is transformed
+    /// along x (d B, six values per tile, <see cref="TransformRow"/>) and stored by row phase (r mod 4), so that rows
+    /// 4ty … 4ty + 5 of all the image's tiles are whole vectors apart; then the six rows of every tile are combined
+    /// (Bᵀ ·) a vector of tiles at a time. Every vector's spill past an image's tiles lands where a later one writes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformInput(ReadOnlySpan<float> x, int images, int c, int h, int w, int pad, int tilesY, int tilesX, int tiles,
+        float* pv, long vBlock, Buffers buffers)
+    {
+        int perImage = tilesY * tilesX;
+        int hp = 4 * tilesY + 2;
+        // Row transforms: [phase][k][ty'][tx], ty' = 0 … tilesY, and a widest vector of slack for the spill.
+        int rowBlock = (tilesY + 1) * tilesX + WideLanes;
+        // A padded row: whole vectors of 8 tiles (four columns each), and the two columns the last tile reads beyond.
+        int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 4 + 2 * Lanes;
+        var rows = WinogradConvolution.Ensure(ref buffers.Rows, 24L * rowBlock);
+        // The whole padded plane is copied before its rows are read: a row read right after its copy would load
+        // across the copy's still-pending stores, which cannot be forwarded, and stall.
+        var padded = WinogradConvolution.Ensure(ref buffers.Padded, (long)hp * rowLength);
+        padded.AsSpan(0, hp * rowLength).Clear(); // the padding: only the interior changes below
+        int firstRow = Math.Max(0, pad), lastRow = Math.Min(hp, pad + h); // padded rows holding input rows
+        fixed (float* px = x) fixed (float* pr = rows) fixed (float* pp = padded)
+        {
+            for (int ch = 0; ch < c; ch++)
+                for (int i = 0; i < images; i++)
+                {
+                    float* plane = px + ((long)i * c + ch) * h * w;
+                    for (int r = firstRow; r < lastRow; r++)
+                        WinogradConvolution.Copy(plane + (long)(r - pad) * w, pp + (long)r * rowLength + pad, w);
+                    for (int r = 0; r < hp; r++)
+                    {
+                        float* dst = pr + (r & 3) * 6L * rowBlock + (r >> 2) * tilesX;
+                        float* src = pp + (long)r * rowLength;
+                        for (int j = 0; j < tilesX; j += Lanes) TransformRow(src + 4 * j, dst + j, rowBlock);
+                    }
+                    // Bᵀ · along the columns: tile rows 4ty + m are phase m mod 4, slot ty + m / 4.
+                    float* vdst = pv + (long)ch * tiles + (long)i * perImage;
+                    for (int k = 0; k < 6; k++)
+                    {
+                        float* r0 = pr + k * rowBlock, r1 = r0 + 6L * rowBlock, r2 = r1 + 6L * rowBlock, r3 = r2 + 6L * rowBlock;
+                        float* v0 = vdst + k * vBlock;
+                        for (int t = 0; t < perImage; t += Lanes)
+                        {
+                            InputTransform(Vector256.Load(r0 + t), Vector256.Load(r1 + t), Vector256.Load(r2 + t), Vector256.Load(r3 + t),
+                                Vector256.Load(r0 + t + tilesX), Vector256.Load(r1 + t + tilesX),
+                                out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
+                            z0.Store(v0 + t);
+                            z1.Store(v0 + 6 * vBlock + t);
+                            z2.Store(v0 + 12 * vBlock + t);
+                            z3.Store(v0 + 18 * vBlock + t);
+                            z4.Store(v0 + 24 * vBlock + t);
+                            z5.Store(v0 + 30 * vBlock + t);
+                        }
+                    }
+                }
+        }
+    }
+
+    /// <summary>
+    /// d B for 8 tiles of a padded row at <paramref name="p"/> (tile l reads columns 4l … 4l + 5): each tile's six
+    /// columns gathered into six vectors by in-lane 4×4 transposes of tiles (l, l + 4), then the transform; value k
+    /// stored at <paramref name="dst"/> + k·<paramref name="stride"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TransformRow(float* p, float* dst, long stride)
+    {
+        var a = Vector256.Create(Vector128.Load(p), Vector128.Load(p + 16));      // tiles 0 | 4, columns 0–3
+        var b = Vector256.Create(Vector128.Load(p + 4), Vector128.Load(p + 20));  // tiles 1 | 5
+        var c = Vector256.Create(Vector128.Load(p + 8), Vector128.Load(p + 24));  // tiles 2 | 6
+        var d = Vector256.Create(Vector128.Load(p + 12), Vector128.Load(p + 28)); // tiles 3 | 7
+        var e = Vector256.Create(Vector128.Load(p + 16), Vector128.Load(p + 32)); // tiles 4 | 8: columns 4 and 5 of tiles 3 | 7
+        var ab0 = Avx.UnpackLow(a, b).AsDouble(); var ab1 = Avx.UnpackHigh(a, b).AsDouble();
+        var cd0 = Avx.UnpackLow(c, d).AsDouble(); var cd1 = Avx.UnpackHigh(c, d).AsDouble();
+        var bc0 = Avx.UnpackLow(b, c).AsDouble(); var de0 = Avx.UnpackLow(d, e).AsDouble();
+        InputTransform(Avx.UnpackLow(ab0, cd0).AsSingle(), Avx.UnpackHigh(ab0, cd0).AsSingle(),
+            Avx.UnpackLow(ab1, cd1).AsSingle(), Avx.UnpackHigh(ab1, cd1).AsSingle(),
+            Avx.UnpackLow(bc0, de0).AsSingle(), Avx.UnpackHigh(bc0, de0).AsSingle(),
+            out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
+        z0.Store(dst);
+        z1.Store(dst + stride);
+        z2.Store(dst + 2 * stride);
+        z3.Store(dst + 3 * stride);
+        z4.Store(dst + 4 * stride);
+        z5.Store(dst + 5 * stride);
+    }
+
+    /// <summary>z = Bᵀ d for six values d0 … d5 (a vector of tiles each): shared terms, one rounding per multiply-add.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InputTransform(Vector256<float> d0, Vector256<float> d1, Vector256<float> d2, Vector256<float> d3, Vector256<float> d4,
+        Vector256<float> d5, out Vector256<float> z0, out Vector256<float> z1, out Vector256<float> z2, out Vector256<float> z3,
+        out Vector256<float> z4, out Vector256<float> z5)
+    {
+        var four = Vector256.Create(4f); var minusFour = Vector256.Create(-4f);
+        var t0 = Vector256.FusedMultiplyAdd(minusFour, d2, d4); // d4 − 4 d2
+        var t1 = Vector256.FusedMultiplyAdd(minusFour, d1, d3); // d3 − 4 d1
+        var t2 = d4 - d2;
+        var t3 = (d3 - d1) * 2f;
+        z0 = Vector256.FusedMultiplyAdd(four, d0 - d2, t2);     // 4 d0 − 5 d2 + d4
+        z1 = t0 + t1;
+        z2 = t0 - t1;
+        z3 = t2 + t3;
+        z4 = t2 - t3;
+        z5 = Vector256.FusedMultiplyAdd(four, d1 - d3, d5 - d3); // 4 d1 − 5 d3 + d5
+    }
+
+    /// <summary>y = Aᵀ m for six values m0 … m5 (a vector of tiles each).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputTransform(Vector256<float> m0, Vector256<float> m1, Vector256<float> m2, Vector256<float> m3, Vector256<float> m4,
+        Vector256<float> m5, out Vector256<float> y0, out Vector256<float> y1, out Vector256<float> y2, out Vector256<float> y3)
+    {
+        var sum12 = m1 + m2; var diff12 = m1 - m2; var sum34 = m3 + m4; var diff34 = m3 - m4;
+        y0 = m0 + sum12 + sum34;
+        y1 = Vector256.FusedMultiplyAdd(Vector256.Create(2f), diff34, diff12);
+        y2 = Vector256.FusedMultiplyAdd(Vector256.Create(4f), sum34, sum12);
+        y3 = Vector256.FusedMultiplyAdd(Vector256.Create(8f), diff34, diff12) + m5;
+    }
+
+    /// <summary>
+    /// y = Aᵀ M A + bias for every tile, a vector of tiles at a time: first along the tile's columns (into a small
+    /// scratch), then along its rows, each output row of a tile stored as 4 consecutive floats; then the outputs go to
+    /// their places (the rows and columns past OH and OW dropped), one plane later: a plane copied right after it was
+    /// written would load across pending stores, which cannot be forwarded, and stall.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformOutput(float* pm, long mBlock, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
+        ReadOnlySpan<float> bias, Span<float> y, Buffers buffers, bool rectify)
+    {
+        int perImage = tilesY * tilesX;
+        // Per output row a of the tiles: the image's 4 × tilesX-wide rows 4ty + a, tile row after tile row, and the spill;
+        // two planes' worth, written alternately.
+        long outBlock = 4L * ((perImage + Lanes - 1) / Lanes * Lanes);
+        var outs = WinogradConvolution.Ensure(ref buffers.Out, 8 * outBlock);
+        float* scratch = stackalloc float[24 * Lanes];
+        fixed (float* py = y) fixed (float* po = outs)
+        {
+            int planes = images * filters;
+            for (int q = 0; q <= planes; q++)
+            {
+                if (q < planes)
+                {
+                    int i = q / filters, f = q % filters;
+                    float* src = pm + (long)f * tiles + (long)i * perImage;
+                    float* dst = po + (q & 1) * 4 * outBlock;
+                    var b = Vector256.Create(bias[f]);
+                    for (int t = 0; t < perImage; t += Lanes)
+                    {
+                        float* s = src + t;
+                        for (int k = 0; k < 6; k++, s += mBlock) // Aᵀ · : column k of the 6×6 tile
+                        {
+                            OutputTransform(Vector256.Load(s), Vector256.Load(s + 6 * mBlock), Vector256.Load(s + 12 * mBlock),
+                                Vector256.Load(s + 18 * mBlock), Vector256.Load(s + 24 * mBlock), Vector256.Load(s + 30 * mBlock),
+                                out var s0, out var s1, out var s2, out var s3);
+                            s0.Store(scratch + k * Lanes);
+                            s1.Store(scratch + (6 + k) * Lanes);
+                            s2.Store(scratch + (12 + k) * Lanes);
+                            s3.Store(scratch + (18 + k) * Lanes);
+                        }
+                        for (int a = 0; a < 4; a++) // · A: row a
+                        {
+                            float* r = scratch + 6 * a * Lanes;
+                            OutputTransform(Vector256.Load(r), Vector256.Load(r + Lanes), Vector256.Load(r + 2 * Lanes), Vector256.Load(r + 3 * Lanes),
+                                Vector256.Load(r + 4 * Lanes), Vector256.Load(r + 5 * Lanes), out var y0, out var y1, out var y2, out var y3);
+                            y0 += b; y1 += b; y2 += b; y3 += b;
+                            if (rectify)
+                            {
+                                y0 = Vector256.Max(y0, Vector256<float>.Zero); y1 = Vector256.Max(y1, Vector256<float>.Zero);
+                                y2 = Vector256.Max(y2, Vector256<float>.Zero); y3 = Vector256.Max(y3, Vector256<float>.Zero);
+                            }
+                            StoreInterleaved4(y0, y1, y2, y3, dst + a * outBlock + 4 * t);
+                        }
+                    }
+                }
+                if (q > 0) // the plane before: its outputs to their places
+                {
+                    float* plane = py + (long)(q - 1) * oh * ow;
+                    float* from = po + ((q - 1) & 1) * 4 * outBlock;
+                    for (int ty = 0; ty < tilesY; ty++)
+                        for (int a = 0; a < 4 && 4 * ty + a < oh; a++)
+                            WinogradConvolution.Copy(from + a * outBlock + 4L * ty * tilesX, plane + (long)(4 * ty + a) * ow, ow);
+                }
+            }
+        }
+    }
+
+    /// <summary>Stores [y0[l] y1[l] y2[l] y3[l]] at p + 4l for the 8 lanes l: in-lane 4×4 transposes, then 128-bit stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreInterleaved4(Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3, float* p)
+    {
+        var u0 = Avx.UnpackLow(y0, y1).AsDouble(); var u1 = Avx.UnpackHigh(y0, y1).AsDouble();
+        var u2 = Avx.UnpackLow(y2, y3).AsDouble(); var u3 = Avx.UnpackHigh(y2, y3).AsDouble();
+        var r0 = Avx.UnpackLow(u0, u2).AsSingle();  // lanes 0 | 4
+        var r1 = Avx.UnpackHigh(u0, u2).AsSingle(); // lanes 1 | 5
+        var r2 = Avx.UnpackLow(u1, u3).AsSingle();  // lanes 2 | 6
+        var r3 = Avx.UnpackHigh(u1, u3).AsSingle(); // lanes 3 | 7
+        Avx.Permute2x128(r0, r1, 0x20).Store(p);
+        Avx.Permute2x128(r2, r3, 0x20).Store(p + 8);
+        Avx.Permute2x128(r0, r1, 0x31).Store(p + 16);
+        Avx.Permute2x128(r2, r3, 0x31).Store(p + 24);
+    }
+}

@@ -1,0 +1,137 @@
+using Xunit.Abstractions;
+using ZeroDL.Kernels;
+using ZeroDL.Layers;
+
+namespace ZeroDL.Tests;
+
+/// <summary>Winograd's F(4×4, 3×3) against the definition in double, against F(2×2, 3×3), on both vector widths.</summary>
+public class Winograd4x4Tests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData(3, 9, 7, 5, 10, 1)]     // odd outputs both ways (tiles cropped), 10 filters (a ragged panel), non-square
+    [InlineData(2, 13, 11, 9, 6, 0)]    // no padding: 9×7 out; dx padded by 2 onto 11×9
+    [InlineData(5, 20, 14, 14, 18, 1)]  // 14×14: the last tile half cropped; 5 images in chunks of 2
+    [InlineData(3, 16, 14, 14, 32, 2)]  // DeepConvNet's pad 2: 16×16 out, dx padded by 0
+    [InlineData(4, 35, 8, 8, 30, 1)]    // DeepConvNet's last blocks: 4 tiles an image, every vector spilling into the next images
+    [InlineData(1, 8, 30, 3, 9, 1)]     // tall and narrow: one tile a row
+    [InlineData(2, 17, 28, 28, 5, 1)]   // 28×28: 49 tiles an image
+    [InlineData(2, 8, 7, 7, 8, 3)]      // padding 3: 11×11 out (dx then by im2col: Winograd's would pad by −1)
+    public void Forward_and_input_gradient_match_the_definition_on_both_vector_widths(int n, int c, int h, int w, int fn, int pad)
+    {
+        var rng = new Rng(n * 7919 + c * 31 + h * 7 + w + fn);
+        var x = new NDArray<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
+        var wt = new NDArray<float>(fn, c, 3, 3); rng.FillUniform(wt.Data, -1, 1);
+        var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        var engine = new ConvolutionEngine(fn, c, 3, 3, 1, pad);
+        Assert.True(engine.UsesWinograd4x4(oh, ow), "forward by F(4×4)");
+        Assert.True(engine.UsesWinograd4x4(h, w), "dx by F(4×4) where it goes by Winograd");
+        bool winogradDx = fn >= ConvolutionEngine.WinogradMinimumChannels && pad <= 2;
+        var exact = new Convolution<double>(wt.Cast<double>(), b.Cast<double>(), 1, pad) { Engine = null };
+        var yExact = exact.Forward(x.Cast<double>(), training: true).Clone();
+        var g = new NDArray<float>(n, fn, oh, ow); rng.FillUniform(g.Data, -1, 1);
+        var dxExact = exact.Backward(g.Cast<double>()).Clone();
+        var y = new NDArray<float>[2]; var dx = new NDArray<float>[2];
+        foreach (int tile in new[] { 2, 4 })
+            foreach (bool wide in new[] { false, true })
+            {
+                // Chunks of 2 images (the last one short) over two workers.
+                var layer = new Convolution<float>(wt.Clone(), b.Clone(), 1, pad)
+                {
+                    Engine = new() { WinogradTile = tile, Vector512 = wide, ChunkElements = 2 * c * 9 * h * w, WinogradWeightChunkElements = 2 * c * 9 * h * w, Workers = 2 },
+                };
+                var yi = layer.Forward(x, training: true).Clone();
+                var dxi = layer.Backward(g).Clone();
+                double ey = Worst(yExact, yi), edx = Worst(dxExact, dxi);
+                output.WriteLine($"F({tile}×{tile}) {(wide ? 512 : 256)}-bit: forward {ey:E2}, dx {edx:E2}");
+                // The sums' scale grows as √(terms): C·9 products of size ⅓ (uniform [−1, 1] times uniform [−1, 1]).
+                // F(2×2) measured within 3e-7 of it, F(4×4) within 5e-6 (its transforms' coefficients up to 8 and 25).
+                double bound = tile == 4 ? 1e-5 : 1e-6;
+                Assert.True(ey <= bound * Math.Sqrt(c * 9), $"F({tile}×{tile}) forward {ey:E2}");
+                Assert.True(edx <= (tile == 4 && winogradDx ? bound : 1e-6) * Math.Sqrt(fn * 9), $"F({tile}×{tile}) dx {edx:E2}");
+                if (tile == 4) { y[wide ? 1 : 0] = yi; dx[wide ? 1 : 0] = dxi; }
+            }
+        Assert.Equal(y[0].Data, y[1].Data);
+        Assert.Equal(dx[0].Data, dx[1].Data);
+    }
+
+    [Theory]
+    [InlineData(3, 16, 14, 14, 16, 1)]  // 14×14: 16 tiles an image, the last row and column of tiles half cropped
+    [InlineData(2, 20, 11, 9, 13, 1)]   // 9 tiles an image; 13 filters (a ragged panel), 20 channels (a ragged group of 3)
+    [InlineData(5, 17, 16, 16, 32, 0)]  // no padding; 5 images in chunks of 2
+    [InlineData(2, 32, 14, 14, 32, 2)]  // DeepConvNet's pad 2
+    public void Weight_gradient_matches_the_definition_on_both_vector_widths(int n, int c, int h, int w, int fn, int pad)
+    {
+        var rng = new Rng(n * 31 + c * 7 + h + w * 3 + fn);
+        var x = new NDArray<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
+        var wt = new NDArray<float>(fn, c, 3, 3); rng.FillUniform(wt.Data, -1, 1);
+        var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        var exact = new Convolution<double>(wt.Cast<double>(), b.Cast<double>(), 1, pad) { Engine = null };
+        exact.Forward(x.Cast<double>(), training: true);
+        var g = new NDArray<float>(n, fn, oh, ow); rng.FillUniform(g.Data, -1, 1);
+        exact.Backward(g.Cast<double>());
+        foreach (int tile in new[] { 2, 4 })
+            foreach (bool wide in new[] { false, true })
+            {
+                var layer = new Convolution<float>(wt.Clone(), b.Clone(), 1, pad)
+                {
+                    Engine = new() { WinogradTile = tile, Vector512 = wide, WinogradWeightChunkElements = 2 * c * 9 * h * w, Winograd4x4WeightChunkElements = 2 * c * 9 * h * w, Workers = 2 },
+                };
+                layer.Forward(x, training: true);
+                layer.Backward(g);
+                Assert.Contains("dW Winograd", layer.Algorithms);
+                double worst = Worst(exact.W.Grad, layer.W.Grad), worstBias = Worst(exact.B.Grad, layer.B.Grad);
+                output.WriteLine($"F({tile}×{tile}) {(wide ? 512 : 256)}-bit: dW {worst:E2}");
+                // n·OH·OW products of size ⅓ a sum: F(2×2) measured within 3e-7 of its √, F(4×4) within 4e-6.
+                Assert.True(worst <= (tile == 4 ? 1e-5 : 1e-6) * Math.Sqrt(n * oh * ow), $"F({tile}×{tile}) dW {worst:E2}");
+                Assert.True(worstBias <= 1e-6 * Math.Sqrt(n * oh * ow), $"db {worstBias:E2}");
+            }
+    }
+
+    [Fact]
+    public void Training_passes_take_the_4x4_tiles_and_inference_keeps_the_2x2_bits()
+    {
+        // A trained model's predictions stay F(2×2)'s (InferenceWinogradTile); a training step's forward takes F(4×4).
+        var rng = new Rng(404);
+        var x = new NDArray<float>(3, 12, 10, 10); rng.FillUniform(x.Data, -1, 1);
+        var wt = new NDArray<float>(9, 12, 3, 3); rng.FillUniform(wt.Data, -1, 1);
+        var b = new NDArray<float>(9); rng.FillUniform(b.Data, -1, 1);
+        Convolution<float> Layer(ConvolutionEngineOptions options) => new(wt.Clone(), b.Clone(), 1, 1) { Engine = options };
+        var f2 = Layer(new() { WinogradTile = 2 }).Forward(x, training: true).Clone();
+        var f4 = Layer(new() { InferenceWinogradTile = 4 }).Forward(x, training: false).Clone();
+        Assert.NotEqual(f2.Data, f4.Data);
+        var layer = Layer(new());
+        Assert.Equal(f2.Data, layer.Forward(x, training: false).Data);
+        Assert.Equal(f4.Data, layer.Forward(x, training: true).Data);
+        Assert.Contains("F(2×2) outside training", layer.Algorithms);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConvolutionEngineOptions { WinogradTile = 3 });
+    }
+
+    [Theory]
+    [InlineData(1, 1, false)]   // one tile: F(4×4) would multiply 36 positions for one output
+    [InlineData(2, 2, false)]
+    [InlineData(3, 3, true)]    // 36 products against 4 × 16
+    [InlineData(5, 5, false)]   // 4 × 36 = 9 × 16: a tie goes to F(2×2)'s smaller transforms
+    [InlineData(6, 6, false)]
+    [InlineData(7, 7, true)]    // 4 × 36 against 16 × 16
+    [InlineData(8, 8, true)]
+    [InlineData(14, 14, true)]  // 16 × 36 against 49 × 16
+    [InlineData(28, 28, true)]
+    [InlineData(30, 3, true)]
+    public void The_tile_is_chosen_from_the_output_size(int oh, int ow, bool fourByFour)
+    {
+        Assert.Equal(fourByFour, new ConvolutionEngine(16, 16, 3, 3, 1, 1).UsesWinograd4x4(oh, ow));
+        Assert.False(new ConvolutionEngine(16, 16, 3, 3, 1, 1, new() { WinogradTile = 2 }).UsesWinograd4x4(oh, ow));
+        Assert.False(new ConvolutionEngine(16, 16, 3, 3, 1, 1).UsesWinograd4x4(oh, ow, training: false));
+    }
+
+    /// <summary>The largest difference from the double-precision result.</summary>
+    private static double Worst(NDArray<double> exact, NDArray<float> actual)
+    {
+        Assert.Equal(exact.Shape, actual.Shape);
+        double worst = 0;
+        for (int i = 0; i < exact.Size; i++) worst = Math.Max(worst, Math.Abs(exact.Data[i] - actual.Data[i]));
+        return worst;
+    }
+}
