@@ -63,7 +63,7 @@ public static class ModelPresets
         new("deepconv-aug", "DeepConvNet with per-channel BatchNorm after each convolution and inverted dropout 0.5 on the hidden layer only, trained on augmented data (--augment defaults) with Adam 0.001 decaying to 0 (cosine), 20 epochs",
             Networks.DeepConvNetSpec(dropoutMode: DropoutMode.Inverted) with { BatchNorm = true, BatchNormMode = BatchNormMode.PerChannel, OutputDropout = false },
             "adam", 0.001, 100, 20, null, Augment: true, Schedule: new Training.LearningRateSchedule.Cosine()),
-        new("deepconv-fast", "DeepConvNet without its dropout, Adam 0.004 after a warm-up of 50 mini-batches, then decaying to 0 (cosine), 2 epochs: 99.31 % test in 30.5 s of training on two Zen 5 cores (recipe chosen on a validation split, docs/training.md)",
+        new("deepconv-fast", "DeepConvNet without its dropout, Adam 0.004 after a warm-up of 50 mini-batches, then decaying to 0 (cosine), 2 epochs: 99.23 % test in 26–35 s of training on two Zen 5 cores (recipe chosen on a validation split, docs/training.md)",
             Networks.DeepConvNetSpec(dropout: 0), "adam", 0.004, 100, 2, null, Schedule: FastWarmup, EvaluationSamples: 1000),
         new("deepconv-best", "our most accurate: DeepConvNet with per-channel BatchNorm after each convolution and no dropout, trained on augmented data (--augment defaults) with Adam 0.002 decaying to 0 (cosine), 20 epochs: 99.64 % test in 8 min on two Zen 5 cores (recipe chosen on a validation split, docs/training.md)",
             Networks.DeepConvNetSpec(dropout: 0) with { BatchNorm = true, BatchNormMode = BatchNormMode.PerChannel },
