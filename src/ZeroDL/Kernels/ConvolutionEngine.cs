@@ -359,6 +359,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
                 ForChunks(plan, _forwardWinograd4x4Chunk);
                 if (_nonFinite.AsSpan(0, plan.Chunks).Contains(true))
                 {
+                    // ForChunks dropped the pass's arrays (Keep too: every chunk's input is kept already).
                     _pass.Input = x.Data; _pass.Output = y.Data; _pass.Bias = bias.Data; _pass.Rectify = rectify;
                     _pass.Filters = PreparedFilters(weights.Data, FilterForm.Winograd);
                     ForChunks(plan, _forwardWinogradFallbackChunk);
