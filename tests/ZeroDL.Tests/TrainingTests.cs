@@ -82,13 +82,16 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal(6, a.Loss.Count); // ⌈250 / 100⌉ = 3 batches per epoch, the last one of 50
     }
 
-    [Fact]
-    public void Background_loading_and_evaluation_give_the_same_history_as_foreground()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // only augmented batches are gathered on a loader thread
+    public void Background_loading_and_evaluation_give_the_same_history_as_foreground(bool augmented)
     {
         TrainingHistory Run(bool background)
         {
             var trainer = new Trainer(Networks.MultiLayerNetExtend<float>([20], 5, dropout: 0.1), new Adam<float>(), mnist.Data.Train.Take(900), mnist.Data.Test.Take(300),
-                new TrainerOptions { Epochs = 3, BatchSize = 64, Seed = 2, BackgroundLoading = background, BackgroundEvaluation = background });
+                new TrainerOptions { Epochs = 3, BatchSize = 64, Seed = 2, BackgroundLoading = background, BackgroundEvaluation = background,
+                    Augmentation = augmented ? new Data.AugmentationOptions() : null });
             var reported = new List<int>();
             trainer.EpochCompleted += e => { lock (reported) reported.Add(e.Epoch); };
             var h = trainer.Train();
@@ -98,6 +101,37 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         var fg = Run(false); var bg = Run(true);
         Assert.Equal(fg.Loss, bg.Loss);
         Assert.Equal(fg.Epochs.Select(e => (e.TrainAccuracy, e.TestAccuracy)), bg.Epochs.Select(e => (e.TrainAccuracy, e.TestAccuracy)));
+    }
+
+    [Fact]
+    public void Only_augmented_batches_are_gathered_on_a_loader_thread()
+    {
+        var plain = new TrainerOptions();
+        var augmented = plain with { Augmentation = new Data.AugmentationOptions() };
+        Assert.False(plain.LoadsInBackground(multicore: true));
+        Assert.True(augmented.LoadsInBackground(multicore: true));
+        Assert.False(augmented.LoadsInBackground(multicore: false));
+        Assert.False((augmented with { BackgroundLoading = false }).LoadsInBackground(multicore: true));
+    }
+
+    [Fact]
+    public void The_last_epoch_is_evaluated_on_the_training_thread_and_the_earlier_ones_beside_it()
+    {
+        var net = Networks.TwoLayerNet<float>(784, 10, 10, seed: 3);
+        var trainer = new Trainer(net, new Adam<float>(), mnist.Data.Train.Take(300), mnist.Data.Test.Take(100), new TrainerOptions { Epochs = 3, BatchSize = 100, Seed = 9 });
+        var evaluated = new Models.Sequential<float>[3];
+        var threads = new int[3];
+        trainer.EpochCompleted += e => { evaluated[e.Epoch - 1] = trainer.EvaluatedModel; threads[e.Epoch - 1] = Environment.CurrentManagedThreadId; };
+        int checkpointThread = 0;
+        trainer.CheckpointReady += c => { if (c.Iteration == 9) checkpointThread = Environment.CurrentManagedThreadId; };
+        int caller = Environment.CurrentManagedThreadId;
+        trainer.Train();
+        // The last epoch: the trained network itself, scored (and checkpointed) on this thread, as nothing is left to
+        // overlap; the others, given a second core, a snapshot scored beside the training.
+        Assert.Same(net, evaluated[2]);
+        Assert.Equal(caller, threads[2]);
+        Assert.Equal(caller, checkpointThread);
+        if (Environment.ProcessorCount > 1) Assert.All(evaluated[..2], m => Assert.NotSame(net, m));
     }
 
     [Theory]

@@ -22,10 +22,25 @@ public sealed record TrainerOptions
     /// thread for the run (<see cref="Kernels.Gemm.LimitThreadsOnThisThread"/>).
     /// </summary>
     public int? Threads { get; init; }
-    /// <summary>Gather the next mini-batches on a background thread while the current one trains (more than one core only).</summary>
+    /// <summary>
+    /// Gather and augment the next mini-batches on a background thread while the current one trains (more than one
+    /// core, and <see cref="Augmentation"/> set, only). Batches without augmentation are always gathered on the
+    /// training thread: copying a batch's samples costs it less than a loader thread costs the step, which it wakes
+    /// once a batch on a core the step's workers are using (<see cref="LoadsInBackground"/>).
+    /// </summary>
     public bool BackgroundLoading { get; init; } = true;
-    /// <summary>Evaluate a snapshot of each epoch's weights on a background thread while training goes on (more than one core only).</summary>
+    /// <summary>
+    /// Evaluate a snapshot of each epoch's weights on a background thread while training goes on (more than one core
+    /// only). The run's last epoch is evaluated on the training thread, on all its threads: nothing is left to overlap.
+    /// </summary>
     public bool BackgroundEvaluation { get; init; } = true;
+
+    /// <summary>
+    /// Whether a run with these options, on a machine with more than one core when <paramref name="multicore"/>, gathers
+    /// its mini-batches on a loader thread: only augmented ones, whose distortions cost more than a thread's wake-up
+    /// (see <see cref="BackgroundLoading"/>). Either way the batches are the same.
+    /// </summary>
+    public bool LoadsInBackground(bool multicore) => BackgroundLoading && multicore && Augmentation is not null;
     /// <summary>
     /// How the learning rate moves over the run (<see cref="LearningRateSchedule"/>): constant (the book's, the default),
     /// step, cosine, a linear warm-up followed by one of those, or reduce-on-plateau. The optimizer's own rate is the base.
@@ -513,7 +528,7 @@ public sealed class Trainer
         var parallel = Group.Size > 1 ? new DataParallel(Group, _net) : null;
         parallel?.BroadcastState();
         using var loader = new BatchLoader(_train, GlobalBatchSize, _options.SampleWithReplacement, perEpoch, total, new Rng(_options.Seed),
-            background: _options.BackgroundLoading && multicore, augmenter, compressFor: _options.CompressedInput ? _net : null, resume: resume?.Data,
+            background: _options.LoadsInBackground(multicore), augmenter, compressFor: _options.CompressedInput ? _net : null, resume: resume?.Data,
             shard: (Group.Rank, Group.Size));
         bool stopAgreed = false;
         var evalTrain = _options.EvaluationSamples > 0 ? _train.Take(_options.EvaluationSamples) : _train;
@@ -568,7 +583,8 @@ public sealed class Trainer
                     epochLoss = 0; epochBatches = 0;
                     pending?.GetAwaiter().GetResult();
                     parallel?.AverageState();
-                    if (snapshot is null) Evaluate(_net, e, it, meanLoss, elapsed, rate);
+                    // The last epoch's evaluation has no training left to overlap: here it has every thread.
+                    if (snapshot is null || iter == total) Evaluate(_net, e, it, meanLoss, elapsed, rate);
                     else
                     {
                         // Evaluate a copy of this epoch's weights on the other core while training goes on.
@@ -625,7 +641,7 @@ public sealed class Trainer
             if (CheckpointReady is null || iteration == checkpointed) return;
             checkpointed = iteration;
             var checkpoint = Capture(iteration, epochsDone, history, order, random, before + clock.Elapsed);
-            if (snapshot is null) { Raise(); return; }
+            if (snapshot is null || iteration == total) { Raise(); return; }
             var previous = pending;
             pending = Task.Run(() =>
             {
