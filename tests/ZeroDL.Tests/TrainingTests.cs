@@ -114,26 +114,6 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.False((augmented with { BackgroundLoading = false }).LoadsInBackground(multicore: true));
     }
 
-    [Fact]
-    public void The_last_epoch_is_evaluated_on_the_training_thread_and_the_earlier_ones_beside_it()
-    {
-        var net = Networks.TwoLayerNet<float>(784, 10, 10, seed: 3);
-        var trainer = new Trainer(net, new Adam<float>(), mnist.Data.Train.Take(300), mnist.Data.Test.Take(100), new TrainerOptions { Epochs = 3, BatchSize = 100, Seed = 9 });
-        var evaluated = new Models.Sequential<float>[3];
-        var threads = new int[3];
-        trainer.EpochCompleted += e => { evaluated[e.Epoch - 1] = trainer.EvaluatedModel; threads[e.Epoch - 1] = Environment.CurrentManagedThreadId; };
-        int checkpointThread = 0;
-        trainer.CheckpointReady += c => { if (c.Iteration == 9) checkpointThread = Environment.CurrentManagedThreadId; };
-        int caller = Environment.CurrentManagedThreadId;
-        trainer.Train();
-        // The last epoch: the trained network itself, scored (and checkpointed) on this thread, as nothing is left to
-        // overlap; the others, given a second core, a snapshot scored beside the training.
-        Assert.Same(net, evaluated[2]);
-        Assert.Equal(caller, threads[2]);
-        Assert.Equal(caller, checkpointThread);
-        if (Environment.ProcessorCount > 1) Assert.All(evaluated[..2], m => Assert.NotSame(net, m));
-    }
-
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

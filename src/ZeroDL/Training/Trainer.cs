@@ -25,14 +25,11 @@ public sealed record TrainerOptions
     /// <summary>
     /// Gather and augment the next mini-batches on a background thread while the current one trains (more than one
     /// core, and <see cref="Augmentation"/> set, only). Batches without augmentation are always gathered on the
-    /// training thread: copying a batch's samples costs it less than a loader thread costs the step, which it wakes
-    /// once a batch on a core the step's workers are using (<see cref="LoadsInBackground"/>).
+    /// training thread (<see cref="LoadsInBackground"/>): copying a batch's samples there costs less than a loader
+    /// thread does, which wakes once a batch on a core the step's workers are using.
     /// </summary>
     public bool BackgroundLoading { get; init; } = true;
-    /// <summary>
-    /// Evaluate a snapshot of each epoch's weights on a background thread while training goes on (more than one core
-    /// only). The run's last epoch is evaluated on the training thread, on all its threads: nothing is left to overlap.
-    /// </summary>
+    /// <summary>Evaluate a snapshot of each epoch's weights on a background thread while training goes on (more than one core only).</summary>
     public bool BackgroundEvaluation { get; init; } = true;
 
     /// <summary>
@@ -41,6 +38,7 @@ public sealed record TrainerOptions
     /// (see <see cref="BackgroundLoading"/>). Either way the batches are the same.
     /// </summary>
     public bool LoadsInBackground(bool multicore) => BackgroundLoading && multicore && Augmentation is not null;
+
     /// <summary>
     /// How the learning rate moves over the run (<see cref="LearningRateSchedule"/>): constant (the book's, the default),
     /// step, cosine, a linear warm-up followed by one of those, or reduce-on-plateau. The optimizer's own rate is the base.
@@ -583,8 +581,7 @@ public sealed class Trainer
                     epochLoss = 0; epochBatches = 0;
                     pending?.GetAwaiter().GetResult();
                     parallel?.AverageState();
-                    // The last epoch's evaluation has no training left to overlap: here it has every thread.
-                    if (snapshot is null || iter == total) Evaluate(_net, e, it, meanLoss, elapsed, rate);
+                    if (snapshot is null) Evaluate(_net, e, it, meanLoss, elapsed, rate);
                     else
                     {
                         // Evaluate a copy of this epoch's weights on the other core while training goes on.
@@ -641,7 +638,7 @@ public sealed class Trainer
             if (CheckpointReady is null || iteration == checkpointed) return;
             checkpointed = iteration;
             var checkpoint = Capture(iteration, epochsDone, history, order, random, before + clock.Elapsed);
-            if (snapshot is null || iteration == total) { Raise(); return; }
+            if (snapshot is null) { Raise(); return; }
             var previous = pending;
             pending = Task.Run(() =>
             {
