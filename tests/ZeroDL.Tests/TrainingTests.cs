@@ -82,13 +82,16 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.Equal(6, a.Loss.Count); // ⌈250 / 100⌉ = 3 batches per epoch, the last one of 50
     }
 
-    [Fact]
-    public void Background_loading_and_evaluation_give_the_same_history_as_foreground()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // only augmented batches are gathered on a loader thread
+    public void Background_loading_and_evaluation_give_the_same_history_as_foreground(bool augmented)
     {
         TrainingHistory Run(bool background)
         {
             var trainer = new Trainer(Networks.MultiLayerNetExtend<float>([20], 5, dropout: 0.1), new Adam<float>(), mnist.Data.Train.Take(900), mnist.Data.Test.Take(300),
-                new TrainerOptions { Epochs = 3, BatchSize = 64, Seed = 2, BackgroundLoading = background, BackgroundEvaluation = background });
+                new TrainerOptions { Epochs = 3, BatchSize = 64, Seed = 2, BackgroundLoading = background, BackgroundEvaluation = background,
+                    Augmentation = augmented ? new Data.AugmentationOptions() : null });
             var reported = new List<int>();
             trainer.EpochCompleted += e => { lock (reported) reported.Add(e.Epoch); };
             var h = trainer.Train();
@@ -98,6 +101,17 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         var fg = Run(false); var bg = Run(true);
         Assert.Equal(fg.Loss, bg.Loss);
         Assert.Equal(fg.Epochs.Select(e => (e.TrainAccuracy, e.TestAccuracy)), bg.Epochs.Select(e => (e.TrainAccuracy, e.TestAccuracy)));
+    }
+
+    [Fact]
+    public void Only_augmented_batches_are_gathered_on_a_loader_thread()
+    {
+        var plain = new TrainerOptions();
+        var augmented = plain with { Augmentation = new Data.AugmentationOptions() };
+        Assert.False(plain.LoadsInBackground(multicore: true));
+        Assert.True(augmented.LoadsInBackground(multicore: true));
+        Assert.False(augmented.LoadsInBackground(multicore: false));
+        Assert.False((augmented with { BackgroundLoading = false }).LoadsInBackground(multicore: true));
     }
 
     [Theory]

@@ -22,10 +22,23 @@ public sealed record TrainerOptions
     /// thread for the run (<see cref="Kernels.Gemm.LimitThreadsOnThisThread"/>).
     /// </summary>
     public int? Threads { get; init; }
-    /// <summary>Gather the next mini-batches on a background thread while the current one trains (more than one core only).</summary>
+    /// <summary>
+    /// Gather and augment the next mini-batches on a background thread while the current one trains (more than one
+    /// core, and <see cref="Augmentation"/> set, only). Batches without augmentation are always gathered on the
+    /// training thread (<see cref="LoadsInBackground"/>): copying a batch's samples there costs less than a loader
+    /// thread does, which wakes once a batch on a core the step's workers are using.
+    /// </summary>
     public bool BackgroundLoading { get; init; } = true;
     /// <summary>Evaluate a snapshot of each epoch's weights on a background thread while training goes on (more than one core only).</summary>
     public bool BackgroundEvaluation { get; init; } = true;
+
+    /// <summary>
+    /// Whether a run with these options, on a machine with more than one core when <paramref name="multicore"/>, gathers
+    /// its mini-batches on a loader thread: only augmented ones, whose distortions cost more than a thread's wake-up
+    /// (see <see cref="BackgroundLoading"/>). Either way the batches are the same.
+    /// </summary>
+    public bool LoadsInBackground(bool multicore) => BackgroundLoading && multicore && Augmentation is not null;
+
     /// <summary>
     /// How the learning rate moves over the run (<see cref="LearningRateSchedule"/>): constant (the book's, the default),
     /// step, cosine, a linear warm-up followed by one of those, or reduce-on-plateau. The optimizer's own rate is the base.
@@ -513,7 +526,7 @@ public sealed class Trainer
         var parallel = Group.Size > 1 ? new DataParallel(Group, _net) : null;
         parallel?.BroadcastState();
         using var loader = new BatchLoader(_train, GlobalBatchSize, _options.SampleWithReplacement, perEpoch, total, new Rng(_options.Seed),
-            background: _options.BackgroundLoading && multicore, augmenter, compressFor: _options.CompressedInput ? _net : null, resume: resume?.Data,
+            background: _options.LoadsInBackground(multicore), augmenter, compressFor: _options.CompressedInput ? _net : null, resume: resume?.Data,
             shard: (Group.Rank, Group.Size));
         bool stopAgreed = false;
         var evalTrain = _options.EvaluationSamples > 0 ? _train.Take(_options.EvaluationSamples) : _train;
