@@ -31,7 +31,7 @@ public class GemmPlanTests
         // AVX2, 367 panels: the last slab takes the rest.
         { 100, 100, 5880, false, true, GemmKernel.Avx2, 2, "100×100×5880 Bᵀ → avx2 6x16, 2 threads: column slabs 2928+2952" },
         // Large and square: the threads share one packed B.
-        { 1024, 1024, 1024, false, false, GemmKernel.Avx512, 2, "1024×1024×1024 → avx512 12x32, K blocks of 256, 2 threads: shared B (each K block packed during the one before), rows 512+512" },
+        { 1024, 1024, 1024, false, false, GemmKernel.Avx512, 2, "1024×1024×1024 → avx512 12x32, K blocks of 256, 2 threads: shared B, rows 512+512" },
         // Wider than tall: slabs of whole 32-column panels.
         { 150, 20, 600, false, false, GemmKernel.Avx512, 2, "150×20×600 → avx512 12x32, 2 threads: columns 320+280" },
         // Tall and thin on one thread: A streamed in place, its next rows asked for ahead.

@@ -266,42 +266,6 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData(150, 1000, 600, false, false)]  // 3 K blocks of 200, 75 + 75 rows (AVX-512: 6 tiles and 3 rows each), ragged last panel on AVX-512
-    [InlineData(150, 1000, 600, true, true)]    // both stored transposed (the next block's B read in 8×8 blocks, not asked for ahead)
-    [InlineData(61, 2100, 301, false, true)]    // the first NC block packed ahead, the 52 columns after it whole; Bᵀ
-    [InlineData(98, 1027, 530, true, false)]    // 3 narrow columns, K blocks 184 + 184 + 162; Aᵀ
-    public void Packing_the_next_K_block_during_the_multiply_matches_one_thread_and_the_reference_on_both_vector_kernels(int m, int n, int k, bool ta, bool tb)
-    {
-        // A shared B too big to pack whole: each K block is packed by the threads while they multiply the block before,
-        // into the other half of the buffer. The tiles and their order over K are those of one thread: the same bits on
-        // 1, 2 and 3 threads, on both kernels, and with accumulation.
-        foreach (var kernel in new[] { GemmKernel.Avx512, GemmKernel.Avx2 })
-        {
-            var rng = new Random(m * 5 + n + k);
-            int lda = ta ? m : k, ldb = tb ? k : n;
-            var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
-            var start = RandomArray(rng, m * n);
-            var reference = (float[])start.Clone();
-            GemmReference.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, reference, n, accumulate: true);
-            var one = (float[])start.Clone();
-            Packed(ta, tb, m, n, k, a, lda, b, ldb, one, n, accumulate: true, kernel);
-            Check.AllClose(reference.Select(v => (double)v).ToArray(), one.Select(v => (double)v).ToArray(), 1e-5 * k, $"{kernel} one thread");
-            foreach (int threads in new[] { 2, 3 })
-            {
-                var plan = GemmPlan.Make(ta, tb, m, n, k, new GemmOptions { Kernel = kernel, Threads = threads }, split: GemmSplit.SharedB);
-                Assert.Contains("each K block packed during the one before", plan.ToString());
-                var shared = (float[])start.Clone();
-                unsafe
-                {
-                    fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = shared)
-                        Sgemm.SharedB(plan, pa, lda, pb, ldb, pc, n, accumulate: true);
-                }
-                Assert.True(one.SequenceEqual(shared), plan.ToString());
-            }
-        }
-    }
-
-    [Theory]
     [InlineData(300, 200, 150)]   // packed A and B
     [InlineData(100, 50, 784)]    // A read in place: 50 + 50 rows, each thread ending on 2 rows that one thread computes in a 6-row tile
     [InlineData(98, 40, 33)]      // 50 + 48 rows: the second part takes the unpacked-B path

@@ -155,8 +155,7 @@ public readonly record struct GemmPlan
         s.Append(CultureInfo.InvariantCulture, $", {Threads} threads: ");
         s.Append(Split switch
         {
-            GemmSplit.SharedB => Sgemm.PacksAheadOfMultiply(ReadsAInPlace, K, Math.Min(Sgemm.NC, (N - NarrowColumns + Sgemm.NR(Kernel) - 1) / Sgemm.NR(Kernel) * Sgemm.NR(Kernel)))
-                ? "shared B (each K block packed during the one before), rows " : "shared B, rows ",
+            GemmSplit.SharedB => "shared B, rows ",
             GemmSplit.Rows => "rows ",
             GemmSplit.Columns => "columns ",
             _ => "column slabs ",

@@ -153,29 +153,22 @@ internal static unsafe partial class Sgemm
     private static void MacroKernel(GemmKernel kind, bool transA, float* a, int lda, int m, int ic, int mc, int pc, int kc, int jc, int nc,
         float* packedB, float* c, int ldc, bool acc, PackBuffers buffers)
     {
-        int nr = NR(kind);
-        PackA(transA, a, lda, m, ic, pc, mc, kc, MR(kind), buffers.A);
-        for (int jr = 0; jr < nc; jr += nr)
-            MacroPanel(kind, mc, kc, Math.Min(nr, nc - jr), packedB + (long)jr * kc, c + (long)ic * ldc + jc + jr, ldc, acc, buffers);
-    }
-
-    /// <summary>
-    /// One B panel (kc × <paramref name="nValid"/> of NR columns, packed) against the whole packed A block of
-    /// <paramref name="mc"/> rows in buffers.A: C's rows 0 … mc, the panel's columns, from <paramref name="c"/> on.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MacroPanel(GemmKernel kind, int mc, int kc, int nValid, float* bPanel, float* c, int ldc, bool acc, PackBuffers buffers)
-    {
         int mr = MR(kind), nr = NR(kind);
-        for (int ir = 0; ir < mc; ir += mr)
+        PackA(transA, a, lda, m, ic, pc, mc, kc, mr, buffers.A);
+        for (int jr = 0; jr < nc; jr += nr)
         {
-            int mValid = Math.Min(mr, mc - ir);
-            float* aPanel = buffers.A + (long)ir * kc;
-            float* cTile = c + (long)ir * ldc;
-            if (mValid == mr && nValid == nr)
-                Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
-            else
-                EdgeTile(kind, kc, aPanel, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
+            int nValid = Math.Min(nr, nc - jr);
+            float* bPanel = packedB + (long)jr * kc;
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int mValid = Math.Min(mr, mc - ir);
+                float* aPanel = buffers.A + (long)ir * kc;
+                float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
+                if (mValid == mr && nValid == nr)
+                    Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
+                else
+                    EdgeTile(kind, kc, aPanel, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
+            }
         }
     }
 
@@ -231,8 +224,7 @@ internal static unsafe partial class Sgemm
     /// B's panels between them, then each multiplies its own contiguous rows of C against all of it. Splitting C
     /// into slabs instead would have every thread pack all of B. When the whole of B fits the shared buffer
     /// (k × n up to about half a million floats: every dense layer here) it is packed at once, so the threads
-    /// meet twice per call; otherwise a K block at a time, packed while the threads multiply the block before
-    /// (<see cref="PacksAheadOfMultiply"/>) where A is packed. The same tiles and the same order over K as
+    /// meet twice per call; otherwise once per K block. The same tiles and the same order over K as
     /// the serial product, so the result is bit for bit the same.
     /// </summary>
     public static void SharedB(in GemmPlan plan, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
@@ -254,23 +246,10 @@ internal static unsafe partial class Sgemm
             job.Nc = Math.Min(NC, job.N - jc);
             job.Panels = (job.Nc + nr - 1) / nr;
             job.Width = job.Panels * nr;
-            if (PacksAheadOfMultiply(job.Direct, k, job.Width))
-            {
-                // The first K block packed on its own, every later one while the threads multiply the block before.
-                job.Pg = 0;
-                job.PgEnd = job.KStep;
-                WorkerPool.For(threads, threads, job.PackPart);
-                for (int pc = 0; pc < k; pc += job.KStep)
-                {
-                    job.Pg = pc;
-                    job.PgEnd = Math.Min(k, pc + job.KStep);
-                    WorkerPool.For(threads, threads, job.MultiplyOverlappedPart);
-                }
-                continue;
-            }
             // K blocks packed per meeting: all of them when they fit; else, for a thin product (A read in place), as
-            // many as fit (fewer meetings of the threads).
-            int kGroup = (long)k * job.Width <= SharedFloats ? k : Math.Max(1, SharedFloats / job.Width / job.KStep) * job.KStep;
+            // many as fit (fewer meetings of the threads); else one (a K block of an NC block always fits).
+            int kGroup = (long)k * job.Width <= SharedFloats ? k
+                : job.Direct ? Math.Max(1, SharedFloats / job.Width / job.KStep) * job.KStep : job.KStep;
             for (int pg = 0; pg < k; pg += kGroup)
             {
                 job.Pg = pg;
@@ -280,18 +259,6 @@ internal static unsafe partial class Sgemm
             }
         }
     }
-
-    /// <summary>
-    /// Whether a <see cref="SharedB"/> product packs each K block of B while the threads multiply the one before it
-    /// (its block of columns <paramref name="width"/> wide): where a packed A is multiplied one K block per meeting, B
-    /// being too big to pack whole. Then every thread, between its B panels, packs its share of the next block into
-    /// the other half of the shared buffer, asking for the rows it will copy a few panels ahead, and the threads meet
-    /// once per K block instead of twice (pack, then multiply). Packing in a phase of its own, both threads copied
-    /// from memory at once, each at about half the speed of one thread alone. The tiles and their order over K are
-    /// unchanged: the same bits.
-    /// </summary>
-    internal static bool PacksAheadOfMultiply(bool readsAInPlace, int k, int width) =>
-        !readsAInPlace && (long)k * width > SharedFloats;
 
     /// <summary>
     /// One <see cref="SharedB"/> call's operands and its current block of B, kept per calling thread with the two
@@ -305,81 +272,14 @@ internal static unsafe partial class Sgemm
         public float* A, B, C;
         /// <summary>The block being worked: columns [Jc, Jc + Nc) in Panels panels of Width floats a row, K rows [Pg, PgEnd).</summary>
         public int Jc, Nc, Panels, Width, Pg, PgEnd;
-        /// <summary>The packed block(s) of B, and behind them room for the next K block while the overlapped multiply packs it.</summary>
-        public readonly float* Shared = (float*)NativeMemory.AlignedAlloc((nuint)(2 * SharedFloats * sizeof(float)), 64);
-        public readonly Action<int> PackPart, MultiplyPart, MultiplyOverlappedPart;
+        public readonly float* Shared = (float*)NativeMemory.AlignedAlloc((nuint)(SharedFloats * sizeof(float)), 64);
+        public readonly Action<int> PackPart, MultiplyPart;
 
         public SharedBJob()
         {
             PackPart = Pack;
             MultiplyPart = Multiply;
-            MultiplyOverlappedPart = MultiplyOverlapped;
         }
-
-        /// <summary>Where K block <paramref name="pc"/> lies when one block is packed per meeting: the halves of <see cref="Shared"/> in turn.</summary>
-        private float* BlockBuffer(int pc) => Shared + (pc / KStep % 2 == 0 ? 0 : SharedFloats);
-
-        /// <summary>
-        /// Thread <paramref name="t"/> multiplies its own rows of C against the packed K block at Pg (one block per
-        /// meeting), and packs its share of the next block's panels into the other buffer meanwhile, a panel after
-        /// every few B panels multiplied, so that the copies are spread over the arithmetic. The tiles and their order
-        /// over K are those of <see cref="Multiply"/>: the same bits.
-        /// </summary>
-        private void MultiplyOverlapped(int t)
-        {
-            var buffers = t_buffers ??= new PackBuffers();
-            int start = t * RowsPerThread, end = Math.Min(M, start + RowsPerThread);
-            int pc = Pg, kc = Math.Min(KStep, K - pc), next = pc + KStep;
-            bool acc = Accumulate || pc > 0;
-            float* block = BlockBuffer(pc);
-            // This thread's share of the next block: the panels the pack phase would give it.
-            int first = Panels * t / Threads, last = Panels * (t + 1) / Threads;
-            int toPack = next < K ? last - first : 0, packed = 0;
-            int nextKc = next < K ? Math.Min(KStep, K - next) : 0;
-            float* nextBlock = next < K ? BlockBuffer(next) : null;
-            int steps = (end - start + MC - 1) / MC * Panels, step = 0;
-            // The rows of the next panel to pack asked for ahead per step, so that they are all asked for by the time
-            // it is packed (B read row-major only; a transposed B is read in 8×8 blocks, left to the hardware).
-            int rowsAhead = toPack > 0 && !TransB ? (nextKc * toPack + steps - 1) / Math.Max(1, steps) : 0, prefetched = 0;
-            for (int ic = start; ic < end; ic += MC)
-            {
-                int mc = Math.Min(MC, end - ic);
-                PackA(TransA, A, Lda, M, ic, pc, mc, kc, MR(Kind), buffers.A);
-                for (int q = 0; q < Panels; q++)
-                {
-                    MacroPanel(Kind, mc, kc, Math.Min(Nr, Nc - q * Nr), block + (long)q * Nr * kc, C + (long)ic * Ldc + Jc + q * Nr, Ldc, acc, buffers);
-                    step++;
-                    for (; packed < toPack && (long)packed * steps < (long)step * toPack; packed++, prefetched = 0)
-                        PackPanel(first + packed, next, nextKc, nextBlock);
-                    if (packed < toPack && prefetched < nextKc)
-                    {
-                        int to = Math.Min(nextKc, prefetched + rowsAhead);
-                        PrefetchPanelRows(first + packed, next, prefetched, to);
-                        prefetched = to;
-                    }
-                }
-            }
-            for (; packed < toPack; packed++) PackPanel(first + packed, next, nextKc, nextBlock);
-            if (Narrow > 0 && Jc + NC >= N && PgEnd == K && start < end)
-                NarrowColumnsProduct(TransA, TransB, start, end, Narrow, N, K, A, Lda, B, Ldb, C, Ldc, Accumulate);
-        }
-
-        /// <summary>Asks for rows <paramref name="from"/> … <paramref name="to"/> of a row-major B's panel <paramref name="q"/> of the K block at <paramref name="pc"/> to be brought into L2.</summary>
-        private void PrefetchPanelRows(int q, int pc, int from, int to)
-        {
-            if (!Sse.IsSupported) return;
-            int cols = Math.Min(Nr, Nc - q * Nr);
-            for (int p = from; p < to; p++)
-            {
-                float* src = B + (long)(pc + p) * Ldb + Jc + q * Nr;
-                for (int j = 0; j < cols; j += 16) Sse.Prefetch1(src + j);
-                Sse.Prefetch1(src + cols - 1);
-            }
-        }
-
-        /// <summary>Packs panel <paramref name="q"/> of the K block at <paramref name="pc"/> (depth kc) into its place in <paramref name="block"/>.</summary>
-        private void PackPanel(int q, int pc, int kc, float* block) =>
-            PackB(TransB, B, Ldb, pc, Jc + q * Nr, kc, Math.Min(Nr, Nc - q * Nr), Nr, block + (long)q * Nr * kc);
 
         ~SharedBJob() => NativeMemory.AlignedFree(Shared);
 
@@ -421,10 +321,7 @@ internal static unsafe partial class Sgemm
 
     [ThreadStatic] private static SharedBJob? t_sharedJob;
 
-    /// <summary>
-    /// Floats in each half of the shared packed-B buffer: one K block of an NC block of columns. The second half holds
-    /// the next K block while it is packed ahead of the multiply (<see cref="PacksAheadOfMultiply"/>).
-    /// </summary>
+    /// <summary>Floats in the shared packed-B buffer: one K block of an NC block of columns.</summary>
     private const int SharedFloats = KC * (NC + 32);
 
     /// <summary>Products with at most this many rows take the unpacked-B path (<see cref="DirectBBlock"/>).</summary>
