@@ -34,12 +34,13 @@ public sealed record ConvolutionEngineOptions
     public int ChunkElements { get; init; } = 1 << 18;
 
     /// <summary>
-    /// <see cref="ChunkElements"/> for a backward pass whose weight gradient goes by Winograd: 4 MiB of float32. Its
+    /// <see cref="ChunkElements"/> for a backward pass whose weight gradient goes by Winograd: 2 MiB of float32. Its
     /// 16 inner products per filter and channel run along the chunk's tiles and end in a horizontal sum each; a
-    /// chunk 4 times longer makes that sum a small share (DeepConvNet's last layers: about a third faster), and one
-    /// position's transformed tiles, (C + F) × tiles, still fit a core's L2.
+    /// chunk twice as long as <see cref="ChunkElements"/> makes that sum a small share, and a chunk no longer keeps
+    /// one position's transformed tiles, (C + F) × tiles, near a core's L2 (DeepConvNet's last two layers: their
+    /// backward passes about a tenth faster than with chunks twice as long).
     /// </summary>
-    public int WinogradWeightChunkElements { get; init; } = 1 << 20;
+    public int WinogradWeightChunkElements { get; init; } = 1 << 19;
 
     /// <summary>
     /// <see cref="ChunkElements"/> for a forward pass by F(4×4): 4 MiB of float32. F(4×4) keeps 2.25 transformed
