@@ -10,8 +10,15 @@ dotnet build src/ZeroDL.Cli -c Release -v quiet -nologo >/dev/null
 cli=src/ZeroDL.Cli/bin/Release/net10.0/zerodl-cli.dll
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-seconds() { dotnet "$cli" train --model "$1" --iterations "$iterations" --eval-samples 100 --out "$out/m.safetensors" "${@:2}" \
-  | sed -n 's/.*(\([0-9.]*\) s of training).*/\1/p'; }
+# The seconds from the final line, "Test accuracy: … (N of M test images; S s of training)"; a line that no longer
+# reads so stops the script rather than print empty figures.
+seconds() {
+  local s
+  s=$(dotnet "$cli" train --model "$1" --iterations "$iterations" --eval-samples 100 --out "$out/m.safetensors" "${@:2}" \
+    | sed -n 's/^Test accuracy:.*[ (]\([0-9.]*\) s of training).*/\1/p')
+  [ -n "$s" ] || { echo "bench/augment.sh: no \"s of training\" in zerodl train's output" >&2; exit 1; }
+  echo "$s"
+}
 for model in $models; do
   plain=(); augmented=()
   for i in $(seq "$runs"); do
