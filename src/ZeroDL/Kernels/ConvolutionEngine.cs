@@ -36,8 +36,8 @@ public sealed record ConvolutionEngineOptions
     /// <summary>
     /// <see cref="ChunkElements"/> for a backward pass whose weight gradient goes by Winograd: 2 MiB of float32. Its
     /// 16 inner products per filter and channel run along the chunk's tiles and end in a horizontal sum each; a
-    /// chunk twice as long as <see cref="ChunkElements"/> makes that sum a small share, and a chunk no longer keeps
-    /// one position's transformed tiles, (C + F) × tiles, near a core's L2 (DeepConvNet's conv5: its backward pass
+    /// chunk twice as long as <see cref="ChunkElements"/> makes that sum a small share, and a chunk no longer than this
+    /// keeps one position's transformed tiles, (C + F) × tiles, near a core's L2 (DeepConvNet's conv5: its backward pass
     /// about a tenth faster than with chunks twice as long).
     /// </summary>
     public int WinogradWeightChunkElements { get; init; } = 1 << 19;
@@ -53,9 +53,9 @@ public sealed record ConvolutionEngineOptions
     /// <summary>
     /// <see cref="WinogradWeightChunkElements"/> for a weight gradient by F(4×4): 4 MiB of float32. The
     /// chunk's transformed input and output gradient, 36 × (C + F) × its tiles, then come to about 2 MiB on square
-    /// layers and are read back from cache; four times larger chunks (inner products as long as F(2×2)'s) wrote and
-    /// read them through memory, and the input gradient, done chunk by chunk in the same pass, with them
-    /// (DeepConvNet's conv4 backward measured about a quarter slower).
+    /// layers and are read back from cache; four times larger chunks wrote and read them through memory, and the
+    /// input gradient, done chunk by chunk in the same pass, with them (DeepConvNet's conv4 backward measured about a
+    /// quarter slower).
     /// </summary>
     public int Winograd4x4WeightChunkElements { get; init; } = 1 << 20;
 
