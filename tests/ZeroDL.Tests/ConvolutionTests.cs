@@ -576,6 +576,9 @@ public class ConvolutionTests
     [InlineData(64, 7, 7)]    // DeepConvNet's last pooling: three windows a row, each row's vector spilling into the next two
     [InlineData(32, 14, 14)]  // seven windows a row
     [InlineData(48, 5, 11)]   // odd both ways: a dropped row and column per plane
+    [InlineData(16, 28, 28)]  // DeepConvNet's first pooling: 14 windows a row, eight, four and two (backward too)
+    [InlineData(24, 9, 35)]   // two vectors and one alone per row, odd both ways
+    [InlineData(24, 10, 27)]  // 13 windows a row: eight, four and one
     public void Vectorised_2x2_pooling_split_over_two_threads_picks_the_plain_loops_maxima_and_positions(int c, int h, int w)
     {
         // Big enough for the planes to be split over two threads: rows shorter than a vector store their spare lanes
