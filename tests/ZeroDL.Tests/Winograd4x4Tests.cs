@@ -89,6 +89,40 @@ public class Winograd4x4Tests(ITestOutputHelper output)
             }
     }
 
+    [Theory]
+    [InlineData(7, 10, 8, 8, 11, 1)]   // 4 tiles an image: the output transform takes 2 images a vector, the last alone
+    [InlineData(7, 9, 7, 4, 6, 1)]     // 7 × 4 out, 2 tiles an image: 4 images a vector, then 3
+    [InlineData(5, 8, 5, 5, 9, 0)]     // 3 × 3 out, one tile an image: all 5 images in one vector
+    public void Forward_of_several_images_gives_the_bits_of_one_image_at_a_time(int n, int c, int h, int w, int fn, int pad)
+    {
+        var rng = new Rng(n * 131 + c * 17 + h + w + fn);
+        var x = new float[n * c * h * w]; rng.FillUniform(x, -1, 1);
+        var wt = new float[fn * c * 9]; rng.FillUniform(wt, -1, 1);
+        var b = new float[fn]; rng.FillUniform(b, -1, 1);
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, perImage = Winograd4x4Convolution.TilesAlong(oh) * Winograd4x4Convolution.TilesAlong(ow);
+        Assert.True(Winograd4x4Convolution.ImagesPerOutputVector(perImage) > 1); // several images' planes in a vector of the output transform
+        float[] u = [];
+        Winograd4x4Convolution.TransformFilters(wt, fn, c, ref u);
+        var exact = new Convolution<double>(new NDArray<float>(wt, fn, c, 3, 3).Cast<double>(), new NDArray<float>(b, fn).Cast<double>(), 1, pad) { Engine = null }
+            .Forward(new NDArray<float>(x, n, c, h, w).Cast<double>(), training: true);
+        var ys = new List<float[]>();
+        foreach (bool wide in new[] { false, true })
+            foreach (bool rectify in new[] { false, true })
+            {
+                var blocked = new float[n * fn * oh * ow];
+                Winograd4x4Convolution.Forward(x, n, c, h, w, u, b, fn, pad, blocked, wide, rectify);
+                var alone = new float[n * fn * oh * ow];
+                for (int i = 0; i < n; i++)
+                    Winograd4x4Convolution.Forward(x.AsSpan(i * c * h * w, c * h * w), 1, c, h, w, u, b, fn, pad, alone.AsSpan(i * fn * oh * ow, fn * oh * ow), wide, rectify);
+                Assert.Equal(alone, blocked);
+                double worst = 0;
+                for (int i = 0; i < exact.Size; i++) worst = Math.Max(worst, Math.Abs((rectify ? Math.Max(0, exact.Data[i]) : exact.Data[i]) - blocked[i]));
+                Assert.True(worst <= 1e-5 * Math.Sqrt(c * 9), $"{(wide ? 512 : 256)}-bit: {worst:E2}"); // as the test above bounds F(4×4)
+                if (!rectify) ys.Add(blocked);
+            }
+        Assert.Equal(ys[0], ys[1]);
+    }
+
     [Fact]
     public void Training_passes_take_the_4x4_tiles_and_inference_keeps_the_2x2_bits()
     {

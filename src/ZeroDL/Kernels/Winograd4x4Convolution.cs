@@ -497,31 +497,33 @@ internal static unsafe class Winograd4x4Convolution
     /// <summary>
     /// y = Aᵀ M A + bias for every tile, a vector of tiles at a time: first along the tile's columns (into a small
     /// scratch), then along its rows, each output row of a tile stored as 4 consecutive floats; then the outputs go to
-    /// their places (the rows and columns past OH and OW dropped), one plane later: a plane copied right after it was
-    /// written would load across pending stores, which cannot be forwarded, and stall.
+    /// their places (the rows and columns past OH and OW dropped), one step later: a plane copied right after it was
+    /// written would load across pending stores, which cannot be forwarded, and stall. A filter's planes are taken
+    /// <see cref="ImagesPerOutputVector"/> images at a time, whose tiles are consecutive in M, so that a small image's
+    /// few tiles still fill the vectors.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformOutput(float* pm, long mBlock, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
         ReadOnlySpan<float> bias, Span<float> y, Buffers buffers, bool rectify)
     {
-        int perImage = tilesY * tilesX;
-        // Per output row a of the tiles: the image's 4 × tilesX-wide rows 4ty + a, tile row after tile row, and the spill;
-        // two planes' worth, written alternately.
-        long outBlock = 4L * ((perImage + Lanes - 1) / Lanes * Lanes);
+        int perImage = tilesY * tilesX, group = ImagesPerOutputVector(perImage), groupTiles = group * perImage;
+        // Per output row a of the tiles: the group's 4 × tilesX-wide rows 4ty + a, tile row after tile row, image after
+        // image, and the spill; two steps' worth, written alternately.
+        long outBlock = 4L * ((groupTiles + Lanes - 1) / Lanes * Lanes);
         var outs = WinogradConvolution.Ensure(ref buffers.Out, 8 * outBlock);
         float* scratch = stackalloc float[24 * Lanes];
         fixed (float* py = y) fixed (float* po = outs)
         {
-            int planes = images * filters;
-            for (int q = 0; q <= planes; q++)
+            int groups = (images + group - 1) / group, steps = groups * filters;
+            for (int q = 0; q <= steps; q++)
             {
-                if (q < planes)
+                if (q < steps) // step q: filter q % filters of the images of group q / filters
                 {
-                    int i = q / filters, f = q % filters;
-                    float* src = pm + (long)f * tiles + (long)i * perImage;
+                    int i0 = q / filters * group, f = q % filters, count = Math.Min(group, images - i0);
+                    float* src = pm + (long)f * tiles + (long)i0 * perImage;
                     float* dst = po + (q & 1) * 4 * outBlock;
                     var b = Vector256.Create(bias[f]);
-                    for (int t = 0; t < perImage; t += Lanes)
+                    for (int t = 0; t < count * perImage; t += Lanes)
                     {
                         float* s = src + t;
                         for (int k = 0; k < 6; k++, s += mBlock) // Aᵀ · : column k of the 6×6 tile
@@ -549,17 +551,27 @@ internal static unsafe class Winograd4x4Convolution
                         }
                     }
                 }
-                if (q > 0) // the plane before: its outputs to their places
+                if (q > 0) // the step before: its outputs to their places
                 {
-                    float* plane = py + (long)(q - 1) * oh * ow;
-                    float* from = po + ((q - 1) & 1) * 4 * outBlock;
-                    for (int ty = 0; ty < tilesY; ty++)
-                        for (int a = 0; a < 4 && 4 * ty + a < oh; a++)
-                            WinogradConvolution.Copy(from + a * outBlock + 4L * ty * tilesX, plane + (long)(4 * ty + a) * ow, ow);
+                    int i0 = (q - 1) / filters * group, f = (q - 1) % filters, count = Math.Min(group, images - i0);
+                    for (int j = 0; j < count; j++)
+                    {
+                        float* plane = py + ((long)(i0 + j) * filters + f) * oh * ow;
+                        float* from = po + ((q - 1) & 1) * 4 * outBlock + 4L * j * perImage;
+                        for (int ty = 0; ty < tilesY; ty++)
+                            for (int a = 0; a < 4 && 4 * ty + a < oh; a++)
+                                WinogradConvolution.Copy(from + a * outBlock + 4L * ty * tilesX, plane + (long)(4 * ty + a) * ow, ow);
+                    }
                 }
             }
         }
     }
+
+    /// <summary>
+    /// The images whose planes of one filter <see cref="TransformOutput"/> transforms together: as many as fill a vector
+    /// of tiles exactly (two for DeepConvNet's 8×8 layers, 4 tiles an image), else one.
+    /// </summary>
+    internal static int ImagesPerOutputVector(int perImage) => perImage < Lanes && Lanes % perImage == 0 ? Lanes / perImage : 1;
 
     /// <summary>Stores [y0[l] y1[l] y2[l] y3[l]] at p + 4l for the 8 lanes l: in-lane 4×4 transposes, then 128-bit stores.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
