@@ -296,8 +296,9 @@ internal static class TrainCommand
             }
             // With --eval-samples the epochs were scored on the first N test images; the final figure is always the
             // whole test set (the saved model, as `zerodl evaluate` would score it).
+            // In the evaluation's batches, whose buffers the model has (the scores do not depend on the batch size).
             double accuracy = options.EvaluationSamples > 0 && options.EvaluationSamples < test.Count
-                ? trainer.KeptModel.Accuracy(test) : history.Epochs[keptEpoch - 1].TestAccuracy;
+                ? trainer.KeptModel.Accuracy(test, options.EvaluationBatchSize) : history.Epochs[keptEpoch - 1].TestAccuracy;
             metrics?.End(MetricsRunStatus.Finished, history.Loss.Count, history.Elapsed, accuracy,
                 history.StoppedEarly ? $"stopped early after epoch {history.Epochs[^1].Epoch}; the model kept is epoch {keptEpoch}'s" : null);
             Console.WriteLine($"Test accuracy: {Cli.Percent(accuracy)} ({(int)Math.Round(accuracy * test.Count)} of {test.Count} test images; {history.Elapsed.TotalSeconds:F1} s of training)");

@@ -104,6 +104,61 @@ public class TrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     }
 
     [Fact]
+    public void Per_epoch_accuracies_are_scored_in_training_batches_without_larger_buffers()
+    {
+        // In batches of 1000, scoring 1000 samples made every layer allocate buffers ten times training's (SimpleConvNet's
+        // convolution output alone: 1000 × 30 × 24 × 24 floats, 69 MB); in the training batch size it uses training's.
+        long Allocated(int evaluationSamples)
+        {
+            var trainer = new Trainer(Networks.SimpleConvNet<float>(seed: 3), new Adam<float>(), mnist.Data.Train.Take(1000), mnist.Data.Test.Take(1000),
+                new TrainerOptions { Iterations = 2, BatchSize = 100, Seed = 1, EvaluationSamples = evaluationSamples, BackgroundEvaluation = false, Threads = 1 });
+            Assert.Equal(100, trainer.Options.EvaluationBatchSize);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            trainer.Train();
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Allocated(1000); // this thread's reusable batch buffers, at their largest
+        long few = Allocated(100), many = Allocated(1000);
+        Assert.True(many - few < 8 << 20, $"scoring 1000 samples instead of 100 allocated {(many - few) >> 20} MB more");
+        Assert.Equal(100, new TrainerOptions { BatchSize = 1 }.EvaluationBatchSize);
+        Assert.Equal(256, new TrainerOptions { BatchSize = 256 }.EvaluationBatchSize);
+    }
+
+    [Fact]
+    public void Accuracies_do_not_depend_on_the_batches_they_are_scored_in()
+    {
+        // What scoring in the training batch size relies on: every layer scores each sample on its own, in the same sums
+        // whether its batch holds 64 samples or 700 (batches of very few samples may take paths that round otherwise).
+        var test = mnist.Data.Test.Take(700);
+        foreach (var net in new[] { Networks.SimpleConvNet<float>(seed: 4), Networks.DeepConvNet<float>(seed: 4), Networks.MultiLayerNetExtend<float>([50, 50], 5, dropout: 0.2), ModelPresets.Find("deepconv-best").Build([1, 28, 28], 10, 4) })
+        {
+            var whole = Evaluation.PredictProbabilities(net, test, batchSize: 700);
+            foreach (int batch in new[] { 100, 64, 250 })
+                Assert.True(whole.AsSpan().SequenceEqual(Evaluation.PredictProbabilities(net, test, batch)), $"{net.Architecture.Describe()}: batches of {batch} score otherwise");
+        }
+    }
+
+    [Fact]
+    public void Background_evaluation_leaves_the_last_epoch_to_the_training_thread()
+    {
+        var net = Networks.TwoLayerNet<float>(784, 20, 10, seed: 2);
+        var trainer = new Trainer(net, new Adam<float>(), mnist.Data.Train.Take(300), mnist.Data.Test.Take(100),
+            new TrainerOptions { Epochs = 3, BatchSize = 100, Seed = 2, BackgroundEvaluation = true });
+        var evaluatedOn = new List<int>();
+        var checkpointedOn = new List<(int Iteration, int Thread)>();
+        trainer.EpochCompleted += _ => { lock (evaluatedOn) evaluatedOn.Add(Environment.CurrentManagedThreadId); };
+        trainer.CheckpointReady += c => { lock (evaluatedOn) checkpointedOn.Add((c.Iteration, Environment.CurrentManagedThreadId)); };
+        int caller = Environment.CurrentManagedThreadId;
+        trainer.Train();
+        // The last evaluation has no training left to overlap: it gets the training thread (and every core), as does the last checkpoint.
+        Assert.Equal(3, evaluatedOn.Count);
+        Assert.Equal(caller, evaluatedOn[^1]);
+        Assert.Same(net, trainer.EvaluatedModel); // not a snapshot
+        Assert.Equal([3, 6, 9], checkpointedOn.Select(c => c.Iteration));
+        Assert.Equal(caller, checkpointedOn[^1].Thread);
+    }
+
+    [Fact]
     public void Only_augmented_batches_are_gathered_on_a_loader_thread()
     {
         var plain = new TrainerOptions();

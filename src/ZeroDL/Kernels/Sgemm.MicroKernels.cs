@@ -17,7 +17,8 @@ internal static partial class Sgemm
     private static unsafe void Kernel12x32Avx512<TA>(int kc, float* a, long aStride, float* b, float* c, int ldc, bool accumulate)
         where TA : struct
     {
-        PrefetchTile12x32(c, ldc);
+        // The C tile is asked for CPrefetchSteps steps before the end of the k loop, not before it: asked for at the
+        // start, its lines could be evicted again by the streaming A and B panels before the loads and stores after it.
         long prefetchA = PrefetchSteps * aStride;
         var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
         var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
@@ -31,7 +32,11 @@ internal static partial class Sgemm
         var c9_0 = Vector512<float>.Zero; var c9_1 = Vector512<float>.Zero;
         var c10_0 = Vector512<float>.Zero; var c10_1 = Vector512<float>.Zero;
         var c11_0 = Vector512<float>.Zero; var c11_1 = Vector512<float>.Zero;
-        for (int p = 0; p < kc; p++)
+        // One loop body run in two legs, so that the C prefetch between them costs no test per step.
+        int p = 0, end = Math.Max(0, kc - CPrefetchSteps);
+        while (true)
+        {
+        for (; p < end; p++)
         {
             var b0 = Vector512.Load(b + 0);
             var b1 = Vector512.Load(b + 16);
@@ -73,6 +78,10 @@ internal static partial class Sgemm
             c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
             if (typeof(TA) == typeof(StridedA) && System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch0(a + prefetchA);
             a += aStride; b += 32;
+        }
+        if (end == kc) break;
+        PrefetchTile12x32(c, ldc);
+        end = kc;
         }
         if (accumulate)
         {
@@ -132,6 +141,12 @@ internal static partial class Sgemm
     /// <summary>How many k steps ahead the kernel prefetches A.</summary>
     private const int PrefetchSteps = 16;
 
+    /// <summary>
+    /// How many k steps before the end of its loop the 12×32 kernel asks for its C tile: enough steps (a few hundred
+    /// cycles) to hide a miss to L3, few enough that the streaming A and B panels do not evict the lines again.
+    /// </summary>
+    private const int CPrefetchSteps = 32;
+
     /// <summary>The 6×16 kernel's A is a packed panel (6 floats a step, in sequence).</summary>
     private struct PackedA;
 
@@ -156,8 +171,8 @@ internal static partial class Sgemm
     }
 
     /// <summary>
-    /// Asks for the 12×32 C tile's cache lines before the k loop (as <see cref="PrefetchTile6x16"/>): 12 rows of
-    /// 32 floats, each over at most three lines.
+    /// Asks for the 12×32 C tile's cache lines ahead of the loads and stores after the k loop (as
+    /// <see cref="PrefetchTile6x16"/>): 12 rows of 32 floats, each over at most three lines.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void PrefetchTile12x32(float* c, int ldc)

@@ -16,6 +16,21 @@ public sealed record TrainerOptions
     public bool SampleWithReplacement { get; init; }
     /// <summary>How many training and test samples the per-epoch evaluation uses (0 = all).</summary>
     public int EvaluationSamples { get; init; }
+
+    /// <summary>The smallest batch <see cref="EvaluationBatchSize"/> gives: smaller batches would make scoring slow for no memory saved worth having.</summary>
+    public const int MinimumEvaluationBatch = 100;
+
+    /// <summary>
+    /// How many samples the per-epoch training and test accuracies put through the network at once: <see cref="BatchSize"/>, or
+    /// <see cref="MinimumEvaluationBatch"/> when that is larger. At the training batch size the network scores into
+    /// the activation buffers training has already touched; larger batches make each layer allocate buffers of their
+    /// own, which are written for the first time during the run (at 1000 samples DeepConvNet's come to about 230 MB,
+    /// whose first touch cost a second-core evaluation about as long as the scoring). Every layer scores each sample on
+    /// its own, in the same sums in a batch of 64 samples as of 1000 (only batches of a few samples, as a ragged last
+    /// one may be, can take kernel paths that round otherwise), so the accuracies are those of batches of 1000. The
+    /// validation split's loss is a sum taken batch by batch, so it keeps <see cref="Evaluation.LossAndAccuracy"/>'s batches.
+    /// </summary>
+    public int EvaluationBatchSize => Math.Max(BatchSize, MinimumEvaluationBatch);
     public int Seed { get; init; } = 1;
     /// <summary>
     /// Threads the run's products and parallel passes may use (null: every processor); applied to the training
@@ -29,7 +44,10 @@ public sealed record TrainerOptions
     /// thread does, which wakes once a batch on a core the step's workers are using.
     /// </summary>
     public bool BackgroundLoading { get; init; } = true;
-    /// <summary>Evaluate a snapshot of each epoch's weights on a background thread while training goes on (more than one core only).</summary>
+    /// <summary>
+    /// Evaluate a snapshot of each epoch's weights on a background thread while training goes on (more than one core
+    /// only). The run's last epoch, with no training left to overlap, is evaluated on the training thread either way.
+    /// </summary>
     public bool BackgroundEvaluation { get; init; } = true;
 
     /// <summary>
@@ -330,7 +348,8 @@ public sealed class Trainer
 
     /// <summary>
     /// The network whose accuracies the latest <see cref="EpochCompleted"/> reported: a snapshot taken at that
-    /// epoch's end when evaluation runs in the background, else the trained network itself. Stable while the
+    /// epoch's end when evaluation runs in the background, else (and for the run's last epoch, which is evaluated on
+    /// the training thread) the trained network itself. Stable while the
     /// event's handlers run (a checkpoint saved from it is the epoch's model).
     /// </summary>
     public Sequential<float> EvaluatedModel { get; private set; }
@@ -581,7 +600,8 @@ public sealed class Trainer
                     epochLoss = 0; epochBatches = 0;
                     pending?.GetAwaiter().GetResult();
                     parallel?.AverageState();
-                    if (snapshot is null) Evaluate(_net, e, it, meanLoss, elapsed, rate);
+                    // The run's last evaluation has no training left to overlap: it runs here, on every thread the run has.
+                    if (snapshot is null || iter == total) Evaluate(_net, e, it, meanLoss, elapsed, rate);
                     else
                     {
                         // Evaluate a copy of this epoch's weights on the other core while training goes on.
@@ -612,10 +632,12 @@ public sealed class Trainer
 
         void Evaluate(Sequential<float> model, int e, int it, double meanLoss, TimeSpan elapsed, double rate)
         {
+            // The validation loss keeps LossAndAccuracy's own batches: it is summed batch by batch, so its bits depend on them.
+            int batch = _options.EvaluationBatchSize;
             var (validationLoss, validationAccuracy) = _validation is null ? (double.NaN, double.NaN) : model.LossAndAccuracy(_validation);
             var result = new EpochResult(e, it,
-                model.Accuracy(evalTrain),
-                evalTest.Count > 0 ? model.Accuracy(evalTest) : double.NaN,
+                model.Accuracy(evalTrain, batch),
+                evalTest.Count > 0 ? model.Accuracy(evalTest, batch) : double.NaN,
                 meanLoss, elapsed) { LearningRate = rate, ValidationLoss = validationLoss, ValidationAccuracy = validationAccuracy };
             // The epoch's result and the state it leads to change together: a checkpoint sees both or neither.
             lock (history) lock (_stateLock)
@@ -638,7 +660,8 @@ public sealed class Trainer
             if (CheckpointReady is null || iteration == checkpointed) return;
             checkpointed = iteration;
             var checkpoint = Capture(iteration, epochsDone, history, order, random, before + clock.Elapsed);
-            if (snapshot is null) { Raise(); return; }
+            // The last one has nothing to overlap either (and every evaluation before it is done: the last ran here).
+            if (snapshot is null || iteration == total) { Raise(); return; }
             var previous = pending;
             pending = Task.Run(() =>
             {
