@@ -140,43 +140,6 @@ internal static unsafe class Winograd4x4Convolution
             || bias.Length < filters || y.Length < images * filters * oh * ow)
             throw new ArgumentException("winograd convolution: a buffer is too small for the geometry");
         int tilesY = TilesAlong(oh), tilesX = TilesAlong(ow), perImage = tilesY * tilesX;
-        int group = ImagesPerBlock(c, filters, perImage, images), blocks = (images + group - 1) / group;
-        int imageSize = c * h * w, outputSize = filters * oh * ow;
-        for (int b = 0; b < blocks; b++) // blocks of images that differ by at most one
-        {
-            int i0 = (int)((long)b * images / blocks), count = (int)((long)(b + 1) * images / blocks) - i0;
-            ForwardBlock(x.Slice(i0 * imageSize, count * imageSize), count, c, h, w, transformed, bias, filters, pad, oh, ow, tilesY, tilesX,
-                y.Slice(i0 * outputSize, count * outputSize), wide, rectify);
-        }
-    }
-
-    /// <summary>
-    /// The size of the blocks of images whose transformed input V and products M, 36 × (C + F) × tiles,
-    /// <see cref="Forward"/> keeps within a core's L2 between their being written and read: half of Zen 5's 1 MiB.
-    /// </summary>
-    internal const int ForwardBlockBytes = 1 << 19;
-
-    /// <summary>
-    /// The images <see cref="Forward"/> takes through its three steps (input transform, products, output transform) at
-    /// a time, out of <paramref name="images"/>. Images of at least 48 tiles (the products' widest tile; DeepConvNet's
-    /// 28×28 layers have 49): as many as keep V and M within <see cref="ForwardBlockBytes"/>, at least one (a 28×28
-    /// layer's forward pass measured faster in blocks of two images than in the engine's chunks of eight). Smaller images: all at once, since blocks of them shorten the products' rows and re-read the filters for
-    /// little (DeepConvNet's 8×8 layers measured slower in smaller blocks). Every output is the same sums whatever
-    /// the block (the products sum each over the channels in order), so blocking changes no bit.
-    /// </summary>
-    internal static int ImagesPerBlock(int c, int filters, int perImage, int images)
-    {
-        if (perImage < ShiftedConvolution.WideNR) return images;
-        long bytesPerImage = (long)Positions * (c + WinogradConvolution.PaddedFilters(filters)) * perImage * sizeof(float);
-        return (int)Math.Clamp(ForwardBlockBytes / bytesPerImage, 1, images);
-    }
-
-    /// <summary><see cref="Forward"/> for one block of images (<see cref="ImagesPerBlock"/>), the arguments checked.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardBlock(ReadOnlySpan<float> x, int images, int c, int h, int w, ReadOnlySpan<float> transformed, ReadOnlySpan<float> bias,
-        int filters, int pad, int oh, int ow, int tilesY, int tilesX, Span<float> y, bool wide, bool rectify)
-    {
-        int perImage = tilesY * tilesX;
         int tiles = (images * perImage + Lanes - 1) / Lanes * Lanes; // a product row: every tile, in whole vectors
         int panels = WinogradConvolution.PaddedFilters(filters) / MR;
         var buffers = t_buffers ??= new Buffers();
