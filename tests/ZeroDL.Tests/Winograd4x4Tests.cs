@@ -95,12 +95,35 @@ public class Winograd4x4Tests(ITestOutputHelper output)
     [InlineData(5, 8, 5, 5, 9, 0)]     // 3 × 3 out, one tile an image: all 5 images in one vector
     public void Forward_of_several_images_gives_the_bits_of_one_image_at_a_time(int n, int c, int h, int w, int fn, int pad)
     {
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, perImage = Winograd4x4Convolution.TilesAlong(oh) * Winograd4x4Convolution.TilesAlong(ow);
+        Assert.True(Winograd4x4Convolution.ImagesPerOutputVector(perImage) > 1); // several images' planes in a vector of the output transform
+        AssertBatchGivesTheBitsOfOneImageAtATime(n, c, h, w, fn, pad);
+    }
+
+    [Theory]
+    [InlineData(7, 6, 8, 8, 5, 1)]     // 8×8 (conv5, conv6 and their dx): 2 tiles a row, 4 an image: rows and columns two images a vector
+    [InlineData(5, 7, 14, 14, 9, 1)]   // 14×14 (conv3, conv4's dx): 4 tiles a row, 16 an image
+    [InlineData(3, 5, 14, 14, 6, 2)]   // 16×16 out (conv4)
+    [InlineData(6, 4, 7, 4, 3, 1)]     // 7×4: one tile a row, 2 an image
+    [InlineData(4, 3, 5, 5, 7, 0)]     // 3×3 out: one tile an image
+    [InlineData(3, 5, 11, 13, 4, 1)]   // 11×13: 3 × 4 tiles, the last row and column cropped
+    public void Input_transform_of_paired_images_gives_the_bits_of_one_image_at_a_time(int n, int c, int h, int w, int fn, int pad)
+    {
+        Assert.True(Winograd4x4Convolution.PairsImages(Winograd4x4Convolution.TilesAlong(w + 2 * pad - 2))); // two images a row transform
+        AssertBatchGivesTheBitsOfOneImageAtATime(n, c, h, w, fn, pad);
+    }
+
+    /// <summary>
+    /// F(4×4)'s forward pass of n images in one call gives the bits of n calls of one image, on both vector widths, with
+    /// and without the fused ReLU, and stays within F(4×4)'s bound of the definition in double.
+    /// </summary>
+    private static void AssertBatchGivesTheBitsOfOneImageAtATime(int n, int c, int h, int w, int fn, int pad)
+    {
         var rng = new Rng(n * 131 + c * 17 + h + w + fn);
         var x = new float[n * c * h * w]; rng.FillUniform(x, -1, 1);
         var wt = new float[fn * c * 9]; rng.FillUniform(wt, -1, 1);
         var b = new float[fn]; rng.FillUniform(b, -1, 1);
-        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, perImage = Winograd4x4Convolution.TilesAlong(oh) * Winograd4x4Convolution.TilesAlong(ow);
-        Assert.True(Winograd4x4Convolution.ImagesPerOutputVector(perImage) > 1); // several images' planes in a vector of the output transform
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         float[] u = [];
         Winograd4x4Convolution.TransformFilters(wt, fn, c, ref u);
         var exact = new Convolution<double>(new NDArray<float>(wt, fn, c, 3, 3).Cast<double>(), new NDArray<float>(b, fn).Cast<double>(), 1, pad) { Engine = null }

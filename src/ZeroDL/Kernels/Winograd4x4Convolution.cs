@@ -381,6 +381,9 @@ internal static unsafe class Winograd4x4Convolution
     /// along x (d B, six values per tile, <see cref="TransformRow"/>) and stored by row phase (r mod 4), so that rows
     /// 4ty … 4ty + 5 of all the image's tiles are whole vectors apart; then the six rows of every tile are combined
     /// (Bᵀ ·) a vector of tiles at a time. Every vector's spill past an image's tiles lands where a later one writes.
+    /// <para>Where a row has at most 4 tiles (<see cref="PairsImages"/>), two images go through together: each half of
+    /// a row transform's vector is one image's row, so the lanes past the row's tiles are not half or more of the work;
+    /// and where an image has exactly 4 tiles, each half of a column transform's vector is one image's tiles.</para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformInput(ReadOnlySpan<float> x, int images, int c, int h, int w, int pad, int tilesY, int tilesX, int tiles,
@@ -388,79 +391,135 @@ internal static unsafe class Winograd4x4Convolution
     {
         int perImage = tilesY * tilesX;
         int hp = 4 * tilesY + 2;
-        // Row transforms: [phase][k][ty'][tx], ty' = 0 … tilesY, and a widest vector of slack for the spill.
+        bool pairs = PairsImages(tilesX), halves = pairs && perImage == 4;
+        int step = pairs ? 2 : 1;
+        // Row transforms, per image of a pair: [phase][k][ty'][tx], ty' = 0 … tilesY, and a widest vector of slack for the spill.
         int rowBlock = (tilesY + 1) * tilesX + WideLanes;
+        long rowsLength = 24L * rowBlock;
         // A padded row: whole vectors of 8 tiles (four columns each), and the two columns the last tile reads beyond.
         int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 4 + 2 * Lanes;
-        var rows = WinogradConvolution.Ensure(ref buffers.Rows, 24L * rowBlock);
+        long planeLength = (long)hp * rowLength;
+        var rows = WinogradConvolution.Ensure(ref buffers.Rows, step * rowsLength);
         // The whole padded plane is copied before its rows are read: a row read right after its copy would load
         // across the copy's still-pending stores, which cannot be forwarded, and stall.
-        var padded = WinogradConvolution.Ensure(ref buffers.Padded, (long)hp * rowLength);
-        padded.AsSpan(0, hp * rowLength).Clear(); // the padding: only the interior changes below
+        var padded = WinogradConvolution.Ensure(ref buffers.Padded, step * planeLength);
+        padded.AsSpan(0, (int)(step * planeLength)).Clear(); // the padding: only the interior changes below
         int firstRow = Math.Max(0, pad), lastRow = Math.Min(hp, pad + h); // padded rows holding input rows
         fixed (float* px = x) fixed (float* pr = rows) fixed (float* pp = padded)
         {
             for (int ch = 0; ch < c; ch++)
-                for (int i = 0; i < images; i++)
+                for (int i = 0; i < images; i += step)
                 {
-                    float* plane = px + ((long)i * c + ch) * h * w;
-                    for (int r = firstRow; r < lastRow; r++)
-                        WinogradConvolution.Copy(plane + (long)(r - pad) * w, pp + (long)r * rowLength + pad, w);
+                    // The images of this step: i, and i + 1 where images are paired (else its half of the vectors is unused).
+                    int count = Math.Min(step, images - i);
+                    for (int j = 0; j < count; j++)
+                    {
+                        float* plane = px + ((long)(i + j) * c + ch) * h * w, to = pp + j * planeLength;
+                        for (int r = firstRow; r < lastRow; r++)
+                            WinogradConvolution.Copy(plane + (long)(r - pad) * w, to + (long)r * rowLength + pad, w);
+                    }
+                    float* second = pp + (count - 1) * planeLength; // the last image alone: its own rows again in the high halves
                     for (int r = 0; r < hp; r++)
                     {
                         float* dst = pr + (r & 3) * 6L * rowBlock + (r >> 2) * tilesX;
                         float* src = pp + (long)r * rowLength;
-                        for (int j = 0; j < tilesX; j += Lanes) TransformRow(src + 4 * j, dst + j, rowBlock);
+                        if (pairs)
+                        {
+                            TransformRow(src, second + (long)r * rowLength, out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
+                            StoreHalves(z0, dst, rowsLength); StoreHalves(z1, dst + rowBlock, rowsLength); StoreHalves(z2, dst + 2L * rowBlock, rowsLength);
+                            StoreHalves(z3, dst + 3L * rowBlock, rowsLength); StoreHalves(z4, dst + 4L * rowBlock, rowsLength); StoreHalves(z5, dst + 5L * rowBlock, rowsLength);
+                        }
+                        else
+                            for (int j = 0; j < tilesX; j += Lanes)
+                            {
+                                TransformRow(src + 4 * j, src + 4 * j + 16, out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
+                                float* d = dst + j;
+                                z0.Store(d); z1.Store(d + rowBlock); z2.Store(d + 2L * rowBlock);
+                                z3.Store(d + 3L * rowBlock); z4.Store(d + 4L * rowBlock); z5.Store(d + 5L * rowBlock);
+                            }
                     }
                     // Bᵀ · along the columns: tile rows 4ty + m are phase m mod 4, slot ty + m / 4.
                     float* vdst = pv + (long)ch * tiles + (long)i * perImage;
-                    for (int k = 0; k < 6; k++)
-                    {
-                        float* r0 = pr + k * rowBlock, r1 = r0 + 6L * rowBlock, r2 = r1 + 6L * rowBlock, r3 = r2 + 6L * rowBlock;
-                        float* v0 = vdst + k * vBlock;
-                        for (int t = 0; t < perImage; t += Lanes)
+                    if (halves && count == 2)
+                        for (int k = 0; k < 6; k++) // a vector: the first image's 4 tiles, then the second's
                         {
-                            InputTransform(Vector256.Load(r0 + t), Vector256.Load(r1 + t), Vector256.Load(r2 + t), Vector256.Load(r3 + t),
-                                Vector256.Load(r0 + t + tilesX), Vector256.Load(r1 + t + tilesX),
+                            float* r0 = pr + k * rowBlock, r1 = r0 + 6L * rowBlock, r2 = r1 + 6L * rowBlock, r3 = r2 + 6L * rowBlock;
+                            InputTransform(LoadHalves(r0, rowsLength), LoadHalves(r1, rowsLength), LoadHalves(r2, rowsLength), LoadHalves(r3, rowsLength),
+                                LoadHalves(r0 + tilesX, rowsLength), LoadHalves(r1 + tilesX, rowsLength),
                                 out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
-                            z0.Store(v0 + t);
-                            z1.Store(v0 + 6 * vBlock + t);
-                            z2.Store(v0 + 12 * vBlock + t);
-                            z3.Store(v0 + 18 * vBlock + t);
-                            z4.Store(v0 + 24 * vBlock + t);
-                            z5.Store(v0 + 30 * vBlock + t);
+                            StoreTransformed(z0, z1, z2, z3, z4, z5, vdst + k * vBlock, vBlock);
                         }
-                    }
+                    else
+                        for (int j = 0; j < count; j++, vdst += perImage)
+                            for (int k = 0; k < 6; k++)
+                            {
+                                float* r0 = pr + j * rowsLength + k * rowBlock, r1 = r0 + 6L * rowBlock, r2 = r1 + 6L * rowBlock, r3 = r2 + 6L * rowBlock;
+                                float* v0 = vdst + k * vBlock;
+                                for (int t = 0; t < perImage; t += Lanes)
+                                {
+                                    InputTransform(Vector256.Load(r0 + t), Vector256.Load(r1 + t), Vector256.Load(r2 + t), Vector256.Load(r3 + t),
+                                        Vector256.Load(r0 + t + tilesX), Vector256.Load(r1 + t + tilesX),
+                                        out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
+                                    StoreTransformed(z0, z1, z2, z3, z4, z5, v0 + t, vBlock);
+                                }
+                            }
                 }
         }
     }
 
     /// <summary>
-    /// d B for 8 tiles of a padded row at <paramref name="p"/> (tile l reads columns 4l … 4l + 5): each tile's six
-    /// columns gathered into six vectors by in-lane 4×4 transposes of tiles (l, l + 4), then the transform; value k
-    /// stored at <paramref name="dst"/> + k·<paramref name="stride"/>.
+    /// Whether <see cref="TransformInput"/> takes images two at a time: where a row has at most 4 tiles, so each image's
+    /// row fits one half of a row transform's vector (DeepConvNet's 8×8, 14×14 and 16×16 layers).
+    /// </summary>
+    internal static bool PairsImages(int tilesX) => tilesX <= Lanes / 2;
+
+    /// <summary>The low half of <paramref name="z"/> at <paramref name="p"/>, the high half <paramref name="distance"/> floats further.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreHalves(Vector256<float> z, float* p, long distance)
+    {
+        z.GetLower().Store(p);
+        z.GetUpper().Store(p + distance);
+    }
+
+    /// <summary>4 floats at <paramref name="p"/> in the low half, 4 floats <paramref name="distance"/> further in the high half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> LoadHalves(float* p, long distance) => Vector256.Create(Vector128.Load(p), Vector128.Load(p + distance));
+
+    /// <summary>The six values z0 … z5 of a vector of tiles at their positions' blocks: ξ = 6m + k, <paramref name="v0"/> at k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTransformed(Vector256<float> z0, Vector256<float> z1, Vector256<float> z2, Vector256<float> z3, Vector256<float> z4,
+        Vector256<float> z5, float* v0, long vBlock)
+    {
+        z0.Store(v0);
+        z1.Store(v0 + 6 * vBlock);
+        z2.Store(v0 + 12 * vBlock);
+        z3.Store(v0 + 18 * vBlock);
+        z4.Store(v0 + 24 * vBlock);
+        z5.Store(v0 + 30 * vBlock);
+    }
+
+    /// <summary>
+    /// d B for 8 tiles of padded rows, tiles 0–3 at <paramref name="low"/> and 4–7 at <paramref name="high"/> (tile l of
+    /// a half reads columns 4l … 4l + 5 from its start; one row's 8 tiles when <paramref name="high"/> is
+    /// <paramref name="low"/> + 16): each tile's six columns gathered into six vectors by in-lane 4×4 transposes of
+    /// tiles (l, l + 4), then the transform, z_k holding column k's result.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransformRow(float* p, float* dst, long stride)
+    private static void TransformRow(float* low, float* high, out Vector256<float> z0, out Vector256<float> z1, out Vector256<float> z2,
+        out Vector256<float> z3, out Vector256<float> z4, out Vector256<float> z5)
     {
-        var a = Vector256.Create(Vector128.Load(p), Vector128.Load(p + 16));      // tiles 0 | 4, columns 0–3
-        var b = Vector256.Create(Vector128.Load(p + 4), Vector128.Load(p + 20));  // tiles 1 | 5
-        var c = Vector256.Create(Vector128.Load(p + 8), Vector128.Load(p + 24));  // tiles 2 | 6
-        var d = Vector256.Create(Vector128.Load(p + 12), Vector128.Load(p + 28)); // tiles 3 | 7
-        var e = Vector256.Create(Vector128.Load(p + 16), Vector128.Load(p + 32)); // tiles 4 | 8: columns 4 and 5 of tiles 3 | 7
+        var a = Vector256.Create(Vector128.Load(low), Vector128.Load(high));           // tiles 0 | 4, columns 0–3
+        var b = Vector256.Create(Vector128.Load(low + 4), Vector128.Load(high + 4));   // tiles 1 | 5
+        var c = Vector256.Create(Vector128.Load(low + 8), Vector128.Load(high + 8));   // tiles 2 | 6
+        var d = Vector256.Create(Vector128.Load(low + 12), Vector128.Load(high + 12)); // tiles 3 | 7
+        var e = Vector256.Create(Vector128.Load(low + 16), Vector128.Load(high + 16)); // columns 4 and 5 of tiles 3 | 7
         var ab0 = Avx.UnpackLow(a, b).AsDouble(); var ab1 = Avx.UnpackHigh(a, b).AsDouble();
         var cd0 = Avx.UnpackLow(c, d).AsDouble(); var cd1 = Avx.UnpackHigh(c, d).AsDouble();
         var bc0 = Avx.UnpackLow(b, c).AsDouble(); var de0 = Avx.UnpackLow(d, e).AsDouble();
         InputTransform(Avx.UnpackLow(ab0, cd0).AsSingle(), Avx.UnpackHigh(ab0, cd0).AsSingle(),
             Avx.UnpackLow(ab1, cd1).AsSingle(), Avx.UnpackHigh(ab1, cd1).AsSingle(),
             Avx.UnpackLow(bc0, de0).AsSingle(), Avx.UnpackHigh(bc0, de0).AsSingle(),
-            out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
-        z0.Store(dst);
-        z1.Store(dst + stride);
-        z2.Store(dst + 2 * stride);
-        z3.Store(dst + 3 * stride);
-        z4.Store(dst + 4 * stride);
-        z5.Store(dst + 5 * stride);
+            out z0, out z1, out z2, out z3, out z4, out z5);
     }
 
     /// <summary>z = Bᵀ d for six values d0 … d5 (a vector of tiles each): shared terms, one rounding per multiply-add.</summary>
