@@ -113,6 +113,65 @@ public class Winograd4x4Tests(ITestOutputHelper output)
         AssertBatchGivesTheBitsOfOneImageAtATime(n, c, h, w, fn, pad);
     }
 
+    [Theory]
+    [InlineData(7, 3, 8, 8, 1)]     // 8×8: 2 tiles a row, 4 an image: rows and columns two images a vector, the last image alone
+    [InlineData(5, 2, 14, 14, 1)]   // 14×14: 4 tiles a row
+    [InlineData(3, 2, 14, 14, 2)]   // 16×16 out
+    [InlineData(6, 3, 7, 4, 1)]     // one tile a row, 2 an image
+    [InlineData(5, 2, 5, 5, 0)]     // 3×3 out: one tile an image
+    [InlineData(3, 2, 11, 13, 1)]   // 3 × 4 tiles, cropped
+    [InlineData(3, 2, 28, 28, 1)]   // 7 tiles a row: one image at a time
+    [InlineData(3, 1, 9, 30, 1)]    // 8 tiles a row
+    public void Input_and_output_gradient_transforms_of_a_batch_give_the_bits_of_one_image_at_a_time(int n, int c, int h, int w, int pad)
+    {
+        var rng = new Rng(n * 17 + c * 5 + h * 3 + w + pad);
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, tilesY = Winograd4x4Convolution.TilesAlong(oh), tilesX = Winograd4x4Convolution.TilesAlong(ow);
+        int perImage = tilesY * tilesX;
+        var x = new float[n * c * h * w]; rng.FillUniform(x, -1, 1);
+        var dout = new float[n * c * oh * ow]; rng.FillUniform(dout, -1, 1);
+        double[] bt = [4, 0, -5, 0, 1, 0, 0, -4, -4, 1, 1, 0, 0, 4, -4, -1, 1, 0, 0, -2, -1, 2, 1, 0, 0, 2, -1, -2, 1, 0, 0, 4, 0, -5, 0, 1];
+        double[] at = [1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0, 0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 1];
+        foreach (bool input in new[] { true, false })
+        {
+            float[] values = input ? x : dout;
+            int planeSize = input ? h * w : oh * ow;
+            var batch = new float[36 * c * n * perImage];
+            Winograd4x4Convolution.Transformed(input, values, n, c, h, w, pad, batch);
+            var alone = new float[36 * c * perImage];
+            for (int i = 0; i < n; i++)
+            {
+                Winograd4x4Convolution.Transformed(input, values.AsSpan(i * c * planeSize, c * planeSize), 1, c, h, w, pad, alone);
+                for (int xi = 0; xi < 36; xi++)
+                    for (int ch = 0; ch < c; ch++)
+                        Assert.Equal(alone.AsSpan((xi * c + ch) * perImage, perImage).ToArray(),
+                            batch.AsSpan(((xi * c + ch) * n + i) * perImage, perImage).ToArray());
+            }
+            // Against the definition in double: Bᵀ d B of each 6×6 window of the padded input, A dY Aᵀ of each 4×4 tile of dout.
+            double worst = 0;
+            for (int i = 0; i < n; i++)
+                for (int ch = 0; ch < c; ch++)
+                    for (int ty = 0; ty < tilesY; ty++)
+                        for (int tx = 0; tx < tilesX; tx++)
+                            for (int m = 0; m < 6; m++)
+                                for (int k = 0; k < 6; k++)
+                                {
+                                    double sum = 0;
+                                    for (int a = 0; a < (input ? 6 : 4); a++)
+                                        for (int b = 0; b < (input ? 6 : 4); b++)
+                                        {
+                                            int r = input ? 4 * ty - pad + a : 4 * ty + a, col = input ? 4 * tx - pad + b : 4 * tx + b;
+                                            int rows = input ? h : oh, cols = input ? w : ow;
+                                            if (r < 0 || r >= rows || col < 0 || col >= cols) continue;
+                                            double v = values[((i * c + ch) * rows + r) * cols + col];
+                                            sum += input ? bt[m * 6 + a] * v * bt[k * 6 + b] : at[a * 6 + m] * v * at[b * 6 + k];
+                                        }
+                                    float got = batch[(((m * 6 + k) * c + ch) * n + i) * perImage + ty * tilesX + tx];
+                                    worst = Math.Max(worst, Math.Abs(got - sum));
+                                }
+            Assert.True(worst <= 1e-4, $"{(input ? "input" : "output gradient")} transform: {worst:E2}"); // values up to about 100 in float
+        }
+    }
+
     /// <summary>
     /// F(4×4)'s forward pass of n images in one call gives the bits of n calls of one image, on both vector widths, with
     /// and without the fused ReLU, and stays within F(4×4)'s bound of the definition in double.

@@ -279,66 +279,120 @@ internal static unsafe class Winograd4x4Convolution
     /// <summary>
     /// dM[ξ][f][tile] = A dY Aᵀ for every 4×4 tile dY of dout (zero past OH and OW). Per filter and image: the plane
     /// copied whole into a zeroed buffer, each row's tiles split by column phase and transformed along x (four values
-    /// to six), stored by row phase; then the four rows of every tile combined, a vector of tiles at a time.
+    /// to six), stored by row phase; then the four rows of every tile combined, a vector of tiles at a time. Images go
+    /// two at a time where <see cref="TransformInput"/>'s do (<see cref="PairsImages"/>), in the same way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformOutputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
         float* pm, long mBlock, Buffers buffers)
     {
         int perImage = tilesY * tilesX;
+        bool pairs = PairsImages(tilesX), halves = pairs && perImage == 4;
+        int step = pairs ? 2 : 1;
         int rowBlock = tilesY * tilesX + WideLanes; // [phase][q][ty][tx], and slack for the spill
+        long rowsLength = 24L * rowBlock;
         int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 4 + 2 * Lanes;
         int hp = 4 * tilesY;
-        var rows = WinogradConvolution.Ensure(ref buffers.Rows, 24L * rowBlock);
-        var padded = WinogradConvolution.Ensure(ref buffers.Padded, (long)hp * rowLength);
-        padded.AsSpan(0, hp * rowLength).Clear();
+        long planeLength = (long)hp * rowLength;
+        var rows = WinogradConvolution.Ensure(ref buffers.Rows, step * rowsLength);
+        var padded = WinogradConvolution.Ensure(ref buffers.Padded, step * planeLength);
+        padded.AsSpan(0, (int)(step * planeLength)).Clear();
         fixed (float* pd = dout) fixed (float* pr = rows) fixed (float* pp = padded)
             // Filter by filter, image by image: an image's last vector spills into the next image's tiles, or past the
             // last image into the next filter's or the slack, all written later.
             for (int f = 0; f < filters; f++)
-                for (int i = 0; i < images; i++)
+                for (int i = 0; i < images; i += step)
                 {
-                    float* plane = pd + ((long)i * filters + f) * oh * ow;
-                    for (int r = 0; r < oh; r++) WinogradConvolution.Copy(plane + (long)r * ow, pp + (long)r * rowLength, ow);
+                    int count = Math.Min(step, images - i);
+                    for (int j = 0; j < count; j++)
+                    {
+                        float* plane = pd + ((long)(i + j) * filters + f) * oh * ow, to = pp + j * planeLength;
+                        for (int r = 0; r < oh; r++) WinogradConvolution.Copy(plane + (long)r * ow, to + (long)r * rowLength, ow);
+                    }
+                    float* second = pp + (count - 1) * planeLength; // the last image alone: its own rows again in the high halves
                     for (int r = 0; r < hp; r++)
                     {
                         float* src = pp + (long)r * rowLength, dst = pr + (r & 3) * 6L * rowBlock + (r >> 2) * tilesX;
-                        for (int j = 0; j < tilesX; j += Lanes)
+                        if (pairs)
                         {
-                            float* p = src + 4 * j;
-                            var a = Vector256.Create(Vector128.Load(p), Vector128.Load(p + 16));
-                            var b = Vector256.Create(Vector128.Load(p + 4), Vector128.Load(p + 20));
-                            var c = Vector256.Create(Vector128.Load(p + 8), Vector128.Load(p + 24));
-                            var d = Vector256.Create(Vector128.Load(p + 12), Vector128.Load(p + 28));
-                            var ab0 = Avx.UnpackLow(a, b).AsDouble(); var ab1 = Avx.UnpackHigh(a, b).AsDouble();
-                            var cd0 = Avx.UnpackLow(c, d).AsDouble(); var cd1 = Avx.UnpackHigh(c, d).AsDouble();
-                            GradientTransform(Avx.UnpackLow(ab0, cd0).AsSingle(), Avx.UnpackHigh(ab0, cd0).AsSingle(),
-                                Avx.UnpackLow(ab1, cd1).AsSingle(), Avx.UnpackHigh(ab1, cd1).AsSingle(),
-                                out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
-                            float* q = dst + j;
-                            m0.Store(q); m1.Store(q + rowBlock); m2.Store(q + 2L * rowBlock);
-                            m3.Store(q + 3L * rowBlock); m4.Store(q + 4L * rowBlock); m5.Store(q + 5L * rowBlock);
+                            GradientRow(src, second + (long)r * rowLength, out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
+                            StoreHalves(m0, dst, rowsLength); StoreHalves(m1, dst + rowBlock, rowsLength); StoreHalves(m2, dst + 2L * rowBlock, rowsLength);
+                            StoreHalves(m3, dst + 3L * rowBlock, rowsLength); StoreHalves(m4, dst + 4L * rowBlock, rowsLength); StoreHalves(m5, dst + 5L * rowBlock, rowsLength);
                         }
+                        else
+                            for (int j = 0; j < tilesX; j += Lanes)
+                            {
+                                GradientRow(src + 4 * j, src + 4 * j + 16, out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
+                                float* q = dst + j;
+                                m0.Store(q); m1.Store(q + rowBlock); m2.Store(q + 2L * rowBlock);
+                                m3.Store(q + 3L * rowBlock); m4.Store(q + 4L * rowBlock); m5.Store(q + 5L * rowBlock);
+                            }
                     }
                     // A · along the columns: tile rows 4ty + a are phase a, slot ty.
                     float* mdst = pm + (long)f * tiles + (long)i * perImage;
-                    for (int k = 0; k < 6; k++)
-                    {
-                        float* r0 = pr + k * rowBlock, r1 = r0 + 6L * rowBlock, r2 = r1 + 6L * rowBlock, r3 = r2 + 6L * rowBlock;
-                        float* m0 = mdst + k * mBlock;
-                        for (int t = 0; t < perImage; t += Lanes)
+                    if (halves && count == 2)
+                        for (int k = 0; k < 6; k++) // a vector: the first image's 4 tiles, then the second's
                         {
-                            GradientTransform(Vector256.Load(r0 + t), Vector256.Load(r1 + t), Vector256.Load(r2 + t), Vector256.Load(r3 + t),
+                            float* r0 = pr + k * rowBlock, r1 = r0 + 6L * rowBlock, r2 = r1 + 6L * rowBlock, r3 = r2 + 6L * rowBlock;
+                            GradientTransform(LoadHalves(r0, rowsLength), LoadHalves(r1, rowsLength), LoadHalves(r2, rowsLength), LoadHalves(r3, rowsLength),
                                 out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
-                            z0.Store(m0 + t);
-                            z1.Store(m0 + 6 * mBlock + t);
-                            z2.Store(m0 + 12 * mBlock + t);
-                            z3.Store(m0 + 18 * mBlock + t);
-                            z4.Store(m0 + 24 * mBlock + t);
-                            z5.Store(m0 + 30 * mBlock + t);
+                            StoreTransformed(z0, z1, z2, z3, z4, z5, mdst + k * mBlock, mBlock);
                         }
-                    }
+                    else
+                        for (int j = 0; j < count; j++, mdst += perImage)
+                            for (int k = 0; k < 6; k++)
+                            {
+                                float* r0 = pr + j * rowsLength + k * rowBlock, r1 = r0 + 6L * rowBlock, r2 = r1 + 6L * rowBlock, r3 = r2 + 6L * rowBlock;
+                                float* m0 = mdst + k * mBlock;
+                                for (int t = 0; t < perImage; t += Lanes)
+                                {
+                                    GradientTransform(Vector256.Load(r0 + t), Vector256.Load(r1 + t), Vector256.Load(r2 + t), Vector256.Load(r3 + t),
+                                        out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
+                                    StoreTransformed(z0, z1, z2, z3, z4, z5, m0 + t, mBlock);
+                                }
+                            }
                 }
+    }
+
+    /// <summary>
+    /// A y along x for 8 tiles of padded rows of dout, tiles 0–3 at <paramref name="low"/> and 4–7 at
+    /// <paramref name="high"/> (tile l of a half reads columns 4l … 4l + 3 from its start): in-lane 4×4 transposes of
+    /// tiles (l, l + 4), then the transform, m_k holding value k.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientRow(float* low, float* high, out Vector256<float> m0, out Vector256<float> m1, out Vector256<float> m2,
+        out Vector256<float> m3, out Vector256<float> m4, out Vector256<float> m5)
+    {
+        var a = Vector256.Create(Vector128.Load(low), Vector128.Load(high));
+        var b = Vector256.Create(Vector128.Load(low + 4), Vector128.Load(high + 4));
+        var c = Vector256.Create(Vector128.Load(low + 8), Vector128.Load(high + 8));
+        var d = Vector256.Create(Vector128.Load(low + 12), Vector128.Load(high + 12));
+        var ab0 = Avx.UnpackLow(a, b).AsDouble(); var ab1 = Avx.UnpackHigh(a, b).AsDouble();
+        var cd0 = Avx.UnpackLow(c, d).AsDouble(); var cd1 = Avx.UnpackHigh(c, d).AsDouble();
+        GradientTransform(Avx.UnpackLow(ab0, cd0).AsSingle(), Avx.UnpackHigh(ab0, cd0).AsSingle(),
+            Avx.UnpackLow(ab1, cd1).AsSingle(), Avx.UnpackHigh(ab1, cd1).AsSingle(),
+            out m0, out m1, out m2, out m3, out m4, out m5);
+    }
+
+    /// <summary>
+    /// The transformed input (<paramref name="input"/>: Bᵀ d B of x, as the forward pass computes it) or output
+    /// gradient (A dY Aᵀ of dout, as the weight gradient computes it) of a batch, for tests: value[ξ][channel][tile],
+    /// the tiles of all images one after another, dense. <paramref name="h"/> × <paramref name="w"/> and
+    /// <paramref name="pad"/> are the forward pass's input; <paramref name="c"/> the channels of x or of dout.
+    /// </summary>
+    internal static void Transformed(bool input, ReadOnlySpan<float> values, int images, int c, int h, int w, int pad, Span<float> transformed)
+    {
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, tilesY = TilesAlong(oh), tilesX = TilesAlong(ow), used = images * tilesY * tilesX;
+        int tiles = (used + Lanes - 1) / Lanes * Lanes;
+        if (transformed.Length < Positions * c * used) throw new ArgumentException("winograd convolution: the buffer is too small");
+        long block = (long)c * tiles + WideLanes;
+        var buffer = new WinogradConvolution.AlignedBuffer();
+        float* p = buffer.Get(Positions * block);
+        if (input) TransformInput(values, images, c, h, w, pad, tilesY, tilesX, tiles, p, block, t_buffers ??= new Buffers());
+        else TransformOutputGradient(values, images, c, oh, ow, tilesY, tilesX, tiles, p, block, t_buffers ??= new Buffers());
+        for (int xi = 0; xi < Positions; xi++)
+            for (int ch = 0; ch < c; ch++)
+                new ReadOnlySpan<float>(p + xi * block + (long)ch * tiles, used).CopyTo(transformed.Slice((xi * c + ch) * used, used));
     }
 
     /// <summary>m = A y for four values y0 … y3 (a vector of tiles each): the adjoint of <see cref="OutputTransform"/>.</summary>
