@@ -39,11 +39,14 @@ internal static unsafe class Winograd4x4Convolution
 
     private const int MR = ShiftedConvolution.MR;
 
-    /// <summary>Per-thread buffers: the transformed input, the products, one plane's padded input, row transforms and outputs.</summary>
+    /// <summary>
+    /// Per-thread buffers: the transformed input, the products, one plane's padded input, row transforms and outputs;
+    /// all aligned to a cache line, so that the transforms' whole-vector loads and stores of the scratch buffers never
+    /// straddle two lines (a managed array's start falls anywhere on a line, and with it the share of split accesses).
+    /// </summary>
     private sealed class Buffers
     {
-        public readonly WinogradConvolution.AlignedBuffer V = new(), M = new();
-        public float[] Rows = [], Padded = [], Out = [];
+        public readonly WinogradConvolution.AlignedBuffer V = new(), M = new(), Rows = new(), Padded = new(), Out = new();
         public int[] Offsets = [];
     }
 
@@ -294,10 +297,10 @@ internal static unsafe class Winograd4x4Convolution
         int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 4 + 2 * Lanes;
         int hp = 4 * tilesY;
         long planeLength = (long)hp * rowLength;
-        var rows = WinogradConvolution.Ensure(ref buffers.Rows, step * rowsLength);
-        var padded = WinogradConvolution.Ensure(ref buffers.Padded, step * planeLength);
-        padded.AsSpan(0, (int)(step * planeLength)).Clear();
-        fixed (float* pd = dout) fixed (float* pr = rows) fixed (float* pp = padded)
+        float* pr = buffers.Rows.Get(step * rowsLength);
+        float* pp = buffers.Padded.Get(step * planeLength);
+        new Span<float>(pp, (int)(step * planeLength)).Clear();
+        fixed (float* pd = dout)
             // Filter by filter, image by image: an image's last vector spills into the next image's tiles, or past the
             // last image into the next filter's or the slack, all written later.
             for (int f = 0; f < filters; f++)
@@ -453,13 +456,13 @@ internal static unsafe class Winograd4x4Convolution
         // A padded row: whole vectors of 8 tiles (four columns each), and the two columns the last tile reads beyond.
         int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 4 + 2 * Lanes;
         long planeLength = (long)hp * rowLength;
-        var rows = WinogradConvolution.Ensure(ref buffers.Rows, step * rowsLength);
+        float* pr = buffers.Rows.Get(step * rowsLength);
         // The whole padded plane is copied before its rows are read: a row read right after its copy would load
         // across the copy's still-pending stores, which cannot be forwarded, and stall.
-        var padded = WinogradConvolution.Ensure(ref buffers.Padded, step * planeLength);
-        padded.AsSpan(0, (int)(step * planeLength)).Clear(); // the padding: only the interior changes below
+        float* pp = buffers.Padded.Get(step * planeLength);
+        new Span<float>(pp, (int)(step * planeLength)).Clear(); // the padding: only the interior changes below
         int firstRow = Math.Max(0, pad), lastRow = Math.Min(hp, pad + h); // padded rows holding input rows
-        fixed (float* px = x) fixed (float* pr = rows) fixed (float* pp = padded)
+        fixed (float* px = x)
         {
             for (int ch = 0; ch < c; ch++)
                 for (int i = 0; i < images; i += step)
@@ -623,9 +626,10 @@ internal static unsafe class Winograd4x4Convolution
         // Per output row a of the tiles: the group's 4 × tilesX-wide rows 4ty + a, tile row after tile row, image after
         // image, and the spill; two steps' worth, written alternately.
         long outBlock = 4L * ((groupTiles + Lanes - 1) / Lanes * Lanes);
-        var outs = WinogradConvolution.Ensure(ref buffers.Out, 8 * outBlock);
-        float* scratch = stackalloc float[24 * Lanes];
-        fixed (float* py = y) fixed (float* po = outs)
+        float* po = buffers.Out.Get(8 * outBlock);
+        float* unaligned = stackalloc float[24 * Lanes + 16];
+        float* scratch = (float*)(((nint)unaligned + 63) & ~(nint)63); // on a cache line, as the buffers
+        fixed (float* py = y)
         {
             int groups = (images + group - 1) / group, steps = groups * filters;
             for (int q = 0; q <= steps; q++)
