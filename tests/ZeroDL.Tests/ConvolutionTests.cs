@@ -315,6 +315,33 @@ public class ConvolutionTests
         Assert.Contains(dx.Data, float.IsNaN);
     }
 
+    [Theory]
+    [InlineData(true)]   // +∞ and −∞ in one plane of dout: the plane's sum is NaN
+    [InlineData(false)]  // a lone −∞
+    public void Winograd4x4_input_gradient_sends_a_chunk_with_an_infinite_output_gradient_to_the_2x2_tiles(bool both)
+    {
+        // F(4×4)'s dx would spread an infinite value of dout over whole tiles; the chunk holding it must go by F(2×2),
+        // which spoils only the values whose windows hold it, as the direct convolution does.
+        var rng = new Rng(both ? 71 : 72);
+        var x = new NDArray<float>(3, 16, 14, 14); rng.FillUniform(x.Data, -1, 1);
+        var wt = new NDArray<float>(16, 16, 3, 3); rng.FillUniform(wt.Data, 0.1f, 1); // no zero weights: 0·∞ would be NaN either way
+        var layer = new Convolution<float>(wt, new NDArray<float>(16), 1, 1) { Engine = new() { ChunkElements = 16 * 9 * 14 * 14 } };
+        Assert.True(new ConvolutionEngine(16, 16, 3, 3, 1, 1).UsesWinograd4x4(14, 14));
+        var plain = new Convolution<float>(wt, new NDArray<float>(16), 1, 1) { Engine = null };
+        var y = layer.Forward(x, training: true);
+        plain.Forward(x, training: true);
+        var g = new NDArray<float>(y.Shape); rng.FillUniform(g.Data, -1, 1);
+        g[1, 5, 6, 6] = float.NegativeInfinity;
+        if (both) g[1, 5, 2, 9] = float.PositiveInfinity;
+        var dx = layer.Backward(g).Clone();
+        Assert.Contains("dx Winograd", layer.Algorithms);
+        var dxExpected = plain.Backward(g);
+        for (int i = 0; i < dx.Size; i++)
+            Assert.True(float.IsFinite(dx.Data[i]) == float.IsFinite(dxExpected.Data[i]) && (!float.IsNaN(dxExpected.Data[i]) || float.IsNaN(dx.Data[i])),
+                $"dx {i}: winograd {dx.Data[i]}, direct {dxExpected.Data[i]}");
+        Assert.Contains(dx.Data, v => !float.IsFinite(v));
+    }
+
     [Fact]
     public void Winograd_kernel_on_few_channels_and_a_large_bias_matches_the_definition()
     {

@@ -627,8 +627,17 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
             d = gated;
         }
         var weightSums = ChunkSlot(c, out var db);
+        // Whether d is all finite, for F(4×4)'s dx (see Winograd4x4Convolution.AllFinite), without another pass over it:
+        // a plane's sum is NaN or ±∞ where one of its values is. (Finite values whose sum overflows count as not finite:
+        // that chunk's dx then goes by F(2×2), which is exact as well.)
+        bool finite = true;
         for (int i = 0; i < count; i++)
-            for (int f = 0; f < _filters; f++) db[f] += TP.Sum(d.Slice((i * _filters + f) * plan.Plane, plan.Plane));
+            for (int f = 0; f < _filters; f++)
+            {
+                float sum = TP.Sum(d.Slice((i * _filters + f) * plan.Plane, plan.Plane));
+                db[f] += sum;
+                finite &= float.IsFinite(sum);
+            }
         if (_pass.Winograd4x4Weights)
             Winograd4x4Convolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512);
         else if (_pass.WinogradWeights)
@@ -638,7 +647,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         if (dx is null) return;
         if (_pass.Winograd4x4Input)
         {
-            if (Winograd4x4Convolution.AllFinite(d))
+            if (finite)
                 Winograd4x4Convolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _pad,
                     dx.AsSpan(i0 * imageSize, count * imageSize), _options.Vector512);
             else _nonFinite[c] = true;
