@@ -205,6 +205,27 @@ public class Winograd4x4Tests(ITestOutputHelper output)
         Assert.Equal(ys[0], ys[1]);
     }
 
+    [Theory]
+    [InlineData(0, -1, 0f)]
+    [InlineData(5, -1, 0f)]                          // the scalar tail only, all finite
+    [InlineData(37, 3, float.NaN)]                   // in the vector part
+    [InlineData(37, 35, float.PositiveInfinity)]     // in the tail
+    [InlineData(48, 20, float.NegativeInfinity)]
+    [InlineData(48, -1, 0f)]
+    public void CopyAllFinite_copies_the_bits_and_tells_what_AllFinite_tells(int length, int at, float value)
+    {
+        var rng = new Rng(length * 3 + at);
+        var values = new float[length]; rng.FillUniform(values, -1e30f, 1e30f);
+        if (length > 1) values[length / 2] = -0f;
+        if (at >= 0) values[at] = value;
+        var copy = new float[length + 3]; copy.AsSpan().Fill(7f);
+        bool finite = Winograd4x4Convolution.CopyAllFinite(values, copy);
+        Assert.Equal(Winograd4x4Convolution.AllFinite(values), finite);
+        Assert.Equal(at < 0, finite);
+        Assert.Equal(values.Select(BitConverter.SingleToInt32Bits), copy.Take(length).Select(BitConverter.SingleToInt32Bits));
+        Assert.All(copy.Skip(length), v => Assert.Equal(7f, v)); // nothing written past the values
+    }
+
     [Fact]
     public void Training_passes_take_the_4x4_tiles_and_inference_keeps_the_2x2_bits()
     {

@@ -282,6 +282,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         public float[]? Dx, Y;
         /// <summary>Forward: where each chunk's input images are copied before the chunk runs (the layer's kept input), or null.</summary>
         public float[]? Keep;
+        /// <summary>Forward by F(4×4): the kept input, copied by the chunk itself, which learns on the way whether its images are finite.</summary>
+        public float[]? KeepChecked;
         /// <summary>The filters as the fast paths take them: packed, transformed, or flipped (backward).</summary>
         public float[] Filters;
         /// <summary>Forward: rectify each chunk's output. Backward: gate dout by the output first.</summary>
@@ -359,6 +361,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         {
             case ConvolutionAlgorithm.Winograd when fourByFour:
                 ClearNonFinite(plan.Chunks);
+                _pass.KeepChecked = _pass.Keep; _pass.Keep = null;
                 _pass.Filters = PreparedFilters(weights.Data, FilterForm.Winograd4x4);
                 ForChunks(plan, _forwardWinograd4x4Chunk);
                 if (_nonFinite.AsSpan(0, plan.Chunks).Contains(true))
@@ -454,7 +457,9 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var plan = _pass.Plan;
         int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
         var input = _pass.Input.AsSpan(i0 * imageSize, count * imageSize);
-        if (!Winograd4x4Convolution.AllFinite(input))
+        // The kept copy, where there is one, tells whether the images are finite (no pass of its own over them).
+        if (!(_pass.KeepChecked is { } keep ? Winograd4x4Convolution.CopyAllFinite(input, keep.AsSpan(i0 * imageSize, count * imageSize))
+                : Winograd4x4Convolution.AllFinite(input)))
         {
             _nonFinite[c] = true;
             return;

@@ -434,6 +434,30 @@ internal static unsafe class Winograd4x4Convolution
     }
 
     /// <summary>
+    /// Copies <paramref name="values"/> to <paramref name="destination"/> (at least as long) and tells whether every value
+    /// is finite, as <see cref="AllFinite"/> does: one pass over the values instead of a copy and then a check.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool CopyAllFinite(ReadOnlySpan<float> values, Span<float> destination)
+    {
+        if (destination.Length < values.Length) throw new ArgumentException("the destination is shorter than the values");
+        fixed (float* p = values) fixed (float* q = destination)
+        {
+            var acc0 = Vector256<float>.Zero; var acc1 = Vector256<float>.Zero;
+            int i = 0, n = values.Length;
+            for (; i + 2 * Lanes <= n; i += 2 * Lanes)
+            {
+                var a = Vector256.Load(p + i); var b = Vector256.Load(p + i + Lanes);
+                a.Store(q + i); b.Store(q + i + Lanes);
+                acc0 += a - a; acc1 += b - b;
+            }
+            float rest = 0f;
+            for (; i < n; i++) { q[i] = p[i]; rest += p[i] - p[i]; }
+            return Vector256.Sum(acc0 + acc1) + rest == 0f;
+        }
+    }
+
+    /// <summary>
     /// V[ξ][c][tile] = Bᵀ d B for every tile's 6×6 window d. Per image and channel: each padded row r is transformed
     /// along x (d B, six values per tile, <see cref="TransformRow"/>) and stored by row phase (r mod 4), so that rows
     /// 4ty … 4ty + 5 of all the image's tiles are whole vectors apart; then the six rows of every tile are combined
