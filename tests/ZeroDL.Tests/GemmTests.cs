@@ -164,6 +164,35 @@ public class GemmTests
         Assert.False(SmallGemm.Applies(100, 50, 784));      // too much work: the packed kernel pays
     }
 
+    [Theory]
+    [InlineData(GemmKernel.Avx2)]
+    [InlineData(GemmKernel.Scalar)]
+    public void Row_major_B_packed_in_groups_of_panels_matches_the_reference(GemmKernel kernel)
+    {
+        // The 16-column kernels pack a row-major B row by row, up to 8 whole panels side by side, then the ragged last
+        // panel apart: a group and a part of one with a ragged panel (149 = 128 + 16 + 5), two whole groups (256 columns
+        // a thread in column slabs), two NC blocks; two K blocks; on one thread and two. The gaps between B's rows are
+        // NaN, so that a group reading past its columns shows.
+        var rng = new Random(3101);
+        foreach (var (m, n, k) in new[] { (60, 149, 301), (100, 512, 40), (49, 2100, 7), (100, 600, 300) })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                var options = new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 };
+                var plan = Gemm.Plan(false, false, m, n, k, options);
+                Assert.False(plan.Small || plan.ReadsBInPlace || plan.ReadsAInPlace, plan.ToString());
+                int ldb = n + 3;
+                var a = RandomArray(rng, m * k);
+                var b = RandomArray(rng, k * ldb);
+                for (int p = 0; p < k; p++)
+                    for (int j = n; j < ldb; j++) b[p * ldb + j] = float.NaN;
+                var c = RandomArray(rng, m * n); var expected = (float[])c.Clone();
+                Gemm.Multiply<float>(false, false, m, n, k, a, k, b, ldb, c, n, accumulate: true, options: options);
+                GemmReference.Multiply<float>(false, false, m, n, k, a, k, b, ldb, expected, n, accumulate: true);
+                Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k,
+                    $"{kernel} m={m} n={n} k={k} threads={threads}");
+            }
+    }
+
     [Fact]
     public void Packing_respects_leading_dimensions_for_every_transpose()
     {
