@@ -94,6 +94,42 @@ public class WrittenJsonTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    /// <summary>Every layer type with values off its defaults, and each optional part both set and left out.</summary>
+    private static readonly LayerConfig[] EveryLayer =
+    [
+        new ConvConfig { Filters = 6, Kernel = new WindowSize(5, 3), Stride = 2, Pad = 1, Init = WeightInit.Std(0.01), Activation = Activation.Relu },
+        new ConvConfig { Filters = 4, Kernel = WindowSize.Square(3), Init = WeightInit.Xavier },
+        new BatchNormConfig { Mode = BatchNormMode.PerChannel, Momentum = 0.95, Epsilon = 1e-5 },
+        new MaxPoolConfig { Size = new WindowSize(2, 3), Stride = 2, Pad = 1 },
+        new SigmoidConfig(),
+        new TanhConfig(),
+        new FlattenConfig(),
+        new AffineConfig { Units = 30, Init = WeightInit.Std(1.0 / 3) },
+        new BatchNormConfig(),
+        new ReluConfig(),
+        new DropoutConfig { Ratio = 0.25, Mode = DropoutMode.Inverted },
+        new AffineConfig { Units = 10 },
+        new DropoutConfig { Ratio = 0.5 },
+    ];
+
+    [Fact]
+    public void An_architecture_is_the_text_the_serializer_wrote_for_every_layer_type_and_preset()
+    {
+        // Every type the format knows (LayerConfig's derived types) is among those compared.
+        var known = typeof(LayerConfig).GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonDerivedTypeAttribute), false)
+            .Cast<System.Text.Json.Serialization.JsonDerivedTypeAttribute>().Select(a => a.DerivedType).ToHashSet();
+        Assert.Subset(EveryLayer.Select(l => l.GetType()).ToHashSet(), known);
+        Assert.Subset(known, EveryLayer.Select(l => l.GetType()).ToHashSet());
+        var architectures = new List<Architecture> { new([3, 20, 18], EveryLayer, weightDecay: 5e-4), new([3, 20, 18], EveryLayer) };
+        architectures.AddRange(ModelPresets.All.Select(p => p.Architecture()));
+        foreach (var architecture in architectures)
+        {
+            string expected = architecture.ReferenceJson();
+            Assert.Equal(expected, architecture.ToJson());
+            Assert.Equal(architecture, Architecture.FromJson(architecture.ToJson()));
+        }
+    }
+
     [Fact]
     public void A_model_files_classes_normalization_and_settings_are_the_text_the_serializer_wrote()
     {
