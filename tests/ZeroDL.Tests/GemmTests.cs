@@ -164,6 +164,37 @@ public class GemmTests
         Assert.False(SmallGemm.Applies(100, 50, 784));      // too much work: the packed kernel pays
     }
 
+    [Theory]
+    [InlineData(GemmKernel.Avx512)]
+    [InlineData(GemmKernel.Avx2)]
+    [InlineData(GemmKernel.Scalar)]
+    public void Row_major_B_packed_in_groups_of_panels_matches_the_reference(GemmKernel kernel)
+    {
+        // A row-major B is packed row by row, 128 columns of whole panels side by side (8 of 16 columns, 4 of 32), then
+        // the ragged last panel apart: a group and a part of one with a ragged panel (149 = 128 + 16 + 5; on AVX-512
+        // 128 + 21), whole groups (256 columns a thread in column slabs), two NC blocks; two K blocks; on one thread and
+        // two. On a CPU without AVX-512 the 32-column panels go through the software Vector512. The gaps between B's
+        // rows are NaN, so that a group reading past its columns shows.
+        var rng = new Random(3101);
+        foreach (var (m, n, k) in new[] { (60, 149, 301), (100, 512, 40), (49, 2100, 7), (100, 600, 300) })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                var options = new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 };
+                var plan = Gemm.Plan(false, false, m, n, k, options);
+                Assert.False(plan.Small || plan.ReadsBInPlace || plan.ReadsAInPlace, plan.ToString());
+                int ldb = n + 3;
+                var a = RandomArray(rng, m * k);
+                var b = RandomArray(rng, k * ldb);
+                for (int p = 0; p < k; p++)
+                    for (int j = n; j < ldb; j++) b[p * ldb + j] = float.NaN;
+                var c = RandomArray(rng, m * n); var expected = (float[])c.Clone();
+                Gemm.Multiply<float>(false, false, m, n, k, a, k, b, ldb, c, n, accumulate: true, options: options);
+                GemmReference.Multiply<float>(false, false, m, n, k, a, k, b, ldb, expected, n, accumulate: true);
+                Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k,
+                    $"{kernel} m={m} n={n} k={k} threads={threads}");
+            }
+    }
+
     [Fact]
     public void Packing_respects_leading_dimensions_for_every_transpose()
     {
@@ -239,8 +270,9 @@ public class GemmTests
     [InlineData(1001, 97, 40, 2)]    // rows split unevenly, more than one MC block per thread
     [InlineData(49, 2100, 7, 3)]     // just past the direct-B rows, two NC blocks, three parts on two cores
     [InlineData(100, 50, 784, 2)]    // a dense layer: A read in place (unless transposed), 4 K blocks, ragged rows per thread
-    [InlineData(60, 2100, 301, 2)]   // the first NC block too big to pack whole (one K block per meeting), the second whole
-    [InlineData(100, 32, 17000, 2)]  // thin and too deep to pack whole: as many K blocks per meeting as fit, then the rest
+    [InlineData(60, 2100, 600, 2)]   // the first NC block too big to pack whole (one K block per meeting), the second whole
+    [InlineData(100, 32, 40000, 2)]  // thin and too deep to pack whole: as many K blocks per meeting as fit, then the rest
+    [InlineData(200, 1024, 1024, 2)] // 1024 × 1024 of B, the most packed whole: four K blocks, one meeting
     public void Threads_sharing_one_packed_B_match_one_thread_bit_for_bit(int m, int n, int k, int threads)
     {
         // The threaded path packs B between the threads (all of it, or one K block at a time) and splits the rows of

@@ -321,8 +321,13 @@ internal static unsafe partial class Sgemm
 
     [ThreadStatic] private static SharedBJob? t_sharedJob;
 
-    /// <summary>Floats in the shared packed-B buffer: one K block of an NC block of columns.</summary>
-    private const int SharedFloats = KC * (NC + 32);
+    /// <summary>
+    /// Floats in the shared packed-B buffer (4 MB): the whole of a B of up to 2^20 floats (1024 × 1024) is packed at
+    /// once, so that 1024³ has its threads meet twice a call rather than twice per K block (each meeting waits for the
+    /// slower thread, which on a shared host may have lost its core for a while); one K block of an NC block
+    /// (KC × (NC + 32) floats) always fits.
+    /// </summary>
+    private const int SharedFloats = 1 << 20;
 
     /// <summary>Products with at most this many rows take the unpacked-B path (<see cref="DirectBBlock"/>).</summary>
     internal const int DirectBMaxRows = 48;
@@ -598,27 +603,61 @@ internal static unsafe partial class Sgemm
     /// </summary>
     private const int PackBPrefetchRows = 8;
 
+    /// <summary>
+    /// The widest group of panels packed side by side, row by row (<see cref="PackB"/>): 128 columns (8 AVX2 panels,
+    /// 4 AVX-512 ones), each row's stretch 8 cache lines read in sequence. Groups of 256 columns measured no faster
+    /// than panel by panel.
+    /// </summary>
+    private const int PackBGroupColumns = 128;
+
+    /// <summary>
+    /// How many rows of B ahead the grouped packing asks for: a row's stretch takes a few tens of cycles to copy, so it
+    /// asks further ahead than <see cref="PackBPrefetchRows"/> to cover a miss to memory.
+    /// </summary>
+    private const int PackBGroupPrefetchRows = 32;
+
     /// <summary>Packs op(B)[pc.., jc..] (kc×nc) into panels of NR columns: panel[p*NR + j]; short panels are zero-padded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(bool transB, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* dst)
     {
-        if (!transB && nr == 16 && nc % 16 == 0 && nc <= 128 && Vector256.IsHardwareAccelerated)
+        int firstPanel = 0;
+        if (!transB && Vector256.IsHardwareAccelerated)
         {
-            // Few whole panels: row by row, one sequential read of each B row into nc / 16 panel streams.
-            int panels = nc / 16;
-            for (int p = 0; p < kc; p++)
+            // Whole panels, PackBGroupColumns of columns side by side, row by row: one sequential read of each B row's
+            // stretch into the group's panel streams. Panel by panel (below), each row of B would give one or two
+            // cache lines, the next ones ldb floats on: a wide B coming from L3 or memory (100×3072×512) then waits on
+            // a miss every row.
+            int whole = nc / nr * nr;
+            for (int g = 0; g < whole; g += PackBGroupColumns)
             {
-                float* src = b + (long)(pc + p) * ldb + jc;
-                float* row = dst + p * 16;
-                for (int q = 0; q < panels; q++, src += 16, row += 16 * kc)
+                int width = Math.Min(PackBGroupColumns, whole - g), panels = width / nr;
+                for (int p = 0; p < kc; p++)
                 {
-                    Vector256.Store(Vector256.Load(src), row);
-                    Vector256.Store(Vector256.Load(src + 8), row + 8);
+                    float* src = b + (long)(pc + p) * ldb + jc + g;
+                    if (Sse.IsSupported)
+                    {
+                        float* ahead = src + PackBGroupPrefetchRows * (long)ldb;
+                        for (int f = 0; f < width; f += 16) Sse.Prefetch0(ahead + f);
+                        Sse.Prefetch0(ahead + width - 1);
+                    }
+                    float* row = dst + (long)g * kc + p * nr;
+                    if (nr == 16)
+                        for (int q = 0; q < panels; q++, src += 16, row += 16 * kc)
+                        {
+                            Vector256.Store(Vector256.Load(src), row);
+                            Vector256.Store(Vector256.Load(src + 8), row + 8);
+                        }
+                    else
+                        for (int q = 0; q < panels; q++, src += 32, row += 32 * kc)
+                        {
+                            Vector512.Store(Vector512.Load(src), row);
+                            Vector512.Store(Vector512.Load(src + 16), row + 16);
+                        }
                 }
             }
-            return;
+            firstPanel = whole;
         }
-        for (int jr = 0; jr < nc; jr += nr)
+        for (int jr = firstPanel; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
             float* panel = dst + (long)jr * kc;

@@ -180,7 +180,14 @@ public sealed record Architecture
         public double WeightDecay { get; init; }
     }
 
-    public string ToJson(bool indented = false) =>
+    /// <summary>
+    /// The file format's JSON. The compact form is written key by key (<see cref="ArchitectureJsonWriter"/>, the same text as
+    /// <see cref="ReferenceJson"/>'s serializer): a training run writes it while it trains.
+    /// </summary>
+    public string ToJson(bool indented = false) => (indented ? null : ArchitectureJsonWriter.TryWrite(this)) ?? ReferenceJson(indented);
+
+    /// <summary>The JSON as the reflection-based serializer writes it (the text <see cref="ArchitectureJsonWriter"/> is held to).</summary>
+    internal string ReferenceJson(bool indented = false) =>
         JsonSerializer.Serialize(new Document { InputShape = [.. InputShape], Layers = [.. Layers], WeightDecay = WeightDecay }, indented ? IndentedOptions : JsonOptions);
 
     /// <summary>A layer configuration alone as JSON ({"type": "affine", "units": 10, "init": "he"}).</summary>

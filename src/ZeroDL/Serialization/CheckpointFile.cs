@@ -62,24 +62,28 @@ public static class CheckpointFile
         foreach (string name in optimizer.ParameterNames)
             for (int slot = 0; slot < optimizer.StateNames.Count; slot++)
                 tensors.Add(($"{OptimizerPrefix}{name}/{optimizer.StateNames[slot]}", new NDArray<float>(optimizer.Slot(name, slot).ToArray(), shapes[name])));
-        var state = new StateDocument(
-            checkpoint.Iteration, checkpoint.Epoch, OptionsDocument.From(checkpoint.Options), checkpoint.LearningRate, checkpoint.ScheduleIterations,
-            new OptimizerDocument(optimizer.Optimizer, optimizer.Steps, [.. optimizer.StateNames], [.. optimizer.ParameterNames]),
-            [.. checkpoint.Data.Order], RandomDocument.From(checkpoint.Data.Random),
-            checkpoint.Dropout.OrderBy(d => d.Key, StringComparer.Ordinal).ToDictionary(d => d.Key, d => RandomDocument.From(d.Value), StringComparer.Ordinal),
-            [.. checkpoint.Loss], [.. checkpoint.Epochs.Select(EpochDocument.From)], checkpoint.Elapsed.Ticks,
-            checkpoint.Monitored is { } m ? new MonitorDocument(m.Best, m.BestEpoch, m.EpochsSinceBest) : null,
-            checkpoint.Plateau is { } p ? new PlateauDocument(p.Best, p.BadEpochs, p.Factor) : null);
         var metadata = new Dictionary<string, string>
         {
             ["format"] = FormatName,
             ["format_version"] = FormatVersion.ToString(CultureInfo.InvariantCulture),
             ["architecture"] = checkpoint.Model.Architecture.ToJson(),
-            ["state"] = JsonSerializer.Serialize(state, Json),
-            ["run"] = JsonSerializer.Serialize(run ?? new Dictionary<string, string>()),
+            ["state"] = StateJson(checkpoint),
+            ["run"] = JsonText.Write(w => JsonText.WriteStrings(w, run ?? new Dictionary<string, string>())),
         };
         SafeTensors.Write(output, tensors, metadata);
     }
+
+    /// <summary>
+    /// The metadata's <c>state</c>: the checkpoint's <see cref="StateDocument"/> in the JSON that <see cref="Json"/>'s
+    /// reflection-based serializer writes (<see cref="ReferenceStateJson"/>), written field by field with a
+    /// <see cref="Utf8JsonWriter"/>. A run's first checkpoint is written while its training goes on, and the serializer
+    /// builds its converters on first use, compiling a few hundred methods and emitted accessors on a core the training
+    /// uses; this writer compiles a handful. Tests hold the two texts equal, byte for byte.
+    /// </summary>
+    internal static string StateJson(TrainingCheckpoint checkpoint) => JsonText.Write(StateDocument.From(checkpoint).Write);
+
+    /// <summary><see cref="StateJson"/>'s reference: the same document through the reflection-based serializer, as written before.</summary>
+    internal static string ReferenceStateJson(TrainingCheckpoint checkpoint) => JsonSerializer.Serialize(StateDocument.From(checkpoint), Json);
 
     /// <summary>Reads a checkpoint. Throws <see cref="DataFormatException"/> naming the file and the first problem found.</summary>
     public static LoadedCheckpoint Load(string path) => Read(Container(() => SafeTensors.Read(path), path), path);
@@ -231,19 +235,118 @@ public static class CheckpointFile
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    // Each document below is read by the serializer (Json's options: snake_case names, in declaration order) and written
+    // by its Write, which must give the serializer's text: the same names in the same order, null for a missing object,
+    // and non-finite doubles as the strings AllowNamedFloatingPointLiterals writes (JsonText.Number).
+
     private sealed record StateDocument(int Iteration, int Epoch, OptionsDocument Options, double LearningRate, int ScheduleIterations,
         OptimizerDocument Optimizer, int[] Order, RandomDocument Random, Dictionary<string, RandomDocument> Dropout,
-        double[] Loss, EpochDocument[] Epochs, long ElapsedTicks, MonitorDocument? Monitored, PlateauDocument? Plateau);
+        double[] Loss, EpochDocument[] Epochs, long ElapsedTicks, MonitorDocument? Monitored, PlateauDocument? Plateau)
+    {
+        public static StateDocument From(TrainingCheckpoint checkpoint)
+        {
+            var optimizer = checkpoint.Optimizer;
+            return new(checkpoint.Iteration, checkpoint.Epoch, OptionsDocument.From(checkpoint.Options), checkpoint.LearningRate, checkpoint.ScheduleIterations,
+                new OptimizerDocument(optimizer.Optimizer, optimizer.Steps, [.. optimizer.StateNames], [.. optimizer.ParameterNames]),
+                [.. checkpoint.Data.Order], RandomDocument.From(checkpoint.Data.Random),
+                checkpoint.Dropout.OrderBy(d => d.Key, StringComparer.Ordinal).ToDictionary(d => d.Key, d => RandomDocument.From(d.Value), StringComparer.Ordinal),
+                [.. checkpoint.Loss], [.. checkpoint.Epochs.Select(EpochDocument.From)], checkpoint.Elapsed.Ticks,
+                checkpoint.Monitored is { } m ? new MonitorDocument(m.Best, m.BestEpoch, m.EpochsSinceBest) : null,
+                checkpoint.Plateau is { } p ? new PlateauDocument(p.Best, p.BadEpochs, p.Factor) : null);
+        }
 
-    private sealed record MonitorDocument(double Best, int BestEpoch, int EpochsSinceBest);
+        public void Write(Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("iteration", Iteration);
+            w.WriteNumber("epoch", Epoch);
+            w.WritePropertyName("options");
+            Options.Write(w);
+            JsonText.Number(w, "learning_rate", LearningRate);
+            w.WriteNumber("schedule_iterations", ScheduleIterations);
+            w.WritePropertyName("optimizer");
+            Optimizer.Write(w);
+            w.WriteStartArray("order");
+            foreach (int i in Order) w.WriteNumberValue(i);
+            w.WriteEndArray();
+            w.WritePropertyName("random");
+            Random.Write(w);
+            w.WriteStartObject("dropout");
+            foreach (var (name, random) in Dropout)
+            {
+                w.WritePropertyName(name);
+                random.Write(w);
+            }
+            w.WriteEndObject();
+            w.WriteStartArray("loss");
+            foreach (double loss in Loss) JsonText.Number(w, loss);
+            w.WriteEndArray();
+            w.WriteStartArray("epochs");
+            foreach (var epoch in Epochs) epoch.Write(w);
+            w.WriteEndArray();
+            w.WriteNumber("elapsed_ticks", ElapsedTicks);
+            w.WritePropertyName("monitored");
+            if (Monitored is null) w.WriteNullValue(); else Monitored.Write(w);
+            w.WritePropertyName("plateau");
+            if (Plateau is null) w.WriteNullValue(); else Plateau.Write(w);
+            w.WriteEndObject();
+        }
+    }
 
-    private sealed record PlateauDocument(double Best, int BadEpochs, double Factor);
+    private sealed record MonitorDocument(double Best, int BestEpoch, int EpochsSinceBest)
+    {
+        public void Write(Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            JsonText.Number(w, "best", Best);
+            w.WriteNumber("best_epoch", BestEpoch);
+            w.WriteNumber("epochs_since_best", EpochsSinceBest);
+            w.WriteEndObject();
+        }
+    }
 
-    private sealed record OptimizerDocument(string Name, int Steps, string[] StateNames, string[] Parameters);
+    private sealed record PlateauDocument(double Best, int BadEpochs, double Factor)
+    {
+        public void Write(Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            JsonText.Number(w, "best", Best);
+            w.WriteNumber("bad_epochs", BadEpochs);
+            JsonText.Number(w, "factor", Factor);
+            w.WriteEndObject();
+        }
+    }
+
+    private sealed record OptimizerDocument(string Name, int Steps, string[] StateNames, string[] Parameters)
+    {
+        public void Write(Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", Name);
+            w.WriteNumber("steps", Steps);
+            w.WriteStartArray("state_names");
+            foreach (string name in StateNames) w.WriteStringValue(name);
+            w.WriteEndArray();
+            w.WriteStartArray("parameters");
+            foreach (string name in Parameters) w.WriteStringValue(name);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+    }
 
     private sealed record RandomDocument(ulong[] Words, double? SpareNormal)
     {
         public static RandomDocument From(RngState s) => new([s.S0, s.S1, s.S2, s.S3], s.SpareNormal);
+
+        public void Write(Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("words");
+            foreach (ulong word in Words) w.WriteNumberValue(word);
+            w.WriteEndArray();
+            JsonText.Number(w, "spare_normal", SpareNormal);
+            w.WriteEndObject();
+        }
 
         public RngState ToState()
         {
@@ -261,9 +364,36 @@ public static class CheckpointFile
             r.ValidationLoss, r.ValidationAccuracy);
         public EpochResult ToResult() => new(Epoch, Iteration, TrainAccuracy, TestAccuracy, MeanLoss, TimeSpan.FromSeconds(Seconds))
             { LearningRate = LearningRate, ValidationLoss = ValidationLoss, ValidationAccuracy = ValidationAccuracy };
+
+        public void Write(Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("epoch", Epoch);
+            w.WriteNumber("iteration", Iteration);
+            JsonText.Number(w, "train_accuracy", TrainAccuracy);
+            JsonText.Number(w, "test_accuracy", TestAccuracy);
+            JsonText.Number(w, "mean_loss", MeanLoss);
+            JsonText.Number(w, "seconds", Seconds);
+            JsonText.Number(w, "learning_rate", LearningRate);
+            JsonText.Number(w, "validation_loss", ValidationLoss);
+            JsonText.Number(w, "validation_accuracy", ValidationAccuracy);
+            w.WriteEndObject();
+        }
     }
 
-    private sealed record AugmentationDocument(double Shift, double Rotation, double Scale, double ElasticAlpha, double ElasticSigma);
+    private sealed record AugmentationDocument(double Shift, double Rotation, double Scale, double ElasticAlpha, double ElasticSigma)
+    {
+        public void Write(Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            JsonText.Number(w, "shift", Shift);
+            JsonText.Number(w, "rotation", Rotation);
+            JsonText.Number(w, "scale", Scale);
+            JsonText.Number(w, "elastic_alpha", ElasticAlpha);
+            JsonText.Number(w, "elastic_sigma", ElasticSigma);
+            w.WriteEndObject();
+        }
+    }
 
     /// <summary>
     /// Every field of <see cref="TrainerOptions"/>, all required (a file that lacks one is refused, not defaulted); the
@@ -294,6 +424,31 @@ public static class CheckpointFile
             };
             options.Validate();
             return options;
+        }
+
+        public void Write(Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("epochs", Epochs);
+            JsonText.Number(w, "iterations", Iterations);
+            w.WriteNumber("batch_size", BatchSize);
+            w.WriteBoolean("sample_with_replacement", SampleWithReplacement);
+            w.WriteNumber("evaluation_samples", EvaluationSamples);
+            w.WriteNumber("seed", Seed);
+            JsonText.Number(w, "threads", Threads);
+            w.WriteBoolean("background_loading", BackgroundLoading);
+            w.WriteBoolean("background_evaluation", BackgroundEvaluation);
+            w.WriteString("schedule", Schedule);
+            w.WritePropertyName("augmentation");
+            if (Augmentation is null) w.WriteNullValue(); else Augmentation.Write(w);
+            w.WriteBoolean("compressed_input", CompressedInput);
+            JsonText.Number(w, "checkpoint_every", CheckpointEvery);
+            w.WriteBoolean("stop_on_divergence", StopOnDivergence);
+            JsonText.Number(w, "validation_split", ValidationSplit);
+            JsonText.Number(w, "early_stop_patience", EarlyStopPatience);
+            w.WriteString("monitor", Monitor);
+            w.WriteString("keep", Keep);
+            w.WriteEndObject();
         }
     }
 }

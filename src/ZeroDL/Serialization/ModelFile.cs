@@ -56,11 +56,11 @@ public static class ModelFile
             ["format"] = FormatName,
             ["format_version"] = FormatVersion.ToString(CultureInfo.InvariantCulture),
             ["architecture"] = net.Architecture.ToJson(),
-            ["classes"] = JsonSerializer.Serialize(classes),
+            ["classes"] = ClassesJson(classes),
             ["normalization"] = NormalizationJson(norm),
         };
         if (training is not null)
-            metadata["training"] = JsonSerializer.Serialize(training);
+            metadata["training"] = JsonText.Write(w => JsonText.WriteStrings(w, training));
         AtomicFile.Write(path, s => SafeTensors.Write(s, net.NamedTensors(), metadata, type));
     }
 
@@ -184,7 +184,29 @@ public static class ModelFile
         catch (JsonException e) { throw new FormatException($"classes is not a JSON array of strings: {e.Message}", e); }
     }
 
-    private sealed record NormalizationDocument(float PixelScale, float[] Mean, float[] Std);
+    /// <summary>
+    /// The metadata's <c>classes</c>: a JSON array of the names, as <see cref="JsonSerializer"/> writes it, written with a
+    /// <see cref="Utf8JsonWriter"/> (<see cref="JsonText"/>: a training run saves its model while it trains).
+    /// </summary>
+    internal static string ClassesJson(IReadOnlyList<string> classes) => JsonText.Write(w => JsonText.WriteStrings(w, classes));
+
+    private sealed record NormalizationDocument(float PixelScale, float[] Mean, float[] Std)
+    {
+        public static NormalizationDocument From(InputNormalization n) => new(n.PixelScale, [.. n.Mean], [.. n.Std]);
+
+        public void Write(Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("pixel_scale", PixelScale);
+            w.WriteStartArray("mean");
+            foreach (float m in Mean) w.WriteNumberValue(m);
+            w.WriteEndArray();
+            w.WriteStartArray("std");
+            foreach (float s in Std) w.WriteNumberValue(s);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+    }
 
     private static readonly JsonSerializerOptions NormalizationOptions = new()
     {
@@ -194,8 +216,14 @@ public static class ModelFile
         RespectRequiredConstructorParameters = true,
     };
 
-    private static string NormalizationJson(InputNormalization n) =>
-        JsonSerializer.Serialize(new NormalizationDocument(n.PixelScale, [.. n.Mean], [.. n.Std]), NormalizationOptions);
+    /// <summary>
+    /// The metadata's <c>normalization</c>, in the text <see cref="NormalizationOptions"/>' serializer writes
+    /// (<see cref="ReferenceNormalizationJson"/>; tests hold them equal), written with a <see cref="Utf8JsonWriter"/>.
+    /// </summary>
+    internal static string NormalizationJson(InputNormalization n) => JsonText.Write(NormalizationDocument.From(n).Write);
+
+    /// <summary><see cref="NormalizationJson"/>'s reference: the reflection-based serializer's text, as written before.</summary>
+    internal static string ReferenceNormalizationJson(InputNormalization n) => JsonSerializer.Serialize(NormalizationDocument.From(n), NormalizationOptions);
 
     private static InputNormalization ReadNormalization(string json)
     {
