@@ -324,12 +324,10 @@ public static class CheckpointFile
             w.WriteStartObject();
             w.WriteString("name", Name);
             w.WriteNumber("steps", Steps);
-            w.WriteStartArray("state_names");
-            foreach (string name in StateNames) w.WriteStringValue(name);
-            w.WriteEndArray();
-            w.WriteStartArray("parameters");
-            foreach (string name in Parameters) w.WriteStringValue(name);
-            w.WriteEndArray();
+            w.WritePropertyName("state_names");
+            JsonText.WriteStrings(w, StateNames);
+            w.WritePropertyName("parameters");
+            JsonText.WriteStrings(w, Parameters);
             w.WriteEndObject();
         }
     }
