@@ -263,6 +263,119 @@ public class Winograd4x4Tests(ITestOutputHelper output)
         Assert.False(new ConvolutionEngine(16, 16, 3, 3, 1, 1).UsesWinograd4x4(oh, ow, training: false));
     }
 
+    /// <summary>An engine whose F(4×4) forward and weight-gradient passes both take chunks of 2 images, over 2 workers.</summary>
+    private static ConvolutionEngine KeepingEngine(int fn, int c, int h, int w, int pad, bool wide) =>
+        new(fn, c, 3, 3, 1, pad, new()
+        {
+            Vector512 = wide, Workers = 2,
+            Winograd4x4ChunkElements = 2 * c * 9 * h * w, Winograd4x4WeightChunkElements = 2 * c * 9 * h * w,
+        });
+
+    /// <summary>One training step of <paramref name="engine"/>: forward (keeping the input in <paramref name="keep"/>, or not), then backward with dx.</summary>
+    private static (float[] Y, float[] DW, float[] Db, float[] Dx) Step(ConvolutionEngine engine, NDArray<float> x, NDArray<float> wt, NDArray<float> b,
+        NDArray<float> g, NDArray<float>? keep, bool rectify, NDArray<float>? backwardWeights = null)
+    {
+        var y = new NDArray<float>(g.Shape);
+        engine.Forward(x, wt, b, y, rectify, training: true, keep);
+        return Backward(engine, keep ?? x, y, g, backwardWeights ?? wt, rectify);
+    }
+
+    private static (float[] Y, float[] DW, float[] Db, float[] Dx) Backward(ConvolutionEngine engine, NDArray<float> x, NDArray<float> y,
+        NDArray<float> g, NDArray<float> wt, bool gate)
+    {
+        var dW = new float[wt.Size]; var db = new float[wt.Shape[0]]; var dx = new NDArray<float>(x.Shape);
+        engine.Backward(x, y, g, wt, dW, db, dx, gate);
+        return (y.Data, dW, db, dx.Data);
+    }
+
+    private static void AssertSameBits((float[] Y, float[] DW, float[] Db, float[] Dx) expected, (float[] Y, float[] DW, float[] Db, float[] Dx) actual)
+    {
+        Assert.Equal(expected.Y.Select(BitConverter.SingleToInt32Bits), actual.Y.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(expected.DW.Select(BitConverter.SingleToInt32Bits), actual.DW.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(expected.Db.Select(BitConverter.SingleToInt32Bits), actual.Db.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(expected.Dx.Select(BitConverter.SingleToInt32Bits), actual.Dx.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Theory]
+    [InlineData(5, 16, 14, 14, 32, 1)]  // DeepConvNet's conv3: 16 tiles an image, images paired; 5 images in chunks of 2
+    [InlineData(3, 16, 28, 28, 16, 1)]  // conv2: 49 tiles an image
+    [InlineData(4, 20, 11, 9, 13, 1)]   // 9 tiles an image, a ragged panel of filters and group of channels
+    [InlineData(3, 17, 16, 16, 16, 0)]  // no padding
+    public void Weight_gradient_from_the_kept_transform_gives_the_bits_of_transforming_again(int n, int c, int h, int w, int fn, int pad)
+    {
+        var rng = new Rng(n * 37 + c * 5 + h * 3 + w + fn);
+        var x = new NDArray<float>(n, c, h, w); rng.FillUniform(x.Data, -1, 1);
+        var wt = new NDArray<float>(fn, c, 3, 3); rng.FillUniform(wt.Data, -1, 1);
+        var b = new NDArray<float>(fn); rng.FillUniform(b.Data, -1, 1);
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        var g = new NDArray<float>(n, fn, oh, ow); rng.FillUniform(g.Data, -1, 1);
+        var exact = new Convolution<double>(wt.Cast<double>(), b.Cast<double>(), 1, pad) { Engine = null };
+        exact.Forward(x.Cast<double>(), training: true);
+        exact.Backward(g.Cast<double>());
+        foreach (bool wide in new[] { false, true })
+            foreach (bool rectify in new[] { false, true })
+            {
+                var keeping = KeepingEngine(fn, c, h, w, pad, wide);
+                var kept = Step(keeping, x, wt, b, g, new NDArray<float>(x.Shape), rectify);
+                Assert.True(keeping.TookKeptTransform, "the backward pass read the forward pass's transformed input");
+                var again = KeepingEngine(fn, c, h, w, pad, wide);
+                var recomputed = Step(again, x, wt, b, g, keep: null, rectify);
+                Assert.False(again.TookKeptTransform);
+                AssertSameBits(recomputed, kept);
+                if (rectify) continue;
+                double worst = 0;
+                for (int i = 0; i < kept.DW.Length; i++) worst = Math.Max(worst, Math.Abs(exact.W.Grad.Data[i] - kept.DW[i]));
+                Assert.True(worst <= 1e-5 * Math.Sqrt(n * oh * ow), $"{(wide ? 512 : 256)}-bit dW {worst:E2}"); // F(4×4)'s bound above
+            }
+    }
+
+    [Fact]
+    public void The_kept_transform_is_taken_only_for_the_input_it_was_made_from()
+    {
+        int n = 5, c = 16, h = 14, w = 14, fn = 16, pad = 1;
+        var rng = new Rng(2718);
+        NDArray<float> Random(params int[] shape) { var a = new NDArray<float>(shape); rng.FillUniform(a.Data, -1, 1); return a; }
+        var x1 = Random(n, c, h, w); var x2 = Random(n, c, h, w);
+        var wt = Random(fn, c, 3, 3); var wt2 = Random(fn, c, 3, 3); var b = Random(fn); var g = Random(n, fn, h, w);
+        foreach (bool wide in new[] { false, true })
+        {
+            ConvolutionEngine Fresh() => KeepingEngine(fn, c, h, w, pad, wide);
+            var for1 = Step(Fresh(), x1, wt, b, g, keep: null, rectify: false);
+            var for2 = Step(Fresh(), x2, wt, b, g, keep: null, rectify: false);
+
+            // A second training forward pass into another kept copy: the first copy's backward transforms its input again.
+            var engine = Fresh();
+            NDArray<float> keep1 = new(x1.Shape), keep2 = new(x1.Shape), y1 = new(g.Shape), y2 = new(g.Shape);
+            engine.Forward(x1, wt, b, y1, false, training: true, keep1);
+            engine.Forward(x2, wt, b, y2, false, training: true, keep2);
+            AssertSameBits(for1, Backward(engine, keep1, y1, g, wt, gate: false));
+            Assert.False(engine.TookKeptTransform);
+            AssertSameBits(for2, Backward(engine, keep2, y2, g, wt, gate: false));
+            Assert.True(engine.TookKeptTransform);
+
+            // An evaluation pass in between drops what the training pass kept.
+            engine.Forward(x1, wt, b, y1, false, training: true, keep1);
+            engine.Forward(x2, wt, b, new NDArray<float>(g.Shape), false, training: false);
+            AssertSameBits(for1, Backward(engine, keep1, y1, g, wt, gate: false));
+            Assert.False(engine.TookKeptTransform);
+
+            // The same kept copy over again, the second time with a value that is not finite in the last chunk: that
+            // chunk's forward pass goes by F(2×2) and keeps nothing, so its weight gradient transforms the input again.
+            var bad = x2.Clone(); bad.Data[(n - 1) * c * h * w + 17] = float.NaN;
+            var forBad = Step(Fresh(), bad, wt, b, g, keep: null, rectify: false);
+            Assert.Contains(forBad.DW, float.IsNaN);
+            Step(engine, x1, wt, b, g, keep1, rectify: false);
+            var stepBad = Step(engine, bad, wt, b, g, keep1, rectify: false);
+            Assert.True(engine.TookKeptTransform);
+            AssertSameBits(forBad, stepBad);
+
+            // The weights changed between the passes (an optimizer step): the transformed input does not depend on them.
+            var changed = Step(engine, x1, wt, b, g, keep1, rectify: false, backwardWeights: wt2);
+            Assert.True(engine.TookKeptTransform);
+            AssertSameBits(Step(Fresh(), x1, wt, b, g, keep: null, rectify: false, backwardWeights: wt2), changed);
+        }
+    }
+
     /// <summary>The largest difference from the double-precision result.</summary>
     private static double Worst(NDArray<double> exact, NDArray<float> actual)
     {
