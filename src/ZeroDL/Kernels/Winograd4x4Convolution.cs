@@ -165,20 +165,26 @@ internal static unsafe class Winograd4x4Convolution
         // Each block (ξ) of V and M is followed by a vector of slack that the last image's spill may write or read.
         long vBlock = (long)c * tiles + WideLanes, mBlock = (long)panels * MR * tiles + WideLanes;
         if (keep is not null) keep.Valid = false;
-        float* v = (keep?.Buffer ?? buffers.V).Get(Positions * vBlock);
+        float* v = buffers.V.Get(Positions * vBlock);
+        float* kept = keep is null ? null : keep.Buffer.Get(Positions * vBlock);
         float* m = buffers.M.Get(Positions * mBlock);
         if (buffers.Offsets.Length < c) buffers.Offsets = new int[c];
         var offsets = buffers.Offsets;
         for (int p = 0; p < c; p++) offsets[p] = p * tiles;
         TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        fixed (float* pu = transformed) fixed (int* po = offsets)
+            for (int xi = 0; xi < Positions; xi++)
+            {
+                ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * MR * c, panels, v + xi * vBlock, po, tiles, m + xi * mBlock, wide);
+                // Kept by stores that bypass the cache: it is read again only after the rest of the network's passes.
+                if (kept is not null) CopyNonTemporal(v + xi * vBlock, kept + xi * vBlock, vBlock);
+            }
         if (keep is not null)
         {
+            Sse.StoreFence();
             keep.Geometry = (images, c, h, w, pad);
             keep.Valid = true;
         }
-        fixed (float* pu = transformed) fixed (int* po = offsets)
-            for (int xi = 0; xi < Positions; xi++)
-                ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * MR * c, panels, v + xi * vBlock, po, tiles, m + xi * mBlock, wide);
         TransformOutput(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
     }
 
@@ -436,6 +442,13 @@ internal static unsafe class Winograd4x4Convolution
         m3 = even4 + odd4;
         m4 = even4 - odd4;
         m5 = y3;
+    }
+
+    /// <summary><paramref name="length"/> floats (a multiple of 8, both ends on 32 bytes) from <paramref name="from"/> to <paramref name="to"/>, past the caches.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyNonTemporal(float* from, float* to, long length)
+    {
+        for (long i = 0; i < length; i += Lanes) Avx.StoreAlignedNonTemporal(to + i, Avx.LoadAlignedVector256(from + i));
     }
 
     /// <summary>Whether every value is finite (no NaN, no ±∞): x − x is 0 for those and NaN for the rest, and a NaN stays in the sum.</summary>
