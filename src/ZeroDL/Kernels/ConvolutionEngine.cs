@@ -290,8 +290,6 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         public bool Rectify, Gate;
         /// <summary>Backward: dx and dW by Winograd; each by F(4×4).</summary>
         public bool WinogradInput, WinogradWeights, Winograd4x4Input, Winograd4x4Weights;
-        /// <summary>Forward: keep each chunk's transformed input in <see cref="_keptInputs"/>. Backward: take dW's from there.</summary>
-        public bool KeepTransformed;
     }
 
     private Pass _pass;
@@ -305,23 +303,6 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     /// outputs the direct convolution spoils.
     /// </summary>
     private bool[] _nonFinite = [];
-
-    /// <summary>
-    /// Per chunk, the transformed input of the last training forward pass by F(4×4) whose weight gradient goes by
-    /// F(4×4) too, for the backward pass to read instead of transforming the kept input again. It stands for the
-    /// input kept in <see cref="_keptFor"/> under the plan <see cref="_keptPlan"/>: any other forward pass drops it, and
-    /// a backward pass takes it only for that array and plan (the layer writes its kept input in forward alone).
-    /// </summary>
-    private Winograd4x4Convolution.KeptInput[] _keptInputs = [];
-    private float[]? _keptFor;
-    private Plan _keptPlan;
-
-    /// <summary>Whether the last backward pass read the forward pass's transformed input (for tests).</summary>
-    internal bool TookKeptTransform { get; private set; }
-
-    /// <summary>Whether the backward pass on an <paramref name="oh"/> × <paramref name="ow"/> output takes dW by F(4×4) when it takes it by Winograd.</summary>
-    private bool WeightsBy4x4(int oh, int ow) => UsesWinograd4x4(oh, ow)
-        && Winograd4x4Convolution.TilesAlong(oh) * Winograd4x4Convolution.TilesAlong(ow) >= Winograd4x4MinimumWeightTiles;
 
     /// <summary>Clears <see cref="_nonFinite"/> for a pass of <paramref name="chunks"/> chunks.</summary>
     private void ClearNonFinite(int chunks)
@@ -370,20 +351,6 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         bool fourByFour = _forward == ConvolutionAlgorithm.Winograd && UsesWinograd4x4(ConvShape.OutputSize(x.Shape[2], _kh, _stride, _pad),
             ConvShape.OutputSize(x.Shape[3], _kw, _stride, _pad), training);
         var plan = MakePlan(x.Shape, fourByFour ? _options.Winograd4x4ChunkElements : _options.ChunkElements);
-        // A training pass whose backward will transform the same chunks of the same input for dW keeps them instead:
-        // where dW goes by F(4×4) on chunks of the forward pass's size. Every other pass drops what was kept.
-        bool keepTransformed = fourByFour && training && keep is not null
-            && (_weightGradient == ConvolutionAlgorithm.Winograd || _weightGradientAlone == ConvolutionAlgorithm.Winograd)
-            && WeightsBy4x4(plan.OH, plan.OW) && _options.Winograd4x4WeightChunkElements == _options.Winograd4x4ChunkElements;
-        _keptFor = null;
-        if (keepTransformed)
-        {
-            if (_keptInputs.Length < plan.Chunks) Array.Resize(ref _keptInputs, plan.Chunks);
-            for (int c = 0; c < plan.Chunks; c++) (_keptInputs[c] ??= new()).Valid = false;
-            _keptFor = keep!.Data;
-            _keptPlan = plan;
-        }
-        _pass.KeepTransformed = keepTransformed;
         _pass.Input = x.Data;
         _pass.Keep = keep?.Data;
         _pass.Output = y.Data;
@@ -498,8 +465,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
             return;
         }
         Winograd4x4Convolution.Forward(input, count, _channels, plan.H, plan.W, _pass.Filters, _pass.Bias, _filters, _pad,
-            _pass.Output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify,
-            keep: _pass.KeepTransformed ? _keptInputs[c] : null);
+            _pass.Output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify);
     }
 
     /// <summary>The chunks <see cref="ForwardWinograd4x4Chunk"/> marked, by F(2×2).</summary>
@@ -528,7 +494,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     {
         var weightGradient = dx is null ? _weightGradientAlone : _weightGradient;
         bool winogradWeights = weightGradient == ConvolutionAlgorithm.Winograd;
-        bool weights4x4 = winogradWeights && WeightsBy4x4(y.Shape[2], y.Shape[3]);
+        bool weights4x4 = winogradWeights && UsesWinograd4x4(y.Shape[2], y.Shape[3])
+            && Winograd4x4Convolution.TilesAlong(y.Shape[2]) * Winograd4x4Convolution.TilesAlong(y.Shape[3]) >= Winograd4x4MinimumWeightTiles;
         var plan = MakePlan(x.Shape, !winogradWeights ? _options.ChunkElements
             : weights4x4 ? _options.Winograd4x4WeightChunkElements : _options.WinogradWeightChunkElements);
         _pass.Input = x.Data;
@@ -537,10 +504,6 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         _pass.Y = y.Data;
         _pass.Weights = weights.Data;
         _pass.Gate = gate;
-        // The forward pass's transformed input, where it was kept for this input and these chunks.
-        _pass.KeepTransformed = weights4x4 && ReferenceEquals(_keptFor, x.Data) && _keptPlan.N == plan.N && _keptPlan.H == plan.H
-            && _keptPlan.W == plan.W && _keptPlan.Chunks == plan.Chunks;
-        TookKeptTransform = _pass.KeepTransformed;
         int filters = _filters, k = plan.K;
         // dWᵀ (or Winograd's dU) and db summed per slot, each slot's chunks in order, the slots added in order below:
         // the same sums whatever worker ran which slot, so the same bits on any number of threads.
@@ -681,8 +644,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
                 finite &= float.IsFinite(sum);
             }
         if (_pass.Winograd4x4Weights)
-            Winograd4x4Convolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512,
-                _pass.KeepTransformed ? _keptInputs[c] : null);
+            Winograd4x4Convolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512);
         else if (_pass.WinogradWeights)
             WinogradConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512);
         else

@@ -52,21 +52,6 @@ internal static unsafe class Winograd4x4Convolution
 
     [ThreadStatic] private static Buffers? t_buffers;
 
-    /// <summary>
-    /// One chunk's transformed input V, written by a training <see cref="Forward"/> and read back by
-    /// <see cref="WeightGradient"/> instead of transforming the same input again: the same bits, so the same sums.
-    /// <see cref="Valid"/> and the geometry say what it holds; the caller says whether the input is still the same.
-    /// </summary>
-    internal sealed class KeptInput
-    {
-        internal readonly WinogradConvolution.AlignedBuffer Buffer = new();
-        internal (int Images, int C, int H, int W, int Pad) Geometry;
-        internal bool Valid;
-
-        /// <summary>Whether this holds the transform of an input of that geometry.</summary>
-        internal bool Holds(int images, int c, int h, int w, int pad) => Valid && Geometry == (images, c, h, w, pad);
-    }
-
     /// <summary>Output tiles along an output extent of <paramref name="size"/>: the last one cropped where 4 does not divide it.</summary>
     public static int TilesAlong(int size) => (size + 3) / 4;
 
@@ -146,12 +131,11 @@ internal static unsafe class Winograd4x4Convolution
     /// <summary>
     /// y (images × F × OH × OW) = conv(x (images × C × H × W), 3×3 filters transformed by
     /// <see cref="TransformFilters"/>) + bias, stride 1, padding <paramref name="pad"/>, then max(0, ·) where
-    /// <paramref name="rectify"/>; <paramref name="wide"/>: the products on 512-bit vectors (the same bits). With
-    /// <paramref name="keep"/>, the transformed input is made there and left for <see cref="WeightGradient"/>.
+    /// <paramref name="rectify"/>; <paramref name="wide"/>: the products on 512-bit vectors (the same bits).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, int images, int c, int h, int w, ReadOnlySpan<float> transformed, ReadOnlySpan<float> bias,
-        int filters, int pad, Span<float> y, bool wide = false, bool rectify = false, KeptInput? keep = null)
+        int filters, int pad, Span<float> y, bool wide = false, bool rectify = false)
     {
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
@@ -164,9 +148,7 @@ internal static unsafe class Winograd4x4Convolution
         var buffers = t_buffers ??= new Buffers();
         // Each block (ξ) of V and M is followed by a vector of slack that the last image's spill may write or read.
         long vBlock = (long)c * tiles + WideLanes, mBlock = (long)panels * MR * tiles + WideLanes;
-        if (keep is not null) keep.Valid = false;
         float* v = buffers.V.Get(Positions * vBlock);
-        float* kept = keep is null ? null : keep.Buffer.Get(Positions * vBlock);
         float* m = buffers.M.Get(Positions * mBlock);
         if (buffers.Offsets.Length < c) buffers.Offsets = new int[c];
         var offsets = buffers.Offsets;
@@ -174,17 +156,7 @@ internal static unsafe class Winograd4x4Convolution
         TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
         fixed (float* pu = transformed) fixed (int* po = offsets)
             for (int xi = 0; xi < Positions; xi++)
-            {
                 ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * MR * c, panels, v + xi * vBlock, po, tiles, m + xi * mBlock, wide);
-                // Kept by stores that bypass the cache: it is read again only after the rest of the network's passes.
-                if (kept is not null) CopyNonTemporal(v + xi * vBlock, kept + xi * vBlock, vBlock);
-            }
-        if (keep is not null)
-        {
-            Sse.StoreFence();
-            keep.Geometry = (images, c, h, w, pad);
-            keep.Valid = true;
-        }
         TransformOutput(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
     }
 
@@ -199,15 +171,14 @@ internal static unsafe class Winograd4x4Convolution
     /// <summary>
     /// dU[ξ] (F × C, row-major) += Σ_tiles (A dY Aᵀ)[ξ] · (Bᵀ d B)[ξ] for a batch: the weight gradient in the
     /// transformed domain (the adjoint of the forward pass, as <see cref="WinogradConvolution.WeightGradient"/> for
-    /// F(2×2)), with 36 positions and a quarter of the tiles. V is taken from <paramref name="kept"/> where it holds
-    /// this input's (the caller vouches that x is the input it was made from), else recomputed from the input as the
-    /// forward pass computes it; the products run as inner products along the tiles, 4 filters × 3 channels at a time
+    /// F(2×2)), with 36 positions and a quarter of the tiles. V is recomputed from the input as the forward pass
+    /// computes it; the products run as inner products along the tiles, 4 filters × 3 channels at a time
     /// (<see cref="ShiftedConvolution.CorrelateTile"/>; <paramref name="wide"/>: on 512-bit vectors).
     /// <see cref="WeightGradientFromTransformed"/> brings dU back to 3×3 filters.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int images, int c, int h, int w, int filters, int pad,
-        Span<float> dU, bool wide = false, KeptInput? kept = null)
+        Span<float> dU, bool wide = false)
     {
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
@@ -218,10 +189,9 @@ internal static unsafe class Winograd4x4Convolution
         int rows = WinogradConvolution.PaddedFilters(filters);
         var buffers = t_buffers ??= new Buffers();
         long vBlock = (long)c * tiles + WideLanes, mBlock = (long)rows * tiles + WideLanes;
-        bool reuse = kept is not null && kept.Holds(images, c, h, w, pad);
-        float* v = (reuse ? kept!.Buffer : buffers.V).Get(Positions * vBlock);
+        float* v = buffers.V.Get(Positions * vBlock);
         float* m = buffers.M.Get(Positions * mBlock);
-        if (!reuse) TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
         TransformOutputGradient(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
         // The inner products run over whole vectors of tiles: past the last tile, and in the filter rows that complete
         // the last panel of 4, zeros (the transforms' spill leaves other values there).
@@ -442,13 +412,6 @@ internal static unsafe class Winograd4x4Convolution
         m3 = even4 + odd4;
         m4 = even4 - odd4;
         m5 = y3;
-    }
-
-    /// <summary><paramref name="length"/> floats (a multiple of 8, both ends on 32 bytes) from <paramref name="from"/> to <paramref name="to"/>, past the caches.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyNonTemporal(float* from, float* to, long length)
-    {
-        for (long i = 0; i < length; i += Lanes) Avx.StoreAlignedNonTemporal(to + i, Avx.LoadAlignedVector256(from + i));
     }
 
     /// <summary>Whether every value is finite (no NaN, no ±∞): x − x is 0 for those and NaN for the rest, and a NaN stays in the sum.</summary>
