@@ -263,6 +263,44 @@ public class Winograd4x4Tests(ITestOutputHelper output)
         Assert.False(new ConvolutionEngine(16, 16, 3, 3, 1, 1).UsesWinograd4x4(oh, ow, training: false));
     }
 
+    [Theory]
+    [InlineData(16, 16)]  // DeepConvNet's conv2: U[ξ] 1 KiB apart
+    [InlineData(32, 32)]  // 4 KiB apart
+    [InlineData(10, 7)]   // a ragged panel of filters, a last group of 3 channels
+    [InlineData(3, 1)]
+    [InlineData(64, 33)]
+    public void Filter_transform_gives_the_bits_of_the_scalar_definition(int filters, int c)
+    {
+        var rng = new Rng(filters * 100 + c);
+        var wt = new float[filters * c * 9]; rng.FillUniform(wt, -1, 1);
+        float[] u = [];
+        Winograd4x4Convolution.TransformFilters(wt, filters, c, ref u);
+        int padded = (filters + 3) / 4 * 4, block = padded * c;
+        // G g Gᵀ in double, each step as the kernel writes it, rounded once; the layout [ξ][panel][c][4].
+        static (double, double, double, double, double, double) G(double g0, double g1, double g2)
+        {
+            double even = g0 + g2, q = (g0 + g2 * 4.0) * (1.0 / 24), r = g1 * (1.0 / 12);
+            return (g0 * 0.25, (even + g1) * (-1.0 / 6), (g1 - even) * (1.0 / 6), q + r, q - r, g2);
+        }
+        static double[] Six((double, double, double, double, double, double) t) => [t.Item1, t.Item2, t.Item3, t.Item4, t.Item5, t.Item6];
+        for (int f = 0; f < padded; f++)
+            for (int ch = 0; ch < c; ch++)
+            {
+                double Tap(int t) => f < filters ? wt[(f * c + ch) * 9 + t] : 0.0;
+                var cols = new double[3][];
+                for (int col = 0; col < 3; col++) cols[col] = Six(G(Tap(col), Tap(3 + col), Tap(6 + col)));
+                for (int a = 0; a < 6; a++)
+                {
+                    var row = Six(G(cols[0][a], cols[1][a], cols[2][a]));
+                    for (int b = 0; b < 6; b++)
+                    {
+                        float expected = (float)row[b], actual = u[(6 * a + b) * block + (f / 4) * 4 * c + ch * 4 + f % 4];
+                        Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual), $"f {f}, c {ch}, ξ {6 * a + b}: {actual} for {expected}");
+                    }
+                }
+            }
+    }
+
     /// <summary>The largest difference from the double-precision result.</summary>
     private static double Worst(NDArray<double> exact, NDArray<float> actual)
     {

@@ -68,31 +68,51 @@ internal static unsafe class Winograd4x4Convolution
         var u = WinogradConvolution.Ensure(ref transformed, (long)Positions * block);
         double* taps = stackalloc double[9 * MR];
         var gg = stackalloc Vector256<double>[18];
+        // A cache line of each U[ξ] at a time: 4 channels' 4 floats, made here and then stored together. U[ξ] are a
+        // block apart, often a multiple of 4 KiB, so that 4-float stores straight to them land in one set of the
+        // level-1 cache, which evicts each line before its next 4 floats arrive.
+        float* unaligned = stackalloc float[Positions * 4 * MR + 16];
+        float* stage = (float*)(((nint)unaligned + 63) & ~(nint)63);
         fixed (float* pw = weights) fixed (float* pu = u)
             for (int f0 = 0; f0 < filters; f0 += MR)
-                for (int ch = 0; ch < c; ch++)
+                for (int c0 = 0; c0 < c; c0 += 4)
                 {
-                    // The 9 taps of the panel's 4 filters, tap-major; zero for filters past F.
-                    for (int l = 0; l < MR; l++)
+                    int group = Math.Min(4, c - c0);
+                    for (int j = 0; j < group; j++)
                     {
-                        float* g = pw + ((long)(f0 + l) * c + ch) * 9;
-                        for (int t = 0; t < 9; t++) taps[t * MR + l] = f0 + l < filters ? g[t] : 0.0;
+                        int ch = c0 + j;
+                        // The 9 taps of the panel's 4 filters, tap-major; zero for filters past F.
+                        for (int l = 0; l < MR; l++)
+                        {
+                            float* g = pw + ((long)(f0 + l) * c + ch) * 9;
+                            for (int t = 0; t < 9; t++) taps[t * MR + l] = f0 + l < filters ? g[t] : 0.0;
+                        }
+                        for (int col = 0; col < 3; col++) // G g: 6 × 3
+                            Interpolate(Vector256.Load(taps + col * MR), Vector256.Load(taps + (3 + col) * MR), Vector256.Load(taps + (6 + col) * MR),
+                                out gg[col], out gg[3 + col], out gg[6 + col], out gg[9 + col], out gg[12 + col], out gg[15 + col]);
+                        float* at = stage + j * MR;
+                        for (int a = 0; a < 6; a++) // (G g) Gᵀ: 6 × 6, U[ξ] at stage + 16 ξ
+                        {
+                            Interpolate(gg[3 * a], gg[3 * a + 1], gg[3 * a + 2], out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
+                            float* row = at + 6 * a * 16;
+                            Avx.ConvertToVector128Single(u0).Store(row);
+                            Avx.ConvertToVector128Single(u1).Store(row + 16);
+                            Avx.ConvertToVector128Single(u2).Store(row + 2 * 16);
+                            Avx.ConvertToVector128Single(u3).Store(row + 3 * 16);
+                            Avx.ConvertToVector128Single(u4).Store(row + 4 * 16);
+                            Avx.ConvertToVector128Single(u5).Store(row + 5 * 16);
+                        }
                     }
-                    for (int col = 0; col < 3; col++) // G g: 6 × 3
-                        Interpolate(Vector256.Load(taps + col * MR), Vector256.Load(taps + (3 + col) * MR), Vector256.Load(taps + (6 + col) * MR),
-                            out gg[col], out gg[3 + col], out gg[6 + col], out gg[9 + col], out gg[12 + col], out gg[15 + col]);
-                    float* at = pu + ((long)f0 * c + ch * MR);
-                    for (int a = 0; a < 6; a++) // (G g) Gᵀ: 6 × 6
-                    {
-                        Interpolate(gg[3 * a], gg[3 * a + 1], gg[3 * a + 2], out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
-                        float* row = at + 6L * a * block;
-                        Avx.ConvertToVector128Single(u0).Store(row);
-                        Avx.ConvertToVector128Single(u1).Store(row + block);
-                        Avx.ConvertToVector128Single(u2).Store(row + 2L * block);
-                        Avx.ConvertToVector128Single(u3).Store(row + 3L * block);
-                        Avx.ConvertToVector128Single(u4).Store(row + 4L * block);
-                        Avx.ConvertToVector128Single(u5).Store(row + 5L * block);
-                    }
+                    float* to = pu + ((long)f0 * c + c0 * MR);
+                    if (group == 4)
+                        for (int xi = 0; xi < Positions; xi++)
+                        {
+                            Vector256.Load(stage + 16 * xi).Store(to + xi * (long)block);
+                            Vector256.Load(stage + 16 * xi + 8).Store(to + xi * (long)block + 8);
+                        }
+                    else
+                        for (int xi = 0; xi < Positions; xi++)
+                            for (int j = 0; j < group; j++) Vector128.Load(stage + 16 * xi + j * MR).Store(to + xi * (long)block + j * MR);
                 }
     }
 
