@@ -82,11 +82,20 @@ internal static unsafe class Winograd4x4Convolution
                     {
                         int ch = c0 + j;
                         // The 9 taps of the panel's 4 filters, tap-major; zero for filters past F.
-                        for (int l = 0; l < MR; l++)
+                        if (f0 + MR <= filters)
                         {
-                            float* g = pw + ((long)(f0 + l) * c + ch) * 9;
-                            for (int t = 0; t < 9; t++) taps[t * MR + l] = f0 + l < filters ? g[t] : 0.0;
+                            // A whole panel: the 4 filters' taps 0–3 and 4–7 transposed in registers, tap 8 gathered.
+                            float* g0 = pw + ((long)f0 * c + ch) * 9, g1 = g0 + 9L * c, g2 = g1 + 9L * c, g3 = g2 + 9L * c;
+                            Transpose4(Vector128.Load(g0), Vector128.Load(g1), Vector128.Load(g2), Vector128.Load(g3), taps);
+                            Transpose4(Vector128.Load(g0 + 4), Vector128.Load(g1 + 4), Vector128.Load(g2 + 4), Vector128.Load(g3 + 4), taps + 4 * MR);
+                            Vector256.Create((double)g0[8], g1[8], g2[8], g3[8]).Store(taps + 8 * MR);
                         }
+                        else
+                            for (int l = 0; l < MR; l++)
+                            {
+                                float* g = pw + ((long)(f0 + l) * c + ch) * 9;
+                                for (int t = 0; t < 9; t++) taps[t * MR + l] = f0 + l < filters ? g[t] : 0.0;
+                            }
                         for (int col = 0; col < 3; col++) // G g: 6 × 3
                             Interpolate(Vector256.Load(taps + col * MR), Vector256.Load(taps + (3 + col) * MR), Vector256.Load(taps + (6 + col) * MR),
                                 out gg[col], out gg[3 + col], out gg[6 + col], out gg[9 + col], out gg[12 + col], out gg[15 + col]);
@@ -114,6 +123,18 @@ internal static unsafe class Winograd4x4Convolution
                         for (int xi = 0; xi < Positions; xi++)
                             for (int j = 0; j < group; j++) Vector128.Load(stage + 16 * xi + j * MR).Store(to + xi * (long)block + j * MR);
                 }
+    }
+
+    /// <summary>Rows r0 … r3 (4 floats each) transposed: column t, as 4 doubles, at <paramref name="taps"/> + 4t.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4(Vector128<float> r0, Vector128<float> r1, Vector128<float> r2, Vector128<float> r3, double* taps)
+    {
+        var a = Sse.UnpackLow(r0, r1); var b = Sse.UnpackHigh(r0, r1); // r0[0] r1[0] r0[1] r1[1] | r0[2] r1[2] r0[3] r1[3]
+        var c = Sse.UnpackLow(r2, r3); var d = Sse.UnpackHigh(r2, r3);
+        Avx.ConvertToVector256Double(Sse.MoveLowToHigh(a, c)).Store(taps);
+        Avx.ConvertToVector256Double(Sse.MoveHighToLow(c, a)).Store(taps + 4);
+        Avx.ConvertToVector256Double(Sse.MoveLowToHigh(b, d)).Store(taps + 8);
+        Avx.ConvertToVector256Double(Sse.MoveHighToLow(d, b)).Store(taps + 12);
     }
 
     /// <summary>G · (g0, g1, g2): the filter's values at the points 0, 1, −1, 2, −2 (scaled) and its leading coefficient.</summary>
