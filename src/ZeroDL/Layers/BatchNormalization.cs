@@ -1,4 +1,7 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using ZeroDL.Kernels;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ZeroDL.Layers;
@@ -18,6 +21,11 @@ public enum BatchNormMode
 /// batch variance, y = γ·x̂ + β, and running statistics updated as r ← m·r + (1 − m)·batch value; in inference
 /// the running statistics replace the batch ones. Defaults follow the book's code: m = 0.9, ε = 1e-6.
 /// For dense input both modes are the same.
+/// <para>
+/// Per channel on images, each channel's statistics, normalisation and gradient are computed by one thread from
+/// start to end (the channels split over the cores): a channel's slice of the batch stays in that core's cache
+/// across the passes, and every sum runs in the order of the plain per-sample loops (<see cref="Reference"/>).
+/// </para>
 /// </summary>
 public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -26,6 +34,9 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     private double[]? _sumD, _sumDXn;
     private double[] _std;
     private int _n, _spatial;
+    private NDArray<T>? _in, _dout, _gated;
+    private bool _training;
+    private readonly Action<int> _forwardChannel, _backwardChannel;
 
     public BatchNormalization(int features, BatchNormMode mode = BatchNormMode.PerActivation, double momentum = 0.9, double epsilon = 1e-6)
     {
@@ -39,7 +50,23 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         RunningMean = new NDArray<T>(features);
         RunningVar = new NDArray<T>(features);
         _std = new double[features];
+        // Made once: every mini-batch hands them to the worker pool without allocating.
+        _forwardChannel = ForwardChannel;
+        _backwardChannel = BackwardChannel;
     }
+
+    /// <summary>
+    /// The output is max(0, ·) of the normalised value, a ReLU after the layer done in its passes (its backward
+    /// gates dout where the output is positive, as the ReLU would): the same numbers, one pass fewer each way.
+    /// </summary>
+    public bool Rectifies { get; init; }
+
+    /// <summary>Computes every mode with the plain per-sample loops on the calling thread (the fast path's reference, for tests).</summary>
+    internal bool Reference { get; init; }
+
+    /// <summary>Per channel on images, in float or double: the channel-per-thread passes (else the plain loops).</summary>
+    private bool ChannelPasses(int spatial) =>
+        !Reference && spatial > 1 && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
 
     public string Kind => "batchnorm";
     public LayerConfig Config => new BatchNormConfig { Mode = Mode, Momentum = Momentum, Epsilon = Epsilon };
@@ -85,6 +112,13 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         _n = n; _spatial = spatial;
         _xn = NDArray<T>.Reuse(_xn, x.Shape);
         _y = NDArray<T>.Reuse(_y, x.Shape);
+        if (ChannelPasses(spatial))
+        {
+            _in = x; _training = training;
+            try { WorkerPool.For(channels, Threads(x.Size), _forwardChannel); }
+            finally { _in = null; }
+            return _y;
+        }
         var mean = Scratch(ref _mean, channels); var invStd = Scratch(ref _invStd, channels);
         if (training)
         {
@@ -136,7 +170,136 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
                     TP.Add(yr, beta[c], yr);
                 }
         }
+        if (Rectifies) TP.Max(_y.Span, T.Zero, _y.Span);
         return _y;
+    }
+
+    /// <summary>Threads for a pass over <paramref name="elements"/> values: one for a small pass (a wake-up would cost more).</summary>
+    private static int Threads(long elements) => elements < ParallelRanges.MinimumElements ? 1 : Gemm.EffectiveThreads;
+
+    /// <summary>
+    /// Channel c of a per-channel forward pass: Σx over the samples, then Σ(x − mean)² while x − mean is written
+    /// to x̂, then x̂·(1/σ) and γ·x̂ + β in one pass, each sum in the plain loops' order (samples in turn, each
+    /// sample's slice summed by TensorPrimitives).
+    /// </summary>
+    private void ForwardChannel(int c)
+    {
+        ReadOnlySpan<T> xs = _in!.ReadOnlySpan;
+        Span<T> xn = _xn!.Span, y = _y!.Span;
+        int n = _n, s = _spatial, stride = Features * s;
+        T mean, variance;
+        if (_training)
+        {
+            T count = T.CreateTruncating((double)n * s), sum = T.Zero, squares = T.Zero;
+            for (int i = 0; i < n; i++) sum += TP.Sum(xs.Slice(i * stride + c * s, s));
+            mean = sum / count;
+            for (int i = 0; i < n; i++)
+            {
+                int o = i * stride + c * s;
+                var diff = xn.Slice(o, s);
+                TP.Subtract(xs.Slice(o, s), mean, diff);
+                squares += TP.SumOfSquares<T>(diff);
+            }
+            variance = squares / count;
+            var rm = RunningMean.Span; var rv = RunningVar.Span;
+            T m = T.CreateTruncating(Momentum), oneMinus = T.CreateTruncating(1 - Momentum);
+            rm[c] = m * rm[c] + oneMinus * mean;
+            rv[c] = m * rv[c] + oneMinus * variance;
+        }
+        else
+        {
+            mean = RunningMean.ReadOnlySpan[c];
+            variance = RunningVar.ReadOnlySpan[c];
+            for (int i = 0; i < n; i++)
+            {
+                int o = i * stride + c * s;
+                TP.Subtract(xs.Slice(o, s), mean, xn.Slice(o, s));
+            }
+        }
+        T std = T.Sqrt(variance + T.CreateTruncating(Epsilon));
+        _std[c] = double.CreateTruncating(std);
+        T invStd = T.One / std, gamma = Gamma.Value.ReadOnlySpan[c], beta = Beta.Value.ReadOnlySpan[c];
+        for (int i = 0; i < n; i++)
+        {
+            int o = i * stride + c * s;
+            var yr = y.Slice(o, s);
+            ScaleShift(xn.Slice(o, s), yr, invStd, gamma, beta);
+            if (Rectifies) TP.Max(yr, T.Zero, yr);
+        }
+    }
+
+    /// <summary>x̂ ← x̂·invStd, then y = x̂·γ + β: a product, then a sum, each rounded (no fused multiply-add), as the plain loops round them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ScaleShift(Span<T> xn, Span<T> y, T invStd, T gamma, T beta)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var xv = MemoryMarshal.Cast<T, Vector<T>>(xn); var yv = MemoryMarshal.Cast<T, Vector<T>>(y);
+            Vector<T> s = new(invStd), g = new(gamma), b = new(beta);
+            for (int v = 0; v < xv.Length; v++)
+            {
+                var t = xv[v] * s;
+                xv[v] = t;
+                yv[v] = Vector.Add(Vector.Multiply(t, g), b);
+            }
+            i = xv.Length * Vector<T>.Count;
+        }
+        for (; i < xn.Length; i++)
+        {
+            T t = xn[i] * invStd;
+            xn[i] = t;
+            y[i] = t * gamma + beta;
+        }
+    }
+
+    /// <summary>
+    /// Channel c of a per-channel backward pass: ΣD and ΣD·x̂ over the samples (D = dout, gated by the output when
+    /// the layer rectifies, written to dx meanwhile), then dx = (a·D + b) + e·x̂ in one pass.
+    /// </summary>
+    private void BackwardChannel(int c)
+    {
+        ReadOnlySpan<T> d = _dout!.ReadOnlySpan, xn = _xn!.ReadOnlySpan, y = _y!.ReadOnlySpan;
+        Span<T> dx = _dx!.Span;
+        int n = _n, s = _spatial, stride = Features * s;
+        double sumD = 0, sumDXn = 0, count = (double)n * s;
+        for (int i = 0; i < n; i++)
+        {
+            int o = i * stride + c * s;
+            ReadOnlySpan<T> dr = d.Slice(o, s);
+            if (Rectifies)
+            {
+                Relu<T>.Gate(y.Slice(o, s), dr, dx.Slice(o, s));
+                dr = dx.Slice(o, s);
+            }
+            sumD += double.CreateTruncating(TP.Sum(dr));
+            sumDXn += double.CreateTruncating(TP.Dot(dr, xn.Slice(o, s)));
+        }
+        Beta.Grad.Span[c] = T.CreateTruncating(sumD);
+        Gamma.Grad.Span[c] = T.CreateTruncating(sumDXn);
+        double scale = double.CreateTruncating(Gamma.Value.ReadOnlySpan[c]) / (_std[c] * count);
+        T a = T.CreateTruncating(scale * count), b = T.CreateTruncating(-scale * sumD), e = T.CreateTruncating(-scale * sumDXn);
+        for (int i = 0; i < n; i++)
+        {
+            int o = i * stride + c * s;
+            var dxr = dx.Slice(o, s);
+            InputGradient(Rectifies ? dxr : d.Slice(o, s), xn.Slice(o, s), dxr, a, b, e);
+        }
+    }
+
+    /// <summary>dx = (d·a + b) + x̂·e, every product and sum rounded on its own, as the plain loops round them (dx may be d).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void InputGradient(ReadOnlySpan<T> d, ReadOnlySpan<T> xn, Span<T> dx, T a, T b, T e)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var dv = MemoryMarshal.Cast<T, Vector<T>>(d); var xv = MemoryMarshal.Cast<T, Vector<T>>(xn); var ov = MemoryMarshal.Cast<T, Vector<T>>(dx);
+            Vector<T> av = new(a), bv = new(b), ev = new(e);
+            for (int v = 0; v < ov.Length; v++) ov[v] = Vector.Add(Vector.Add(Vector.Multiply(dv[v], av), bv), Vector.Multiply(xv[v], ev));
+            i = ov.Length * Vector<T>.Count;
+        }
+        for (; i < dx.Length; i++) dx[i] = d[i] * a + b + xn[i] * e;
     }
 
     /// <summary>Per-channel mean and biased variance of x seen as (n, channels, spatial): two passes (the mean, then Σ(x − mean)²).</summary>
@@ -179,6 +342,20 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         xnT.RequireSameShape(dout, "batch norm backward (x vs dout)");
         int n = _n, spatial = _spatial, channels = Features;
         _dx = NDArray<T>.Reuse(_dx, dout.Shape);
+        if (ChannelPasses(spatial))
+        {
+            _dout = dout;
+            try { WorkerPool.For(channels, Threads(dout.Size), _backwardChannel); }
+            finally { _dout = null; }
+            return _dx;
+        }
+        if (Rectifies)
+        {
+            // The ReLU's backward first: dout where the output is positive.
+            _gated = NDArray<T>.Reuse(_gated, dout.Shape);
+            Relu<T>.Gate(_y!.ReadOnlySpan, dout.ReadOnlySpan, _gated.Span);
+            dout = _gated;
+        }
         var d = dout.ReadOnlySpan; var xn = xnT.ReadOnlySpan; var dx = _dx.Span;
         var gamma = Gamma.Value.ReadOnlySpan; var dgamma = Gamma.Grad.Span; var dbeta = Beta.Grad.Span;
         var sumD = ScratchDouble(ref _sumD, channels); var sumDXn = ScratchDouble(ref _sumDXn, channels);
