@@ -36,7 +36,9 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     private int _n, _spatial;
     private NDArray<T>? _in, _dout, _gated;
     private bool _training;
-    private readonly Action<int> _forwardChannel, _backwardChannel;
+    private readonly Action<int> _forwardPart, _backwardPart;
+    private int _parts;
+    private T[] _scratch = [];
 
     public BatchNormalization(int features, BatchNormMode mode = BatchNormMode.PerActivation, double momentum = 0.9, double epsilon = 1e-6)
     {
@@ -51,8 +53,8 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         RunningVar = new NDArray<T>(features);
         _std = new double[features];
         // Made once: every mini-batch hands them to the worker pool without allocating.
-        _forwardChannel = ForwardChannel;
-        _backwardChannel = BackwardChannel;
+        _forwardPart = ForwardPart;
+        _backwardPart = BackwardPart;
     }
 
     /// <summary>
@@ -69,7 +71,7 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         !Reference && spatial > 1 && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
 
     public string Kind => "batchnorm";
-    public LayerConfig Config => new BatchNormConfig { Mode = Mode, Momentum = Momentum, Epsilon = Epsilon };
+    public LayerConfig Config => new BatchNormConfig { Mode = Mode, Momentum = Momentum, Epsilon = Epsilon, Activation = Rectifies ? Activation.Relu : null };
 
     /// <summary>"per-channel" (PyTorch's BatchNorm2d) or "per-activation" (the book's), as the CLI and model files name them.</summary>
     public static BatchNormMode ParseMode(string text) => text.Trim().ToLowerInvariant() switch
@@ -115,7 +117,9 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         if (ChannelPasses(spatial))
         {
             _in = x; _training = training;
-            try { WorkerPool.For(channels, Threads(x.Size), _forwardChannel); }
+            Parts(channels, spatial, x.Size);
+            Scratch(ref _mean, channels); Scratch(ref _invStd, channels);
+            try { WorkerPool.For(_parts, _parts, _forwardPart); }
             finally { _in = null; }
             return _y;
         }
@@ -174,117 +178,144 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         return _y;
     }
 
-    /// <summary>Threads for a pass over <paramref name="elements"/> values: one for a small pass (a wake-up would cost more).</summary>
-    private static int Threads(long elements) => elements < ParallelRanges.MinimumElements ? 1 : Gemm.EffectiveThreads;
+    /// <summary>
+    /// Splits the channels into one contiguous range per thread (<see cref="_parts"/>), one range for a small pass
+    /// (a wake-up would cost more), and sizes each range's scratch row.
+    /// </summary>
+    private void Parts(int channels, int spatial, long elements)
+    {
+        _parts = elements < ParallelRanges.MinimumElements ? 1 : Math.Min(channels, Gemm.EffectiveThreads);
+        if (_scratch.Length < _parts * spatial) _scratch = new T[_parts * spatial];
+    }
 
     /// <summary>
-    /// Channel c of a per-channel forward pass: Σx over the samples, then Σ(x − mean)² while x − mean is written
-    /// to x̂, then x̂·(1/σ) and γ·x̂ + β in one pass, each sum in the plain loops' order (samples in turn, each
-    /// sample's slice summed by TensorPrimitives).
+    /// Part p of a per-channel forward pass: its own range of channels, every pass going through the samples in turn
+    /// (a stream through memory): Σx, then Σ(x − mean)² (each sample's difference in a scratch row), then
+    /// x̂ = (x − mean)·(1/σ) and y = γ·x̂ + β in one pass. Each channel's sums in the plain loops' order.
     /// </summary>
-    private void ForwardChannel(int c)
+    private void ForwardPart(int p)
     {
         ReadOnlySpan<T> xs = _in!.ReadOnlySpan;
         Span<T> xn = _xn!.Span, y = _y!.Span;
-        int n = _n, s = _spatial, stride = Features * s;
-        T mean, variance;
+        int n = _n, s = _spatial, channels = Features, stride = channels * s;
+        int c0 = (int)((long)channels * p / _parts), c1 = (int)((long)channels * (p + 1) / _parts);
+        Span<T> mean = _mean.AsSpan(c0, c1 - c0), variance = _invStd.AsSpan(c0, c1 - c0);
         if (_training)
         {
-            T count = T.CreateTruncating((double)n * s), sum = T.Zero, squares = T.Zero;
-            for (int i = 0; i < n; i++) sum += TP.Sum(xs.Slice(i * stride + c * s, s));
-            mean = sum / count;
+            T count = T.CreateTruncating((double)n * s);
+            mean.Clear(); variance.Clear();
             for (int i = 0; i < n; i++)
-            {
-                int o = i * stride + c * s;
-                var diff = xn.Slice(o, s);
-                TP.Subtract(xs.Slice(o, s), mean, diff);
-                squares += TP.SumOfSquares<T>(diff);
-            }
-            variance = squares / count;
+                for (int c = c0; c < c1; c++) mean[c - c0] += TP.Sum(xs.Slice(i * stride + c * s, s));
+            for (int c = 0; c < mean.Length; c++) mean[c] /= count;
+            var diff = _scratch.AsSpan(p * s, s);
+            for (int i = 0; i < n; i++)
+                for (int c = c0; c < c1; c++)
+                {
+                    TP.Subtract(xs.Slice(i * stride + c * s, s), mean[c - c0], diff);
+                    variance[c - c0] += TP.SumOfSquares<T>(diff);
+                }
             var rm = RunningMean.Span; var rv = RunningVar.Span;
             T m = T.CreateTruncating(Momentum), oneMinus = T.CreateTruncating(1 - Momentum);
-            rm[c] = m * rm[c] + oneMinus * mean;
-            rv[c] = m * rv[c] + oneMinus * variance;
+            for (int c = c0; c < c1; c++)
+            {
+                variance[c - c0] /= count;
+                rm[c] = m * rm[c] + oneMinus * mean[c - c0];
+                rv[c] = m * rv[c] + oneMinus * variance[c - c0];
+            }
         }
         else
         {
-            mean = RunningMean.ReadOnlySpan[c];
-            variance = RunningVar.ReadOnlySpan[c];
-            for (int i = 0; i < n; i++)
+            RunningMean.ReadOnlySpan[c0..c1].CopyTo(mean);
+            RunningVar.ReadOnlySpan[c0..c1].CopyTo(variance);
+        }
+        T eps = T.CreateTruncating(Epsilon);
+        var invStd = variance; // each channel's variance becomes its 1/σ
+        for (int c = c0; c < c1; c++)
+        {
+            T std = T.Sqrt(variance[c - c0] + eps);
+            _std[c] = double.CreateTruncating(std);
+            invStd[c - c0] = T.One / std;
+        }
+        var gamma = Gamma.Value.ReadOnlySpan; var beta = Beta.Value.ReadOnlySpan;
+        for (int i = 0; i < n; i++)
+            for (int c = c0; c < c1; c++)
             {
                 int o = i * stride + c * s;
-                TP.Subtract(xs.Slice(o, s), mean, xn.Slice(o, s));
+                var yr = y.Slice(o, s);
+                Normalize(xs.Slice(o, s), xn.Slice(o, s), yr, mean[c - c0], invStd[c - c0], gamma[c], beta[c]);
+                if (Rectifies) TP.Max(yr, T.Zero, yr);
             }
-        }
-        T std = T.Sqrt(variance + T.CreateTruncating(Epsilon));
-        _std[c] = double.CreateTruncating(std);
-        T invStd = T.One / std, gamma = Gamma.Value.ReadOnlySpan[c], beta = Beta.Value.ReadOnlySpan[c];
-        for (int i = 0; i < n; i++)
-        {
-            int o = i * stride + c * s;
-            var yr = y.Slice(o, s);
-            ScaleShift(xn.Slice(o, s), yr, invStd, gamma, beta);
-            if (Rectifies) TP.Max(yr, T.Zero, yr);
-        }
     }
 
-    /// <summary>x̂ ← x̂·invStd, then y = x̂·γ + β: a product, then a sum, each rounded (no fused multiply-add), as the plain loops round them.</summary>
+    /// <summary>x̂ = (x − mean)·invStd, y = x̂·γ + β: every difference, product and sum rounded on its own (no fused multiply-add), as the plain loops round them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ScaleShift(Span<T> xn, Span<T> y, T invStd, T gamma, T beta)
+    internal static void Normalize(ReadOnlySpan<T> x, Span<T> xn, Span<T> y, T mean, T invStd, T gamma, T beta)
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
         {
-            var xv = MemoryMarshal.Cast<T, Vector<T>>(xn); var yv = MemoryMarshal.Cast<T, Vector<T>>(y);
-            Vector<T> s = new(invStd), g = new(gamma), b = new(beta);
-            for (int v = 0; v < xv.Length; v++)
+            var xv = MemoryMarshal.Cast<T, Vector<T>>(x); var nv = MemoryMarshal.Cast<T, Vector<T>>(xn); var yv = MemoryMarshal.Cast<T, Vector<T>>(y);
+            Vector<T> m = new(mean), s = new(invStd), g = new(gamma), b = new(beta);
+            for (int v = 0; v < nv.Length; v++)
             {
-                var t = xv[v] * s;
-                xv[v] = t;
+                var t = Vector.Multiply(Vector.Subtract(xv[v], m), s);
+                nv[v] = t;
                 yv[v] = Vector.Add(Vector.Multiply(t, g), b);
             }
-            i = xv.Length * Vector<T>.Count;
+            i = nv.Length * Vector<T>.Count;
         }
-        for (; i < xn.Length; i++)
+        for (; i < x.Length; i++)
         {
-            T t = xn[i] * invStd;
+            T t = (x[i] - mean) * invStd;
             xn[i] = t;
             y[i] = t * gamma + beta;
         }
     }
 
     /// <summary>
-    /// Channel c of a per-channel backward pass: ΣD and ΣD·x̂ over the samples (D = dout, gated by the output when
-    /// the layer rectifies, written to dx meanwhile), then dx = (a·D + b) + e·x̂ in one pass.
+    /// Part p of a per-channel backward pass, over its range of channels, the samples in turn: ΣD and ΣD·x̂ (D = dout,
+    /// gated by the output when the layer rectifies, written to dx meanwhile), then dx = (a·D + b) + e·x̂.
     /// </summary>
-    private void BackwardChannel(int c)
+    private void BackwardPart(int p)
     {
         ReadOnlySpan<T> d = _dout!.ReadOnlySpan, xn = _xn!.ReadOnlySpan, y = _y!.ReadOnlySpan;
         Span<T> dx = _dx!.Span;
-        int n = _n, s = _spatial, stride = Features * s;
-        double sumD = 0, sumDXn = 0, count = (double)n * s;
+        int n = _n, s = _spatial, channels = Features, stride = channels * s;
+        int c0 = (int)((long)channels * p / _parts), c1 = (int)((long)channels * (p + 1) / _parts);
+        Span<double> sumD = _sumD.AsSpan(c0, c1 - c0), sumDXn = _sumDXn.AsSpan(c0, c1 - c0);
+        sumD.Clear(); sumDXn.Clear();
+        double count = (double)n * s;
         for (int i = 0; i < n; i++)
-        {
-            int o = i * stride + c * s;
-            ReadOnlySpan<T> dr = d.Slice(o, s);
-            if (Rectifies)
+            for (int c = c0; c < c1; c++)
             {
-                Relu<T>.Gate(y.Slice(o, s), dr, dx.Slice(o, s));
-                dr = dx.Slice(o, s);
+                int o = i * stride + c * s;
+                ReadOnlySpan<T> dr = d.Slice(o, s);
+                if (Rectifies)
+                {
+                    Relu<T>.Gate(y.Slice(o, s), dr, dx.Slice(o, s));
+                    dr = dx.Slice(o, s);
+                }
+                sumD[c - c0] += double.CreateTruncating(TP.Sum(dr));
+                sumDXn[c - c0] += double.CreateTruncating(TP.Dot(dr, xn.Slice(o, s)));
             }
-            sumD += double.CreateTruncating(TP.Sum(dr));
-            sumDXn += double.CreateTruncating(TP.Dot(dr, xn.Slice(o, s)));
-        }
-        Beta.Grad.Span[c] = T.CreateTruncating(sumD);
-        Gamma.Grad.Span[c] = T.CreateTruncating(sumDXn);
-        double scale = double.CreateTruncating(Gamma.Value.ReadOnlySpan[c]) / (_std[c] * count);
-        T a = T.CreateTruncating(scale * count), b = T.CreateTruncating(-scale * sumD), e = T.CreateTruncating(-scale * sumDXn);
-        for (int i = 0; i < n; i++)
+        Span<T> a = _mean.AsSpan(c0, c1 - c0), b = _invStd.AsSpan(c0, c1 - c0), e = _shift.AsSpan(c0, c1 - c0);
+        var gamma = Gamma.Value.ReadOnlySpan; var dgamma = Gamma.Grad.Span; var dbeta = Beta.Grad.Span;
+        for (int c = c0; c < c1; c++)
         {
-            int o = i * stride + c * s;
-            var dxr = dx.Slice(o, s);
-            InputGradient(Rectifies ? dxr : d.Slice(o, s), xn.Slice(o, s), dxr, a, b, e);
+            dbeta[c] = T.CreateTruncating(sumD[c - c0]);
+            dgamma[c] = T.CreateTruncating(sumDXn[c - c0]);
+            double scale = double.CreateTruncating(gamma[c]) / (_std[c] * count);
+            a[c - c0] = T.CreateTruncating(scale * count);
+            b[c - c0] = T.CreateTruncating(-scale * sumD[c - c0]);
+            e[c - c0] = T.CreateTruncating(-scale * sumDXn[c - c0]);
         }
+        for (int i = 0; i < n; i++)
+            for (int c = c0; c < c1; c++)
+            {
+                int o = i * stride + c * s;
+                var dxr = dx.Slice(o, s);
+                InputGradient(Rectifies ? dxr : d.Slice(o, s), xn.Slice(o, s), dxr, a[c - c0], b[c - c0], e[c - c0]);
+            }
     }
 
     /// <summary>dx = (d·a + b) + x̂·e, every product and sum rounded on its own, as the plain loops round them (dx may be d).</summary>
@@ -345,7 +376,10 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         if (ChannelPasses(spatial))
         {
             _dout = dout;
-            try { WorkerPool.For(channels, Threads(dout.Size), _backwardChannel); }
+            Parts(channels, spatial, dout.Size);
+            Scratch(ref _mean, channels); Scratch(ref _invStd, channels); Scratch(ref _shift, channels);
+            ScratchDouble(ref _sumD, channels); ScratchDouble(ref _sumDXn, channels);
+            try { WorkerPool.For(_parts, _parts, _backwardPart); }
             finally { _dout = null; }
             return _dx;
         }
