@@ -34,7 +34,10 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     private double[]? _sumD, _sumDXn;
     private double[] _std;
     private int _n, _spatial;
+    /// <summary>The channel passes' input, kept for the backward pass (which recomputes x̂ from it rather than store it).</summary>
     private NDArray<T>? _in, _dout, _gated;
+    /// <summary>The channel passes' mean and 1/σ per channel, from the last forward pass.</summary>
+    private T[] _keptMean = [], _keptInvStd = [];
     private bool _training;
     private readonly Action<int> _forwardPart, _backwardPart;
     private int _parts;
@@ -112,17 +115,18 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         var (channels, spatial) = Layout(x);
         int n = x.Rows;
         _n = n; _spatial = spatial;
-        _xn = NDArray<T>.Reuse(_xn, x.Shape);
         _y = NDArray<T>.Reuse(_y, x.Shape);
         if (ChannelPasses(spatial))
         {
-            _in = x; _training = training;
+            // The backward pass reads x again (as a ReLU reads its input): it stays unchanged until the next forward pass.
+            _in = x; _training = training; _xn = null;
             Parts(channels, spatial, x.Size);
-            Scratch(ref _mean, channels); Scratch(ref _invStd, channels);
-            try { WorkerPool.For(_parts, _parts, _forwardPart); }
-            finally { _in = null; }
+            if (_keptMean.Length < channels) { _keptMean = new T[channels]; _keptInvStd = new T[channels]; }
+            WorkerPool.For(_parts, _parts, _forwardPart);
             return _y;
         }
+        _in = null;
+        _xn = NDArray<T>.Reuse(_xn, x.Shape);
         var mean = Scratch(ref _mean, channels); var invStd = Scratch(ref _invStd, channels);
         if (training)
         {
@@ -185,7 +189,7 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     private void Parts(int channels, int spatial, long elements)
     {
         _parts = elements < ParallelRanges.MinimumElements ? 1 : Math.Min(channels, Gemm.EffectiveThreads);
-        if (_scratch.Length < _parts * spatial) _scratch = new T[_parts * spatial];
+        if (_scratch.Length < 2 * _parts * spatial) _scratch = new T[2 * _parts * spatial];
     }
 
     /// <summary>
@@ -196,10 +200,10 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     private void ForwardPart(int p)
     {
         ReadOnlySpan<T> xs = _in!.ReadOnlySpan;
-        Span<T> xn = _xn!.Span, y = _y!.Span;
+        Span<T> y = _y!.Span;
         int n = _n, s = _spatial, channels = Features, stride = channels * s;
         int c0 = (int)((long)channels * p / _parts), c1 = (int)((long)channels * (p + 1) / _parts);
-        Span<T> mean = _mean.AsSpan(c0, c1 - c0), variance = _invStd.AsSpan(c0, c1 - c0);
+        Span<T> mean = _keptMean.AsSpan(c0, c1 - c0), variance = _keptInvStd.AsSpan(c0, c1 - c0);
         if (_training)
         {
             T count = T.CreateTruncating((double)n * s);
@@ -207,7 +211,7 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
             for (int i = 0; i < n; i++)
                 for (int c = c0; c < c1; c++) mean[c - c0] += TP.Sum(xs.Slice(i * stride + c * s, s));
             for (int c = 0; c < mean.Length; c++) mean[c] /= count;
-            var diff = _scratch.AsSpan(p * s, s);
+            var diff = _scratch.AsSpan(2 * p * s, s);
             for (int i = 0; i < n; i++)
                 for (int c = c0; c < c1; c++)
                 {
@@ -242,25 +246,44 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
             {
                 int o = i * stride + c * s;
                 var yr = y.Slice(o, s);
-                Normalize(xs.Slice(o, s), xn.Slice(o, s), yr, mean[c - c0], invStd[c - c0], gamma[c], beta[c]);
+                Normalize(xs.Slice(o, s), yr, mean[c - c0], invStd[c - c0], gamma[c], beta[c]);
                 if (Rectifies) TP.Max(yr, T.Zero, yr);
             }
     }
 
-    /// <summary>x̂ = (x − mean)·invStd, y = x̂·γ + β: every difference, product and sum rounded on its own (no fused multiply-add), as the plain loops round them.</summary>
+    /// <summary>y = ((x − mean)·invStd)·γ + β: every difference, product and sum rounded on its own (no fused multiply-add), as the plain loops round them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Normalize(ReadOnlySpan<T> x, Span<T> xn, Span<T> y, T mean, T invStd, T gamma, T beta)
+    internal static void Normalize(ReadOnlySpan<T> x, Span<T> y, T mean, T invStd, T gamma, T beta)
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
         {
-            var xv = MemoryMarshal.Cast<T, Vector<T>>(x); var nv = MemoryMarshal.Cast<T, Vector<T>>(xn); var yv = MemoryMarshal.Cast<T, Vector<T>>(y);
+            var xv = MemoryMarshal.Cast<T, Vector<T>>(x); var yv = MemoryMarshal.Cast<T, Vector<T>>(y);
+            Vector<T> m = new(mean), s = new(invStd), g = new(gamma), b = new(beta);
+            for (int v = 0; v < yv.Length; v++) yv[v] = Vector.Add(Vector.Multiply(Vector.Multiply(Vector.Subtract(xv[v], m), s), g), b);
+            i = yv.Length * Vector<T>.Count;
+        }
+        for (; i < x.Length; i++) y[i] = (x[i] - mean) * invStd * gamma + beta;
+    }
+
+    /// <summary>
+    /// x̂ = (x − mean)·invStd as <see cref="Normalize"/> forms it, and with <paramref name="rectify"/> D = dout where
+    /// x̂·γ + β &gt; 0 (where the rectified output is positive), else 0; else D is dout.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Recompute(ReadOnlySpan<T> x, ReadOnlySpan<T> dout, Span<T> xn, Span<T> d, T mean, T invStd, T gamma, T beta, bool rectify)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var xv = MemoryMarshal.Cast<T, Vector<T>>(x); var nv = MemoryMarshal.Cast<T, Vector<T>>(xn);
+            var dv = MemoryMarshal.Cast<T, Vector<T>>(dout); var gv = MemoryMarshal.Cast<T, Vector<T>>(d);
             Vector<T> m = new(mean), s = new(invStd), g = new(gamma), b = new(beta);
             for (int v = 0; v < nv.Length; v++)
             {
                 var t = Vector.Multiply(Vector.Subtract(xv[v], m), s);
                 nv[v] = t;
-                yv[v] = Vector.Add(Vector.Multiply(t, g), b);
+                if (rectify) gv[v] = Vector.ConditionalSelect(Vector.GreaterThan(Vector.Add(Vector.Multiply(t, g), b), Vector<T>.Zero), dv[v], Vector<T>.Zero);
             }
             i = nv.Length * Vector<T>.Count;
         }
@@ -268,7 +291,7 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         {
             T t = (x[i] - mean) * invStd;
             xn[i] = t;
-            y[i] = t * gamma + beta;
+            if (rectify) d[i] = t * gamma + beta > T.Zero ? dout[i] : T.Zero;
         }
     }
 
@@ -278,28 +301,28 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     /// </summary>
     private void BackwardPart(int p)
     {
-        ReadOnlySpan<T> d = _dout!.ReadOnlySpan, xn = _xn!.ReadOnlySpan, y = _y!.ReadOnlySpan;
+        ReadOnlySpan<T> d = _dout!.ReadOnlySpan, xs = _in!.ReadOnlySpan;
         Span<T> dx = _dx!.Span;
         int n = _n, s = _spatial, channels = Features, stride = channels * s;
         int c0 = (int)((long)channels * p / _parts), c1 = (int)((long)channels * (p + 1) / _parts);
         Span<double> sumD = _sumD.AsSpan(c0, c1 - c0), sumDXn = _sumDXn.AsSpan(c0, c1 - c0);
         sumD.Clear(); sumDXn.Clear();
+        Span<T> xn = _scratch.AsSpan(2 * p * s, s), gated = _scratch.AsSpan((2 * p + 1) * s, s);
+        ReadOnlySpan<T> mean = _keptMean, invStd = _keptInvStd, gamma = Gamma.Value.ReadOnlySpan, beta = Beta.Value.ReadOnlySpan;
+        bool rectify = Rectifies;
         double count = (double)n * s;
         for (int i = 0; i < n; i++)
             for (int c = c0; c < c1; c++)
             {
                 int o = i * stride + c * s;
                 ReadOnlySpan<T> dr = d.Slice(o, s);
-                if (Rectifies)
-                {
-                    Relu<T>.Gate(y.Slice(o, s), dr, dx.Slice(o, s));
-                    dr = dx.Slice(o, s);
-                }
+                Recompute(xs.Slice(o, s), dr, xn, gated, mean[c], invStd[c], gamma[c], beta[c], rectify);
+                if (rectify) dr = gated;
                 sumD[c - c0] += double.CreateTruncating(TP.Sum(dr));
-                sumDXn[c - c0] += double.CreateTruncating(TP.Dot(dr, xn.Slice(o, s)));
+                sumDXn[c - c0] += double.CreateTruncating(TP.Dot(dr, xn));
             }
         Span<T> a = _mean.AsSpan(c0, c1 - c0), b = _invStd.AsSpan(c0, c1 - c0), e = _shift.AsSpan(c0, c1 - c0);
-        var gamma = Gamma.Value.ReadOnlySpan; var dgamma = Gamma.Grad.Span; var dbeta = Beta.Grad.Span;
+        var dgamma = Gamma.Grad.Span; var dbeta = Beta.Grad.Span;
         for (int c = c0; c < c1; c++)
         {
             dbeta[c] = T.CreateTruncating(sumD[c - c0]);
@@ -313,24 +336,37 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
             for (int c = c0; c < c1; c++)
             {
                 int o = i * stride + c * s;
-                var dxr = dx.Slice(o, s);
-                InputGradient(Rectifies ? dxr : d.Slice(o, s), xn.Slice(o, s), dxr, a[c - c0], b[c - c0], e[c - c0]);
+                InputGradient(xs.Slice(o, s), d.Slice(o, s), dx.Slice(o, s), mean[c], invStd[c], gamma[c], beta[c], rectify, a[c - c0], b[c - c0], e[c - c0]);
             }
     }
 
-    /// <summary>dx = (d·a + b) + x̂·e, every product and sum rounded on its own, as the plain loops round them (dx may be d).</summary>
+    /// <summary>
+    /// dx = (D·a + b) + x̂·e with x̂ and D formed from x and dout as <see cref="Recompute"/> forms them, in one pass;
+    /// every product and sum rounded on its own, as the plain loops round them.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void InputGradient(ReadOnlySpan<T> d, ReadOnlySpan<T> xn, Span<T> dx, T a, T b, T e)
+    internal static void InputGradient(ReadOnlySpan<T> x, ReadOnlySpan<T> dout, Span<T> dx, T mean, T invStd, T gamma, T beta, bool rectify, T a, T b, T e)
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
         {
-            var dv = MemoryMarshal.Cast<T, Vector<T>>(d); var xv = MemoryMarshal.Cast<T, Vector<T>>(xn); var ov = MemoryMarshal.Cast<T, Vector<T>>(dx);
-            Vector<T> av = new(a), bv = new(b), ev = new(e);
-            for (int v = 0; v < ov.Length; v++) ov[v] = Vector.Add(Vector.Add(Vector.Multiply(dv[v], av), bv), Vector.Multiply(xv[v], ev));
+            var xv = MemoryMarshal.Cast<T, Vector<T>>(x); var dv = MemoryMarshal.Cast<T, Vector<T>>(dout); var ov = MemoryMarshal.Cast<T, Vector<T>>(dx);
+            Vector<T> m = new(mean), s = new(invStd), g = new(gamma), bt = new(beta), av = new(a), bv = new(b), ev = new(e);
+            for (int v = 0; v < ov.Length; v++)
+            {
+                var t = Vector.Multiply(Vector.Subtract(xv[v], m), s);
+                var dr = dv[v];
+                if (rectify) dr = Vector.ConditionalSelect(Vector.GreaterThan(Vector.Add(Vector.Multiply(t, g), bt), Vector<T>.Zero), dr, Vector<T>.Zero);
+                ov[v] = Vector.Add(Vector.Add(Vector.Multiply(dr, av), bv), Vector.Multiply(t, ev));
+            }
             i = ov.Length * Vector<T>.Count;
         }
-        for (; i < dx.Length; i++) dx[i] = d[i] * a + b + xn[i] * e;
+        for (; i < dx.Length; i++)
+        {
+            T t = (x[i] - mean) * invStd, dr = dout[i];
+            if (rectify && !(t * gamma + beta > T.Zero)) dr = T.Zero;
+            dx[i] = dr * a + b + t * e;
+        }
     }
 
     /// <summary>Per-channel mean and biased variance of x seen as (n, channels, spatial): two passes (the mean, then Σ(x − mean)²).</summary>
@@ -369,11 +405,11 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     /// <summary>dx = γ/(σ·M) · (M·dout − Σdout − x̂·Σ(dout·x̂)), M = elements per channel; dγ = Σ dout·x̂, dβ = Σ dout.</summary>
     public NDArray<T> Backward(NDArray<T> dout)
     {
-        var xnT = _xn ?? throw new InvalidOperationException("batch norm: Backward called before Forward");
+        var xnT = _xn ?? _in ?? throw new InvalidOperationException("batch norm: Backward called before Forward");
         xnT.RequireSameShape(dout, "batch norm backward (x vs dout)");
         int n = _n, spatial = _spatial, channels = Features;
         _dx = NDArray<T>.Reuse(_dx, dout.Shape);
-        if (ChannelPasses(spatial))
+        if (_xn is null)
         {
             _dout = dout;
             Parts(channels, spatial, dout.Size);
