@@ -22,9 +22,10 @@ public enum BatchNormMode
 /// the running statistics replace the batch ones. Defaults follow the book's code: m = 0.9, ε = 1e-6.
 /// For dense input both modes are the same.
 /// <para>
-/// Per channel on images, each channel's statistics, normalisation and gradient are computed by one thread from
-/// start to end (the channels split over the cores): a channel's slice of the batch stays in that core's cache
-/// across the passes, and every sum runs in the order of the plain per-sample loops (<see cref="Reference"/>).
+/// Per channel on images (float or double), the channels are split over the cores, each thread computing its channels'
+/// statistics, outputs and gradients in fused passes, every sum in the order of the plain per-sample loops
+/// (<see cref="Reference"/>). x̂ is not stored: the backward pass recomputes it from the kept input, which costs less
+/// than writing and reading it back.
 /// </para>
 /// </summary>
 public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -195,7 +196,7 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     /// <summary>
     /// Part p of a per-channel forward pass: its own range of channels, every pass going through the samples in turn
     /// (a stream through memory): Σx, then Σ(x − mean)² (each sample's difference in a scratch row), then
-    /// x̂ = (x − mean)·(1/σ) and y = γ·x̂ + β in one pass. Each channel's sums in the plain loops' order.
+    /// y = ((x − mean)·(1/σ))·γ + β in one pass. Each channel's sums in the plain loops' order.
     /// </summary>
     private void ForwardPart(int p)
     {
@@ -296,8 +297,9 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     }
 
     /// <summary>
-    /// Part p of a per-channel backward pass, over its range of channels, the samples in turn: ΣD and ΣD·x̂ (D = dout,
-    /// gated by the output when the layer rectifies, written to dx meanwhile), then dx = (a·D + b) + e·x̂.
+    /// Part p of a per-channel backward pass, over its range of channels, the samples in turn: ΣD and ΣD·x̂ (x̂ and
+    /// D = dout, gated where the output is positive when the layer rectifies, recomputed into scratch rows), then
+    /// dx = (a·D + b) + e·x̂ in one pass.
     /// </summary>
     private void BackwardPart(int p)
     {
