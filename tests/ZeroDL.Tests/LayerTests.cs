@@ -115,6 +115,17 @@ public class LayerTests
         var perChannel = new BatchNormalization<double>(3, BatchNormMode.PerChannel);
         perChannel.Gamma.Value[1] = 2.0;
         CheckLayer(perChannel, Random(rng, 4, 3, 2, 3));
+        // Rectifying (a ReLU fused into the layer), on the per-channel passes; inputs that keep every output away
+        // from ReLU's kink, where central differences straddle it.
+        var rectifying = new BatchNormalization<double>(3, BatchNormMode.PerChannel) { Rectifies = true };
+        rectifying.Gamma.Value[0] = 1.5; rectifying.Beta.Value[2] = 0.4;
+        var x = Random(rng, 4, 3, 3, 3);
+        var pre = new BatchNormalization<double>(3, BatchNormMode.PerChannel) { Reference = true };
+        rectifying.Gamma.Value.ReadOnlySpan.CopyTo(pre.Gamma.Value.Span); rectifying.Beta.Value.ReadOnlySpan.CopyTo(pre.Beta.Value.Span);
+        var beforeRelu = pre.Forward(x, training: true);
+        Assert.True(beforeRelu.ToDoubleArray().All(v => Math.Abs(v) > 1e-3), "an output at the kink: pick another seed");
+        Assert.Contains(rectifying.Forward(x, training: true).ToDoubleArray(), v => v == 0);
+        CheckLayer(rectifying, x);
     }
 
     [Fact]

@@ -98,6 +98,36 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_batchnorm_fused_with_its_relu_gives_the_numbers_of_the_two_layers()
+    {
+        // deepconv-best's spec fuses each per-channel BatchNorm with the ReLU after it (Fusion.FuseBatchNormRelu).
+        // Built again with every fused BatchNorm taken apart into BatchNorm → ReLU, from the same seed: scores, loss,
+        // every gradient and the running statistics after two training steps must be the same bits. A batch of 20
+        // splits the first BatchNorms' channels over two threads, with NaN pixels in the second step.
+        var architecture = ModelPresets.Find("deepconv-best").Spec.ToArchitecture([1, 28, 28], 10);
+        Assert.Equal(6, architecture.Layers.Count(l => l is Layers.BatchNormConfig { Activation: Layers.Activation.Relu }));
+        var apart = new Architecture(architecture.InputShape.ToArray(), architecture.Layers.SelectMany(l => l is Layers.BatchNormConfig { Activation: not null } b
+            ? new Layers.LayerConfig[] { b with { Activation = null }, new Layers.ReluConfig() } : [l]), architecture.WeightDecay);
+        using var limit = ZeroDL.Kernels.Gemm.LimitThreadsOnThisThread(2); // this thread only: tests run side by side
+        var fused = architecture.Build<float>(seed: 3);
+        var plain = apart.Build<float>(seed: 3);
+        Assert.Equal(plain.Layers.Count, fused.Layers.Count + 6);
+        var rng = new Rng(11);
+        int[] labels = [.. Enumerable.Range(0, 20).Select(i => i % 10)];
+        for (int step = 0; step < 2; step++)
+        {
+            var x = new NDArray<float>(20, 1, 28, 28); rng.FillUniform(x.Data, 0, 1);
+            if (step == 1) x.Data[100] = float.NaN;
+            Assert.Equal(plain.Predict(x, training: true).Data, fused.Predict(x, training: true).Data);
+            Assert.Equal(plain.Gradient(x, labels), fused.Gradient(x, labels));
+            Assert.Equal(plain.Parameters.Select(p => p.Grad.Data).ToList(), fused.Parameters.Select(p => p.Grad.Data).ToList());
+            Assert.Equal(plain.Layers.SelectMany(l => l.State).Select(t => t.Value.Data).ToList(), fused.Layers.SelectMany(l => l.State).Select(t => t.Value.Data).ToList());
+        }
+        var test = new NDArray<float>(5, 1, 28, 28); rng.FillUniform(test.Data, 0, 1);
+        Assert.Equal(plain.Predict(test).Data, fused.Predict(test).Data);
+    }
+
+    [Fact]
     public void A_convolution_fused_with_its_relu_gives_the_numbers_of_the_two_layers()
     {
         // Fusion.FuseConvolutionRelu turns every Convolution → ReLU pair into one convolution that applies max(0, ·)
@@ -221,7 +251,7 @@ public class NetworkTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(net.Architecture, Serialization.ModelFileV1.Architecture(
             older.Replace("\"batch_norm\":false", "\"batch_norm\":true").Replace("classic", "inverted").Replace("}", ",\"output_dropout\":false}")));
         Assert.Contains("hidden layer only", variant.Describe());
-        Assert.StartsWith("1×28×28 → conv 16 3×3 pad 1 → batchnorm (per-channel) → relu → conv 16", net.Architecture.Describe());
+        Assert.StartsWith("1×28×28 → conv 16 3×3 pad 1 → batchnorm (per-channel) relu → conv 16", net.Architecture.Describe());
         Assert.StartsWith("1×28×28 → conv 30 5×5 relu → max_pool 2×2 stride 2 → affine 100 → relu → affine 10", Networks.SimpleConvNet<float>(1).Architecture.Describe());
         var y = net.Predict(new NDArray<float>(2, 1, 28, 28), training: true);
         Assert.Equal([2, 10], y.Shape);

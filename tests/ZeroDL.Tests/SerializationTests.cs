@@ -235,7 +235,7 @@ public class SerializationTests(MnistFixture mnist) : IClassFixture<MnistFixture
 
     [Theory]
     [InlineData("mlp-bn-v1.safetensors", 5828, "784 → affine 16 → batchnorm (per-activation) → relu → dropout 0.1 (inverted) → affine 10")]
-    [InlineData("deepconv-bn-v1.safetensors", 2575, "1×28×28 → conv 16 3×3 pad 1 → batchnorm (per-channel) → relu → conv 16")]
+    [InlineData("deepconv-bn-v1.safetensors", 2575, "1×28×28 → conv 16 3×3 pad 1 → batchnorm (per-channel) relu → conv 16")]
     public void Files_of_format_version_1_load_and_predict_as_the_code_that_wrote_them(string file, int correct, string layers)
     {
         // Written by ZeroDL at 091aeae; the counts are what its `zerodl evaluate` printed (tests/ZeroDL.Tests/data/v1/README.md).

@@ -1,4 +1,7 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using ZeroDL.Kernels;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace ZeroDL.Layers;
@@ -18,6 +21,12 @@ public enum BatchNormMode
 /// batch variance, y = γ·x̂ + β, and running statistics updated as r ← m·r + (1 − m)·batch value; in inference
 /// the running statistics replace the batch ones. Defaults follow the book's code: m = 0.9, ε = 1e-6.
 /// For dense input both modes are the same.
+/// <para>
+/// Per channel on images (float or double), the channels are split over the cores, each thread computing its channels'
+/// statistics, outputs and gradients in fused passes, every sum in the order of the plain per-sample loops
+/// (<see cref="Reference"/>). x̂ is not stored: the backward pass recomputes it from the kept input, which costs less
+/// than writing and reading it back.
+/// </para>
 /// </summary>
 public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -26,6 +35,14 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     private double[]? _sumD, _sumDXn;
     private double[] _std;
     private int _n, _spatial;
+    /// <summary>The channel passes' input, kept for the backward pass (which recomputes x̂ from it rather than store it).</summary>
+    private NDArray<T>? _in, _dout, _gated;
+    /// <summary>The channel passes' mean and 1/σ per channel, from the last forward pass.</summary>
+    private T[] _keptMean = [], _keptInvStd = [];
+    private bool _training;
+    private readonly Action<int> _forwardPart, _backwardPart;
+    private int _parts;
+    private T[] _scratch = [];
 
     public BatchNormalization(int features, BatchNormMode mode = BatchNormMode.PerActivation, double momentum = 0.9, double epsilon = 1e-6)
     {
@@ -39,10 +56,26 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         RunningMean = new NDArray<T>(features);
         RunningVar = new NDArray<T>(features);
         _std = new double[features];
+        // Made once: every mini-batch hands them to the worker pool without allocating.
+        _forwardPart = ForwardPart;
+        _backwardPart = BackwardPart;
     }
 
+    /// <summary>
+    /// The output is max(0, ·) of the normalised value, a ReLU after the layer done in its passes (its backward
+    /// gates dout where the output is positive, as the ReLU would): the same numbers, one pass fewer each way.
+    /// </summary>
+    public bool Rectifies { get; init; }
+
+    /// <summary>Computes every mode with the plain per-sample loops on the calling thread (the fast path's reference, for tests).</summary>
+    internal bool Reference { get; init; }
+
+    /// <summary>Per channel on images, in float or double: the channel-per-thread passes (else the plain loops).</summary>
+    private bool ChannelPasses(int spatial) =>
+        !Reference && spatial > 1 && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+
     public string Kind => "batchnorm";
-    public LayerConfig Config => new BatchNormConfig { Mode = Mode, Momentum = Momentum, Epsilon = Epsilon };
+    public LayerConfig Config => new BatchNormConfig { Mode = Mode, Momentum = Momentum, Epsilon = Epsilon, Activation = Rectifies ? Activation.Relu : null };
 
     /// <summary>"per-channel" (PyTorch's BatchNorm2d) or "per-activation" (the book's), as the CLI and model files name them.</summary>
     public static BatchNormMode ParseMode(string text) => text.Trim().ToLowerInvariant() switch
@@ -83,8 +116,18 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
         var (channels, spatial) = Layout(x);
         int n = x.Rows;
         _n = n; _spatial = spatial;
-        _xn = NDArray<T>.Reuse(_xn, x.Shape);
         _y = NDArray<T>.Reuse(_y, x.Shape);
+        if (ChannelPasses(spatial))
+        {
+            // The backward pass reads x again (as a ReLU reads its input): it stays unchanged until the next forward pass.
+            _in = x; _training = training; _xn = null;
+            Parts(channels, spatial, x.Size);
+            if (_keptMean.Length < channels) { _keptMean = new T[channels]; _keptInvStd = new T[channels]; }
+            WorkerPool.For(_parts, _parts, _forwardPart);
+            return _y;
+        }
+        _in = null;
+        _xn = NDArray<T>.Reuse(_xn, x.Shape);
         var mean = Scratch(ref _mean, channels); var invStd = Scratch(ref _invStd, channels);
         if (training)
         {
@@ -136,7 +179,196 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
                     TP.Add(yr, beta[c], yr);
                 }
         }
+        if (Rectifies) TP.Max(_y.Span, T.Zero, _y.Span);
         return _y;
+    }
+
+    /// <summary>
+    /// Splits the channels into one contiguous range per thread (<see cref="_parts"/>), one range for a small pass
+    /// (a wake-up would cost more), and sizes each range's scratch row.
+    /// </summary>
+    private void Parts(int channels, int spatial, long elements)
+    {
+        _parts = elements < ParallelRanges.MinimumElements ? 1 : Math.Min(channels, Gemm.EffectiveThreads);
+        if (_scratch.Length < 2 * _parts * spatial) _scratch = new T[2 * _parts * spatial];
+    }
+
+    /// <summary>
+    /// Part p of a per-channel forward pass: its own range of channels, every pass going through the samples in turn
+    /// (a stream through memory): Σx, then Σ(x − mean)² (each sample's difference in a scratch row), then
+    /// y = ((x − mean)·(1/σ))·γ + β in one pass. Each channel's sums in the plain loops' order.
+    /// </summary>
+    private void ForwardPart(int p)
+    {
+        ReadOnlySpan<T> xs = _in!.ReadOnlySpan;
+        Span<T> y = _y!.Span;
+        int n = _n, s = _spatial, channels = Features, stride = channels * s;
+        int c0 = (int)((long)channels * p / _parts), c1 = (int)((long)channels * (p + 1) / _parts);
+        Span<T> mean = _keptMean.AsSpan(c0, c1 - c0), variance = _keptInvStd.AsSpan(c0, c1 - c0);
+        if (_training)
+        {
+            T count = T.CreateTruncating((double)n * s);
+            mean.Clear(); variance.Clear();
+            for (int i = 0; i < n; i++)
+                for (int c = c0; c < c1; c++) mean[c - c0] += TP.Sum(xs.Slice(i * stride + c * s, s));
+            for (int c = 0; c < mean.Length; c++) mean[c] /= count;
+            var diff = _scratch.AsSpan(2 * p * s, s);
+            for (int i = 0; i < n; i++)
+                for (int c = c0; c < c1; c++)
+                {
+                    TP.Subtract(xs.Slice(i * stride + c * s, s), mean[c - c0], diff);
+                    variance[c - c0] += TP.SumOfSquares<T>(diff);
+                }
+            var rm = RunningMean.Span; var rv = RunningVar.Span;
+            T m = T.CreateTruncating(Momentum), oneMinus = T.CreateTruncating(1 - Momentum);
+            for (int c = c0; c < c1; c++)
+            {
+                variance[c - c0] /= count;
+                rm[c] = m * rm[c] + oneMinus * mean[c - c0];
+                rv[c] = m * rv[c] + oneMinus * variance[c - c0];
+            }
+        }
+        else
+        {
+            RunningMean.ReadOnlySpan[c0..c1].CopyTo(mean);
+            RunningVar.ReadOnlySpan[c0..c1].CopyTo(variance);
+        }
+        T eps = T.CreateTruncating(Epsilon);
+        var invStd = variance; // each channel's variance becomes its 1/σ
+        for (int c = c0; c < c1; c++)
+        {
+            T std = T.Sqrt(variance[c - c0] + eps);
+            _std[c] = double.CreateTruncating(std);
+            invStd[c - c0] = T.One / std;
+        }
+        var gamma = Gamma.Value.ReadOnlySpan; var beta = Beta.Value.ReadOnlySpan;
+        for (int i = 0; i < n; i++)
+            for (int c = c0; c < c1; c++)
+            {
+                int o = i * stride + c * s;
+                var yr = y.Slice(o, s);
+                Normalize(xs.Slice(o, s), yr, mean[c - c0], invStd[c - c0], gamma[c], beta[c]);
+                if (Rectifies) TP.Max(yr, T.Zero, yr);
+            }
+    }
+
+    /// <summary>y = ((x − mean)·invStd)·γ + β: every difference, product and sum rounded on its own (no fused multiply-add), as the plain loops round them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Normalize(ReadOnlySpan<T> x, Span<T> y, T mean, T invStd, T gamma, T beta)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var xv = MemoryMarshal.Cast<T, Vector<T>>(x); var yv = MemoryMarshal.Cast<T, Vector<T>>(y);
+            Vector<T> m = new(mean), s = new(invStd), g = new(gamma), b = new(beta);
+            for (int v = 0; v < yv.Length; v++) yv[v] = Vector.Add(Vector.Multiply(Vector.Multiply(Vector.Subtract(xv[v], m), s), g), b);
+            i = yv.Length * Vector<T>.Count;
+        }
+        for (; i < x.Length; i++) y[i] = (x[i] - mean) * invStd * gamma + beta;
+    }
+
+    /// <summary>
+    /// x̂ = (x − mean)·invStd as <see cref="Normalize"/> forms it, and with <paramref name="rectify"/> D = dout where
+    /// x̂·γ + β &gt; 0 (where the rectified output is positive), else 0; else D is dout.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Recompute(ReadOnlySpan<T> x, ReadOnlySpan<T> dout, Span<T> xn, Span<T> d, T mean, T invStd, T gamma, T beta, bool rectify)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var xv = MemoryMarshal.Cast<T, Vector<T>>(x); var nv = MemoryMarshal.Cast<T, Vector<T>>(xn);
+            var dv = MemoryMarshal.Cast<T, Vector<T>>(dout); var gv = MemoryMarshal.Cast<T, Vector<T>>(d);
+            Vector<T> m = new(mean), s = new(invStd), g = new(gamma), b = new(beta);
+            for (int v = 0; v < nv.Length; v++)
+            {
+                var t = Vector.Multiply(Vector.Subtract(xv[v], m), s);
+                nv[v] = t;
+                if (rectify) gv[v] = Vector.ConditionalSelect(Vector.GreaterThan(Vector.Add(Vector.Multiply(t, g), b), Vector<T>.Zero), dv[v], Vector<T>.Zero);
+            }
+            i = nv.Length * Vector<T>.Count;
+        }
+        for (; i < x.Length; i++)
+        {
+            T t = (x[i] - mean) * invStd;
+            xn[i] = t;
+            if (rectify) d[i] = t * gamma + beta > T.Zero ? dout[i] : T.Zero;
+        }
+    }
+
+    /// <summary>
+    /// Part p of a per-channel backward pass, over its range of channels, the samples in turn: ΣD and ΣD·x̂ (x̂ and
+    /// D = dout, gated where the output is positive when the layer rectifies, recomputed into scratch rows), then
+    /// dx = (a·D + b) + e·x̂ in one pass.
+    /// </summary>
+    private void BackwardPart(int p)
+    {
+        ReadOnlySpan<T> d = _dout!.ReadOnlySpan, xs = _in!.ReadOnlySpan;
+        Span<T> dx = _dx!.Span;
+        int n = _n, s = _spatial, channels = Features, stride = channels * s;
+        int c0 = (int)((long)channels * p / _parts), c1 = (int)((long)channels * (p + 1) / _parts);
+        Span<double> sumD = _sumD.AsSpan(c0, c1 - c0), sumDXn = _sumDXn.AsSpan(c0, c1 - c0);
+        sumD.Clear(); sumDXn.Clear();
+        Span<T> xn = _scratch.AsSpan(2 * p * s, s), gated = _scratch.AsSpan((2 * p + 1) * s, s);
+        ReadOnlySpan<T> mean = _keptMean, invStd = _keptInvStd, gamma = Gamma.Value.ReadOnlySpan, beta = Beta.Value.ReadOnlySpan;
+        bool rectify = Rectifies;
+        double count = (double)n * s;
+        for (int i = 0; i < n; i++)
+            for (int c = c0; c < c1; c++)
+            {
+                int o = i * stride + c * s;
+                ReadOnlySpan<T> dr = d.Slice(o, s);
+                Recompute(xs.Slice(o, s), dr, xn, gated, mean[c], invStd[c], gamma[c], beta[c], rectify);
+                if (rectify) dr = gated;
+                sumD[c - c0] += double.CreateTruncating(TP.Sum(dr));
+                sumDXn[c - c0] += double.CreateTruncating(TP.Dot(dr, xn));
+            }
+        Span<T> a = _mean.AsSpan(c0, c1 - c0), b = _invStd.AsSpan(c0, c1 - c0), e = _shift.AsSpan(c0, c1 - c0);
+        var dgamma = Gamma.Grad.Span; var dbeta = Beta.Grad.Span;
+        for (int c = c0; c < c1; c++)
+        {
+            dbeta[c] = T.CreateTruncating(sumD[c - c0]);
+            dgamma[c] = T.CreateTruncating(sumDXn[c - c0]);
+            double scale = double.CreateTruncating(gamma[c]) / (_std[c] * count);
+            a[c - c0] = T.CreateTruncating(scale * count);
+            b[c - c0] = T.CreateTruncating(-scale * sumD[c - c0]);
+            e[c - c0] = T.CreateTruncating(-scale * sumDXn[c - c0]);
+        }
+        for (int i = 0; i < n; i++)
+            for (int c = c0; c < c1; c++)
+            {
+                int o = i * stride + c * s;
+                InputGradient(xs.Slice(o, s), d.Slice(o, s), dx.Slice(o, s), mean[c], invStd[c], gamma[c], beta[c], rectify, a[c - c0], b[c - c0], e[c - c0]);
+            }
+    }
+
+    /// <summary>
+    /// dx = (D·a + b) + x̂·e with x̂ and D formed from x and dout as <see cref="Recompute"/> forms them, in one pass;
+    /// every product and sum rounded on its own, as the plain loops round them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void InputGradient(ReadOnlySpan<T> x, ReadOnlySpan<T> dout, Span<T> dx, T mean, T invStd, T gamma, T beta, bool rectify, T a, T b, T e)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var xv = MemoryMarshal.Cast<T, Vector<T>>(x); var dv = MemoryMarshal.Cast<T, Vector<T>>(dout); var ov = MemoryMarshal.Cast<T, Vector<T>>(dx);
+            Vector<T> m = new(mean), s = new(invStd), g = new(gamma), bt = new(beta), av = new(a), bv = new(b), ev = new(e);
+            for (int v = 0; v < ov.Length; v++)
+            {
+                var t = Vector.Multiply(Vector.Subtract(xv[v], m), s);
+                var dr = dv[v];
+                if (rectify) dr = Vector.ConditionalSelect(Vector.GreaterThan(Vector.Add(Vector.Multiply(t, g), bt), Vector<T>.Zero), dr, Vector<T>.Zero);
+                ov[v] = Vector.Add(Vector.Add(Vector.Multiply(dr, av), bv), Vector.Multiply(t, ev));
+            }
+            i = ov.Length * Vector<T>.Count;
+        }
+        for (; i < dx.Length; i++)
+        {
+            T t = (x[i] - mean) * invStd, dr = dout[i];
+            if (rectify && !(t * gamma + beta > T.Zero)) dr = T.Zero;
+            dx[i] = dr * a + b + t * e;
+        }
     }
 
     /// <summary>Per-channel mean and biased variance of x seen as (n, channels, spatial): two passes (the mean, then Σ(x − mean)²).</summary>
@@ -175,10 +407,27 @@ public sealed class BatchNormalization<T> : ILayer<T> where T : unmanaged, IFloa
     /// <summary>dx = γ/(σ·M) · (M·dout − Σdout − x̂·Σ(dout·x̂)), M = elements per channel; dγ = Σ dout·x̂, dβ = Σ dout.</summary>
     public NDArray<T> Backward(NDArray<T> dout)
     {
-        var xnT = _xn ?? throw new InvalidOperationException("batch norm: Backward called before Forward");
+        var xnT = _xn ?? _in ?? throw new InvalidOperationException("batch norm: Backward called before Forward");
         xnT.RequireSameShape(dout, "batch norm backward (x vs dout)");
         int n = _n, spatial = _spatial, channels = Features;
         _dx = NDArray<T>.Reuse(_dx, dout.Shape);
+        if (_xn is null)
+        {
+            _dout = dout;
+            Parts(channels, spatial, dout.Size);
+            Scratch(ref _mean, channels); Scratch(ref _invStd, channels); Scratch(ref _shift, channels);
+            ScratchDouble(ref _sumD, channels); ScratchDouble(ref _sumDXn, channels);
+            try { WorkerPool.For(_parts, _parts, _backwardPart); }
+            finally { _dout = null; }
+            return _dx;
+        }
+        if (Rectifies)
+        {
+            // The ReLU's backward first: dout where the output is positive.
+            _gated = NDArray<T>.Reuse(_gated, dout.Shape);
+            Relu<T>.Gate(_y!.ReadOnlySpan, dout.ReadOnlySpan, _gated.Span);
+            dout = _gated;
+        }
         var d = dout.ReadOnlySpan; var xn = xnT.ReadOnlySpan; var dx = _dx.Span;
         var gamma = Gamma.Value.ReadOnlySpan; var dgamma = Gamma.Grad.Span; var dbeta = Beta.Grad.Span;
         var sumD = ScratchDouble(ref _sumD, channels); var sumDXn = ScratchDouble(ref _sumDXn, channels);

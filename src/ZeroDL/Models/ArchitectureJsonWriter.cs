@@ -76,6 +76,7 @@ internal static class ArchitectureJsonWriter
                 w.WriteString("mode", JsonNameEnumConverter<BatchNormMode>.NameOf(b.Mode));
                 w.WriteNumber("momentum", b.Momentum);
                 w.WriteNumber("epsilon", b.Epsilon);
+                if (b.Activation is Activation bnActivation) w.WriteString("activation", JsonNameEnumConverter<Activation>.NameOf(bnActivation));
                 break;
             case DropoutConfig d:
                 w.WriteString("type", "dropout");

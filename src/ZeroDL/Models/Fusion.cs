@@ -45,4 +45,22 @@ public static class Fusion
         }
         return fused;
     }
+
+    /// <summary>
+    /// A per-channel <see cref="BatchNormConfig"/> without an activation followed by a <see cref="ReluConfig"/> becomes
+    /// one with <see cref="BatchNormConfig.Activation"/> ReLU (<see cref="BatchNormalization{T}.Rectifies"/>): the same
+    /// outputs and gradients, the ReLU's passes done inside BatchNorm's own. The layers built from the result draw the
+    /// same weights in the same order.
+    /// </summary>
+    public static List<LayerConfig> FuseBatchNormRelu(IEnumerable<LayerConfig> layers)
+    {
+        var fused = new List<LayerConfig>();
+        foreach (var layer in layers)
+        {
+            if (layer is ReluConfig && fused.Count > 0 && fused[^1] is BatchNormConfig { Activation: null, Mode: BatchNormMode.PerChannel } bn)
+                fused[^1] = bn with { Activation = Activation.Relu };
+            else fused.Add(layer);
+        }
+        return fused;
+    }
 }

@@ -128,8 +128,9 @@ public sealed record ModelSpec
                 if (Dropout > 0 && OutputDropout) layers.Add(new DropoutConfig { Ratio = Dropout, Mode = DropoutMode });
                 break;
         }
-        // The book's layers, each convolution's ReLU then fused into it: the same numbers, one pass fewer each way.
-        return new Architecture(inputShape, Fusion.FuseConvolutionRelu(layers), WeightDecay);
+        // The book's layers, each ReLU then fused into the convolution or per-channel BatchNorm before it: the same
+        // numbers, one pass fewer each way.
+        return new Architecture(inputShape, Fusion.FuseBatchNormRelu(Fusion.FuseConvolutionRelu(layers)), WeightDecay);
     }
 
     /// <summary>The network for samples of <paramref name="inputShape"/> and <paramref name="classes"/> classes, weights drawn from <paramref name="seed"/>.</summary>

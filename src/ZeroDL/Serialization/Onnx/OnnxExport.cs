@@ -120,6 +120,9 @@ public static class OnnxExport
             case Sigmoid<float>: return emit.Node("Sigmoid", name, [x], []);
             case Tanh<float>: return emit.Node("Tanh", name, [x], []);
             case Flatten<float>: return emit.Node("Flatten", name, [x], [Attribute("axis", 1)]);
+            case BatchNormalization<float> { Rectifies: true } bn:
+                // The fused ReLU as its own node after the normalisation (exported as the layer without it).
+                return emit.Node("Relu", name + ".relu", [EmitLayer(emit, Unrectified(bn), name, x, input)], []);
             case BatchNormalization<float> bn when input.Count == 3 && bn.Features != input[0]:
             {
                 // The book's per-activation rule on images, on the flattened activations in BatchNormalization<float>'s
@@ -149,6 +152,17 @@ public static class OnnxExport
             default:
                 throw new NotSupportedException($"{name}: layers of type {layer.GetType().Name} have no ONNX export");
         }
+    }
+
+    /// <summary>A copy of <paramref name="bn"/> without its fused ReLU.</summary>
+    private static BatchNormalization<float> Unrectified(BatchNormalization<float> bn)
+    {
+        var copy = new BatchNormalization<float>(bn.Features, bn.Mode, bn.Momentum, bn.Epsilon);
+        bn.Gamma.Value.ReadOnlySpan.CopyTo(copy.Gamma.Value.Span);
+        bn.Beta.Value.ReadOnlySpan.CopyTo(copy.Beta.Value.Span);
+        bn.RunningMean.ReadOnlySpan.CopyTo(copy.RunningMean.Span);
+        bn.RunningVar.ReadOnlySpan.CopyTo(copy.RunningVar.Span);
+        return copy;
     }
 
     /// <summary>1 / √(running_var + ε) per feature, in float32 exactly as <see cref="BatchNormalization{T}"/> computes it at inference.</summary>

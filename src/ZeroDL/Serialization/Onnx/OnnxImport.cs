@@ -452,11 +452,14 @@ public static class OnnxImport
         private LoadedModel Build()
         {
             if (_layers.Count == 0) throw Bad("has no layer ZeroDL can run (the chain from the input to the output is empty)");
-            var configs = Fusion.FuseConvolutionRelu(_layers.Select(l => l.Config));
-            // Fusion merges a ReLU into the convolution before it: drop the ReLUs' (empty) tensor lists alongside.
+            var configs = Fusion.FuseBatchNormRelu(Fusion.FuseConvolutionRelu(_layers.Select(l => l.Config)));
+            // Fusion merges a ReLU into the convolution or per-channel BatchNorm before it: drop the ReLUs' (empty)
+            // tensor lists alongside.
             var tensors = new List<float[][]>();
             for (int i = 0; i < _layers.Count; i++)
-                if (!(_layers[i].Config is ReluConfig && i > 0 && _layers[i - 1].Config is ConvConfig { Activation: null })) tensors.Add(_layers[i].Tensors);
+                if (!(_layers[i].Config is ReluConfig && i > 0
+                    && _layers[i - 1].Config is ConvConfig { Activation: null } or BatchNormConfig { Activation: null, Mode: BatchNormMode.PerChannel }))
+                    tensors.Add(_layers[i].Tensors);
             var architecture = new Architecture(_inputShape, configs);
             try { architecture.Plan(); }
             catch (ArgumentException e) { throw Bad($"the network does not fit ZeroDL's limits: {e.Message}"); }
