@@ -117,6 +117,51 @@ public class GemmTests
             }
     }
 
+    [Theory]
+    [InlineData(GemmKernel.Avx2)]
+    [InlineData(GemmKernel.Avx512)]
+    [InlineData(GemmKernel.Scalar)]
+    public void Transposed_A_packed_a_row_at_a_time_matches_the_reference_and_the_in_place_bits(GemmKernel kernel)
+    {
+        // A transposed A is packed a row of A at a time into all its whole panels, the ragged last panel apart. On
+        // the AVX2 kernel a thin product whose A rows lie a multiple of 512 floats apart is packed rather than read in
+        // place (PacksAliasedA), and must give the in-place bits: whole and ragged panels (m = 515: 85 panels and 5
+        // rows), 1–4 ragged rows, fewer rows than a panel, narrow columns, two K blocks, C added to, on 1 and 2 threads.
+        // An aliased A too big to pack (500 × 2100) stays in place, prefetched fewer steps ahead.
+        var rng = new Random(2203);
+        foreach (var (m, n, k, lda) in new[] { (1024, 50, 100, 1024), (515, 50, 100, 1024), (100, 40, 300, 512), (4, 33, 7, 512),
+                     (26, 16, 9, 512), (97, 101, 257, 97), (150, 130, 40, 1024), (500, 20, 2100, 512) })
+        {
+            var options = new GemmOptions { Kernel = kernel, Threads = 1 };
+            var plan = GemmPlan.Make(true, false, m, n, k, options, allowSmall: false, lda: lda);
+            var tight = GemmPlan.Make(true, false, m, n, k, options, allowSmall: false, lda: m + 1);
+            bool thin = n - plan.NarrowColumns <= 96 && kernel != GemmKernel.Scalar;
+            if (kernel == GemmKernel.Avx2 && thin && lda % 512 == 0 && (long)m * k < 1 << 20)
+                Assert.True(!plan.ReadsAInPlace && tight.ReadsAInPlace && plan.KBlock == tight.KBlock, plan + " / " + tight);
+            else Assert.Equal(thin, plan.ReadsAInPlace);
+            var a = RandomArray(rng, k * lda); var b = RandomArray(rng, k * n);
+            var c = RandomArray(rng, m * n); var expected = (float[])c.Clone(); var inPlace = (float[])c.Clone();
+            unsafe
+            {
+                fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c) fixed (float* p2 = inPlace)
+                {
+                    Sgemm.Serial(plan, m, n, pa, lda, pb, n, pc, n, accumulate: true, holdsLastColumns: true);
+                    Sgemm.Serial(tight, m, n, pa, lda, pb, n, p2, n, accumulate: true, holdsLastColumns: true);
+                }
+            }
+            GemmReference.Multiply<float>(true, false, m, n, k, a, lda, b, n, expected, n, accumulate: true);
+            Check.AllClose(expected.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k,
+                $"{kernel} m={m} n={n} k={k} lda={lda}");
+            Assert.True(c.SequenceEqual(inPlace), $"{kernel} m={m} n={n} k={k} lda={lda}: packed and in-place bits differ");
+            // Through Gemm.Multiply (which plans with the actual lda): two threads give one thread's bits.
+            var two = new float[m * n]; var one = new float[m * n];
+            var run = new GemmOptions { Kernel = kernel, Threads = 2, ParallelThreshold = 0 };
+            Gemm.Multiply<float>(true, false, m, n, k, a, lda, b, n, two, n, options: run);
+            Gemm.Multiply<float>(true, false, m, n, k, a, lda, b, n, one, n, options: run with { Threads = 1 });
+            Assert.True(two.SequenceEqual(one), $"{kernel} m={m} n={n} k={k} lda={lda}: 2 threads differ from 1");
+        }
+    }
+
     private static unsafe void Packed(bool ta, bool tb, int m, int n, int k, float[] a, int lda, float[] b, int ldb, float[] c, int ldc, bool accumulate,
         GemmKernel kernel = GemmKernel.Auto)
     {

@@ -45,10 +45,11 @@ public static class Gemm
 
     /// <summary>
     /// How a float32 product of this shape runs under <paramref name="options"/> (null: <see cref="GemmOptions.Default"/>
-    /// on this thread): the plan <see cref="Multiply{T}"/> executes.
+    /// on this thread): the plan <see cref="Multiply{T}"/> executes. <paramref name="lda"/> is A's leading dimension
+    /// (0: its rows packed tight), which decides whether a transposed A is read in place.
     /// </summary>
-    public static GemmPlan Plan(bool transA, bool transB, int m, int n, int k, GemmOptions? options = null) =>
-        GemmPlan.Make(transA, transB, m, n, k, options);
+    public static GemmPlan Plan(bool transA, bool transB, int m, int n, int k, GemmOptions? options = null, int lda = 0) =>
+        GemmPlan.Make(transA, transB, m, n, k, options, lda: lda);
 
     public static void Multiply<T>(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate = false, GemmOptions? options = null)
@@ -56,7 +57,7 @@ public static class Gemm
     {
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         if (typeof(T) == typeof(float))
-            Execute(GemmPlan.Make(transA, transB, m, n, k, options), MemoryMarshal.Cast<T, float>(a), lda,
+            Execute(GemmPlan.Make(transA, transB, m, n, k, options, lda: lda), MemoryMarshal.Cast<T, float>(a), lda,
                 MemoryMarshal.Cast<T, float>(b), ldb, MemoryMarshal.Cast<T, float>(c), ldc, accumulate);
         else
             MultiplyRows(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);

@@ -63,11 +63,13 @@ public readonly record struct GemmPlan
     public bool PrefetchesRowsOfA { get; init; }
 
     /// <summary>
-    /// The plan for an m×k by k×n product. <paramref name="split"/> forces a split (tests use it to run a shape the
-    /// rule would keep on one thread through the threaded paths); null takes the rule's.
+    /// The plan for an m×k by k×n product whose A has leading dimension <paramref name="lda"/> (0: A's rows packed
+    /// tight, m with <paramref name="transA"/>, else k). <paramref name="split"/> forces a split (tests use it to run a
+    /// shape the rule would keep on one thread through the threaded paths); null takes the rule's.
     /// </summary>
-    internal static GemmPlan Make(bool transA, bool transB, int m, int n, int k, GemmOptions? options, bool allowSmall = true, GemmSplit? split = null)
+    internal static GemmPlan Make(bool transA, bool transB, int m, int n, int k, GemmOptions? options, bool allowSmall = true, GemmSplit? split = null, int lda = 0)
     {
+        if (lda <= 0) lda = transA ? m : k;
         options ??= GemmOptions.Default;
         var kernel = options.Kernel == GemmKernel.Auto ? Sgemm.BestKernel : options.Kernel;
         var plan = new GemmPlan { M = m, N = n, K = k, TransA = transA, TransB = transB, Kernel = kernel, Threads = 1, Parts = 1 };
@@ -75,7 +77,7 @@ public readonly record struct GemmPlan
         if (allowSmall && split is null && kernel != GemmKernel.Scalar && SmallGemm.Applies(m, n, k))
             return plan with { Small = true, Chunk = m };
         int narrow = Sgemm.NarrowColumns(kernel, n);
-        bool direct = Sgemm.ReadsAInPlace(kernel, transA, n - narrow);
+        bool direct = Sgemm.ReadsAInPlace(kernel, transA, n - narrow) && !Sgemm.PacksAliasedA(kernel, transA, m, k, lda);
         bool directB = !transB && kernel == GemmKernel.Avx2 && m <= Sgemm.DirectBMaxRows;
         plan = plan with
         {

@@ -141,6 +141,9 @@ internal static partial class Sgemm
     /// <summary>How many k steps ahead the kernel prefetches A.</summary>
     private const int PrefetchSteps = 16;
 
+    /// <summary>How many k steps ahead the 6×16 kernel prefetches a transposed A whose rows all fall into one or two L1 sets.</summary>
+    private const int AliasedPrefetchSteps = 4;
+
     /// <summary>
     /// How many k steps before the end of its loop the 12×32 kernel asks for its C tile: enough steps (a few hundred
     /// cycles) to hide a miss to L3, few enough that the streaming A and B panels do not evict the lines again.
@@ -199,8 +202,9 @@ internal static partial class Sgemm
     {
         PrefetchTile6x16(c, ldc);
         // Strided A only: prefetching never faults, so past the end of A it is harmless. The JIT compiles each TA
-        // apart, so the packed kernel carries no prefetch at all.
-        long prefetchA = PrefetchSteps * aStride;
+        // apart, so the packed kernel carries no prefetch at all. Rows of A a multiple of 512 floats apart share one
+        // or two L1 sets (see PacksAliasedA), which cannot hold PrefetchSteps lines: those are asked for fewer steps ahead.
+        long prefetchA = (aStride % 512 == 0 ? AliasedPrefetchSteps : PrefetchSteps) * aStride;
         var c0_0 = Vector256<float>.Zero; var c0_1 = Vector256<float>.Zero;
         var c1_0 = Vector256<float>.Zero; var c1_1 = Vector256<float>.Zero;
         var c2_0 = Vector256<float>.Zero; var c2_1 = Vector256<float>.Zero;

@@ -61,7 +61,7 @@ internal static unsafe partial class Sgemm
     public static void Serial(GemmKernel kind, bool transA, bool transB, int m, int n, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
     {
-        var plan = GemmPlan.Make(transA, transB, m, n, k, new GemmOptions { Kernel = kind, Threads = 1 }, allowSmall: false);
+        var plan = GemmPlan.Make(transA, transB, m, n, k, new GemmOptions { Kernel = kind, Threads = 1 }, allowSmall: false, lda: lda);
         Serial(plan, m, n, a, lda, b, ldb, c, ldc, accumulate, holdsLastColumns: true);
     }
 
@@ -391,6 +391,19 @@ internal static unsafe partial class Sgemm
     internal static bool ReadsAInPlace(GemmKernel kind, bool transA, int n) => kind is GemmKernel.Avx2 or GemmKernel.Avx512 && n <= DirectMaxColumns;
 
     /// <summary>
+    /// Whether a thin product packs a transposed A that it would otherwise read in place (AVX2 kernel): when A's rows
+    /// lie a multiple of 512 floats apart, the 6 floats each k step reads from them all fall into one or two of L1's
+    /// 64 sets, whose 8 or 16 lines cannot hold the steps the kernel prefetches ahead, so every step misses L1, on
+    /// every panel (1024×100×50 Aᵀ ran at half the rate of 1040×100×50 Aᵀ). Packed once, A is read from its packed
+    /// copy, a row of A at a time. Only where A is small enough to stay in the caches (under 2^20 floats, as
+    /// <see cref="StreamsA"/> counts): a deep A streamed from memory packs slower than the misses cost. The AVX-512
+    /// kernel, 24 multiply-adds a step, hides the misses and keeps reading in place. Packed or in place, every element
+    /// is summed in the same order.
+    /// </summary>
+    internal static bool PacksAliasedA(GemmKernel kind, bool transA, int m, int k, int lda) =>
+        kind == GemmKernel.Avx2 && transA && lda % 512 == 0 && (long)m * k < 1 << 20;
+
+    /// <summary>
     /// Rows ic … ic+mc of C against a packed B block, A read in place: six of its rows at a time, or with
     /// <paramref name="transA"/> six consecutive floats of each of its rows pc … pc+kc (a thin product's A is then
     /// the large operand, streamed once from memory rather than packed first). Ragged rows are formed by the last
@@ -543,6 +556,34 @@ internal static unsafe partial class Sgemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(bool transA, float* a, int lda, int m, int ic, int pc, int mc, int kc, int mr, float* dst)
     {
+        if (transA && mr is 6 or 12 && mc >= mr && Sse.IsSupported)
+        {
+            // A transposed A's whole panels, a row of A at a time: each row's mc floats read once, in sequence, into
+            // every panel. Panel by panel, each panel would read its few floats from kc rows lda apart, and when lda is
+            // a multiple of 512 floats those rows share one L1 set, so the next panel's reads all miss again.
+            int whole = mc / mr * mr;
+            for (int p = 0; p < kc; p++)
+            {
+                float* src = a + (long)(pc + p) * lda + ic;
+                float* to = dst + p * mr;
+                if (mr == 6)
+                    for (int i = 0; i < whole; i += 6, src += 6, to += 6 * kc)
+                    {
+                        Vector128.Load(src).Store(to);
+                        *(long*)(to + 4) = *(long*)(src + 4);
+                    }
+                else
+                    for (int i = 0; i < whole; i += 12, src += 12, to += 12 * kc)
+                    {
+                        Vector256.Load(src).Store(to);
+                        Vector128.Load(src + 8).Store(to + 8);
+                    }
+            }
+            if (whole == mc) return;
+            dst += (long)whole * kc;
+            ic += whole;
+            mc -= whole;
+        }
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
@@ -570,7 +611,7 @@ internal static unsafe partial class Sgemm
             else
             {
                 int p = 0;
-                // op(A) = Aᵀ: a panel row is 6 consecutive floats of A. Copied 8 at a time while the 2 extra floats
+                // op(A) = Aᵀ: a panel row is 6 consecutive floats of A (the whole panels were packed above). Copied 8 at a time while the 2 extra floats
                 // are inside A (the last 2 stored land on the next row, which rewrites them).
                 if (rows == 6 && mr == 6 && Avx2.IsSupported && ic + ir + 8 <= m)
                     for (; p + 1 < kc; p++)
