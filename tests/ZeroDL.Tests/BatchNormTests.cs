@@ -25,7 +25,10 @@ public class BatchNormTests
                 Assert.Fail($"{what}[{i}]: {expected.Data[i]:R} expected, {actual.Data[i]:R} computed");
     }
 
-    /// <summary>Two training steps (forward, backward) and an inference pass; every tensor the layers produce, in order.</summary>
+    /// <summary>
+    /// Two training steps (forward, backward) and an evaluation pass followed by a backward pass (which then uses the
+    /// running statistics); every tensor the layers produce, in order.
+    /// </summary>
     private static List<NDArray<float>> Run(Func<NDArray<float>, bool, NDArray<float>> forward, Func<NDArray<float>, NDArray<float>> backward,
         BatchNormalization<float> bn, int[] shape, int seed)
     {
@@ -41,6 +44,8 @@ public class BatchNormTests
             results.Add(bn.RunningMean.Clone()); results.Add(bn.RunningVar.Clone());
         }
         results.Add(forward(Random<float>(rng, shape), false).Clone());
+        results.Add(backward(Random<float>(rng, shape)).Clone());
+        results.Add(bn.Gamma.Grad.Clone()); results.Add(bn.Beta.Grad.Clone());
         return results;
     }
 
@@ -50,6 +55,7 @@ public class BatchNormTests
     [InlineData(new[] { 1, 3, 2, 3 }, true)]      // one sample, less than a vector per slice
     [InlineData(new[] { 100, 16, 28, 28 }, true)] // deepconv's first: large enough to split over threads
     [InlineData(new[] { 100, 64, 8, 8 }, false)]
+    [InlineData(new[] { 100, 5, 24, 24 }, true)]  // 5 channels over 2 threads: ranges of 2 and 3
     public void Per_channel_passes_equal_the_plain_loops_bit_for_bit(int[] shape, bool rectifies)
     {
         int channels = shape[1];
@@ -93,5 +99,32 @@ public class BatchNormTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 5; i++) { bn.Forward(x, true); bn.Backward(d); bn.Forward(x, false); }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Per_channel_passes_in_double_equal_the_plain_loops_bit_for_bit()
+    {
+        int[] shape = [40, 6, 13, 13];
+        var rng = new Rng(21);
+        var x = Random<double>(rng, shape); var d = Random<double>(rng, shape);
+        var reference = new BatchNormalization<double>(6, BatchNormMode.PerChannel) { Reference = true, Rectifies = true };
+        using var limit = Gemm.LimitThreadsOnThisThread(2);
+        var fast = new BatchNormalization<double>(6, BatchNormMode.PerChannel) { Rectifies = true };
+        foreach (var training in new[] { true, false })
+        {
+            Assert.Equal(reference.Forward(x, training).Data, fast.Forward(x, training).Data);
+            Assert.Equal(reference.Backward(d).Data, fast.Backward(d).Data);
+            Assert.Equal(reference.Gamma.Grad.Data, fast.Gamma.Grad.Data);
+            Assert.Equal(reference.Beta.Grad.Data, fast.Beta.Grad.Data);
+            Assert.Equal(reference.RunningVar.Data, fast.RunningVar.Data);
+        }
+        Assert.Contains(fast.Forward(x, true).Data, v => v == 0); // the ReLU gate was exercised
+    }
+
+    [Fact]
+    public void Backward_before_any_forward_pass_is_refused()
+    {
+        var bn = new BatchNormalization<float>(3, BatchNormMode.PerChannel);
+        Assert.Throws<InvalidOperationException>(() => bn.Backward(new NDArray<float>(2, 3, 4, 4)));
     }
 }

@@ -78,6 +78,42 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
     }
 
     [Fact]
+    public void A_checkpoint_with_its_relus_as_layers_of_their_own_resumes_in_the_fused_network_bit_for_bit()
+    {
+        // A deepconv-best checkpoint written before ReLUs were fused into the per-channel BatchNorms before them holds
+        // every ReLU as a layer of its own: the same tensors under the same names. Resumed in the network the preset
+        // builds now (fused), the run must end bit for bit as the unfused run left uninterrupted.
+        var fusedArchitecture = ModelPresets.Find("deepconv-best").Spec.ToArchitecture([1, 28, 28], 10);
+        var apart = new Architecture(fusedArchitecture.InputShape.ToArray(), fusedArchitecture.Layers.SelectMany(l => l is BatchNormConfig { Activation: not null } b
+            ? new LayerConfig[] { b with { Activation = null }, new ReluConfig() } : [l]), fusedArchitecture.WeightDecay);
+        Assert.NotEqual(apart, fusedArchitecture);
+        var train = mnist.Data.Train.Take(120);
+        var test = mnist.Data.Test.Take(50);
+        var options = new TrainerOptions { Epochs = 2, BatchSize = 40, Seed = 5, Threads = 2 };
+        var reference = apart.Build<float>(seed: 3);
+        var full = new Trainer(reference, Optimizer("adam"), train, test, options);
+        TrainingCheckpoint? afterEpoch1 = null;
+        full.CheckpointReady += c => { if (c.Iteration == 3) afterEpoch1 = c; };
+        var fullHistory = full.Train();
+        Assert.NotNull(afterEpoch1);
+        Assert.All(fullHistory.Loss, l => Assert.True(double.IsFinite(l)));
+        string path = Path.Combine(Directory.CreateTempSubdirectory("zerodl-ckpt").FullName, "unfused.ckpt");
+        try
+        {
+            CheckpointFile.Save(afterEpoch1!, path);
+            var loaded = CheckpointFile.Load(path).Checkpoint;
+            Assert.Equal(apart, loaded.Model.Architecture);
+            var net = fusedArchitecture.Build<float>(seed: 8);
+            var trainer = new Trainer(net, Optimizer("adam"), train, test, options);
+            trainer.Restore(loaded);
+            var history = trainer.Train();
+            AssertSameTensors(reference, net, "the fused network resumed from the unfused checkpoint");
+            Assert.Equal(fullHistory.Loss, history.Loss);
+        }
+        finally { Directory.Delete(Path.GetDirectoryName(path)!, recursive: true); }
+    }
+
+    [Fact]
     public void The_state_before_training_restores_to_the_same_run_and_a_cancelled_run_continues_exactly()
     {
         var train = mnist.Data.Train.Take(200);

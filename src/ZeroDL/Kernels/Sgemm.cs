@@ -610,21 +610,9 @@ internal static unsafe partial class Sgemm
             }
             else
             {
-                int p = 0;
-                // op(A) = Aᵀ: a panel row is 6 consecutive floats of A (the whole panels were packed above). Copied 8 at a time while the 2 extra floats
-                // are inside A (the last 2 stored land on the next row, which rewrites them).
-                if (rows == 6 && mr == 6 && Avx2.IsSupported && ic + ir + 8 <= m)
-                    for (; p + 1 < kc; p++)
-                        Vector256.Load(a + (long)(pc + p) * lda + ic + ir).Store(panel + p * 6);
-                // The AVX-512 tile's 12 floats: 8 and 4.
-                if (rows == 12 && mr == 12 && Avx2.IsSupported)
-                    for (; p < kc; p++)
-                    {
-                        float* src = a + (long)(pc + p) * lda + ic + ir;
-                        Vector256.Load(src).Store(panel + p * 12);
-                        Vector128.Load(src + 8).Store(panel + p * 12 + 8);
-                    }
-                for (; p < kc; p++)
+                // op(A) = Aᵀ: a panel row is consecutive floats of A. Where the row-at-a-time loops above ran, only
+                // the last, short panel is left for this one.
+                for (int p = 0; p < kc; p++)
                 {
                     float* src = a + (long)(pc + p) * lda + ic + ir;
                     float* row = panel + p * mr;

@@ -58,7 +58,8 @@ internal static unsafe class Winograd4x4Convolution
     /// <summary>
     /// U[ξ] = (G g Gᵀ)[ξ] for every filter g = w[f, c] (F × C × 3 × 3), in double and rounded once, each U[ξ] (F × C)
     /// packed as the product kernel reads it: panels of 4 filters, channel-major ([ξ][panel][c][4]), the rows past F
-    /// zero. A panel's 4 filters are the 4 lanes of the arithmetic, so each ξ is stored as one 4-float write.
+    /// zero. A panel's 4 filters are the 4 lanes of the arithmetic; 4 channels' worth of each ξ (16 floats) is staged and
+    /// stored together.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every training step: no slow first calls
     public static void TransformFilters(ReadOnlySpan<float> weights, int filters, int c, ref float[] transformed)
@@ -68,9 +69,9 @@ internal static unsafe class Winograd4x4Convolution
         var u = WinogradConvolution.Ensure(ref transformed, (long)Positions * block);
         double* taps = stackalloc double[9 * MR];
         var gg = stackalloc Vector256<double>[18];
-        // A cache line of each U[ξ] at a time: 4 channels' 4 floats, made here and then stored together. U[ξ] are a
-        // block apart, often a multiple of 4 KiB, so that 4-float stores straight to them land in one set of the
-        // level-1 cache, which evicts each line before its next 4 floats arrive.
+        // 64 bytes of each U[ξ] at a time: 4 channels' 4 floats, made here and then stored together (U is not aligned,
+        // so they may straddle two lines). U[ξ] are a block apart, often a multiple of 4 KiB, so that 4-float stores
+        // straight to them land in one set of the level-1 cache, which evicts each line before its next 4 floats arrive.
         float* unaligned = stackalloc float[Positions * 4 * MR + 16];
         float* stage = (float*)(((nint)unaligned + 63) & ~(nint)63);
         fixed (float* pw = weights) fixed (float* pu = u)

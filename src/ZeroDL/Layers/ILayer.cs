@@ -6,7 +6,8 @@ namespace ZeroDL.Layers;
 /// A layer of a network: <see cref="Forward"/> maps a batch (first axis = batch) to a batch, caching only what
 /// <see cref="Backward"/> needs; <see cref="Backward"/> maps ∂L/∂output to ∂L/∂input and fills the gradients of
 /// its <see cref="Parameters"/>. Layers own their output buffers and reuse them across batches, so a returned
-/// tensor is valid until the layer's next call.
+/// tensor is valid until the layer's next call. A layer may keep a reference to its input rather than a copy (ReLU,
+/// per-channel BatchNorm), so the caller leaves that input unchanged until the matching <see cref="Backward"/>.
 /// </summary>
 public interface ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {

@@ -130,7 +130,7 @@ public sealed record ModelSpec
         }
         // The book's layers, each ReLU then fused into the convolution or per-channel BatchNorm before it: the same
         // numbers, one pass fewer each way.
-        return new Architecture(inputShape, Fusion.FuseBatchNormRelu(Fusion.FuseConvolutionRelu(layers)), WeightDecay);
+        return new Architecture(inputShape, Fusion.FuseRelus(layers), WeightDecay);
     }
 
     /// <summary>The network for samples of <paramref name="inputShape"/> and <paramref name="classes"/> classes, weights drawn from <paramref name="seed"/>.</summary>

@@ -396,7 +396,8 @@ public sealed class Trainer
             throw new ArgumentException($"the {stored.Schedule} schedule spans the run's {stored.Epochs} epochs; they cannot change");
         if (checkpoint.ScheduleIterations != (stored.Iterations ?? stored.Epochs * IterationsPerEpoch))
             throw new ArgumentException($"the schedule spans {checkpoint.ScheduleIterations} iterations, the checkpoint's run has {stored.Iterations ?? stored.Epochs * IterationsPerEpoch}");
-        if (!checkpoint.Model.Architecture.Equals(_net.Architecture)) throw new ArgumentException("the checkpoint's network is not this trainer's architecture");
+        // Compared with their ReLUs fused: a checkpoint from before a fusion holds the same tensors under the same names.
+        if (!Fusion.FuseRelus(checkpoint.Model.Architecture).Equals(Fusion.FuseRelus(_net.Architecture))) throw new ArgumentException("the checkpoint's network is not this trainer's architecture");
         if (checkpoint.Optimizer.Optimizer != _optimizer.Name || checkpoint.LearningRate != _optimizer.LearningRate)
             throw new ArgumentException($"the checkpoint is of {checkpoint.Optimizer.Optimizer} at rate {checkpoint.LearningRate:R}, the trainer's optimizer is {_optimizer.Name} at {_optimizer.LearningRate:R}");
         int total = TotalIterations, perEpoch = IterationsPerEpoch, k = checkpoint.Iteration;
@@ -420,7 +421,7 @@ public sealed class Trainer
         bool bestKept = _options.Keep == KeptWeights.Best && checkpoint.Monitored is { BestEpoch: > 0 };
         if ((checkpoint.BestModel is null) == bestKept)
             throw new ArgumentException(bestKept ? "the checkpoint keeps the best model but holds none" : "the checkpoint holds a best model this run does not keep");
-        if (checkpoint.BestModel is { } bestModel && !bestModel.Architecture.Equals(_net.Architecture)) throw new ArgumentException("the checkpoint's best model is not this trainer's architecture");
+        if (checkpoint.BestModel is { } bestModel && !Fusion.FuseRelus(bestModel.Architecture).Equals(Fusion.FuseRelus(_net.Architecture))) throw new ArgumentException("the checkpoint's best model is not this trainer's architecture");
 
         var saved = _optimizer.SaveState(_net.NamedParameters());
         _optimizer.LoadState(checkpoint.Optimizer, _net.NamedParameters()); // throws before anything changed when it does not fit

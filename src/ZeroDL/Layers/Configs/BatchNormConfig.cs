@@ -27,6 +27,8 @@ public sealed record BatchNormConfig : LayerConfig
         Require(Momentum >= 0 && Momentum <= 1, $"batchnorm: momentum must be in [0, 1] (got {Momentum})");
         Require(Epsilon > 0 && double.IsFinite(Epsilon), $"batchnorm: epsilon must be a finite number > 0 (got {Epsilon})");
         Require(Activation is null or Layers.Activation.Relu, $"batchnorm: activation must be relu or absent (got {Activation?.Name()}); add the activation as its own layer");
+        // Only the per-channel layer is fused (Fusion.FuseBatchNormRelu), so only it round-trips through ONNX.
+        Require(Activation is null || Mode == BatchNormMode.PerChannel, "batchnorm: a fused relu needs mode per-channel; add the relu as its own layer");
     }
 
     /// <summary>The number of means and variances the layer keeps for that input.</summary>

@@ -452,7 +452,7 @@ public static class OnnxImport
         private LoadedModel Build()
         {
             if (_layers.Count == 0) throw Bad("has no layer ZeroDL can run (the chain from the input to the output is empty)");
-            var configs = Fusion.FuseBatchNormRelu(Fusion.FuseConvolutionRelu(_layers.Select(l => l.Config)));
+            var configs = Fusion.FuseRelus(_layers.Select(l => l.Config));
             // Fusion merges a ReLU into the convolution or per-channel BatchNorm before it: drop the ReLUs' (empty)
             // tensor lists alongside.
             var tensors = new List<float[][]>();
