@@ -37,6 +37,25 @@ public class OnnxImportTests(MnistFixture mnist, ITestOutputHelper output) : ICl
     }
 
     [Fact]
+    public void BatchNormalization_then_Relu_nodes_import_as_fused_layers_with_the_same_outputs()
+    {
+        // deepconv-best with each per-channel BatchNorm and its ReLU as layers of their own exports as separate
+        // BatchNormalization and Relu nodes, as other exporters write them; the import fuses each pair (Fusion), and
+        // the fused network must give the same outputs bit for bit.
+        var fused = ModelPresets.Find("deepconv-best").Spec.ToArchitecture([1, 28, 28], 10);
+        var apart = new Architecture(fused.InputShape.ToArray(), fused.Layers.SelectMany(l => l is Layers.BatchNormConfig { Activation: not null } b
+            ? new Layers.LayerConfig[] { b with { Activation = null }, new Layers.ReluConfig() } : [l]), fused.WeightDecay);
+        var net = OnnxNetworks.Randomized(apart.Build<float>(seed: 7), seed: 11);
+        var imported = OnnxImport.Parse(OnnxExport.ToBytes(net), "apart.onnx");
+        Assert.Equal(fused.Describe(), imported.Network.Architecture.Describe());
+        Assert.Equal(net.Layers.Count - 6, imported.Network.Layers.Count);
+        var x = OnnxNetworks.Inputs(net, mnist.Data.Test, 100);
+        var scores = net.Predict(x).ReadOnlySpan.ToArray();
+        Assert.All(scores, v => Assert.True(float.IsFinite(v)));
+        Assert.Equal(scores, imported.Network.Predict(x).ReadOnlySpan.ToArray());
+    }
+
+    [Fact]
     public void Other_exporters_spellings_import_to_the_same_network()
     {
         // twolayer rewritten as other exporters write it: MatMul + Add for the first Affine, an Identity, a Gemm with

@@ -453,13 +453,11 @@ public static class OnnxImport
         {
             if (_layers.Count == 0) throw Bad("has no layer ZeroDL can run (the chain from the input to the output is empty)");
             var configs = Fusion.FuseRelus(_layers.Select(l => l.Config));
-            // Fusion merges a ReLU into the convolution or per-channel BatchNorm before it: drop the ReLUs' (empty)
-            // tensor lists alongside.
+            // Fusion only removes ReLUs (merged into the layer before them), so the layers still there are found in
+            // order by kind; a removed ReLU's tensor list (empty, as every ReLU's) is dropped alongside.
             var tensors = new List<float[][]>();
-            for (int i = 0; i < _layers.Count; i++)
-                if (!(_layers[i].Config is ReluConfig && i > 0
-                    && _layers[i - 1].Config is ConvConfig { Activation: null } or BatchNormConfig { Activation: null, Mode: BatchNormMode.PerChannel }))
-                    tensors.Add(_layers[i].Tensors);
+            foreach (var (config, held, _) in _layers)
+                if (tensors.Count < configs.Count && configs[tensors.Count].Kind == config.Kind) tensors.Add(held);
             var architecture = new Architecture(_inputShape, configs);
             try { architecture.Plan(); }
             catch (ArgumentException e) { throw Bad($"the network does not fit ZeroDL's limits: {e.Message}"); }
