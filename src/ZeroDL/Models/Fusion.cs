@@ -68,9 +68,10 @@ public static class Fusion
     public static List<LayerConfig> FuseRelus(IEnumerable<LayerConfig> layers) => FuseBatchNormRelu(FuseConvolutionRelu(layers));
 
     /// <summary>
-    /// <paramref name="architecture"/> with its ReLUs fused (<see cref="FuseRelus(IEnumerable{LayerConfig})"/>). Two architectures equal after it
-    /// compute the same numbers with the same named tensors (a ReLU has none), so a checkpoint written before a fusion
-    /// existed, with its ReLUs as layers of their own, still fits the fused network built from the same preset now.
+    /// <paramref name="architecture"/> with its ReLUs fused (<see cref="FuseRelus(IEnumerable{LayerConfig})"/>). Two
+    /// architectures equal after it compute the same numbers with the same named tensors (a ReLU has none), so a
+    /// checkpoint written before a fusion existed, with its ReLUs as layers of their own, still fits the fused network
+    /// built from the same preset now.
     /// </summary>
     public static Architecture FuseRelus(Architecture architecture) =>
         new(architecture.InputShape, FuseRelus(architecture.Layers), architecture.WeightDecay);
