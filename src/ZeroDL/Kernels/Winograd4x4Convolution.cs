@@ -361,16 +361,13 @@ internal static unsafe class Winograd4x4Convolution
                         if (pairs)
                         {
                             GradientRow(src, second + (long)r * rowLength, out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
-                            StoreHalves(m0, dst, rowsLength); StoreHalves(m1, dst + rowBlock, rowsLength); StoreHalves(m2, dst + 2L * rowBlock, rowsLength);
-                            StoreHalves(m3, dst + 3L * rowBlock, rowsLength); StoreHalves(m4, dst + 4L * rowBlock, rowsLength); StoreHalves(m5, dst + 5L * rowBlock, rowsLength);
+                            StoreRowHalves(dst, rowBlock, rowsLength, m0, m1, m2, m3, m4, m5);
                         }
                         else
                             for (int j = 0; j < tilesX; j += Lanes)
                             {
                                 GradientRow(src + 4 * j, src + 4 * j + 16, out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
-                                float* q = dst + j;
-                                m0.Store(q); m1.Store(q + rowBlock); m2.Store(q + 2L * rowBlock);
-                                m3.Store(q + 3L * rowBlock); m4.Store(q + 4L * rowBlock); m5.Store(q + 5L * rowBlock);
+                                StoreRows(dst + j, rowBlock, m0, m1, m2, m3, m4, m5);
                             }
                     }
                     // A · along the columns: tile rows 4ty + a are phase a, slot ty.
@@ -549,16 +546,13 @@ internal static unsafe class Winograd4x4Convolution
                         if (pairs)
                         {
                             TransformRow(src, second + (long)r * rowLength, out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
-                            StoreHalves(z0, dst, rowsLength); StoreHalves(z1, dst + rowBlock, rowsLength); StoreHalves(z2, dst + 2L * rowBlock, rowsLength);
-                            StoreHalves(z3, dst + 3L * rowBlock, rowsLength); StoreHalves(z4, dst + 4L * rowBlock, rowsLength); StoreHalves(z5, dst + 5L * rowBlock, rowsLength);
+                            StoreRowHalves(dst, rowBlock, rowsLength, z0, z1, z2, z3, z4, z5);
                         }
                         else
                             for (int j = 0; j < tilesX; j += Lanes)
                             {
                                 TransformRow(src + 4 * j, src + 4 * j + 16, out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
-                                float* d = dst + j;
-                                z0.Store(d); z1.Store(d + rowBlock); z2.Store(d + 2L * rowBlock);
-                                z3.Store(d + 3L * rowBlock); z4.Store(d + 4L * rowBlock); z5.Store(d + 5L * rowBlock);
+                                StoreRows(dst + j, rowBlock, z0, z1, z2, z3, z4, z5);
                             }
                     }
                     // Bᵀ · along the columns: tile rows 4ty + m are phase m mod 4, slot ty + m / 4.
@@ -602,6 +596,27 @@ internal static unsafe class Winograd4x4Convolution
     {
         z.GetLower().Store(p);
         z.GetUpper().Store(p + distance);
+    }
+
+    /// <summary>A row pass's six results z0 … z5 at <paramref name="p"/>, <paramref name="stride"/> floats apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows(float* p, long stride, Vector256<float> z0, Vector256<float> z1, Vector256<float> z2,
+        Vector256<float> z3, Vector256<float> z4, Vector256<float> z5)
+    {
+        z0.Store(p); z1.Store(p + stride); z2.Store(p + 2 * stride);
+        z3.Store(p + 3 * stride); z4.Store(p + 4 * stride); z5.Store(p + 5 * stride);
+    }
+
+    /// <summary>
+    /// A paired row pass's six results at <paramref name="p"/>, <paramref name="stride"/> floats apart, each split into
+    /// its two images' halves <paramref name="distance"/> apart (<see cref="StoreHalves"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRowHalves(float* p, long stride, long distance, Vector256<float> z0, Vector256<float> z1, Vector256<float> z2,
+        Vector256<float> z3, Vector256<float> z4, Vector256<float> z5)
+    {
+        StoreHalves(z0, p, distance); StoreHalves(z1, p + stride, distance); StoreHalves(z2, p + 2 * stride, distance);
+        StoreHalves(z3, p + 3 * stride, distance); StoreHalves(z4, p + 4 * stride, distance); StoreHalves(z5, p + 5 * stride, distance);
     }
 
     /// <summary>4 floats at <paramref name="p"/> in the low half, 4 floats <paramref name="distance"/> further in the high half.</summary>
