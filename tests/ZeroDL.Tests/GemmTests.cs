@@ -318,20 +318,26 @@ public class GemmTests
     [InlineData(60, 2100, 600, 2)]   // the first NC block too big to pack whole (one K block per meeting), the second whole
     [InlineData(100, 32, 40000, 2)]  // thin and too deep to pack whole: as many K blocks per meeting as fit, then the rest
     [InlineData(200, 1024, 1024, 2)] // 1024 × 1024 of B, the most packed whole: four K blocks, one meeting
+    [InlineData(1030, 130, 520, 2)]  // 4 MC blocks a thread, 2 narrow columns on AVX2, 3 K blocks
     public void Threads_sharing_one_packed_B_match_one_thread_bit_for_bit(int m, int n, int k, int threads)
     {
         // The threaded path packs B between the threads (all of it, or one K block at a time) and splits the rows of
-        // C; it must give exactly the single-thread product, for every transpose and with accumulation.
+        // C; it must give exactly the single-thread product, for every transpose, with accumulation, on both vector
+        // kernels (the AVX2 one runs on an AVX-512 machine too).
         var rng = new Random(m + n + k);
-        foreach (bool ta in new[] { false, true })
+        foreach (var kernel in new[] { GemmKernel.Avx512, GemmKernel.Avx2 })
+        {
+            if (kernel == GemmKernel.Avx512 && Sgemm.BestKernel != GemmKernel.Avx512) continue;
+            if (kernel == GemmKernel.Avx2 && Sgemm.BestKernel == GemmKernel.Scalar) continue;
+            foreach (bool ta in new[] { false, true })
             foreach (bool tb in new[] { false, true })
             {
                 var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
                 var start = RandomArray(rng, m * n);
                 var one = (float[])start.Clone(); var shared = (float[])start.Clone();
                 int lda = ta ? m : k, ldb = tb ? k : n;
-                Packed(ta, tb, m, n, k, a, lda, b, ldb, one, n, accumulate: true);
-                var plan = GemmPlan.Make(ta, tb, m, n, k, new GemmOptions { Threads = threads }, split: GemmSplit.SharedB);
+                Packed(ta, tb, m, n, k, a, lda, b, ldb, one, n, accumulate: true, kernel);
+                var plan = GemmPlan.Make(ta, tb, m, n, k, new GemmOptions { Kernel = kernel, Threads = threads }, split: GemmSplit.SharedB);
                 Assert.Equal(GemmSplit.SharedB, plan.Split);
                 unsafe
                 {
@@ -340,6 +346,7 @@ public class GemmTests
                 }
                 Assert.Equal(one, shared);
             }
+        }
     }
 
     [Theory]

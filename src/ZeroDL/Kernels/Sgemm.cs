@@ -220,12 +220,13 @@ internal static unsafe partial class Sgemm
     internal const int ColumnSlabUnit = 16;
 
     /// <summary>
-    /// A product on the plan's threads that share one packed B, as BLIS does: the threads first pack
-    /// B's panels between them, then each multiplies its own contiguous rows of C against all of it. Splitting C
-    /// into slabs instead would have every thread pack all of B. When the whole of B fits the shared buffer
-    /// (k × n up to about half a million floats: every dense layer here) it is packed at once, so the threads
-    /// meet twice per call; otherwise once per K block. The same tiles and the same order over K as
-    /// the serial product, so the result is bit for bit the same.
+    /// A product on the plan's threads that share one packed B, as BLIS does: the threads first pack B's panels
+    /// between them, then each multiplies its own contiguous rows of C against all of it. Splitting C into slabs
+    /// instead would have every thread pack all of B. When the whole of B fits the shared buffer (k × n up to about
+    /// half a million floats: every dense layer here) it is packed at once; otherwise one K block (or a thin product's
+    /// group of them) at a time. The work is taken in pieces from counters (<see cref="SharedBJob"/>), so that a
+    /// thread that finishes its own rows early takes the rest of another's instead of waiting for it. The same tiles
+    /// and the same order over K as the serial product, so the result is bit for bit the same.
     /// </summary>
     public static void SharedB(in GemmPlan plan, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
     {
@@ -254,15 +255,16 @@ internal static unsafe partial class Sgemm
             {
                 job.Pg = pg;
                 job.PgEnd = Math.Min(k, pg + kGroup);
-                WorkerPool.For(threads, threads, job.PackPart);
-                WorkerPool.For(threads, threads, job.MultiplyPart);
+                job.Start();
+                WorkerPool.For(threads, threads, job.RunPart);
             }
         }
     }
 
     /// <summary>
-    /// One <see cref="SharedB"/> call's operands and its current block of B, kept per calling thread with the two
-    /// delegates the threads run, so that a threaded product hands the worker pool no new closure.
+    /// One <see cref="SharedB"/> call's operands, its current block of B and the counters its pieces of work are taken
+    /// from, kept per calling thread with the delegate the threads run, so that a threaded product hands the worker
+    /// pool no new closure.
     /// </summary>
     private sealed class SharedBJob
     {
@@ -272,49 +274,111 @@ internal static unsafe partial class Sgemm
         public float* A, B, C;
         /// <summary>The block being worked: columns [Jc, Jc + Nc) in Panels panels of Width floats a row, K rows [Pg, PgEnd).</summary>
         public int Jc, Nc, Panels, Width, Pg, PgEnd;
+        /// <summary>Pieces of the packing (PackBGroupColumns columns of one K block): per K block how many, the next to take, per K block how many are done.</summary>
+        private int _packGroups, _packPieces, _packNext;
+        private int[] _packDone = new int[4];
+        /// <summary>
+        /// Pieces of the multiplying: part t's rows in MC blocks (_rowStart[_partFirst[t]] …), the same blocks in every
+        /// K block; each part's next piece to take (K block by K block, then block by block: index kb · blocks + block
+        /// of its own); per block of rows, how many of its K blocks are done.
+        /// </summary>
+        private int _kBlocks;
+        private int[] _rowStart = new int[16], _rowDone = new int[16], _partFirst = new int[3], _partNext = new int[2];
         public readonly float* Shared = (float*)NativeMemory.AlignedAlloc((nuint)(SharedFloats * sizeof(float)), 64);
-        public readonly Action<int> PackPart, MultiplyPart;
+        public readonly Action<int> RunPart;
 
-        public SharedBJob()
-        {
-            PackPart = Pack;
-            MultiplyPart = Multiply;
-        }
+        public SharedBJob() => RunPart = Run;
 
         ~SharedBJob() => NativeMemory.AlignedFree(Shared);
 
-        /// <summary>Thread <paramref name="t"/> packs its share of the block's panels, for every K block of the group.</summary>
-        private void Pack(int t)
+        /// <summary>
+        /// Readies the pieces and counters for the current block, before the threads start on it. The arrays only
+        /// grow, so a product no larger than one before allocates nothing.
+        /// </summary>
+        public void Start()
         {
-            int first = Panels * t / Threads, last = Panels * (t + 1) / Threads;
-            if (first >= last) return;
-            for (int pc = Pg; pc < PgEnd; pc += KStep)
+            _kBlocks = (PgEnd - Pg + KStep - 1) / KStep;
+            _packGroups = (Width + PackBGroupColumns - 1) / PackBGroupColumns;
+            _packPieces = _packGroups * _kBlocks;
+            _packNext = 0;
+            if (_packDone.Length < _kBlocks) _packDone = new int[_kBlocks];
+            Array.Clear(_packDone, 0, _kBlocks);
+            int blocks = 0;
+            for (int t = 0; t < Threads; t++)
             {
-                int kc = Math.Min(KStep, K - pc);
-                float* block = Shared + (long)(pc - Pg) * Width;
-                PackB(TransB, B, Ldb, pc, Jc + first * Nr, kc, Math.Min(Nc, last * Nr) - first * Nr, Nr, block + (long)first * Nr * kc);
+                int start = Math.Min(M, t * RowsPerThread), end = Math.Min(M, start + RowsPerThread);
+                blocks += (end - start + MC - 1) / MC;
+            }
+            if (_rowStart.Length < blocks + 1) { _rowStart = new int[blocks + 1]; _rowDone = new int[blocks + 1]; }
+            if (_partFirst.Length < Threads + 1) { _partFirst = new int[Threads + 1]; _partNext = new int[Threads]; }
+            blocks = 0;
+            for (int t = 0; t < Threads; t++)
+            {
+                _partFirst[t] = blocks;
+                _partNext[t] = 0;
+                int start = Math.Min(M, t * RowsPerThread), end = Math.Min(M, start + RowsPerThread);
+                for (int ic = start; ic < end; ic += MC) _rowStart[blocks++] = ic;
+            }
+            _partFirst[Threads] = blocks;
+            _rowStart[blocks] = M;
+            Array.Clear(_rowDone, 0, blocks);
+        }
+
+        /// <summary>
+        /// Part <paramref name="part"/>: pieces of the packing until none is left; then its own rows, K block by K
+        /// block (the serial product's order, each packed K block of B streamed past all the part's rows before the
+        /// next); then the other parts' pieces not yet taken, in their order. A piece waits for its K block of B to be
+        /// packed and for its rows' previous K block, that is only for pieces that a running thread has taken, so
+        /// parts run one after another on one thread (a busy pool) never wait.
+        /// </summary>
+        private void Run(int part)
+        {
+            int piece;
+            while ((piece = Interlocked.Increment(ref _packNext) - 1) < _packPieces)
+            {
+                // Counted done even when it throws, so that the other threads do not wait for it forever (the pool
+                // rethrows the exception once every part has returned).
+                try { Pack(piece); }
+                finally { Interlocked.Increment(ref _packDone[piece / _packGroups]); }
+            }
+            for (int i = 0; i < Threads; i++)
+            {
+                int owner = (part + i) % Threads, first = _partFirst[owner], blocks = _partFirst[owner + 1] - first;
+                while ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) < blocks * _kBlocks)
+                {
+                    int kb = piece / blocks, block = first + piece % blocks;
+                    var spin = new SpinWait();
+                    while (Volatile.Read(ref _packDone[kb]) < _packGroups || Volatile.Read(ref _rowDone[block]) < kb)
+                        spin.SpinOnce(sleep1Threshold: -1);
+                    try { Multiply(kb, _rowStart[block], _rowStart[block + 1]); }
+                    finally { Volatile.Write(ref _rowDone[block], kb + 1); }
+                }
             }
         }
 
-        /// <summary>Thread <paramref name="t"/> multiplies its own rows of C against the whole packed block.</summary>
-        private void Multiply(int t)
+        /// <summary>Packs one piece: PackBGroupColumns columns (whole panels) of one K block of the group.</summary>
+        private void Pack(int piece)
+        {
+            int pc = Pg + piece / _packGroups * KStep, col = piece % _packGroups * PackBGroupColumns;
+            int kc = Math.Min(KStep, K - pc), cols = Math.Min(PackBGroupColumns, Nc - col);
+            if (cols <= 0) return;
+            float* block = Shared + (long)(pc - Pg) * Width;
+            PackB(TransB, B, Ldb, pc, Jc + col, kc, cols, Nr, block + (long)col * kc);
+        }
+
+        /// <summary>Rows [start, end) of C (at most MC) against K block <paramref name="kb"/> of the packed group.</summary>
+        private void Multiply(int kb, int start, int end)
         {
             var buffers = t_buffers ??= new PackBuffers();
-            int start = t * RowsPerThread, end = Math.Min(M, start + RowsPerThread);
-            for (int pc = Pg; pc < PgEnd; pc += KStep)
-            {
-                int kc = Math.Min(KStep, K - pc);
-                bool acc = Accumulate || pc > 0;
-                float* block = Shared + (long)(pc - Pg) * Width;
-                for (int ic = start; ic < end; ic += MC)
-                {
-                    int mc = Math.Min(MC, end - ic);
-                    if (Direct && Kind == GemmKernel.Avx512) DirectBlock512(TransA, A, Lda, ic, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsAhead);
-                    else if (Direct) DirectBlock(TransA, A, Lda, ic, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsAhead);
-                    else MacroKernel(Kind, TransA, A, Lda, M, ic, mc, pc, kc, Jc, Nc, block, C, Ldc, acc, buffers);
-                }
-            }
-            if (Narrow > 0 && Jc + NC >= N && PgEnd == K && start < end)
+            int pc = Pg + kb * KStep, kc = Math.Min(KStep, K - pc);
+            bool acc = Accumulate || pc > 0;
+            float* block = Shared + (long)(pc - Pg) * Width;
+            int mc = end - start;
+            if (Direct && Kind == GemmKernel.Avx512) DirectBlock512(TransA, A, Lda, start, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsAhead);
+            else if (Direct) DirectBlock(TransA, A, Lda, start, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsAhead);
+            else MacroKernel(Kind, TransA, A, Lda, M, start, mc, pc, kc, Jc, Nc, block, C, Ldc, acc, buffers);
+            // The narrow columns sum over all of K themselves: with the last K block of the last NC block.
+            if (Narrow > 0 && Jc + NC >= N && PgEnd == K && kb == _kBlocks - 1)
                 NarrowColumnsProduct(TransA, TransB, start, end, Narrow, N, K, A, Lda, B, Ldb, C, Ldc, Accumulate);
         }
     }
