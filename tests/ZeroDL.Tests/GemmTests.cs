@@ -319,6 +319,8 @@ public class GemmTests
     [InlineData(100, 32, 40000, 2)]  // thin and too deep to pack whole: as many K blocks per meeting as fit, then the rest
     [InlineData(200, 1024, 1024, 2)] // 1024 × 1024 of B, the most packed whole: four K blocks, one meeting
     [InlineData(1030, 130, 520, 2)]  // 4 MC blocks a thread, 2 narrow columns on AVX2, 3 K blocks
+    [InlineData(300, 1000, 300, 2)]  // the last K block in 3 column parts, the last ragged (one K block before it)
+    [InlineData(400, 1100, 200, 3)]  // one K block, all in 4 column parts, three parts on two cores
     public void Threads_sharing_one_packed_B_match_one_thread_bit_for_bit(int m, int n, int k, int threads)
     {
         // The threaded path packs B between the threads (all of it, or one K block at a time) and splits the rows of

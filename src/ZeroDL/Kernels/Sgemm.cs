@@ -283,6 +283,12 @@ internal static unsafe partial class Sgemm
         /// of its own); per block of rows, how many of its K blocks are done.
         /// </summary>
         private int _kBlocks;
+        /// <summary>
+        /// The last K block's pieces are column parts of a block of rows: how many (1 to <see cref="MaxLastParts"/>),
+        /// and the columns of each (whole panels, at least <see cref="MinPartColumns"/>, so that packing the block's A
+        /// once per part stays cheap).
+        /// </summary>
+        private int _lastParts, _partColumns;
         private int[] _rowStart = new int[16], _rowDone = new int[16], _partFirst = new int[3], _partNext = new int[2];
         public readonly float* Shared = (float*)NativeMemory.AlignedAlloc((nuint)(SharedFloats * sizeof(float)), 64);
         public readonly Action<int> RunPart;
@@ -301,6 +307,8 @@ internal static unsafe partial class Sgemm
             _packGroups = (Width + PackBGroupColumns - 1) / PackBGroupColumns;
             _packPieces = _packGroups * _kBlocks;
             _packNext = 0;
+            _lastParts = Math.Clamp(Nc / MinPartColumns, 1, MaxLastParts);
+            _partColumns = (Panels + _lastParts - 1) / _lastParts * Nr;
             if (_packDone.Length < _kBlocks) _packDone = new int[_kBlocks];
             Array.Clear(_packDone, 0, _kBlocks);
             int blocks = 0;
@@ -344,14 +352,18 @@ internal static unsafe partial class Sgemm
             for (int i = 0; i < Threads; i++)
             {
                 int owner = (part + i) % Threads, first = _partFirst[owner], blocks = _partFirst[owner + 1] - first;
-                while ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) < blocks * _kBlocks)
+                int whole = blocks * (_kBlocks - 1);
+                while ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) < whole + blocks * _lastParts)
                 {
-                    int kb = piece / blocks, block = first + piece % blocks;
+                    // The last K block in column parts: the pieces the threads' last moments are shared in are short.
+                    int kb = piece < whole ? piece / blocks : _kBlocks - 1;
+                    int block = first + (piece < whole ? piece % blocks : (piece - whole) / _lastParts);
+                    int columns = piece < whole ? -1 : (piece - whole) % _lastParts;
                     var spin = new SpinWait();
                     while (Volatile.Read(ref _packDone[kb]) < _packGroups || Volatile.Read(ref _rowDone[block]) < kb)
                         spin.SpinOnce(sleep1Threshold: -1);
-                    try { Multiply(kb, _rowStart[block], _rowStart[block + 1]); }
-                    finally { Volatile.Write(ref _rowDone[block], kb + 1); }
+                    try { Multiply(kb, _rowStart[block], _rowStart[block + 1], columns); }
+                    finally { if (columns < 0) Volatile.Write(ref _rowDone[block], kb + 1); }
                 }
             }
         }
@@ -366,24 +378,42 @@ internal static unsafe partial class Sgemm
             PackB(TransB, B, Ldb, pc, Jc + col, kc, cols, Nr, block + (long)col * kc);
         }
 
-        /// <summary>Rows [start, end) of C (at most MC) against K block <paramref name="kb"/> of the packed group.</summary>
-        private void Multiply(int kb, int start, int end)
+        /// <summary>
+        /// Rows [start, end) of C (at most MC) against K block <paramref name="kb"/> of the packed group: all its
+        /// columns, or (<paramref name="part"/> ≥ 0) one of its last K block's column parts.
+        /// </summary>
+        private void Multiply(int kb, int start, int end, int part)
         {
             var buffers = t_buffers ??= new PackBuffers();
             int pc = Pg + kb * KStep, kc = Math.Min(KStep, K - pc);
             bool acc = Accumulate || pc > 0;
-            float* block = Shared + (long)(pc - Pg) * Width;
+            int col = 0, nc = Nc;
+            if (part >= 0)
+            {
+                col = _partColumns * part;
+                nc = Math.Min(_partColumns, Nc - col);
+            }
+            float* block = Shared + (long)(pc - Pg) * Width + (long)col * kc;
             int mc = end - start;
-            if (Direct && Kind == GemmKernel.Avx512) DirectBlock512(TransA, A, Lda, start, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsAhead);
-            else if (Direct) DirectBlock(TransA, A, Lda, start, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsAhead);
-            else MacroKernel(Kind, TransA, A, Lda, M, start, mc, pc, kc, Jc, Nc, block, C, Ldc, acc, buffers);
+            if (nc > 0)
+            {
+                if (Direct && Kind == GemmKernel.Avx512) DirectBlock512(TransA, A, Lda, start, pc, mc, kc, nc, Jc + col, block, C, Ldc, acc, buffers, StreamsAhead);
+                else if (Direct) DirectBlock(TransA, A, Lda, start, pc, mc, kc, nc, Jc + col, block, C, Ldc, acc, buffers, StreamsAhead);
+                else MacroKernel(Kind, TransA, A, Lda, M, start, mc, pc, kc, Jc + col, nc, block, C, Ldc, acc, buffers);
+            }
             // The narrow columns sum over all of K themselves: with the last K block of the last NC block.
-            if (Narrow > 0 && Jc + NC >= N && PgEnd == K && kb == _kBlocks - 1)
+            if (Narrow > 0 && Jc + NC >= N && PgEnd == K && kb == _kBlocks - 1 && part <= 0)
                 NarrowColumnsProduct(TransA, TransB, start, end, Narrow, N, K, A, Lda, B, Ldb, C, Ldc, Accumulate);
         }
     }
 
     [ThreadStatic] private static SharedBJob? t_sharedJob;
+
+    /// <summary>The most column parts a <see cref="SharedB"/> product's last K block is cut into, per block of rows.</summary>
+    private const int MaxLastParts = 4;
+
+    /// <summary>The fewest columns of a column part of the last K block (a part packs its rows' A block again).</summary>
+    private const int MinPartColumns = 256;
 
     /// <summary>
     /// Floats in the shared packed-B buffer (4 MB): the whole of a B of up to 2^20 floats (1024 × 1024) is packed at
