@@ -52,6 +52,7 @@ public static class WorkerPool
             Volatile.Write(ref s_running, helpers);
             for (int i = 0; i < helpers; i++) workers[i].Go.Set();
             RunParts();
+            SpinUntilSet(s_done);
             s_done.Wait(); // set by the last helper to finish: exactly once per call
             s_done.Reset();
             s_body = null;
@@ -116,10 +117,30 @@ public static class WorkerPool
         }
     }
 
+    /// <summary>
+    /// How long a thread waiting for the pool (a worker for the next call, the caller for the last helper) polls before
+    /// it blocks. Blocked, it gives its core away, and a scheduler that has handed it to another process (even a
+    /// niced one) may keep it there for a whole time slice, a millisecond or so, after the event is set: back-to-back
+    /// calls (a GEMM's, a training step's layers) then each lose that much. The event's own spinning yields the core
+    /// too, so this polls without yielding; an idle pool still blocks soon after its last call.
+    /// </summary>
+    private const double PollMicroseconds = 1000;
+
+    private static readonly long PollTicks = (long)(PollMicroseconds * System.Diagnostics.Stopwatch.Frequency / 1e6);
+
+    /// <summary>Polls <paramref name="e"/> for up to <see cref="PollMicroseconds"/>, without yielding the core.</summary>
+    private static void SpinUntilSet(ManualResetEventSlim e)
+    {
+        if (e.IsSet) return;
+        long end = System.Diagnostics.Stopwatch.GetTimestamp() + PollTicks;
+        while (!e.IsSet && System.Diagnostics.Stopwatch.GetTimestamp() < end) Thread.SpinWait(8);
+    }
+
     private static void Loop(Worker worker)
     {
         while (true)
         {
+            SpinUntilSet(worker.Go);
             worker.Go.Wait();
             worker.Go.Reset();
             RunParts();
