@@ -359,9 +359,17 @@ internal static unsafe partial class Sgemm
                     int kb = piece < whole ? piece / blocks : _kBlocks - 1;
                     int block = first + (piece < whole ? piece % blocks : (piece - whole) / _lastParts);
                     int columns = piece < whole ? -1 : (piece - whole) % _lastParts;
+                    // Polled without yielding at first (as WorkerPool waits): a yield can hand the core to another
+                    // process for a time slice, while the piece waited for is usually a moment from done.
                     var spin = new SpinWait();
+                    long until = 0;
                     while (Volatile.Read(ref _packDone[kb]) < _packGroups || Volatile.Read(ref _rowDone[block]) < kb)
-                        spin.SpinOnce(sleep1Threshold: -1);
+                    {
+                        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                        if (until == 0) until = now + WorkerPool.PollTicks;
+                        if (now < until) Thread.SpinWait(8);
+                        else spin.SpinOnce(sleep1Threshold: -1);
+                    }
                     try { Multiply(kb, _rowStart[block], _rowStart[block + 1], columns); }
                     finally { if (columns < 0) Volatile.Write(ref _rowDone[block], kb + 1); }
                 }

@@ -120,13 +120,14 @@ public static class WorkerPool
     /// <summary>
     /// How long a thread waiting for the pool (a worker for the next call, the caller for the last helper) polls before
     /// it blocks. Blocked, it gives its core away, and a scheduler that has handed it to another process (even a
-    /// niced one) may keep it there for a whole time slice, a millisecond or so, after the event is set: back-to-back
-    /// calls (a GEMM's, a training step's layers) then each lose that much. The event's own spinning yields the core
-    /// too, so this polls without yielding; an idle pool still blocks soon after its last call.
+    /// niced one) may keep it there for a whole time slice after the event is set: back-to-back calls (a GEMM's, a
+    /// training step's layers) then each lose that much. The event's own spinning yields the core too, so this polls
+    /// without yielding, long enough to cover a GEMM's last piece of work on the other thread; an idle pool still
+    /// blocks soon after its last call.
     /// </summary>
-    private const double PollMicroseconds = 1000;
+    private const double PollMicroseconds = 200;
 
-    private static readonly long PollTicks = (long)(PollMicroseconds * System.Diagnostics.Stopwatch.Frequency / 1e6);
+    internal static readonly long PollTicks = (long)(PollMicroseconds * System.Diagnostics.Stopwatch.Frequency / 1e6);
 
     /// <summary>Polls <paramref name="e"/> for up to <see cref="PollMicroseconds"/>, without yielding the core.</summary>
     private static void SpinUntilSet(ManualResetEventSlim e)
