@@ -58,6 +58,17 @@ internal static unsafe partial class Sgemm
                     if (!exact) WriteTile(buffers.Tile + back * 16, 16, cTile, ldc, mValid, nValid, acc);
                     continue;
                 }
+                // A last panel of 17–24 columns (n = 50: 32 + 18): the 12×24 tile, three quarters of a whole tile's cost.
+                if (nValid <= 24)
+                {
+                    bool exact = back == 0 && nValid == 24;
+                    float* to = exact ? cTile : buffers.Tile;
+                    int ldTo = exact ? ldc : nr;
+                    if (transA) Kernel12x24Avx512(kc, a + (long)pc * lda + row, 1, lda, bPanel, to, ldTo, exact && acc);
+                    else Kernel12x24Avx512(kc, a + (long)row * lda + pc, lda, 1, bPanel, to, ldTo, exact && acc);
+                    if (!exact) WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
+                    continue;
+                }
                 bool whole = back == 0 && nValid == nr;
                 float* dst = whole ? cTile : buffers.Tile;
                 int ld = whole ? ldc : nr;
@@ -252,5 +263,60 @@ internal static unsafe partial class Sgemm
         c0.Store(c + 0 * ldc); c1.Store(c + 1 * ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc);
         c4.Store(c + 4 * ldc); c5.Store(c + 5 * ldc); c6.Store(c + 6 * ldc); c7.Store(c + 7 * ldc);
         c8.Store(c + 8 * ldc); c9.Store(c + 9 * ldc); c10.Store(c + 10 * ldc); c11.Store(c + 11 * ldc);
+    }
+
+    /// <summary>
+    /// Twelve rows of a 24-column tile (a 512-bit and a 256-bit vector a row): a last panel of 17 to 24 columns
+    /// (n = 50: one whole 32-column panel and 18 columns more). The 256-bit half costs half of a 512-bit one on a CPU
+    /// that splits 512-bit multiply-adds in two, so the tile costs three quarters of a whole 12×32 tile. Each element
+    /// is summed as the 12×32 tile sums it (one multiply-add chain over the K block from zero, then C added), so the
+    /// bits are the same. A is read as in <see cref="Kernel12x16Avx512"/>; B is a packed 32-column panel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel12x24Avx512(int kc, float* a, long rowStride, long kStride, float* b, float* c, int ldc, bool accumulate)
+    {
+        nint l = (nint)rowStride * sizeof(float), step = (nint)kStride * sizeof(float);
+        byte* x = (byte*)a, y = x + 3 * l, z = x + 6 * l, w = x + 9 * l;
+        var c0 = Vector512<float>.Zero; var c1 = Vector512<float>.Zero; var c2 = Vector512<float>.Zero; var c3 = Vector512<float>.Zero;
+        var c4 = Vector512<float>.Zero; var c5 = Vector512<float>.Zero; var c6 = Vector512<float>.Zero; var c7 = Vector512<float>.Zero;
+        var c8 = Vector512<float>.Zero; var c9 = Vector512<float>.Zero; var c10 = Vector512<float>.Zero; var c11 = Vector512<float>.Zero;
+        var d0 = Vector256<float>.Zero; var d1 = Vector256<float>.Zero; var d2 = Vector256<float>.Zero; var d3 = Vector256<float>.Zero;
+        var d4 = Vector256<float>.Zero; var d5 = Vector256<float>.Zero; var d6 = Vector256<float>.Zero; var d7 = Vector256<float>.Zero;
+        var d8 = Vector256<float>.Zero; var d9 = Vector256<float>.Zero; var d10 = Vector256<float>.Zero; var d11 = Vector256<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector256.Load(b + 16);
+            var a0 = Vector512.Create(*(float*)x); c0 = Vector512.FusedMultiplyAdd(a0, b0, c0); d0 = Vector256.FusedMultiplyAdd(a0.GetLower(), b1, d0);
+            var a1 = Vector512.Create(*(float*)(x + l)); c1 = Vector512.FusedMultiplyAdd(a1, b0, c1); d1 = Vector256.FusedMultiplyAdd(a1.GetLower(), b1, d1);
+            var a2 = Vector512.Create(*(float*)(x + l * 2)); c2 = Vector512.FusedMultiplyAdd(a2, b0, c2); d2 = Vector256.FusedMultiplyAdd(a2.GetLower(), b1, d2);
+            var a3 = Vector512.Create(*(float*)y); c3 = Vector512.FusedMultiplyAdd(a3, b0, c3); d3 = Vector256.FusedMultiplyAdd(a3.GetLower(), b1, d3);
+            var a4 = Vector512.Create(*(float*)(x + l * 4)); c4 = Vector512.FusedMultiplyAdd(a4, b0, c4); d4 = Vector256.FusedMultiplyAdd(a4.GetLower(), b1, d4);
+            var a5 = Vector512.Create(*(float*)(y + l * 2)); c5 = Vector512.FusedMultiplyAdd(a5, b0, c5); d5 = Vector256.FusedMultiplyAdd(a5.GetLower(), b1, d5);
+            var a6 = Vector512.Create(*(float*)z); c6 = Vector512.FusedMultiplyAdd(a6, b0, c6); d6 = Vector256.FusedMultiplyAdd(a6.GetLower(), b1, d6);
+            var a7 = Vector512.Create(*(float*)(y + l * 4)); c7 = Vector512.FusedMultiplyAdd(a7, b0, c7); d7 = Vector256.FusedMultiplyAdd(a7.GetLower(), b1, d7);
+            var a8 = Vector512.Create(*(float*)(x + l * 8)); c8 = Vector512.FusedMultiplyAdd(a8, b0, c8); d8 = Vector256.FusedMultiplyAdd(a8.GetLower(), b1, d8);
+            var a9 = Vector512.Create(*(float*)w); c9 = Vector512.FusedMultiplyAdd(a9, b0, c9); d9 = Vector256.FusedMultiplyAdd(a9.GetLower(), b1, d9);
+            var a10 = Vector512.Create(*(float*)(z + l * 4)); c10 = Vector512.FusedMultiplyAdd(a10, b0, c10); d10 = Vector256.FusedMultiplyAdd(a10.GetLower(), b1, d10);
+            var a11 = Vector512.Create(*(float*)(y + l * 8)); c11 = Vector512.FusedMultiplyAdd(a11, b0, c11); d11 = Vector256.FusedMultiplyAdd(a11.GetLower(), b1, d11);
+            x += step; y += step; z += step; w += step; b += 32;
+        }
+        if (accumulate)
+        {
+            c0 += Vector512.Load(c + 0 * ldc); c1 += Vector512.Load(c + 1 * ldc); c2 += Vector512.Load(c + 2 * ldc);
+            c3 += Vector512.Load(c + 3 * ldc); c4 += Vector512.Load(c + 4 * ldc); c5 += Vector512.Load(c + 5 * ldc);
+            c6 += Vector512.Load(c + 6 * ldc); c7 += Vector512.Load(c + 7 * ldc); c8 += Vector512.Load(c + 8 * ldc);
+            c9 += Vector512.Load(c + 9 * ldc); c10 += Vector512.Load(c + 10 * ldc); c11 += Vector512.Load(c + 11 * ldc);
+            d0 += Vector256.Load(c + 0 * ldc + 16); d1 += Vector256.Load(c + 1 * ldc + 16); d2 += Vector256.Load(c + 2 * ldc + 16);
+            d3 += Vector256.Load(c + 3 * ldc + 16); d4 += Vector256.Load(c + 4 * ldc + 16); d5 += Vector256.Load(c + 5 * ldc + 16);
+            d6 += Vector256.Load(c + 6 * ldc + 16); d7 += Vector256.Load(c + 7 * ldc + 16); d8 += Vector256.Load(c + 8 * ldc + 16);
+            d9 += Vector256.Load(c + 9 * ldc + 16); d10 += Vector256.Load(c + 10 * ldc + 16); d11 += Vector256.Load(c + 11 * ldc + 16);
+        }
+        c0.Store(c + 0 * ldc); c1.Store(c + 1 * ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc);
+        c4.Store(c + 4 * ldc); c5.Store(c + 5 * ldc); c6.Store(c + 6 * ldc); c7.Store(c + 7 * ldc);
+        c8.Store(c + 8 * ldc); c9.Store(c + 9 * ldc); c10.Store(c + 10 * ldc); c11.Store(c + 11 * ldc);
+        d0.Store(c + 0 * ldc + 16); d1.Store(c + 1 * ldc + 16); d2.Store(c + 2 * ldc + 16); d3.Store(c + 3 * ldc + 16);
+        d4.Store(c + 4 * ldc + 16); d5.Store(c + 5 * ldc + 16); d6.Store(c + 6 * ldc + 16); d7.Store(c + 7 * ldc + 16);
+        d8.Store(c + 8 * ldc + 16); d9.Store(c + 9 * ldc + 16); d10.Store(c + 10 * ldc + 16); d11.Store(c + 11 * ldc + 16);
     }
 }
