@@ -90,7 +90,7 @@ public readonly record struct GemmPlan
         int threads = split is null ? options.ThreadsFor((long)m * n * k) : Math.Max(2, options.Threads ?? 2);
         var how = split ?? Choose(kernel, m, n, k, threads);
         if (how == GemmSplit.None)
-            return plan with { PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, n - narrow, k) };
+            return plan with { PrefetchesRowsOfA = direct && Sgemm.Streams(kernel, transA, m, n - narrow, k) };
         plan = plan with { Threads = threads, Split = how };
         switch (how)
         {
@@ -98,14 +98,14 @@ public readonly record struct GemmPlan
             {
                 int rowSplit = Sgemm.RowSplit(kernel);
                 int rows = ((m + threads - 1) / threads + rowSplit - 1) / rowSplit * rowSplit;
-                return plan with { Parts = threads, Chunk = rows, PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, n - narrow, k) };
+                return plan with { Parts = threads, Chunk = rows, PrefetchesRowsOfA = direct && Sgemm.Streams(kernel, transA, m, n - narrow, k) };
             }
             case GemmSplit.ColumnSlabs:
             {
                 int chunk = Sgemm.ColumnSlabsFor(kernel, m, n, threads);
                 return plan with
                 {
-                    Parts = threads, Chunk = chunk, PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, chunk, k),
+                    Parts = threads, Chunk = chunk, PrefetchesRowsOfA = direct && Sgemm.Streams(kernel, transA, m, chunk, k),
                     SplitPanelRows = Sgemm.SplitPanelRowsFor(kernel, m, chunk, threads),
                 };
             }
@@ -117,7 +117,7 @@ public readonly record struct GemmPlan
                 int align = rows ? Sgemm.RowSplit(kernel) : 32;
                 int chunk = ((extent + threads - 1) / threads + align - 1) / align * align;
                 int parts = Math.Max(1, Math.Min(threads, (extent + chunk - 1) / chunk));
-                bool streams = direct && (rows ? Sgemm.StreamsA(chunk, n - narrow, k) : Sgemm.StreamsA(m, chunk, k));
+                bool streams = direct && (rows ? Sgemm.Streams(kernel, transA, chunk, n - narrow, k) : Sgemm.Streams(kernel, transA, m, chunk, k));
                 return plan with { Parts = parts, Chunk = chunk, PrefetchesRowsOfA = streams };
             }
         }

@@ -17,7 +17,7 @@ internal static unsafe partial class Sgemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectBlock512(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, int nc, int jc, float* packedB,
-        float* c, int ldc, bool acc, PackBuffers buffers, bool prefetchRows)
+        float* c, int ldc, bool acc, PackBuffers buffers, bool prefetchRows, int kNext = 0)
     {
         const int mr = 12, nr = 32;
         for (int jr = 0; jr < nc; jr += nr)
@@ -28,6 +28,14 @@ internal static unsafe partial class Sgemm
             {
                 int mValid = Math.Min(mr, mc - ir);
                 float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
+                // A deep transposed A streamed from memory: each tile of the first panel asks for its share of the
+                // next K block's rows of A (this block's columns ic … ic+mc of them), so that they are on their way
+                // while this block is multiplied.
+                if (transA && prefetchRows && jr == 0 && kNext > 0)
+                {
+                    long first = pc + kc + (long)ir * kNext / mc, end = pc + kc + (long)Math.Min(mc, ir + mr) * kNext / mc;
+                    PrefetchColumns(a + first * lda + ic, lda, (int)(end - first), mc);
+                }
                 if (mValid < mr && ic + ir + mValid < mr)
                 {
                     PackA(transA, a, lda, ic + ir + mValid, ic + ir, pc, mValid, kc, mr, buffers.A);
@@ -81,6 +89,19 @@ internal static unsafe partial class Sgemm
                 }
                 if (!whole) WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
             }
+        }
+    }
+
+    /// <summary>Asks for <paramref name="cols"/> floats of each of <paramref name="rows"/> rows of A (lda apart) to be brought into L2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchColumns(float* a, int lda, int rows, int cols)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++)
+        {
+            float* row = a + (long)r * lda;
+            for (int q = 0; q < cols; q += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch1(row + q);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch1(row + cols - 1);
         }
     }
 
