@@ -59,6 +59,11 @@ public readonly record struct GemmPlan
     public bool ReadsBInPlace { get; init; }
     /// <summary>The depth of the K blocks (k split into blocks of equal depth).</summary>
     public int KBlock { get; init; }
+    /// <summary>
+    /// A row-major A read in place whose rows alias in L1 (AVX-512, rows a multiple of 1024 floats apart) is read six
+    /// rows at a time rather than twelve (<see cref="Sgemm.HalvesAliasedTiles"/>); the sums are the same.
+    /// </summary>
+    public bool ReadsAliasedRowsSixAtATime { get; init; }
     /// <summary>A tall A read in place asks for its next rows ahead of the kernel.</summary>
     public bool PrefetchesRowsOfA { get; init; }
 
@@ -83,6 +88,7 @@ public readonly record struct GemmPlan
         {
             NarrowColumns = narrow,
             ReadsAInPlace = direct,
+            ReadsAliasedRowsSixAtATime = direct && Sgemm.HalvesAliasedTiles(kernel, transA, lda),
             ReadsBInPlace = directB,
             KBlock = k == 0 ? 0 : Sgemm.KBlock(k, direct && !directB ? Sgemm.InPlaceKBlockLimit(kernel, transA) : Sgemm.KC),
             Chunk = m,
@@ -149,6 +155,7 @@ public readonly record struct GemmPlan
         if (Small) return s.Append("small product, rows in registers").ToString();
         s.Append(Sgemm.KernelName(Kernel));
         if (ReadsAInPlace) s.Append(", A read in place");
+        if (ReadsAliasedRowsSixAtATime) s.Append(", 6 rows at a time (rows 4 KB apart)");
         if (PrefetchesRowsOfA) s.Append(" (next rows prefetched)");
         if (ReadsBInPlace) s.Append(", B read in place");
         if (KBlock > 0 && KBlock < K) s.Append(CultureInfo.InvariantCulture, $", K blocks of {KBlock}");

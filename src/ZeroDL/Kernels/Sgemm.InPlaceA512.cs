@@ -13,11 +13,14 @@ internal static unsafe partial class Sgemm
     /// Rows ic … ic+mc of C against a packed B block, A read in place with the 12×32 AVX-512 tile (the AVX-512
     /// counterpart of <see cref="DirectBlock"/>). A ragged last tile is formed from the product's last 12 rows, some
     /// already computed, and only its new rows are written; a product of fewer than 12 rows packs its one panel.
-    /// Every element is summed as the packed kernel sums it, so either path gives the same bits.
+    /// Every element is summed as the packed kernel sums it, so either path gives the same bits. With
+    /// <paramref name="sixRows"/> (<see cref="HalvesAliasedTiles"/>) a tile's rows of A are read six at a time, by two
+    /// 6-row tiles; <paramref name="kNext"/> is the depth of the next K block (0: none), which a deep transposed A
+    /// with <paramref name="prefetchRows"/> asks for ahead.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectBlock512(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, int nc, int jc, float* packedB,
-        float* c, int ldc, bool acc, PackBuffers buffers, bool prefetchRows, int kNext = 0)
+        float* c, int ldc, bool acc, PackBuffers buffers, bool prefetchRows, bool sixRows, int kNext)
     {
         const int mr = 12, nr = 32;
         for (int jr = 0; jr < nc; jr += nr)
@@ -72,7 +75,12 @@ internal static unsafe partial class Sgemm
                     bool exact = back == 0 && nValid == 24;
                     float* to = exact ? cTile : buffers.Tile;
                     int ldTo = exact ? ldc : nr;
-                    if (transA) Kernel12x24Avx512(kc, a + (long)pc * lda + row, 1, lda, bPanel, to, ldTo, exact && acc);
+                    if (sixRows && !transA)
+                    {
+                        Kernel6x24Avx512(kc, a + (long)row * lda + pc, lda, bPanel, to, ldTo, exact && acc);
+                        Kernel6x24Avx512(kc, a + (long)(row + 6) * lda + pc, lda, bPanel, to + 6 * ldTo, ldTo, exact && acc);
+                    }
+                    else if (transA) Kernel12x24Avx512(kc, a + (long)pc * lda + row, 1, lda, bPanel, to, ldTo, exact && acc);
                     else Kernel12x24Avx512(kc, a + (long)row * lda + pc, lda, 1, bPanel, to, ldTo, exact && acc);
                     if (!exact) WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
                     continue;
@@ -85,7 +93,12 @@ internal static unsafe partial class Sgemm
                 {
                     if (jr == 0 && prefetchRows && ir + 2 * mr <= mc)
                         PrefetchRows(a + (long)(row + mr) * lda + pc, lda, mr, kc);
-                    Kernel12x32Avx512Direct(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
+                    if (sixRows)
+                    {
+                        Kernel6x32Avx512(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
+                        Kernel6x32Avx512(kc, a + (long)(row + 6) * lda + pc, lda, bPanel, dst + 6 * ld, ld, whole && acc);
+                    }
+                    else Kernel12x32Avx512Direct(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
                 }
                 if (!whole) WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
             }
@@ -339,5 +352,88 @@ internal static unsafe partial class Sgemm
         d0.Store(c + 0 * ldc + 16); d1.Store(c + 1 * ldc + 16); d2.Store(c + 2 * ldc + 16); d3.Store(c + 3 * ldc + 16);
         d4.Store(c + 4 * ldc + 16); d5.Store(c + 5 * ldc + 16); d6.Store(c + 6 * ldc + 16); d7.Store(c + 7 * ldc + 16);
         d8.Store(c + 8 * ldc + 16); d9.Store(c + 9 * ldc + 16); d10.Store(c + 10 * ldc + 16); d11.Store(c + 11 * ldc + 16);
+    }
+
+    /// <summary>
+    /// Whether the AVX-512 kernel reads a row-major A in place six rows at a time (two 6-row tiles for each 12-row
+    /// one): when A's rows lie a multiple of 1024 floats (4 KB) apart, the 12 lines a 12-row tile reads at each step
+    /// all fall into one L1 set of 8 ways and evict each other every step; 6 of them fit. Every tile sums an element
+    /// in the same order, so the bits are those of the 12-row tiles.
+    /// </summary>
+    internal static bool HalvesAliasedTiles(GemmKernel kind, bool transA, int lda) =>
+        kind == GemmKernel.Avx512 && !transA && lda % 1024 == 0;
+
+    /// <summary>
+    /// Six rows of a 32-column tile, A's rows read in place (lda apart): half of a 12×32 tile
+    /// (<see cref="Kernel12x32Avx512Direct"/>) where A's rows alias in L1 (<see cref="HalvesAliasedTiles"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x32Avx512(int kc, float* a, long lda, float* b, float* c, int ldc, bool accumulate)
+    {
+        float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
+        var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
+        var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
+        var c2_0 = Vector512<float>.Zero; var c2_1 = Vector512<float>.Zero;
+        var c3_0 = Vector512<float>.Zero; var c3_1 = Vector512<float>.Zero;
+        var c4_0 = Vector512<float>.Zero; var c4_1 = Vector512<float>.Zero;
+        var c5_0 = Vector512<float>.Zero; var c5_1 = Vector512<float>.Zero;
+        for (int p = 0; p < kc; p++, b += 32)
+        {
+            var b0 = Vector512.Load(b + 0);
+            var b1 = Vector512.Load(b + 16);
+            var x0 = Vector512.Create(a0[p]); c0_0 = Vector512.FusedMultiplyAdd(x0, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(x0, b1, c0_1);
+            var x1 = Vector512.Create(a1[p]); c1_0 = Vector512.FusedMultiplyAdd(x1, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(x1, b1, c1_1);
+            var x2 = Vector512.Create(a2[p]); c2_0 = Vector512.FusedMultiplyAdd(x2, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(x2, b1, c2_1);
+            var x3 = Vector512.Create(a3[p]); c3_0 = Vector512.FusedMultiplyAdd(x3, b0, c3_0); c3_1 = Vector512.FusedMultiplyAdd(x3, b1, c3_1);
+            var x4 = Vector512.Create(a4[p]); c4_0 = Vector512.FusedMultiplyAdd(x4, b0, c4_0); c4_1 = Vector512.FusedMultiplyAdd(x4, b1, c4_1);
+            var x5 = Vector512.Create(a5[p]); c5_0 = Vector512.FusedMultiplyAdd(x5, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(x5, b1, c5_1);
+        }
+        if (accumulate)
+        {
+            c0_0 += Vector512.Load(c + 0 * ldc + 0); c0_1 += Vector512.Load(c + 0 * ldc + 16);
+            c1_0 += Vector512.Load(c + 1 * ldc + 0); c1_1 += Vector512.Load(c + 1 * ldc + 16);
+            c2_0 += Vector512.Load(c + 2 * ldc + 0); c2_1 += Vector512.Load(c + 2 * ldc + 16);
+            c3_0 += Vector512.Load(c + 3 * ldc + 0); c3_1 += Vector512.Load(c + 3 * ldc + 16);
+            c4_0 += Vector512.Load(c + 4 * ldc + 0); c4_1 += Vector512.Load(c + 4 * ldc + 16);
+            c5_0 += Vector512.Load(c + 5 * ldc + 0); c5_1 += Vector512.Load(c + 5 * ldc + 16);
+        }
+        c0_0.Store(c + 0 * ldc + 0); c0_1.Store(c + 0 * ldc + 16);
+        c1_0.Store(c + 1 * ldc + 0); c1_1.Store(c + 1 * ldc + 16);
+        c2_0.Store(c + 2 * ldc + 0); c2_1.Store(c + 2 * ldc + 16);
+        c3_0.Store(c + 3 * ldc + 0); c3_1.Store(c + 3 * ldc + 16);
+        c4_0.Store(c + 4 * ldc + 0); c4_1.Store(c + 4 * ldc + 16);
+        c5_0.Store(c + 5 * ldc + 0); c5_1.Store(c + 5 * ldc + 16);
+    }
+
+    /// <summary>Six rows of a 24-column tile, A's rows read in place: half of a 12×24 tile (<see cref="Kernel12x24Avx512"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x24Avx512(int kc, float* a, long lda, float* b, float* c, int ldc, bool accumulate)
+    {
+        float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
+        var c0 = Vector512<float>.Zero; var c1 = Vector512<float>.Zero; var c2 = Vector512<float>.Zero;
+        var c3 = Vector512<float>.Zero; var c4 = Vector512<float>.Zero; var c5 = Vector512<float>.Zero;
+        var d0 = Vector256<float>.Zero; var d1 = Vector256<float>.Zero; var d2 = Vector256<float>.Zero;
+        var d3 = Vector256<float>.Zero; var d4 = Vector256<float>.Zero; var d5 = Vector256<float>.Zero;
+        for (int p = 0; p < kc; p++, b += 32)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector256.Load(b + 16);
+            var x0 = Vector512.Create(a0[p]); c0 = Vector512.FusedMultiplyAdd(x0, b0, c0); d0 = Vector256.FusedMultiplyAdd(x0.GetLower(), b1, d0);
+            var x1 = Vector512.Create(a1[p]); c1 = Vector512.FusedMultiplyAdd(x1, b0, c1); d1 = Vector256.FusedMultiplyAdd(x1.GetLower(), b1, d1);
+            var x2 = Vector512.Create(a2[p]); c2 = Vector512.FusedMultiplyAdd(x2, b0, c2); d2 = Vector256.FusedMultiplyAdd(x2.GetLower(), b1, d2);
+            var x3 = Vector512.Create(a3[p]); c3 = Vector512.FusedMultiplyAdd(x3, b0, c3); d3 = Vector256.FusedMultiplyAdd(x3.GetLower(), b1, d3);
+            var x4 = Vector512.Create(a4[p]); c4 = Vector512.FusedMultiplyAdd(x4, b0, c4); d4 = Vector256.FusedMultiplyAdd(x4.GetLower(), b1, d4);
+            var x5 = Vector512.Create(a5[p]); c5 = Vector512.FusedMultiplyAdd(x5, b0, c5); d5 = Vector256.FusedMultiplyAdd(x5.GetLower(), b1, d5);
+        }
+        if (accumulate)
+        {
+            c0 += Vector512.Load(c + 0 * ldc); c1 += Vector512.Load(c + 1 * ldc); c2 += Vector512.Load(c + 2 * ldc);
+            c3 += Vector512.Load(c + 3 * ldc); c4 += Vector512.Load(c + 4 * ldc); c5 += Vector512.Load(c + 5 * ldc);
+            d0 += Vector256.Load(c + 0 * ldc + 16); d1 += Vector256.Load(c + 1 * ldc + 16); d2 += Vector256.Load(c + 2 * ldc + 16);
+            d3 += Vector256.Load(c + 3 * ldc + 16); d4 += Vector256.Load(c + 4 * ldc + 16); d5 += Vector256.Load(c + 5 * ldc + 16);
+        }
+        c0.Store(c + 0 * ldc); c1.Store(c + 1 * ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc); c4.Store(c + 4 * ldc); c5.Store(c + 5 * ldc);
+        d0.Store(c + 0 * ldc + 16); d1.Store(c + 1 * ldc + 16); d2.Store(c + 2 * ldc + 16);
+        d3.Store(c + 3 * ldc + 16); d4.Store(c + 4 * ldc + 16); d5.Store(c + 5 * ldc + 16);
     }
 }

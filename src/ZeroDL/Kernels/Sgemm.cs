@@ -92,7 +92,7 @@ internal static unsafe partial class Sgemm
             n -= narrow;
             NarrowColumnsProduct(transA, transB, 0, m, narrow, n, k, a, lda, b, ldb, c, ldc, accumulate);
         }
-        bool direct = plan.ReadsAInPlace, directB = plan.ReadsBInPlace, streamsA = plan.PrefetchesRowsOfA;
+        bool direct = plan.ReadsAInPlace, directB = plan.ReadsBInPlace, streamsA = plan.PrefetchesRowsOfA, sixRows = plan.ReadsAliasedRowsSixAtATime;
         int nr = NR(kind), kStep = plan.KBlock;
         for (int jc = 0; jc < n; jc += NC)
         {
@@ -116,7 +116,7 @@ internal static unsafe partial class Sgemm
                     int mc = Math.Min(MC, m - ic);
                     if (direct)
                     {
-                        if (kind == GemmKernel.Avx512) DirectBlock512(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers, streamsA, Math.Min(kStep, k - pc - kc));
+                        if (kind == GemmKernel.Avx512) DirectBlock512(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers, streamsA, sixRows, Math.Min(kStep, k - pc - kc));
                         else DirectBlock(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers, streamsA);
                         continue;
                     }
@@ -239,6 +239,7 @@ internal static unsafe partial class Sgemm
         job.Direct = plan.ReadsAInPlace;
         job.KStep = plan.KBlock;
         job.StreamsAhead = plan.PrefetchesRowsOfA;
+        job.SixRows = plan.ReadsAliasedRowsSixAtATime;
         int threads = plan.Threads;
         for (int jc = 0; jc < job.N; jc += NC)
         {
@@ -267,7 +268,7 @@ internal static unsafe partial class Sgemm
     private sealed class SharedBJob
     {
         public GemmKernel Kind;
-        public bool TransA, TransB, Accumulate, Direct, StreamsAhead;
+        public bool TransA, TransB, Accumulate, Direct, StreamsAhead, SixRows;
         public int M, N, K, Narrow, Nr, Threads, RowsPerThread, KStep, Lda, Ldb, Ldc;
         public float* A, B, C;
         /// <summary>The block being worked: columns [Jc, Jc + Nc) in Panels panels of Width floats a row, K rows [Pg, PgEnd).</summary>
@@ -309,7 +310,7 @@ internal static unsafe partial class Sgemm
                 for (int ic = start; ic < end; ic += MC)
                 {
                     int mc = Math.Min(MC, end - ic);
-                    if (Direct && Kind == GemmKernel.Avx512) DirectBlock512(TransA, A, Lda, ic, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsAhead, Math.Min(KStep, K - pc - kc));
+                    if (Direct && Kind == GemmKernel.Avx512) DirectBlock512(TransA, A, Lda, ic, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsAhead, SixRows, Math.Min(KStep, K - pc - kc));
                     else if (Direct) DirectBlock(TransA, A, Lda, ic, pc, mc, kc, Nc, Jc, block, C, Ldc, acc, buffers, StreamsAhead);
                     else MacroKernel(Kind, TransA, A, Lda, M, ic, mc, pc, kc, Jc, Nc, block, C, Ldc, acc, buffers);
                 }
