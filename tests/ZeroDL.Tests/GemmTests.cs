@@ -67,7 +67,7 @@ public class GemmTests
         // to; leading dimensions wider than the operands.
         var rng = new Random(2201);
         foreach (var (m, n, k) in new[] { (5, 40, 30), (12, 32, 16), (13, 33, 7), (16, 50, 300), (23, 64, 9), (52, 36, 700),
-                     (100, 50, 784), (100, 100, 61), (4100, 20, 256), (40, 56, 300), (29, 82, 270) })
+                     (100, 50, 784), (100, 100, 61), (4100, 20, 256), (40, 56, 300), (29, 82, 270), (36, 30, 25), (25, 59, 100) })
             foreach (bool ta in new[] { false, true })
             {
                 var options = new GemmOptions { Kernel = kernel, Threads = 1 };
@@ -97,9 +97,11 @@ public class GemmTests
         const GemmKernel kernel = GemmKernel.Avx512;
         var rng = new Random(2202);
         // Last panels of 17–24 columns (the 12×24 tile: 50, 56, 82), rows of A 1024 floats apart (read six at a time,
-        // with ragged rows past whole tiles), and a deep transposed A whose next K blocks are asked for ahead.
+        // with ragged rows past whole tiles), a deep transposed A whose next K blocks are asked for ahead, and last
+        // panels of 25–31 columns written into C through masks (30, 62, 59).
         foreach (var (m, n, k) in new[] { (5, 40, 30), (13, 33, 7), (16, 48, 300), (23, 64, 9), (100, 50, 784), (52, 96, 600),
-                     (37, 50, 300), (25, 56, 700), (100, 82, 40), (30, 50, 1024), (100, 50, 1024), (23, 56, 2048), (288, 32, 3700) })
+                     (37, 50, 300), (25, 56, 700), (100, 82, 40), (30, 50, 1024), (100, 50, 1024), (23, 56, 2048), (288, 32, 3700),
+                     (100, 30, 25), (40, 62, 300), (24, 59, 16) })
             foreach (bool ta in new[] { false, true })
             {
                 var plan = GemmPlan.Make(ta, false, m, n, k, new GemmOptions { Kernel = kernel, Threads = 1 }, allowSmall: false);

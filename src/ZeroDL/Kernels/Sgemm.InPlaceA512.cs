@@ -4,6 +4,7 @@
 // step by the packed kernel with A's stride (Kernel12x32Avx512<StridedA>). B stays packed.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ZeroDL.Kernels;
 
@@ -85,7 +86,8 @@ internal static unsafe partial class Sgemm
                     if (!exact) WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
                     continue;
                 }
-                bool whole = back == 0 && nValid == nr;
+                // A ragged panel's whole rows go straight into C through masked stores where the CPU has them.
+                bool whole = back == 0 && (nValid == nr || !transA && !sixRows && Avx512F.IsSupported);
                 float* dst = whole ? cTile : buffers.Tile;
                 int ld = whole ? ldc : nr;
                 if (transA) Kernel12x32Avx512<StridedA>(kc, a + (long)pc * lda + row, lda, bPanel, dst, ld, whole && acc);
@@ -98,7 +100,7 @@ internal static unsafe partial class Sgemm
                         Kernel6x32Avx512(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
                         Kernel6x32Avx512(kc, a + (long)(row + 6) * lda + pc, lda, bPanel, dst + 6 * ld, ld, whole && acc);
                     }
-                    else Kernel12x32Avx512Direct(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
+                    else Kernel12x32Avx512Direct(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc, whole ? nValid : nr);
                 }
                 if (!whole) WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
             }
@@ -109,12 +111,12 @@ internal static unsafe partial class Sgemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchColumns(float* a, int lda, int rows, int cols)
     {
-        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        if (!Sse.IsSupported) return;
         for (int r = 0; r < rows; r++)
         {
             float* row = a + (long)r * lda;
-            for (int q = 0; q < cols; q += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch1(row + q);
-            System.Runtime.Intrinsics.X86.Sse.Prefetch1(row + cols - 1);
+            for (int q = 0; q < cols; q += 16) Sse.Prefetch1(row + q);
+            Sse.Prefetch1(row + cols - 1);
         }
     }
 
@@ -124,7 +126,7 @@ internal static unsafe partial class Sgemm
     /// no more integer registers than x64 has.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel12x32Avx512Direct(int kc, float* a, int lda, float* b, float* c, int ldc, bool accumulate)
+    private static void Kernel12x32Avx512Direct(int kc, float* a, int lda, float* b, float* c, int ldc, bool accumulate, int cols = 32)
     {
         PrefetchTile12x32(c, ldc);
         nint l = (nint)lda * sizeof(float);
@@ -183,6 +185,18 @@ internal static unsafe partial class Sgemm
             c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
             x += sizeof(float); y += sizeof(float); z += sizeof(float); w += sizeof(float); b += 32;
         }
+        if (cols < 32)
+        {
+            // A ragged panel (n = 30): its columns 16 … cols written straight into C through a mask.
+            var mask = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(cols - 16)).AsSingle();
+            StoreRowMasked(c0_0, c0_1, c + 0 * ldc, accumulate, mask); StoreRowMasked(c1_0, c1_1, c + 1 * ldc, accumulate, mask);
+            StoreRowMasked(c2_0, c2_1, c + 2 * ldc, accumulate, mask); StoreRowMasked(c3_0, c3_1, c + 3 * ldc, accumulate, mask);
+            StoreRowMasked(c4_0, c4_1, c + 4 * ldc, accumulate, mask); StoreRowMasked(c5_0, c5_1, c + 5 * ldc, accumulate, mask);
+            StoreRowMasked(c6_0, c6_1, c + 6 * ldc, accumulate, mask); StoreRowMasked(c7_0, c7_1, c + 7 * ldc, accumulate, mask);
+            StoreRowMasked(c8_0, c8_1, c + 8 * ldc, accumulate, mask); StoreRowMasked(c9_0, c9_1, c + 9 * ldc, accumulate, mask);
+            StoreRowMasked(c10_0, c10_1, c + 10 * ldc, accumulate, mask); StoreRowMasked(c11_0, c11_1, c + 11 * ldc, accumulate, mask);
+            return;
+        }
         if (accumulate)
         {
             c0_0 += Vector512.Load(c + 0 * ldc + 0); c0_1 += Vector512.Load(c + 0 * ldc + 16);
@@ -210,6 +224,22 @@ internal static unsafe partial class Sgemm
         c9_0.Store(c + 9 * ldc + 0); c9_1.Store(c + 9 * ldc + 16);
         c10_0.Store(c + 10 * ldc + 0); c10_1.Store(c + 10 * ldc + 16);
         c11_0.Store(c + 11 * ldc + 0); c11_1.Store(c + 11 * ldc + 16);
+    }
+
+    /// <summary>
+    /// A row of a ragged 32-column tile: its first 16 columns whole, the rest through <paramref name="mask"/> (C added
+    /// to as <see cref="WriteTile"/> adds it: the tile's sum plus C, lane by lane). AVX-512 only.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRowMasked(Vector512<float> lo, Vector512<float> hi, float* c, bool accumulate, Vector512<float> mask)
+    {
+        if (accumulate)
+        {
+            lo += Vector512.Load(c);
+            hi += Avx512F.MaskLoad(c + 16, mask, Vector512<float>.Zero);
+        }
+        lo.Store(c);
+        Avx512F.MaskStore(c + 16, mask, hi);
     }
 
     /// <summary>
