@@ -56,14 +56,6 @@ internal static unsafe partial class Sgemm
         var buffer = t_narrowB is { } existing && existing.Length >= need ? existing : t_narrowB = new float[Math.Max((int)need, 1024)];
         fixed (float* bt = buffer)
         {
-            if (!transB)
-            {
-                // A row-major B's r columns, a row of B at a time: its r floats share a cache line, which a column at a
-                // time would read r times over (from L3 or memory when B is deep).
-                float* src = b + col0;
-                for (int p = 0; p < k; p++, src += ldb)
-                    for (int j = 0; j < r; j++) bt[(long)j * kpad + p] = src[j];
-            }
             for (int j = 0; j < width; j++)
             {
                 float* row = bt + (long)j * kpad;
@@ -71,7 +63,7 @@ internal static unsafe partial class Sgemm
                 if (j < r)
                 {
                     if (transB) for (float* src = b + (long)(col0 + j) * ldb; p < k; p++) row[p] = src[p];
-                    else p = k;
+                    else for (float* src = b + col0 + j; p < k; p++) row[p] = src[(long)p * ldb];
                 }
                 for (; p < kpad; p++) row[p] = 0f;
             }
