@@ -67,7 +67,7 @@ public class GemmTests
         // to; leading dimensions wider than the operands.
         var rng = new Random(2201);
         foreach (var (m, n, k) in new[] { (5, 40, 30), (12, 32, 16), (13, 33, 7), (16, 50, 300), (23, 64, 9), (52, 36, 700),
-                     (100, 50, 784), (100, 100, 61), (4100, 20, 256) })
+                     (100, 50, 784), (100, 100, 61), (4100, 20, 256), (40, 56, 300), (29, 82, 270), (36, 30, 25), (25, 59, 100) })
             foreach (bool ta in new[] { false, true })
             {
                 var options = new GemmOptions { Kernel = kernel, Threads = 1 };
@@ -96,12 +96,19 @@ public class GemmTests
         // place in deeper K blocks than its packing buffer holds, so it has no packed twin to compare with.)
         const GemmKernel kernel = GemmKernel.Avx512;
         var rng = new Random(2202);
-        foreach (var (m, n, k) in new[] { (5, 40, 30), (13, 33, 7), (16, 48, 300), (23, 64, 9), (100, 50, 784), (52, 96, 600) })
+        // Last panels of 17–24 columns (the 12×24 tile: 50, 56, 82), rows of A 1024 floats apart (read six at a time,
+        // with ragged rows past whole tiles), a deep transposed A whose next K blocks are asked for ahead, and last
+        // panels of 25–31 columns written into C through masks (30, 62, 59).
+        foreach (var (m, n, k) in new[] { (5, 40, 30), (13, 33, 7), (16, 48, 300), (23, 64, 9), (100, 50, 784), (52, 96, 600),
+                     (37, 50, 300), (25, 56, 700), (100, 82, 40), (30, 50, 1024), (100, 50, 1024), (23, 56, 2048), (288, 32, 3700),
+                     (100, 30, 25), (40, 62, 300), (24, 59, 16) })
             foreach (bool ta in new[] { false, true })
             {
                 var plan = GemmPlan.Make(ta, false, m, n, k, new GemmOptions { Kernel = kernel, Threads = 1 }, allowSmall: false);
                 Assert.True(plan.ReadsAInPlace && plan.KBlock <= Sgemm.KC, plan.ToString());
-                var packed = plan with { ReadsAInPlace = false, ReadsBInPlace = false, PrefetchesRowsOfA = false };
+                Assert.Equal(!ta && k % 1024 == 0, plan.ReadsAliasedRowsSixAtATime);
+                Assert.Equal(ta && (long)m * k >= 1 << 20, plan.PrefetchesRowsOfA);
+                var packed = plan with { ReadsAInPlace = false, ReadsBInPlace = false, PrefetchesRowsOfA = false, ReadsAliasedRowsSixAtATime = false };
                 int lda = ta ? m : k;
                 var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
                 var inPlace = RandomArray(rng, m * n); var viaPacking = (float[])inPlace.Clone();
@@ -115,6 +122,46 @@ public class GemmTests
                 }
                 Assert.True(inPlace.SequenceEqual(viaPacking), $"{kernel} m={m} n={n} k={k} transA={ta}");
             }
+    }
+
+    [Fact]
+    public void Avx512_rows_of_A_4KB_apart_read_six_at_a_time_give_the_twelve_row_tiles_bits_on_one_and_two_threads()
+    {
+        // A row-major A whose rows lie 1024 floats apart is read by 6-row tiles (its 12 rows would evict each other
+        // from one L1 set): the same sums as the 12-row tiles, in place or packed, on one thread or two; and the
+        // naive product's values. Ragged rows (1–4 by the 4-row kernel, 5–11 by an overlapping tile), 32-, 24- and
+        // 16-column panels, C added to.
+        const GemmKernel kernel = GemmKernel.Avx512;
+        var rng = new Random(3201);
+        const int lda = 1024;
+        foreach (var (m, n, k) in new[] { (12, 32, 200), (30, 50, 300), (100, 50, 1000), (49, 56, 40), (61, 48, 260), (100, 82, 513) })
+        {
+            var one = new GemmOptions { Kernel = kernel, Threads = 1 };
+            var plan = GemmPlan.Make(false, false, m, n, k, one, allowSmall: false, lda: lda);
+            Assert.True(plan.ReadsAInPlace && plan.ReadsAliasedRowsSixAtATime, plan.ToString());
+            Assert.Contains("6 rows at a time", plan.ToString());
+            var a = RandomArray(rng, (m - 1) * lda + k); var b = RandomArray(rng, k * n);
+            var c0 = RandomArray(rng, m * n);
+            var sixRows = (float[])c0.Clone(); var twelveRows = (float[])c0.Clone(); var packed = (float[])c0.Clone();
+            var expected = (float[])c0.Clone();
+            unsafe
+            {
+                fixed (float* pa = a) fixed (float* pb = b) fixed (float* p1 = sixRows) fixed (float* p2 = twelveRows) fixed (float* p3 = packed)
+                {
+                    Sgemm.Serial(plan, m, n, pa, lda, pb, n, p1, n, accumulate: true, holdsLastColumns: true);
+                    Sgemm.Serial(plan with { ReadsAliasedRowsSixAtATime = false }, m, n, pa, lda, pb, n, p2, n, accumulate: true, holdsLastColumns: true);
+                    Sgemm.Serial(plan with { ReadsAInPlace = false, ReadsAliasedRowsSixAtATime = false }, m, n, pa, lda, pb, n, p3, n, accumulate: true, holdsLastColumns: true);
+                }
+            }
+            Assert.True(sixRows.SequenceEqual(twelveRows), $"m={m} n={n} k={k}: six rows vs twelve");
+            Assert.True(sixRows.SequenceEqual(packed), $"m={m} n={n} k={k}: six rows vs packed");
+            GemmReference.Multiply<float>(false, false, m, n, k, a, lda, b, n, expected, n, accumulate: true);
+            Check.AllClose(expected.Select(v => (double)v).ToArray(), sixRows.Select(v => (double)v).ToArray(), 1e-5 * k, $"m={m} n={n} k={k}");
+            var threaded = (float[])c0.Clone();
+            Gemm.Multiply<float>(false, false, m, n, k, a, lda, b, n, threaded, n, accumulate: true,
+                options: new GemmOptions { Kernel = kernel, Threads = 2, ParallelThreshold = 0 });
+            Assert.True(threaded.SequenceEqual(sixRows), $"m={m} n={n} k={k}: two threads");
+        }
     }
 
     [Theory]

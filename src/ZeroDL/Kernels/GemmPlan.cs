@@ -59,6 +59,11 @@ public readonly record struct GemmPlan
     public bool ReadsBInPlace { get; init; }
     /// <summary>The depth of the K blocks (k split into blocks of equal depth).</summary>
     public int KBlock { get; init; }
+    /// <summary>
+    /// A row-major A read in place whose rows alias in L1 (AVX-512, rows a multiple of 1024 floats apart) is read six
+    /// rows at a time rather than twelve (<see cref="Sgemm.HalvesAliasedTiles"/>); the sums are the same.
+    /// </summary>
+    public bool ReadsAliasedRowsSixAtATime { get; init; }
     /// <summary>A tall A read in place asks for its next rows ahead of the kernel.</summary>
     public bool PrefetchesRowsOfA { get; init; }
 
@@ -83,6 +88,7 @@ public readonly record struct GemmPlan
         {
             NarrowColumns = narrow,
             ReadsAInPlace = direct,
+            ReadsAliasedRowsSixAtATime = direct && Sgemm.HalvesAliasedTiles(kernel, transA, lda),
             ReadsBInPlace = directB,
             KBlock = k == 0 ? 0 : Sgemm.KBlock(k, direct && !directB ? Sgemm.InPlaceKBlockLimit(kernel, transA) : Sgemm.KC),
             Chunk = m,
@@ -90,7 +96,7 @@ public readonly record struct GemmPlan
         int threads = split is null ? options.ThreadsFor((long)m * n * k) : Math.Max(2, options.Threads ?? 2);
         var how = split ?? Choose(kernel, m, n, k, threads);
         if (how == GemmSplit.None)
-            return plan with { PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, n - narrow, k) };
+            return plan with { PrefetchesRowsOfA = direct && Sgemm.Streams(kernel, transA, m, n - narrow, k) };
         plan = plan with { Threads = threads, Split = how };
         switch (how)
         {
@@ -98,14 +104,14 @@ public readonly record struct GemmPlan
             {
                 int rowSplit = Sgemm.RowSplit(kernel);
                 int rows = ((m + threads - 1) / threads + rowSplit - 1) / rowSplit * rowSplit;
-                return plan with { Parts = threads, Chunk = rows, PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, n - narrow, k) };
+                return plan with { Parts = threads, Chunk = rows, PrefetchesRowsOfA = direct && Sgemm.Streams(kernel, transA, m, n - narrow, k) };
             }
             case GemmSplit.ColumnSlabs:
             {
                 int chunk = Sgemm.ColumnSlabsFor(kernel, m, n, threads);
                 return plan with
                 {
-                    Parts = threads, Chunk = chunk, PrefetchesRowsOfA = direct && Sgemm.StreamsA(m, chunk, k),
+                    Parts = threads, Chunk = chunk, PrefetchesRowsOfA = direct && Sgemm.Streams(kernel, transA, m, chunk, k),
                     SplitPanelRows = Sgemm.SplitPanelRowsFor(kernel, m, chunk, threads),
                 };
             }
@@ -117,7 +123,7 @@ public readonly record struct GemmPlan
                 int align = rows ? Sgemm.RowSplit(kernel) : 32;
                 int chunk = ((extent + threads - 1) / threads + align - 1) / align * align;
                 int parts = Math.Max(1, Math.Min(threads, (extent + chunk - 1) / chunk));
-                bool streams = direct && (rows ? Sgemm.StreamsA(chunk, n - narrow, k) : Sgemm.StreamsA(m, chunk, k));
+                bool streams = direct && (rows ? Sgemm.Streams(kernel, transA, chunk, n - narrow, k) : Sgemm.Streams(kernel, transA, m, chunk, k));
                 return plan with { Parts = parts, Chunk = chunk, PrefetchesRowsOfA = streams };
             }
         }
@@ -149,6 +155,7 @@ public readonly record struct GemmPlan
         if (Small) return s.Append("small product, rows in registers").ToString();
         s.Append(Sgemm.KernelName(Kernel));
         if (ReadsAInPlace) s.Append(", A read in place");
+        if (ReadsAliasedRowsSixAtATime) s.Append(", 6 rows at a time (rows 4 KB apart)");
         if (PrefetchesRowsOfA) s.Append(" (next rows prefetched)");
         if (ReadsBInPlace) s.Append(", B read in place");
         if (KBlock > 0 && KBlock < K) s.Append(CultureInfo.InvariantCulture, $", K blocks of {KBlock}");

@@ -4,6 +4,7 @@
 // step by the packed kernel with A's stride (Kernel12x32Avx512<StridedA>). B stays packed.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ZeroDL.Kernels;
 
@@ -13,11 +14,14 @@ internal static unsafe partial class Sgemm
     /// Rows ic … ic+mc of C against a packed B block, A read in place with the 12×32 AVX-512 tile (the AVX-512
     /// counterpart of <see cref="DirectBlock"/>). A ragged last tile is formed from the product's last 12 rows, some
     /// already computed, and only its new rows are written; a product of fewer than 12 rows packs its one panel.
-    /// Every element is summed as the packed kernel sums it, so either path gives the same bits.
+    /// Every element is summed as the packed kernel sums it, so either path gives the same bits. With
+    /// <paramref name="sixRows"/> (<see cref="HalvesAliasedTiles"/>) a tile's rows of A are read six at a time, by two
+    /// 6-row tiles; <paramref name="kNext"/> is the depth of the next K block (0: none), which a deep transposed A
+    /// with <paramref name="prefetchRows"/> asks for ahead.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectBlock512(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, int nc, int jc, float* packedB,
-        float* c, int ldc, bool acc, PackBuffers buffers, bool prefetchRows)
+        float* c, int ldc, bool acc, PackBuffers buffers, bool prefetchRows, bool sixRows, int kNext)
     {
         const int mr = 12, nr = 32;
         for (int jr = 0; jr < nc; jr += nr)
@@ -28,6 +32,14 @@ internal static unsafe partial class Sgemm
             {
                 int mValid = Math.Min(mr, mc - ir);
                 float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
+                // A deep transposed A streamed from memory: each tile of the first panel asks for its share of the
+                // next K block's rows of A (this block's columns ic … ic+mc of them), so that they are on their way
+                // while this block is multiplied.
+                if (transA && prefetchRows && jr == 0 && kNext > 0)
+                {
+                    long first = pc + kc + (long)ir * kNext / mc, end = pc + kc + (long)Math.Min(mc, ir + mr) * kNext / mc;
+                    PrefetchColumns(a + first * lda + ic, lda, (int)(end - first), mc);
+                }
                 if (mValid < mr && ic + ir + mValid < mr)
                 {
                     PackA(transA, a, lda, ic + ir + mValid, ic + ir, pc, mValid, kc, mr, buffers.A);
@@ -58,7 +70,24 @@ internal static unsafe partial class Sgemm
                     if (!exact) WriteTile(buffers.Tile + back * 16, 16, cTile, ldc, mValid, nValid, acc);
                     continue;
                 }
-                bool whole = back == 0 && nValid == nr;
+                // A last panel of 17–24 columns (n = 50: 32 + 18): the 12×24 tile, three quarters of a whole tile's cost.
+                if (nValid <= 24)
+                {
+                    bool exact = back == 0 && nValid == 24;
+                    float* to = exact ? cTile : buffers.Tile;
+                    int ldTo = exact ? ldc : nr;
+                    if (sixRows && !transA)
+                    {
+                        Kernel6x24Avx512(kc, a + (long)row * lda + pc, lda, bPanel, to, ldTo, exact && acc);
+                        Kernel6x24Avx512(kc, a + (long)(row + 6) * lda + pc, lda, bPanel, to + 6 * ldTo, ldTo, exact && acc);
+                    }
+                    else if (transA) Kernel12x24Avx512(kc, a + (long)pc * lda + row, 1, lda, bPanel, to, ldTo, exact && acc);
+                    else Kernel12x24Avx512(kc, a + (long)row * lda + pc, lda, 1, bPanel, to, ldTo, exact && acc);
+                    if (!exact) WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
+                    continue;
+                }
+                // A ragged panel's whole rows go straight into C through masked stores where the CPU has them.
+                bool whole = back == 0 && (nValid == nr || !transA && !sixRows && Avx512F.IsSupported);
                 float* dst = whole ? cTile : buffers.Tile;
                 int ld = whole ? ldc : nr;
                 if (transA) Kernel12x32Avx512<StridedA>(kc, a + (long)pc * lda + row, lda, bPanel, dst, ld, whole && acc);
@@ -66,10 +95,28 @@ internal static unsafe partial class Sgemm
                 {
                     if (jr == 0 && prefetchRows && ir + 2 * mr <= mc)
                         PrefetchRows(a + (long)(row + mr) * lda + pc, lda, mr, kc);
-                    Kernel12x32Avx512Direct(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
+                    if (sixRows)
+                    {
+                        Kernel6x32Avx512(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
+                        Kernel6x32Avx512(kc, a + (long)(row + 6) * lda + pc, lda, bPanel, dst + 6 * ld, ld, whole && acc);
+                    }
+                    else Kernel12x32Avx512Direct(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc, whole ? nValid : nr);
                 }
                 if (!whole) WriteTile(buffers.Tile + back * nr, nr, cTile, ldc, mValid, nValid, acc);
             }
+        }
+    }
+
+    /// <summary>Asks for <paramref name="cols"/> floats of each of <paramref name="rows"/> rows of A (lda apart) to be brought into L2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchColumns(float* a, int lda, int rows, int cols)
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++)
+        {
+            float* row = a + (long)r * lda;
+            for (int q = 0; q < cols; q += 16) Sse.Prefetch1(row + q);
+            Sse.Prefetch1(row + cols - 1);
         }
     }
 
@@ -79,7 +126,7 @@ internal static unsafe partial class Sgemm
     /// no more integer registers than x64 has.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel12x32Avx512Direct(int kc, float* a, int lda, float* b, float* c, int ldc, bool accumulate)
+    private static void Kernel12x32Avx512Direct(int kc, float* a, int lda, float* b, float* c, int ldc, bool accumulate, int cols = 32)
     {
         PrefetchTile12x32(c, ldc);
         nint l = (nint)lda * sizeof(float);
@@ -138,6 +185,18 @@ internal static unsafe partial class Sgemm
             c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
             x += sizeof(float); y += sizeof(float); z += sizeof(float); w += sizeof(float); b += 32;
         }
+        if (cols < 32)
+        {
+            // A ragged panel (n = 30): its columns 16 … cols written straight into C through a mask.
+            var mask = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(cols - 16)).AsSingle();
+            StoreRowMasked(c0_0, c0_1, c + 0 * ldc, accumulate, mask); StoreRowMasked(c1_0, c1_1, c + 1 * ldc, accumulate, mask);
+            StoreRowMasked(c2_0, c2_1, c + 2 * ldc, accumulate, mask); StoreRowMasked(c3_0, c3_1, c + 3 * ldc, accumulate, mask);
+            StoreRowMasked(c4_0, c4_1, c + 4 * ldc, accumulate, mask); StoreRowMasked(c5_0, c5_1, c + 5 * ldc, accumulate, mask);
+            StoreRowMasked(c6_0, c6_1, c + 6 * ldc, accumulate, mask); StoreRowMasked(c7_0, c7_1, c + 7 * ldc, accumulate, mask);
+            StoreRowMasked(c8_0, c8_1, c + 8 * ldc, accumulate, mask); StoreRowMasked(c9_0, c9_1, c + 9 * ldc, accumulate, mask);
+            StoreRowMasked(c10_0, c10_1, c + 10 * ldc, accumulate, mask); StoreRowMasked(c11_0, c11_1, c + 11 * ldc, accumulate, mask);
+            return;
+        }
         if (accumulate)
         {
             c0_0 += Vector512.Load(c + 0 * ldc + 0); c0_1 += Vector512.Load(c + 0 * ldc + 16);
@@ -165,6 +224,22 @@ internal static unsafe partial class Sgemm
         c9_0.Store(c + 9 * ldc + 0); c9_1.Store(c + 9 * ldc + 16);
         c10_0.Store(c + 10 * ldc + 0); c10_1.Store(c + 10 * ldc + 16);
         c11_0.Store(c + 11 * ldc + 0); c11_1.Store(c + 11 * ldc + 16);
+    }
+
+    /// <summary>
+    /// A row of a ragged 32-column tile: its first 16 columns whole, the rest through <paramref name="mask"/> (C added
+    /// to as <see cref="WriteTile"/> adds it: the tile's sum plus C, lane by lane). AVX-512 only.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRowMasked(Vector512<float> lo, Vector512<float> hi, float* c, bool accumulate, Vector512<float> mask)
+    {
+        if (accumulate)
+        {
+            lo += Vector512.Load(c);
+            hi += Avx512F.MaskLoad(c + 16, mask, Vector512<float>.Zero);
+        }
+        lo.Store(c);
+        Avx512F.MaskStore(c + 16, mask, hi);
     }
 
     /// <summary>
@@ -252,5 +327,143 @@ internal static unsafe partial class Sgemm
         c0.Store(c + 0 * ldc); c1.Store(c + 1 * ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc);
         c4.Store(c + 4 * ldc); c5.Store(c + 5 * ldc); c6.Store(c + 6 * ldc); c7.Store(c + 7 * ldc);
         c8.Store(c + 8 * ldc); c9.Store(c + 9 * ldc); c10.Store(c + 10 * ldc); c11.Store(c + 11 * ldc);
+    }
+
+    /// <summary>
+    /// Twelve rows of a 24-column tile (a 512-bit and a 256-bit vector a row): a last panel of 17 to 24 columns
+    /// (n = 50: one whole 32-column panel and 18 columns more). The 256-bit half costs half of a 512-bit one on a CPU
+    /// that splits 512-bit multiply-adds in two, so the tile costs three quarters of a whole 12×32 tile. Each element
+    /// is summed as the 12×32 tile sums it (one multiply-add chain over the K block from zero, then C added), so the
+    /// bits are the same. A is read as in <see cref="Kernel12x16Avx512"/>; B is a packed 32-column panel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel12x24Avx512(int kc, float* a, long rowStride, long kStride, float* b, float* c, int ldc, bool accumulate)
+    {
+        nint l = (nint)rowStride * sizeof(float), step = (nint)kStride * sizeof(float);
+        byte* x = (byte*)a, y = x + 3 * l, z = x + 6 * l, w = x + 9 * l;
+        var c0 = Vector512<float>.Zero; var c1 = Vector512<float>.Zero; var c2 = Vector512<float>.Zero; var c3 = Vector512<float>.Zero;
+        var c4 = Vector512<float>.Zero; var c5 = Vector512<float>.Zero; var c6 = Vector512<float>.Zero; var c7 = Vector512<float>.Zero;
+        var c8 = Vector512<float>.Zero; var c9 = Vector512<float>.Zero; var c10 = Vector512<float>.Zero; var c11 = Vector512<float>.Zero;
+        var d0 = Vector256<float>.Zero; var d1 = Vector256<float>.Zero; var d2 = Vector256<float>.Zero; var d3 = Vector256<float>.Zero;
+        var d4 = Vector256<float>.Zero; var d5 = Vector256<float>.Zero; var d6 = Vector256<float>.Zero; var d7 = Vector256<float>.Zero;
+        var d8 = Vector256<float>.Zero; var d9 = Vector256<float>.Zero; var d10 = Vector256<float>.Zero; var d11 = Vector256<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector256.Load(b + 16);
+            var a0 = Vector512.Create(*(float*)x); c0 = Vector512.FusedMultiplyAdd(a0, b0, c0); d0 = Vector256.FusedMultiplyAdd(a0.GetLower(), b1, d0);
+            var a1 = Vector512.Create(*(float*)(x + l)); c1 = Vector512.FusedMultiplyAdd(a1, b0, c1); d1 = Vector256.FusedMultiplyAdd(a1.GetLower(), b1, d1);
+            var a2 = Vector512.Create(*(float*)(x + l * 2)); c2 = Vector512.FusedMultiplyAdd(a2, b0, c2); d2 = Vector256.FusedMultiplyAdd(a2.GetLower(), b1, d2);
+            var a3 = Vector512.Create(*(float*)y); c3 = Vector512.FusedMultiplyAdd(a3, b0, c3); d3 = Vector256.FusedMultiplyAdd(a3.GetLower(), b1, d3);
+            var a4 = Vector512.Create(*(float*)(x + l * 4)); c4 = Vector512.FusedMultiplyAdd(a4, b0, c4); d4 = Vector256.FusedMultiplyAdd(a4.GetLower(), b1, d4);
+            var a5 = Vector512.Create(*(float*)(y + l * 2)); c5 = Vector512.FusedMultiplyAdd(a5, b0, c5); d5 = Vector256.FusedMultiplyAdd(a5.GetLower(), b1, d5);
+            var a6 = Vector512.Create(*(float*)z); c6 = Vector512.FusedMultiplyAdd(a6, b0, c6); d6 = Vector256.FusedMultiplyAdd(a6.GetLower(), b1, d6);
+            var a7 = Vector512.Create(*(float*)(y + l * 4)); c7 = Vector512.FusedMultiplyAdd(a7, b0, c7); d7 = Vector256.FusedMultiplyAdd(a7.GetLower(), b1, d7);
+            var a8 = Vector512.Create(*(float*)(x + l * 8)); c8 = Vector512.FusedMultiplyAdd(a8, b0, c8); d8 = Vector256.FusedMultiplyAdd(a8.GetLower(), b1, d8);
+            var a9 = Vector512.Create(*(float*)w); c9 = Vector512.FusedMultiplyAdd(a9, b0, c9); d9 = Vector256.FusedMultiplyAdd(a9.GetLower(), b1, d9);
+            var a10 = Vector512.Create(*(float*)(z + l * 4)); c10 = Vector512.FusedMultiplyAdd(a10, b0, c10); d10 = Vector256.FusedMultiplyAdd(a10.GetLower(), b1, d10);
+            var a11 = Vector512.Create(*(float*)(y + l * 8)); c11 = Vector512.FusedMultiplyAdd(a11, b0, c11); d11 = Vector256.FusedMultiplyAdd(a11.GetLower(), b1, d11);
+            x += step; y += step; z += step; w += step; b += 32;
+        }
+        if (accumulate)
+        {
+            c0 += Vector512.Load(c + 0 * ldc); c1 += Vector512.Load(c + 1 * ldc); c2 += Vector512.Load(c + 2 * ldc);
+            c3 += Vector512.Load(c + 3 * ldc); c4 += Vector512.Load(c + 4 * ldc); c5 += Vector512.Load(c + 5 * ldc);
+            c6 += Vector512.Load(c + 6 * ldc); c7 += Vector512.Load(c + 7 * ldc); c8 += Vector512.Load(c + 8 * ldc);
+            c9 += Vector512.Load(c + 9 * ldc); c10 += Vector512.Load(c + 10 * ldc); c11 += Vector512.Load(c + 11 * ldc);
+            d0 += Vector256.Load(c + 0 * ldc + 16); d1 += Vector256.Load(c + 1 * ldc + 16); d2 += Vector256.Load(c + 2 * ldc + 16);
+            d3 += Vector256.Load(c + 3 * ldc + 16); d4 += Vector256.Load(c + 4 * ldc + 16); d5 += Vector256.Load(c + 5 * ldc + 16);
+            d6 += Vector256.Load(c + 6 * ldc + 16); d7 += Vector256.Load(c + 7 * ldc + 16); d8 += Vector256.Load(c + 8 * ldc + 16);
+            d9 += Vector256.Load(c + 9 * ldc + 16); d10 += Vector256.Load(c + 10 * ldc + 16); d11 += Vector256.Load(c + 11 * ldc + 16);
+        }
+        c0.Store(c + 0 * ldc); c1.Store(c + 1 * ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc);
+        c4.Store(c + 4 * ldc); c5.Store(c + 5 * ldc); c6.Store(c + 6 * ldc); c7.Store(c + 7 * ldc);
+        c8.Store(c + 8 * ldc); c9.Store(c + 9 * ldc); c10.Store(c + 10 * ldc); c11.Store(c + 11 * ldc);
+        d0.Store(c + 0 * ldc + 16); d1.Store(c + 1 * ldc + 16); d2.Store(c + 2 * ldc + 16); d3.Store(c + 3 * ldc + 16);
+        d4.Store(c + 4 * ldc + 16); d5.Store(c + 5 * ldc + 16); d6.Store(c + 6 * ldc + 16); d7.Store(c + 7 * ldc + 16);
+        d8.Store(c + 8 * ldc + 16); d9.Store(c + 9 * ldc + 16); d10.Store(c + 10 * ldc + 16); d11.Store(c + 11 * ldc + 16);
+    }
+
+    /// <summary>
+    /// Whether the AVX-512 kernel reads a row-major A in place six rows at a time (two 6-row tiles for each 12-row
+    /// one): when A's rows lie a multiple of 1024 floats (4 KB) apart, the 12 lines a 12-row tile reads at each step
+    /// all fall into one L1 set of 8 ways and evict each other every step; 6 of them fit. Every tile sums an element
+    /// in the same order, so the bits are those of the 12-row tiles.
+    /// </summary>
+    internal static bool HalvesAliasedTiles(GemmKernel kind, bool transA, int lda) =>
+        kind == GemmKernel.Avx512 && !transA && lda % 1024 == 0;
+
+    /// <summary>
+    /// Six rows of a 32-column tile, A's rows read in place (lda apart): half of a 12×32 tile
+    /// (<see cref="Kernel12x32Avx512Direct"/>) where A's rows alias in L1 (<see cref="HalvesAliasedTiles"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x32Avx512(int kc, float* a, long lda, float* b, float* c, int ldc, bool accumulate)
+    {
+        float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
+        var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
+        var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
+        var c2_0 = Vector512<float>.Zero; var c2_1 = Vector512<float>.Zero;
+        var c3_0 = Vector512<float>.Zero; var c3_1 = Vector512<float>.Zero;
+        var c4_0 = Vector512<float>.Zero; var c4_1 = Vector512<float>.Zero;
+        var c5_0 = Vector512<float>.Zero; var c5_1 = Vector512<float>.Zero;
+        for (int p = 0; p < kc; p++, b += 32)
+        {
+            var b0 = Vector512.Load(b + 0);
+            var b1 = Vector512.Load(b + 16);
+            var x0 = Vector512.Create(a0[p]); c0_0 = Vector512.FusedMultiplyAdd(x0, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(x0, b1, c0_1);
+            var x1 = Vector512.Create(a1[p]); c1_0 = Vector512.FusedMultiplyAdd(x1, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(x1, b1, c1_1);
+            var x2 = Vector512.Create(a2[p]); c2_0 = Vector512.FusedMultiplyAdd(x2, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(x2, b1, c2_1);
+            var x3 = Vector512.Create(a3[p]); c3_0 = Vector512.FusedMultiplyAdd(x3, b0, c3_0); c3_1 = Vector512.FusedMultiplyAdd(x3, b1, c3_1);
+            var x4 = Vector512.Create(a4[p]); c4_0 = Vector512.FusedMultiplyAdd(x4, b0, c4_0); c4_1 = Vector512.FusedMultiplyAdd(x4, b1, c4_1);
+            var x5 = Vector512.Create(a5[p]); c5_0 = Vector512.FusedMultiplyAdd(x5, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(x5, b1, c5_1);
+        }
+        if (accumulate)
+        {
+            c0_0 += Vector512.Load(c + 0 * ldc + 0); c0_1 += Vector512.Load(c + 0 * ldc + 16);
+            c1_0 += Vector512.Load(c + 1 * ldc + 0); c1_1 += Vector512.Load(c + 1 * ldc + 16);
+            c2_0 += Vector512.Load(c + 2 * ldc + 0); c2_1 += Vector512.Load(c + 2 * ldc + 16);
+            c3_0 += Vector512.Load(c + 3 * ldc + 0); c3_1 += Vector512.Load(c + 3 * ldc + 16);
+            c4_0 += Vector512.Load(c + 4 * ldc + 0); c4_1 += Vector512.Load(c + 4 * ldc + 16);
+            c5_0 += Vector512.Load(c + 5 * ldc + 0); c5_1 += Vector512.Load(c + 5 * ldc + 16);
+        }
+        c0_0.Store(c + 0 * ldc + 0); c0_1.Store(c + 0 * ldc + 16);
+        c1_0.Store(c + 1 * ldc + 0); c1_1.Store(c + 1 * ldc + 16);
+        c2_0.Store(c + 2 * ldc + 0); c2_1.Store(c + 2 * ldc + 16);
+        c3_0.Store(c + 3 * ldc + 0); c3_1.Store(c + 3 * ldc + 16);
+        c4_0.Store(c + 4 * ldc + 0); c4_1.Store(c + 4 * ldc + 16);
+        c5_0.Store(c + 5 * ldc + 0); c5_1.Store(c + 5 * ldc + 16);
+    }
+
+    /// <summary>Six rows of a 24-column tile, A's rows read in place: half of a 12×24 tile (<see cref="Kernel12x24Avx512"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x24Avx512(int kc, float* a, long lda, float* b, float* c, int ldc, bool accumulate)
+    {
+        float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
+        var c0 = Vector512<float>.Zero; var c1 = Vector512<float>.Zero; var c2 = Vector512<float>.Zero;
+        var c3 = Vector512<float>.Zero; var c4 = Vector512<float>.Zero; var c5 = Vector512<float>.Zero;
+        var d0 = Vector256<float>.Zero; var d1 = Vector256<float>.Zero; var d2 = Vector256<float>.Zero;
+        var d3 = Vector256<float>.Zero; var d4 = Vector256<float>.Zero; var d5 = Vector256<float>.Zero;
+        for (int p = 0; p < kc; p++, b += 32)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector256.Load(b + 16);
+            var x0 = Vector512.Create(a0[p]); c0 = Vector512.FusedMultiplyAdd(x0, b0, c0); d0 = Vector256.FusedMultiplyAdd(x0.GetLower(), b1, d0);
+            var x1 = Vector512.Create(a1[p]); c1 = Vector512.FusedMultiplyAdd(x1, b0, c1); d1 = Vector256.FusedMultiplyAdd(x1.GetLower(), b1, d1);
+            var x2 = Vector512.Create(a2[p]); c2 = Vector512.FusedMultiplyAdd(x2, b0, c2); d2 = Vector256.FusedMultiplyAdd(x2.GetLower(), b1, d2);
+            var x3 = Vector512.Create(a3[p]); c3 = Vector512.FusedMultiplyAdd(x3, b0, c3); d3 = Vector256.FusedMultiplyAdd(x3.GetLower(), b1, d3);
+            var x4 = Vector512.Create(a4[p]); c4 = Vector512.FusedMultiplyAdd(x4, b0, c4); d4 = Vector256.FusedMultiplyAdd(x4.GetLower(), b1, d4);
+            var x5 = Vector512.Create(a5[p]); c5 = Vector512.FusedMultiplyAdd(x5, b0, c5); d5 = Vector256.FusedMultiplyAdd(x5.GetLower(), b1, d5);
+        }
+        if (accumulate)
+        {
+            c0 += Vector512.Load(c + 0 * ldc); c1 += Vector512.Load(c + 1 * ldc); c2 += Vector512.Load(c + 2 * ldc);
+            c3 += Vector512.Load(c + 3 * ldc); c4 += Vector512.Load(c + 4 * ldc); c5 += Vector512.Load(c + 5 * ldc);
+            d0 += Vector256.Load(c + 0 * ldc + 16); d1 += Vector256.Load(c + 1 * ldc + 16); d2 += Vector256.Load(c + 2 * ldc + 16);
+            d3 += Vector256.Load(c + 3 * ldc + 16); d4 += Vector256.Load(c + 4 * ldc + 16); d5 += Vector256.Load(c + 5 * ldc + 16);
+        }
+        c0.Store(c + 0 * ldc); c1.Store(c + 1 * ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc); c4.Store(c + 4 * ldc); c5.Store(c + 5 * ldc);
+        d0.Store(c + 0 * ldc + 16); d1.Store(c + 1 * ldc + 16); d2.Store(c + 2 * ldc + 16);
+        d3.Store(c + 3 * ldc + 16); d4.Store(c + 4 * ldc + 16); d5.Store(c + 5 * ldc + 16);
     }
 }

@@ -92,7 +92,7 @@ internal static unsafe partial class Sgemm
             n -= narrow;
             NarrowColumnsProduct(transA, transB, 0, m, narrow, n, k, a, lda, b, ldb, c, ldc, accumulate);
         }
-        bool direct = plan.ReadsAInPlace, directB = plan.ReadsBInPlace, streamsA = plan.PrefetchesRowsOfA;
+        bool direct = plan.ReadsAInPlace, directB = plan.ReadsBInPlace, streamsA = plan.PrefetchesRowsOfA, sixRows = plan.ReadsAliasedRowsSixAtATime;
         int nr = NR(kind), kStep = plan.KBlock;
         for (int jc = 0; jc < n; jc += NC)
         {
@@ -116,7 +116,7 @@ internal static unsafe partial class Sgemm
                     int mc = Math.Min(MC, m - ic);
                     if (direct)
                     {
-                        if (kind == GemmKernel.Avx512) DirectBlock512(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers, streamsA);
+                        if (kind == GemmKernel.Avx512) DirectBlock512(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers, streamsA, sixRows, Math.Min(kStep, k - pc - kc));
                         else DirectBlock(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers, streamsA);
                         continue;
                     }
@@ -240,6 +240,7 @@ internal static unsafe partial class Sgemm
         job.Direct = plan.ReadsAInPlace;
         job.KStep = plan.KBlock;
         job.StreamsAhead = plan.PrefetchesRowsOfA;
+        job.SixRows = plan.ReadsAliasedRowsSixAtATime;
         int threads = plan.Threads;
         for (int jc = 0; jc < job.N; jc += NC)
         {
@@ -269,7 +270,7 @@ internal static unsafe partial class Sgemm
     private sealed class SharedBJob
     {
         public GemmKernel Kind;
-        public bool TransA, TransB, Accumulate, Direct, StreamsAhead;
+        public bool TransA, TransB, Accumulate, Direct, StreamsAhead, SixRows;
         public int M, N, K, Narrow, Nr, Threads, RowsPerThread, KStep, Lda, Ldb, Ldc;
         public float* A, B, C;
         /// <summary>The block being worked: columns [Jc, Jc + Nc) in Panels panels of Width floats a row, K rows [Pg, PgEnd).</summary>
@@ -405,7 +406,7 @@ internal static unsafe partial class Sgemm
             int mc = end - start;
             if (nc > 0)
             {
-                if (Direct && Kind == GemmKernel.Avx512) DirectBlock512(TransA, A, Lda, start, pc, mc, kc, nc, Jc + col, block, C, Ldc, acc, buffers, StreamsAhead);
+                if (Direct && Kind == GemmKernel.Avx512) DirectBlock512(TransA, A, Lda, start, pc, mc, kc, nc, Jc + col, block, C, Ldc, acc, buffers, StreamsAhead, SixRows, Math.Min(KStep, K - pc - kc));
                 else if (Direct) DirectBlock(TransA, A, Lda, start, pc, mc, kc, nc, Jc + col, block, C, Ldc, acc, buffers, StreamsAhead);
                 else MacroKernel(Kind, TransA, A, Lda, M, start, mc, pc, kc, Jc + col, nc, block, C, Ldc, acc, buffers);
             }
@@ -570,6 +571,19 @@ internal static unsafe partial class Sgemm
     /// </summary>
     internal static bool StreamsA(int m, int n, int k) =>
         n <= 32 && (long)m * k >= 1 << 20 && KBlock(k, InPlaceKC) is >= 64 and <= 384;
+
+    /// <summary>
+    /// Whether a product whose transposed A is read in place by the AVX-512 kernel asks for the next K block's rows of
+    /// A ahead (<see cref="DirectBlock512"/>): A too big for the caches (2^20 floats and more) and one 32-column panel
+    /// (288×25600×32 Aᵀ, a convolution's weight gradient), so that A's rows arrive from memory faster than the
+    /// little arithmetic each feeds would let the hardware prefetcher fetch them.
+    /// </summary>
+    internal static bool StreamsTransposedA(GemmKernel kind, int m, int n, int k) =>
+        kind == GemmKernel.Avx512 && n <= 32 && (long)m * k >= 1 << 20;
+
+    /// <summary>Whether a product read with A in place asks for A ahead: <see cref="StreamsA"/> or <see cref="StreamsTransposedA"/>.</summary>
+    internal static bool Streams(GemmKernel kind, bool transA, int m, int n, int k) =>
+        transA ? StreamsTransposedA(kind, m, n, k) : StreamsA(m, n, k);
 
     /// <summary>Asks for rows × kc floats of A (rows lda apart) to be brought into L2, a cache line at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
