@@ -18,7 +18,7 @@ public class GemmPlanTests
         // A transposed A read in place on AVX-512, a row of A a step; deep, so each K block asks for the next's rows.
         { 288, 25600, 32, true, false, GemmKernel.Avx512, 2, "288×25600×32 Aᵀ → avx512 12x32, A read in place (next rows prefetched), K blocks of 256, 2 threads: shared B, rows 144+144" },
         // deepconv's affine1 on AVX-512: A's rows 1024 floats apart, read six at a time.
-        { 100, 1024, 50, false, false, GemmKernel.Avx512, 2, "100×1024×50 → avx512 12x32, A read in place, 6 rows at a time (rows 4 KB apart), K blocks of 256, 2 threads: rows 52+48" },
+        { 100, 1024, 50, false, false, GemmKernel.Avx512, 2, "100×1024×50 → avx512 12x32, A read in place, 6 rows at a time (rows a multiple of 4 KB apart), K blocks of 256, 2 threads: rows 52+48" },
         // Wider than the in-place limit: packed.
         { 100, 3072, 512, false, false, GemmKernel.Avx512, 2, "100×3072×512 → avx512 12x32, K blocks of 256, 2 threads: column slabs 256+256" },
         // Few rows, whole panels that split evenly: a slab of panels each, the 4 narrow columns shared by rows.

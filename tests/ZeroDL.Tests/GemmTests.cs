@@ -111,16 +111,22 @@ public class GemmTests
                 var packed = plan with { ReadsAInPlace = false, ReadsBInPlace = false, PrefetchesRowsOfA = false, ReadsAliasedRowsSixAtATime = false };
                 int lda = ta ? m : k;
                 var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
-                var inPlace = RandomArray(rng, m * n); var viaPacking = (float[])inPlace.Clone();
-                unsafe
+                // C added to, and C overwritten (NaN in C before: a tile that read it would leave NaN).
+                foreach (bool accumulate in new[] { true, false })
                 {
-                    fixed (float* pa = a) fixed (float* pb = b) fixed (float* p1 = inPlace) fixed (float* p2 = viaPacking)
+                    var inPlace = accumulate ? RandomArray(rng, m * n) : Enumerable.Repeat(float.NaN, m * n).ToArray();
+                    var viaPacking = (float[])inPlace.Clone();
+                    unsafe
                     {
-                        Sgemm.Serial(plan, m, n, pa, lda, pb, n, p1, n, accumulate: true, holdsLastColumns: true);
-                        Sgemm.Serial(packed, m, n, pa, lda, pb, n, p2, n, accumulate: true, holdsLastColumns: true);
+                        fixed (float* pa = a) fixed (float* pb = b) fixed (float* p1 = inPlace) fixed (float* p2 = viaPacking)
+                        {
+                            Sgemm.Serial(plan, m, n, pa, lda, pb, n, p1, n, accumulate, holdsLastColumns: true);
+                            Sgemm.Serial(packed, m, n, pa, lda, pb, n, p2, n, accumulate, holdsLastColumns: true);
+                        }
                     }
+                    Assert.True(inPlace.SequenceEqual(viaPacking), $"{kernel} m={m} n={n} k={k} transA={ta} accumulate={accumulate}");
+                    Assert.True(accumulate || inPlace.All(float.IsFinite), $"m={m} n={n} k={k} transA={ta}: C read when overwritten");
                 }
-                Assert.True(inPlace.SequenceEqual(viaPacking), $"{kernel} m={m} n={n} k={k} transA={ta}");
             }
     }
 
@@ -142,19 +148,31 @@ public class GemmTests
             Assert.Contains("6 rows at a time", plan.ToString());
             var a = RandomArray(rng, (m - 1) * lda + k); var b = RandomArray(rng, k * n);
             var c0 = RandomArray(rng, m * n);
-            var sixRows = (float[])c0.Clone(); var twelveRows = (float[])c0.Clone(); var packed = (float[])c0.Clone();
-            var expected = (float[])c0.Clone();
+            // C overwritten first (NaN in C before: a tile that read it would leave NaN), then C added to.
+            foreach (bool accumulate in new[] { false, true })
+            {
+                var start = accumulate ? c0 : Enumerable.Repeat(float.NaN, m * n).ToArray();
+                var six = (float[])start.Clone(); var twelve = (float[])start.Clone(); var packed = (float[])start.Clone();
+                unsafe
+                {
+                    fixed (float* pa = a) fixed (float* pb = b) fixed (float* p1 = six) fixed (float* p2 = twelve) fixed (float* p3 = packed)
+                    {
+                        Sgemm.Serial(plan, m, n, pa, lda, pb, n, p1, n, accumulate, holdsLastColumns: true);
+                        Sgemm.Serial(plan with { ReadsAliasedRowsSixAtATime = false }, m, n, pa, lda, pb, n, p2, n, accumulate, holdsLastColumns: true);
+                        Sgemm.Serial(plan with { ReadsAInPlace = false, ReadsAliasedRowsSixAtATime = false }, m, n, pa, lda, pb, n, p3, n, accumulate, holdsLastColumns: true);
+                    }
+                }
+                Assert.True(six.SequenceEqual(twelve), $"m={m} n={n} k={k} accumulate={accumulate}: six rows vs twelve");
+                Assert.True(six.SequenceEqual(packed), $"m={m} n={n} k={k} accumulate={accumulate}: six rows vs packed");
+                Assert.True(accumulate || six.All(float.IsFinite), $"m={m} n={n} k={k}: C read when overwritten");
+            }
+            var sixRows = (float[])c0.Clone();
             unsafe
             {
-                fixed (float* pa = a) fixed (float* pb = b) fixed (float* p1 = sixRows) fixed (float* p2 = twelveRows) fixed (float* p3 = packed)
-                {
+                fixed (float* pa = a) fixed (float* pb = b) fixed (float* p1 = sixRows)
                     Sgemm.Serial(plan, m, n, pa, lda, pb, n, p1, n, accumulate: true, holdsLastColumns: true);
-                    Sgemm.Serial(plan with { ReadsAliasedRowsSixAtATime = false }, m, n, pa, lda, pb, n, p2, n, accumulate: true, holdsLastColumns: true);
-                    Sgemm.Serial(plan with { ReadsAInPlace = false, ReadsAliasedRowsSixAtATime = false }, m, n, pa, lda, pb, n, p3, n, accumulate: true, holdsLastColumns: true);
-                }
             }
-            Assert.True(sixRows.SequenceEqual(twelveRows), $"m={m} n={n} k={k}: six rows vs twelve");
-            Assert.True(sixRows.SequenceEqual(packed), $"m={m} n={n} k={k}: six rows vs packed");
+            var expected = (float[])c0.Clone();
             GemmReference.Multiply<float>(false, false, m, n, k, a, lda, b, n, expected, n, accumulate: true);
             Check.AllClose(expected.Select(v => (double)v).ToArray(), sixRows.Select(v => (double)v).ToArray(), 1e-5 * k, $"m={m} n={n} k={k}");
             var threaded = (float[])c0.Clone();
@@ -368,6 +386,7 @@ public class GemmTests
     [InlineData(1030, 130, 520, 2)]  // 4 MC blocks a thread, 2 narrow columns on AVX2, 3 K blocks
     [InlineData(300, 1000, 300, 2)]  // the last K block in 3 column parts, the last ragged (one K block before it)
     [InlineData(400, 1100, 200, 3)]  // one K block, all in 4 column parts, three parts on two cores
+    [InlineData(100, 50, 1024, 2)]   // A's rows 1024 floats apart: read six at a time on AVX-512
     public void Threads_sharing_one_packed_B_match_one_thread_bit_for_bit(int m, int n, int k, int threads)
     {
         // The threaded path packs B between the threads (all of it, or one K block at a time) and splits the rows of
@@ -395,6 +414,35 @@ public class GemmTests
                 }
                 Assert.Equal(one, shared);
             }
+        }
+    }
+
+    [Theory]
+    [InlineData(100, 50, 784, 2)]
+    [InlineData(1030, 130, 520, 2)]
+    [InlineData(400, 1100, 200, 3)]
+    public async Task Shared_B_parts_run_one_after_another_on_one_thread_never_wait_and_give_the_same_bits(int m, int n, int k, int threads)
+    {
+        // Called from inside a pool part, the product's parts run in order on the calling thread: a part may then
+        // wait only for pieces that an earlier part already took and finished, or the call would hang here.
+        var rng = new Random(m * 7 + k);
+        var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
+        var one = new float[m * n]; var nested = new float[m * n];
+        var kernel = Sgemm.BestKernel == GemmKernel.Scalar ? GemmKernel.Scalar : GemmKernel.Avx2;
+        foreach (var kind in new[] { kernel, Sgemm.BestKernel }.Distinct())
+        {
+            Packed(false, false, m, n, k, a, k, b, n, one, n, accumulate: false, kind);
+            var plan = GemmPlan.Make(false, false, m, n, k, new GemmOptions { Kernel = kind, Threads = threads }, split: GemmSplit.SharedB);
+            var run = Task.Run(() => WorkerPool.For(1, 1, _ =>
+            {
+                unsafe
+                {
+                    fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = nested)
+                        Sgemm.SharedB(plan, pa, k, pb, n, pc, n, accumulate: false);
+                }
+            }));
+            await run.WaitAsync(TimeSpan.FromSeconds(60)); // throws TimeoutException if a part waits for a piece nobody runs
+            Assert.Equal(one, nested);
         }
     }
 

@@ -53,7 +53,7 @@ public readonly record struct GemmPlan
     /// the first thread computes that panel's rows 0 … SplitPanelRows, the second the rest (0: no panel is split).
     /// </summary>
     public int SplitPanelRows { get; init; }
-    /// <summary>A read where it lies (thin products), 6 rows at a time on AVX2, 12 on AVX-512, instead of packed.</summary>
+    /// <summary>A read where it lies (thin products), 6 rows at a time on AVX2, 12 (or 6) on AVX-512, instead of packed.</summary>
     public bool ReadsAInPlace { get; init; }
     /// <summary>B's 16-column strips read where they lie (AVX2, at most 48 rows), instead of packed.</summary>
     public bool ReadsBInPlace { get; init; }
@@ -61,10 +61,10 @@ public readonly record struct GemmPlan
     public int KBlock { get; init; }
     /// <summary>
     /// A row-major A read in place whose rows alias in L1 (AVX-512, rows a multiple of 1024 floats apart) is read six
-    /// rows at a time rather than twelve (<see cref="Sgemm.HalvesAliasedTiles"/>); the sums are the same.
+    /// rows at a time rather than twelve (<see cref="Sgemm.ReadsAliasedRowsSixAtATime"/>); the sums are the same.
     /// </summary>
     public bool ReadsAliasedRowsSixAtATime { get; init; }
-    /// <summary>A tall A read in place asks for its next rows ahead of the kernel.</summary>
+    /// <summary>A tall A read in place asks for its next rows ahead of the kernel (a deep transposed A: its next K block's).</summary>
     public bool PrefetchesRowsOfA { get; init; }
 
     /// <summary>
@@ -88,7 +88,7 @@ public readonly record struct GemmPlan
         {
             NarrowColumns = narrow,
             ReadsAInPlace = direct,
-            ReadsAliasedRowsSixAtATime = direct && Sgemm.HalvesAliasedTiles(kernel, transA, lda),
+            ReadsAliasedRowsSixAtATime = direct && Sgemm.ReadsAliasedRowsSixAtATime(kernel, transA, lda),
             ReadsBInPlace = directB,
             KBlock = k == 0 ? 0 : Sgemm.KBlock(k, direct && !directB ? Sgemm.InPlaceKBlockLimit(kernel, transA) : Sgemm.KC),
             Chunk = m,
@@ -155,8 +155,8 @@ public readonly record struct GemmPlan
         if (Small) return s.Append("small product, rows in registers").ToString();
         s.Append(Sgemm.KernelName(Kernel));
         if (ReadsAInPlace) s.Append(", A read in place");
-        if (ReadsAliasedRowsSixAtATime) s.Append(", 6 rows at a time (rows 4 KB apart)");
         if (PrefetchesRowsOfA) s.Append(" (next rows prefetched)");
+        if (ReadsAliasedRowsSixAtATime) s.Append(", 6 rows at a time (rows a multiple of 4 KB apart)");
         if (ReadsBInPlace) s.Append(", B read in place");
         if (KBlock > 0 && KBlock < K) s.Append(CultureInfo.InvariantCulture, $", K blocks of {KBlock}");
         if (NarrowColumns > 0) s.Append(CultureInfo.InvariantCulture, $", {NarrowColumns} narrow column{(NarrowColumns > 1 ? "s" : "")}");

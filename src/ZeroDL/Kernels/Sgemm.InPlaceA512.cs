@@ -1,7 +1,8 @@
-// The AVX-512 12×32 tile reading A where it lies, for thin products (few columns): packing A there costs about as
-// much as the arithmetic it feeds (25600×288×32: every element of A is used by one 32-column panel only). Rows of A
-// are read 12 at a time, each row a sequential stream; a transposed A is read a row of A (12 consecutive floats) a
-// step by the packed kernel with A's stride (Kernel12x32Avx512<StridedA>). B stays packed.
+// The AVX-512 tiles reading A where it lies, for thin products (few columns): packing A there costs about as much as
+// the arithmetic it feeds (25600×288×32: every element of A is used by one 32-column panel only). Rows of A are read
+// 12 at a time (6 where they alias in L1), each row a sequential stream, by the 12×32 tile and, for a ragged last
+// panel, the 12×24, 12×16 and 4×32 tiles; a transposed A is read a row of A (12 consecutive floats) a step, by the
+// packed kernel with A's stride (Kernel12x32Avx512<StridedA>). B stays packed.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -11,12 +12,12 @@ namespace ZeroDL.Kernels;
 internal static unsafe partial class Sgemm
 {
     /// <summary>
-    /// Rows ic … ic+mc of C against a packed B block, A read in place with the 12×32 AVX-512 tile (the AVX-512
-    /// counterpart of <see cref="DirectBlock"/>). A ragged last tile is formed from the product's last 12 rows, some
+    /// Rows ic … ic+mc of C against a packed B block, A read in place by the AVX-512 tiles (the AVX-512 counterpart
+    /// of <see cref="DirectBlock"/>). A ragged last tile is formed from the product's last 12 rows, some
     /// already computed, and only its new rows are written; a product of fewer than 12 rows packs its one panel.
     /// Every element is summed as the packed kernel sums it, so either path gives the same bits. With
-    /// <paramref name="sixRows"/> (<see cref="HalvesAliasedTiles"/>) a tile's rows of A are read six at a time, by two
-    /// 6-row tiles; <paramref name="kNext"/> is the depth of the next K block (0: none), which a deep transposed A
+    /// <paramref name="sixRows"/> (<see cref="ReadsAliasedRowsSixAtATime"/>) a tile's rows of A are read six at a
+    /// time, by two 6-row tiles; <paramref name="kNext"/> is the depth of the next K block (0: none), which a deep transposed A
     /// with <paramref name="prefetchRows"/> asks for ahead.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -70,13 +71,17 @@ internal static unsafe partial class Sgemm
                     if (!exact) WriteTile(buffers.Tile + back * 16, 16, cTile, ldc, mValid, nValid, acc);
                     continue;
                 }
+                // A tall A streamed from memory: the first panel's 12×24 and 12×32 tiles ask for the next tile's rows
+                // of A (the 12×16 tile of a product at most 16 wide has never asked: not measured).
+                if (!transA && jr == 0 && prefetchRows && ir + 2 * mr <= mc)
+                    PrefetchRows(a + (long)(row + mr) * lda + pc, lda, mr, kc);
                 // A last panel of 17–24 columns (n = 50: 32 + 18): the 12×24 tile, three quarters of a whole tile's cost.
                 if (nValid <= 24)
                 {
                     bool exact = back == 0 && nValid == 24;
                     float* to = exact ? cTile : buffers.Tile;
                     int ldTo = exact ? ldc : nr;
-                    if (sixRows && !transA)
+                    if (sixRows)
                     {
                         Kernel6x24Avx512(kc, a + (long)row * lda + pc, lda, bPanel, to, ldTo, exact && acc);
                         Kernel6x24Avx512(kc, a + (long)(row + 6) * lda + pc, lda, bPanel, to + 6 * ldTo, ldTo, exact && acc);
@@ -93,8 +98,6 @@ internal static unsafe partial class Sgemm
                 if (transA) Kernel12x32Avx512<StridedA>(kc, a + (long)pc * lda + row, lda, bPanel, dst, ld, whole && acc);
                 else
                 {
-                    if (jr == 0 && prefetchRows && ir + 2 * mr <= mc)
-                        PrefetchRows(a + (long)(row + mr) * lda + pc, lda, mr, kc);
                     if (sixRows)
                     {
                         Kernel6x32Avx512(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
@@ -123,11 +126,13 @@ internal static unsafe partial class Sgemm
     /// <summary>
     /// The 12×32 AVX-512 tile with A's 12 rows read in place (leading dimension <paramref name="lda"/>). The rows are
     /// addressed from four pointers (rows 0, 3, 6, 9) plus 1, 2, 4 or 8 times the row stride, so that the loop needs
-    /// no more integer registers than x64 has.
+    /// no more integer registers than x64 has. <paramref name="cols"/> (17–32) is how many of the panel's columns are
+    /// C's: a ragged panel's last columns are stored through a mask.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel12x32Avx512Direct(int kc, float* a, int lda, float* b, float* c, int ldc, bool accumulate, int cols = 32)
+    private static void Kernel12x32Avx512Direct(int kc, float* a, int lda, float* b, float* c, int ldc, bool accumulate, int cols)
     {
+        System.Diagnostics.Debug.Assert(cols is > 16 and <= 32, "the masked store writes the second 16 columns only");
         PrefetchTile12x32(c, ldc);
         nint l = (nint)lda * sizeof(float);
         byte* x = (byte*)a, y = x + 3 * l, z = x + 6 * l, w = x + 9 * l;
@@ -188,7 +193,7 @@ internal static unsafe partial class Sgemm
         if (cols < 32)
         {
             // A ragged panel (n = 30): its columns 16 … cols written straight into C through a mask.
-            var mask = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(cols - 16)).AsSingle();
+            var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols - 16)).AsSingle();
             StoreRowMasked(c0_0, c0_1, c + 0 * ldc, accumulate, mask); StoreRowMasked(c1_0, c1_1, c + 1 * ldc, accumulate, mask);
             StoreRowMasked(c2_0, c2_1, c + 2 * ldc, accumulate, mask); StoreRowMasked(c3_0, c3_1, c + 3 * ldc, accumulate, mask);
             StoreRowMasked(c4_0, c4_1, c + 4 * ldc, accumulate, mask); StoreRowMasked(c5_0, c5_1, c + 5 * ldc, accumulate, mask);
@@ -387,15 +392,15 @@ internal static unsafe partial class Sgemm
     /// <summary>
     /// Whether the AVX-512 kernel reads a row-major A in place six rows at a time (two 6-row tiles for each 12-row
     /// one): when A's rows lie a multiple of 1024 floats (4 KB) apart, the 12 lines a 12-row tile reads at each step
-    /// all fall into one L1 set of 8 ways and evict each other every step; 6 of them fit. Every tile sums an element
+    /// all fall into one L1 set, which has fewer ways than that (8 on Zen 4), and evict each other every step; 6 fit. Every tile sums an element
     /// in the same order, so the bits are those of the 12-row tiles.
     /// </summary>
-    internal static bool HalvesAliasedTiles(GemmKernel kind, bool transA, int lda) =>
+    internal static bool ReadsAliasedRowsSixAtATime(GemmKernel kind, bool transA, int lda) =>
         kind == GemmKernel.Avx512 && !transA && lda % 1024 == 0;
 
     /// <summary>
     /// Six rows of a 32-column tile, A's rows read in place (lda apart): half of a 12×32 tile
-    /// (<see cref="Kernel12x32Avx512Direct"/>) where A's rows alias in L1 (<see cref="HalvesAliasedTiles"/>).
+    /// (<see cref="Kernel12x32Avx512Direct"/>) where A's rows alias in L1 (<see cref="ReadsAliasedRowsSixAtATime"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6x32Avx512(int kc, float* a, long lda, float* b, float* c, int ldc, bool accumulate)

@@ -13,7 +13,7 @@ namespace ZeroDL.Kernels;
 /// Transposition is handled entirely by the packing routines, so op(A) and op(B) cost the same.
 /// Ragged edges are packed with zeros and the micro-kernel writes them through a small scratch tile; with the AVX2
 /// kernel, ragged rows take the 4- and 2-row kernels of Sgemm.RowEdgeKernels.cs instead of a whole 6-row tile, with
-/// the AVX-512 kernel the 4×32 and 12×16 tiles of Sgemm.InPlaceA512.cs.
+/// the AVX-512 kernel the 4×32, 12×24 and 12×16 tiles of Sgemm.InPlaceA512.cs.
 /// </summary>
 internal static unsafe partial class Sgemm
 {
@@ -278,11 +278,7 @@ internal static unsafe partial class Sgemm
         /// <summary>Pieces of the packing (PackBGroupColumns columns of one K block): per K block how many, the next to take, per K block how many are done.</summary>
         private int _packGroups, _packPieces, _packNext;
         private int[] _packDone = new int[4];
-        /// <summary>
-        /// Pieces of the multiplying: part t's rows in MC blocks (_rowStart[_partFirst[t]] …), the same blocks in every
-        /// K block; each part's next piece to take (K block by K block, then block by block: index kb · blocks + block
-        /// of its own); per block of rows, how many of its K blocks are done.
-        /// </summary>
+        /// <summary>K blocks in the group being worked.</summary>
         private int _kBlocks;
         /// <summary>
         /// The last K block's pieces are column parts of a block of rows: how many (1 to <see cref="MaxLastParts"/>),
@@ -290,7 +286,14 @@ internal static unsafe partial class Sgemm
         /// once per part stays cheap).
         /// </summary>
         private int _lastParts, _partColumns;
-        private int[] _rowStart = new int[16], _rowDone = new int[16], _partFirst = new int[3], _partNext = new int[2];
+        /// <summary>The first row of each block of rows (MC rows at most, the same blocks in every K block), then M.</summary>
+        private int[] _rowStart = new int[16];
+        /// <summary>Per block of rows, how many of its K blocks are done.</summary>
+        private int[] _rowDone = new int[16];
+        /// <summary>Part t's blocks of rows are _partFirst[t] … _partFirst[t + 1] − 1.</summary>
+        private int[] _partFirst = new int[3];
+        /// <summary>Part t's next piece to take: K block by K block, block by block (index kb · blocks + its block).</summary>
+        private int[] _partNext = new int[2];
         public readonly float* Shared = (float*)NativeMemory.AlignedAlloc((nuint)(SharedFloats * sizeof(float)), 64);
         public readonly Action<int> RunPart;
 
@@ -411,7 +414,7 @@ internal static unsafe partial class Sgemm
                 else MacroKernel(Kind, TransA, A, Lda, M, start, mc, pc, kc, Jc + col, nc, block, C, Ldc, acc, buffers);
             }
             // The narrow columns sum over all of K themselves: with the last K block of the last NC block.
-            if (Narrow > 0 && Jc + NC >= N && PgEnd == K && kb == _kBlocks - 1 && part <= 0)
+            if (Narrow > 0 && Jc + NC >= N && PgEnd == K && kb == _kBlocks - 1 && part == 0)
                 NarrowColumnsProduct(TransA, TransB, start, end, Narrow, N, K, A, Lda, B, Ldb, C, Ldc, Accumulate);
         }
     }
@@ -426,7 +429,7 @@ internal static unsafe partial class Sgemm
 
     /// <summary>
     /// Floats in the shared packed-B buffer (4 MB): the whole of a B of up to 2^20 floats (1024 × 1024) is packed at
-    /// once, so that 1024³ has its threads meet twice a call rather than twice per K block (each meeting waits for the
+    /// once, so that 1024³ has its threads meet once a call rather than once per K block (a meeting waits for the
     /// slower thread, which on a shared host may have lost its core for a while); one K block of an NC block
     /// (KC × (NC + 32) floats) always fits.
     /// </summary>
