@@ -202,33 +202,25 @@ internal static unsafe partial class Sgemm
             StoreRowMasked(c10_0, c10_1, c + 10 * ldc, accumulate, mask); StoreRowMasked(c11_0, c11_1, c + 11 * ldc, accumulate, mask);
             return;
         }
+        StoreRow(c0_0, c0_1, c + 0 * ldc, accumulate); StoreRow(c1_0, c1_1, c + 1 * ldc, accumulate);
+        StoreRow(c2_0, c2_1, c + 2 * ldc, accumulate); StoreRow(c3_0, c3_1, c + 3 * ldc, accumulate);
+        StoreRow(c4_0, c4_1, c + 4 * ldc, accumulate); StoreRow(c5_0, c5_1, c + 5 * ldc, accumulate);
+        StoreRow(c6_0, c6_1, c + 6 * ldc, accumulate); StoreRow(c7_0, c7_1, c + 7 * ldc, accumulate);
+        StoreRow(c8_0, c8_1, c + 8 * ldc, accumulate); StoreRow(c9_0, c9_1, c + 9 * ldc, accumulate);
+        StoreRow(c10_0, c10_1, c + 10 * ldc, accumulate); StoreRow(c11_0, c11_1, c + 11 * ldc, accumulate);
+    }
+
+    /// <summary>A row of a 32-column tile into C: the tile's sum, plus C when <paramref name="accumulate"/> (as <see cref="WriteTile"/> adds it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(Vector512<float> lo, Vector512<float> hi, float* c, bool accumulate)
+    {
         if (accumulate)
         {
-            c0_0 += Vector512.Load(c + 0 * ldc + 0); c0_1 += Vector512.Load(c + 0 * ldc + 16);
-            c1_0 += Vector512.Load(c + 1 * ldc + 0); c1_1 += Vector512.Load(c + 1 * ldc + 16);
-            c2_0 += Vector512.Load(c + 2 * ldc + 0); c2_1 += Vector512.Load(c + 2 * ldc + 16);
-            c3_0 += Vector512.Load(c + 3 * ldc + 0); c3_1 += Vector512.Load(c + 3 * ldc + 16);
-            c4_0 += Vector512.Load(c + 4 * ldc + 0); c4_1 += Vector512.Load(c + 4 * ldc + 16);
-            c5_0 += Vector512.Load(c + 5 * ldc + 0); c5_1 += Vector512.Load(c + 5 * ldc + 16);
-            c6_0 += Vector512.Load(c + 6 * ldc + 0); c6_1 += Vector512.Load(c + 6 * ldc + 16);
-            c7_0 += Vector512.Load(c + 7 * ldc + 0); c7_1 += Vector512.Load(c + 7 * ldc + 16);
-            c8_0 += Vector512.Load(c + 8 * ldc + 0); c8_1 += Vector512.Load(c + 8 * ldc + 16);
-            c9_0 += Vector512.Load(c + 9 * ldc + 0); c9_1 += Vector512.Load(c + 9 * ldc + 16);
-            c10_0 += Vector512.Load(c + 10 * ldc + 0); c10_1 += Vector512.Load(c + 10 * ldc + 16);
-            c11_0 += Vector512.Load(c + 11 * ldc + 0); c11_1 += Vector512.Load(c + 11 * ldc + 16);
+            lo += Vector512.Load(c);
+            hi += Vector512.Load(c + 16);
         }
-        c0_0.Store(c + 0 * ldc + 0); c0_1.Store(c + 0 * ldc + 16);
-        c1_0.Store(c + 1 * ldc + 0); c1_1.Store(c + 1 * ldc + 16);
-        c2_0.Store(c + 2 * ldc + 0); c2_1.Store(c + 2 * ldc + 16);
-        c3_0.Store(c + 3 * ldc + 0); c3_1.Store(c + 3 * ldc + 16);
-        c4_0.Store(c + 4 * ldc + 0); c4_1.Store(c + 4 * ldc + 16);
-        c5_0.Store(c + 5 * ldc + 0); c5_1.Store(c + 5 * ldc + 16);
-        c6_0.Store(c + 6 * ldc + 0); c6_1.Store(c + 6 * ldc + 16);
-        c7_0.Store(c + 7 * ldc + 0); c7_1.Store(c + 7 * ldc + 16);
-        c8_0.Store(c + 8 * ldc + 0); c8_1.Store(c + 8 * ldc + 16);
-        c9_0.Store(c + 9 * ldc + 0); c9_1.Store(c + 9 * ldc + 16);
-        c10_0.Store(c + 10 * ldc + 0); c10_1.Store(c + 10 * ldc + 16);
-        c11_0.Store(c + 11 * ldc + 0); c11_1.Store(c + 11 * ldc + 16);
+        lo.Store(c);
+        hi.Store(c + 16);
     }
 
     /// <summary>
@@ -423,21 +415,9 @@ internal static unsafe partial class Sgemm
             var x4 = Vector512.Create(a4[p]); c4_0 = Vector512.FusedMultiplyAdd(x4, b0, c4_0); c4_1 = Vector512.FusedMultiplyAdd(x4, b1, c4_1);
             var x5 = Vector512.Create(a5[p]); c5_0 = Vector512.FusedMultiplyAdd(x5, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(x5, b1, c5_1);
         }
-        if (accumulate)
-        {
-            c0_0 += Vector512.Load(c + 0 * ldc + 0); c0_1 += Vector512.Load(c + 0 * ldc + 16);
-            c1_0 += Vector512.Load(c + 1 * ldc + 0); c1_1 += Vector512.Load(c + 1 * ldc + 16);
-            c2_0 += Vector512.Load(c + 2 * ldc + 0); c2_1 += Vector512.Load(c + 2 * ldc + 16);
-            c3_0 += Vector512.Load(c + 3 * ldc + 0); c3_1 += Vector512.Load(c + 3 * ldc + 16);
-            c4_0 += Vector512.Load(c + 4 * ldc + 0); c4_1 += Vector512.Load(c + 4 * ldc + 16);
-            c5_0 += Vector512.Load(c + 5 * ldc + 0); c5_1 += Vector512.Load(c + 5 * ldc + 16);
-        }
-        c0_0.Store(c + 0 * ldc + 0); c0_1.Store(c + 0 * ldc + 16);
-        c1_0.Store(c + 1 * ldc + 0); c1_1.Store(c + 1 * ldc + 16);
-        c2_0.Store(c + 2 * ldc + 0); c2_1.Store(c + 2 * ldc + 16);
-        c3_0.Store(c + 3 * ldc + 0); c3_1.Store(c + 3 * ldc + 16);
-        c4_0.Store(c + 4 * ldc + 0); c4_1.Store(c + 4 * ldc + 16);
-        c5_0.Store(c + 5 * ldc + 0); c5_1.Store(c + 5 * ldc + 16);
+        StoreRow(c0_0, c0_1, c + 0 * ldc, accumulate); StoreRow(c1_0, c1_1, c + 1 * ldc, accumulate);
+        StoreRow(c2_0, c2_1, c + 2 * ldc, accumulate); StoreRow(c3_0, c3_1, c + 3 * ldc, accumulate);
+        StoreRow(c4_0, c4_1, c + 4 * ldc, accumulate); StoreRow(c5_0, c5_1, c + 5 * ldc, accumulate);
     }
 
     /// <summary>Six rows of a 24-column tile, A's rows read in place: half of a 12×24 tile (<see cref="Kernel12x24Avx512"/>).</summary>
