@@ -339,9 +339,9 @@ internal static unsafe partial class Sgemm
         /// <summary>
         /// Part <paramref name="part"/>: pieces of the packing until none is left; then its own rows, K block by K
         /// block (the serial product's order, each packed K block of B streamed past all the part's rows before the
-        /// next); then the other parts' pieces not yet taken, in their order. A piece waits for its K block of B to be
-        /// packed and for its rows' previous K block, that is only for pieces that a running thread has taken, so
-        /// parts run one after another on one thread (a busy pool) never wait.
+        /// next); then the other parts' pieces not yet taken, in their order, while they are ready. An own piece waits
+        /// for its K block of B to be packed and for its rows' previous K block, that is only for pieces that a running
+        /// thread has taken, so parts run one after another on one thread (a busy pool) never wait.
         /// </summary>
         private void Run(int part)
         {
@@ -355,29 +355,71 @@ internal static unsafe partial class Sgemm
             }
             for (int i = 0; i < Threads; i++)
             {
-                int owner = (part + i) % Threads, first = _partFirst[owner], blocks = _partFirst[owner + 1] - first;
-                int whole = blocks * (_kBlocks - 1);
-                while ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) < whole + blocks * _lastParts)
+                int owner = (part + i) % Threads, pieces = PiecesOf(owner);
+                if (i == 0)
                 {
-                    // The last K block in column parts: the pieces the threads' last moments are shared in are short.
-                    int kb = piece < whole ? piece / blocks : _kBlocks - 1;
-                    int block = first + (piece < whole ? piece % blocks : (piece - whole) / _lastParts);
-                    int columns = piece < whole ? -1 : (piece - whole) % _lastParts;
-                    // Polled without yielding at first (as WorkerPool waits): a yield can hand the core to another
-                    // process for a time slice, while the piece waited for is usually a moment from done.
-                    var spin = new SpinWait();
-                    long until = 0;
-                    while (Volatile.Read(ref _packDone[kb]) < _packGroups || Volatile.Read(ref _rowDone[block]) < kb)
+                    // Its own pieces: each taken in turn, waiting where the one before it is still being multiplied.
+                    while ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) < pieces)
                     {
-                        long now = System.Diagnostics.Stopwatch.GetTimestamp();
-                        if (until == 0) until = now + WorkerPool.PollTicks;
-                        if (now < until) Thread.SpinWait(8);
-                        else spin.SpinOnce(sleep1Threshold: -1);
+                        var (kb, block, columns) = Decode(owner, piece);
+                        WaitUntilReady(kb, block);
+                        RunPiece(kb, block, columns);
                     }
-                    try { Multiply(kb, _rowStart[block], _rowStart[block + 1], columns); }
-                    finally { if (columns < 0) Volatile.Write(ref _rowDone[block], kb + 1); }
+                    continue;
+                }
+                // Another part's pieces, only those ready now: one whose rows' previous K block is still being
+                // multiplied by its owner would have each thread wait for the other in turn, for no gain.
+                while ((piece = Volatile.Read(ref _partNext[owner])) < pieces)
+                {
+                    var (kb, block, columns) = Decode(owner, piece);
+                    if (!Ready(kb, block)) break;
+                    if (Interlocked.CompareExchange(ref _partNext[owner], piece + 1, piece) == piece) RunPiece(kb, block, columns);
                 }
             }
+        }
+
+        /// <summary>How many pieces part <paramref name="owner"/>'s rows are cut into: every K block but the last per block of rows, then the last's column parts.</summary>
+        private int PiecesOf(int owner) => (_partFirst[owner + 1] - _partFirst[owner]) * (_kBlocks - 1 + _lastParts);
+
+        /// <summary>
+        /// Piece <paramref name="piece"/> of part <paramref name="owner"/>: its K block, its block of rows, and its
+        /// column part (−1: all the columns; the last K block is in column parts, so that the pieces the threads'
+        /// last moments are shared in are short).
+        /// </summary>
+        private (int Kb, int Block, int Columns) Decode(int owner, int piece)
+        {
+            int first = _partFirst[owner], blocks = _partFirst[owner + 1] - first, whole = blocks * (_kBlocks - 1);
+            return piece < whole
+                ? (piece / blocks, first + piece % blocks, -1)
+                : (_kBlocks - 1, first + (piece - whole) / _lastParts, (piece - whole) % _lastParts);
+        }
+
+        /// <summary>Whether K block <paramref name="kb"/> of B is packed and the block of rows has its previous K blocks done.</summary>
+        private bool Ready(int kb, int block) =>
+            Volatile.Read(ref _packDone[kb]) >= _packGroups && Volatile.Read(ref _rowDone[block]) >= kb;
+
+        /// <summary>
+        /// Waits for <see cref="Ready"/>: polled without yielding at first (as WorkerPool waits), since a yield can
+        /// hand the core to another process for a time slice while the piece waited for is usually a moment from done.
+        /// </summary>
+        private void WaitUntilReady(int kb, int block)
+        {
+            var spin = new SpinWait();
+            long until = 0;
+            while (!Ready(kb, block))
+            {
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (until == 0) until = now + WorkerPool.PollTicks;
+                if (now < until) Thread.SpinWait(8);
+                else spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+
+        /// <summary>One piece; its block of rows counted done for K block <paramref name="kb"/> even when it throws (nobody then waits forever).</summary>
+        private void RunPiece(int kb, int block, int columns)
+        {
+            try { Multiply(kb, _rowStart[block], _rowStart[block + 1], columns); }
+            finally { if (columns < 0) Volatile.Write(ref _rowDone[block], kb + 1); }
         }
 
         /// <summary>Packs one piece: PackBGroupColumns columns (whole panels) of one K block of the group.</summary>
