@@ -13,8 +13,14 @@ internal static partial class Sgemm
     /// transposed A (<paramref name="aStride"/> = lda: A's row p holds the tile's 12 values for step p, prefetched
     /// ahead); B from a packed 32-wide panel.
     /// </summary>
+    /// <remarks>
+    /// With <typeparamref name="TA"/> = <see cref="PackedACopiesB"/> (A packed) B is read where it lies instead, a
+    /// row-major B's 32 columns <paramref name="bStride"/> floats a step, and each step's 32 floats are stored to
+    /// <paramref name="bCopy"/> as PackB would pack them, so that the first tile of a panel packs it for the others.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel12x32Avx512<TA>(int kc, float* a, long aStride, float* b, float* c, int ldc, bool accumulate)
+    private static unsafe void Kernel12x32Avx512<TA>(int kc, float* a, long aStride, float* b, float* c, int ldc, bool accumulate,
+        long bStride = 32, float* bCopy = null)
         where TA : struct
     {
         // The C tile is asked for CPrefetchSteps steps before the end of the k loop, not before it: asked for at the
@@ -40,6 +46,20 @@ internal static partial class Sgemm
             {
                 var b0 = Vector512.Load(b + 0);
                 var b1 = Vector512.Load(b + 16);
+                if (typeof(TA) == typeof(PackedACopiesB))
+                {
+                    b0.Store(bCopy);
+                    b1.Store(bCopy + 16);
+                    bCopy += 32;
+                    if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+                    {
+                        // B's rows lie bStride apart: asked for ahead, each over at most three cache lines.
+                        float* ahead = b + CopiedBPrefetchSteps * bStride;
+                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead);
+                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + 16);
+                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + 31);
+                    }
+                }
                 var a0 = Vector512.Create(a[0]);
                 c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
                 c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
@@ -77,7 +97,7 @@ internal static partial class Sgemm
                 c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
                 c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
                 if (typeof(TA) == typeof(StridedA) && System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch0(a + prefetchA);
-                a += aStride; b += 32;
+                a += aStride; b += typeof(TA) == typeof(PackedACopiesB) ? bStride : 32;
             }
             if (end == kc) break;
             PrefetchTile12x32(c, ldc);
@@ -152,6 +172,12 @@ internal static partial class Sgemm
 
     /// <summary>The 6×16 kernel's A is a packed panel (6 floats a step, in sequence).</summary>
     private struct PackedA;
+
+    /// <summary>The 12×32 kernel's A is a packed panel and its B a row-major B read in place and copied to its packed panel.</summary>
+    private struct PackedACopiesB;
+
+    /// <summary>How many k steps ahead the 12×32 kernel copying B asks for B's rows (a step's rows a leading dimension apart, from L3 or memory).</summary>
+    private const int CopiedBPrefetchSteps = 16;
 
     /// <summary>The 6×16 kernel's A is a transposed A read in place (a row of A a step), prefetched ahead.</summary>
     private struct StridedA;

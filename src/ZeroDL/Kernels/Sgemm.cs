@@ -110,21 +110,42 @@ internal static unsafe partial class Sgemm
                 }
                 // Thin products: read A in place rather than packing it (the vector kernels). B stays packed: its strips
                 // read in place are slower (docs/benchmarks.md).
-                PackB(transB, b, ldb, pc, jc, kc, nc, nr, buffers.B);
+                float* packedB = buffers.B;
+                // Copying B: the AVX-512 kernel packs B's whole panels itself, in each panel's first tile (below).
+                int copied = CopiesB(kind, transB, direct, m) ? nc / nr * nr : 0;
+                if (LiesPacked(transB, ldb, nc, nr)) packedB = b + (long)pc * ldb + jc;
+                else if (copied < nc) PackB(transB, b, ldb, pc, jc + copied, kc, nc - copied, nr, packedB + (long)copied * kc);
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
                     if (direct)
                     {
-                        if (kind == GemmKernel.Avx512) DirectBlock512(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers, streamsA, sixRows, Math.Min(kStep, k - pc - kc));
-                        else DirectBlock(transA, a, lda, ic, pc, mc, kc, nc, jc, buffers.B, c, ldc, acc, buffers, streamsA);
+                        if (kind == GemmKernel.Avx512) DirectBlock512(transA, a, lda, ic, pc, mc, kc, nc, jc, packedB, c, ldc, acc, buffers, streamsA, sixRows, Math.Min(kStep, k - pc - kc));
+                        else DirectBlock(transA, a, lda, ic, pc, mc, kc, nc, jc, packedB, c, ldc, acc, buffers, streamsA);
                         continue;
                     }
-                    MacroKernel(kind, transA, a, lda, m, ic, mc, pc, kc, jc, nc, buffers.B, c, ldc, acc, buffers);
+                    MacroKernel(kind, transA, a, lda, m, ic, mc, pc, kc, jc, nc, packedB, c, ldc, acc, buffers,
+                        ic == 0 ? copied : 0, b + (long)pc * ldb + jc, ldb);
                 }
             }
         }
     }
+
+    /// <summary>
+    /// Whether the packed AVX-512 path packs a row-major B's whole panels inside the kernel, in each panel's first
+    /// tile (<see cref="PackedACopiesB"/>), rather than in a pass of PackB before the tiles: the copy's loads and
+    /// stores then run between the multiply-adds (100×3072×512 spent about a tenth of its time in PackB). The
+    /// product's first block of rows must hold a whole tile (12 rows).
+    /// </summary>
+    internal static bool CopiesB(GemmKernel kind, bool transB, bool direct, int m) =>
+        kind == GemmKernel.Avx512 && !transB && !direct && m >= 12;
+
+    /// <summary>
+    /// Whether a row-major B of one whole panel, exactly a panel wide (ldb = nr: 288×25600×32 Aᵀ's B, a convolution's
+    /// 32-channel output gradient), already lies as PackB would pack it: its K blocks are then read where they lie,
+    /// the same floats in the same places, instead of copied.
+    /// </summary>
+    internal static bool LiesPacked(bool transB, int ldb, int nc, int nr) => !transB && nc == nr && ldb == nr;
 
     /// <summary>
     /// The depth of k blocks for a product of depth k: k split into ⌈k / KC⌉ blocks of equal depth, rounded up to
@@ -149,9 +170,14 @@ internal static unsafe partial class Sgemm
     /// One MC-row block of C (rows ic…, columns jc…) += its A block (packed here) times a packed B block (kc × nc):
     /// the register tiles, one B panel at a time kept in L1 across the A panels.
     /// </summary>
+    /// <remarks>
+    /// The first <paramref name="copied"/> columns' panels are not packed yet: each panel's first tile (a whole one,
+    /// <see cref="CopiesB"/>) reads them from the row-major B at <paramref name="rawB"/> (this K block's first row,
+    /// column jc) and packs them as it goes.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(GemmKernel kind, bool transA, float* a, int lda, int m, int ic, int mc, int pc, int kc, int jc, int nc,
-        float* packedB, float* c, int ldc, bool acc, PackBuffers buffers)
+        float* packedB, float* c, int ldc, bool acc, PackBuffers buffers, int copied = 0, float* rawB = null, int ldb = 0)
     {
         int mr = MR(kind), nr = NR(kind);
         PackA(transA, a, lda, m, ic, pc, mc, kc, mr, buffers.A);
@@ -164,7 +190,9 @@ internal static unsafe partial class Sgemm
                 int mValid = Math.Min(mr, mc - ir);
                 float* aPanel = buffers.A + (long)ir * kc;
                 float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
-                if (mValid == mr && nValid == nr)
+                if (ir == 0 && jr < copied)
+                    Kernel12x32Avx512<PackedACopiesB>(kc, aPanel, 12, rawB + jr, cTile, ldc, acc, ldb, bPanel);
+                else if (mValid == mr && nValid == nr)
                     Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
                 else
                     EdgeTile(kind, kc, aPanel, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
@@ -280,6 +308,8 @@ internal static unsafe partial class Sgemm
         private int[] _packDone = new int[4];
         /// <summary>K blocks in the group being worked.</summary>
         private int _kBlocks;
+        /// <summary>B's block already lies packed (<see cref="LiesPacked"/>): its K blocks are read from B itself.</summary>
+        private bool _inPlace;
         /// <summary>
         /// The last K block's pieces are column parts of a block of rows: how many (1 to <see cref="MaxLastParts"/>),
         /// and the columns of each (whole panels, at least <see cref="MinPartColumns"/>, so that packing the block's A
@@ -309,12 +339,15 @@ internal static unsafe partial class Sgemm
         {
             _kBlocks = (PgEnd - Pg + KStep - 1) / KStep;
             _packGroups = (Width + PackBGroupColumns - 1) / PackBGroupColumns;
-            _packPieces = _packGroups * _kBlocks;
+            _inPlace = LiesPacked(TransB, Ldb, Nc, Nr);
+            // B read where it lies: nothing to pack, every K block ready from the start.
+            _packPieces = _inPlace ? 0 : _packGroups * _kBlocks;
             _packNext = 0;
             _lastParts = Math.Clamp(Nc / MinPartColumns, 1, MaxLastParts);
             _partColumns = (Panels + _lastParts - 1) / _lastParts * Nr;
             if (_packDone.Length < _kBlocks) _packDone = new int[_kBlocks];
-            Array.Clear(_packDone, 0, _kBlocks);
+            if (_inPlace) Array.Fill(_packDone, _packGroups, 0, _kBlocks);
+            else Array.Clear(_packDone, 0, _kBlocks);
             int blocks = 0;
             for (int t = 0; t < Threads; t++)
             {
@@ -447,7 +480,7 @@ internal static unsafe partial class Sgemm
                 col = _partColumns * part;
                 nc = Math.Min(_partColumns, Nc - col);
             }
-            float* block = Shared + (long)(pc - Pg) * Width + (long)col * kc;
+            float* block = (_inPlace ? B + (long)pc * Ldb + Jc : Shared + (long)(pc - Pg) * Width) + (long)col * kc;
             int mc = end - start;
             if (nc > 0)
             {
