@@ -36,7 +36,8 @@ internal static unsafe partial class Sgemm
                 // A deep transposed A streamed from memory: each tile of the first panel asks for its share of the
                 // next K block's rows of A (this block's columns ic … ic+mc of them), so that they are on their way
                 // while this block is multiplied.
-                if (transA && prefetchRows && jr == 0 && kNext > 0)
+                bool nextInKernel = transA && prefetchRows && jr == 0 && kNext > 0 && mValid == mr && nValid > 24;
+                if (transA && prefetchRows && jr == 0 && kNext > 0 && !nextInKernel)
                 {
                     long first = pc + kc + (long)ir * kNext / mc, end = pc + kc + (long)Math.Min(mc, ir + mr) * kNext / mc;
                     PrefetchColumns(a + first * lda + ic, lda, (int)(end - first), mc);
@@ -95,7 +96,8 @@ internal static unsafe partial class Sgemm
                 bool whole = back == 0 && (nValid == nr || !transA && !sixRows && Avx512F.IsSupported);
                 float* dst = whole ? cTile : buffers.Tile;
                 int ld = whole ? ldc : nr;
-                if (transA) Kernel12x32Avx512<StridedA>(kc, a + (long)pc * lda + row, lda, bPanel, dst, ld, whole && acc);
+                if (nextInKernel) Kernel12x32Avx512<StridedANextBlock>(kc, a + (long)pc * lda + row, lda, bPanel, dst, ld, whole && acc);
+                else if (transA) Kernel12x32Avx512<StridedA>(kc, a + (long)pc * lda + row, lda, bPanel, dst, ld, whole && acc);
                 else
                 {
                     if (sixRows)

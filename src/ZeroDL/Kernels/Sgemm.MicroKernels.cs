@@ -25,7 +25,7 @@ internal static partial class Sgemm
     {
         // The C tile is asked for CPrefetchSteps steps before the end of the k loop, not before it: asked for at the
         // start, its lines could be evicted again by the streaming A and B panels before the loads and stores after it.
-        long prefetchA = PrefetchSteps * aStride;
+        long prefetchA = PrefetchSteps * aStride, prefetchNext = kc * aStride;
         var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
         var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
         var c2_0 = Vector512<float>.Zero; var c2_1 = Vector512<float>.Zero;
@@ -97,6 +97,12 @@ internal static partial class Sgemm
                 c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
                 c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
                 if (typeof(TA) == typeof(StridedA) && System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch0(a + prefetchA);
+                if (typeof(TA) == typeof(StridedANextBlock) && System.Runtime.Intrinsics.X86.Sse.IsSupported)
+                {
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch0(a + prefetchA);
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch1(a + prefetchNext);
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch1(a + prefetchNext + 11);
+                }
                 a += aStride; b += typeof(TA) == typeof(PackedACopiesB) ? bStride : 32;
             }
             if (end == kc) break;
@@ -181,6 +187,13 @@ internal static partial class Sgemm
 
     /// <summary>The 6×16 kernel's A is a transposed A read in place (a row of A a step), prefetched ahead.</summary>
     private struct StridedA;
+
+    /// <summary>
+    /// The 12×32 kernel's A is a deep transposed A read in place, as <see cref="StridedA"/>, whose next K block is
+    /// asked for into L2 as it goes: each step the same 12 columns one K block further on (kc rows of A), so that the
+    /// next block's rows arrive spread over the block instead of in a burst before each tile.
+    /// </summary>
+    private struct StridedANextBlock;
 
     /// <summary>
     /// Asks for the C tile's cache lines (6 rows of 16 floats, each over at most two lines) before the k loop, so that
