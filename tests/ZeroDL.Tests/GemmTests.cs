@@ -623,6 +623,87 @@ public class GemmTests
         Assert.Contains("(4, 5)", e.Message);
     }
 
+    [Theory]
+    [InlineData(100, 512, 300, false, 1)]   // the dense layer's shape, smaller: whole panels copied by the first tile, two K blocks
+    [InlineData(100, 512, 300, false, 2)]   // … in column slabs
+    [InlineData(13, 200, 70, true, 1)]      // a ragged last panel (8 columns) packed apart, 1 row past a whole tile
+    [InlineData(150, 160, 600, true, 1)]    // two blocks of rows: the second reads the panels the first copied
+    [InlineData(12, 128, 16, false, 1)]     // one tile of rows only
+    [InlineData(3072, 160, 64, true, 2)]    // rows split (each thread copies its own B), transposed A
+    public void Avx512_tiles_copying_B_give_each_sum_in_the_kernels_order(int m, int n, int k, bool ta, int threads)
+    {
+        // The packed AVX-512 path copies B's whole panels inside each panel's first tile instead of packing them first:
+        // every element must still be the K blocks' sums in the kernels' order (each block summed from zero by
+        // multiply-adds, then added to C), on one thread or two, C added to or overwritten (NaN before).
+        const GemmKernel kernel = GemmKernel.Avx512;
+        var rng = new Random(m * 31 + n + k);
+        var options = new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 };
+        var plan = GemmPlan.Make(ta, false, m, n, k, options, allowSmall: false);
+        Assert.False(plan.ReadsAInPlace, plan.ToString());
+        Assert.Equal(0, plan.NarrowColumns);
+        Assert.True(Sgemm.CopiesB(kernel, false, plan.ReadsAInPlace, m), plan.ToString());
+        int lda = (ta ? m : k) + 3, ldb = n + 5, ldc = n + 2;
+        var a = RandomArray(rng, (ta ? k : m) * lda); var b = RandomArray(rng, k * ldb);
+        foreach (bool accumulate in new[] { true, false })
+        {
+            var c = accumulate ? RandomArray(rng, m * ldc) : Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+            var expected = (float[])c.Clone();
+            OrderedSums(ta, m, n, k, plan.KBlock, a, lda, b, ldb, expected, ldc, accumulate);
+            Gemm.Execute(plan, a, lda, b, ldb, c, ldc, accumulate);
+            Assert.True(expected.SequenceEqual(c), $"{plan} accumulate={accumulate}");
+        }
+    }
+
+    [Theory]
+    [InlineData(GemmKernel.Avx512, 288, 32, 4000, true, 1)]   // a convolution's dW: deep transposed A, its next K blocks asked for in the tile
+    [InlineData(GemmKernel.Avx512, 288, 32, 4000, true, 2)]   // … on two threads sharing B (nothing to pack)
+    [InlineData(GemmKernel.Avx512, 300, 32, 600, false, 2)]   // row-major A, rows split
+    [InlineData(GemmKernel.Avx512, 37, 32, 300, true, 1)]     // ragged rows (the 4-row and overlapping tiles)
+    [InlineData(GemmKernel.Avx2, 50, 16, 300, false, 1)]      // the AVX2 panel, 16 wide
+    [InlineData(GemmKernel.Avx2, 288, 16, 3000, true, 2)]
+    public void B_exactly_a_panel_wide_is_read_where_it_lies_with_the_packed_bits(GemmKernel kernel, int m, int n, int k, bool ta, int threads)
+    {
+        // A row-major B one panel wide with ldb = n lies as PackB would pack it and is read in place: the same bits as
+        // the same B held in a wider array (packed), and each element the K blocks' sums in the kernels' order.
+        var rng = new Random(m * 17 + n + k);
+        var options = new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 };
+        var plan = GemmPlan.Make(ta, false, m, n, k, options, allowSmall: false, split: threads > 1 && ta ? GemmSplit.SharedB : null);
+        Assert.True(Sgemm.LiesPacked(false, n, n, Sgemm.NR(kernel)));
+        Assert.Equal(kernel == GemmKernel.Avx512 && ta && (long)m * k >= 1 << 20, plan.PrefetchesRowsOfA);
+        Assert.Equal(0, plan.NarrowColumns);
+        int lda = ta ? m : k, wide = n + 7;
+        var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
+        var bWide = new float[k * wide];
+        for (int p = 0; p < k; p++) Array.Copy(b, p * n, bWide, p * wide, n);
+        foreach (bool accumulate in new[] { true, false })
+        {
+            var inPlace = accumulate ? RandomArray(rng, m * n) : Enumerable.Repeat(float.NaN, m * n).ToArray();
+            var packed = (float[])inPlace.Clone(); var expected = (float[])inPlace.Clone();
+            Gemm.Execute(plan, a, lda, b, n, inPlace, n, accumulate);
+            Gemm.Execute(plan, a, lda, bWide, wide, packed, n, accumulate);
+            OrderedSums(ta, m, n, k, plan.KBlock, a, lda, b, n, expected, n, accumulate);
+            Assert.True(packed.SequenceEqual(inPlace), $"{plan} accumulate={accumulate}: in place differs from packed");
+            Assert.True(expected.SequenceEqual(inPlace), $"{plan} accumulate={accumulate}: not the kernels' order");
+        }
+    }
+
+    /// <summary>
+    /// C (+)= op(A)·B summed as the vector kernels sum each element: per K block of <paramref name="kBlock"/> steps a
+    /// multiply-add chain from zero in k order, then added to C (or stored, for the first block without accumulate).
+    /// </summary>
+    private static void OrderedSums(bool ta, int m, int n, int k, int kBlock, float[] a, int lda, float[] b, int ldb, float[] c, int ldc, bool accumulate)
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                for (int pc = 0; pc < k; pc += kBlock)
+                {
+                    float s = 0;
+                    for (int p = pc; p < Math.Min(k, pc + kBlock); p++)
+                        s = MathF.FusedMultiplyAdd(ta ? a[p * lda + i] : a[i * lda + p], b[p * ldb + j], s);
+                    c[i * ldc + j] = accumulate || pc > 0 ? c[i * ldc + j] + s : s;
+                }
+    }
+
     private static float[] RandomArray(Random rng, int n)
     {
         var a = new float[n];
