@@ -630,18 +630,24 @@ public class GemmTests
     [InlineData(150, 160, 600, true, 1)]    // two blocks of rows: the second reads the panels the first copied
     [InlineData(12, 128, 16, false, 1)]     // one tile of rows only
     [InlineData(3072, 160, 64, true, 2)]    // rows split (each thread copies its own B), transposed A
+    [InlineData(100, 64, 600, false, 1)]    // A read in place (its 12-row tile copies B), three K blocks
+    [InlineData(100, 64, 600, false, 2)]    // … in column slabs of one panel each
+    [InlineData(37, 56, 300, false, 1)]     // … a last panel of 24 columns packed apart, ragged rows
+    [InlineData(150, 96, 300, false, 1)]    // … two blocks of rows
     public void Avx512_tiles_copying_B_give_each_sum_in_the_kernels_order(int m, int n, int k, bool ta, int threads)
     {
-        // The packed AVX-512 path copies B's whole panels inside each panel's first tile instead of packing them first:
+        // The AVX-512 paths (A packed, or read in place twelve rows at a time) copy B's whole panels inside each panel's
+        // first tile instead of packing them first:
         // every element must still be the K blocks' sums in the kernels' order (each block summed from zero by
         // multiply-adds, then added to C), on one thread or two, C added to or overwritten (NaN before).
         const GemmKernel kernel = GemmKernel.Avx512;
         var rng = new Random(m * 31 + n + k);
         var options = new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 };
         var plan = GemmPlan.Make(ta, false, m, n, k, options, allowSmall: false);
-        Assert.False(plan.ReadsAInPlace, plan.ToString());
+        Assert.Equal(n <= 96 && !ta, plan.ReadsAInPlace);
         Assert.Equal(0, plan.NarrowColumns);
-        Assert.True(Sgemm.CopiesB(kernel, false, plan.ReadsAInPlace, m), plan.ToString());
+        Assert.True(plan.ReadsAInPlace ? Sgemm.CopiesBReadingAInPlace(kernel, ta, false, plan.ReadsAliasedRowsSixAtATime, m)
+            : Sgemm.CopiesB(kernel, false, plan.ReadsAInPlace, m), plan.ToString());
         int lda = (ta ? m : k) + 3, ldb = n + 5, ldc = n + 2;
         var a = RandomArray(rng, (ta ? k : m) * lda); var b = RandomArray(rng, k * ldb);
         foreach (bool accumulate in new[] { true, false })

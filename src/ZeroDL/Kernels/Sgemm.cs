@@ -112,7 +112,7 @@ internal static unsafe partial class Sgemm
                 // read in place are slower (docs/benchmarks.md).
                 float* packedB = buffers.B;
                 // Copying B: the AVX-512 kernel packs B's whole panels itself, in each panel's first tile (below).
-                int copied = CopiesB(kind, transB, direct, m) ? nc / nr * nr : 0;
+                int copied = (direct ? CopiesBReadingAInPlace(kind, transA, transB, sixRows, m) : CopiesB(kind, transB, direct, m)) ? nc / nr * nr : 0;
                 if (LiesPacked(transB, ldb, nc, nr)) packedB = b + (long)pc * ldb + jc;
                 else if (copied < nc) PackB(transB, b, ldb, pc, jc + copied, kc, nc - copied, nr, packedB + (long)copied * kc);
                 for (int ic = 0; ic < m; ic += MC)
@@ -120,7 +120,9 @@ internal static unsafe partial class Sgemm
                     int mc = Math.Min(MC, m - ic);
                     if (direct)
                     {
-                        if (kind == GemmKernel.Avx512) DirectBlock512(transA, a, lda, ic, pc, mc, kc, nc, jc, packedB, c, ldc, acc, buffers, streamsA, sixRows, Math.Min(kStep, k - pc - kc));
+                        if (kind == GemmKernel.Avx512)
+                            DirectBlock512(transA, a, lda, ic, pc, mc, kc, nc, jc, packedB, c, ldc, acc, buffers, streamsA, sixRows, Math.Min(kStep, k - pc - kc),
+                                ic == 0 ? copied : 0, b + (long)pc * ldb + jc, ldb);
                         else DirectBlock(transA, a, lda, ic, pc, mc, kc, nc, jc, packedB, c, ldc, acc, buffers, streamsA);
                         continue;
                     }
