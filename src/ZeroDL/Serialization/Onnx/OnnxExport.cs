@@ -120,30 +120,12 @@ public static class OnnxExport
             case Sigmoid<float>: return emit.Node("Sigmoid", name, [x], []);
             case Tanh<float>: return emit.Node("Tanh", name, [x], []);
             case Flatten<float>: return emit.Node("Flatten", name, [x], [Attribute("axis", 1)]);
-            case BatchNormalization<float> { Rectifies: true } bn:
-                // The fused ReLU as its own node after the normalisation (exported as the layer without it).
-                return emit.Node("Relu", name + ".relu", [EmitLayer(emit, Unrectified(bn), name, x, input)], []);
-            case BatchNormalization<float> bn when input.Count == 3 && bn.Features != input[0]:
-            {
-                // The book's per-activation rule on images, on the flattened activations in BatchNormalization<float>'s
-                // own order and rounding: ((x − mean) · (1 / √(var + ε))) · γ + β per feature, then back to (N, C, H, W).
-                // ONNX's BatchNormalization would compute x·s + (β − mean·s): the same formula, but where a variance is
-                // near 0 its cancellation differs from ZeroDL's by far more than rounding. (Flattened first: OpenCV's dnn
-                // folds a Mul right after a Conv into the Conv's per-channel weights, which per-activation factors are not.)
-                x = emit.Node("Flatten", name + ".flatten", [x], [Attribute("axis", 1)]);
-                x = emit.Node("Sub", name + ".center", [x, emit.Weights(name + ".running_mean", bn.RunningMean)], []);
-                x = emit.Node("Mul", name + ".normalize", [x, emit.Weights(name + ".inv_std", InverseStd(bn))], []);
-                x = emit.Node("Mul", name + ".scale", [x, emit.Weights(name + ".gamma", bn.Gamma.Value)], []);
-                x = emit.Node("Add", name + ".shift", [x, emit.Weights(name + ".beta", bn.Beta.Value)], []);
-                // Back to (N, C, H, W), the batch axis left to the runtime (−1).
-                string shape = emit.Int64s(name + ".shape", [-1, input[0], input[1], input[2]]);
-                return emit.Node("Reshape", name, [x, shape], []);
-            }
             case BatchNormalization<float> bn:
-                return emit.Node("BatchNormalization", name,
-                    [x, emit.Weights(name + ".gamma", bn.Gamma.Value), emit.Weights(name + ".beta", bn.Beta.Value),
-                     emit.Weights(name + ".running_mean", bn.RunningMean), emit.Weights(name + ".running_var", bn.RunningVar)],
-                    [Attribute("epsilon", (float)bn.Epsilon), Attribute("momentum", (float)bn.Momentum)]);
+            {
+                // A fused ReLU is exported as its own node after the normalisation.
+                string normalized = EmitBatchNorm(emit, bn, name, x, input);
+                return bn.Rectifies ? emit.Node("Relu", name + ".relu", [normalized], []) : normalized;
+            }
             case Dropout<float> dropout when dropout.Mode == DropoutMode.Classic:
                 // The scale exactly as Dropout<float> computes it at inference: 1 − ratio in double, rounded to float.
                 return emit.Node("Mul", name, [x, emit.Scalar(name + ".scale", (float)(1.0 - dropout.Ratio))], []);
@@ -154,15 +136,32 @@ public static class OnnxExport
         }
     }
 
-    /// <summary>A copy of <paramref name="bn"/> without its fused ReLU.</summary>
-    private static BatchNormalization<float> Unrectified(BatchNormalization<float> bn)
+    /// <summary>
+    /// Emits a BatchNormalization layer's normalisation (its fused ReLU, if any, is the caller's); returns the name of
+    /// its output.
+    /// </summary>
+    private static string EmitBatchNorm(Emitter emit, BatchNormalization<float> bn, string name, string x, IReadOnlyList<int> input)
     {
-        var copy = new BatchNormalization<float>(bn.Features, bn.Mode, bn.Momentum, bn.Epsilon);
-        bn.Gamma.Value.ReadOnlySpan.CopyTo(copy.Gamma.Value.Span);
-        bn.Beta.Value.ReadOnlySpan.CopyTo(copy.Beta.Value.Span);
-        bn.RunningMean.ReadOnlySpan.CopyTo(copy.RunningMean.Span);
-        bn.RunningVar.ReadOnlySpan.CopyTo(copy.RunningVar.Span);
-        return copy;
+        if (input.Count == 3 && bn.Features != input[0])
+        {
+            // The book's per-activation rule on images, on the flattened activations in BatchNormalization<float>'s
+            // own order and rounding: ((x − mean) · (1 / √(var + ε))) · γ + β per feature, then back to (N, C, H, W).
+            // ONNX's BatchNormalization would compute x·s + (β − mean·s): the same formula, but where a variance is
+            // near 0 its cancellation differs from ZeroDL's by far more than rounding. (Flattened first: OpenCV's dnn
+            // folds a Mul right after a Conv into the Conv's per-channel weights, which per-activation factors are not.)
+            x = emit.Node("Flatten", name + ".flatten", [x], [Attribute("axis", 1)]);
+            x = emit.Node("Sub", name + ".center", [x, emit.Weights(name + ".running_mean", bn.RunningMean)], []);
+            x = emit.Node("Mul", name + ".normalize", [x, emit.Weights(name + ".inv_std", InverseStd(bn))], []);
+            x = emit.Node("Mul", name + ".scale", [x, emit.Weights(name + ".gamma", bn.Gamma.Value)], []);
+            x = emit.Node("Add", name + ".shift", [x, emit.Weights(name + ".beta", bn.Beta.Value)], []);
+            // Back to (N, C, H, W), the batch axis left to the runtime (−1).
+            string shape = emit.Int64s(name + ".shape", [-1, input[0], input[1], input[2]]);
+            return emit.Node("Reshape", name, [x, shape], []);
+        }
+        return emit.Node("BatchNormalization", name,
+            [x, emit.Weights(name + ".gamma", bn.Gamma.Value), emit.Weights(name + ".beta", bn.Beta.Value),
+             emit.Weights(name + ".running_mean", bn.RunningMean), emit.Weights(name + ".running_var", bn.RunningVar)],
+            [Attribute("epsilon", (float)bn.Epsilon), Attribute("momentum", (float)bn.Momentum)]);
     }
 
     /// <summary>1 / √(running_var + ε) per feature, in float32 exactly as <see cref="BatchNormalization{T}"/> computes it at inference.</summary>
