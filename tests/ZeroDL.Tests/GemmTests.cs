@@ -634,6 +634,8 @@ public class GemmTests
     [InlineData(100, 64, 600, false, 2)]    // … in column slabs of one panel each
     [InlineData(37, 56, 300, false, 1)]     // … a last panel of 24 columns packed apart, ragged rows
     [InlineData(150, 96, 300, false, 1)]    // … two blocks of rows
+    [InlineData(100, 96, 600, false, 2)]    // … column slabs of 48 whose middle panel is split by rows, each part copying it
+    [InlineData(12, 2080, 16, false, 1)]    // a second block of columns (past NC): B's panels copied from column 2048 on
     public void Avx512_tiles_copying_B_give_each_sum_in_the_kernels_order(int m, int n, int k, bool ta, int threads)
     {
         // The AVX-512 paths (A packed, or read in place twelve rows at a time) copy B's whole panels inside each panel's
@@ -646,8 +648,7 @@ public class GemmTests
         var plan = GemmPlan.Make(ta, false, m, n, k, options, allowSmall: false);
         Assert.Equal(n <= 96 && !ta, plan.ReadsAInPlace);
         Assert.Equal(0, plan.NarrowColumns);
-        Assert.True(plan.ReadsAInPlace ? Sgemm.CopiesBReadingAInPlace(kernel, ta, false, plan.ReadsAliasedRowsSixAtATime, m)
-            : Sgemm.CopiesB(kernel, false, plan.ReadsAInPlace, m), plan.ToString());
+        Assert.True(Sgemm.CopiesB(kernel, ta, false, plan.ReadsAInPlace, plan.ReadsAliasedRowsSixAtATime, m), plan.ToString());
         int lda = (ta ? m : k) + 3, ldb = n + 5, ldc = n + 2;
         var a = RandomArray(rng, (ta ? k : m) * lda); var b = RandomArray(rng, k * ldb);
         foreach (bool accumulate in new[] { true, false })
@@ -675,6 +676,10 @@ public class GemmTests
         var options = new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 };
         var plan = GemmPlan.Make(ta, false, m, n, k, options, allowSmall: false, split: threads > 1 && ta ? GemmSplit.SharedB : null);
         Assert.True(Sgemm.LiesPacked(false, n, n, Sgemm.NR(kernel)));
+        // Read in place, B is never copied by the tiles (they would store B onto itself: B may be read-only memory).
+        Assert.Equal(0, Sgemm.CopyColumns(kernel, ta, false, plan.ReadsAInPlace, plan.ReadsAliasedRowsSixAtATime, m, n, n, Sgemm.NR(kernel)));
+        if (kernel == GemmKernel.Avx512 && !ta)
+            Assert.Equal(n, Sgemm.CopyColumns(kernel, ta, false, plan.ReadsAInPlace, plan.ReadsAliasedRowsSixAtATime, m, n + 7, n, Sgemm.NR(kernel)));
         Assert.Equal(kernel == GemmKernel.Avx512 && ta && (long)m * k >= 1 << 20, plan.PrefetchesRowsOfA);
         Assert.Equal(0, plan.NarrowColumns);
         int lda = ta ? m : k, wide = n + 7;

@@ -2,7 +2,8 @@
 // the arithmetic it feeds (25600×288×32: every element of A is used by one 32-column panel only). Rows of A are read
 // 12 at a time (6 where they alias in L1), each row a sequential stream, by the 12×32 tile and, for a ragged last
 // panel, the 12×24, 12×16 and 4×32 tiles; a transposed A is read a row of A (12 consecutive floats) a step, by the
-// packed kernel with A's stride (Kernel12x32Avx512<StridedA>). B stays packed.
+// packed kernel with A's stride (Kernel12x32Avx512<StridedA>). B is read from packed panels, which the 12×32 tile
+// can pack as it goes (Sgemm.CopiesB).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -21,13 +22,13 @@ internal static unsafe partial class Sgemm
     /// with <paramref name="prefetchRows"/> asks for ahead.
     /// </summary>
     /// <remarks>
-    /// The first <paramref name="copied"/> columns' panels are not packed yet: each panel's first tile (a whole 12×32
-    /// one read by <see cref="Kernel12x32Avx512Direct"/>, <see cref="CopiesBReadingAInPlace"/>) reads them from the
+    /// The first <paramref name="copyColumns"/> columns' panels are not packed yet: each panel's first tile (a whole 12×32
+    /// one read by <see cref="Kernel12x32Avx512Direct"/>, <see cref="CopiesB"/>) reads them from the
     /// row-major B at <paramref name="rawB"/> (this K block's first row, column jc) and packs them as it goes.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectBlock512(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, int nc, int jc, float* packedB,
-        float* c, int ldc, bool acc, PackBuffers buffers, bool prefetchRows, bool sixRows, int kNext, int copied = 0, float* rawB = null, int ldb = 0)
+        float* c, int ldc, bool acc, PackBuffers buffers, bool prefetchRows, bool sixRows, int kNext, int copyColumns = 0, float* rawB = null, int ldb = 0)
     {
         const int mr = 12, nr = 32;
         for (int jr = 0; jr < nc; jr += nr)
@@ -38,11 +39,13 @@ internal static unsafe partial class Sgemm
             {
                 int mValid = Math.Min(mr, mc - ir);
                 float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
-                // A deep transposed A streamed from memory: each tile of the first panel asks for its share of the
-                // next K block's rows of A (this block's columns ic … ic+mc of them), so that they are on their way
-                // while this block is multiplied.
-                bool nextInKernel = transA && prefetchRows && jr == 0 && kNext > 0 && mValid == mr && nValid > 24;
-                if (transA && prefetchRows && jr == 0 && kNext > 0 && !nextInKernel)
+                // A deep transposed A streamed from memory: the first panel's tiles ask for the next K block's rows of
+                // A (this block's columns ic … ic+mc of them), so that they are on their way while this block is
+                // multiplied; a whole 12×32 tile asks for them step by step inside its loop, any other in a burst of
+                // its share before it.
+                bool asksNext = transA && prefetchRows && jr == 0 && kNext > 0;
+                bool nextInKernel = asksNext && mValid == mr && nValid > 24;
+                if (asksNext && !nextInKernel)
                 {
                     long first = pc + kc + (long)ir * kNext / mc, end = pc + kc + (long)Math.Min(mc, ir + mr) * kNext / mc;
                     PrefetchColumns(a + first * lda + ic, lda, (int)(end - first), mc);
@@ -110,7 +113,7 @@ internal static unsafe partial class Sgemm
                         Kernel6x32Avx512(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc);
                         Kernel6x32Avx512(kc, a + (long)(row + 6) * lda + pc, lda, bPanel, dst + 6 * ld, ld, whole && acc);
                     }
-                    else if (ir == 0 && jr < copied)
+                    else if (ir == 0 && jr < copyColumns)
                         Kernel12x32Avx512Direct<CopyingB>(kc, a + (long)row * lda + pc, lda, rawB + jr, dst, ld, whole && acc, nr, ldb, bPanel);
                     else Kernel12x32Avx512Direct<PackedPanelB>(kc, a + (long)row * lda + pc, lda, bPanel, dst, ld, whole && acc, whole ? nValid : nr);
                 }
@@ -124,14 +127,6 @@ internal static unsafe partial class Sgemm
 
     /// <summary><see cref="Kernel12x32Avx512Direct"/>'s B is a row-major B read in place and copied to its packed panel.</summary>
     private struct CopyingB;
-
-    /// <summary>
-    /// Whether a product reading a row-major A in place on AVX-512 packs a row-major B's whole panels inside each
-    /// panel's first tile (as <see cref="CopiesB"/> for a packed A): the product's first block of rows holds a whole
-    /// tile, read twelve rows at a time. (100×4320×100 on two threads spent about a tenth of its time in PackB.)
-    /// </summary>
-    internal static bool CopiesBReadingAInPlace(GemmKernel kind, bool transA, bool transB, bool sixRows, int m) =>
-        kind == GemmKernel.Avx512 && !transA && !transB && !sixRows && m >= 12;
 
     /// <summary>Asks for <paramref name="cols"/> floats of each of <paramref name="rows"/> rows of A (lda apart) to be brought into L2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -182,19 +177,7 @@ internal static unsafe partial class Sgemm
         {
             var b0 = Vector512.Load(b + 0);
             var b1 = Vector512.Load(b + 16);
-            if (typeof(TB) == typeof(CopyingB))
-            {
-                b0.Store(bCopy);
-                b1.Store(bCopy + 16);
-                bCopy += 32;
-                if (Sse.IsSupported)
-                {
-                    float* ahead = b + CopiedBPrefetchSteps * bStride;
-                    Sse.Prefetch0(ahead);
-                    Sse.Prefetch0(ahead + 16);
-                    Sse.Prefetch0(ahead + 31);
-                }
-            }
+            if (typeof(TB) == typeof(CopyingB)) bCopy = CopyStep(b0, b1, bCopy, b, bStride);
             var a0 = Vector512.Create(*(float*)x);
             c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
             c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);

@@ -46,20 +46,7 @@ internal static partial class Sgemm
             {
                 var b0 = Vector512.Load(b + 0);
                 var b1 = Vector512.Load(b + 16);
-                if (typeof(TA) == typeof(PackedACopiesB))
-                {
-                    b0.Store(bCopy);
-                    b1.Store(bCopy + 16);
-                    bCopy += 32;
-                    if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
-                    {
-                        // B's rows lie bStride apart: asked for ahead, each over at most three cache lines.
-                        float* ahead = b + CopiedBPrefetchSteps * bStride;
-                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead);
-                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + 16);
-                        System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + 31);
-                    }
-                }
+                if (typeof(TA) == typeof(PackedACopiesB)) bCopy = CopyStep(b0, b1, bCopy, b, bStride);
                 var a0 = Vector512.Create(a[0]);
                 c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
                 c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
@@ -184,6 +171,27 @@ internal static partial class Sgemm
 
     /// <summary>How many k steps ahead the 12×32 kernel copying B asks for B's rows (a step's rows a leading dimension apart, from L3 or memory).</summary>
     private const int CopiedBPrefetchSteps = 16;
+
+    /// <summary>
+    /// One step of a 12×32 tile that packs B as it goes: stores the step's 32 floats of B (b0, b1, loaded from
+    /// <paramref name="b"/>) to the packed panel at <paramref name="bCopy"/> and asks for B's row
+    /// <see cref="CopiedBPrefetchSteps"/> steps on (rows <paramref name="bStride"/> floats apart, each over at most
+    /// three cache lines); returns where the next step's floats go.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe float* CopyStep(Vector512<float> b0, Vector512<float> b1, float* bCopy, float* b, long bStride)
+    {
+        b0.Store(bCopy);
+        b1.Store(bCopy + 16);
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            float* ahead = b + CopiedBPrefetchSteps * bStride;
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + 16);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + 31);
+        }
+        return bCopy + 32;
+    }
 
     /// <summary>The 6×16 kernel's A is a transposed A read in place (a row of A a step), prefetched ahead.</summary>
     private struct StridedA;

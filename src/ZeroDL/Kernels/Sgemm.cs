@@ -108,13 +108,13 @@ internal static unsafe partial class Sgemm
                     DirectBBlock(transA, a, lda, b, ldb, m, pc, kc, nc, jc, c, ldc, acc, buffers);
                     continue;
                 }
-                // Thin products: read A in place rather than packing it (the vector kernels). B stays packed: its strips
-                // read in place are slower (docs/benchmarks.md).
-                float* packedB = buffers.B;
-                // Copying B: the AVX-512 kernel packs B's whole panels itself, in each panel's first tile (below).
-                int copied = (direct ? CopiesBReadingAInPlace(kind, transA, transB, sixRows, m) : CopiesB(kind, transB, direct, m)) ? nc / nr * nr : 0;
-                if (LiesPacked(transB, ldb, nc, nr)) packedB = b + (long)pc * ldb + jc;
-                else if (copied < nc) PackB(transB, b, ldb, pc, jc + copied, kc, nc - copied, nr, packedB + (long)copied * kc);
+                // Thin products: read A in place rather than packing it (the vector kernels). B is read from packed
+                // panels (its strips read in place are slower, docs/benchmarks.md): B's own rows where they already lie
+                // as panels, else panels the AVX-512 tiles pack as they go (the first tile of each), else PackB's.
+                bool liesPacked = LiesPacked(transB, ldb, nc, nr);
+                float* packedB = liesPacked ? b + (long)pc * ldb + jc : buffers.B;
+                int copyColumns = CopyColumns(kind, transA, transB, direct, sixRows, m, ldb, nc, nr);
+                if (!liesPacked && copyColumns < nc) PackB(transB, b, ldb, pc, jc + copyColumns, kc, nc - copyColumns, nr, packedB + (long)copyColumns * kc);
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
@@ -122,29 +122,36 @@ internal static unsafe partial class Sgemm
                     {
                         if (kind == GemmKernel.Avx512)
                             DirectBlock512(transA, a, lda, ic, pc, mc, kc, nc, jc, packedB, c, ldc, acc, buffers, streamsA, sixRows, Math.Min(kStep, k - pc - kc),
-                                ic == 0 ? copied : 0, b + (long)pc * ldb + jc, ldb);
+                                ic == 0 ? copyColumns : 0, b + (long)pc * ldb + jc, ldb);
                         else DirectBlock(transA, a, lda, ic, pc, mc, kc, nc, jc, packedB, c, ldc, acc, buffers, streamsA);
                         continue;
                     }
                     MacroKernel(kind, transA, a, lda, m, ic, mc, pc, kc, jc, nc, packedB, c, ldc, acc, buffers,
-                        ic == 0 ? copied : 0, b + (long)pc * ldb + jc, ldb);
+                        ic == 0 ? copyColumns : 0, b + (long)pc * ldb + jc, ldb);
                 }
             }
         }
     }
 
     /// <summary>
-    /// Whether the packed AVX-512 path packs a row-major B's whole panels inside the kernel, in each panel's first
-    /// tile (<see cref="PackedACopiesB"/>), rather than in a pass of PackB before the tiles: the copy's loads and
-    /// stores then run between the multiply-adds (100×3072×512 spent about a tenth of its time in PackB). The
-    /// product's first block of rows must hold a whole tile (12 rows).
+    /// Whether the AVX-512 tiles pack a row-major B's whole panels themselves, each panel's first tile storing the rows
+    /// it reads (<see cref="PackedACopiesB"/>, <see cref="CopyingB"/>), rather than a pass of PackB before the tiles:
+    /// the copy's loads and stores then run between the multiply-adds. The product's first block of rows must hold a
+    /// whole 12-row tile, and an A read in place must be read twelve rows at a time (the tile that copies).
     /// </summary>
-    internal static bool CopiesB(GemmKernel kind, bool transB, bool direct, int m) =>
-        kind == GemmKernel.Avx512 && !transB && !direct && m >= 12;
+    internal static bool CopiesB(GemmKernel kind, bool transA, bool transB, bool direct, bool sixRows, int m) =>
+        kind == GemmKernel.Avx512 && !transB && m >= 12 && (!direct || !transA && !sixRows);
 
     /// <summary>
-    /// Whether a row-major B of one whole panel, exactly a panel wide (ldb = nr: 288×25600×32 Aᵀ's B, a convolution's
-    /// 32-channel output gradient), already lies as PackB would pack it: its K blocks are then read where they lie,
+    /// How many of a block's <paramref name="nc"/> columns the tiles pack themselves (its whole panels, where
+    /// <see cref="CopiesB"/>): none where B already lies packed, which a copy would store onto itself.
+    /// </summary>
+    internal static int CopyColumns(GemmKernel kind, bool transA, bool transB, bool direct, bool sixRows, int m, int ldb, int nc, int nr) =>
+        LiesPacked(transB, ldb, nc, nr) || !CopiesB(kind, transA, transB, direct, sixRows, m) ? 0 : nc / nr * nr;
+
+    /// <summary>
+    /// Whether a row-major B of one whole panel, exactly a panel wide (ldb = nr: a convolution's 32-channel output
+    /// gradient in its weight gradient), already lies as PackB would pack it: its K blocks are then read where they lie,
     /// the same floats in the same places, instead of copied.
     /// </summary>
     internal static bool LiesPacked(bool transB, int ldb, int nc, int nr) => !transB && nc == nr && ldb == nr;
@@ -173,13 +180,13 @@ internal static unsafe partial class Sgemm
     /// the register tiles, one B panel at a time kept in L1 across the A panels.
     /// </summary>
     /// <remarks>
-    /// The first <paramref name="copied"/> columns' panels are not packed yet: each panel's first tile (a whole one,
+    /// The first <paramref name="copyColumns"/> columns' panels are not packed yet: each panel's first tile (a whole one,
     /// <see cref="CopiesB"/>) reads them from the row-major B at <paramref name="rawB"/> (this K block's first row,
     /// column jc) and packs them as it goes.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(GemmKernel kind, bool transA, float* a, int lda, int m, int ic, int mc, int pc, int kc, int jc, int nc,
-        float* packedB, float* c, int ldc, bool acc, PackBuffers buffers, int copied = 0, float* rawB = null, int ldb = 0)
+        float* packedB, float* c, int ldc, bool acc, PackBuffers buffers, int copyColumns = 0, float* rawB = null, int ldb = 0)
     {
         int mr = MR(kind), nr = NR(kind);
         PackA(transA, a, lda, m, ic, pc, mc, kc, mr, buffers.A);
@@ -192,7 +199,7 @@ internal static unsafe partial class Sgemm
                 int mValid = Math.Min(mr, mc - ir);
                 float* aPanel = buffers.A + (long)ir * kc;
                 float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
-                if (ir == 0 && jr < copied)
+                if (ir == 0 && jr < copyColumns)
                     Kernel12x32Avx512<PackedACopiesB>(kc, aPanel, 12, rawB + jr, cTile, ldc, acc, ldb, bPanel);
                 else if (mValid == mr && nValid == nr)
                     Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
