@@ -639,14 +639,38 @@ public class GemmTests
     public void Avx512_tiles_copying_B_give_each_sum_in_the_kernels_order(int m, int n, int k, bool ta, int threads)
     {
         // The AVX-512 paths (A packed, or read in place twelve rows at a time) copy B's whole panels inside each panel's
-        // first tile instead of packing them first:
-        // every element must still be the K blocks' sums in the kernels' order (each block summed from zero by
-        // multiply-adds, then added to C), on one thread or two, C added to or overwritten (NaN before).
-        const GemmKernel kernel = GemmKernel.Avx512;
-        var rng = new Random(m * 31 + n + k);
-        var options = new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 };
-        var plan = GemmPlan.Make(ta, false, m, n, k, options, allowSmall: false);
+        // first tile instead of packing them first.
+        var plan = GemmPlan.Make(ta, false, m, n, k, new GemmOptions { Kernel = GemmKernel.Avx512, Threads = threads, ParallelThreshold = 0 }, allowSmall: false);
         Assert.Equal(n <= 96 && !ta, plan.ReadsAInPlace);
+        TilesCopyingBGiveEachSumInTheKernelsOrder(plan, m, n, k, ta);
+    }
+
+    [Theory]
+    [InlineData(100, 512, 300, false, 1)]   // the dense layer's shape, smaller: whole panels copied by the first tile, two K blocks
+    [InlineData(100, 512, 300, false, 2)]   // … in column slabs
+    [InlineData(55, 200, 70, true, 1)]      // a ragged last panel (8 columns) packed apart, 1 row past a whole tile
+    [InlineData(300, 160, 600, true, 1)]    // three blocks of rows: the later ones read the panels the first copied
+    [InlineData(3072, 160, 64, true, 2)]    // rows split (each thread copies its own B), transposed A
+    [InlineData(100, 2080, 16, false, 1)]   // a second block of columns (past NC): B's panels copied from column 2048 on
+    public void Avx2_tiles_copying_B_give_each_sum_in_the_kernels_order(int m, int n, int k, bool ta, int threads)
+    {
+        // The AVX2 path with A packed copies B's whole panels inside each panel's first 6×16 tile instead of packing
+        // them first (its tiles reading A or B in place do not copy).
+        var plan = GemmPlan.Make(ta, false, m, n, k, new GemmOptions { Kernel = GemmKernel.Avx2, Threads = threads, ParallelThreshold = 0 }, allowSmall: false);
+        Assert.False(plan.ReadsAInPlace);
+        Assert.False(plan.ReadsBInPlace);
+        TilesCopyingBGiveEachSumInTheKernelsOrder(plan, m, n, k, ta);
+    }
+
+    /// <summary>
+    /// A product whose tiles copy B (<see cref="Sgemm.CopiesB"/>): every element must still be the K blocks' sums in
+    /// the kernels' order (each block summed from zero by multiply-adds, then added to C), on one thread or two, C
+    /// added to or overwritten (NaN before).
+    /// </summary>
+    private static void TilesCopyingBGiveEachSumInTheKernelsOrder(GemmPlan plan, int m, int n, int k, bool ta)
+    {
+        var kernel = plan.Kernel;
+        var rng = new Random(m * 31 + n + k);
         Assert.Equal(0, plan.NarrowColumns);
         Assert.True(Sgemm.CopiesB(kernel, ta, false, plan.ReadsAInPlace, plan.ReadsAliasedRowsSixAtATime, m), plan.ToString());
         int lda = (ta ? m : k) + 3, ldb = n + 5, ldc = n + 2;

@@ -166,11 +166,17 @@ internal static partial class Sgemm
     /// <summary>The 6×16 kernel's A is a packed panel (6 floats a step, in sequence).</summary>
     private struct PackedA;
 
-    /// <summary>The 12×32 kernel's A is a packed panel and its B a row-major B read in place and copied to its packed panel.</summary>
+    /// <summary>The 12×32 or 6×16 kernel's A is a packed panel and its B a row-major B read in place and copied to its packed panel.</summary>
     private struct PackedACopiesB;
 
     /// <summary>How many k steps ahead the 12×32 kernel copying B asks for B's rows (a step's rows a leading dimension apart, from L3 or memory).</summary>
     private const int CopiedBPrefetchSteps = 16;
+
+    /// <summary>
+    /// How many k steps ahead the 6×16 kernel copying B asks for B's rows: its step does a quarter of the 12×32 step's
+    /// multiply-adds, so asking as far ahead in time takes more steps (fewer leave the copying tile waiting on B).
+    /// </summary>
+    private const int CopiedBPrefetchSteps6x16 = 64;
 
     /// <summary>
     /// One step of a 12×32 tile that packs B as it goes: stores the step's 32 floats of B (b0, b1, loaded from
@@ -191,6 +197,24 @@ internal static partial class Sgemm
             System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + 31);
         }
         return bCopy + 32;
+    }
+
+    /// <summary>
+    /// One step of a 6×16 tile that packs B as it goes, as the 12×32 tile's <see cref="CopyStep(Vector512{float}, Vector512{float}, float*, float*, long)"/>:
+    /// the step's 16 floats, and B's row <see cref="CopiedBPrefetchSteps6x16"/> steps on asked for (over at most two cache lines).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe float* CopyStep(Vector256<float> b0, Vector256<float> b1, float* bCopy, float* b, long bStride)
+    {
+        b0.Store(bCopy);
+        b1.Store(bCopy + 8);
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            float* ahead = b + CopiedBPrefetchSteps6x16 * bStride;
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + 15);
+        }
+        return bCopy + 16;
     }
 
     /// <summary>The 6×16 kernel's A is a transposed A read in place (a row of A a step), prefetched ahead.</summary>
@@ -243,8 +267,14 @@ internal static partial class Sgemm
     /// (<paramref name="bStride"/> = 16) or read in place from a row-major B (<paramref name="bStride"/> = ldb),
     /// which products with few rows prefer.
     /// </summary>
+    /// <remarks>
+    /// With <typeparamref name="TA"/> = <see cref="PackedACopiesB"/> (A packed, B row-major read in place) each step's
+    /// 16 floats of B are also stored to <paramref name="bCopy"/> as PackB would pack them, so that the first tile of a
+    /// panel packs it for the others (the stores take no register: the tile, B's two loads and A fit in 15 ymm).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x16Avx2<TA>(int kc, float* a, long aStride, float* b, long bStride, float* c, int ldc, bool accumulate)
+    private static unsafe void Kernel6x16Avx2<TA>(int kc, float* a, long aStride, float* b, long bStride, float* c, int ldc, bool accumulate,
+        float* bCopy = null)
         where TA : struct
     {
         PrefetchTile6x16(c, ldc);
@@ -262,6 +292,7 @@ internal static partial class Sgemm
         {
             var b0 = Vector256.Load(b + 0);
             var b1 = Vector256.Load(b + 8);
+            if (typeof(TA) == typeof(PackedACopiesB)) bCopy = CopyStep(b0, b1, bCopy, b, bStride);
             var a0 = Vector256.Create(a[0]);
             c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
             c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1);

@@ -110,7 +110,7 @@ internal static unsafe partial class Sgemm
                 }
                 // Thin products: read A in place rather than packing it (the vector kernels). B is read from packed
                 // panels (its strips read in place are slower, docs/benchmarks.md): B's own rows where they already lie
-                // as panels, else panels the AVX-512 tiles pack as they go (the first tile of each), else PackB's.
+                // as panels, else panels the tiles pack as they go (the first tile of each), else PackB's.
                 bool liesPacked = LiesPacked(transB, ldb, nc, nr);
                 float* packedB = liesPacked ? b + (long)pc * ldb + jc : buffers.B;
                 int copyColumns = CopyColumns(kind, transA, transB, direct, sixRows, m, ldb, nc, nr);
@@ -134,13 +134,19 @@ internal static unsafe partial class Sgemm
     }
 
     /// <summary>
-    /// Whether the AVX-512 tiles pack a row-major B's whole panels themselves, each panel's first tile storing the rows
+    /// Whether the vector tiles pack a row-major B's whole panels themselves, each panel's first tile storing the rows
     /// it reads (<see cref="PackedACopiesB"/>, <see cref="CopyingB"/>), rather than a pass of PackB before the tiles:
     /// the copy's loads and stores then run between the multiply-adds. The product's first block of rows must hold a
-    /// whole 12-row tile, and an A read in place must be read twelve rows at a time (the tile that copies).
+    /// whole tile (12 or 6 rows); an A read in place must be read by the AVX-512 kernel twelve rows at a time (the
+    /// tile that copies; the AVX2 kernel's tiles reading A in place do not copy).
     /// </summary>
     internal static bool CopiesB(GemmKernel kind, bool transA, bool transB, bool direct, bool sixRows, int m) =>
-        kind == GemmKernel.Avx512 && !transB && m >= 12 && (!direct || !transA && !sixRows);
+        !transB && m >= MR(kind) && kind switch
+        {
+            GemmKernel.Avx512 => !direct || !transA && !sixRows,
+            GemmKernel.Avx2 => !direct,
+            _ => false,
+        };
 
     /// <summary>
     /// How many of a block's <paramref name="nc"/> columns the tiles pack themselves (its whole panels, where
@@ -200,7 +206,10 @@ internal static unsafe partial class Sgemm
                 float* aPanel = buffers.A + (long)ir * kc;
                 float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
                 if (ir == 0 && jr < copyColumns)
-                    Kernel12x32Avx512<PackedACopiesB>(kc, aPanel, 12, rawB + jr, cTile, ldc, acc, ldb, bPanel);
+                {
+                    if (kind == GemmKernel.Avx512) Kernel12x32Avx512<PackedACopiesB>(kc, aPanel, 12, rawB + jr, cTile, ldc, acc, ldb, bPanel);
+                    else Kernel6x16Avx2<PackedACopiesB>(kc, aPanel, 6, rawB + jr, ldb, cTile, ldc, acc, bPanel);
+                }
                 else if (mValid == mr && nValid == nr)
                     Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
                 else
