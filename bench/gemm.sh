@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # GEMM GFLOP/s of ZeroDL and, where python3 with numpy is installed, of NumPy/OpenBLAS on the same shapes:
-# ROUNDS alternating rounds (ZeroDL, NumPy, ZeroDL, …), the median per shape, and the ratio ZeroDL / NumPy of the
-# medians; and the machine's FMA limit on as many threads (register-only multiply-adds, measured every round).
+# ROUNDS rounds, the median per shape, and the ratio ZeroDL / NumPy of the medians; and the machine's FMA limit on as
+# many threads (register-only multiply-adds, measured every round). Within a round each shape is timed on both sides
+# back to back (ZeroDL first in odd rounds, NumPy first in even ones), so that a shared host's slow spells, which last
+# tens of seconds, fall on both sides of a ratio alike rather than on one side's whole pass over the shapes.
 # Usage: bench/gemm.sh [--threads N] [--rounds R] [--kernel auto|avx512|avx2] [--shape "MxKxN[At|Bt],…"]
 #        (defaults: all cores, 3 rounds, auto, the bench's shapes)
 # --shape times only the listed shapes (names as the table prints them, spaces dropped: "100x4320x100,100x100x5880Bt"),
@@ -36,16 +38,20 @@ peer=""
 if $have_numpy; then peer=$("${peer_env[@]}" OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/peer_blas.py numpy) || exit 3; fi
 ours=$(mktemp); theirs=$(mktemp); limit=$(mktemp); trap 'rm -f "$ours" "$theirs" "$limit"' EXIT
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
-for _ in $(seq "$rounds"); do
+names=$(dotnet "$bench" gemm --list --shape "$shapes")
+time_ours() { dotnet "$bench" gemm --threads "$threads" --kernel "$kernel" --shape "$1" >>"$ours"; }
+time_theirs() {
+  if $have_numpy; then "${peer_env[@]}" OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py --only "$1" >>"$theirs"; fi
+}
+for round in $(seq "$rounds"); do
   dotnet "$bench" fma-peak --threads "$threads" | awk -F'\t' -v t="threads $threads" '$1 == t {print $2}' >>"$limit"
-  dotnet "$bench" gemm --threads "$threads" --kernel "$kernel" --shape "$shapes" >>"$ours"
-  if $have_numpy; then
-    "${peer_env[@]}" OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py --only "$shapes" >>"$theirs"
-  fi
+  for shape in $names; do
+    if [ $((round % 2)) -eq 1 ]; then time_ours "$shape"; time_theirs "$shape"; else time_theirs "$shape"; time_ours "$shape"; fi
+  done
 done
 grep -m1 '^# ZeroDL' "$ours"
 $have_numpy && echo "$peer"
-echo "# $rounds alternating rounds, medians"
+echo "# $rounds rounds, each shape timed on both sides back to back, medians"
 peak=$(sort -g "$limit" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
 echo "# FMA limit on $threads thread(s): $peak GFLOP/s (register-only multiply-adds); 'of limit' = ZeroDL / that"
 # Median of each shape's rates in a file of "shape<TAB>rate" lines (header lines start with '#' or 'shape').

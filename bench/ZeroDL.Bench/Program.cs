@@ -1,6 +1,6 @@
 using ZeroDL.Bench;
 
-// Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--kernel avx512|avx2|scalar] [--only SHAPE_PREFIX] [--shape MxKxN[At|Bt],…] [--plans]
+// Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--kernel avx512|avx2|scalar] [--only SHAPE_PREFIX] [--shape MxKxN[At|Bt],…] [--plans] [--list]
 //        ZeroDL.Bench gemm-calls --shape MxKxN[At|Bt] --calls N [--threads N] [--kernel K]   (warm-up, then N calls with perf's counters on: bench/gemm-cycles.sh)
 //        ZeroDL.Bench fma-peak [--threads N] [--seconds S]   (the FMA limit: register-only multiply-adds on 1 … N threads)
 //        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
@@ -40,6 +40,9 @@ try
 {
     switch (verb)
     {
+        case "gemm" when argList.Contains("--list"):
+            foreach (var s in GemmBench.Select(StringOption("--shape", ""))) Console.WriteLine(s.Name.Replace(" ", ""));
+            return 0;
         case "gemm":
             GemmBench.Run(gemmOptions, seconds, StringOption("--only", ""), StringOption("--shape", ""), argList.Contains("--plans"));
             return 0;
