@@ -59,7 +59,7 @@ cli=(dotnet run -c Release --project src/ZeroDL.Cli --)
 bench=(dotnet run -c Release --project bench/ZeroDL.Bench --)
 
 step "SGEMM, 1 thread" . bench/gemm.sh --threads 1
-# The goals are on 2 threads: five rounds there, whose median a single slow spell of the peer or of ours cannot move.
+# The goals are on 2 threads: five rounds there, so that one slow round on either side does not decide the median.
 step "SGEMM, 2 threads" . bench/gemm.sh --threads 2 --rounds 5
 if $dry || have_perf_cycles; then
   step "SGEMM, FLOP per cycle, 1 thread" . bench/gemm-cycles.sh --threads 1
