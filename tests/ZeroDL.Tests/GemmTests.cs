@@ -722,11 +722,46 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(100, 160, 300, false, 1)]  // A's last panel 4 rows (8 · 12 + 4, 16 · 6 + 4), K blocks of 152 and 148 (18 · 8 + 4)
+    [InlineData(100, 160, 300, false, 2)]  // … in column slabs, every thread packing all of A
+    [InlineData(100, 128, 100, true, 1)]   // a transposed B 100 deep: 12 · 8 steps, then 4 by the 8×4 transpose
+    [InlineData(100, 128, 100, true, 2)]
+    [InlineData(52, 136, 103, true, 1)]    // 103 deep: the 8×4 transpose, then 3 steps the plain way; a ragged last panel
+    [InlineData(52, 136, 103, true, 2)]
+    [InlineData(40, 160, 300, false, 1)]   // AVX2: B read in place, A packed for it (6 · 6 + 4 rows)
+    [InlineData(40, 160, 300, false, 2)]
+    public void Short_panels_of_A_and_transposed_B_steps_packed_by_vectors_give_each_sum_in_the_kernels_order(int m, int n, int k, bool tb, int threads)
+    {
+        // PackA transposes a last panel of 4 rows 8 columns at a time, and PackB a transposed B's 4 steps after its last
+        // whole 8 by an 8×4 transpose: both must put the same floats where the plain loops put them, on both vector
+        // kernels, on one thread and in column slabs. A, B and C have gaps (NaN in C before an overwrite).
+        foreach (var kernel in new[] { GemmKernel.Avx512, GemmKernel.Avx2 })
+        {
+            var plan = GemmPlan.Make(false, tb, m, n, k, new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 }, allowSmall: false);
+            Assert.False(plan.ReadsAInPlace, plan.ToString());
+            Assert.Equal(0, plan.NarrowColumns);
+            Assert.Equal(threads, plan.Threads);
+            if (threads > 1) Assert.Equal(GemmSplit.ColumnSlabs, plan.Split);
+            var rng = new Random(m * 31 + n + k + threads);
+            int lda = k + 3, ldb = tb ? k + 5 : n + 5, ldc = n + 2;
+            var a = RandomArray(rng, m * lda); var b = RandomArray(rng, (tb ? n : k) * ldb);
+            foreach (bool accumulate in new[] { true, false })
+            {
+                var c = accumulate ? RandomArray(rng, m * ldc) : Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+                var expected = (float[])c.Clone();
+                OrderedSums(false, m, n, k, plan.KBlock, a, lda, b, ldb, expected, ldc, accumulate, tb);
+                Gemm.Execute(plan, a, lda, b, ldb, c, ldc, accumulate);
+                Assert.True(expected.SequenceEqual(c), $"{plan} accumulate={accumulate}");
+            }
+        }
+    }
+
     /// <summary>
     /// C (+)= op(A)·B summed as the vector kernels sum each element: per K block of <paramref name="kBlock"/> steps a
     /// multiply-add chain from zero in k order, then added to C (or stored, for the first block without accumulate).
     /// </summary>
-    private static void OrderedSums(bool ta, int m, int n, int k, int kBlock, float[] a, int lda, float[] b, int ldb, float[] c, int ldc, bool accumulate)
+    private static void OrderedSums(bool ta, int m, int n, int k, int kBlock, float[] a, int lda, float[] b, int ldb, float[] c, int ldc, bool accumulate, bool tb = false)
     {
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
@@ -734,7 +769,7 @@ public class GemmTests
                 {
                     float s = 0;
                     for (int p = pc; p < Math.Min(k, pc + kBlock); p++)
-                        s = MathF.FusedMultiplyAdd(ta ? a[p * lda + i] : a[i * lda + p], b[p * ldb + j], s);
+                        s = MathF.FusedMultiplyAdd(ta ? a[p * lda + i] : a[i * lda + p], tb ? b[j * ldb + p] : b[p * ldb + j], s);
                     c[i * ldc + j] = accumulate || pc > 0 ? c[i * ldc + j] + s : s;
                 }
     }

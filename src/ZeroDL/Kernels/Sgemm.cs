@@ -814,6 +814,11 @@ internal static unsafe partial class Sgemm
                 if (rows == 12 && mr == 12 && Avx2.IsSupported)
                     for (; p0 + 8 <= kc; p0 += 8)
                         Transpose12x8(a + (long)(ic + ir) * lda + pc + p0, lda, panel + p0 * 12);
+                // A short last panel of 4 rows (100 rows = 8 · 12 + 4, or 16 · 6 + 4): 8 columns at a time as well,
+                // rather than a float at a time.
+                if (rows == 4 && mr is 6 or 12 && Avx2.IsSupported)
+                    for (; p0 + 8 <= kc; p0 += 8)
+                        Transpose4x8(a + (long)(ic + ir) * lda + pc + p0, lda, panel + p0 * mr, mr);
                 for (int i = 0; i < rows; i++)
                 {
                     float* src = a + (long)(ic + ir + i) * lda + pc;
@@ -831,9 +836,21 @@ internal static unsafe partial class Sgemm
                     for (int i = 0; i < rows; i++) row[i] = src[i];
                 }
             }
-            if (rows < mr)
-                for (int p = 0; p < kc; p++)
-                    for (int i = rows; i < mr; i++) panel[p * mr + i] = 0f;
+            if (rows < mr) ZeroPanelRows(panel, kc, mr, rows);
+        }
+    }
+
+    /// <summary>Zeroes rows <paramref name="rows"/> … <paramref name="mr"/> − 1 of a packed A panel (the padding of a short panel), 8 and 4 floats at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ZeroPanelRows(float* panel, int kc, int mr, int rows)
+    {
+        for (int p = 0; p < kc; p++)
+        {
+            float* row = panel + p * mr;
+            int i = rows;
+            for (; i + 8 <= mr; i += 8) Vector256<float>.Zero.Store(row + i);
+            if (i + 4 <= mr) { Vector128<float>.Zero.Store(row + i); i += 4; }
+            for (; i < mr; i++) row[i] = 0f;
         }
     }
 
@@ -946,14 +963,20 @@ internal static unsafe partial class Sgemm
             else
             {
                 // op(B) = Bᵀ: column j of the panel is row jc + jr + j of B. Blocks of 8 columns × 8 rows through an
-                // 8×8 transpose in registers; the ragged rest the plain way.
+                // 8×8 transpose in registers, then 4 rows more by an 8×4 one (a depth of 100 = 12 · 8 + 4); the
+                // ragged rest the plain way.
                 int j0 = 0, pEnd = 0;
                 if (Avx2.IsSupported)
                 {
-                    pEnd = kc / 8 * 8;
+                    int p8 = kc / 8 * 8;
+                    pEnd = kc / 4 * 4;
                     for (; j0 + 8 <= cols; j0 += 8)
-                        for (int p = 0; p < pEnd; p += 8)
-                            Transpose8x8(b + (long)(jc + jr + j0) * ldb + pc + p, ldb, panel + p * nr + j0, nr);
+                    {
+                        float* src = b + (long)(jc + jr + j0) * ldb + pc;
+                        for (int p = 0; p < p8; p += 8)
+                            Transpose8x8(src + p, ldb, panel + p * nr + j0, nr);
+                        if (pEnd > p8) Transpose8x4(src + p8, ldb, panel + p8 * nr + j0, nr);
+                    }
                 }
                 for (int j = 0; j < cols; j++)
                 {
@@ -985,6 +1008,22 @@ internal static unsafe partial class Sgemm
         r4.Store(dst + 4 * dstStride); r5.Store(dst + 5 * dstStride); r6.Store(dst + 6 * dstStride); r7.Store(dst + 7 * dstStride);
     }
 
+    /// <summary>dst[q·dstStride + i] = src[i·srcStride + q] for 8 rows i and 4 columns q: rows i and i + 4 share a vector, 4×4 transposes in its two halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x4(float* src, long srcStride, float* dst, long dstStride)
+    {
+        var v0 = Vector256.Create(Vector128.Load(src), Vector128.Load(src + 4 * srcStride));
+        var v1 = Vector256.Create(Vector128.Load(src + srcStride), Vector128.Load(src + 5 * srcStride));
+        var v2 = Vector256.Create(Vector128.Load(src + 2 * srcStride), Vector128.Load(src + 6 * srcStride));
+        var v3 = Vector256.Create(Vector128.Load(src + 3 * srcStride), Vector128.Load(src + 7 * srcStride));
+        var t0 = Avx.UnpackLow(v0, v1); var t1 = Avx.UnpackHigh(v0, v1); // 00 10 01 11 | 40 50 41 51
+        var t2 = Avx.UnpackLow(v2, v3); var t3 = Avx.UnpackHigh(v2, v3); // 20 30 21 31 | 60 70 61 71
+        Avx.Shuffle(t0, t2, 0b01_00_01_00).Store(dst);                   // column 0 of rows 0–3 | 4–7
+        Avx.Shuffle(t0, t2, 0b11_10_11_10).Store(dst + dstStride);
+        Avx.Shuffle(t1, t3, 0b01_00_01_00).Store(dst + 2 * dstStride);
+        Avx.Shuffle(t1, t3, 0b11_10_11_10).Store(dst + 3 * dstStride);
+    }
+
     /// <summary>dst[q·12 + i] = src[i·srcStride + q] for 12 rows i and 8 columns q: rows 0–7 by an 8×8 transpose, rows 8–11 by a 4×8 one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose12x8(float* src, long srcStride, float* dst)
@@ -996,14 +1035,22 @@ internal static unsafe partial class Sgemm
         VectorShuffles.Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
         r0.Store(dst); r1.Store(dst + 12); r2.Store(dst + 24); r3.Store(dst + 36);
         r4.Store(dst + 48); r5.Store(dst + 60); r6.Store(dst + 72); r7.Store(dst + 84);
-        var s8 = Vector256.Load(src + 8 * srcStride); var s9 = Vector256.Load(src + 9 * srcStride);
-        var s10 = Vector256.Load(src + 10 * srcStride); var s11 = Vector256.Load(src + 11 * srcStride);
-        var t0 = Avx.UnpackLow(s8, s9); var t1 = Avx.UnpackHigh(s8, s9);     // 80 90 81 91 | 84 94 85 95
-        var t2 = Avx.UnpackLow(s10, s11); var t3 = Avx.UnpackHigh(s10, s11); // A0 B0 A1 B1 | A4 B4 A5 B5
+        Transpose4x8(src + 8 * srcStride, srcStride, dst + 8, 12);
+    }
+
+    /// <summary>dst[q·dstStride + i] = src[i·srcStride + q] for 4 rows i and 8 columns q: each column's 4 floats stored as one 128-bit vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x8(float* src, long srcStride, float* dst, long dstStride)
+    {
+        var s0 = Vector256.Load(src); var s1 = Vector256.Load(src + srcStride);
+        var s2 = Vector256.Load(src + 2 * srcStride); var s3 = Vector256.Load(src + 3 * srcStride);
+        var t0 = Avx.UnpackLow(s0, s1); var t1 = Avx.UnpackHigh(s0, s1); // 00 10 01 11 | 04 14 05 15
+        var t2 = Avx.UnpackLow(s2, s3); var t3 = Avx.UnpackHigh(s2, s3); // 20 30 21 31 | 24 34 25 35
         var u0 = Avx.Shuffle(t0, t2, 0b01_00_01_00); var u1 = Avx.Shuffle(t0, t2, 0b11_10_11_10); // columns 0|4, 1|5
         var u2 = Avx.Shuffle(t1, t3, 0b01_00_01_00); var u3 = Avx.Shuffle(t1, t3, 0b11_10_11_10); // columns 2|6, 3|7
-        u0.GetLower().Store(dst + 8); u1.GetLower().Store(dst + 20); u2.GetLower().Store(dst + 32); u3.GetLower().Store(dst + 44);
-        u0.GetUpper().Store(dst + 56); u1.GetUpper().Store(dst + 68); u2.GetUpper().Store(dst + 80); u3.GetUpper().Store(dst + 92);
+        u0.GetLower().Store(dst); u1.GetLower().Store(dst + dstStride); u2.GetLower().Store(dst + 2 * dstStride); u3.GetLower().Store(dst + 3 * dstStride);
+        u0.GetUpper().Store(dst + 4 * dstStride); u1.GetUpper().Store(dst + 5 * dstStride);
+        u2.GetUpper().Store(dst + 6 * dstStride); u3.GetUpper().Store(dst + 7 * dstStride);
     }
 
     /// <summary>
