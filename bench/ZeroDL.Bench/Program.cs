@@ -1,21 +1,43 @@
 using ZeroDL.Bench;
 
-// Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--kernel avx512|avx2|scalar] [--only SHAPE_PREFIX] [--shape MxKxN[At|Bt],…] [--plans] [--list]
-//        ZeroDL.Bench gemm-calls --shape MxKxN[At|Bt] --calls N [--threads N] [--kernel K]   (warm-up, then N calls with perf's counters on: bench/gemm-cycles.sh)
-//        ZeroDL.Bench fma-peak [--threads N] [--seconds S]   (the FMA limit: register-only multiply-adds on 1 … N threads)
-//        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
-//        ZeroDL.Bench deepconv-inference [--threads N]
-//        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
-//        ZeroDL.Bench convnet-train [--model simpleconv|deepconv|deepconv-bn] [--iterations N] [--threads N] [--profile]
-//        ZeroDL.Bench augment [--batches N] [--without-elastic]   (the default augmentation of batches of 100 images, one thread)
-//        ZeroDL.Bench sparse [--rounds N]    (the first layer's sparse kernels on MNIST batches, variants alternating)
-//        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
-//        ZeroDL.Bench winograd [--reps N] [--avx2]   (each 3×3 convolution's training passes: shifted windows, Winograd F(2×2) and F(4×4), alternating; --avx2: 256-bit products)
-//        ZeroDL.Bench conv-passes [--reps N] [--chunk-elements E]   (each DeepConvNet convolution's forward, dW and dx: 256- vs 512-bit products, or the default chunks vs E elements, alternating)
-//        ZeroDL.Bench step-parts [--reps N]   (DeepConvNet's first convolution and its pooling layers as the network runs them)
-//        ZeroDL.Bench cold-start [--model NAME] [--iterations N]   (a fresh process's first training steps against its steady state)
-//        mpirun -np N ZeroDL.Bench allreduce [--rounds N]   (Open MPI allreduce of gradient-sized buffers, checked and timed)
-//        [mpirun -np N] ZeroDL.Bench distributed-step [--model M] [--hidden 4096,4096] [--iterations N] [--rounds R]   (step time split into compute and allreduce)
+// Every benchmark, its options and what it measures (printed by --help and on a wrong option).
+const string Usage = """
+Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--kernel avx512|avx2|scalar] [--only SHAPE_PREFIX] [--shape MxKxN[At|Bt],…] [--plans] [--list]
+       ZeroDL.Bench gemm-calls --shape MxKxN[At|Bt] --calls N [--threads N] [--kernel K]   (warm-up, then N calls with perf's counters on: bench/gemm-cycles.sh)
+       ZeroDL.Bench fma-peak [--threads N] [--seconds S]   (the FMA limit: register-only multiply-adds on 1 … N threads)
+       ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
+       ZeroDL.Bench deepconv-inference [--threads N]
+       ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
+       ZeroDL.Bench convnet-train [--model simpleconv|deepconv|deepconv-bn] [--iterations N] [--threads N] [--profile]
+       ZeroDL.Bench augment [--batches N] [--without-elastic]   (the default augmentation of batches of 100 images, one thread)
+       ZeroDL.Bench sparse [--rounds N]    (the first layer's sparse kernels on MNIST batches, variants alternating)
+       ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
+       ZeroDL.Bench winograd [--reps N] [--avx2]   (each 3×3 convolution's training passes: shifted windows, Winograd F(2×2) and F(4×4), alternating; --avx2: 256-bit products)
+       ZeroDL.Bench conv-passes [--reps N] [--chunk-elements E]   (each DeepConvNet convolution's forward, dW and dx: 256- vs 512-bit products, or the default chunks vs E elements, alternating)
+       ZeroDL.Bench step-parts [--reps N]   (DeepConvNet's first convolution and its pooling layers as the network runs them)
+       ZeroDL.Bench cold-start [--model NAME] [--iterations N]   (a fresh process's first training steps against its steady state)
+       mpirun -np N ZeroDL.Bench allreduce [--rounds N]   (Open MPI allreduce of gradient-sized buffers, checked and timed)
+       [mpirun -np N] ZeroDL.Bench distributed-step [--model M] [--hidden 4096,4096] [--iterations N] [--rounds R]   (step time split into compute and allreduce)
+""";
+string[] intOptions = ["--batches", "--calls", "--chunk-elements", "--clients", "--eval-samples", "--iterations", "--parallel-threshold", "--reps", "--rounds", "--seconds", "--threads"];
+string[] otherOptions = ["--avx2", "--float-batches", "--foreground-eval", "--hidden", "--kernel", "--list", "--model", "--only", "--plans", "--profile", "--shape", "--without-elastic"];
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(Usage);
+    return 0;
+}
+// A misspelt option or a number that is not one stops here, before minutes of timing run with the defaults.
+for (int i = 1; i < args.Length; i++)
+{
+    if (!args[i].StartsWith("--", StringComparison.Ordinal)) continue;
+    bool isInt = intOptions.Contains(args[i]);
+    if (!isInt && !otherOptions.Contains(args[i]))
+        return Refuse($"unknown option '{args[i]}'");
+    if (isInt && (i + 1 >= args.Length || !int.TryParse(args[i + 1], out _)))
+        return Refuse($"{args[i]} expects a whole number{(i + 1 < args.Length ? $", not '{args[i + 1]}'" : "")}");
+    if (args[i] == "--kernel" && (i + 1 >= args.Length || args[i + 1] is not ("auto" or "avx512" or "avx2" or "scalar")))
+        return Refuse("--kernel expects auto, avx512, avx2 or scalar");
+}
 var argList = args.ToList();
 string verb = argList.Count > 0 ? argList[0] : "gemm";
 int threads = IntOption("--threads", Environment.ProcessorCount);
@@ -78,8 +100,7 @@ try
         case "convnet-train":
             return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
         default:
-            Console.Error.WriteLine($"unknown benchmark '{verb}': use gemm, gemm-calls, fma-peak, twolayer, deepconv-inference, convnet-train, conv-parts, winograd, conv-passes, step-parts, cold-start, allreduce, distributed-step, augment, sparse or web-load");
-            return 2;
+            return Refuse($"unknown benchmark '{verb}'");
     }
 }
 catch (ArgumentException e)
@@ -99,4 +120,11 @@ string StringOption(string name, string fallback)
 {
     int i = argList.IndexOf(name);
     return i >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback;
+}
+
+static int Refuse(string message)
+{
+    Console.Error.WriteLine($"error: {message}");
+    Console.Error.WriteLine(Usage);
+    return 2;
 }
