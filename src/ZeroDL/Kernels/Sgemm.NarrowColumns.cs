@@ -67,10 +67,11 @@ internal static unsafe partial class Sgemm
                 }
                 for (; p < kpad; p++) row[p] = 0f;
             }
-            // Three or four columns of a row-major A: all at once, so that A (the large operand) is read once.
-            if (!transA && r > 2)
+            // Three or four columns: all at once, so that A (the large operand) is read once.
+            if (r > 2)
             {
-                RowsDotQuad(i0, i1, k, a, lda, bt, kpad, c + col0, ldc, r, acc);
+                if (transA) TransposedRowsTimesQuad(i0, i1, k, a, lda, bt, kpad, c + col0, ldc, r, acc);
+                else RowsDotQuad(i0, i1, k, a, lda, bt, kpad, c + col0, ldc, r, acc);
                 return;
             }
             for (int j = 0; j < r; j += 2)
@@ -258,5 +259,65 @@ internal static unsafe partial class Sgemm
         }
         s00.Store(sums); s10.Store(sums + 8); s20.Store(sums + 16); s30.Store(sums + 24);
         s01.Store(sums + 32); s11.Store(sums + 40); s21.Store(sums + 48); s31.Store(sums + 56);
+    }
+
+    /// <summary>
+    /// A stored k×m (op(A) = Aᵀ): C[i … i+16, 0 … cols) (+)= Σ_p A[p, i … i+16] · quad[·][p] for 3 or 4 columns, 16 rows
+    /// of C (2 vectors) × 4 columns in flight, so that each row of A is read once for all the columns; every element is
+    /// summed over p in order, as <see cref="TransposedRowsTimesPair"/> sums it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposedRowsTimesQuad(int i0, int i1, int k, float* a, int lda, float* quad, int kpad, float* c, int ldc, int cols, bool acc)
+    {
+        float* sums = stackalloc float[4 * 16]; // column j of rows q = 0 … 15 at sums + j·16 + q
+        for (int i = i0; i < i1; i += 16)
+        {
+            int rows = Math.Min(16, i1 - i);
+            SixteenRowsByQuad(k, a + i, lda, rows, quad, kpad, sums);
+            for (int q = 0; q < rows; q++)
+            {
+                float* row = c + (long)(i + q) * ldc;
+                for (int j = 0; j < cols; j++) row[j] = acc ? row[j] + sums[j * 16 + q] : sums[j * 16 + q];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Σ_p x[p·lda + q] · b_j[p] for the first <paramref name="rows"/> of 16 lanes q and j = 0 … 3 (b_j at quad + j·kpad),
+    /// into sums + j·16 + q; a short group reads through masks. Eight sums, two loads and four broadcasts a step: 14 of
+    /// AVX2's 16 registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SixteenRowsByQuad(int k, float* x, int lda, int rows, float* quad, int kpad, float* sums)
+    {
+        float* b0 = quad, b1 = quad + kpad, b2 = quad + 2 * kpad, b3 = quad + 3 * kpad;
+        Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default;
+        Vector256<float> s10 = default, s11 = default, s12 = default, s13 = default;
+        if (rows == 16)
+        {
+            for (int p = 0; p < k; p++, x += lda)
+            {
+                var y0 = Vector256.Load(x); var y1 = Vector256.Load(x + 8);
+                var v = Vector256.Create(b0[p]); s00 = Fma.MultiplyAdd(y0, v, s00); s10 = Fma.MultiplyAdd(y1, v, s10);
+                v = Vector256.Create(b1[p]); s01 = Fma.MultiplyAdd(y0, v, s01); s11 = Fma.MultiplyAdd(y1, v, s11);
+                v = Vector256.Create(b2[p]); s02 = Fma.MultiplyAdd(y0, v, s02); s12 = Fma.MultiplyAdd(y1, v, s12);
+                v = Vector256.Create(b3[p]); s03 = Fma.MultiplyAdd(y0, v, s03); s13 = Fma.MultiplyAdd(y1, v, s13);
+            }
+        }
+        else
+        {
+            // Lanes past the rows read nothing (and are never written out).
+            Vector256<float> m0 = ColumnMask(rows), m1 = ColumnMask(rows - 8);
+            for (int p = 0; p < k; p++, x += lda)
+            {
+                var y0 = Avx.MaskLoad(x, m0); var y1 = Avx.MaskLoad(x + 8, m1);
+                var v = Vector256.Create(b0[p]); s00 = Fma.MultiplyAdd(y0, v, s00); s10 = Fma.MultiplyAdd(y1, v, s10);
+                v = Vector256.Create(b1[p]); s01 = Fma.MultiplyAdd(y0, v, s01); s11 = Fma.MultiplyAdd(y1, v, s11);
+                v = Vector256.Create(b2[p]); s02 = Fma.MultiplyAdd(y0, v, s02); s12 = Fma.MultiplyAdd(y1, v, s12);
+                v = Vector256.Create(b3[p]); s03 = Fma.MultiplyAdd(y0, v, s03); s13 = Fma.MultiplyAdd(y1, v, s13);
+            }
+        }
+        s00.Store(sums); s10.Store(sums + 8); s01.Store(sums + 16); s11.Store(sums + 24);
+        s02.Store(sums + 32); s12.Store(sums + 40); s03.Store(sums + 48); s13.Store(sums + 56);
     }
 }
