@@ -183,55 +183,6 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData(GemmKernel.Avx512, true)]
-    [InlineData(GemmKernel.Avx2, true)]
-    [InlineData(GemmKernel.Avx512, false)]
-    [InlineData(GemmKernel.Avx2, false)]
-    public void Four_narrow_columns_of_a_transposed_A_at_once_give_the_bits_of_two_pairs(GemmKernel kernel, bool accumulate)
-    {
-        // A transposed A's 3 or 4 narrow columns are summed 16 rows × 4 columns at a time, one pass over A; each
-        // element must be summed as the 2-column kernel (32 rows × 2 columns) sums it. The 36- and 35-column products'
-        // last columns against two 34-column products whose narrow pairs are the same columns of B; 37 rows (two whole
-        // groups of 16 and 5 rows through masks), a ragged depth, C added to or overwritten (NaN before).
-        const int m = 37, k = 101;
-        var rng = new Random(3637);
-        var a = RandomArray(rng, k * m); var b36 = RandomArray(rng, k * 36);
-        var b34a = new float[k * 34]; var b34b = new float[k * 34];
-        for (int p = 0; p < k; p++)
-        {
-            Array.Copy(b36, p * 36, b34a, p * 34, 34);
-            Array.Copy(b36, p * 36, b34b, p * 34, 32);
-            b34b[p * 34 + 32] = b36[p * 36 + 34]; b34b[p * 34 + 33] = b36[p * 36 + 35];
-        }
-        var options = new GemmOptions { Kernel = kernel, Threads = 1 };
-        foreach (int n in new[] { 36, 35 })
-        {
-            Assert.Equal(n - 32, Gemm.Plan(true, false, m, n, k, options with { ParallelThreshold = 0 }).NarrowColumns % 16);
-            var bn = new float[k * n];
-            for (int p = 0; p < k; p++) Array.Copy(b36, p * 36, bn, p * n, n);
-            var cn = accumulate ? RandomArray(rng, m * n) : Enumerable.Repeat(float.NaN, m * n).ToArray();
-            var reference = accumulate ? (float[])cn.Clone() : new float[m * n];
-            var c34a = new float[m * 34]; var c34b = new float[m * 34];
-            for (int i = 0; i < m; i++)
-            {
-                Array.Copy(cn, i * n + 32, c34a, i * 34 + 32, 2);
-                Array.Copy(cn, i * n + 34, c34b, i * 34 + 32, n - 34);
-            }
-            Packed(true, false, m, n, k, a, m, bn, n, cn, n, accumulate, kernel);
-            Packed(true, false, m, 34, k, a, m, b34a, 34, c34a, 34, accumulate, kernel);
-            Packed(true, false, m, 34, k, a, m, b34b, 34, c34b, 34, accumulate, kernel);
-            GemmReference.Multiply<float>(true, false, m, n, k, a, m, bn, n, reference, n, accumulate);
-            Check.AllClose(reference.Select(v => (double)v).ToArray(), cn.Select(v => (double)v).ToArray(), 1e-5 * k, $"{kernel} n={n}");
-            for (int i = 0; i < m; i++)
-                for (int j = 32; j < n; j++)
-                {
-                    float pair = j < 34 ? c34a[i * 34 + j] : c34b[i * 34 + j - 2];
-                    Assert.True(BitConverter.SingleToInt32Bits(pair) == BitConverter.SingleToInt32Bits(cn[i * n + j]), $"{kernel} n={n} row {i} column {j}");
-                }
-        }
-    }
-
-    [Theory]
     [InlineData(GemmKernel.Avx2)]
     [InlineData(GemmKernel.Avx512)]
     [InlineData(GemmKernel.Scalar)]
@@ -525,14 +476,22 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData(GemmKernel.Avx512)]
-    [InlineData(GemmKernel.Avx2)]
-    public void Four_narrow_columns_at_once_give_the_bits_of_two_pairs(GemmKernel kernel)
+    [InlineData(GemmKernel.Avx512, false, true)]
+    [InlineData(GemmKernel.Avx2, false, true)]
+    [InlineData(GemmKernel.Avx512, false, false)]
+    [InlineData(GemmKernel.Avx2, false, false)]
+    [InlineData(GemmKernel.Avx512, true, true)]
+    [InlineData(GemmKernel.Avx2, true, true)]
+    [InlineData(GemmKernel.Avx512, true, false)]
+    [InlineData(GemmKernel.Avx2, true, false)]
+    public void Four_narrow_columns_at_once_give_the_bits_of_two_pairs(GemmKernel kernel, bool transA, bool accumulate)
     {
-        // A row-major A's 3 or 4 narrow columns are summed in one pass over A; each element must be summed as the
-        // 2-column kernel sums it. The 36-column product's last 4 columns against two 34-column products whose last 2
-        // columns (narrow pairs) are the same columns of B; 7 rows (the last one alone) and a ragged depth.
-        const int m = 7, k = 301;
+        // 3 or 4 narrow columns are summed in one pass over A (a row-major A 2 rows × 4 columns at a time, a transposed
+        // one 16 rows × 4 columns); each element must be summed as the 2-column kernels sum it. The 36- and 35-column
+        // products' last columns against two 34-column products whose last 2 columns (narrow pairs) are the same
+        // columns of B; a ragged depth; rows: 7 (the last one alone) for a row-major A, 37 (two whole groups of 16 and
+        // 5 rows through masks) for a transposed one; C added to or overwritten (NaN before).
+        int m = transA ? 37 : 7, k = transA ? 101 : 301, lda = transA ? m : k;
         var rng = new Random(36);
         var a = RandomArray(rng, m * k); var b36 = RandomArray(rng, k * 36);
         var b34a = new float[k * 34]; var b34b = new float[k * 34];
@@ -545,20 +504,21 @@ public class GemmTests
         var options = new GemmOptions { Kernel = kernel, Threads = 1 };
         foreach (int n in new[] { 36, 35 })
         {
-            Assert.Equal(n - 32, Gemm.Plan(false, false, m, n, k, options with { ParallelThreshold = 0 }).NarrowColumns % 16);
+            Assert.Equal(n - 32, Gemm.Plan(transA, false, m, n, k, options with { ParallelThreshold = 0 }).NarrowColumns % 16);
             var bn = new float[k * n];
             for (int p = 0; p < k; p++) Array.Copy(b36, p * 36, bn, p * n, n);
-            var cn = RandomArray(rng, m * n); var reference = (float[])cn.Clone();
+            var cn = accumulate ? RandomArray(rng, m * n) : Enumerable.Repeat(float.NaN, m * n).ToArray();
+            var reference = accumulate ? (float[])cn.Clone() : new float[m * n];
             var c34a = new float[m * 34]; var c34b = new float[m * 34];
             for (int i = 0; i < m; i++)
             {
                 Array.Copy(cn, i * n + 32, c34a, i * 34 + 32, 2);
                 Array.Copy(cn, i * n + 34, c34b, i * 34 + 32, n - 34);
             }
-            Packed(false, false, m, n, k, a, k, bn, n, cn, n, accumulate: true, kernel);
-            Packed(false, false, m, 34, k, a, k, b34a, 34, c34a, 34, accumulate: true, kernel);
-            Packed(false, false, m, 34, k, a, k, b34b, 34, c34b, 34, accumulate: true, kernel);
-            GemmReference.Multiply<float>(false, false, m, n, k, a, k, bn, n, reference, n, accumulate: true);
+            Packed(transA, false, m, n, k, a, lda, bn, n, cn, n, accumulate, kernel);
+            Packed(transA, false, m, 34, k, a, lda, b34a, 34, c34a, 34, accumulate, kernel);
+            Packed(transA, false, m, 34, k, a, lda, b34b, 34, c34b, 34, accumulate, kernel);
+            GemmReference.Multiply<float>(transA, false, m, n, k, a, lda, bn, n, reference, n, accumulate);
             Check.AllClose(reference.Select(v => (double)v).ToArray(), cn.Select(v => (double)v).ToArray(), 1e-5 * k, $"{kernel} n={n}");
             for (int i = 0; i < m; i++)
                 for (int j = 32; j < n; j++)
