@@ -189,13 +189,7 @@ internal static partial class Sgemm
     {
         b0.Store(bCopy);
         b1.Store(bCopy + 16);
-        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
-        {
-            float* ahead = b + CopiedBPrefetchSteps * bStride;
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead);
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + 16);
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + 31);
-        }
+        PrefetchRowAhead(b + CopiedBPrefetchSteps * bStride, 32);
         return bCopy + 32;
     }
 
@@ -208,13 +202,22 @@ internal static partial class Sgemm
     {
         b0.Store(bCopy);
         b1.Store(bCopy + 8);
-        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
-        {
-            float* ahead = b + CopiedBPrefetchSteps6x16 * bStride;
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead);
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + 15);
-        }
+        PrefetchRowAhead(b + CopiedBPrefetchSteps6x16 * bStride, 16);
         return bCopy + 16;
+    }
+
+    /// <summary>
+    /// Asks for the cache lines of a row of <paramref name="floats"/> (16 or 32) floats that B's copying tiles will read
+    /// later: its first float, the one 16 on where there is one, and its last (an unaligned row spans one line more).
+    /// The width is a constant at each call, so the branch folds away.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchRowAhead(float* row, int floats)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(row);
+        if (floats > 16) System.Runtime.Intrinsics.X86.Sse.Prefetch0(row + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(row + floats - 1);
     }
 
     /// <summary>The 6×16 kernel's A is a transposed A read in place (a row of A a step), prefetched ahead.</summary>
