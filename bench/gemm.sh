@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GEMM GFLOP/s of ZeroDL and, where python3 with numpy is installed, of NumPy/OpenBLAS on the same shapes:
-# ROUNDS rounds, the median per shape, and the ratio ZeroDL / NumPy of the medians; and the machine's FMA limit on as
-# many threads (register-only multiply-adds, measured every round). Within a round each shape is timed on both sides
+# ROUNDS rounds, the median per shape, and the ratio ZeroDL / NumPy: the median of the rounds' own ratios; and the
+# machine's FMA limit on as many threads (register-only multiply-adds, measured every round). Within a round each shape is timed on both sides
 # back to back (ZeroDL first in odd rounds, NumPy first in even ones), so that a shared host's slow spells, which last
 # tens of seconds, fall on both sides of a ratio alike rather than on one side's whole pass over the shapes.
 # Usage: bench/gemm.sh [--threads N] [--rounds R] [--kernel auto|avx512|avx2] [--shape "MxKxN[At|Bt],…"]
@@ -51,22 +51,28 @@ for round in $(seq "$rounds"); do
 done
 grep -m1 '^# ZeroDL' "$ours"
 $have_numpy && echo "$peer"
-echo "# $rounds rounds, each shape timed on both sides back to back, medians"
+echo "# $rounds rounds, each shape timed on both sides back to back; rates are medians, a ratio is the median of the rounds' ratios"
 peak=$(sort -g "$limit" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
 echo "# FMA limit on $threads thread(s): $peak GFLOP/s (register-only multiply-adds); 'of limit' = ZeroDL / that"
 # Median of each shape's rates in a file of "shape<TAB>rate" lines (header lines start with '#' or 'shape').
 median() { awk -F'\t' '!/^#/ && !/^shape/ {print $1 "\t" $2}' "$1" | sort -t$'\t' -k1,1 -k2,2g |
   awk -F'\t' '{v[$1] = v[$1] " " $2; n[$1]++} END {for (s in v) {split(substr(v[s], 2), a, " "); print s "\t" a[int((n[s] + 1) / 2)]}}'; }
 printf '%-16s %10s %10s %8s %9s\n' "shape MxKxN" "ZeroDL" "NumPy" "ratio" "of limit"
-ours_med=$(median "$ours"); theirs_med=""
-$have_numpy && theirs_med=$(median "$theirs")
+# Each round's ratio pairs the two timings taken back to back: a slow spell of the host spoils that round's pair alike,
+# where a ratio of the two medians could pair one side's slow round with the other's quick one.
+paired() { awk -F'\t' '!/^#/ && !/^shape/ {r = ++seen[FILENAME, $1]; if (FILENAME == ARGV[1]) a[$1, r] = $2; else if (($1, r) in a) print $1 "\t" a[$1, r] / $2}' "$1" "$2" |
+  sort -t$'\t' -k1,1 -k2,2g |
+  awk -F'\t' '{v[$1] = v[$1] " " $2; n[$1]++} END {for (s in v) {split(substr(v[s], 2), a, " "); print s "\t" a[int((n[s] + 1) / 2)]}}'; }
+ours_med=$(median "$ours"); theirs_med=""; ratios=""
+$have_numpy && theirs_med=$(median "$theirs") && ratios=$(paired "$ours" "$theirs")
 # In the bench's order of shapes.
 awk -F'\t' '!/^#/ && !/^shape/ && !seen[$1]++ {print $1}' "$ours" | while read -r shape; do
   rate=$(echo "$ours_med" | awk -F'\t' -v s="$shape" '$1 == s {print $2}')
   np=$(echo "$theirs_med" | awk -F'\t' -v s="$shape" '$1 == s {print $2}')
   share=$(awk -v a="$rate" -v b="$peak" 'BEGIN {printf "%.2f", a / b}')
   if [ -n "$np" ]; then
-    printf '%-16s %10s %10s %8s %9s\n' "$shape" "$rate" "$np" "$(awk -v a="$rate" -v b="$np" 'BEGIN {printf "%.2f", a / b}')" "$share"
+    ratio=$(echo "$ratios" | awk -F'\t' -v s="$shape" '$1 == s {printf "%.2f", $2}')
+    printf '%-16s %10s %10s %8s %9s\n' "$shape" "$rate" "$np" "$ratio" "$share"
   else
     printf '%-16s %10s %10s %8s %9s\n' "$shape" "$rate" "-" "-" "$share"
   fi
