@@ -36,7 +36,7 @@ if [ "$kernel" = avx2 ]; then peer_env=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYP
 # Which BLAS NumPy multiplies with (exit 3 on netlib's reference BLAS, which would flatter us 30-100x).
 peer=""
 if $have_numpy; then peer=$("${peer_env[@]}" OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/peer_blas.py numpy) || exit 3; fi
-ours=$(mktemp); theirs=$(mktemp); limit=$(mktemp); trap 'rm -f "$ours" "$theirs" "$limit"' EXIT
+ours=$(mktemp); theirs=$(mktemp); limit=$(mktemp); limits=$(mktemp); trap 'rm -f "$ours" "$theirs" "$limit" "$limits"' EXIT
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 names=$(dotnet "$bench" gemm --list --shape "$shapes")
 time_ours() { dotnet "$bench" gemm --threads "$threads" --kernel "$kernel" --shape "$1" >>"$ours"; }
@@ -53,7 +53,10 @@ grep -m1 '^# ZeroDL' "$ours"
 $have_numpy && echo "$peer"
 echo "# $rounds rounds, each shape timed on both sides back to back; rates are medians, a ratio is the median of the rounds' ratios"
 peak=$(sort -g "$limit" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
-echo "# FMA limit on $threads thread(s): $peak GFLOP/s (register-only multiply-adds); 'of limit' = ZeroDL / that"
+echo "# FMA limit on $threads thread(s): $peak GFLOP/s (register-only multiply-adds, the median of the rounds'); 'of limit' = the median of the rounds' ZeroDL / that round's limit"
+# Each round's limit, once per shape, so that paired() divides a round's rate by its own round's limit (measured just
+# before the round's first shape).
+awk -F'\t' 'FILENAME == ARGV[1] {if (!/^#/ && !/^shape/ && !seen[$1]++) s[++n] = $1; next} {for (i = 1; i <= n; i++) print s[i] "\t" $1}' "$ours" "$limit" >"$limits"
 # Median of each shape's rates in a file of "shape<TAB>rate" lines (header lines start with '#' or 'shape').
 median() { awk -F'\t' '!/^#/ && !/^shape/ {print $1 "\t" $2}' "$1" | sort -t$'\t' -k1,1 -k2,2g |
   awk -F'\t' '{v[$1] = v[$1] " " $2; n[$1]++} END {for (s in v) {split(substr(v[s], 2), a, " "); print s "\t" a[int((n[s] + 1) / 2)]}}'; }
@@ -63,13 +66,13 @@ printf '%-16s %10s %10s %8s %9s\n' "shape MxKxN" "ZeroDL" "NumPy" "ratio" "of li
 paired() { awk -F'\t' '!/^#/ && !/^shape/ {r = ++seen[FILENAME, $1]; if (FILENAME == ARGV[1]) a[$1, r] = $2; else if (($1, r) in a) print $1 "\t" a[$1, r] / $2}' "$1" "$2" |
   sort -t$'\t' -k1,1 -k2,2g |
   awk -F'\t' '{v[$1] = v[$1] " " $2; n[$1]++} END {for (s in v) {split(substr(v[s], 2), a, " "); print s "\t" a[int((n[s] + 1) / 2)]}}'; }
-ours_med=$(median "$ours"); theirs_med=""; ratios=""
+ours_med=$(median "$ours"); shares=$(paired "$ours" "$limits"); theirs_med=""; ratios=""
 $have_numpy && theirs_med=$(median "$theirs") && ratios=$(paired "$ours" "$theirs")
 # In the bench's order of shapes.
 awk -F'\t' '!/^#/ && !/^shape/ && !seen[$1]++ {print $1}' "$ours" | while read -r shape; do
   rate=$(echo "$ours_med" | awk -F'\t' -v s="$shape" '$1 == s {print $2}')
   np=$(echo "$theirs_med" | awk -F'\t' -v s="$shape" '$1 == s {print $2}')
-  share=$(awk -v a="$rate" -v b="$peak" 'BEGIN {printf "%.2f", a / b}')
+  share=$(echo "$shares" | awk -F'\t' -v s="$shape" '$1 == s {printf "%.2f", $2}')
   if [ -n "$np" ]; then
     ratio=$(echo "$ratios" | awk -F'\t' -v s="$shape" '$1 == s {printf "%.2f", $2}')
     printf '%-16s %10s %10s %8s %9s\n' "$shape" "$rate" "$np" "$ratio" "$share"
