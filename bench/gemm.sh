@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# GEMM GFLOP/s of ZeroDL and, where python3 with numpy is installed, of NumPy/OpenBLAS on the same shapes:
-# ROUNDS rounds, the median per shape, and the ratio ZeroDL / NumPy: the median of the rounds' own ratios; and the
-# machine's FMA limit on as many threads (register-only multiply-adds, measured every round). Within a round each shape is timed on both sides
-# back to back (ZeroDL first in odd rounds, NumPy first in even ones), so that a shared host's slow spells, which last
-# tens of seconds, fall on both sides of a ratio alike rather than on one side's whole pass over the shapes.
+# GEMM GFLOP/s of ZeroDL and, where python3 with numpy is installed, of NumPy/OpenBLAS on the same shapes: ROUNDS
+# rounds, the median per shape, and the ratio ZeroDL / NumPy as the median of the rounds' own ratios; and the machine's
+# FMA limit on as many threads (register-only multiply-adds, measured every round). Within a round each shape is timed
+# on both sides back to back (ZeroDL first in odd rounds, NumPy first in even ones), so that a shared host's slow
+# spells, which last tens of seconds, fall on both sides of a ratio alike rather than on one side's whole pass.
 # Usage: bench/gemm.sh [--threads N] [--rounds R] [--kernel auto|avx512|avx2] [--shape "MxKxN[At|Bt],…"]
 #        (defaults: all cores, 3 rounds, auto, the bench's shapes)
 # --shape times only the listed shapes (names as the table prints them, spaces dropped: "100x4320x100,100x100x5880Bt"),
