@@ -127,10 +127,10 @@ internal static unsafe class ShiftedConvolution
         if (wide)
             for (; j + WideNR <= columns; j += WideNR)
                 for (int panel = 0; panel < panels; panel++)
-                    Kernel4x48(k, packed + (long)panel * k * MR, b + j, offsets, c + (long)panel * MR * columns + j, columns);
+                    Kernel4x3<Vector512<float>, Float16>(k, packed + (long)panel * k * MR, b + j, offsets, c + (long)panel * MR * columns + j, columns);
         for (; j + NR <= columns; j += NR)
             for (int panel = 0; panel < panels; panel++)
-                Kernel4x24(k, packed + (long)panel * k * MR, b + j, offsets, c + (long)panel * MR * columns + j, columns);
+                Kernel4x3<Vector256<float>, Float8>(k, packed + (long)panel * k * MR, b + j, offsets, c + (long)panel * MR * columns + j, columns);
         if (j + 16 <= columns)
         {
             for (int panel = 0; panel < panels; panel++)
@@ -294,45 +294,6 @@ internal static unsafe class ShiftedConvolution
         (q2.GetLower() + q2.GetUpper()).Store(sums + 8);
     }
 
-    /// <summary>C (4 × 48, leading dimension ldc) = A panel (k × 4) · B, B's row p being the 48 floats at b + offsets[p]: <see cref="Kernel4x24"/> on 512-bit vectors.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel4x48(int k, float* a, float* b, int* offsets, float* c, int ldc)
-    {
-        Vector512<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
-        Vector512<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
-        for (int p = 0; p < k; p++)
-        {
-            float* row = b + offsets[p];
-            var b0 = Vector512.Load(row);
-            var b1 = Vector512.Load(row + 16);
-            var b2 = Vector512.Load(row + 32);
-            var a0 = Vector512.Create(a[0]);
-            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-            c02 = Vector512.FusedMultiplyAdd(a0, b2, c02);
-            var a1 = Vector512.Create(a[1]);
-            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-            c12 = Vector512.FusedMultiplyAdd(a1, b2, c12);
-            var a2 = Vector512.Create(a[2]);
-            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-            c22 = Vector512.FusedMultiplyAdd(a2, b2, c22);
-            var a3 = Vector512.Create(a[3]);
-            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-            c32 = Vector512.FusedMultiplyAdd(a3, b2, c32);
-            a += MR;
-        }
-        c00.Store(c); c01.Store(c + 16); c02.Store(c + 32);
-        c += ldc;
-        c10.Store(c); c11.Store(c + 16); c12.Store(c + 32);
-        c += ldc;
-        c20.Store(c); c21.Store(c + 16); c22.Store(c + 32);
-        c += ldc;
-        c30.Store(c); c31.Store(c + 16); c32.Store(c + 32);
-    }
-
     /// <summary><see cref="CorrelateTile256"/> on 512-bit vectors: 16 positions a step, a last 8 widened with zeros.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CorrelateTile512(int length, float* d, long ldd, float* x0, float* x1, float* x2, float* sums)
@@ -427,42 +388,46 @@ internal static unsafe class ShiftedConvolution
         c30.Store(c); c31.Store(c + 8);
     }
 
-    /// <summary>C (4 × 24, leading dimension ldc) = A panel (k × 4) · B, B's row p being the 24 floats at b + offsets[p].</summary>
+    /// <summary>
+    /// C (4 × 3 vectors: 24 columns on 256-bit vectors, 48 on 512-bit, leading dimension ldc) = A panel (k × 4) · B,
+    /// B's row p being the 3 vectors at b + offsets[p].
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel4x24(int k, float* a, float* b, int* offsets, float* c, int ldc)
+    private static void Kernel4x3<TV, V>(int k, float* a, float* b, int* offsets, float* c, int ldc) where TV : struct where V : struct, IFloatVectors<TV>
     {
-        Vector256<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
-        Vector256<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
+        int w = V.Count;
+        TV c00 = V.Zero, c01 = V.Zero, c02 = V.Zero, c10 = V.Zero, c11 = V.Zero, c12 = V.Zero;
+        TV c20 = V.Zero, c21 = V.Zero, c22 = V.Zero, c30 = V.Zero, c31 = V.Zero, c32 = V.Zero;
         for (int p = 0; p < k; p++)
         {
             float* row = b + offsets[p];
-            var b0 = Vector256.Load(row);
-            var b1 = Vector256.Load(row + 8);
-            var b2 = Vector256.Load(row + 16);
-            var a0 = Vector256.Create(a[0]);
-            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00);
-            c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
-            c02 = Vector256.FusedMultiplyAdd(a0, b2, c02);
-            var a1 = Vector256.Create(a[1]);
-            c10 = Vector256.FusedMultiplyAdd(a1, b0, c10);
-            c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
-            c12 = Vector256.FusedMultiplyAdd(a1, b2, c12);
-            var a2 = Vector256.Create(a[2]);
-            c20 = Vector256.FusedMultiplyAdd(a2, b0, c20);
-            c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
-            c22 = Vector256.FusedMultiplyAdd(a2, b2, c22);
-            var a3 = Vector256.Create(a[3]);
-            c30 = Vector256.FusedMultiplyAdd(a3, b0, c30);
-            c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
-            c32 = Vector256.FusedMultiplyAdd(a3, b2, c32);
+            var b0 = V.Load(row);
+            var b1 = V.Load(row + w);
+            var b2 = V.Load(row + 2 * w);
+            var a0 = V.Broadcast(a);
+            c00 = V.MultiplyAdd(a0, b0, c00);
+            c01 = V.MultiplyAdd(a0, b1, c01);
+            c02 = V.MultiplyAdd(a0, b2, c02);
+            var a1 = V.Broadcast(a + 1);
+            c10 = V.MultiplyAdd(a1, b0, c10);
+            c11 = V.MultiplyAdd(a1, b1, c11);
+            c12 = V.MultiplyAdd(a1, b2, c12);
+            var a2 = V.Broadcast(a + 2);
+            c20 = V.MultiplyAdd(a2, b0, c20);
+            c21 = V.MultiplyAdd(a2, b1, c21);
+            c22 = V.MultiplyAdd(a2, b2, c22);
+            var a3 = V.Broadcast(a + 3);
+            c30 = V.MultiplyAdd(a3, b0, c30);
+            c31 = V.MultiplyAdd(a3, b1, c31);
+            c32 = V.MultiplyAdd(a3, b2, c32);
             a += MR;
         }
-        c00.Store(c); c01.Store(c + 8); c02.Store(c + 16);
+        V.Store(c00, c); V.Store(c01, c + w); V.Store(c02, c + 2 * w);
         c += ldc;
-        c10.Store(c); c11.Store(c + 8); c12.Store(c + 16);
+        V.Store(c10, c); V.Store(c11, c + w); V.Store(c12, c + 2 * w);
         c += ldc;
-        c20.Store(c); c21.Store(c + 8); c22.Store(c + 16);
+        V.Store(c20, c); V.Store(c21, c + w); V.Store(c22, c + 2 * w);
         c += ldc;
-        c30.Store(c); c31.Store(c + 8); c32.Store(c + 16);
+        V.Store(c30, c); V.Store(c31, c + w); V.Store(c32, c + 2 * w);
     }
 }

@@ -75,113 +75,66 @@ internal static unsafe class SingleChannelConvolution
                 float* yi = py + (long)i * filters * plane;
                 int p = 0;
                 if (wide)
-                    for (; p + 16 <= plane; p += 16) Pixels512(ps + p, offsets, taps, pw, pb, filters, yi + p, plane, rectify);
-                for (; p + 8 <= plane; p += 8) Pixels256(ps + p, offsets, taps, pw, pb, filters, yi + p, plane, rectify);
+                    for (; p + 16 <= plane; p += 16) Pixels<Vector512<float>, Float16>(ps + p, offsets, taps, pw, pb, filters, yi + p, plane, rectify);
+                for (; p + 8 <= plane; p += 8) Pixels<Vector256<float>, Float8>(ps + p, offsets, taps, pw, pb, filters, yi + p, plane, rectify);
                 for (; p < plane; p++) Pixel(ps + p, offsets, taps, pw, pb, filters, yi + p, plane, rectify);
             }
     }
 
     /// <summary>
-    /// 16 output positions of every filter: the taps' chain of multiply-adds from 0, + bias, max(0, ·). Eight filters
-    /// at a time, so that eight independent chains hide the multiply-add's latency (one filter's nine-long chain
-    /// alone left the core mostly idle); the last few filters one by one.
+    /// One vector of output positions (8 or 16) of every filter: the taps' chain of multiply-adds from 0, + bias,
+    /// max(0, ·). Eight filters at a time, so that eight independent chains hide the multiply-add's latency (one
+    /// filter's nine-long chain alone left the core mostly idle); the last few filters one by one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pixels512(float* s, int* offsets, int taps, float* weights, float* bias, int filters, float* y, int plane, bool rectify)
+    private static void Pixels<TV, V>(float* s, int* offsets, int taps, float* weights, float* bias, int filters, float* y, int plane, bool rectify)
+        where TV : struct where V : struct, IFloatVectors<TV>
     {
         int f = 0;
         for (; f + 8 <= filters; f += 8, y += 8 * (long)plane)
         {
-            Vector512<float> a0 = Vector512<float>.Zero, a1 = Vector512<float>.Zero, a2 = Vector512<float>.Zero, a3 = Vector512<float>.Zero, a4 = Vector512<float>.Zero, a5 = Vector512<float>.Zero, a6 = Vector512<float>.Zero, a7 = Vector512<float>.Zero;
+            TV a0 = V.Zero, a1 = V.Zero, a2 = V.Zero, a3 = V.Zero, a4 = V.Zero, a5 = V.Zero, a6 = V.Zero, a7 = V.Zero;
             float* w = weights + f * taps;
             for (int q = 0; q < taps; q++, w++)
             {
-                var v = Vector512.Load(s + offsets[q]);
-                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(w[0 * taps]), v, a0);
-                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(w[1 * taps]), v, a1);
-                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(w[2 * taps]), v, a2);
-                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(w[3 * taps]), v, a3);
-                a4 = Vector512.FusedMultiplyAdd(Vector512.Create(w[4 * taps]), v, a4);
-                a5 = Vector512.FusedMultiplyAdd(Vector512.Create(w[5 * taps]), v, a5);
-                a6 = Vector512.FusedMultiplyAdd(Vector512.Create(w[6 * taps]), v, a6);
-                a7 = Vector512.FusedMultiplyAdd(Vector512.Create(w[7 * taps]), v, a7);
+                var v = V.Load(s + offsets[q]);
+                a0 = V.MultiplyAdd(V.Broadcast(w + 0 * taps), v, a0);
+                a1 = V.MultiplyAdd(V.Broadcast(w + 1 * taps), v, a1);
+                a2 = V.MultiplyAdd(V.Broadcast(w + 2 * taps), v, a2);
+                a3 = V.MultiplyAdd(V.Broadcast(w + 3 * taps), v, a3);
+                a4 = V.MultiplyAdd(V.Broadcast(w + 4 * taps), v, a4);
+                a5 = V.MultiplyAdd(V.Broadcast(w + 5 * taps), v, a5);
+                a6 = V.MultiplyAdd(V.Broadcast(w + 6 * taps), v, a6);
+                a7 = V.MultiplyAdd(V.Broadcast(w + 7 * taps), v, a7);
             }
-            Finish(a0, bias[f + 0], y + 0 * (long)plane, rectify);
-            Finish(a1, bias[f + 1], y + 1 * (long)plane, rectify);
-            Finish(a2, bias[f + 2], y + 2 * (long)plane, rectify);
-            Finish(a3, bias[f + 3], y + 3 * (long)plane, rectify);
-            Finish(a4, bias[f + 4], y + 4 * (long)plane, rectify);
-            Finish(a5, bias[f + 5], y + 5 * (long)plane, rectify);
-            Finish(a6, bias[f + 6], y + 6 * (long)plane, rectify);
-            Finish(a7, bias[f + 7], y + 7 * (long)plane, rectify);
+            Finish<TV, V>(a0, bias + f + 0, y + 0 * (long)plane, rectify);
+            Finish<TV, V>(a1, bias + f + 1, y + 1 * (long)plane, rectify);
+            Finish<TV, V>(a2, bias + f + 2, y + 2 * (long)plane, rectify);
+            Finish<TV, V>(a3, bias + f + 3, y + 3 * (long)plane, rectify);
+            Finish<TV, V>(a4, bias + f + 4, y + 4 * (long)plane, rectify);
+            Finish<TV, V>(a5, bias + f + 5, y + 5 * (long)plane, rectify);
+            Finish<TV, V>(a6, bias + f + 6, y + 6 * (long)plane, rectify);
+            Finish<TV, V>(a7, bias + f + 7, y + 7 * (long)plane, rectify);
         }
         for (; f < filters; f++, y += plane)
         {
-            var acc = Vector512<float>.Zero;
+            var acc = V.Zero;
             float* w = weights + f * taps;
-            for (int q = 0; q < taps; q++) acc = Vector512.FusedMultiplyAdd(Vector512.Create(w[q]), Vector512.Load(s + offsets[q]), acc);
-            Finish(acc, bias[f], y, rectify);
+            for (int q = 0; q < taps; q++) acc = V.MultiplyAdd(V.Broadcast(w + q), V.Load(s + offsets[q]), acc);
+            Finish<TV, V>(acc, bias + f, y, rectify);
         }
     }
 
-    /// <summary>Stores acc + bias, rectified as TensorPrimitives.Max(v, 0) does where asked (NaN stays, −0 becomes +0).</summary>
+    /// <summary>Stores acc + bias, rectified where asked.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish(Vector512<float> acc, float bias, float* y, bool rectify)
+    private static void Finish<TV, V>(TV acc, float* bias, float* y, bool rectify) where TV : struct where V : struct, IFloatVectors<TV>
     {
-        acc += Vector512.Create(bias);
-        if (rectify) acc = Vector512.AndNot(acc, Vector512.LessThanOrEqual(acc, Vector512<float>.Zero));
-        acc.Store(y);
+        acc = V.Add(acc, V.Broadcast(bias));
+        if (rectify) acc = V.Rectified(acc);
+        V.Store(acc, y);
     }
 
-    /// <summary><see cref="Pixels512"/> for 8 positions.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pixels256(float* s, int* offsets, int taps, float* weights, float* bias, int filters, float* y, int plane, bool rectify)
-    {
-        int f = 0;
-        for (; f + 8 <= filters; f += 8, y += 8 * (long)plane)
-        {
-            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero, a4 = Vector256<float>.Zero, a5 = Vector256<float>.Zero, a6 = Vector256<float>.Zero, a7 = Vector256<float>.Zero;
-            float* w = weights + f * taps;
-            for (int q = 0; q < taps; q++, w++)
-            {
-                var v = Vector256.Load(s + offsets[q]);
-                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(w[0 * taps]), v, a0);
-                a1 = Vector256.FusedMultiplyAdd(Vector256.Create(w[1 * taps]), v, a1);
-                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(w[2 * taps]), v, a2);
-                a3 = Vector256.FusedMultiplyAdd(Vector256.Create(w[3 * taps]), v, a3);
-                a4 = Vector256.FusedMultiplyAdd(Vector256.Create(w[4 * taps]), v, a4);
-                a5 = Vector256.FusedMultiplyAdd(Vector256.Create(w[5 * taps]), v, a5);
-                a6 = Vector256.FusedMultiplyAdd(Vector256.Create(w[6 * taps]), v, a6);
-                a7 = Vector256.FusedMultiplyAdd(Vector256.Create(w[7 * taps]), v, a7);
-            }
-            Finish(a0, bias[f + 0], y + 0 * (long)plane, rectify);
-            Finish(a1, bias[f + 1], y + 1 * (long)plane, rectify);
-            Finish(a2, bias[f + 2], y + 2 * (long)plane, rectify);
-            Finish(a3, bias[f + 3], y + 3 * (long)plane, rectify);
-            Finish(a4, bias[f + 4], y + 4 * (long)plane, rectify);
-            Finish(a5, bias[f + 5], y + 5 * (long)plane, rectify);
-            Finish(a6, bias[f + 6], y + 6 * (long)plane, rectify);
-            Finish(a7, bias[f + 7], y + 7 * (long)plane, rectify);
-        }
-        for (; f < filters; f++, y += plane)
-        {
-            var acc = Vector256<float>.Zero;
-            float* w = weights + f * taps;
-            for (int q = 0; q < taps; q++) acc = Vector256.FusedMultiplyAdd(Vector256.Create(w[q]), Vector256.Load(s + offsets[q]), acc);
-            Finish(acc, bias[f], y, rectify);
-        }
-    }
-
-    /// <summary>Stores acc + bias, rectified as TensorPrimitives.Max(v, 0) does where asked (NaN stays, −0 becomes +0).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish(Vector256<float> acc, float bias, float* y, bool rectify)
-    {
-        acc += Vector256.Create(bias);
-        if (rectify) acc = Vector256.AndNot(acc, Vector256.LessThanOrEqual(acc, Vector256<float>.Zero));
-        acc.Store(y);
-    }
-
-    /// <summary><see cref="Pixels512"/> for one position (a plane's last few).</summary>
+    /// <summary><see cref="Pixels{TV, V}"/> for one position (a plane's last few).</summary>
     private static void Pixel(float* s, int* offsets, int taps, float* weights, float* bias, int filters, float* y, int plane, bool rectify)
     {
         for (int f = 0; f < filters; f++, weights += taps, y += plane)

@@ -1,0 +1,52 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace ZeroDL.Kernels;
+
+/// <summary>
+/// The operations on float vectors of one width <typeparamref name="TV"/> (Vector256 or Vector512 of float), as a type
+/// parameter: a kernel written once over <c>TV</c> and <c>TOps</c> is compiled by the JIT once per width
+/// (<see cref="Float8"/>, <see cref="Float16"/>), its locals the bare hardware vectors. .NET's own ISimdVector is not
+/// public; and a struct wrapping the vector costs a register copy per multiply-add and the broadcast folded into it.
+/// </summary>
+internal unsafe interface IFloatVectors<TV> where TV : struct
+{
+    /// <summary>Floats in one vector.</summary>
+    static abstract int Count { get; }
+    static abstract TV Zero { get; }
+    static abstract TV Load(float* source);
+    /// <summary>Every lane the float at <paramref name="source"/>.</summary>
+    static abstract TV Broadcast(float* source);
+    /// <summary>a·b + c, rounded once.</summary>
+    static abstract TV MultiplyAdd(TV a, TV b, TV c);
+    static abstract TV Add(TV a, TV b);
+    /// <summary>max(v, 0) as TensorPrimitives.Max(v, 0) gives it: NaN stays NaN, −0 becomes +0.</summary>
+    static abstract TV Rectified(TV v);
+    static abstract void Store(TV v, float* destination);
+}
+
+/// <summary>Eight floats: 256-bit (AVX2) vectors.</summary>
+internal readonly unsafe struct Float8 : IFloatVectors<Vector256<float>>
+{
+    public static int Count => 8;
+    public static Vector256<float> Zero => Vector256<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* source) => Vector256.Load(source);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Broadcast(float* source) => Vector256.Create(*source);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Rectified(Vector256<float> v) => Vector256.AndNot(v, Vector256.LessThanOrEqual(v, Vector256<float>.Zero));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> v, float* destination) => v.Store(destination);
+}
+
+/// <summary>Sixteen floats: 512-bit (AVX-512, or two 256-bit halves in software) vectors.</summary>
+internal readonly unsafe struct Float16 : IFloatVectors<Vector512<float>>
+{
+    public static int Count => 16;
+    public static Vector512<float> Zero => Vector512<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* source) => Vector512.Load(source);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Broadcast(float* source) => Vector512.Create(*source);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Rectified(Vector512<float> v) => Vector512.AndNot(v, Vector512.LessThanOrEqual(v, Vector512<float>.Zero));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> v, float* destination) => v.Store(destination);
+}
