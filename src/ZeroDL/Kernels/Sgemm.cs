@@ -47,6 +47,8 @@ internal static unsafe partial class Sgemm
         public readonly float* A = (float*)NativeMemory.AlignedAlloc((nuint)(MC * KC * sizeof(float)), 64);
         public readonly float* B = (float*)NativeMemory.AlignedAlloc((nuint)(KC * (NC + 32) * sizeof(float)), 64);
         public readonly float* Tile = (float*)NativeMemory.AlignedAlloc((nuint)(12 * 32 * sizeof(float)), 64);
+        /// <summary>The call whose whole B <see cref="B"/> holds packed (see <see cref="Serial(in GemmPlan, int, int, float*, int, float*, int, float*, int, bool, bool, long)"/>), 0 for none.</summary>
+        public long PackedBOfCall;
         ~PackBuffers()
         {
             NativeMemory.AlignedFree(A);
@@ -72,8 +74,14 @@ internal static unsafe partial class Sgemm
     /// bits as on one thread: the plan's narrow columns are computed only in the slab that
     /// <paramref name="holdsLastColumns"/>.
     /// </summary>
+    /// <remarks>
+    /// A nonzero <paramref name="call"/> names the call this slab belongs to, whose slabs all multiply the same B (slabs
+    /// of rows): where B is packed as one block, a thread packs it for its first slab of the call and multiplies its
+    /// later slabs by that packed copy.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Serial(in GemmPlan plan, int m, int n, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, bool holdsLastColumns)
+    public static void Serial(in GemmPlan plan, int m, int n, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, bool holdsLastColumns,
+        long call = 0)
     {
         bool transA = plan.TransA, transB = plan.TransB;
         int k = plan.K;
@@ -94,6 +102,10 @@ internal static unsafe partial class Sgemm
         }
         bool direct = plan.ReadsAInPlace, directB = plan.ReadsBInPlace, streamsA = plan.PrefetchesRowsOfA, sixRows = plan.ReadsAliasedRowsSixAtATime;
         int nr = NR(kind), kStep = plan.KBlock;
+        bool oneBlock = call != 0 && !directB && n <= NC && kStep >= k;
+        bool packed = oneBlock && buffers.PackedBOfCall == call;
+        // Cleared while the buffer is written: a slab that throws part way leaves no claim to a whole packed B.
+        buffers.PackedBOfCall = 0;
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
@@ -113,8 +125,9 @@ internal static unsafe partial class Sgemm
                 // as panels, else panels the tiles pack as they go (the first tile of each), else PackB's.
                 bool liesPacked = LiesPacked(transB, ldb, nc, nr);
                 float* packedB = liesPacked ? b + (long)pc * ldb + jc : buffers.B;
-                int copyColumns = CopyColumns(kind, transA, transB, direct, sixRows, m, ldb, nc, nr);
-                if (!liesPacked && copyColumns < nc) PackB(transB, b, ldb, pc, jc + copyColumns, kc, nc - copyColumns, nr, packedB + (long)copyColumns * kc);
+                // B packed by this thread's earlier slab of the call: neither copied by the tiles nor packed again.
+                int copyColumns = packed ? 0 : CopyColumns(kind, transA, transB, direct, sixRows, m, ldb, nc, nr);
+                if (!packed && !liesPacked && copyColumns < nc) PackB(transB, b, ldb, pc, jc + copyColumns, kc, nc - copyColumns, nr, packedB + (long)copyColumns * kc);
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
@@ -131,7 +144,24 @@ internal static unsafe partial class Sgemm
                 }
             }
         }
+        if (oneBlock) buffers.PackedBOfCall = call;
     }
+
+    /// <summary>
+    /// How many slabs of rows each thread's share of a row split is cut into (<see cref="GemmSplit.Rows"/>): the
+    /// threads take the slabs in turn from the pool's counter, so that a thread that loses its core for a while (a
+    /// shared host) leaves the other thread its remaining slabs rather than a half of the product to wait for. Each
+    /// slab at least <see cref="MinRowSlabMultiplyAdds"/>, at most <see cref="MaxRowSlabsPerThread"/> per thread: a
+    /// thread packs B once a call (where it is one block) but A's ragged blocks and the narrow columns once a slab.
+    /// </summary>
+    internal static int RowSlabsPerThread(int m, int n, int k, int threads) =>
+        (int)Math.Clamp((long)m * n * k / ((long)threads * MinRowSlabMultiplyAdds), 1, MaxRowSlabsPerThread);
+
+    /// <summary>The fewest multiply-adds in a slab of a row split cut finer than one slab a thread (tens of µs of work).</summary>
+    internal const long MinRowSlabMultiplyAdds = 1 << 23;
+
+    /// <summary>The most slabs per thread of a row split.</summary>
+    internal const int MaxRowSlabsPerThread = 4;
 
     /// <summary>
     /// Whether the vector tiles pack a row-major B's whole panels themselves, each panel's first tile storing the rows
