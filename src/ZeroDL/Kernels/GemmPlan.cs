@@ -127,13 +127,11 @@ public readonly record struct GemmPlan
                 int extent = rows ? m : n;
                 // Rows in whole pairs (AVX2's edge kernels) or whole tiles, columns in whole panels of the widest kernel;
                 // rows cut into several slabs a thread in whole register tiles, so that the cuts add no ragged tiles.
-                int pieces = rows ? threads * Sgemm.RowSlabsPerThread(m, n, k, threads) : threads;
+                int pieces = rows ? threads * Sgemm.RowSlabsPerThread(direct, m, n, k, threads) : threads;
                 int align = !rows ? 32 : pieces > threads ? Sgemm.MR(kernel) : Sgemm.RowSplit(kernel);
                 int chunk = ((extent + pieces - 1) / pieces + align - 1) / align * align;
                 int parts = Math.Max(1, Math.Min(pieces, (extent + chunk - 1) / chunk));
-                // Whether A streams from memory is a thread's share's question, however finely it is cut.
-                int share = (extent + threads - 1) / threads;
-                bool streams = direct && (rows ? Sgemm.Streams(kernel, transA, share, n - narrow, k) : Sgemm.Streams(kernel, transA, m, chunk, k));
+                bool streams = direct && (rows ? Sgemm.Streams(kernel, transA, chunk, n - narrow, k) : Sgemm.Streams(kernel, transA, m, chunk, k));
                 return plan with { Parts = parts, Chunk = chunk, PrefetchesRowsOfA = streams };
             }
         }
@@ -180,6 +178,7 @@ public readonly record struct GemmPlan
             _ => "column slabs ",
         });
         for (int p = 0; p < Parts; p++) s.Append(p > 0 ? "+" : "").Append(Slab(p).Length.ToString(CultureInfo.InvariantCulture));
+        if (Split == GemmSplit.Rows && Parts > Threads) s.Append(" (slabs taken in turn by whichever thread is free)");
         if (Split == GemmSplit.ColumnSlabs && NarrowColumns > 0) s.Append(" (narrow columns shared by rows)");
         if (SplitPanelRows > 0)
             s.Append(CultureInfo.InvariantCulture, $", the panel between them split by rows {SplitPanelRows}+{M - SplitPanelRows}");

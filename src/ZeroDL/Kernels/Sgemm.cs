@@ -153,9 +153,14 @@ internal static unsafe partial class Sgemm
     /// shared host) leaves the other thread its remaining slabs rather than a half of the product to wait for. Each
     /// slab at least <see cref="MinRowSlabMultiplyAdds"/>, at most <see cref="MaxRowSlabsPerThread"/> per thread: a
     /// thread packs B once a call (where it is one block) but A's ragged blocks and the narrow columns once a slab.
+    /// Only where A is packed and at least <see cref="MinRowSlabDepth"/> deep: an A read in place (thin products) and
+    /// a shallow product, both bound by streaming A and C through memory, measured slower cut finer on a quiet host.
     /// </summary>
-    internal static int RowSlabsPerThread(int m, int n, int k, int threads) =>
-        (int)Math.Clamp((long)m * n * k / ((long)threads * MinRowSlabMultiplyAdds), 1, MaxRowSlabsPerThread);
+    internal static int RowSlabsPerThread(bool direct, int m, int n, int k, int threads) =>
+        direct || k < MinRowSlabDepth ? 1 : (int)Math.Clamp((long)m * n * k / ((long)threads * MinRowSlabMultiplyAdds), 1, MaxRowSlabsPerThread);
+
+    /// <summary>The shallowest product whose row split is cut into several slabs a thread.</summary>
+    internal const int MinRowSlabDepth = 64;
 
     /// <summary>The fewest multiply-adds in a slab of a row split cut finer than one slab a thread (tens of µs of work).</summary>
     internal const long MinRowSlabMultiplyAdds = 1 << 23;
@@ -420,9 +425,9 @@ internal static unsafe partial class Sgemm
         /// <summary>
         /// Part <paramref name="part"/>: pieces of the packing until none is left; then its own rows, K block by K
         /// block (the serial product's order, each packed K block of B streamed past all the part's rows before the
-        /// next); then the other parts' pieces not yet taken, in their order, while they are ready. An own piece waits
-        /// for its K block of B to be packed and for its rows' previous K block, that is only for pieces that a running
-        /// thread has taken, so parts run one after another on one thread (a busy pool) never wait.
+        /// next); then the other parts' pieces not yet taken, in their order. A piece waits for its K block of B to be
+        /// packed and for its rows' previous K block, that is only for pieces that a running thread has taken (pieces
+        /// are taken in order), so parts run one after another on one thread (a busy pool) never wait.
         /// </summary>
         private void Run(int part)
         {
@@ -434,27 +439,18 @@ internal static unsafe partial class Sgemm
                 try { Pack(piece); }
                 finally { Interlocked.Increment(ref _packDone[piece / _packGroups]); }
             }
+            // Its own pieces, then the other parts' (another thread's rows only once it has taken all its own), each
+            // taken in turn and waited for where the rows' K block before is still being multiplied. Helping another
+            // part even where that waits: an owner that has lost its core for a while (a shared host) then leaves this
+            // thread the rest of its rows, block by block, rather than all of them to finish alone.
             for (int i = 0; i < Threads; i++)
             {
                 int owner = (part + i) % Threads, pieces = PiecesOf(owner);
-                if (i == 0)
-                {
-                    // Its own pieces: each taken in turn, waiting where the one before it is still being multiplied.
-                    while ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) < pieces)
-                    {
-                        var (kb, block, columns) = Decode(owner, piece);
-                        WaitUntilReady(kb, block);
-                        RunPiece(kb, block, columns);
-                    }
-                    continue;
-                }
-                // Another part's pieces, only those ready now: one whose rows' previous K block is still being
-                // multiplied by its owner would have each thread wait for the other in turn, for no gain.
-                while ((piece = Volatile.Read(ref _partNext[owner])) < pieces)
+                while ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) < pieces)
                 {
                     var (kb, block, columns) = Decode(owner, piece);
-                    if (!Ready(kb, block)) break;
-                    if (Interlocked.CompareExchange(ref _partNext[owner], piece + 1, piece) == piece) RunPiece(kb, block, columns);
+                    WaitUntilReady(kb, block);
+                    RunPiece(kb, block, columns);
                 }
             }
         }
