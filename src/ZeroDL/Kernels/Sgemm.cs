@@ -439,18 +439,32 @@ internal static unsafe partial class Sgemm
                 try { Pack(piece); }
                 finally { Interlocked.Increment(ref _packDone[piece / _packGroups]); }
             }
-            // Its own pieces, then the other parts' (another thread's rows only once it has taken all its own), each
-            // taken in turn and waited for where the rows' K block before is still being multiplied. Helping another
-            // part even where that waits: an owner that has lost its core for a while (a shared host) then leaves this
-            // thread the rest of its rows, block by block, rather than all of them to finish alone.
             for (int i = 0; i < Threads; i++)
             {
                 int owner = (part + i) % Threads, pieces = PiecesOf(owner);
-                while ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) < pieces)
+                // Its own pieces, each taken in turn, waiting where its rows' K block before is still being multiplied;
+                // then another part's the same way where that part has two blocks of rows or more: an owner that has
+                // lost its core for a while (a shared host) then leaves this thread the rest of its rows, the two
+                // threads on different blocks. A part of one block is one chain of pieces, which two threads would
+                // only take in turns (each waiting for the other, the look-ahead for A on the wrong core): of that,
+                // only the pieces ready now.
+                bool waits = i == 0 || _partFirst[owner + 1] - _partFirst[owner] >= 2;
+                while (true)
                 {
-                    var (kb, block, columns) = Decode(owner, piece);
-                    WaitUntilReady(kb, block);
-                    RunPiece(kb, block, columns);
+                    if (waits)
+                    {
+                        if ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) >= pieces) break;
+                        var (kb, block, columns) = Decode(owner, piece);
+                        WaitUntilReady(kb, block);
+                        RunPiece(kb, block, columns);
+                    }
+                    else
+                    {
+                        if ((piece = Volatile.Read(ref _partNext[owner])) >= pieces) break;
+                        var (kb, block, columns) = Decode(owner, piece);
+                        if (!Ready(kb, block)) break;
+                        if (Interlocked.CompareExchange(ref _partNext[owner], piece + 1, piece) == piece) RunPiece(kb, block, columns);
+                    }
                 }
             }
         }
