@@ -375,11 +375,8 @@ internal static unsafe partial class Sgemm
         private int[] _rowDone = new int[16];
         /// <summary>Part t's blocks of rows are _partFirst[t] … _partFirst[t + 1] − 1.</summary>
         private int[] _partFirst = new int[3];
-        /// <summary>
-        /// Per block of rows, its next step to take (K blocks 0 … the last but one, then the last's column parts), and
-        /// whether another part's thread has taken the block over (1), after which its owner takes none of its steps.
-        /// </summary>
-        private int[] _blockNext = new int[16], _blockTaken = new int[16];
+        /// <summary>Part t's next piece to take: K block by K block, block by block (index kb · blocks + its block).</summary>
+        private int[] _partNext = new int[2];
         public readonly float* Shared = (float*)NativeMemory.AlignedAlloc((nuint)(SharedFloats * sizeof(float)), 64);
         public readonly Action<int> RunPart;
 
@@ -410,32 +407,27 @@ internal static unsafe partial class Sgemm
                 int start = Math.Min(M, t * RowsPerThread), end = Math.Min(M, start + RowsPerThread);
                 blocks += (end - start + MC - 1) / MC;
             }
-            if (_rowStart.Length < blocks + 1)
-            {
-                _rowStart = new int[blocks + 1]; _rowDone = new int[blocks + 1];
-                _blockNext = new int[blocks + 1]; _blockTaken = new int[blocks + 1];
-            }
-            if (_partFirst.Length < Threads + 1) _partFirst = new int[Threads + 1];
+            if (_rowStart.Length < blocks + 1) { _rowStart = new int[blocks + 1]; _rowDone = new int[blocks + 1]; }
+            if (_partFirst.Length < Threads + 1) { _partFirst = new int[Threads + 1]; _partNext = new int[Threads]; }
             blocks = 0;
             for (int t = 0; t < Threads; t++)
             {
                 _partFirst[t] = blocks;
+                _partNext[t] = 0;
                 int start = Math.Min(M, t * RowsPerThread), end = Math.Min(M, start + RowsPerThread);
                 for (int ic = start; ic < end; ic += MC) _rowStart[blocks++] = ic;
             }
             _partFirst[Threads] = blocks;
             _rowStart[blocks] = M;
             Array.Clear(_rowDone, 0, blocks);
-            Array.Clear(_blockNext, 0, blocks);
-            Array.Clear(_blockTaken, 0, blocks);
         }
 
         /// <summary>
         /// Part <paramref name="part"/>: pieces of the packing until none is left; then its own rows, K block by K
         /// block (the serial product's order, each packed K block of B streamed past all the part's rows before the
-        /// next); then the other parts' steps not yet taken. A piece waits for its K block of B to be packed and for
-        /// its rows' previous K block, that is only for pieces that a running thread has taken (each block's steps are
-        /// taken in order), so parts run one after another on one thread (a busy pool) never wait.
+        /// next); then the other parts' pieces not yet taken, in their order. A piece waits for its K block of B to be
+        /// packed and for its rows' previous K block, that is only for pieces that a running thread has taken (pieces
+        /// are taken in order), so parts run one after another on one thread (a busy pool) never wait.
         /// </summary>
         private void Run(int part)
         {
@@ -447,49 +439,31 @@ internal static unsafe partial class Sgemm
                 try { Pack(piece); }
                 finally { Interlocked.Increment(ref _packDone[piece / _packGroups]); }
             }
-            // Its own pieces, in the serial product's order, each waiting where its rows' K block before is still
-            // being multiplied; a block another thread has taken over is left to it.
-            int pieces = PiecesOf(part), steps = _kBlocks - 1 + _lastParts;
-            for (piece = 0; piece < pieces; piece++)
+            for (int i = 0; i < Threads; i++)
             {
-                var (kb, block, columns) = Decode(part, piece);
-                int step = columns < 0 ? kb : kb + columns;
-                if (Volatile.Read(ref _blockTaken[block]) != 0 || Interlocked.CompareExchange(ref _blockNext[block], step + 1, step) != step) continue;
-                WaitUntilReady(kb, block);
-                RunPiece(kb, block, columns);
-            }
-            // Then the other parts' blocks not yet done. Of a part of two blocks of rows or more, whole blocks taken over
-            // from its last: an owner that has lost its core for a while (a shared host) leaves this thread the rest of
-            // those blocks' K blocks, on other rows than its own (a wait at most for the owner's piece on the block).
-            // A part of one block is one chain of pieces, which two threads would only take in turns (each waiting for
-            // the other, the look-ahead for A on the wrong core): of that, only the pieces ready now.
-            for (int i = 1; i < Threads; i++)
-            {
-                int owner = (part + i) % Threads, start = _partFirst[owner], end = _partFirst[owner + 1];
-                if (end - start >= 2)
+                int owner = (part + i) % Threads, pieces = PiecesOf(owner);
+                // Its own pieces, each taken in turn, waiting where its rows' K block before is still being multiplied;
+                // then another part's the same way where that part has two blocks of rows or more: an owner that has
+                // lost its core for a while (a shared host) then leaves this thread the rest of its rows, the two
+                // threads on different blocks. A part of one block is one chain of pieces, which two threads would
+                // only take in turns (each waiting for the other, the look-ahead for A on the wrong core): of that,
+                // only the pieces ready now.
+                bool waits = i == 0 || _partFirst[owner + 1] - _partFirst[owner] >= 2;
+                while (true)
                 {
-                    for (int block = end - 1; block >= start; block--)
+                    if (waits)
                     {
-                        if (Interlocked.CompareExchange(ref _blockTaken[block], 1, 0) != 0) continue;
-                        int step;
-                        while ((step = Interlocked.Increment(ref _blockNext[block]) - 1) < steps)
-                        {
-                            int kb = Math.Min(step, _kBlocks - 1);
-                            WaitUntilReady(kb, block);
-                            RunPiece(kb, block, step < _kBlocks - 1 ? -1 : step - kb);
-                        }
+                        if ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) >= pieces) break;
+                        var (kb, block, columns) = Decode(owner, piece);
+                        WaitUntilReady(kb, block);
+                        RunPiece(kb, block, columns);
                     }
-                    continue;
-                }
-                for (int block = start; block < end; block++)
-                {
-                    int step;
-                    while ((step = Volatile.Read(ref _blockNext[block])) < steps)
+                    else
                     {
-                        int kb = Math.Min(step, _kBlocks - 1);
+                        if ((piece = Volatile.Read(ref _partNext[owner])) >= pieces) break;
+                        var (kb, block, columns) = Decode(owner, piece);
                         if (!Ready(kb, block)) break;
-                        if (Interlocked.CompareExchange(ref _blockNext[block], step + 1, step) == step)
-                            RunPiece(kb, block, step < _kBlocks - 1 ? -1 : step - kb);
+                        if (Interlocked.CompareExchange(ref _partNext[owner], piece + 1, piece) == piece) RunPiece(kb, block, columns);
                     }
                 }
             }
