@@ -12,7 +12,7 @@ public enum GemmSplit
     SharedB,
     /// <summary>
     /// Contiguous slabs of rows, each a whole product on its own (B packed by every thread, once a call where it is one
-    /// block): one per thread, or for a large product a few per thread, taken from the pool's counter.
+    /// block): one per thread, or for a large product of a packed A a few per thread, taken from the pool's counter.
     /// </summary>
     Rows,
     /// <summary>One contiguous slab of columns per thread (products wider than tall).</summary>
