@@ -69,7 +69,7 @@ public class GemmPlanTests
     [Fact]
     public void Slabs_cover_the_product_once()
     {
-        foreach (var (m, n, k) in new[] { (100, 50, 784), (1001, 97, 40), (150, 600, 20), (100, 100, 4320), (1024, 1024, 1024) })
+        foreach (var (m, n, k) in new[] { (100, 50, 784), (1001, 97, 40), (150, 600, 20), (100, 100, 4320), (1024, 1024, 1024), (3072, 512, 100), (5880, 100, 100), (2000, 130, 160) })
             foreach (var kernel in new[] { GemmKernel.Avx2, GemmKernel.Avx512 })
                 foreach (int threads in new[] { 2, 3 })
                 {
@@ -85,6 +85,30 @@ public class GemmPlanTests
                     }
                     Assert.True(next == extent, plan.ToString());
                 }
+    }
+
+    [Fact]
+    public void Large_row_splits_of_a_packed_A_are_cut_into_whole_tile_slabs_taken_in_turn()
+    {
+        foreach (var kernel in new[] { GemmKernel.Avx512, GemmKernel.Avx2 })
+        {
+            var options = new GemmOptions { Kernel = kernel, Threads = 2 };
+            // The dense layer's dW (3072×100×512 Aᵀ): A packed, 100 deep, 8 slabs of whole register tiles.
+            var tall = Gemm.Plan(true, false, 3072, 512, 100, options);
+            Assert.Equal((GemmSplit.Rows, 8, 384), (tall.Split, tall.Parts, tall.Chunk));
+            Assert.EndsWith(": rows 384+384+384+384+384+384+384+384 (slabs taken in turn by whichever thread is free)", tall.ToString());
+            var ragged = Gemm.Plan(false, false, 2000, 130, 160, options);
+            Assert.Equal(GemmSplit.Rows, ragged.Split);
+            Assert.True(ragged.Parts > ragged.Threads, ragged.ToString());
+            Assert.Equal(0, ragged.Chunk % Sgemm.MR(kernel));
+            // A read in place (thin products) and shallow products keep one slab a thread, as do small products.
+            foreach (var (ta, tb, m, n, k) in new[] { (false, false, 25600, 32, 288), (false, false, 6400, 64, 576), (false, true, 25600, 288, 32), (true, false, 5880, 100, 100), (true, false, 784, 50, 100) })
+            {
+                var plan = Gemm.Plan(ta, tb, m, n, k, options);
+                Assert.Equal((GemmSplit.Rows, 2), (plan.Split, plan.Parts));
+                Assert.DoesNotContain("taken in turn", plan.ToString());
+            }
+        }
     }
 
     [Fact]

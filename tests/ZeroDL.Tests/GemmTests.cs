@@ -387,6 +387,7 @@ public class GemmTests
     [InlineData(300, 1000, 300, 2)]  // the last K block in 3 column parts, the last ragged (one K block before it)
     [InlineData(400, 1100, 200, 3)]  // one K block, all in 4 column parts, three parts on two cores
     [InlineData(100, 50, 1024, 2)]   // A's rows 1024 floats apart: read six at a time on AVX-512
+    [InlineData(900, 300, 600, 3)]   // 3 blocks of rows a part, 3 K blocks: a thread done with its rows takes another's, waiting where needed
     public void Threads_sharing_one_packed_B_match_one_thread_bit_for_bit(int m, int n, int k, int threads)
     {
         // The threaded path packs B between the threads (all of it, or one K block at a time) and splits the rows of
@@ -421,6 +422,7 @@ public class GemmTests
     [InlineData(100, 50, 784, 2)]
     [InlineData(1030, 130, 520, 2)]
     [InlineData(400, 1100, 200, 3)]
+    [InlineData(900, 300, 600, 3)]   // parts of 3 blocks of rows: part 0 takes the others' pieces in the order that waits
     public async Task Shared_B_parts_run_one_after_another_on_one_thread_never_wait_and_give_the_same_bits(int m, int n, int k, int threads)
     {
         // Called from inside a pool part, the product's parts run in order on the calling thread: a part may then
@@ -762,6 +764,50 @@ public class GemmTests
                 OrderedSums(false, m, n, k, plan.KBlock, a, lda, b, ldb, expected, ldc, accumulate, tb);
                 Gemm.Execute(plan, a, lda, b, ldb, c, ldc, accumulate);
                 Assert.True(expected.SequenceEqual(c), $"{plan} accumulate={accumulate}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1000, 300, 120)]   // one K block: each thread packs B for its first slab (whole panels copied, the ragged one packed) and reuses it
+    [InlineData(1536, 256, 100)]   // the dense layer's dW, smaller: A packed from its transpose
+    [InlineData(2000, 130, 160)]   // 2 narrow columns per slab, one K block
+    [InlineData(600, 200, 600)]    // three K blocks: B packed again for every slab
+    public void Rows_cut_into_several_slabs_a_thread_match_one_thread_bit_for_bit(int m, int n, int k)
+    {
+        // A large row split of a packed A gives each thread several slabs, taken from the pool's counter; where B is one
+        // block, a thread packs it for its first slab of a call only. Every transpose, both vector kernels, C added to
+        // and overwritten, two calls in a row with different B (a thread must not take the first call's packed B for
+        // the second's), and once with all the slabs on the calling thread (called from inside a pool part).
+        var rng = new Random(m * 3 + n + k);
+        foreach (var kernel in new[] { GemmKernel.Avx512, GemmKernel.Avx2 })
+        {
+            if (kernel == GemmKernel.Avx512 && Sgemm.BestKernel != GemmKernel.Avx512) continue;
+            if (kernel == GemmKernel.Avx2 && Sgemm.BestKernel == GemmKernel.Scalar) continue;
+            foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            {
+                var plan = GemmPlan.Make(ta, tb, m, n, k, new GemmOptions { Kernel = kernel, Threads = 2 }, allowSmall: false, split: GemmSplit.Rows);
+                Assert.Equal(GemmSplit.Rows, plan.Split);
+                Assert.False(plan.ReadsAInPlace, plan.ToString());
+                Assert.True(plan.Parts > plan.Threads, plan.ToString());
+                Assert.Equal(0, plan.Chunk % Sgemm.MR(kernel));
+                int lda = ta ? m : k, ldb = tb ? k : n;
+                var a = RandomArray(rng, m * k);
+                foreach (var (nested, accumulate) in new[] { (false, true), (false, false), (true, true), (false, true) })
+                {
+                    var b = RandomArray(rng, k * n);
+                    var start = accumulate ? RandomArray(rng, m * n) : Enumerable.Repeat(float.NaN, m * n).ToArray();
+                    var one = (float[])start.Clone(); var split = (float[])start.Clone();
+                    Packed(ta, tb, m, n, k, a, lda, b, ldb, one, n, accumulate, kernel);
+                    if (nested) WorkerPool.For(1, 1, _ => Gemm.Execute(plan, a, lda, b, ldb, split, n, accumulate));
+                    else Gemm.Execute(plan, a, lda, b, ldb, split, n, accumulate);
+                    Assert.True(one.SequenceEqual(split), $"{plan} nested={nested} accumulate={accumulate}: differs from one thread");
+                    if (tb || plan.NarrowColumns > 0 || nested) continue;
+                    var expected = (float[])start.Clone();
+                    OrderedSums(ta, m, n, k, plan.KBlock, a, lda, b, ldb, expected, n, accumulate);
+                    Assert.True(expected.SequenceEqual(split), $"{plan} accumulate={accumulate}: not the kernels' order");
+                }
             }
         }
     }

@@ -80,6 +80,7 @@ public static class Gemm
                 job.Plan = plan;
                 job.Accumulate = accumulate;
                 job.A = pa; job.Lda = lda; job.B = pb; job.Ldb = ldb; job.C = pc; job.Ldc = ldc;
+                job.Call = Interlocked.Increment(ref s_calls);
                 WorkerPool.For(plan.Parts, plan.Threads, job.Run);
             }
         }
@@ -121,6 +122,8 @@ public static class Gemm
         public bool Accumulate;
         public int Lda, Ldb, Ldc;
         public float* A, B, C;
+        /// <summary>This call's number (<see cref="s_calls"/>), by which a thread knows the B it packed for an earlier slab of the call.</summary>
+        public long Call;
         public readonly Action<int> Run;
 
         public SlabJob() => Run = Part;
@@ -134,7 +137,7 @@ public static class Gemm
             if (plan.Split == GemmSplit.Rows)
             {
                 float* aPart = plan.TransA ? A + start : A + (long)start * Lda;
-                Sgemm.Serial(plan, len, plan.N, aPart, Lda, B, Ldb, C + (long)start * Ldc, Ldc, Accumulate, holdsLastColumns: true);
+                Sgemm.Serial(plan, len, plan.N, aPart, Lda, B, Ldb, C + (long)start * Ldc, Ldc, Accumulate, holdsLastColumns: true, call: Call);
             }
             else if (plan.Split == GemmSplit.Columns)
             {
@@ -166,6 +169,9 @@ public static class Gemm
     }
 
     [ThreadStatic] private static SlabJob? t_slabJob;
+
+    /// <summary>Threaded slab calls so far, every thread's: each call's number is unique in the process.</summary>
+    private static long s_calls;
 
     /// <summary>Generic path (float64 and others): C[i,:] (+)= Σ_p op(A)[i,p] · op(B)[p,:], with op(B) made contiguous first.</summary>
     private static void MultiplyRows<T>(bool transA, bool transB, int m, int n, int k,

@@ -10,7 +10,10 @@ public enum GemmSplit
     None,
     /// <summary>The threads pack B's panels between them, then each multiplies its own rows of C against all of it.</summary>
     SharedB,
-    /// <summary>One contiguous slab of rows per thread, each a whole product on its own (B packed by every thread).</summary>
+    /// <summary>
+    /// Contiguous slabs of rows, each a whole product on its own (B packed by every thread, once a call where it is one
+    /// block): one per thread, or for a large product of a packed A a few per thread, taken from the pool's counter.
+    /// </summary>
     Rows,
     /// <summary>One contiguous slab of columns per thread (products wider than tall).</summary>
     Columns,
@@ -43,7 +46,10 @@ public readonly record struct GemmPlan
     /// <summary>Threads the product runs on (1: the calling thread alone).</summary>
     public int Threads { get; init; }
     public GemmSplit Split { get; init; }
-    /// <summary>Slabs: how many; rows or columns in each but the last (which takes the rest); <see cref="GemmSplit.SharedB"/>: rows per thread.</summary>
+    /// <summary>
+    /// Slabs: how many (a large row split several per thread, taken in turn by whichever thread is free); rows or
+    /// columns in each but the last (which takes the rest); <see cref="GemmSplit.SharedB"/>: rows per thread.
+    /// </summary>
     public int Parts { get; init; }
     public int Chunk { get; init; }
     /// <summary>The last columns (n mod the panel width, up to 4) computed apart by the narrow-column kernels.</summary>
@@ -119,10 +125,12 @@ public readonly record struct GemmPlan
             {
                 bool rows = how == GemmSplit.Rows;
                 int extent = rows ? m : n;
-                // Rows in whole pairs (AVX2's edge kernels) or whole tiles, columns in whole panels of the widest kernel.
-                int align = rows ? Sgemm.RowSplit(kernel) : 32;
-                int chunk = ((extent + threads - 1) / threads + align - 1) / align * align;
-                int parts = Math.Max(1, Math.Min(threads, (extent + chunk - 1) / chunk));
+                // Rows in whole pairs (AVX2's edge kernels) or whole tiles, columns in whole panels of the widest kernel;
+                // rows cut into several slabs a thread in whole register tiles, so that the cuts add no ragged tiles.
+                int pieces = rows ? threads * Sgemm.RowSlabsPerThread(direct, m, n, k, threads) : threads;
+                int align = !rows ? 32 : pieces > threads ? Sgemm.MR(kernel) : Sgemm.RowSplit(kernel);
+                int chunk = ((extent + pieces - 1) / pieces + align - 1) / align * align;
+                int parts = Math.Max(1, Math.Min(pieces, (extent + chunk - 1) / chunk));
                 bool streams = direct && (rows ? Sgemm.Streams(kernel, transA, chunk, n - narrow, k) : Sgemm.Streams(kernel, transA, m, chunk, k));
                 return plan with { Parts = parts, Chunk = chunk, PrefetchesRowsOfA = streams };
             }
@@ -170,6 +178,7 @@ public readonly record struct GemmPlan
             _ => "column slabs ",
         });
         for (int p = 0; p < Parts; p++) s.Append(p > 0 ? "+" : "").Append(Slab(p).Length.ToString(CultureInfo.InvariantCulture));
+        if (Split == GemmSplit.Rows && Parts > Threads) s.Append(" (slabs taken in turn by whichever thread is free)");
         if (Split == GemmSplit.ColumnSlabs && NarrowColumns > 0) s.Append(" (narrow columns shared by rows)");
         if (SplitPanelRows > 0)
             s.Append(CultureInfo.InvariantCulture, $", the panel between them split by rows {SplitPanelRows}+{M - SplitPanelRows}");

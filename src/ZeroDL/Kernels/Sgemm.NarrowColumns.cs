@@ -28,7 +28,7 @@ internal static unsafe partial class Sgemm
 
     /// <summary>
     /// Rows i0 … i1 of the plan's narrow columns (its last <see cref="GemmPlan.NarrowColumns"/>, or none), for a
-    /// caller that shares them out by rows: each element is computed as <see cref="Serial(in GemmPlan, int, int, float*, int, float*, int, float*, int, bool, bool)"/> computes it.
+    /// caller that shares them out by rows: each element is computed as <see cref="Serial(in GemmPlan, int, int, float*, int, float*, int, float*, int, bool, bool, long)"/> computes it.
     /// </summary>
     public static void NarrowColumnRows(in GemmPlan plan, int i0, int i1, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
     {

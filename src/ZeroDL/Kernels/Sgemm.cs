@@ -47,6 +47,8 @@ internal static unsafe partial class Sgemm
         public readonly float* A = (float*)NativeMemory.AlignedAlloc((nuint)(MC * KC * sizeof(float)), 64);
         public readonly float* B = (float*)NativeMemory.AlignedAlloc((nuint)(KC * (NC + 32) * sizeof(float)), 64);
         public readonly float* Tile = (float*)NativeMemory.AlignedAlloc((nuint)(12 * 32 * sizeof(float)), 64);
+        /// <summary>The call whose whole B <see cref="B"/> holds packed (see <see cref="Serial(in GemmPlan, int, int, float*, int, float*, int, float*, int, bool, bool, long)"/>), 0 for none.</summary>
+        public long PackedBOfCall;
         ~PackBuffers()
         {
             NativeMemory.AlignedFree(A);
@@ -72,8 +74,14 @@ internal static unsafe partial class Sgemm
     /// bits as on one thread: the plan's narrow columns are computed only in the slab that
     /// <paramref name="holdsLastColumns"/>.
     /// </summary>
+    /// <remarks>
+    /// A nonzero <paramref name="call"/> names the call this slab belongs to, whose slabs all multiply the same B (slabs
+    /// of rows): where B is packed as one block, a thread packs it for its first slab of the call and multiplies its
+    /// later slabs by that packed copy.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Serial(in GemmPlan plan, int m, int n, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, bool holdsLastColumns)
+    public static void Serial(in GemmPlan plan, int m, int n, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, bool holdsLastColumns,
+        long call = 0)
     {
         bool transA = plan.TransA, transB = plan.TransB;
         int k = plan.K;
@@ -94,6 +102,10 @@ internal static unsafe partial class Sgemm
         }
         bool direct = plan.ReadsAInPlace, directB = plan.ReadsBInPlace, streamsA = plan.PrefetchesRowsOfA, sixRows = plan.ReadsAliasedRowsSixAtATime;
         int nr = NR(kind), kStep = plan.KBlock;
+        bool oneBlock = call != 0 && !directB && n <= NC && kStep >= k;
+        bool packed = oneBlock && buffers.PackedBOfCall == call;
+        // Cleared while the buffer is written: a slab that throws part way leaves no claim to a whole packed B.
+        buffers.PackedBOfCall = 0;
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
@@ -113,8 +125,9 @@ internal static unsafe partial class Sgemm
                 // as panels, else panels the tiles pack as they go (the first tile of each), else PackB's.
                 bool liesPacked = LiesPacked(transB, ldb, nc, nr);
                 float* packedB = liesPacked ? b + (long)pc * ldb + jc : buffers.B;
-                int copyColumns = CopyColumns(kind, transA, transB, direct, sixRows, m, ldb, nc, nr);
-                if (!liesPacked && copyColumns < nc) PackB(transB, b, ldb, pc, jc + copyColumns, kc, nc - copyColumns, nr, packedB + (long)copyColumns * kc);
+                // B packed by this thread's earlier slab of the call: neither copied by the tiles nor packed again.
+                int copyColumns = packed ? 0 : CopyColumns(kind, transA, transB, direct, sixRows, m, ldb, nc, nr);
+                if (!packed && !liesPacked && copyColumns < nc) PackB(transB, b, ldb, pc, jc + copyColumns, kc, nc - copyColumns, nr, packedB + (long)copyColumns * kc);
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
@@ -131,7 +144,29 @@ internal static unsafe partial class Sgemm
                 }
             }
         }
+        if (oneBlock) buffers.PackedBOfCall = call;
     }
+
+    /// <summary>
+    /// How many slabs of rows each thread's share of a row split is cut into (<see cref="GemmSplit.Rows"/>): the
+    /// threads take the slabs in turn from the pool's counter, so that a thread that loses its core for a while (a
+    /// shared host) leaves the other thread its remaining slabs rather than a half of the product to wait for. Each
+    /// slab at least <see cref="MinRowSlabMultiplyAdds"/>, at most <see cref="MaxRowSlabsPerThread"/> per thread: a
+    /// thread packs B once a call (where it is one block) but A's ragged blocks and the narrow columns once a slab.
+    /// Only where A is packed and at least <see cref="MinRowSlabDepth"/> deep: an A read in place (thin products) and
+    /// a shallow product, both bound by streaming A and C through memory, measured slower cut finer on a quiet host.
+    /// </summary>
+    internal static int RowSlabsPerThread(bool direct, int m, int n, int k, int threads) =>
+        direct || k < MinRowSlabDepth ? 1 : (int)Math.Clamp((long)m * n * k / ((long)threads * MinRowSlabMultiplyAdds), 1, MaxRowSlabsPerThread);
+
+    /// <summary>The shallowest product whose row split is cut into several slabs a thread.</summary>
+    internal const int MinRowSlabDepth = 64;
+
+    /// <summary>The fewest multiply-adds in a slab of a row split cut finer than one slab a thread (tens of µs of work).</summary>
+    internal const long MinRowSlabMultiplyAdds = 1 << 23;
+
+    /// <summary>The most slabs per thread of a row split.</summary>
+    internal const int MaxRowSlabsPerThread = 4;
 
     /// <summary>
     /// Whether the vector tiles pack a row-major B's whole panels themselves, each panel's first tile storing the rows
@@ -390,9 +425,9 @@ internal static unsafe partial class Sgemm
         /// <summary>
         /// Part <paramref name="part"/>: pieces of the packing until none is left; then its own rows, K block by K
         /// block (the serial product's order, each packed K block of B streamed past all the part's rows before the
-        /// next); then the other parts' pieces not yet taken, in their order, while they are ready. An own piece waits
-        /// for its K block of B to be packed and for its rows' previous K block, that is only for pieces that a running
-        /// thread has taken, so parts run one after another on one thread (a busy pool) never wait.
+        /// next); then the other parts' pieces not yet taken, in their order. A piece waits for its K block of B to be
+        /// packed and for its rows' previous K block, that is only for pieces that a running thread has taken (pieces
+        /// are taken in order), so parts run one after another on one thread (a busy pool) never wait.
         /// </summary>
         private void Run(int part)
         {
@@ -407,24 +442,29 @@ internal static unsafe partial class Sgemm
             for (int i = 0; i < Threads; i++)
             {
                 int owner = (part + i) % Threads, pieces = PiecesOf(owner);
-                if (i == 0)
+                // Its own pieces, each taken in turn, waiting where its rows' K block before is still being multiplied;
+                // then another part's the same way where that part has two blocks of rows or more: an owner that has
+                // lost its core for a while (a shared host) then leaves this thread the rest of its rows, the two
+                // threads on different blocks. A part of one block is one chain of pieces, which two threads would
+                // only take in turns (each waiting for the other, the look-ahead for A on the wrong core): of that,
+                // only the pieces ready now.
+                bool waits = i == 0 || _partFirst[owner + 1] - _partFirst[owner] >= 2;
+                while (true)
                 {
-                    // Its own pieces: each taken in turn, waiting where the one before it is still being multiplied.
-                    while ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) < pieces)
+                    if (waits)
                     {
+                        if ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) >= pieces) break;
                         var (kb, block, columns) = Decode(owner, piece);
                         WaitUntilReady(kb, block);
                         RunPiece(kb, block, columns);
                     }
-                    continue;
-                }
-                // Another part's pieces, only those ready now: one whose rows' previous K block is still being
-                // multiplied by its owner would have each thread wait for the other in turn, for no gain.
-                while ((piece = Volatile.Read(ref _partNext[owner])) < pieces)
-                {
-                    var (kb, block, columns) = Decode(owner, piece);
-                    if (!Ready(kb, block)) break;
-                    if (Interlocked.CompareExchange(ref _partNext[owner], piece + 1, piece) == piece) RunPiece(kb, block, columns);
+                    else
+                    {
+                        if ((piece = Volatile.Read(ref _partNext[owner])) >= pieces) break;
+                        var (kb, block, columns) = Decode(owner, piece);
+                        if (!Ready(kb, block)) break;
+                        if (Interlocked.CompareExchange(ref _partNext[owner], piece + 1, piece) == piece) RunPiece(kb, block, columns);
+                    }
                 }
             }
         }
