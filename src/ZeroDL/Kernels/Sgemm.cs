@@ -806,12 +806,14 @@ internal static unsafe partial class Sgemm
                 // Whole 6-row panels, 8 columns of A at a time, through an 8×8 transpose in registers (the AVX2
                 // tile); each output row is stored 8 wide, its last 2 floats overwritten by the next row, so the
                 // last block of a panel (whose spill would leave it) goes the plain way.
-                // Each 16 columns, the panel two on (rows 12 ahead) is asked for: A comes from L3 or memory with
-                // its rows lda apart, and without the prefetch each transposition waited on its six rows' misses.
+                // In deep blocks, each 16 columns, the panel two on (rows 12 ahead) is asked for: A comes from L3 or
+                // memory with its rows lda apart, and without the prefetch each transposition waited on its six rows'
+                // misses. A shallow block's rows are a few lines each, which the hardware prefetcher covers.
+                bool ahead = kc >= PackAPrefetchMinDepth && ir + PackAPrefetchRows < mc;
                 if (rows == 6 && mr == 6 && Avx2.IsSupported)
                     for (; p0 + 8 < kc; p0 += 8)
                     {
-                        if ((p0 & 15) == 0 && ir + PackAPrefetchRows < mc)
+                        if (ahead && (p0 & 15) == 0)
                             PrefetchRows(a + (long)(ic + ir + PackAPrefetchRows) * lda + pc + p0, lda, 6);
                         Transpose6x8(a + (long)(ic + ir) * lda + pc + p0, lda, panel + p0 * 6);
                     }
@@ -851,6 +853,9 @@ internal static unsafe partial class Sgemm
     /// panel's lines arrive while the one before it is transposed.
     /// </summary>
     private const int PackAPrefetchRows = 12;
+
+    /// <summary>The shallowest K block whose packing of A asks for its lines ahead (<see cref="PackAPrefetchRows"/>): rows of 8 cache lines.</summary>
+    private const int PackAPrefetchMinDepth = 128;
 
     /// <summary>Asks for the cache line at <paramref name="row"/> in each of <paramref name="rows"/> rows <paramref name="lda"/> floats apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
