@@ -846,9 +846,17 @@ internal static unsafe partial class Sgemm
                 // Whole 6-row panels, 8 columns of A at a time, through an 8×8 transpose in registers (the AVX2
                 // tile); each output row is stored 8 wide, its last 2 floats overwritten by the next row, so the
                 // last block of a panel (whose spill would leave it) goes the plain way.
+                // In deep blocks, each 16 columns, the panel two on (rows 12 ahead) is asked for: A comes from L3 or
+                // memory with its rows lda apart, and without the prefetch each transposition waited on its six rows'
+                // misses. A shallow block's rows are a few lines each, which the hardware prefetcher covers.
+                bool ahead = kc >= PackAPrefetchMinDepth && ir + PackAPrefetchRows < mc;
                 if (rows == 6 && mr == 6 && Avx2.IsSupported)
                     for (; p0 + 8 < kc; p0 += 8)
+                    {
+                        if (ahead && (p0 & 15) == 0)
+                            PrefetchRows(a + (long)(ic + ir + PackAPrefetchRows) * lda + pc + p0, lda, 6);
                         Transpose6x8(a + (long)(ic + ir) * lda + pc + p0, lda, panel + p0 * 6);
+                    }
                 // Whole 12-row panels (the AVX-512 tile): 8 columns of A at a time, rows 0–7 and 8–11 transposed
                 // apart; every store lies inside the panel, so the blocks run to the last whole 8 columns.
                 if (rows == 12 && mr == 12 && Avx2.IsSupported)
@@ -878,6 +886,23 @@ internal static unsafe partial class Sgemm
             }
             if (rows < mr) ZeroPanelRows(panel, kc, mr, rows);
         }
+    }
+
+    /// <summary>
+    /// How many rows ahead the packing of a row-major A into 6-row panels asks for A's lines: two panels, so that a
+    /// panel's lines arrive while the one before it is transposed.
+    /// </summary>
+    private const int PackAPrefetchRows = 12;
+
+    /// <summary>The shallowest K block whose packing of A asks for its lines ahead (<see cref="PackAPrefetchRows"/>): rows of 8 cache lines.</summary>
+    private const int PackAPrefetchMinDepth = 128;
+
+    /// <summary>Asks for the cache line at <paramref name="row"/> in each of <paramref name="rows"/> rows <paramref name="lda"/> floats apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRows(float* row, long lda, int rows)
+    {
+        if (!Sse.IsSupported) return;
+        for (int i = 0; i < rows; i++, row += lda) Sse.Prefetch0(row);
     }
 
     /// <summary>Zeroes rows <paramref name="rows"/> … <paramref name="mr"/> − 1 of a packed A panel (the padding of a short panel), 8 and 4 floats at a time.</summary>
