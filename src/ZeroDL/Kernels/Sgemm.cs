@@ -854,7 +854,7 @@ internal static unsafe partial class Sgemm
                     for (; p0 + 8 < kc; p0 += 8)
                     {
                         if (ahead && (p0 & 15) == 0)
-                            PrefetchRows(a + (long)(ic + ir + PackAPrefetchRows) * lda + pc + p0, lda, 6);
+                            PrefetchLineOfRows(a + (long)(ic + ir + PackAPrefetchRows) * lda + pc + p0, lda, 6);
                         Transpose6x8(a + (long)(ic + ir) * lda + pc + p0, lda, panel + p0 * 6);
                     }
                 // Whole 12-row panels (the AVX-512 tile): 8 columns of A at a time, rows 0–7 and 8–11 transposed
@@ -897,9 +897,9 @@ internal static unsafe partial class Sgemm
     /// <summary>The shallowest K block whose packing of A asks for its lines ahead (<see cref="PackAPrefetchRows"/>): rows of 8 cache lines.</summary>
     private const int PackAPrefetchMinDepth = 128;
 
-    /// <summary>Asks for the cache line at <paramref name="row"/> in each of <paramref name="rows"/> rows <paramref name="lda"/> floats apart.</summary>
+    /// <summary>Asks for the cache line at <paramref name="row"/> in each of <paramref name="rows"/> rows <paramref name="lda"/> floats apart, into L1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchRows(float* row, long lda, int rows)
+    private static void PrefetchLineOfRows(float* row, long lda, int rows)
     {
         if (!Sse.IsSupported) return;
         for (int i = 0; i < rows; i++, row += lda) Sse.Prefetch0(row);
