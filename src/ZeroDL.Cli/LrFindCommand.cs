@@ -25,6 +25,7 @@ internal static class LrFindCommand
         var defaults = new LearningRateFinderOptions();
         var recipe = new ModelOptions();
         var data = new DataOptions();
+        var augmentOptions = new AugmentOptions();
         var optimizer = new Option<string?>("--optimizer") { Description = "sgd, momentum, nesterov, adagrad, rmsprop or adam (default: the model's)" };
         var batchSize = new Option<int?>("--batch-size") { Description = "Mini-batch size (default: the model's)" };
         var seed = new Option<int>("--seed") { Description = "Seed of the weights, the data order and dropout", DefaultValueFactory = _ => 1 };
@@ -42,6 +43,7 @@ internal static class LrFindCommand
             recipe.Batchnorm, recipe.BatchnormMode, recipe.OutputDropout, optimizer, batchSize, seed, trainSamples, threads, start, end, iterations, output,
         };
         foreach (var option in data.All) command.Add(option);
+        foreach (var option in augmentOptions.All) command.Add(option);
         command.SetAction(async (parse, cancel) =>
         {
             await Task.Yield(); // Ctrl+C is a clean stop from here on (as in train)
@@ -50,6 +52,7 @@ internal static class LrFindCommand
             {
                 Start = parse.GetValue(start), End = parse.GetValue(end), Iterations = parse.GetValue(iterations),
                 BatchSize = parse.GetValue(batchSize) ?? choice.Preset.BatchSize, Seed = parse.GetValue(seed), Threads = parse.GetValue(threads),
+                Augmentation = augmentOptions.Resolve(parse, choice.Preset.Augment),
             };
             try { options.Validated(); }
             catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split(" (Parameter")[0].Replace("start rate", "--start").Replace("end rate", "--end")); }
@@ -70,7 +73,7 @@ internal static class LrFindCommand
             Console.WriteLine($"Range test on {choice.Name}: {choice.Describe(loaded, architecture)}");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {opt.Name}, batch {options.BatchSize}, rate {options.Start:G3} → {options.End:G3} over {options.Iterations} mini-batches, {train.Count} training images, seed {options.Seed}"));
-            if (choice.Preset.Augment) Console.WriteLine("  (without the preset's augmentation: the sweep sees the images as they are)");
+            if (options.Augmentation is not null) Console.WriteLine($"  augmentation: {options.Augmentation.Describe()}");
 
             var net = architecture.Build<float>(options.Seed);
             var sweep = await Task.Run(() => LearningRateFinder.Run(net, opt, train, options, cancel, p =>

@@ -43,13 +43,7 @@ internal static class TrainCommand
         keep.AcceptOnlyFromAmong("last", "best");
         var dtype = new Option<string>("--dtype") { Description = "How the model file stores weights: f32, or f16 for half the size (training itself is float32)", DefaultValueFactory = _ => "f32" };
         dtype.AcceptOnlyFromAmong("f32", "f16");
-        var defaults = new AugmentationOptions();
-        var augment = new Option<bool>("--augment") { Description = $"Distort every training batch at random (book ch. 8.2.3): {defaults.Describe()} unless set below" };
-        var shift = new Option<double?>("--shift") { Description = "Augmentation: largest shift in pixels (implies --augment; 0 = none)" };
-        var rotate = new Option<double?>("--rotate") { Description = "Augmentation: largest rotation in degrees (implies --augment; 0 = none)" };
-        var scale = new Option<double?>("--scale") { Description = "Augmentation: largest relative scaling, e.g. 0.1 for ±10 % (implies --augment; 0 = none)" };
-        var elastic = new Option<double?>("--elastic") { Description = "Augmentation: elastic distortion strength α (implies --augment; 0 = none)" };
-        var elasticSigma = new Option<double?>("--elastic-sigma") { Description = "Augmentation: smoothness σ of the elastic field in pixels (implies --augment)" };
+        var augmentOptions = new AugmentOptions();
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file, written atomically at every epoch's end (and with --checkpoint-every): everything to resume the run exactly. Default: beside --out as NAME.ckpt; with --resume, the file resumed" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Also write the checkpoint every N mini-batches" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run a checkpoint holds, with the options it was started with, to the same weights bit for bit as if never stopped. --epochs may be raised; --out, --checkpoint, --checkpoint-every and --threads may be set" };
@@ -60,9 +54,10 @@ internal static class TrainCommand
         {
             recipe.Model, recipe.Arch, recipe.Hidden, recipe.Activation, recipe.Init, epochs, iterations, batchSize, optimizer, lr, recipe.WeightDecay, recipe.Dropout, recipe.DropoutMode,
             recipe.Batchnorm, recipe.BatchnormMode, recipe.OutputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
-            augment, shift, rotate, scale, elastic, elasticSigma, dtype, schedule, warmup, valSplit, earlyStop, monitor, keep, checkpoint, checkpointEvery, resume, distributed, holdAt,
+            dtype, schedule, warmup, valSplit, earlyStop, monitor, keep, checkpoint, checkpointEvery, resume, distributed, holdAt,
         };
         foreach (var option in data.All) command.Add(option);
+        foreach (var option in augmentOptions.All) command.Add(option);
         // What --resume lets the command line set: where files go and how fast, never what is computed.
         Option[] settable = [output, checkpoint, checkpointEvery, threads];
         command.SetAction(async (parse, cancel) =>
@@ -82,19 +77,7 @@ internal static class TrainCommand
             var (train, test) = (loadedData.Train, loadedData.Test);
             var architecture = choice.Architecture(loadedData);
 
-            AugmentationOptions? augmentation = null;
-            if (parse.GetValue(augment) || preset.Augment || parse.GetValue(shift) is not null || parse.GetValue(rotate) is not null || parse.GetValue(scale) is not null
-                || parse.GetValue(elastic) is not null || parse.GetValue(elasticSigma) is not null)
-            {
-                augmentation = new AugmentationOptions
-                {
-                    Shift = parse.GetValue(shift) ?? defaults.Shift, Rotation = parse.GetValue(rotate) ?? defaults.Rotation,
-                    Scale = parse.GetValue(scale) ?? defaults.Scale, ElasticAlpha = parse.GetValue(elastic) ?? defaults.ElasticAlpha,
-                    ElasticSigma = parse.GetValue(elasticSigma) ?? defaults.ElasticSigma,
-                };
-                try { augmentation.Validated(); }
-                catch (ArgumentOutOfRangeException e) { throw new UsageException("augmentation: " + e.Message.Split(" (Parameter")[0]); }
-            }
+            var augmentation = augmentOptions.Resolve(parse, preset.Augment);
 
             double? validationSplit = parse.GetValue(valSplit);
             if (validationSplit is double vf && !(vf > 0 && vf < 1)) throw new UsageException($"--val-split {vf.ToString(CultureInfo.InvariantCulture)} must be a fraction between 0 and 1 (exclusive), e.g. 0.1");

@@ -121,6 +121,43 @@ public class LearningRateFinderTests
     }
 
     [Fact]
+    public void An_augmented_sweep_sees_its_batches_distorted_and_the_same_each_time()
+    {
+        var (plain, _) = Data();
+        // The blobs' 8 values as 2 channels of 2×2 pixels, so that they can be shifted and rotated.
+        var images = new Dataset(plain.Images.Reshape(plain.Count, 2, 2, 2), plain.Labels.ToArray(), plain.Classes);
+        var options = new LearningRateFinderOptions { Iterations = 30, BatchSize = 20, End = 1 };
+        var distort = new AugmentationOptions { Shift = 1, Rotation = 30, Scale = 0, ElasticAlpha = 0 };
+        var clean = LearningRateFinder.Run(Net(), new Sgd<float>(0.1), images, options);
+        var first = LearningRateFinder.Run(Net(), new Sgd<float>(0.1), images, options with { Augmentation = distort });
+        var again = LearningRateFinder.Run(Net(), new Sgd<float>(0.1), images, options with { Augmentation = distort });
+        Assert.Equal(30, first.Points.Count);
+        Assert.Equal(first.Points, again.Points);
+        // The same net, the same first batch by index: only the distortion can change its loss.
+        Assert.NotEqual(clean.Points[0].Loss, first.Points[0].Loss);
+        Assert.Equal(clean.Points.Select(p => p.LearningRate), first.Points.Select(p => p.LearningRate));
+        Assert.Throws<ArgumentOutOfRangeException>(() => (options with { Augmentation = distort with { Rotation = 500 } }).Validated());
+    }
+
+    [Fact]
+    public void Augmenting_flat_samples_needs_a_square_or_an_image_shape()
+    {
+        var distort = new AugmentationOptions();
+        var (blobs, _) = Data();
+        var ex = Assert.Throws<ArgumentException>(() => Augmenter.For(distort, 1, blobs));
+        Assert.Contains("8 values", ex.Message);
+        // 16 values a sample: one 4×4 channel, distorted as an Augmenter made for that shape distorts it.
+        var square = new Dataset(new NDArray<float>([3, 16]), [0, 1, 2], 3);
+        var image = Enumerable.Range(0, 16).Select(i => (float)((i * 7) % 5)).ToArray();
+        var byData = (float[])image.Clone();
+        var byShape = (float[])image.Clone();
+        Augmenter.For(distort, 1, square).Apply(byData, 1, firstKey: 3);
+        new Augmenter(distort, 1, 1, 4, 4).Apply(byShape, 1, firstKey: 3);
+        Assert.Equal(byShape, byData);
+        Assert.NotEqual(image, byData);
+    }
+
+    [Fact]
     public void The_curve_is_written_as_CSV_and_as_a_chart_on_a_log_axis()
     {
         var (train, _) = Data();
@@ -181,6 +218,26 @@ public class LrFindCliTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    [Fact]
+    public void Lr_find_distorts_its_batches_as_training_would()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            string[] common = ["lr-find", "--model", "mlp", "--hidden", "32", "--train-samples", "1000", "--batch-size", "50", "--iterations", "20"];
+            var (code, output, err) = CliTests.Run([.. common, "--shift", "1", "--out", Path.Combine(dir, "augmented.csv")]);
+            Assert.True(code == 0, err);
+            Assert.Contains("augmentation: shift ±1 px, rotation ±10°", output);
+            (code, output, err) = CliTests.Run([.. common, "--out", Path.Combine(dir, "clean.csv")]);
+            Assert.True(code == 0, err);
+            Assert.DoesNotContain("augmentation", output);
+            // The same batches by index and the same start: the first loss differs only by the distortion.
+            static double FirstLoss(string csv) => double.Parse(File.ReadLines(csv).Skip(1).First().Split(',')[2], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.NotEqual(FirstLoss(Path.Combine(dir, "clean.csv")), FirstLoss(Path.Combine(dir, "augmented.csv")));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     private static List<string> SeriesNames(System.Xml.Linq.XDocument svg) =>
         [.. svg.Descendants().Where(e => (string?)e.Attribute("class") == "series").Select(e => (string)e.Attribute("data-name")!)];
 
@@ -191,6 +248,7 @@ public class LrFindCliTests
     [InlineData("--optimizer", "adamw")]
     [InlineData("--arch", "docs/deepconv.json", "--hidden", "10")]
     [InlineData("--model", "resnet")]
+    [InlineData("--rotate", "500")]
     public void Lr_find_refuses_a_bad_argument_in_one_line(params string[] args)
     {
         var (code, _, err) = CliTests.Run(["lr-find", .. args]);

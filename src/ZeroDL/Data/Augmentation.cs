@@ -58,6 +58,19 @@ public sealed class Augmenter
     /// <summary>For square one-channel images of <paramref name="side"/>² values (MNIST's 28×28).</summary>
     public Augmenter(AugmentationOptions options, int seed, int side = 28) : this(options, seed, 1, side, side) { }
 
+    /// <summary>
+    /// For <paramref name="data"/>'s images: its <see cref="Dataset.ImageShape"/>, or for flat samples without one a
+    /// square one-channel image when their length is a square (MNIST read as 784 values).
+    /// </summary>
+    /// <exception cref="ArgumentException">the samples are neither images nor a square's length.</exception>
+    public static Augmenter For(AugmentationOptions options, int seed, Dataset data)
+    {
+        int side = (int)Math.Round(Math.Sqrt(data.SampleLength));
+        var (channels, height, width) = data.ImageShape ?? (side * side == data.SampleLength ? (1, side, side)
+            : throw new ArgumentException($"augmentation needs images (C×H×W); samples have {data.SampleLength} values"));
+        return new Augmenter(options, seed, channels, height, width);
+    }
+
     /// <summary>For images of <paramref name="channels"/> planes of <paramref name="height"/>×<paramref name="width"/> values (N×C×H×W).</summary>
     public Augmenter(AugmentationOptions options, int seed, int channels, int height, int width)
     {

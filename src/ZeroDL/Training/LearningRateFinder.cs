@@ -25,6 +25,11 @@ public sealed record LearningRateFinderOptions
     public double DivergenceFactor { get; init; } = 4;
     /// <summary>Threads for the matrix products (null: every processor).</summary>
     public int? Threads { get; init; }
+    /// <summary>
+    /// The training run's distortions (null: none): the sweep then sees its batches distorted as training would, since
+    /// a rate that trains clean images may be too high or too low for distorted ones.
+    /// </summary>
+    public AugmentationOptions? Augmentation { get; init; }
 
     /// <exception cref="ArgumentOutOfRangeException">a value is outside its range (the message says which).</exception>
     public LearningRateFinderOptions Validated()
@@ -36,6 +41,7 @@ public sealed record LearningRateFinderOptions
         if (!(Smoothing >= 0 && Smoothing < 1)) throw new ArgumentOutOfRangeException(nameof(Smoothing), Smoothing, "smoothing must lie in [0, 1)");
         if (!(DivergenceFactor > 1) || !double.IsFinite(DivergenceFactor)) throw new ArgumentOutOfRangeException(nameof(DivergenceFactor), DivergenceFactor, "the divergence factor must be a number above 1");
         if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "threads must be at least 1");
+        Augmentation?.Validated();
         return this;
     }
 }
@@ -58,7 +64,7 @@ public static class LearningRateFinder
     /// <summary>
     /// Sweeps the rate over <paramref name="options"/>' range on a copy of <paramref name="net"/> trained by
     /// <paramref name="optimizer"/> (its state, if any, is the copy's start) on mini-batches of <paramref name="train"/>
-    /// drawn without replacement in a seeded order. Stops early when the smoothed loss exceeds
+    /// drawn without replacement in a seeded order (and distorted, with <see cref="LearningRateFinderOptions.Augmentation"/>). Stops early when the smoothed loss exceeds
     /// <see cref="LearningRateFinderOptions.DivergenceFactor"/> times its best, when a loss is not finite, or when
     /// <paramref name="cancel"/> is set. Afterwards <paramref name="net"/>'s tensors and <paramref name="optimizer"/>'s
     /// state and rate are exactly what they were. <paramref name="progress"/>, when given, is called with every point as it is measured.
@@ -79,8 +85,9 @@ public static class LearningRateFinder
         try
         {
             int batch = Math.Min(options.BatchSize, train.Count), perEpoch = (train.Count + batch - 1) / batch;
+            var augmenter = options.Augmentation is null ? null : Augmenter.For(options.Augmentation, options.Seed, train);
             using var loader = new BatchLoader(train, batch, withReplacement: false, perEpoch, options.Iterations, new Rng(options.Seed),
-                background: Environment.ProcessorCount > 1, compressFor: copy);
+                background: Environment.ProcessorCount > 1, augmenter, compressFor: copy);
             double average = 0, best = double.PositiveInfinity;
             for (int i = 0; i < options.Iterations; i++)
             {

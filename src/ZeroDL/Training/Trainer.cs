@@ -534,15 +534,7 @@ public sealed class Trainer
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int perEpoch = IterationsPerEpoch, total = TotalIterations, start = resume?.Iteration ?? 0;
         bool multicore = Environment.ProcessorCount > 1;
-        Augmenter? augmenter = null;
-        if (_options.Augmentation is not null)
-        {
-            int side = (int)Math.Round(Math.Sqrt(_train.SampleLength));
-            // Flat samples without a known image shape: a square one-channel image, when their length is a square.
-            var (channels, height, width) = _train.ImageShape ?? (side * side == _train.SampleLength ? (1, side, side)
-                : throw new ArgumentException($"augmentation needs images (C×H×W); samples have {_train.SampleLength} values"));
-            augmenter = new Augmenter(_options.Augmentation, _options.Seed, channels, height, width);
-        }
+        var augmenter = _options.Augmentation is null ? null : Augmenter.For(_options.Augmentation, _options.Seed, _train);
         var parallel = Group.Size > 1 ? new DataParallel(Group, _net) : null;
         parallel?.BroadcastState();
         using var loader = new BatchLoader(_train, GlobalBatchSize, _options.SampleWithReplacement, perEpoch, total, new Rng(_options.Seed),
