@@ -39,39 +39,23 @@ internal static partial class Sgemm
         {
             var b0 = Vector256.Load(b + 0);
             var b1 = Vector256.Load(b + 8);
-            var a0v = Vector256.Create(a0[off]);
-            c0_0 = Vector256.FusedMultiplyAdd(a0v, b0, c0_0);
-            c0_1 = Vector256.FusedMultiplyAdd(a0v, b1, c0_1);
-            var a1v = Vector256.Create(a1[off]);
-            c1_0 = Vector256.FusedMultiplyAdd(a1v, b0, c1_0);
-            c1_1 = Vector256.FusedMultiplyAdd(a1v, b1, c1_1);
-            var a2v = Vector256.Create(a2[off]);
-            c2_0 = Vector256.FusedMultiplyAdd(a2v, b0, c2_0);
-            c2_1 = Vector256.FusedMultiplyAdd(a2v, b1, c2_1);
-            var a3v = Vector256.Create(a3[off]);
-            c3_0 = Vector256.FusedMultiplyAdd(a3v, b0, c3_0);
-            c3_1 = Vector256.FusedMultiplyAdd(a3v, b1, c3_1);
+            Float8.MultiplyAddRow(a0 + off, b0, b1, ref c0_0, ref c0_1);
+            Float8.MultiplyAddRow(a1 + off, b0, b1, ref c1_0, ref c1_1);
+            Float8.MultiplyAddRow(a2 + off, b0, b1, ref c2_0, ref c2_1);
+            Float8.MultiplyAddRow(a3 + off, b0, b1, ref c3_0, ref c3_1);
             off += kStride; b += bStride;
         }
         if (accumulate)
         {
-            c0_0 += Vector256.Load(c + 0 * ldc + 0);
-            c0_1 += Vector256.Load(c + 0 * ldc + 8);
-            c1_0 += Vector256.Load(c + 1 * ldc + 0);
-            c1_1 += Vector256.Load(c + 1 * ldc + 8);
-            c2_0 += Vector256.Load(c + 2 * ldc + 0);
-            c2_1 += Vector256.Load(c + 2 * ldc + 8);
-            c3_0 += Vector256.Load(c + 3 * ldc + 0);
-            c3_1 += Vector256.Load(c + 3 * ldc + 8);
+            Float8.AddRow(ref c0_0, ref c0_1, c, 0, ldc);
+            Float8.AddRow(ref c1_0, ref c1_1, c, 1, ldc);
+            Float8.AddRow(ref c2_0, ref c2_1, c, 2, ldc);
+            Float8.AddRow(ref c3_0, ref c3_1, c, 3, ldc);
         }
-        c0_0.Store(c + 0 * ldc + 0);
-        c0_1.Store(c + 0 * ldc + 8);
-        c1_0.Store(c + 1 * ldc + 0);
-        c1_1.Store(c + 1 * ldc + 8);
-        c2_0.Store(c + 2 * ldc + 0);
-        c2_1.Store(c + 2 * ldc + 8);
-        c3_0.Store(c + 3 * ldc + 0);
-        c3_1.Store(c + 3 * ldc + 8);
+        Float8.StoreRow(c0_0, c0_1, c, 0, ldc);
+        Float8.StoreRow(c1_0, c1_1, c, 1, ldc);
+        Float8.StoreRow(c2_0, c2_1, c, 2, ldc);
+        Float8.StoreRow(c3_0, c3_1, c, 3, ldc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -88,24 +72,16 @@ internal static partial class Sgemm
         {
             var b0 = Vector256.Load(b + 0);
             var b1 = Vector256.Load(b + 8);
-            var a0v = Vector256.Create(a0[off]);
-            c0_0 = Vector256.FusedMultiplyAdd(a0v, b0, c0_0);
-            c0_1 = Vector256.FusedMultiplyAdd(a0v, b1, c0_1);
-            var a1v = Vector256.Create(a1[off]);
-            c1_0 = Vector256.FusedMultiplyAdd(a1v, b0, c1_0);
-            c1_1 = Vector256.FusedMultiplyAdd(a1v, b1, c1_1);
+            Float8.MultiplyAddRow(a0 + off, b0, b1, ref c0_0, ref c0_1);
+            Float8.MultiplyAddRow(a1 + off, b0, b1, ref c1_0, ref c1_1);
             off += kStride; b += bStride;
         }
         if (accumulate)
         {
-            c0_0 += Vector256.Load(c + 0 * ldc + 0);
-            c0_1 += Vector256.Load(c + 0 * ldc + 8);
-            c1_0 += Vector256.Load(c + 1 * ldc + 0);
-            c1_1 += Vector256.Load(c + 1 * ldc + 8);
+            Float8.AddRow(ref c0_0, ref c0_1, c, 0, ldc);
+            Float8.AddRow(ref c1_0, ref c1_1, c, 1, ldc);
         }
-        c0_0.Store(c + 0 * ldc + 0);
-        c0_1.Store(c + 0 * ldc + 8);
-        c1_0.Store(c + 1 * ldc + 0);
-        c1_1.Store(c + 1 * ldc + 8);
+        Float8.StoreRow(c0_0, c0_1, c, 0, ldc);
+        Float8.StoreRow(c1_0, c1_1, c, 1, ldc);
     }
 }
