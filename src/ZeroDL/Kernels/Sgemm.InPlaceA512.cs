@@ -177,7 +177,7 @@ internal static unsafe partial class Sgemm
         {
             var b0 = Vector512.Load(b + 0);
             var b1 = Vector512.Load(b + 16);
-            if (typeof(TB) == typeof(CopyingB)) bCopy = CopyStep(b0, b1, bCopy, b, bStride);
+            if (typeof(TB) == typeof(CopyingB)) bCopy = CopyStep<Vector512<float>, Float16>(b0, b1, bCopy, b + CopiedBPrefetchSteps * bStride);
             Float16.MultiplyAddRow((float*)x, b0, b1, ref c0_0, ref c0_1);
             Float16.MultiplyAddRow((float*)(x + l), b0, b1, ref c1_0, ref c1_1);
             Float16.MultiplyAddRow((float*)(x + l * 2), b0, b1, ref c2_0, ref c2_1);
@@ -240,42 +240,6 @@ internal static unsafe partial class Sgemm
         }
         lo.Store(c);
         Avx512F.MaskStore(c + 16, mask, hi);
-    }
-
-    /// <summary>
-    /// Four rows of a 32-column tile: the ragged rows of a product computed by the 12×32 tile (100 rows split 52 + 48
-    /// over two threads: 4 tiles and 4 rows, rather than 5 tiles). A is read at a[i·rowStride + p·kStride] for row i
-    /// and step p: a packed panel (1, 12), rows of A in place (lda, 1) or a transposed A in place (1, lda).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel4x32Avx512(int kc, float* a, long rowStride, long kStride, float* b, float* c, int ldc, bool accumulate)
-    {
-        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride;
-        var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
-        var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
-        var c2_0 = Vector512<float>.Zero; var c2_1 = Vector512<float>.Zero;
-        var c3_0 = Vector512<float>.Zero; var c3_1 = Vector512<float>.Zero;
-        long off = 0;
-        for (int p = 0; p < kc; p++, off += kStride, b += 32)
-        {
-            var b0 = Vector512.Load(b + 0);
-            var b1 = Vector512.Load(b + 16);
-            Float16.MultiplyAddRow(a0 + off, b0, b1, ref c0_0, ref c0_1);
-            Float16.MultiplyAddRow(a1 + off, b0, b1, ref c1_0, ref c1_1);
-            Float16.MultiplyAddRow(a2 + off, b0, b1, ref c2_0, ref c2_1);
-            Float16.MultiplyAddRow(a3 + off, b0, b1, ref c3_0, ref c3_1);
-        }
-        if (accumulate)
-        {
-            Float16.AddRow(ref c0_0, ref c0_1, c, 0, ldc);
-            Float16.AddRow(ref c1_0, ref c1_1, c, 1, ldc);
-            Float16.AddRow(ref c2_0, ref c2_1, c, 2, ldc);
-            Float16.AddRow(ref c3_0, ref c3_1, c, 3, ldc);
-        }
-        Float16.StoreRow(c0_0, c0_1, c, 0, ldc);
-        Float16.StoreRow(c1_0, c1_1, c, 1, ldc);
-        Float16.StoreRow(c2_0, c2_1, c, 2, ldc);
-        Float16.StoreRow(c3_0, c3_1, c, 3, ldc);
     }
 
     /// <summary>

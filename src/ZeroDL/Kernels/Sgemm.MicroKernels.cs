@@ -46,7 +46,7 @@ internal static partial class Sgemm
             {
                 var b0 = Vector512.Load(b + 0);
                 var b1 = Vector512.Load(b + 16);
-                if (typeof(TA) == typeof(PackedACopiesB)) bCopy = CopyStep(b0, b1, bCopy, b, bStride);
+                if (typeof(TA) == typeof(PackedACopiesB)) bCopy = CopyStep<Vector512<float>, Float16>(b0, b1, bCopy, b + CopiedBPrefetchSteps * bStride);
                 Float16.MultiplyAddRow(a + 0, b0, b1, ref c0_0, ref c0_1);
                 Float16.MultiplyAddRow(a + 1, b0, b1, ref c1_0, ref c1_1);
                 Float16.MultiplyAddRow(a + 2, b0, b1, ref c2_0, ref c2_1);
@@ -131,31 +131,20 @@ internal static partial class Sgemm
     private const int CopiedBPrefetchSteps6x16 = 64;
 
     /// <summary>
-    /// One step of a 12×32 tile that packs B as it goes: stores the step's 32 floats of B (b0, b1, loaded from
-    /// <paramref name="b"/>) to the packed panel at <paramref name="bCopy"/> and asks for B's row
-    /// <see cref="CopiedBPrefetchSteps"/> steps on (rows <paramref name="bStride"/> floats apart, each over at most
-    /// three cache lines); returns where the next step's floats go.
+    /// One step of a tile that packs B as it goes (12×32 or 6×16, two vectors of <typeparamref name="TV"/>): stores the
+    /// step's floats of B (b0, b1) to the packed panel at <paramref name="bCopy"/> and asks for the row of B at
+    /// <paramref name="bAhead"/> (<see cref="CopiedBPrefetchSteps"/> or <see cref="CopiedBPrefetchSteps6x16"/> steps
+    /// on); returns where the next step's floats go.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe float* CopyStep(Vector512<float> b0, Vector512<float> b1, float* bCopy, float* b, long bStride)
+    private static unsafe float* CopyStep<TV, TOps>(TV b0, TV b1, float* bCopy, float* bAhead)
+        where TV : struct
+        where TOps : IFloatVectors<TV>
     {
-        b0.Store(bCopy);
-        b1.Store(bCopy + 16);
-        PrefetchRowAhead(b + CopiedBPrefetchSteps * bStride, 32);
-        return bCopy + 32;
-    }
-
-    /// <summary>
-    /// One step of a 6×16 tile that packs B as it goes, as the 12×32 tile's <see cref="CopyStep(Vector512{float}, Vector512{float}, float*, float*, long)"/>:
-    /// the step's 16 floats, and B's row <see cref="CopiedBPrefetchSteps6x16"/> steps on asked for (over at most two cache lines).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe float* CopyStep(Vector256<float> b0, Vector256<float> b1, float* bCopy, float* b, long bStride)
-    {
-        b0.Store(bCopy);
-        b1.Store(bCopy + 8);
-        PrefetchRowAhead(b + CopiedBPrefetchSteps6x16 * bStride, 16);
-        return bCopy + 16;
+        TOps.Store(b0, bCopy);
+        TOps.Store(b1, bCopy + TOps.Count);
+        PrefetchRowAhead(bAhead, 2 * TOps.Count);
+        return bCopy + 2 * TOps.Count;
     }
 
     /// <summary>
@@ -247,7 +236,7 @@ internal static partial class Sgemm
         {
             var b0 = Vector256.Load(b + 0);
             var b1 = Vector256.Load(b + 8);
-            if (typeof(TA) == typeof(PackedACopiesB)) bCopy = CopyStep(b0, b1, bCopy, b, bStride);
+            if (typeof(TA) == typeof(PackedACopiesB)) bCopy = CopyStep<Vector256<float>, Float8>(b0, b1, bCopy, b + CopiedBPrefetchSteps6x16 * bStride);
             Float8.MultiplyAddRow(a + 0, b0, b1, ref c0_0, ref c0_1);
             Float8.MultiplyAddRow(a + 1, b0, b1, ref c1_0, ref c1_1);
             Float8.MultiplyAddRow(a + 2, b0, b1, ref c2_0, ref c2_1);

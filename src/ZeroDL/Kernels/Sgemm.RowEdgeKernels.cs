@@ -26,36 +26,54 @@ internal static partial class Sgemm
         else Kernel4x16Avx2(kc, a, rowStride, kStride, b, bStride, c, ldc, accumulate);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel4x16Avx2(int kc, float* a, long rowStride, long kStride, float* b, long bStride, float* c, int ldc, bool accumulate)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel4x16Avx2(int kc, float* a, long rowStride, long kStride, float* b, long bStride, float* c, int ldc, bool accumulate) =>
+        Kernel4Rows<Vector256<float>, Float8>(kc, a, rowStride, kStride, b, bStride, c, ldc, accumulate);
+
+    /// <summary>
+    /// The 4-row tile of the 12×32 AVX-512 kernel: the ragged rows of a product it computes (100 rows split 52 + 48 over
+    /// two threads: 4 tiles and 4 rows, rather than 5 tiles). B is always a packed 32-wide panel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel4x32Avx512(int kc, float* a, long rowStride, long kStride, float* b, float* c, int ldc, bool accumulate) =>
+        Kernel4Rows<Vector512<float>, Float16>(kc, a, rowStride, kStride, b, 32, c, ldc, accumulate);
+
+    /// <summary>
+    /// Four rows of a tile two vectors wide, for either width (<see cref="Kernel4x16Avx2"/>, <see cref="Kernel4x32Avx512"/>).
+    /// Inlined into each, so that the 512-bit kernel's constant B stride is folded into its loop as before.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Kernel4Rows<TV, TOps>(int kc, float* a, long rowStride, long kStride, float* b, long bStride, float* c, int ldc, bool accumulate)
+        where TV : struct
+        where TOps : IFloatVectors<TV>
     {
         float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride;
-        var c0_0 = Vector256<float>.Zero; var c0_1 = Vector256<float>.Zero;
-        var c1_0 = Vector256<float>.Zero; var c1_1 = Vector256<float>.Zero;
-        var c2_0 = Vector256<float>.Zero; var c2_1 = Vector256<float>.Zero;
-        var c3_0 = Vector256<float>.Zero; var c3_1 = Vector256<float>.Zero;
+        TV c0_0 = TOps.Zero, c0_1 = TOps.Zero;
+        TV c1_0 = TOps.Zero, c1_1 = TOps.Zero;
+        TV c2_0 = TOps.Zero, c2_1 = TOps.Zero;
+        TV c3_0 = TOps.Zero, c3_1 = TOps.Zero;
         long off = 0;
         for (int p = 0; p < kc; p++)
         {
-            var b0 = Vector256.Load(b + 0);
-            var b1 = Vector256.Load(b + 8);
-            Float8.MultiplyAddRow(a0 + off, b0, b1, ref c0_0, ref c0_1);
-            Float8.MultiplyAddRow(a1 + off, b0, b1, ref c1_0, ref c1_1);
-            Float8.MultiplyAddRow(a2 + off, b0, b1, ref c2_0, ref c2_1);
-            Float8.MultiplyAddRow(a3 + off, b0, b1, ref c3_0, ref c3_1);
+            var b0 = TOps.Load(b + 0);
+            var b1 = TOps.Load(b + TOps.Count);
+            TOps.MultiplyAddRow(a0 + off, b0, b1, ref c0_0, ref c0_1);
+            TOps.MultiplyAddRow(a1 + off, b0, b1, ref c1_0, ref c1_1);
+            TOps.MultiplyAddRow(a2 + off, b0, b1, ref c2_0, ref c2_1);
+            TOps.MultiplyAddRow(a3 + off, b0, b1, ref c3_0, ref c3_1);
             off += kStride; b += bStride;
         }
         if (accumulate)
         {
-            Float8.AddRow(ref c0_0, ref c0_1, c, 0, ldc);
-            Float8.AddRow(ref c1_0, ref c1_1, c, 1, ldc);
-            Float8.AddRow(ref c2_0, ref c2_1, c, 2, ldc);
-            Float8.AddRow(ref c3_0, ref c3_1, c, 3, ldc);
+            TOps.AddRow(ref c0_0, ref c0_1, c, 0, ldc);
+            TOps.AddRow(ref c1_0, ref c1_1, c, 1, ldc);
+            TOps.AddRow(ref c2_0, ref c2_1, c, 2, ldc);
+            TOps.AddRow(ref c3_0, ref c3_1, c, 3, ldc);
         }
-        Float8.StoreRow(c0_0, c0_1, c, 0, ldc);
-        Float8.StoreRow(c1_0, c1_1, c, 1, ldc);
-        Float8.StoreRow(c2_0, c2_1, c, 2, ldc);
-        Float8.StoreRow(c3_0, c3_1, c, 3, ldc);
+        TOps.StoreRow(c0_0, c0_1, c, 0, ldc);
+        TOps.StoreRow(c1_0, c1_1, c, 1, ldc);
+        TOps.StoreRow(c2_0, c2_1, c, 2, ldc);
+        TOps.StoreRow(c3_0, c3_1, c, 3, ldc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
