@@ -29,8 +29,8 @@ internal unsafe interface IFloatVectors<TV> where TV : struct
     // vectors are locals passed by ref, which the JIT keeps in registers once the call is inlined.
     /// <summary>lo += a·b0, hi += a·b1, the float at <paramref name="a"/> broadcast.</summary>
     static abstract void MultiplyAddRow(float* a, TV b0, TV b1, ref TV lo, ref TV hi);
-    // The row is addressed as row·ld from c, as the kernels spelled it out, so that the JIT folds each row's offset
-    // into both accesses' address instead of keeping a pointer to the row.
+    // The row is given as c, row and ld rather than as a pointer to it, so that the JIT folds row·ld into both
+    // accesses' addresses (a row pointer passed in costs a register and an instruction a row).
     /// <summary>lo += the first vector of row <paramref name="row"/> of c (leading dimension ld), hi += the vector after it.</summary>
     static abstract void AddRow(ref TV lo, ref TV hi, float* c, int row, int ld);
     /// <summary>lo and hi stored to the first two vectors of row <paramref name="row"/> of c (leading dimension ld).</summary>

@@ -1,6 +1,7 @@
 // Micro-kernels of the packed SGEMM: an MR×NR tile of C held in registers while the k loop streams a packed
 // A panel (MR values per k) and a packed B panel (NR values per k). Written out register by register because
-// the JIT neither unrolls loops nor keeps an array of vectors in registers.
+// the JIT neither unrolls loops nor keeps an array of vectors in registers: a line a row of the tile
+// (Float8 / Float16 MultiplyAddRow, AddRow, StoreRow, which inline to the bare instructions).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 

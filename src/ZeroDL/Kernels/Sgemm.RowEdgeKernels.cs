@@ -1,4 +1,5 @@
-// Register tiles of 4 and 2 rows by 16 columns for the ragged rows of a product computed by the 6×16 AVX2 kernel.
+// Register tiles of 4 and 2 rows by 16 columns for the ragged rows of a product computed by the 6×16 AVX2 kernel
+// (and the 4-row tile 32 columns wide for the 12×32 AVX-512 kernel's, the same kernel at the other width).
 // A product of 100 rows is 16 whole tiles and 4 rows more; split over two threads it is 50 rows each, 8 tiles and 2
 // rows. Computing those rows as a whole 6-row tile costs a full tile for 2 rows, and a two-thread split that keeps
 // whole tiles (54 and 46 rows) leaves one thread 9 tiles and the other 8. These kernels cost what the rows are
@@ -26,6 +27,8 @@ internal static partial class Sgemm
         else Kernel4x16Avx2(kc, a, rowStride, kStride, b, bStride, c, ldc, accumulate);
     }
 
+    // The two widths' 4-row tiles are one kernel, Kernel4Rows, inlined into each: a method of its own for each width
+    // (not inlined into its callers, whose code it would swell), and the 512-bit one with B's stride a constant.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel4x16Avx2(int kc, float* a, long rowStride, long kStride, float* b, long bStride, float* c, int ldc, bool accumulate) =>
         Kernel4Rows<Vector256<float>, Float8>(kc, a, rowStride, kStride, b, bStride, c, ldc, accumulate);
@@ -38,10 +41,7 @@ internal static partial class Sgemm
     private static unsafe void Kernel4x32Avx512(int kc, float* a, long rowStride, long kStride, float* b, float* c, int ldc, bool accumulate) =>
         Kernel4Rows<Vector512<float>, Float16>(kc, a, rowStride, kStride, b, 32, c, ldc, accumulate);
 
-    /// <summary>
-    /// Four rows of a tile two vectors wide, for either width (<see cref="Kernel4x16Avx2"/>, <see cref="Kernel4x32Avx512"/>).
-    /// Inlined into each, so that the 512-bit kernel's constant B stride is folded into its loop as before.
-    /// </summary>
+    /// <summary>Four rows of a tile two vectors of <typeparamref name="TV"/> wide (16 or 32 columns).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Kernel4Rows<TV, TOps>(int kc, float* a, long rowStride, long kStride, float* b, long bStride, float* c, int ldc, bool accumulate)
         where TV : struct
