@@ -177,43 +177,19 @@ internal static unsafe partial class Sgemm
         {
             var b0 = Vector512.Load(b + 0);
             var b1 = Vector512.Load(b + 16);
-            if (typeof(TB) == typeof(CopyingB)) bCopy = CopyStep(b0, b1, bCopy, b, bStride);
-            var a0 = Vector512.Create(*(float*)x);
-            c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
-            c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
-            var a1 = Vector512.Create(*(float*)(x + l));
-            c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
-            c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1);
-            var a2 = Vector512.Create(*(float*)(x + l * 2));
-            c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
-            c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1);
-            var a3 = Vector512.Create(*(float*)y);
-            c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
-            c3_1 = Vector512.FusedMultiplyAdd(a3, b1, c3_1);
-            var a4 = Vector512.Create(*(float*)(x + l * 4));
-            c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
-            c4_1 = Vector512.FusedMultiplyAdd(a4, b1, c4_1);
-            var a5 = Vector512.Create(*(float*)(y + l * 2));
-            c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
-            c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
-            var a6 = Vector512.Create(*(float*)z);
-            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
-            c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
-            var a7 = Vector512.Create(*(float*)(y + l * 4));
-            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
-            c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
-            var a8 = Vector512.Create(*(float*)(x + l * 8));
-            c8_0 = Vector512.FusedMultiplyAdd(a8, b0, c8_0);
-            c8_1 = Vector512.FusedMultiplyAdd(a8, b1, c8_1);
-            var a9 = Vector512.Create(*(float*)w);
-            c9_0 = Vector512.FusedMultiplyAdd(a9, b0, c9_0);
-            c9_1 = Vector512.FusedMultiplyAdd(a9, b1, c9_1);
-            var a10 = Vector512.Create(*(float*)(z + l * 4));
-            c10_0 = Vector512.FusedMultiplyAdd(a10, b0, c10_0);
-            c10_1 = Vector512.FusedMultiplyAdd(a10, b1, c10_1);
-            var a11 = Vector512.Create(*(float*)(y + l * 8));
-            c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
-            c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
+            if (typeof(TB) == typeof(CopyingB)) bCopy = CopyStep<Vector512<float>, Float16>(b0, b1, bCopy, b + CopiedBPrefetchSteps * bStride);
+            Float16.MultiplyAddRow((float*)x, b0, b1, ref c0_0, ref c0_1);
+            Float16.MultiplyAddRow((float*)(x + l), b0, b1, ref c1_0, ref c1_1);
+            Float16.MultiplyAddRow((float*)(x + l * 2), b0, b1, ref c2_0, ref c2_1);
+            Float16.MultiplyAddRow((float*)y, b0, b1, ref c3_0, ref c3_1);
+            Float16.MultiplyAddRow((float*)(x + l * 4), b0, b1, ref c4_0, ref c4_1);
+            Float16.MultiplyAddRow((float*)(y + l * 2), b0, b1, ref c5_0, ref c5_1);
+            Float16.MultiplyAddRow((float*)z, b0, b1, ref c6_0, ref c6_1);
+            Float16.MultiplyAddRow((float*)(y + l * 4), b0, b1, ref c7_0, ref c7_1);
+            Float16.MultiplyAddRow((float*)(x + l * 8), b0, b1, ref c8_0, ref c8_1);
+            Float16.MultiplyAddRow((float*)w, b0, b1, ref c9_0, ref c9_1);
+            Float16.MultiplyAddRow((float*)(z + l * 4), b0, b1, ref c10_0, ref c10_1);
+            Float16.MultiplyAddRow((float*)(y + l * 8), b0, b1, ref c11_0, ref c11_1);
             x += sizeof(float); y += sizeof(float); z += sizeof(float); w += sizeof(float);
             b += typeof(TB) == typeof(CopyingB) ? bStride : 32;
         }
@@ -264,50 +240,6 @@ internal static unsafe partial class Sgemm
         }
         lo.Store(c);
         Avx512F.MaskStore(c + 16, mask, hi);
-    }
-
-    /// <summary>
-    /// Four rows of a 32-column tile: the ragged rows of a product computed by the 12×32 tile (100 rows split 52 + 48
-    /// over two threads: 4 tiles and 4 rows, rather than 5 tiles). A is read at a[i·rowStride + p·kStride] for row i
-    /// and step p: a packed panel (1, 12), rows of A in place (lda, 1) or a transposed A in place (1, lda).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel4x32Avx512(int kc, float* a, long rowStride, long kStride, float* b, float* c, int ldc, bool accumulate)
-    {
-        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride;
-        var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
-        var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
-        var c2_0 = Vector512<float>.Zero; var c2_1 = Vector512<float>.Zero;
-        var c3_0 = Vector512<float>.Zero; var c3_1 = Vector512<float>.Zero;
-        long off = 0;
-        for (int p = 0; p < kc; p++, off += kStride, b += 32)
-        {
-            var b0 = Vector512.Load(b + 0);
-            var b1 = Vector512.Load(b + 16);
-            var x0 = Vector512.Create(a0[off]);
-            c0_0 = Vector512.FusedMultiplyAdd(x0, b0, c0_0);
-            c0_1 = Vector512.FusedMultiplyAdd(x0, b1, c0_1);
-            var x1 = Vector512.Create(a1[off]);
-            c1_0 = Vector512.FusedMultiplyAdd(x1, b0, c1_0);
-            c1_1 = Vector512.FusedMultiplyAdd(x1, b1, c1_1);
-            var x2 = Vector512.Create(a2[off]);
-            c2_0 = Vector512.FusedMultiplyAdd(x2, b0, c2_0);
-            c2_1 = Vector512.FusedMultiplyAdd(x2, b1, c2_1);
-            var x3 = Vector512.Create(a3[off]);
-            c3_0 = Vector512.FusedMultiplyAdd(x3, b0, c3_0);
-            c3_1 = Vector512.FusedMultiplyAdd(x3, b1, c3_1);
-        }
-        if (accumulate)
-        {
-            c0_0 += Vector512.Load(c + 0 * ldc + 0); c0_1 += Vector512.Load(c + 0 * ldc + 16);
-            c1_0 += Vector512.Load(c + 1 * ldc + 0); c1_1 += Vector512.Load(c + 1 * ldc + 16);
-            c2_0 += Vector512.Load(c + 2 * ldc + 0); c2_1 += Vector512.Load(c + 2 * ldc + 16);
-            c3_0 += Vector512.Load(c + 3 * ldc + 0); c3_1 += Vector512.Load(c + 3 * ldc + 16);
-        }
-        c0_0.Store(c + 0 * ldc + 0); c0_1.Store(c + 0 * ldc + 16);
-        c1_0.Store(c + 1 * ldc + 0); c1_1.Store(c + 1 * ldc + 16);
-        c2_0.Store(c + 2 * ldc + 0); c2_1.Store(c + 2 * ldc + 16);
-        c3_0.Store(c + 3 * ldc + 0); c3_1.Store(c + 3 * ldc + 16);
     }
 
     /// <summary>
@@ -435,12 +367,12 @@ internal static unsafe partial class Sgemm
         {
             var b0 = Vector512.Load(b + 0);
             var b1 = Vector512.Load(b + 16);
-            var x0 = Vector512.Create(a0[p]); c0_0 = Vector512.FusedMultiplyAdd(x0, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(x0, b1, c0_1);
-            var x1 = Vector512.Create(a1[p]); c1_0 = Vector512.FusedMultiplyAdd(x1, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(x1, b1, c1_1);
-            var x2 = Vector512.Create(a2[p]); c2_0 = Vector512.FusedMultiplyAdd(x2, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(x2, b1, c2_1);
-            var x3 = Vector512.Create(a3[p]); c3_0 = Vector512.FusedMultiplyAdd(x3, b0, c3_0); c3_1 = Vector512.FusedMultiplyAdd(x3, b1, c3_1);
-            var x4 = Vector512.Create(a4[p]); c4_0 = Vector512.FusedMultiplyAdd(x4, b0, c4_0); c4_1 = Vector512.FusedMultiplyAdd(x4, b1, c4_1);
-            var x5 = Vector512.Create(a5[p]); c5_0 = Vector512.FusedMultiplyAdd(x5, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(x5, b1, c5_1);
+            Float16.MultiplyAddRow(a0 + p, b0, b1, ref c0_0, ref c0_1);
+            Float16.MultiplyAddRow(a1 + p, b0, b1, ref c1_0, ref c1_1);
+            Float16.MultiplyAddRow(a2 + p, b0, b1, ref c2_0, ref c2_1);
+            Float16.MultiplyAddRow(a3 + p, b0, b1, ref c3_0, ref c3_1);
+            Float16.MultiplyAddRow(a4 + p, b0, b1, ref c4_0, ref c4_1);
+            Float16.MultiplyAddRow(a5 + p, b0, b1, ref c5_0, ref c5_1);
         }
         StoreRow(c0_0, c0_1, c + 0 * ldc, accumulate); StoreRow(c1_0, c1_1, c + 1 * ldc, accumulate);
         StoreRow(c2_0, c2_1, c + 2 * ldc, accumulate); StoreRow(c3_0, c3_1, c + 3 * ldc, accumulate);

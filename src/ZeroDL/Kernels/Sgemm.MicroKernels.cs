@@ -1,6 +1,7 @@
 // Micro-kernels of the packed SGEMM: an MR×NR tile of C held in registers while the k loop streams a packed
 // A panel (MR values per k) and a packed B panel (NR values per k). Written out register by register because
-// the JIT neither unrolls loops nor keeps an array of vectors in registers.
+// the JIT neither unrolls loops nor keeps an array of vectors in registers: a line a row of the tile
+// (Float8 / Float16 MultiplyAddRow, AddRow, StoreRow, which inline to the bare instructions).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -46,43 +47,19 @@ internal static partial class Sgemm
             {
                 var b0 = Vector512.Load(b + 0);
                 var b1 = Vector512.Load(b + 16);
-                if (typeof(TA) == typeof(PackedACopiesB)) bCopy = CopyStep(b0, b1, bCopy, b, bStride);
-                var a0 = Vector512.Create(a[0]);
-                c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
-                c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
-                var a1 = Vector512.Create(a[1]);
-                c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
-                c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1);
-                var a2 = Vector512.Create(a[2]);
-                c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
-                c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1);
-                var a3 = Vector512.Create(a[3]);
-                c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
-                c3_1 = Vector512.FusedMultiplyAdd(a3, b1, c3_1);
-                var a4 = Vector512.Create(a[4]);
-                c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
-                c4_1 = Vector512.FusedMultiplyAdd(a4, b1, c4_1);
-                var a5 = Vector512.Create(a[5]);
-                c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
-                c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
-                var a6 = Vector512.Create(a[6]);
-                c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
-                c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
-                var a7 = Vector512.Create(a[7]);
-                c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
-                c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
-                var a8 = Vector512.Create(a[8]);
-                c8_0 = Vector512.FusedMultiplyAdd(a8, b0, c8_0);
-                c8_1 = Vector512.FusedMultiplyAdd(a8, b1, c8_1);
-                var a9 = Vector512.Create(a[9]);
-                c9_0 = Vector512.FusedMultiplyAdd(a9, b0, c9_0);
-                c9_1 = Vector512.FusedMultiplyAdd(a9, b1, c9_1);
-                var a10 = Vector512.Create(a[10]);
-                c10_0 = Vector512.FusedMultiplyAdd(a10, b0, c10_0);
-                c10_1 = Vector512.FusedMultiplyAdd(a10, b1, c10_1);
-                var a11 = Vector512.Create(a[11]);
-                c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
-                c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
+                if (typeof(TA) == typeof(PackedACopiesB)) bCopy = CopyStep<Vector512<float>, Float16>(b0, b1, bCopy, b + CopiedBPrefetchSteps * bStride);
+                Float16.MultiplyAddRow(a + 0, b0, b1, ref c0_0, ref c0_1);
+                Float16.MultiplyAddRow(a + 1, b0, b1, ref c1_0, ref c1_1);
+                Float16.MultiplyAddRow(a + 2, b0, b1, ref c2_0, ref c2_1);
+                Float16.MultiplyAddRow(a + 3, b0, b1, ref c3_0, ref c3_1);
+                Float16.MultiplyAddRow(a + 4, b0, b1, ref c4_0, ref c4_1);
+                Float16.MultiplyAddRow(a + 5, b0, b1, ref c5_0, ref c5_1);
+                Float16.MultiplyAddRow(a + 6, b0, b1, ref c6_0, ref c6_1);
+                Float16.MultiplyAddRow(a + 7, b0, b1, ref c7_0, ref c7_1);
+                Float16.MultiplyAddRow(a + 8, b0, b1, ref c8_0, ref c8_1);
+                Float16.MultiplyAddRow(a + 9, b0, b1, ref c9_0, ref c9_1);
+                Float16.MultiplyAddRow(a + 10, b0, b1, ref c10_0, ref c10_1);
+                Float16.MultiplyAddRow(a + 11, b0, b1, ref c11_0, ref c11_1);
                 if (typeof(TA) == typeof(StridedA) && System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch0(a + prefetchA);
                 if (typeof(TA) == typeof(StridedANextBlock) && System.Runtime.Intrinsics.X86.Sse.IsSupported)
                 {
@@ -98,55 +75,31 @@ internal static partial class Sgemm
         }
         if (accumulate)
         {
-            c0_0 += Vector512.Load(c + 0 * ldc + 0);
-            c0_1 += Vector512.Load(c + 0 * ldc + 16);
-            c1_0 += Vector512.Load(c + 1 * ldc + 0);
-            c1_1 += Vector512.Load(c + 1 * ldc + 16);
-            c2_0 += Vector512.Load(c + 2 * ldc + 0);
-            c2_1 += Vector512.Load(c + 2 * ldc + 16);
-            c3_0 += Vector512.Load(c + 3 * ldc + 0);
-            c3_1 += Vector512.Load(c + 3 * ldc + 16);
-            c4_0 += Vector512.Load(c + 4 * ldc + 0);
-            c4_1 += Vector512.Load(c + 4 * ldc + 16);
-            c5_0 += Vector512.Load(c + 5 * ldc + 0);
-            c5_1 += Vector512.Load(c + 5 * ldc + 16);
-            c6_0 += Vector512.Load(c + 6 * ldc + 0);
-            c6_1 += Vector512.Load(c + 6 * ldc + 16);
-            c7_0 += Vector512.Load(c + 7 * ldc + 0);
-            c7_1 += Vector512.Load(c + 7 * ldc + 16);
-            c8_0 += Vector512.Load(c + 8 * ldc + 0);
-            c8_1 += Vector512.Load(c + 8 * ldc + 16);
-            c9_0 += Vector512.Load(c + 9 * ldc + 0);
-            c9_1 += Vector512.Load(c + 9 * ldc + 16);
-            c10_0 += Vector512.Load(c + 10 * ldc + 0);
-            c10_1 += Vector512.Load(c + 10 * ldc + 16);
-            c11_0 += Vector512.Load(c + 11 * ldc + 0);
-            c11_1 += Vector512.Load(c + 11 * ldc + 16);
+            Float16.AddRow(ref c0_0, ref c0_1, c, 0, ldc);
+            Float16.AddRow(ref c1_0, ref c1_1, c, 1, ldc);
+            Float16.AddRow(ref c2_0, ref c2_1, c, 2, ldc);
+            Float16.AddRow(ref c3_0, ref c3_1, c, 3, ldc);
+            Float16.AddRow(ref c4_0, ref c4_1, c, 4, ldc);
+            Float16.AddRow(ref c5_0, ref c5_1, c, 5, ldc);
+            Float16.AddRow(ref c6_0, ref c6_1, c, 6, ldc);
+            Float16.AddRow(ref c7_0, ref c7_1, c, 7, ldc);
+            Float16.AddRow(ref c8_0, ref c8_1, c, 8, ldc);
+            Float16.AddRow(ref c9_0, ref c9_1, c, 9, ldc);
+            Float16.AddRow(ref c10_0, ref c10_1, c, 10, ldc);
+            Float16.AddRow(ref c11_0, ref c11_1, c, 11, ldc);
         }
-        c0_0.Store(c + 0 * ldc + 0);
-        c0_1.Store(c + 0 * ldc + 16);
-        c1_0.Store(c + 1 * ldc + 0);
-        c1_1.Store(c + 1 * ldc + 16);
-        c2_0.Store(c + 2 * ldc + 0);
-        c2_1.Store(c + 2 * ldc + 16);
-        c3_0.Store(c + 3 * ldc + 0);
-        c3_1.Store(c + 3 * ldc + 16);
-        c4_0.Store(c + 4 * ldc + 0);
-        c4_1.Store(c + 4 * ldc + 16);
-        c5_0.Store(c + 5 * ldc + 0);
-        c5_1.Store(c + 5 * ldc + 16);
-        c6_0.Store(c + 6 * ldc + 0);
-        c6_1.Store(c + 6 * ldc + 16);
-        c7_0.Store(c + 7 * ldc + 0);
-        c7_1.Store(c + 7 * ldc + 16);
-        c8_0.Store(c + 8 * ldc + 0);
-        c8_1.Store(c + 8 * ldc + 16);
-        c9_0.Store(c + 9 * ldc + 0);
-        c9_1.Store(c + 9 * ldc + 16);
-        c10_0.Store(c + 10 * ldc + 0);
-        c10_1.Store(c + 10 * ldc + 16);
-        c11_0.Store(c + 11 * ldc + 0);
-        c11_1.Store(c + 11 * ldc + 16);
+        Float16.StoreRow(c0_0, c0_1, c, 0, ldc);
+        Float16.StoreRow(c1_0, c1_1, c, 1, ldc);
+        Float16.StoreRow(c2_0, c2_1, c, 2, ldc);
+        Float16.StoreRow(c3_0, c3_1, c, 3, ldc);
+        Float16.StoreRow(c4_0, c4_1, c, 4, ldc);
+        Float16.StoreRow(c5_0, c5_1, c, 5, ldc);
+        Float16.StoreRow(c6_0, c6_1, c, 6, ldc);
+        Float16.StoreRow(c7_0, c7_1, c, 7, ldc);
+        Float16.StoreRow(c8_0, c8_1, c, 8, ldc);
+        Float16.StoreRow(c9_0, c9_1, c, 9, ldc);
+        Float16.StoreRow(c10_0, c10_1, c, 10, ldc);
+        Float16.StoreRow(c11_0, c11_1, c, 11, ldc);
     }
 
     // A transposed A read in place is prefetched PrefetchSteps steps ahead: each step's 6 values lie a row of A apart,
@@ -179,31 +132,20 @@ internal static partial class Sgemm
     private const int CopiedBPrefetchSteps6x16 = 64;
 
     /// <summary>
-    /// One step of a 12×32 tile that packs B as it goes: stores the step's 32 floats of B (b0, b1, loaded from
-    /// <paramref name="b"/>) to the packed panel at <paramref name="bCopy"/> and asks for B's row
-    /// <see cref="CopiedBPrefetchSteps"/> steps on (rows <paramref name="bStride"/> floats apart, each over at most
-    /// three cache lines); returns where the next step's floats go.
+    /// One step of a tile that packs B as it goes (12×32 or 6×16, two vectors of <typeparamref name="TV"/>): stores the
+    /// step's floats of B (b0, b1) to the packed panel at <paramref name="bCopy"/> and asks for the row of B at
+    /// <paramref name="bAhead"/> (<see cref="CopiedBPrefetchSteps"/> or <see cref="CopiedBPrefetchSteps6x16"/> steps
+    /// on); returns where the next step's floats go.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe float* CopyStep(Vector512<float> b0, Vector512<float> b1, float* bCopy, float* b, long bStride)
+    private static unsafe float* CopyStep<TV, TOps>(TV b0, TV b1, float* bCopy, float* bAhead)
+        where TV : struct
+        where TOps : IFloatVectors<TV>
     {
-        b0.Store(bCopy);
-        b1.Store(bCopy + 16);
-        PrefetchRowAhead(b + CopiedBPrefetchSteps * bStride, 32);
-        return bCopy + 32;
-    }
-
-    /// <summary>
-    /// One step of a 6×16 tile that packs B as it goes, as the 12×32 tile's <see cref="CopyStep(Vector512{float}, Vector512{float}, float*, float*, long)"/>:
-    /// the step's 16 floats, and B's row <see cref="CopiedBPrefetchSteps6x16"/> steps on asked for (over at most two cache lines).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe float* CopyStep(Vector256<float> b0, Vector256<float> b1, float* bCopy, float* b, long bStride)
-    {
-        b0.Store(bCopy);
-        b1.Store(bCopy + 8);
-        PrefetchRowAhead(b + CopiedBPrefetchSteps6x16 * bStride, 16);
-        return bCopy + 16;
+        TOps.Store(b0, bCopy);
+        TOps.Store(b1, bCopy + TOps.Count);
+        PrefetchRowAhead(bAhead, 2 * TOps.Count);
+        return bCopy + 2 * TOps.Count;
     }
 
     /// <summary>
@@ -295,55 +237,31 @@ internal static partial class Sgemm
         {
             var b0 = Vector256.Load(b + 0);
             var b1 = Vector256.Load(b + 8);
-            if (typeof(TA) == typeof(PackedACopiesB)) bCopy = CopyStep(b0, b1, bCopy, b, bStride);
-            var a0 = Vector256.Create(a[0]);
-            c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
-            c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1);
-            var a1 = Vector256.Create(a[1]);
-            c1_0 = Vector256.FusedMultiplyAdd(a1, b0, c1_0);
-            c1_1 = Vector256.FusedMultiplyAdd(a1, b1, c1_1);
-            var a2 = Vector256.Create(a[2]);
-            c2_0 = Vector256.FusedMultiplyAdd(a2, b0, c2_0);
-            c2_1 = Vector256.FusedMultiplyAdd(a2, b1, c2_1);
-            var a3 = Vector256.Create(a[3]);
-            c3_0 = Vector256.FusedMultiplyAdd(a3, b0, c3_0);
-            c3_1 = Vector256.FusedMultiplyAdd(a3, b1, c3_1);
-            var a4 = Vector256.Create(a[4]);
-            c4_0 = Vector256.FusedMultiplyAdd(a4, b0, c4_0);
-            c4_1 = Vector256.FusedMultiplyAdd(a4, b1, c4_1);
-            var a5 = Vector256.Create(a[5]);
-            c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0);
-            c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
+            if (typeof(TA) == typeof(PackedACopiesB)) bCopy = CopyStep<Vector256<float>, Float8>(b0, b1, bCopy, b + CopiedBPrefetchSteps6x16 * bStride);
+            Float8.MultiplyAddRow(a + 0, b0, b1, ref c0_0, ref c0_1);
+            Float8.MultiplyAddRow(a + 1, b0, b1, ref c1_0, ref c1_1);
+            Float8.MultiplyAddRow(a + 2, b0, b1, ref c2_0, ref c2_1);
+            Float8.MultiplyAddRow(a + 3, b0, b1, ref c3_0, ref c3_1);
+            Float8.MultiplyAddRow(a + 4, b0, b1, ref c4_0, ref c4_1);
+            Float8.MultiplyAddRow(a + 5, b0, b1, ref c5_0, ref c5_1);
             if (typeof(TA) == typeof(StridedA) && System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch0(a + prefetchA);
             a += aStride; b += bStride;
         }
         if (accumulate)
         {
-            c0_0 += Vector256.Load(c + 0 * ldc + 0);
-            c0_1 += Vector256.Load(c + 0 * ldc + 8);
-            c1_0 += Vector256.Load(c + 1 * ldc + 0);
-            c1_1 += Vector256.Load(c + 1 * ldc + 8);
-            c2_0 += Vector256.Load(c + 2 * ldc + 0);
-            c2_1 += Vector256.Load(c + 2 * ldc + 8);
-            c3_0 += Vector256.Load(c + 3 * ldc + 0);
-            c3_1 += Vector256.Load(c + 3 * ldc + 8);
-            c4_0 += Vector256.Load(c + 4 * ldc + 0);
-            c4_1 += Vector256.Load(c + 4 * ldc + 8);
-            c5_0 += Vector256.Load(c + 5 * ldc + 0);
-            c5_1 += Vector256.Load(c + 5 * ldc + 8);
+            Float8.AddRow(ref c0_0, ref c0_1, c, 0, ldc);
+            Float8.AddRow(ref c1_0, ref c1_1, c, 1, ldc);
+            Float8.AddRow(ref c2_0, ref c2_1, c, 2, ldc);
+            Float8.AddRow(ref c3_0, ref c3_1, c, 3, ldc);
+            Float8.AddRow(ref c4_0, ref c4_1, c, 4, ldc);
+            Float8.AddRow(ref c5_0, ref c5_1, c, 5, ldc);
         }
-        c0_0.Store(c + 0 * ldc + 0);
-        c0_1.Store(c + 0 * ldc + 8);
-        c1_0.Store(c + 1 * ldc + 0);
-        c1_1.Store(c + 1 * ldc + 8);
-        c2_0.Store(c + 2 * ldc + 0);
-        c2_1.Store(c + 2 * ldc + 8);
-        c3_0.Store(c + 3 * ldc + 0);
-        c3_1.Store(c + 3 * ldc + 8);
-        c4_0.Store(c + 4 * ldc + 0);
-        c4_1.Store(c + 4 * ldc + 8);
-        c5_0.Store(c + 5 * ldc + 0);
-        c5_1.Store(c + 5 * ldc + 8);
+        Float8.StoreRow(c0_0, c0_1, c, 0, ldc);
+        Float8.StoreRow(c1_0, c1_1, c, 1, ldc);
+        Float8.StoreRow(c2_0, c2_1, c, 2, ldc);
+        Float8.StoreRow(c3_0, c3_1, c, 3, ldc);
+        Float8.StoreRow(c4_0, c4_1, c, 4, ldc);
+        Float8.StoreRow(c5_0, c5_1, c, 5, ldc);
     }
 
     /// <summary>
@@ -364,53 +282,29 @@ internal static partial class Sgemm
         {
             var b0 = Vector256.Load(b + 0);
             var b1 = Vector256.Load(b + 8);
-            var a0v = Vector256.Create(a0[p]);
-            c0_0 = Vector256.FusedMultiplyAdd(a0v, b0, c0_0);
-            c0_1 = Vector256.FusedMultiplyAdd(a0v, b1, c0_1);
-            var a1v = Vector256.Create(a1[p]);
-            c1_0 = Vector256.FusedMultiplyAdd(a1v, b0, c1_0);
-            c1_1 = Vector256.FusedMultiplyAdd(a1v, b1, c1_1);
-            var a2v = Vector256.Create(a2[p]);
-            c2_0 = Vector256.FusedMultiplyAdd(a2v, b0, c2_0);
-            c2_1 = Vector256.FusedMultiplyAdd(a2v, b1, c2_1);
-            var a3v = Vector256.Create(a3[p]);
-            c3_0 = Vector256.FusedMultiplyAdd(a3v, b0, c3_0);
-            c3_1 = Vector256.FusedMultiplyAdd(a3v, b1, c3_1);
-            var a4v = Vector256.Create(a4[p]);
-            c4_0 = Vector256.FusedMultiplyAdd(a4v, b0, c4_0);
-            c4_1 = Vector256.FusedMultiplyAdd(a4v, b1, c4_1);
-            var a5v = Vector256.Create(a5[p]);
-            c5_0 = Vector256.FusedMultiplyAdd(a5v, b0, c5_0);
-            c5_1 = Vector256.FusedMultiplyAdd(a5v, b1, c5_1);
+            Float8.MultiplyAddRow(a0 + p, b0, b1, ref c0_0, ref c0_1);
+            Float8.MultiplyAddRow(a1 + p, b0, b1, ref c1_0, ref c1_1);
+            Float8.MultiplyAddRow(a2 + p, b0, b1, ref c2_0, ref c2_1);
+            Float8.MultiplyAddRow(a3 + p, b0, b1, ref c3_0, ref c3_1);
+            Float8.MultiplyAddRow(a4 + p, b0, b1, ref c4_0, ref c4_1);
+            Float8.MultiplyAddRow(a5 + p, b0, b1, ref c5_0, ref c5_1);
             b += 16;
         }
         if (accumulate)
         {
-            c0_0 += Vector256.Load(c + 0 * ldc + 0);
-            c0_1 += Vector256.Load(c + 0 * ldc + 8);
-            c1_0 += Vector256.Load(c + 1 * ldc + 0);
-            c1_1 += Vector256.Load(c + 1 * ldc + 8);
-            c2_0 += Vector256.Load(c + 2 * ldc + 0);
-            c2_1 += Vector256.Load(c + 2 * ldc + 8);
-            c3_0 += Vector256.Load(c + 3 * ldc + 0);
-            c3_1 += Vector256.Load(c + 3 * ldc + 8);
-            c4_0 += Vector256.Load(c + 4 * ldc + 0);
-            c4_1 += Vector256.Load(c + 4 * ldc + 8);
-            c5_0 += Vector256.Load(c + 5 * ldc + 0);
-            c5_1 += Vector256.Load(c + 5 * ldc + 8);
+            Float8.AddRow(ref c0_0, ref c0_1, c, 0, ldc);
+            Float8.AddRow(ref c1_0, ref c1_1, c, 1, ldc);
+            Float8.AddRow(ref c2_0, ref c2_1, c, 2, ldc);
+            Float8.AddRow(ref c3_0, ref c3_1, c, 3, ldc);
+            Float8.AddRow(ref c4_0, ref c4_1, c, 4, ldc);
+            Float8.AddRow(ref c5_0, ref c5_1, c, 5, ldc);
         }
-        c0_0.Store(c + 0 * ldc + 0);
-        c0_1.Store(c + 0 * ldc + 8);
-        c1_0.Store(c + 1 * ldc + 0);
-        c1_1.Store(c + 1 * ldc + 8);
-        c2_0.Store(c + 2 * ldc + 0);
-        c2_1.Store(c + 2 * ldc + 8);
-        c3_0.Store(c + 3 * ldc + 0);
-        c3_1.Store(c + 3 * ldc + 8);
-        c4_0.Store(c + 4 * ldc + 0);
-        c4_1.Store(c + 4 * ldc + 8);
-        c5_0.Store(c + 5 * ldc + 0);
-        c5_1.Store(c + 5 * ldc + 8);
+        Float8.StoreRow(c0_0, c0_1, c, 0, ldc);
+        Float8.StoreRow(c1_0, c1_1, c, 1, ldc);
+        Float8.StoreRow(c2_0, c2_1, c, 2, ldc);
+        Float8.StoreRow(c3_0, c3_1, c, 3, ldc);
+        Float8.StoreRow(c4_0, c4_1, c, 4, ldc);
+        Float8.StoreRow(c5_0, c5_1, c, 5, ldc);
     }
 
 }
