@@ -23,6 +23,17 @@ internal unsafe interface IFloatVectors<TV> where TV : struct
     /// <summary>max(v, 0) as TensorPrimitives.Max(v, 0) gives it: NaN stays NaN, −0 becomes +0.</summary>
     static abstract TV Rectified(TV v);
     static abstract void Store(TV v, float* destination);
+    /// <summary>v where y &gt; 0, +0 elsewhere (a NaN y too): an output gradient gated by a ReLU's output.</summary>
+    static abstract TV WherePositive(TV v, TV y);
+    /// <summary>
+    /// <paramref name="sum"/> + v's 256-bit halves, one after the other from the lowest: a sum kept in 8 lanes takes
+    /// the same additions on either width, so it has the same bits.
+    /// </summary>
+    static abstract Vector256<float> AddHalves(Vector256<float> sum, TV v);
+    /// <summary>v's 256-bit halves added (v itself on 8 floats): a sum folded to 8 lanes.</summary>
+    static abstract Vector256<float> Folded(TV v);
+    /// <summary>The 8 floats at <paramref name="source"/>, the lanes past them zero.</summary>
+    static abstract TV LoadEight(float* source);
 }
 
 /// <summary>Eight floats: 256-bit (AVX2) vectors.</summary>
@@ -36,6 +47,10 @@ internal readonly unsafe struct Float8 : IFloatVectors<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Rectified(Vector256<float> v) => Vector256.AndNot(v, Vector256.LessThanOrEqual(v, Vector256<float>.Zero));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> v, float* destination) => v.Store(destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> WherePositive(Vector256<float> v, Vector256<float> y) => Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), v, Vector256<float>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> AddHalves(Vector256<float> sum, Vector256<float> v) => sum + v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Folded(Vector256<float> v) => v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadEight(float* source) => Vector256.Load(source);
 }
 
 /// <summary>Sixteen floats: 512-bit (AVX-512, or two 256-bit halves in software) vectors.</summary>
@@ -49,4 +64,8 @@ internal readonly unsafe struct Float16 : IFloatVectors<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Rectified(Vector512<float> v) => Vector512.AndNot(v, Vector512.LessThanOrEqual(v, Vector512<float>.Zero));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> v, float* destination) => v.Store(destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> WherePositive(Vector512<float> v, Vector512<float> y) => Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<float>.Zero), v, Vector512<float>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> AddHalves(Vector256<float> sum, Vector512<float> v) => sum + v.GetLower() + v.GetUpper();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Folded(Vector512<float> v) => v.GetLower() + v.GetUpper();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadEight(float* source) => Vector512.Create(Vector256.Load(source), Vector256<float>.Zero);
 }
