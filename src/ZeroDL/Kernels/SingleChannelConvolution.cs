@@ -272,9 +272,17 @@ internal static unsafe class SingleChannelConvolution
         int o0 = offsets[0], o1 = offsets[1], o2 = offsets[2], o3 = offsets[3], o4 = offsets[4], o5 = offsets[5], o6 = offsets[6], o7 = offsets[7], o8 = offsets[8];
         int p = 0;
         if (wide && plane >= 16)
-            p = Correlate<Vector512<float>, Float16>(s, d, y, p, plane, o0, o1, o2, o3, o4, o5, o6, o7, o8, ref state.Wide, ref state.Bias);
+        {
+            var sums = state.Wide; var bias = state.Bias;
+            p = Correlate<Vector512<float>, Float16>(s, d, y, p, plane, o0, o1, o2, o3, o4, o5, o6, o7, o8, ref sums, ref bias);
+            state.Wide = sums; state.Bias = bias;
+        }
         if (p + 8 <= plane)
-            p = Correlate<Vector256<float>, Float8>(s, d, y, p, plane, o0, o1, o2, o3, o4, o5, o6, o7, o8, ref state.Narrow, ref state.Bias);
+        {
+            var sums = state.Narrow; var bias = state.Bias;
+            p = Correlate<Vector256<float>, Float8>(s, d, y, p, plane, o0, o1, o2, o3, o4, o5, o6, o7, o8, ref sums, ref bias);
+            state.Narrow = sums; state.Bias = bias;
+        }
         for (; p < plane; p++)
         {
             float g = d[p];
