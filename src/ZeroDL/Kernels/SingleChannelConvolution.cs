@@ -271,6 +271,8 @@ internal static unsafe class SingleChannelConvolution
     {
         int o0 = offsets[0], o1 = offsets[1], o2 = offsets[2], o3 = offsets[3], o4 = offsets[4], o5 = offsets[5], o6 = offsets[6], o7 = offsets[7], o8 = offsets[8];
         int p = 0;
+        // The sums go to the loop as copies in locals: given refs into state, the JIT kept their addresses in a
+        // spilled register and more offsets spilled out of the 8-lane loop.
         if (wide && plane >= 16)
         {
             var sums = state.Wide; var bias = state.Bias;
