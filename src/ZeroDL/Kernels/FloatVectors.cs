@@ -35,6 +35,32 @@ internal unsafe interface IFloatVectors<TV> where TV : struct
     static abstract void AddRow(ref TV lo, ref TV hi, float* c, int row, int ld);
     /// <summary>lo and hi stored to the first two vectors of row <paramref name="row"/> of c (leading dimension ld).</summary>
     static abstract void StoreRow(TV lo, TV hi, float* c, int row, int ld);
+
+    // The convolution kernels' further steps.
+    /// <summary>v where y &gt; 0, +0 elsewhere (a NaN y too): an output gradient gated by a ReLU's output.</summary>
+    static abstract TV WherePositive(TV v, TV y);
+    /// <summary>
+    /// <paramref name="sum"/> + v's 256-bit halves, one after the other from the lowest: a sum kept in 8 lanes takes
+    /// the same additions on either width, so it has the same bits.
+    /// </summary>
+    static abstract Vector256<float> AddHalves(Vector256<float> sum, TV v);
+    /// <summary>v's 256-bit halves added (v itself on 8 floats): a sum folded to 8 lanes.</summary>
+    static abstract Vector256<float> Folded(TV v);
+    /// <summary>The 8 floats at <paramref name="source"/>, the lanes past them zero.</summary>
+    static abstract TV LoadEight(float* source);
+    static abstract TV Subtract(TV a, TV b);
+    static abstract TV Negate(TV v);
+    /// <summary>
+    /// Vector256/Vector512.Max(v, 0): the values of <see cref="Rectified"/>, other instructions (the zero has to be
+    /// a constant in the call for the JIT's short form).
+    /// </summary>
+    static abstract TV MaxZero(TV v);
+    /// <summary>Every lane <paramref name="value"/>.</summary>
+    static abstract TV Create(float value);
+    /// <summary>The even and the odd elements of the 2·Count floats at <paramref name="source"/>, each in order.</summary>
+    static abstract (TV Even, TV Odd) Deinterleave(float* source);
+    /// <summary>Stores [e0 o0 e1 o1 …] (2·Count floats) at <paramref name="destination"/>.</summary>
+    static abstract void StoreInterleaved(TV even, TV odd, float* destination);
 }
 
 /// <summary>Eight floats: 256-bit (AVX2) vectors.</summary>
@@ -56,6 +82,18 @@ internal readonly unsafe struct Float8 : IFloatVectors<Vector256<float>>
     public static void AddRow(ref Vector256<float> lo, ref Vector256<float> hi, float* c, int row, int ld) { lo = Add(lo, Load(c + row * ld)); hi = Add(hi, Load(c + row * ld + 8)); }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreRow(Vector256<float> lo, Vector256<float> hi, float* c, int row, int ld) { Store(lo, c + row * ld); Store(hi, c + row * ld + 8); }
+
+    // The convolution kernels' further steps.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> WherePositive(Vector256<float> v, Vector256<float> y) => Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), v, Vector256<float>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> AddHalves(Vector256<float> sum, Vector256<float> v) => sum + v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Folded(Vector256<float> v) => v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadEight(float* source) => Vector256.Load(source);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Negate(Vector256<float> v) => -v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MaxZero(Vector256<float> v) => Vector256.Max(v, Vector256<float>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Create(float value) => Vector256.Create(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(float* source) => VectorShuffles.Deinterleave(source);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreInterleaved(Vector256<float> even, Vector256<float> odd, float* destination) => VectorShuffles.StoreInterleaved(even, odd, destination);
 }
 
 /// <summary>Sixteen floats: 512-bit (AVX-512, or two 256-bit halves in software) vectors.</summary>
@@ -77,4 +115,31 @@ internal readonly unsafe struct Float16 : IFloatVectors<Vector512<float>>
     public static void AddRow(ref Vector512<float> lo, ref Vector512<float> hi, float* c, int row, int ld) { lo = Add(lo, Load(c + row * ld)); hi = Add(hi, Load(c + row * ld + 16)); }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreRow(Vector512<float> lo, Vector512<float> hi, float* c, int row, int ld) { Store(lo, c + row * ld); Store(hi, c + row * ld + 16); }
+
+    // The convolution kernels' further steps.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> WherePositive(Vector512<float> v, Vector512<float> y) => Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<float>.Zero), v, Vector512<float>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> AddHalves(Vector256<float> sum, Vector512<float> v) => sum + v.GetLower() + v.GetUpper();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Folded(Vector512<float> v) => v.GetLower() + v.GetUpper();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadEight(float* source) => Vector512.Create(Vector256.Load(source), Vector256<float>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Negate(Vector512<float> v) => -v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MaxZero(Vector512<float> v) => Vector512.Max(v, Vector512<float>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Create(float value) => Vector512.Create(value);
+
+    /// <summary>Two 256-bit deinterleaves joined: the same code with or without AVX-512 (its software Vector512 elsewhere).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector512<float> Even, Vector512<float> Odd) Deinterleave(float* source)
+    {
+        var (e0, o0) = VectorShuffles.Deinterleave(source);
+        var (e1, o1) = VectorShuffles.Deinterleave(source + 16);
+        return (Vector512.Create(e0, e1), Vector512.Create(o0, o1));
+    }
+
+    /// <summary>By halves, as <see cref="Deinterleave"/> reads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInterleaved(Vector512<float> even, Vector512<float> odd, float* destination)
+    {
+        VectorShuffles.StoreInterleaved(even.GetLower(), odd.GetLower(), destination);
+        VectorShuffles.StoreInterleaved(even.GetUpper(), odd.GetUpper(), destination + 16);
+    }
 }

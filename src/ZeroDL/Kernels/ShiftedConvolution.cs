@@ -194,7 +194,7 @@ internal static unsafe class ShiftedConvolution
     /// dWᵀ (K × F, K = C·KH·KW, row = tap) += the weight gradient of a batch: dW[f, (c, ky, kx)] =
     /// Σ_{i, y, x} dout[i, f, y, x] · xpad[i, c, y + ky, x + kx], with dout laid on the padded grid (zero at the
     /// dropped positions) and every tap read through its offset. Tiles of 4 filters × 3 taps, 8 grid positions a step
-    /// (16 with <paramref name="wide"/>: see <see cref="CorrelateTile"/>).
+    /// (16 with <paramref name="wide"/>: see <see cref="CorrelateTile(int, float*, long, float*, float*, float*, float*, bool)"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int images, int c, int h, int w, int filters, int kh, int kw, int pad,
@@ -250,32 +250,51 @@ internal static unsafe class ShiftedConvolution
     /// </summary>
     internal static void CorrelateTile(int length, float* d, long ldd, float* x0, float* x1, float* x2, float* sums, bool wide)
     {
-        if (wide) CorrelateTile512(length, d, ldd, x0, x1, x2, sums);
-        else CorrelateTile256(length / 8, d, ldd, x0, x1, x2, sums);
+        if (wide) CorrelateTile<Vector512<float>, Float16>(length, d, ldd, x0, x1, x2, sums);
+        else CorrelateTile<Vector256<float>, Float8>(length, d, ldd, x0, x1, x2, sums);
     }
 
-    /// <summary>sums[i·3 + t] = Σ_j d[i·ldd + j] · x_t[j] over steps·8 positions, for 4 rows of d and 3 tap windows.</summary>
+    /// <summary>
+    /// <see cref="CorrelateTile(int, float*, long, float*, float*, float*, float*, bool)"/> on one width: a vector of
+    /// positions a step; on 16 lanes a last 8 widened with zeros (8 lanes need none: the length is a multiple of 8).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void CorrelateTile256(int steps, float* d, long ldd, float* x0, float* x1, float* x2, float* sums)
+    private static void CorrelateTile<TV, V>(int length, float* d, long ldd, float* x0, float* x1, float* x2, float* sums)
+        where TV : struct where V : struct, IFloatVectors<TV>
     {
-        Vector256<float> s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;
-        Vector256<float> s20 = default, s21 = default, s22 = default, s30 = default, s31 = default, s32 = default;
+        TV s00 = V.Zero, s01 = V.Zero, s02 = V.Zero, s10 = V.Zero, s11 = V.Zero, s12 = V.Zero;
+        TV s20 = V.Zero, s21 = V.Zero, s22 = V.Zero, s30 = V.Zero, s31 = V.Zero, s32 = V.Zero;
         float* d1 = d + ldd, d2 = d1 + ldd, d3 = d2 + ldd;
-        for (int s = 0, j = 0; s < steps; s++, j += 8)
+        int j = 0;
+        for (; j + V.Count <= length; j += V.Count)
         {
-            var a = Vector256.Load(x0 + j);
-            var b = Vector256.Load(x1 + j);
-            var e = Vector256.Load(x2 + j);
-            var v = Vector256.Load(d + j);
-            s00 = Vector256.FusedMultiplyAdd(v, a, s00); s01 = Vector256.FusedMultiplyAdd(v, b, s01); s02 = Vector256.FusedMultiplyAdd(v, e, s02);
-            v = Vector256.Load(d1 + j);
-            s10 = Vector256.FusedMultiplyAdd(v, a, s10); s11 = Vector256.FusedMultiplyAdd(v, b, s11); s12 = Vector256.FusedMultiplyAdd(v, e, s12);
-            v = Vector256.Load(d2 + j);
-            s20 = Vector256.FusedMultiplyAdd(v, a, s20); s21 = Vector256.FusedMultiplyAdd(v, b, s21); s22 = Vector256.FusedMultiplyAdd(v, e, s22);
-            v = Vector256.Load(d3 + j);
-            s30 = Vector256.FusedMultiplyAdd(v, a, s30); s31 = Vector256.FusedMultiplyAdd(v, b, s31); s32 = Vector256.FusedMultiplyAdd(v, e, s32);
+            var a = V.Load(x0 + j);
+            var b = V.Load(x1 + j);
+            var e = V.Load(x2 + j);
+            var v = V.Load(d + j);
+            s00 = V.MultiplyAdd(v, a, s00); s01 = V.MultiplyAdd(v, b, s01); s02 = V.MultiplyAdd(v, e, s02);
+            v = V.Load(d1 + j);
+            s10 = V.MultiplyAdd(v, a, s10); s11 = V.MultiplyAdd(v, b, s11); s12 = V.MultiplyAdd(v, e, s12);
+            v = V.Load(d2 + j);
+            s20 = V.MultiplyAdd(v, a, s20); s21 = V.MultiplyAdd(v, b, s21); s22 = V.MultiplyAdd(v, e, s22);
+            v = V.Load(d3 + j);
+            s30 = V.MultiplyAdd(v, a, s30); s31 = V.MultiplyAdd(v, b, s31); s32 = V.MultiplyAdd(v, e, s32);
         }
-        StoreSums(s00, s01, s02, s10, s11, s12, s20, s21, s22, s30, s31, s32, sums);
+        if (V.Count > 8 && j < length) // the last 8 positions, the upper lanes zero in both factors
+        {
+            var a = V.LoadEight(x0 + j); var b = V.LoadEight(x1 + j); var e = V.LoadEight(x2 + j);
+            var v = V.LoadEight(d + j);
+            s00 = V.MultiplyAdd(v, a, s00); s01 = V.MultiplyAdd(v, b, s01); s02 = V.MultiplyAdd(v, e, s02);
+            v = V.LoadEight(d1 + j);
+            s10 = V.MultiplyAdd(v, a, s10); s11 = V.MultiplyAdd(v, b, s11); s12 = V.MultiplyAdd(v, e, s12);
+            v = V.LoadEight(d2 + j);
+            s20 = V.MultiplyAdd(v, a, s20); s21 = V.MultiplyAdd(v, b, s21); s22 = V.MultiplyAdd(v, e, s22);
+            v = V.LoadEight(d3 + j);
+            s30 = V.MultiplyAdd(v, a, s30); s31 = V.MultiplyAdd(v, b, s31); s32 = V.MultiplyAdd(v, e, s32);
+        }
+        // Each folded to 8 lanes, then the 12 horizontal sums together.
+        StoreSums(V.Folded(s00), V.Folded(s01), V.Folded(s02), V.Folded(s10), V.Folded(s11), V.Folded(s12),
+            V.Folded(s20), V.Folded(s21), V.Folded(s22), V.Folded(s30), V.Folded(s31), V.Folded(s32), sums);
     }
 
     /// <summary>
@@ -293,52 +312,6 @@ internal static unsafe class ShiftedConvolution
         (Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31)).Store(sums);
         (q2.GetLower() + q2.GetUpper()).Store(sums + 8);
     }
-
-    /// <summary><see cref="CorrelateTile256"/> on 512-bit vectors: 16 positions a step, a last 8 widened with zeros.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void CorrelateTile512(int length, float* d, long ldd, float* x0, float* x1, float* x2, float* sums)
-    {
-        Vector512<float> s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;
-        Vector512<float> s20 = default, s21 = default, s22 = default, s30 = default, s31 = default, s32 = default;
-        float* d1 = d + ldd, d2 = d1 + ldd, d3 = d2 + ldd;
-        int j = 0;
-        for (; j + 16 <= length; j += 16)
-        {
-            var a = Vector512.Load(x0 + j);
-            var b = Vector512.Load(x1 + j);
-            var e = Vector512.Load(x2 + j);
-            var v = Vector512.Load(d + j);
-            s00 = Vector512.FusedMultiplyAdd(v, a, s00); s01 = Vector512.FusedMultiplyAdd(v, b, s01); s02 = Vector512.FusedMultiplyAdd(v, e, s02);
-            v = Vector512.Load(d1 + j);
-            s10 = Vector512.FusedMultiplyAdd(v, a, s10); s11 = Vector512.FusedMultiplyAdd(v, b, s11); s12 = Vector512.FusedMultiplyAdd(v, e, s12);
-            v = Vector512.Load(d2 + j);
-            s20 = Vector512.FusedMultiplyAdd(v, a, s20); s21 = Vector512.FusedMultiplyAdd(v, b, s21); s22 = Vector512.FusedMultiplyAdd(v, e, s22);
-            v = Vector512.Load(d3 + j);
-            s30 = Vector512.FusedMultiplyAdd(v, a, s30); s31 = Vector512.FusedMultiplyAdd(v, b, s31); s32 = Vector512.FusedMultiplyAdd(v, e, s32);
-        }
-        if (j < length) // the last 8 positions, the upper lanes zero in both factors
-        {
-            var a = Widen(x0 + j); var b = Widen(x1 + j); var e = Widen(x2 + j);
-            var v = Widen(d + j);
-            s00 = Vector512.FusedMultiplyAdd(v, a, s00); s01 = Vector512.FusedMultiplyAdd(v, b, s01); s02 = Vector512.FusedMultiplyAdd(v, e, s02);
-            v = Widen(d1 + j);
-            s10 = Vector512.FusedMultiplyAdd(v, a, s10); s11 = Vector512.FusedMultiplyAdd(v, b, s11); s12 = Vector512.FusedMultiplyAdd(v, e, s12);
-            v = Widen(d2 + j);
-            s20 = Vector512.FusedMultiplyAdd(v, a, s20); s21 = Vector512.FusedMultiplyAdd(v, b, s21); s22 = Vector512.FusedMultiplyAdd(v, e, s22);
-            v = Widen(d3 + j);
-            s30 = Vector512.FusedMultiplyAdd(v, a, s30); s31 = Vector512.FusedMultiplyAdd(v, b, s31); s32 = Vector512.FusedMultiplyAdd(v, e, s32);
-        }
-        // Each folded to 8 lanes, then the 12 horizontal sums together.
-        StoreSums(Fold(s00), Fold(s01), Fold(s02), Fold(s10), Fold(s11), Fold(s12), Fold(s20), Fold(s21), Fold(s22), Fold(s30), Fold(s31), Fold(s32), sums);
-    }
-
-    /// <summary>The two 256-bit halves of <paramref name="v"/> added.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Fold(Vector512<float> v) => v.GetLower() + v.GetUpper();
-
-    /// <summary>The 8 floats at <paramref name="p"/> in the lower half of a 512-bit vector, the upper half zero.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Widen(float* p) => Vector512.Create(Vector256.Load(p), Vector256<float>.Zero);
 
     /// <summary>C (4 × 8, leading dimension ldc) = A panel (k × 4) · B, B's row p being the 8 floats at b + offsets[p]: the tail of a grid.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

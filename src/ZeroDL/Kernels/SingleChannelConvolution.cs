@@ -238,77 +238,52 @@ internal static unsafe class SingleChannelConvolution
     /// </summary>
     private struct Sums
     {
-        public Vector512<float> W0, W1, W2, W3, W4, W5, W6, W7, W8;
-        public Vector256<float> B0, B1, B2, B3, B4, B5, B6, B7, B8, Bias;
+        public TapSums<Vector512<float>> Wide;
+        public TapSums<Vector256<float>> Narrow;
+        public Vector256<float> Bias;
         public float T0, T1, T2, T3, T4, T5, T6, T7, T8, TBias;
 
         /// <summary>sums[t] = tap t's total, sums[9] = db's: the wide lanes folded onto the narrow ones, across the lanes, then the tail.</summary>
         public readonly void Total(float* sums)
         {
-            sums[0] = Add(W0, B0, T0); sums[1] = Add(W1, B1, T1); sums[2] = Add(W2, B2, T2);
-            sums[3] = Add(W3, B3, T3); sums[4] = Add(W4, B4, T4); sums[5] = Add(W5, B5, T5);
-            sums[6] = Add(W6, B6, T6); sums[7] = Add(W7, B7, T7); sums[8] = Add(W8, B8, T8);
+            sums[0] = Add(Wide.S0, Narrow.S0, T0); sums[1] = Add(Wide.S1, Narrow.S1, T1); sums[2] = Add(Wide.S2, Narrow.S2, T2);
+            sums[3] = Add(Wide.S3, Narrow.S3, T3); sums[4] = Add(Wide.S4, Narrow.S4, T4); sums[5] = Add(Wide.S5, Narrow.S5, T5);
+            sums[6] = Add(Wide.S6, Narrow.S6, T6); sums[7] = Add(Wide.S7, Narrow.S7, T7); sums[8] = Add(Wide.S8, Narrow.S8, T8);
             sums[9] = Sum(Bias) + TBias;
         }
 
         private static float Add(Vector512<float> wide, Vector256<float> narrow, float tail) => Sum(wide.GetLower() + wide.GetUpper() + narrow) + tail;
     }
 
+    /// <summary>A tap group's 9 sums in vectors of one width.</summary>
+    private struct TapSums<TV> where TV : struct
+    {
+        public TV S0, S1, S2, S3, S4, S5, S6, S7, S8;
+    }
+
     /// <summary>
     /// Adds one plane to <paramref name="state"/>: Σ_p g[p] · s[offsets[t] + p] for the 9 taps t, and Σ_p g[p], over
-    /// <paramref name="plane"/> positions; g = d, or d where y &gt; 0 (0 elsewhere).
+    /// <paramref name="plane"/> positions; g = d, or d where y &gt; 0 (0 elsewhere). 16 positions a step where
+    /// <paramref name="wide"/>, then 8, then one by one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Correlate(float* s, float* d, float* y, int plane, int* offsets, ref Sums state, bool wide)
     {
         int o0 = offsets[0], o1 = offsets[1], o2 = offsets[2], o3 = offsets[3], o4 = offsets[4], o5 = offsets[5], o6 = offsets[6], o7 = offsets[7], o8 = offsets[8];
         int p = 0;
+        // The sums go to the loop as copies in locals: given refs into state, the JIT kept their addresses in a
+        // spilled register and more offsets spilled out of the 8-lane loop.
         if (wide && plane >= 16)
         {
-            Vector512<float> w0 = state.W0, w1 = state.W1, w2 = state.W2, w3 = state.W3, w4 = state.W4, w5 = state.W5, w6 = state.W6, w7 = state.W7, w8 = state.W8;
-            var bias = state.Bias;
-            for (; p + 16 <= plane; p += 16)
-            {
-                var g = Vector512.Load(d + p);
-                if (y is not null) g = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Load(y + p), Vector512<float>.Zero), g, Vector512<float>.Zero);
-                float* sp = s + p;
-                w0 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o0), w0);
-                w1 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o1), w1);
-                w2 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o2), w2);
-                w3 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o3), w3);
-                w4 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o4), w4);
-                w5 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o5), w5);
-                w6 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o6), w6);
-                w7 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o7), w7);
-                w8 = Vector512.FusedMultiplyAdd(g, Vector512.Load(sp + o8), w8);
-                bias += g.GetLower(); // db in 8 lanes, as the 256-bit loop adds these two vectors
-                bias += g.GetUpper();
-            }
-            state.W0 = w0; state.W1 = w1; state.W2 = w2; state.W3 = w3; state.W4 = w4; state.W5 = w5; state.W6 = w6; state.W7 = w7; state.W8 = w8;
-            state.Bias = bias;
+            var sums = state.Wide; var bias = state.Bias;
+            p = Correlate<Vector512<float>, Float16>(s, d, y, p, plane, o0, o1, o2, o3, o4, o5, o6, o7, o8, ref sums, ref bias);
+            state.Wide = sums; state.Bias = bias;
         }
         if (p + 8 <= plane)
         {
-            Vector256<float> b0 = state.B0, b1 = state.B1, b2 = state.B2, b3 = state.B3, b4 = state.B4, b5 = state.B5, b6 = state.B6, b7 = state.B7, b8 = state.B8;
-            var bias = state.Bias;
-            for (; p + 8 <= plane; p += 8)
-            {
-                var g = Vector256.Load(d + p);
-                if (y is not null) g = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(y + p), Vector256<float>.Zero), g, Vector256<float>.Zero);
-                float* sp = s + p;
-                b0 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o0), b0);
-                b1 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o1), b1);
-                b2 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o2), b2);
-                b3 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o3), b3);
-                b4 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o4), b4);
-                b5 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o5), b5);
-                b6 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o6), b6);
-                b7 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o7), b7);
-                b8 = Vector256.FusedMultiplyAdd(g, Vector256.Load(sp + o8), b8);
-                bias += g;
-            }
-            state.B0 = b0; state.B1 = b1; state.B2 = b2; state.B3 = b3; state.B4 = b4; state.B5 = b5; state.B6 = b6; state.B7 = b7; state.B8 = b8;
-            state.Bias = bias;
+            var sums = state.Narrow; var bias = state.Bias;
+            p = Correlate<Vector256<float>, Float8>(s, d, y, p, plane, o0, o1, o2, o3, o4, o5, o6, o7, o8, ref sums, ref bias);
+            state.Narrow = sums; state.Bias = bias;
         }
         for (; p < plane; p++)
         {
@@ -322,6 +297,38 @@ internal static unsafe class SingleChannelConvolution
             state.T8 = MathF.FusedMultiplyAdd(g, sp[o8], state.T8);
             state.TBias += g;
         }
+    }
+
+    /// <summary>
+    /// <see cref="Correlate(float*, float*, float*, int, int*, ref Sums, bool)"/>'s vector loop on one width, from
+    /// position <paramref name="p"/> while a whole vector fits; returns where it stopped. db stays in 8 lanes either
+    /// way (<see cref="IFloatVectors{TV}.AddHalves"/>), so its bits do not depend on the width.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Correlate<TV, V>(float* s, float* d, float* y, int p, int plane, int o0, int o1, int o2, int o3, int o4, int o5, int o6,
+        int o7, int o8, ref TapSums<TV> sums, ref Vector256<float> bias) where TV : struct where V : struct, IFloatVectors<TV>
+    {
+        TV w0 = sums.S0, w1 = sums.S1, w2 = sums.S2, w3 = sums.S3, w4 = sums.S4, w5 = sums.S5, w6 = sums.S6, w7 = sums.S7, w8 = sums.S8;
+        var b = bias;
+        for (; p + V.Count <= plane; p += V.Count)
+        {
+            var g = V.Load(d + p);
+            if (y is not null) g = V.WherePositive(g, V.Load(y + p));
+            float* sp = s + p;
+            w0 = V.MultiplyAdd(g, V.Load(sp + o0), w0);
+            w1 = V.MultiplyAdd(g, V.Load(sp + o1), w1);
+            w2 = V.MultiplyAdd(g, V.Load(sp + o2), w2);
+            w3 = V.MultiplyAdd(g, V.Load(sp + o3), w3);
+            w4 = V.MultiplyAdd(g, V.Load(sp + o4), w4);
+            w5 = V.MultiplyAdd(g, V.Load(sp + o5), w5);
+            w6 = V.MultiplyAdd(g, V.Load(sp + o6), w6);
+            w7 = V.MultiplyAdd(g, V.Load(sp + o7), w7);
+            w8 = V.MultiplyAdd(g, V.Load(sp + o8), w8);
+            b = V.AddHalves(b, g);
+        }
+        sums.S0 = w0; sums.S1 = w1; sums.S2 = w2; sums.S3 = w3; sums.S4 = w4; sums.S5 = w5; sums.S6 = w6; sums.S7 = w7; sums.S8 = w8;
+        bias = b;
+        return p;
     }
 
     /// <summary>The 8 lanes' sum in a fixed order (halves, then pairs).</summary>

@@ -171,13 +171,13 @@ internal static unsafe class WinogradConvolution
         if (buffers.Offsets.Length < c) buffers.Offsets = new int[c];
         var offsets = buffers.Offsets;
         for (int p = 0; p < c; p++) offsets[p] = p * tiles;
-        if (wide) TransformInput512(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
-        else TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        if (wide) TransformInput<Vector512<float>, Float16>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        else TransformInput<Vector256<float>, Float8>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
         fixed (float* pu = transformed) fixed (int* po = offsets)
             for (int xi = 0; xi < Positions; xi++)
                 ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * ShiftedConvolution.MR * c, panels, v + xi * vBlock, po, tiles, m + xi * mBlock, wide);
-        if (wide) TransformOutput512(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
-        else TransformOutput(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
+        if (wide) TransformOutput<Vector512<float>, Float16>(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
+        else TransformOutput<Vector256<float>, Float8>(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
     }
 
     /// <summary>
@@ -212,8 +212,8 @@ internal static unsafe class WinogradConvolution
         long vBlock = (long)c * tiles + WideLanes, mBlock = (long)rows * tiles + WideLanes;
         float* v = buffers.V.Get(Positions * vBlock);
         float* m = buffers.M.Get(Positions * mBlock);
-        if (wide) TransformInput512(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
-        else TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        if (wide) TransformInput<Vector512<float>, Float16>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        else TransformInput<Vector256<float>, Float8>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
         TransformOutputGradient(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers, wide);
         // The inner products run over whole vectors of tiles: past the last tile, and in the filter rows that complete
         // the last panel of 4, zeros (the transforms' spill leaves other values there).
@@ -313,51 +313,40 @@ internal static unsafe class WinogradConvolution
                             }
                         }
                     float* dst = pm + (long)f * tiles + (long)i * perImage;
-                    if (wide)
-                    {
-                        // The same additions 16 tiles a vector: the same bits.
-                        for (int t = 0; t < perImage; t += WideLanes)
-                        {
-                            var b00 = Vector512.Load(y00 + t); var b01 = Vector512.Load(y01 + t);
-                            var b10 = Vector512.Load(y10 + t); var b11 = Vector512.Load(y11 + t);
-                            StoreRow(b00, b01, dst + t, mBlock);
-                            StoreRow(b00 + b10, b01 + b11, dst + 4 * mBlock + t, mBlock);
-                            StoreRow(b00 - b10, b01 - b11, dst + 8 * mBlock + t, mBlock);
-                            StoreRow(-b10, -b11, dst + 12 * mBlock + t, mBlock);
-                        }
-                        continue;
-                    }
-                    for (int t = 0; t < perImage; t += Lanes)
-                    {
-                        var a00 = Vector256.Load(y00 + t); var a01 = Vector256.Load(y01 + t);
-                        var a10 = Vector256.Load(y10 + t); var a11 = Vector256.Load(y11 + t);
-                        StoreRow(a00, a01, dst + t, mBlock);                                  // ξ = 0 … 3
-                        StoreRow(a00 + a10, a01 + a11, dst + 4 * mBlock + t, mBlock);           // ξ = 4 … 7
-                        StoreRow(a00 - a10, a01 - a11, dst + 8 * mBlock + t, mBlock);           // ξ = 8 … 11
-                        StoreRow(-a10, -a11, dst + 12 * mBlock + t, mBlock);                    // ξ = 12 … 15
-                    }
+                    // The same additions on either width: the same bits.
+                    if (wide) CombineRows<Vector512<float>, Float16>(y00, y01, y10, y11, perImage, dst, mBlock);
+                    else CombineRows<Vector256<float>, Float8>(y00, y01, y10, y11, perImage, dst, mBlock);
                 }
         }
     }
 
-    /// <summary>A row (p, q) of A dY times Aᵀ: p, p + q, p − q, −q, at stride <paramref name="stride"/>, 16 tiles at a time.</summary>
+    /// <summary>
+    /// dM for one image's tiles of one filter, from its dY split four ways (<paramref name="y00"/> top-left …
+    /// <paramref name="y11"/> bottom-right): A dY's rows y0, y0 + y1, y0 − y1, −y1, each then as <see cref="StoreRow{TV, V}"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(Vector512<float> p, Vector512<float> q, float* dst, long stride)
+    private static void CombineRows<TV, V>(float* y00, float* y01, float* y10, float* y11, int perImage, float* dst, long mBlock)
+        where TV : struct where V : struct, IFloatVectors<TV>
     {
-        p.Store(dst);
-        (p + q).Store(dst + stride);
-        (p - q).Store(dst + 2 * stride);
-        (-q).Store(dst + 3 * stride);
+        for (int t = 0; t < perImage; t += V.Count)
+        {
+            var a00 = V.Load(y00 + t); var a01 = V.Load(y01 + t);
+            var a10 = V.Load(y10 + t); var a11 = V.Load(y11 + t);
+            StoreRow<TV, V>(a00, a01, dst + t, mBlock);                                                // ξ = 0 … 3
+            StoreRow<TV, V>(V.Add(a00, a10), V.Add(a01, a11), dst + 4 * mBlock + t, mBlock);           // ξ = 4 … 7
+            StoreRow<TV, V>(V.Subtract(a00, a10), V.Subtract(a01, a11), dst + 8 * mBlock + t, mBlock); // ξ = 8 … 11
+            StoreRow<TV, V>(V.Negate(a10), V.Negate(a11), dst + 12 * mBlock + t, mBlock);              // ξ = 12 … 15
+        }
     }
 
     /// <summary>A row (p, q) of A dY times Aᵀ: p, p + q, p − q, −q, at stride <paramref name="stride"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(Vector256<float> p, Vector256<float> q, float* dst, long stride)
+    private static void StoreRow<TV, V>(TV p, TV q, float* dst, long stride) where TV : struct where V : struct, IFloatVectors<TV>
     {
-        p.Store(dst);
-        (p + q).Store(dst + stride);
-        (p - q).Store(dst + 2 * stride);
-        (-q).Store(dst + 3 * stride);
+        V.Store(p, dst);
+        V.Store(V.Add(p, q), dst + stride);
+        V.Store(V.Subtract(p, q), dst + 2 * stride);
+        V.Store(V.Negate(q), dst + 3 * stride);
     }
 
     /// <summary>
@@ -366,11 +355,11 @@ internal static unsafe class WinogradConvolution
     /// image's tiles are one vector apart; then the four rows of every tile are combined (Bᵀ ·) a vector of tiles at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformInput(ReadOnlySpan<float> x, int images, int c, int h, int w, int pad, int tilesY, int tilesX, int tiles,
-        float* pv, long vBlock, Buffers buffers)
+    private static void TransformInput<TV, V>(ReadOnlySpan<float> x, int images, int c, int h, int w, int pad, int tilesY, int tilesX, int tiles,
+        float* pv, long vBlock, Buffers buffers) where TV : struct where V : struct, IFloatVectors<TV>
     {
         int perImage = tilesY * tilesX;
-        int hp = 2 * tilesY + 2, wp = 2 * tilesX + 2;
+        int hp = 2 * tilesY + 2;
         // Row transforms: [parity][k][ty'][tx], ty' = 0 … tilesY (tilesY + 1 rows of each parity), one vector of slack.
         int rowBlock = RowBlock(tilesY, tilesX);
         int rowLength = PaddedRowLength(tilesX);
@@ -385,18 +374,18 @@ internal static unsafe class WinogradConvolution
                     for (int r = 0; r < hp; r++)
                     {
                         float* row = pp + (long)r * rowLength;
-                        // d B along the row, 8 tiles a vector: tile j reads columns 2j … 2j + 3, split into even and
-                        // odd columns. A row's last vector spills into the next row of its parity, written later.
+                        // d B along the row, a vector of tiles at a time: tile j reads columns 2j … 2j + 3, split into
+                        // even and odd columns. A row's last vector spills into the next row of its parity, written later.
                         float* r0 = pr + ((r & 1) * 4) * rowBlock + (r >> 1) * tilesX;
                         float* r1 = r0 + rowBlock, r2 = r1 + rowBlock, r3 = r2 + rowBlock;
-                        for (int j = 0; j < tilesX; j += Lanes)
+                        for (int j = 0; j < tilesX; j += V.Count)
                         {
-                            var (d0, d1) = VectorShuffles.Deinterleave(row + 2 * j);
-                            var (d2, d3) = VectorShuffles.Deinterleave(row + 2 * j + 2);
-                            (d0 - d2).Store(r0 + j);
-                            (d1 + d2).Store(r1 + j);
-                            (d2 - d1).Store(r2 + j);
-                            (d1 - d3).Store(r3 + j);
+                            var (d0, d1) = V.Deinterleave(row + 2 * j);
+                            var (d2, d3) = V.Deinterleave(row + 2 * j + 2);
+                            V.Store(V.Subtract(d0, d2), r0 + j);
+                            V.Store(V.Add(d1, d2), r1 + j);
+                            V.Store(V.Subtract(d2, d1), r2 + j);
+                            V.Store(V.Subtract(d1, d3), r3 + j);
                         }
                     }
                     // Bᵀ · along the columns: tile rows 2ty, 2ty + 1, 2ty + 2, 2ty + 3 are even[ty], odd[ty], even[ty + 1], odd[ty + 1].
@@ -405,14 +394,14 @@ internal static unsafe class WinogradConvolution
                     {
                         float* even = pr + k * rowBlock, odd = pr + (4 + k) * rowBlock;
                         float* v0 = dst + k * vBlock, v1 = v0 + 4 * vBlock, v2 = v1 + 4 * vBlock, v3 = v2 + 4 * vBlock;
-                        for (int t = 0; t < perImage; t += Lanes)
+                        for (int t = 0; t < perImage; t += V.Count)
                         {
-                            var e0 = Vector256.Load(even + t); var e1 = Vector256.Load(even + t + tilesX);
-                            var o0 = Vector256.Load(odd + t); var o1 = Vector256.Load(odd + t + tilesX);
-                            (e0 - e1).Store(v0 + t);
-                            (o0 + e1).Store(v1 + t);
-                            (e1 - o0).Store(v2 + t);
-                            (o0 - o1).Store(v3 + t);
+                            var e0 = V.Load(even + t); var e1 = V.Load(even + t + tilesX);
+                            var o0 = V.Load(odd + t); var o1 = V.Load(odd + t + tilesX);
+                            V.Store(V.Subtract(e0, e1), v0 + t);
+                            V.Store(V.Add(o0, e1), v1 + t);
+                            V.Store(V.Subtract(e1, o0), v2 + t);
+                            V.Store(V.Subtract(o0, o1), v3 + t);
                         }
                     }
                 }
@@ -424,8 +413,8 @@ internal static unsafe class WinogradConvolution
     /// then the outputs go to their places (the last row or column dropped where OH or OW is odd).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutput(float* pm, long mBlock, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
-        ReadOnlySpan<float> bias, Span<float> y, Buffers buffers, bool rectify)
+    private static void TransformOutput<TV, V>(float* pm, long mBlock, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
+        ReadOnlySpan<float> bias, Span<float> y, Buffers buffers, bool rectify) where TV : struct where V : struct, IFloatVectors<TV>
     {
         int perImage = tilesY * tilesX;
         int rounded = (perImage + WideLanes - 1) / WideLanes * WideLanes;
@@ -438,29 +427,31 @@ internal static unsafe class WinogradConvolution
                 for (int f = 0; f < filters; f++)
                 {
                     float* src = pm + (long)f * tiles + (long)i * perImage;
-                    var b = Vector256.Create(bias[f]);
-                    for (int t = 0; t < perImage; t += Lanes)
+                    var b = V.Create(bias[f]);
+                    for (int t = 0; t < perImage; t += V.Count)
                     {
                         float* s = src + t;
-                        var m00 = Vector256.Load(s); var m01 = Vector256.Load(s + mBlock); var m02 = Vector256.Load(s + 2 * mBlock); var m03 = Vector256.Load(s + 3 * mBlock);
+                        var m00 = V.Load(s); var m01 = V.Load(s + mBlock); var m02 = V.Load(s + 2 * mBlock); var m03 = V.Load(s + 3 * mBlock);
                         s += 4 * mBlock;
-                        var m10 = Vector256.Load(s); var m11 = Vector256.Load(s + mBlock); var m12 = Vector256.Load(s + 2 * mBlock); var m13 = Vector256.Load(s + 3 * mBlock);
+                        var m10 = V.Load(s); var m11 = V.Load(s + mBlock); var m12 = V.Load(s + 2 * mBlock); var m13 = V.Load(s + 3 * mBlock);
                         s += 4 * mBlock;
-                        var m20 = Vector256.Load(s); var m21 = Vector256.Load(s + mBlock); var m22 = Vector256.Load(s + 2 * mBlock); var m23 = Vector256.Load(s + 3 * mBlock);
+                        var m20 = V.Load(s); var m21 = V.Load(s + mBlock); var m22 = V.Load(s + 2 * mBlock); var m23 = V.Load(s + 3 * mBlock);
                         s += 4 * mBlock;
-                        var m30 = Vector256.Load(s); var m31 = Vector256.Load(s + mBlock); var m32 = Vector256.Load(s + 2 * mBlock); var m33 = Vector256.Load(s + 3 * mBlock);
-                        // Aᵀ · (rows), then · A (columns).
-                        var s00 = m00 + m10 + m20; var s01 = m01 + m11 + m21; var s02 = m02 + m12 + m22; var s03 = m03 + m13 + m23;
-                        var s10 = m10 - m20 - m30; var s11 = m11 - m21 - m31; var s12 = m12 - m22 - m32; var s13 = m13 - m23 - m33;
-                        var y00 = s00 + s01 + s02 + b; var y01 = s01 - s02 - s03 + b;
-                        var y10 = s10 + s11 + s12 + b; var y11 = s11 - s12 - s13 + b;
+                        var m30 = V.Load(s); var m31 = V.Load(s + mBlock); var m32 = V.Load(s + 2 * mBlock); var m33 = V.Load(s + 3 * mBlock);
+                        // Aᵀ · (rows: s0 = m0 + m1 + m2, s1 = m1 − m2 − m3), then · A (columns, the same), + bias.
+                        var s00 = V.Add(V.Add(m00, m10), m20); var s01 = V.Add(V.Add(m01, m11), m21);
+                        var s02 = V.Add(V.Add(m02, m12), m22); var s03 = V.Add(V.Add(m03, m13), m23);
+                        var s10 = V.Subtract(V.Subtract(m10, m20), m30); var s11 = V.Subtract(V.Subtract(m11, m21), m31);
+                        var s12 = V.Subtract(V.Subtract(m12, m22), m32); var s13 = V.Subtract(V.Subtract(m13, m23), m33);
+                        var y00 = V.Add(V.Add(V.Add(s00, s01), s02), b); var y01 = V.Add(V.Subtract(V.Subtract(s01, s02), s03), b);
+                        var y10 = V.Add(V.Add(V.Add(s10, s11), s12), b); var y11 = V.Add(V.Subtract(V.Subtract(s11, s12), s13), b);
                         if (rectify)
                         {
-                            y00 = Vector256.Max(y00, Vector256<float>.Zero); y01 = Vector256.Max(y01, Vector256<float>.Zero);
-                            y10 = Vector256.Max(y10, Vector256<float>.Zero); y11 = Vector256.Max(y11, Vector256<float>.Zero);
+                            y00 = V.MaxZero(y00); y01 = V.MaxZero(y01);
+                            y10 = V.MaxZero(y10); y11 = V.MaxZero(y11);
                         }
-                        VectorShuffles.StoreInterleaved(y00, y01, top + 2 * t);
-                        VectorShuffles.StoreInterleaved(y10, y11, bottom + 2 * t);
+                        V.StoreInterleaved(y00, y01, top + 2 * t);
+                        V.StoreInterleaved(y10, y11, bottom + 2 * t);
                     }
                     float* plane = py + ((long)i * filters + f) * oh * ow;
                     for (int ty = 0; ty < tilesY; ty++)
@@ -502,126 +493,6 @@ internal static unsafe class WinogradConvolution
 
     /// <summary>The scratch padded row: whole widest vectors of tiles (two columns each) and what the last ones read past it.</summary>
     private static int PaddedRowLength(int tilesX) => (tilesX + WideLanes - 1) / WideLanes * WideLanes * 2 + 2 * WideLanes;
-
-    /// <summary><see cref="TransformInput"/> on 512-bit vectors: 16 tiles a vector, the same additions, so the same bits.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformInput512(ReadOnlySpan<float> x, int images, int c, int h, int w, int pad, int tilesY, int tilesX, int tiles,
-        float* pv, long vBlock, Buffers buffers)
-    {
-        int perImage = tilesY * tilesX;
-        int hp = 2 * tilesY + 2;
-        int rowBlock = RowBlock(tilesY, tilesX);
-        int rowLength = PaddedRowLength(tilesX);
-        var rows = Ensure(ref buffers.Rows, 8L * rowBlock);
-        float* pp = PaddedPlane(buffers, hp, rowLength);
-        fixed (float* px = x) fixed (float* pr = rows)
-        {
-            for (int ch = 0; ch < c; ch++)
-                for (int i = 0; i < images; i++)
-                {
-                    CopyPadded(px + ((long)i * c + ch) * h * w, h, w, pad, hp, pp, rowLength);
-                    for (int r = 0; r < hp; r++)
-                    {
-                        float* row = pp + (long)r * rowLength;
-                        float* r0 = pr + ((r & 1) * 4) * rowBlock + (r >> 1) * tilesX;
-                        float* r1 = r0 + rowBlock, r2 = r1 + rowBlock, r3 = r2 + rowBlock;
-                        for (int j = 0; j < tilesX; j += WideLanes)
-                        {
-                            var (d0, d1) = Deinterleave512(row + 2 * j);
-                            var (d2, d3) = Deinterleave512(row + 2 * j + 2);
-                            (d0 - d2).Store(r0 + j);
-                            (d1 + d2).Store(r1 + j);
-                            (d2 - d1).Store(r2 + j);
-                            (d1 - d3).Store(r3 + j);
-                        }
-                    }
-                    float* dst = pv + (long)ch * tiles + (long)i * perImage;
-                    for (int k = 0; k < 4; k++)
-                    {
-                        float* even = pr + k * rowBlock, odd = pr + (4 + k) * rowBlock;
-                        float* v0 = dst + k * vBlock, v1 = v0 + 4 * vBlock, v2 = v1 + 4 * vBlock, v3 = v2 + 4 * vBlock;
-                        for (int t = 0; t < perImage; t += WideLanes)
-                        {
-                            var e0 = Vector512.Load(even + t); var e1 = Vector512.Load(even + t + tilesX);
-                            var o0 = Vector512.Load(odd + t); var o1 = Vector512.Load(odd + t + tilesX);
-                            (e0 - e1).Store(v0 + t);
-                            (o0 + e1).Store(v1 + t);
-                            (e1 - o0).Store(v2 + t);
-                            (o0 - o1).Store(v3 + t);
-                        }
-                    }
-                }
-        }
-    }
-
-    /// <summary><see cref="TransformOutput"/> on 512-bit vectors: 16 tiles a vector, the same additions, so the same bits.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutput512(float* pm, long mBlock, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
-        ReadOnlySpan<float> bias, Span<float> y, Buffers buffers, bool rectify)
-    {
-        int perImage = tilesY * tilesX;
-        int rounded = (perImage + WideLanes - 1) / WideLanes * WideLanes;
-        var outs = Ensure(ref buffers.Out, 4L * rounded);
-        fixed (float* py = y) fixed (float* po = outs)
-        {
-            float* top = po, bottom = po + 2 * rounded;
-            for (int i = 0; i < images; i++)
-                for (int f = 0; f < filters; f++)
-                {
-                    float* src = pm + (long)f * tiles + (long)i * perImage;
-                    var b = Vector512.Create(bias[f]);
-                    for (int t = 0; t < perImage; t += WideLanes)
-                    {
-                        float* s = src + t;
-                        var m00 = Vector512.Load(s); var m01 = Vector512.Load(s + mBlock); var m02 = Vector512.Load(s + 2 * mBlock); var m03 = Vector512.Load(s + 3 * mBlock);
-                        s += 4 * mBlock;
-                        var m10 = Vector512.Load(s); var m11 = Vector512.Load(s + mBlock); var m12 = Vector512.Load(s + 2 * mBlock); var m13 = Vector512.Load(s + 3 * mBlock);
-                        s += 4 * mBlock;
-                        var m20 = Vector512.Load(s); var m21 = Vector512.Load(s + mBlock); var m22 = Vector512.Load(s + 2 * mBlock); var m23 = Vector512.Load(s + 3 * mBlock);
-                        s += 4 * mBlock;
-                        var m30 = Vector512.Load(s); var m31 = Vector512.Load(s + mBlock); var m32 = Vector512.Load(s + 2 * mBlock); var m33 = Vector512.Load(s + 3 * mBlock);
-                        var s00 = m00 + m10 + m20; var s01 = m01 + m11 + m21; var s02 = m02 + m12 + m22; var s03 = m03 + m13 + m23;
-                        var s10 = m10 - m20 - m30; var s11 = m11 - m21 - m31; var s12 = m12 - m22 - m32; var s13 = m13 - m23 - m33;
-                        var y00 = s00 + s01 + s02 + b; var y01 = s01 - s02 - s03 + b;
-                        var y10 = s10 + s11 + s12 + b; var y11 = s11 - s12 - s13 + b;
-                        if (rectify)
-                        {
-                            y00 = Vector512.Max(y00, Vector512<float>.Zero); y01 = Vector512.Max(y01, Vector512<float>.Zero);
-                            y10 = Vector512.Max(y10, Vector512<float>.Zero); y11 = Vector512.Max(y11, Vector512<float>.Zero);
-                        }
-                        StoreInterleaved512(y00, y01, top + 2 * t);
-                        StoreInterleaved512(y10, y11, bottom + 2 * t);
-                    }
-                    float* plane = py + ((long)i * filters + f) * oh * ow;
-                    for (int ty = 0; ty < tilesY; ty++)
-                    {
-                        int row = 2 * ty;
-                        Copy(top + 2 * ty * tilesX, plane + (long)row * ow, ow);
-                        if (row + 1 < oh) Copy(bottom + 2 * ty * tilesX, plane + (long)(row + 1) * ow, ow);
-                    }
-                }
-        }
-    }
-
-    /// <summary>
-    /// The even and the odd elements of the 32 floats at <paramref name="p"/>, each in order: two 256-bit
-    /// deinterleaves joined, the same code with or without AVX-512 (its software Vector512 elsewhere).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<float> Even, Vector512<float> Odd) Deinterleave512(float* p)
-    {
-        var (e0, o0) = VectorShuffles.Deinterleave(p);
-        var (e1, o1) = VectorShuffles.Deinterleave(p + 16);
-        return (Vector512.Create(e0, e1), Vector512.Create(o0, o1));
-    }
-
-    /// <summary>Stores [e0 o0 e1 o1 … e15 o15] at <paramref name="p"/>, by halves.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreInterleaved512(Vector512<float> even, Vector512<float> odd, float* p)
-    {
-        VectorShuffles.StoreInterleaved(even.GetLower(), odd.GetLower(), p);
-        VectorShuffles.StoreInterleaved(even.GetUpper(), odd.GetUpper(), p + 16);
-    }
 
     /// <summary>Zeroes a short row; from 8 floats on, the last vector overlaps the one before instead of a scalar tail.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
