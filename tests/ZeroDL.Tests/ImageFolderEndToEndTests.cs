@@ -54,6 +54,67 @@ public class ImageFolderEndToEndTests
         """;
 
     [Fact]
+    public void Predict_classifies_a_folder_of_images_into_a_csv()
+    {
+        string data = MakeTree(trainPerClass: 10, testPerClass: 3);
+        string work = TestPaths.NewTempDirectory();
+        string arch = Path.Combine(work, "tiny.json"), model = Path.Combine(work, "tiny.safetensors"), csv = Path.Combine(work, "predictions.csv");
+        File.WriteAllText(arch, TinyNet);
+        var (code, output, error) = CliTests.Run("train", "--data", data, "--arch", arch, "--epochs", "2", "--batch-size", "16", "--out", model);
+        Assert.True(code == 0, output + error);
+
+        // A folder with a comma in its name, so that the CSV must quote its paths.
+        string folder = Path.Combine(work, "new, unlabelled");
+        Directory.CreateDirectory(Path.Combine(folder, "sub"));
+        var files = Directory.GetFiles(Path.Combine(data, "test"), "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        for (int i = 0; i < files.Length; i++) File.Copy(files[i], Path.Combine(folder, i % 2 == 0 ? "sub" : "", $"{i:D2}.png"));
+        File.WriteAllText(Path.Combine(folder, "notes.txt"), "not an image");
+        (code, output, error) = CliTests.Run("predict", "--model", model, "--image", folder, "--out", csv);
+        Assert.True(code == 0, output + error);
+        Assert.Matches(@"^Classified 12 images \(.+\); wrote ", output);
+
+        var lines = File.ReadAllLines(csv);
+        Assert.Equal("source,prediction,probability,blue,green,red,yellow", lines[0]);
+        var expected = Directory.GetFiles(folder, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(12, expected.Length);
+        Assert.Equal(expected.Length + 1, lines.Length);
+        string[] classes = ["blue", "green", "red", "yellow"];
+        for (int r = 0; r < expected.Length; r++)
+        {
+            Assert.StartsWith($"\"{expected[r]}\",", lines[r + 1]);
+            var fields = lines[r + 1][(expected[r].Length + 3)..].Split(',');
+            var p = fields[2..].Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.Equal(4, p.Length);
+            Assert.Equal(1.0, p.Sum(), 1e-5);
+            int best = Array.IndexOf(p, p.Max());
+            Assert.Equal(classes[best], fields[0]);
+            Assert.Equal(p[best], double.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        // One file alone gets the label and the probability its row in the batch got.
+        (code, output, error) = CliTests.Run("predict", "--model", model, "--image", expected[5]);
+        Assert.True(code == 0, error);
+        var alone = System.Text.RegularExpressions.Regex.Match(output, @": (\w+)  top-3: \w+ ([\d.]+) %");
+        var row = lines[6][(expected[5].Length + 3)..].Split(',');
+        Assert.Equal(row[0], alone.Groups[1].Value);
+        Assert.Equal(double.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture) * 100, double.Parse(alone.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), 0.051);
+
+        // A corrupt image stops the run naming it, and nothing is written; a folder without images is refused.
+        File.Delete(csv);
+        string corrupt = Path.Combine(folder, "sub", "zz.png");
+        File.WriteAllBytes(corrupt, [0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10, 1, 2, 3]);
+        (code, _, error) = CliTests.Run("predict", "--model", model, "--image", folder, "--out", csv);
+        Assert.Equal(1, code);
+        Assert.Contains(corrupt, error);
+        Assert.False(File.Exists(csv));
+        string empty = Path.Combine(work, "empty");
+        Directory.CreateDirectory(empty);
+        (code, _, error) = CliTests.Run("predict", "--model", model, "--image", empty);
+        Assert.Equal(1, code);
+        Assert.Contains($"{empty}: no PNG images in this folder", error);
+    }
+
+    [Fact]
     public async Task Train_evaluate_predict_and_serve_an_rgb_imagefolder()
     {
         string data = MakeTree();
