@@ -20,14 +20,15 @@ case "$rounds" in ''|*[!0-9]*|0) echo "bench/two-cores.sh: --rounds expects a wh
 dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
-# Two timed batches of 2 s each, the median reported: the two processes' start-up skew (a fraction of a second) then
-# leaves most of each measurement overlapping the other's.
+# Two timed batches of 2 s each, the better reported: the two processes' start-up skew (a fraction of a second) then
+# leaves most of the better batch overlapping the other process's.
 rate() { dotnet "$bench" gemm --threads 1 --kernel "$kernel" --shape "$shape,$shape" --seconds 2 | awk -F'\t' '!/^#/ && !/^shape/ {print $2}' | sort -g | tail -1; }
 echo "# $shape on 1 thread ($kernel kernel): one process alone, then two at once; GFLOP/s, the better of two 2-s batches"
 printf 'round\talone\ttogether(a)\ttogether(b)\ttogether/alone\n'
 for round in $(seq "$rounds"); do
   alone=$(rate)
-  rate >"$out/a" & rate >"$out/b"; wait
+  # Waited for by PID, so that a failed process fails the script (a bare wait returns 0).
+  rate >"$out/a" & pa=$!; rate >"$out/b" & pb=$!; wait "$pa"; wait "$pb"
   a=$(cat "$out/a"); b=$(cat "$out/b")
   awk -v r="$round" -v x="$alone" -v a="$a" -v b="$b" 'BEGIN {printf "%d\t%.1f\t%.1f\t%.1f\t%.3f\n", r, x, a, b, (a + b) / 2 / x}'
 done | tee "$out/rows"

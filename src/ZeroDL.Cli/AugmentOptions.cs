@@ -21,13 +21,18 @@ internal sealed class AugmentOptions
 
     public IEnumerable<Option> All => [Augment, Shift, Rotate, Scale, Elastic, ElasticSigma];
 
-    /// <summary>The distortions asked for, or null for none: <c>--augment</c>, any strength, or a preset that augments.</summary>
+    /// <summary>
+    /// The distortions asked for, or null for none: <c>--augment</c>, any strength, or a preset that augments;
+    /// <c>--augment false</c> turns them off, the strengths then included.
+    /// </summary>
     /// <exception cref="UsageException">a strength is out of its range.</exception>
     public AugmentationOptions? Resolve(ParseResult parse, bool presetAugments)
     {
         double? shift = parse.GetValue(Shift), rotate = parse.GetValue(Rotate), scale = parse.GetValue(Scale),
             elastic = parse.GetValue(Elastic), sigma = parse.GetValue(ElasticSigma);
-        if (!(parse.GetValue(Augment) || presetAugments || shift is not null || rotate is not null || scale is not null || elastic is not null || sigma is not null))
+        // An explicit --augment false turns a preset's augmentation off (a clean range test, a clean run).
+        bool offByHand = parse.GetResult(Augment) is { Implicit: false } && !parse.GetValue(Augment);
+        if (offByHand || !(parse.GetValue(Augment) || presetAugments || shift is not null || rotate is not null || scale is not null || elastic is not null || sigma is not null))
             return null;
         var augmentation = new AugmentationOptions
         {

@@ -92,6 +92,8 @@ public class CliTests
     [InlineData("train", "--lr", "fast")]
     [InlineData("train", "--model", "simpleconv", "--output-dropout", "false")]
     [InlineData("train", "--elastic-sigma", "0")]
+    [InlineData("predict", "--model", "a.safetensors", "--image", "")]
+    [InlineData("predict", "--model", "a.safetensors", "--image", "a.png", "--out", "")]
     public void Bad_arguments_exit_2_with_a_short_message(params string[] args)
     {
         var (code, _, err) = Run(args);

@@ -57,61 +57,88 @@ public class ImageFolderEndToEndTests
     public void Predict_classifies_a_folder_of_images_into_a_csv()
     {
         string data = MakeTree(trainPerClass: 10, testPerClass: 3);
+        // A class whose name holds a comma and a quote, so that the CSV must quote it.
+        const string odd = "red, \"ish\"";
+        foreach (string split in new[] { "train", "test" }) Directory.Move(Path.Combine(data, split, "red"), Path.Combine(data, split, odd));
         string work = TestPaths.NewTempDirectory();
         string arch = Path.Combine(work, "tiny.json"), model = Path.Combine(work, "tiny.safetensors"), csv = Path.Combine(work, "predictions.csv");
         File.WriteAllText(arch, TinyNet);
         var (code, output, error) = CliTests.Run("train", "--data", data, "--arch", arch, "--epochs", "2", "--batch-size", "16", "--out", model);
         Assert.True(code == 0, output + error);
 
-        // A folder with a comma in its name, so that the CSV must quote its paths.
+        // 108 images (past one batch of 100) in a folder whose name holds a comma, some in a sub-folder, beside a
+        // text file and a hidden file that are not read.
         string folder = Path.Combine(work, "new, unlabelled");
         Directory.CreateDirectory(Path.Combine(folder, "sub"));
         var files = Directory.GetFiles(Path.Combine(data, "test"), "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
-        for (int i = 0; i < files.Length; i++) File.Copy(files[i], Path.Combine(folder, i % 2 == 0 ? "sub" : "", $"{i:D2}.png"));
+        for (int i = 0; i < 9 * files.Length; i++) File.Copy(files[i % files.Length], Path.Combine(folder, i % 2 == 0 ? "sub" : "", $"{i:D3}.png"));
         File.WriteAllText(Path.Combine(folder, "notes.txt"), "not an image");
-        (code, output, error) = CliTests.Run("predict", "--model", model, "--image", folder, "--out", csv);
+        File.WriteAllText(Path.Combine(folder, "._000.png"), "a hidden file");
+        (code, output, error) = CliTests.Run("predict", "--model", model, "--index", "0..1", "--image", folder, "--out", csv);
         Assert.True(code == 0, output + error);
-        Assert.Matches(@"^Classified 12 images \(.+\); wrote ", output);
+        Assert.Matches(@"^Classified 110 images \(.+\); wrote ", output);
 
         var lines = File.ReadAllLines(csv);
-        Assert.Equal("source,prediction,probability,blue,green,red,yellow", lines[0]);
-        var expected = Directory.GetFiles(folder, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
-        Assert.Equal(12, expected.Length);
-        Assert.Equal(expected.Length + 1, lines.Length);
-        string[] classes = ["blue", "green", "red", "yellow"];
-        for (int r = 0; r < expected.Length; r++)
+        string[] classes = ["blue", "green", odd, "yellow"];
+        Assert.Equal(["source", "label", "prediction", "probability", .. classes], CsvFields(lines[0]));
+        Assert.Equal("source,label,prediction,probability,blue,green,\"red, \"\"ish\"\"\",yellow", lines[0]);
+        var expected = Directory.GetFiles(folder, "*.png", SearchOption.AllDirectories).Where(f => !Path.GetFileName(f).StartsWith('.'))
+            .Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(108, expected.Length);
+        Assert.Equal(1 + 2 + expected.Length, lines.Length);
+        var rows = lines.Skip(1).Select(CsvFields).ToList();
+        Assert.Equal(["test[0]", "test[1]", .. expected], rows.Select(r => r[0]));
+        Assert.Equal("blue", rows[0][1]); // the test split's first images, in class order
+        Assert.All(rows.Skip(2), r => Assert.Equal("", r[1]));
+        foreach (var r in rows)
         {
-            Assert.StartsWith($"\"{expected[r]}\",", lines[r + 1]);
-            var fields = lines[r + 1][(expected[r].Length + 3)..].Split(',');
-            var p = fields[2..].Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            var p = r[4..].Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             Assert.Equal(4, p.Length);
             Assert.Equal(1.0, p.Sum(), 1e-5);
             int best = Array.IndexOf(p, p.Max());
-            Assert.Equal(classes[best], fields[0]);
-            Assert.Equal(p[best], double.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(classes[best], r[2]);
+            Assert.Equal(p[best], double.Parse(r[3], System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        // One file alone gets the label and the probability its row in the batch got.
-        (code, output, error) = CliTests.Run("predict", "--model", model, "--image", expected[5]);
+        // One file alone (a batch of one) gets the label and, to the printed digits, the probability of its row.
+        string one = expected[103]; // in the second batch
+        (code, output, error) = CliTests.Run("predict", "--model", model, "--image", one);
         Assert.True(code == 0, error);
-        var alone = System.Text.RegularExpressions.Regex.Match(output, @": (\w+)  top-3: \w+ ([\d.]+) %");
-        var row = lines[6][(expected[5].Length + 3)..].Split(',');
-        Assert.Equal(row[0], alone.Groups[1].Value);
-        Assert.Equal(double.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture) * 100, double.Parse(alone.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), 0.051);
+        var alone = System.Text.RegularExpressions.Regex.Match(output, @"\.png: (.+?)  top-3: .+? ([\d.]+) %");
+        var row = rows[2 + 103];
+        Assert.Equal(row[2], alone.Groups[1].Value);
+        Assert.Equal(double.Parse(row[3], System.Globalization.CultureInfo.InvariantCulture) * 100, double.Parse(alone.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), 0.051);
 
-        // A corrupt image stops the run naming it, and nothing is written; a folder without images is refused.
-        File.Delete(csv);
+        // A corrupt image stops the run naming it, and the CSV before it stays as it was; a folder without images is refused.
         string corrupt = Path.Combine(folder, "sub", "zz.png");
         File.WriteAllBytes(corrupt, [0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10, 1, 2, 3]);
         (code, _, error) = CliTests.Run("predict", "--model", model, "--image", folder, "--out", csv);
         Assert.Equal(1, code);
         Assert.Contains(corrupt, error);
-        Assert.False(File.Exists(csv));
+        Assert.Equal(lines, File.ReadAllLines(csv));
         string empty = Path.Combine(work, "empty");
         Directory.CreateDirectory(empty);
         (code, _, error) = CliTests.Run("predict", "--model", model, "--image", empty);
         Assert.Equal(1, code);
         Assert.Contains($"{empty}: no PNG images in this folder", error);
+    }
+
+    /// <summary>The fields of one CSV line (RFC 4180: a quoted field may hold commas, a doubled quote is a quote).</summary>
+    private static string[] CsvFields(string line)
+    {
+        var fields = new List<string>();
+        var field = new System.Text.StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted && c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
+            else if (c == '"') quoted = !quoted;
+            else if (c == ',' && !quoted) { fields.Add(field.ToString()); field.Clear(); }
+            else field.Append(c);
+        }
+        fields.Add(field.ToString());
+        return [.. fields];
     }
 
     [Fact]

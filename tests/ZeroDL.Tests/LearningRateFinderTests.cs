@@ -231,6 +231,10 @@ public class LrFindCliTests
             (code, output, err) = CliTests.Run([.. common, "--out", Path.Combine(dir, "clean.csv")]);
             Assert.True(code == 0, err);
             Assert.DoesNotContain("augmentation", output);
+            // --augment false turns it off whatever else asks for it.
+            (code, output, err) = CliTests.Run([.. common, "--shift", "1", "--augment", "false", "--out", Path.Combine(dir, "off.csv")]);
+            Assert.True(code == 0, err);
+            Assert.DoesNotContain("augmentation", output);
             // The same batches by index and the same start: the first loss differs only by the distortion.
             static double FirstLoss(string csv) => double.Parse(File.ReadLines(csv).Skip(1).First().Split(',')[2], System.Globalization.CultureInfo.InvariantCulture);
             Assert.NotEqual(FirstLoss(Path.Combine(dir, "clean.csv")), FirstLoss(Path.Combine(dir, "augmented.csv")));

@@ -112,7 +112,7 @@ public static class ImageFolder
             int label = known is null ? names.IndexOf(name) : IndexOf(known, name);
             if (label < 0) throw DataFormatException.For(folder, $"class '{name}' is not one of the training classes ({string.Join(", ", known!)})");
             int before = files.Count;
-            foreach (var file in ImageFiles(folder)) files.Add((file, label));
+            foreach (var file in FilesUnder(folder)) files.Add((file, label));
             if (files.Count == before) throw DataFormatException.For(folder, $"class folder '{name}' holds no images");
         }
         return (names, files);
@@ -129,7 +129,8 @@ public static class ImageFolder
     /// out. A folder reached twice through symbolic links (a link to a folder above it, or two links to one folder) is
     /// refused naming the link: following it would read the same images again, without end for a loop.
     /// </summary>
-    private static IEnumerable<string> ImageFiles(string folder)
+    /// <exception cref="DataFormatException">a folder cannot be listed, or is reached twice through symbolic links.</exception>
+    public static IReadOnlyList<string> FilesUnder(string folder)
     {
         var found = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
