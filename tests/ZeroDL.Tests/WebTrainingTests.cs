@@ -72,8 +72,10 @@ public class WebTrainingTests
     [Fact]
     public async Task Stopping_the_server_ends_a_running_run_first()
     {
-        var (app, client, models) = await Start();
-        string id = await StartRun(client, "{\"model\": \"mlp\", \"epochs\": 20}");
+        // More epochs than a run gets through in any plausible delay between its first epoch and the stop: with 20, a
+        // quick host finished the run first and the test saw "done".
+        var (app, client, models) = await Start(o => o with { Training = o.Training with { MaxEpochs = 1000 } });
+        string id = await StartRun(client, "{\"model\": \"mlp\", \"epochs\": 1000}");
         var runs = app.Services.GetService(typeof(TrainingRuns)) as TrainingRuns;
         var run = runs!.Find(id)!;
         // Let it save at least one epoch, so that a save may be under way when the server stops.
