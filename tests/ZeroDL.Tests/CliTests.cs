@@ -232,6 +232,14 @@ public class CliTests
         (code, _, err) = Run("train", "--model", "mlp", "--iterations", "30", "--train-samples", "1000", "--eval-samples", "200", "--out", full);
         Assert.True(code == 0, err);
         Assert.InRange(new FileInfo(half).Length, new FileInfo(full).Length * 0.45, new FileInfo(full).Length * 0.55);
+        // An explicit --augment false wins over the strengths (and over a preset that augments): no augmentation, none recorded.
+        string off = Path.Combine(dir, "off.safetensors");
+        (code, output, err) = Run("train", "--model", "mlp", "--iterations", "30", "--train-samples", "1000", "--eval-samples", "200",
+            "--rotate", "5", "--augment", "false", "--out", off);
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("augmentation", output);
+        training = System.Text.Json.JsonDocument.Parse(Serialization.ModelFile.Load(off).Metadata["training"]).RootElement;
+        Assert.False(training.TryGetProperty("augmentation", out _));
     }
 
     [Fact]
