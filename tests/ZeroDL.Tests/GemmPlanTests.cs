@@ -33,7 +33,10 @@ public class GemmPlanTests
         // AVX2, 367 panels: the last slab takes the rest.
         { 100, 100, 5880, false, true, GemmKernel.Avx2, 2, "100×100×5880 Bᵀ → avx2 6x16, 2 threads: column slabs 2928+2952" },
         // Large and square: the threads share one packed B.
-        { 1024, 1024, 1024, false, false, GemmKernel.Avx512, 2, "1024×1024×1024 → avx512 12x32, K blocks of 256, 2 threads: shared B, rows 512+512" },
+        { 1024, 1024, 1024, false, false, GemmKernel.Avx512, 2, "1024×1024×1024 → avx512 12x32, K blocks of 512, 2 threads: shared B, rows 512+512" },
+        // Large on both sides: K blocks up to 512 deep (C's tiles stored half as often); a side under 512 keeps 256.
+        { 600, 1000, 520, false, false, GemmKernel.Avx2, 1, "600×1000×520 → avx2 6x16, K blocks of 504, 1 thread" },
+        { 600, 1000, 500, false, true, GemmKernel.Avx2, 1, "600×1000×500 Bᵀ → avx2 6x16, K blocks of 256, 4 narrow columns, 1 thread" },
         // Wider than tall: slabs of whole 32-column panels.
         { 150, 20, 600, false, false, GemmKernel.Avx512, 2, "150×20×600 → avx512 12x32, 2 threads: columns 320+280" },
         // Tall and thin on one thread: A streamed in place, its next rows asked for ahead.

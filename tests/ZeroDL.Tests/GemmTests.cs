@@ -696,6 +696,34 @@ public class GemmTests
         }
     }
 
+    [Fact]
+    public void Large_products_sum_in_deeper_K_blocks_that_fill_the_packing_buffers()
+    {
+        // 512 rows (the least that takes the deeper blocks) by 1024 deep, 2080 wide: two K blocks of 512, the first
+        // block of columns NC wide, so that each thread's packed B and the shared one are at their largest. Every
+        // vector kernel and split must give each element as the K blocks' sums in the kernels' order (the scalar
+        // kernel's multiplies and adds round apart: within rounding of them).
+        const int m = 512, k = 1024, n = 2080;
+        Assert.Equal(Sgemm.KC, GemmPlan.Make(false, false, m - 1, n, k, null, allowSmall: false).KBlock);
+        var rng = new Random(5);
+        var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n); var start = RandomArray(rng, m * n);
+        foreach (bool accumulate in new[] { true, false })
+        {
+            var expected = accumulate ? (float[])start.Clone() : new float[m * n];
+            OrderedSums(false, m, n, k, Sgemm.DeepKC, a, k, b, n, expected, n, accumulate);
+            foreach (var (kernel, threads) in new[] { (GemmKernel.Avx2, 1), (GemmKernel.Avx2, 2), (GemmKernel.Avx512, 1), (GemmKernel.Avx512, 2), (GemmKernel.Scalar, 1) })
+            {
+                var plan = GemmPlan.Make(false, false, m, n, k, new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 }, allowSmall: false);
+                Assert.Equal(Sgemm.DeepKC, plan.KBlock);
+                var c = accumulate ? (float[])start.Clone() : Enumerable.Repeat(float.NaN, m * n).ToArray();
+                Gemm.Execute(plan, a, k, b, n, c, n, accumulate);
+                if (kernel == GemmKernel.Scalar)
+                    for (int i = 0; i < c.Length; i++) Assert.True(Math.Abs(c[i] - expected[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"{plan} [{i}]");
+                else Assert.True(expected.SequenceEqual(c), $"{plan} accumulate={accumulate}");
+            }
+        }
+    }
+
     [Theory]
     [InlineData(GemmKernel.Avx512, 288, 32, 4000, true, 1)]   // a convolution's dW: deep transposed A, its next K blocks asked for in the tile
     [InlineData(GemmKernel.Avx512, 288, 32, 4000, true, 2)]   // … on two threads sharing B (nothing to pack)

@@ -96,7 +96,7 @@ public readonly record struct GemmPlan
             ReadsAInPlace = direct,
             ReadsAliasedRowsSixAtATime = direct && Sgemm.ReadsAliasedRowsSixAtATime(kernel, transA, lda),
             ReadsBInPlace = directB,
-            KBlock = k == 0 ? 0 : Sgemm.KBlock(k, direct && !directB ? Sgemm.InPlaceKBlockLimit(kernel, transA) : Sgemm.KC),
+            KBlock = k == 0 ? 0 : Sgemm.KBlock(k, direct && !directB ? Sgemm.InPlaceKBlockLimit(kernel, transA) : Sgemm.PackedKBlockLimit(m, n - narrow)),
             Chunk = m,
         };
         int threads = split is null ? options.ThreadsFor((long)m * n * k) : Math.Max(2, options.Threads ?? 2);

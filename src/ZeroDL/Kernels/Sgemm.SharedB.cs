@@ -314,10 +314,10 @@ internal static unsafe partial class Sgemm
     private const int MinPartColumns = 256;
 
     /// <summary>
-    /// Floats in the shared packed-B buffer (4 MB): the whole of a B of up to 2^20 floats (1024 × 1024) is packed at
-    /// once, so that 1024³ has its threads meet once a call rather than once per K block (a meeting waits for the
-    /// slower thread, which on a shared host may have lost its core for a while); one K block of an NC block
-    /// (KC × (NC + 32) floats) always fits.
+    /// Floats in the shared packed-B buffer (about 4 MB): one K block of an NC block, as deep as any, so that it always
+    /// fits; then too the whole of a B of up to 1024 × 1024 floats is packed at once, so that 1024³ has its threads meet
+    /// once a call rather than once per K block (a meeting waits for the slower thread, which on a shared host may have
+    /// lost its core for a while).
     /// </summary>
-    private const int SharedFloats = 1 << 20;
+    private const int SharedFloats = DeepKC * (NC + 32);
 }

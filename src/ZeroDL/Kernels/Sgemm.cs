@@ -21,6 +21,17 @@ internal static unsafe partial class Sgemm
 {
     internal const int KC = 256, MC = 144, NC = 2048;
 
+    /// <summary>
+    /// The deepest K block of a packed product at least <see cref="DeepKMinSide"/> on both sides: C's tiles are then
+    /// loaded, added to and stored once per 512 steps of k instead of 256. A product that large is bound by that
+    /// traffic more than by its B panel spilling out of L1; the networks' products are thinner (a side of at most 100
+    /// or 64 columns, or k ≤ 64) and keep <see cref="KC"/>, so their sums, and the trainings that run them, keep their bits.
+    /// </summary>
+    internal const int DeepKC = 512, DeepKMinSide = 512;
+
+    /// <summary>The deepest K block of a packed product of m×n (<see cref="KC"/>, or <see cref="DeepKC"/> for a large one).</summary>
+    internal static int PackedKBlockLimit(int m, int n) => m >= DeepKMinSide && n >= DeepKMinSide ? DeepKC : KC;
+
     private static readonly bool HasAvx512 = Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
     private static readonly bool HasAvx2 = Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported;
 
@@ -46,8 +57,8 @@ internal static unsafe partial class Sgemm
     /// <summary>Per-thread packing buffers, 64-byte aligned, allocated once per thread and kept.</summary>
     private sealed class PackBuffers
     {
-        public readonly float* A = (float*)NativeMemory.AlignedAlloc((nuint)(MC * KC * sizeof(float)), 64);
-        public readonly float* B = (float*)NativeMemory.AlignedAlloc((nuint)(KC * (NC + 32) * sizeof(float)), 64);
+        public readonly float* A = (float*)NativeMemory.AlignedAlloc((nuint)(MC * DeepKC * sizeof(float)), 64);
+        public readonly float* B = (float*)NativeMemory.AlignedAlloc((nuint)(DeepKC * (NC + 32) * sizeof(float)), 64);
         public readonly float* Tile = (float*)NativeMemory.AlignedAlloc((nuint)(12 * 32 * sizeof(float)), 64);
         /// <summary>The call whose whole B <see cref="B"/> holds packed (see <see cref="Serial(in GemmPlan, int, int, float*, int, float*, int, float*, int, bool, bool, long)"/>), 0 for none.</summary>
         public long PackedBOfCall;
