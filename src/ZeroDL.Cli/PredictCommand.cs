@@ -131,9 +131,9 @@ internal static class PredictCommand
     /// <summary>
     /// The files <paramref name="arguments"/> name: a file as given; a folder as every PNG below it (and PGM, for a
     /// digit model), as <see cref="ImageFolder.FilesUnder"/> walks it (in path order, hidden files left out, a link
-    /// loop refused), so that the output's order does not depend on the file system.
+    /// loop and a named pipe, socket or device refused), so that the output's order does not depend on the file system.
     /// </summary>
-    /// <exception cref="DataFormatException">a folder holds no such image, cannot be listed, or loops.</exception>
+    /// <exception cref="DataFormatException">a folder holds no such image, cannot be listed, loops, or holds a file that is not a regular file.</exception>
     internal static List<string> ImageFiles(IEnumerable<string> arguments, bool digits)
     {
         var files = new List<string>();

@@ -29,7 +29,10 @@ public sealed class SigintFactAttribute : FactAttribute
 public class CliTests
 {
 
-    internal static (int Code, string Out, string Err) Run(params string[] args)
+    internal static (int Code, string Out, string Err) Run(params string[] args) => Run(TimeSpan.FromMinutes(5), args);
+
+    /// <summary>Runs zerodl with <paramref name="args"/>; one that has not finished within <paramref name="limit"/> is killed and the test fails.</summary>
+    internal static (int Code, string Out, string Err) Run(TimeSpan limit, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
@@ -38,7 +41,12 @@ public class CliTests
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(300_000), "zerodl did not finish in 5 minutes");
+        if (!p.WaitForExit(limit))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+            Assert.Fail($"zerodl {string.Join(' ', args)} did not finish in {limit.TotalSeconds:0} s (killed): {stdout.Result}{stderr.Result}");
+        }
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
 

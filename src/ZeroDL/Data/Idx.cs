@@ -32,20 +32,11 @@ public static class Idx
 
     /// <summary>
     /// Reads and validates an IDX file with <paramref name="expectedRank"/> dimensions (<see cref="Read(Stream, string, int)"/>).
-    /// I/O failures are <see cref="DataFormatException"/>s naming <paramref name="path"/>.
+    /// I/O failures, and a path that is not a regular file (<see cref="DataFile.Read{T}"/>), are
+    /// <see cref="DataFormatException"/>s naming <paramref name="path"/>.
     /// </summary>
-    public static IdxArray Read(string path, int expectedRank)
-    {
-        if (Directory.Exists(path)) throw DataFormatException.For(path, "is a directory, not a file");
-        try
-        {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
-            return Read(file, path, expectedRank);
-        }
-        catch (FileNotFoundException) { throw DataFormatException.For(path, "file not found"); }
-        catch (DirectoryNotFoundException) { throw DataFormatException.For(path, "file not found (no such directory)"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw DataFormatException.For(path, $"cannot read: {e.Message}", e); }
-    }
+    public static IdxArray Read(string path, int expectedRank) =>
+        DataFile.Read(path, file => Read(file, path, expectedRank), bufferSize: 1 << 16);
 
     /// <summary>An IDX file held in memory (raw or gzip), as <see cref="Read(Stream, string, int)"/> reads it.</summary>
     public static IdxArray Parse(byte[] bytes, string source, int expectedRank) =>

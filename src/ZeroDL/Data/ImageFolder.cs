@@ -51,7 +51,7 @@ public sealed record ImageFolderOptions
 /// <item>Per-channel mean and std (<see cref="InputNormalization"/>) are computed on the training split only and
 /// applied to both splits.</item>
 /// <item>Files and folders whose names start with '.' (.DS_Store, .git) are skipped; any other file that is not a
-/// PNG image is refused. So are an empty class folder, a tree without class folders, and a file outside a class
+/// PNG image is refused, and a named pipe, socket or device is refused without being opened. So are an empty class folder, a tree without class folders, and a file outside a class
 /// folder.</item>
 /// </list>
 /// Every refusal is a <see cref="DataFormatException"/> whose message starts with the path at fault. Images are
@@ -126,10 +126,13 @@ public static class ImageFolder
 
     /// <summary>
     /// Every file under <paramref name="folder"/>, sub-folders included, in ordinal order of the path, hidden ones left
-    /// out. A folder reached twice through symbolic links (a link to a folder above it, or two links to one folder) is
-    /// refused naming the link: following it would read the same images again, without end for a loop.
+    /// out; a symbolic link to a file is listed as a file. A folder reached twice through symbolic links (a link to a
+    /// folder above it, or two links to one folder) is refused naming the link: following it would read the same images
+    /// again, without end for a loop. A named pipe, socket or device (or a link to one) is refused naming it, unopened
+    /// (<see cref="DataFile.RefuseSpecial"/>): reading a pipe waits for a writer, and no such file can be an image, so it
+    /// is there by mistake rather than skipped as a hidden file is.
     /// </summary>
-    /// <exception cref="DataFormatException">a folder cannot be listed, or is reached twice through symbolic links.</exception>
+    /// <exception cref="DataFormatException">a folder cannot be listed, or is reached twice through symbolic links; a file is not a regular file.</exception>
     public static IReadOnlyList<string> FilesUnder(string folder)
     {
         var found = new List<string>();
@@ -140,7 +143,12 @@ public static class ImageFolder
             var (dir, real) = pending.Pop();
             if (!seen.Add(real))
                 throw DataFormatException.For(dir, $"is a symbolic link to {real}, a folder already read (a link loop or a second link to one folder)");
-            found.AddRange(Entries(dir, folders: false).Where(f => !Hidden(f)));
+            foreach (var file in Entries(dir, folders: false))
+                if (!Hidden(file))
+                {
+                    DataFile.RefuseSpecial(file);
+                    found.Add(file);
+                }
             foreach (var sub in Entries(dir, folders: true).Where(d => !Hidden(d)))
                 pending.Push((sub, new DirectoryInfo(sub).LinkTarget is null ? Path.Combine(real, Path.GetFileName(sub)) : RealPath(sub)));
         }

@@ -68,7 +68,7 @@ public static class Mnist
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         string path = Path.Combine(directory, ChecksumFile);
         if (!File.Exists(path)) return result;
-        foreach (var raw in File.ReadAllLines(path))
+        foreach (var raw in DataFile.Read(path, ReadLines))
         {
             var line = raw.Trim();
             if (line.Length == 0 || line.StartsWith('#')) continue;
@@ -80,12 +80,19 @@ public static class Mnist
         return result;
     }
 
+    private static List<string> ReadLines(Stream file)
+    {
+        var lines = new List<string>();
+        using var reader = new StreamReader(file);
+        while (reader.ReadLine() is { } line) lines.Add(line);
+        return lines;
+    }
+
     private static void Verify(string path, Dictionary<string, string> sums)
     {
         if (!File.Exists(path)) throw DataFormatException.For(path, "file not found");
         if (!sums.TryGetValue(Path.GetFileName(path), out var expected)) return;
-        string actual;
-        using (var stream = File.OpenRead(path)) actual = Convert.ToHexStringLower(SHA256.HashData(stream));
+        string actual = Convert.ToHexStringLower(DataFile.Read(path, SHA256.HashData));
         if (actual != expected)
             throw DataFormatException.For(path, $"checksum mismatch: SHA-256 is {actual}, SHA256SUMS says {expected} (the file is damaged or not the published one)");
     }

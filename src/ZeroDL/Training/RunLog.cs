@@ -70,19 +70,14 @@ public sealed class RunLog
     /// <exception cref="DataFormatException">the file is missing, unreadable, too large, not UTF-8, or not a metrics log (the message names the file and line).</exception>
     public static RunLog Read(string path)
     {
-        if (Directory.Exists(path)) throw DataFormatException.For(path, "is a directory, not a file");
-        byte[] bytes;
-        try
+        byte[] bytes = DataFile.Read(path, stream =>
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             if (stream.Length > MaxBytes) throw DataFormatException.For(path, $"is {stream.Length:N0} bytes, more than a metrics log's limit of {MaxBytes:N0}");
-            bytes = new byte[stream.Length];
-            stream.ReadExactly(bytes);
-        }
-        catch (FileNotFoundException) { throw DataFormatException.For(path, "file not found"); }
-        catch (DirectoryNotFoundException) { throw DataFormatException.For(path, "file not found (no such directory)"); }
-        catch (EndOfStreamException) { throw DataFormatException.For(path, "became shorter while it was read"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw DataFormatException.For(path, $"cannot read: {e.Message}", e); }
+            var read = new byte[stream.Length];
+            try { stream.ReadExactly(read); }
+            catch (EndOfStreamException) { throw DataFormatException.For(path, "became shorter while it was read"); }
+            return read;
+        }, FileShare.ReadWrite | FileShare.Delete);
         var utf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
         try { return ParseLines(utf8.GetString(bytes), path, brokenTail: false); }
         catch (DecoderFallbackException)
