@@ -159,6 +159,51 @@ public class CliTests
     }
 
     [Fact]
+    public void An_output_path_that_is_a_folder_exits_1_with_one_line_naming_it()
+    {
+        // Each crashed with an IOException and its stack trace (exit 134) from the final rename, having done the work.
+        string dir = TestPaths.NewTempDirectory();
+        string model = Path.Combine(dir, "sample.safetensors"), folder = Path.Combine(dir, "folder");
+        Directory.CreateDirectory(folder);
+        var (code, _, err) = Run("import", "--from", Path.Combine("data", "reference", "sample_weight.npz"), "--model", "sample", "--out", model);
+        Assert.True(code == 0, err);
+        string[][] commands =
+        [
+            ["import", "--from", Path.Combine("data", "reference", "sample_weight.npz"), "--model", "sample", "--out", folder],
+            ["convert", "--model", model, "--out", folder],
+            ["export", "--model", model, "--out", folder],
+            ["misclassified", "--model", model, "--out", folder],
+            ["filters", "--random", "simpleconv", "--out", folder],
+        ];
+        foreach (var command in commands)
+        {
+            (code, _, err) = Run(command);
+            Assert.True(code == 1, $"{command[0]}: exit {code}: {err}");
+            Assert.Equal($"zerodl: {folder}: is a folder; name a file to write", err.Trim());
+        }
+        Assert.Empty(Directory.GetFileSystemEntries(folder));
+    }
+
+    [Theory]
+    [InlineData("--out")]
+    [InlineData("--checkpoint")]
+    public void Train_refuses_an_output_folder_before_training(string option)
+    {
+        // Training ran to the first save, then crashed with a stack trace, losing the epoch.
+        string dir = TestPaths.NewTempDirectory();
+        string folder = Path.Combine(dir, "folder");
+        Directory.CreateDirectory(folder);
+        string[] args = option == "--out"
+            ? ["train", "--model", "mlp", "--epochs", "1", "--train-samples", "600", "--out", folder]
+            : ["train", "--model", "mlp", "--epochs", "1", "--train-samples", "600", "--out", Path.Combine(dir, "m.safetensors"), "--checkpoint", folder];
+        var (code, output, err) = Run(args);
+        Assert.True(code == 1, $"exit {code}: {err}");
+        Assert.Equal($"zerodl: {folder}: is a folder; name a file to write", err.Trim());
+        Assert.DoesNotContain("epoch", output);
+        Assert.Equal([folder], Directory.GetFileSystemEntries(dir));
+    }
+
+    [Fact]
     public void Import_the_books_weights_then_evaluate()
     {
         string dir = TestPaths.NewTempDirectory();
