@@ -185,6 +185,27 @@ public class CliTests
     }
 
     [Theory]
+    [InlineData("test_split", "7", "a test split of 7 must be between 0 and 1")]
+    [InlineData("resize", "0x0", "resize to 0×0")]
+    public void Corrupt_data_settings_recorded_in_a_model_file_exit_1_naming_the_file(string key, string value, string expected)
+    {
+        // They were blamed on the command line (exit 2, "--test-split of 7 must be ..."), which gave no such option.
+        string dir = TestPaths.NewTempDirectory();
+        string model = Path.Combine(dir, "sample.safetensors"), bad = Path.Combine(dir, "bad.safetensors");
+        var (code, _, err) = Run("import", "--from", Path.Combine("data", "reference", "sample_weight.npz"), "--model", "sample", "--out", model);
+        Assert.True(code == 0, err);
+        var (stored, metadata) = ZeroDL.Serialization.SafeTensors.Read(model);
+        metadata["training"] = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["data"] = "mnist", [key] = value });
+        var tensors = stored.Select(t => (t.Key, new NDArray<float>(t.Value.Values, t.Value.Shape))).ToList();
+        ZeroDL.Serialization.AtomicFile.Write(bad, s => ZeroDL.Serialization.SafeTensors.Write(s, tensors, metadata));
+        (code, _, err) = Run("evaluate", "--model", bad);
+        Assert.True(code == 1, $"exit {code}: {err}");
+        Assert.StartsWith($"zerodl: {bad}: the data it records cannot be read: ", err);
+        Assert.Contains(expected, err);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Theory]
     [InlineData("--out")]
     [InlineData("--checkpoint")]
     public void Train_refuses_an_output_folder_before_training(string option)
