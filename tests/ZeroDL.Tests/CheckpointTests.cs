@@ -242,6 +242,9 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
             string model = Path.Combine(dir, "m.safetensors");
             ModelFile.Save(good.Model, model);
             Assert.Contains("model file, not a training checkpoint", Assert.Throws<DataFormatException>(() => CheckpointFile.Load(model)).Message);
+            // And the other way round (evaluate --model run.ckpt said only "not a ZeroDL model").
+            Assert.Equal($"{path}: this is a training checkpoint (.ckpt), not a model file: train --resume reads it",
+                Assert.Throws<DataFormatException>(() => ModelFile.Load(path)).Message);
 
             void Refused(string what, Func<Dictionary<string, string>, Dictionary<string, string>> change, Func<List<(string, NDArray<float>)>, List<(string, NDArray<float>)>>? tensors = null)
             {
