@@ -71,7 +71,9 @@ internal static class Cli
     {
         var bytes = ZeroDL.Data.DataFile.ReadAllBytes(path);
         string json;
-        try { json = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes); }
+        // A UTF-8 byte-order mark (as Windows editors write) is not part of the JSON; GetString would keep it as U+FEFF.
+        int start = bytes.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0;
+        try { json = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes, start, bytes.Length - start); }
         catch (System.Text.DecoderFallbackException) { throw ZeroDL.Data.DataFormatException.For(path, "not UTF-8 text"); }
         try { return ZeroDL.Models.Architecture.FromJson(json); }
         catch (FormatException e) { throw ZeroDL.Data.DataFormatException.For(path, e.Message, e); }

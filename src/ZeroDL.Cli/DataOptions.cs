@@ -34,9 +34,11 @@ internal sealed class DataOptions
 
     /// <summary>
     /// The dataset the options name. Without <c>--data</c> (and without resize or split), the data recorded in
-    /// <paramref name="recorded"/> (a model file's training settings) is used when there is one.
+    /// <paramref name="recorded"/> (a model file's training settings, read from <paramref name="recordedIn"/>) is used
+    /// when there is one; a recorded setting out of range is then the file's fault (exit 1 naming it), not the command
+    /// line's.
     /// </summary>
-    public LoadedData Load(ParseResult parse, int seed, IReadOnlyDictionary<string, string>? recorded = null)
+    public LoadedData Load(ParseResult parse, int seed, IReadOnlyDictionary<string, string>? recorded = null, string? recordedIn = null)
     {
         string? data = parse.GetValue(Data);
         int[]? resize = parse.GetValue(Resize) is { Length: > 0 } given ? given : null;
@@ -57,6 +59,7 @@ internal sealed class DataOptions
             var (train, test) = ImageDatasets.Load(data, options);
             return new LoadedData(train, test, data ?? "mnist", options, fromModel);
         }
+        catch (ArgumentException e) when (fromModel) { throw DataFormatException.For(recordedIn ?? "the model file", $"the data it records cannot be read: {e.Message}", e); }
         catch (ArgumentException e) { throw new UsageException(e.Message.Replace("a test split", "--test-split")); }
     }
 

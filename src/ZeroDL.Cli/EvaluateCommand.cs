@@ -26,7 +26,7 @@ internal static class EvaluateCommand
             using var limit = Gemm.LimitThreadsOnThisThread(parse.GetValue(threads));
             string modelPath = parse.GetValue(model)!;
             var loaded = ModelFile.Load(modelPath);
-            var sets = data.Load(parse, parse.GetValue(seed), ModelData.TrainingSettings(loaded));
+            var sets = data.Load(parse, parse.GetValue(seed), ModelData.TrainingSettings(loaded), modelPath);
             var set = ModelData.Fit(loaded, modelPath, parse.GetValue(split) == "train" ? sets.Train : sets.Test, sets.Name);
             var predicted = loaded.Network.PredictLabels(set);
             var confusion = new int[set.Classes, set.Classes];

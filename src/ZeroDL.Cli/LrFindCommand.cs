@@ -102,12 +102,8 @@ internal static class LrFindCommand
             Console.WriteLine(Invariant($"Lowest smoothed loss {lowest.SmoothedLoss:F4} at rate {lowest.LearningRate:G3}; steepest descent at rate {sweep.SteepestRate:G3}"));
             if (lowest == last && sweep.Ending == LearningRateSweepEnd.Completed)
                 Console.WriteLine("The loss was still falling at --end: raise it to see where it turns");
-            try
-            {
-                AtomicFile.WriteAllText(csvPath, sweep.Csv());
-                sweep.Chart($"Learning-rate range test: {choice.Name}, {opt.Name}, batch {options.BatchSize}").Save(svgPath);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw DataFormatException.For(csvPath, $"cannot write: {e.Message}", e); }
+            AtomicFile.WriteAllText(csvPath, sweep.Csv());
+            sweep.Chart($"Learning-rate range test: {choice.Name}, {opt.Name}, batch {options.BatchSize}").Save(svgPath);
             Console.WriteLine(Invariant($"Suggested learning rate: {sweep.SuggestedRate:G3} (the lowest loss's rate / 10)"));
             Console.WriteLine($"Wrote {csvPath} and {svgPath}");
             return Cli.Success;

@@ -19,11 +19,12 @@ internal static class MisclassifiedCommand
         var columns = new Option<int>("--columns") { Description = "Images per row of the figure", DefaultValueFactory = _ => 5 };
         var split = new Option<string>("--split") { Description = "test or train", DefaultValueFactory = _ => "test" };
         split.AcceptOnlyFromAmong("test", "train");
-        var data = new Option<string?>("--data") { Description = "Folder with the MNIST files (default: the bundled data/mnist)" };
-        var command = new Command("misclassified", "Find the images a model gets wrong: print their count and indices, draw the first ones as a PNG grid captioned index: prediction != label.")
+        var data = new DataOptions();
+        var command = new Command("misclassified", "Find the images a model gets wrong: print their count and indices, draw the first ones as a PNG grid captioned index: prediction != label. Without --data, the data the model file records (else MNIST).")
         {
-            model, output, count, columns, split, data,
+            model, output, count, columns, split,
         };
+        foreach (var option in data.All) command.Add(option);
         command.SetAction(parse =>
         {
             int shown = parse.GetValue(count), perRow = parse.GetValue(columns);
@@ -32,8 +33,10 @@ internal static class MisclassifiedCommand
             string pngPath = parse.GetValue(output) ?? Path.ChangeExtension(modelPath, null) + ".misclassified.png";
             string csvPath = Path.ChangeExtension(pngPath, ".csv");
             var loaded = ModelFile.Load(modelPath);
-            var (train, test) = Mnist.Load(directory: parse.GetValue(data));
-            var set = parse.GetValue(split) == "train" ? train : test;
+            // The data evaluate reads (the model file's record unless --data is given), checked to fit the model.
+            var sets = data.Load(parse, seed: 1, ModelData.TrainingSettings(loaded), modelPath);
+            var stored = parse.GetValue(split) == "train" ? sets.Train : sets.Test;
+            var set = ModelData.Fit(loaded, modelPath, stored, sets.Name);
             var predicted = loaded.Network.PredictLabels(set);
             var wrong = Enumerable.Range(0, set.Count).Where(i => predicted[i] != set.Labels[i]).ToList();
 
@@ -48,7 +51,7 @@ internal static class MisclassifiedCommand
                 return Cli.Success;
             }
             var shownIndices = wrong.Take(shown).ToList();
-            ImageGrid.Misclassified(set, predicted, shownIndices, perRow).SavePng(pngPath);
+            ImageGrid.Misclassified(stored, predicted, shownIndices, perRow).SavePng(pngPath);
             Console.WriteLine($"Wrote {pngPath} (first {shownIndices.Count}, captioned index: prediction != label) and {csvPath}");
             return Cli.Success;
         });

@@ -64,8 +64,7 @@ internal static class RunsCommand
             // Two runs of one name (from two folders) are told apart by their paths.
             var names = logs.Select(l => logs.Count(o => o.Name == l.Name) > 1 ? l.Path : l.Name).ToList();
             string path = parse.GetValue(output)!;
-            try { Serialization.AtomicFile.WriteAllText(path, RunCurves.ToSvg(logs, names)); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw DataFormatException.For(path, $"cannot write: {e.Message}", e); }
+            Serialization.AtomicFile.WriteAllText(path, RunCurves.ToSvg(logs, names));
             Console.WriteLine($"Wrote {path}: {logs.Count} run(s), loss and accuracy against the epoch");
             return Cli.Success;
         });

@@ -147,6 +147,7 @@ internal static class TrainCommand
             string outPath = parse.GetValue(output) ?? Path.Combine("models", modelName + ".safetensors");
             string historyPath = Path.ChangeExtension(outPath, null) + ".history.csv";
             string checkpointPath = parse.GetValue(checkpoint) ?? resumePath ?? CheckpointFile.BesideModel(outPath);
+            foreach (var path in new[] { outPath, historyPath, checkpointPath, MetricsLog.BesideModel(outPath) }) AtomicFile.CheckDestination(path);
             // A preset bounded by iterations (twolayer) runs epochs once --epochs is given: not the same run.
             if (resumed is not null && options.Iterations != resumed.Checkpoint.Options.Iterations)
                 throw new UsageException($"--epochs cannot extend {resumePath}: its run is bounded by iterations ({resumed.Checkpoint.Options.Iterations})");

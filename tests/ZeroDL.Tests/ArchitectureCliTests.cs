@@ -50,6 +50,17 @@ public class ArchitectureCliTests
     }
 
     [Fact]
+    public void An_architecture_file_with_a_utf8_byte_order_mark_is_read()
+    {
+        // As Windows editors save JSON; it was refused as "'0xEF' is an invalid start of a value".
+        string path = Path.Combine(TestPaths.NewTempDirectory(), "bom.json");
+        File.WriteAllBytes(path, [0xEF, 0xBB, 0xBF, .. File.ReadAllBytes(Path.Combine(TestPaths.RepoRoot, "docs", "deepconv.json"))]);
+        var (code, output, err) = Run("summary", "--arch", path);
+        Assert.True(code == 0, err);
+        Assert.Contains("parameters: 123,552", output);
+    }
+
+    [Fact]
     public void Summary_refuses_bad_arguments_and_files()
     {
         Assert.Equal(2, Run("summary").Code);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ZeroDL.Data;
 using ZeroDL.Serialization;
 
 namespace ZeroDL.Tests;
@@ -112,5 +113,35 @@ public class AtomicFileTests
         AtomicFile.Write(target, s => s.Write(new byte[] { 1, 2, 3 }));
         Assert.Equal([target], Directory.GetFiles(dir));
         Assert.Equal(new byte[] { 1, 2, 3 }, File.ReadAllBytes(target));
+    }
+
+    [Fact]
+    public void A_destination_that_is_a_folder_is_refused_naming_it_before_anything_is_written()
+    {
+        // It was an IOException from the final rename, after the whole file had been written (a crash with a stack
+        // trace in the CLI, after training).
+        string dir = TestPaths.NewTempDirectory();
+        string target = Path.Combine(dir, "model.safetensors");
+        Directory.CreateDirectory(target);
+        bool called = false;
+        var e = Assert.Throws<DataFormatException>(() => AtomicFile.Write(target, _ => called = true));
+        Assert.Equal($"{target}: is a folder; name a file to write", e.Message);
+        Assert.False(called);
+        Assert.Equal([target], Directory.GetFileSystemEntries(dir));
+        Assert.Empty(Directory.GetFileSystemEntries(target));
+    }
+
+    [Fact]
+    public void A_destination_that_cannot_be_written_is_a_clean_error_naming_it()
+    {
+        // The folder to write in is a file: no temporary file can be made there.
+        string dir = TestPaths.NewTempDirectory();
+        string file = Path.Combine(dir, "plain");
+        File.WriteAllText(file, "x");
+        string target = Path.Combine(file, "model.safetensors");
+        var e = Assert.Throws<DataFormatException>(() => AtomicFile.WriteAllText(target, "new"));
+        Assert.StartsWith($"{target}: cannot write: ", e.Message);
+        Assert.Equal("x", File.ReadAllText(file));
+        Assert.Equal([file], Directory.GetFileSystemEntries(dir));
     }
 }

@@ -242,6 +242,9 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
             string model = Path.Combine(dir, "m.safetensors");
             ModelFile.Save(good.Model, model);
             Assert.Contains("model file, not a training checkpoint", Assert.Throws<DataFormatException>(() => CheckpointFile.Load(model)).Message);
+            // And the other way round (evaluate --model run.ckpt said only "not a ZeroDL model").
+            Assert.Equal($"{path}: this is a training checkpoint (.ckpt), not a model file: train --resume reads it",
+                Assert.Throws<DataFormatException>(() => ModelFile.Load(path)).Message);
 
             void Refused(string what, Func<Dictionary<string, string>, Dictionary<string, string>> change, Func<List<(string, NDArray<float>)>, List<(string, NDArray<float>)>>? tensors = null)
             {
@@ -266,10 +269,28 @@ public class CheckpointTests(MnistFixture mnist) : IClassFixture<MnistFixture>
             Refused("NaN", m => m, l => [.. l.Select(t => t.Item1 == "model/affine1.W" ? (t.Item1, Poison(t.Item2)) : t)]);
             Refused("neither the model's nor the optimizer's", m => m, l => [.. l, ("stray", new NDArray<float>(2))]);
             Refused("dropout layers", m => { m["state"] = m["state"].Replace("\"dropout1\"", "\"dropout9\""); return m; });
+            // Adam's v is an average of squared gradients: a negative one (finite, so it passed) made the first resumed
+            // step's square root NaN and the run stop as "diverged ... try a lower learning rate".
+            Refused("tensor 'optimizer/affine1.W/v' holds -1 at index 0; adam's v", m => m, l => [.. l.Select(t => t.Item1 == "optimizer/affine1.W/v" ? (t.Item1, Negative(t.Item2)) : t)]);
         }
         finally { Directory.Delete(dir, recursive: true); }
 
         static NDArray<float> Poison(NDArray<float> t) { var c = NDArray<float>.FromArray(t.ReadOnlySpan.ToArray(), [.. t.Shape]); c.Span[0] = float.NaN; return c; }
+        static NDArray<float> Negative(NDArray<float> t) { var c = NDArray<float>.FromArray(t.ReadOnlySpan.ToArray(), [.. t.Shape]); c.Span[0] = -1; return c; }
+    }
+
+    [Theory]
+    [InlineData("sgd", "")]
+    [InlineData("momentum", "")]
+    [InlineData("nesterov", "")]
+    [InlineData("adagrad", "h")]
+    [InlineData("rmsprop", "h")]
+    [InlineData("adam", "v")]
+    public void Optimizers_name_the_states_that_are_sums_of_squares(string name, string nonNegative)
+    {
+        var optimizer = Optimizer<float>.Create(name);
+        Assert.Equal(nonNegative.Length == 0 ? [] : [nonNegative], optimizer.NonNegativeStateNames);
+        Assert.All(optimizer.NonNegativeStateNames, n => Assert.Contains(n, optimizer.StateNames));
     }
 
     [Fact]

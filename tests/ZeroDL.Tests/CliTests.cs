@@ -167,6 +167,108 @@ public class CliTests
     }
 
     [Fact]
+    public void An_output_path_that_is_a_folder_exits_1_with_one_line_naming_it()
+    {
+        // Each crashed with an IOException and its stack trace (exit 134) from the final rename, having done the work.
+        string dir = TestPaths.NewTempDirectory();
+        string model = Path.Combine(dir, "sample.safetensors"), folder = Path.Combine(dir, "folder");
+        Directory.CreateDirectory(folder);
+        var (code, _, err) = Run("import", "--from", Path.Combine("data", "reference", "sample_weight.npz"), "--model", "sample", "--out", model);
+        Assert.True(code == 0, err);
+        string[][] commands =
+        [
+            ["import", "--from", Path.Combine("data", "reference", "sample_weight.npz"), "--model", "sample", "--out", folder],
+            ["convert", "--model", model, "--out", folder],
+            ["export", "--model", model, "--out", folder],
+            ["misclassified", "--model", model, "--out", folder],
+            ["filters", "--random", "simpleconv", "--out", folder],
+        ];
+        foreach (var command in commands)
+        {
+            (code, _, err) = Run(command);
+            Assert.True(code == 1, $"{command[0]}: exit {code}: {err}");
+            Assert.Equal($"zerodl: {folder}: is a folder; name a file to write", err.Trim());
+        }
+        Assert.Empty(Directory.GetFileSystemEntries(folder));
+    }
+
+    [Theory]
+    [InlineData("test_split", "7", "a test split of 7 must be between 0 and 1")]
+    [InlineData("resize", "0x0", "resize to 0×0")]
+    public void Corrupt_data_settings_recorded_in_a_model_file_exit_1_naming_the_file(string key, string value, string expected)
+    {
+        // They were blamed on the command line (exit 2, "--test-split of 7 must be ..."), which gave no such option.
+        string dir = TestPaths.NewTempDirectory();
+        string model = Path.Combine(dir, "sample.safetensors"), bad = Path.Combine(dir, "bad.safetensors");
+        var (code, _, err) = Run("import", "--from", Path.Combine("data", "reference", "sample_weight.npz"), "--model", "sample", "--out", model);
+        Assert.True(code == 0, err);
+        var (stored, metadata) = ZeroDL.Serialization.SafeTensors.Read(model);
+        metadata["training"] = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["data"] = "mnist", [key] = value });
+        var tensors = stored.Select(t => (t.Key, new NDArray<float>(t.Value.Values, t.Value.Shape))).ToList();
+        ZeroDL.Serialization.AtomicFile.Write(bad, s => ZeroDL.Serialization.SafeTensors.Write(s, tensors, metadata));
+        (code, _, err) = Run("evaluate", "--model", bad);
+        Assert.True(code == 1, $"exit {code}: {err}");
+        Assert.StartsWith($"zerodl: {bad}: the data it records cannot be read: ", err);
+        Assert.Contains(expected, err);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Theory]
+    [InlineData("--out")]
+    [InlineData("--checkpoint")]
+    public void Train_refuses_an_output_folder_before_training(string option)
+    {
+        // Training ran to the first save, then crashed with a stack trace, losing the epoch.
+        string dir = TestPaths.NewTempDirectory();
+        string folder = Path.Combine(dir, "folder");
+        Directory.CreateDirectory(folder);
+        string[] args = option == "--out"
+            ? ["train", "--model", "mlp", "--epochs", "1", "--train-samples", "600", "--out", folder]
+            : ["train", "--model", "mlp", "--epochs", "1", "--train-samples", "600", "--out", Path.Combine(dir, "m.safetensors"), "--checkpoint", folder];
+        var (code, output, err) = Run(args);
+        Assert.True(code == 1, $"exit {code}: {err}");
+        Assert.Equal($"zerodl: {folder}: is a folder; name a file to write", err.Trim());
+        Assert.DoesNotContain("epoch", output);
+        Assert.Equal([folder], Directory.GetFileSystemEntries(dir));
+    }
+
+    [Fact]
+    public void Misclassified_reads_the_data_the_model_file_records_as_evaluate_does()
+    {
+        // MNIST's first images with every label shifted by one: a model of them read MNIST's own labels as wrong.
+        // misclassified always read the bundled MNIST, so it reported ~90 % misclassified where evaluate saw ~80 % correct.
+        string dir = TestPaths.NewTempDirectory(), data = Path.Combine(dir, "shifted");
+        Directory.CreateDirectory(data);
+        foreach (var (prefix, count) in new[] { ("train", 2000), ("t10k", 500) })
+        {
+            byte[] Read(string kind)
+            {
+                using var z = new System.IO.Compression.GZipStream(File.OpenRead(Path.Combine(TestPaths.RepoRoot, "data", "mnist", $"{prefix}-{kind}.gz")), System.IO.Compression.CompressionMode.Decompress);
+                using var m = new MemoryStream();
+                z.CopyTo(m);
+                return m.ToArray();
+            }
+            byte[] images = Read("images-idx3-ubyte"), labels = Read("labels-idx1-ubyte");
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(4), count);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(4), count);
+            for (int i = 0; i < count; i++) labels[8 + i] = (byte)((labels[8 + i] + 1) % 10);
+            File.WriteAllBytes(Path.Combine(data, $"{prefix}-images-idx3-ubyte"), images[..(16 + count * 784)]);
+            File.WriteAllBytes(Path.Combine(data, $"{prefix}-labels-idx1-ubyte"), labels[..(8 + count)]);
+        }
+        string model = Path.Combine(dir, "m.safetensors");
+        var (code, output, err) = Run("train", "--model", "mlp", "--data", data, "--epochs", "2", "--out", model);
+        Assert.True(code == 0, err);
+        (code, output, err) = Run("evaluate", "--model", model);
+        Assert.True(code == 0, err);
+        int correct = int.Parse(System.Text.RegularExpressions.Regex.Match(output, @"\((\d+) of 500 correct\)").Groups[1].Value);
+        Assert.InRange(correct, 250, 500);
+        (code, output, err) = Run("misclassified", "--model", model, "--out", Path.Combine(dir, "wrong.png"));
+        Assert.True(code == 0, err);
+        Assert.StartsWith($"{500 - correct} of 500 test images misclassified", output);
+        Assert.Equal(500 - correct + 1, File.ReadAllLines(Path.Combine(dir, "wrong.csv")).Length);
+    }
+
+    [Fact]
     public void Import_the_books_weights_then_evaluate()
     {
         string dir = TestPaths.NewTempDirectory();

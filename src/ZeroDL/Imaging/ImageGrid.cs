@@ -16,18 +16,31 @@ public static class ImageGrid
     public static readonly (byte R, byte G, byte B) White = (255, 255, 255), Black = (0, 0, 0), Green = (0, 120, 0), Red = (200, 0, 0), Gray = (110, 110, 110);
 
     /// <summary>
-    /// The book's figure of misclassified digits: the images at <paramref name="indices"/> of a dataset of 28×28 digits,
-    /// dark ink on white, each captioned "index: prediction != label" (prediction red, label green): the answer first, as `zerodl predict` prints it.
+    /// The book's figure of misclassified digits: the images at <paramref name="indices"/> of a dataset (MNIST's digits
+    /// dark ink on white, see <see cref="Cell"/>), each captioned "index: prediction != label" (prediction red, label green): the answer first, as `zerodl predict` prints it.
     /// </summary>
     public static Canvas Misclassified(Data.Dataset data, IReadOnlyList<int> predicted, IEnumerable<int> indices, int columns = 5, int zoom = 4)
     {
         static string Text(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var cells = indices.Select(i => new GridCell(data.Images.ReadOnlySpan.Slice(i * 784, 784).ToArray(), 28, 28)
+        var cells = indices.Select(i => Cell(data, i) with
         {
-            Inverted = true,
             Caption = [(Text(i) + ":", Gray), (Text(predicted[i]), Red), ("!=", Gray), (Text(data.Labels[i]), Green)],
         }).ToList();
         return Build(cells, columns, zoom);
+    }
+
+    /// <summary>
+    /// Sample <paramref name="index"/> as a gray cell: a one-channel image read as the book reads MNIST (pixels / 255;
+    /// flat samples of 784 values are its 28×28 digits) as it is, inverted (dark ink on light paper); any other image
+    /// from its stored bytes, colour as luminance.
+    /// </summary>
+    private static GridCell Cell(Data.Dataset data, int index)
+    {
+        var shape = data.ImageShape ?? (data.SampleLength == 784 ? (1, 28, 28) : null);
+        if (data.Normalization is null && shape is (1, int h, int w))
+            return new GridCell(data.Images.ReadOnlySpan.Slice(index * h * w, h * w).ToArray(), w, h) { Inverted = true };
+        var image = (data.StoredImage(index) ?? throw new ArgumentException("the dataset holds no 8-bit images to draw")).ToGray();
+        return new GridCell([.. image.Pixels.Select(p => p / 255f)], image.Width, image.Height);
     }
 
     public static Canvas Build(IReadOnlyList<GridCell> cells, int columns, int zoom = 4, int margin = 6)

@@ -10,6 +10,7 @@ public sealed class AdaGrad<T>(double learningRate = 0.01) : Optimizer<T>(learni
     protected override int StateSlots => 1;
     /// <summary>"h" (sum of squared gradients).</summary>
     public override IReadOnlyList<string> StateNames => ["h"];
+    public override IReadOnlyList<string> NonNegativeStateNames => ["h"];
 
     protected override void Update(Span<T> param, ReadOnlySpan<T> grad, T[][] state)
     {

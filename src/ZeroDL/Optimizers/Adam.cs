@@ -19,6 +19,7 @@ public sealed class Adam<T>(double learningRate = 0.001, double beta1 = 0.9, dou
     protected override int StateSlots => 2;
     /// <summary>"m" (first moment) and "v" (second moment).</summary>
     public override IReadOnlyList<string> StateNames => ["m", "v"];
+    public override IReadOnlyList<string> NonNegativeStateNames => ["v"];
 
     protected override void BeginStep()
     {

@@ -30,6 +30,12 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     public virtual IReadOnlyList<string> StateNames => [.. Enumerable.Range(0, StateSlots).Select(i => $"state{i}")];
 
+    /// <summary>
+    /// The <see cref="StateNames"/> that accumulate squared gradients and so are never negative (Adam's "v", AdaGrad's
+    /// and RMSprop's "h"): a saved state with a negative one is corrupt, and its square root would make the next step NaN.
+    /// </summary>
+    public virtual IReadOnlyList<string> NonNegativeStateNames => [];
+
     /// <summary>One update of every parameter from its current gradient.</summary>
     public virtual void Step(IEnumerable<Parameter<T>> parameters)
     {

@@ -11,6 +11,7 @@ public sealed class RmsProp<T>(double learningRate = 0.01, double decayRate = 0.
     protected override int StateSlots => 1;
     /// <summary>"h" (moving average of squared gradients).</summary>
     public override IReadOnlyList<string> StateNames => ["h"];
+    public override IReadOnlyList<string> NonNegativeStateNames => ["h"];
 
     protected override void Update(Span<T> param, ReadOnlySpan<T> grad, T[][] state)
     {

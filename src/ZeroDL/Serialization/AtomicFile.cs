@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using ZeroDL.Data;
 
 namespace ZeroDL.Serialization;
 
@@ -32,15 +33,20 @@ public static class AtomicFile
     /// complete new one, never a part. Creates the folder if needed. If <paramref name="write"/> throws, the
     /// temporary file is deleted, the target is left as it was, and the exception propagates.
     /// </summary>
+    /// <exception cref="DataFormatException"><paramref name="path"/> is a folder (refused before <paramref name="write"/>
+    /// runs), or the file cannot be written there (no room, no permission, a file where a folder should be): the message
+    /// names the path.</exception>
     public static void Write(string path, Action<Stream> write)
     {
+        CheckDestination(path);
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        RemoveStaleTemporaryFiles(dir);
-        string temp = TemporaryPath(full, Environment.ProcessId);
+        string? temp = null;
         try
         {
+            Directory.CreateDirectory(dir);
+            RemoveStaleTemporaryFiles(dir);
+            temp = TemporaryPath(full, Environment.ProcessId);
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 write(stream);
@@ -48,11 +54,22 @@ public static class AtomicFile
             }
             File.Move(temp, full, overwrite: true);
         }
-        catch
+        catch (Exception e)
         {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            if (temp is not null) try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            if (e is IOException or UnauthorizedAccessException) throw DataFormatException.For(path, $"cannot write: {e.Message}", e);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Throws a <see cref="DataFormatException"/> naming <paramref name="path"/> when it cannot be the destination of a
+    /// <see cref="Write"/>: a folder (the rename would fail only after the whole file was written). A command that works
+    /// long before it saves (training) calls this first, so that a wrong --out costs nothing.
+    /// </summary>
+    public static void CheckDestination(string path)
+    {
+        if (Directory.Exists(path)) throw DataFormatException.For(path, "is a folder; name a file to write");
     }
 
     /// <summary>Writes <paramref name="text"/> as UTF-8 (no byte-order mark) through <see cref="Write"/>.</summary>

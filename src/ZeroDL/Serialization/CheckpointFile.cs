@@ -159,6 +159,8 @@ public static class CheckpointFile
                 string key = $"{OptimizerPrefix}{name}/{slot}";
                 var stored = tensors.GetValueOrDefault(key) ?? throw new FormatException($"tensor '{key}' is missing");
                 CheckTensor(stored, [.. shape]);
+                if (kind.NonNegativeStateNames.Contains(slot) && Array.FindIndex(stored.Values, v => v < 0) is int at and >= 0)
+                    throw new FormatException($"tensor '{key}' holds {stored.Values[at].ToString(CultureInfo.InvariantCulture)} at index {at}; {o.Name}'s {slot} accumulates squared gradients and cannot be negative");
                 expected.Add(key);
                 arrays.Add(stored.Values);
             }

@@ -89,7 +89,9 @@ public static class ModelFile
         var header = SafeTensors.ReadHeader(bytes, source);
         var metadata = header.Metadata;
         if (!metadata.TryGetValue("format", out var format) || format != FormatName || !metadata.TryGetValue("architecture", out var json))
-            throw DataFormatException.For(source, "not a ZeroDL model: the safetensors metadata has no format=zerodl and architecture");
+            throw DataFormatException.For(source, format == CheckpointFile.FormatName
+                ? "this is a training checkpoint (.ckpt), not a model file: train --resume reads it"
+                : "not a ZeroDL model: the safetensors metadata has no format=zerodl and architecture");
         string version = metadata.GetValueOrDefault("format_version", "1");
         Architecture architecture;
         IReadOnlyList<string>? classes = null;
