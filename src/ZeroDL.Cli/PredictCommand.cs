@@ -47,7 +47,7 @@ internal static class PredictCommand
             Dataset? test = null;
             if (indexText is not null)
             {
-                var sets = data.Load(parse, parse.GetValue(seed), ModelData.TrainingSettings(loaded));
+                var sets = data.Load(parse, parse.GetValue(seed), ModelData.TrainingSettings(loaded), modelPath);
                 test = ModelData.Fit(loaded, modelPath, sets.Test, sets.Name);
             }
             IReadOnlyList<int> indices = test is null ? [] : Cli.ParseIndices(indexText!, test.Count);

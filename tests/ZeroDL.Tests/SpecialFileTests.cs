@@ -50,6 +50,19 @@ public class SpecialFileTests
         return null!;
     }
 
+    [SpecialFileFact]
+    public void A_named_pipe_as_the_destination_of_a_write_is_refused_and_left_a_pipe()
+    {
+        // The atomic write's rename would have replaced the pipe (as root, a device such as /dev/null too) with a
+        // regular file.
+        string pipe = Fifo(Path.Combine(TestPaths.NewTempDirectory(), "out.safetensors"));
+        bool called = false;
+        var e = Assert.Throws<DataFormatException>(() => ZeroDL.Serialization.AtomicFile.Write(pipe, _ => called = true));
+        Assert.Equal($"{pipe}: is a named pipe, not a regular file; name a file to write", e.Message);
+        Assert.False(called);
+        Assert.Equal("a named pipe", FileKind.NotRegular(pipe));
+    }
+
     private static string Tree()
     {
         string dir = TestPaths.NewTempDirectory();

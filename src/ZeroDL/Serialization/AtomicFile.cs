@@ -64,12 +64,15 @@ public static class AtomicFile
 
     /// <summary>
     /// Throws a <see cref="DataFormatException"/> naming <paramref name="path"/> when it cannot be the destination of a
-    /// <see cref="Write"/>: a folder (the rename would fail only after the whole file was written). A command that works
+    /// <see cref="Write"/>: a folder (the rename would fail only after the whole file was written), a named pipe, a
+    /// socket or a device (the rename would replace it with a regular file). A command that works
     /// long before it saves (training) calls this first, so that a wrong --out costs nothing.
     /// </summary>
     public static void CheckDestination(string path)
     {
         if (Directory.Exists(path)) throw DataFormatException.For(path, "is a folder; name a file to write");
+        // The rename would replace a named pipe or a device (as root, /dev/null itself) with a regular file.
+        if (FileKind.NotRegular(path) is { } kind) throw DataFormatException.For(path, $"is {kind}, not a regular file; name a file to write");
     }
 
     /// <summary>Writes <paramref name="text"/> as UTF-8 (no byte-order mark) through <see cref="Write"/>.</summary>
