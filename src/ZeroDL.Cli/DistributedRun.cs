@@ -45,20 +45,30 @@ internal sealed class DistributedRun : IDisposable
     }
 
     /// <summary>
-    /// Stops every rank with a usage error unless all were given the same options: rank 0 broadcasts a digest of its
-    /// options, each rank compares, and one allreduce counts the ranks that differ.
+    /// Stops every rank with a usage error unless all were given the same options and loaded the same data: rank 0
+    /// broadcasts a digest of each, every rank compares, and one allreduce counts the ranks that differ. The data are
+    /// compared too because each rank reads its own copy (on its own machine, or a relative --data in its own working
+    /// directory): other images would train the ranks on a mix, another count would have them take other numbers of
+    /// steps and wait on each other.
     /// </summary>
-    public void CheckSameOptions(IEnumerable<string> args)
+    public void CheckSameRun(IEnumerable<string> args, IEnumerable<byte[]> dataHashes)
     {
-        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\0', args)));
+        double[] differing = [Differs(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\0', args)))), Differs(SHA256.HashData(dataHashes.SelectMany(h => h).ToArray()))];
+        Mpi.AllReduceSum(differing);
+        if (differing[0] > 0)
+            throw new UsageException($"{differing[0]} of {Mpi.Size} ranks were given other options than rank 0: every rank of --distributed must get the same command line");
+        if (differing[1] > 0)
+            throw new UsageException($"{differing[1]} of {Mpi.Size} ranks loaded other data than rank 0 under the same options: every rank of --distributed must read the same training and test images");
+    }
+
+    /// <summary>1 if this rank's <paramref name="hash"/> is not rank 0's, else 0 (a broadcast every rank takes part in).</summary>
+    private double Differs(byte[] hash)
+    {
         var digest = new double[hash.Length / 4];
         for (int i = 0; i < digest.Length; i++) digest[i] = BitConverter.ToUInt32(hash, 4 * i); // exact in a double
         var root = (double[])digest.Clone();
         Mpi.Broadcast(root, root: 0);
-        double[] differing = [root.AsSpan().SequenceEqual(digest) ? 0 : 1];
-        Mpi.AllReduceSum(differing);
-        if (differing[0] > 0)
-            throw new UsageException($"{differing[0]} of {Mpi.Size} ranks were given other options than rank 0: every rank of --distributed must get the same command line");
+        return root.AsSpan().SequenceEqual(digest) ? 0 : 1;
     }
 
     /// <summary>Ends this rank's part of a run that succeeded: MPI is finalised, which every rank does together.</summary>
