@@ -212,6 +212,36 @@ public sealed class PostgresStudyTests : StudyTestsBase, IClassFixture<PostgresC
     [PostgresFact] public void Two_bayes_workers_propose_distinct_points_from_all_finished_trials() => BayesWorkersProposeDistinctPoints();
     [PostgresFact] public void A_worker_with_other_options_is_refused_by_name() => WorkerWithOtherOptionsRefused();
 
+    [PostgresFact]
+    public void A_database_restarted_during_a_trial_keeps_the_trial_its_worker_trained()
+    {
+        string dir = TestPaths.NewTempDirectory(), study = "restart-" + Guid.NewGuid().ToString("N")[..8];
+        var worker = StartWorker(study, Storage(dir), Options("random", 2, 1000), dir, heartbeat: "30");
+        var storage = OpenStorage(dir);
+        var clock = Stopwatch.StartNew();
+        while (!Running())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2) && !worker.HasExited, "the worker never claimed a trial");
+            Thread.Sleep(50);
+        }
+        _cluster.StopImmediately();
+        // Down past the end of the trial (seconds long), back well within the heartbeat timeout.
+        Thread.Sleep(8000);
+        _cluster.Start();
+        Npgsql.NpgsqlConnection.ClearAllPools(); // this process's pooled connections died with the server
+        var (code, output) = Finish(worker);
+        Assert.True(code == 0, output);
+        var attempts = storage.Trials(study);
+        Assert.Equal(2, attempts.Count);
+        Assert.All(attempts, t => Assert.Equal((TrialState.Complete, 1), (t.State, t.Attempt)));
+
+        bool Running()
+        {
+            try { return storage.Options(study) is not null && storage.Trials(study).Any(t => t.State == TrialState.Running); }
+            catch (Exception e) when (e is System.Data.Common.DbException or ArgumentException) { return false; } // the worker is still creating it
+        }
+    }
+
     protected override string Storage(string dir) => _cluster.Url;
     protected override StudyStorage OpenStorage(string dir) => StudyConnections.Open(_cluster.Url);
 }
