@@ -182,6 +182,32 @@ public sealed class SqliteStudyTests : StudyTestsBase
         Assert.All(storage.Trials("fails"), t => Assert.Equal(TrialState.Failed, t.State));
     }
 
+    [Fact]
+    public void An_output_or_storage_folder_that_is_a_file_is_one_error_before_any_training()
+    {
+        string dir = TestPaths.NewTempDirectory(), file = Path.Combine(dir, "a-file");
+        File.WriteAllText(file, "not a folder");
+        // In process: refused before the search, whose trials it would otherwise have thrown away at the end.
+        var (code, output, err) = CliTests.Run(["tune", .. Options("random", 2, 1), "--data", TestPaths.Mnist, "--out", file]);
+        Assert.Equal(1, code);
+        Assert.Contains("a-file: cannot write", err);
+        Assert.DoesNotContain("#1:", output);
+        Assert.DoesNotContain("   at ", err);
+        // A worker of a study, and its report.
+        (code, output, err) = CliTests.Run(["tune", "--study", "s", "--storage", Storage(dir), .. Options("random", 2, 1), "--data", TestPaths.Mnist, "--out", file]);
+        Assert.Equal(1, code);
+        Assert.Contains("a-file: cannot write", err);
+        Assert.DoesNotContain("claimed trial", output);
+        (code, _, err) = CliTests.Run("tune", "--study", "s", "--storage", Storage(dir), "--report", "--out", file);
+        Assert.Equal(1, code);
+        Assert.Contains("a-file: cannot write", err);
+        // A SQLite file under it.
+        (code, _, err) = CliTests.Run("tune", "--study", "s", "--storage", "sqlite:" + Path.Combine(file, "s.db"), "--report");
+        Assert.Equal(1, code);
+        Assert.Contains("a-file", err);
+        Assert.DoesNotContain("   at ", err);
+    }
+
     [Theory]
     [InlineData("postgresql://ann:s%40cret@db.example:6543/studies?Timeout=30", "Host=db.example;Port=6543;Username=ann;Password=s@cret;Database=studies;Timeout=30")]
     [InlineData("postgres://bob@localhost/tune", "Host=localhost;Username=bob;Database=tune")]
