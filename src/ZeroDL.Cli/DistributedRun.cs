@@ -49,16 +49,26 @@ internal sealed class DistributedRun : IDisposable
     /// broadcasts a digest of each, every rank compares, and one allreduce counts the ranks that differ. The data are
     /// compared too because each rank reads its own copy (on its own machine, or a relative --data in its own working
     /// directory): other images would train the ranks on a mix, another count would have them take other numbers of
-    /// steps and wait on each other.
+    /// steps and wait on each other. So is the checkpoint resumed (<paramref name="resumed"/>, its file's path, or
+    /// null), which each rank reads itself: another one starts the ranks at other iterations.
     /// </summary>
-    public void CheckSameRun(IEnumerable<string> args, IEnumerable<byte[]> dataHashes)
+    public void CheckSameRun(IEnumerable<string> args, IEnumerable<byte[]> dataHashes, string? resumed)
     {
-        double[] differing = [Differs(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\0', args)))), Differs(SHA256.HashData(dataHashes.SelectMany(h => h).ToArray()))];
+        byte[] checkpoint;
+        using (var file = resumed is null ? null : File.OpenRead(resumed)) checkpoint = file is null ? [] : SHA256.HashData(file);
+        double[] differing =
+        [
+            Differs(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\0', args)))),
+            Differs(SHA256.HashData(dataHashes.SelectMany(h => h).ToArray())),
+            Differs(SHA256.HashData(checkpoint)),
+        ];
         Mpi.AllReduceSum(differing);
         if (differing[0] > 0)
             throw new UsageException($"{differing[0]} of {Mpi.Size} ranks were given other options than rank 0: every rank of --distributed must get the same command line");
         if (differing[1] > 0)
             throw new UsageException($"{differing[1]} of {Mpi.Size} ranks loaded other data than rank 0 under the same options: every rank of --distributed must read the same training and test images");
+        if (differing[2] > 0)
+            throw new UsageException($"{differing[2]} of {Mpi.Size} ranks resumed another checkpoint than rank 0's: every rank of --distributed must --resume the same file");
     }
 
     /// <summary>1 if this rank's <paramref name="hash"/> is not rank 0's, else 0 (a broadcast every rank takes part in).</summary>

@@ -118,6 +118,27 @@ public class DistributedCliTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"took {clock.Elapsed}");
     }
 
+    [MpirunFact]
+    public void Ranks_resuming_different_checkpoints_stop_together_with_one_message()
+    {
+        // "--resume ck.ckpt" in each rank's own working directory (as on two machines), one after epoch 1, one after
+        // epoch 2: the same command line, but unchecked the ranks would take other numbers of steps and wait on each other.
+        string dir = TestPaths.NewTempDirectory();
+        string[] common = ["--model", "mlp", "--train-samples", "600", "--eval-samples", "100", "--seed", "3", "--out", "m.safetensors", "--checkpoint", "ck.ckpt"];
+        foreach (var (rank, epochs) in new[] { ("a", "1"), ("b", "2") })
+        {
+            Directory.CreateDirectory(Path.Combine(dir, rank));
+            var (made, log) = RunMpi(["-np", "2", "-wdir", Path.Combine(dir, rank), .. Rank([.. common, "--epochs", epochs])]);
+            Assert.True(made == 0, log);
+        }
+        string[] resume = ["--resume", "ck.ckpt", "--epochs", "4", "--out", "resumed.safetensors"];
+        var clock = Stopwatch.StartNew();
+        var (code, text) = RunMpi(["-np", "1", "-wdir", Path.Combine(dir, "a"), .. Rank(resume), ":", "-np", "1", "-wdir", Path.Combine(dir, "b"), .. Rank(resume)]);
+        Assert.Equal(2, code);
+        Assert.Contains("1 of 2 ranks resumed another checkpoint than rank 0", text);
+        Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"took {clock.Elapsed}");
+    }
+
     [Fact]
     public void Distributed_outside_mpirun_is_a_usage_error()
     {
