@@ -37,7 +37,13 @@ internal sealed class DistributedRun : IDisposable
     /// <summary>Joins the MPI job when <paramref name="distributed"/> (null otherwise).</summary>
     public static DistributedRun? Start(bool distributed)
     {
-        if (!distributed) return null;
+        if (!distributed)
+        {
+            // Ranks that would each train the whole run alone and write the same files: never what mpirun was for.
+            if (int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE"), out int size) && size > 1)
+                throw new UsageException($"this process is one of {size} ranks started by mpirun: give --distributed to train together, or start one process without mpirun");
+            return null;
+        }
         if (!OpenMpi.LaunchedByMpirun)
             throw new UsageException("--distributed runs each rank under Open MPI's mpirun, e.g. mpirun -np 2 zerodl train --distributed …");
         try { return new DistributedRun(OpenMpi.Initialize(CollectiveTimeout)); }

@@ -139,6 +139,16 @@ public class DistributedCliTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"took {clock.Elapsed}");
     }
 
+    [MpirunFact]
+    public void Ranks_of_mpirun_without_distributed_are_a_usage_error_rather_than_copies_writing_one_file()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        var (code, text) = RunMpi(["-np", "2", "dotnet", Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"), "train", "--model", "twolayer", "--iterations", "5", "--out", Path.Combine(dir, "m.safetensors")]);
+        Assert.Equal(2, code);
+        Assert.Contains("one of 2 ranks started by mpirun: give --distributed", text);
+        Assert.False(File.Exists(Path.Combine(dir, "m.safetensors")));
+    }
+
     [Fact]
     public void Distributed_outside_mpirun_is_a_usage_error()
     {
