@@ -37,7 +37,13 @@ internal sealed class DistributedRun : IDisposable
     /// <summary>Joins the MPI job when <paramref name="distributed"/> (null otherwise).</summary>
     public static DistributedRun? Start(bool distributed)
     {
-        if (!distributed) return null;
+        if (!distributed)
+        {
+            // Ranks that would each train the whole run alone and write the same files: never what mpirun was for.
+            if (int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE"), out int size) && size > 1)
+                throw new UsageException($"this process is one of {size} ranks started by mpirun: give --distributed to train together, or start one process without mpirun");
+            return null;
+        }
         if (!OpenMpi.LaunchedByMpirun)
             throw new UsageException("--distributed runs each rank under Open MPI's mpirun, e.g. mpirun -np 2 zerodl train --distributed …");
         try { return new DistributedRun(OpenMpi.Initialize(CollectiveTimeout)); }
@@ -45,20 +51,40 @@ internal sealed class DistributedRun : IDisposable
     }
 
     /// <summary>
-    /// Stops every rank with a usage error unless all were given the same options: rank 0 broadcasts a digest of its
-    /// options, each rank compares, and one allreduce counts the ranks that differ.
+    /// Stops every rank with a usage error unless all were given the same options and loaded the same data: rank 0
+    /// broadcasts a digest of each, every rank compares, and one allreduce counts the ranks that differ. The data are
+    /// compared too because each rank reads its own copy (on its own machine, or a relative --data in its own working
+    /// directory): other images would train the ranks on a mix, another count would have them take other numbers of
+    /// steps and wait on each other. So is the checkpoint resumed (<paramref name="resumed"/>, its file's path, or
+    /// null), which each rank reads itself: another one starts the ranks at other iterations.
     /// </summary>
-    public void CheckSameOptions(IEnumerable<string> args)
+    public void CheckSameRun(IEnumerable<string> args, IEnumerable<byte[]> dataHashes, string? resumed)
     {
-        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\0', args)));
+        byte[] checkpoint;
+        using (var file = resumed is null ? null : File.OpenRead(resumed)) checkpoint = file is null ? [] : SHA256.HashData(file);
+        double[] differing =
+        [
+            Differs(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\0', args)))),
+            Differs(SHA256.HashData(dataHashes.SelectMany(h => h).ToArray())),
+            Differs(SHA256.HashData(checkpoint)),
+        ];
+        Mpi.AllReduceSum(differing);
+        if (differing[0] > 0)
+            throw new UsageException($"{differing[0]} of {Mpi.Size} ranks were given other options than rank 0: every rank of --distributed must get the same command line");
+        if (differing[1] > 0)
+            throw new UsageException($"{differing[1]} of {Mpi.Size} ranks loaded other data than rank 0 under the same options: every rank of --distributed must read the same training and test images");
+        if (differing[2] > 0)
+            throw new UsageException($"{differing[2]} of {Mpi.Size} ranks resumed another checkpoint than rank 0's: every rank of --distributed must --resume the same file");
+    }
+
+    /// <summary>1 if this rank's <paramref name="hash"/> is not rank 0's, else 0 (a broadcast every rank takes part in).</summary>
+    private double Differs(byte[] hash)
+    {
         var digest = new double[hash.Length / 4];
         for (int i = 0; i < digest.Length; i++) digest[i] = BitConverter.ToUInt32(hash, 4 * i); // exact in a double
         var root = (double[])digest.Clone();
         Mpi.Broadcast(root, root: 0);
-        double[] differing = [root.AsSpan().SequenceEqual(digest) ? 0 : 1];
-        Mpi.AllReduceSum(differing);
-        if (differing[0] > 0)
-            throw new UsageException($"{differing[0]} of {Mpi.Size} ranks were given other options than rank 0: every rank of --distributed must get the same command line");
+        return root.AsSpan().SequenceEqual(digest) ? 0 : 1;
     }
 
     /// <summary>Ends this rank's part of a run that succeeded: MPI is finalised, which every rank does together.</summary>

@@ -21,7 +21,11 @@ internal static class StudyConnections
         {
             string path = url["sqlite:".Length..];
             if (path.Length == 0) throw new UsageException("--storage sqlite: needs a file, e.g. sqlite:runs/studies.db");
-            if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir) Directory.CreateDirectory(dir);
+            if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir)
+            {
+                try { Directory.CreateDirectory(dir); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw ZeroDL.Data.DataFormatException.For(path, $"cannot create its folder: {e.Message}", e); }
+            }
             // DefaultTimeout is also how long a statement waits for another worker's write lock: a claim takes well under a second.
             string connection = new SqliteConnectionStringBuilder { DataSource = path, DefaultTimeout = 60 }.ToString();
             return new StudyStorage(() => new SqliteConnection(connection), StudyDialect.Sqlite);

@@ -191,7 +191,7 @@ internal static class TrainCommand
             Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule is LearningRateSchedule.Constant ? "" : $" (schedule {options.Schedule})")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
             // The options to resume with: this run's command line as the parser understood it (--resume and --hold-at aside).
             var run = new Dictionary<string, string> { ["args"] = JsonSerializer.Serialize(GivenArgs(command, parse, [resume, holdAt])) };
-            ranks?.CheckSameOptions(GivenArgs(command, parse, [holdAt]));
+            ranks?.CheckSameRun(GivenArgs(command, parse, [holdAt]), [train.ContentHash(), test.ContentHash()], resumePath);
             if (ranks is not null) Console.WriteLine($"  distributed: {ranks.Mpi.Size} ranks × batch {options.BatchSize} = global batch {trainer.GlobalBatchSize}, {threadCount} thread(s) per rank");
             int written = 0, checkpointed = -1;
             if (writes) trainer.CheckpointReady += c =>

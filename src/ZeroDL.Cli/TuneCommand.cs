@@ -54,7 +54,7 @@ internal static class TuneCommand
 
             string url = parse.GetValue(storage) ?? StudyConnections.DefaultStorage;
             var shared = StudyConnections.Open(url);
-            string dir = parse.GetValue(output) ?? Path.Combine("runs", "tune-" + string.Concat(studyName.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_')));
+            string dir = OutputFolder(parse.GetValue(output) ?? Path.Combine("runs", "tune-" + string.Concat(studyName.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'))));
             try
             {
                 if (parse.GetValue(report)) return Report(shared, studyName, url, dir);
@@ -69,7 +69,7 @@ internal static class TuneCommand
     /// <summary>Today's search, in this process: trials in parallel, one per core.</summary>
     private static int RunHere(SearchOptions options, string? output, string? data)
     {
-        string dir = output ?? Path.Combine("runs", "tune-" + options.Method);
+        string dir = OutputFolder(output ?? Path.Combine("runs", "tune-" + options.Method));
         var (train, _) = Mnist.Load(directory: data);
         Console.WriteLine($"{options.Method} search, {options.Trials} trials of {options.Epochs} epochs on {options.TrainingSamples} images ({options.ValidationFraction:P0} for validation), {options.Parallelism} at a time");
         var results = HyperparameterSearch.Run(train, options, t => Console.WriteLine(HyperparameterSearch.Describe(t)));
@@ -110,7 +110,24 @@ internal static class TuneCommand
         return Cli.Success;
     }
 
+    /// <summary>
+    /// Creates the folder the results go to, before any training: one that cannot be written (a file, no permission)
+    /// is an error now rather than after the search, whose results would then be lost.
+    /// </summary>
+    private static string OutputFolder(string dir)
+    {
+        try { Directory.CreateDirectory(dir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw DataFormatException.For(dir, $"cannot write: {e.Message}", e); }
+        return dir;
+    }
+
     private static void WriteResults(string dir, string title, IReadOnlyList<Trial> results)
+    {
+        try { WriteResultFiles(dir, title, results); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw DataFormatException.For(dir, $"cannot write: {e.Message}", e); }
+    }
+
+    private static void WriteResultFiles(string dir, string title, IReadOnlyList<Trial> results)
     {
         Directory.CreateDirectory(dir);
         var csv = "trial,learning_rate,weight_decay,validation_accuracy,train_accuracy\n" + string.Concat(results.Select(t =>

@@ -91,6 +91,64 @@ public class DistributedCliTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"the job took {clock.Elapsed}: the healthy rank waited for the failed one");
     }
 
+    [MpirunFact]
+    public void Ranks_whose_data_differ_under_the_same_options_stop_together_with_one_message()
+    {
+        // Each rank reads "--data d" in its own working directory (as on two machines): the same command line, but
+        // one label differs. Unchecked, the ranks would train on mixed data; with another image count they would
+        // take other numbers of steps and wait on each other's allreduce.
+        string dir = TestPaths.NewTempDirectory();
+        foreach (var (rank, label) in new[] { ("a", (byte)3), ("b", (byte)4) })
+        {
+            string d = Path.Combine(dir, rank, "d");
+            Directory.CreateDirectory(d);
+            var labels = Enumerable.Range(0, 200).Select(i => (byte)(i % 10)).ToArray();
+            labels[17] = label;
+            MnistTests.WriteIdxImages(Path.Combine(d, "train-images-idx3-ubyte.gz"), 200, 28, 28, gzip: true);
+            MnistTests.WriteIdxLabels(Path.Combine(d, "train-labels-idx1-ubyte.gz"), labels, gzip: true);
+            MnistTests.WriteIdxImages(Path.Combine(d, "t10k-images-idx3-ubyte.gz"), 20, 28, 28, gzip: true);
+            MnistTests.WriteIdxLabels(Path.Combine(d, "t10k-labels-idx1-ubyte.gz"), [.. labels[..20]], gzip: true);
+        }
+        string[] common = ["--model", "twolayer", "--iterations", "5", "--data", "d", "--out", Path.Combine(dir, "m.safetensors")];
+        var clock = Stopwatch.StartNew();
+        var (code, text) = RunMpi(["-np", "1", "-wdir", Path.Combine(dir, "a"), .. Rank(common), ":", "-np", "1", "-wdir", Path.Combine(dir, "b"), .. Rank(common)]);
+        Assert.Equal(2, code);
+        Assert.Contains("1 of 2 ranks loaded other data than rank 0", text);
+        Assert.False(File.Exists(Path.Combine(dir, "m.safetensors")));
+        Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"took {clock.Elapsed}");
+    }
+
+    [MpirunFact]
+    public void Ranks_resuming_different_checkpoints_stop_together_with_one_message()
+    {
+        // "--resume ck.ckpt" in each rank's own working directory (as on two machines), one after epoch 1, one after
+        // epoch 2: the same command line, but unchecked the ranks would take other numbers of steps and wait on each other.
+        string dir = TestPaths.NewTempDirectory();
+        string[] common = ["--model", "mlp", "--train-samples", "600", "--eval-samples", "100", "--seed", "3", "--out", "m.safetensors", "--checkpoint", "ck.ckpt"];
+        foreach (var (rank, epochs) in new[] { ("a", "1"), ("b", "2") })
+        {
+            Directory.CreateDirectory(Path.Combine(dir, rank));
+            var (made, log) = RunMpi(["-np", "2", "-wdir", Path.Combine(dir, rank), .. Rank([.. common, "--epochs", epochs])]);
+            Assert.True(made == 0, log);
+        }
+        string[] resume = ["--resume", "ck.ckpt", "--epochs", "4", "--out", "resumed.safetensors"];
+        var clock = Stopwatch.StartNew();
+        var (code, text) = RunMpi(["-np", "1", "-wdir", Path.Combine(dir, "a"), .. Rank(resume), ":", "-np", "1", "-wdir", Path.Combine(dir, "b"), .. Rank(resume)]);
+        Assert.Equal(2, code);
+        Assert.Contains("1 of 2 ranks resumed another checkpoint than rank 0", text);
+        Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"took {clock.Elapsed}");
+    }
+
+    [MpirunFact]
+    public void Ranks_of_mpirun_without_distributed_are_a_usage_error_rather_than_copies_writing_one_file()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        var (code, text) = RunMpi(["-np", "2", "dotnet", Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"), "train", "--model", "twolayer", "--iterations", "5", "--out", Path.Combine(dir, "m.safetensors")]);
+        Assert.Equal(2, code);
+        Assert.Contains("one of 2 ranks started by mpirun: give --distributed", text);
+        Assert.False(File.Exists(Path.Combine(dir, "m.safetensors")));
+    }
+
     [Fact]
     public void Distributed_outside_mpirun_is_a_usage_error()
     {

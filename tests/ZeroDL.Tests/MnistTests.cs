@@ -95,6 +95,23 @@ public class MnistTests(MnistFixture fixture) : IClassFixture<MnistFixture>
         Assert.Equal(1f / 255f, train.Images[0, 1], 6);
     }
 
+    [Fact]
+    public void Content_hash_tells_apart_datasets_that_differ_in_one_label_one_pixel_or_one_image()
+    {
+        var (train, _) = fixture.Data;
+        var small = train.Take(300);
+        Assert.Equal(small.ContentHash(), train.Take(300).ContentHash());
+        Assert.NotEqual(small.ContentHash(), train.Take(299).ContentHash());
+        var labels = small.Labels.ToArray();
+        labels[7] = (labels[7] + 1) % 10;
+        var floats = new Dataset(small.Images, small.Labels.ToArray());
+        Assert.Equal(floats.ContentHash(), new Dataset(small.Images, small.Labels.ToArray()).ContentHash());
+        Assert.NotEqual(floats.ContentHash(), new Dataset(small.Images, labels).ContentHash());
+        var image = small.Images.Clone();
+        image.Data[123] += 1f / 255f;
+        Assert.NotEqual(floats.ContentHash(), new Dataset(image, small.Labels.ToArray()).ContentHash());
+    }
+
     // Corrupt and hostile files: one clear error naming the file and the problem.
 
     private static string CopyOfMnist()

@@ -182,6 +182,32 @@ public sealed class SqliteStudyTests : StudyTestsBase
         Assert.All(storage.Trials("fails"), t => Assert.Equal(TrialState.Failed, t.State));
     }
 
+    [Fact]
+    public void An_output_or_storage_folder_that_is_a_file_is_one_error_before_any_training()
+    {
+        string dir = TestPaths.NewTempDirectory(), file = Path.Combine(dir, "a-file");
+        File.WriteAllText(file, "not a folder");
+        // In process: refused before the search, whose trials it would otherwise have thrown away at the end.
+        var (code, output, err) = CliTests.Run(["tune", .. Options("random", 2, 1), "--data", TestPaths.Mnist, "--out", file]);
+        Assert.Equal(1, code);
+        Assert.Contains("a-file: cannot write", err);
+        Assert.DoesNotContain("#1:", output);
+        Assert.DoesNotContain("   at ", err);
+        // A worker of a study, and its report.
+        (code, output, err) = CliTests.Run(["tune", "--study", "s", "--storage", Storage(dir), .. Options("random", 2, 1), "--data", TestPaths.Mnist, "--out", file]);
+        Assert.Equal(1, code);
+        Assert.Contains("a-file: cannot write", err);
+        Assert.DoesNotContain("claimed trial", output);
+        (code, _, err) = CliTests.Run("tune", "--study", "s", "--storage", Storage(dir), "--report", "--out", file);
+        Assert.Equal(1, code);
+        Assert.Contains("a-file: cannot write", err);
+        // A SQLite file under it.
+        (code, _, err) = CliTests.Run("tune", "--study", "s", "--storage", "sqlite:" + Path.Combine(file, "s.db"), "--report");
+        Assert.Equal(1, code);
+        Assert.Contains("a-file", err);
+        Assert.DoesNotContain("   at ", err);
+    }
+
     [Theory]
     [InlineData("postgresql://ann:s%40cret@db.example:6543/studies?Timeout=30", "Host=db.example;Port=6543;Username=ann;Password=s@cret;Database=studies;Timeout=30")]
     [InlineData("postgres://bob@localhost/tune", "Host=localhost;Username=bob;Database=tune")]
@@ -211,6 +237,36 @@ public sealed class PostgresStudyTests : StudyTestsBase, IClassFixture<PostgresC
     [PostgresFact] public void A_killed_workers_trial_is_marked_failed_and_run_again_by_another() => KilledWorkersTrialRunAgain();
     [PostgresFact] public void Two_bayes_workers_propose_distinct_points_from_all_finished_trials() => BayesWorkersProposeDistinctPoints();
     [PostgresFact] public void A_worker_with_other_options_is_refused_by_name() => WorkerWithOtherOptionsRefused();
+
+    [PostgresFact]
+    public void A_database_restarted_during_a_trial_keeps_the_trial_its_worker_trained()
+    {
+        string dir = TestPaths.NewTempDirectory(), study = "restart-" + Guid.NewGuid().ToString("N")[..8];
+        var worker = StartWorker(study, Storage(dir), Options("random", 2, 1000), dir, heartbeat: "30");
+        var storage = OpenStorage(dir);
+        var clock = Stopwatch.StartNew();
+        while (!Running())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2) && !worker.HasExited, "the worker never claimed a trial");
+            Thread.Sleep(50);
+        }
+        _cluster.StopImmediately();
+        // Down past the end of the trial (seconds long), back well within the heartbeat timeout.
+        Thread.Sleep(8000);
+        _cluster.Start();
+        Npgsql.NpgsqlConnection.ClearAllPools(); // this process's pooled connections died with the server
+        var (code, output) = Finish(worker);
+        Assert.True(code == 0, output);
+        var attempts = storage.Trials(study);
+        Assert.Equal(2, attempts.Count);
+        Assert.All(attempts, t => Assert.Equal((TrialState.Complete, 1), (t.State, t.Attempt)));
+
+        bool Running()
+        {
+            try { return storage.Options(study) is not null && storage.Trials(study).Any(t => t.State == TrialState.Running); }
+            catch (Exception e) when (e is System.Data.Common.DbException or ArgumentException) { return false; } // the worker is still creating it
+        }
+    }
 
     protected override string Storage(string dir) => _cluster.Url;
     protected override StudyStorage OpenStorage(string dir) => StudyConnections.Open(_cluster.Url);

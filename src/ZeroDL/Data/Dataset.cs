@@ -188,6 +188,27 @@ public sealed class Dataset
         return t;
     }
 
+    /// <summary>
+    /// A SHA-256 of what training reads from this dataset: the shape, the classes, the labels, the normalization and
+    /// the images (their stored bytes, or the float tensor). Processes that must hold the same data (the ranks of a
+    /// distributed run, each reading its own copy) compare it.
+    /// </summary>
+    public byte[] ContentHash()
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_shape.AsSpan()));
+        hash.AppendData(BitConverter.GetBytes(Classes));
+        hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_labels.AsSpan()));
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(Normalization?.ToJson() ?? ""));
+        if (_pixels is not null)
+        {
+            hash.AppendData(BitConverter.GetBytes(_pixelScale));
+            hash.AppendData(_pixels);
+        }
+        else hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Images.ReadOnlySpan));
+        return hash.GetHashAndReset();
+    }
+
     /// <summary>The first <paramref name="count"/> samples (copied; the stored bytes only, where the dataset has them).</summary>
     public Dataset Take(int count)
     {

@@ -30,8 +30,7 @@ public sealed class PostgresCluster : IDisposable
             Port = FreePort();
             Check(RunServer("initdb", "-D", Path.Combine(_dir, "data"), "-U", "zerodl", "-A", "trust", "-E", "UTF8", "--no-sync"));
             // fsync off: a test cluster is thrown away, and syncing costs seconds per test on a shared disk.
-            Check(RunServer("pg_ctl", "-D", Path.Combine(_dir, "data"), "-l", Path.Combine(_dir, "server.log"), "-w", "-t", "60",
-                "-o", $"-p {Port} -c listen_addresses=127.0.0.1 -k {_dir} -c fsync=off -c max_connections=50", "start"));
+            Start();
             Url = $"postgresql://zerodl@127.0.0.1:{Port}/postgres";
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
@@ -46,6 +45,14 @@ public sealed class PostgresCluster : IDisposable
     public int Port { get; }
     /// <summary>A --storage URL for the cluster's <c>postgres</c> database, as the superuser <c>zerodl</c> (trust authentication on loopback).</summary>
     public string Url { get; } = "";
+
+    /// <summary>Starts the server (again) on its port.</summary>
+    public void Start() =>
+        Check(RunServer("pg_ctl", "-D", Path.Combine(_dir!, "data"), "-l", Path.Combine(_dir!, "server.log"), "-w", "-t", "60",
+            "-o", $"-p {Port} -c listen_addresses=127.0.0.1 -k {_dir} -c fsync=off -c max_connections=50", "start"));
+
+    /// <summary>Stops the server at once, as a crash or a pulled plug would (pg_ctl stop -m immediate).</summary>
+    public void StopImmediately() => Check(RunServer("pg_ctl", "-D", Path.Combine(_dir!, "data"), "-m", "immediate", "-w", "stop"));
 
     public void Dispose()
     {

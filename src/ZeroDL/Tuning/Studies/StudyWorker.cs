@@ -69,16 +69,34 @@ public sealed class StudyWorker(StudyStorage storage, string study, SearchOption
                 try { result = HyperparameterSearch.Evaluate(claim.Number, claim.Point, train, validation, options); }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    storage.Fail(claim.Id, _options.Worker, e.Message);
+                    Store(() => { storage.Fail(claim.Id, _options.Worker, e.Message); return true; });
                     failed++;
                     Failed?.Invoke(claim, e);
                     continue;
                 }
             }
-            if (storage.Complete(claim.Id, _options.Worker, result)) { completed.Add(result); Completed?.Invoke(result); }
+            if (Store(() => storage.Complete(claim.Id, _options.Worker, result))) { completed.Add(result); Completed?.Invoke(result); }
             else { lost++; Lost?.Invoke(claim); }
         }
         return new StudyWorkerSummary(completed, lost, failed);
+    }
+
+    /// <summary>
+    /// Stores a trial's outcome, trying again while the database is out of reach (a transient error: a restart, a
+    /// dropped connection) for up to the heartbeat timeout, so that a database back within it does not cost a trained
+    /// trial. Safe to repeat: the update applies only while the trial is still running and this worker's.
+    /// </summary>
+    private T Store<T>(Func<T> store)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try { return store(); }
+            catch (Exception e) when (e is System.Data.Common.DbException { IsTransient: true } or TimeoutException && clock.Elapsed < _options.HeartbeatTimeout)
+            {
+                Thread.Sleep(_options.PollInterval);
+            }
+        }
     }
 
     /// <summary>A timer that marks the claimed trial alive every quarter of the timeout until disposed.</summary>
