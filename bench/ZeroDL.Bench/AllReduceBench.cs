@@ -32,8 +32,12 @@ internal static class AllReduceBench
                 float expected = mpi.Size * (mpi.Size + 1) / 2f;
                 if (buffer[0] != expected || buffer[^1] != expected) throw new InvalidOperationException($"allreduce gave {buffer[0]}, expected {expected}");
             }
+            // The collective itself must not allocate (a data-parallel step makes one per mini-batch).
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int call = 0; call < 100; call++) mpi.AllReduceSum(buffer);
+            long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
             times.Sort();
-            if (mpi.Rank == 0) Console.WriteLine($"  {name,-22} {count,10:N0} floats  {times[times.Count / 2],8:F3} ms  ({count * 4.0 / 1e6 / (times[times.Count / 2] / 1e3) / 1e3:F2} GB/s of buffer)");
+            if (mpi.Rank == 0) Console.WriteLine($"  {name,-22} {count,10:N0} floats  {times[times.Count / 2],8:F3} ms  ({count * 4.0 / 1e6 / (times[times.Count / 2] / 1e3) / 1e3:F2} GB/s of buffer), {allocated} bytes allocated per call");
         }
         return 0;
     }

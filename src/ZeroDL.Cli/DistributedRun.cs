@@ -13,10 +13,11 @@ namespace ZeroDL.Cli;
 internal sealed class DistributedRun : IDisposable
 {
     /// <summary>
-    /// How long one collective may wait for the other ranks before the job is aborted: well above an epoch's end
-    /// (where rank 0 may write files while the others wait at the next allreduce), well below forever.
+    /// How long one collective may wait for the other ranks before the job is aborted, unless --collective-timeout
+    /// says otherwise: well above an epoch's end (where rank 0 may write files while the others wait at the next
+    /// allreduce), well below forever.
     /// </summary>
-    public static readonly TimeSpan CollectiveTimeout = TimeSpan.FromMinutes(10);
+    public const int DefaultCollectiveTimeoutSeconds = 600;
 
     private readonly TextWriter? _stdout;
     private bool _finished;
@@ -34,8 +35,11 @@ internal sealed class DistributedRun : IDisposable
     public static int ThreadsPerRank =>
         Math.Max(1, Environment.ProcessorCount / Math.Max(1, int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int local) ? local : 1));
 
-    /// <summary>Joins the MPI job when <paramref name="distributed"/> (null otherwise).</summary>
-    public static DistributedRun? Start(bool distributed)
+    /// <summary>
+    /// Joins the MPI job when <paramref name="distributed"/> (null otherwise), each collective allowed
+    /// <paramref name="collectiveTimeout"/> before the job is aborted.
+    /// </summary>
+    public static DistributedRun? Start(bool distributed, TimeSpan collectiveTimeout)
     {
         if (!distributed)
         {
@@ -46,7 +50,7 @@ internal sealed class DistributedRun : IDisposable
         }
         if (!OpenMpi.LaunchedByMpirun)
             throw new UsageException("--distributed runs each rank under Open MPI's mpirun, e.g. mpirun -np 2 zerodl train --distributed …");
-        try { return new DistributedRun(OpenMpi.Initialize(CollectiveTimeout)); }
+        try { return new DistributedRun(OpenMpi.Initialize(collectiveTimeout)); }
         catch (DllNotFoundException e) { throw new UsageException(e.Message); }
     }
 

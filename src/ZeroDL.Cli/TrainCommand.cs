@@ -48,13 +48,18 @@ internal static class TrainCommand
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Also write the checkpoint every N mini-batches" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run a checkpoint holds, with the options it was started with, to the same weights bit for bit as if never stopped. --epochs may be raised; --out, --checkpoint, --checkpoint-every and --threads may be set" };
         var distributed = new Option<bool>("--distributed") { Description = "Run as one rank of an Open MPI job: mpirun -np N zerodl train --distributed … Each rank trains on its share of every global mini-batch of N × --batch-size images, gradients are averaged by allreduce, rank 0 prints and saves (docs/scale-out.md)" };
+        var collectiveTimeout = new Option<int>("--collective-timeout")
+        {
+            Description = "With --distributed: seconds one allreduce may wait for the other ranks (one stopped, or lost without MPI noticing) before the job is aborted",
+            DefaultValueFactory = _ => DistributedRun.DefaultCollectiveTimeoutSeconds,
+        };
         var holdAt = new Option<string?>("--hold-at") { Hidden = true, Description = "Tests: stop and wait at a point (iteration:N, checkpoint-writing:N, checkpoint-written:N), announced on stdout" };
 
         var command = new Command("train", "Train a model (on MNIST unless --data names other images), print per-epoch accuracy and the final test accuracy, and save it.")
         {
             recipe.Model, recipe.Arch, recipe.Hidden, recipe.Activation, recipe.Init, epochs, iterations, batchSize, optimizer, lr, recipe.WeightDecay, recipe.Dropout, recipe.DropoutMode,
             recipe.Batchnorm, recipe.BatchnormMode, recipe.OutputDropout, seed, output, evalSamples, trainSamples, replacement, threads,
-            dtype, schedule, warmup, valSplit, earlyStop, monitor, keep, checkpoint, checkpointEvery, resume, distributed, holdAt,
+            dtype, schedule, warmup, valSplit, earlyStop, monitor, keep, checkpoint, checkpointEvery, resume, distributed, collectiveTimeout, holdAt,
         };
         foreach (var option in data.All) command.Add(option);
         foreach (var option in augmentOptions.All) command.Add(option);
@@ -65,7 +70,8 @@ internal static class TrainCommand
             // System.CommandLine installs its Ctrl+C handler once this action first yields; until then Ctrl+C kills
             // the process outright. Yielding at once makes Ctrl+C during data loading a clean stop like any other.
             await Task.Yield();
-            using var ranks = DistributedRun.Start(parse.GetValue(distributed));
+            if (parse.GetValue(collectiveTimeout) < 1) throw new UsageException("--collective-timeout must be at least 1 second");
+            using var ranks = DistributedRun.Start(parse.GetValue(distributed), TimeSpan.FromSeconds(parse.GetValue(collectiveTimeout)));
             var hold = TrainingHold.Parse(parse.GetValue(holdAt));
             string? resumePath = parse.GetValue(resume);
             LoadedCheckpoint? resumed = null;

@@ -67,6 +67,41 @@ public class DistributedCliTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [MpirunFact]
+    public void A_rank_that_stops_answering_has_the_job_aborted_after_the_collective_timeout()
+    {
+        // A rank frozen (SIGSTOP) is alive to MPI, so only the watchdog ends the other rank's wait in its allreduce.
+        string dir = TestPaths.NewTempDirectory();
+        var psi = new ProcessStartInfo(Mpirun!) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
+        foreach (var a in (string[])["--oversubscribe", "--allow-run-as-root", "-np", "2", .. Rank("--model", "mlp", "--iterations", "1000000",
+            "--eval-samples", "100", "--collective-timeout", "3", "--out", Path.Combine(dir, "m.safetensors"))])
+            psi.ArgumentList.Add(a);
+        using var mpirun = Process.Start(psi)!;
+        var stderr = mpirun.StandardError.ReadToEndAsync();
+        var stdout = new System.Text.StringBuilder();
+        int? frozen = null;
+        try
+        {
+            // Training has begun once rank 0 prints its first epoch; then one rank (a child of mpirun) is frozen.
+            for (string? line; (line = mpirun.StandardOutput.ReadLine()) is not null && !line.StartsWith("epoch");) stdout.AppendLine(line);
+            var ranks = Process.Start(new ProcessStartInfo("pgrep", ["-P", mpirun.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { RedirectStandardOutput = true })!;
+            frozen = int.Parse(ranks.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1], System.Globalization.CultureInfo.InvariantCulture);
+            Process.Start("kill", ["-STOP", frozen.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            var clock = Stopwatch.StartNew();
+            stdout.Append(mpirun.StandardOutput.ReadToEnd());
+            Assert.True(mpirun.WaitForExit(120_000), "the job still runs two minutes after a rank froze");
+            string text = stdout + stderr.Result;
+            output.WriteLine($"ended {clock.Elapsed.TotalSeconds:0.0} s after the freeze, exit {mpirun.ExitCode}");
+            Assert.NotEqual(0, mpirun.ExitCode);
+            Assert.Contains("MPI_Allreduce did not complete in 3 s (a rank died or the ranks disagree); aborting the job", text);
+        }
+        finally
+        {
+            if (!mpirun.HasExited) mpirun.Kill(entireProcessTree: true);
+            if (frozen is int pid) try { Process.GetProcessById(pid).Kill(); } catch (ArgumentException) { } catch (InvalidOperationException) { }
+        }
+    }
+
+    [MpirunFact]
     public void Ranks_given_different_options_stop_together_with_one_message()
     {
         string dir = TestPaths.NewTempDirectory();

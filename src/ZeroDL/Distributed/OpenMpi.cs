@@ -28,12 +28,17 @@ public sealed unsafe class OpenMpi : ICommunicator, IDisposable
     private readonly delegate* unmanaged<void*, int, nint, int, nint, int> _bcast;
     private readonly delegate* unmanaged<nint, void*, int, nint, nint, nint, int> _allreduce;
     private readonly delegate* unmanaged<nint, int, int> _abort;
+    private readonly Timer _watchdog;
+    /// <summary>The collective <see cref="_watchdog"/> watches (the name it reports).</summary>
+    private volatile string _watched = "";
     private bool _finalized;
 
     private OpenMpi(nint library, TimeSpan timeout)
     {
         _library = library;
         CollectiveTimeout = timeout;
+        // One timer for the process's life, armed around each collective: a new one a call would allocate every mini-batch.
+        _watchdog = new Timer(_ => TimedOut(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _world = Export("ompi_mpi_comm_world");
         _float = Export("ompi_mpi_float");
         _double = Export("ompi_mpi_double");
@@ -115,6 +120,7 @@ public sealed unsafe class OpenMpi : ICommunicator, IDisposable
     {
         if (_finalized) return;
         _finalized = true;
+        _watchdog.Dispose();
         _finalize();
     }
 
@@ -126,11 +132,25 @@ public sealed unsafe class OpenMpi : ICommunicator, IDisposable
         if (code != 0) throw new InvalidOperationException($"{call} failed with MPI error {code}");
     }
 
-    /// <summary>A watchdog for one collective: if it is still running after the timeout, say so and abort the job.</summary>
-    private Timer Watch(string call) => new(_ =>
+    /// <summary>Arms the watchdog for one collective, until the returned value is disposed.</summary>
+    private Watching Watch(string call)
     {
-        Console.Error.WriteLine($"rank {Rank}: {call} did not complete in {CollectiveTimeout.TotalSeconds:0} s (a rank died or the ranks disagree); aborting the job");
+        _watched = call;
+        _watchdog.Change(CollectiveTimeout, Timeout.InfiniteTimeSpan);
+        return new Watching(_watchdog);
+    }
+
+    /// <summary>A collective still running after the timeout: say so and abort the job.</summary>
+    private void TimedOut()
+    {
+        Console.Error.WriteLine($"rank {Rank}: {_watched} did not complete in {CollectiveTimeout.TotalSeconds:0} s (a rank died or the ranks disagree); aborting the job");
         Console.Error.Flush();
         _abort(_world, 4);
-    }, null, CollectiveTimeout, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Disarms the watchdog when the collective returns (a struct: the using allocates nothing).</summary>
+    private readonly struct Watching(Timer watchdog) : IDisposable
+    {
+        public void Dispose() => watchdog.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
 }
