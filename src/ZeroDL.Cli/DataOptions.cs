@@ -5,10 +5,10 @@ using ZeroDL.Data;
 namespace ZeroDL.Cli;
 
 /// <summary>
-/// The data options that train, evaluate, predict and data share: <c>--data</c> (the bundled MNIST by default,
+/// The data options that train, evaluate, predict, misclassified and data share: <c>--data</c> (the bundled MNIST by default,
 /// <c>fashion-mnist</c>, an IDX folder or an ImageFolder tree), <c>--resize H W</c> and <c>--test-split F</c> (ImageFolder
-/// only; before issue 19 it was called <c>--val-split</c>, which now names train's validation split). A model file records the data it was trained on (<see cref="Record"/>), and evaluate and predict use that
-/// record when no <c>--data</c> is given, so the same split and resize come back.
+/// only; before issue 19 it was called <c>--val-split</c>, which now names train's validation split). A model file records the data it was trained on (<see cref="Record"/>), and evaluate, predict and misclassified
+/// use that record when no <c>--data</c> is given, so the same split and resize come back.
 /// </summary>
 internal sealed class DataOptions
 {

@@ -19,10 +19,11 @@ internal static class MisclassifiedCommand
         var columns = new Option<int>("--columns") { Description = "Images per row of the figure", DefaultValueFactory = _ => 5 };
         var split = new Option<string>("--split") { Description = "test or train", DefaultValueFactory = _ => "test" };
         split.AcceptOnlyFromAmong("test", "train");
+        var seed = new Option<int>("--seed") { Description = "Seed of the --test-split draw (default: the model file's, else 1)", DefaultValueFactory = _ => 1 };
         var data = new DataOptions();
         var command = new Command("misclassified", "Find the images a model gets wrong: print their count and indices, draw the first ones as a PNG grid captioned index: prediction != label. Without --data, the data the model file records (else MNIST).")
         {
-            model, output, count, columns, split,
+            model, output, count, columns, split, seed,
         };
         foreach (var option in data.All) command.Add(option);
         command.SetAction(parse =>
@@ -32,9 +33,12 @@ internal static class MisclassifiedCommand
             string modelPath = parse.GetValue(model)!;
             string pngPath = parse.GetValue(output) ?? Path.ChangeExtension(modelPath, null) + ".misclassified.png";
             string csvPath = Path.ChangeExtension(pngPath, ".csv");
+            // Before the evaluation, so that a wrong --out costs nothing and leaves no CSV beside it.
+            AtomicFile.CheckDestination(pngPath);
+            AtomicFile.CheckDestination(csvPath);
             var loaded = ModelFile.Load(modelPath);
             // The data evaluate reads (the model file's record unless --data is given), checked to fit the model.
-            var sets = data.Load(parse, seed: 1, ModelData.TrainingSettings(loaded), modelPath);
+            var sets = data.Load(parse, parse.GetValue(seed), ModelData.TrainingSettings(loaded), modelPath);
             var stored = parse.GetValue(split) == "train" ? sets.Train : sets.Test;
             var set = ModelData.Fit(loaded, modelPath, stored, sets.Name);
             var predicted = loaded.Network.PredictLabels(set);

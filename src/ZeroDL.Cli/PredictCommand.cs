@@ -131,7 +131,8 @@ internal static class PredictCommand
     /// <summary>
     /// The files <paramref name="arguments"/> name: a file as given; a folder as every PNG below it (and PGM, for a
     /// digit model), as <see cref="ImageFolder.FilesUnder"/> walks it (in path order, hidden files left out, a link
-    /// loop and a named pipe, socket or device refused), so that the output's order does not depend on the file system.
+    /// loop and a named pipe, socket or device with an image's name refused; other files are ignored), so that the
+    /// output's order does not depend on the file system.
     /// </summary>
     /// <exception cref="DataFormatException">a folder holds no such image, cannot be listed, loops, or holds a file that is not a regular file.</exception>
     internal static List<string> ImageFiles(IEnumerable<string> arguments, bool digits)
@@ -140,8 +141,8 @@ internal static class PredictCommand
         foreach (string argument in arguments)
         {
             if (!Directory.Exists(argument)) { files.Add(argument); continue; }
-            var found = ImageFolder.FilesUnder(argument)
-                .Where(f => Path.GetExtension(f).ToLowerInvariant() is ".png" || (digits && Path.GetExtension(f).ToLowerInvariant() is ".pgm")).ToList();
+            var found = ImageFolder.FilesUnder(argument,
+                f => Path.GetExtension(f).ToLowerInvariant() is ".png" || (digits && Path.GetExtension(f).ToLowerInvariant() is ".pgm")).ToList();
             if (found.Count == 0) throw DataFormatException.For(argument, $"no {(digits ? "PNG or PGM" : "PNG")} images in this folder");
             files.AddRange(found);
         }

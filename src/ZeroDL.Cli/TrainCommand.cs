@@ -46,11 +46,11 @@ internal static class TrainCommand
         var augmentOptions = new AugmentOptions();
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file, written atomically at every epoch's end (and with --checkpoint-every): everything to resume the run exactly. Default: beside --out as NAME.ckpt; with --resume, the file resumed" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Also write the checkpoint every N mini-batches" };
-        var resume = new Option<string?>("--resume") { Description = "Continue the run a checkpoint holds, with the options it was started with, to the same weights bit for bit as if never stopped. --epochs may be raised; --out, --checkpoint, --checkpoint-every and --threads may be set" };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run a checkpoint holds, with the options it was started with, to the same weights bit for bit as if never stopped. --epochs may be raised; --out, --checkpoint, --checkpoint-every, --threads and --collective-timeout may be set" };
         var distributed = new Option<bool>("--distributed") { Description = "Run as one rank of an Open MPI job: mpirun -np N zerodl train --distributed … Each rank trains on its share of every global mini-batch of N × --batch-size images, gradients are averaged by allreduce, rank 0 prints and saves (docs/scale-out.md)" };
         var collectiveTimeout = new Option<int>("--collective-timeout")
         {
-            Description = "With --distributed: seconds one allreduce may wait for the other ranks (one stopped, or lost without MPI noticing) before the job is aborted",
+            Description = "With --distributed: seconds one collective (allreduce, broadcast) may wait for the other ranks (one frozen, or lost without MPI noticing) before the job is aborted; it must exceed rank 0's work at an epoch's end (evaluation, files). May be set with --resume",
             DefaultValueFactory = _ => DistributedRun.DefaultCollectiveTimeoutSeconds,
         };
         var holdAt = new Option<string?>("--hold-at") { Hidden = true, Description = "Tests: stop and wait at a point (iteration:N, checkpoint-writing:N, checkpoint-written:N), announced on stdout" };
@@ -64,13 +64,14 @@ internal static class TrainCommand
         foreach (var option in data.All) command.Add(option);
         foreach (var option in augmentOptions.All) command.Add(option);
         // What --resume lets the command line set: where files go and how fast, never what is computed.
-        Option[] settable = [output, checkpoint, checkpointEvery, threads];
+        Option[] settable = [output, checkpoint, checkpointEvery, threads, collectiveTimeout];
         command.SetAction(async (parse, cancel) =>
         {
             // System.CommandLine installs its Ctrl+C handler once this action first yields; until then Ctrl+C kills
             // the process outright. Yielding at once makes Ctrl+C during data loading a clean stop like any other.
             await Task.Yield();
-            if (parse.GetValue(collectiveTimeout) < 1) throw new UsageException("--collective-timeout must be at least 1 second");
+            if (parse.GetValue(collectiveTimeout) is < 1 or > MaxCollectiveTimeoutSeconds)
+                throw new UsageException($"--collective-timeout must be from 1 to {MaxCollectiveTimeoutSeconds} seconds (a week)");
             using var ranks = DistributedRun.Start(parse.GetValue(distributed), TimeSpan.FromSeconds(parse.GetValue(collectiveTimeout)));
             var hold = TrainingHold.Parse(parse.GetValue(holdAt));
             string? resumePath = parse.GetValue(resume);
@@ -153,7 +154,9 @@ internal static class TrainCommand
             string outPath = parse.GetValue(output) ?? Path.Combine("models", modelName + ".safetensors");
             string historyPath = Path.ChangeExtension(outPath, null) + ".history.csv";
             string checkpointPath = parse.GetValue(checkpoint) ?? resumePath ?? CheckpointFile.BesideModel(outPath);
-            foreach (var path in new[] { outPath, historyPath, checkpointPath, MetricsLog.BesideModel(outPath) }) AtomicFile.CheckDestination(path);
+            // Only the process that writes them (rank 0 of a distributed run) checks them: another machine's paths may differ.
+            if (ranks?.IsRoot ?? true)
+                foreach (var path in new[] { outPath, historyPath, checkpointPath, MetricsLog.BesideModel(outPath) }) AtomicFile.CheckDestination(path);
             // A preset bounded by iterations (twolayer) runs epochs once --epochs is given: not the same run.
             if (resumed is not null && options.Iterations != resumed.Checkpoint.Options.Iterations)
                 throw new UsageException($"--epochs cannot extend {resumePath}: its run is bounded by iterations ({resumed.Checkpoint.Options.Iterations})");
@@ -196,7 +199,7 @@ internal static class TrainCommand
             if (augmentation is not null) Console.WriteLine($"  augmentation: {augmentation.Describe()}");
             Console.WriteLine($"  {opt.Name} lr {learningRate.ToString("G", CultureInfo.InvariantCulture)}{(options.Schedule is LearningRateSchedule.Constant ? "" : $" (schedule {options.Schedule})")}, batch {options.BatchSize}, {trainer.TotalIterations} iterations ({trainer.IterationsPerEpoch} per epoch), {train.Count} training images, seed {options.Seed}, {Math.Min(threadCount, Environment.ProcessorCount)} thread(s), GEMM {Gemm.KernelName}");
             // The options to resume with: this run's command line as the parser understood it (--resume and --hold-at aside).
-            var run = new Dictionary<string, string> { ["args"] = JsonSerializer.Serialize(GivenArgs(command, parse, [resume, holdAt])) };
+            var run = new Dictionary<string, string> { ["args"] = JsonSerializer.Serialize(GivenArgs(command, parse, [resume, holdAt, collectiveTimeout])) };
             ranks?.CheckSameRun(GivenArgs(command, parse, [holdAt]), [train.ContentHash(), test.ContentHash()], resumePath);
             if (ranks is not null) Console.WriteLine($"  distributed: {ranks.Mpi.Size} ranks × batch {options.BatchSize} = global batch {trainer.GlobalBatchSize}, {threadCount} thread(s) per rank");
             int written = 0, checkpointed = -1;
@@ -315,6 +318,9 @@ internal static class TrainCommand
         return args;
     }
 
+    /// <summary>The longest --collective-timeout: a week, well inside what a timer can wait.</summary>
+    private const int MaxCollectiveTimeoutSeconds = 7 * 24 * 3600;
+
     /// <summary>
     /// The command line a resumed run goes on with: the one stored in the checkpoint, with what <paramref name="settable"/>
     /// names and <paramref name="epochs"/> taken from this command line. Any other option given now must repeat the
@@ -333,7 +339,7 @@ internal static class TrainCommand
             if (excluded.Contains(option) || settable.Contains(option) || option == epochs || parse.GetResult(option) is not { Implicit: false } now) continue;
             if (before.GetResult(option) is { Implicit: false } then && then.Tokens.Select(t => t.Value).SequenceEqual(now.Tokens.Select(t => t.Value))) continue;
             throw new UsageException($"{option.Name} would change the run {path} holds; --resume goes on with the options it was started with " +
-                                     "(--epochs may be raised; --out, --checkpoint, --checkpoint-every and --threads may be set)");
+                                     "(--epochs may be raised; --out, --checkpoint, --checkpoint-every, --threads and --collective-timeout may be set)");
         }
         // Checked here, before the data is read, as the one option that may change: raised, only where that is the same run made longer.
         if (parse.GetResult(epochs) is { Implicit: false } && parse.GetValue(epochs) is int raised)

@@ -61,6 +61,7 @@ internal static class TuneCommand
                 return Work(shared, studyName, url, options, TimeSpan.FromSeconds(seconds), parse.GetValue(data), dir);
             }
             catch (DbException e) { throw new DataFormatException($"{Redacted(url)}: {e.Message}", e); }
+            catch (TimeoutException e) { throw new DataFormatException($"{Redacted(url)}: {e.Message}", e); }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
         });
         return command;
@@ -87,6 +88,7 @@ internal static class TuneCommand
         worker.Completed += t => Console.WriteLine(HyperparameterSearch.Describe(t));
         worker.Lost += c => Console.WriteLine($"trial {c.Number + 1} was handed to another worker while this one trained it (its heartbeat was late); result dropped");
         worker.Failed += (c, e) => Console.WriteLine($"trial {c.Number + 1} failed: {e.Message}");
+        worker.StoreRetrying += (e, limit) => Console.WriteLine($"the database cannot be reached ({e.Message.ReplaceLineEndings(" ")}); storing the result again for up to {limit.TotalSeconds:0} s");
         var summary = worker.Run();
         Console.WriteLine($"No trial left to claim: this worker completed {summary.Completed.Count}{(summary.Lost > 0 ? $", lost {summary.Lost}" : "")}{(summary.Failed > 0 ? $", failed {summary.Failed}" : "")}");
         return Report(storage, study, url, dir);

@@ -346,7 +346,7 @@ public sealed class TrainingRuns(string modelDirectory, string? mnistDirectory, 
             if (lastGood is not null)
             {
                 try { Checkpoints.Save(lastGood, run.ModelName, new Dictionary<string, string>(description) { [RunCheckpoints.DivergedKey] = e.Message }); }
-                catch (IOException) { } // unmarked, it is listed as interrupted, and resuming it diverges again with this message
+                catch (Exception saving) when (saving is IOException or DataFormatException or UnauthorizedAccessException) { } // unmarked, it is listed as interrupted, and resuming it diverges again with this message
             }
             End(metrics, MetricsRunStatus.Diverged, e.Iteration - 1, message: e.Message);
             run.Finish("diverged", new { type = "done", status = "diverged", error = e.Message, iteration = e.Iteration,

@@ -23,11 +23,17 @@ public class DistributedCliTests(Xunit.Abstractions.ITestOutputHelper output)
     /// <summary>The largest weight difference allowed: the same sums in another order, over 60 Adam or SGD steps.</summary>
     private const float Tolerance = 1e-4f;
 
-    private static (int Code, string Output) RunMpi(params string[] args)
+    /// <summary>mpirun started with <paramref name="args"/>, its output redirected.</summary>
+    private static Process StartMpi(params string[] args)
     {
         var psi = new ProcessStartInfo(Mpirun!) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
         foreach (var a in (string[])["--oversubscribe", "--allow-run-as-root", .. args]) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
+        return Process.Start(psi)!;
+    }
+
+    private static (int Code, string Output) RunMpi(params string[] args)
+    {
+        using var p = StartMpi(args);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(300_000)) { p.Kill(entireProcessTree: true); Assert.Fail("mpirun did not finish in 5 minutes"); }
@@ -71,11 +77,8 @@ public class DistributedCliTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         // A rank frozen (SIGSTOP) is alive to MPI, so only the watchdog ends the other rank's wait in its allreduce.
         string dir = TestPaths.NewTempDirectory();
-        var psi = new ProcessStartInfo(Mpirun!) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
-        foreach (var a in (string[])["--oversubscribe", "--allow-run-as-root", "-np", "2", .. Rank("--model", "mlp", "--iterations", "1000000",
-            "--eval-samples", "100", "--collective-timeout", "3", "--out", Path.Combine(dir, "m.safetensors"))])
-            psi.ArgumentList.Add(a);
-        using var mpirun = Process.Start(psi)!;
+        using var mpirun = StartMpi(["-np", "2", .. Rank("--model", "mlp", "--iterations", "1000000", "--eval-samples", "100",
+            "--collective-timeout", "3", "--out", Path.Combine(dir, "m.safetensors"))]);
         var stderr = mpirun.StandardError.ReadToEndAsync();
         var stdout = new System.Text.StringBuilder();
         int? frozen = null;

@@ -44,7 +44,8 @@ public class ImageHardeningTests
         Assert.Equal(new[] { 0f, 1f }, Pgm.Decode([.. "P5 2 1 65535\n"u8, 0, 0, 255, 255], "x.pgm").Pixels);
     }
 
-    private static string Tree()
+    /// <summary>A new two-class ImageFolder ("a" and "b"), two 4×4 RGB PNGs in each.</summary>
+    internal static string Tree()
     {
         string dir = TestPaths.NewTempDirectory();
         for (int i = 0; i < 2; i++)

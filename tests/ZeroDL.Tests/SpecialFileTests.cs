@@ -63,16 +63,7 @@ public class SpecialFileTests
         Assert.Equal("a named pipe", FileKind.NotRegular(pipe));
     }
 
-    private static string Tree()
-    {
-        string dir = TestPaths.NewTempDirectory();
-        for (int i = 0; i < 2; i++)
-        {
-            ImageFolderTests.WritePng(Path.Combine(dir, "a", $"{i}.png"), 4, 4, 10, 20, 30);
-            ImageFolderTests.WritePng(Path.Combine(dir, "b", $"{i}.png"), 4, 4, 200, 100, 0);
-        }
-        return dir;
-    }
+    private static string Tree() => ImageHardeningTests.Tree();
 
     private static readonly ImageFolderOptions Split = new() { TestSplit = 0.5 };
 
@@ -83,9 +74,14 @@ public class SpecialFileTests
         Assert.Equal($"{fifo}: not a regular file (a named pipe)", Refused(() => ImageFolder.Load(dir, Split), fifo).Message);
         File.Delete(fifo);
         // A hidden one is skipped, as every hidden file is: never opened.
-        Fifo(Path.Combine(dir, "b", ".2.png"));
-        var (train, test) = ImageFolder.Load(dir, Split);
-        Assert.Equal(4, train.Count + test.Count);
+        string hidden = Fifo(Path.Combine(dir, "b", ".2.png"));
+        var load = Task.Run(() => ImageFolder.Load(dir, Split));
+        if (!load.Wait(Limit))
+        {
+            _ = Task.Run(() => new FileStream(hidden, FileMode.Open, FileAccess.Write).Dispose());
+            Assert.Fail($"loading took more than {Limit.TotalSeconds:0} s: the hidden pipe was opened");
+        }
+        Assert.Equal(4, load.Result.Train.Count + load.Result.Test.Count);
     }
 
     [SpecialFileFact]
@@ -164,5 +160,13 @@ public class SpecialFileTests
             Assert.True(code == 1, string.Join(' ', args) + ": " + err);
             Assert.Equal($"zerodl: {culprit}: not a regular file ({kind})", err.Trim());
         }
+
+        // A pipe whose name is no image's is ignored by predict, as any other file that is not an image.
+        string other = Path.Combine(work, "other");
+        ImageFolderTests.WritePng(Path.Combine(other, "0.png"), 28, 28, 255);
+        Fifo(Path.Combine(other, "agent.fifo"));
+        (code, string text, err) = CliTests.Run(Limit, "predict", "--model", model, "--image", other);
+        Assert.True(code == 0, err);
+        Assert.StartsWith(Path.Combine(other, "0.png") + ": ", text.Trim());
     }
 }

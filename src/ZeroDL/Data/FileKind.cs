@@ -49,7 +49,7 @@ internal static unsafe partial class FileKind
         try
         {
             // A file system that cannot give the type says so by clearing the bit in stx_mask, the first field.
-            if (Statx(AtCurrentDirectory, path, AtNoAutomount, StatxType, status) != 0 || (*(uint*)status & StatxType) == 0) return null;
+            if (Statx(AtCurrentDirectory, path, AtNoAutomount | AtStatxDontSync, StatxType, status) != 0 || (*(uint*)status & StatxType) == 0) return null;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -63,6 +63,7 @@ internal static unsafe partial class FileKind
     private const int StatxSize = 256, ModeOffset = 28;
     private const int AtCurrentDirectory = -100; // AT_FDCWD
     private const int AtNoAutomount = 0x800;     // AT_NO_AUTOMOUNT, as stat(2) behaves
+    private const int AtStatxDontSync = 0x4000;  // AT_STATX_DONT_SYNC: a file's type never changes, so a network file system need not be asked afresh
     private const uint StatxType = 0x1;          // STATX_TYPE
 
     [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]

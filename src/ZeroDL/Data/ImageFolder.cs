@@ -130,10 +130,11 @@ public static class ImageFolder
     /// folder above it, or two links to one folder) is refused naming the link: following it would read the same images
     /// again, without end for a loop. A named pipe, socket or device (or a link to one) is refused naming it, unopened
     /// (<see cref="DataFile.RefuseSpecial"/>): reading a pipe waits for a writer, and no such file can be an image, so it
-    /// is there by mistake rather than skipped as a hidden file is.
+    /// is there by mistake rather than skipped as a hidden file is. With <paramref name="take"/>, only the files it accepts
+    /// (by path) are listed and checked: a reader of some kinds of files ignores the rest, pipes and sockets included.
     /// </summary>
     /// <exception cref="DataFormatException">a folder cannot be listed, or is reached twice through symbolic links; a file is not a regular file.</exception>
-    public static IReadOnlyList<string> FilesUnder(string folder)
+    public static IReadOnlyList<string> FilesUnder(string folder, Func<string, bool>? take = null)
     {
         var found = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -144,7 +145,7 @@ public static class ImageFolder
             if (!seen.Add(real))
                 throw DataFormatException.For(dir, $"is a symbolic link to {real}, a folder already read (a link loop or a second link to one folder)");
             foreach (var file in Entries(dir, folders: false))
-                if (!Hidden(file))
+                if (!Hidden(file) && (take is null || take(file)))
                 {
                     DataFile.RefuseSpecial(file);
                     found.Add(file);

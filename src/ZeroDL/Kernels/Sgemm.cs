@@ -24,8 +24,9 @@ internal static unsafe partial class Sgemm
     /// <summary>
     /// The deepest K block of a packed product at least <see cref="DeepKMinSide"/> on both sides: C's tiles are then
     /// loaded, added to and stored once per 512 steps of k instead of 256. A product that large is bound by that
-    /// traffic more than by its B panel spilling out of L1; the networks' products are thinner (a side of at most 100
-    /// or 64 columns, or k ≤ 64) and keep <see cref="KC"/>, so their sums, and the trainings that run them, keep their bits.
+    /// traffic more than by its B panel spilling out of L1. The presets' products are thinner (a side of at most 100
+    /// or 64 columns, or k ≤ 64) and keep <see cref="KC"/>, so their sums, and the trainings that run them, kept their
+    /// bits; a wider network on larger batches (hidden 1024, batch 512) sums its products in the deeper blocks.
     /// </summary>
     internal const int DeepKC = 512, DeepKMinSide = 512;
 

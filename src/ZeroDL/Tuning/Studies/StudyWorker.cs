@@ -41,6 +41,8 @@ public sealed class StudyWorker(StudyStorage storage, string study, SearchOption
     public event Action<ClaimedTrial>? Lost;
     /// <summary>A trial's training threw; it was marked failed and queued again (up to <see cref="StudyStorage.MaxAttempts"/>).</summary>
     public event Action<ClaimedTrial, Exception>? Failed;
+    /// <summary>Storing a trial's outcome met a transient database error and is tried again, for up to the given time (once per outage).</summary>
+    public event Action<Exception, TimeSpan>? StoreRetrying;
 
     public string Worker => _options.Worker;
 
@@ -83,21 +85,33 @@ public sealed class StudyWorker(StudyStorage storage, string study, SearchOption
 
     /// <summary>
     /// Stores a trial's outcome, trying again while the database is out of reach (a transient error: a restart, a
-    /// dropped connection) for up to the heartbeat timeout, so that a database back within it does not cost a trained
-    /// trial. Safe to repeat: the update applies only while the trial is still running and this worker's.
+    /// dropped connection) for up to the heartbeat timeout, so that a short outage does not cost a trained trial (one
+    /// longer than the timeout, counted from the trial's last heartbeat, lets the trial go stale and be run again).
+    /// Safe to repeat: the update applies only while the trial is still running and this worker's.
     /// </summary>
     private T Store<T>(Func<T> store)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        bool told = false;
         while (true)
         {
             try { return store(); }
-            catch (Exception e) when (e is System.Data.Common.DbException { IsTransient: true } or TimeoutException && clock.Elapsed < _options.HeartbeatTimeout)
+            catch (Exception e) when (Transient(e) && clock.Elapsed < _options.HeartbeatTimeout)
             {
+                if (!told) StoreRetrying?.Invoke(e, _options.HeartbeatTimeout);
+                told = true;
                 Thread.Sleep(_options.PollInterval);
             }
         }
     }
+
+    /// <summary>
+    /// Whether a database error may pass by itself: the driver's transient errors, a timeout, and PostgreSQL's server
+    /// shutting down or starting (57P01–57P03: a restart in pg_ctl's default fast mode, which the driver does not count
+    /// as transient).
+    /// </summary>
+    private static bool Transient(Exception e) =>
+        e is TimeoutException or System.Data.Common.DbException { IsTransient: true } or System.Data.Common.DbException { SqlState: "57P01" or "57P02" or "57P03" };
 
     /// <summary>A timer that marks the claimed trial alive every quarter of the timeout until disposed.</summary>
     private Timer Beat(ClaimedTrial claim)
