@@ -96,6 +96,8 @@ public class CliTests
     [InlineData("train", "--rotate", "-5")]
     [InlineData("train", "--epochs", "-1")]
     [InlineData("train", "--threads", "0")]
+    [InlineData("train", "--collective-timeout", "0")]
+    [InlineData("train", "--collective-timeout", "4294968")] // past what a timer can wait: it crashed every rank at the first collective
     [InlineData("train", "--seed", "x")]
     [InlineData("train", "--lr", "fast")]
     [InlineData("train", "--model", "simpleconv", "--output-dropout", "false")]
