@@ -192,6 +192,7 @@ public class CliTests
             Assert.Equal($"zerodl: {folder}: is a folder; name a file to write", err.Trim());
         }
         Assert.Empty(Directory.GetFileSystemEntries(folder));
+        Assert.False(File.Exists(folder + ".csv"), "misclassified wrote its CSV beside a folder it then refused");
     }
 
     [Theory]
