@@ -142,6 +142,32 @@ public class ImageFolderEndToEndTests
     }
 
     [Fact]
+    public void Misclassified_draws_the_test_split_of_the_seed_it_is_given_as_evaluate_does()
+    {
+        // A flat tree split by --test-split: the images tested depend on --seed. A barely trained model errs on many.
+        string data = Path.Combine(MakeTree(), "train"), work = TestPaths.NewTempDirectory();
+        string arch = Path.Combine(work, "tiny.json"), model = Path.Combine(work, "tiny.safetensors");
+        File.WriteAllText(arch, TinyNet);
+        var (code, output, error) = CliTests.Run("train", "--data", data, "--test-split", "0.5", "--arch", arch, "--iterations", "1", "--lr", "0.0001", "--out", model);
+        Assert.True(code == 0, output + error);
+        string Wrong(string seed)
+        {
+            var (c, text, err) = CliTests.Run("misclassified", "--model", model, "--data", data, "--test-split", "0.5", "--seed", seed, "--out", Path.Combine(work, seed + ".png"));
+            Assert.True(c == 0, err);
+            var (e, evaluated, evaluateError) = CliTests.Run("evaluate", "--model", model, "--data", data, "--test-split", "0.5", "--seed", seed);
+            Assert.True(e == 0, evaluateError);
+            // The same split as evaluate's: the same accuracy.
+            string percent = System.Text.RegularExpressions.Regex.Match(text, @"\(([\d.]+ %) correct\)").Groups[1].Value;
+            Assert.NotEmpty(percent);
+            Assert.Contains($"test accuracy: {percent}", evaluated);
+            // The figure draws the misclassified images themselves (noisy, each unlike the others), not their indices
+            // within the split, which a model that errs on whole classes shares between splits.
+            return Convert.ToBase64String(File.ReadAllBytes(Path.Combine(work, seed + ".png")));
+        }
+        Assert.NotEqual(Wrong("3"), Wrong("4"));
+    }
+
+    [Fact]
     public async Task Train_evaluate_predict_and_serve_an_rgb_imagefolder()
     {
         string data = MakeTree();
