@@ -673,6 +673,35 @@ public class GemmTests
         TilesCopyingBGiveEachSumInTheKernelsOrder(plan, m, n, k, ta);
     }
 
+    [Theory]
+    [InlineData(GemmKernel.Avx2, 600, 1024, 1024, false)]   // two K blocks, the last in four column parts; 300 rows a thread (144 + 144 + 12)
+    [InlineData(GemmKernel.Avx2, 600, 1000, 1024, true)]    // transposed A, K blocks of 504
+    [InlineData(GemmKernel.Avx512, 600, 1024, 1024, false)]
+    [InlineData(GemmKernel.Avx2, 302, 200, 1024, false)]    // one K block (the calls' blocks of A alike but for their call), 152 + 150 rows
+    [InlineData(GemmKernel.Avx2, 200, 600, 520, false)]     // 100 rows a thread (ragged tiles), two parts of the last K block
+    public void Shared_B_column_parts_reusing_a_packed_A_block_give_each_sum_in_the_kernels_order(GemmKernel kernel, int m, int k, int n, bool ta)
+    {
+        // The last K block of a shared-B product is multiplied in column parts, each part's block of rows one after the
+        // other on one thread, which packs that block of A once. A second call with new values in the same arrays must
+        // pack them again: the thread's record of what its buffer holds lasts one meeting of the threads.
+        if (kernel == GemmKernel.Avx512 && Sgemm.BestKernel != GemmKernel.Avx512 || Sgemm.BestKernel == GemmKernel.Scalar) return;
+        var plan = GemmPlan.Make(ta, false, m, n, k, new GemmOptions { Kernel = kernel, Threads = 2, ParallelThreshold = 0 }, allowSmall: false);
+        Assert.Equal(GemmSplit.SharedB, plan.Split);
+        var rng = new Random(m + k + n);
+        int lda = ta ? m : k, ldc = n;
+        var a = RandomArray(rng, (ta ? k : m) * lda); var b = RandomArray(rng, k * n);
+        for (int call = 0; call < 3; call++)
+        {
+            bool accumulate = call == 1;
+            var c = accumulate ? RandomArray(rng, m * ldc) : Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+            var expected = (float[])c.Clone();
+            OrderedSums(ta, m, n, k, plan.KBlock, a, lda, b, n, expected, ldc, accumulate);
+            Gemm.Execute(plan, a, lda, b, n, c, ldc, accumulate);
+            Assert.True(expected.SequenceEqual(c), $"{plan} call {call}");
+            for (int i = 0; i < a.Length; i += 7) a[i] = -a[i] * 0.5f;
+        }
+    }
+
     /// <summary>
     /// A product whose tiles copy B (<see cref="Sgemm.CopiesB"/>): every element must still be the K blocks' sums in
     /// the kernels' order (each block summed from zero by multiply-adds, then added to C), on one thread or two, C

@@ -192,6 +192,9 @@ internal static unsafe partial class Sgemm
                 try { Pack(piece); }
                 finally { Interlocked.Increment(ref _packDone[piece / _packGroups]); }
             }
+            // The K block and block of rows whose A this thread's buffer holds packed: the last K block's column parts
+            // of one block of rows mostly run one after another on one thread, which then packs their A once.
+            var packedA = (Kb: -1, Block: -1);
             for (int i = 0; i < Threads; i++)
             {
                 int owner = (part + i) % Threads, pieces = PiecesOf(owner);
@@ -209,14 +212,14 @@ internal static unsafe partial class Sgemm
                         if ((piece = Interlocked.Increment(ref _partNext[owner]) - 1) >= pieces) break;
                         var (kb, block, columns) = Decode(owner, piece);
                         WaitUntilReady(kb, block);
-                        RunPiece(kb, block, columns);
+                        RunPiece(kb, block, columns, ref packedA);
                     }
                     else
                     {
                         if ((piece = Volatile.Read(ref _partNext[owner])) >= pieces) break;
                         var (kb, block, columns) = Decode(owner, piece);
                         if (!Ready(kb, block)) break;
-                        if (Interlocked.CompareExchange(ref _partNext[owner], piece + 1, piece) == piece) RunPiece(kb, block, columns);
+                        if (Interlocked.CompareExchange(ref _partNext[owner], piece + 1, piece) == piece) RunPiece(kb, block, columns, ref packedA);
                     }
                 }
             }
@@ -260,9 +263,15 @@ internal static unsafe partial class Sgemm
         }
 
         /// <summary>One piece; its block of rows counted done for K block <paramref name="kb"/> even when it throws (nobody then waits forever).</summary>
-        private void RunPiece(int kb, int block, int columns)
+        private void RunPiece(int kb, int block, int columns, ref (int Kb, int Block) packedA)
         {
-            try { Multiply(kb, _rowStart[block], _rowStart[block + 1], columns); }
+            try
+            {
+                bool aPacked = packedA == (kb, block);
+                // Cleared first: a piece that throws part way leaves the buffer claimed by nobody.
+                packedA = (-1, -1);
+                if (Multiply(kb, _rowStart[block], _rowStart[block + 1], columns, aPacked)) packedA = (kb, block);
+            }
             finally { if (columns < 0) Volatile.Write(ref _rowDone[block], kb + 1); }
         }
 
@@ -280,7 +289,8 @@ internal static unsafe partial class Sgemm
         /// Rows [start, end) of C (at most MC) against K block <paramref name="kb"/> of the packed group: all its
         /// columns, or (<paramref name="part"/> ≥ 0) one of its last K block's column parts.
         /// </summary>
-        private void Multiply(int kb, int start, int end, int part)
+        /// <returns>Whether the thread's A buffer now holds this piece's A block packed.</returns>
+        private bool Multiply(int kb, int start, int end, int part, bool aPacked)
         {
             var buffers = t_buffers ??= new PackBuffers();
             int pc = Pg + kb * KStep, kc = Math.Min(KStep, K - pc);
@@ -297,11 +307,13 @@ internal static unsafe partial class Sgemm
             {
                 if (Direct && Kind == GemmKernel.Avx512) DirectBlock512(TransA, A, Lda, start, pc, mc, kc, nc, Jc + col, block, C, Ldc, acc, buffers, StreamsAhead, SixRows, Math.Min(KStep, K - pc - kc));
                 else if (Direct) DirectBlock(TransA, A, Lda, start, pc, mc, kc, nc, Jc + col, block, C, Ldc, acc, buffers, StreamsAhead);
-                else MacroKernel(Kind, TransA, A, Lda, M, start, mc, pc, kc, Jc + col, nc, block, C, Ldc, acc, buffers);
+                else MacroKernel(Kind, TransA, A, Lda, M, start, mc, pc, kc, Jc + col, nc, block, C, Ldc, acc, buffers, aPacked: aPacked);
             }
             // The narrow columns sum over all of K themselves: with the last K block of the last NC block.
             if (Narrow > 0 && Jc + NC >= N && PgEnd == K && kb == _kBlocks - 1 && part == 0)
                 NarrowColumnsProduct(TransA, TransB, start, end, Narrow, N, K, A, Lda, B, Ldb, C, Ldc, Accumulate);
+            // An A read in place leaves the buffer to the edge rows' own packing.
+            return !Direct && (nc > 0 || aPacked);
         }
     }
 

@@ -237,14 +237,16 @@ internal static unsafe partial class Sgemm
     /// <remarks>
     /// The first <paramref name="copyColumns"/> columns' panels are not packed yet: each panel's first tile (a whole one,
     /// <see cref="CopiesB"/>) reads them from the row-major B at <paramref name="rawB"/> (this K block's first row,
-    /// column jc) and packs them as it goes.
+    /// column jc) and packs them as it goes. With <paramref name="aPacked"/> the caller's previous call on this thread
+    /// packed this same A block into the buffer, so it is not packed again.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(GemmKernel kind, bool transA, float* a, int lda, int m, int ic, int mc, int pc, int kc, int jc, int nc,
-        float* packedB, float* c, int ldc, bool acc, PackBuffers buffers, int copyColumns = 0, float* rawB = null, int ldb = 0)
+        float* packedB, float* c, int ldc, bool acc, PackBuffers buffers, int copyColumns = 0, float* rawB = null, int ldb = 0,
+        bool aPacked = false)
     {
         int mr = MR(kind), nr = NR(kind);
-        PackA(transA, a, lda, m, ic, pc, mc, kc, mr, buffers.A);
+        if (!aPacked) PackA(transA, a, lda, m, ic, pc, mc, kc, mr, buffers.A);
         for (int jr = 0; jr < nc; jr += nr)
         {
             int nValid = Math.Min(nr, nc - jr);
