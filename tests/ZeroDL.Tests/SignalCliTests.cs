@@ -126,6 +126,90 @@ public class SignalCliTests
         Assert.Equal(finished, File.ReadAllLines(Path.Combine(dir, "trials.csv")).Length - 1);
     }
 
+    /// <summary>
+    /// SIGTERM to each rank, as a batch scheduler (Slurm's scancel) sends it: the ranks stop after the same
+    /// mini-batch, rank 0 writes that point's checkpoint, the run log says interrupted, and mpirun exits 143.
+    /// </summary>
+    [MpirunFact]
+    public void Sigterm_to_the_ranks_stops_a_distributed_run_with_its_checkpoint()
+    {
+        string model = Path.Combine(TestPaths.NewTempDirectory(), "ranks.safetensors");
+        var (code, output) = InterruptMpirun(toRanks: true, model);
+        Assert.True(code == 143, $"exit {code}: {output}");
+        var stopped = Regex.Match(output, @"Interrupted after (\d+) iterations");
+        Assert.True(stopped.Success, output);
+        int iteration = int.Parse(stopped.Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.Single(Regex.Matches(output, "Interrupted after")); // rank 0 alone prints
+        Assert.Equal(iteration, CheckpointFile.Load(CheckpointFile.BesideModel(model)).Checkpoint.Iteration);
+        AssertLogEndsInterrupted(model, iteration);
+    }
+
+    /// <summary>
+    /// SIGTERM to mpirun alone (docker stop, systemd): Open MPI sends the ranks SIGCONT, SIGTERM a second later and
+    /// SIGKILL a second after that (odls_base_sigkill_timeout). Nothing hangs, and the checkpoint on disk is whole:
+    /// this small run's of the point where it stopped, a larger one's at worst the last written before.
+    /// </summary>
+    [MpirunFact]
+    public void Sigterm_to_mpirun_ends_the_job_without_a_hang_and_leaves_a_whole_checkpoint()
+    {
+        string model = Path.Combine(TestPaths.NewTempDirectory(), "mpirun.safetensors");
+        var (code, output) = InterruptMpirun(toRanks: false, model);
+        Assert.True(code != 0, output);
+        Assert.True(CheckpointFile.Load(CheckpointFile.BesideModel(model)).Checkpoint.Iteration >= 40, output); // two epochs were done
+    }
+
+    /// <summary>
+    /// Two ranks training twolayer without end under mpirun; after rank 0 has printed its second epoch, SIGTERM to
+    /// the ranks or to mpirun. mpirun's exit code and all it printed; killed, failing the test, after 60 s.
+    /// </summary>
+    private static (int Code, string Output) InterruptMpirun(bool toRanks, string model)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(DistributedCliTests.Mpirun!) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
+        foreach (var a in (string[])["--oversubscribe", "--allow-run-as-root", "-np", "2", "dotnet", Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"),
+                     "train", "--distributed", .. Forever, "--out", model])
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            var lines = new List<string>();
+            var secondEpoch = Task.Run(() =>
+            {
+                string? line;
+                while ((line = p.StandardOutput.ReadLine()) is not null && !line.StartsWith("epoch   2 ", StringComparison.Ordinal)) lock (lines) lines.Add(line);
+                return line is not null;
+            });
+            Assert.True(secondEpoch.Wait(120_000) && secondEpoch.Result, "no second epoch within 2 minutes: " + string.Join("\n", lines));
+            // The ranks are mpirun's children (each in a process group of its own, so a signal to mpirun's group misses them).
+            var ranks = toRanks ? ChildrenOf(p.Id) : [p.Id];
+            Assert.Equal(toRanks ? 2 : 1, ranks.Count);
+            foreach (int pid in ranks) Assert.Equal(0, Signal(pid, SIGTERM));
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            Assert.True(p.WaitForExit(60_000), "mpirun did not end within 60 s of SIGTERM");
+            return (p.ExitCode, stdout.Result + stderr.Result);
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>The processes whose parent is <paramref name="pid"/> (/proc/PID/stat's fourth field).</summary>
+    private static List<int> ChildrenOf(int pid)
+    {
+        var children = new List<int>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int child)) continue;
+            string stat;
+            try { stat = File.ReadAllText(Path.Combine(dir, "stat")); }
+            catch (IOException) { continue; } // ended meanwhile
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // after "pid (comm) ": state, ppid, …
+            if (int.Parse(fields[1], CultureInfo.InvariantCulture) == pid) children.Add(child);
+        }
+        return children;
+    }
+
     /// <summary>The run's metrics log ends with an end record: interrupted, at <paramref name="iteration"/>.</summary>
     private static void AssertLogEndsInterrupted(string model, int iteration)
     {

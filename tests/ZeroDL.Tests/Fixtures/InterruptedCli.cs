@@ -17,6 +17,9 @@ public static class InterruptedCli
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SendSignal(int pid, int signal);
 
+    /// <summary>kill(2): 0 when the signal was sent.</summary>
+    public static int Signal(int pid, int signal) => SendSignal(pid, signal);
+
     public static Interrupted Run(Func<string, bool> signalAfter, params string[] args) => Run(SIGINT, signalAfter, args);
 
     public static Interrupted Run(int signal, Func<string, bool> signalAfter, params string[] args)
