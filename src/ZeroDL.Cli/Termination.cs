@@ -26,6 +26,10 @@ internal sealed class Termination : IDisposable
 
     public Termination()
     {
+        // A closed terminal (SIGHUP's usual cause) fails every write with EIO, and Spectre's progress display writes
+        // from a thread of its own, where an exception ends the process: the clean stop must not depend on saying so.
+        if (!Console.IsOutputRedirected) Console.SetOut(new TerminalWriter(Console.Out));
+        if (!Console.IsErrorRedirected) Console.SetError(new TerminalWriter(Console.Error));
         foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
         {
             try { _registrations.Add(PosixSignalRegistration.Create(signal, OnSignal)); }
@@ -59,12 +63,6 @@ internal sealed class Termination : IDisposable
         context.Cancel = true;
         int number = context.Signal switch { PosixSignal.SIGHUP => 1, PosixSignal.SIGINT => 2, _ => 15 };
         if (Interlocked.CompareExchange(ref _signal, number, 0) != 0) return;
-        // A closed terminal fails every write (EIO): what is left to say goes nowhere rather than stop the clean exit.
-        if (context.Signal == PosixSignal.SIGHUP)
-        {
-            if (!Console.IsOutputRedirected) Console.SetOut(TextWriter.Null);
-            if (!Console.IsErrorRedirected) Console.SetError(TextWriter.Null);
-        }
         // Ctrl+C is the user's own; a signal from elsewhere is named in the log of the run it stopped.
         if (context.Signal != PosixSignal.SIGINT) Report($"zerodl: {Name(number)}: stopping cleanly, as after Ctrl+C");
         _cancel.Cancel();
@@ -77,6 +75,24 @@ internal sealed class Termination : IDisposable
     {
         try { Console.Error.WriteLine(message); }
         catch (IOException) { } // stderr is gone: the exit code says it
+    }
+
+    /// <summary>A terminal's writer that falls silent once the terminal is gone instead of throwing at the writer.</summary>
+    private sealed class TerminalWriter(TextWriter terminal) : TextWriter
+    {
+        private volatile bool _gone;
+
+        public override System.Text.Encoding Encoding => terminal.Encoding;
+        public override IFormatProvider FormatProvider => terminal.FormatProvider;
+
+        public override void Write(char value) { if (!_gone) try { terminal.Write(value); } catch (IOException) { _gone = true; } }
+        public override void Write(string? value) { if (!_gone) try { terminal.Write(value); } catch (IOException) { _gone = true; } }
+        public override void Write(char[] buffer, int index, int count) { if (!_gone) try { terminal.Write(buffer, index, count); } catch (IOException) { _gone = true; } }
+        public override void Write(ReadOnlySpan<char> buffer) { if (!_gone) try { terminal.Write(buffer); } catch (IOException) { _gone = true; } }
+        public override void WriteLine() { if (!_gone) try { terminal.WriteLine(); } catch (IOException) { _gone = true; } }
+        public override void WriteLine(string? value) { if (!_gone) try { terminal.WriteLine(value); } catch (IOException) { _gone = true; } }
+        public override void WriteLine(ReadOnlySpan<char> buffer) { if (!_gone) try { terminal.WriteLine(buffer); } catch (IOException) { _gone = true; } }
+        public override void Flush() { if (!_gone) try { terminal.Flush(); } catch (IOException) { _gone = true; } }
     }
 
     public void Dispose()

@@ -58,6 +58,46 @@ public class SignalCliTests
         AssertLogEndsInterrupted(model, iteration);
     }
 
+    /// <summary>
+    /// The terminal really closes: zerodl runs on the pseudo-terminal of util-linux's script, which is killed. The
+    /// kernel sends SIGHUP and every later write to the terminal fails (EIO); the run still stops cleanly and leaves
+    /// its checkpoint and an interrupted end in its log (its exit code is lost with its parent).
+    /// </summary>
+    [SigintFact]
+    public void A_closed_terminal_stops_training_cleanly()
+    {
+        if (!File.Exists("/usr/bin/script")) return; // util-linux's script is not installed
+        string dir = TestPaths.NewTempDirectory();
+        string model = Path.Combine(dir, "tty.safetensors"), log = MetricsLog.BesideModel(model);
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/script") { RedirectStandardOutput = true, RedirectStandardInput = true, WorkingDirectory = TestPaths.RepoRoot };
+        string command = string.Join(' ', ((string[])["dotnet", Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"), "train", .. Forever, "--out", model]).Select(a => "'" + a + "'"));
+        foreach (var a in new[] { "-q", "-e", "-c", command, "/dev/null" }) psi.ArgumentList.Add(a);
+        using var script = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            var secondEpoch = Task.Run(() =>
+            {
+                string? line;
+                while ((line = script.StandardOutput.ReadLine()) is not null && !line.Contains("epoch   2 ", StringComparison.Ordinal)) { }
+                return line is not null;
+            });
+            Assert.True(secondEpoch.Wait(120_000) && secondEpoch.Result, "no second epoch within 2 minutes");
+            var zerodl = ChildrenOf(script.Id);
+            Assert.Single(zerodl);
+            script.Kill(); // its end closes the terminal's master side
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Directory.Exists($"/proc/{zerodl[0]}") && clock.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(100);
+            if (Directory.Exists($"/proc/{zerodl[0]}")) { Signal(zerodl[0], 9); Assert.Fail("zerodl did not stop within 60 s of its terminal's closing"); }
+            using var end = JsonDocument.Parse(File.ReadLines(log).Last());
+            Assert.Equal("interrupted", end.RootElement.GetProperty("status").GetString());
+            Assert.Equal(end.RootElement.GetProperty("iteration").GetInt32(), CheckpointFile.Load(CheckpointFile.BesideModel(model)).Checkpoint.Iteration);
+        }
+        finally
+        {
+            if (!script.HasExited) script.Kill(entireProcessTree: true);
+        }
+    }
+
     [SigintFact]
     public void Ctrl_c_still_exits_130_and_says_nothing_on_stderr()
     {
