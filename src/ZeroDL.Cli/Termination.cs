@@ -52,7 +52,9 @@ internal sealed class Termination : IDisposable
             Report($"zerodl: still stopping {StopTimeout.TotalSeconds:0} s after {Name(_signal)}; exiting without waiting (files are written atomically: each is whole, old or new)");
             return 128 + _signal;
         }
-        int code = await command;
+        int code;
+        try { code = await command; }
+        catch (OperationCanceledException) when (_signal != 0) { return 128 + _signal; } // stopped while starting (serve)
         return code == Cli.Interrupted && _signal != 0 ? 128 + _signal : code;
     }
 
