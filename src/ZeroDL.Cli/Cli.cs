@@ -8,7 +8,9 @@ public sealed class UsageException(string message) : Exception(message);
 
 internal static class Cli
 {
-    public const int Success = 0, FileError = 1, UsageError = 2, Interrupted = 130;
+    public const int Success = 0, FileError = 1, UsageError = 2;
+    /// <summary>A signal stopped the command (Ctrl+C's code; <see cref="Termination"/> reports the signal's own: 143 for SIGTERM).</summary>
+    public const int Interrupted = 130;
     /// <summary>Training stopped because the loss, a gradient or a weight became NaN or infinite (zerodl train).</summary>
     public const int Diverged = 3;
 

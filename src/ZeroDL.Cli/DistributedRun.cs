@@ -95,7 +95,18 @@ internal sealed class DistributedRun : IDisposable
     public void Finish() => _finished = true;
 
     /// <summary>
-    /// After <see cref="Finish"/>, finalises MPI. Otherwise (an error, a divergence, Ctrl+C) it leaves MPI as it is:
+    /// Ends this rank's part of a run a signal stopped (every rank stopped after the same mini-batch, Trainer agrees
+    /// on it): the ranks wait here for rank 0 to have written its files, then finalise MPI together. A rank that left
+    /// at once would have mpirun end the job (SIGTERM, then SIGKILL a second later) while rank 0 still writes.
+    /// </summary>
+    public void StopTogether()
+    {
+        Mpi.Barrier();
+        _finished = true;
+    }
+
+    /// <summary>
+    /// After <see cref="Finish"/> or <see cref="StopTogether"/>, finalises MPI. Otherwise (an error, a divergence) it leaves MPI as it is:
     /// the process exits with its error code and message, and mpirun, seeing a rank end without finalising, stops
     /// the others at once rather than letting them wait for it.
     /// </summary>

@@ -46,7 +46,7 @@ internal static class LrFindCommand
         foreach (var option in augmentOptions.All) command.Add(option);
         command.SetAction(async (parse, cancel) =>
         {
-            await Task.Yield(); // Ctrl+C is a clean stop from here on (as in train)
+            await Task.Yield(); // off the main thread, as in train: Ctrl+C or SIGTERM is a clean stop throughout
             var choice = recipe.Resolve(parse);
             var options = new LearningRateFinderOptions
             {

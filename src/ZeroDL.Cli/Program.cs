@@ -4,7 +4,8 @@ using ZeroDL.Cli;
 using ZeroDL.Data;
 
 // zerodl: train, evaluate and query ZeroDL models from the command line.
-// Exit codes: 0 success, 1 a file is missing/unreadable/invalid, 2 a bad argument, 3 training diverged, 130 interrupted.
+// Exit codes: 0 success, 1 a file is missing/unreadable/invalid, 2 a bad argument, 3 training diverged, 128 + the signal's
+// number when a signal stopped it (130 Ctrl+C/SIGINT, 143 SIGTERM, 129 SIGHUP).
 // A plain Command named "zerodl" (not RootCommand, which takes the executable's name) so help says "zerodl".
 var root = new Command("zerodl", "ZeroDL — deep learning from scratch in C#: train, evaluate and query models on MNIST or your own images.")
 {
@@ -42,9 +43,13 @@ if (parsed.Errors.Count > 0)
 }
 try
 {
-    // Ctrl+C cancels the action's token; training stops after the current mini-batch and its epoch's
-    // evaluation, which may take a few seconds, before the process exits with 130.
-    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });
+    // Ctrl+C, SIGTERM and SIGHUP cancel the action's token (Termination); training stops after the current
+    // mini-batch, writes that point's checkpoint and exits with 128 + the signal's number. Commands that do not take
+    // the token (the short ones) are left to the signals' default: they end at once.
+    using var termination = parsed.Action is System.CommandLine.Invocation.AsynchronousCommandLineAction ? new Termination() : null;
+    var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+    if (termination is null) return await parsed.InvokeAsync(configuration);
+    return await termination.ExitCodeOf(parsed.InvokeAsync(configuration, termination.Token));
 }
 catch (UsageException e)
 {

@@ -41,10 +41,13 @@ internal static class ServeCommand
             Console.WriteLine(available.Count == 0
                 ? $"No model in {options.ModelDirectory}/ yet: training the default one now (progress on the page; the first epoch makes it usable)."
                 : $"Models: {string.Join(", ", available.Select(m => m.Name))} (default {store.Default ?? "none"})");
-            Console.WriteLine($"Open {address}/ — Ctrl+C stops the server.");
+            Console.WriteLine($"Open {address}/ — Ctrl+C (or SIGTERM) stops the server.");
             try { await Task.Delay(Timeout.Infinite, cancel); }
             catch (OperationCanceledException) { }
+            // Asked to stop (Ctrl+C, SIGTERM, SIGHUP): requests in flight finish, web training runs stop and write their
+            // checkpoints (TrainingRuns.StopAll); a server that stopped when told has succeeded: it exits 0, as ASP.NET's host does.
             await app.StopAsync(CancellationToken.None);
+            Console.WriteLine("Server stopped.");
             return Cli.Success;
         });
         return command;

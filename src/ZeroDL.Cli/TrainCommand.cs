@@ -44,7 +44,7 @@ internal static class TrainCommand
         var dtype = new Option<string>("--dtype") { Description = "How the model file stores weights: f32, or f16 for half the size (training itself is float32)", DefaultValueFactory = _ => "f32" };
         dtype.AcceptOnlyFromAmong("f32", "f16");
         var augmentOptions = new AugmentOptions();
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file, written atomically at every epoch's end (and with --checkpoint-every): everything to resume the run exactly. Default: beside --out as NAME.ckpt; with --resume, the file resumed" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file, written atomically at every epoch's end (and with --checkpoint-every, and when Ctrl+C, SIGTERM or SIGHUP stops the run): everything to resume the run exactly. Default: beside --out as NAME.ckpt; with --resume, the file resumed" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Also write the checkpoint every N mini-batches" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run a checkpoint holds, with the options it was started with, to the same weights bit for bit as if never stopped. --epochs may be raised; --out, --checkpoint, --checkpoint-every, --threads and --collective-timeout may be set" };
         var distributed = new Option<bool>("--distributed") { Description = "Run as one rank of an Open MPI job: mpirun -np N zerodl train --distributed … Each rank trains on its share of every global mini-batch of N × --batch-size images, gradients are averaged by allreduce, rank 0 prints and saves (docs/scale-out.md)" };
@@ -67,8 +67,8 @@ internal static class TrainCommand
         Option[] settable = [output, checkpoint, checkpointEvery, threads, collectiveTimeout];
         command.SetAction(async (parse, cancel) =>
         {
-            // System.CommandLine installs its Ctrl+C handler once this action first yields; until then Ctrl+C kills
-            // the process outright. Yielding at once makes Ctrl+C during data loading a clean stop like any other.
+            // Off the main thread at once, so that Program can give up on a run still stopping a minute after a
+            // signal (Termination) even while data are loading; a signal then stops training before its first batch.
             await Task.Yield();
             if (parse.GetValue(collectiveTimeout) is < 1 or > MaxCollectiveTimeoutSeconds)
                 throw new UsageException($"--collective-timeout must be from 1 to {MaxCollectiveTimeoutSeconds} seconds (a week)");
@@ -255,7 +255,7 @@ internal static class TrainCommand
                     : "zerodl: no checkpoint was written before it");
                 return Cli.Diverged;
             }
-            // The trainer hands out a checkpoint of the point where Ctrl+C stopped it (when a mini-batch was done since the last).
+            // The trainer hands out a checkpoint of the point where a signal (Ctrl+C, SIGTERM, SIGHUP) stopped it (when a mini-batch was done since the last).
             string resumeHint = checkpointed == history.Loss.Count && history.Cancelled
                 ? $"the checkpoint {checkpointPath} holds iteration {checkpointed}: zerodl train --resume {checkpointPath} goes on from there" : "";
             if (history.Cancelled) metrics?.End(MetricsRunStatus.Interrupted, history.Loss.Count, history.Elapsed);
@@ -267,6 +267,7 @@ internal static class TrainCommand
                     + (resumeHint.Length > 0 ? " but the checkpoint" : "")
                     + (File.Exists(outPath) ? $" ({outPath} is an earlier run's, left as it was)" : $" ({outPath} was not written)"));
                 if (resumeHint.Length > 0) Console.WriteLine(char.ToUpperInvariant(resumeHint[0]) + resumeHint[1..]);
+                ranks?.StopTogether();
                 return Cli.Interrupted;
             }
             if (writes) AtomicFile.WriteAllText(historyPath, history.EpochsCsv());
@@ -276,6 +277,7 @@ internal static class TrainCommand
                     ? $"Interrupted after {history.Loss.Count} iterations; the best model so far, of epoch {trainer.Monitored!.BestEpoch}, is in {outPath}"
                     : $"Interrupted after {history.Loss.Count} iterations; the model of epoch {history.Epochs[^1].Epoch}, the last finished, is in {outPath}");
                 if (resumeHint.Length > 0) Console.WriteLine(char.ToUpperInvariant(resumeHint[0]) + resumeHint[1..]);
+                ranks?.StopTogether();
                 return Cli.Interrupted;
             }
             if (history.StoppedEarly)

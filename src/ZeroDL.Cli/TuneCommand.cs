@@ -34,8 +34,9 @@ internal static class TuneCommand
         {
             method, trials, samples, validation, epochs, seed, output, data, study, storage, report, heartbeat,
         };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancel) =>
         {
+            await Task.Yield(); // off the main thread, as in train: Ctrl+C or SIGTERM stops the search cleanly
             var options = new SearchOptions
             {
                 Method = parse.GetValue(method)!, Trials = parse.GetValue(trials), TrainingSamples = parse.GetValue(samples),
@@ -50,7 +51,7 @@ internal static class TuneCommand
                 throw new UsageException("--study takes a name of 1 to 200 printable characters");
             double seconds = parse.GetValue(heartbeat);
             if (!(seconds >= 1 && seconds <= 86_400)) throw new UsageException("--heartbeat-timeout takes 1 to 86400 seconds");
-            if (studyName is null) return RunHere(options, parse.GetValue(output), parse.GetValue(data));
+            if (studyName is null) return RunHere(options, parse.GetValue(output), parse.GetValue(data), cancel);
 
             string url = parse.GetValue(storage) ?? StudyConnections.DefaultStorage;
             var shared = StudyConnections.Open(url);
@@ -58,7 +59,7 @@ internal static class TuneCommand
             try
             {
                 if (parse.GetValue(report)) return Report(shared, studyName, url, dir);
-                return Work(shared, studyName, url, options, TimeSpan.FromSeconds(seconds), parse.GetValue(data), dir);
+                return Work(shared, studyName, url, options, TimeSpan.FromSeconds(seconds), parse.GetValue(data), dir, cancel);
             }
             catch (DbException e) { throw new DataFormatException($"{Redacted(url)}: {e.Message}", e); }
             catch (TimeoutException e) { throw new DataFormatException($"{Redacted(url)}: {e.Message}", e); }
@@ -67,19 +68,28 @@ internal static class TuneCommand
         return command;
     }
 
-    /// <summary>Today's search, in this process: trials in parallel, one per core.</summary>
-    private static int RunHere(SearchOptions options, string? output, string? data)
+    /// <summary>Today's search, in this process: trials in parallel, one per core. A signal stops it: the trials finished are written.</summary>
+    private static int RunHere(SearchOptions options, string? output, string? data, CancellationToken cancel)
     {
         string dir = OutputFolder(output ?? Path.Combine("runs", "tune-" + options.Method));
         var (train, _) = Mnist.Load(directory: data);
         Console.WriteLine($"{options.Method} search, {options.Trials} trials of {options.Epochs} epochs on {options.TrainingSamples} images ({options.ValidationFraction:P0} for validation), {options.Parallelism} at a time");
-        var results = HyperparameterSearch.Run(train, options, t => Console.WriteLine(HyperparameterSearch.Describe(t)));
+        var results = HyperparameterSearch.Run(train, options, t => Console.WriteLine(HyperparameterSearch.Describe(t)), cancel);
+        if (results.Count < options.Trials)
+        {
+            Console.WriteLine($"Interrupted after {results.Count} of {options.Trials} trials (those in training were dropped)" + (results.Count == 0 ? ": nothing written" : ""));
+            if (results.Count > 0) WriteResults(dir, $"{options.Method} search, interrupted after {results.Count} trials", results);
+            return Cli.Interrupted;
+        }
         WriteResults(dir, $"{options.Method} search", results);
         return Cli.Success;
     }
 
-    /// <summary>One worker of a shared study, until no trial is waiting or running.</summary>
-    private static int Work(StudyStorage storage, string study, string url, SearchOptions options, TimeSpan heartbeat, string? data, string dir)
+    /// <summary>
+    /// One worker of a shared study, until no trial is waiting or running, or a signal stops it: the trial it trains
+    /// then is handed back at once for another worker (not left running until its heartbeat is stale).
+    /// </summary>
+    private static int Work(StudyStorage storage, string study, string url, SearchOptions options, TimeSpan heartbeat, string? data, string dir, CancellationToken cancel)
     {
         var (train, _) = Mnist.Load(directory: data);
         var worker = new StudyWorker(storage, study, options, train, new StudyWorkerOptions { HeartbeatTimeout = heartbeat });
@@ -89,7 +99,13 @@ internal static class TuneCommand
         worker.Lost += c => Console.WriteLine($"trial {c.Number + 1} was handed to another worker while this one trained it (its heartbeat was late); result dropped");
         worker.Failed += (c, e) => Console.WriteLine($"trial {c.Number + 1} failed: {e.Message}");
         worker.StoreRetrying += (e, limit) => Console.WriteLine($"the database cannot be reached ({e.Message.ReplaceLineEndings(" ")}); storing the result again for up to {limit.TotalSeconds:0} s");
-        var summary = worker.Run();
+        worker.Released += c => Console.WriteLine($"trial {c.Number + 1} handed back unfinished: this worker was stopped");
+        var summary = worker.Run(cancel);
+        if (cancel.IsCancellationRequested)
+        {
+            Console.WriteLine($"Interrupted: this worker completed {summary.Completed.Count}{(summary.Lost > 0 ? $", lost {summary.Lost}" : "")}{(summary.Failed > 0 ? $", failed {summary.Failed}" : "")}; the study goes on with the other workers (or run this again)");
+            return Cli.Interrupted;
+        }
         Console.WriteLine($"No trial left to claim: this worker completed {summary.Completed.Count}{(summary.Lost > 0 ? $", lost {summary.Lost}" : "")}{(summary.Failed > 0 ? $", failed {summary.Failed}" : "")}");
         return Report(storage, study, url, dir);
     }

@@ -56,7 +56,7 @@ public enum MetricsRunStatus
 {
     /// <summary>Ran to its end: every mini-batch, or until early stopping ended it (the end record's message says so).</summary>
     Finished,
-    /// <summary>Stopped by the user (Ctrl+C); a checkpoint lets it go on.</summary>
+    /// <summary>Stopped before its end: by a signal (Ctrl+C, SIGTERM, SIGHUP), or on the web page by the user or the time limit; a checkpoint lets it go on.</summary>
     Interrupted,
     /// <summary>The divergence guard stopped it (a NaN or infinite loss, gradient or weight).</summary>
     Diverged,

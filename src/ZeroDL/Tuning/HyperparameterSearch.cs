@@ -52,14 +52,18 @@ public sealed record SearchOptions
 /// </summary>
 public static class HyperparameterSearch
 {
-    public static IReadOnlyList<Trial> Run(Dataset trainingData, SearchOptions options, Action<Trial>? onTrial = null)
+    /// <summary>
+    /// Runs the search. <paramref name="cancel"/> stops it: the trials in training are dropped (their training stops
+    /// after its current mini-batch) and the ones finished before are returned, fewer than <see cref="SearchOptions.Trials"/>.
+    /// </summary>
+    public static IReadOnlyList<Trial> Run(Dataset trainingData, SearchOptions options, Action<Trial>? onTrial = null, CancellationToken cancel = default)
     {
         options = options.Validated();
         var (train, validation) = Split(trainingData, options);
         var trials = new List<Trial>();
         var rng = new Rng(options.Seed);
         var grid = options.Method == "grid" ? GridPoints(options.Trials) : null;
-        while (trials.Count < options.Trials)
+        while (trials.Count < options.Trials && !cancel.IsCancellationRequested)
         {
             int batch = Math.Min(options.Parallelism, options.Trials - trials.Count);
             var points = new List<double[]>();
@@ -72,11 +76,15 @@ public static class HyperparameterSearch
                 });
             var results = new Trial[batch];
             int first = trials.Count;
-            Parallel.For(0, batch, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism }, b =>
+            try
             {
-                using var limit = Gemm.LimitThreadsOnThisThread(1);
-                results[b] = Evaluate(first + b, points[b], train, validation, options);
-            });
+                Parallel.For(0, batch, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism }, b =>
+                {
+                    using var limit = Gemm.LimitThreadsOnThisThread(1);
+                    results[b] = Evaluate(first + b, points[b], train, validation, options, cancel);
+                });
+            }
+            catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException)) { break; }
             foreach (var t in results) { trials.Add(t); onTrial?.Invoke(t); }
         }
         return trials;
@@ -166,14 +174,16 @@ public static class HyperparameterSearch
     /// Trains trial <paramref name="index"/> (its weights and data order seeded by the search's seed and the index)
     /// at <paramref name="point"/> and scores it on the validation split.
     /// </summary>
-    public static Trial Evaluate(int index, double[] point, Dataset train, Dataset validation, SearchOptions options)
+    /// <exception cref="OperationCanceledException"><paramref name="cancel"/> stopped the training: there is no score.</exception>
+    public static Trial Evaluate(int index, double[] point, Dataset train, Dataset validation, SearchOptions options, CancellationToken cancel = default)
     {
         var (lr, wd) = FromUnit(point, options);
         int seed = options.Seed * 7919 + index;
         var net = Networks.MultiLayerNet<float>([100, 100, 100, 100, 100, 100], seed, weightDecay: wd);
         var trainerOptions = new TrainerOptions { Epochs = options.Epochs, BatchSize = 100, Seed = seed, BackgroundEvaluation = false, BackgroundLoading = false,
             StopOnDivergence = false }; // a diverging trial scores as badly as it trains: the search learns to avoid its rate
-        var history = new Trainer(net, new Sgd<float>(lr), train, validation, trainerOptions).Train();
+        var history = new Trainer(net, new Sgd<float>(lr), train, validation, trainerOptions).Train(cancel);
+        if (history.Cancelled) throw new OperationCanceledException(cancel);
         var last = history.Epochs[^1];
         return new Trial(index, lr, wd, last.TestAccuracy, last.TrainAccuracy);
     }

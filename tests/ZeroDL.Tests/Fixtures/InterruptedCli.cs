@@ -6,15 +6,23 @@ namespace ZeroDL.Tests.Fixtures;
 public sealed record Interrupted(int ExitCode, string OutputAfterSignal, string Error);
 
 /// <summary>
-/// Runs `zerodl` as a child process, reads its output until a line says it is where the test wants it, sends SIGINT (as
-/// Ctrl+C does) and waits up to 60 s for it to stop.
+/// Runs `zerodl` as a child process, reads its output until a line says it is where the test wants it, sends a signal
+/// (SIGINT, as Ctrl+C does, unless told another) and waits up to 60 s for it to stop; one still running is killed and
+/// the test fails.
 /// </summary>
 public static class InterruptedCli
 {
+    public const int SIGHUP = 1, SIGINT = 2, SIGTERM = 15;
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SendSignal(int pid, int signal);
 
-    public static Interrupted Run(Func<string, bool> signalAfter, params string[] args)
+    /// <summary>kill(2): 0 when the signal was sent.</summary>
+    public static int Signal(int pid, int signal) => SendSignal(pid, signal);
+
+    public static Interrupted Run(Func<string, bool> signalAfter, params string[] args) => Run(SIGINT, signalAfter, args);
+
+    public static Interrupted Run(int signal, Func<string, bool> signalAfter, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"));
@@ -28,13 +36,13 @@ public static class InterruptedCli
             if (signalAfter(line)) break;
         }
         if (line is null) Assert.Fail("zerodl never printed the line the test waits for: " + string.Join("\n", lines) + p.StandardError.ReadToEnd());
-        Assert.Equal(0, SendSignal(p.Id, 2)); // SIGINT
+        Assert.Equal(0, SendSignal(p.Id, signal));
         var stderr = p.StandardError.ReadToEndAsync();
         var rest = p.StandardOutput.ReadToEndAsync();
         if (!p.WaitForExit(60_000))
         {
             p.Kill(entireProcessTree: true);
-            Assert.Fail("zerodl did not stop within 60 s of SIGINT");
+            Assert.Fail($"zerodl did not stop within 60 s of signal {signal}");
         }
         return new Interrupted(p.ExitCode, rest.Result, stderr.Result);
     }

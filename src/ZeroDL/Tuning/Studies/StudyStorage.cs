@@ -181,7 +181,16 @@ public sealed class StudyStorage
     }
 
     /// <summary>Marks the trial failed with <paramref name="error"/> and queues its point again (up to <see cref="MaxAttempts"/>).</summary>
-    public void Fail(long id, string worker, string error)
+    public void Fail(long id, string worker, string error) => EndAttempt(id, worker, error, requeueAlways: false);
+
+    /// <summary>
+    /// Hands back a trial its worker stopped training (a signal asked the worker to stop): the attempt is marked failed
+    /// with <paramref name="reason"/> and its point queued again at once, whatever the attempts so far (an interruption
+    /// says nothing about the trial), instead of staying running until its heartbeat is found stale.
+    /// </summary>
+    public void Release(long id, string worker, string reason) => EndAttempt(id, worker, reason, requeueAlways: true);
+
+    private void EndAttempt(long id, string worker, string error, bool requeueAlways)
     {
         using var connection = Open();
         using var transaction = connection.BeginTransaction();
@@ -189,7 +198,7 @@ public sealed class StudyStorage
             $"UPDATE zerodl_trials SET state = 'failed', error = @error, finished_at = {Dialect.NowMilliseconds} WHERE id = @id AND worker = @worker AND state = 'running' RETURNING study, number, attempt, x0, x1",
             r => (Study: (string)r[0], Number: ToInt(r[1]), Attempt: ToInt(r[2]), Point: PointOf(r[3], r[4])), ("error", error), ("id", id), ("worker", worker));
         foreach (var (study, number, attempt, point) in failed)
-            if (attempt < MaxAttempts) InsertWaiting(connection, transaction, study, number, attempt + 1, point, StoredOptions(connection, transaction, study));
+            if (requeueAlways || attempt < MaxAttempts) InsertWaiting(connection, transaction, study, number, attempt + 1, point, StoredOptions(connection, transaction, study));
         transaction.Commit();
     }
 

@@ -41,12 +41,17 @@ public sealed class StudyWorker(StudyStorage storage, string study, SearchOption
     public event Action<ClaimedTrial>? Lost;
     /// <summary>A trial's training threw; it was marked failed and queued again (up to <see cref="StudyStorage.MaxAttempts"/>).</summary>
     public event Action<ClaimedTrial, Exception>? Failed;
+    /// <summary>The run was cancelled while the trial trained: the trial was handed back (<see cref="StudyStorage.Release"/>).</summary>
+    public event Action<ClaimedTrial>? Released;
     /// <summary>Storing a trial's outcome met a transient database error and is tried again, for up to the given time (once per outage).</summary>
     public event Action<Exception, TimeSpan>? StoreRetrying;
 
     public string Worker => _options.Worker;
 
-    /// <summary>Creates or joins the study and works on it until it is over or <paramref name="cancel"/> is set.</summary>
+    /// <summary>
+    /// Creates or joins the study and works on it until it is over or <paramref name="cancel"/> is set; a trial then in
+    /// training stops after its current mini-batch and is handed back for another worker.
+    /// </summary>
     public StudyWorkerSummary Run(CancellationToken cancel = default)
     {
         storage.EnsureSchema();
@@ -68,7 +73,13 @@ public sealed class StudyWorker(StudyStorage storage, string study, SearchOption
             Trial result;
             using (Beat(claim))
             {
-                try { result = HyperparameterSearch.Evaluate(claim.Number, claim.Point, train, validation, options); }
+                try { result = HyperparameterSearch.Evaluate(claim.Number, claim.Point, train, validation, options, cancel); }
+                catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+                {
+                    Store(() => { storage.Release(claim.Id, _options.Worker, "its worker was stopped (interrupted); handed back"); return true; });
+                    Released?.Invoke(claim);
+                    break;
+                }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
                     Store(() => { storage.Fail(claim.Id, _options.Worker, e.Message); return true; });
