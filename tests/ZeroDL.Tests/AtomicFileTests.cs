@@ -144,4 +144,30 @@ public class AtomicFileTests
         Assert.Equal("x", File.ReadAllText(file));
         Assert.Equal([file], Directory.GetFileSystemEntries(dir));
     }
+    [Fact]
+    public void A_save_replaces_the_file_and_syncs_its_folder()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string path = Path.Combine(dir, "model.safetensors");
+        File.WriteAllText(path, "old");
+        AtomicFile.WriteAllText(path, "new");
+        Assert.Equal("new", File.ReadAllText(path));
+        Assert.Equal([path], Directory.GetFiles(dir));
+        // What the save did after its rename, asked directly: the folder can be synced here (bench/fsync-dir.sh shows
+        // the save's own fsync of it under strace).
+        if (OperatingSystem.IsLinux()) Assert.Equal(0, DirectorySync.Sync(dir));
+    }
+
+    [Fact]
+    public void A_folder_that_cannot_be_synced_is_reported_not_thrown()
+    {
+        if (!OperatingSystem.IsLinux()) { Assert.Equal(DirectorySync.Unavailable, DirectorySync.Sync(Path.GetTempPath())); return; }
+        // procfs has no fsync for its folders: EINVAL, as on the file systems that cannot sync one.
+        Assert.Equal(22, DirectorySync.Sync("/proc"));
+        string dir = TestPaths.NewTempDirectory();
+        Assert.Equal(2, DirectorySync.Sync(Path.Combine(dir, "missing")));   // ENOENT
+        string file = Path.Combine(dir, "plain");
+        File.WriteAllText(file, "x");
+        Assert.Equal(20, DirectorySync.Sync(file));                           // ENOTDIR: opened as a folder only
+    }
 }

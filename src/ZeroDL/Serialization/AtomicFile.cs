@@ -6,7 +6,8 @@ namespace ZeroDL.Serialization;
 
 /// <summary>
 /// Writes a file so that an interrupted run never leaves a half-written one: the content goes to a temporary
-/// file in the same directory, is flushed to disk, and then replaces the target in one rename.
+/// file in the same directory, is flushed to disk, and then replaces the target in one rename, which the folder's
+/// fsync makes durable.
 /// </summary>
 /// <remarks>
 /// The temporary file is named <c>.NAME.PID.RANDOM.zerodl-tmp</c> (<c>PID</c> the writing process, <c>RANDOM</c> 32 hex
@@ -53,6 +54,11 @@ public static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
+            temp = null;
+            // The rename is durable only once the folder is synced. A folder that cannot be (a file system that refuses,
+            // no permission to open it) is no reason to fail a save that readers already see: it is as durable as
+            // that file system makes it.
+            DirectorySync.Sync(dir);
         }
         catch (Exception e)
         {
