@@ -15,12 +15,16 @@ internal static class StudyConnections
     /// <summary>Where a study is kept when --study is given without --storage.</summary>
     public const string DefaultStorage = "sqlite:runs/studies.db";
 
-    public static StudyStorage Open(string url)
+    /// <param name="url">The --storage URL.</param>
+    /// <param name="readOnly">Only read the study (--report): a SQLite file is neither created nor written, nor is its
+    /// folder (see <see cref="ReadOnlySqlite"/>).</param>
+    public static StudyStorage Open(string url, bool readOnly = false)
     {
         if (url.StartsWith("sqlite:", StringComparison.Ordinal))
         {
             string path = url["sqlite:".Length..];
             if (path.Length == 0) throw new UsageException("--storage sqlite: needs a file, e.g. sqlite:runs/studies.db");
+            if (readOnly) return new StudyStorage(ReadOnlySqlite(path), StudyDialect.Sqlite with { Setup = null });
             if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir)
             {
                 try { Directory.CreateDirectory(dir); }
@@ -37,6 +41,41 @@ internal static class StudyConnections
         }
         throw new UsageException($"--storage '{url}': use sqlite:PATH or postgresql://USER@HOST:PORT/DATABASE");
     }
+
+    /// <summary>
+    /// Connections that only read the SQLite study at <paramref name="path"/>, for a user who may not write it or its
+    /// folder (a study copied from another machine, a shared folder). SQLite opened read-only still wants the WAL index
+    /// (the -shm file) of a database in WAL mode, as every study is: where the last worker has gone, that file has gone
+    /// too and cannot be made in a folder that cannot be written. The database is then read as immutable: with no -wal
+    /// file, every committed trial is in the database file, and no writer can be at work without making one. (A writer
+    /// who can write the folder and starts during the report could make it read a page mid-change; SQLite then says the
+    /// file is malformed, and the report can be run again.)
+    /// </summary>
+    private static Func<DbConnection> ReadOnlySqlite(string path)
+    {
+        string shared = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, DefaultTimeout = 60 }.ToString();
+        var chosen = new Lazy<string>(() =>
+        {
+            if (!File.Exists(path)) throw ZeroDL.Data.DataFormatException.For(path, "no such file; --report reads an existing study");
+            try
+            {
+                using var probe = new SqliteConnection(shared);
+                probe.Open();
+                using var command = probe.CreateCommand();
+                command.CommandText = "SELECT COUNT(*) FROM sqlite_master";
+                command.ExecuteScalar();
+                return shared;
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == SqliteReadOnly && !File.Exists(path + "-wal"))
+            {
+                // A file: URI (SQLite's own syntax, escaped as a URL) is the only way to say immutable.
+                return new SqliteConnectionStringBuilder { DataSource = new Uri(Path.GetFullPath(path)).AbsoluteUri + "?immutable=1", Mode = SqliteOpenMode.ReadOnly }.ToString();
+            }
+        });
+        return () => new SqliteConnection(chosen.Value);
+    }
+
+    private const int SqliteReadOnly = 8; // SQLITE_READONLY, whose extended codes include "cannot create the WAL index"
 
     /// <summary>The Npgsql connection string a postgresql:// URL stands for.</summary>
     public static string PostgreSqlConnectionString(string url)

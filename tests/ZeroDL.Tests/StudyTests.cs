@@ -18,6 +18,19 @@ public sealed class PostgresFactAttribute : FactAttribute
 }
 
 /// <summary>
+/// A test of what a user who cannot write a folder sees. Root writes whatever the permissions say, so as root the
+/// command under test runs as <c>nobody</c> through util-linux's setpriv: skipped, with the reason, where that cannot be done.
+/// </summary>
+public sealed class UnwritableFolderFactAttribute : FactAttribute
+{
+    public UnwritableFolderFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux()) Skip = "file permissions as Linux has them are needed";
+        else if (Environment.UserName == "root" && StudyTestsBase.Setpriv is null) Skip = "running as root without setpriv (util-linux) to run the command as nobody";
+    }
+}
+
+/// <summary>
 /// Shared studies: `zerodl tune --study` workers as separate processes on one database, as users run them — the
 /// embedded SQLite and a private PostgreSQL cluster. Trials are tiny (a few hundred images, few epochs); what is
 /// tested is the sharing: every trial done once, the in-process search reproduced, a killed worker's trial re-run.
@@ -47,6 +60,24 @@ public abstract class StudyTestsBase
     }
 
     protected abstract StudyStorage OpenStorage(string name);
+
+    /// <summary>util-linux's setpriv, which runs a command as another user (null where it is missing).</summary>
+    internal static string? Setpriv { get; } = new[] { "/usr/bin/setpriv", "/bin/setpriv" }.FirstOrDefault(File.Exists);
+
+    /// <summary>
+    /// Runs zerodl in a process that permissions bind: this user's own, or as root <c>nobody</c>'s (through setpriv,
+    /// with <paramref name="home"/>, which nobody must be able to write, as its home). Exit code, stdout and stderr.
+    /// </summary>
+    protected static (int Code, string Output) RunUnprivileged(string home, params string[] args)
+    {
+        bool root = Environment.UserName == "root";
+        var psi = new ProcessStartInfo(root ? Setpriv! : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = home };
+        if (root) foreach (var a in (string[])["--reuid=nobody", "--regid=nogroup", "--clear-groups", "dotnet"]) psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["HOME"] = home;
+        return Finish(Process.Start(psi)!);
+    }
 
     protected void GridStudySharedByThreeWorkers()
     {
@@ -208,6 +239,68 @@ public sealed class SqliteStudyTests : StudyTestsBase
         Assert.DoesNotContain("   at ", err);
     }
 
+    [Fact]
+    public void A_report_on_a_database_without_studies_says_so_and_writes_nothing()
+    {
+        // An empty file is an empty SQLite database: the report used to create the tables in it.
+        string dir = TestPaths.NewTempDirectory(), db = Path.Combine(dir, "empty.db");
+        File.WriteAllBytes(db, []);
+        var (code, _, err) = CliTests.Run("tune", "--study", "s", "--storage", "sqlite:" + db, "--report", "--out", Path.Combine(dir, "report"));
+        Assert.Equal(2, code);
+        Assert.Equal($"zerodl: there is no study 's' at sqlite:{db}", err.Trim());
+        Assert.Empty(File.ReadAllBytes(db));
+        Assert.Equal([db], Directory.GetFiles(dir));
+    }
+
+    [UnwritableFolderFact]
+    public void A_report_reads_a_study_whose_database_and_folder_cannot_be_written()
+    {
+        // A study copied from another machine, or kept in a folder the reader may not write: a real worker wrote it
+        // (in WAL mode, whose -wal and -shm files went with its last connection), then file and folder are made read-only.
+        string dir = TestPaths.NewTempDirectory(), study = "readonly-" + Guid.NewGuid().ToString("N")[..8];
+        string store = Path.Combine(dir, "store"), db = Path.Combine(store, "studies.db");
+        Directory.CreateDirectory(store);
+        var (code, output) = Finish(StartWorker(study, "sqlite:" + db, Options("random", 2, 1), dir));
+        Assert.True(code == 0, output);
+        Assert.Equal(["studies.db"], Directory.GetFiles(store).Select(Path.GetFileName));
+        byte[] written = File.ReadAllBytes(db);
+        // The report's own folder, and the home of the user it runs as, can be written by anyone.
+        string home = Path.Combine(dir, "home");
+        Directory.CreateDirectory(home);
+        const UnixFileMode readOnlyFile = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        const UnixFileMode readOnlyFolder = readOnlyFile | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        File.SetUnixFileMode(home, readOnlyFolder | UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite);
+        File.SetUnixFileMode(db, readOnlyFile);
+        File.SetUnixFileMode(store, readOnlyFolder);
+        try
+        {
+            (code, output) = RunUnprivileged(home, "tune", "--study", study, "--storage", "sqlite:" + db, "--report", "--out", Path.Combine(home, "report"));
+            Assert.True(code == 0, output);
+            Assert.Contains("Trials: 0 waiting, 0 running, 2 complete, 0 failed", output);
+            Assert.Equal(3, File.ReadAllLines(Path.Combine(home, "report", "trials.csv")).Length);
+            Assert.Equal(["studies.db"], Directory.GetFiles(store).Select(Path.GetFileName));
+            Assert.Equal(written, File.ReadAllBytes(db));
+
+            // What cannot be read is one line, exit 1: no database there (none is created), or a file that is not one.
+            (code, output) = RunUnprivileged(home, "tune", "--study", study, "--storage", "sqlite:" + Path.Combine(store, "none.db"), "--report", "--out", Path.Combine(home, "report"));
+            Assert.Equal(1, code);
+            Assert.Equal($"zerodl: {Path.Combine(store, "none.db")}: no such file; --report reads an existing study", output.Trim());
+            File.WriteAllText(Path.Combine(home, "notes.db"), "not a database");
+            (code, output) = RunUnprivileged(home, "tune", "--study", study, "--storage", "sqlite:" + Path.Combine(home, "notes.db"), "--report", "--out", Path.Combine(home, "report"));
+            Assert.Equal(1, code);
+            Assert.Single(output.Trim().Split('\n'));
+            Assert.StartsWith($"zerodl: sqlite:{Path.Combine(home, "notes.db")}: ", output);
+            // A study that is not in it is a usage error, as with a database that can be written.
+            (code, output) = RunUnprivileged(home, "tune", "--study", "no-such-study", "--storage", "sqlite:" + db, "--report", "--out", Path.Combine(home, "report"));
+            Assert.Equal(2, code);
+            Assert.Equal($"zerodl: there is no study 'no-such-study' at sqlite:{db}", output.Trim());
+        }
+        finally
+        {
+            File.SetUnixFileMode(store, readOnlyFolder | UnixFileMode.UserWrite);
+        }
+    }
+
     [Theory]
     [InlineData("postgresql://ann:s%40cret@db.example:6543/studies?Timeout=30", "Host=db.example;Port=6543;Username=ann;Password=s@cret;Database=studies;Timeout=30")]
     [InlineData("postgres://bob@localhost/tune", "Host=localhost;Username=bob;Database=tune")]
@@ -266,6 +359,28 @@ public sealed class PostgresStudyTests : StudyTestsBase, IClassFixture<PostgresC
             try { return storage.Options(study) is not null && storage.Trials(study).Any(t => t.State == TrialState.Running); }
             catch (Exception e) when (e is System.Data.Common.DbException or ArgumentException) { return false; } // the worker is still creating it
         }
+    }
+
+    [PostgresFact]
+    public void A_report_on_a_database_without_studies_says_so_and_creates_nothing()
+    {
+        string name = "empty_" + Guid.NewGuid().ToString("N")[..8];
+        string url = _cluster.Url[..(_cluster.Url.LastIndexOf('/') + 1)] + name;
+        using (var admin = new Npgsql.NpgsqlConnection(StudyConnections.PostgreSqlConnectionString(_cluster.Url)))
+        {
+            admin.Open();
+            using var create = admin.CreateCommand();
+            create.CommandText = $"CREATE DATABASE {name}";
+            create.ExecuteNonQuery();
+        }
+        var (code, _, err) = CliTests.Run("tune", "--study", "s", "--storage", url, "--report", "--out", TestPaths.NewTempDirectory());
+        Assert.Equal(2, code);
+        Assert.Contains("there is no study 's'", err);
+        using var connection = new Npgsql.NpgsqlConnection(StudyConnections.PostgreSqlConnectionString(url));
+        connection.Open();
+        using var count = connection.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM pg_tables WHERE tablename LIKE 'zerodl%'";
+        Assert.Equal(0L, count.ExecuteScalar());
     }
 
     protected override string Storage(string dir) => _cluster.Url;

@@ -109,11 +109,15 @@ public sealed class StudyStorage
         transaction.Commit();
     }
 
-    /// <summary>The options study <paramref name="study"/> was created with, or null if there is no such study.</summary>
+    /// <summary>
+    /// The options study <paramref name="study"/> was created with, or null if there is no such study (nor, perhaps,
+    /// any table: this only reads, so that a report works where the database cannot be written).
+    /// </summary>
     public SearchOptions? Options(string study)
     {
         using var connection = Open();
         using var transaction = connection.BeginTransaction();
+        if (Convert.ToInt64(Scalar(connection, transaction, Dialect.StudiesTableExists), CultureInfo.InvariantCulture) == 0) return null;
         return StudyExists(connection, transaction, study) ? StoredOptions(connection, transaction, study) : null;
     }
 
