@@ -156,6 +156,28 @@ public abstract class StudyTestsBase
         Assert.Equal(10, attempts.Select(t => (t.LearningRate, t.WeightDecay)).Distinct().Count());
     }
 
+    protected void StoringAResultAgainIsStoredNotLost()
+    {
+        var storage = OpenStorage(TestPaths.NewTempDirectory());
+        string study = "again-" + Guid.NewGuid().ToString("N")[..8];
+        storage.EnsureSchema();
+        storage.CreateOrJoin(study, new SearchOptions { Method = "random", Trials = 2 });
+        var c = storage.Claim(study, "w1", TimeSpan.FromMinutes(1), out _)!;
+        var result = new Trial(c.Number, 0.1, 1e-6, 0.123456789012345, 1.0 / 3);
+        Assert.True(storage.Complete(c.Id, "w1", result));
+        // What a retry after a lost reply does: the row already holds this worker's result, so it is stored.
+        Assert.True(storage.Complete(c.Id, "w1", result));
+        // Another result, or another worker's, is not this one: nothing is stored over a complete trial.
+        Assert.False(storage.Complete(c.Id, "w1", result with { ValidationAccuracy = 0.5 }));
+        Assert.False(storage.Complete(c.Id, "w2", result));
+        var stored = Assert.Single(storage.Trials(study), t => t.Id == c.Id);
+        Assert.Equal((TrialState.Complete, "w1", result.ValidationAccuracy, result.TrainAccuracy), (stored.State, stored.Worker, stored.ValidationAccuracy!.Value, stored.TrainAccuracy!.Value));
+        // A trial taken from its worker (failed as stale, then claimed again) stays lost to it.
+        var d = storage.Claim(study, "w1", TimeSpan.FromMinutes(1), out _)!;
+        storage.Fail(d.Id, "w1", "boom");
+        Assert.False(storage.Complete(d.Id, "w1", new Trial(d.Number, 0.1, 1e-6, 0.5, 0.5)));
+    }
+
     protected void WorkerWithOtherOptionsRefused()
     {
         string dir = TestPaths.NewTempDirectory(), study = "mismatch-" + Guid.NewGuid().ToString("N")[..8];
@@ -176,6 +198,52 @@ public sealed class SqliteStudyTests : StudyTestsBase
     [Fact] public void A_killed_workers_trial_is_marked_failed_and_run_again_by_another() => KilledWorkersTrialRunAgain();
     [Fact] public void Two_bayes_workers_propose_distinct_points_from_all_finished_trials() => BayesWorkersProposeDistinctPoints();
     [Fact] public void A_worker_with_other_options_is_refused_by_name() => WorkerWithOtherOptionsRefused();
+    [Fact] public void Storing_a_result_again_finds_it_stored() => StoringAResultAgainIsStoredNotLost();
+
+    [Fact]
+    public void A_result_whose_commit_reply_is_lost_is_counted_stored_not_lost()
+    {
+        // The commit of the trial's result goes through, then the connection fails before the reply arrives: the
+        // worker retries, finds the trial no longer running, and must see that it holds its own result.
+        string db = Path.Combine(TestPaths.NewTempDirectory(), "studies.db");
+        string connection = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = db, DefaultTimeout = 60 }.ToString();
+        var faults = new ReplyLostAfterCommit();
+        var storage = new StudyStorage(() => new ReplyLostConnection(connection, faults), StudyDialect.Sqlite);
+        var options = new SearchOptions { Method = "random", Trials = 1, Epochs = 1, TrainingSamples = 200 };
+        var (train, _) = Data.Mnist.Load(directory: TestPaths.Mnist);
+        var worker = new StudyWorker(storage, "lost-reply", options, train, new StudyWorkerOptions { PollInterval = TimeSpan.FromMilliseconds(10) });
+        var retries = new List<Exception>();
+        worker.StoreRetrying += (e, _) => retries.Add(e);
+        var summary = worker.Run();
+        Assert.Equal(1, faults.Thrown);
+        Assert.Equal("the reply was lost", Assert.Single(retries).Message);
+        Assert.Equal((1, 0, 0), (summary.Completed.Count, summary.Lost, summary.Failed));
+        var stored = Assert.Single(storage.Trials("lost-reply"));
+        Assert.Equal((TrialState.Complete, 1), (stored.State, stored.Attempt));
+        Assert.Equal(summary.Completed[0], stored.ToTrial());
+    }
+
+    /// <summary>Throws once, after the first statement that completes a trial has run and committed.</summary>
+    private sealed class ReplyLostAfterCommit
+    {
+        public int Thrown;
+    }
+
+    private sealed class ReplyLostConnection(string connectionString, ReplyLostAfterCommit faults) : Microsoft.Data.Sqlite.SqliteConnection(connectionString)
+    {
+        protected override System.Data.Common.DbCommand CreateDbCommand() => new ReplyLostCommand(faults) { Connection = this, CommandTimeout = DefaultTimeout };
+    }
+
+    private sealed class ReplyLostCommand(ReplyLostAfterCommit faults) : Microsoft.Data.Sqlite.SqliteCommand
+    {
+        public override int ExecuteNonQuery()
+        {
+            int rows = base.ExecuteNonQuery(); // outside a transaction: committed when it returns
+            if (CommandText.StartsWith("UPDATE zerodl_trials SET state = 'complete'", StringComparison.Ordinal) && Interlocked.CompareExchange(ref faults.Thrown, 1, 0) == 0)
+                throw new TimeoutException("the reply was lost");
+            return rows;
+        }
+    }
 
     [Fact]
     public void Concurrent_claims_from_many_connections_hand_out_each_trial_once()
@@ -330,6 +398,7 @@ public sealed class PostgresStudyTests : StudyTestsBase, IClassFixture<PostgresC
     [PostgresFact] public void A_killed_workers_trial_is_marked_failed_and_run_again_by_another() => KilledWorkersTrialRunAgain();
     [PostgresFact] public void Two_bayes_workers_propose_distinct_points_from_all_finished_trials() => BayesWorkersProposeDistinctPoints();
     [PostgresFact] public void A_worker_with_other_options_is_refused_by_name() => WorkerWithOtherOptionsRefused();
+    [PostgresFact] public void Storing_a_result_again_finds_it_stored() => StoringAResultAgainIsStoredNotLost();
 
     [PostgresFact]
     public void A_database_restarted_during_a_trial_keeps_the_trial_its_worker_trained()
