@@ -23,7 +23,7 @@ internal static partial class DirectorySync
     // Its value differs between architectures; O_CLOEXEC's does not, on those .NET runs on.
     private static readonly int OpenFlags = 0x80000 /* O_CLOEXEC */ | RuntimeInformation.ProcessArchitecture switch
     {
-        Architecture.Arm or Architecture.Arm64 or Architecture.Ppc64le => 0x4000,
+        Architecture.Arm or Architecture.Armv6 or Architecture.Arm64 or Architecture.Ppc64le => 0x4000,
         _ => 0x10000,
     };
 
