@@ -320,6 +320,61 @@ public sealed class SqliteStudyTests : StudyTestsBase
         Assert.Equal([db], Directory.GetFiles(dir));
     }
 
+    [Fact]
+    public void A_report_in_a_folder_that_can_be_written_leaves_no_wal_or_shm_file_behind()
+    {
+        // Read-only SQLite cannot remove the -wal and -shm files it creates: they stayed, and later made a reader who
+        // cannot write the folder need a -shm file it cannot create.
+        string dir = TestPaths.NewTempDirectory(), study = "clean-" + Guid.NewGuid().ToString("N")[..8];
+        string store = Path.Combine(dir, "store"), db = Path.Combine(store, "studies.db");
+        Directory.CreateDirectory(store);
+        var (code, output) = Finish(StartWorker(study, "sqlite:" + db, Options("random", 2, 1), dir));
+        Assert.True(code == 0, output);
+        Assert.Equal(["studies.db"], Directory.GetFiles(store).Select(Path.GetFileName));
+        var (rc, stdout, err) = CliTests.Run("tune", "--study", study, "--storage", "sqlite:" + db, "--report", "--out", Path.Combine(dir, "report"));
+        Assert.True(rc == 0, stdout + err);
+        Assert.Contains("Trials: 0 waiting, 0 running, 2 complete, 0 failed", stdout);
+        Assert.Equal(["studies.db"], Directory.GetFiles(store).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void A_report_on_a_folder_asks_for_a_database()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        var (code, _, err) = CliTests.Run("tune", "--study", "s", "--storage", "sqlite:" + dir, "--report", "--out", Path.Combine(dir, "report"));
+        Assert.Equal(1, code);
+        Assert.Equal($"zerodl: {dir}: is a folder; name a study database", err.Trim());
+    }
+
+    [Fact]
+    public void The_file_uri_of_a_study_names_that_file_whatever_its_folder_is_called()
+    {
+        // SQLite decodes %XX in a file: URI, so '%41' in a folder name must reach it as %2541, not as 'A'.
+        string dir = TestPaths.NewTempDirectory();
+        string Make(string folder, int value)
+        {
+            string db = Path.Combine(dir, folder, "studies.db");
+            Directory.CreateDirectory(Path.GetDirectoryName(db)!);
+            using var c = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = db, Pooling = false }.ToString());
+            c.Open();
+            using var command = c.CreateCommand();
+            command.CommandText = $"CREATE TABLE t (v INTEGER); INSERT INTO t VALUES ({value})";
+            command.ExecuteNonQuery();
+            return db;
+        }
+        Make("aAb", 1);
+        foreach (var (folder, value) in new[] { ("a%41b", 2), ("a b#?&=%2F;é", 3) })
+        {
+            string uri = StudyConnections.FileUri(Make(folder, value));
+            Assert.Matches("^file:[A-Za-z0-9._~/%-]+$", uri);
+            using var c = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = uri + "?immutable=1", Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+            c.Open();
+            using var command = c.CreateCommand();
+            command.CommandText = "SELECT v FROM t";
+            Assert.Equal((long)value, command.ExecuteScalar());
+        }
+    }
+
     [UnwritableFolderFact]
     public void A_report_reads_a_study_whose_database_and_folder_cannot_be_written()
     {
@@ -362,6 +417,15 @@ public sealed class SqliteStudyTests : StudyTestsBase
             (code, output) = RunUnprivileged(home, "tune", "--study", "no-such-study", "--storage", "sqlite:" + db, "--report", "--out", Path.Combine(home, "report"));
             Assert.Equal(2, code);
             Assert.Equal($"zerodl: there is no study 'no-such-study' at sqlite:{db}", output.Trim());
+
+            // A -wal file (trials not yet in the database file) cannot be read without a -shm file: said, not skipped.
+            File.SetUnixFileMode(store, readOnlyFolder | UnixFileMode.UserWrite);
+            File.WriteAllBytes(db + "-wal", []);
+            File.SetUnixFileMode(store, readOnlyFolder);
+            (code, output) = RunUnprivileged(home, "tune", "--study", study, "--storage", "sqlite:" + db, "--report", "--out", Path.Combine(home, "report"));
+            Assert.Equal(1, code);
+            Assert.Equal($"zerodl: {db}: its -wal file holds trials that can only be read with a -shm file, which cannot be created in {store}: copy the study with its -wal and -shm files to a folder you can write", output.Trim());
+            Assert.Equal(["studies.db", "studies.db-wal"], Directory.GetFiles(store).Select(Path.GetFileName).Order());
         }
         finally
         {
