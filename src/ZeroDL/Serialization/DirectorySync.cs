@@ -10,7 +10,9 @@ namespace ZeroDL.Serialization;
 /// <remarks>
 /// .NET has no API for it: a folder cannot be opened as a FileStream or through File.OpenHandle. So this calls the C
 /// library's open(2), fsync(2) and close(2), as <see cref="Data.FileKind"/> calls statx(2). Elsewhere (another OS, a C
-/// library without them) there is nothing to do: Windows commits a rename with the file's own flush.
+/// library without them) this does nothing, and a save there does not make its rename durable: on Windows that would
+/// take MoveFileEx with MOVEFILE_WRITE_THROUGH, on macOS an fsync of the folder; a power cut can still bring back the
+/// old file.
 /// </remarks>
 internal static partial class DirectorySync
 {
@@ -27,6 +29,9 @@ internal static partial class DirectorySync
         _ => 0x10000,
     };
 
+    /// <summary>Test-only: raised with the folder each time <see cref="Sync"/> is asked to sync one.</summary>
+    internal static Action<string>? Synced;
+
     /// <summary>
     /// fsyncs <paramref name="directory"/>. Returns 0 when it did, the error number (errno) when the folder could not be
     /// opened or synced (some file systems refuse: EINVAL or ENOTSUP), and <see cref="Unavailable"/> where it cannot
@@ -34,14 +39,14 @@ internal static partial class DirectorySync
     /// </summary>
     public static int Sync(string directory)
     {
+        Synced?.Invoke(directory);
         if (Volatile.Read(ref _unavailable)) return Unavailable;
         try
         {
             int fd = Open(directory, OpenFlags, 0);
             if (fd < 0) return Marshal.GetLastPInvokeError();
-            int error = FileSync(fd) == 0 ? 0 : Marshal.GetLastPInvokeError();
-            Close(fd);
-            return error;
+            try { return FileSync(fd) == 0 ? 0 : Marshal.GetLastPInvokeError(); }
+            finally { Close(fd); }
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
