@@ -41,6 +41,44 @@ public sealed class UnwritableFolderFactAttribute : FactAttribute
 }
 
 /// <summary>
+/// A test that reads through a read-only bind mount, made in a private mount namespace (unshare -m, as root): skipped,
+/// with the reason, where that cannot be done.
+/// </summary>
+public sealed class ReadOnlyMountFactAttribute : FactAttribute
+{
+    public ReadOnlyMountFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux()) Skip = "Linux mount namespaces are needed";
+        else if (!Works.Value) Skip = "cannot make a read-only bind mount here (needs root and unshare -m)";
+    }
+
+    private static readonly Lazy<bool> Works = new(() =>
+    {
+        try
+        {
+            string dir = TestPaths.NewTempDirectory(), from = Path.Combine(dir, "from"), to = Path.Combine(dir, "to");
+            Directory.CreateDirectory(from);
+            Directory.CreateDirectory(to);
+            return Run(from, to, "true").Code == 0;
+        }
+        catch (System.ComponentModel.Win32Exception) { return false; } // no unshare
+    });
+
+    /// <summary>Runs <paramref name="command"/> with <paramref name="from"/> mounted read-only on <paramref name="to"/>, seen by it alone.</summary>
+    internal static (int Code, string Output) Run(string from, string to, params string[] command)
+    {
+        var psi = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["-m", "sh", "-c", "mount --bind \"$1\" \"$2\" && mount -o remount,bind,ro \"$2\" && shift 2 && exec \"$@\"", "sh", from, to, .. command])
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        string stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result + stderr);
+    }
+}
+
+/// <summary>
 /// Shared studies: `zerodl tune --study` workers as separate processes on one database, as users run them — the
 /// embedded SQLite and a private PostgreSQL cluster. Trials are tiny (a few hundred images, few epochs); what is
 /// tested is the sharing: every trial done once, the in-process search reproduced, a killed worker's trial re-run.
@@ -344,6 +382,23 @@ public sealed class SqliteStudyTests : StudyTestsBase
         var (rc, stdout, err) = CliTests.Run("tune", "--study", study, "--storage", "sqlite:" + db, "--report", "--out", Path.Combine(dir, "report"));
         Assert.True(rc == 0, stdout + err);
         Assert.Contains("Trials: 0 waiting, 0 running, 2 complete, 0 failed", stdout);
+        Assert.Equal(["studies.db"], Directory.GetFiles(store).Select(Path.GetFileName));
+    }
+
+    [ReadOnlyMountFact]
+    public void A_report_reads_a_study_on_a_read_only_file_system()
+    {
+        // There SQLite cannot create the -shm file and says CANTOPEN, not READONLY: the immutable read must follow.
+        string dir = TestPaths.NewTempDirectory(), study = "rofs-" + Guid.NewGuid().ToString("N")[..8];
+        string store = Path.Combine(dir, "store"), mounted = Path.Combine(dir, "mounted");
+        Directory.CreateDirectory(store);
+        Directory.CreateDirectory(mounted);
+        var (code, output) = Finish(StartWorker(study, "sqlite:" + Path.Combine(store, "studies.db"), Options("random", 2, 1), dir));
+        Assert.True(code == 0, output);
+        string dll = Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll");
+        (code, output) = ReadOnlyMountFactAttribute.Run(store, mounted, "dotnet", dll, "tune", "--study", study, "--storage", "sqlite:" + Path.Combine(mounted, "studies.db"), "--report", "--out", Path.Combine(dir, "report"));
+        Assert.True(code == 0, output);
+        Assert.Contains("Trials: 0 waiting, 0 running, 2 complete, 0 failed", output);
         Assert.Equal(["studies.db"], Directory.GetFiles(store).Select(Path.GetFileName));
     }
 
