@@ -54,7 +54,7 @@ internal static class TuneCommand
             if (studyName is null) return RunHere(options, parse.GetValue(output), parse.GetValue(data), cancel);
 
             string url = parse.GetValue(storage) ?? StudyConnections.DefaultStorage;
-            var shared = StudyConnections.Open(url);
+            var shared = StudyConnections.Open(url, readOnly: parse.GetValue(report));
             string dir = OutputFolder(parse.GetValue(output) ?? Path.Combine("runs", "tune-" + string.Concat(studyName.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'))));
             try
             {
@@ -111,9 +111,9 @@ internal static class TuneCommand
     }
 
     /// <summary>The study's trials by state, its best trial, and its charts and CSV in <paramref name="dir"/>.</summary>
+    /// <remarks>Reads only: the storage may be one this user cannot write (see <see cref="StudyConnections.Open"/>).</remarks>
     private static int Report(StudyStorage storage, string study, string url, string dir)
     {
-        storage.EnsureSchema();
         var options = storage.Options(study) ?? throw new UsageException($"there is no study '{study}' at {Redacted(url)}");
         var attempts = storage.Trials(study);
         var complete = attempts.Where(t => t.State == TrialState.Complete).Select(t => t.ToTrial()).ToList();

@@ -144,4 +144,53 @@ public class AtomicFileTests
         Assert.Equal("x", File.ReadAllText(file));
         Assert.Equal([file], Directory.GetFileSystemEntries(dir));
     }
+    [Fact]
+    public void A_save_replaces_the_file_and_syncs_its_folder()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string path = Path.Combine(dir, "model.safetensors");
+        File.WriteAllText(path, "old");
+        AtomicFile.WriteAllText(path, "new");
+        Assert.Equal("new", File.ReadAllText(path));
+        Assert.Equal([path], Directory.GetFiles(dir));
+        // The folder can be synced here (bench/fsync-dir.sh shows the save's own fsync of it under strace).
+        if (OperatingSystem.IsLinux()) Assert.Equal(0, DirectorySync.Sync(dir));
+        Assert.Equal([dir], SyncedBy(() => AtomicFile.WriteAllText(path, "newer"), dir));
+    }
+
+    [Fact]
+    public void A_save_that_creates_folders_also_syncs_the_parent_of_each()
+    {
+        // A new folder is an entry in its parent: without syncing the parent, a power cut can lose the folder and so
+        // the saved file in it.
+        string dir = TestPaths.NewTempDirectory();
+        string a = Path.Combine(dir, "a"), b = Path.Combine(a, "b");
+        Assert.Equal([b, a, dir], SyncedBy(() => AtomicFile.WriteAllText(Path.Combine(b, "m.txt"), "x"), dir));
+        Assert.Equal([b], SyncedBy(() => AtomicFile.WriteAllText(Path.Combine(b, "m.txt"), "y"), dir));
+    }
+
+    /// <summary>The folders at or under <paramref name="root"/> that <paramref name="save"/> asked to sync, in order.</summary>
+    private static List<string> SyncedBy(Action save, string root)
+    {
+        var synced = new List<string>();
+        // Other tests save in parallel: only this test's folders count.
+        Action<string> record = d => { if (d == root || d.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)) lock (synced) synced.Add(d); };
+        DirectorySync.Synced += record;
+        try { save(); }
+        finally { DirectorySync.Synced -= record; }
+        return synced;
+    }
+
+    [Fact]
+    public void A_folder_that_cannot_be_synced_is_reported_not_thrown()
+    {
+        if (!OperatingSystem.IsLinux()) { Assert.Equal(DirectorySync.Unavailable, DirectorySync.Sync(Path.GetTempPath())); return; }
+        // procfs has no fsync for its folders: EINVAL, as on the file systems that cannot sync one.
+        Assert.Equal(22, DirectorySync.Sync("/proc"));
+        string dir = TestPaths.NewTempDirectory();
+        Assert.Equal(2, DirectorySync.Sync(Path.Combine(dir, "missing")));   // ENOENT
+        string file = Path.Combine(dir, "plain");
+        File.WriteAllText(file, "x");
+        Assert.Equal(20, DirectorySync.Sync(file));                           // ENOTDIR: opened as a folder only
+    }
 }

@@ -6,7 +6,8 @@ namespace ZeroDL.Serialization;
 
 /// <summary>
 /// Writes a file so that an interrupted run never leaves a half-written one: the content goes to a temporary
-/// file in the same directory, is flushed to disk, and then replaces the target in one rename.
+/// file in the same directory, is flushed to disk, and then replaces the target in one rename, which an fsync of the
+/// folder (and of the parent of each folder the save created) makes durable on Linux.
 /// </summary>
 /// <remarks>
 /// The temporary file is named <c>.NAME.PID.RANDOM.zerodl-tmp</c> (<c>PID</c> the writing process, <c>RANDOM</c> 32 hex
@@ -44,6 +45,7 @@ public static class AtomicFile
         string? temp = null;
         try
         {
+            var created = MissingFolders(dir);
             Directory.CreateDirectory(dir);
             RemoveStaleTemporaryFiles(dir);
             temp = TemporaryPath(full, Environment.ProcessId);
@@ -53,6 +55,13 @@ public static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
+            temp = null;
+            // The rename is durable only once the folder is synced (Linux only, see DirectorySync). Its errors are
+            // ignored: a folder that cannot be synced (a file system that refuses, no permission to open it) is no
+            // reason to fail a save that readers already see, although a power cut may then undo it.
+            DirectorySync.Sync(dir);
+            // A folder this save created is itself an entry in its parent, which a power cut can lose likewise.
+            foreach (string folder in created) DirectorySync.Sync(Path.GetDirectoryName(folder)!);
         }
         catch (Exception e)
         {
@@ -60,6 +69,14 @@ public static class AtomicFile
             if (e is IOException or UnauthorizedAccessException) throw DataFormatException.For(path, $"cannot write: {e.Message}", e);
             throw;
         }
+    }
+
+    /// <summary><paramref name="dir"/> and those of its ancestors that do not exist, deepest first.</summary>
+    private static List<string> MissingFolders(string dir)
+    {
+        var missing = new List<string>();
+        for (string? d = dir; d is not null && !Directory.Exists(d); d = Path.GetDirectoryName(d)) missing.Add(d);
+        return missing;
     }
 
     /// <summary>

@@ -19,6 +19,7 @@ public sealed record StudyDialect
         LockStudy = "UPDATE zerodl_studies SET claims = claims + 1 WHERE name = @study",
         LockStudyOnEveryClaim = true,
         LockSchema = null,
+        StudiesTableExists = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'zerodl_studies'",
         // Readers (reports, the heartbeat's check) then never wait for a writer, nor it for them.
         Setup = "PRAGMA journal_mode=WAL",
     };
@@ -36,6 +37,8 @@ public sealed record StudyDialect
         // CREATE TABLE IF NOT EXISTS is not safe against a concurrent one in PostgreSQL (both may try to create the
         // row type); workers that start together take turns on a transaction-scoped advisory lock.
         LockSchema = "SELECT pg_advisory_xact_lock(2026120601)",
+        // Looked up as the unqualified name in the queries is: through the search path.
+        StudiesTableExists = "SELECT COUNT(*) FROM (SELECT to_regclass('zerodl_studies') AS t) AS found WHERE t IS NOT NULL",
     };
 
     public required string Name { get; init; }
@@ -55,6 +58,8 @@ public sealed record StudyDialect
     public required bool LockStudyOnEveryClaim { get; init; }
     /// <summary>Run before creating the tables, in the same transaction (null: not needed).</summary>
     public string? LockSchema { get; init; }
+    /// <summary>A query whose one value is 1 when the table of studies exists, else 0 (a report creates nothing).</summary>
+    public required string StudiesTableExists { get; init; }
     /// <summary>Run once per connection to a study, outside a transaction (null: nothing).</summary>
     public string? Setup { get; init; }
 }

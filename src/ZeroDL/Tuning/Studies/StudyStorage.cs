@@ -109,11 +109,15 @@ public sealed class StudyStorage
         transaction.Commit();
     }
 
-    /// <summary>The options study <paramref name="study"/> was created with, or null if there is no such study.</summary>
+    /// <summary>
+    /// The options study <paramref name="study"/> was created with, or null if there is no such study (nor, perhaps,
+    /// any table: this only reads, so that a report works where the database cannot be written).
+    /// </summary>
     public SearchOptions? Options(string study)
     {
         using var connection = Open();
         using var transaction = connection.BeginTransaction();
+        if (Convert.ToInt64(Scalar(connection, transaction, Dialect.StudiesTableExists), CultureInfo.InvariantCulture) == 0) return null;
         return StudyExists(connection, transaction, study) ? StoredOptions(connection, transaction, study) : null;
     }
 
@@ -170,14 +174,24 @@ public sealed class StudyStorage
             ("id", id), ("worker", worker)) == 1;
     }
 
-    /// <summary>Stores the trial's result. False (nothing stored) when it is no longer this worker's.</summary>
+    /// <summary>
+    /// Stores the trial's result. True also when the trial already holds this result from this worker: a retry
+    /// after the reply to a commit was lost (the connection dropped) finds it stored. False (nothing stored) when the
+    /// trial is no longer this worker's.
+    /// </summary>
     public bool Complete(long id, string worker, Trial result)
     {
         using var connection = Open();
-        return Execute(connection, null,
+        if (Execute(connection, null,
             $"UPDATE zerodl_trials SET state = 'complete', validation_accuracy = @validation, train_accuracy = @train, finished_at = {Dialect.NowMilliseconds} " +
             "WHERE id = @id AND worker = @worker AND state = 'running'",
-            ("validation", result.ValidationAccuracy), ("train", result.TrainAccuracy), ("id", id), ("worker", worker)) == 1;
+            ("validation", result.ValidationAccuracy), ("train", result.TrainAccuracy), ("id", id), ("worker", worker)) == 1) return true;
+        // A complete row never changes again, so reading it outside the update's transaction is safe. The accuracies
+        // are compared exactly: both databases keep a double's 64 bits.
+        var stored = Rows(connection, null,
+            "SELECT validation_accuracy, train_accuracy FROM zerodl_trials WHERE id = @id AND worker = @worker AND state = 'complete'",
+            r => (Validation: Nullable(r[0]), Train: Nullable(r[1])), ("id", id), ("worker", worker));
+        return stored.Count == 1 && stored[0].Validation == result.ValidationAccuracy && stored[0].Train == result.TrainAccuracy;
     }
 
     /// <summary>Marks the trial failed with <paramref name="error"/> and queues its point again (up to <see cref="MaxAttempts"/>).</summary>

@@ -98,7 +98,8 @@ public sealed class StudyWorker(StudyStorage storage, string study, SearchOption
     /// Stores a trial's outcome, trying again while the database is out of reach (a transient error: a restart, a
     /// dropped connection) for up to the heartbeat timeout, so that a short outage does not cost a trained trial (one
     /// longer than the timeout, counted from the trial's last heartbeat, lets the trial go stale and be run again).
-    /// Safe to repeat: the update applies only while the trial is still running and this worker's.
+    /// Safe to repeat: the update applies only while the trial is still running and this worker's, and a completion
+    /// whose commit went through but whose reply was lost is found stored by the retry (<see cref="StudyStorage.Complete"/>).
     /// </summary>
     private T Store<T>(Func<T> store)
     {
