@@ -226,6 +226,63 @@ public abstract class StudyTestsBase
         Assert.False(storage.Complete(d.Id, "w1", new Trial(d.Number, 0.1, 1e-6, 0.5, 0.5)));
     }
 
+    protected void InterruptionsDoNotUseUpTheAttempts()
+    {
+        var storage = OpenStorage(TestPaths.NewTempDirectory());
+        string study = "released-" + Guid.NewGuid().ToString("N")[..8];
+        storage.EnsureSchema();
+        storage.CreateOrJoin(study, new SearchOptions { Method = "grid", Trials = 1 });
+        // Two interruptions and one real failure: one failure of the MaxAttempts allowed, so the trial is queued again.
+        for (int i = 0; i < 2; i++) storage.Release(storage.Claim(study, "w", TimeSpan.FromMinutes(1), out _)!.Id, "w");
+        var c = storage.Claim(study, "w", TimeSpan.FromMinutes(1), out _)!;
+        storage.Fail(c.Id, "w", "boom");
+        var again = storage.Claim(study, "w", TimeSpan.FromMinutes(1), out _);
+        Assert.NotNull(again);
+        Assert.Equal(4, again.Attempt);
+        // The failures left are counted as before: the trial fails for good at its MaxAttempts-th real failure.
+        storage.Fail(again.Id, "w", "boom");
+        for (int failures = 2; failures < StudyStorage.MaxAttempts; failures++)
+            storage.Fail(storage.Claim(study, "w", TimeSpan.FromMinutes(1), out _)!.Id, "w", "boom");
+        Assert.Null(storage.Claim(study, "w", TimeSpan.FromMinutes(1), out bool finished));
+        Assert.True(finished);
+        Assert.Equal(StudyStorage.MaxAttempts, storage.Trials(study).Count(t => t.Error == "boom"));
+    }
+
+    protected void ReleaseRequeuesPastTheAttemptLimit()
+    {
+        var storage = OpenStorage(TestPaths.NewTempDirectory());
+        string study = "released-" + Guid.NewGuid().ToString("N")[..8];
+        storage.EnsureSchema();
+        storage.CreateOrJoin(study, new SearchOptions { Method = "grid", Trials = 1 });
+        for (int attempt = 1; attempt <= StudyStorage.MaxAttempts + 1; attempt++)
+        {
+            var c = storage.Claim(study, "w", TimeSpan.FromMinutes(1), out _)!;
+            Assert.Equal(attempt, c.Attempt);
+            storage.Release(c.Id, "w");
+        }
+        var last = storage.Claim(study, "w", TimeSpan.FromMinutes(1), out _);
+        Assert.NotNull(last);
+        Assert.Equal(StudyStorage.MaxAttempts + 2, last.Attempt);
+        Assert.All(storage.Trials(study).Where(t => t.State == TrialState.Failed), t => Assert.Equal(StudyStorage.ReleasedError, t.Error));
+    }
+
+    protected void ReleasingAReclaimedTrialChangesNothing()
+    {
+        var storage = OpenStorage(TestPaths.NewTempDirectory());
+        string study = "released-" + Guid.NewGuid().ToString("N")[..8];
+        storage.EnsureSchema();
+        storage.CreateOrJoin(study, new SearchOptions { Method = "grid", Trials = 1 });
+        var first = storage.Claim(study, "w1", TimeSpan.FromMinutes(1), out _)!;
+        Thread.Sleep(50);
+        // w1's heartbeat is older than 1 ms: w2 marks it failed and takes the trial's next attempt.
+        var second = storage.Claim(study, "w2", TimeSpan.FromMilliseconds(1), out _)!;
+        Assert.Equal((first.Number, 2), (second.Number, second.Attempt));
+        var before = storage.Trials(study);
+        storage.Release(first.Id, "w1");
+        Assert.Equal(before, storage.Trials(study));
+        Assert.Equal(TrialState.Running, Assert.Single(storage.Trials(study), t => t.Id == second.Id).State);
+    }
+
     protected void WorkerWithOtherOptionsRefused()
     {
         string dir = TestPaths.NewTempDirectory(), study = "mismatch-" + Guid.NewGuid().ToString("N")[..8];
@@ -247,6 +304,9 @@ public sealed class SqliteStudyTests : StudyTestsBase
     [Fact] public void Two_bayes_workers_propose_distinct_points_from_all_finished_trials() => BayesWorkersProposeDistinctPoints();
     [Fact] public void A_worker_with_other_options_is_refused_by_name() => WorkerWithOtherOptionsRefused();
     [Fact] public void Storing_a_result_again_finds_it_stored() => StoringAResultAgainIsStoredNotLost();
+    [Fact] public void Interruptions_do_not_use_up_a_trials_attempts() => InterruptionsDoNotUseUpTheAttempts();
+    [Fact] public void A_released_trial_is_queued_again_past_the_attempt_limit() => ReleaseRequeuesPastTheAttemptLimit();
+    [Fact] public void Releasing_a_trial_another_worker_reclaimed_changes_nothing() => ReleasingAReclaimedTrialChangesNothing();
 
     [Fact]
     public void A_result_whose_commit_reply_is_lost_is_counted_stored_not_lost()
@@ -528,6 +588,9 @@ public sealed class PostgresStudyTests : StudyTestsBase, IClassFixture<PostgresC
     [PostgresFact] public void Two_bayes_workers_propose_distinct_points_from_all_finished_trials() => BayesWorkersProposeDistinctPoints();
     [PostgresFact] public void A_worker_with_other_options_is_refused_by_name() => WorkerWithOtherOptionsRefused();
     [PostgresFact] public void Storing_a_result_again_finds_it_stored() => StoringAResultAgainIsStoredNotLost();
+    [PostgresFact] public void Interruptions_do_not_use_up_a_trials_attempts() => InterruptionsDoNotUseUpTheAttempts();
+    [PostgresFact] public void A_released_trial_is_queued_again_past_the_attempt_limit() => ReleaseRequeuesPastTheAttemptLimit();
+    [PostgresFact] public void Releasing_a_trial_another_worker_reclaimed_changes_nothing() => ReleasingAReclaimedTrialChangesNothing();
 
     [PostgresFact]
     public void A_database_restarted_during_a_trial_keeps_the_trial_its_worker_trained()

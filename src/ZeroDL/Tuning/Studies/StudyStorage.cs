@@ -25,7 +25,7 @@ public sealed record ClaimedTrial(long Id, int Number, int Attempt, double[] Poi
 /// </summary>
 public sealed class StudyStorage
 {
-    /// <summary>Attempts at one trial before it is left failed: a trial whose training throws every time must not loop forever.</summary>
+    /// <summary>Failed attempts at one trial before it is left failed (interruptions not counted): a trial whose training throws every time must not loop forever.</summary>
     public const int MaxAttempts = 3;
 
     private readonly Func<DbConnection> _connect;
@@ -124,7 +124,7 @@ public sealed class StudyStorage
     /// <summary>
     /// Claims the next trial of <paramref name="study"/> for <paramref name="worker"/>, atomically: first every running
     /// trial whose heartbeat is older than <paramref name="heartbeatTimeout"/> is marked failed and its point queued
-    /// again (up to <see cref="MaxAttempts"/>); then the waiting trial of lowest number is taken. A Bayesian point is
+    /// again (until the trial has failed <see cref="MaxAttempts"/> times); then the waiting trial of lowest number is taken. A Bayesian point is
     /// proposed here, from every complete trial and with the running ones counted at the model's mean.
     /// Returns null when nothing is waiting; <paramref name="finished"/> then says whether nothing is running either
     /// (the study is over, unless a failed trial ran out of attempts).
@@ -142,7 +142,7 @@ public sealed class StudyStorage
             $"WHERE study = @study AND state = 'running' AND heartbeat_at < {Dialect.NowMilliseconds} - @timeout RETURNING number, attempt, x0, x1",
             r => (Number: ToInt(r[0]), Attempt: ToInt(r[1]), Point: PointOf(r[2], r[3])), ("study", study), ("timeout", (long)heartbeatTimeout.TotalMilliseconds));
         foreach (var (number, attempt, point) in stale)
-            if (attempt < MaxAttempts) InsertWaiting(connection, transaction, study, number, attempt + 1, point, options);
+            if (Failures(connection, transaction, study, number) < MaxAttempts) InsertWaiting(connection, transaction, study, number, attempt + 1, point, options);
 
         var next = Rows(connection, transaction,
             "SELECT id, number, attempt, x0, x1 FROM zerodl_trials WHERE study = @study AND state = 'waiting' ORDER BY number, id LIMIT 1" + Dialect.SkipLocked,
@@ -194,15 +194,18 @@ public sealed class StudyStorage
         return stored.Count == 1 && stored[0].Validation == result.ValidationAccuracy && stored[0].Train == result.TrainAccuracy;
     }
 
-    /// <summary>Marks the trial failed with <paramref name="error"/> and queues its point again (up to <see cref="MaxAttempts"/>).</summary>
+    /// <summary>Marks the trial failed with <paramref name="error"/> and queues its point again (until the trial has failed <see cref="MaxAttempts"/> times).</summary>
     public void Fail(long id, string worker, string error) => EndAttempt(id, worker, error, requeueAlways: false);
 
     /// <summary>
     /// Hands back a trial its worker stopped training (a signal asked the worker to stop): the attempt is marked failed
-    /// with <paramref name="reason"/> and its point queued again at once, whatever the attempts so far (an interruption
+    /// with <see cref="ReleasedError"/> and its point queued again at once, whatever the attempts so far (an interruption
     /// says nothing about the trial), instead of staying running until its heartbeat is found stale.
     /// </summary>
-    public void Release(long id, string worker, string reason) => EndAttempt(id, worker, reason, requeueAlways: true);
+    public void Release(long id, string worker) => EndAttempt(id, worker, ReleasedError, requeueAlways: true);
+
+    /// <summary>The error of an attempt handed back by <see cref="Release"/>: such attempts are not failures of the trial.</summary>
+    public const string ReleasedError = "its worker was stopped (interrupted); handed back";
 
     private void EndAttempt(long id, string worker, string error, bool requeueAlways)
     {
@@ -212,9 +215,18 @@ public sealed class StudyStorage
             $"UPDATE zerodl_trials SET state = 'failed', error = @error, finished_at = {Dialect.NowMilliseconds} WHERE id = @id AND worker = @worker AND state = 'running' RETURNING study, number, attempt, x0, x1",
             r => (Study: (string)r[0], Number: ToInt(r[1]), Attempt: ToInt(r[2]), Point: PointOf(r[3], r[4])), ("error", error), ("id", id), ("worker", worker));
         foreach (var (study, number, attempt, point) in failed)
-            if (requeueAlways || attempt < MaxAttempts) InsertWaiting(connection, transaction, study, number, attempt + 1, point, StoredOptions(connection, transaction, study));
+            if (requeueAlways || Failures(connection, transaction, study, number) < MaxAttempts) InsertWaiting(connection, transaction, study, number, attempt + 1, point, StoredOptions(connection, transaction, study));
         transaction.Commit();
     }
+
+    /// <summary>
+    /// The attempts at trial <paramref name="number"/> that failed, the one just marked included: those handed back by
+    /// <see cref="Release"/> are not counted, so interruptions never use up <see cref="MaxAttempts"/>.
+    /// </summary>
+    private static long Failures(DbConnection connection, DbTransaction transaction, string study, int number) =>
+        Convert.ToInt64(Scalar(connection, transaction,
+            "SELECT COUNT(*) FROM zerodl_trials WHERE study = @study AND number = @number AND state = 'failed' AND (error IS NULL OR error <> @released)",
+            ("study", study), ("number", number), ("released", ReleasedError)), CultureInfo.InvariantCulture);
 
     /// <summary>Every attempt at every trial of the study, by number and then attempt.</summary>
     public IReadOnlyList<StoredTrial> Trials(string study)

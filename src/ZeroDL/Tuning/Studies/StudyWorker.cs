@@ -76,7 +76,7 @@ public sealed class StudyWorker(StudyStorage storage, string study, SearchOption
                 try { result = HyperparameterSearch.Evaluate(claim.Number, claim.Point, train, validation, options, cancel); }
                 catch (OperationCanceledException) when (cancel.IsCancellationRequested)
                 {
-                    Store(() => { storage.Release(claim.Id, _options.Worker, "its worker was stopped (interrupted); handed back"); return true; });
+                    Store(() => { storage.Release(claim.Id, _options.Worker); return true; });
                     Released?.Invoke(claim);
                     break;
                 }
