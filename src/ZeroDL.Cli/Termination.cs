@@ -60,8 +60,8 @@ internal sealed class Termination : IDisposable
 
     private void OnSignal(PosixSignalContext context)
     {
-        // Every one of these signals is handled by stopping cleanly, a second one included: under mpirun a rank gets
-        // the terminal's SIGINT and then mpirun's SIGTERM, and the second must not end it before its checkpoint.
+        // Every one of these signals is handled by stopping cleanly, a second one included: a stop under way must not
+        // be cut short by a supervisor repeating its SIGTERM or by an impatient second Ctrl+C. SIGKILL forces it.
         context.Cancel = true;
         int number = context.Signal switch { PosixSignal.SIGHUP => 1, PosixSignal.SIGINT => 2, _ => 15 };
         if (Interlocked.CompareExchange(ref _signal, number, 0) != 0) return;
