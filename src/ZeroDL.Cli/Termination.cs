@@ -67,8 +67,10 @@ internal sealed class Termination : IDisposable
         if (Interlocked.CompareExchange(ref _signal, number, 0) != 0) return;
         // Ctrl+C is the user's own; a signal from elsewhere is named in the log of the run it stopped.
         if (context.Signal != PosixSignal.SIGINT) Report($"zerodl: {Name(number)}: stopping cleanly, as after Ctrl+C");
-        _cancel.Cancel();
+        // The give-up clock starts now; cancelling runs the token's callbacks (serve's stop among them, which can
+        // block), so it runs off the signal thread rather than delaying the clock or the next signal's handling.
         _signalled.TrySetResult();
+        ThreadPool.UnsafeQueueUserWorkItem(_ => _cancel.Cancel(), null);
     }
 
     private static string Name(int signal) => signal switch { 1 => "SIGHUP", 2 => "SIGINT", _ => "SIGTERM" };
