@@ -6,9 +6,9 @@ namespace ZeroDL.Tests.Fixtures;
 public sealed record Interrupted(int ExitCode, string OutputAfterSignal, string Error);
 
 /// <summary>
-/// Runs `zerodl` as a child process, reads its output until a line says it is where the test wants it, sends a signal
-/// (SIGINT, as Ctrl+C does, unless told another) and waits up to 60 s for it to stop; one still running is killed and
-/// the test fails.
+/// Runs `zerodl` as a child process, reads its output (for up to 2 minutes) until a line says it is where the test
+/// wants it, sends a signal (SIGINT, as Ctrl+C does, unless told another) and waits up to 60 s for it to stop; one
+/// still running at either limit is killed and the test fails.
 /// </summary>
 public static class InterruptedCli
 {
@@ -29,13 +29,23 @@ public static class InterruptedCli
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var lines = new List<string>();
-        string? line;
-        while ((line = p.StandardOutput.ReadLine()) is not null)
+        // Bounded: a zerodl that hangs before the line the test waits for fails the test instead of hanging it.
+        var reached = Task.Run(() =>
         {
-            lines.Add(line);
-            if (signalAfter(line)) break;
+            string? line;
+            while ((line = p.StandardOutput.ReadLine()) is not null)
+            {
+                lock (lines) lines.Add(line);
+                if (signalAfter(line)) return true;
+            }
+            return false;
+        });
+        if (!reached.Wait(120_000))
+        {
+            p.Kill(entireProcessTree: true);
+            lock (lines) Assert.Fail("zerodl did not print the line the test waits for within 2 minutes: " + string.Join("\n", lines));
         }
-        if (line is null) Assert.Fail("zerodl never printed the line the test waits for: " + string.Join("\n", lines) + p.StandardError.ReadToEnd());
+        if (!reached.Result) Assert.Fail("zerodl never printed the line the test waits for: " + string.Join("\n", lines) + p.StandardError.ReadToEnd());
         Assert.Equal(0, SendSignal(p.Id, signal));
         var stderr = p.StandardError.ReadToEndAsync();
         var rest = p.StandardOutput.ReadToEndAsync();
