@@ -58,7 +58,7 @@ internal static class TuneCommand
             string dir = OutputFolder(parse.GetValue(output) ?? Path.Combine("runs", "tune-" + string.Concat(studyName.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'))));
             try
             {
-                if (parse.GetValue(report)) return Report(shared, studyName, url, dir);
+                if (parse.GetValue(report)) return Report(shared, studyName, url, dir, cancel);
                 return Work(shared, studyName, url, options, TimeSpan.FromSeconds(seconds), parse.GetValue(data), dir, cancel);
             }
             catch (DbException e) { throw new DataFormatException($"{Redacted(url)}: {e.Message}", e); }
@@ -107,13 +107,18 @@ internal static class TuneCommand
             return Cli.Interrupted;
         }
         Console.WriteLine($"No trial left to claim: this worker completed {summary.Completed.Count}{(summary.Lost > 0 ? $", lost {summary.Lost}" : "")}{(summary.Failed > 0 ? $", failed {summary.Failed}" : "")}");
-        return Report(storage, study, url, dir);
+        return Report(storage, study, url, dir, cancel);
     }
 
     /// <summary>The study's trials by state, its best trial, and its charts and CSV in <paramref name="dir"/>.</summary>
-    /// <remarks>Reads only: the storage may be one this user cannot write (see <see cref="StudyConnections.Open"/>).</remarks>
-    private static int Report(StudyStorage storage, string study, string url, string dir)
+    /// <remarks>
+    /// Reads only: the storage may be one this user cannot write (see <see cref="StudyConnections.Open"/>).
+    /// A signal before the files are written stops it there; one after still exits <see cref="Cli.Interrupted"/>, so a
+    /// signal is never answered with success (the files written are whole: each is written atomically).
+    /// </remarks>
+    internal static int Report(StudyStorage storage, string study, string url, string dir, CancellationToken cancel)
     {
+        if (cancel.IsCancellationRequested) return Cli.Interrupted;
         var options = storage.Options(study) ?? throw new UsageException($"there is no study '{study}' at {Redacted(url)}");
         var attempts = storage.Trials(study);
         var complete = attempts.Where(t => t.State == TrialState.Complete).Select(t => t.ToTrial()).ToList();
@@ -121,11 +126,12 @@ internal static class TuneCommand
         Console.WriteLine("Trials: " + string.Join(", ", Enum.GetValues<TrialState>().Select(s => $"{attempts.Count(t => t.State == s)} {s.ToString().ToLowerInvariant()}")));
         foreach (var failed in attempts.Where(t => t.State == TrialState.Failed))
             Console.WriteLine($"  trial {failed.Number + 1}, attempt {failed.Attempt} failed on {failed.Worker}: {failed.Error}");
+        if (cancel.IsCancellationRequested) return Cli.Interrupted;
         if (complete.Count == 0) { Console.WriteLine("No trial is complete yet."); return Cli.Success; }
         var best = complete.MaxBy(t => t.ValidationAccuracy)!;
         Console.WriteLine($"Best: {HyperparameterSearch.Describe(best)}");
         WriteResults(dir, $"study {study}", complete);
-        return Cli.Success;
+        return cancel.IsCancellationRequested ? Cli.Interrupted : Cli.Success;
     }
 
     /// <summary>

@@ -463,6 +463,23 @@ public sealed class SqliteStudyTests : StudyTestsBase
     }
 
     [Fact]
+    public void A_report_asked_to_stop_writes_nothing_and_exits_interrupted()
+    {
+        string dir = TestPaths.NewTempDirectory(), output = Path.Combine(dir, "report");
+        var storage = OpenStorage(dir);
+        storage.EnsureSchema();
+        storage.CreateOrJoin("s", new SearchOptions { Method = "grid", Trials = 1 });
+        var c = storage.Claim("s", "w", TimeSpan.FromMinutes(1), out _)!;
+        Assert.True(storage.Complete(c.Id, "w", new Trial(c.Number, 0.1, 1e-6, 0.5, 0.5)));
+        Directory.CreateDirectory(output);
+        // A signal (the token cancelled) before the report: not answered with success, nothing written.
+        Assert.Equal(Cli.Cli.Interrupted, TuneCommand.Report(storage, "s", Storage(dir), output, new CancellationToken(canceled: true)));
+        Assert.Empty(Directory.GetFiles(output));
+        Assert.Equal(Cli.Cli.Success, TuneCommand.Report(storage, "s", Storage(dir), output, CancellationToken.None));
+        Assert.True(File.Exists(Path.Combine(output, "trials.csv")));
+    }
+
+    [Fact]
     public void A_report_on_a_folder_asks_for_a_database()
     {
         string dir = TestPaths.NewTempDirectory();
