@@ -64,4 +64,28 @@ public class TuningTests(MnistFixture mnist) : IClassFixture<MnistFixture>
         Assert.All(serial, t => Assert.InRange(t.LearningRate, 1e-6, 1e-2));
         if (method == "grid") Assert.Equal(3, serial.Select(t => t.LearningRate).Distinct().Count()); // a 3×3 grid, first 7 points
     }
+
+    [Fact]
+    public void A_stopped_search_keeps_the_finished_trials_of_the_batch_in_progress()
+    {
+        var options = new SearchOptions { Method = "grid", Trials = 4, Epochs = 1, TrainingSamples = 200, Seed = 5, Parallelism = 2 };
+        using var stop = new CancellationTokenSource();
+        using var firstDone = new ManualResetEventSlim();
+        var seen = new List<Trial>();
+        var trials = HyperparameterSearch.Run(mnist.Data.Train, options, seen.Add, (index, point, _, _, _) =>
+        {
+            if (index == 1)
+            {
+                // The first batch's second trial is stopped once its first has finished (the wait is bounded in case
+                // Parallel.For runs the two one after the other, this one first).
+                firstDone.Wait(10_000);
+                stop.Cancel();
+                throw new OperationCanceledException(stop.Token);
+            }
+            firstDone.Set();
+            return new Trial(index, point[0], point[1], 0.5, 0.5);
+        }, stop.Token);
+        Assert.Equal([0], trials.Select(t => t.Index));
+        Assert.Equal(trials, seen);
+    }
 }

@@ -54,9 +54,15 @@ public static class HyperparameterSearch
 {
     /// <summary>
     /// Runs the search. <paramref name="cancel"/> stops it: the trials in training are dropped (their training stops
-    /// after its current mini-batch) and the ones finished before are returned, fewer than <see cref="SearchOptions.Trials"/>.
+    /// after its current mini-batch) and the ones finished before are returned, those of the batch in progress
+    /// included, fewer than <see cref="SearchOptions.Trials"/>.
     /// </summary>
-    public static IReadOnlyList<Trial> Run(Dataset trainingData, SearchOptions options, Action<Trial>? onTrial = null, CancellationToken cancel = default)
+    public static IReadOnlyList<Trial> Run(Dataset trainingData, SearchOptions options, Action<Trial>? onTrial = null, CancellationToken cancel = default) =>
+        Run(trainingData, options, onTrial, (index, point, train, validation, o) => Evaluate(index, point, train, validation, o, cancel), cancel);
+
+    /// <summary><see cref="Run(Dataset, SearchOptions, Action{Trial}?, CancellationToken)"/> with the trial's training given (tests).</summary>
+    internal static IReadOnlyList<Trial> Run(Dataset trainingData, SearchOptions options, Action<Trial>? onTrial,
+        Func<int, double[], Dataset, Dataset, SearchOptions, Trial> evaluate, CancellationToken cancel)
     {
         options = options.Validated();
         var (train, validation) = Split(trainingData, options);
@@ -81,10 +87,15 @@ public static class HyperparameterSearch
                 Parallel.For(0, batch, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism }, b =>
                 {
                     using var limit = Gemm.LimitThreadsOnThisThread(1);
-                    results[b] = Evaluate(first + b, points[b], train, validation, options, cancel);
+                    results[b] = evaluate(first + b, points[b], train, validation, options);
                 });
             }
-            catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException)) { break; }
+            catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException))
+            {
+                // The trials of this batch that finished before the stop are kept: each is a whole result.
+                foreach (var t in results) if (t is not null) { trials.Add(t); onTrial?.Invoke(t); }
+                break;
+            }
             foreach (var t in results) { trials.Add(t); onTrial?.Invoke(t); }
         }
         return trials;
