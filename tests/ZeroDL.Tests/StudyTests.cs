@@ -428,17 +428,27 @@ public sealed class SqliteStudyTests : StudyTestsBase
         Assert.Equal([db], Directory.GetFiles(dir));
     }
 
-    [Fact]
-    public void A_report_in_a_folder_that_can_be_written_leaves_no_wal_or_shm_file_behind()
+    /// <summary>
+    /// A study of two complete trials that a real worker wrote to DIR/store/studies.db, in WAL mode; its -wal and -shm
+    /// files went with its last connection, so the database file is all the folder holds.
+    /// </summary>
+    private static (string Dir, string Study, string Store, string Db) StudyOfTwoTrials(string name)
     {
-        // Read-only SQLite cannot remove the -wal and -shm files it creates: they stayed, and later made a reader who
-        // cannot write the folder need a -shm file it cannot create.
-        string dir = TestPaths.NewTempDirectory(), study = "clean-" + Guid.NewGuid().ToString("N")[..8];
+        string dir = TestPaths.NewTempDirectory(), study = name + "-" + Guid.NewGuid().ToString("N")[..8];
         string store = Path.Combine(dir, "store"), db = Path.Combine(store, "studies.db");
         Directory.CreateDirectory(store);
         var (code, output) = Finish(StartWorker(study, "sqlite:" + db, Options("random", 2, 1), dir));
         Assert.True(code == 0, output);
         Assert.Equal(["studies.db"], Directory.GetFiles(store).Select(Path.GetFileName));
+        return (dir, study, store, db);
+    }
+
+    [Fact]
+    public void A_report_in_a_folder_that_can_be_written_leaves_no_wal_or_shm_file_behind()
+    {
+        // Read-only SQLite cannot remove the -wal and -shm files it creates: they stayed, and later made a reader who
+        // cannot write the folder need a -shm file it cannot create.
+        var (dir, study, store, db) = StudyOfTwoTrials("clean");
         var (rc, stdout, err) = CliTests.Run("tune", "--study", study, "--storage", "sqlite:" + db, "--report", "--out", Path.Combine(dir, "report"));
         Assert.True(rc == 0, stdout + err);
         Assert.Contains("Trials: 0 waiting, 0 running, 2 complete, 0 failed", stdout);
@@ -449,14 +459,11 @@ public sealed class SqliteStudyTests : StudyTestsBase
     public void A_report_reads_a_study_on_a_read_only_file_system()
     {
         // There SQLite cannot create the -shm file and says CANTOPEN, not READONLY: the immutable read must follow.
-        string dir = TestPaths.NewTempDirectory(), study = "rofs-" + Guid.NewGuid().ToString("N")[..8];
-        string store = Path.Combine(dir, "store"), mounted = Path.Combine(dir, "mounted");
-        Directory.CreateDirectory(store);
+        var (dir, study, store, _) = StudyOfTwoTrials("rofs");
+        string mounted = Path.Combine(dir, "mounted");
         Directory.CreateDirectory(mounted);
-        var (code, output) = Finish(StartWorker(study, "sqlite:" + Path.Combine(store, "studies.db"), Options("random", 2, 1), dir));
-        Assert.True(code == 0, output);
         string dll = Path.Combine(AppContext.BaseDirectory, "zerodl-cli.dll");
-        (code, output) = ReadOnlyMountFactAttribute.Run(store, mounted, "dotnet", dll, "tune", "--study", study, "--storage", "sqlite:" + Path.Combine(mounted, "studies.db"), "--report", "--out", Path.Combine(dir, "report"));
+        var (code, output) = ReadOnlyMountFactAttribute.Run(store, mounted, "dotnet", dll, "tune", "--study", study, "--storage", "sqlite:" + Path.Combine(mounted, "studies.db"), "--report", "--out", Path.Combine(dir, "report"));
         Assert.True(code == 0, output);
         Assert.Contains("Trials: 0 waiting, 0 running, 2 complete, 0 failed", output);
         Assert.Equal(["studies.db"], Directory.GetFiles(store).Select(Path.GetFileName));
@@ -522,12 +529,7 @@ public sealed class SqliteStudyTests : StudyTestsBase
     {
         // A study copied from another machine, or kept in a folder the reader may not write: a real worker wrote it
         // (in WAL mode, whose -wal and -shm files went with its last connection), then file and folder are made read-only.
-        string dir = TestPaths.NewTempDirectory(), study = "readonly-" + Guid.NewGuid().ToString("N")[..8];
-        string store = Path.Combine(dir, "store"), db = Path.Combine(store, "studies.db");
-        Directory.CreateDirectory(store);
-        var (code, output) = Finish(StartWorker(study, "sqlite:" + db, Options("random", 2, 1), dir));
-        Assert.True(code == 0, output);
-        Assert.Equal(["studies.db"], Directory.GetFiles(store).Select(Path.GetFileName));
+        var (dir, study, store, db) = StudyOfTwoTrials("readonly");
         byte[] written = File.ReadAllBytes(db);
         // The report's own folder, and the home of the user it runs as, can be written by anyone.
         string home = Path.Combine(dir, "home");
@@ -539,7 +541,7 @@ public sealed class SqliteStudyTests : StudyTestsBase
         File.SetUnixFileMode(store, readOnlyFolder);
         try
         {
-            (code, output) = RunUnprivileged(home, "tune", "--study", study, "--storage", "sqlite:" + db, "--report", "--out", Path.Combine(home, "report"));
+            var (code, output) = RunUnprivileged(home, "tune", "--study", study, "--storage", "sqlite:" + db, "--report", "--out", Path.Combine(home, "report"));
             Assert.True(code == 0, output);
             Assert.Contains("Trials: 0 waiting, 0 running, 2 complete, 0 failed", output);
             Assert.Equal(3, File.ReadAllLines(Path.Combine(home, "report", "trials.csv")).Length);
