@@ -204,12 +204,19 @@ public abstract class StudyTestsBase
         Assert.Equal(10, attempts.Select(t => (t.LearningRate, t.WeightDecay)).Distinct().Count());
     }
 
-    protected void StoringAResultAgainIsStoredNotLost()
+    /// <summary>A new study, named <paramref name="name"/> and a unique suffix, in a fresh store of this database.</summary>
+    private (StudyStorage Storage, string Study) NewStudy(string name, string method, int trials)
     {
         var storage = OpenStorage(TestPaths.NewTempDirectory());
-        string study = "again-" + Guid.NewGuid().ToString("N")[..8];
+        string study = name + "-" + Guid.NewGuid().ToString("N")[..8];
         storage.EnsureSchema();
-        storage.CreateOrJoin(study, new SearchOptions { Method = "random", Trials = 2 });
+        storage.CreateOrJoin(study, new SearchOptions { Method = method, Trials = trials });
+        return (storage, study);
+    }
+
+    protected void StoringAResultAgainIsStoredNotLost()
+    {
+        var (storage, study) = NewStudy("again", "random", 2);
         var c = storage.Claim(study, "w1", TimeSpan.FromMinutes(1), out _)!;
         var result = new Trial(c.Number, 0.1, 1e-6, 0.123456789012345, 1.0 / 3);
         Assert.True(storage.Complete(c.Id, "w1", result));
@@ -228,10 +235,7 @@ public abstract class StudyTestsBase
 
     protected void InterruptionsDoNotUseUpTheAttempts()
     {
-        var storage = OpenStorage(TestPaths.NewTempDirectory());
-        string study = "released-" + Guid.NewGuid().ToString("N")[..8];
-        storage.EnsureSchema();
-        storage.CreateOrJoin(study, new SearchOptions { Method = "grid", Trials = 1 });
+        var (storage, study) = NewStudy("released", "grid", 1);
         // Two interruptions and one real failure: one failure of the MaxAttempts allowed, so the trial is queued again.
         for (int i = 0; i < 2; i++) storage.Release(storage.Claim(study, "w", TimeSpan.FromMinutes(1), out _)!.Id, "w");
         var c = storage.Claim(study, "w", TimeSpan.FromMinutes(1), out _)!;
@@ -250,10 +254,7 @@ public abstract class StudyTestsBase
 
     protected void ReleaseRequeuesPastTheAttemptLimit()
     {
-        var storage = OpenStorage(TestPaths.NewTempDirectory());
-        string study = "released-" + Guid.NewGuid().ToString("N")[..8];
-        storage.EnsureSchema();
-        storage.CreateOrJoin(study, new SearchOptions { Method = "grid", Trials = 1 });
+        var (storage, study) = NewStudy("released", "grid", 1);
         for (int attempt = 1; attempt <= StudyStorage.MaxAttempts + 1; attempt++)
         {
             var c = storage.Claim(study, "w", TimeSpan.FromMinutes(1), out _)!;
@@ -268,10 +269,7 @@ public abstract class StudyTestsBase
 
     protected void ReleasingAReclaimedTrialChangesNothing()
     {
-        var storage = OpenStorage(TestPaths.NewTempDirectory());
-        string study = "released-" + Guid.NewGuid().ToString("N")[..8];
-        storage.EnsureSchema();
-        storage.CreateOrJoin(study, new SearchOptions { Method = "grid", Trials = 1 });
+        var (storage, study) = NewStudy("released", "grid", 1);
         var first = storage.Claim(study, "w1", TimeSpan.FromMinutes(1), out _)!;
         Thread.Sleep(50);
         // w1's heartbeat is older than 1 ms: w2 marks it failed and takes the trial's next attempt.
