@@ -46,10 +46,11 @@ step() {
 # The peers, checked before 40 minutes of work: which BLAS they multiply with, and a refusal (exit 3) when it is
 # netlib's reference BLAS. Their lines go into the section's header.
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
+. bench/peer-env.sh
 peers=$work/peers; : >"$peers"
 for peer in numpy torch; do
   if $dry || [ -z "$py" ] || ! "$py" -c "import $peer" 2>/dev/null; then continue; fi
-  line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" bench/python/peer_blas.py "$peer") || exit 3
+  line=$("${peer_env[@]}" "$py" bench/python/peer_blas.py "$peer") || exit 3
   echo "$line" | tee -a "$peers"
 done
 

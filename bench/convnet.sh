@@ -12,10 +12,11 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}; iterations=${2:-60}; threads=${3:-2}
 dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
+. bench/peer-env.sh
 have_torch=0
 if [ -n "$py" ] && "$py" -c 'import torch' 2>/dev/null; then have_torch=1; fi
 # Which BLAS and oneDNN PyTorch runs (exit 3 on netlib's reference BLAS).
-if [ "$have_torch" = 1 ]; then env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" bench/python/peer_blas.py torch || exit 3; fi
+if [ "$have_torch" = 1 ]; then "${peer_env[@]}" "$py" bench/python/peer_blas.py torch || exit 3; fi
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 best() { printf '%s\n' "$@" | sort -g | head -1; }
 echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); $threads threads"
@@ -28,7 +29,7 @@ for model in simpleconv deepconv; do
     ours+=("$s"); fractions+=("$f")
     echo "$model ZeroDL  run $i: ${s} s/epoch, $(echo "$out" | awk '/^gflops/ {print $2}') GFLOP/s = $(awk -v f="$f" 'BEGIN {printf "%.0f", 100 * f}') % of the FMA limit ($(echo "$out" | awk '/^fma_limit_gflops/ {g = $2} /^fma_limit_threads/ {t = $2} /^fma_vector_bits/ {b = $2} END {printf "%s GFLOP/s, %s threads, %s-bit", g, t, b}')), peak resident $(echo "$out" | awk '/^peak_resident_mib/ {print $2}') MiB"
     if [ "$have_torch" = 1 ]; then
-      out=$(cd bench/python && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" convnet_torch.py "$model" "$iterations" "$threads")
+      out=$(cd bench/python && "${peer_env[@]}" "$py" convnet_torch.py "$model" "$iterations" "$threads")
       s=$(echo "$out" | awk '/^seconds_per_epoch/ {print $2}')
       theirs+=("$s"); echo "$model PyTorch run $i: ${s} s/epoch, peak resident $(echo "$out" | awk '/^peak_resident_mib/ {print $2}') MiB"
     fi

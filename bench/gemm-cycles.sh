@@ -32,11 +32,12 @@ if ! command -v perf >/dev/null || ! perf stat -x, -e cycles:u true 2>&1 | grep 
 fi
 dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
+. bench/peer-env.sh
 have_numpy=false
 if [ -n "$baseline" ] && [ ! -f "$baseline" ]; then echo "bench/gemm-cycles.sh: no such file: $baseline" >&2; exit 2; fi
 if [ -z "$baseline" ] && [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
 # Which BLAS NumPy multiplies with (exit 3 on netlib's reference BLAS).
-if $have_numpy; then env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/peer_blas.py numpy || exit 3; fi
+if $have_numpy; then "${peer_env[@]}" OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/peer_blas.py numpy || exit 3; fi
 bench=bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 mkfifo "$work/ctl" "$work/ack"
@@ -73,8 +74,8 @@ for shape in "${list[@]}"; do
     fi
     cycles dotnet "$bench" gemm-calls --threads "$threads" --shape "$shape" --calls "$calls" >>"$work/ours"
     if $have_numpy; then
-      # The peer runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they can force slower kernels); ours keeps the environment.
-      cycles env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py \
+      # The peer runs under bench/peer-env.sh's environment (its best kernel for this CPU); ours keeps the environment.
+      cycles "${peer_env[@]}" OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py \
         --shape "$shape" --calls "$calls" >>"$work/theirs"
     fi
   done

@@ -26,12 +26,12 @@ while [ $# -gt 0 ]; do
 done
 dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
+. bench/peer-env.sh
 have_numpy=false
 if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
-# The peer runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they can force slower kernels; OpenBLAS then picks the
-# CPU's best, an AVX-512 one where there is AVX-512); ours keeps the environment. With --kernel avx2 the peer is held to
-# its AVX2 kernel (OPENBLAS_CORETYPE=Haswell), so that both sides multiply with 256-bit vectors.
-peer_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+# The peer runs under bench/peer-env.sh's environment (its best kernel for this CPU); ours keeps the environment. With
+# --kernel avx2 the peer is held to its AVX2 kernel (OPENBLAS_CORETYPE=Haswell), so that both sides multiply with
+# 256-bit vectors.
 if [ "$kernel" = avx2 ]; then peer_env=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=Haswell); fi
 # Which BLAS NumPy multiplies with (exit 3 on netlib's reference BLAS, which would flatter us 30-100x).
 peer=""

@@ -8,18 +8,19 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}; threads=${2:-2}
 dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
+. bench/peer-env.sh
 have_torch=0
 if [ -n "$py" ] && "$py" -c 'import torch' 2>/dev/null; then have_torch=1; fi
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 # Which BLAS and oneDNN PyTorch runs (exit 3 on netlib's reference BLAS).
-if [ "$have_torch" = 1 ]; then env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" bench/python/peer_blas.py torch || exit 3; fi
+if [ "$have_torch" = 1 ]; then "${peer_env[@]}" "$py" bench/python/peer_blas.py torch || exit 3; fi
 ours_rate=(); ours_lat=(); theirs_rate=(); theirs_lat=()
 for i in $(seq "$runs"); do
   out=$(dotnet bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll deepconv-inference --threads "$threads")
   r=$(echo "$out" | awk '/^images_per_second/ {print $2}'); l=$(echo "$out" | awk '/^batch1_latency_ms_median/ {print $2}')
   ours_rate+=("$r"); ours_lat+=("$l"); echo "ZeroDL  run $i: $r images/s, batch-1 latency $l ms ($(echo "$out" | awk '/^correct/ {print $2}') correct)"
   if [ "$have_torch" = 1 ]; then
-    out=$(cd bench/python && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" inference_torch.py "$threads")
+    out=$(cd bench/python && "${peer_env[@]}" "$py" inference_torch.py "$threads")
     r=$(echo "$out" | awk '/^images_per_second/ {print $2}'); l=$(echo "$out" | awk '/^batch1_latency_ms_median/ {print $2}')
     theirs_rate+=("$r"); theirs_lat+=("$l"); echo "PyTorch run $i: $r images/s, batch-1 latency $l ms"
   fi

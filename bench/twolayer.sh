@@ -11,27 +11,28 @@ with_torch=0
 if [ "${2:-}" = "--torch" ]; then with_torch=1; fi
 dotnet build bench/ZeroDL.Bench -c Release -v quiet -nologo >/dev/null
 py=$(command -v /usr/bin/python3 || command -v python3 || true)
+. bench/peer-env.sh
 have_numpy=0
 if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=1; fi
 if [ "$with_torch" = 1 ] && ! { [ -n "$py" ] && "$py" -c 'import torch' 2>/dev/null; }; then
   echo "--torch: python3 with torch is not installed (Debian package python3-torch); running without it" >&2; with_torch=0
 fi
 # Which BLAS each peer multiplies with (exit 3 on netlib's reference BLAS, which would flatter us 30-100x).
-if [ "$have_numpy" = 1 ]; then env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" bench/python/peer_blas.py numpy || exit 3; fi
-if [ "$with_torch" = 1 ]; then env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" bench/python/peer_blas.py torch || exit 3; fi
+if [ "$have_numpy" = 1 ]; then "${peer_env[@]}" "$py" bench/python/peer_blas.py numpy || exit 3; fi
+if [ "$with_torch" = 1 ]; then "${peer_env[@]}" "$py" bench/python/peer_blas.py torch || exit 3; fi
 ours=(); theirs=(); torch1=(); torch2=()
 for i in $(seq "$runs"); do
   out=$(dotnet bench/ZeroDL.Bench/bin/Release/net10.0/ZeroDL.Bench.dll twolayer)
   s=$(echo "$out" | awk '/^seconds/ {print $2}'); acc=$(echo "$out" | awk '/^test_accuracy/ {print $2}')
   ours+=("$s"); echo "ZeroDL run $i: ${s} s, test accuracy ${acc}"
   if [ "$have_numpy" = 1 ]; then
-    out=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" bench/python/twolayer_numpy.py)
+    out=$("${peer_env[@]}" "$py" bench/python/twolayer_numpy.py)
     s=$(echo "$out" | awk '/^seconds/ {print $2}'); acc=$(echo "$out" | awk '/^test_accuracy/ {print $2}')
     theirs+=("$s"); echo "NumPy  run $i: ${s} s, test accuracy ${acc}"
   fi
   if [ "$with_torch" = 1 ]; then
     for t in 1 2; do
-      out=$(cd bench/python && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" twolayer_torch.py 10000 "$t")
+      out=$(cd bench/python && "${peer_env[@]}" "$py" twolayer_torch.py 10000 "$t")
       s=$(echo "$out" | awk '/^seconds/ {print $2}'); acc=$(echo "$out" | awk '/^test_accuracy/ {print $2}')
       if [ "$t" = 1 ]; then torch1+=("$s"); else torch2+=("$s"); fi
       echo "PyTorch ($t thread(s)) run $i: ${s} s, test accuracy ${acc}"

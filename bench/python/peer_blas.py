@@ -8,8 +8,16 @@ The library is read off the process itself: the file that defines the sgemm the 
 (dlsym from the extension's handle, then dladdr), asked through ctypes for OpenBLAS's own version, kernel and
 threads. threadpoolctl is not needed: it lists every mapped BLAS, including one the peer does not multiply with.
 
+OpenBLAS picks its kernel from the CPU's family and model, and a release older than the CPU does not know the model:
+OpenBLAS 0.3.21 runs its SSE3 kernel (Prescott) on a 5th-generation Xeon with AVX-512, about 5x slower than its
+AVX-512 one. A comparison against that flatters ZeroDL as much as the reference BLAS does, so a kernel narrower than
+the CPU's vectors is refused too, unless OPENBLAS_CORETYPE chose it. `coretype` names the kernel to set instead.
+
 Usage: peer_blas.py numpy|torch   prints one '# ...' line naming the peer and its BLAS (and for PyTorch its oneDNN
-and CPU capability); exits 3 with the fix on stderr when the BLAS is the reference one or no BLAS entry point is found.
+and CPU capability); exits 3 with the fix on stderr when the BLAS is the reference one, OpenBLAS picked a kernel
+narrower than the CPU's vectors by itself, or no BLAS entry point is found.
+       peer_blas.py coretype        prints the OPENBLAS_CORETYPE the peers need on this CPU (Cooperlake, SkylakeX or
+Haswell), or nothing when OpenBLAS's own choice already uses the CPU's widest vectors (bench/peer-env.sh).
 As a module: require("numpy") returns that line or raises SystemExit(3)."""
 import ctypes
 import os
@@ -17,6 +25,30 @@ import sys
 
 REFUSAL_EXIT = 3
 FIX = "install a tuned BLAS: apt-get install libopenblas0-pthread (Debian)"
+
+# OpenBLAS's x86-64 kernels by the widest vectors they multiply with (openblas_get_corename, lower-cased); any other
+# name (Prescott, Nehalem, Sandybridge, ...) multiplies with 128- or 256-bit vectors without FMA.
+VECTOR_BITS = {"skylakex": 512, "cooperlake": 512, "sapphirerapids": 512, "haswell": 256, "zen": 256}
+
+
+def cpu_flags(path="/proc/cpuinfo"):
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def best_coretype(flags):
+    """(kernel, bits): the OpenBLAS kernel for this CPU's widest vectors, or (None, 0) where no FMA kernel fits."""
+    if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags:
+        return ("Cooperlake" if "avx512_bf16" in flags else "SkylakeX"), 512
+    if {"avx2", "fma"} <= flags:
+        return "Haswell", 256
+    return None, 0
 
 
 class _DlInfo(ctypes.Structure):
@@ -54,7 +86,9 @@ def identify(path):
         config = lib.openblas_get_config().decode(errors="replace").strip()
         core = lib.openblas_get_corename().decode(errors="replace")
         threads = lib.openblas_get_num_threads() if hasattr(lib, "openblas_get_num_threads") else "?"
-        return "openblas", f"OpenBLAS ({config}; kernel {core}; {threads} threads) {real}"
+        forced = os.environ.get("OPENBLAS_CORETYPE")
+        chosen = f"kernel {core}, set by OPENBLAS_CORETYPE" if forced else f"kernel {core}"
+        return "openblas", f"OpenBLAS ({config}; {chosen}; {threads} threads) {real}"
     if hasattr(lib, "bli_info_get_version_str"):
         lib.bli_info_get_version_str.restype = ctypes.c_char_p
         return "other", f"BLIS {lib.bli_info_get_version_str().decode(errors='replace')} {real}"
@@ -76,8 +110,29 @@ def torch_details(torch):
     return "; ".join(details)
 
 
-def require(peer):
-    """The peer's '# ...' line; SystemExit(3) with the fix when its BLAS is the reference one or unknown."""
+def openblas_core(library):
+    """The kernel name OpenBLAS runs in this process, or None for another BLAS."""
+    try:
+        lib = ctypes.CDLL(os.path.realpath(library))
+    except OSError:
+        return None
+    if not hasattr(lib, "openblas_get_corename"):
+        return None
+    lib.openblas_get_corename.restype = ctypes.c_char_p
+    return lib.openblas_get_corename().decode(errors="replace")
+
+
+def narrower_than_cpu(core):
+    """The fix when OpenBLAS's kernel <core> uses narrower vectors than the CPU has, else None."""
+    kernel, bits = best_coretype(cpu_flags())
+    if kernel is None or VECTOR_BITS.get(core.lower(), 128) >= bits:
+        return None
+    return kernel
+
+
+def peer_library(peer):
+    """(header, library, module, symbol): the peer's name and version, the file defining the sgemm it binds (None if
+    none), and the module and symbol it was looked up from."""
     if peer == "numpy":
         import numpy
         header = f"# NumPy {numpy.__version__}"
@@ -92,7 +147,13 @@ def require(peer):
         symbol = "sgemm_"
     else:
         raise SystemExit(f"peer_blas.py: unknown peer '{peer}': use numpy or torch")
-    library = bound_library(module_path, symbol)
+    return header, bound_library(module_path, symbol), module_path, symbol
+
+
+def require(peer):
+    """The peer's '# ...' line; SystemExit(3) with the fix when its BLAS is the reference one, an OpenBLAS kernel
+    narrower than the CPU's vectors that OPENBLAS_CORETYPE did not ask for, or unknown."""
+    header, library, module_path, symbol = peer_library(peer)
     if library is None:
         print(f"refusing to compare: cannot tell which BLAS {header[2:]} runs (no {symbol} reachable from "
               f"{module_path}); {FIX}", file=sys.stderr)
@@ -101,11 +162,36 @@ def require(peer):
     if kind == "reference":
         print(f"refusing to compare: {header[2:]} runs {text}, 30-100x slower than a tuned BLAS; {FIX}", file=sys.stderr)
         raise SystemExit(REFUSAL_EXIT)
+    core = openblas_core(library) if kind == "openblas" else None
+    wider = narrower_than_cpu(core) if core and not os.environ.get("OPENBLAS_CORETYPE") else None
+    if wider:
+        print(f"refusing to compare: {header[2:]} runs OpenBLAS's {core} kernel, narrower than this CPU's vectors "
+              f"(this OpenBLAS does not know the CPU's model); run it with OPENBLAS_CORETYPE={wider}, "
+              f"as the bench scripts do (bench/peer-env.sh)", file=sys.stderr)
+        raise SystemExit(REFUSAL_EXIT)
     return f"{header}, BLAS: {text}"
+
+
+def coretype():
+    """The OPENBLAS_CORETYPE the peers need here, or "" when OpenBLAS's own choice fits the CPU (or no peer has
+    OpenBLAS). Asked of the first peer that imports, in a process started without OPENBLAS_CORETYPE."""
+    for peer in ("numpy", "torch"):
+        try:
+            _, library, _, _ = peer_library(peer)
+        except ImportError:
+            continue
+        core = openblas_core(library) if library else None
+        if core:
+            return narrower_than_cpu(core) or ""
+    return ""
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        print("usage: peer_blas.py numpy|torch", file=sys.stderr)
+        print("usage: peer_blas.py numpy|torch|coretype", file=sys.stderr)
         sys.exit(2)
-    print(require(sys.argv[1]))
+    if sys.argv[1] == "coretype":
+        os.environ.pop("OPENBLAS_CORETYPE", None)
+        print(coretype())
+    else:
+        print(require(sys.argv[1]))
