@@ -104,6 +104,40 @@ internal static class ConvPartsBench
     }
 
     /// <summary>
+    /// F(4×4)'s forward pass on one chunk of each DeepConvNet 3×3 shape (as many images as the engine's default chunk
+    /// holds), one thread, the products on 512-bit vectors, with the output transform on 256-bit vectors and on
+    /// 512-bit ones alternating: ms median (fastest) and the ratio of the medians.
+    /// </summary>
+    public static unsafe int CompareTransforms(int reps)
+    {
+        var options = ConvolutionEngineOptions.Default;
+        Console.WriteLine("one thread, 512-bit products; forward with the 256-bit / 512-bit output transform, ms median (fastest)");
+        foreach (var (c, h, fn, pad) in new[] { (16, 28, 16, 1), (16, 14, 32, 1), (32, 14, 32, 2), (32, 8, 64, 1), (64, 8, 64, 1) })
+        {
+            int oh = h + 2 * pad - 2;
+            int n = Math.Max(1, options.Winograd4x4ChunkElements / (c * 9 * oh * oh));
+            var rng = new Random(1);
+            var wt = new float[fn * c * 9]; for (int i = 0; i < wt.Length; i++) wt[i] = (float)rng.NextDouble() - 0.5f;
+            var x = new float[n * c * h * h]; for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
+            var bias = new float[fn]; var y = new float[n * fn * oh * oh];
+            float[] u = [];
+            Winograd4x4Convolution.TransformFilters(wt, fn, c, ref u);
+            var times = new List<double>[2]; for (int i = 0; i < 2; i++) times[i] = new();
+            for (int rep = -2; rep < reps; rep++) // two untimed rounds: the JIT and the buffers' first allocation
+                for (int v = 0; v < 2; v++)
+                {
+                    var s = Stopwatch.StartNew();
+                    Winograd4x4Convolution.Forward(x, n, c, h, h, u, bias, fn, pad, y, wide: true, rectify: true, wideOutput: v == 1);
+                    if (rep >= 0) times[v].Add(s.Elapsed.TotalMilliseconds);
+                }
+            foreach (var l in times) l.Sort();
+            string Med(List<double> l) => $"{l[l.Count / 2]:F3} ({l[0]:F3})";
+            Console.WriteLine($"{n}x{c}x{h}x{h} -> {fn} pad {pad}: forward {Med(times[0])} / {Med(times[1])} = {times[1][reps / 2] / times[0][reps / 2]:F3}");
+        }
+        return 0;
+    }
+
+    /// <summary>
     /// Each DeepConvNet convolution's passes at batch 100 on one worker — forward, the weight gradient alone (as a first
     /// layer runs it) and the whole backward — with the 512-bit products and without, alternating in one process,
     /// the fastest of the repetitions, and GFLOP/s in the book's FLOPs (2·N·F·C·9·OH·OW a pass; the dx share is the whole backward's less dW's).

@@ -101,6 +101,35 @@ public class Winograd4x4Tests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData(9, 16, 28, 28, 16, 1)] // 28×28: 49 tiles an image, 4 vectors of 16 (the last spilling into the next image)
+    [InlineData(5, 7, 14, 14, 9, 1)]   // 14×14: 16 tiles an image, one vector
+    [InlineData(3, 5, 14, 14, 6, 2)]   // 16×16 out
+    [InlineData(9, 6, 8, 8, 5, 1)]     // 8×8: 4 tiles an image, 4 images a vector, the last alone
+    [InlineData(7, 4, 7, 4, 3, 1)]     // 7×4: 2 tiles an image, 8 images a vector, then none left for a second
+    [InlineData(5, 3, 5, 5, 7, 0)]     // 3×3 out: one tile an image, all 5 images in one vector
+    [InlineData(3, 5, 11, 13, 4, 1)]   // 11×13: 3 × 4 tiles, the last row and column cropped
+    public void Wide_output_transform_gives_the_bits_of_the_256_bit_one(int n, int c, int h, int w, int fn, int pad)
+    {
+        // Run once more with DOTNET_EnableAVX512F=0 on an AVX-512 machine for .NET's software Vector512 (the shuffles' fallback).
+        output.WriteLine($"Vector512 hardware-accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, AVX-512F: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}");
+        var rng = new Rng(n * 101 + c * 13 + h * 5 + w + fn);
+        var x = new float[n * c * h * w]; rng.FillUniform(x, -1, 1);
+        var wt = new float[fn * c * 9]; rng.FillUniform(wt, -1, 1);
+        var b = new float[fn]; rng.FillUniform(b, -1, 1);
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        float[] u = [];
+        Winograd4x4Convolution.TransformFilters(wt, fn, c, ref u);
+        foreach (bool wideProducts in new[] { false, true })
+            foreach (bool rectify in new[] { false, true })
+            {
+                var narrow = new float[n * fn * oh * ow]; var wide = new float[n * fn * oh * ow];
+                Winograd4x4Convolution.Forward(x, n, c, h, w, u, b, fn, pad, narrow, wideProducts, rectify, wideOutput: false);
+                Winograd4x4Convolution.Forward(x, n, c, h, w, u, b, fn, pad, wide, wideProducts, rectify, wideOutput: true);
+                Assert.Equal(narrow.Select(BitConverter.SingleToInt32Bits), wide.Select(BitConverter.SingleToInt32Bits));
+            }
+    }
+
+    [Theory]
     [InlineData(7, 6, 8, 8, 5, 1)]     // 8×8 (conv5, conv6 and their dx): 2 tiles a row, 4 an image: rows and columns two images a vector
     [InlineData(5, 7, 14, 14, 9, 1)]   // 14×14 (conv3, conv4's dx): 4 tiles a row, 16 an image
     [InlineData(3, 5, 14, 14, 6, 2)]   // 16×16 out (conv4)

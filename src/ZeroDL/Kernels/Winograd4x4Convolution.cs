@@ -27,10 +27,11 @@ namespace ZeroDL.Kernels;
 /// is computed in double and rounded once. A non-finite input value spreads to its whole 4×4 tile (the transforms
 /// cancel its weight algebraically, not in floating point), so callers send such inputs through F(2×2), whose
 /// transforms keep it to the outputs whose windows hold it (<see cref="AllFinite"/>).</para>
-/// <para>The transforms run on 256-bit vectors whatever the products use, so the bits do not depend on the
-/// vector width; a row's tiles are split by column phase (mod 4) with in-lane transposes.</para>
+/// <para>The input transforms run on 256-bit vectors whatever the products use; the output transform runs on
+/// 512-bit ones where the products do (<see cref="TransformOutputWide"/>), each lane with the same operations: the
+/// bits do not depend on the vector width. A row's tiles are split by column phase (mod 4) with in-lane transposes.</para>
 /// </summary>
-internal static unsafe class Winograd4x4Convolution
+internal static unsafe partial class Winograd4x4Convolution
 {
     private const int Positions = 36, Lanes = 8;
 
@@ -173,11 +174,12 @@ internal static unsafe class Winograd4x4Convolution
     /// <summary>
     /// y (images × F × OH × OW) = conv(x (images × C × H × W), 3×3 filters transformed by
     /// <see cref="TransformFilters"/>) + bias, stride 1, padding <paramref name="pad"/>, then max(0, ·) where
-    /// <paramref name="rectify"/>; <paramref name="wide"/>: the products on 512-bit vectors (the same bits).
+    /// <paramref name="rectify"/>; <paramref name="wide"/>: the products on 512-bit vectors (the same bits), and the
+    /// output transform too unless <paramref name="wideOutput"/> says otherwise (tests and benchmarks compare the two).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, int images, int c, int h, int w, ReadOnlySpan<float> transformed, ReadOnlySpan<float> bias,
-        int filters, int pad, Span<float> y, bool wide = false, bool rectify = false)
+        int filters, int pad, Span<float> y, bool wide = false, bool rectify = false, bool? wideOutput = null)
     {
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
@@ -199,7 +201,8 @@ internal static unsafe class Winograd4x4Convolution
         fixed (float* pu = transformed) fixed (int* po = offsets)
             for (int xi = 0; xi < Positions; xi++)
                 ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * MR * c, panels, v + xi * vBlock, po, tiles, m + xi * mBlock, wide);
-        TransformOutput(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
+        if (wideOutput ?? wide) TransformOutputWide(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
+        else TransformOutput(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
     }
 
     /// <summary>
