@@ -13,7 +13,7 @@ Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTI
        ZeroDL.Bench sparse [--rounds N]    (the first layer's sparse kernels on MNIST batches, variants alternating)
        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
        ZeroDL.Bench winograd [--reps N] [--avx2]   (each 3×3 convolution's training passes: shifted windows, Winograd F(2×2) and F(4×4), alternating; --avx2: 256-bit products)
-       ZeroDL.Bench winograd-transforms [--reps N]   (F(4×4)'s forward on a chunk of each DeepConvNet shape: 256- vs 512-bit output transform, alternating)
+       ZeroDL.Bench winograd-transforms [--reps N]   (F(4×4)'s training forward of each DeepConvNet shape, chunk by chunk: 256- vs 512-bit output transform, alternating)
        ZeroDL.Bench conv-passes [--reps N] [--chunk-elements E]   (each DeepConvNet convolution's forward, dW and dx: 256- vs 512-bit products, or the default chunks vs E elements, alternating)
        ZeroDL.Bench step-parts [--reps N]   (DeepConvNet's first convolution and its pooling layers as the network runs them)
        ZeroDL.Bench cold-start [--model NAME] [--iterations N]   (a fresh process's first training steps against its steady state)
