@@ -241,18 +241,25 @@ public class Winograd4x4Tests(ITestOutputHelper output)
     [InlineData(37, 35, float.PositiveInfinity)]     // in the tail
     [InlineData(48, 20, float.NegativeInfinity)]
     [InlineData(48, -1, 0f)]
+    [InlineData(1000, -1, 0f)]                       // many streaming stores
+    [InlineData(1000, 3, float.NaN)]                 // before the destination's first 32-byte boundary, or after
+    [InlineData(1000, 998, float.PositiveInfinity)]  // in the tail
     public void CopyAllFinite_copies_the_bits_and_tells_what_AllFinite_tells(int length, int at, float value)
     {
         var rng = new Rng(length * 3 + at);
         var values = new float[length]; rng.FillUniform(values, -1e30f, 1e30f);
         if (length > 1) values[length / 2] = -0f;
         if (at >= 0) values[at] = value;
-        var copy = new float[length + 3]; copy.AsSpan().Fill(7f);
-        bool finite = Winograd4x4Convolution.CopyAllFinite(values, copy);
-        Assert.Equal(Winograd4x4Convolution.AllFinite(values), finite);
-        Assert.Equal(at < 0, finite);
-        Assert.Equal(values.Select(BitConverter.SingleToInt32Bits), copy.Take(length).Select(BitConverter.SingleToInt32Bits));
-        Assert.All(copy.Skip(length), v => Assert.Equal(7f, v)); // nothing written past the values
+        // Every offset of the destination from a 32-byte boundary: the streaming stores start at the first one.
+        for (int offset = 0; offset < 8; offset++)
+        {
+            var buffer = new float[length + 11]; buffer.AsSpan().Fill(7f);
+            bool finite = Winograd4x4Convolution.CopyAllFinite(values, buffer.AsSpan(offset, length + 3));
+            Assert.Equal(Winograd4x4Convolution.AllFinite(values), finite);
+            Assert.Equal(at < 0, finite);
+            Assert.Equal(values.Select(BitConverter.SingleToInt32Bits), buffer.Skip(offset).Take(length).Select(BitConverter.SingleToInt32Bits));
+            Assert.All(buffer.Take(offset).Concat(buffer.Skip(offset + length)), v => Assert.Equal(7f, v)); // nothing written outside the copy
+        }
     }
 
     [Fact]

@@ -478,6 +478,10 @@ internal static unsafe partial class Winograd4x4Convolution
     /// <summary>
     /// Copies <paramref name="values"/> to <paramref name="destination"/> (at least as long) and tells whether every value
     /// is finite, as <see cref="AllFinite"/> does: one pass over the values instead of a copy and then a check.
+    /// <para>The copy is a training layer's kept input, read again only by its backward pass, after the rest of the
+    /// step: it is written around the caches (non-temporal stores, from the first 32-byte boundary on), so that it
+    /// neither reads each destination line first nor evicts the transformed values the forward pass is about to use.
+    /// DeepConvNet's F(4×4) forward passes measured up to a tenth faster so, their backward passes the same.</para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool CopyAllFinite(ReadOnlySpan<float> values, Span<float> destination)
@@ -487,13 +491,24 @@ internal static unsafe partial class Winograd4x4Convolution
         {
             var acc0 = Vector256<float>.Zero; var acc1 = Vector256<float>.Zero;
             int i = 0, n = values.Length;
+            float rest = 0f;
+            if (Avx.IsSupported)
+            {
+                for (; i < n && ((nint)(q + i) & 31) != 0; i++) { q[i] = p[i]; rest += p[i] - p[i]; }
+                for (; i + 2 * Lanes <= n; i += 2 * Lanes)
+                {
+                    var a = Vector256.Load(p + i); var b = Vector256.Load(p + i + Lanes);
+                    Avx.StoreAlignedNonTemporal(q + i, a); Avx.StoreAlignedNonTemporal(q + i + Lanes, b);
+                    acc0 += a - a; acc1 += b - b;
+                }
+                Sse.StoreFence(); // the streaming stores are weakly ordered: done before the caller goes on
+            }
             for (; i + 2 * Lanes <= n; i += 2 * Lanes)
             {
                 var a = Vector256.Load(p + i); var b = Vector256.Load(p + i + Lanes);
                 a.Store(q + i); b.Store(q + i + Lanes);
                 acc0 += a - a; acc1 += b - b;
             }
-            float rest = 0f;
             for (; i < n; i++) { q[i] = p[i]; rest += p[i] - p[i]; }
             return Vector256.Sum(acc0 + acc1) + rest == 0f;
         }
