@@ -88,11 +88,11 @@ public sealed record ConvolutionEngineOptions
         value is 2 or 4 ? value : throw new ArgumentOutOfRangeException(name, value, "Winograd's output tile is 2 or 4");
 
     /// <summary>
-    /// Whether the shifted windows' and Winograd's products run on 512-bit vectors: by default where the CPU runs them
-    /// natively. The forward and input-gradient products give the same bits as the 256-bit ones (each output the same
-    /// chain of multiply-adds); the weight gradients' inner products add their partial sums in another order (the
-    /// same for any thread count). Where the CPU lacks AVX-512, .NET's software Vector512 still computes them, slowly:
-    /// tests set it both ways.
+    /// Whether the shifted windows' and Winograd's products (and F(4×4)'s output transform) run on 512-bit vectors: by
+    /// default where the CPU runs them natively. The forward and input-gradient products give the same bits as the
+    /// 256-bit ones (each output the same chain of multiply-adds), and so does the output transform; the weight
+    /// gradients' inner products add their partial sums in another order (the same for any thread count). Where the
+    /// CPU lacks AVX-512, .NET's software Vector512 still computes them, slowly: tests set it both ways.
     /// </summary>
     public bool Vector512 { get; init; } = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
 
