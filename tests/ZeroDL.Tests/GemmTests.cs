@@ -870,27 +870,27 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData(32, 512, 96)]   // the AVX-512 panel: a K block of 512 in 8 bands
-    [InlineData(32, 100, 64)]   // a band of 64 rows, then one of 36
-    [InlineData(16, 37, 48)]    // the AVX2 panel, one short band
-    [InlineData(16, 300, 160)]
-    public unsafe void Bands_of_B_rows_pack_every_float_where_PackB_puts_it(int nr, int kc, int nc)
+    [InlineData(512, 96)]    // a K block of 512 in 8 bands
+    [InlineData(100, 64)]    // a band of 64 rows, then one of 36
+    [InlineData(37, 1024)]   // one short band, B 1024 wide
+    public unsafe void Bands_of_B_rows_pack_every_float_where_PackB_puts_it(int kc, int nc)
     {
-        // A shared-B product packs a row-major B in bands of whole rows (PackBBand) rather than in groups of columns:
-        // the bands together must lay out each K block exactly as PackB does, from a B with a gap after each row, a
-        // K block starting past B's first row and a block of columns past its first column.
-        const int pc = 3, jc = 5;
+        // A shared-B product packs a row-major B in bands of whole rows (PackBBand) into 32-wide panels rather than in
+        // groups of columns: the bands together must lay out each K block exactly as PackB does, from a B with a gap
+        // after each row, a K block starting past B's first row and a block of columns past its first column.
+        const int pc = 3, jc = 5, nr = 32;
         int ldb = jc + nc + 7;
-        var rng = new Random(nr + kc + nc);
+        var rng = new Random(kc + nc);
         var b = RandomArray(rng, (pc + kc) * ldb);
         var packed = Enumerable.Repeat(float.NaN, kc * nc).ToArray();
         var banded = Enumerable.Repeat(float.NaN, kc * nc).ToArray();
         Assert.True(Sgemm.PacksBInBands(false, nc, nr));
+        Assert.False(Sgemm.PacksBInBands(false, nc, 16));
         fixed (float* pb = b) fixed (float* pp = packed) fixed (float* pd = banded)
         {
             Sgemm.PackB(false, pb, ldb, pc, jc, kc, nc, nr, pp);
             for (int row = 0; row < kc; row += Sgemm.PackBBandRows)
-                Sgemm.PackBBand(pb, ldb, pc, row, Math.Min(Sgemm.PackBBandRows, kc - row), kc, jc, nc, nr, pd);
+                Sgemm.PackBBand(pb, ldb, pc, row, Math.Min(Sgemm.PackBBandRows, kc - row), kc, jc, nc, pd);
         }
         Assert.Equal(packed, banded);
     }
@@ -898,18 +898,18 @@ public class GemmTests
     [Theory]
     [InlineData(GemmKernel.Avx512, 300, 1024, 1024, 2)]  // four K blocks of 256, each in 4 bands, all packed at once
     [InlineData(GemmKernel.Avx512, 200, 640, 600, 3)]    // K blocks of 200: 64 + 64 + 64 + 8 rows a block
-    [InlineData(GemmKernel.Avx2, 300, 1024, 1024, 2)]
-    [InlineData(GemmKernel.Avx2, 150, 160, 301, 2)]      // two K blocks of 152 and 149
+    [InlineData(GemmKernel.Avx512, 150, 160, 301, 2)]    // two K blocks of 152 and 149
     [InlineData(GemmKernel.Avx512, 300, 1000, 600, 2)]   // a ragged last panel: packed in groups of columns instead
+    [InlineData(GemmKernel.Avx2, 300, 1024, 1024, 2)]    // the AVX2 kernel's panels: in groups of columns
     public void Shared_B_packed_in_bands_of_rows_gives_each_sum_in_the_kernels_order(GemmKernel kernel, int m, int n, int k, int threads)
     {
-        // A row-major B whose columns are whole panels is packed by the threads in bands of its rows: every element
+        // A row-major B whose columns are whole AVX-512 panels is packed by the threads in bands of its rows: every element
         // must still be the K blocks' sums in the kernels' order, C added to or overwritten (NaN before), with gaps
         // after the rows of B and C.
         if (Sgemm.BestKernel == GemmKernel.Scalar) return;
         var plan = GemmPlan.Make(false, false, m, n, k, new GemmOptions { Kernel = kernel, Threads = threads }, allowSmall: false, split: GemmSplit.SharedB);
         Assert.Equal(GemmSplit.SharedB, plan.Split);
-        Assert.Equal(n % Sgemm.NR(kernel) == 0, Sgemm.PacksBInBands(false, n, Sgemm.NR(kernel)));
+        Assert.Equal(kernel == GemmKernel.Avx512 && n % 32 == 0, Sgemm.PacksBInBands(false, n, Sgemm.NR(kernel)));
         Assert.False(Sgemm.PacksBInBands(true, n, Sgemm.NR(kernel)));
         var rng = new Random(m + n * 3 + k);
         int lda = k + 1, ldb = n + 3, ldc = n + 2;

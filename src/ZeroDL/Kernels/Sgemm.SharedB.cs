@@ -289,7 +289,7 @@ internal static unsafe partial class Sgemm
             if (_bands)
             {
                 int row = piece % _packGroups * PackBBandRows, rows = Math.Min(PackBBandRows, kc - row);
-                if (rows > 0) PackBBand(B, Ldb, pc, row, rows, kc, Jc, Nc, Nr, block);
+                if (rows > 0) PackBBand(B, Ldb, pc, row, rows, kc, Jc, Nc, block);
                 return;
             }
             int col = piece % _packGroups * PackBGroupColumns, cols = Math.Min(PackBGroupColumns, Nc - col);
