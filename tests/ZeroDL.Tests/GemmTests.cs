@@ -869,6 +869,107 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(512, 96)]    // a K block of 512 in 8 bands
+    [InlineData(100, 64)]    // a band of 64 rows, then one of 36
+    [InlineData(37, 1024)]   // one short band, B 1024 wide
+    public unsafe void Bands_of_B_rows_pack_every_float_where_PackB_puts_it(int kc, int nc)
+    {
+        // A shared-B product packs a row-major B in bands of whole rows (PackBBand) into 32-wide panels rather than in
+        // groups of columns: the bands together must lay out each K block exactly as PackB does, from a B with a gap
+        // after each row, a K block starting past B's first row and a block of columns past its first column.
+        const int pc = 3, jc = 5, nr = 32;
+        int ldb = jc + nc + 7;
+        var rng = new Random(kc + nc);
+        var b = RandomArray(rng, (pc + kc) * ldb);
+        var packed = Enumerable.Repeat(float.NaN, kc * nc).ToArray();
+        var banded = Enumerable.Repeat(float.NaN, kc * nc).ToArray();
+        Assert.True(Sgemm.PacksBInBands(false, nc, nr));
+        Assert.False(Sgemm.PacksBInBands(false, nc, 16));
+        fixed (float* pb = b) fixed (float* pp = packed) fixed (float* pd = banded)
+        {
+            Sgemm.PackB(false, pb, ldb, pc, jc, kc, nc, nr, pp);
+            for (int row = 0; row < kc; row += Sgemm.PackBBandRows)
+                Sgemm.PackBBand(pb, ldb, pc, row, Math.Min(Sgemm.PackBBandRows, kc - row), kc, jc, nc, pd);
+        }
+        Assert.Equal(packed, banded);
+    }
+
+    [Theory]
+    [InlineData(GemmKernel.Avx512, 300, 1024, 1024, 2)]  // four K blocks of 256, each in 4 bands, all packed at once
+    [InlineData(GemmKernel.Avx512, 200, 640, 600, 3)]    // K blocks of 200: 64 + 64 + 64 + 8 rows a block
+    [InlineData(GemmKernel.Avx512, 150, 160, 301, 2)]    // two K blocks of 152 and 149
+    [InlineData(GemmKernel.Avx512, 300, 1000, 600, 2)]   // a ragged last panel: packed in groups of columns instead
+    [InlineData(GemmKernel.Avx2, 300, 1024, 1024, 2)]    // the AVX2 kernel's panels: in groups of columns
+    public void Shared_B_packed_in_bands_of_rows_gives_each_sum_in_the_kernels_order(GemmKernel kernel, int m, int n, int k, int threads)
+    {
+        // A row-major B whose columns are whole AVX-512 panels is packed by the threads in bands of its rows: every element
+        // must still be the K blocks' sums in the kernels' order, C added to or overwritten (NaN before), with gaps
+        // after the rows of B and C.
+        if (Sgemm.BestKernel == GemmKernel.Scalar) return;
+        var plan = GemmPlan.Make(false, false, m, n, k, new GemmOptions { Kernel = kernel, Threads = threads }, allowSmall: false, split: GemmSplit.SharedB);
+        Assert.Equal(GemmSplit.SharedB, plan.Split);
+        Assert.Equal(kernel == GemmKernel.Avx512 && n % 32 == 0, Sgemm.PacksBInBands(false, n, Sgemm.NR(kernel)));
+        Assert.False(Sgemm.PacksBInBands(true, n, Sgemm.NR(kernel)));
+        var rng = new Random(m + n * 3 + k);
+        int lda = k + 1, ldb = n + 3, ldc = n + 2;
+        var a = RandomArray(rng, m * lda); var b = RandomArray(rng, k * ldb);
+        foreach (bool accumulate in new[] { true, false })
+        {
+            var c = accumulate ? RandomArray(rng, m * ldc) : Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+            var expected = (float[])c.Clone();
+            OrderedSums(false, m, n, k, plan.KBlock, a, lda, b, ldb, expected, ldc, accumulate);
+            Gemm.Execute(plan, a, lda, b, ldb, c, ldc, accumulate);
+            Assert.True(expected.SequenceEqual(c), $"{plan} accumulate={accumulate}");
+        }
+    }
+
+    [Fact]
+    public void The_last_two_whole_tiles_of_a_deep_panel_ask_for_the_next_panel_one_half_each()
+    {
+        // 144 rows (12 tiles) of a K block of 512: tiles 10 and 11 ask for the next panel's halves, on every panel but
+        // the block's last; a block of one whole tile asks for the first half; panels shallower than KC, and the
+        // AVX2 kernel, ask for nothing.
+        var kind = GemmKernel.Avx512;
+        for (int ir = 0; ir < 144; ir += 12)
+            Assert.Equal(ir == 120 ? 0 : ir == 132 ? 1 : -1, Sgemm.NextPanelHalf(kind, 512, ir, 144, 0, 1024));
+        Assert.Equal(-1, Sgemm.NextPanelHalf(kind, 512, 132, 144, 992, 1024));
+        Assert.Equal(1, Sgemm.NextPanelHalf(kind, 512, 132, 144, 960, 1000));
+        Assert.Equal(0, Sgemm.NextPanelHalf(kind, 256, 0, 16, 0, 64));
+        Assert.Equal(-1, Sgemm.NextPanelHalf(kind, 256, 12, 16, 0, 64));
+        Assert.Equal(1, Sgemm.NextPanelHalf(kind, 256, 60, 80, 0, 64));
+        Assert.Equal(-1, Sgemm.NextPanelHalf(kind, Sgemm.KC - 8, 132, 144, 0, 1024));
+        Assert.Equal(-1, Sgemm.NextPanelHalf(GemmKernel.Avx2, 512, 132, 144, 0, 1024));
+    }
+
+    [Theory]
+    [InlineData(300, 200, 512, false, 1)]   // K blocks of 256, blocks of 144, 144 and 12 rows, a ragged last panel
+    [InlineData(300, 200, 512, true, 2)]    // transposed A, on two threads sharing B
+    [InlineData(520, 600, 1100, false, 2)]  // K blocks of 368, 260 rows a thread: blocks of 144 and 116 (9 whole tiles and 8 rows)
+    [InlineData(40, 128, 512, false, 1)]    // few rows: one block of 40 (3 whole tiles and 4 rows), 4 panels
+    public void Tiles_asking_for_the_next_panel_give_each_sum_in_the_kernels_order(int m, int n, int k, bool ta, int threads)
+    {
+        // The AVX-512 tiles that ask for the next B panel as they go (a deep K block's last two whole tiles of a
+        // panel) must sum exactly as the other tiles do: each element the K blocks' sums in the kernels' order. The
+        // software Vector512 runs the kernel where the CPU lacks AVX-512.
+        if (Sgemm.BestKernel == GemmKernel.Scalar) return;
+        var plan = GemmPlan.Make(ta, false, m, n, k, new GemmOptions { Kernel = GemmKernel.Avx512, Threads = threads, ParallelThreshold = 0 }, allowSmall: false);
+        Assert.False(plan.ReadsAInPlace, plan.ToString());
+        Assert.True(plan.KBlock >= Sgemm.KC, plan.ToString());
+        Assert.True(Sgemm.NextPanelHalf(GemmKernel.Avx512, plan.KBlock, Math.Min(m, Sgemm.MC) / 12 * 12 - 12, Math.Min(m, Sgemm.MC), 0, n) == 1, plan.ToString());
+        var rng = new Random(m * 5 + n + k);
+        int lda = (ta ? m : k) + 3, ldb = n + 5, ldc = n + 2;
+        var a = RandomArray(rng, (ta ? k : m) * lda); var b = RandomArray(rng, k * ldb);
+        foreach (bool accumulate in new[] { true, false })
+        {
+            var c = accumulate ? RandomArray(rng, m * ldc) : Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+            var expected = (float[])c.Clone();
+            OrderedSums(ta, m, n, k, plan.KBlock, a, lda, b, ldb, expected, ldc, accumulate);
+            Gemm.Execute(plan, a, lda, b, ldb, c, ldc, accumulate);
+            Assert.True(expected.SequenceEqual(c), $"{plan} accumulate={accumulate}");
+        }
+    }
+
     /// <summary>
     /// C (+)= op(A)·B summed as the vector kernels sum each element: per K block of <paramref name="kBlock"/> steps a
     /// multiply-add chain from zero in k order, then added to C (or stored, for the first block without accumulate).

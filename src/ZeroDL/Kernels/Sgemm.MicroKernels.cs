@@ -18,10 +18,12 @@ internal static partial class Sgemm
     /// With <typeparamref name="TA"/> = <see cref="PackedACopiesB"/> (A packed) B is read where it lies instead, a
     /// row-major B's 32 columns <paramref name="bStride"/> floats a step, and each step's 32 floats are stored to
     /// <paramref name="bCopy"/> as PackB would pack them, so that the first tile of a panel packs it for the others.
+    /// With <see cref="PackedANextPanel"/> (A and B packed) each step asks for one cache line of <paramref name="bNext"/>,
+    /// half of the next packed panel over the tile's kc steps.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel12x32Avx512<TA>(int kc, float* a, long aStride, float* b, float* c, int ldc, bool accumulate,
-        long bStride = 32, float* bCopy = null)
+        long bStride = 32, float* bCopy = null, float* bNext = null)
         where TA : struct
     {
         // The C tile is asked for CPrefetchSteps steps before the end of the k loop, not before it: asked for at the
@@ -61,6 +63,11 @@ internal static partial class Sgemm
                 Float16.MultiplyAddRow(a + 10, b0, b1, ref c10_0, ref c10_1);
                 Float16.MultiplyAddRow(a + 11, b0, b1, ref c11_0, ref c11_1);
                 if (typeof(TA) == typeof(StridedA) && System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch0(a + prefetchA);
+                if (typeof(TA) == typeof(PackedANextPanel) && System.Runtime.Intrinsics.X86.Sse.IsSupported)
+                {
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch1(bNext);
+                    bNext += 16;
+                }
                 if (typeof(TA) == typeof(StridedANextBlock) && System.Runtime.Intrinsics.X86.Sse.IsSupported)
                 {
                     System.Runtime.Intrinsics.X86.Sse.Prefetch0(a + prefetchA);
@@ -121,6 +128,14 @@ internal static partial class Sgemm
 
     /// <summary>The 12×32 or 6×16 kernel's A is a packed panel and its B a row-major B read in place and copied to its packed panel.</summary>
     private struct PackedACopiesB;
+
+    /// <summary>
+    /// The 12×32 kernel's A and B are packed panels, and each step asks for a cache line of the next B panel into L2
+    /// (<see cref="NextPanelHalf"/>): the last two tiles of a panel so bring in the next one before its first tile
+    /// reads it. Unasked, that tile read a deep panel from L3 and waited on it, on a Xeon (Emerald Rapids) whose
+    /// hardware prefetcher did not hide it; asked for, 1024³ ran about 5 % faster there, on one thread and on two.
+    /// </summary>
+    private struct PackedANextPanel;
 
     /// <summary>How many k steps ahead the 12×32 kernel copying B asks for B's rows (a step's rows a leading dimension apart, from L3 or memory).</summary>
     private const int CopiedBPrefetchSteps = 16;

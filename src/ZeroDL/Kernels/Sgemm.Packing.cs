@@ -144,9 +144,44 @@ internal static unsafe partial class Sgemm
     /// </summary>
     private const int PackBGroupPrefetchRows = 32;
 
+    /// <summary>
+    /// Whether a shared-B product packs its K blocks in bands of whole rows (<see cref="PackBBand"/>) rather than in
+    /// groups of columns: a row-major B whose block is whole AVX-512 panels wide. Each row of the block is then read in
+    /// one sequential stretch, a page of B at a time for a B 1024 floats wide, which the hardware prefetcher streams; a
+    /// group's 128 columns gave it a few lines of each page at a time, and the packing of 1024³ on a Xeon (Emerald
+    /// Rapids) took a third longer. The AVX2 kernel's 16-wide panels keep the groups: in bands, its 1024³ measured
+    /// slightly slower there.
+    /// </summary>
+    internal static bool PacksBInBands(bool transB, int nc, int nr) => !transB && nr == 32 && nc % nr == 0;
+
+    /// <summary>The rows of B in one band of a shared-B product's packing (<see cref="PackBBand"/>): a K block of 512 in 8 pieces for the threads to share.</summary>
+    internal const int PackBBandRows = 64;
+
+    /// <summary>
+    /// Packs rows row … row+rows of a row-major B's K block (from row pc, columns jc …, nc of them, whole 32-wide
+    /// panels) into the kc-deep panels of <paramref name="dst"/>, exactly where <see cref="PackB"/> puts them: each row
+    /// of B read once, in sequence, its 32-float stretches stored into every panel in turn.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void PackBBand(float* b, int ldb, int pc, int row, int rows, int kc, int jc, int nc, float* dst)
+    {
+        const int nr = 32;
+        long panel = (long)nr * kc;
+        for (int p = row; p < row + rows; p++)
+        {
+            float* src = b + (long)(pc + p) * ldb + jc;
+            float* to = dst + (long)p * nr;
+            for (int q = 0; q < nc; q += nr, src += nr, to += panel)
+            {
+                Vector512.Store(Vector512.Load(src), to);
+                Vector512.Store(Vector512.Load(src + 16), to + 16);
+            }
+        }
+    }
+
     /// <summary>Packs op(B)[pc.., jc..] (kc×nc) into panels of NR columns: panel[p*NR + j]; short panels are zero-padded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackB(bool transB, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* dst)
+    internal static void PackB(bool transB, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* dst)
     {
         int firstPanel = 0;
         if (!transB && Vector256.IsHardwareAccelerated)

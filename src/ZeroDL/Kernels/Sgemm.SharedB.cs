@@ -109,8 +109,13 @@ internal static unsafe partial class Sgemm
         public float* A, B, C;
         /// <summary>The block being worked: columns [Jc, Jc + Nc) in Panels panels of Width floats a row, K rows [Pg, PgEnd).</summary>
         public int Jc, Nc, Panels, Width, Pg, PgEnd;
-        /// <summary>Pieces of the packing (PackBGroupColumns columns of one K block): per K block how many, the next to take, per K block how many are done.</summary>
+        /// <summary>
+        /// Pieces of the packing (<see cref="PackBBandRows"/> rows of one K block, or where B is not packed in bands
+        /// PackBGroupColumns columns of it): per K block how many, the next to take, per K block how many are done.
+        /// </summary>
         private int _packGroups, _packPieces, _packNext;
+        /// <summary>B's K blocks are packed in bands of whole rows (<see cref="PacksBInBands"/>).</summary>
+        private bool _bands;
         private int[] _packDone = new int[4];
         /// <summary>K blocks in the group being worked.</summary>
         private int _kBlocks;
@@ -144,7 +149,8 @@ internal static unsafe partial class Sgemm
         public void Start()
         {
             _kBlocks = (PgEnd - Pg + KStep - 1) / KStep;
-            _packGroups = (Width + PackBGroupColumns - 1) / PackBGroupColumns;
+            _bands = PacksBInBands(TransB, Nc, Nr);
+            _packGroups = _bands ? (KStep + PackBBandRows - 1) / PackBBandRows : (Width + PackBGroupColumns - 1) / PackBGroupColumns;
             _inPlace = LiesPacked(TransB, Ldb, Nc, Nr);
             // B read where it lies: nothing to pack, every K block ready from the start.
             _packPieces = _inPlace ? 0 : _packGroups * _kBlocks;
@@ -275,13 +281,19 @@ internal static unsafe partial class Sgemm
             finally { if (columns < 0) Volatile.Write(ref _rowDone[block], kb + 1); }
         }
 
-        /// <summary>Packs one piece: PackBGroupColumns columns (whole panels) of one K block of the group.</summary>
+        /// <summary>Packs one piece: a band of PackBBandRows rows, or PackBGroupColumns columns (whole panels), of one K block of the group.</summary>
         private void Pack(int piece)
         {
-            int pc = Pg + piece / _packGroups * KStep, col = piece % _packGroups * PackBGroupColumns;
-            int kc = Math.Min(KStep, K - pc), cols = Math.Min(PackBGroupColumns, Nc - col);
-            if (cols <= 0) return;
+            int pc = Pg + piece / _packGroups * KStep, kc = Math.Min(KStep, K - pc);
             float* block = Shared + (long)(pc - Pg) * Width;
+            if (_bands)
+            {
+                int row = piece % _packGroups * PackBBandRows, rows = Math.Min(PackBBandRows, kc - row);
+                if (rows > 0) PackBBand(B, Ldb, pc, row, rows, kc, Jc, Nc, block);
+                return;
+            }
+            int col = piece % _packGroups * PackBGroupColumns, cols = Math.Min(PackBGroupColumns, Nc - col);
+            if (cols <= 0) return;
             PackB(TransB, B, Ldb, pc, Jc + col, kc, cols, Nr, block + (long)col * kc);
         }
 

@@ -262,11 +262,31 @@ internal static unsafe partial class Sgemm
                     else Kernel6x16Avx2<PackedACopiesB>(kc, aPanel, 6, rawB + jr, ldb, cTile, ldc, acc, bPanel);
                 }
                 else if (mValid == mr && nValid == nr)
-                    Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
+                {
+                    int half = NextPanelHalf(kind, kc, ir, mc, jr, nc);
+                    if (half >= 0) Kernel12x32Avx512<PackedANextPanel>(kc, aPanel, 12, bPanel, cTile, ldc, acc, bNext: bPanel + (long)nr * kc + half * (nr / 2L) * kc);
+                    else Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
+                }
                 else
                     EdgeTile(kind, kc, aPanel, bPanel, cTile, ldc, acc, mValid, nValid, buffers.Tile, nr);
             }
         }
+    }
+
+    /// <summary>
+    /// Which half of the next B panel the whole 12×32 tile at row <paramref name="ir"/> of an <paramref name="mc"/>-row
+    /// block asks for as it goes (<see cref="PackedANextPanel"/>), or −1 for none: the block's last two whole tiles
+    /// (its only one: the first half), on every panel but the block's last (column <paramref name="jr"/> of
+    /// <paramref name="nc"/>). A packed panel row of 32 floats is two cache lines, one asked for a step, so two tiles
+    /// of kc steps ask for the whole kc-deep panel, whatever the K block's depth. Only panels at least
+    /// <see cref="KC"/> deep: a shallower one fits in L1 beside its A panel, and a shallow product's packed B stays in
+    /// L2, where asking would cost the instructions and bring nothing.
+    /// </summary>
+    internal static int NextPanelHalf(GemmKernel kind, int kc, int ir, int mc, int jr, int nc)
+    {
+        const int mr = 12, nr = 32;
+        int first = Math.Max(0, mc / mr * mr - 2 * mr);
+        return kind == GemmKernel.Avx512 && kc >= KC && jr + nr < nc && ir >= first && ir + mr <= mc ? (ir - first) / mr : -1;
     }
 
     /// <summary>Products with at most this many rows take the unpacked-B path (<see cref="DirectBBlock"/>).</summary>
