@@ -108,9 +108,11 @@ public class Winograd4x4Tests(ITestOutputHelper output)
     [InlineData(7, 4, 7, 4, 3, 1)]     // 7×4: 2 tiles an image, 8 images a vector, then none left for a second
     [InlineData(5, 3, 5, 5, 7, 0)]     // 3×3 out: one tile an image, all 5 images in one vector
     [InlineData(3, 5, 11, 13, 4, 1)]   // 11×13: 3 × 4 tiles, the last row and column cropped
+    [InlineData(5, 3, 8, 16, 5, 1)]    // 8×16: 8 tiles an image, two images a vector
     public void Wide_output_transform_gives_the_bits_of_the_256_bit_one(int n, int c, int h, int w, int fn, int pad)
     {
-        // Run once more with DOTNET_EnableAVX512F=0 on an AVX-512 machine for .NET's software Vector512 (the shuffles' fallback).
+        // Run once more with DOTNET_EnableAVX512=0 on an AVX-512 machine for .NET's software Vector512 (the shuffles' fallback;
+        // .NET 10 ignores DOTNET_EnableAVX512F).
         output.WriteLine($"Vector512 hardware-accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, AVX-512F: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}");
         var rng = new Rng(n * 101 + c * 13 + h * 5 + w + fn);
         var x = new float[n * c * h * w]; rng.FillUniform(x, -1, 1);
@@ -136,6 +138,7 @@ public class Winograd4x4Tests(ITestOutputHelper output)
     [InlineData(6, 4, 7, 4, 3, 1)]     // 7×4: one tile a row, 2 an image
     [InlineData(4, 3, 5, 5, 7, 0)]     // 3×3 out: one tile an image
     [InlineData(3, 5, 11, 13, 4, 1)]   // 11×13: 3 × 4 tiles, the last row and column cropped
+    [InlineData(5, 3, 8, 16, 5, 1)]    // 8×16: 8 tiles an image, two images a vector
     public void Input_transform_of_paired_images_gives_the_bits_of_one_image_at_a_time(int n, int c, int h, int w, int fn, int pad)
     {
         Assert.True(Winograd4x4Convolution.PairsImages(Winograd4x4Convolution.TilesAlong(w + 2 * pad - 2))); // two images a row transform

@@ -27,7 +27,7 @@ namespace ZeroDL.Kernels;
 /// is computed in double and rounded once. A non-finite input value spreads to its whole 4×4 tile (the transforms
 /// cancel its weight algebraically, not in floating point), so callers send such inputs through F(2×2), whose
 /// transforms keep it to the outputs whose windows hold it (<see cref="AllFinite"/>).</para>
-/// <para>The input transforms run on 256-bit vectors whatever the products use; the output transform runs on
+/// <para>The input and output-gradient transforms run on 256-bit vectors whatever the products use; the output transform runs on
 /// 512-bit ones where the products do (<see cref="TransformOutputWide"/>), each lane with the same operations: the
 /// bits do not depend on the vector width. A row's tiles are split by column phase (mod 4) with in-lane transposes.</para>
 /// </summary>
@@ -481,7 +481,7 @@ internal static unsafe partial class Winograd4x4Convolution
     /// <para>The copy is a training layer's kept input, read again only by its backward pass, after the rest of the
     /// step: it is written around the caches (non-temporal stores, from the first 32-byte boundary on), so that it
     /// neither reads each destination line first nor evicts the transformed values the forward pass is about to use.
-    /// DeepConvNet's F(4×4) forward passes measured up to a tenth faster so, their backward passes the same.</para>
+    /// DeepConvNet's F(4×4) forward passes measured up to a tenth faster so, their backward passes unchanged.</para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool CopyAllFinite(ReadOnlySpan<float> values, Span<float> destination)
@@ -501,7 +501,7 @@ internal static unsafe partial class Winograd4x4Convolution
                     Avx.StoreAlignedNonTemporal(q + i, a); Avx.StoreAlignedNonTemporal(q + i + Lanes, b);
                     acc0 += a - a; acc1 += b - b;
                 }
-                Sse.StoreFence(); // the streaming stores are weakly ordered: done before the caller goes on
+                Sse.StoreFence(); // streaming stores are weakly ordered: fenced before the stores that publish the chunk as done
             }
             for (; i + 2 * Lanes <= n; i += 2 * Lanes)
             {
