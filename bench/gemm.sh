@@ -9,7 +9,8 @@
 # --shape times only the listed shapes (names as the table prints them, spaces dropped: "100x4320x100,100x100x5880Bt"),
 # on both sides, so that a run over a few shapes stays short.
 # --kernel forces ZeroDL's micro-kernel (ZeroDL.Bench's --kernel): avx2 measures the AVX2 path on an AVX-512 machine,
-# against OpenBLAS's AVX2 kernel. 'of limit' is always of the FMA limit the bench measures (512-bit where there is AVX-512).
+# against OpenBLAS's AVX2 kernel. 'of limit' is of the FMA limit the bench measures at the kernel's width: 512-bit
+# where there is AVX-512, 256-bit with --kernel avx2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=$(nproc); rounds=3; kernel=auto; shapes=""
@@ -33,6 +34,9 @@ if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then have_numpy=true; fi
 # --kernel avx2 the peer is held to its AVX2 kernel (OPENBLAS_CORETYPE=Haswell), so that both sides multiply with
 # 256-bit vectors.
 if [ "$kernel" = avx2 ]; then peer_env=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=Haswell); fi
+# The limit is the kernel's own width's: with --kernel avx2, 256-bit multiply-adds (half the 512-bit figure on a CPU
+# with two 512-bit FMA units, such as a Xeon since Skylake; the same on Zen 4, which splits 512-bit operations).
+limit_bits=(); limit_width=""; if [ "$kernel" = avx2 ]; then limit_bits=(--bits 256); limit_width=", 256-bit"; fi
 # Which BLAS NumPy multiplies with (exit 3 on netlib's reference BLAS, which would flatter us 30-100x).
 peer=""
 if $have_numpy; then peer=$("${peer_env[@]}" OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/peer_blas.py numpy) || exit 3; fi
@@ -44,7 +48,7 @@ time_theirs() {
   if $have_numpy; then "${peer_env[@]}" OPENBLAS_NUM_THREADS="$threads" "$py" bench/python/gemm_numpy.py --only "$1" >>"$theirs"; fi
 }
 for round in $(seq "$rounds"); do
-  dotnet "$bench" fma-peak --threads "$threads" | awk -F'\t' -v t="threads $threads" '$1 == t {print $2}' >>"$limit"
+  dotnet "$bench" fma-peak --threads "$threads" "${limit_bits[@]}" | awk -F'\t' -v t="threads $threads" '$1 == t {print $2}' >>"$limit"
   for shape in $names; do
     if [ $((round % 2)) -eq 1 ]; then time_ours "$shape"; time_theirs "$shape"; else time_theirs "$shape"; time_ours "$shape"; fi
   done
@@ -53,7 +57,7 @@ grep -m1 '^# ZeroDL' "$ours"
 $have_numpy && echo "$peer"
 echo "# $rounds rounds, each shape timed on both sides back to back; rates are medians, a ratio is the median of the rounds' ratios"
 peak=$(sort -g "$limit" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
-echo "# FMA limit on $threads thread(s): $peak GFLOP/s (register-only multiply-adds, the median of the rounds'); 'of limit' = the median of the rounds' ZeroDL / that round's limit"
+echo "# FMA limit on $threads thread(s)$limit_width: $peak GFLOP/s (register-only multiply-adds, the median of the rounds'); 'of limit' = the median of the rounds' ZeroDL / that round's limit"
 # Each round's limit, once per shape, so that paired() divides a round's rate by its own round's limit (measured just
 # before the round's first shape).
 awk -F'\t' 'FILENAME == ARGV[1] {if (!/^#/ && !/^shape/ && !seen[$1]++) s[++n] = $1; next} {for (i = 1; i <= n; i++) print s[i] "\t" $1}' "$ours" "$limit" >"$limits"

@@ -8,11 +8,18 @@ namespace ZeroDL.Bench;
 /// </summary>
 internal static class FmaPeakBench
 {
-    public static int Run(int threads, double seconds)
+    /// <summary><paramref name="bits"/>: the vector width (null: the widest the CPU runs natively).</summary>
+    public static int Run(int threads, double seconds, int? bits = null)
     {
-        Console.WriteLine($"# FMA limit: register-only {FmaLimit.VectorBits}-bit multiply-adds, 12 chains per thread");
+        int width = bits ?? FmaLimit.VectorBits;
+        if (!FmaLimit.Supports(width))
+        {
+            Console.Error.WriteLine($"fma-peak: this CPU cannot run {width}-bit multiply-adds natively (widest: {FmaLimit.VectorBits})");
+            return 2;
+        }
+        Console.WriteLine($"# FMA limit: register-only {width}-bit multiply-adds, 12 chains per thread");
         for (int t = 1; t <= threads; t++)
-            Console.WriteLine($"threads {t}\t{FmaLimit.Measure(t, seconds):F1} GFLOP/s");
+            Console.WriteLine($"threads {t}\t{FmaLimit.Measure(t, seconds, width):F1} GFLOP/s");
         return 0;
     }
 }

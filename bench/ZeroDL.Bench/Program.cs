@@ -4,7 +4,7 @@ using ZeroDL.Bench;
 const string Usage = """
 Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--kernel avx512|avx2|scalar] [--only SHAPE_PREFIX] [--shape MxKxN[At|Bt],…] [--plans] [--list]
        ZeroDL.Bench gemm-calls --shape MxKxN[At|Bt] --calls N [--threads N] [--kernel K]   (warm-up, then N calls with perf's counters on: bench/gemm-cycles.sh)
-       ZeroDL.Bench fma-peak [--threads N] [--seconds S]   (the FMA limit: register-only multiply-adds on 1 … N threads)
+       ZeroDL.Bench fma-peak [--threads N] [--seconds S] [--bits 256|512]   (the FMA limit: register-only multiply-adds on 1 … N threads; --bits: that width instead of the widest)
        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
        ZeroDL.Bench deepconv-inference [--threads N]
        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
@@ -20,7 +20,7 @@ Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTI
        mpirun -np N ZeroDL.Bench allreduce [--rounds N]   (Open MPI allreduce of gradient-sized buffers, checked and timed)
        [mpirun -np N] ZeroDL.Bench distributed-step [--model M] [--hidden 4096,4096] [--iterations N] [--rounds R]   (step time split into compute and allreduce)
 """;
-string[] intOptions = ["--batches", "--calls", "--chunk-elements", "--clients", "--eval-samples", "--iterations", "--parallel-threshold", "--reps", "--rounds", "--seconds", "--threads"];
+string[] intOptions = ["--batches", "--bits", "--calls", "--chunk-elements", "--clients", "--eval-samples", "--iterations", "--parallel-threshold", "--reps", "--rounds", "--seconds", "--threads"];
 string[] otherOptions = ["--avx2", "--float-batches", "--foreground-eval", "--hidden", "--kernel", "--list", "--model", "--only", "--plans", "--profile", "--shape", "--without-elastic"];
 if (args.Contains("--help") || args.Contains("-h"))
 {
@@ -72,7 +72,7 @@ try
         case "gemm-calls":
             return GemmBench.RunCalls(gemmOptions, IntOption("--calls", 0), StringOption("--shape", ""));
         case "fma-peak":
-            return FmaPeakBench.Run(threads, IntOption("--seconds", 1));
+            return FmaPeakBench.Run(threads, IntOption("--seconds", 1), argList.Contains("--bits") ? IntOption("--bits", 0) : null);
         case "deepconv-inference":
             return InferenceBench.Run();
         case "twolayer":

@@ -59,4 +59,20 @@ public class LayerFlopsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => FmaLimit.Measure(0, 0.1));
         Assert.Throws<ArgumentOutOfRangeException>(() => FmaLimit.Measure(1, 0));
     }
+
+    [Fact]
+    public void The_fma_limit_probe_runs_at_a_narrower_width_and_refuses_one_the_cpu_lacks()
+    {
+        Assert.True(FmaLimit.Supports(32) && FmaLimit.Supports(FmaLimit.VectorBits));
+        Assert.False(FmaLimit.Supports(128));
+        Assert.Throws<ArgumentOutOfRangeException>(() => FmaLimit.Measure(1, 0.02, 128));
+        double scalar = FmaLimit.Measure(1, 0.02, 32);
+        Assert.True(scalar > 0 && double.IsFinite(scalar), $"{scalar} GFLOP/s");
+        if (FmaLimit.VectorBits < 512) Assert.Throws<ArgumentOutOfRangeException>(() => FmaLimit.Measure(1, 0.02, 512));
+        if (!FmaLimit.Supports(256)) return;
+        // 8 lanes against 1: the 256-bit rate is far above the scalar one on any FMA machine, so a probe that ran
+        // the wrong width (or counted the wrong lanes) shows.
+        double wide = FmaLimit.Measure(1, 0.02, 256);
+        Assert.True(wide > 2 * scalar, $"256-bit {wide} GFLOP/s against scalar {scalar}");
+    }
 }

@@ -22,32 +22,44 @@ public static class FmaLimit
     public static int VectorBits => Avx512F.IsSupported && Vector512.IsHardwareAccelerated ? 512 : Fma.IsSupported ? 256 : 32;
 
     /// <summary>
+    /// Whether the probe can run at <paramref name="bits"/>: 32 always, 256 with FMA, 512 where <see cref="VectorBits"/>
+    /// is 512. A narrower width is the ceiling of a kernel held to narrower vectors (the AVX2 tile on an AVX-512 CPU,
+    /// where it is half the 512-bit figure on CPUs with two 512-bit FMA units and the same on those with one).
+    /// </summary>
+    public static bool Supports(int bits) => bits == 32 || (bits == 256 && Fma.IsSupported) || (bits == 512 && VectorBits == 512);
+
+    /// <summary>
     /// GFLOP/s (one FMA = 2 FLOPs) of <paramref name="threads"/> threads running multiply-adds at once for about
     /// <paramref name="seconds"/>: each thread runs the same number of rounds, and the clock runs until the last ends.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">threads &lt; 1 or seconds not positive.</exception>
-    public static double Measure(int threads, double seconds)
+    public static double Measure(int threads, double seconds) => Measure(threads, seconds, VectorBits);
+
+    /// <summary>As <see cref="Measure(int, double)"/>, at <paramref name="bits"/> (32, 256 or 512; see <see cref="Supports"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">threads &lt; 1, seconds not positive, or a width this CPU cannot run.</exception>
+    public static double Measure(int threads, double seconds, int bits)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         if (!(seconds > 0)) throw new ArgumentOutOfRangeException(nameof(seconds), seconds, "seconds must be positive");
-        Run(1000); // compiled and warm before the clock starts
+        if (!Supports(bits)) throw new ArgumentOutOfRangeException(nameof(bits), bits, $"this CPU's FMA limit can be measured at 32{(Fma.IsSupported ? ", 256" : "")}{(VectorBits == 512 ? " or 512" : "")} bits");
+        Run(1000, bits); // compiled and warm before the clock starts
         long rounds = 1000;
         var sw = Stopwatch.StartNew();
-        while (sw.Elapsed.TotalSeconds < Math.Min(0.02, seconds / 4)) { Run(rounds); rounds *= 2; }
+        while (sw.Elapsed.TotalSeconds < Math.Min(0.02, seconds / 4)) { Run(rounds, bits); rounds *= 2; }
         long perThread = Math.Max(1000, (long)(rounds / sw.Elapsed.TotalSeconds * seconds));
         threads = Math.Min(threads, WorkerPool.Capacity);
         var clock = Stopwatch.StartNew();
-        WorkerPool.For(threads, threads, _ => Run(perThread));
+        WorkerPool.For(threads, threads, _ => Run(perThread, bits));
         double elapsed = clock.Elapsed.TotalSeconds;
-        int lanes = VectorBits / 32;
+        int lanes = bits / 32;
         return threads * perThread * (double)Chains * lanes * 2 / elapsed / 1e9;
     }
 
-    /// <summary>rounds × 12 FMAs per lane; the result is returned so that the JIT cannot drop the loop.</summary>
+    /// <summary>rounds × 12 FMAs per lane at <paramref name="bits"/>; the result is returned so that the JIT cannot drop the loop.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static float Run(long rounds)
+    private static float Run(long rounds, int bits)
     {
-        if (VectorBits == 512)
+        if (bits == 512)
         {
             var a = Vector512.Create(0.999f); var b = Vector512.Create(0.0001f);
             Vector512<float> c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a, c8 = a, c9 = a, c10 = a, c11 = a;
@@ -60,7 +72,7 @@ public static class FmaLimit
             }
             return Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
         }
-        if (VectorBits == 256)
+        if (bits == 256)
         {
             var x = Vector256.Create(0.999f); var y = Vector256.Create(0.0001f);
             Vector256<float> d0 = x, d1 = x, d2 = x, d3 = x, d4 = x, d5 = x, d6 = x, d7 = x, d8 = x, d9 = x, d10 = x, d11 = x;
