@@ -900,17 +900,28 @@ public class GemmTests
     [InlineData(GemmKernel.Avx512, 200, 640, 600, 3)]    // K blocks of 200: 64 + 64 + 64 + 8 rows a block
     [InlineData(GemmKernel.Avx512, 150, 160, 301, 2)]    // two K blocks of 152 and 149
     [InlineData(GemmKernel.Avx512, 300, 1000, 600, 2)]   // a ragged last panel: packed in groups of columns instead
+    [InlineData(GemmKernel.Avx512, 300, 2080, 257, 2)]   // two NC blocks (2048 + 32 columns), more threads than a K block has bands
+    [InlineData(GemmKernel.Avx512, 300, 1024, 1100, 3)]  // three threads, K blocks of 368: 64 × 5 + 48 rows a block
+    [InlineData(GemmKernel.Avx512, 300, 1026, 257, 2)]   // 1024 columns in bands and 2 narrow columns
+    [InlineData(GemmKernel.Avx512, 600, 4100, 300, 2)]   // two NC blocks in bands and 4 narrow columns
     [InlineData(GemmKernel.Avx2, 300, 1024, 1024, 2)]    // the AVX2 kernel's panels: in groups of columns
     public void Shared_B_packed_in_bands_of_rows_gives_each_sum_in_the_kernels_order(GemmKernel kernel, int m, int n, int k, int threads)
     {
         // A row-major B whose columns are whole AVX-512 panels is packed by the threads in bands of its rows: every element
         // must still be the K blocks' sums in the kernels' order, C added to or overwritten (NaN before), with gaps
-        // after the rows of B and C.
+        // after the rows of B and C. The narrow columns sum over all of K in their own kernels' order, whichever rows
+        // share them: they must be the bits of those kernels called on all the rows at once.
         if (Sgemm.BestKernel == GemmKernel.Scalar) return;
         var plan = GemmPlan.Make(false, false, m, n, k, new GemmOptions { Kernel = kernel, Threads = threads }, allowSmall: false, split: GemmSplit.SharedB);
         Assert.Equal(GemmSplit.SharedB, plan.Split);
-        Assert.Equal(kernel == GemmKernel.Avx512 && n % 32 == 0, Sgemm.PacksBInBands(false, n, Sgemm.NR(kernel)));
-        Assert.False(Sgemm.PacksBInBands(true, n, Sgemm.NR(kernel)));
+        // Decided per NC block of the columns the tiles take, as the job decides it.
+        int wide = n - plan.NarrowColumns;
+        for (int jc = 0; jc < wide; jc += Sgemm.NC)
+        {
+            int nc = Math.Min(Sgemm.NC, wide - jc);
+            Assert.Equal(kernel == GemmKernel.Avx512 && nc % 32 == 0, Sgemm.PacksBInBands(false, nc, Sgemm.NR(kernel)));
+            Assert.False(Sgemm.PacksBInBands(true, nc, Sgemm.NR(kernel)));
+        }
         var rng = new Random(m + n * 3 + k);
         int lda = k + 1, ldb = n + 3, ldc = n + 2;
         var a = RandomArray(rng, m * lda); var b = RandomArray(rng, k * ldb);
@@ -918,7 +929,12 @@ public class GemmTests
         {
             var c = accumulate ? RandomArray(rng, m * ldc) : Enumerable.Repeat(float.NaN, m * ldc).ToArray();
             var expected = (float[])c.Clone();
-            OrderedSums(false, m, n, k, plan.KBlock, a, lda, b, ldb, expected, ldc, accumulate);
+            OrderedSums(false, m, wide, k, plan.KBlock, a, lda, b, ldb, expected, ldc, accumulate);
+            unsafe
+            {
+                fixed (float* pa = a) fixed (float* pb = b) fixed (float* pe = expected)
+                    Sgemm.NarrowColumnRows(plan, 0, m, pa, lda, pb, ldb, pe, ldc, accumulate);
+            }
             Gemm.Execute(plan, a, lda, b, ldb, c, ldc, accumulate);
             Assert.True(expected.SequenceEqual(c), $"{plan} accumulate={accumulate}");
         }
@@ -940,6 +956,39 @@ public class GemmTests
         Assert.Equal(1, Sgemm.NextPanelHalf(kind, 256, 60, 80, 0, 64));
         Assert.Equal(-1, Sgemm.NextPanelHalf(kind, Sgemm.KC - 8, 132, 144, 0, 1024));
         Assert.Equal(-1, Sgemm.NextPanelHalf(GemmKernel.Avx2, 512, 132, 144, 0, 1024));
+    }
+
+    [Fact]
+    public void The_next_panel_is_asked_for_exactly_once_by_two_halves_inside_it()
+    {
+        // A prefetch never faults nor changes a sum, so only this can catch a wrong address: over a block's tiles each
+        // panel but the last asks for the next one's kc · 32 floats, a cache line (16 floats) a step for kc steps a
+        // tile, every line once and none outside it (a block of one whole tile: the first half); the last panel, a
+        // shallow K block and a next panel still to be packed by its first tile (PackedACopiesB) ask for nothing.
+        const int nr = 32, line = 16;
+        var kind = GemmKernel.Avx512;
+        foreach (int kc in new[] { Sgemm.KC, Sgemm.KC + 1, 300, 368, 511, 512, Sgemm.DeepKC })
+            foreach (int mc in new[] { 12, 16, 24, 40, 116, 144 })
+                foreach (int nc in new[] { 64, 100, 1000, 1024 })
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        var asked = new List<long>();
+                        for (int ir = 0; ir < mc; ir += 12)
+                        {
+                            long at = Sgemm.NextPanelAsk(kind, kc, ir, mc, jr, nc);
+                            if (at >= 0) for (long step = 0; step < kc; step++) asked.Add(at + step * line);
+                            Assert.Equal(-1, Sgemm.NextPanelAsk(kind, kc, ir, mc, jr, nc, copyColumns: jr + 2 * nr));
+                            Assert.Equal(-1, Sgemm.NextPanelAsk(kind, Sgemm.KC - 1, ir, mc, jr, nc));
+                        }
+                        string where = $"kc={kc} mc={mc} nc={nc} jr={jr}";
+                        if (jr + nr >= nc) { Assert.True(asked.Count == 0, where); continue; }
+                        // Offsets from this panel's start: the next panel's lines are kc·32 … 2·kc·32.
+                        int halves = mc >= 24 ? 2 : 1;
+                        var lines = Enumerable.Range(0, kc * nr / line * halves / 2).Select(i => (long)nr * kc + (long)i * line);
+                        Assert.True(lines.SequenceEqual(asked.Order()), where);
+                        Assert.True(asked.Distinct().Count() == asked.Count, where);
+                        Assert.True(Sgemm.NextPanelAsk(kind, kc, mc / 12 * 12 - 12, mc, jr, nc, copyColumns: jr + nr) >= 0, where);
+                    }
     }
 
     [Theory]

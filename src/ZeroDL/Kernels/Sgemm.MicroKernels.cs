@@ -131,9 +131,10 @@ internal static partial class Sgemm
 
     /// <summary>
     /// The 12×32 kernel's A and B are packed panels, and each step asks for a cache line of the next B panel into L2
-    /// (<see cref="NextPanelHalf"/>): the last two tiles of a panel so bring in the next one before its first tile
-    /// reads it. Unasked, that tile read a deep panel from L3 and waited on it, on a Xeon (Emerald Rapids) whose
-    /// hardware prefetcher did not hide it; asked for, 1024³ ran about 5 % faster there, on one thread and on two.
+    /// (<see cref="NextPanelAsk"/>): the last two tiles of a panel so bring in the next one before its first tile reads
+    /// it. Unasked, that tile read a deep panel from L3 and waited on it, on a Xeon (Emerald Rapids) whose hardware
+    /// prefetcher did not hide it; asked for, 1024³ ran about 5 % faster there, on one thread and on two. A next panel
+    /// still to be packed by its first tile (<see cref="PackedACopiesB"/>) is not asked for: that tile reads B itself.
     /// </summary>
     private struct PackedANextPanel;
 

@@ -263,8 +263,8 @@ internal static unsafe partial class Sgemm
                 }
                 else if (mValid == mr && nValid == nr)
                 {
-                    int half = NextPanelHalf(kind, kc, ir, mc, jr, nc);
-                    if (half >= 0) Kernel12x32Avx512<PackedANextPanel>(kc, aPanel, 12, bPanel, cTile, ldc, acc, bNext: bPanel + (long)nr * kc + half * (nr / 2L) * kc);
+                    long next = NextPanelAsk(kind, kc, ir, mc, jr, nc, copyColumns);
+                    if (next >= 0) Kernel12x32Avx512<PackedANextPanel>(kc, aPanel, 12, bPanel, cTile, ldc, acc, bNext: bPanel + next);
                     else Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
                 }
                 else
@@ -287,6 +287,19 @@ internal static unsafe partial class Sgemm
         const int mr = 12, nr = 32;
         int first = Math.Max(0, mc / mr * mr - 2 * mr);
         return kind == GemmKernel.Avx512 && kc >= KC && jr + nr < nc && ir >= first && ir + mr <= mc ? (ir - first) / mr : -1;
+    }
+
+    /// <summary>
+    /// Where the whole 12×32 tile at row <paramref name="ir"/> of panel <paramref name="jr"/> starts asking for the next
+    /// panel (<see cref="NextPanelHalf"/>), in floats from its own panel's start, or −1 for none. None either while the
+    /// next panel is among the first <paramref name="copyColumns"/>, not packed yet: its first tile reads the row-major
+    /// B and writes the packed lines itself (<see cref="PackedACopiesB"/>), so asking for them would bring in nothing used.
+    /// </summary>
+    internal static long NextPanelAsk(GemmKernel kind, int kc, int ir, int mc, int jr, int nc, int copyColumns = 0)
+    {
+        const int nr = 32;
+        int half = jr + nr < copyColumns ? -1 : NextPanelHalf(kind, kc, ir, mc, jr, nc);
+        return half < 0 ? -1 : (long)nr * kc + half * (nr / 2L) * kc;
     }
 
     /// <summary>Products with at most this many rows take the unpacked-B path (<see cref="DirectBBlock"/>).</summary>
