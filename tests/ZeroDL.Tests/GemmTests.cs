@@ -710,9 +710,17 @@ public class GemmTests
     private static void TilesCopyingBGiveEachSumInTheKernelsOrder(GemmPlan plan, int m, int n, int k, bool ta)
     {
         var kernel = plan.Kernel;
-        var rng = new Random(m * 31 + n + k);
         Assert.Equal(0, plan.NarrowColumns);
         Assert.True(Sgemm.CopiesB(kernel, ta, false, plan.ReadsAInPlace, plan.ReadsAliasedRowsSixAtATime, m), plan.ToString());
+        AssertEachSumInTheKernelsOrder(plan, ta, m, n, k, new Random(m * 31 + n + k));
+    }
+
+    /// <summary>
+    /// The product of random A and B (A transposed with <paramref name="ta"/>; every leading dimension padded) under
+    /// <paramref name="plan"/>, accumulated and not, equals bit for bit the K blocks' ordered sums (<see cref="OrderedSums"/>).
+    /// </summary>
+    private static void AssertEachSumInTheKernelsOrder(GemmPlan plan, bool ta, int m, int n, int k, Random rng)
+    {
         int lda = (ta ? m : k) + 3, ldb = n + 5, ldc = n + 2;
         var a = RandomArray(rng, (ta ? k : m) * lda); var b = RandomArray(rng, k * ldb);
         foreach (bool accumulate in new[] { true, false })
@@ -1006,17 +1014,7 @@ public class GemmTests
         Assert.False(plan.ReadsAInPlace, plan.ToString());
         Assert.True(plan.KBlock >= Sgemm.KC, plan.ToString());
         Assert.True(Sgemm.NextPanelHalf(GemmKernel.Avx512, plan.KBlock, Math.Min(m, Sgemm.MC) / 12 * 12 - 12, Math.Min(m, Sgemm.MC), 0, n) == 1, plan.ToString());
-        var rng = new Random(m * 5 + n + k);
-        int lda = (ta ? m : k) + 3, ldb = n + 5, ldc = n + 2;
-        var a = RandomArray(rng, (ta ? k : m) * lda); var b = RandomArray(rng, k * ldb);
-        foreach (bool accumulate in new[] { true, false })
-        {
-            var c = accumulate ? RandomArray(rng, m * ldc) : Enumerable.Repeat(float.NaN, m * ldc).ToArray();
-            var expected = (float[])c.Clone();
-            OrderedSums(ta, m, n, k, plan.KBlock, a, lda, b, ldb, expected, ldc, accumulate);
-            Gemm.Execute(plan, a, lda, b, ldb, c, ldc, accumulate);
-            Assert.True(expected.SequenceEqual(c), $"{plan} accumulate={accumulate}");
-        }
+        AssertEachSumInTheKernelsOrder(plan, ta, m, n, k, new Random(m * 5 + n + k));
     }
 
     /// <summary>
