@@ -114,13 +114,8 @@ public class Winograd4x4Tests(ITestOutputHelper output)
         // Run once more with DOTNET_EnableAVX512=0 on an AVX-512 machine for .NET's software Vector512 (the shuffles' fallback;
         // .NET 10 ignores DOTNET_EnableAVX512F).
         output.WriteLine($"Vector512 hardware-accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, AVX-512F: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}");
-        var rng = new Rng(n * 101 + c * 13 + h * 5 + w + fn);
-        var x = new float[n * c * h * w]; rng.FillUniform(x, -1, 1);
-        var wt = new float[fn * c * 9]; rng.FillUniform(wt, -1, 1);
-        var b = new float[fn]; rng.FillUniform(b, -1, 1);
+        var (x, _, b, u) = RandomLayer(new Rng(n * 101 + c * 13 + h * 5 + w + fn), n, c, h, w, fn);
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
-        float[] u = [];
-        Winograd4x4Convolution.TransformFilters(wt, fn, c, ref u);
         foreach (bool wideProducts in new[] { false, true })
             foreach (bool rectify in new[] { false, true })
             {
@@ -204,19 +199,25 @@ public class Winograd4x4Tests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>Input (n × c × h × w), 3×3 filters (fn × c), bias, all uniform in [−1, 1] drawn in that order, and the filters transformed.</summary>
+    private static (float[] X, float[] Weights, float[] Bias, float[] Transformed) RandomLayer(Rng rng, int n, int c, int h, int w, int fn)
+    {
+        var x = new float[n * c * h * w]; rng.FillUniform(x, -1, 1);
+        var wt = new float[fn * c * 9]; rng.FillUniform(wt, -1, 1);
+        var b = new float[fn]; rng.FillUniform(b, -1, 1);
+        float[] u = [];
+        Winograd4x4Convolution.TransformFilters(wt, fn, c, ref u);
+        return (x, wt, b, u);
+    }
+
     /// <summary>
     /// F(4×4)'s forward pass of n images in one call gives the bits of n calls of one image, on both vector widths, with
     /// and without the fused ReLU, and stays within F(4×4)'s bound of the definition in double.
     /// </summary>
     private static void AssertBatchGivesTheBitsOfOneImageAtATime(int n, int c, int h, int w, int fn, int pad)
     {
-        var rng = new Rng(n * 131 + c * 17 + h + w + fn);
-        var x = new float[n * c * h * w]; rng.FillUniform(x, -1, 1);
-        var wt = new float[fn * c * 9]; rng.FillUniform(wt, -1, 1);
-        var b = new float[fn]; rng.FillUniform(b, -1, 1);
+        var (x, wt, b, u) = RandomLayer(new Rng(n * 131 + c * 17 + h + w + fn), n, c, h, w, fn);
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
-        float[] u = [];
-        Winograd4x4Convolution.TransformFilters(wt, fn, c, ref u);
         var exact = new Convolution<double>(new NDArray<float>(wt, fn, c, 3, 3).Cast<double>(), new NDArray<float>(b, fn).Cast<double>(), 1, pad) { Engine = null }
             .Forward(new NDArray<float>(x, n, c, h, w).Cast<double>(), training: true);
         var ys = new List<float[]>();
