@@ -24,10 +24,7 @@ internal static unsafe partial class Winograd4x4Convolution
 
     /// <summary>
     /// <see cref="TransformOutput"/> on 512-bit vectors: the same column and row passes, 16 tiles a vector, a filter's
-    /// planes taken <see cref="ImagesPerWideOutputVector"/> images at a time. The steps go filter by filter, each
-    /// filter's images in order, so that its 36 rows of M are read straight through: the 256-bit transform's order,
-    /// image group by image group, jumps between the filters' rows every step, and measured a little slower here on
-    /// DeepConvNet's 28×28, 14×14 and 16×16 layers (its 8×8 ones the same within noise).
+    /// planes taken <see cref="ImagesPerWideOutputVector"/> images at a time, in the same order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformOutputWide(float* pm, long mBlock, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
