@@ -61,6 +61,8 @@ internal unsafe interface IFloatVectors<TV> where TV : struct
     static abstract (TV Even, TV Odd) Deinterleave(float* source);
     /// <summary>Stores [e0 o0 e1 o1 …] (2·Count floats) at <paramref name="destination"/>.</summary>
     static abstract void StoreInterleaved(TV even, TV odd, float* destination);
+    /// <summary>Stores [y0[l] y1[l] y2[l] y3[l]] at <paramref name="destination"/> + 4l for every lane l (4·Count floats).</summary>
+    static abstract void StoreInterleaved4(TV y0, TV y1, TV y2, TV y3, float* destination);
 }
 
 /// <summary>Eight floats: 256-bit (AVX2) vectors.</summary>
@@ -94,6 +96,9 @@ internal readonly unsafe struct Float8 : IFloatVectors<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Create(float value) => Vector256.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(float* source) => VectorShuffles.Deinterleave(source);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreInterleaved(Vector256<float> even, Vector256<float> odd, float* destination) => VectorShuffles.StoreInterleaved(even, odd, destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInterleaved4(Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3, float* destination) =>
+        VectorShuffles.StoreInterleaved4(y0, y1, y2, y3, destination);
 }
 
 /// <summary>Sixteen floats: 512-bit (AVX-512, or two 256-bit halves in software) vectors.</summary>
@@ -142,4 +147,8 @@ internal readonly unsafe struct Float16 : IFloatVectors<Vector512<float>>
         VectorShuffles.StoreInterleaved(even.GetLower(), odd.GetLower(), destination);
         VectorShuffles.StoreInterleaved(even.GetUpper(), odd.GetUpper(), destination + 16);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInterleaved4(Vector512<float> y0, Vector512<float> y1, Vector512<float> y2, Vector512<float> y3, float* destination) =>
+        VectorShuffles.StoreInterleaved4(y0, y1, y2, y3, destination);
 }

@@ -6,8 +6,9 @@ namespace ZeroDL.Kernels;
 
 /// <summary>
 /// AVX2 lane shuffles shared by the kernels: splitting 16 floats into even and odd positions (2×2 pooling,
-/// Winograd's 2-wide tiles), the reverse, and an 8×8 transpose in registers (GEMM packing). Callers check
-/// <see cref="Avx2.IsSupported"/>.
+/// Winograd's 2-wide tiles), the reverse, four vectors stored lane by lane (Winograd's 4-wide tiles, also on 512-bit
+/// vectors), and an 8×8 transpose in registers (GEMM packing). Callers check <see cref="Avx2.IsSupported"/>; the
+/// 512-bit ones fall back to two 256-bit halves where Vector512 is .NET's software one (tests run that on AVX2 too).
 /// </summary>
 internal static unsafe class VectorShuffles
 {
@@ -29,6 +30,49 @@ internal static unsafe class VectorShuffles
         var hi = Avx.UnpackHigh(even, odd);  // e2 o2 e3 o3 | e6 o6 e7 o7
         Avx.Permute2x128(lo, hi, 0x20).Store(p);
         Avx.Permute2x128(lo, hi, 0x31).Store(p + 8);
+    }
+
+    /// <summary>Stores [y0[l] y1[l] y2[l] y3[l]] at p + 4l for the 8 lanes l: in-lane 4×4 transposes, then 128-bit stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInterleaved4(Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3, float* p)
+    {
+        var u0 = Avx.UnpackLow(y0, y1).AsDouble(); var u1 = Avx.UnpackHigh(y0, y1).AsDouble();
+        var u2 = Avx.UnpackLow(y2, y3).AsDouble(); var u3 = Avx.UnpackHigh(y2, y3).AsDouble();
+        var r0 = Avx.UnpackLow(u0, u2).AsSingle();  // lanes 0 | 4
+        var r1 = Avx.UnpackHigh(u0, u2).AsSingle(); // lanes 1 | 5
+        var r2 = Avx.UnpackLow(u1, u3).AsSingle();  // lanes 2 | 6
+        var r3 = Avx.UnpackHigh(u1, u3).AsSingle(); // lanes 3 | 7
+        Avx.Permute2x128(r0, r1, 0x20).Store(p);
+        Avx.Permute2x128(r2, r3, 0x20).Store(p + 8);
+        Avx.Permute2x128(r0, r1, 0x31).Store(p + 16);
+        Avx.Permute2x128(r2, r3, 0x31).Store(p + 24);
+    }
+
+    /// <summary>
+    /// Stores [y0[l] y1[l] y2[l] y3[l]] at p + 4l for the 16 lanes l: in-lane 4×4 transposes, then the 128-bit
+    /// blocks gathered four to a store; by 256-bit halves where Vector512 is .NET's software one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInterleaved4(Vector512<float> y0, Vector512<float> y1, Vector512<float> y2, Vector512<float> y3, float* p)
+    {
+        if (!Avx512F.IsSupported)
+        {
+            StoreInterleaved4(y0.GetLower(), y1.GetLower(), y2.GetLower(), y3.GetLower(), p);
+            StoreInterleaved4(y0.GetUpper(), y1.GetUpper(), y2.GetUpper(), y3.GetUpper(), p + 32);
+            return;
+        }
+        var u0 = Avx512F.UnpackLow(y0, y1).AsDouble(); var u1 = Avx512F.UnpackHigh(y0, y1).AsDouble();
+        var u2 = Avx512F.UnpackLow(y2, y3).AsDouble(); var u3 = Avx512F.UnpackHigh(y2, y3).AsDouble();
+        var r0 = Avx512F.UnpackLow(u0, u2).AsSingle();  // lanes 0 | 4 | 8 | 12
+        var r1 = Avx512F.UnpackHigh(u0, u2).AsSingle(); // lanes 1 | 5 | 9 | 13
+        var r2 = Avx512F.UnpackLow(u1, u3).AsSingle();  // lanes 2 | 6 | 10 | 14
+        var r3 = Avx512F.UnpackHigh(u1, u3).AsSingle(); // lanes 3 | 7 | 11 | 15
+        var t0 = Avx512F.Shuffle4x128(r0, r1, 0x44); var t1 = Avx512F.Shuffle4x128(r2, r3, 0x44); // blocks 0, 1 of r0 and r1 | of r2 and r3
+        var t2 = Avx512F.Shuffle4x128(r0, r1, 0xEE); var t3 = Avx512F.Shuffle4x128(r2, r3, 0xEE); // blocks 2, 3
+        Avx512F.Shuffle4x128(t0, t1, 0x88).Store(p);
+        Avx512F.Shuffle4x128(t0, t1, 0xDD).Store(p + 16);
+        Avx512F.Shuffle4x128(t2, t3, 0x88).Store(p + 32);
+        Avx512F.Shuffle4x128(t2, t3, 0xDD).Store(p + 48);
     }
 
     /// <summary>Transposes 8 rows of 8 floats in registers (unpack, shuffle, then swap 128-bit halves).</summary>

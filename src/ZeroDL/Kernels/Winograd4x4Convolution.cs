@@ -28,8 +28,9 @@ namespace ZeroDL.Kernels;
 /// cancel its weight algebraically, not in floating point), so callers send such inputs through F(2×2), whose
 /// transforms keep it to the outputs whose windows hold it (<see cref="AllFinite"/>).</para>
 /// <para>The input and output-gradient transforms run on 256-bit vectors whatever the products use; the output transform runs on
-/// 512-bit ones where the products do (<see cref="TransformOutputWide"/>), each lane with the same operations: the
-/// bits do not depend on the vector width. A row's tiles are split by column phase (mod 4) with in-lane transposes.</para>
+/// 512-bit ones where the products do (<see cref="TransformOutput{TV, V}"/>, written once for both widths), each lane
+/// with the same operations: the bits do not depend on the vector width. A row's tiles are split by column phase
+/// (mod 4) with in-lane transposes.</para>
 /// </summary>
 internal static unsafe partial class Winograd4x4Convolution
 {
@@ -201,8 +202,8 @@ internal static unsafe partial class Winograd4x4Convolution
         fixed (float* pu = transformed) fixed (int* po = offsets)
             for (int xi = 0; xi < Positions; xi++)
                 ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * MR * c, panels, v + xi * vBlock, po, tiles, m + xi * mBlock, wide);
-        if (wideOutput ?? wide) TransformOutputWide(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
-        else TransformOutput(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
+        if (wideOutput ?? wide) TransformOutput<Vector512<float>, Float16>(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
+        else TransformOutput<Vector256<float>, Float8>(m, mBlock, images, filters, oh, ow, tilesY, tilesX, tiles, bias, y, buffers, rectify);
     }
 
     /// <summary>
@@ -699,14 +700,14 @@ internal static unsafe partial class Winograd4x4Convolution
 
     /// <summary>y = Aᵀ m for six values m0 … m5 (a vector of tiles each).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputTransform(Vector256<float> m0, Vector256<float> m1, Vector256<float> m2, Vector256<float> m3, Vector256<float> m4,
-        Vector256<float> m5, out Vector256<float> y0, out Vector256<float> y1, out Vector256<float> y2, out Vector256<float> y3)
+    private static void OutputTransform<TV, V>(TV m0, TV m1, TV m2, TV m3, TV m4, TV m5, out TV y0, out TV y1, out TV y2, out TV y3)
+        where TV : struct where V : struct, IFloatVectors<TV>
     {
-        var sum12 = m1 + m2; var diff12 = m1 - m2; var sum34 = m3 + m4; var diff34 = m3 - m4;
-        y0 = m0 + sum12 + sum34;
-        y1 = Vector256.FusedMultiplyAdd(Vector256.Create(2f), diff34, diff12);
-        y2 = Vector256.FusedMultiplyAdd(Vector256.Create(4f), sum34, sum12);
-        y3 = Vector256.FusedMultiplyAdd(Vector256.Create(8f), diff34, diff12) + m5;
+        var sum12 = V.Add(m1, m2); var diff12 = V.Subtract(m1, m2); var sum34 = V.Add(m3, m4); var diff34 = V.Subtract(m3, m4);
+        y0 = V.Add(V.Add(m0, sum12), sum34);
+        y1 = V.MultiplyAdd(V.Create(2f), diff34, diff12);
+        y2 = V.MultiplyAdd(V.Create(4f), sum34, sum12);
+        y3 = V.Add(V.MultiplyAdd(V.Create(8f), diff34, diff12), m5);
     }
 
     /// <summary>
@@ -717,18 +718,24 @@ internal static unsafe partial class Winograd4x4Convolution
     /// <see cref="ImagesPerOutputVector"/> images at a time, whose tiles are consecutive in M, so that a small image's
     /// few tiles still fill the vectors; the steps go filter by filter, each filter's images in order, so that its 36
     /// rows of M are read straight through (image group by image group, jumping between the filters' rows every step,
-    /// measured slower on DeepConvNet's layers, by up to a tenth).
+    /// measured slower on DeepConvNet's layers on both widths, on 256-bit vectors by up to a tenth).
+    /// <para>Each lane runs the same operations on either width, so the bits do not depend on it; only which tiles
+    /// share a vector differs. Where the products run on native 512-bit vectors, so does this (<see cref="Forward"/>):
+    /// half the instructions per tile, and DeepConvNet's F(4×4) forward passes measured about 5 % faster (the transform
+    /// reads M and writes y at the memory's pace, which the width does not change). The input transform stays on
+    /// 256-bit vectors: a 512-bit one measured no faster (its row pass builds each vector from four 128-bit pieces, and
+    /// its column pass stores the same bytes).</para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutput(float* pm, long mBlock, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
-        ReadOnlySpan<float> bias, Span<float> y, Buffers buffers, bool rectify)
+    private static void TransformOutput<TV, V>(float* pm, long mBlock, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
+        ReadOnlySpan<float> bias, Span<float> y, Buffers buffers, bool rectify) where TV : struct where V : struct, IFloatVectors<TV>
     {
-        int perImage = tilesY * tilesX, group = ImagesPerOutputVector(perImage), groupTiles = group * perImage;
+        int L = V.Count, perImage = tilesY * tilesX, group = ImagesPerOutputVector(perImage, L), groupTiles = group * perImage;
         // Per output row a of the tiles: the group's 4 × tilesX-wide rows 4ty + a, tile row after tile row, image after
         // image, and the spill; two steps' worth, written alternately.
-        long outBlock = 4L * ((groupTiles + Lanes - 1) / Lanes * Lanes);
+        long outBlock = 4L * ((groupTiles + L - 1) / L * L);
         float* po = buffers.Out.Get(8 * outBlock);
-        float* unaligned = stackalloc float[24 * Lanes + 16];
+        float* unaligned = stackalloc float[24 * L + 16];
         float* scratch = (float*)(((nint)unaligned + 63) & ~(nint)63); // on a cache line, as the buffers
         fixed (float* py = y)
         {
@@ -740,32 +747,32 @@ internal static unsafe partial class Winograd4x4Convolution
                     int i0 = q % groups * group, f = q / groups, count = Math.Min(group, images - i0);
                     float* src = pm + (long)f * tiles + (long)i0 * perImage;
                     float* dst = po + (q & 1) * 4 * outBlock;
-                    var b = Vector256.Create(bias[f]);
-                    for (int t = 0; t < count * perImage; t += Lanes)
+                    var b = V.Create(bias[f]);
+                    for (int t = 0; t < count * perImage; t += L)
                     {
                         float* s = src + t;
                         for (int k = 0; k < 6; k++, s += mBlock) // Aᵀ · : column k of the 6×6 tile
                         {
-                            OutputTransform(Vector256.Load(s), Vector256.Load(s + 6 * mBlock), Vector256.Load(s + 12 * mBlock),
-                                Vector256.Load(s + 18 * mBlock), Vector256.Load(s + 24 * mBlock), Vector256.Load(s + 30 * mBlock),
+                            OutputTransform<TV, V>(V.Load(s), V.Load(s + 6 * mBlock), V.Load(s + 12 * mBlock),
+                                V.Load(s + 18 * mBlock), V.Load(s + 24 * mBlock), V.Load(s + 30 * mBlock),
                                 out var s0, out var s1, out var s2, out var s3);
-                            s0.Store(scratch + k * Lanes);
-                            s1.Store(scratch + (6 + k) * Lanes);
-                            s2.Store(scratch + (12 + k) * Lanes);
-                            s3.Store(scratch + (18 + k) * Lanes);
+                            V.Store(s0, scratch + k * L);
+                            V.Store(s1, scratch + (6 + k) * L);
+                            V.Store(s2, scratch + (12 + k) * L);
+                            V.Store(s3, scratch + (18 + k) * L);
                         }
                         for (int a = 0; a < 4; a++) // · A: row a
                         {
-                            float* r = scratch + 6 * a * Lanes;
-                            OutputTransform(Vector256.Load(r), Vector256.Load(r + Lanes), Vector256.Load(r + 2 * Lanes), Vector256.Load(r + 3 * Lanes),
-                                Vector256.Load(r + 4 * Lanes), Vector256.Load(r + 5 * Lanes), out var y0, out var y1, out var y2, out var y3);
-                            y0 += b; y1 += b; y2 += b; y3 += b;
+                            float* r = scratch + 6 * a * L;
+                            OutputTransform<TV, V>(V.Load(r), V.Load(r + L), V.Load(r + 2 * L), V.Load(r + 3 * L),
+                                V.Load(r + 4 * L), V.Load(r + 5 * L), out var y0, out var y1, out var y2, out var y3);
+                            y0 = V.Add(y0, b); y1 = V.Add(y1, b); y2 = V.Add(y2, b); y3 = V.Add(y3, b);
                             if (rectify)
                             {
-                                y0 = Vector256.Max(y0, Vector256<float>.Zero); y1 = Vector256.Max(y1, Vector256<float>.Zero);
-                                y2 = Vector256.Max(y2, Vector256<float>.Zero); y3 = Vector256.Max(y3, Vector256<float>.Zero);
+                                y0 = V.MaxZero(y0); y1 = V.MaxZero(y1);
+                                y2 = V.MaxZero(y2); y3 = V.MaxZero(y3);
                             }
-                            StoreInterleaved4(y0, y1, y2, y3, dst + a * outBlock + 4 * t);
+                            V.StoreInterleaved4(y0, y1, y2, y3, dst + a * outBlock + 4 * t);
                         }
                     }
                 }
@@ -786,24 +793,9 @@ internal static unsafe partial class Winograd4x4Convolution
     }
 
     /// <summary>
-    /// The images whose planes of one filter <see cref="TransformOutput"/> transforms together: as many as fill a vector
-    /// of tiles exactly (two for DeepConvNet's 8×8 layers, 4 tiles an image), else one.
+    /// The images whose planes of one filter <see cref="TransformOutput{TV, V}"/> transforms together, <paramref name="lanes"/>
+    /// tiles a vector: as many as fill a vector of tiles exactly (on 256-bit vectors two for DeepConvNet's 8×8 layers,
+    /// 4 tiles an image), else one.
     /// </summary>
-    internal static int ImagesPerOutputVector(int perImage) => perImage < Lanes && Lanes % perImage == 0 ? Lanes / perImage : 1;
-
-    /// <summary>Stores [y0[l] y1[l] y2[l] y3[l]] at p + 4l for the 8 lanes l: in-lane 4×4 transposes, then 128-bit stores.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreInterleaved4(Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3, float* p)
-    {
-        var u0 = Avx.UnpackLow(y0, y1).AsDouble(); var u1 = Avx.UnpackHigh(y0, y1).AsDouble();
-        var u2 = Avx.UnpackLow(y2, y3).AsDouble(); var u3 = Avx.UnpackHigh(y2, y3).AsDouble();
-        var r0 = Avx.UnpackLow(u0, u2).AsSingle();  // lanes 0 | 4
-        var r1 = Avx.UnpackHigh(u0, u2).AsSingle(); // lanes 1 | 5
-        var r2 = Avx.UnpackLow(u1, u3).AsSingle();  // lanes 2 | 6
-        var r3 = Avx.UnpackHigh(u1, u3).AsSingle(); // lanes 3 | 7
-        Avx.Permute2x128(r0, r1, 0x20).Store(p);
-        Avx.Permute2x128(r2, r3, 0x20).Store(p + 8);
-        Avx.Permute2x128(r0, r1, 0x31).Store(p + 16);
-        Avx.Permute2x128(r2, r3, 0x31).Store(p + 24);
-    }
+    internal static int ImagesPerOutputVector(int perImage, int lanes = Lanes) => perImage < lanes && lanes % perImage == 0 ? lanes / perImage : 1;
 }
