@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Xunit.Abstractions;
 using ZeroDL.Kernels;
 using ZeroDL.Layers;
@@ -96,8 +97,25 @@ public class Winograd4x4Tests(ITestOutputHelper output)
     public void Forward_of_several_images_gives_the_bits_of_one_image_at_a_time(int n, int c, int h, int w, int fn, int pad)
     {
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, perImage = Winograd4x4Convolution.TilesAlong(oh) * Winograd4x4Convolution.TilesAlong(ow);
-        Assert.True(Winograd4x4Convolution.ImagesPerOutputVector(perImage) > 1); // several images' planes in a vector of the output transform
+        Assert.True(Winograd4x4Convolution.ImagesPerOutputVector(perImage, 8) > 1); // several images' planes in a vector of the output transform
         AssertBatchGivesTheBitsOfOneImageAtATime(n, c, h, w, fn, pad);
+    }
+
+    [Fact]
+    public unsafe void Four_vectors_are_stored_lane_by_lane_at_either_width()
+    {
+        // The one step of the output transform that differs by width, alone: lane l of y_i lands at 4l + i. Run once more
+        // with DOTNET_EnableAVX512=0 for the 512-bit store's fallback by halves.
+        output.WriteLine($"AVX-512F: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}");
+        var narrow = new float[4 * 8]; var wide = new float[4 * 16];
+        fixed (float* p = narrow)
+            Float8.StoreInterleaved4(Vector256.Create(Lane(8, 0)), Vector256.Create(Lane(8, 1)), Vector256.Create(Lane(8, 2)), Vector256.Create(Lane(8, 3)), p);
+        fixed (float* p = wide)
+            Float16.StoreInterleaved4(Vector512.Create(Lane(16, 0)), Vector512.Create(Lane(16, 1)), Vector512.Create(Lane(16, 2)), Vector512.Create(Lane(16, 3)), p);
+        Assert.Equal(Enumerable.Range(0, 32).Select(k => 100f * (k % 4) + k / 4), narrow);
+        Assert.Equal(Enumerable.Range(0, 64).Select(k => 100f * (k % 4) + k / 4), wide);
+
+        static float[] Lane(int lanes, int i) => Enumerable.Range(0, lanes).Select(l => 100f * i + l).ToArray();
     }
 
     [Theory]

@@ -148,6 +148,7 @@ internal readonly unsafe struct Float16 : IFloatVectors<Vector512<float>>
         VectorShuffles.StoreInterleaved(even.GetUpper(), odd.GetUpper(), destination + 16);
     }
 
+    /// <summary>Native 512-bit shuffles where AVX-512F is, else by halves (<see cref="VectorShuffles.StoreInterleaved4(Vector512{float}, Vector512{float}, Vector512{float}, Vector512{float}, float*)"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreInterleaved4(Vector512<float> y0, Vector512<float> y1, Vector512<float> y2, Vector512<float> y3, float* destination) =>
         VectorShuffles.StoreInterleaved4(y0, y1, y2, y3, destination);

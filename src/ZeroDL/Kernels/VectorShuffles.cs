@@ -5,10 +5,11 @@ using System.Runtime.Intrinsics.X86;
 namespace ZeroDL.Kernels;
 
 /// <summary>
-/// AVX2 lane shuffles shared by the kernels: splitting 16 floats into even and odd positions (2×2 pooling,
+/// AVX2 (and AVX-512) lane shuffles shared by the kernels: splitting 16 floats into even and odd positions (2×2 pooling,
 /// Winograd's 2-wide tiles), the reverse, four vectors stored lane by lane (Winograd's 4-wide tiles, also on 512-bit
 /// vectors), and an 8×8 transpose in registers (GEMM packing). Callers check <see cref="Avx2.IsSupported"/>; the
-/// 512-bit ones fall back to two 256-bit halves where Vector512 is .NET's software one (tests run that on AVX2 too).
+/// 512-bit ones fall back to two 256-bit halves without AVX-512F, where Vector512 is .NET's software one (tests run
+/// that on AVX2 too).
 /// </summary>
 internal static unsafe class VectorShuffles
 {
@@ -50,7 +51,7 @@ internal static unsafe class VectorShuffles
 
     /// <summary>
     /// Stores [y0[l] y1[l] y2[l] y3[l]] at p + 4l for the 16 lanes l: in-lane 4×4 transposes, then the 128-bit
-    /// blocks gathered four to a store; by 256-bit halves where Vector512 is .NET's software one.
+    /// blocks gathered four to a store; by 256-bit halves without AVX-512F.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreInterleaved4(Vector512<float> y0, Vector512<float> y1, Vector512<float> y2, Vector512<float> y3, float* p)

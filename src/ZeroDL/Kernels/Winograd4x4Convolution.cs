@@ -29,8 +29,9 @@ namespace ZeroDL.Kernels;
 /// transforms keep it to the outputs whose windows hold it (<see cref="AllFinite"/>).</para>
 /// <para>The input and output-gradient transforms run on 256-bit vectors whatever the products use; the output transform runs on
 /// 512-bit ones where the products do (<see cref="TransformOutput{TV, V}"/>, written once for both widths), each lane
-/// with the same operations: the bits do not depend on the vector width. A row's tiles are split by column phase
-/// (mod 4) with in-lane transposes.</para>
+/// with the same operations: the bits do not depend on the vector width, only which tiles share a vector. A 512-bit
+/// input transform measured no faster: its row pass builds each vector from four 128-bit pieces, and its column pass
+/// stores the same bytes. A row's tiles are split by column phase (mod 4) with in-lane transposes.</para>
 /// </summary>
 internal static unsafe partial class Winograd4x4Convolution
 {
@@ -718,13 +719,10 @@ internal static unsafe partial class Winograd4x4Convolution
     /// <see cref="ImagesPerOutputVector"/> images at a time, whose tiles are consecutive in M, so that a small image's
     /// few tiles still fill the vectors; the steps go filter by filter, each filter's images in order, so that its 36
     /// rows of M are read straight through (image group by image group, jumping between the filters' rows every step,
-    /// measured slower on DeepConvNet's layers on both widths, on 256-bit vectors by up to a tenth).
-    /// <para>Each lane runs the same operations on either width, so the bits do not depend on it; only which tiles
-    /// share a vector differs. Where the products run on native 512-bit vectors, so does this (<see cref="Forward"/>):
-    /// half the instructions per tile, and DeepConvNet's F(4×4) forward passes measured about 5 % faster (the transform
-    /// reads M and writes y at the memory's pace, which the width does not change). The input transform stays on
-    /// 256-bit vectors: a 512-bit one measured no faster (its row pass builds each vector from four 128-bit pieces, and
-    /// its column pass stores the same bytes).</para>
+    /// measured slower on both widths).
+    /// <para>Where the products run on native 512-bit vectors, so does this (<see cref="Forward"/>): half the
+    /// instructions per tile, for F(4×4) forward passes about 5 % faster (the transform reads M and writes y at the
+    /// memory's pace, which the width does not change).</para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformOutput<TV, V>(float* pm, long mBlock, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
@@ -797,5 +795,5 @@ internal static unsafe partial class Winograd4x4Convolution
     /// tiles a vector: as many as fill a vector of tiles exactly (on 256-bit vectors two for DeepConvNet's 8×8 layers,
     /// 4 tiles an image), else one.
     /// </summary>
-    internal static int ImagesPerOutputVector(int perImage, int lanes = Lanes) => perImage < lanes && lanes % perImage == 0 ? lanes / perImage : 1;
+    internal static int ImagesPerOutputVector(int perImage, int lanes) => perImage < lanes && lanes % perImage == 0 ? lanes / perImage : 1;
 }
