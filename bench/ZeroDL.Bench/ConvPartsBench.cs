@@ -147,6 +147,68 @@ internal static class ConvPartsBench
     }
 
     /// <summary>
+    /// F(4×4)'s input transform (forward and dx) and output-gradient transform (dW) of each DeepConvNet shape over a
+    /// batch of 100, chunk by chunk as the engine cuts the forward pass, one thread: the rows read from a zero-padded
+    /// copy of each plane (the reference) and straight from the plane with masks, alternating every ~50 ms. Per shape:
+    /// the median ms a batch of each, and the median of the rounds' ratios (masked / padded) with its interquartile range.
+    /// </summary>
+    public static unsafe int CompareRowSources(int reps)
+    {
+        Console.WriteLine("one thread, batch 100; padded copy / masked loads, ms a batch (median), ratio median [IQR] over the rounds");
+        var shapes = new (string Name, bool Input, int C, int H, int Pad, int Taps)[]
+        {
+            ("conv2 x", true, 16, 28, 1, 16), ("conv3 x", true, 16, 14, 1, 16), ("conv4 x", true, 32, 14, 2, 32),
+            ("conv5 x", true, 32, 8, 1, 32), ("conv6 x", true, 64, 8, 1, 64),
+            ("conv2 dx", true, 16, 28, 1, 16), ("conv3 dx", true, 32, 14, 1, 16), ("conv4 dx", true, 32, 16, 0, 32),
+            ("conv5 dx", true, 64, 8, 1, 32), ("conv6 dx", true, 64, 8, 1, 64),
+            ("conv2 dW", false, 16, 28, 1, 16), ("conv3 dW", false, 32, 14, 1, 16), ("conv4 dW", false, 32, 16, 1, 32),
+            ("conv5 dW", false, 64, 8, 1, 32), ("conv6 dW", false, 64, 8, 1, 64),
+        };
+        foreach (var (name, input, c, h, pad, taps) in shapes)
+        {
+            const int batch = 100;
+            int oh = h + 2 * pad - 2, imageSize = c * h * h;
+            int n = Math.Max(1, ConvolutionEngineOptions.Default.Winograd4x4ChunkElements / (taps * 9 * oh * oh));
+            var rng = new Random(1);
+            var x = new float[batch * imageSize]; for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble() - 0.5f;
+            long block = Winograd4x4Convolution.TransformedBlock(n, c, h, h, pad);
+            var buffer = new WinogradConvolution.AlignedBuffer();
+            float* v = buffer.Get(36 * block);
+            void Batch(bool padded)
+            {
+                for (int i0 = 0; i0 < batch; i0 += n)
+                {
+                    int count = Math.Min(n, batch - i0);
+                    Winograd4x4Convolution.Transform(input, padded, x.AsSpan(i0 * imageSize, count * imageSize), count, c, h, h, pad, v, block);
+                }
+            }
+            // Batches a round: about 50 ms of the reference.
+            Batch(true); Batch(false);
+            var probe = Stopwatch.StartNew(); Batch(true);
+            int perRound = Math.Max(1, (int)(50 / Math.Max(0.01, probe.Elapsed.TotalMilliseconds)));
+            var times = new List<double>[] { new(), new() };
+            var ratios = new List<double>();
+            for (int rep = 0; rep < reps; rep++)
+            {
+                var t = new double[2];
+                foreach (int variant in rep % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
+                {
+                    var s = Stopwatch.StartNew();
+                    for (int k = 0; k < perRound; k++) Batch(variant == 0);
+                    t[variant] = s.Elapsed.TotalMilliseconds / perRound;
+                    times[variant].Add(t[variant]);
+                }
+                ratios.Add(t[1] / t[0]);
+            }
+            foreach (var l in times) l.Sort();
+            ratios.Sort();
+            Console.WriteLine($"{name,-9} {c}x{h}x{h} pad {pad}, chunks of {n}: {times[0][reps / 2]:F3} / {times[1][reps / 2]:F3} ms, "
+                + $"ratio {ratios[reps / 2]:F3} [{ratios[reps / 4]:F3}, {ratios[3 * reps / 4]:F3}]");
+        }
+        return 0;
+    }
+
+    /// <summary>
     /// Each DeepConvNet convolution's passes at batch 100 on one worker — forward, the weight gradient alone (as a first
     /// layer runs it) and the whole backward — with the 512-bit products and without, alternating in one process,
     /// the fastest of the repetitions, and GFLOP/s in the book's FLOPs (2·N·F·C·9·OH·OW a pass; the dx share is the whole backward's less dW's).

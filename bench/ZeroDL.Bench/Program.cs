@@ -14,6 +14,7 @@ Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTI
        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
        ZeroDL.Bench winograd [--reps N] [--avx2]   (each 3×3 convolution's training passes: shifted windows, Winograd F(2×2) and F(4×4), alternating; --avx2: 256-bit products)
        ZeroDL.Bench winograd-transforms [--reps N]   (F(4×4)'s training forward of each DeepConvNet shape, chunk by chunk: 256- vs 512-bit output transform, alternating)
+       ZeroDL.Bench winograd-rows [--reps N]   (F(4×4)'s input and output-gradient transforms of each DeepConvNet shape: rows from a padded copy vs masked loads, alternating)
        ZeroDL.Bench conv-passes [--reps N] [--chunk-elements E]   (each DeepConvNet convolution's forward, dW and dx: 256- vs 512-bit products, or the default chunks vs E elements, alternating)
        ZeroDL.Bench step-parts [--reps N]   (DeepConvNet's first convolution and its pooling layers as the network runs them)
        ZeroDL.Bench cold-start [--model NAME] [--iterations N]   (a fresh process's first training steps against its steady state)
@@ -90,6 +91,8 @@ try
             return ConvPartsBench.CompareWinograd(IntOption("--reps", 15), !argList.Contains("--avx2"));
         case "winograd-transforms":
             return ConvPartsBench.CompareTransforms(IntOption("--reps", 30));
+        case "winograd-rows":
+            return ConvPartsBench.CompareRowSources(IntOption("--reps", 30));
         case "conv-passes":
             return ConvPartsBench.ComparePasses(IntOption("--reps", 15), IntOption("--chunk-elements", 0));
         case "step-parts":
