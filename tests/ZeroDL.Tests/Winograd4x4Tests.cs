@@ -200,11 +200,15 @@ public class Winograd4x4Tests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(5, 3, 8, 8, 1)]     // 8×8: 2 tiles a row, images paired, 4 tiles an image (the column pass paired too)
+    [InlineData(5, 3, 8, 8, 1)]     // 8×8: 2 × 2 tiles: four images, then one alone
+    [InlineData(11, 2, 8, 8, 1)]    // two quads, then a pair and one alone
+    [InlineData(4, 2, 10, 10, 0)]   // 8×8 out, no padding: one quad
+    [InlineData(6, 2, 6, 6, 2)]     // 8×8 out, pad 2: a quad, then a pair
+    [InlineData(7, 3, 7, 5, 1)]     // 7×5 out: 2 × 2 tiles cropped both ways; a quad, a pair, one alone
     [InlineData(5, 2, 14, 14, 1)]   // 14×14: 4 tiles a row, the last one half past the plane
     [InlineData(3, 2, 14, 14, 2)]   // pad 2: two columns and rows of zeros each side
     [InlineData(3, 2, 16, 16, 0)]   // no padding: every group inside the plane on the left
-    [InlineData(4, 3, 7, 5, 1)]     // odd sizes: one and two tiles, groups past the row's end
+    [InlineData(4, 3, 9, 5, 1)]     // odd sizes: one tile a row, three rows, groups past the row's end
     [InlineData(2, 2, 9, 11, 3)]    // pad 3: a whole group of zeros on the left
     [InlineData(3, 2, 28, 28, 1)]   // 7 tiles a row: one image at a time, one vector a row
     [InlineData(2, 2, 13, 37, 1)]   // 10 tiles a row: a second vector of tiles, mostly past the plane

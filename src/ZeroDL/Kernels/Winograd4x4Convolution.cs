@@ -343,7 +343,8 @@ internal static unsafe partial class Winograd4x4Convolution
         int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 4 + 2 * Lanes;
         int hp = 4 * tilesY;
         long planeLength = (long)hp * rowLength;
-        float* pr = buffers.Rows.Get(step * rowsLength);
+        bool quads = !TSource.Padded && QuadsImages(tilesY, tilesX);
+        float* pr = buffers.Rows.Get(Math.Max(step * rowsLength, QuadRowsLength));
         float* pp, zero;
         var masks = (Vector128<float>*)null;
         if (TSource.Padded)
@@ -364,10 +365,17 @@ internal static unsafe partial class Winograd4x4Convolution
             // Filter by filter, image by image: an image's last vector spills into the next image's tiles, or past the
             // last image into the next filter's or the slack, all written later.
             for (int f = 0; f < filters; f++)
-                for (int i = 0; i < images; i += step)
+                for (int i = 0, count; i < images; i += count)
                 {
-                    int count = Math.Min(step, images - i);
-                    float* first = pd + ((long)i * filters + f) * oh * ow, second = first + (count - 1) * (long)filters * oh * ow;
+                    float* first = pd + ((long)i * filters + f) * oh * ow;
+                    if (quads && images - i >= 4)
+                    {
+                        count = 4;
+                        TransformOutputGradientQuad<TSource>(first, (long)filters * oh * ow, oh, ow, masks, zero, pr, pm + (long)f * tiles + (long)i * perImage, mBlock);
+                        continue;
+                    }
+                    count = Math.Min(step, images - i);
+                    float* second = first + (count - 1) * (long)filters * oh * ow;
                     if (TSource.Padded)
                     {
                         for (int j = 0; j < count; j++)
@@ -567,7 +575,8 @@ internal static unsafe partial class Winograd4x4Convolution
     /// (Bᵀ ·) a vector of tiles at a time. Every vector's spill past an image's tiles lands where a later one writes.
     /// <para>Where a row has at most 4 tiles (<see cref="PairsImages"/>), two images go through together: each half of
     /// a row transform's vector is one image's row, so the lanes past the row's tiles are not half or more of the work;
-    /// and where an image has exactly 4 tiles, each half of a column transform's vector is one image's tiles.</para>
+    /// and where an image has exactly 4 tiles, each half of a column transform's vector is one image's tiles. Where an
+    /// image has 2 × 2 tiles, the masked rows go four images at a time instead (<see cref="TransformInputQuad{TSource}"/>).</para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformInput<TSource>(ReadOnlySpan<float> x, int images, int c, int h, int w, int pad, int tilesY, int tilesX, int tiles,
@@ -583,7 +592,8 @@ internal static unsafe partial class Winograd4x4Convolution
         // A padded row: whole vectors of 8 tiles (four columns each), and the two columns the last tile reads beyond.
         int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 4 + 2 * Lanes;
         long planeLength = (long)hp * rowLength;
-        float* pr = buffers.Rows.Get(step * rowsLength);
+        bool quads = !TSource.Padded && QuadsImages(tilesY, tilesX);
+        float* pr = buffers.Rows.Get(Math.Max(step * rowsLength, QuadRowsLength));
         float* pp, zero;
         var masks = (Vector128<float>*)null;
         if (TSource.Padded)
@@ -607,11 +617,18 @@ internal static unsafe partial class Winograd4x4Convolution
         fixed (float* px = x)
         {
             for (int ch = 0; ch < c; ch++)
-                for (int i = 0; i < images; i += step)
+                for (int i = 0, count; i < images; i += count)
                 {
+                    float* first = px + ((long)i * c + ch) * h * w;
+                    if (quads && images - i >= 4)
+                    {
+                        count = 4;
+                        TransformInputQuad<TSource>(first, (long)c * h * w, h, w, pad, masks, zero, pr, pv + (long)ch * tiles + (long)i * perImage, vBlock);
+                        continue;
+                    }
                     // The images of this step: i, and i + 1 where images are paired (else its half of the vectors is unused).
-                    int count = Math.Min(step, images - i);
-                    float* first = px + ((long)i * c + ch) * h * w, second = first + (count - 1) * (long)c * h * w;
+                    count = Math.Min(step, images - i);
+                    float* second = first + (count - 1) * (long)c * h * w;
                     if (TSource.Padded)
                     {
                         for (int j = 0; j < count; j++)
@@ -674,7 +691,8 @@ internal static unsafe partial class Winograd4x4Convolution
 
     /// <summary>
     /// Whether <see cref="TransformInput{TSource}"/> takes images two at a time: where a row has at most 4 tiles, so each image's
-    /// row fits one half of a row transform's vector (DeepConvNet's 8×8, 14×14 and 16×16 layers).
+    /// row fits one half of a row transform's vector (DeepConvNet's 14×14 and 16×16 layers; its 8×8 ones go four at a
+    /// time, <see cref="QuadsImages"/>, but for the last images of a batch).
     /// </summary>
     internal static bool PairsImages(int tilesX) => tilesX <= Lanes / 2;
 
