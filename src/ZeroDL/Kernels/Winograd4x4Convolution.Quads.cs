@@ -5,15 +5,15 @@ using System.Runtime.Intrinsics.X86;
 namespace ZeroDL.Kernels;
 
 /// <summary>
-/// F(4×4)'s input and output-gradient transforms four images at a time where an image has 2 × 2 tiles (DeepConvNet's
-/// 8×8 layers). Paired, a row pass's vector holds two images' rows of 2 tiles each, half of its lanes past the row's
+/// F(4×4)'s input transform four images at a time where an image has 2 × 2 tiles (DeepConvNet's 8×8 layers). Paired, a row pass's vector holds two images' rows of 2 tiles each, half of its lanes past the row's
 /// tiles; here each 128-bit half holds two images' rows, [P0 P0 P2 P2 | P1 P1 P3 P3] for images P0 … P3, so no lane
 /// is wasted, and the results are stored whole. The column pass then takes P0 and P1's tiles (in-lane 64-bit
 /// unpacks of two row slots' low quarters) into one vector and P2 and P3's into another, the very vectors the paired
 /// pass builds for those images: every lane runs the same operations on the same values, so the bits are the same.
 /// Only with <see cref="MaskedRows"/>, so that <see cref="PaddedRows"/> stays the paired reference; the last one to
 /// three images of a batch go paired. DeepConvNet's 8×8 transforms measured about twice as fast so (ZeroDL.Bench
-/// winograd-rows, against the padded pairs).
+/// winograd-rows, against the padded pairs). The output-gradient transform has no such path: the engine takes such
+/// small images' weight gradients by F(2×2) (<see cref="ConvolutionEngine.Winograd4x4MinimumWeightTiles"/>).
 /// </summary>
 internal static unsafe partial class Winograd4x4Convolution
 {
@@ -79,42 +79,5 @@ internal static unsafe partial class Winograd4x4Convolution
         var next = Vector256.Load(s + phase * 6 * 3 * Lanes + Lanes).AsDouble();
         low = Avx.UnpackLow(first, next).AsSingle();
         high = Avx.UnpackHigh(first, next).AsSingle();
-    }
-
-    /// <summary>
-    /// dM of the four images whose planes of one filter start at <paramref name="plane"/>, <paramref name="planeStride"/>
-    /// floats apart (2 × 2 tiles each), as <see cref="TransformInputQuad{TSource}"/> does V: rows 4ty + a in slot ty.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransformOutputGradientQuad<TSource>(float* plane, long planeStride, int oh, int ow, Vector128<float>* masks, float* zero,
-        float* pr, float* mdst, long mBlock) where TSource : struct, IRowSource
-    {
-        for (int r = 0; r < 8; r++)
-        {
-            float* s0, s1, s2, s3;
-            if (r < oh) { s0 = plane + (long)r * ow; s1 = s0 + planeStride; s2 = s1 + planeStride; s3 = s2 + planeStride; }
-            else s0 = s1 = s2 = s3 = zero;
-            var a = Vector256.Create(TSource.Load(s0, masks), TSource.Load(s1, masks));
-            var b = Vector256.Create(TSource.Load(s0 + 4, masks + 1), TSource.Load(s1 + 4, masks + 1));
-            var c = Vector256.Create(TSource.Load(s2, masks), TSource.Load(s3, masks));
-            var d = Vector256.Create(TSource.Load(s2 + 4, masks + 1), TSource.Load(s3 + 4, masks + 1));
-            var ab0 = Avx.UnpackLow(a, b).AsDouble(); var ab1 = Avx.UnpackHigh(a, b).AsDouble();
-            var cd0 = Avx.UnpackLow(c, d).AsDouble(); var cd1 = Avx.UnpackHigh(c, d).AsDouble();
-            GradientTransform(Avx.UnpackLow(ab0, cd0).AsSingle(), Avx.UnpackHigh(ab0, cd0).AsSingle(),
-                Avx.UnpackLow(ab1, cd1).AsSingle(), Avx.UnpackHigh(ab1, cd1).AsSingle(),
-                out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
-            // The input quad's layout: [phase][k][slot][8], 3 slots of which 2 are used.
-            StoreRows(pr + ((r & 3) * 6 * 3 + (r >> 2)) * Lanes, 3 * Lanes, m0, m1, m2, m3, m4, m5);
-        }
-        for (int k = 0; k < 6; k++) // A · : tile row ty = 0 in a slot's quarters 0 and 2, ty = 1 in the next slot's
-        {
-            float* s = pr + k * 3 * Lanes;
-            QuadColumn(s, 0, out var l0, out var h0); QuadColumn(s, 1, out var l1, out var h1);
-            QuadColumn(s, 2, out var l2, out var h2); QuadColumn(s, 3, out var l3, out var h3);
-            GradientTransform(l0, l1, l2, l3, out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
-            StoreTransformed(z0, z1, z2, z3, z4, z5, mdst + k * mBlock, mBlock);
-            GradientTransform(h0, h1, h2, h3, out z0, out z1, out z2, out z3, out z4, out z5);
-            StoreTransformed(z0, z1, z2, z3, z4, z5, mdst + Lanes + k * mBlock, mBlock);
-        }
     }
 }

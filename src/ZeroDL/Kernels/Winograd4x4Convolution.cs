@@ -175,11 +175,12 @@ internal static unsafe partial class Winograd4x4Convolution
     /// y (images × F × OH × OW) = conv(x (images × C × H × W), 3×3 filters transformed by
     /// <see cref="TransformFilters"/>) + bias, stride 1, padding <paramref name="pad"/>, then max(0, ·) where
     /// <paramref name="rectify"/>; <paramref name="wide"/>: the products on 512-bit vectors (the same bits), and the
-    /// output transform too unless <paramref name="wideOutput"/> says otherwise (tests and benchmarks compare the two).
+    /// output transform too unless <paramref name="wideOutput"/> says otherwise (tests and benchmarks compare the two);
+    /// <paramref name="paddedRows"/>: the input transform by the reference's rows (<see cref="PaddedRows"/>, benchmarks).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, int images, int c, int h, int w, ReadOnlySpan<float> transformed, ReadOnlySpan<float> bias,
-        int filters, int pad, Span<float> y, bool wide = false, bool rectify = false, bool? wideOutput = null)
+        int filters, int pad, Span<float> y, bool wide = false, bool rectify = false, bool? wideOutput = null, bool paddedRows = false)
     {
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
@@ -197,7 +198,8 @@ internal static unsafe partial class Winograd4x4Convolution
         if (buffers.Offsets.Length < c) buffers.Offsets = new int[c];
         var offsets = buffers.Offsets;
         for (int p = 0; p < c; p++) offsets[p] = p * tiles;
-        TransformInput<MaskedRows>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        if (paddedRows) TransformInput<PaddedRows>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        else TransformInput<MaskedRows>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
         fixed (float* pu = transformed) fixed (int* po = offsets)
             for (int xi = 0; xi < Positions; xi++)
                 ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * MR * c, panels, v + xi * vBlock, po, tiles, m + xi * mBlock, wide);
@@ -210,20 +212,21 @@ internal static unsafe partial class Winograd4x4Convolution
     /// transformed by <see cref="TransformFlippedFilters"/>: a convolution of dout padded by 2 − pad.
     /// </summary>
     public static void InputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, ReadOnlySpan<float> transformedFlipped,
-        ReadOnlySpan<float> zeroBias, int c, int pad, Span<float> dx, bool wide = false) =>
-        Forward(dout, images, filters, oh, ow, transformedFlipped, zeroBias, c, 2 - pad, dx, wide);
+        ReadOnlySpan<float> zeroBias, int c, int pad, Span<float> dx, bool wide = false, bool paddedRows = false) =>
+        Forward(dout, images, filters, oh, ow, transformedFlipped, zeroBias, c, 2 - pad, dx, wide, paddedRows: paddedRows);
 
     /// <summary>
     /// dU[ξ] (F × C, row-major) += Σ_tiles (A dY Aᵀ)[ξ] · (Bᵀ d B)[ξ] for a batch: the weight gradient in the
     /// transformed domain (the adjoint of the forward pass, as <see cref="WinogradConvolution.WeightGradient"/> for
     /// F(2×2)), with 36 positions and a quarter of the tiles. V is recomputed from the input as the forward pass
     /// computes it; the products run as inner products along the tiles, 4 filters × 3 channels at a time
-    /// (<see cref="ShiftedConvolution.CorrelateTile"/>; <paramref name="wide"/>: on 512-bit vectors).
+    /// (<see cref="ShiftedConvolution.CorrelateTile"/>; <paramref name="wide"/>: on 512-bit vectors; <paramref name="paddedRows"/>:
+    /// the transforms by the reference's rows, <see cref="PaddedRows"/>).
     /// <see cref="WeightGradientFromTransformed"/> brings dU back to 3×3 filters.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int images, int c, int h, int w, int filters, int pad,
-        Span<float> dU, bool wide = false)
+        Span<float> dU, bool wide = false, bool paddedRows = false)
     {
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
@@ -236,8 +239,16 @@ internal static unsafe partial class Winograd4x4Convolution
         long vBlock = (long)c * tiles + WideLanes, mBlock = (long)rows * tiles + WideLanes;
         float* v = buffers.V.Get(Positions * vBlock);
         float* m = buffers.M.Get(Positions * mBlock);
-        TransformInput<MaskedRows>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
-        TransformOutputGradient<MaskedRows>(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
+        if (paddedRows)
+        {
+            TransformInput<PaddedRows>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+            TransformOutputGradient<PaddedRows>(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
+        }
+        else
+        {
+            TransformInput<MaskedRows>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+            TransformOutputGradient<MaskedRows>(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
+        }
         // The inner products run over whole vectors of tiles: past the last tile, and in the filter rows that complete
         // the last panel of 4, zeros (the transforms' spill leaves other values there).
         for (int xi = 0; xi < Positions; xi++)
@@ -343,8 +354,7 @@ internal static unsafe partial class Winograd4x4Convolution
         int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 4 + 2 * Lanes;
         int hp = 4 * tilesY;
         long planeLength = (long)hp * rowLength;
-        bool quads = !TSource.Padded && QuadsImages(tilesY, tilesX);
-        float* pr = buffers.Rows.Get(Math.Max(step * rowsLength, QuadRowsLength));
+        float* pr = buffers.Rows.Get(step * rowsLength);
         float* pp, zero;
         var masks = (Vector128<float>*)null;
         if (TSource.Padded)
@@ -365,17 +375,10 @@ internal static unsafe partial class Winograd4x4Convolution
             // Filter by filter, image by image: an image's last vector spills into the next image's tiles, or past the
             // last image into the next filter's or the slack, all written later.
             for (int f = 0; f < filters; f++)
-                for (int i = 0, count; i < images; i += count)
+                for (int i = 0; i < images; i += step)
                 {
-                    float* first = pd + ((long)i * filters + f) * oh * ow;
-                    if (quads && images - i >= 4)
-                    {
-                        count = 4;
-                        TransformOutputGradientQuad<TSource>(first, (long)filters * oh * ow, oh, ow, masks, zero, pr, pm + (long)f * tiles + (long)i * perImage, mBlock);
-                        continue;
-                    }
-                    count = Math.Min(step, images - i);
-                    float* second = first + (count - 1) * (long)filters * oh * ow;
+                    int count = Math.Min(step, images - i);
+                    float* first = pd + ((long)i * filters + f) * oh * ow, second = first + (count - 1) * (long)filters * oh * ow;
                     if (TSource.Padded)
                     {
                         for (int j = 0; j < count; j++)
