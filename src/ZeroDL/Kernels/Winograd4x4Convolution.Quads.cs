@@ -5,11 +5,12 @@ using System.Runtime.Intrinsics.X86;
 namespace ZeroDL.Kernels;
 
 /// <summary>
-/// F(4×4)'s input transform four images at a time where an image has 2 × 2 tiles (DeepConvNet's 8×8 layers). Paired, a row pass's vector holds two images' rows of 2 tiles each, half of its lanes past the row's
-/// tiles; here each 128-bit half holds two images' rows, [P0 P0 P2 P2 | P1 P1 P3 P3] for images P0 … P3, so no lane
-/// is wasted, and the results are stored whole. The column pass then takes P0 and P1's tiles (in-lane 64-bit
-/// unpacks of two row slots' low quarters) into one vector and P2 and P3's into another, the very vectors the paired
-/// pass builds for those images: every lane runs the same operations on the same values, so the bits are the same.
+/// F(4×4)'s input transform four images at a time where an image has 2 × 2 tiles (DeepConvNet's 8×8 layers). Paired,
+/// a row pass's vector holds two images' rows of 2 tiles each, half of its lanes past the row's tiles; here each
+/// 128-bit half holds two images' rows, [P0 P0 P2 P2 | P1 P1 P3 P3] for images P0 … P3, so no lane is wasted, and
+/// the results are stored whole. The column pass then takes P0 and P1's tiles (in-lane 64-bit unpacks of two row
+/// slots' low quarters) into one vector and P2 and P3's into another, the very vectors the paired pass builds for
+/// those images: every lane runs the same operations on the same values, so the bits are the same.
 /// Only with <see cref="MaskedRows"/>, so that <see cref="PaddedRows"/> stays the paired reference; the last one to
 /// three images of a batch go paired. DeepConvNet's 8×8 transforms measured about twice as fast so (ZeroDL.Bench
 /// winograd-rows, against the padded pairs). The output-gradient transform has no such path: the engine takes such
@@ -17,7 +18,7 @@ namespace ZeroDL.Kernels;
 /// </summary>
 internal static unsafe partial class Winograd4x4Convolution
 {
-    /// <summary>Whether the transforms take images four at a time: 2 × 2 tiles an image.</summary>
+    /// <summary>Whether the input transform takes images four at a time: 2 × 2 tiles an image.</summary>
     internal static bool QuadsImages(int tilesY, int tilesX) => tilesY == 2 && tilesX == 2;
 
     /// <summary>Floats of a quad's row transforms: [phase][k][slot][8], 3 slots (rows 4ty + m, ty + m / 4).</summary>
