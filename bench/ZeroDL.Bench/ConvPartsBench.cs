@@ -147,11 +147,73 @@ internal static class ConvPartsBench
     }
 
     /// <summary>
+    /// F(4×4)'s input transform (forward and dx) and output-gradient transform (dW) of each DeepConvNet shape over a
+    /// batch of 100, chunk by chunk as the engine cuts the forward pass, one thread: the rows read from a zero-padded
+    /// copy of each plane (the reference) and straight from the plane with masks, alternating every ~50 ms. Per shape:
+    /// the median ms a batch of each, and the median of the rounds' ratios (masked / padded) with its interquartile range.
+    /// </summary>
+    public static unsafe int CompareRowSources(int reps)
+    {
+        Console.WriteLine("one thread, batch 100; padded copy / masked loads, ms a batch (median), ratio median [IQR] over the rounds");
+        var shapes = new (string Name, bool Input, int C, int H, int Pad, int Taps)[]
+        {
+            ("conv2 x", true, 16, 28, 1, 16), ("conv3 x", true, 16, 14, 1, 16), ("conv4 x", true, 32, 14, 2, 32),
+            ("conv5 x", true, 32, 8, 1, 32), ("conv6 x", true, 64, 8, 1, 64),
+            ("conv2 dx", true, 16, 28, 1, 16), ("conv3 dx", true, 32, 14, 1, 16), ("conv4 dx", true, 32, 16, 0, 32),
+            ("conv5 dx", true, 64, 8, 1, 32), ("conv6 dx", true, 64, 8, 1, 64),
+            // (conv5 and conv6 take their weight gradients by F(2×2): 2 × 2 tiles an image are too few for F(4×4)'s.)
+            ("conv2 dW", false, 16, 28, 1, 16), ("conv3 dW", false, 32, 14, 1, 16), ("conv4 dW", false, 32, 16, 1, 32),
+        };
+        foreach (var (name, input, c, h, pad, taps) in shapes)
+        {
+            const int batch = 100;
+            int oh = h + 2 * pad - 2, imageSize = c * h * h;
+            int n = Math.Max(1, ConvolutionEngineOptions.Default.Winograd4x4ChunkElements / (taps * 9 * oh * oh));
+            var rng = new Random(1);
+            var x = new float[batch * imageSize]; for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble() - 0.5f;
+            long block = Winograd4x4Convolution.TransformedBlock(n, c, h, h, pad);
+            var buffer = new WinogradConvolution.AlignedBuffer();
+            float* v = buffer.Get(36 * block);
+            void Batch(bool padded)
+            {
+                for (int i0 = 0; i0 < batch; i0 += n)
+                {
+                    int count = Math.Min(n, batch - i0);
+                    Winograd4x4Convolution.Transform(input, padded, x.AsSpan(i0 * imageSize, count * imageSize), count, c, h, h, pad, v, block);
+                }
+            }
+            // Batches a round: about 50 ms of the reference.
+            Batch(true); Batch(false);
+            var probe = Stopwatch.StartNew(); Batch(true);
+            int perRound = Math.Max(1, (int)(50 / Math.Max(0.01, probe.Elapsed.TotalMilliseconds)));
+            var times = new List<double>[] { new(), new() };
+            var ratios = new List<double>();
+            for (int rep = 0; rep < reps; rep++)
+            {
+                var t = new double[2];
+                foreach (int variant in rep % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
+                {
+                    var s = Stopwatch.StartNew();
+                    for (int k = 0; k < perRound; k++) Batch(variant == 0);
+                    t[variant] = s.Elapsed.TotalMilliseconds / perRound;
+                    times[variant].Add(t[variant]);
+                }
+                ratios.Add(t[1] / t[0]);
+            }
+            foreach (var l in times) l.Sort();
+            ratios.Sort();
+            Console.WriteLine($"{name,-9} {c}x{h}x{h} pad {pad}, chunks of {n}: {times[0][reps / 2]:F3} / {times[1][reps / 2]:F3} ms, "
+                + $"ratio {ratios[reps / 2]:F3} [{ratios[reps / 4]:F3}, {ratios[3 * reps / 4]:F3}]");
+        }
+        return 0;
+    }
+
+    /// <summary>
     /// Each DeepConvNet convolution's passes at batch 100 on one worker — forward, the weight gradient alone (as a first
     /// layer runs it) and the whole backward — with the 512-bit products and without, alternating in one process,
     /// the fastest of the repetitions, and GFLOP/s in the book's FLOPs (2·N·F·C·9·OH·OW a pass; the dx share is the whole backward's less dW's).
     /// </summary>
-    public static int ComparePasses(int reps, int chunkElements)
+    public static int ComparePasses(int reps, int chunkElements, bool paddedRows = false)
     {
         foreach (var (c, h, fn, pad) in new[] { (1, 28, 16, 1), (16, 28, 16, 1), (16, 14, 32, 1), (32, 14, 32, 2), (32, 8, 64, 1), (64, 8, 64, 1) })
         {
@@ -160,7 +222,11 @@ internal static class ConvPartsBench
             var wt = new NDArray<float>(fn, c, 3, 3); for (int i = 0; i < wt.Size; i++) wt.Data[i] = (float)rng.NextDouble() - 0.5f;
             var x = new NDArray<float>(n, c, h, h); for (int i = 0; i < x.Size; i++) x.Data[i] = (float)rng.NextDouble();
             var layers = new[] { false, true }.Select(b => new ZeroDL.Layers.Convolution<float>(wt.Clone(), new NDArray<float>(fn), 1, pad)
-            { Engine = chunkElements > 0 ? new() { ChunkElements = b ? chunkElements : ConvolutionEngineOptions.Default.ChunkElements, Workers = 1 } : new() { Vector512 = b, Workers = 1 } }).ToArray();
+            {
+                Engine = paddedRows ? new() { PaddedTransformRows = !b, Workers = 1 }
+                    : chunkElements > 0 ? new() { ChunkElements = b ? chunkElements : ConvolutionEngineOptions.Default.ChunkElements, Workers = 1 }
+                    : new() { Vector512 = b, Workers = 1 },
+            }).ToArray();
             var y = layers[0].Forward(x, training: true);
             int oh = y.Shape[2];
             double flops = 2.0 * n * fn * c * 9 * oh * oh;
@@ -187,8 +253,16 @@ internal static class ConvPartsBench
             string Pass(string name, double ms256, double ms512, double f) =>
                 ms256 <= 0 || ms512 <= 0 ? $"{name} not resolved (the difference of two noisy timings; raise --reps)" : $"{name} {ms256,6:F2} / {ms512,6:F2} ms ({f / ms512 / 1e6,5:F1} GFLOP/s)";
             double dx256 = Fastest(times[4]) - Fastest(times[2]), dx512 = Fastest(times[5]) - Fastest(times[3]);
-            Console.WriteLine($"conv {n}x{c}x{h}x{h} -> {fn} pad {pad} [{layers[1].Algorithms}], 256-bit / 512-bit products:");
+            string variants = paddedRows ? "F(4×4) transforms from padded copies / masked rows" : chunkElements > 0 ? $"default chunks / {chunkElements} elements" : "256-bit / 512-bit products";
+            Console.WriteLine($"conv {n}x{c}x{h}x{h} -> {fn} pad {pad} [{layers[1].Algorithms}], {variants}:");
             Console.WriteLine($"  {Pass("forward", Fastest(times[0]), Fastest(times[1]), flops)}  {Pass("dW", Fastest(times[2]), Fastest(times[3]), flops)}  {Pass("dx", dx256, dx512, flops)}");
+            // The rounds' ratios (second / first variant), median [interquartile range]: forward, dW alone, the whole backward.
+            string Ratios(int first)
+            {
+                var r = times[first].Zip(times[first + 1], (a, b) => b / a).Order().ToList();
+                return $"{r[r.Count / 2]:F3} [{r[r.Count / 4]:F3}, {r[3 * r.Count / 4]:F3}]";
+            }
+            Console.WriteLine($"  ratios: forward {Ratios(0)}, dW {Ratios(2)}, backward {Ratios(4)}");
         }
         return 0;
     }

@@ -217,6 +217,37 @@ public class Winograd4x4Tests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData(5, 3, 8, 8, 1)]     // 8×8: 2 × 2 tiles: four images, then one alone
+    [InlineData(11, 2, 8, 8, 1)]    // two quads, then a pair and one alone
+    [InlineData(4, 2, 10, 10, 0)]   // 8×8 out, no padding: one quad
+    [InlineData(6, 2, 6, 6, 2)]     // 8×8 out, pad 2: a quad, then a pair
+    [InlineData(7, 3, 7, 5, 1)]     // 7×5 out: 2 × 2 tiles cropped both ways; a quad, a pair, one alone
+    [InlineData(5, 2, 14, 14, 1)]   // 14×14: 4 tiles a row, the last one half past the plane
+    [InlineData(3, 2, 14, 14, 2)]   // pad 2: two columns and rows of zeros each side
+    [InlineData(3, 2, 16, 16, 0)]   // no padding: every group inside the plane on the left
+    [InlineData(4, 3, 9, 5, 1)]     // odd sizes: one tile a row, three rows, groups past the row's end
+    [InlineData(2, 2, 9, 11, 3)]    // pad 3: a whole group of zeros on the left
+    [InlineData(3, 2, 28, 28, 1)]   // 7 tiles a row: one image at a time, one vector a row
+    [InlineData(2, 2, 13, 37, 1)]   // 10 tiles a row: a second vector of tiles, mostly past the plane
+    [InlineData(1, 1, 3, 70, 0)]    // 17 tiles a row, one tile row: three vectors a row
+    [InlineData(3, 1, 1, 1, 1)]     // 1×1 input: every group but one lane masked
+    public void Masked_rows_give_the_bits_of_the_padded_copy(int n, int c, int h, int w, int pad)
+    {
+        output.WriteLine($"AVX-512F: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}"); // run once more with DOTNET_EnableAVX512=0
+        var rng = new Rng(n * 23 + c * 7 + h * 5 + w + pad);
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, used = n * Winograd4x4Convolution.TilesAlong(oh) * Winograd4x4Convolution.TilesAlong(ow);
+        var x = new float[n * c * h * w]; rng.FillUniform(x, -1, 1);
+        var dout = new float[n * c * oh * ow]; rng.FillUniform(dout, -1, 1);
+        foreach (bool input in new[] { true, false })
+        {
+            var padded = new float[36 * c * used]; var masked = new float[36 * c * used];
+            Winograd4x4Convolution.Transformed(input, input ? x : dout, n, c, h, w, pad, padded, padded: true);
+            Winograd4x4Convolution.Transformed(input, input ? x : dout, n, c, h, w, pad, masked);
+            Assert.Equal(padded.Select(BitConverter.SingleToInt32Bits), masked.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
     /// <summary>Input (n × c × h × w), 3×3 filters (fn × c), bias, all uniform in [−1, 1] drawn in that order, and the filters transformed.</summary>
     private static (float[] X, float[] Weights, float[] Bias, float[] Transformed) RandomLayer(Rng rng, int n, int c, int h, int w, int fn)
     {

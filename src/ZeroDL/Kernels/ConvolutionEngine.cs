@@ -96,6 +96,12 @@ public sealed record ConvolutionEngineOptions
     /// </summary>
     public bool Vector512 { get; init; } = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
 
+    /// <summary>
+    /// For benchmarks: F(4×4)'s input and output-gradient transforms read each plane from a zero-padded copy, the
+    /// reference way (<see cref="Winograd4x4Convolution.PaddedRows"/>): the same bits, more memory traffic.
+    /// </summary>
+    internal bool PaddedTransformRows { get; init; }
+
     /// <summary>Fixes the number of workers (tests use it to exercise the split on small inputs); null = one per core for large work.</summary>
     public int? Workers { get; init; }
 }
@@ -465,7 +471,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
             return;
         }
         Winograd4x4Convolution.Forward(input, count, _channels, plan.H, plan.W, _pass.Filters, _pass.Bias, _filters, _pad,
-            _pass.Output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify);
+            _pass.Output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify, paddedRows: _options.PaddedTransformRows);
     }
 
     /// <summary>The chunks <see cref="ForwardWinograd4x4Chunk"/> marked, by F(2×2).</summary>
@@ -644,7 +650,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
                 finite &= float.IsFinite(sum);
             }
         if (_pass.Winograd4x4Weights)
-            Winograd4x4Convolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512);
+            Winograd4x4Convolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512,
+                _options.PaddedTransformRows);
         else if (_pass.WinogradWeights)
             WinogradConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512);
         else
@@ -654,7 +661,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         {
             if (finite)
                 Winograd4x4Convolution.InputGradient(d, count, _filters, plan.OH, plan.OW, _pass.Filters, _zeroBias, _channels, _pad,
-                    dx.AsSpan(i0 * imageSize, count * imageSize), _options.Vector512);
+                    dx.AsSpan(i0 * imageSize, count * imageSize), _options.Vector512, _options.PaddedTransformRows);
             else _nonFinite[c] = true;
         }
         else if (_pass.WinogradInput)

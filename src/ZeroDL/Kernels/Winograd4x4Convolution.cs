@@ -177,11 +177,12 @@ internal static unsafe partial class Winograd4x4Convolution
     /// y (images × F × OH × OW) = conv(x (images × C × H × W), 3×3 filters transformed by
     /// <see cref="TransformFilters"/>) + bias, stride 1, padding <paramref name="pad"/>, then max(0, ·) where
     /// <paramref name="rectify"/>; <paramref name="wide"/>: the products on 512-bit vectors (the same bits), and the
-    /// output transform too unless <paramref name="wideOutput"/> says otherwise (tests and benchmarks compare the two).
+    /// output transform too unless <paramref name="wideOutput"/> says otherwise (tests and benchmarks compare the two);
+    /// <paramref name="paddedRows"/>: the input transform by the reference's rows (<see cref="PaddedRows"/>, benchmarks).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, int images, int c, int h, int w, ReadOnlySpan<float> transformed, ReadOnlySpan<float> bias,
-        int filters, int pad, Span<float> y, bool wide = false, bool rectify = false, bool? wideOutput = null)
+        int filters, int pad, Span<float> y, bool wide = false, bool rectify = false, bool? wideOutput = null, bool paddedRows = false)
     {
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
@@ -199,7 +200,8 @@ internal static unsafe partial class Winograd4x4Convolution
         if (buffers.Offsets.Length < c) buffers.Offsets = new int[c];
         var offsets = buffers.Offsets;
         for (int p = 0; p < c; p++) offsets[p] = p * tiles;
-        TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        if (paddedRows) TransformInput<PaddedRows>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+        else TransformInput<MaskedRows>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
         fixed (float* pu = transformed) fixed (int* po = offsets)
             for (int xi = 0; xi < Positions; xi++)
                 ShiftedConvolution.MultiplyPanels(c, pu + (long)xi * panels * MR * c, panels, v + xi * vBlock, po, tiles, m + xi * mBlock, wide);
@@ -212,20 +214,21 @@ internal static unsafe partial class Winograd4x4Convolution
     /// transformed by <see cref="TransformFlippedFilters"/>: a convolution of dout padded by 2 − pad.
     /// </summary>
     public static void InputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, ReadOnlySpan<float> transformedFlipped,
-        ReadOnlySpan<float> zeroBias, int c, int pad, Span<float> dx, bool wide = false) =>
-        Forward(dout, images, filters, oh, ow, transformedFlipped, zeroBias, c, 2 - pad, dx, wide);
+        ReadOnlySpan<float> zeroBias, int c, int pad, Span<float> dx, bool wide = false, bool paddedRows = false) =>
+        Forward(dout, images, filters, oh, ow, transformedFlipped, zeroBias, c, 2 - pad, dx, wide, paddedRows: paddedRows);
 
     /// <summary>
     /// dU[ξ] (F × C, row-major) += Σ_tiles (A dY Aᵀ)[ξ] · (Bᵀ d B)[ξ] for a batch: the weight gradient in the
     /// transformed domain (the adjoint of the forward pass, as <see cref="WinogradConvolution.WeightGradient"/> for
     /// F(2×2)), with 36 positions and a quarter of the tiles. V is recomputed from the input as the forward pass
     /// computes it; the products run as inner products along the tiles, 4 filters × 3 channels at a time
-    /// (<see cref="ShiftedConvolution.CorrelateTile"/>; <paramref name="wide"/>: on 512-bit vectors).
+    /// (<see cref="ShiftedConvolution.CorrelateTile"/>; <paramref name="wide"/>: on 512-bit vectors; <paramref name="paddedRows"/>:
+    /// the transforms by the reference's rows, <see cref="PaddedRows"/>).
     /// <see cref="WeightGradientFromTransformed"/> brings dU back to 3×3 filters.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int images, int c, int h, int w, int filters, int pad,
-        Span<float> dU, bool wide = false)
+        Span<float> dU, bool wide = false, bool paddedRows = false)
     {
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
@@ -238,8 +241,16 @@ internal static unsafe partial class Winograd4x4Convolution
         long vBlock = (long)c * tiles + WideLanes, mBlock = (long)rows * tiles + WideLanes;
         float* v = buffers.V.Get(Positions * vBlock);
         float* m = buffers.M.Get(Positions * mBlock);
-        TransformInput(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
-        TransformOutputGradient(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
+        if (paddedRows)
+        {
+            TransformInput<PaddedRows>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+            TransformOutputGradient<PaddedRows>(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
+        }
+        else
+        {
+            TransformInput<MaskedRows>(x, images, c, h, w, pad, tilesY, tilesX, tiles, v, vBlock, buffers);
+            TransformOutputGradient<MaskedRows>(dout, images, filters, oh, ow, tilesY, tilesX, tiles, m, mBlock, buffers);
+        }
         // The inner products run over whole vectors of tiles: past the last tile, and in the filter rows that complete
         // the last panel of 4, zeros (the transforms' spill leaves other values there).
         for (int xi = 0; xi < Positions; xi++)
@@ -327,14 +338,15 @@ internal static unsafe partial class Winograd4x4Convolution
     }
 
     /// <summary>
-    /// dM[ξ][f][tile] = A dY Aᵀ for every 4×4 tile dY of dout (zero past OH and OW). Per filter and image: the plane
-    /// copied whole into a zeroed buffer, each row's tiles split by column phase and transformed along x (four values
-    /// to six), stored by row phase; then the four rows of every tile combined, a vector of tiles at a time. Images go
-    /// two at a time where <see cref="TransformInput"/>'s do (<see cref="PairsImages"/>), in the same way.
+    /// dM[ξ][f][tile] = A dY Aᵀ for every 4×4 tile dY of dout (zero past OH and OW). Per filter and image: each row's
+    /// tiles, read as <typeparamref name="TSource"/> says (<see cref="MaskedRows"/>), split by column phase and
+    /// transformed along x (four values to six), stored by row phase; then the four rows of every tile combined, a
+    /// vector of tiles at a time. Images go two at a time where <see cref="TransformInput{TSource}"/>'s do
+    /// (<see cref="PairsImages"/>), in the same way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutputGradient(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, int tilesY, int tilesX, int tiles,
-        float* pm, long mBlock, Buffers buffers)
+    private static void TransformOutputGradient<TSource>(ReadOnlySpan<float> dout, int images, int filters, int oh, int ow, int tilesY, int tilesX,
+        int tiles, float* pm, long mBlock, Buffers buffers) where TSource : struct, IRowSource
     {
         int perImage = tilesY * tilesX;
         bool pairs = PairsImages(tilesX), halves = pairs && perImage == 4;
@@ -345,8 +357,22 @@ internal static unsafe partial class Winograd4x4Convolution
         int hp = 4 * tilesY;
         long planeLength = (long)hp * rowLength;
         float* pr = buffers.Rows.Get(step * rowsLength);
-        float* pp = buffers.Padded.Get(step * planeLength);
-        new Span<float>(pp, (int)(step * planeLength)).Clear();
+        float* pp, zero;
+        var masks = (Vector128<float>*)null;
+        if (TSource.Padded)
+        {
+            pp = buffers.Padded.Get(step * planeLength);
+            new Span<float>(pp, (int)(step * planeLength)).Clear();
+            zero = null;
+        }
+        else
+        {
+            pp = buffers.Padded.Get(2 * rowLength); // as TransformInput's: the masks, then a zero row
+            masks = (Vector128<float>*)pp;
+            ColumnMasks(masks, rowLength / 4, 0, ow);
+            zero = pp + rowLength;
+            new Span<float>(zero, rowLength).Clear();
+        }
         fixed (float* pd = dout)
             // Filter by filter, image by image: an image's last vector spills into the next image's tiles, or past the
             // last image into the next filter's or the slack, all written later.
@@ -354,24 +380,33 @@ internal static unsafe partial class Winograd4x4Convolution
                 for (int i = 0; i < images; i += step)
                 {
                     int count = Math.Min(step, images - i);
-                    for (int j = 0; j < count; j++)
+                    float* first = pd + ((long)i * filters + f) * oh * ow, second = first + (count - 1) * (long)filters * oh * ow;
+                    if (TSource.Padded)
                     {
-                        float* plane = pd + ((long)(i + j) * filters + f) * oh * ow, to = pp + j * planeLength;
-                        for (int r = 0; r < oh; r++) WinogradConvolution.Copy(plane + (long)r * ow, to + (long)r * rowLength, ow);
+                        for (int j = 0; j < count; j++)
+                        {
+                            float* plane = first + j * (long)filters * oh * ow, to = pp + j * planeLength;
+                            for (int r = 0; r < oh; r++) WinogradConvolution.Copy(plane + (long)r * ow, to + (long)r * rowLength, ow);
+                        }
+                        first = pp; second = pp + (count - 1) * planeLength; // the last image alone: its own rows again in the high halves
                     }
-                    float* second = pp + (count - 1) * planeLength; // the last image alone: its own rows again in the high halves
                     for (int r = 0; r < hp; r++)
                     {
-                        float* src = pp + (long)r * rowLength, dst = pr + (r & 3) * 6L * rowBlock + (r >> 2) * tilesX;
+                        float* dst = pr + (r & 3) * 6L * rowBlock + (r >> 2) * tilesX;
+                        float* src, high;
+                        if (TSource.Padded) { src = first + (long)r * rowLength; high = second + (long)r * rowLength; }
+                        else if (r >= oh) src = high = zero;
+                        else { src = first + (long)r * ow; high = second + (long)r * ow; }
                         if (pairs)
                         {
-                            GradientRow(src, second + (long)r * rowLength, out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
+                            GradientRow<TSource>(src, masks, high, masks, out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
                             StoreRowHalves(dst, rowBlock, rowsLength, m0, m1, m2, m3, m4, m5);
                         }
                         else
                             for (int j = 0; j < tilesX; j += Lanes)
                             {
-                                GradientRow(src + 4 * j, src + 4 * j + 16, out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
+                                GradientRow<TSource>(src + 4 * j, masks + j, src + 4 * j + 16, masks + j + 4,
+                                    out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
                                 StoreRows(dst + j, rowBlock, m0, m1, m2, m3, m4, m5);
                             }
                     }
@@ -403,17 +438,18 @@ internal static unsafe partial class Winograd4x4Convolution
 
     /// <summary>
     /// A y along x for 8 tiles of padded rows of dout, tiles 0–3 at <paramref name="low"/> and 4–7 at
-    /// <paramref name="high"/> (tile l of a half reads columns 4l … 4l + 3 from its start): in-lane 4×4 transposes of
-    /// tiles (l, l + 4), then the transform, m_k holding value k.
+    /// <paramref name="high"/> (tile l of a half reads columns 4l … 4l + 3 from its start, group l by mask l of its
+    /// half's masks): in-lane 4×4 transposes of tiles (l, l + 4), then the transform, m_k holding value k.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GradientRow(float* low, float* high, out Vector256<float> m0, out Vector256<float> m1, out Vector256<float> m2,
-        out Vector256<float> m3, out Vector256<float> m4, out Vector256<float> m5)
+    private static void GradientRow<TSource>(float* low, Vector128<float>* lowMasks, float* high, Vector128<float>* highMasks,
+        out Vector256<float> m0, out Vector256<float> m1, out Vector256<float> m2, out Vector256<float> m3, out Vector256<float> m4,
+        out Vector256<float> m5) where TSource : struct, IRowSource
     {
-        var a = Vector256.Create(Vector128.Load(low), Vector128.Load(high));
-        var b = Vector256.Create(Vector128.Load(low + 4), Vector128.Load(high + 4));
-        var c = Vector256.Create(Vector128.Load(low + 8), Vector128.Load(high + 8));
-        var d = Vector256.Create(Vector128.Load(low + 12), Vector128.Load(high + 12));
+        var a = Vector256.Create(TSource.Load(low, lowMasks), TSource.Load(high, highMasks));
+        var b = Vector256.Create(TSource.Load(low + 4, lowMasks + 1), TSource.Load(high + 4, highMasks + 1));
+        var c = Vector256.Create(TSource.Load(low + 8, lowMasks + 2), TSource.Load(high + 8, highMasks + 2));
+        var d = Vector256.Create(TSource.Load(low + 12, lowMasks + 3), TSource.Load(high + 12, highMasks + 3));
         var ab0 = Avx.UnpackLow(a, b).AsDouble(); var ab1 = Avx.UnpackHigh(a, b).AsDouble();
         var cd0 = Avx.UnpackLow(c, d).AsDouble(); var cd1 = Avx.UnpackHigh(c, d).AsDouble();
         GradientTransform(Avx.UnpackLow(ab0, cd0).AsSingle(), Avx.UnpackHigh(ab0, cd0).AsSingle(),
@@ -425,21 +461,41 @@ internal static unsafe partial class Winograd4x4Convolution
     /// The transformed input (<paramref name="input"/>: Bᵀ d B of x, as the forward pass computes it) or output
     /// gradient (A dY Aᵀ of dout, as the weight gradient computes it) of a batch, for tests: value[ξ][channel][tile],
     /// the tiles of all images one after another, dense. <paramref name="h"/> × <paramref name="w"/> and
-    /// <paramref name="pad"/> are the forward pass's input; <paramref name="c"/> the channels of x or of dout.
+    /// <paramref name="pad"/> are the forward pass's input; <paramref name="c"/> the channels of x or of dout;
+    /// <paramref name="padded"/>: by the reference's rows (<see cref="PaddedRows"/>).
     /// </summary>
-    internal static void Transformed(bool input, ReadOnlySpan<float> values, int images, int c, int h, int w, int pad, Span<float> transformed)
+    internal static void Transformed(bool input, ReadOnlySpan<float> values, int images, int c, int h, int w, int pad, Span<float> transformed,
+        bool padded = false)
     {
-        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, tilesY = TilesAlong(oh), tilesX = TilesAlong(ow), used = images * tilesY * tilesX;
-        int tiles = (used + Lanes - 1) / Lanes * Lanes;
+        int used = images * TilesAlong(h + 2 * pad - 2) * TilesAlong(w + 2 * pad - 2);
         if (transformed.Length < Positions * c * used) throw new ArgumentException("winograd convolution: the buffer is too small");
-        long block = (long)c * tiles + WideLanes;
+        long block = TransformedBlock(images, c, h, w, pad);
         var buffer = new WinogradConvolution.AlignedBuffer();
         float* p = buffer.Get(Positions * block);
-        if (input) TransformInput(values, images, c, h, w, pad, tilesY, tilesX, tiles, p, block, t_buffers ??= new Buffers());
-        else TransformOutputGradient(values, images, c, oh, ow, tilesY, tilesX, tiles, p, block, t_buffers ??= new Buffers());
+        Transform(input, padded, values, images, c, h, w, pad, p, block);
+        int tiles = (int)((block - WideLanes) / c);
         for (int xi = 0; xi < Positions; xi++)
             for (int ch = 0; ch < c; ch++)
                 new ReadOnlySpan<float>(p + xi * block + (long)ch * tiles, used).CopyTo(transformed.Slice((xi * c + ch) * used, used));
+    }
+
+    /// <summary>The floats between two positions' blocks of <see cref="Transform"/>'s output, as the passes lay them out.</summary>
+    internal static long TransformedBlock(int images, int c, int h, int w, int pad) =>
+        (long)c * ((images * TilesAlong(h + 2 * pad - 2) * TilesAlong(w + 2 * pad - 2) + Lanes - 1) / Lanes * Lanes) + WideLanes;
+
+    /// <summary>
+    /// <see cref="Transformed"/> into <paramref name="p"/> (36 blocks of <see cref="TransformedBlock"/> floats) as the passes
+    /// leave it, for tests and benchmarks: by <see cref="MaskedRows"/>, or by the reference's <see cref="PaddedRows"/>.
+    /// </summary>
+    internal static void Transform(bool input, bool padded, ReadOnlySpan<float> values, int images, int c, int h, int w, int pad, float* p, long block)
+    {
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, tilesY = TilesAlong(oh), tilesX = TilesAlong(ow);
+        int tiles = (images * tilesY * tilesX + Lanes - 1) / Lanes * Lanes;
+        var buffers = t_buffers ??= new Buffers();
+        if (input && padded) TransformInput<PaddedRows>(values, images, c, h, w, pad, tilesY, tilesX, tiles, p, block, buffers);
+        else if (input) TransformInput<MaskedRows>(values, images, c, h, w, pad, tilesY, tilesX, tiles, p, block, buffers);
+        else if (padded) TransformOutputGradient<PaddedRows>(values, images, c, oh, ow, tilesY, tilesX, tiles, p, block, buffers);
+        else TransformOutputGradient<MaskedRows>(values, images, c, oh, ow, tilesY, tilesX, tiles, p, block, buffers);
     }
 
     /// <summary>m = A y for four values y0 … y3 (a vector of tiles each): the adjoint of <see cref="OutputTransform"/>.</summary>
@@ -517,17 +573,19 @@ internal static unsafe partial class Winograd4x4Convolution
     }
 
     /// <summary>
-    /// V[ξ][c][tile] = Bᵀ d B for every tile's 6×6 window d. Per image and channel: each padded row r is transformed
-    /// along x (d B, six values per tile, <see cref="TransformRow"/>) and stored by row phase (r mod 4), so that rows
+    /// V[ξ][c][tile] = Bᵀ d B for every tile's 6×6 window d. Per image and channel: each padded row r, read as
+    /// <typeparamref name="TSource"/> says (<see cref="MaskedRows"/>: straight from the plane), is transformed
+    /// along x (d B, six values per tile, <see cref="TransformRow{TSource}"/>) and stored by row phase (r mod 4), so that rows
     /// 4ty … 4ty + 5 of all the image's tiles are whole vectors apart; then the six rows of every tile are combined
     /// (Bᵀ ·) a vector of tiles at a time. Every vector's spill past an image's tiles lands where a later one writes.
     /// <para>Where a row has at most 4 tiles (<see cref="PairsImages"/>), two images go through together: each half of
     /// a row transform's vector is one image's row, so the lanes past the row's tiles are not half or more of the work;
-    /// and where an image has exactly 4 tiles, each half of a column transform's vector is one image's tiles.</para>
+    /// and where an image has exactly 4 tiles, each half of a column transform's vector is one image's tiles. Where an
+    /// image has 2 × 2 tiles, the masked rows go four images at a time instead (<see cref="TransformInputQuad{TSource}"/>).</para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformInput(ReadOnlySpan<float> x, int images, int c, int h, int w, int pad, int tilesY, int tilesX, int tiles,
-        float* pv, long vBlock, Buffers buffers)
+    private static void TransformInput<TSource>(ReadOnlySpan<float> x, int images, int c, int h, int w, int pad, int tilesY, int tilesX, int tiles,
+        float* pv, long vBlock, Buffers buffers) where TSource : struct, IRowSource
     {
         int perImage = tilesY * tilesX;
         int hp = 4 * tilesY + 2;
@@ -539,39 +597,71 @@ internal static unsafe partial class Winograd4x4Convolution
         // A padded row: whole vectors of 8 tiles (four columns each), and the two columns the last tile reads beyond.
         int rowLength = (tilesX + Lanes - 1) / Lanes * Lanes * 4 + 2 * Lanes;
         long planeLength = (long)hp * rowLength;
-        float* pr = buffers.Rows.Get(step * rowsLength);
-        // The whole padded plane is copied before its rows are read: a row read right after its copy would load
-        // across the copy's still-pending stores, which cannot be forwarded, and stall.
-        float* pp = buffers.Padded.Get(step * planeLength);
-        new Span<float>(pp, (int)(step * planeLength)).Clear(); // the padding: only the interior changes below
+        bool quads = !TSource.Padded && QuadsImages(tilesY, tilesX);
+        float* pr = buffers.Rows.Get(Math.Max(step * rowsLength, QuadRowsLength));
+        float* pp, zero;
+        var masks = (Vector128<float>*)null;
+        if (TSource.Padded)
+        {
+            // The whole padded plane is copied before its rows are read: a row read right after its copy would load
+            // across the copy's still-pending stores, which cannot be forwarded, and stall.
+            pp = buffers.Padded.Get(step * planeLength);
+            new Span<float>(pp, (int)(step * planeLength)).Clear(); // the padding: only the interior changes below
+            zero = null;
+        }
+        else
+        {
+            // A row's masks (one a group of 4 columns), then a zero row for the padding rows.
+            pp = buffers.Padded.Get(2 * rowLength);
+            masks = (Vector128<float>*)pp;
+            ColumnMasks(masks, rowLength / 4, pad, w);
+            zero = pp + rowLength;
+            new Span<float>(zero, rowLength).Clear();
+        }
         int firstRow = Math.Max(0, pad), lastRow = Math.Min(hp, pad + h); // padded rows holding input rows
         fixed (float* px = x)
         {
             for (int ch = 0; ch < c; ch++)
-                for (int i = 0; i < images; i += step)
+                for (int i = 0, count; i < images; i += count)
                 {
-                    // The images of this step: i, and i + 1 where images are paired (else its half of the vectors is unused).
-                    int count = Math.Min(step, images - i);
-                    for (int j = 0; j < count; j++)
+                    float* first = px + ((long)i * c + ch) * h * w;
+                    if (quads && images - i >= 4)
                     {
-                        float* plane = px + ((long)(i + j) * c + ch) * h * w, to = pp + j * planeLength;
-                        for (int r = firstRow; r < lastRow; r++)
-                            WinogradConvolution.Copy(plane + (long)(r - pad) * w, to + (long)r * rowLength + pad, w);
+                        count = 4;
+                        TransformInputQuad<TSource>(first, (long)c * h * w, h, w, pad, masks, zero, pr, pv + (long)ch * tiles + (long)i * perImage, vBlock);
+                        continue;
                     }
-                    float* second = pp + (count - 1) * planeLength; // the last image alone: its own rows again in the high halves
+                    // The images of this step: i, and i + 1 where images are paired (else its half of the vectors is unused).
+                    count = Math.Min(step, images - i);
+                    float* second = first + (count - 1) * (long)c * h * w;
+                    if (TSource.Padded)
+                    {
+                        for (int j = 0; j < count; j++)
+                        {
+                            float* plane = first + j * (long)c * h * w, to = pp + j * planeLength;
+                            for (int r = firstRow; r < lastRow; r++)
+                                WinogradConvolution.Copy(plane + (long)(r - pad) * w, to + (long)r * rowLength + pad, w);
+                        }
+                        first = pp; second = pp + (count - 1) * planeLength; // the last image alone: its own rows again in the high halves
+                    }
                     for (int r = 0; r < hp; r++)
                     {
                         float* dst = pr + (r & 3) * 6L * rowBlock + (r >> 2) * tilesX;
-                        float* src = pp + (long)r * rowLength;
+                        // Padded row r: its start in the padded copy, or column −pad of the input's row r − pad (or of the zero row).
+                        float* src, high;
+                        if (TSource.Padded) { src = first + (long)r * rowLength; high = second + (long)r * rowLength; }
+                        else if (r < firstRow || r >= lastRow) src = high = zero - pad;
+                        else { src = first + (long)(r - pad) * w - pad; high = second + (long)(r - pad) * w - pad; }
                         if (pairs)
                         {
-                            TransformRow(src, second + (long)r * rowLength, out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
+                            TransformRow<TSource>(src, masks, high, masks, out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
                             StoreRowHalves(dst, rowBlock, rowsLength, z0, z1, z2, z3, z4, z5);
                         }
                         else
                             for (int j = 0; j < tilesX; j += Lanes)
                             {
-                                TransformRow(src + 4 * j, src + 4 * j + 16, out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
+                                TransformRow<TSource>(src + 4 * j, masks + j, src + 4 * j + 16, masks + j + 4,
+                                    out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
                                 StoreRows(dst + j, rowBlock, z0, z1, z2, z3, z4, z5);
                             }
                     }
@@ -605,8 +695,9 @@ internal static unsafe partial class Winograd4x4Convolution
     }
 
     /// <summary>
-    /// Whether <see cref="TransformInput"/> takes images two at a time: where a row has at most 4 tiles, so each image's
-    /// row fits one half of a row transform's vector (DeepConvNet's 8×8, 14×14 and 16×16 layers).
+    /// Whether <see cref="TransformInput{TSource}"/> takes images two at a time: where a row has at most 4 tiles, so each image's
+    /// row fits one half of a row transform's vector (DeepConvNet's 14×14 and 16×16 layers; its 8×8 ones go four at a
+    /// time, <see cref="QuadsImages"/>, but for the last images of a batch).
     /// </summary>
     internal static bool PairsImages(int tilesX) => tilesX <= Lanes / 2;
 
@@ -658,19 +749,21 @@ internal static unsafe partial class Winograd4x4Convolution
 
     /// <summary>
     /// d B for 8 tiles of padded rows, tiles 0–3 at <paramref name="low"/> and 4–7 at <paramref name="high"/> (tile l of
-    /// a half reads columns 4l … 4l + 5 from its start; one row's 8 tiles when <paramref name="high"/> is
+    /// a half reads columns 4l … 4l + 5 from its start, each group of 4 by its mask, <typeparamref name="TSource"/>;
+    /// one row's 8 tiles when <paramref name="high"/> is
     /// <paramref name="low"/> + 16): each tile's six columns gathered into six vectors by in-lane 4×4 transposes of
     /// tiles (l, l + 4), then the transform, z_k holding column k's result.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransformRow(float* low, float* high, out Vector256<float> z0, out Vector256<float> z1, out Vector256<float> z2,
-        out Vector256<float> z3, out Vector256<float> z4, out Vector256<float> z5)
+    private static void TransformRow<TSource>(float* low, Vector128<float>* lowMasks, float* high, Vector128<float>* highMasks,
+        out Vector256<float> z0, out Vector256<float> z1, out Vector256<float> z2, out Vector256<float> z3, out Vector256<float> z4,
+        out Vector256<float> z5) where TSource : struct, IRowSource
     {
-        var a = Vector256.Create(Vector128.Load(low), Vector128.Load(high));           // tiles 0 | 4, columns 0–3
-        var b = Vector256.Create(Vector128.Load(low + 4), Vector128.Load(high + 4));   // tiles 1 | 5
-        var c = Vector256.Create(Vector128.Load(low + 8), Vector128.Load(high + 8));   // tiles 2 | 6
-        var d = Vector256.Create(Vector128.Load(low + 12), Vector128.Load(high + 12)); // tiles 3 | 7
-        var e = Vector256.Create(Vector128.Load(low + 16), Vector128.Load(high + 16)); // columns 4 and 5 of tiles 3 | 7
+        var a = Vector256.Create(TSource.Load(low, lowMasks), TSource.Load(high, highMasks));                  // tiles 0 | 4, columns 0–3
+        var b = Vector256.Create(TSource.Load(low + 4, lowMasks + 1), TSource.Load(high + 4, highMasks + 1));   // tiles 1 | 5
+        var c = Vector256.Create(TSource.Load(low + 8, lowMasks + 2), TSource.Load(high + 8, highMasks + 2));   // tiles 2 | 6
+        var d = Vector256.Create(TSource.Load(low + 12, lowMasks + 3), TSource.Load(high + 12, highMasks + 3)); // tiles 3 | 7
+        var e = Vector256.Create(TSource.Load(low + 16, lowMasks + 4), TSource.Load(high + 16, highMasks + 4)); // columns 4 and 5 of tiles 3 | 7
         var ab0 = Avx.UnpackLow(a, b).AsDouble(); var ab1 = Avx.UnpackHigh(a, b).AsDouble();
         var cd0 = Avx.UnpackLow(c, d).AsDouble(); var cd1 = Avx.UnpackHigh(c, d).AsDouble();
         var bc0 = Avx.UnpackLow(b, c).AsDouble(); var de0 = Avx.UnpackLow(d, e).AsDouble();
