@@ -99,14 +99,14 @@ internal static class GemmBench
     /// alternating between rounds, so that a shared host's slow spells fall on both alike. Prints each side's median
     /// GFLOP/s and the median of the rounds' ratios (trial / shipped) with its quartiles; the two sides' results must
     /// be the same bits. The ratio of GFLOP per CPU-second (the process's) beside it is less swayed by a thread that
-    /// loses its core for a while. <paramref name="trialThreads"/> (if positive) runs the trial side on that many threads.
+    /// loses its core for a while. <paramref name="trialThreads"/> (if positive) runs the trial side on that many threads; <paramref name="baseTrial"/> is the other side's variant (0: the shipped code).
     /// </summary>
-    public static int RunTrial(GemmOptions options, int trial, int rounds, string custom, int trialThreads = 0)
+    public static int RunTrial(GemmOptions options, int trial, int rounds, string custom, int trialThreads = 0, int baseTrial = 0)
     {
         if (custom.Length == 0) throw new ArgumentException("gemm-ab needs --shape MxKxN[At|Bt],…");
-        var sides = new[] { options with { Trial = 0 }, options with { Trial = trial, Threads = trialThreads > 0 ? trialThreads : options.Threads } };
+        var sides = new[] { options with { Trial = baseTrial }, options with { Trial = trial, Threads = trialThreads > 0 ? trialThreads : options.Threads } };
         string kernel = options.Kernel == GemmKernel.Auto ? Gemm.KernelName : Sgemm.KernelName(options.Kernel);
-        Console.WriteLine($"# ZeroDL GEMM trial {trial} against 0, kernel {kernel}, threads {options.Threads}, {rounds} alternating rounds");
+        Console.WriteLine($"# ZeroDL GEMM trial {trial} against {baseTrial}, kernel {kernel}, threads {options.Threads}, {rounds} alternating rounds");
         Console.WriteLine("shape (MxKxN)	GFLOP/s 0	GFLOP/s trial	ratio (median)	ratio (quartiles)");
         int status = 0;
         foreach (var s in Select(custom))

@@ -547,6 +547,55 @@ public class GemmTests
             ColumnSlabsMatchOneThread(kernel, m, n, k, ta, tb);
     }
 
+    [Theory]
+    [InlineData(100, 5880, 100, false, true)]   // simpleconv's dx: 8 slabs of 736 columns on 2 threads, 9 on 3 (the others: one a thread on 3)
+    [InlineData(60, 2051, 150, false, false)]   // 10 whole tiles, 3 narrow columns after the last slab
+    [InlineData(100, 3000, 64, true, true)]     // both transposed, a ragged last panel
+    public void Column_slabs_cut_finer_than_one_a_thread_match_one_thread_bit_for_bit(int m, int n, int k, bool ta, bool tb)
+    {
+        // A wide product of few rows is cut into several column slabs a thread, whole panels of the kernel each, taken
+        // in turn by whichever thread is free; every tile still sums an element in the same order.
+        foreach (var kernel in new[] { GemmKernel.Avx512, GemmKernel.Avx2 })
+        {
+            var rng = new Random(m * 7 + n + k);
+            int lda = ta ? m : k, ldb = tb ? k : n;
+            var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
+            var start = RandomArray(rng, m * n);
+            var reference = (float[])start.Clone();
+            GemmReference.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, reference, n, accumulate: true);
+            float[]? one = null;
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                var options = new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 };
+                var plan = Gemm.Plan(ta, tb, m, n, k, options);
+                if (threads > 1)
+                {
+                    Assert.Equal(GemmSplit.ColumnSlabs, plan.Split);
+                    if (threads == 2) Assert.True(plan.Parts > plan.Threads, plan.ToString());
+                    if (plan.Parts > plan.Threads) Assert.Equal(0, plan.Chunk % Sgemm.NR(kernel));
+                    Assert.Equal(n, Enumerable.Range(0, plan.Parts).Sum(p => plan.Slab(p).Length));
+                    Assert.True(plan.Slab(plan.Parts - 1).Length > plan.NarrowColumns, plan.ToString());
+                }
+                var c = (float[])start.Clone();
+                Gemm.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, c, n, accumulate: true, options: options);
+                Check.AllClose(reference.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k, plan.ToString());
+                if (one is null) one = c;
+                else Assert.True(one.SequenceEqual(c), plan.ToString());
+            }
+        }
+    }
+
+    [Fact]
+    public void Only_wide_column_slabs_are_cut_finer()
+    {
+        // Each slab packs all of A again: slabs at least 512 columns wide, at most 4 a thread.
+        Assert.Equal(4, Sgemm.ColumnSlabsPerThread(100, 5880, 100, 2));
+        Assert.Equal(1, Sgemm.ColumnSlabsPerThread(100, 512, 3072, 2));
+        Assert.Equal(1, Sgemm.ColumnSlabsPerThread(100, 1000, 100, 2));
+        Assert.Equal(1, Sgemm.ColumnSlabsPerThread(10, 4096, 16, 2));
+        Assert.Equal(2, Sgemm.ColumnSlabsPerThread(100, 2048, 256, 2));
+    }
+
     private static void ColumnSlabsMatchOneThread(GemmKernel kernel, int m, int n, int k, bool ta, bool tb)
     {
         var rng = new Random(m * 7 + n + k);

@@ -30,6 +30,28 @@ internal static unsafe partial class Sgemm
     }
 
     /// <summary>
+    /// How many column slabs each thread's share of a column split is cut into (<see cref="GemmSplit.ColumnSlabs"/>),
+    /// taken in turn from the pool's counter as a row split's are (<see cref="RowSlabsPerThread"/>): a thread that
+    /// loses its core for a while (a shared host) then leaves the other thread its remaining slabs rather than a half
+    /// of the product to wait for, and a slab's packed B and columns of C stay in L2 (100×100×5880 Bᵀ: 8 slabs of 736
+    /// columns rather than 2 of about 2940). Each slab packs all of A again, so a slab is at least
+    /// <see cref="MinColumnSlabColumns"/> wide and at least <see cref="MinColumnSlabMultiplyAdds"/>, at most
+    /// <see cref="MaxRowSlabsPerThread"/> a thread.
+    /// </summary>
+    internal static int ColumnSlabsPerThread(int m, int n, int k, int threads) =>
+        (int)Math.Clamp(Math.Min(n / (threads * MinColumnSlabColumns), (long)m * n * k / ((long)threads * MinColumnSlabMultiplyAdds)), 1, MaxRowSlabsPerThread);
+
+    /// <summary>
+    /// The narrowest column slab of a split cut finer than one slab a thread: packing a float of A costs about as much
+    /// as 8 of the multiply-adds it feeds (100×3072×512's slabs of 256 columns spend 3.5 % packing A), so a slab this
+    /// wide spends under 2 %.
+    /// </summary>
+    internal const int MinColumnSlabColumns = 512;
+
+    /// <summary>The fewest multiply-adds in a column slab of a split cut finer than one slab a thread (tens of µs of work).</summary>
+    internal const long MinColumnSlabMultiplyAdds = 1 << 21;
+
+    /// <summary>
     /// Where two column slabs of the AVX-512 kernel meet in the middle of a 32-column panel and the slabs are narrow (at
     /// most <see cref="SplitPanelMaxChunk"/> columns: 100×4320×100 as 48 + 52), the rows of the first thread's share of
     /// that panel; 0 where no panel is split. A half panel is computed by the 12×16 tile, one broadcast of A per
