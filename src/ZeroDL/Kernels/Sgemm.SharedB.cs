@@ -19,9 +19,9 @@ internal static unsafe partial class Sgemm
     /// the packed B; a column slab gives every thread all 100 rows and its own B to pack, with no meeting. The slabs
     /// are whole <see cref="ColumnSlabUnit"/>-column steps, the last slab taking the rest: 100×4320×100 splits 48 + 52
     /// (AVX-512: a 32-column panel each and the panel between them split by rows, <see cref="SplitPanelRowsFor"/>;
-    /// AVX2: 3 panels each; the 4 narrow columns shared out by rows), 100×100×5880 2928 + 2952 (on AVX-512 the first
-    /// slab's last half panel by the 12×16 tile). Every tile of a kernel sums an element in the same order, so where a
-    /// slab's panels begin changes no bit.
+    /// AVX2: 3 panels each; the 4 narrow columns shared out by rows), 100×3072×512 256 + 256. A wide product's share
+    /// is cut into several slabs of whole panels (<see cref="ColumnSlabsPerThread"/>: 100×100×5880 into 8). Every tile
+    /// of a kernel sums an element in the same order, so where a slab's panels begin changes no bit.
     /// </summary>
     internal static int ColumnSlabsFor(GemmKernel kind, int m, int n, int threads)
     {
