@@ -97,7 +97,6 @@ internal static unsafe partial class Sgemm
         job.KStep = plan.KBlock;
         job.StreamsAhead = plan.PrefetchesRowsOfA;
         job.SixRows = plan.ReadsAliasedRowsSixAtATime;
-        job.Trial = plan.Trial;
         int threads = plan.Threads;
         for (int jc = 0; jc < job.N; jc += NC)
         {
@@ -128,7 +127,6 @@ internal static unsafe partial class Sgemm
     {
         public GemmKernel Kind;
         public bool TransA, TransB, Accumulate, Direct, StreamsAhead, SixRows;
-        public int Trial;
         public int M, N, K, Narrow, Nr, Threads, RowsPerThread, KStep, Lda, Ldb, Ldc;
         public float* A, B, C;
         /// <summary>The block being worked: columns [Jc, Jc + Nc) in Panels panels of Width floats a row, K rows [Pg, PgEnd).</summary>
@@ -329,7 +327,6 @@ internal static unsafe partial class Sgemm
         private bool Multiply(int kb, int start, int end, int part, bool aPacked)
         {
             var buffers = t_buffers ??= new PackBuffers();
-            buffers.Trial = Trial;
             int pc = Pg + kb * KStep, kc = Math.Min(KStep, K - pc);
             bool acc = Accumulate || pc > 0;
             int col = 0, nc = Nc;

@@ -63,7 +63,6 @@ internal static unsafe partial class Sgemm
         public readonly float* Tile = (float*)NativeMemory.AlignedAlloc((nuint)(12 * 32 * sizeof(float)), 64);
         /// <summary>The call whose whole B <see cref="B"/> holds packed (see <see cref="Serial(in GemmPlan, int, int, float*, int, float*, int, float*, int, bool, bool, long)"/>), 0 for none.</summary>
         public long PackedBOfCall;
-        public int Trial;
         ~PackBuffers()
         {
             NativeMemory.AlignedFree(A);
@@ -107,7 +106,6 @@ internal static unsafe partial class Sgemm
             return;
         }
         var buffers = t_buffers ??= new PackBuffers();
-        buffers.Trial = plan.Trial;
         var kind = plan.Kernel;
         int narrow = holdsLastColumns ? plan.NarrowColumns : 0;
         if (narrow > n) throw new ArgumentException($"gemm: a slab of {n} columns cannot hold the product's last {narrow}");
