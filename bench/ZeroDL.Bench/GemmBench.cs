@@ -93,6 +93,69 @@ internal static class GemmBench
         return 0;
     }
 
+    /// <summary>
+    /// Two variants of the kernels' code (<see cref="GemmOptions.Trial"/> 0 and <paramref name="trial"/>) on each
+    /// given shape, alternating in one process: per round a batch of calls (about 50 ms) of each, the first side
+    /// alternating between rounds, so that a shared host's slow spells fall on both alike. Prints each side's median
+    /// GFLOP/s and the median of the rounds' ratios (trial / shipped) with its quartiles; the two sides' results must
+    /// be the same bits. The ratio of GFLOP per CPU-second (the process's) beside it is less swayed by a thread that
+    /// loses its core for a while. <paramref name="trialThreads"/> (if positive) runs the trial side on that many threads; <paramref name="baseTrial"/> is the other side's variant (0: the shipped code).
+    /// </summary>
+    public static int RunTrial(GemmOptions options, int trial, int rounds, string custom, int trialThreads = 0, int baseTrial = 0)
+    {
+        if (custom.Length == 0) throw new ArgumentException("gemm-ab needs --shape MxKxN[At|Bt],…");
+        var sides = new[] { options with { Trial = baseTrial }, options with { Trial = trial, Threads = trialThreads > 0 ? trialThreads : options.Threads } };
+        string kernel = options.Kernel == GemmKernel.Auto ? Gemm.KernelName : Sgemm.KernelName(options.Kernel);
+        Console.WriteLine($"# ZeroDL GEMM trial {trial} against {baseTrial}, kernel {kernel}, threads {options.Threads}, {rounds} alternating rounds");
+        Console.WriteLine("shape (MxKxN)	GFLOP/s 0	GFLOP/s trial	ratio (median)	ratio (quartiles)");
+        int status = 0;
+        foreach (var s in Select(custom))
+        {
+            var (a, b, c, lda, ldb) = Operands(s.M, s.K, s.N, s.TA, s.TB);
+            var check = new float[c.Length];
+            Gemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, a, lda, b, ldb, check, s.N, options: sides[0]);
+            Gemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, a, lda, b, ldb, c, s.N, options: sides[1]);
+            if (!check.AsSpan().SequenceEqual(c)) { Console.WriteLine($"# {s.Name}: trial {trial} changes the result's bits"); status = 1; }
+            double flop = 2.0 * s.M * s.N * s.K;
+            var sw = Stopwatch.StartNew();
+            int calls = 0;
+            while (sw.Elapsed.TotalMilliseconds < 300) { Gemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, a, lda, b, ldb, c, s.N, options: sides[calls & 1]); calls++; }
+            int perBatch = Math.Max(1, (int)(calls * 50 / sw.Elapsed.TotalMilliseconds));
+            var rates = new[] { new List<double>(), new List<double>() };
+            var ratios = new List<double>();
+            var cpuRatios = new List<double>();
+            var process = Process.GetCurrentProcess();
+            for (int r = 0; r < rounds; r++)
+            {
+                var rate = new double[2];
+                var cpu = new double[2];
+                for (int q = 0; q < 2; q++)
+                {
+                    int side = (q + r) & 1;
+                    process.Refresh();
+                    var cpu0 = process.TotalProcessorTime;
+                    long t0 = Stopwatch.GetTimestamp();
+                    for (int i = 0; i < perBatch; i++) Gemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, a, lda, b, ldb, c, s.N, options: sides[side]);
+                    rate[side] = flop * perBatch / Stopwatch.GetElapsedTime(t0).TotalSeconds / 1e9;
+                    process.Refresh();
+                    cpu[side] = (process.TotalProcessorTime - cpu0).TotalSeconds;
+                }
+                rates[0].Add(rate[0]); rates[1].Add(rate[1]); ratios.Add(rate[1] / rate[0]); cpuRatios.Add(cpu[0] / cpu[1]);
+            }
+            Console.WriteLine($"{s.Name}\t{Quantile(rates[0], 0.5):F1}\t{Quantile(rates[1], 0.5):F1}\t{Quantile(ratios, 0.5):F3}\t{Quantile(ratios, 0.25):F3}–{Quantile(ratios, 0.75):F3}" +
+                $"\t{Quantile(cpuRatios, 0.5):F3}\t{Quantile(cpuRatios, 0.25):F3}–{Quantile(cpuRatios, 0.75):F3}");
+        }
+        return status;
+    }
+
+    private static double Quantile(List<double> values, double q)
+    {
+        var sorted = values.Order().ToArray();
+        double at = q * (sorted.Length - 1);
+        int lo = (int)at;
+        return lo + 1 < sorted.Length ? sorted[lo] + (at - lo) * (sorted[lo + 1] - sorted[lo]) : sorted[lo];
+    }
+
     /// <summary>Random operands of an m×k by k×n product (op(A) / op(B) stored transposed when ta / tb), and C.</summary>
     private static (float[] A, float[] B, float[] C, int Lda, int Ldb) Operands(int m, int k, int n, bool ta, bool tb)
     {

@@ -29,9 +29,9 @@ public class GemmPlanTests
         // Wider slabs keep their half panels.
         { 100, 600, 432, false, false, GemmKernel.Avx512, 2, "100×600×432 → avx512 12x32, K blocks of 200, 2 threads: column slabs 208+224" },
         // Its dx on AVX-512 (B stored transposed, 367 half panels): the last slab takes the rest.
-        { 100, 100, 5880, false, true, GemmKernel.Avx512, 2, "100×100×5880 Bᵀ → avx512 12x32, 2 threads: column slabs 2928+2952" },
+        { 100, 100, 5880, false, true, GemmKernel.Avx512, 2, "100×100×5880 Bᵀ → avx512 12x32, 2 threads: column slabs 736+736+736+736+736+736+736+728 (slabs taken in turn by whichever thread is free)" },
         // AVX2, 367 panels: the last slab takes the rest.
-        { 100, 100, 5880, false, true, GemmKernel.Avx2, 2, "100×100×5880 Bᵀ → avx2 6x16, 2 threads: column slabs 2928+2952" },
+        { 100, 100, 5880, false, true, GemmKernel.Avx2, 2, "100×100×5880 Bᵀ → avx2 6x16, 2 threads: column slabs 736+736+736+736+736+736+736+728 (slabs taken in turn by whichever thread is free)" },
         // Large and square: the threads share one packed B.
         { 1024, 1024, 1024, false, false, GemmKernel.Avx512, 2, "1024×1024×1024 → avx512 12x32, K blocks of 512, 2 threads: shared B, rows 512+512" },
         // Large on both sides: K blocks up to 512 deep (C's tiles stored half as often); a side under 512 keeps 256.

@@ -547,6 +547,55 @@ public class GemmTests
             ColumnSlabsMatchOneThread(kernel, m, n, k, ta, tb);
     }
 
+    [Theory]
+    [InlineData(100, 5880, 100, false, true)]   // simpleconv's dx: 8 slabs of 736 columns on 2 threads, 9 on 3 (the others: one a thread on 3)
+    [InlineData(60, 2051, 150, false, false)]   // 10 whole tiles, 3 narrow columns after the last slab
+    [InlineData(100, 3000, 64, true, true)]     // both transposed, a ragged last panel
+    public void Column_slabs_cut_finer_than_one_a_thread_match_one_thread_bit_for_bit(int m, int n, int k, bool ta, bool tb)
+    {
+        // A wide product of few rows is cut into several column slabs a thread, whole panels of the kernel each, taken
+        // in turn by whichever thread is free; every tile still sums an element in the same order.
+        foreach (var kernel in new[] { GemmKernel.Avx512, GemmKernel.Avx2 })
+        {
+            var rng = new Random(m * 7 + n + k);
+            int lda = ta ? m : k, ldb = tb ? k : n;
+            var a = RandomArray(rng, m * k); var b = RandomArray(rng, k * n);
+            var start = RandomArray(rng, m * n);
+            var reference = (float[])start.Clone();
+            GemmReference.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, reference, n, accumulate: true);
+            float[]? one = null;
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                var options = new GemmOptions { Kernel = kernel, Threads = threads, ParallelThreshold = 0 };
+                var plan = Gemm.Plan(ta, tb, m, n, k, options);
+                if (threads > 1)
+                {
+                    Assert.Equal(GemmSplit.ColumnSlabs, plan.Split);
+                    if (threads == 2) Assert.True(plan.Parts > plan.Threads, plan.ToString());
+                    if (plan.Parts > plan.Threads) Assert.Equal(0, plan.Chunk % Sgemm.NR(kernel));
+                    Assert.Equal(n, Enumerable.Range(0, plan.Parts).Sum(p => plan.Slab(p).Length));
+                    Assert.True(plan.Slab(plan.Parts - 1).Length > plan.NarrowColumns, plan.ToString());
+                }
+                var c = (float[])start.Clone();
+                Gemm.Multiply<float>(ta, tb, m, n, k, a, lda, b, ldb, c, n, accumulate: true, options: options);
+                Check.AllClose(reference.Select(v => (double)v).ToArray(), c.Select(v => (double)v).ToArray(), 1e-5 * k, plan.ToString());
+                if (one is null) one = c;
+                else Assert.True(one.SequenceEqual(c), plan.ToString());
+            }
+        }
+    }
+
+    [Fact]
+    public void Only_wide_column_slabs_are_cut_finer()
+    {
+        // Each slab packs all of A again: slabs at least 512 columns wide, at most 4 a thread.
+        Assert.Equal(4, Sgemm.ColumnSlabsPerThread(100, 5880, 100, 2));
+        Assert.Equal(1, Sgemm.ColumnSlabsPerThread(100, 512, 3072, 2));
+        Assert.Equal(1, Sgemm.ColumnSlabsPerThread(100, 1000, 100, 2));
+        Assert.Equal(1, Sgemm.ColumnSlabsPerThread(10, 4096, 16, 2));
+        Assert.Equal(2, Sgemm.ColumnSlabsPerThread(100, 2048, 256, 2));
+    }
+
     private static void ColumnSlabsMatchOneThread(GemmKernel kernel, int m, int n, int k, bool ta, bool tb)
     {
         var rng = new Random(m * 7 + n + k);
@@ -952,8 +1001,8 @@ public class GemmTests
     public void The_last_two_whole_tiles_of_a_deep_panel_ask_for_the_next_panel_one_half_each()
     {
         // 144 rows (12 tiles) of a K block of 512: tiles 10 and 11 ask for the next panel's halves, on every panel but
-        // the block's last; a block of one whole tile asks for the first half; panels shallower than KC, and the
-        // AVX2 kernel, ask for nothing.
+        // the block's last; a block of one whole tile asks for the first half; panels shallower than KC ask for nothing.
+        // The AVX2 kernel's 6×16 tile asks for the whole next panel from the block's last whole tile but one.
         var kind = GemmKernel.Avx512;
         for (int ir = 0; ir < 144; ir += 12)
             Assert.Equal(ir == 120 ? 0 : ir == 132 ? 1 : -1, Sgemm.NextPanelHalf(kind, 512, ir, 144, 0, 1024));
@@ -963,7 +1012,12 @@ public class GemmTests
         Assert.Equal(-1, Sgemm.NextPanelHalf(kind, 256, 12, 16, 0, 64));
         Assert.Equal(1, Sgemm.NextPanelHalf(kind, 256, 60, 80, 0, 64));
         Assert.Equal(-1, Sgemm.NextPanelHalf(kind, Sgemm.KC - 8, 132, 144, 0, 1024));
-        Assert.Equal(-1, Sgemm.NextPanelHalf(GemmKernel.Avx2, 512, 132, 144, 0, 1024));
+        for (int ir = 0; ir < 144; ir += 6)
+            Assert.Equal(ir == 132 ? 0 : -1, Sgemm.NextPanelHalf(GemmKernel.Avx2, 512, ir, 144, 0, 1024));
+        Assert.Equal(0, Sgemm.NextPanelHalf(GemmKernel.Avx2, 256, 84, 100, 0, 512));
+        Assert.Equal(-1, Sgemm.NextPanelHalf(GemmKernel.Avx2, 256, 84, 100, 496, 512));
+        Assert.Equal(0, Sgemm.NextPanelHalf(GemmKernel.Avx2, 256, 0, 8, 0, 512));
+        Assert.Equal(-1, Sgemm.NextPanelHalf(GemmKernel.Scalar, 512, 132, 144, 0, 1024));
     }
 
     [Fact]
@@ -973,30 +1027,94 @@ public class GemmTests
         // panel but the last asks for the next one's kc · 32 floats, a cache line (16 floats) a step for kc steps a
         // tile, every line once and none outside it (a block of one whole tile: the first half); the last panel, a
         // shallow K block and a next panel still to be packed by its first tile (PackedACopiesB) ask for nothing.
-        const int nr = 32, line = 16;
-        var kind = GemmKernel.Avx512;
+        AssertNextPanelAskedForExactly(GemmKernel.Avx512);
+    }
+
+    [Fact]
+    public void The_6x16_tiles_ask_for_the_next_panel_exactly_once_inside_it()
+    {
+        // The AVX2 kernel's packed panel row of 16 floats is one cache line: one tile of kc steps asks for the whole
+        // next panel, every line once and none outside it.
+        AssertNextPanelAskedForExactly(GemmKernel.Avx2);
+    }
+
+    private static void AssertNextPanelAskedForExactly(GemmKernel kind)
+    {
+        const int line = 16;
+        int nr = Sgemm.NR(kind), mr = Sgemm.MR(kind);
         foreach (int kc in new[] { Sgemm.KC, Sgemm.KC + 1, 300, 368, 511, 512, Sgemm.DeepKC })
-            foreach (int mc in new[] { 12, 16, 24, 40, 116, 144 })
+            foreach (int mc in new[] { 6, 12, 16, 24, 40, 100, 116, 144 })
                 foreach (int nc in new[] { 64, 100, 1000, 1024 })
                     for (int jr = 0; jr < nc; jr += nr)
                     {
+                        if (mc < mr) continue;
                         var asked = new List<long>();
-                        for (int ir = 0; ir < mc; ir += 12)
+                        for (int ir = 0; ir < mc; ir += mr)
                         {
                             long at = Sgemm.NextPanelAsk(kind, kc, ir, mc, jr, nc);
                             if (at >= 0) for (long step = 0; step < kc; step++) asked.Add(at + step * line);
                             Assert.Equal(-1, Sgemm.NextPanelAsk(kind, kc, ir, mc, jr, nc, copyColumns: jr + 2 * nr));
                             Assert.Equal(-1, Sgemm.NextPanelAsk(kind, Sgemm.KC - 1, ir, mc, jr, nc));
                         }
-                        string where = $"kc={kc} mc={mc} nc={nc} jr={jr}";
+                        string where = $"{kind} kc={kc} mc={mc} nc={nc} jr={jr}";
                         if (jr + nr >= nc) { Assert.True(asked.Count == 0, where); continue; }
-                        // Offsets from this panel's start: the next panel's lines are kc·32 … 2·kc·32.
-                        int halves = mc >= 24 ? 2 : 1;
-                        var lines = Enumerable.Range(0, kc * nr / line * halves / 2).Select(i => (long)nr * kc + (long)i * line);
+                        // Offsets from this panel's start: the next panel's lines are kc·nr … 2·kc·nr (the 12×32
+                        // tile's block of one whole tile: its first half).
+                        int lineCount = kind == GemmKernel.Avx512 && mc < 24 ? kc : kc * nr / line;
+                        var lines = Enumerable.Range(0, lineCount).Select(i => (long)nr * kc + (long)i * line);
                         Assert.True(lines.SequenceEqual(asked.Order()), where);
                         Assert.True(asked.Distinct().Count() == asked.Count, where);
-                        Assert.True(Sgemm.NextPanelAsk(kind, kc, mc / 12 * 12 - 12, mc, jr, nc, copyColumns: jr + nr) >= 0, where);
+                        int lastAsker = kind == GemmKernel.Avx512 ? mc / mr * mr - mr : Math.Max(0, mc / mr * mr - 2 * mr);
+                        Assert.True(Sgemm.NextPanelAsk(kind, kc, lastAsker, mc, jr, nc, copyColumns: jr + nr) >= 0, where);
                     }
+    }
+
+    [Fact]
+    public void The_6x16_tile_before_a_blocks_last_whole_one_asks_for_the_rows_the_next_panel_copies()
+    {
+        // 100 rows (16 whole tiles and 4 rows): the tile at row 84 asks for the rows of a row-major B that the next
+        // panel's first tile copies, at any depth; the last copied panel, the other tiles, the copying tile itself (a
+        // block of one whole tile) and the AVX-512 kernel ask for none, and a packed next panel is asked for instead
+        // by NextPanelAsk.
+        for (int ir = 0; ir < 100; ir += 6)
+            foreach (int kc in new[] { 64, 256, 512 })
+            {
+                Assert.Equal(ir == 84, Sgemm.AsksForNextRows(GemmKernel.Avx2, kc, ir, 100, 0, 512, 512));
+                Assert.Equal(-1, Sgemm.NextPanelAsk(GemmKernel.Avx2, kc, ir, 100, 0, 512, 512));
+            }
+        Assert.False(Sgemm.AsksForNextRows(GemmKernel.Avx2, 256, 84, 100, 496, 512, 512));
+        Assert.True(Sgemm.AsksForNextRows(GemmKernel.Avx2, 256, 84, 100, 464, 512, 496));
+        Assert.False(Sgemm.AsksForNextRows(GemmKernel.Avx2, 256, 84, 100, 480, 512, 496));
+        Assert.False(Sgemm.AsksForNextRows(GemmKernel.Avx2, 256, 0, 8, 0, 512, 512));
+        Assert.False(Sgemm.AsksForNextRows(GemmKernel.Avx512, 256, 84, 100, 0, 512, 512));
+    }
+
+    [Theory]
+    [InlineData(100, 512, 600, false, 512, 1)]   // B's rows 512 floats apart, copied by the tiles: K blocks of 200, rows asked for
+    [InlineData(100, 512, 600, false, 517, 2)]   // the same with rows not aliased, on two threads (column slabs)
+    [InlineData(150, 200, 512, true, 515, 1)]    // Bᵀ packed by PackB: K blocks of 256, the next packed panel asked for, a ragged last panel
+    [InlineData(530, 520, 1030, false, 520, 2)]  // deep K blocks, threads sharing B
+    public void Six_by_sixteen_tiles_asking_for_the_next_panel_give_each_sum_in_the_kernels_order(int m, int n, int k, bool tb, int ldb, int threads)
+    {
+        // The AVX2 tiles that ask for the next panel's rows of B or packed panel as they go (and the copying tiles of a
+        // B whose rows alias in L1) must sum exactly as the other tiles do.
+        if (Sgemm.BestKernel == GemmKernel.Scalar) return;
+        var plan = GemmPlan.Make(false, tb, m, n, k, new GemmOptions { Kernel = GemmKernel.Avx2, Threads = threads, ParallelThreshold = 0 }, allowSmall: false);
+        Assert.False(plan.ReadsAInPlace, plan.ToString());
+        Assert.False(plan.ReadsBInPlace, plan.ToString());
+        int mc = Math.Min(m, Sgemm.MC), asker = mc / 6 * 6 - 12, copy = Sgemm.CopiesB(GemmKernel.Avx2, false, tb, false, false, m) ? n / 16 * 16 : 0;
+        Assert.True(Sgemm.AsksForNextRows(GemmKernel.Avx2, plan.KBlock, asker, mc, 0, n, copy) || Sgemm.NextPanelAsk(GemmKernel.Avx2, plan.KBlock, asker, mc, 0, n, copy) >= 0, plan.ToString());
+        var rng = new Random(m * 7 + n + k);
+        int lda = k + 3, ldc = n + 2;
+        var a = RandomArray(rng, m * lda); var b = RandomArray(rng, (tb ? n : k) * ldb);
+        foreach (bool accumulate in new[] { true, false })
+        {
+            var c = accumulate ? RandomArray(rng, m * ldc) : Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+            var expected = (float[])c.Clone();
+            OrderedSums(false, m, n, k, plan.KBlock, a, lda, b, ldb, expected, ldc, accumulate, tb);
+            Gemm.Execute(plan, a, lda, b, ldb, c, ldc, accumulate);
+            Assert.True(expected.SequenceEqual(c), $"{plan} accumulate={accumulate}");
+        }
     }
 
     [Theory]

@@ -18,8 +18,9 @@ public enum GemmSplit
     /// <summary>One contiguous slab of columns per thread (products wider than tall).</summary>
     Columns,
     /// <summary>
-    /// Few rows (at most 128): a slab of whole 16-column steps (an AVX2 panel, half an AVX-512 one) per thread, the
-    /// last slab taking the rest; every thread all the rows, the product's narrow columns shared out by rows.
+    /// Few rows (at most 128): a slab of whole 16-column steps (an AVX2 panel, half an AVX-512 one) per thread, or for
+    /// a wide product a few slabs of whole panels per thread, taken from the pool's counter; the last slab taking the
+    /// rest; every thread all the rows, the product's narrow columns shared out by rows.
     /// </summary>
     ColumnSlabs,
 }
@@ -70,6 +71,8 @@ public readonly record struct GemmPlan
     /// rows at a time rather than twelve (<see cref="Sgemm.ReadsAliasedRowsSixAtATime"/>); the sums are the same.
     /// </summary>
     public bool ReadsAliasedRowsSixAtATime { get; init; }
+    /// <summary>The kernels' variant under trial (<see cref="GemmOptions.Trial"/>), 0 for the shipped one.</summary>
+    internal int Trial { get; init; }
     /// <summary>A tall A read in place asks for its next rows ahead of the kernel (a deep transposed A: its next K block's).</summary>
     public bool PrefetchesRowsOfA { get; init; }
 
@@ -83,7 +86,7 @@ public readonly record struct GemmPlan
         if (lda <= 0) lda = transA ? m : k;
         options ??= GemmOptions.Default;
         var kernel = options.Kernel == GemmKernel.Auto ? Sgemm.BestKernel : options.Kernel;
-        var plan = new GemmPlan { M = m, N = n, K = k, TransA = transA, TransB = transB, Kernel = kernel, Threads = 1, Parts = 1 };
+        var plan = new GemmPlan { M = m, N = n, K = k, TransA = transA, TransB = transB, Kernel = kernel, Threads = 1, Parts = 1, Trial = options.Trial };
         // The small-product kernel is a vector kernel: a forced scalar kernel stays on the scalar tiles.
         if (allowSmall && split is null && kernel != GemmKernel.Scalar && SmallGemm.Applies(m, n, k))
             return plan with { Small = true, Chunk = m };
@@ -114,11 +117,20 @@ public readonly record struct GemmPlan
             }
             case GemmSplit.ColumnSlabs:
             {
-                int chunk = Sgemm.ColumnSlabsFor(kernel, m, n, threads);
+                int chunk = Sgemm.ColumnSlabsFor(kernel, m, n, threads), parts = threads;
+                int slabs = Sgemm.ColumnSlabsPerThread(m, n - narrow, k, threads);
+                if (slabs > 1)
+                {
+                    // Several slabs a thread, taken in turn: whole panels of the kernel, the last taking the rest
+                    // (and the narrow columns after it).
+                    int pieces = threads * slabs, nr = Sgemm.NR(kernel), wide = n - narrow;
+                    chunk = ((wide + pieces - 1) / pieces + nr - 1) / nr * nr;
+                    parts = (wide + chunk - 1) / chunk;
+                }
                 return plan with
                 {
-                    Parts = threads, Chunk = chunk, PrefetchesRowsOfA = direct && Sgemm.Streams(kernel, transA, m, chunk, k),
-                    SplitPanelRows = Sgemm.SplitPanelRowsFor(kernel, m, chunk, threads),
+                    Parts = parts, Chunk = chunk, PrefetchesRowsOfA = direct && Sgemm.Streams(kernel, transA, m, chunk, k),
+                    SplitPanelRows = parts > threads ? 0 : Sgemm.SplitPanelRowsFor(kernel, m, chunk, threads),
                 };
             }
             default:
@@ -178,7 +190,7 @@ public readonly record struct GemmPlan
             _ => "column slabs ",
         });
         for (int p = 0; p < Parts; p++) s.Append(p > 0 ? "+" : "").Append(Slab(p).Length.ToString(CultureInfo.InvariantCulture));
-        if (Split == GemmSplit.Rows && Parts > Threads) s.Append(" (slabs taken in turn by whichever thread is free)");
+        if (Split is GemmSplit.Rows or GemmSplit.ColumnSlabs && Parts > Threads) s.Append(" (slabs taken in turn by whichever thread is free)");
         if (Split == GemmSplit.ColumnSlabs && NarrowColumns > 0) s.Append(" (narrow columns shared by rows)");
         if (SplitPanelRows > 0)
             s.Append(CultureInfo.InvariantCulture, $", the panel between them split by rows {SplitPanelRows}+{M - SplitPanelRows}");

@@ -135,8 +135,17 @@ internal static partial class Sgemm
     /// it. Unasked, that tile read a deep panel from L3 and waited on it, on a Xeon (Emerald Rapids) whose hardware
     /// prefetcher did not hide it; asked for, 1024³ ran about 5 % faster there, on one thread and on two. A next panel
     /// still to be packed by its first tile (<see cref="PackedACopiesB"/>) is not asked for: that tile reads B itself.
+    /// The 6×16 kernel does the same with one tile a panel: its packed panel row of 16 floats is one cache line.
     /// </summary>
     private struct PackedANextPanel;
+
+    /// <summary>
+    /// The 6×16 kernel's A and B are packed panels, and each step asks for one row of 16 floats of a row-major B into L2
+    /// (the rows a leading dimension apart; the row's first and last float, as an unaligned row spans two lines): the
+    /// rows that the next panel's first tile will read and copy (<see cref="PackedACopiesB"/>, <see cref="AsksForNextRows"/>),
+    /// so that tile finds them in L2 rather than waiting on memory for each step's row.
+    /// </summary>
+    private struct PackedANextRows;
 
     /// <summary>How many k steps ahead the 12×32 kernel copying B asks for B's rows (a step's rows a leading dimension apart, from L3 or memory).</summary>
     private const int CopiedBPrefetchSteps = 16;
@@ -235,7 +244,7 @@ internal static partial class Sgemm
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel6x16Avx2<TA>(int kc, float* a, long aStride, float* b, long bStride, float* c, int ldc, bool accumulate,
-        float* bCopy = null)
+        float* bCopy = null, float* bNext = null, long bNextStride = 16)
         where TA : struct
     {
         PrefetchTile6x16(c, ldc);
@@ -243,6 +252,10 @@ internal static partial class Sgemm
         // apart, so the packed kernel carries no prefetch at all. Rows of A a multiple of 512 floats apart share one
         // or two L1 sets (see PacksAliasedA), which cannot hold PrefetchSteps lines: those are asked for fewer steps ahead.
         long prefetchA = (aStride % 512 == 0 ? AliasedPrefetchSteps : PrefetchSteps) * aStride;
+        // A copying tile's rows of B a multiple of 512 floats apart share one or two L1 sets in the same way: asked for
+        // into L1 only a few steps ahead, and into L2 as far ahead as otherwise.
+        bool aliasedB = typeof(TA) == typeof(PackedACopiesB) && bStride % 512 == 0;
+        long copyAhead = (aliasedB ? AliasedPrefetchSteps : CopiedBPrefetchSteps6x16) * bStride, copyAheadL2 = CopiedBPrefetchSteps6x16 * bStride;
         var c0_0 = Vector256<float>.Zero; var c0_1 = Vector256<float>.Zero;
         var c1_0 = Vector256<float>.Zero; var c1_1 = Vector256<float>.Zero;
         var c2_0 = Vector256<float>.Zero; var c2_1 = Vector256<float>.Zero;
@@ -253,7 +266,15 @@ internal static partial class Sgemm
         {
             var b0 = Vector256.Load(b + 0);
             var b1 = Vector256.Load(b + 8);
-            if (typeof(TA) == typeof(PackedACopiesB)) bCopy = CopyStep<Vector256<float>, Float8>(b0, b1, bCopy, b + CopiedBPrefetchSteps6x16 * bStride);
+            if (typeof(TA) == typeof(PackedACopiesB))
+            {
+                bCopy = CopyStep<Vector256<float>, Float8>(b0, b1, bCopy, b + copyAhead);
+                if (aliasedB && System.Runtime.Intrinsics.X86.Sse.IsSupported)
+                {
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch1(b + copyAheadL2);
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch1(b + copyAheadL2 + 15);
+                }
+            }
             Float8.MultiplyAddRow(a + 0, b0, b1, ref c0_0, ref c0_1);
             Float8.MultiplyAddRow(a + 1, b0, b1, ref c1_0, ref c1_1);
             Float8.MultiplyAddRow(a + 2, b0, b1, ref c2_0, ref c2_1);
@@ -261,6 +282,17 @@ internal static partial class Sgemm
             Float8.MultiplyAddRow(a + 4, b0, b1, ref c4_0, ref c4_1);
             Float8.MultiplyAddRow(a + 5, b0, b1, ref c5_0, ref c5_1);
             if (typeof(TA) == typeof(StridedA) && System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch0(a + prefetchA);
+            if (typeof(TA) == typeof(PackedANextPanel) && System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            {
+                System.Runtime.Intrinsics.X86.Sse.Prefetch1(bNext);
+                bNext += 16;
+            }
+            if (typeof(TA) == typeof(PackedANextRows) && System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            {
+                System.Runtime.Intrinsics.X86.Sse.Prefetch1(bNext);
+                System.Runtime.Intrinsics.X86.Sse.Prefetch1(bNext + 15);
+                bNext += bNextStride;
+            }
             a += aStride; b += bStride;
         }
         if (accumulate)

@@ -19,15 +19,37 @@ internal static unsafe partial class Sgemm
     /// the packed B; a column slab gives every thread all 100 rows and its own B to pack, with no meeting. The slabs
     /// are whole <see cref="ColumnSlabUnit"/>-column steps, the last slab taking the rest: 100×4320×100 splits 48 + 52
     /// (AVX-512: a 32-column panel each and the panel between them split by rows, <see cref="SplitPanelRowsFor"/>;
-    /// AVX2: 3 panels each; the 4 narrow columns shared out by rows), 100×100×5880 2928 + 2952 (on AVX-512 the first
-    /// slab's last half panel by the 12×16 tile). Every tile of a kernel sums an element in the same order, so where a
-    /// slab's panels begin changes no bit.
+    /// AVX2: 3 panels each; the 4 narrow columns shared out by rows), 100×3072×512 256 + 256. A wide product's share
+    /// is cut into several slabs of whole panels (<see cref="ColumnSlabsPerThread"/>: 100×100×5880 into 8). Every tile
+    /// of a kernel sums an element in the same order, so where a slab's panels begin changes no bit.
     /// </summary>
     internal static int ColumnSlabsFor(GemmKernel kind, int m, int n, int threads)
     {
         int units = n / ColumnSlabUnit;
         return m > 128 || units < 2 * threads ? 0 : units / threads * ColumnSlabUnit;
     }
+
+    /// <summary>
+    /// How many column slabs each thread's share of a column split is cut into (<see cref="GemmSplit.ColumnSlabs"/>),
+    /// taken in turn from the pool's counter as a row split's are (<see cref="RowSlabsPerThread"/>): a thread that
+    /// loses its core for a while (a shared host) then leaves the other thread its remaining slabs rather than a half
+    /// of the product to wait for, and a slab's packed B and columns of C stay in L2 (100×100×5880 Bᵀ: 8 slabs of 736
+    /// columns rather than 2 of about 2940). Each slab packs all of A again, so a slab is at least
+    /// <see cref="MinColumnSlabColumns"/> wide and at least <see cref="MinColumnSlabMultiplyAdds"/>, at most
+    /// <see cref="MaxRowSlabsPerThread"/> a thread.
+    /// </summary>
+    internal static int ColumnSlabsPerThread(int m, int n, int k, int threads) =>
+        (int)Math.Clamp(Math.Min(n / (threads * MinColumnSlabColumns), (long)m * n * k / ((long)threads * MinColumnSlabMultiplyAdds)), 1, MaxRowSlabsPerThread);
+
+    /// <summary>
+    /// The narrowest column slab of a split cut finer than one slab a thread: packing a float of A costs about as much
+    /// as 8 of the multiply-adds it feeds (100×3072×512's slabs of 256 columns spend 3.5 % packing A), so a slab this
+    /// wide spends under 2 %.
+    /// </summary>
+    internal const int MinColumnSlabColumns = 512;
+
+    /// <summary>The fewest multiply-adds in a column slab of a split cut finer than one slab a thread (tens of µs of work).</summary>
+    internal const long MinColumnSlabMultiplyAdds = 1 << 21;
 
     /// <summary>
     /// Where two column slabs of the AVX-512 kernel meet in the middle of a 32-column panel and the slabs are narrow (at

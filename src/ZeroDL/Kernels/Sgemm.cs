@@ -264,7 +264,10 @@ internal static unsafe partial class Sgemm
                 else if (mValid == mr && nValid == nr)
                 {
                     long next = NextPanelAsk(kind, kc, ir, mc, jr, nc, copyColumns);
-                    if (next >= 0) Kernel12x32Avx512<PackedANextPanel>(kc, aPanel, 12, bPanel, cTile, ldc, acc, bNext: bPanel + next);
+                    if (next >= 0 && kind == GemmKernel.Avx512) Kernel12x32Avx512<PackedANextPanel>(kc, aPanel, 12, bPanel, cTile, ldc, acc, bNext: bPanel + next);
+                    else if (next >= 0) Kernel6x16Avx2<PackedANextPanel>(kc, aPanel, 6, bPanel, 16, cTile, ldc, acc, bNext: bPanel + next);
+                    else if (AsksForNextRows(kind, kc, ir, mc, jr, nc, copyColumns))
+                        Kernel6x16Avx2<PackedANextRows>(kc, aPanel, 6, bPanel, 16, cTile, ldc, acc, bNext: rawB + jr + nr, bNextStride: ldb);
                     else Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
                 }
                 else
@@ -274,33 +277,48 @@ internal static unsafe partial class Sgemm
     }
 
     /// <summary>
-    /// Which half of the next B panel the whole 12×32 tile at row <paramref name="ir"/> of an <paramref name="mc"/>-row
-    /// block asks for as it goes (<see cref="PackedANextPanel"/>), or −1 for none: the block's last two whole tiles
-    /// (its only one: the first half), on every panel but the block's last (column <paramref name="jr"/> of
-    /// <paramref name="nc"/>). A packed panel row of 32 floats is two cache lines, one asked for a step, so two tiles
-    /// of kc steps ask for the whole kc-deep panel, whatever the K block's depth. Only panels at least
-    /// <see cref="KC"/> deep: a shallower one fits in L1 beside its A panel, and a shallow product's packed B stays in
-    /// L2, where asking would cost the instructions and bring nothing.
+    /// Which part of the next B panel the whole tile at row <paramref name="ir"/> of an <paramref name="mc"/>-row block
+    /// asks for as it goes (<see cref="PackedANextPanel"/>), or −1 for none, on every panel but the block's last
+    /// (column <paramref name="jr"/> of <paramref name="nc"/>). The 12×32 tile's packed panel row of 32 floats is two
+    /// cache lines, one asked for a step: the block's last two whole tiles ask for a half each (its only one: the
+    /// first half), so that two tiles of kc steps ask for the whole kc-deep panel, whatever the K block's depth. The
+    /// 6×16 tile's row of 16 floats is one line: the block's last whole tile but one (its only one) asks for the whole
+    /// panel (0), leaving a tile's time for its last lines to arrive. Only panels at least <see cref="KC"/> deep: a
+    /// shallower one fits in L1 beside its A panel, and a shallow product's packed B stays in L2, where asking would
+    /// cost the instructions and bring nothing.
     /// </summary>
     internal static int NextPanelHalf(GemmKernel kind, int kc, int ir, int mc, int jr, int nc)
     {
-        const int mr = 12, nr = 32;
+        if (kind is not (GemmKernel.Avx512 or GemmKernel.Avx2) || kc < KC) return -1;
+        int mr = MR(kind), nr = NR(kind), askers = kind == GemmKernel.Avx512 ? 2 : 1;
         int first = Math.Max(0, mc / mr * mr - 2 * mr);
-        return kind == GemmKernel.Avx512 && kc >= KC && jr + nr < nc && ir >= first && ir + mr <= mc ? (ir - first) / mr : -1;
+        return jr + nr < nc && ir >= first && ir < first + askers * mr && ir + mr <= mc ? (ir - first) / mr : -1;
     }
 
     /// <summary>
-    /// Where the whole 12×32 tile at row <paramref name="ir"/> of panel <paramref name="jr"/> starts asking for the next
+    /// Where the whole tile at row <paramref name="ir"/> of panel <paramref name="jr"/> starts asking for the next
     /// panel (<see cref="NextPanelHalf"/>), in floats from its own panel's start, or −1 for none. None either while the
     /// next panel is among the first <paramref name="copyColumns"/>, not packed yet: its first tile reads the row-major
-    /// B and writes the packed lines itself (<see cref="PackedACopiesB"/>), so asking for them would bring in nothing used.
+    /// B and writes the packed lines itself (<see cref="PackedACopiesB"/>), so asking for them would bring in nothing used
+    /// (the 6×16 tile asks for those rows of B instead, <see cref="AsksForNextRows"/>).
     /// </summary>
     internal static long NextPanelAsk(GemmKernel kind, int kc, int ir, int mc, int jr, int nc, int copyColumns = 0)
     {
-        const int nr = 32;
+        int nr = NR(kind);
         int half = jr + nr < copyColumns ? -1 : NextPanelHalf(kind, kc, ir, mc, jr, nc);
         return half < 0 ? -1 : (long)nr * kc + half * (nr / 2L) * kc;
     }
+
+    /// <summary>
+    /// Whether the whole 6×16 tile at row <paramref name="ir"/> of panel <paramref name="jr"/> asks, a row a step, for
+    /// the kc rows of the row-major B that the next panel's first tile will copy (<see cref="PackedANextRows"/>): the
+    /// tile that would ask for a packed next panel (<see cref="NextPanelHalf"/>, at any depth, as those rows come from
+    /// L3 or memory), where the next panel is among the first <paramref name="copyColumns"/>, and never the copying
+    /// tile itself. Unasked, the copying tile of 100×3072×512 waited on memory for each step's row and took about 2½
+    /// times as long as the others.
+    /// </summary>
+    internal static bool AsksForNextRows(GemmKernel kind, int kc, int ir, int mc, int jr, int nc, int copyColumns) =>
+        kind == GemmKernel.Avx2 && ir > 0 && jr + NR(kind) < copyColumns && NextPanelHalf(kind, Math.Max(kc, KC), ir, mc, jr, nc) == 0;
 
     /// <summary>Products with at most this many rows take the unpacked-B path (<see cref="DirectBBlock"/>).</summary>
     internal const int DirectBMaxRows = 48;
