@@ -121,8 +121,8 @@ public readonly record struct GemmPlan
                 int slabs = Sgemm.ColumnSlabsPerThread(m, n - narrow, k, threads);
                 if (slabs > 1)
                 {
-                    // Several slabs a thread, taken in turn: whole panels of the kernel, the last taking the rest
-                    // (and the narrow columns after it).
+                    // Several slabs a thread, taken in turn: whole panels of the kernel, all but the last at least
+                    // MinColumnSlabColumns wide, the last taking the rest (and the narrow columns after it).
                     int pieces = threads * slabs, nr = Sgemm.NR(kernel), wide = n - narrow;
                     chunk = ((wide + pieces - 1) / pieces + nr - 1) / nr * nr;
                     parts = (wide + chunk - 1) / chunk;
