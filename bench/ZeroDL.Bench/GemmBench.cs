@@ -94,20 +94,23 @@ internal static class GemmBench
     }
 
     /// <summary>
-    /// Two variants of the kernels' code (<see cref="GemmOptions.Trial"/> 0 and <paramref name="trial"/>) on each
-    /// given shape, alternating in one process: per round a batch of calls (about 50 ms) of each, the first side
-    /// alternating between rounds, so that a shared host's slow spells fall on both alike. Prints each side's median
-    /// GFLOP/s and the median of the rounds' ratios (trial / shipped) with its quartiles; the two sides' results must
-    /// be the same bits. The ratio of GFLOP per CPU-second (the process's) beside it is less swayed by a thread that
-    /// loses its core for a while. <paramref name="trialThreads"/> (if positive) runs the trial side on that many threads; <paramref name="baseTrial"/> is the other side's variant (0: the shipped code).
+    /// The same product on <paramref name="trialThreads"/> threads (the trial side) against <paramref name="options"/>'
+    /// thread count (the base side) on each given shape, alternating in one process: per round a batch of calls (about
+    /// 50 ms) of each, the first side alternating between rounds, so that a shared host's slow spells fall on both
+    /// alike. Prints each side's median GFLOP/s and the median of the rounds' ratios (trial / base) with its quartiles,
+    /// and the same ratio of GFLOP per CPU-second (the process's), which a thread that loses its core for a while sways
+    /// less; the two sides' results must be the same bits (a split changes no sum's order).
     /// </summary>
-    public static int RunTrial(GemmOptions options, int trial, int rounds, string custom, int trialThreads = 0, int baseTrial = 0)
+    public static int RunThreads(GemmOptions options, int trialThreads, int rounds, string custom)
     {
         if (custom.Length == 0) throw new ArgumentException("gemm-ab needs --shape MxKxN[At|Bt],…");
-        var sides = new[] { options with { Trial = baseTrial }, options with { Trial = trial, Threads = trialThreads > 0 ? trialThreads : options.Threads } };
+        if (trialThreads < 1) throw new ArgumentException("gemm-ab needs --trial-threads T (a positive thread count)");
+        if (rounds < 1) throw new ArgumentException($"--rounds {rounds}: expected a positive number of rounds");
+        var sides = new[] { options, options with { Threads = trialThreads } };
+        int baseThreads = options.Threads ?? Gemm.EffectiveThreads;
         string kernel = options.Kernel == GemmKernel.Auto ? Gemm.KernelName : Sgemm.KernelName(options.Kernel);
-        Console.WriteLine($"# ZeroDL GEMM trial {trial} against {baseTrial}, kernel {kernel}, threads {options.Threads}, {rounds} alternating rounds");
-        Console.WriteLine("shape (MxKxN)	GFLOP/s 0	GFLOP/s trial	ratio (median)	ratio (quartiles)");
+        Console.WriteLine($"# ZeroDL GEMM on {trialThreads} threads (trial) against {baseThreads} (base), kernel {kernel}, {rounds} alternating rounds");
+        Console.WriteLine($"shape (MxKxN)\tGFLOP/s base\tGFLOP/s trial\tratio (median)\tratio (quartiles)\tCPU-second ratio (median)\tCPU-second ratio (quartiles)");
         int status = 0;
         foreach (var s in Select(custom))
         {
@@ -115,7 +118,12 @@ internal static class GemmBench
             var check = new float[c.Length];
             Gemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, a, lda, b, ldb, check, s.N, options: sides[0]);
             Gemm.Multiply(s.TA, s.TB, s.M, s.N, s.K, a, lda, b, ldb, c, s.N, options: sides[1]);
-            if (!check.AsSpan().SequenceEqual(c)) { Console.WriteLine($"# {s.Name}: trial {trial} changes the result's bits"); status = 1; }
+            if (!check.AsSpan().SequenceEqual(c)) { Console.WriteLine($"# {s.Name}: {trialThreads} threads change the result's bits"); status = 1; }
+            for (int side = 0; side < 2; side++)
+            {
+                var plan = Gemm.Plan(s.TA, s.TB, s.M, s.N, s.K, sides[side]);
+                if (plan.Threads != sides[side].Threads) Console.WriteLine($"# {s.Name}: the {(side == 0 ? "base" : "trial")} side runs on {plan.Threads} thread(s): {plan}");
+            }
             double flop = 2.0 * s.M * s.N * s.K;
             var sw = Stopwatch.StartNew();
             int calls = 0;

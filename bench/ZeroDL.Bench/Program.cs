@@ -4,7 +4,7 @@ using ZeroDL.Bench;
 const string Usage = """
 Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTIPLY_ADDS] [--kernel avx512|avx2|scalar] [--only SHAPE_PREFIX] [--shape MxKxN[At|Bt],…] [--plans] [--list]
        ZeroDL.Bench gemm-calls --shape MxKxN[At|Bt] --calls N [--threads N] [--kernel K]   (warm-up, then N calls with perf's counters on: bench/gemm-cycles.sh)
-       ZeroDL.Bench gemm-ab --shape MxKxN[At|Bt],… --trial N [--base M] [--trial-threads T] [--rounds R] [--threads N] [--kernel K]   (the kernels' variant N against M, 0 the shipped code, alternating in one process)
+       ZeroDL.Bench gemm-ab --shape MxKxN[At|Bt],… --trial-threads T [--threads N] [--rounds R] [--kernel K] [--parallel-threshold MULTIPLY_ADDS]   (the same product on T threads against N, alternating in one process; bits compared)
        ZeroDL.Bench fma-peak [--threads N] [--seconds S] [--bits 256|512]   (the FMA limit: register-only multiply-adds on 1 … N threads; --bits: that width instead of the widest)
        ZeroDL.Bench twolayer [--iterations N] [--threads N] [--eval-samples N] [--foreground-eval] [--float-batches]
        ZeroDL.Bench deepconv-inference [--threads N]
@@ -22,7 +22,7 @@ Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTI
        mpirun -np N ZeroDL.Bench allreduce [--rounds N]   (Open MPI allreduce of gradient-sized buffers, checked and timed)
        [mpirun -np N] ZeroDL.Bench distributed-step [--model M] [--hidden 4096,4096] [--iterations N] [--rounds R]   (step time split into compute and allreduce)
 """;
-string[] intOptions = ["--base", "--batches", "--bits", "--calls", "--chunk-elements", "--clients", "--eval-samples", "--iterations", "--parallel-threshold", "--reps", "--rounds", "--seconds", "--threads", "--trial", "--trial-threads"];
+string[] intOptions = ["--batches", "--bits", "--calls", "--chunk-elements", "--clients", "--eval-samples", "--iterations", "--parallel-threshold", "--reps", "--rounds", "--seconds", "--threads", "--trial-threads"];
 string[] otherOptions = ["--avx2", "--float-batches", "--foreground-eval", "--hidden", "--kernel", "--list", "--model", "--only", "--padded-rows", "--plans", "--profile", "--shape", "--without-elastic"];
 if (args.Contains("--help") || args.Contains("-h"))
 {
@@ -74,7 +74,7 @@ try
         case "gemm-calls":
             return GemmBench.RunCalls(gemmOptions, IntOption("--calls", 0), StringOption("--shape", ""));
         case "gemm-ab":
-            return GemmBench.RunTrial(gemmOptions, IntOption("--trial", 1), IntOption("--rounds", 30), StringOption("--shape", ""), IntOption("--trial-threads", 0), IntOption("--base", 0));
+            return GemmBench.RunThreads(gemmOptions, IntOption("--trial-threads", 0), IntOption("--rounds", 30), StringOption("--shape", ""));
         case "fma-peak":
             return FmaPeakBench.Run(threads, IntOption("--seconds", 1), argList.Contains("--bits") ? IntOption("--bits", 0) : null);
         case "deepconv-inference":

@@ -1079,14 +1079,46 @@ public class GemmTests
         for (int ir = 0; ir < 100; ir += 6)
             foreach (int kc in new[] { 64, 256, 512 })
             {
-                Assert.Equal(ir == 84, Sgemm.AsksForNextRows(GemmKernel.Avx2, kc, ir, 100, 0, 512, 512));
+                Assert.Equal(ir == 84 ? 16 : -1, Sgemm.NextRowsAsk(GemmKernel.Avx2, kc, ir, 100, 0, 512, 512));
                 Assert.Equal(-1, Sgemm.NextPanelAsk(GemmKernel.Avx2, kc, ir, 100, 0, 512, 512));
             }
-        Assert.False(Sgemm.AsksForNextRows(GemmKernel.Avx2, 256, 84, 100, 496, 512, 512));
-        Assert.True(Sgemm.AsksForNextRows(GemmKernel.Avx2, 256, 84, 100, 464, 512, 496));
-        Assert.False(Sgemm.AsksForNextRows(GemmKernel.Avx2, 256, 84, 100, 480, 512, 496));
-        Assert.False(Sgemm.AsksForNextRows(GemmKernel.Avx2, 256, 0, 8, 0, 512, 512));
-        Assert.False(Sgemm.AsksForNextRows(GemmKernel.Avx512, 256, 84, 100, 0, 512, 512));
+        Assert.Equal(-1, Sgemm.NextRowsAsk(GemmKernel.Avx2, 256, 84, 100, 496, 512, 512));
+        Assert.Equal(480, Sgemm.NextRowsAsk(GemmKernel.Avx2, 256, 84, 100, 464, 512, 496));
+        Assert.Equal(-1, Sgemm.NextRowsAsk(GemmKernel.Avx2, 256, 84, 100, 480, 512, 496));
+        Assert.Equal(-1, Sgemm.NextRowsAsk(GemmKernel.Avx2, 256, 0, 8, 0, 512, 512));
+        Assert.Equal(-1, Sgemm.NextRowsAsk(GemmKernel.Avx512, 256, 84, 100, 0, 512, 512));
+    }
+
+    [Fact]
+    public void The_6x16_tiles_ask_for_the_rows_of_the_next_copied_panel_exactly_once()
+    {
+        // A prefetch never faults nor changes a sum, so only this can catch a wrong address: over a block's tiles each
+        // panel whose next panel is still to be copied asks, once and from a tile other than the copying one, for the
+        // column that next panel's copying tile reads (MacroKernel hands it rawB + its own jr); no other panel asks,
+        // no tile asks for both the rows and a packed panel (NextPanelAsk), and the AVX-512 kernel never asks.
+        const int nr = 16, mr = 6;
+        foreach (int kc in new[] { 8, 64, Sgemm.KC - 1, Sgemm.KC, 300, 512, Sgemm.DeepKC })
+            foreach (int mc in new[] { 6, 12, 16, 18, 24, 40, 100, 116, 144 })
+                foreach (int nc in new[] { 32, 64, 100, 1000, 1024 })
+                    foreach (int copyColumns in new[] { 0, nr, nc / nr / 2 * nr, nc / nr * nr })
+                        for (int jr = 0; jr < nc; jr += nr)
+                        {
+                            string where = $"kc={kc} mc={mc} nc={nc} copy={copyColumns} jr={jr}";
+                            var asked = new List<int>();
+                            for (int ir = 0; ir < mc; ir += mr)
+                            {
+                                int column = Sgemm.NextRowsAsk(GemmKernel.Avx2, kc, ir, mc, jr, nc, copyColumns);
+                                Assert.Equal(-1, Sgemm.NextRowsAsk(GemmKernel.Avx512, kc, ir, mc, jr, nc, copyColumns));
+                                if (column < 0) continue;
+                                asked.Add(column);
+                                Assert.True(ir > 0 && ir + mr <= mc, where);
+                                Assert.Equal(-1, Sgemm.NextPanelAsk(GemmKernel.Avx2, kc, ir, mc, jr, nc, copyColumns));
+                            }
+                            // The next panel's first tile copies (ir == 0 && jr + nr < copyColumns) and reads from
+                            // column jr + nr; a block of at least three whole tiles has a tile to ask for it.
+                            bool nextCopied = jr + nr < copyColumns && jr + nr < nc;
+                            Assert.Equal(nextCopied && mc / mr >= 3 ? new[] { jr + nr } : [], asked.ToArray());
+                        }
     }
 
     [Theory]
@@ -1103,7 +1135,7 @@ public class GemmTests
         Assert.False(plan.ReadsAInPlace, plan.ToString());
         Assert.False(plan.ReadsBInPlace, plan.ToString());
         int mc = Math.Min(m, Sgemm.MC), asker = mc / 6 * 6 - 12, copy = Sgemm.CopiesB(GemmKernel.Avx2, false, tb, false, false, m) ? n / 16 * 16 : 0;
-        Assert.True(Sgemm.AsksForNextRows(GemmKernel.Avx2, plan.KBlock, asker, mc, 0, n, copy) || Sgemm.NextPanelAsk(GemmKernel.Avx2, plan.KBlock, asker, mc, 0, n, copy) >= 0, plan.ToString());
+        Assert.True(Sgemm.NextRowsAsk(GemmKernel.Avx2, plan.KBlock, asker, mc, 0, n, copy) >= 0 || Sgemm.NextPanelAsk(GemmKernel.Avx2, plan.KBlock, asker, mc, 0, n, copy) >= 0, plan.ToString());
         var rng = new Random(m * 7 + n + k);
         int lda = k + 3, ldc = n + 2;
         var a = RandomArray(rng, m * lda); var b = RandomArray(rng, (tb ? n : k) * ldb);

@@ -53,12 +53,6 @@ public sealed record GemmOptions
     /// <summary>The micro-kernel; <see cref="GemmKernel.Auto"/> picks the best the CPU runs.</summary>
     public GemmKernel Kernel { get; init; } = GemmKernel.Auto;
 
-    /// <summary>
-    /// A variant of the kernels' code under trial, 0 for the shipped one: ZeroDL.Bench gemm-ab times two values
-    /// alternating in one process, so that a change is measured against the code it would replace on a noisy host.
-    /// </summary>
-    internal int Trial { get; init; }
-
     /// <summary>Threads for <paramref name="work"/> multiply-adds: 1 below <see cref="ParallelThreshold"/>, else <see cref="Threads"/>.</summary>
     public int ThreadsFor(long work) => work < ParallelThreshold ? 1 : Threads ?? Gemm.EffectiveThreads;
 }

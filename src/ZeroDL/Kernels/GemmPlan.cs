@@ -71,8 +71,6 @@ public readonly record struct GemmPlan
     /// rows at a time rather than twelve (<see cref="Sgemm.ReadsAliasedRowsSixAtATime"/>); the sums are the same.
     /// </summary>
     public bool ReadsAliasedRowsSixAtATime { get; init; }
-    /// <summary>The kernels' variant under trial (<see cref="GemmOptions.Trial"/>), 0 for the shipped one.</summary>
-    internal int Trial { get; init; }
     /// <summary>A tall A read in place asks for its next rows ahead of the kernel (a deep transposed A: its next K block's).</summary>
     public bool PrefetchesRowsOfA { get; init; }
 
@@ -86,7 +84,7 @@ public readonly record struct GemmPlan
         if (lda <= 0) lda = transA ? m : k;
         options ??= GemmOptions.Default;
         var kernel = options.Kernel == GemmKernel.Auto ? Sgemm.BestKernel : options.Kernel;
-        var plan = new GemmPlan { M = m, N = n, K = k, TransA = transA, TransB = transB, Kernel = kernel, Threads = 1, Parts = 1, Trial = options.Trial };
+        var plan = new GemmPlan { M = m, N = n, K = k, TransA = transA, TransB = transB, Kernel = kernel, Threads = 1, Parts = 1 };
         // The small-product kernel is a vector kernel: a forced scalar kernel stays on the scalar tiles.
         if (allowSmall && split is null && kernel != GemmKernel.Scalar && SmallGemm.Applies(m, n, k))
             return plan with { Small = true, Chunk = m };
@@ -121,8 +119,8 @@ public readonly record struct GemmPlan
                 int slabs = Sgemm.ColumnSlabsPerThread(m, n - narrow, k, threads);
                 if (slabs > 1)
                 {
-                    // Several slabs a thread, taken in turn: whole panels of the kernel, the last taking the rest
-                    // (and the narrow columns after it).
+                    // Several slabs a thread, taken in turn: whole panels of the kernel, all but the last at least
+                    // MinColumnSlabColumns wide, the last taking the rest (and the narrow columns after it).
                     int pieces = threads * slabs, nr = Sgemm.NR(kernel), wide = n - narrow;
                     chunk = ((wide + pieces - 1) / pieces + nr - 1) / nr * nr;
                     parts = (wide + chunk - 1) / chunk;

@@ -142,7 +142,7 @@ internal static partial class Sgemm
     /// <summary>
     /// The 6×16 kernel's A and B are packed panels, and each step asks for one row of 16 floats of a row-major B into L2
     /// (the rows a leading dimension apart; the row's first and last float, as an unaligned row spans two lines): the
-    /// rows that the next panel's first tile will read and copy (<see cref="PackedACopiesB"/>, <see cref="AsksForNextRows"/>),
+    /// rows that the next panel's first tile will read and copy (<see cref="PackedACopiesB"/>, <see cref="NextRowsAsk"/>),
     /// so that tile finds them in L2 rather than waiting on memory for each step's row.
     /// </summary>
     private struct PackedANextRows;
@@ -241,6 +241,9 @@ internal static partial class Sgemm
     /// With <typeparamref name="TA"/> = <see cref="PackedACopiesB"/> (A packed, B row-major read in place) each step's
     /// 16 floats of B are also stored to <paramref name="bCopy"/> as PackB would pack them, so that the first tile of a
     /// panel packs it for the others (the stores take no register: the tile, B's two loads and A fit in 15 ymm).
+    /// With <see cref="PackedANextPanel"/> or <see cref="PackedANextRows"/> each step asks for the line(s) at
+    /// <paramref name="bNext"/> and moves it on by <paramref name="bNextStride"/>: a packed panel's row (the default)
+    /// or a row-major B's leading dimension.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel6x16Avx2<TA>(int kc, float* a, long aStride, float* b, long bStride, float* c, int ldc, bool accumulate,
@@ -285,7 +288,7 @@ internal static partial class Sgemm
             if (typeof(TA) == typeof(PackedANextPanel) && System.Runtime.Intrinsics.X86.Sse.IsSupported)
             {
                 System.Runtime.Intrinsics.X86.Sse.Prefetch1(bNext);
-                bNext += 16;
+                bNext += bNextStride;
             }
             if (typeof(TA) == typeof(PackedANextRows) && System.Runtime.Intrinsics.X86.Sse.IsSupported)
             {

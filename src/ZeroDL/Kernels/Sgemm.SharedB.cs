@@ -33,18 +33,18 @@ internal static unsafe partial class Sgemm
     /// How many column slabs each thread's share of a column split is cut into (<see cref="GemmSplit.ColumnSlabs"/>),
     /// taken in turn from the pool's counter as a row split's are (<see cref="RowSlabsPerThread"/>): a thread that
     /// loses its core for a while (a shared host) then leaves the other thread its remaining slabs rather than a half
-    /// of the product to wait for, and a slab's packed B and columns of C stay in L2 (100×100×5880 Bᵀ: 8 slabs of 736
-    /// columns rather than 2 of about 2940). Each slab packs all of A again, so a slab is at least
-    /// <see cref="MinColumnSlabColumns"/> wide and at least <see cref="MinColumnSlabMultiplyAdds"/>, at most
-    /// <see cref="MaxRowSlabsPerThread"/> a thread.
+    /// of the product to wait for, and a slab's packed B and columns of C stay in L2 where a thread's whole share of a
+    /// wide product would not. Each slab packs all of A again, so all slabs but the last (which takes the rest) are at
+    /// least <see cref="MinColumnSlabColumns"/> wide and <see cref="MinColumnSlabMultiplyAdds"/>, and a thread takes
+    /// at most <see cref="MaxSlabsPerThread"/>.
     /// </summary>
     internal static int ColumnSlabsPerThread(int m, int n, int k, int threads) =>
-        (int)Math.Clamp(Math.Min(n / (threads * MinColumnSlabColumns), (long)m * n * k / ((long)threads * MinColumnSlabMultiplyAdds)), 1, MaxRowSlabsPerThread);
+        (int)Math.Clamp(Math.Min(n / (threads * MinColumnSlabColumns), (long)m * n * k / ((long)threads * MinColumnSlabMultiplyAdds)), 1, MaxSlabsPerThread);
 
     /// <summary>
-    /// The narrowest column slab of a split cut finer than one slab a thread: packing a float of A costs about as much
-    /// as 8 of the multiply-adds it feeds (100×3072×512's slabs of 256 columns spend 3.5 % packing A), so a slab this
-    /// wide spends under 2 %.
+    /// The narrowest column slab, all but the last, of a split cut finer than one slab a thread: a float of A packed
+    /// costs about as much as a few of the multiply-adds it feeds, so a slab this wide spends under 2 % of its time
+    /// packing A.
     /// </summary>
     internal const int MinColumnSlabColumns = 512;
 

@@ -165,13 +165,13 @@ internal static unsafe partial class Sgemm
     /// How many slabs of rows each thread's share of a row split is cut into (<see cref="GemmSplit.Rows"/>): the
     /// threads take the slabs in turn from the pool's counter, so that a thread that loses its core for a while (a
     /// shared host) leaves the other thread its remaining slabs rather than a half of the product to wait for. Each
-    /// slab at least <see cref="MinRowSlabMultiplyAdds"/>, at most <see cref="MaxRowSlabsPerThread"/> per thread: a
+    /// slab at least <see cref="MinRowSlabMultiplyAdds"/>, at most <see cref="MaxSlabsPerThread"/> per thread: a
     /// thread packs B once a call (where it is one block) but A's ragged blocks and the narrow columns once a slab.
     /// Only where A is packed and at least <see cref="MinRowSlabDepth"/> deep: an A read in place (thin products) and
     /// a shallow product, both bound by streaming A and C through memory, measured slower cut finer on a quiet host.
     /// </summary>
     internal static int RowSlabsPerThread(bool direct, int m, int n, int k, int threads) =>
-        direct || k < MinRowSlabDepth ? 1 : (int)Math.Clamp((long)m * n * k / ((long)threads * MinRowSlabMultiplyAdds), 1, MaxRowSlabsPerThread);
+        direct || k < MinRowSlabDepth ? 1 : (int)Math.Clamp((long)m * n * k / ((long)threads * MinRowSlabMultiplyAdds), 1, MaxSlabsPerThread);
 
     /// <summary>The shallowest product whose row split is cut into several slabs a thread.</summary>
     internal const int MinRowSlabDepth = 64;
@@ -179,8 +179,11 @@ internal static unsafe partial class Sgemm
     /// <summary>The fewest multiply-adds in a slab of a row split cut finer than one slab a thread (tens of µs of work).</summary>
     internal const long MinRowSlabMultiplyAdds = 1 << 23;
 
-    /// <summary>The most slabs per thread of a row split.</summary>
-    internal const int MaxRowSlabsPerThread = 4;
+    /// <summary>
+    /// The most slabs per thread of a split cut finer than one slab a thread, by rows (<see cref="RowSlabsPerThread"/>)
+    /// or by columns (<see cref="ColumnSlabsPerThread"/>): each slab packs again what the thread's share would pack once.
+    /// </summary>
+    internal const int MaxSlabsPerThread = 4;
 
     /// <summary>
     /// Whether the vector tiles pack a row-major B's whole panels themselves, each panel's first tile storing the rows
@@ -266,8 +269,8 @@ internal static unsafe partial class Sgemm
                     long next = NextPanelAsk(kind, kc, ir, mc, jr, nc, copyColumns);
                     if (next >= 0 && kind == GemmKernel.Avx512) Kernel12x32Avx512<PackedANextPanel>(kc, aPanel, 12, bPanel, cTile, ldc, acc, bNext: bPanel + next);
                     else if (next >= 0) Kernel6x16Avx2<PackedANextPanel>(kc, aPanel, 6, bPanel, 16, cTile, ldc, acc, bNext: bPanel + next);
-                    else if (AsksForNextRows(kind, kc, ir, mc, jr, nc, copyColumns))
-                        Kernel6x16Avx2<PackedANextRows>(kc, aPanel, 6, bPanel, 16, cTile, ldc, acc, bNext: rawB + jr + nr, bNextStride: ldb);
+                    else if (NextRowsAsk(kind, kc, ir, mc, jr, nc, copyColumns) is var column and >= 0)
+                        Kernel6x16Avx2<PackedANextRows>(kc, aPanel, 6, bPanel, 16, cTile, ldc, acc, bNext: rawB + column, bNextStride: ldb);
                     else Kernel(kind, kc, aPanel, bPanel, cTile, ldc, acc);
                 }
                 else
@@ -300,7 +303,7 @@ internal static unsafe partial class Sgemm
     /// panel (<see cref="NextPanelHalf"/>), in floats from its own panel's start, or −1 for none. None either while the
     /// next panel is among the first <paramref name="copyColumns"/>, not packed yet: its first tile reads the row-major
     /// B and writes the packed lines itself (<see cref="PackedACopiesB"/>), so asking for them would bring in nothing used
-    /// (the 6×16 tile asks for those rows of B instead, <see cref="AsksForNextRows"/>).
+    /// (the 6×16 tile asks for those rows of B instead, <see cref="NextRowsAsk"/>).
     /// </summary>
     internal static long NextPanelAsk(GemmKernel kind, int kc, int ir, int mc, int jr, int nc, int copyColumns = 0)
     {
@@ -310,15 +313,20 @@ internal static unsafe partial class Sgemm
     }
 
     /// <summary>
-    /// Whether the whole 6×16 tile at row <paramref name="ir"/> of panel <paramref name="jr"/> asks, a row a step, for
-    /// the kc rows of the row-major B that the next panel's first tile will copy (<see cref="PackedANextRows"/>): the
-    /// tile that would ask for a packed next panel (<see cref="NextPanelHalf"/>, at any depth, as those rows come from
-    /// L3 or memory), where the next panel is among the first <paramref name="copyColumns"/>, and never the copying
-    /// tile itself. Unasked, the copying tile of 100×3072×512 waited on memory for each step's row and took about 2½
-    /// times as long as the others.
+    /// Which column of the row-major B at this K block's first row (the next panel's first, <paramref name="jr"/> + nr)
+    /// the whole 6×16 tile at row <paramref name="ir"/> of panel <paramref name="jr"/> asks for, a row a step for kc
+    /// rows a leading dimension apart, or −1 for none (<see cref="PackedANextRows"/>): the rows that the next panel's
+    /// first tile will read and copy (<see cref="PackedACopiesB"/>). Asked for by the tile that would ask for a packed
+    /// next panel (<see cref="NextPanelHalf"/>, at any depth, as those rows come from L3 or memory) where the next
+    /// panel is among the first <paramref name="copyColumns"/>, and never by the copying tile itself. Unasked, the
+    /// copying tile of a few-row product waited on memory for each step's row and took about 2½ times as long as the others.
     /// </summary>
-    internal static bool AsksForNextRows(GemmKernel kind, int kc, int ir, int mc, int jr, int nc, int copyColumns) =>
-        kind == GemmKernel.Avx2 && ir > 0 && jr + NR(kind) < copyColumns && NextPanelHalf(kind, Math.Max(kc, KC), ir, mc, jr, nc) == 0;
+    internal static int NextRowsAsk(GemmKernel kind, int kc, int ir, int mc, int jr, int nc, int copyColumns)
+    {
+        int nr = NR(kind);
+        return kind == GemmKernel.Avx2 && ir > 0 && jr + nr < copyColumns && NextPanelHalf(kind, Math.Max(kc, KC), ir, mc, jr, nc) == 0
+            ? jr + nr : -1;
+    }
 
     /// <summary>Products with at most this many rows take the unpacked-B path (<see cref="DirectBBlock"/>).</summary>
     internal const int DirectBMaxRows = 48;
