@@ -475,6 +475,7 @@ internal static unsafe partial class Winograd4x4Convolution
         for (int xi = 0; xi < Positions; xi++)
             for (int ch = 0; ch < c; ch++)
                 new ReadOnlySpan<float>(p + xi * block + (long)ch * tiles, used).CopyTo(transformed.Slice((xi * c + ch) * used, used));
+        GC.KeepAlive(buffer); // only its pointer is used above: its finalizer would free p before the copy-out
     }
 
     /// <summary>The floats between two positions' blocks of <see cref="Transform"/>'s output, as the passes lay them out.</summary>
