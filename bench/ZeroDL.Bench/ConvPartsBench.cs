@@ -200,6 +200,7 @@ internal static class ConvPartsBench
                 }
                 ratios.Add(t[1] / t[0]);
             }
+            GC.KeepAlive(buffer); // only its pointer is used above: its finalizer would free v mid-run
             foreach (var l in times) l.Sort();
             ratios.Sort();
             Console.WriteLine($"{name,-9} {c}x{h}x{h} pad {pad}, chunks of {n}: {times[0][reps / 2]:F3} / {times[1][reps / 2]:F3} ms, "

@@ -232,19 +232,127 @@ public class Winograd4x4Tests(ITestOutputHelper output)
     [InlineData(2, 2, 13, 37, 1)]   // 10 tiles a row: a second vector of tiles, mostly past the plane
     [InlineData(1, 1, 3, 70, 0)]    // 17 tiles a row, one tile row: three vectors a row
     [InlineData(3, 1, 1, 1, 1)]     // 1×1 input: every group but one lane masked
-    public void Masked_rows_give_the_bits_of_the_padded_copy(int n, int c, int h, int w, int pad)
+    [InlineData(6, 2, 8, 8, 1, true)] // −0, NaN and ±Inf among the values (a quad, then a pair)
+    public void Masked_rows_give_the_bits_of_the_padded_copy(int n, int c, int h, int w, int pad, bool specials = false)
     {
         output.WriteLine($"AVX-512F: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}"); // run once more with DOTNET_EnableAVX512=0
         var rng = new Rng(n * 23 + c * 7 + h * 5 + w + pad);
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, used = n * Winograd4x4Convolution.TilesAlong(oh) * Winograd4x4Convolution.TilesAlong(ow);
         var x = new float[n * c * h * w]; rng.FillUniform(x, -1, 1);
         var dout = new float[n * c * oh * ow]; rng.FillUniform(dout, -1, 1);
+        float[] special = [-0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity];
+        if (specials)
+            foreach (var values in new[] { x, dout })
+                for (int i = 0; i < values.Length; i += 7) values[i] = special[i / 7 % special.Length];
         foreach (bool input in new[] { true, false })
         {
             var padded = new float[36 * c * used]; var masked = new float[36 * c * used];
             Winograd4x4Convolution.Transformed(input, input ? x : dout, n, c, h, w, pad, padded, padded: true);
             Winograd4x4Convolution.Transformed(input, input ? x : dout, n, c, h, w, pad, masked);
             Assert.Equal(padded.Select(BitConverter.SingleToInt32Bits), masked.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
+    /// <summary>
+    /// No masked row load reaches outside the span it reads, not even with every lane masked off (AMD may fault on
+    /// those): every load of the masked transforms, watched through <see cref="WatchedRows"/>, for a sweep of shapes,
+    /// with the span in native memory between margins that no other buffer can share; and the bits are the reference's.
+    /// </summary>
+    [Fact]
+    public unsafe void Masked_rows_load_nothing_outside_the_span()
+    {
+        const int Margin = 1024; // floats each side: a page
+        var rng = new Rng(40);
+        int checkedShapes = 0;
+        foreach (var (n, c) in new[] { (1, 1), (2, 1), (5, 2) })
+            foreach (int pad in new[] { 0, 1, 2, 3 })
+                foreach (int h in new[] { 1, 2, 3, 5, 8, 9, 14, 16 })
+                    foreach (int w in new[] { 1, 2, 3, 5, 8, 9, 13, 14, 16, 28, 37 })
+                        foreach (bool input in new[] { true, false })
+                        {
+                            int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+                            if (oh < 1 || ow < 1) continue;
+                            int length = n * c * (input ? h * w : oh * ow);
+                            float* all = (float*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)(length + 2 * Margin) * sizeof(float));
+                            try
+                            {
+                                new Span<float>(all, length + 2 * Margin).Fill(float.NaN);
+                                var values = new Span<float>(all + Margin, length);
+                                rng.FillUniform(values, -1, 1);
+                                long block = Winograd4x4Convolution.TransformedBlock(n, c, h, w, pad);
+                                var watched = new float[36 * block]; var reference = new float[36 * block];
+                                WatchedRows.Start = (nint)(all + Margin); WatchedRows.End = (nint)(all + Margin + length); WatchedRows.Outside = 0;
+                                fixed (float* pw = watched) fixed (float* pr = reference)
+                                {
+                                    Winograd4x4Convolution.Transform<WatchedRows>(input, values, n, c, h, w, pad, pw, block);
+                                    Winograd4x4Convolution.Transform(input, true, values, n, c, h, w, pad, pr, block);
+                                }
+                                string shape = $"{(input ? "x" : "dout")} of n {n}, c {c}, {h}×{w}, pad {pad}";
+                                Assert.True(WatchedRows.Outside == 0, $"{shape}: {WatchedRows.Outside} loads outside the span");
+                                int used = n * Winograd4x4Convolution.TilesAlong(oh) * Winograd4x4Convolution.TilesAlong(ow);
+                                int tiles = (int)((block - 16) / c);
+                                for (int xi = 0; xi < 36; xi++)
+                                    for (int ch = 0; ch < c; ch++)
+                                        for (int t = 0; t < used; t++)
+                                        {
+                                            long at = xi * block + (long)ch * tiles + t;
+                                            Assert.True(BitConverter.SingleToInt32Bits(watched[at]) == BitConverter.SingleToInt32Bits(reference[at]), $"{shape}: ξ {xi}, channel {ch}, tile {t}");
+                                        }
+                                checkedShapes++;
+                            }
+                            finally { System.Runtime.InteropServices.NativeMemory.Free(all); }
+                        }
+        output.WriteLine($"{checkedShapes} transforms watched");
+    }
+
+    /// <summary>
+    /// <see cref="Winograd4x4Convolution.MaskedRows"/> that counts the loads whose 4 floats touch the page before
+    /// <see cref="Start"/> or the page from <see cref="End"/> on.
+    /// </summary>
+    private unsafe struct WatchedRows : Winograd4x4Convolution.IRowSource
+    {
+        [ThreadStatic] public static nint Start, End;
+        [ThreadStatic] public static int Outside;
+
+        public static bool Padded => false;
+
+        public static System.Runtime.Intrinsics.Vector128<float> Load(float* p, System.Runtime.Intrinsics.Vector128<float>* mask)
+        {
+            nint from = (nint)p, to = from + 4 * sizeof(float), page = 4096;
+            if ((to > Start - page && from < Start) || (from < End + page && to > End)) Outside++;
+            return System.Runtime.Intrinsics.X86.Avx.MaskLoad(p, *mask);
+        }
+    }
+
+    /// <summary>
+    /// Forward, the input gradient and the weight gradient give the same bits with the transforms' rows masked as
+    /// padded (<see cref="Winograd4x4Convolution.PaddedRows"/>), on both vector widths of the products.
+    /// </summary>
+    [Theory]
+    [InlineData(7, 3, 8, 8, 1, 5)]    // 8×8: a quad, then a pair and one alone (dx too)
+    [InlineData(5, 4, 14, 14, 1, 6)]  // 14×14: paired, the last image alone
+    public void Passes_give_the_same_bits_by_masked_and_padded_rows(int n, int c, int h, int w, int pad, int fn)
+    {
+        var rng = new Rng(n * 41 + c * 13 + h + fn);
+        var (x, wt, b, u) = RandomLayer(rng, n, c, h, w, fn);
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        var dout = new float[n * fn * oh * ow]; rng.FillUniform(dout, -1, 1);
+        float[] flipped = [], uFlipped = [];
+        Winograd4x4Convolution.TransformFlippedFilters(wt, fn, c, ref flipped, ref uFlipped);
+        foreach (bool wide in new[] { false, true })
+        {
+            var results = new List<float[]>[2];
+            foreach (bool padded in new[] { false, true })
+            {
+                var y = new float[n * fn * oh * ow]; var dx = new float[n * c * h * w]; var dU = new float[36 * fn * c];
+                Winograd4x4Convolution.Forward(x, n, c, h, w, u, b, fn, pad, y, wide, paddedRows: padded);
+                Winograd4x4Convolution.InputGradient(dout, n, fn, oh, ow, uFlipped, new float[c], c, pad, dx, wide, padded);
+                Winograd4x4Convolution.WeightGradient(x, dout, n, c, h, w, fn, pad, dU, wide, padded);
+                results[padded ? 1 : 0] = [y, dx, dU];
+            }
+            for (int k = 0; k < 3; k++)
+                Assert.True(results[0][k].Select(BitConverter.SingleToInt32Bits).SequenceEqual(results[1][k].Select(BitConverter.SingleToInt32Bits)),
+                    $"{new[] { "forward", "input gradient", "weight gradient" }[k]}, wide {wide}");
         }
     }
 

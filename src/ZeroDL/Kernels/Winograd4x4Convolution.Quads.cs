@@ -12,8 +12,9 @@ namespace ZeroDL.Kernels;
 /// slots' low quarters) into one vector and P2 and P3's into another, the very vectors the paired pass builds for
 /// those images: every lane runs the same operations on the same values, so the bits are the same.
 /// Only with <see cref="MaskedRows"/>, so that <see cref="PaddedRows"/> stays the paired reference; the last one to
-/// three images of a batch go paired. DeepConvNet's 8×8 transforms measured about twice as fast so (ZeroDL.Bench
-/// winograd-rows, against the padded pairs). The output-gradient transform has no such path: the engine takes such
+/// three images of a batch go paired, and so do four whose rows would be read from copies (<see cref="PlaneRows"/>).
+/// DeepConvNet's 8×8 transforms measured about twice as fast so (ZeroDL.Bench winograd-rows, against the padded
+/// pairs). The output-gradient transform has no such path: the engine takes such
 /// small images' weight gradients by F(2×2) (<see cref="ConvolutionEngine.Winograd4x4MinimumWeightTiles"/>).
 /// </summary>
 internal static unsafe partial class Winograd4x4Convolution

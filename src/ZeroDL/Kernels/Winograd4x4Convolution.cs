@@ -43,13 +43,14 @@ internal static unsafe partial class Winograd4x4Convolution
     private const int MR = ShiftedConvolution.MR;
 
     /// <summary>
-    /// Per-thread buffers: the transformed input, the products, one plane's padded input, row transforms and outputs;
+    /// Per-thread buffers: the transformed input, the products, row transforms, the rows' scratch (<see cref="RowScratch"/>:
+    /// padded planes, or masks, a zero row and copied rows) and outputs;
     /// all aligned to a cache line, so that the transforms' whole-vector loads and stores of the scratch buffers never
     /// straddle two lines (a managed array's start falls anywhere on a line, and with it the share of split accesses).
     /// </summary>
     private sealed class Buffers
     {
-        public readonly WinogradConvolution.AlignedBuffer V = new(), M = new(), Rows = new(), Padded = new(), Out = new();
+        public readonly WinogradConvolution.AlignedBuffer V = new(), M = new(), Rows = new(), RowScratch = new(), Out = new();
         public int[] Offsets = [];
     }
 
@@ -357,23 +358,10 @@ internal static unsafe partial class Winograd4x4Convolution
         int hp = 4 * tilesY;
         long planeLength = (long)hp * rowLength;
         float* pr = buffers.Rows.Get(step * rowsLength);
-        float* pp, zero;
-        var masks = (Vector128<float>*)null;
-        if (TSource.Padded)
-        {
-            pp = buffers.Padded.Get(step * planeLength);
-            new Span<float>(pp, (int)(step * planeLength)).Clear();
-            zero = null;
-        }
-        else
-        {
-            pp = buffers.Padded.Get(2 * rowLength); // as TransformInput's: the masks, then a zero row
-            masks = (Vector128<float>*)pp;
-            ColumnMasks(masks, rowLength / 4, 0, ow);
-            zero = pp + rowLength;
-            new Span<float>(zero, rowLength).Clear();
-        }
         fixed (float* pd = dout)
+        {
+            float* pp = RowScratch<TSource>(buffers, step, planeLength, rowLength, 0, ow, pd, dout.Length, RowReach(tilesX, 4), out var rows);
+            var masks = rows.Masks;
             // Filter by filter, image by image: an image's last vector spills into the next image's tiles, or past the
             // last image into the next filter's or the slack, all written later.
             for (int f = 0; f < filters; f++)
@@ -390,13 +378,18 @@ internal static unsafe partial class Winograd4x4Convolution
                         }
                         first = pp; second = pp + (count - 1) * planeLength; // the last image alone: its own rows again in the high halves
                     }
+                    bool inPlace = TSource.Padded || rows.InPlace(first, second + (long)(oh - 1) * ow);
                     for (int r = 0; r < hp; r++)
                     {
                         float* dst = pr + (r & 3) * 6L * rowBlock + (r >> 2) * tilesX;
                         float* src, high;
                         if (TSource.Padded) { src = first + (long)r * rowLength; high = second + (long)r * rowLength; }
-                        else if (r >= oh) src = high = zero;
-                        else { src = first + (long)r * ow; high = second + (long)r * ow; }
+                        else if (r >= oh) src = high = rows.Zero;
+                        else
+                        {
+                            src = first + (long)r * ow; high = second + (long)r * ow;
+                            if (!inPlace) { src = rows.Inside(src, 0); high = rows.Inside(high, 1); }
+                        }
                         if (pairs)
                         {
                             GradientRow<TSource>(src, masks, high, masks, out var m0, out var m1, out var m2, out var m3, out var m4, out var m5);
@@ -434,6 +427,7 @@ internal static unsafe partial class Winograd4x4Convolution
                                 }
                             }
                 }
+        }
     }
 
     /// <summary>
@@ -477,6 +471,7 @@ internal static unsafe partial class Winograd4x4Convolution
         for (int xi = 0; xi < Positions; xi++)
             for (int ch = 0; ch < c; ch++)
                 new ReadOnlySpan<float>(p + xi * block + (long)ch * tiles, used).CopyTo(transformed.Slice((xi * c + ch) * used, used));
+        GC.KeepAlive(buffer); // only its pointer is used above: its finalizer would free p before the copy-out
     }
 
     /// <summary>The floats between two positions' blocks of <see cref="Transform"/>'s output, as the passes lay them out.</summary>
@@ -489,13 +484,19 @@ internal static unsafe partial class Winograd4x4Convolution
     /// </summary>
     internal static void Transform(bool input, bool padded, ReadOnlySpan<float> values, int images, int c, int h, int w, int pad, float* p, long block)
     {
+        if (padded) Transform<PaddedRows>(input, values, images, c, h, w, pad, p, block);
+        else Transform<MaskedRows>(input, values, images, c, h, w, pad, p, block);
+    }
+
+    /// <summary><see cref="Transform"/> by any <see cref="IRowSource"/>: tests watch the masked passes' loads through their own.</summary>
+    internal static void Transform<TSource>(bool input, ReadOnlySpan<float> values, int images, int c, int h, int w, int pad, float* p, long block)
+        where TSource : struct, IRowSource
+    {
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, tilesY = TilesAlong(oh), tilesX = TilesAlong(ow);
         int tiles = (images * tilesY * tilesX + Lanes - 1) / Lanes * Lanes;
         var buffers = t_buffers ??= new Buffers();
-        if (input && padded) TransformInput<PaddedRows>(values, images, c, h, w, pad, tilesY, tilesX, tiles, p, block, buffers);
-        else if (input) TransformInput<MaskedRows>(values, images, c, h, w, pad, tilesY, tilesX, tiles, p, block, buffers);
-        else if (padded) TransformOutputGradient<PaddedRows>(values, images, c, oh, ow, tilesY, tilesX, tiles, p, block, buffers);
-        else TransformOutputGradient<MaskedRows>(values, images, c, oh, ow, tilesY, tilesX, tiles, p, block, buffers);
+        if (input) TransformInput<TSource>(values, images, c, h, w, pad, tilesY, tilesX, tiles, p, block, buffers);
+        else TransformOutputGradient<TSource>(values, images, c, oh, ow, tilesY, tilesX, tiles, p, block, buffers);
     }
 
     /// <summary>m = A y for four values y0 … y3 (a vector of tiles each): the adjoint of <see cref="OutputTransform"/>.</summary>
@@ -599,36 +600,20 @@ internal static unsafe partial class Winograd4x4Convolution
         long planeLength = (long)hp * rowLength;
         bool quads = !TSource.Padded && QuadsImages(tilesY, tilesX);
         float* pr = buffers.Rows.Get(Math.Max(step * rowsLength, QuadRowsLength));
-        float* pp, zero;
-        var masks = (Vector128<float>*)null;
-        if (TSource.Padded)
-        {
-            // The whole padded plane is copied before its rows are read: a row read right after its copy would load
-            // across the copy's still-pending stores, which cannot be forwarded, and stall.
-            pp = buffers.Padded.Get(step * planeLength);
-            new Span<float>(pp, (int)(step * planeLength)).Clear(); // the padding: only the interior changes below
-            zero = null;
-        }
-        else
-        {
-            // A row's masks (one a group of 4 columns), then a zero row for the padding rows.
-            pp = buffers.Padded.Get(2 * rowLength);
-            masks = (Vector128<float>*)pp;
-            ColumnMasks(masks, rowLength / 4, pad, w);
-            zero = pp + rowLength;
-            new Span<float>(zero, rowLength).Clear();
-        }
         int firstRow = Math.Max(0, pad), lastRow = Math.Min(hp, pad + h); // padded rows holding input rows
         fixed (float* px = x)
         {
+            float* pp = RowScratch<TSource>(buffers, step, planeLength, rowLength, pad, w, px, x.Length, RowReach(tilesX, 5), out var rows);
+            var masks = rows.Masks;
             for (int ch = 0; ch < c; ch++)
                 for (int i = 0, count; i < images; i += count)
                 {
                     float* first = px + ((long)i * c + ch) * h * w;
-                    if (quads && images - i >= 4)
+                    // A quad reads its rows in place: where one would not, its images go paired, with the same bits.
+                    if (quads && images - i >= 4 && rows.InPlace(first - pad, first + 3L * c * h * w + (long)(h - 1) * w - pad))
                     {
                         count = 4;
-                        TransformInputQuad<TSource>(first, (long)c * h * w, h, w, pad, masks, zero, pr, pv + (long)ch * tiles + (long)i * perImage, vBlock);
+                        TransformInputQuad<TSource>(first, (long)c * h * w, h, w, pad, rows.Masks, rows.Zero, pr, pv + (long)ch * tiles + (long)i * perImage, vBlock);
                         continue;
                     }
                     // The images of this step: i, and i + 1 where images are paired (else its half of the vectors is unused).
@@ -644,14 +629,19 @@ internal static unsafe partial class Winograd4x4Convolution
                         }
                         first = pp; second = pp + (count - 1) * planeLength; // the last image alone: its own rows again in the high halves
                     }
+                    bool inPlace = TSource.Padded || rows.InPlace(first - pad, second + (long)(h - 1) * w - pad);
                     for (int r = 0; r < hp; r++)
                     {
                         float* dst = pr + (r & 3) * 6L * rowBlock + (r >> 2) * tilesX;
                         // Padded row r: its start in the padded copy, or column −pad of the input's row r − pad (or of the zero row).
                         float* src, high;
                         if (TSource.Padded) { src = first + (long)r * rowLength; high = second + (long)r * rowLength; }
-                        else if (r < firstRow || r >= lastRow) src = high = zero - pad;
-                        else { src = first + (long)(r - pad) * w - pad; high = second + (long)(r - pad) * w - pad; }
+                        else if (r < firstRow || r >= lastRow) src = high = rows.Zero - pad;
+                        else
+                        {
+                            src = first + (long)(r - pad) * w - pad; high = second + (long)(r - pad) * w - pad;
+                            if (!inPlace) { src = rows.Inside(src, 0); high = rows.Inside(high, 1); }
+                        }
                         if (pairs)
                         {
                             TransformRow<TSource>(src, masks, high, masks, out var z0, out var z1, out var z2, out var z3, out var z4, out var z5);
@@ -749,10 +739,9 @@ internal static unsafe partial class Winograd4x4Convolution
 
     /// <summary>
     /// d B for 8 tiles of padded rows, tiles 0–3 at <paramref name="low"/> and 4–7 at <paramref name="high"/> (tile l of
-    /// a half reads columns 4l … 4l + 5 from its start, each group of 4 by its mask, <typeparamref name="TSource"/>;
-    /// one row's 8 tiles when <paramref name="high"/> is
-    /// <paramref name="low"/> + 16): each tile's six columns gathered into six vectors by in-lane 4×4 transposes of
-    /// tiles (l, l + 4), then the transform, z_k holding column k's result.
+    /// a half reads columns 4l … 4l + 5 from its start, each group of 4 by its mask, <typeparamref name="TSource"/>; one
+    /// row's 8 tiles when <paramref name="high"/> is <paramref name="low"/> + 16): each tile's six columns gathered into
+    /// six vectors by in-lane 4×4 transposes of tiles (l, l + 4), then the transform, z_k holding column k's result.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void TransformRow<TSource>(float* low, Vector128<float>* lowMasks, float* high, Vector128<float>* highMasks,
