@@ -756,16 +756,18 @@ public class GemmTests
     /// The product of random A and B (A transposed with <paramref name="ta"/>; every leading dimension padded) under
     /// <paramref name="plan"/>, accumulated and not, equals bit for bit the K blocks' ordered sums (<see cref="OrderedSums"/>).
     /// </summary>
-    private static void AssertEachSumInTheKernelsOrder(GemmPlan plan, bool ta, int m, int n, int k, Random rng)
+    /// <summary>The plan's product, accumulating onto random C and overwriting NaN, against <see cref="OrderedSums"/> bit for
+    /// bit; A, B and C with gaps (B's rows <paramref name="ldb"/> apart, by default 5 past their length).</summary>
+    private static void AssertEachSumInTheKernelsOrder(GemmPlan plan, bool ta, int m, int n, int k, Random rng, bool tb = false, int? ldb = null)
     {
-        int lda = (ta ? m : k) + 3, ldb = n + 5, ldc = n + 2;
-        var a = RandomArray(rng, (ta ? k : m) * lda); var b = RandomArray(rng, k * ldb);
+        int lda = (ta ? m : k) + 3, ldB = ldb ?? (tb ? k : n) + 5, ldc = n + 2;
+        var a = RandomArray(rng, (ta ? k : m) * lda); var b = RandomArray(rng, (tb ? n : k) * ldB);
         foreach (bool accumulate in new[] { true, false })
         {
             var c = accumulate ? RandomArray(rng, m * ldc) : Enumerable.Repeat(float.NaN, m * ldc).ToArray();
             var expected = (float[])c.Clone();
-            OrderedSums(ta, m, n, k, plan.KBlock, a, lda, b, ldb, expected, ldc, accumulate);
-            Gemm.Execute(plan, a, lda, b, ldb, c, ldc, accumulate);
+            OrderedSums(ta, m, n, k, plan.KBlock, a, lda, b, ldB, expected, ldc, accumulate, tb);
+            Gemm.Execute(plan, a, lda, b, ldB, c, ldc, accumulate);
             Assert.True(expected.SequenceEqual(c), $"{plan} accumulate={accumulate}");
         }
     }
@@ -856,17 +858,7 @@ public class GemmTests
             Assert.Equal(0, plan.NarrowColumns);
             Assert.Equal(threads, plan.Threads);
             if (threads > 1) Assert.Equal(GemmSplit.ColumnSlabs, plan.Split);
-            var rng = new Random(m * 31 + n + k + threads);
-            int lda = k + 3, ldb = tb ? k + 5 : n + 5, ldc = n + 2;
-            var a = RandomArray(rng, m * lda); var b = RandomArray(rng, (tb ? n : k) * ldb);
-            foreach (bool accumulate in new[] { true, false })
-            {
-                var c = accumulate ? RandomArray(rng, m * ldc) : Enumerable.Repeat(float.NaN, m * ldc).ToArray();
-                var expected = (float[])c.Clone();
-                OrderedSums(false, m, n, k, plan.KBlock, a, lda, b, ldb, expected, ldc, accumulate, tb);
-                Gemm.Execute(plan, a, lda, b, ldb, c, ldc, accumulate);
-                Assert.True(expected.SequenceEqual(c), $"{plan} accumulate={accumulate}");
-            }
+            AssertEachSumInTheKernelsOrder(plan, false, m, n, k, new Random(m * 31 + n + k + threads), tb);
         }
     }
 
@@ -1124,17 +1116,7 @@ public class GemmTests
         Assert.False(plan.ReadsBInPlace, plan.ToString());
         int mc = Math.Min(m, Sgemm.MC), asker = mc / 6 * 6 - 12, copy = Sgemm.CopiesB(GemmKernel.Avx2, false, tb, false, false, m) ? n / 16 * 16 : 0;
         Assert.True(Sgemm.NextRowsAsk(GemmKernel.Avx2, plan.KBlock, asker, mc, 0, n, copy) >= 0 || Sgemm.NextPanelAsk(GemmKernel.Avx2, plan.KBlock, asker, mc, 0, n, copy) >= 0, plan.ToString());
-        var rng = new Random(m * 7 + n + k);
-        int lda = k + 3, ldc = n + 2;
-        var a = RandomArray(rng, m * lda); var b = RandomArray(rng, (tb ? n : k) * ldb);
-        foreach (bool accumulate in new[] { true, false })
-        {
-            var c = accumulate ? RandomArray(rng, m * ldc) : Enumerable.Repeat(float.NaN, m * ldc).ToArray();
-            var expected = (float[])c.Clone();
-            OrderedSums(false, m, n, k, plan.KBlock, a, lda, b, ldb, expected, ldc, accumulate, tb);
-            Gemm.Execute(plan, a, lda, b, ldb, c, ldc, accumulate);
-            Assert.True(expected.SequenceEqual(c), $"{plan} accumulate={accumulate}");
-        }
+        AssertEachSumInTheKernelsOrder(plan, false, m, n, k, new Random(m * 7 + n + k), tb, ldb);
     }
 
     [Theory]
