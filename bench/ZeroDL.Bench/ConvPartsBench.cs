@@ -214,7 +214,7 @@ internal static class ConvPartsBench
     /// layer runs it) and the whole backward — with the 512-bit products and without, alternating in one process,
     /// the fastest of the repetitions, and GFLOP/s in the book's FLOPs (2·N·F·C·9·OH·OW a pass; the dx share is the whole backward's less dW's).
     /// </summary>
-    public static int ComparePasses(int reps, int chunkElements, bool paddedRows = false)
+    public static int ComparePasses(int reps, int chunkElements, bool paddedRows = false, bool weightTiles = false)
     {
         foreach (var (c, h, fn, pad) in new[] { (1, 28, 16, 1), (16, 28, 16, 1), (16, 14, 32, 1), (32, 14, 32, 2), (32, 8, 64, 1), (64, 8, 64, 1) })
         {
@@ -224,7 +224,8 @@ internal static class ConvPartsBench
             var x = new NDArray<float>(n, c, h, h); for (int i = 0; i < x.Size; i++) x.Data[i] = (float)rng.NextDouble();
             var layers = new[] { false, true }.Select(b => new ZeroDL.Layers.Convolution<float>(wt.Clone(), new NDArray<float>(fn), 1, pad)
             {
-                Engine = paddedRows ? new() { PaddedTransformRows = !b, Workers = 1 }
+                Engine = weightTiles ? new() { EightFilterWeightTiles = b, Workers = 1 }
+                    : paddedRows ? new() { PaddedTransformRows = !b, Workers = 1 }
                     : chunkElements > 0 ? new() { ChunkElements = b ? chunkElements : ConvolutionEngineOptions.Default.ChunkElements, Workers = 1 }
                     : new() { Vector512 = b, Workers = 1 },
             }).ToArray();
@@ -254,7 +255,7 @@ internal static class ConvPartsBench
             string Pass(string name, double ms256, double ms512, double f) =>
                 ms256 <= 0 || ms512 <= 0 ? $"{name} not resolved (the difference of two noisy timings; raise --reps)" : $"{name} {ms256,6:F2} / {ms512,6:F2} ms ({f / ms512 / 1e6,5:F1} GFLOP/s)";
             double dx256 = Fastest(times[4]) - Fastest(times[2]), dx512 = Fastest(times[5]) - Fastest(times[3]);
-            string variants = paddedRows ? "F(4×4) transforms from padded copies / masked rows" : chunkElements > 0 ? $"default chunks / {chunkElements} elements" : "256-bit / 512-bit products";
+            string variants = weightTiles ? "Winograd dW products by 4 × 3 / 8 × 3 tiles" : paddedRows ? "F(4×4) transforms from padded copies / masked rows" : chunkElements > 0 ? $"default chunks / {chunkElements} elements" : "256-bit / 512-bit products";
             Console.WriteLine($"conv {n}x{c}x{h}x{h} -> {fn} pad {pad} [{layers[1].Algorithms}], {variants}:");
             Console.WriteLine($"  {Pass("forward", Fastest(times[0]), Fastest(times[1]), flops)}  {Pass("dW", Fastest(times[2]), Fastest(times[3]), flops)}  {Pass("dx", dx256, dx512, flops)}");
             // The rounds' ratios (second / first variant), median [interquartile range]: forward, dW alone, the whole backward.

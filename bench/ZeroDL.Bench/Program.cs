@@ -16,14 +16,15 @@ Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTI
        ZeroDL.Bench winograd [--reps N] [--avx2]   (each 3×3 convolution's training passes: shifted windows, Winograd F(2×2) and F(4×4), alternating; --avx2: 256-bit products)
        ZeroDL.Bench winograd-transforms [--reps N]   (F(4×4)'s training forward of each DeepConvNet shape, chunk by chunk: 256- vs 512-bit output transform, alternating)
        ZeroDL.Bench winograd-rows [--reps N]   (F(4×4)'s input and output-gradient transforms of each DeepConvNet shape: rows from a padded copy vs masked loads, alternating)
-       ZeroDL.Bench conv-passes [--reps N] [--chunk-elements E] [--padded-rows]   (each DeepConvNet convolution's forward, dW and dx: 256- vs 512-bit products, or the default chunks vs E elements, or F(4×4)'s transforms from padded copies vs masked rows, alternating)
+       ZeroDL.Bench conv-passes [--reps N] [--chunk-elements E] [--padded-rows] [--weight-tiles]   (each DeepConvNet convolution's forward, dW and dx: 256- vs 512-bit products, or the default chunks vs E elements, or F(4×4)'s transforms from padded copies vs masked rows, or Winograd dW products by 4×3 vs 8×3 tiles, alternating)
+       ZeroDL.Bench winograd-dw [--reps N] [--avx2]   (the Winograd weight gradient's products per DeepConvNet convolution, one chunk on one thread: 4×3 tiles vs the fast path, alternating; 512-bit unless --avx2)
        ZeroDL.Bench step-parts [--reps N]   (DeepConvNet's first convolution and its pooling layers as the network runs them)
        ZeroDL.Bench cold-start [--model NAME] [--iterations N]   (a fresh process's first training steps against its steady state)
        mpirun -np N ZeroDL.Bench allreduce [--rounds N]   (Open MPI allreduce of gradient-sized buffers, checked and timed)
        [mpirun -np N] ZeroDL.Bench distributed-step [--model M] [--hidden 4096,4096] [--iterations N] [--rounds R]   (step time split into compute and allreduce)
 """;
 string[] intOptions = ["--batches", "--bits", "--calls", "--chunk-elements", "--clients", "--eval-samples", "--iterations", "--parallel-threshold", "--reps", "--rounds", "--seconds", "--threads", "--trial-threads"];
-string[] otherOptions = ["--avx2", "--float-batches", "--foreground-eval", "--hidden", "--kernel", "--list", "--model", "--only", "--padded-rows", "--plans", "--profile", "--shape", "--without-elastic"];
+string[] otherOptions = ["--avx2", "--float-batches", "--foreground-eval", "--hidden", "--kernel", "--list", "--model", "--only", "--padded-rows", "--plans", "--weight-tiles", "--profile", "--shape", "--without-elastic"];
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine(Usage);
@@ -96,8 +97,10 @@ try
             return ConvPartsBench.CompareTransforms(IntOption("--reps", 30));
         case "winograd-rows":
             return ConvPartsBench.CompareRowSources(IntOption("--reps", 30));
+        case "winograd-dw":
+            return WinogradWeightBench.Run(IntOption("--reps", 30), !argList.Contains("--avx2"));
         case "conv-passes":
-            return ConvPartsBench.ComparePasses(IntOption("--reps", 15), IntOption("--chunk-elements", 0), argList.Contains("--padded-rows"));
+            return ConvPartsBench.ComparePasses(IntOption("--reps", 15), IntOption("--chunk-elements", 0), argList.Contains("--padded-rows"), argList.Contains("--weight-tiles"));
         case "step-parts":
             return ConvPartsBench.StepParts(IntOption("--reps", 30));
         case "cold-start":

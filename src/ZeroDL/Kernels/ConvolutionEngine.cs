@@ -102,6 +102,12 @@ public sealed record ConvolutionEngineOptions
     /// </summary>
     internal bool PaddedTransformRows { get; init; }
 
+    /// <summary>
+    /// For benchmarks and tests: the Winograd weight gradient's products by tiles of 8 filters where true, of 4 where
+    /// false (<see cref="WinogradWeightProducts"/>: the same bits); null: as the vector registers allow.
+    /// </summary>
+    internal bool? EightFilterWeightTiles { get; init; }
+
     /// <summary>Fixes the number of workers (tests use it to exercise the split on small inputs); null = one per core for large work.</summary>
     public int? Workers { get; init; }
 }
@@ -651,9 +657,10 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
             }
         if (_pass.Winograd4x4Weights)
             Winograd4x4Convolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512,
-                _options.PaddedTransformRows);
+                _options.PaddedTransformRows, _options.EightFilterWeightTiles);
         else if (_pass.WinogradWeights)
-            WinogradConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512);
+            WinogradConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _pad, weightSums, _options.Vector512,
+                _options.EightFilterWeightTiles);
         else
             ShiftedConvolution.WeightGradient(images, d, count, _channels, plan.H, plan.W, _filters, _kh, _kw, _pad, weightSums, _options.Vector512);
         if (dx is null) return;

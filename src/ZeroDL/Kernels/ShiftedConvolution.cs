@@ -302,7 +302,7 @@ internal static unsafe class ShiftedConvolution
     /// reduction costs a few instructions per sum rather than a dozen (with short inner products it is a large share).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreSums(Vector256<float> f00, Vector256<float> f01, Vector256<float> f02, Vector256<float> f10, Vector256<float> f11,
+    internal static void StoreSums(Vector256<float> f00, Vector256<float> f01, Vector256<float> f02, Vector256<float> f10, Vector256<float> f11,
         Vector256<float> f12, Vector256<float> f20, Vector256<float> f21, Vector256<float> f22, Vector256<float> f30, Vector256<float> f31,
         Vector256<float> f32, float* sums)
     {

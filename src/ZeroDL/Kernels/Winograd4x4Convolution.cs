@@ -222,14 +222,15 @@ internal static unsafe partial class Winograd4x4Convolution
     /// dU[ξ] (F × C, row-major) += Σ_tiles (A dY Aᵀ)[ξ] · (Bᵀ d B)[ξ] for a batch: the weight gradient in the
     /// transformed domain (the adjoint of the forward pass, as <see cref="WinogradConvolution.WeightGradient"/> for
     /// F(2×2)), with 36 positions and a quarter of the tiles. V is recomputed from the input as the forward pass
-    /// computes it; the products run as inner products along the tiles, 4 filters × 3 channels at a time
-    /// (<see cref="ShiftedConvolution.CorrelateTile"/>; <paramref name="wide"/>: on 512-bit vectors; <paramref name="paddedRows"/>:
-    /// the transforms by the reference's rows, <see cref="PaddedRows"/>).
+    /// computes it; the products run as inner products along the tiles, 8 or 4 filters × 3 channels at a time
+    /// (<see cref="WinogradWeightProducts"/>; <paramref name="wide"/>: on 512-bit vectors; <paramref name="paddedRows"/>:
+    /// the transforms by the reference's rows, <see cref="PaddedRows"/>; <paramref name="eightFilterTiles"/>: the products'
+    /// tiles, as <see cref="WinogradConvolution.WeightGradient"/> takes them).
     /// <see cref="WeightGradientFromTransformed"/> brings dU back to 3×3 filters.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dout, int images, int c, int h, int w, int filters, int pad,
-        Span<float> dU, bool wide = false, bool paddedRows = false)
+        Span<float> dU, bool wide = false, bool paddedRows = false, bool? eightFilterTiles = null)
     {
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
         if (oh < 1 || ow < 1) throw new ArgumentException($"a 3×3 filter does not fit a {h}×{w} input with padding {pad}");
@@ -261,23 +262,12 @@ internal static unsafe partial class Winograd4x4Convolution
             new Span<float>(mx + (long)filters * tiles, (rows - filters) * tiles).Clear();
             for (int ch = 0; ch < c; ch++) new Span<float>(vx + (long)ch * tiles + used, tiles - used).Clear();
         }
-        float* sums = stackalloc float[12];
+        float* sums = stackalloc float[24];
         int block = filters * c;
+        bool eight = eightFilterTiles ?? WinogradWeightProducts.EightFilterTiles;
         fixed (float* pu = dU)
             for (int xi = 0; xi < Positions; xi++)
-            {
-                float* mx = m + xi * mBlock, vx = v + xi * vBlock, ux = pu + (long)xi * block;
-                for (int f0 = 0; f0 < filters; f0 += MR)
-                    for (int c0 = 0; c0 < c; c0 += 3)
-                    {
-                        // A group past the last channel repeats it; its sums are dropped.
-                        float* x0 = vx + (long)c0 * tiles;
-                        float* x1 = c0 + 1 < c ? x0 + tiles : x0, x2 = c0 + 2 < c ? x0 + 2L * tiles : x0;
-                        ShiftedConvolution.CorrelateTile(tiles, mx + (long)f0 * tiles, tiles, x0, x1, x2, sums, wide);
-                        for (int i = 0; i < MR && f0 + i < filters; i++)
-                            for (int t = 0; t < 3 && c0 + t < c; t++) ux[(f0 + i) * c + c0 + t] += sums[i * 3 + t];
-                    }
-            }
+                WinogradWeightProducts.Add(tiles, m + xi * mBlock, v + xi * vBlock, tiles, filters, c, pu + (long)xi * block, sums, wide, eight);
     }
 
     /// <summary>
