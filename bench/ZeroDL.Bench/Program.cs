@@ -10,6 +10,7 @@ Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTI
        ZeroDL.Bench deepconv-inference [--threads N]
        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
        ZeroDL.Bench convnet-train [--model simpleconv|deepconv|deepconv-bn] [--iterations N] [--threads N] [--profile]
+       ZeroDL.Bench convnet-pooling [--model simpleconv|deepconv] [--rounds R] [--iterations N] [--threads N]   (training steps with each convolution pooling its own output against layer by layer, alternating; bits compared)
        ZeroDL.Bench augment [--batches N] [--without-elastic]   (the default augmentation of batches of 100 images, one thread)
        ZeroDL.Bench sparse [--rounds N]    (the first layer's sparse kernels on MNIST batches, variants alternating)
        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
@@ -106,6 +107,8 @@ try
             return DistributedStepBench.Run(StringOption("--model", "deepconv"), StringOption("--hidden", ""), IntOption("--iterations", 30), IntOption("--rounds", 3));
         case "allreduce":
             return AllReduceBench.Run(IntOption("--rounds", 50));
+        case "convnet-pooling":
+            return ConvTrainBench.ComparePooling(StringOption("--model", "deepconv"), IntOption("--rounds", 12), IntOption("--iterations", 10));
         case "convnet-train":
             return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
         default:
