@@ -18,6 +18,7 @@ Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTI
        ZeroDL.Bench winograd-transforms [--reps N]   (F(4×4)'s training forward of each DeepConvNet shape, chunk by chunk: 256- vs 512-bit output transform, alternating)
        ZeroDL.Bench winograd-rows [--reps N]   (F(4×4)'s input and output-gradient transforms of each DeepConvNet shape: rows from a padded copy vs masked loads, alternating)
        ZeroDL.Bench conv-passes [--reps N] [--chunk-elements E] [--padded-rows]   (each DeepConvNet convolution's forward, dW and dx: 256- vs 512-bit products, or the default chunks vs E elements, or F(4×4)'s transforms from padded copies vs masked rows, alternating)
+       ZeroDL.Bench pooling-pairs [--model deepconv|simpleconv] [--reps N]   (each convolution → 2×2 pooling pair as one pass and as two layers, alternating)
        ZeroDL.Bench step-parts [--reps N]   (DeepConvNet's first convolution and its pooling layers as the network runs them)
        ZeroDL.Bench cold-start [--model NAME] [--iterations N]   (a fresh process's first training steps against its steady state)
        mpirun -np N ZeroDL.Bench allreduce [--rounds N]   (Open MPI allreduce of gradient-sized buffers, checked and timed)
@@ -109,6 +110,8 @@ try
             return AllReduceBench.Run(IntOption("--rounds", 50));
         case "convnet-pooling":
             return ConvTrainBench.ComparePooling(StringOption("--model", "deepconv"), IntOption("--rounds", 12), IntOption("--iterations", 10));
+        case "pooling-pairs":
+            return ConvPartsBench.PoolingPairs(StringOption("--model", "deepconv"), IntOption("--reps", 30));
         case "convnet-train":
             return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
         default:

@@ -32,31 +32,54 @@ internal static class MaxPool2x2
         int oh = h / 2, ow = w / 2;
         if (planes < 0 || x.Length < planes * h * w || y.Length < planes * oh * ow || argmax.Length < planes * oh * ow)
             throw new ArgumentException("2×2 max pooling: a buffer is too small for the planes");
-        if (Avx2.IsSupported) PoolVectors(x, planes, h, w, y, argmax, baseIndex);
+        if (Avx2.IsSupported) PoolVectors(x, planes, h, w, y, argmax, baseIndex, Vector512.IsHardwareAccelerated && Avx512F.IsSupported);
         else PoolWindows(x, planes, h, w, y, argmax, baseIndex);
     }
 
     /// <summary>
-    /// <see cref="Pool"/> eight windows at a time: the two input rows are split into their even and odd columns, and the
-    /// four candidates compared in the same order with the same rules, so the maxima and indices are identical. A row
-    /// shorter than eight windows still takes whole vectors: the lanes past its end read the rows after it and are
-    /// stored over the next outputs, which the next row's vector (or, at the run's end, the plain loop) then
-    /// overwrites — so no output row ends in a partial vector, and no store passes the last plane's last output.
+    /// <see cref="Pool"/> eight windows at a time (sixteen first where <paramref name="wide"/>): the two input rows are
+    /// split into their even and odd columns, and the four candidates compared in the same order with the same rules,
+    /// so the maxima and indices are identical. A row shorter than a vector of windows still takes whole vectors: the
+    /// lanes past its end read the rows after it and are stored over the next outputs, which the next row's vector
+    /// (or, at the run's end, the plain loop) then overwrites — so no output row ends in a partial vector, and no store
+    /// passes the last plane's last output.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void PoolVectors(ReadOnlySpan<float> x, int planes, int h, int w, Span<float> y, Span<int> argmax, int baseIndex)
+    private static unsafe void PoolVectors(ReadOnlySpan<float> x, int planes, int h, int w, Span<float> y, Span<int> argmax, int baseIndex, bool wide)
     {
         int oh = h / 2, ow = w / 2, inPlane = h * w, outPlane = oh * ow;
         long outEnd = (long)planes * outPlane, inEnd = x.Length;
         fixed (float* px = x) fixed (float* py = y) fixed (int* pa = argmax)
         {
             var step = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+            var step16 = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var odd = even + Vector512<int>.One;
             for (int plane = 0; plane < planes; plane++)
                 for (int oy = 0; oy < oh; oy++)
                 {
                     int top = plane * inPlane + oy * 2 * w;
                     long o = (long)plane * outPlane + oy * ow;
                     int ox = 0;
+                    for (; wide && ox < ow && o + ox + 16 <= outEnd && top + w + 2 * ox + 32 <= inEnd; ox += 16)
+                    {
+                        float* pa0 = px + top + 2 * ox, pc0 = pa0 + w;
+                        var (r0, r1) = (Vector512.Load(pa0), Vector512.Load(pa0 + 16));
+                        var (r2, r3) = (Vector512.Load(pc0), Vector512.Load(pc0 + 16));
+                        var va = Avx512F.PermuteVar16x32x2(r0, even, r1);
+                        var vb = Avx512F.PermuteVar16x32x2(r0, odd, r1);
+                        var vc = Avx512F.PermuteVar16x32x2(r2, even, r3);
+                        var vd = Avx512F.PermuteVar16x32x2(r2, odd, r3);
+                        var ia = step16 + Vector512.Create(baseIndex + top + 2 * ox);
+                        var ib = ia + Vector512<int>.One;
+                        var ic = ia + Vector512.Create(w);
+                        var id = ic + Vector512<int>.One;
+                        Take512(ref va, ref ia, vb, ib);
+                        Take512(ref va, ref ia, vc, ic);
+                        Take512(ref va, ref ia, vd, id);
+                        va.Store(py + o + ox);
+                        ia.Store(pa + o + ox);
+                    }
                     for (; ox < ow && o + ox + 8 <= outEnd && top + w + 2 * ox + 16 <= inEnd; ox += 8)
                     {
                         var (va, vb) = VectorShuffles.Deinterleave(px + top + 2 * ox);
@@ -84,12 +107,20 @@ internal static class MaxPool2x2
                 }
         }
 
-        // The candidate wins where it is larger, or NaN against a number.
+        // The candidate wins where it is larger, or NaN against a number: where best is a number and v is not ≤ it
+        // (NaN is not ≤ anything); a NaN best stays.
         static void Take(ref Vector256<float> best, ref Vector256<int> at, Vector256<float> v, Vector256<int> index)
         {
-            var wins = Vector256.GreaterThan(v, best) | (~Vector256.Equals(v, v) & Vector256.Equals(best, best));
+            var wins = Avx.CompareNotLessThanOrEqual(v, best) & Avx.CompareOrdered(best, best);
             best = Vector256.ConditionalSelect(wins, v, best);
             at = Vector256.ConditionalSelect(wins.AsInt32(), index, at);
+        }
+
+        static void Take512(ref Vector512<float> best, ref Vector512<int> at, Vector512<float> v, Vector512<int> index)
+        {
+            var wins = Avx512F.CompareNotLessThanOrEqual(v, best) & Avx512F.CompareOrdered(best, best);
+            best = Vector512.ConditionalSelect(wins, v, best);
+            at = Vector512.ConditionalSelect(wins.AsInt32(), index, at);
         }
     }
 
