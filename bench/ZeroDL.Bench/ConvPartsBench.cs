@@ -300,4 +300,63 @@ internal static class ConvPartsBench
         }
         return 0;
     }
+
+    /// <summary>
+    /// Each convolution → pooling pair of DeepConvNet or SimpleConvNet at batch 100, as the network runs it (the
+    /// convolution pooling its own output, <see cref="ZeroDL.Layers.ConvolutionPooling{T}"/>) and as two layers (a twin
+    /// convolution with the same weights, then a pooling layer), alternating which goes first; each way's fastest and
+    /// median forward and backward milliseconds, and the convolution's forward alone.
+    /// </summary>
+    public static int PoolingPairs(string model, int reps)
+    {
+        var net = (model == "simpleconv" ? Models.Networks.SimpleConvNetSpec() : Models.Networks.DeepConvNetSpec()).Build<float>(seed: 1);
+        var rng = new Rng(3);
+        for (int i = 0; i + 1 < net.Layers.Count; i++)
+        {
+            if (net.StepLength(i) != 2) continue;
+            var conv = (ZeroDL.Layers.Convolution<float>)net.Layers[i];
+            var pool = (ZeroDL.Layers.MaxPooling<float>)net.Layers[i + 1];
+            var twin = new ZeroDL.Layers.Convolution<float>(conv.W.Value, conv.B.Value, conv.Stride, conv.Pad) { Rectifies = true };
+            var twinPool = new ZeroDL.Layers.MaxPooling<float>(2, 2, 2);
+            int[] inShape = i == 0 ? [100, .. net.InputShape] : [100, .. net.OutputShapes[i - 1]];
+            var x = new NDArray<float>(inShape); rng.FillUniform(x.Data, -0.2, 1);
+            for (int k = 0; k < x.Size; k++) x.Data[k] = Math.Max(0, x.Data[k]); // a ReLU's output, as in the network
+            var d = new NDArray<float>([100, .. net.OutputShapes[i + 1]]); rng.FillUniform(d.Data, -1, 1);
+            bool first = i == 0; // no input gradient
+            List<double> fusedForward = [], apartForward = [], convForward = [], fusedBackward = [], apartBackward = [];
+            for (int r = 0; r < reps; r++)
+            {
+                if (r % 2 == 0) { Fused(); Apart(); }
+                else { Apart(); Fused(); }
+            }
+            static string Times(List<double> t) { var o = t.Order().ToList(); return $"{o[0]:F3} / {o[o.Count / 2]:F3}"; }
+            Console.WriteLine($"{net.NamedLayers()[i]} {string.Join("×", inShape)} → {net.NamedLayers()[i + 1]} (fastest / median ms): forward fused {Times(fusedForward)}, "
+                + $"apart {Times(apartForward)} (the convolution {Times(convForward)}); backward fused {Times(fusedBackward)}, apart {Times(apartBackward)}");
+
+            void Fused()
+            {
+                var s = Stopwatch.StartNew();
+                conv.ForwardPooled(x, pool, training: true);
+                fusedForward.Add(s.Elapsed.TotalMilliseconds);
+                s.Restart();
+                conv.BackwardPooled(d, pool, inputGradient: !first);
+                fusedBackward.Add(s.Elapsed.TotalMilliseconds);
+            }
+
+            void Apart()
+            {
+                var s = Stopwatch.StartNew();
+                var y = twin.Forward(x, training: true);
+                convForward.Add(s.Elapsed.TotalMilliseconds);
+                twinPool.Forward(y, training: true);
+                apartForward.Add(s.Elapsed.TotalMilliseconds);
+                s.Restart();
+                var g = twinPool.Backward(d);
+                if (first) twin.BackwardParameters(g);
+                else twin.Backward(g);
+                apartBackward.Add(s.Elapsed.TotalMilliseconds);
+            }
+        }
+        return 0;
+    }
 }

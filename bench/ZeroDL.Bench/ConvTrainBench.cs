@@ -48,8 +48,93 @@ internal static class ConvTrainBench
         if (profile)
         {
             Console.WriteLine("layer            forward_ms  backward_ms   (per iteration)");
-            foreach (var l in result.Layers) Console.WriteLine($"{l.Layer,-16} {l.ForwardMs,10:F2}  {l.BackwardMs,11:F2}");
+            foreach (var l in result.Layers)
+                Console.WriteLine(l.RunsIn is { } into ? $"{l.Layer,-16} {"in " + into,10}  (run inside {into}'s passes)" : $"{l.Layer,-16} {l.ForwardMs,10:F2}  {l.BackwardMs,11:F2}");
         }
         return 0;
     }
+
+    /// <summary>
+    /// A training step as the network runs it (a convolution pooling its own output, <see cref="Layers.ConvolutionPooling{T}"/>)
+    /// against the same step layer by layer (each layer's own passes: y written and read by the pooling, the pooling's
+    /// dx written and gated by the convolution), in one process: two networks from the same seed, Adam 0.001, the same
+    /// MNIST batches, blocks of <paramref name="iterations"/> steps alternating for <paramref name="rounds"/> rounds
+    /// (which runs first alternates too). Prints each round's milliseconds per step and the ratios' median and
+    /// interquartile range, and checks that the two networks' weights stay the same bits.
+    /// </summary>
+    public static int ComparePooling(string model, int rounds, int iterations)
+    {
+        var spec = model switch
+        {
+            "simpleconv" => Networks.SimpleConvNetSpec(),
+            "deepconv" => Networks.DeepConvNetSpec(),
+            _ => throw new ArgumentException($"unknown model '{model}': use simpleconv or deepconv"),
+        };
+        var (train, _) = Mnist.Load();
+        var fused = spec.Build<float>(seed: 1);
+        var apart = spec.Build<float>(seed: 1);
+        Adam<float> fusedAdam = new(0.001), apartAdam = new(0.001);
+        const int batchSize = 100, batches = 20;
+        var images = new NDArray<float>[batches];
+        var labels = new int[batches][];
+        for (int b = 0; b < batches; b++)
+        {
+            images[b] = fused.InSampleShape(NDArrayRows.Slice(train.Images, b * batchSize, batchSize, null));
+            labels[b] = train.Labels.Slice(b * batchSize, batchSize).ToArray();
+        }
+        int step = 0;
+        double Block(bool throughNetwork)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < iterations; i++)
+            {
+                int b = (step + i) % batches;
+                if (throughNetwork)
+                {
+                    fused.Gradient(images[b], labels[b]);
+                    fusedAdam.Step(fused.Parameters);
+                }
+                else
+                {
+                    LayerByLayer(apart, images[b], labels[b]);
+                    apartAdam.Step(apart.Parameters);
+                }
+            }
+            return sw.Elapsed.TotalMilliseconds / iterations;
+        }
+        Block(true); Block(false); // warm-up: buffers, tiered compilation
+        step += iterations;
+        List<double> ratios = [], fusedTimes = [], apartTimes = [];
+        Console.WriteLine($"{model}: {rounds} rounds of {iterations} steps each way, batch {batchSize}, {Kernels.Gemm.EffectiveThreads} thread(s)");
+        Console.WriteLine("round  fused ms  apart ms  fused/apart");
+        for (int r = 0; r < rounds; r++)
+        {
+            double f, a;
+            if (r % 2 == 0) { f = Block(true); a = Block(false); }
+            else { a = Block(false); f = Block(true); }
+            step += iterations;
+            ratios.Add(f / a); fusedTimes.Add(f); apartTimes.Add(a);
+            Console.WriteLine($"{r,5}  {f,8:F2}  {a,8:F2}  {f / a,11:F3}");
+        }
+        var sorted = ratios.Order().ToList();
+        Console.WriteLine($"fused/apart median {sorted[sorted.Count / 2]:F3} [{sorted[sorted.Count / 4]:F3}, {sorted[3 * sorted.Count / 4]:F3}], range [{sorted[0]:F3}, {sorted[^1]:F3}]");
+        // On a shared machine the least disturbed blocks say most: each way's fastest block and median.
+        Console.WriteLine($"ms per step: fused best {fusedTimes.Min():F2}, median {fusedTimes.Order().ElementAt(rounds / 2):F2}; apart best {apartTimes.Min():F2}, median {apartTimes.Order().ElementAt(rounds / 2):F2}; best/best {fusedTimes.Min() / apartTimes.Min():F3}");
+        bool same = fused.Parameters.Zip(apart.Parameters).All(p => p.First.Value.ReadOnlySpan.SequenceEqual(p.Second.Value.ReadOnlySpan));
+        Console.WriteLine($"weights after {step} steps each: {(same ? "the same bits" : "DIFFERENT")}");
+        return same ? 0 : 1;
+
+        // The step each layer on its own: what the network ran before it pooled inside its convolutions.
+        static void LayerByLayer(Sequential<float> net, NDArray<float> x, int[] labels)
+        {
+            var layers = net.Layers;
+            for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, training: true);
+            net.LossLayer.Forward(x, labels);
+            var d = net.LossLayer.Backward(1.0);
+            for (int i = layers.Count - 1; i > 0; i--) d = layers[i].Backward(d);
+            if (layers[0] is Layers.IFirstLayer<float> first) first.BackwardParameters(d);
+            else layers[0].Backward(d);
+        }
+    }
 }
+

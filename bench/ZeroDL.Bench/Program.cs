@@ -10,6 +10,7 @@ Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTI
        ZeroDL.Bench deepconv-inference [--threads N]
        ZeroDL.Bench web-load --model FILE [--clients N] [--seconds S]
        ZeroDL.Bench convnet-train [--model simpleconv|deepconv|deepconv-bn] [--iterations N] [--threads N] [--profile]
+       ZeroDL.Bench convnet-pooling [--model simpleconv|deepconv] [--rounds R] [--iterations N] [--threads N]   (training steps with each convolution pooling its own output against layer by layer, alternating; bits compared)
        ZeroDL.Bench augment [--batches N] [--without-elastic]   (the default augmentation of batches of 100 images, one thread)
        ZeroDL.Bench sparse [--rounds N]    (the first layer's sparse kernels on MNIST batches, variants alternating)
        ZeroDL.Bench conv-parts      (im2col, the three products and col2im of DeepConvNet's convolutions, timed apart)
@@ -18,6 +19,7 @@ Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTI
        ZeroDL.Bench winograd-rows [--reps N]   (F(4×4)'s input and output-gradient transforms of each DeepConvNet shape: rows from a padded copy vs masked loads, alternating)
        ZeroDL.Bench conv-passes [--reps N] [--chunk-elements E] [--padded-rows] [--weight-tiles]   (each DeepConvNet convolution's forward, dW and dx: 256- vs 512-bit products, or the default chunks vs E elements, or F(4×4)'s transforms from padded copies vs masked rows, or Winograd dW products by 4×3 vs 8×3 tiles, alternating)
        ZeroDL.Bench winograd-dw [--reps N] [--avx2]   (the Winograd weight gradient's products per DeepConvNet convolution, one chunk on one thread: 4×3 tiles vs the fast path, alternating; 512-bit unless --avx2)
+       ZeroDL.Bench pooling-pairs [--model deepconv|simpleconv] [--reps N]   (each convolution → 2×2 pooling pair as one pass and as two layers, alternating)
        ZeroDL.Bench step-parts [--reps N]   (DeepConvNet's first convolution and its pooling layers as the network runs them)
        ZeroDL.Bench cold-start [--model NAME] [--iterations N]   (a fresh process's first training steps against its steady state)
        mpirun -np N ZeroDL.Bench allreduce [--rounds N]   (Open MPI allreduce of gradient-sized buffers, checked and timed)
@@ -109,6 +111,10 @@ try
             return DistributedStepBench.Run(StringOption("--model", "deepconv"), StringOption("--hidden", ""), IntOption("--iterations", 30), IntOption("--rounds", 3));
         case "allreduce":
             return AllReduceBench.Run(IntOption("--rounds", 50));
+        case "convnet-pooling":
+            return ConvTrainBench.ComparePooling(StringOption("--model", "deepconv"), IntOption("--rounds", 12), IntOption("--iterations", 10));
+        case "pooling-pairs":
+            return ConvPartsBench.PoolingPairs(StringOption("--model", "deepconv"), IntOption("--reps", 30));
         case "convnet-train":
             return ConvTrainBench.Run(StringOption("--model", "deepconv"), IntOption("--iterations", 60), argList.Contains("--profile"));
         default:

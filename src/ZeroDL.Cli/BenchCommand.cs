@@ -54,7 +54,8 @@ internal static class BenchCommand
                 Console.WriteLine();
                 Console.WriteLine("layer          forward ms  GFLOP/s  of limit  backward ms  GFLOP/s  of limit   share   bytes fwd   bytes bwd");
                 foreach (var l in result.Layers)
-                    Console.WriteLine($"{l.Layer,-14} {l.ForwardMs,10:F2}  {Speed(l.ForwardFlops, l.ForwardGflops),7}  {(l.ForwardFlops > 0 ? Fraction(l.ForwardGflops, fmaLimit) : "-"),8}"
+                    if (l.RunsIn is { } into) Console.WriteLine($"{l.Layer,-14} {"in " + into,10}  (run inside {into}'s passes: its times are in that row)");
+                    else Console.WriteLine($"{l.Layer,-14} {l.ForwardMs,10:F2}  {Speed(l.ForwardFlops, l.ForwardGflops),7}  {(l.ForwardFlops > 0 ? Fraction(l.ForwardGflops, fmaLimit) : "-"),8}"
                         + $"  {l.BackwardMs,11:F2}  {Speed(l.BackwardFlops, l.BackwardGflops),7}  {(l.BackwardFlops > 0 ? Fraction(l.BackwardGflops, fmaLimit) : "-"),8}"
                         + $"  {(l.ForwardMs + l.BackwardMs) / sum,6:P0}  {l.ForwardBytes,10}  {l.BackwardBytes,10}");
                 Console.WriteLine($"{"optimizer etc.",-14} {result.SecondsPerIteration * 1000 - sum,10:F2}");

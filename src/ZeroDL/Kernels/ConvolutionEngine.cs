@@ -132,6 +132,20 @@ internal interface IConvolutionEngine<T> where T : unmanaged, IFloatingPointIeee
     /// </summary>
     void Backward(NDArray<T> x, NDArray<T> y, NDArray<T> dout, NDArray<T> weights, Span<T> dW, Span<T> db, NDArray<T>? dx, bool gate);
 
+    /// <summary>
+    /// <see cref="Forward"/> rectifying, followed by 2×2 max pooling with stride 2 (<see cref="Layers.MaxPooling{T}"/>'s
+    /// numbers), each chunk's output pooled while in cache and never written out: <paramref name="pooled"/> gets the
+    /// maxima and <paramref name="argmax"/> their flat indices in the output y that forward would have written.
+    /// </summary>
+    void ForwardPooled(NDArray<T> x, NDArray<T> weights, NDArray<T> bias, NDArray<T> pooled, int[] argmax, bool training = true, NDArray<T>? keep = null);
+
+    /// <summary>
+    /// <see cref="Backward"/> gated, after <see cref="ForwardPooled"/>: the output gradient is the pooling's output
+    /// gradient <paramref name="dpooled"/> routed to the windows' winners and gated there by the maxima
+    /// <paramref name="pooled"/> (the output at a winner), chunk by chunk, never written out.
+    /// </summary>
+    void BackwardPooled(NDArray<T> x, NDArray<T> dpooled, NDArray<T> pooled, int[] argmax, NDArray<T> weights, Span<T> dW, Span<T> db, NDArray<T>? dx);
+
     /// <summary>The algorithm of each pass, e.g. "forward Winograd, dW shifted windows, dx Winograd".</summary>
     string Describe();
 }
@@ -147,6 +161,11 @@ internal interface IConvolutionEngine<T> where T : unmanaged, IFloatingPointIeee
 /// per processor), each slot summing a run of consecutive chunks on one worker, in order, and the slots added in slot
 /// order, so results depend neither on timing nor on the number of threads. Backward recomputes each chunk's
 /// column matrix from the layer's copy of the input instead of keeping the whole matrix from forward.
+/// </para>
+/// <para>
+/// A rectifying layer followed by 2×2 max pooling can have each chunk's output pooled in the worker's buffer instead
+/// of written out (<see cref="ForwardPooled"/>), and its backward pass then routes the pooling's gradient into the
+/// chunk's gated output gradient (<see cref="BackwardPooled"/>): the same chunks, the same sums.
 /// </para>
 /// </summary>
 internal sealed class ConvolutionEngine : IConvolutionEngine<float>
@@ -230,10 +249,10 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     internal bool UsesWinograd4x4(int oh, int ow, bool training = true) => (training ? _options.WinogradTile : _options.InferenceWinogradTile) >= 4
         && 36L * Winograd4x4Convolution.TilesAlong(oh) * Winograd4x4Convolution.TilesAlong(ow) < 16L * ((oh + 1) / 2) * ((ow + 1) / 2);
 
-    /// <summary>One worker's buffers: its chunk's column matrix, product, and gated output gradient.</summary>
+    /// <summary>One worker's buffers: its chunk's column matrix, product, gated output gradient, and output when the pass pools it.</summary>
     private sealed class Worker
     {
-        public float[] ColT = [], OutT = [], DcolT = [], Gated = [];
+        public float[] ColT = [], OutT = [], DcolT = [], Gated = [], Output = [];
 
         public static float[] Ensure(ref float[] buffer, int length)
         {
@@ -300,6 +319,12 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         public float[] Filters;
         /// <summary>Forward: rectify each chunk's output. Backward: gate dout by the output first.</summary>
         public bool Rectify, Gate;
+        /// <summary>
+        /// Forward: each chunk's output pooled into these (2×2, stride 2) rather than written to <see cref="Output"/>.
+        /// Backward: <see cref="Dout"/> is the pooling's output gradient, routed to the winners and gated by these maxima.
+        /// </summary>
+        public float[]? Pooled;
+        public int[]? Argmax;
         /// <summary>Backward: dx and dW by Winograd; each by F(4×4).</summary>
         public bool WinogradInput, WinogradWeights, Winograd4x4Input, Winograd4x4Weights;
     }
@@ -358,14 +383,29 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
             }
     }
 
-    public void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> y, bool rectify, bool training = true, NDArray<float>? keep = null)
+    public void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> y, bool rectify, bool training = true, NDArray<float>? keep = null) =>
+        Forward(x, weights, bias, y.Data, null, null, rectify, training, keep);
+
+    public void ForwardPooled(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, NDArray<float> pooled, int[] argmax, bool training = true, NDArray<float>? keep = null)
+    {
+        int oh = ConvShape.OutputSize(x.Shape[2], _kh, _stride, _pad), ow = ConvShape.OutputSize(x.Shape[3], _kw, _stride, _pad);
+        if (!pooled.SameShape([x.Shape[0], _filters, oh / 2, ow / 2]) || argmax.Length < pooled.Size)
+            throw new ArgumentException($"convolution pooled: output {pooled.ShapeText} is not the 2×2 pooling of ({x.Shape[0]}, {_filters}, {oh}, {ow})");
+        Forward(x, weights, bias, [], pooled.Data, argmax, rectify: true, training, keep);
+    }
+
+    /// <summary>The forward pass into <paramref name="output"/>, or, with <paramref name="pooled"/>, pooled chunk by chunk (see <see cref="Pass.Pooled"/>).</summary>
+    private void Forward(NDArray<float> x, NDArray<float> weights, NDArray<float> bias, float[] output, float[]? pooled, int[]? argmax, bool rectify, bool training,
+        NDArray<float>? keep)
     {
         bool fourByFour = _forward == ConvolutionAlgorithm.Winograd && UsesWinograd4x4(ConvShape.OutputSize(x.Shape[2], _kh, _stride, _pad),
             ConvShape.OutputSize(x.Shape[3], _kw, _stride, _pad), training);
         var plan = MakePlan(x.Shape, fourByFour ? _options.Winograd4x4ChunkElements : _options.ChunkElements);
         _pass.Input = x.Data;
         _pass.Keep = keep?.Data;
-        _pass.Output = y.Data;
+        _pass.Output = output;
+        _pass.Pooled = pooled;
+        _pass.Argmax = argmax;
         _pass.Weights = weights.Data;
         _pass.Bias = bias.Data;
         _pass.Rectify = rectify;
@@ -379,7 +419,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
                 if (_nonFinite.AsSpan(0, plan.Chunks).Contains(true))
                 {
                     // ForChunks dropped the pass's arrays (Keep too: every chunk's input is kept already).
-                    _pass.Input = x.Data; _pass.Output = y.Data; _pass.Bias = bias.Data; _pass.Rectify = rectify;
+                    _pass.Input = x.Data; _pass.Output = output; _pass.Bias = bias.Data; _pass.Rectify = rectify;
+                    _pass.Pooled = pooled; _pass.Argmax = argmax;
                     _pass.Filters = PreparedFilters(weights.Data, FilterForm.Winograd);
                     ForChunks(plan, _forwardWinogradFallbackChunk);
                 }
@@ -402,9 +443,10 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     private void ForwardIm2ColChunk(int t, int c)
     {
         int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
-        var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output; var bias = _pass.Bias;
+        var plan = _pass.Plan; var input = _pass.Input; var bias = _pass.Bias;
         var worker = _workers[t];
         int columns = count * plan.Plane, k = plan.K, plane = plan.Plane, imageSize = _channels * plan.H * plan.W;
+        var output = ChunkOutput(t, i0, count);
         var colT = Worker.Ensure(ref worker.ColT, k * columns).AsSpan(0, k * columns);
         var outT = Worker.Ensure(ref worker.OutT, _filters * columns).AsSpan(0, _filters * columns);
         Im2ColChannelMajor.Forward<float>(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W,
@@ -413,8 +455,30 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         // (f, i, p) + b[f] → (i, f, p)
         for (int f = 0; f < _filters; f++)
             for (int i = 0; i < count; i++)
-                TP.Add(outT.Slice(f * columns + i * plane, plane), bias[f], output.AsSpan(((i0 + i) * _filters + f) * plane, plane));
-        Rectify(output.AsSpan(i0 * _filters * plane, count * _filters * plane));
+                TP.Add(outT.Slice(f * columns + i * plane, plane), bias[f], output.Slice((i * _filters + f) * plane, plane));
+        Rectify(output);
+        PoolChunk(t, i0, count);
+    }
+
+    /// <summary>
+    /// Where the forward pass writes the output of images i0 … i0 + count: their part of y, or, when the pass pools,
+    /// worker t's buffer, which <see cref="PoolChunk"/> then pools while it is in cache.
+    /// </summary>
+    private Span<float> ChunkOutput(int t, int i0, int count)
+    {
+        int outputSize = _filters * _pass.Plan.Plane;
+        return _pass.Pooled is null ? _pass.Output.AsSpan(i0 * outputSize, count * outputSize)
+            : Worker.Ensure(ref _workers[t].Output, count * outputSize).AsSpan(0, count * outputSize);
+    }
+
+    /// <summary>When the pass pools: the output of images i0 … i0 + count, in worker t's buffer, pooled into <see cref="Pass.Pooled"/>.</summary>
+    private void PoolChunk(int t, int i0, int count)
+    {
+        if (_pass.Pooled is not { } pooled) return;
+        var plan = _pass.Plan;
+        int planes = count * _filters, windows = plan.OH / 2 * (plan.OW / 2);
+        MaxPool2x2.Pool(_workers[t].Output.AsSpan(0, planes * plan.Plane), planes, plan.OH, plan.OW, pooled.AsSpan(i0 * _filters * windows, planes * windows),
+            _pass.Argmax.AsSpan(i0 * _filters * windows, planes * windows), i0 * _filters * plan.Plane);
     }
 
     /// <summary>When the pass rectifies: a chunk's outputs become max(0, ·), by the same function the ReLU layer uses, while in cache.</summary>
@@ -456,10 +520,11 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     private void ForwardWinogradChunk(int t, int c)
     {
         int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
-        var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
-        int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
+        var plan = _pass.Plan; var input = _pass.Input;
+        int imageSize = _channels * plan.H * plan.W;
         WinogradConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
-            _pass.Bias, _filters, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify);
+            _pass.Bias, _filters, _pad, ChunkOutput(t, i0, count), _options.Vector512, rectify: _pass.Rectify);
+        PoolChunk(t, i0, count);
     }
 
     /// <summary>The F(4×4) forward pass of one chunk, or, where its input is not all finite, a mark for <see cref="ForwardWinogradFallbackChunk"/>.</summary>
@@ -467,7 +532,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     {
         int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
         var plan = _pass.Plan;
-        int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
+        int imageSize = _channels * plan.H * plan.W;
         var input = _pass.Input.AsSpan(i0 * imageSize, count * imageSize);
         // The kept copy, where there is one, tells whether the images are finite (no pass of its own over them).
         if (!(_pass.KeepChecked is { } keep ? Winograd4x4Convolution.CopyAllFinite(input, keep.AsSpan(i0 * imageSize, count * imageSize))
@@ -477,7 +542,8 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
             return;
         }
         Winograd4x4Convolution.Forward(input, count, _channels, plan.H, plan.W, _pass.Filters, _pass.Bias, _filters, _pad,
-            _pass.Output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify, paddedRows: _options.PaddedTransformRows);
+            ChunkOutput(t, i0, count), _options.Vector512, rectify: _pass.Rectify, paddedRows: _options.PaddedTransformRows);
+        PoolChunk(t, i0, count);
     }
 
     /// <summary>The chunks <see cref="ForwardWinograd4x4Chunk"/> marked, by F(2×2).</summary>
@@ -490,30 +556,47 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     private void ForwardShiftedChunk(int t, int c)
     {
         int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
-        var plan = _pass.Plan; var input = _pass.Input; var output = _pass.Output;
-        int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
+        var plan = _pass.Plan; var input = _pass.Input;
+        int imageSize = _channels * plan.H * plan.W;
+        var output = ChunkOutput(t, i0, count);
         if (_singleChannel)
-        {
             SingleChannelConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, plan.H, plan.W, _pass.Weights, _pass.Bias,
-                _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, _pass.Rectify);
-            return;
-        }
-        ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
-            _pass.Bias, _filters, _kh, _kw, _pad, output.AsSpan(i0 * outputSize, count * outputSize), _options.Vector512, rectify: _pass.Rectify);
+                _filters, _kh, _kw, _pad, output, _options.Vector512, _pass.Rectify);
+        else
+            ShiftedConvolution.Forward(input.AsSpan(i0 * imageSize, count * imageSize), count, _channels, plan.H, plan.W, _pass.Filters,
+                _pass.Bias, _filters, _kh, _kw, _pad, output, _options.Vector512, rectify: _pass.Rectify);
+        PoolChunk(t, i0, count);
     }
 
-    public void Backward(NDArray<float> x, NDArray<float> y, NDArray<float> dout, NDArray<float> weights, Span<float> dW, Span<float> db, NDArray<float>? dx, bool gate)
+    public void Backward(NDArray<float> x, NDArray<float> y, NDArray<float> dout, NDArray<float> weights, Span<float> dW, Span<float> db, NDArray<float>? dx, bool gate) =>
+        Backward(x, y.Data, dout, null, null, weights, dW, db, dx, gate);
+
+    public void BackwardPooled(NDArray<float> x, NDArray<float> dpooled, NDArray<float> pooled, int[] argmax, NDArray<float> weights, Span<float> dW, Span<float> db,
+        NDArray<float>? dx)
+    {
+        int oh = ConvShape.OutputSize(x.Shape[2], _kh, _stride, _pad), ow = ConvShape.OutputSize(x.Shape[3], _kw, _stride, _pad);
+        if (!pooled.SameShape([x.Shape[0], _filters, oh / 2, ow / 2]) || !dpooled.SameShape(pooled.Shape) || argmax.Length < pooled.Size)
+            throw new ArgumentException($"convolution pooled backward: gradient {dpooled.ShapeText} and maxima {pooled.ShapeText} are not the 2×2 pooling of ({x.Shape[0]}, {_filters}, {oh}, {ow})");
+        Backward(x, null, dpooled, pooled.Data, argmax, weights, dW, db, dx, gate: true);
+    }
+
+    /// <summary>The backward pass, its output gradient gated by y or, with <paramref name="pooled"/>, routed from the pooling's (see <see cref="Pass.Pooled"/>).</summary>
+    private void Backward(NDArray<float> x, float[]? y, NDArray<float> dout, float[]? pooled, int[]? argmax, NDArray<float> weights, Span<float> dW, Span<float> db,
+        NDArray<float>? dx, bool gate)
     {
         var weightGradient = dx is null ? _weightGradientAlone : _weightGradient;
         bool winogradWeights = weightGradient == ConvolutionAlgorithm.Winograd;
-        bool weights4x4 = winogradWeights && UsesWinograd4x4(y.Shape[2], y.Shape[3])
-            && Winograd4x4Convolution.TilesAlong(y.Shape[2]) * Winograd4x4Convolution.TilesAlong(y.Shape[3]) >= Winograd4x4MinimumWeightTiles;
+        int oh = ConvShape.OutputSize(x.Shape[2], _kh, _stride, _pad), ow = ConvShape.OutputSize(x.Shape[3], _kw, _stride, _pad);
+        bool weights4x4 = winogradWeights && UsesWinograd4x4(oh, ow)
+            && Winograd4x4Convolution.TilesAlong(oh) * Winograd4x4Convolution.TilesAlong(ow) >= Winograd4x4MinimumWeightTiles;
         var plan = MakePlan(x.Shape, !winogradWeights ? _options.ChunkElements
             : weights4x4 ? _options.Winograd4x4WeightChunkElements : _options.WinogradWeightChunkElements);
         _pass.Input = x.Data;
         _pass.Dout = dout.Data;
         _pass.Dx = dx?.Data;
-        _pass.Y = y.Data;
+        _pass.Y = y;
+        _pass.Pooled = pooled;
+        _pass.Argmax = argmax;
         _pass.Weights = weights.Data;
         _pass.Gate = gate;
         int filters = _filters, k = plan.K;
@@ -601,10 +684,27 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
     {
         int i0 = _pass.Plan.ChunkStart(c), count = _pass.Plan.ChunkStart(c + 1) - i0;
         int outputSize = _filters * _pass.Plan.Plane;
-        ReadOnlySpan<float> d = _pass.Dout.AsSpan(i0 * outputSize, count * outputSize);
-        if (!_pass.Gate) return d;
+        return _pass.Gate ? GatedChunk(t, i0, count) : _pass.Dout.AsSpan(i0 * outputSize, count * outputSize);
+    }
+
+    /// <summary>
+    /// The gated output gradient of images i0 … i0 + count, in worker t's buffer: dout where the output y &gt; 0, or,
+    /// when the pass pools, the pooling's gradient routed to its windows' winners where their maxima are &gt; 0 — the
+    /// same numbers without y, or the pooling's full-size gradient, ever being read or written
+    /// (<see cref="MaxPool2x2.Route"/>).
+    /// </summary>
+    private Span<float> GatedChunk(int t, int i0, int count)
+    {
+        var plan = _pass.Plan;
+        int outputSize = _filters * plan.Plane;
         var gated = Worker.Ensure(ref _workers[t].Gated, count * outputSize).AsSpan(0, count * outputSize);
-        Layers.Relu<float>.Gate(_pass.Y!.AsSpan(i0 * outputSize, count * outputSize), d, gated);
+        if (_pass.Pooled is { } pooled)
+        {
+            int planes = count * _filters, windows = plan.OH / 2 * (plan.OW / 2), first = i0 * _filters * windows;
+            MaxPool2x2.Route(_pass.Dout.AsSpan(first, planes * windows), _pass.Argmax.AsSpan(first, planes * windows), pooled.AsSpan(first, planes * windows),
+                planes, plan.OH, plan.OW, i0 * outputSize, gated);
+        }
+        else Layers.Relu<float>.Gate(_pass.Y!.AsSpan(i0 * outputSize, count * outputSize), _pass.Dout.AsSpan(i0 * outputSize, count * outputSize), gated);
         return gated;
     }
 
@@ -626,23 +726,18 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var plan = _pass.Plan;
         var input = _pass.Input; var dout = _pass.Dout; var dx = _pass.Dx;
         int imageSize = _channels * plan.H * plan.W, outputSize = _filters * plan.Plane;
-        var worker = _workers[t];
         var images = input.AsSpan(i0 * imageSize, count * imageSize);
-        ReadOnlySpan<float> d = dout.AsSpan(i0 * outputSize, count * outputSize);
         if (_singleChannel && dx is null && !_pass.WinogradWeights)
         {
-            // A first layer: gate, db and dW in one pass over dout.
+            // A first layer: gate, db and dW in one pass over dout (a pooled gradient is routed and gated first).
             var sums = ChunkSlot(c, out var bias);
-            SingleChannelConvolution.WeightGradient(images, d, _pass.Gate ? _pass.Y.AsSpan(i0 * outputSize, count * outputSize) : default, _pass.Gate,
-                count, plan.H, plan.W, _filters, _kh, _kw, _pad, sums, bias, _options.Vector512);
+            bool gate = _pass.Gate && _pass.Pooled is null;
+            SingleChannelConvolution.WeightGradient(images, _pass.Pooled is null ? dout.AsSpan(i0 * outputSize, count * outputSize) : GatedChunk(t, i0, count),
+                gate ? _pass.Y.AsSpan(i0 * outputSize, count * outputSize) : default, gate, count, plan.H, plan.W, _filters, _kh, _kw, _pad, sums, bias,
+                _options.Vector512);
             return;
         }
-        if (_pass.Gate)
-        {
-            var gated = Worker.Ensure(ref worker.Gated, count * outputSize).AsSpan(0, count * outputSize);
-            Layers.Relu<float>.Gate(_pass.Y!.AsSpan(i0 * outputSize, count * outputSize), d, gated);
-            d = gated;
-        }
+        var d = ChunkOutputGradient(t, c);
         var weightSums = ChunkSlot(c, out var db);
         // Whether d is all finite, for F(4×4)'s dx (see Winograd4x4Convolution.AllFinite), without another pass over it:
         // a plane's sum is NaN or ±∞ where one of its values is. (Finite values whose sum overflows count as not finite:
@@ -689,12 +784,15 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         // (i, f, p) → doutT (f, i, p), and db[f] += its row sum
         var doutT = Worker.Ensure(ref worker.OutT, _filters * columns).AsSpan(0, _filters * columns);
         var dWt = ChunkSlot(c, out var db);
+        // A pooled gradient is routed and gated for the whole chunk first, then reordered.
+        ReadOnlySpan<float> routed = _pass.Pooled is null ? default : GatedChunk(t, i0, count);
         for (int f = 0; f < _filters; f++)
         {
             for (int i = 0; i < count; i++)
             {
                 int at = ((i0 + i) * _filters + f) * plane;
-                if (_pass.Gate) Layers.Relu<float>.Gate(_pass.Y!.AsSpan(at, plane), d.AsSpan(at, plane), doutT.Slice(f * columns + i * plane, plane));
+                if (_pass.Pooled is not null) routed.Slice((i * _filters + f) * plane, plane).CopyTo(doutT.Slice(f * columns + i * plane, plane));
+                else if (_pass.Gate) Layers.Relu<float>.Gate(_pass.Y!.AsSpan(at, plane), d.AsSpan(at, plane), doutT.Slice(f * columns + i * plane, plane));
                 else d.AsSpan(at, plane).CopyTo(doutT.Slice(f * columns + i * plane, plane));
             }
             db[f] += TP.Sum(doutT.Slice(f * columns, columns));

@@ -9,7 +9,9 @@ namespace ZeroDL.Layers;
 /// and padding, as the book writes it: every receptive field becomes a row of col = im2col(x) (rows (n, oy, ox),
 /// columns (c, ky, kx)), the output is col·Wᵀ + b reordered to (N, FN, OH, OW); backward: db = Σ dout,
 /// dW = doutᵀ·col, dx = col2im(dout·W). With <see cref="Rectifies"/> the layer's output is max(0, ·) of that, a ReLU
-/// fused into it (<see cref="Models.Fusion"/>), and backward first passes dout only where the output is &gt; 0.
+/// fused into it (<see cref="Models.Fusion"/>), and backward first passes dout only where the output is &gt; 0. A
+/// network runs a rectifying convolution and a 2×2, stride-2 max pooling after it as one pass
+/// (<see cref="ConvolutionPooling{T}"/>: <see cref="ForwardPooled"/>, <see cref="BackwardPooled"/>).
 /// <para>
 /// float32 runs the same computation through an engine chosen once, when the layer first runs
 /// (<see cref="ConvolutionEngine"/>: Winograd, shifted windows or a chunked im2col, over the cores); the tests hold
@@ -22,6 +24,8 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     private T[] _col = [], _rows = [], _dcol = [];
     private IConvolutionEngine<T>? _engine;
     private bool _engineChosen, _trained;
+    /// <summary>The pooling the last forward pass ran into (<see cref="ForwardPooled"/>), or null where it wrote y out.</summary>
+    private MaxPooling<T>? _pooledInto;
 
     public Convolution(NDArray<T> w, NDArray<T> b, int stride = 1, int pad = 0)
     {
@@ -89,6 +93,7 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
         // the engine chunk by chunk where there is one.
         if (training) _x = NDArray<T>.Reuse(_x, x.Shape);
         _trained = training;
+        _pooledInto = null;
         if (ChosenEngine() is { } engine)
         {
             engine.Forward(x, W.Value, B.Value, _y, Rectifies, training, training ? _x : null);
@@ -115,9 +120,54 @@ public sealed class Convolution<T> : ILayer<T>, IFirstLayer<T> where T : unmanag
     /// <summary>The gradients of W and b only — all a network's first layer needs, since nothing uses ∂L/∂input.</summary>
     public void BackwardParameters(NDArray<T> dout) => BackwardCore(dout, inputGradient: false);
 
+    /// <summary>
+    /// Whether this layer can pool its own output for a 2×2, stride-2 <see cref="MaxPooling{T}"/> after it
+    /// (<see cref="ForwardPooled"/>): it rectifies, and an engine runs it (float32).
+    /// </summary>
+    internal bool PoolsItsOutput => Rectifies && ChosenEngine() is not null;
+
+    /// <summary>
+    /// This layer and <paramref name="pool"/> (2×2, stride 2, no padding) after it in one pass
+    /// (<see cref="ConvolutionPooling{T}"/>): each chunk's output is pooled while in cache and y is never written; the
+    /// pooling's output and winners are filled as its own Forward would fill them, and returned. Needs
+    /// <see cref="PoolsItsOutput"/>; the backward pass then goes through <see cref="BackwardPooled"/>.
+    /// </summary>
+    internal NDArray<T> ForwardPooled(NDArray<T> x, MaxPooling<T> pool, bool training)
+    {
+        if (!PoolsItsOutput || !pool.IsTwoByTwoStrideTwo) throw new InvalidOperationException("convolution: only a rectifying convolution with an engine pools 2×2 windows of stride 2 itself");
+        if (x.Rank != 4 || x.Shape[1] != Channels)
+            throw new ArgumentException($"convolution: input {x.ShapeText} is not (N, {Channels}, H, W) for filters {W.Value.ShapeText}");
+        int n = x.Shape[0], oh = ConvShape.OutputSize(x.Shape[2], KernelHeight, Stride, Pad), ow = ConvShape.OutputSize(x.Shape[3], KernelWidth, Stride, Pad);
+        var (pooled, argmax) = pool.PoolInPlaceOf([n, Filters, oh, ow]);
+        if (training) _x = NDArray<T>.Reuse(_x, x.Shape);
+        _trained = training;
+        _pooledInto = pool;
+        _engine!.ForwardPooled(x, W.Value, B.Value, pooled, argmax, training, training ? _x : null);
+        return pooled;
+    }
+
+    /// <summary>
+    /// The backward pass after <see cref="ForwardPooled"/>, from the pooling's output gradient <paramref name="dpooled"/>:
+    /// routed to the windows' winners and gated there chunk by chunk inside this layer's pass (neither the pooling's
+    /// dx nor y is read or written); W's and b's gradients, and dx (returned) where <paramref name="inputGradient"/>.
+    /// </summary>
+    internal NDArray<T>? BackwardPooled(NDArray<T> dpooled, MaxPooling<T> pool, bool inputGradient)
+    {
+        if (!_trained || _x is null) throw new InvalidOperationException("convolution: Backward needs a training-mode Forward first");
+        if (!ReferenceEquals(_pooledInto, pool)) throw new InvalidOperationException("convolution: the last forward pass was not pooled into this pooling layer");
+        var (pooled, argmax) = pool.Pooled();
+        pooled.RequireSameShape(dpooled, "convolution pooled backward (pooled vs dout)");
+        if (inputGradient) _dx = NDArray<T>.Reuse(_dx, _x.Shape);
+        var dx = inputGradient ? _dx : null;
+        _engine!.BackwardPooled(_x, dpooled, pooled, argmax, W.Value, W.Grad.Span, B.Grad.Span, dx);
+        return dx;
+    }
+
     private NDArray<T>? BackwardCore(NDArray<T> dout, bool inputGradient)
     {
         if (!_trained || _x is null) throw new InvalidOperationException("convolution: Backward needs a training-mode Forward first");
+        if (_pooledInto is not null)
+            throw new InvalidOperationException("convolution: the last forward pass pooled its output for the pooling layer after it (a network runs the two as one); the backward pass goes through both");
         _y!.RequireSameShape(dout, "convolution backward (y vs dout)");
         if (inputGradient) _dx = NDArray<T>.Reuse(_dx, _x.Shape);
         var dx = inputGradient ? _dx : null;

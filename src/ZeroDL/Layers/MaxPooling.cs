@@ -11,6 +11,8 @@ namespace ZeroDL.Layers;
 /// Max pooling (book ch. 7.4.4) over (N, C, H, W): each output is the largest input in its window. Padding
 /// positions count as −∞ — never selected — so padding actually works (the book pads with zeros, which beats
 /// negative inputs). Backward routes each gradient to the position that won; on ties, the first in row-major order.
+/// In a network, a 2×2, stride-2 pooling after a rectifying convolution is computed inside the convolution's passes
+/// (<see cref="ConvolutionPooling{T}"/>), with the same numbers and this layer's state filled as its own pass would.
 /// </summary>
 public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -37,9 +39,11 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
     {
         var (h, w, oh, ow) = _plane;
         T[] input = _x!.Data, output = _y!.Data; int[] argmax = _argmax;
-        if (typeof(T) == typeof(float) && Pad == 0 && PoolHeight == 2 && PoolWidth == 2 && Stride == 2 && Avx2.IsSupported)
+        if (typeof(T) == typeof(float) && IsTwoByTwoStrideTwo)
         {
-            PoolPlanes2x2Stride2((float[])(object)input, (float[])(object)output, argmax, p0, p1, h, w, oh, ow);
+            // The input from plane p0 to the array's end: the vectors may read past p1 (see MaxPool2x2.Pool).
+            MaxPool2x2.Pool(((float[])(object)input).AsSpan(p0 * h * w), p1 - p0, h, w, ((float[])(object)output).AsSpan(p0 * oh * ow, (p1 - p0) * oh * ow),
+                argmax.AsSpan(p0 * oh * ow, (p1 - p0) * oh * ow), p0 * h * w);
             return;
         }
         for (int plane = p0; plane < p1; plane++)
@@ -50,97 +54,25 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
     /// <summary>
     /// Planes p0 … p1 of dx: cleared, then each output's gradient routed to its window's winner (a window never
     /// leaves its plane, so neither does its winner: the planes can be split over the cores); float32 2×2 windows with
-    /// stride 2 in one pass (<see cref="RoutePlanes2x2Stride2"/>).
+    /// stride 2 by <see cref="MaxPool2x2.Route"/>, which writes each element once where rows are long enough.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardPlanes(int p0, int p1)
     {
         int inPlane = _plane.H * _plane.W, outPlane = _plane.OH * _plane.OW;
         T[] dx = _dx!.Data, d = _dout!.Data; int[] argmax = _argmax;
-        if (typeof(T) == typeof(float) && Pad == 0 && PoolHeight == 2 && PoolWidth == 2 && Stride == 2 && _plane.OW >= RouteMinimumWindows && Avx2.IsSupported)
+        if (typeof(T) == typeof(float) && IsTwoByTwoStrideTwo)
         {
-            RoutePlanes2x2Stride2((float[])(object)d, argmax, (float[])(object)dx, p0, p1, _plane.H, _plane.W, _plane.OH, _plane.OW);
+            MaxPool2x2.Route(((float[])(object)d).AsSpan(p0 * outPlane, (p1 - p0) * outPlane), argmax.AsSpan(p0 * outPlane, (p1 - p0) * outPlane), default,
+                p1 - p0, _plane.H, _plane.W, p0 * inPlane, ((float[])(object)dx).AsSpan(p0 * inPlane, (p1 - p0) * inPlane));
             return;
         }
         dx.AsSpan(p0 * inPlane, (p1 - p0) * inPlane).Clear();
         for (int o = p0 * outPlane, end = p1 * outPlane; o < end; o++) dx[argmax[o]] += d[o];
     }
 
-    /// <summary>
-    /// The fewest windows a row for which <see cref="RoutePlanes2x2Stride2"/> replaces clearing dx and routing: one
-    /// vector of them. On shorter rows its per-row work cost more than the clearing it saves (DeepConvNet's last
-    /// pooling, four windows a row, measured about twice as slow).
-    /// </summary>
-    internal const int RouteMinimumWindows = 8;
-
-    /// <summary>
-    /// <see cref="BackwardPlanes"/> for float32 2×2 windows with stride 2, which do not overlap: every element of dx is
-    /// written once, with no clearing pass before and no read back, 0 + dout where its window's winner is that element
-    /// (0 + d: the same bits as the general path's routing onto a cleared dx, −0 becoming +0) and 0 elsewhere; eight
-    /// windows at a time, then four, then one by one without branches. The row and column a window never reaches (odd
-    /// H or W) are zero.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void RoutePlanes2x2Stride2(float[] dout, int[] argmax, float[] dx, int p0, int p1, int h, int w, int oh, int ow)
-    {
-        int inPlane = h * w, outPlane = oh * ow;
-        fixed (float* pd = dout) fixed (int* pa = argmax) fixed (float* px = dx)
-        {
-            var step = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
-            for (int plane = p0; plane < p1; plane++)
-            {
-                for (int oy = 0; oy < oh; oy++)
-                {
-                    int top = plane * inPlane + oy * 2 * w;
-                    long o = (long)plane * outPlane + (long)oy * ow;
-                    int ox = 0;
-                    for (; ox + 8 <= ow; ox += 8)
-                    {
-                        var g = Vector256<float>.Zero + Vector256.Load(pd + o + ox);
-                        var at = Vector256.Load(pa + o + ox);
-                        var ia = step + Vector256.Create(top + 2 * ox);
-                        var ic = ia + Vector256.Create(w);
-                        VectorShuffles.StoreInterleaved(Vector256.Equals(at, ia).AsSingle() & g, Vector256.Equals(at, ia + Vector256<int>.One).AsSingle() & g,
-                            px + top + 2 * ox);
-                        VectorShuffles.StoreInterleaved(Vector256.Equals(at, ic).AsSingle() & g, Vector256.Equals(at, ic + Vector256<int>.One).AsSingle() & g,
-                            px + top + w + 2 * ox);
-                    }
-                    if (ox + 4 <= ow) // four windows
-                    {
-                        var g = Vector128<float>.Zero + Vector128.Load(pd + o + ox);
-                        var at = Vector128.Load(pa + o + ox);
-                        var ia = step.GetLower() + Vector128.Create(top + 2 * ox);
-                        var ic = ia + Vector128.Create(w);
-                        StoreInterleaved(Vector128.Equals(at, ia).AsSingle() & g, Vector128.Equals(at, ia + Vector128<int>.One).AsSingle() & g, px + top + 2 * ox);
-                        StoreInterleaved(Vector128.Equals(at, ic).AsSingle() & g, Vector128.Equals(at, ic + Vector128<int>.One).AsSingle() & g, px + top + w + 2 * ox);
-                        ox += 4;
-                    }
-                    for (; ox < ow; ox++) // without branches: the winners' places are as good as random
-                    {
-                        int a = top + 2 * ox, won = pa[o + ox];
-                        var g = Vector128.CreateScalarUnsafe(0f + pd[o + ox]).AsInt32();
-                        var mask = Vector128.Equals(Vector128.Create(won), Vector128.Create(a, a + 1, a + w, a + w + 1));
-                        var pairs = (Vector128.Shuffle(g, Vector128<int>.Zero) & mask).AsInt64(); // g where it won: (a, a + 1), (a + w, a + w + 1)
-                        Unsafe.WriteUnaligned(px + a, pairs.GetElement(0));
-                        Unsafe.WriteUnaligned(px + a + w, pairs.GetElement(1));
-                    }
-                    if (2 * ow < w) // odd W: the last column of both rows
-                    {
-                        px[top + w - 1] = 0f;
-                        px[top + 2 * w - 1] = 0f;
-                    }
-                }
-                if (2 * oh < h) new Span<float>(px + (long)plane * inPlane + (long)(h - 1) * w, w).Clear(); // odd H: the last row
-            }
-        }
-
-        // [e0 o0 e1 o1 e2 o2 e3 o3] at p.
-        static void StoreInterleaved(Vector128<float> even, Vector128<float> odd, float* p)
-        {
-            Sse.UnpackLow(even, odd).Store(p);
-            Sse.UnpackHigh(even, odd).Store(p + 4);
-        }
-    }
+    /// <summary>2×2 windows, stride 2, no padding: the book's every pooling layer, the one shape with kernels of its own (<see cref="MaxPool2x2"/>).</summary>
+    internal bool IsTwoByTwoStrideTwo => Pad == 0 && PoolHeight == 2 && PoolWidth == 2 && Stride == 2;
 
     public override string Kind => "pool";
     public override LayerConfig Config => new MaxPoolConfig { Size = new WindowSize(PoolHeight, PoolWidth), Stride = Stride, Pad = Pad };
@@ -222,61 +154,27 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
     }
 
     /// <summary>
-    /// <see cref="PoolPlane2x2"/> for float32 with stride 2 over planes p0 … p1 at once, eight windows at a time: the two
-    /// input rows are split into their even and odd columns, and the four candidates compared in the same order with
-    /// the same rules (a later one wins only if larger, or NaN against a number), so the maxima and indices are
-    /// identical. A row shorter than eight windows still takes whole vectors: the lanes past its end read the rows
-    /// after it and are stored over the next outputs, which the next row's vector (or, at the range's end, the plain
-    /// loop) then overwrites — so no output row ends in a partial vector, and no store passes p1's last output.
+    /// For a convolution that pools its own output chunk by chunk (<see cref="ConvolutionPooling{T}"/>): this layer's
+    /// output and winners made ready, as <see cref="Forward"/> makes them, for an input of <paramref name="inputShape"/>
+    /// (N, C, H, W) that is never written out; the caller fills them as Forward would, after which this layer's state
+    /// is what Forward leaves (its <see cref="Backward"/> would work).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void PoolPlanes2x2Stride2(float[] input, float[] output, int[] argmax, int p0, int p1, int h, int w, int oh, int ow)
+    internal (NDArray<T> Y, int[] Argmax) PoolInPlaceOf(ReadOnlySpan<int> inputShape)
     {
-        int inPlane = h * w, outPlane = oh * ow;
-        long outEnd = (long)p1 * outPlane, inEnd = input.Length;
-        fixed (float* px = input) fixed (float* py = output) fixed (int* pa = argmax)
-        {
-            var step = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
-            for (int plane = p0; plane < p1; plane++)
-                for (int oy = 0; oy < oh; oy++)
-                {
-                    int top = plane * inPlane + oy * 2 * w;
-                    long o = (long)plane * outPlane + oy * ow;
-                    int ox = 0;
-                    for (; ox < ow && o + ox + 8 <= outEnd && top + w + 2 * ox + 16 <= inEnd; ox += 8)
-                    {
-                        var (va, vb) = VectorShuffles.Deinterleave(px + top + 2 * ox);
-                        var (vc, vd) = VectorShuffles.Deinterleave(px + top + w + 2 * ox);
-                        var ia = step + Vector256.Create(top + 2 * ox);
-                        var ib = ia + Vector256<int>.One;
-                        var ic = ia + Vector256.Create(w);
-                        var id = ic + Vector256<int>.One;
-                        Take(ref va, ref ia, vb, ib);
-                        Take(ref va, ref ia, vc, ic);
-                        Take(ref va, ref ia, vd, id);
-                        va.Store(py + o + ox);
-                        ia.Store(pa + o + ox);
-                    }
-                    for (; ox < ow; ox++)
-                    {
-                        int a = top + 2 * ox, b = a + 1, c = a + w, d = c + 1;
-                        float va = px[a], vb = px[b], vc = px[c], vd = px[d];
-                        if (vb > va || (float.IsNaN(vb) && !float.IsNaN(va))) { va = vb; a = b; }
-                        if (vc > va || (float.IsNaN(vc) && !float.IsNaN(va))) { va = vc; a = c; }
-                        if (vd > va || (float.IsNaN(vd) && !float.IsNaN(va))) { va = vd; a = d; }
-                        py[o + ox] = va;
-                        pa[o + ox] = a;
-                    }
-                }
-        }
+        int n = inputShape[0], c = inputShape[1], h = inputShape[2], w = inputShape[3];
+        int oh = ConvShape.OutputSize(h, PoolHeight, Stride, Pad), ow = ConvShape.OutputSize(w, PoolWidth, Stride, Pad);
+        if (_inputShape is null || !inputShape.SequenceEqual(_inputShape)) _inputShape = inputShape.ToArray(); // kept across batches: no allocation
+        _y = NDArray<T>.Reuse(_y, n, c, oh, ow);
+        if (_argmax.Length < _y.Size) _argmax = new int[_y.Size];
+        _plane = (h, w, oh, ow);
+        return (_y, _argmax);
+    }
 
-        // The candidate wins where it is larger, or NaN against a number.
-        static void Take(ref Vector256<float> best, ref Vector256<int> at, Vector256<float> v, Vector256<int> index)
-        {
-            var wins = Vector256.GreaterThan(v, best) | (~Vector256.Equals(v, v) & Vector256.Equals(best, best));
-            best = Vector256.ConditionalSelect(wins, v, best);
-            at = Vector256.ConditionalSelect(wins.AsInt32(), index, at);
-        }
+    /// <summary>The last forward pass's output and winners, for a convolution's backward pass that routes this layer's gradient itself.</summary>
+    internal (NDArray<T> Y, int[] Argmax) Pooled()
+    {
+        RequireForward(_inputShape, Kind);
+        return (_y!, _argmax);
     }
 
     public override NDArray<T> Backward(NDArray<T> dout)

@@ -9,7 +9,8 @@ namespace ZeroDL.Models;
 /// loss = data loss + 0.5·λ·ΣW² over weight matrices, and ∂/∂W gains λ·W. Every parameter gets a stable
 /// name "kindN.param" (affine1.W, batchnorm1.gamma, …) numbered per layer kind in order. The network knows the
 /// shape of its input samples, (features) or (C, H, W), and checks at construction that every layer takes what the
-/// layer before gives it.
+/// layer before gives it. It runs a rectifying convolution and a 2×2, stride-2 pooling after it as one pass
+/// (<see cref="ConvolutionPooling{T}"/>), the same numbers as the two layers one after the other.
 /// </summary>
 public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -56,6 +57,47 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         OutputShapes = shapes;
         WeightDecay = weightDecay;
         _parameters = [.. _layers.SelectMany(l => l.Parameters)];
+        _pooling = new ConvolutionPooling<T>?[_layers.Count];
+        for (int i = 0; i + 1 < _layers.Count; i++) _pooling[i] = ConvolutionPooling<T>.Of(_layers[i], _layers[i + 1]);
+    }
+
+    /// <summary>
+    /// At a rectifying convolution followed by a 2×2, stride-2 pooling, the two run as one pass
+    /// (<see cref="ConvolutionPooling{T}"/>); found once, here. The layers and everything said of them stay as they are.
+    /// </summary>
+    private readonly ConvolutionPooling<T>?[] _pooling;
+
+    /// <summary>How many layers the step at layer <paramref name="i"/> runs: 2 where a convolution pools its own output, else 1.</summary>
+    internal int StepLength(int i) => _pooling[i] is null ? 1 : 2;
+
+    /// <summary>The first layer of the step that ends at layer <paramref name="last"/>.</summary>
+    internal int StepStart(int last) => last > 0 && _pooling[last - 1] is not null ? last - 1 : last;
+
+    /// <summary>The forward pass of the step at layer <paramref name="i"/> (<see cref="StepLength"/> layers).</summary>
+    internal NDArray<T> ForwardStep(int i, NDArray<T> x, bool training) =>
+        _pooling[i] is { } pair ? pair.Forward(x, training) : _layers[i].Forward(x, training);
+
+    /// <summary>
+    /// The backward pass of the step starting at layer <paramref name="first"/>: the gradient with respect to its
+    /// input, except for the network's first layer, which computes its parameters' gradients only where it can
+    /// (<see cref="IFirstLayer{T}"/>; null then): nothing uses the gradient with respect to the data.
+    /// </summary>
+    internal NDArray<T>? BackwardStep(int first, NDArray<T> d)
+    {
+        if (_pooling[first] is { } pair) return pair.Backward(d, inputGradient: first > 0);
+        if (first == 0 && _layers[0] is IFirstLayer<T> layer)
+        {
+            layer.BackwardParameters(d);
+            return null;
+        }
+        return _layers[first].Backward(d);
+    }
+
+    /// <summary>The forward pass from layer <paramref name="start"/> on, step by step.</summary>
+    private NDArray<T> ForwardFrom(int start, NDArray<T> x, bool training)
+    {
+        for (int i = start; i < _layers.Count; i += StepLength(i)) x = ForwardStep(i, x, training);
+        return x;
     }
 
     public IReadOnlyList<ILayer<T>> Layers => _layers;
@@ -139,11 +181,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly Parameter<T>[] _parameters;
 
     /// <summary>Scores (logits) for a batch. The returned tensor is the last layer's buffer: copy it to keep it.</summary>
-    public NDArray<T> Predict(NDArray<T> x, bool training = false)
-    {
-        foreach (var layer in _layers) x = layer.Forward(x, training);
-        return x;
-    }
+    public NDArray<T> Predict(NDArray<T> x, bool training = false) => ForwardFrom(0, x, training);
 
     /// <summary>Loss of a batch against integer labels, including the weight-decay term.</summary>
     public double Loss(NDArray<T> x, ReadOnlySpan<int> labels, bool training = true) =>
@@ -173,13 +211,10 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     public NDArray<T> Predict(InputBatch<T> x, bool training = false)
     {
-        NDArray<T> y;
         if (x.Compressed is { } compressed)
-            y = _layers[0] is ICompressedInputLayer<T> first ? first.Forward(compressed, training)
-                : throw new InvalidOperationException($"a compressed batch needs a first layer that takes it; this network starts with {_layers[0].Kind}");
-        else y = _layers[0].Forward(InSampleShape(x.Dense ?? throw new ArgumentException("the batch is empty", nameof(x))), training);
-        for (int i = 1; i < _layers.Count; i++) y = _layers[i].Forward(y, training);
-        return y;
+            return ForwardFrom(1, _layers[0] is ICompressedInputLayer<T> first ? first.Forward(compressed, training)
+                : throw new InvalidOperationException($"a compressed batch needs a first layer that takes it; this network starts with {_layers[0].Kind}"), training);
+        return ForwardFrom(0, InSampleShape(x.Dense ?? throw new ArgumentException("the batch is empty", nameof(x))), training);
     }
 
     /// <summary>Forward and backward on a batch in either form (see <see cref="Predict(InputBatch{T}, bool)"/>): fills every parameter's gradient and returns the loss.</summary>
@@ -198,15 +233,19 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         _layers[0] is ICompressedInputLayer<T> first && first.TakesCompressed(features, density);
 
     /// <summary>
-    /// The backward pass, in reverse layer order. The first layer computes its parameters' gradients only when it can
-    /// (<see cref="IFirstLayer{T}"/>): nothing uses the gradient with respect to the data.
+    /// The backward pass, in reverse layer order (step by step, <see cref="BackwardStep"/>). The first layer computes
+    /// its parameters' gradients only when it can (<see cref="IFirstLayer{T}"/>): nothing uses the gradient with
+    /// respect to the data.
     /// </summary>
     private void Backward()
     {
         var d = LossLayer.Backward(1.0);
-        for (int i = _layers.Count - 1; i > 0; i--) d = _layers[i].Backward(d);
-        if (_layers[0] is IFirstLayer<T> first) first.BackwardParameters(d);
-        else _layers[0].Backward(d);
+        for (int last = _layers.Count - 1; last >= 0;)
+        {
+            int first = StepStart(last);
+            d = BackwardStep(first, d)!; // null only after the first layer
+            last = first - 1;
+        }
         if (WeightDecay > 0)
         {
             T lambda = T.CreateTruncating(WeightDecay);

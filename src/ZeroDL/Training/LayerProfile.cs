@@ -9,10 +9,12 @@ namespace ZeroDL.Training;
 /// One layer's share of a training step: mean forward and backward milliseconds per iteration, the managed bytes
 /// its forward and backward allocate per iteration on the calling thread (a closure handed to the worker pool counts
 /// here; a helper thread's own allocations count only in the step's total), and the FLOPs of each pass per iteration
-/// as the book counts them (<see cref="LayerFlops"/>).
+/// as the book counts them (<see cref="LayerFlops"/>). A layer the network runs inside the one before it (a pooling
+/// whose convolution pools its own output) names that layer in <see cref="RunsIn"/>; its times and bytes are that
+/// layer's, and its own are 0.
 /// </summary>
 public sealed record LayerTiming(string Layer, double ForwardMs, double BackwardMs, long ForwardBytes = 0, long BackwardBytes = 0,
-    long ForwardFlops = 0, long BackwardFlops = 0)
+    long ForwardFlops = 0, long BackwardFlops = 0, string? RunsIn = null)
 {
     /// <summary>The forward pass's speed in the book's FLOPs, GFLOP/s (0 for a layer without multiply-adds or time).</summary>
     public double ForwardGflops => ForwardMs > 0 ? ForwardFlops / ForwardMs / 1e6 : 0;
@@ -39,7 +41,8 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
 
     /// <summary>
     /// Trains <paramref name="iterations"/> mini-batches (after 3 untimed warm-up ones) of shuffled training images,
-    /// timing every layer's Forward and Backward; the optimizer step is counted in the total only.
+    /// timing every layer's Forward and Backward as the network runs them (a convolution and the pooling it pools
+    /// into as one, timed as the convolution's); the optimizer step is counted in the total only.
     /// </summary>
     public static LayerProfile Measure(Sequential<float> net, Optimizer<float> optimizer, Dataset train, int iterations, int batchSize = 100, int seed = 1)
     {
@@ -52,6 +55,15 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
         var backwardBytes = new long[layers.Count];
         var forwardFlops = new long[layers.Count];
         var backwardFlops = new long[layers.Count];
+        // Each layer's FLOPs per sample, from the network's output shapes (the batch's size multiplies them).
+        var forwardPerSample = new long[layers.Count];
+        var backwardPerSample = new long[layers.Count];
+        for (int i = 0; i < layers.Count; i++)
+        {
+            int[] shape = [1, .. net.OutputShapes[i]];
+            forwardPerSample[i] = LayerFlops.Forward(layers[i], shape);
+            backwardPerSample[i] = LayerFlops.Backward(layers[i], shape);
+        }
         using var loader = new BatchLoader(train, batchSize, false, Math.Max(1, train.Count / batchSize), warmup + iterations, new Rng(seed), background: false);
         double loss = 0;
         var total = new Stopwatch();
@@ -70,31 +82,36 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
             var batch = loader.Next();
             if (timed) total.Start();
             var x = Evaluation.AsInput(net, batch.Images);
-            for (int i = 0; i < layers.Count; i++)
+            int samples = x.Shape[0];
+            for (int i = 0; i < layers.Count; i += net.StepLength(i))
             {
                 long b0 = GC.GetAllocatedBytesForCurrentThread(), t0 = Stopwatch.GetTimestamp();
-                x = layers[i].Forward(x, training: true);
+                x = net.ForwardStep(i, x, training: true);
                 if (timed)
                 {
                     forward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                     forwardBytes[i] += GC.GetAllocatedBytesForCurrentThread() - b0;
-                    forwardFlops[i] += LayerFlops.Forward(layers[i], x.Shape);
-                    backwardFlops[i] += LayerFlops.Backward(layers[i], x.Shape);
+                    for (int j = i; j < i + net.StepLength(i); j++)
+                    {
+                        forwardFlops[j] += forwardPerSample[j] * samples;
+                        backwardFlops[j] += backwardPerSample[j] * samples;
+                    }
                 }
             }
             loss = net.LossLayer.Forward(x, batch.LabelSpan) + net.WeightDecayLoss();
             var d = net.LossLayer.Backward(1.0);
-            for (int i = layers.Count - 1; i >= 0; i--)
+            for (int last = layers.Count - 1; last >= 0;)
             {
+                int first = net.StepStart(last);
                 long b0 = GC.GetAllocatedBytesForCurrentThread(), t0 = Stopwatch.GetTimestamp();
                 // As the network runs it: the first layer computes its parameters' gradients only, where it can.
-                if (i == 0 && layers[0] is Layers.IFirstLayer<float> first) first.BackwardParameters(d);
-                else d = layers[i].Backward(d);
+                d = net.BackwardStep(first, d)!;
                 if (timed)
                 {
-                    backward[i] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-                    backwardBytes[i] += GC.GetAllocatedBytesForCurrentThread() - b0;
+                    backward[first] += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                    backwardBytes[first] += GC.GetAllocatedBytesForCurrentThread() - b0;
                 }
+                last = first - 1;
             }
             optimizer.Step(net.Parameters);
             if (timed) total.Stop();
@@ -105,7 +122,8 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
         var names = net.NamedLayers();
         return new LayerProfile(total.Elapsed.TotalSeconds / iterations, loss,
             [.. Enumerable.Range(0, layers.Count).Select(i => new LayerTiming(names[i], forward[i] / iterations, backward[i] / iterations,
-                forwardBytes[i] / iterations, backwardBytes[i] / iterations, forwardFlops[i] / iterations, backwardFlops[i] / iterations))],
+                forwardBytes[i] / iterations, backwardBytes[i] / iterations, forwardFlops[i] / iterations, backwardFlops[i] / iterations,
+                net.StepStart(i) < i ? names[net.StepStart(i)] : null))],
             allocated / iterations, caller / iterations, gen0, gen2);
     }
 }
