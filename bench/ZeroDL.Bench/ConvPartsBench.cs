@@ -270,9 +270,10 @@ internal static class ConvPartsBench
     }
 
     /// <summary>
-    /// The parts of DeepConvNet's step outside the wide products, as the network runs them (every worker, the ReLU
-    /// fused): the first convolution's forward and its weight gradient alone, the second's passes, and each pooling
-    /// layer's forward and backward, at batch 100; the fastest of the repetitions (on a shared machine, the least disturbed).
+    /// The parts of DeepConvNet's step outside the wide products, layer by layer (every worker, the ReLU fused; the
+    /// network itself pools inside the convolutions, <see cref="PoolingPairs"/>): the first convolution's forward and its
+    /// weight gradient alone, the second's passes, and each pooling layer's forward and backward, at batch 100; the
+    /// fastest of the repetitions (on a shared machine, the least disturbed).
     /// </summary>
     public static int StepParts(int reps)
     {

@@ -20,7 +20,7 @@ Usage: ZeroDL.Bench gemm [--threads N] [--seconds S] [--parallel-threshold MULTI
        ZeroDL.Bench conv-passes [--reps N] [--chunk-elements E] [--padded-rows] [--weight-tiles]   (each DeepConvNet convolution's forward, dW and dx: 256- vs 512-bit products, or the default chunks vs E elements, or F(4×4)'s transforms from padded copies vs masked rows, or Winograd dW products by 4×3 vs 8×3 tiles, alternating)
        ZeroDL.Bench winograd-dw [--reps N] [--avx2]   (the Winograd weight gradient's products per DeepConvNet convolution, one chunk on one thread: 4×3 tiles vs the fast path, alternating; 512-bit unless --avx2)
        ZeroDL.Bench pooling-pairs [--model deepconv|simpleconv] [--reps N]   (each convolution → 2×2 pooling pair as one pass and as two layers, alternating)
-       ZeroDL.Bench step-parts [--reps N]   (DeepConvNet's first convolution and its pooling layers as the network runs them)
+       ZeroDL.Bench step-parts [--reps N]   (DeepConvNet's first convolution and its pooling layers, layer by layer; pooling-pairs times the pairs as the network runs them)
        ZeroDL.Bench cold-start [--model NAME] [--iterations N]   (a fresh process's first training steps against its steady state)
        mpirun -np N ZeroDL.Bench allreduce [--rounds N]   (Open MPI allreduce of gradient-sized buffers, checked and timed)
        [mpirun -np N] ZeroDL.Bench distributed-step [--model M] [--hidden 4096,4096] [--iterations N] [--rounds R]   (step time split into compute and allreduce)

@@ -47,10 +47,20 @@ public class ConvolutionPoolingTests(Xunit.Abstractions.ITestOutputHelper output
         var gated = new float[size];
         Relu<float>.Gate(x.AsSpan(0, size), routed, gated);
 
+        // The plain per-window loop (the path without AVX2) and the vectors at either width: the same maxima and winners.
         var y = new float[windows];
         var argmax = new int[windows];
-        MaxPool2x2.Pool(x, planes, h, w, y, argmax, baseIndex);
-        AssertBits(expected, y, "maxima");
+        MaxPool2x2.PoolWindows(x, planes, h, w, y, argmax, baseIndex);
+        AssertBits(expected, y, "maxima, window by window");
+        var winners = argmax.ToArray();
+        foreach (bool vector512 in new[] { true, false })
+        {
+            y.AsSpan().Fill(float.NaN);
+            argmax.AsSpan().Fill(-1);
+            MaxPool2x2.Pool(x, planes, h, w, y, argmax, baseIndex, vector512);
+            AssertBits(expected, y, $"maxima (512-bit allowed: {vector512})");
+            Assert.Equal(winners, argmax);
+        }
         var dx = new float[size];
         dx.AsSpan().Fill(float.NaN); // every element written
         MaxPool2x2.Route(d, argmax, default, planes, h, w, baseIndex, dx);
@@ -113,6 +123,14 @@ public class ConvolutionPoolingTests(Xunit.Abstractions.ITestOutputHelper output
             // A convolution whose last forward pass pooled its output cannot run its own backward pass on its own.
             if (pairs.Count > 0)
                 Assert.Throws<InvalidOperationException>(() => fused.Layers[pairs[0]].Backward(new NDArray<float>([n, .. fused.OutputShapes[pairs[0]]])));
+            // A training-mode Predict runs layer by layer, so a caller's own backward pass through the layers follows it.
+            var probe = new NDArray<float>([n, .. fused.InputShape]);
+            rng.FillUniform(probe.Data, -1, 1);
+            double expected = TrainingStep(apart, probe, labels);
+            var scores = fused.Predict(probe, training: true);
+            Assert.Equal(expected, Backward(fused, scores, labels));
+            foreach (var (a, f) in apart.NamedParameters().Zip(fused.NamedParameters()))
+                AssertBits(a.Parameter.Grad.ReadOnlySpan, f.Parameter.Grad.ReadOnlySpan, $"{name}, {threads} thread(s), after Predict(training): {f.Name} gradient");
         }
         output.WriteLine($"AVX-512F: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}");
 
@@ -127,6 +145,11 @@ public class ConvolutionPoolingTests(Xunit.Abstractions.ITestOutputHelper output
         static double TrainingStep(Sequential<float> net, NDArray<float> x, int[] labels)
         {
             for (int i = 0; i < net.Layers.Count; i++) x = net.Layers[i].Forward(x, training: true);
+            return Backward(net, x, labels);
+        }
+
+        static double Backward(Sequential<float> net, NDArray<float> x, int[] labels)
+        {
             double loss = net.LossLayer.Forward(x, labels) + net.WeightDecayLoss();
             var d = net.LossLayer.Backward(1.0);
             for (int i = net.Layers.Count - 1; i > 0; i--) d = net.Layers[i].Backward(d);

@@ -478,7 +478,7 @@ internal sealed class ConvolutionEngine : IConvolutionEngine<float>
         var plan = _pass.Plan;
         int planes = count * _filters, windows = plan.OH / 2 * (plan.OW / 2);
         MaxPool2x2.Pool(_workers[t].Output.AsSpan(0, planes * plan.Plane), planes, plan.OH, plan.OW, pooled.AsSpan(i0 * _filters * windows, planes * windows),
-            _pass.Argmax.AsSpan(i0 * _filters * windows, planes * windows), i0 * _filters * plan.Plane);
+            _pass.Argmax.AsSpan(i0 * _filters * windows, planes * windows), i0 * _filters * plan.Plane, _options.Vector512);
     }
 
     /// <summary>When the pass rectifies: a chunk's outputs become max(0, ·), by the same function the ReLU layer uses, while in cache.</summary>

@@ -26,15 +26,16 @@ internal static class MaxPool2x2
     /// <paramref name="baseIndex"/> in <paramref name="argmax"/>: the same maxima, indices, tie and NaN rules as
     /// MaxPooling's per-window loop (a later candidate wins only if larger, or NaN against a number). x may run on past
     /// the planes (a whole tensor's rest): the vectors may read there, never write past y's planes.
+    /// <paramref name="vector512"/>: whether 512-bit vectors may run (the caller's choice, as its engine's).
     /// </summary>
-    public static void Pool(ReadOnlySpan<float> x, int planes, int h, int w, Span<float> y, Span<int> argmax, int baseIndex)
+    public static void Pool(ReadOnlySpan<float> x, int planes, int h, int w, Span<float> y, Span<int> argmax, int baseIndex, bool vector512)
     {
         int oh = h / 2, ow = w / 2;
         if (planes < 0 || x.Length < planes * h * w || y.Length < planes * oh * ow || argmax.Length < planes * oh * ow)
             throw new ArgumentException("2×2 max pooling: a buffer is too small for the planes");
-        // Sixteen windows a vector on rows of more than eight: fewer whole vectors a row (28×28 planes pooled about 1.7
-        // times as fast in cache); on shorter rows a row's one 256-bit vector already covers it.
-        if (Avx2.IsSupported) PoolVectors(x, planes, h, w, y, argmax, baseIndex, wide: ow > 8 && Vector512.IsHardwareAccelerated && Avx512F.IsSupported);
+        // 512-bit vectors only on rows longer than a 256-bit vector of windows, which covers a shorter row at once:
+        // fewer vectors a row (28×28 planes pooled about 1.7 times as fast in cache).
+        if (Avx2.IsSupported) PoolVectors(x, planes, h, w, y, argmax, baseIndex, wide: vector512 && ow > 8 && Avx512F.IsSupported);
         else PoolWindows(x, planes, h, w, y, argmax, baseIndex);
     }
 
@@ -127,7 +128,7 @@ internal static class MaxPool2x2
     }
 
     /// <summary><see cref="Pool"/> window by window, where the CPU lacks AVX2: MaxPooling's loop.</summary>
-    private static void PoolWindows(ReadOnlySpan<float> x, int planes, int h, int w, Span<float> y, Span<int> argmax, int baseIndex)
+    internal static void PoolWindows(ReadOnlySpan<float> x, int planes, int h, int w, Span<float> y, Span<int> argmax, int baseIndex)
     {
         int oh = h / 2, ow = w / 2;
         for (int plane = 0, o = 0; plane < planes; plane++)

@@ -43,7 +43,7 @@ public sealed class MaxPooling<T> : StatelessLayer<T> where T : unmanaged, IFloa
         {
             // The input from plane p0 to the array's end: the vectors may read past p1 (see MaxPool2x2.Pool).
             MaxPool2x2.Pool(((float[])(object)input).AsSpan(p0 * h * w), p1 - p0, h, w, ((float[])(object)output).AsSpan(p0 * oh * ow, (p1 - p0) * oh * ow),
-                argmax.AsSpan(p0 * oh * ow, (p1 - p0) * oh * ow), p0 * h * w);
+                argmax.AsSpan(p0 * oh * ow, (p1 - p0) * oh * ow), p0 * h * w, System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated);
             return;
         }
         for (int plane = p0; plane < p1; plane++)

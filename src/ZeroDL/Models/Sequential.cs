@@ -93,9 +93,17 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         return _layers[first].Backward(d);
     }
 
-    /// <summary>The forward pass from layer <paramref name="start"/> on, step by step.</summary>
-    private NDArray<T> ForwardFrom(int start, NDArray<T> x, bool training)
+    /// <summary>
+    /// The forward pass from layer <paramref name="start"/> on: step by step where <paramref name="paired"/>, else
+    /// layer by layer (each layer's own state then ready for its own Backward).
+    /// </summary>
+    private NDArray<T> ForwardFrom(int start, NDArray<T> x, bool training, bool paired)
     {
+        if (!paired)
+        {
+            for (int i = start; i < _layers.Count; i++) x = _layers[i].Forward(x, training);
+            return x;
+        }
         for (int i = start; i < _layers.Count; i += StepLength(i)) x = ForwardStep(i, x, training);
         return x;
     }
@@ -180,8 +188,13 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     private readonly Parameter<T>[] _parameters;
 
-    /// <summary>Scores (logits) for a batch. The returned tensor is the last layer's buffer: copy it to keep it.</summary>
-    public NDArray<T> Predict(NDArray<T> x, bool training = false) => ForwardFrom(0, x, training);
+    /// <summary>
+    /// Scores (logits) for a batch. The returned tensor is the last layer's buffer: copy it to keep it. A
+    /// training-mode pass asked for here runs layer by layer, so that the caller may walk the layers' own Backward
+    /// after it (a loss of its own); inference and the network's own steps (<see cref="Gradient(NDArray{T}, ReadOnlySpan{int})"/>)
+    /// run each convolution → pooling pair as one pass.
+    /// </summary>
+    public NDArray<T> Predict(NDArray<T> x, bool training = false) => ForwardFrom(0, x, training, paired: !training);
 
     /// <summary>Loss of a batch against integer labels, including the weight-decay term.</summary>
     public double Loss(NDArray<T> x, ReadOnlySpan<int> labels, bool training = true) =>
@@ -193,14 +206,14 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Forward and backward on a batch: fills every parameter's gradient and returns the loss.</summary>
     public double Gradient(NDArray<T> x, ReadOnlySpan<int> labels)
     {
-        double loss = Loss(x, labels, training: true);
+        double loss = LossLayer.Forward(ForwardFrom(0, x, training: true, paired: true), labels) + WeightDecayLoss();
         Backward();
         return loss;
     }
 
     public double Gradient(NDArray<T> x, NDArray<T> oneHot)
     {
-        double loss = Loss(x, oneHot, training: true);
+        double loss = LossLayer.Forward(ForwardFrom(0, x, training: true, paired: true), oneHot) + WeightDecayLoss();
         Backward();
         return loss;
     }
@@ -209,18 +222,21 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// Scores (logits) for a batch in either form: a compressed batch goes to the first layer as it is (which must
     /// take it: <see cref="TakesCompressed"/>), a dense one in the network's sample shape. The same scores either way.
     /// </summary>
-    public NDArray<T> Predict(InputBatch<T> x, bool training = false)
+    public NDArray<T> Predict(InputBatch<T> x, bool training = false) => Forward(x, training, paired: !training);
+
+    /// <summary><see cref="Predict(InputBatch{T}, bool)"/>, its pairs run as one pass where <paramref name="paired"/> (see <see cref="ForwardFrom"/>).</summary>
+    private NDArray<T> Forward(InputBatch<T> x, bool training, bool paired)
     {
         if (x.Compressed is { } compressed)
             return ForwardFrom(1, _layers[0] is ICompressedInputLayer<T> first ? first.Forward(compressed, training)
-                : throw new InvalidOperationException($"a compressed batch needs a first layer that takes it; this network starts with {_layers[0].Kind}"), training);
-        return ForwardFrom(0, InSampleShape(x.Dense ?? throw new ArgumentException("the batch is empty", nameof(x))), training);
+                : throw new InvalidOperationException($"a compressed batch needs a first layer that takes it; this network starts with {_layers[0].Kind}"), training, paired);
+        return ForwardFrom(0, InSampleShape(x.Dense ?? throw new ArgumentException("the batch is empty", nameof(x))), training, paired);
     }
 
     /// <summary>Forward and backward on a batch in either form (see <see cref="Predict(InputBatch{T}, bool)"/>): fills every parameter's gradient and returns the loss.</summary>
     public double Gradient(InputBatch<T> x, ReadOnlySpan<int> labels)
     {
-        double loss = LossLayer.Forward(Predict(x, training: true), labels) + WeightDecayLoss();
+        double loss = LossLayer.Forward(Forward(x, training: true, paired: true), labels) + WeightDecayLoss();
         Backward();
         return loss;
     }

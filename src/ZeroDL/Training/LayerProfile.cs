@@ -14,8 +14,11 @@ namespace ZeroDL.Training;
 /// layer's, and its own are 0.
 /// </summary>
 public sealed record LayerTiming(string Layer, double ForwardMs, double BackwardMs, long ForwardBytes = 0, long BackwardBytes = 0,
-    long ForwardFlops = 0, long BackwardFlops = 0, string? RunsIn = null)
+    long ForwardFlops = 0, long BackwardFlops = 0)
 {
+    /// <summary>The layer whose passes run this one (a pooling its convolution pools), or null.</summary>
+    public string? RunsIn { get; init; }
+
     /// <summary>The forward pass's speed in the book's FLOPs, GFLOP/s (0 for a layer without multiply-adds or time).</summary>
     public double ForwardGflops => ForwardMs > 0 ? ForwardFlops / ForwardMs / 1e6 : 0;
 
@@ -122,8 +125,8 @@ public sealed record LayerProfile(double SecondsPerIteration, double LastLoss, I
         var names = net.NamedLayers();
         return new LayerProfile(total.Elapsed.TotalSeconds / iterations, loss,
             [.. Enumerable.Range(0, layers.Count).Select(i => new LayerTiming(names[i], forward[i] / iterations, backward[i] / iterations,
-                forwardBytes[i] / iterations, backwardBytes[i] / iterations, forwardFlops[i] / iterations, backwardFlops[i] / iterations,
-                net.StepStart(i) < i ? names[net.StepStart(i)] : null))],
+                forwardBytes[i] / iterations, backwardBytes[i] / iterations, forwardFlops[i] / iterations, backwardFlops[i] / iterations)
+            { RunsIn = net.StepStart(i) < i ? names[net.StepStart(i)] : null })],
             allocated / iterations, caller / iterations, gen0, gen2);
     }
 }
