@@ -55,7 +55,6 @@ internal static class MaxPool2x2
         fixed (float* px = x) fixed (float* py = y) fixed (int* pa = argmax)
         {
             var step = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
-            var step16 = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
             var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
             var odd = even + Vector512<int>.One;
             for (int plane = 0; plane < planes; plane++)
@@ -73,7 +72,7 @@ internal static class MaxPool2x2
                         var vb = Avx512F.PermuteVar16x32x2(r0, odd, r1);
                         var vc = Avx512F.PermuteVar16x32x2(r2, even, r3);
                         var vd = Avx512F.PermuteVar16x32x2(r2, odd, r3);
-                        var ia = step16 + Vector512.Create(baseIndex + top + 2 * ox);
+                        var ia = even + Vector512.Create(baseIndex + top + 2 * ox);
                         var ib = ia + Vector512<int>.One;
                         var ic = ia + Vector512.Create(w);
                         var id = ic + Vector512<int>.One;
@@ -99,12 +98,7 @@ internal static class MaxPool2x2
                     }
                     for (; ox < ow; ox++)
                     {
-                        int a = top + 2 * ox, b = a + 1, c = a + w, d = c + 1;
-                        float va = px[a], vb = px[b], vc = px[c], vd = px[d];
-                        if (vb > va || (float.IsNaN(vb) && !float.IsNaN(va))) { va = vb; a = b; }
-                        if (vc > va || (float.IsNaN(vc) && !float.IsNaN(va))) { va = vc; a = c; }
-                        if (vd > va || (float.IsNaN(vd) && !float.IsNaN(va))) { va = vd; a = d; }
-                        py[o + ox] = va;
+                        (py[o + ox], int a) = Window(x, top + 2 * ox, w);
                         pa[o + ox] = baseIndex + a;
                     }
                 }
@@ -135,14 +129,24 @@ internal static class MaxPool2x2
             for (int oy = 0; oy < oh; oy++)
                 for (int ox = 0; ox < ow; ox++, o++)
                 {
-                    int a = plane * h * w + oy * 2 * w + 2 * ox, b = a + 1, c = a + w, d = c + 1;
-                    float va = x[a], vb = x[b], vc = x[c], vd = x[d];
-                    if (vb > va || (float.IsNaN(vb) && !float.IsNaN(va))) { va = vb; a = b; }
-                    if (vc > va || (float.IsNaN(vc) && !float.IsNaN(va))) { va = vc; a = c; }
-                    if (vd > va || (float.IsNaN(vd) && !float.IsNaN(va))) { va = vd; a = d; }
-                    y[o] = va;
+                    (y[o], int a) = Window(x, plane * h * w + oy * 2 * w + 2 * ox, w);
                     argmax[o] = baseIndex + a;
                 }
+    }
+
+    /// <summary>
+    /// The window whose top-left element is x[<paramref name="a"/>]: its maximum and the winner's index, in row-major
+    /// order, a later candidate winning only if larger, or NaN against a number (MaxPooling's rule).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (float Max, int At) Window(ReadOnlySpan<float> x, int a, int w)
+    {
+        int b = a + 1, c = a + w, d = c + 1;
+        float va = x[a], vb = x[b], vc = x[c], vd = x[d];
+        if (vb > va || (float.IsNaN(vb) && !float.IsNaN(va))) { va = vb; a = b; }
+        if (vc > va || (float.IsNaN(vc) && !float.IsNaN(va))) { va = vc; a = c; }
+        if (vd > va || (float.IsNaN(vd) && !float.IsNaN(va))) { va = vd; a = d; }
+        return (va, a);
     }
 
     /// <summary>
