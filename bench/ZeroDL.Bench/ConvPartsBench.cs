@@ -310,7 +310,13 @@ internal static class ConvPartsBench
     /// </summary>
     public static int PoolingPairs(string model, int reps)
     {
-        var net = (model == "simpleconv" ? Models.Networks.SimpleConvNetSpec() : Models.Networks.DeepConvNetSpec()).Build<float>(seed: 1);
+        var spec = model switch
+        {
+            "simpleconv" => Models.Networks.SimpleConvNetSpec(),
+            "deepconv" => Models.Networks.DeepConvNetSpec(),
+            _ => throw new ArgumentException($"unknown model '{model}': use simpleconv or deepconv"),
+        };
+        var net = spec.Build<float>(seed: 1);
         var rng = new Rng(3);
         for (int i = 0; i + 1 < net.Layers.Count; i++)
         {
